@@ -1,0 +1,50 @@
+# Wijkkracht — the two commands: `make run` and `make test`. Needs only Python 3.11+ and pip.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+PACKAGES := libs/common $(patsubst %/pyproject.toml,%,$(wildcard services/*/pyproject.toml))
+PYPROJECTS := libs/common/pyproject.toml $(wildcard services/*/pyproject.toml)
+
+.DEFAULT_GOAL := help
+.PHONY: help install run test test-unit test-integration lint format bench clean clean-data
+
+help: ## Show this help
+	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
+
+$(STAMP): $(PYPROJECTS) constraints.txt requirements-dev.txt
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -c constraints.txt -r requirements-dev.txt \
+		-e "libs/common[embedded,test]" $(addprefix -e ,$(filter-out libs/common,$(PACKAGES)))
+	@touch $(STAMP)
+
+install: $(STAMP) ## Create .venv and install every package (editable) with pinned versions
+
+run: $(STAMP) ## Start NATS, the database and every service; seed the demo tenant (Ctrl-C stops)
+	$(BIN)/python scripts/devstack.py run
+
+test: $(STAMP) ## Run the whole test suite on the embedded NATS + database
+	$(BIN)/python -m pytest
+
+test-unit: $(STAMP) ## Only the unit tests (no I/O)
+	$(BIN)/python -m pytest -m "not integration and not e2e" libs/common/tests/unit services/*/tests/unit
+
+lint: $(STAMP) ## ruff + mypy
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check libs services bench tests scripts || true
+	$(BIN)/mypy -p wijkkracht_common $(addprefix -p ,$(notdir $(patsubst %/pyproject.toml,%,$(wildcard services/*/pyproject.toml))))
+
+format: $(STAMP) ## Apply ruff's formatting and import order
+	$(BIN)/ruff check --fix --select I .
+	$(BIN)/ruff format libs services bench tests scripts
+
+bench: $(STAMP) ## Run the benchmarks; they print figures (see bench/README.md)
+	$(BIN)/python bench/run_all.py
+
+clean-data: ## Delete the local NATS and database data of `make run`
+	rm -rf .data
+
+clean: ## Remove the virtual environment and caches
+	rm -rf $(VENV) .mypy_cache .ruff_cache

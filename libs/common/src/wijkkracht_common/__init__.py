@@ -1,0 +1,1 @@
+"""Shared machinery of the Wijkkracht services (architecture §3)."""

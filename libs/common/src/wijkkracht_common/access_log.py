@@ -1,0 +1,80 @@
+"""Access logging of residents' personal data (NEN 7513; architecture §5).
+
+Every read or change of a resident's data by someone else is recorded with who, on whose
+behalf, which resident, what, when, why and the trace id. The record is stored in the
+service's tenant database and, through the outbox, sent as `access.recorded` so identity can
+show the resident one complete log (`GET /identity/v1/me/access-log`).
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from opentelemetry import trace
+
+from wijkkracht_common.auth import Principal
+from wijkkracht_common.events.access import AccessRecorded
+from wijkkracht_common.events.envelope import new_event, new_event_id
+from wijkkracht_common.outbox import stage
+from wijkkracht_common.storage import ASCENDING, Database, IndexModel, IndexSpec, Session
+
+ACCESS_LOG = "access_log"
+ACCESS_LOG_INDEXES = IndexSpec(
+    ACCESS_LOG, (IndexModel([("resident", ASCENDING), ("at", ASCENDING)]),)
+)
+
+
+def _trace_id() -> str | None:
+    ctx = trace.get_current_span().get_span_context()
+    return format(ctx.trace_id, "032x") if ctx.is_valid else None
+
+
+async def record_access(
+    db: Database[dict[str, Any]],
+    *,
+    service: str,
+    principal: Principal,
+    resident: str,
+    action: str,
+    resource: str,
+    reason: str,
+    on_behalf_of: str | None = None,
+    session: Session | None = None,
+) -> None:
+    """Log one access. `action`: read|create|update|delete|export; `reason`: why (purpose)."""
+    trace_id = _trace_id()
+    at = datetime.now(UTC)
+    actor = principal.subject
+    await db[ACCESS_LOG].insert_one(
+        {
+            "_id": new_event_id(),
+            "at": at,
+            "actor": actor,
+            "client_id": principal.client_id,
+            "on_behalf_of": on_behalf_of,
+            "resident": resident,
+            "action": action,
+            "resource": resource,
+            "reason": reason,
+            "trace_id": trace_id,
+        },
+        session=session,
+    )
+    event = new_event(
+        AccessRecorded(
+            service=service,
+            actor=actor,
+            on_behalf_of=on_behalf_of,
+            resident=resident,
+            action=action,
+            resource=resource,
+            reason=reason,
+            trace_id=trace_id,
+        ),
+        tenant=principal.tenant,
+        subject=resident,
+        actor=actor,
+        time=at,
+    )
+    await stage(db, [event], session=session)

@@ -1,0 +1,86 @@
+"""Events produced by the identity service (v1). Identifiers and facts only: no names, e-mails."""
+
+from __future__ import annotations
+
+from typing import ClassVar, Literal
+
+from pydantic import Field
+
+from wijkkracht_common.events.envelope import EventData
+
+ConsentPurpose = Literal["share_results", "share_learning_progress", "share_with_gp", "research"]
+AgeBand = Literal["0-17", "18-26", "27-44", "45-64", "65-79", "80+"]
+HouseholdType = Literal[
+    "single", "couple", "couple_with_children", "single_parent", "other", "unknown"
+]
+
+
+class _IdentityEvent(EventData):
+    producer: ClassVar[str] = "identity"
+
+
+class TenantCreated(_IdentityEvent):
+    name: ClassVar[str] = "tenant_created"
+    tenant_slug: str
+    k_anonymity: int = 10
+
+
+class OrganisationCreated(_IdentityEvent):
+    name: ClassVar[str] = "organisation_created"
+    organisation_slug: str
+    kind: str = "welfare"
+
+
+class PersonRegistered(_IdentityEvent):
+    name: ClassVar[str] = "person_registered"
+    person_id: str
+    kind: Literal["resident", "staff"] = "resident"
+    assisted: bool = False
+    pc4: str | None = Field(default=None, pattern=r"^[1-9][0-9]{3}$")
+    neighbourhood_code: str | None = None
+    age_band: AgeBand | None = None
+    household_type: HouseholdType | None = None
+
+
+class PersonProfileUpdated(_IdentityEvent):
+    """The coarse profile used for grouping changed (never names or addresses)."""
+
+    name: ClassVar[str] = "person_profile_updated"
+    person_id: str
+    pc4: str | None = Field(default=None, pattern=r"^[1-9][0-9]{3}$")
+    neighbourhood_code: str | None = None
+    age_band: AgeBand | None = None
+    household_type: HouseholdType | None = None
+
+
+class MembershipChanged(_IdentityEvent):
+    name: ClassVar[str] = "membership_changed"
+    person_id: str
+    organisation_slug: str
+    roles: list[str]
+
+
+class ConsentGranted(_IdentityEvent):
+    name: ClassVar[str] = "consent_granted"
+    person_id: str
+    organisation_slug: str
+    purpose: ConsentPurpose
+
+
+class ConsentRevoked(_IdentityEvent):
+    name: ClassVar[str] = "consent_revoked"
+    person_id: str
+    organisation_slug: str
+    purpose: ConsentPurpose
+
+
+class PersonErasureRequested(_IdentityEvent):
+    name: ClassVar[str] = "person_erasure_requested"
+    person_id: str
+
+
+class NeighbourhoodsImported(_IdentityEvent):
+    """The tenant's neighbourhood table (public reference data, no personal data)."""
+
+    name: ClassVar[str] = "neighbourhoods_imported"
+    neighbourhoods: list[dict[str, object]]

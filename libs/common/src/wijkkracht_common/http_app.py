@@ -1,0 +1,126 @@
+"""Service defaults for the HTTP side: one call builds the FastAPI app every service shares.
+
+`/healthz`, `/readyz`, `/metrics`, RFC 9457 problems, CORS allow-list, request metrics,
+OpenTelemetry tracing, token verification. The service's composition root adds its routers.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from contextlib import AbstractAsyncContextManager
+from typing import Any
+
+from fastapi import FastAPI, Request, Response
+from fastapi.middleware.cors import CORSMiddleware
+from fastapi.responses import JSONResponse
+from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+
+from wijkkracht_common.auth import JwksCache, TokenVerifier, http_jwks_fetcher
+from wijkkracht_common.errors import install_problem_handlers
+from wijkkracht_common.observability import ServiceMetrics
+from wijkkracht_common.settings import BaseServiceSettings
+from wijkkracht_common.tenancy import set_correlation_id, set_tenant
+
+ReadinessCheck = Callable[[], Awaitable[bool]]
+Lifespan = Callable[[FastAPI], AbstractAsyncContextManager[None]]
+
+
+def build_verifier(settings: BaseServiceSettings, jwks: JwksCache | None = None) -> TokenVerifier:
+    return TokenVerifier(
+        jwks or JwksCache(http_jwks_fetcher(settings.jwks_url)),
+        issuer=settings.issuer,
+        audience=settings.token_audience,
+        algorithms=settings.token_algorithms,
+        leeway_seconds=settings.token_leeway_seconds,
+    )
+
+
+def create_base_app(
+    settings: BaseServiceSettings,
+    *,
+    title: str,
+    prefix: str,
+    metrics: ServiceMetrics,
+    readiness: dict[str, ReadinessCheck],
+    lifespan: Lifespan,
+    cors_origins: Sequence[str] = (),
+    verifier: TokenVerifier | None = None,
+    description: str = "",
+) -> FastAPI:
+    app = FastAPI(
+        title=title,
+        description=description,
+        version="1.0.0",
+        lifespan=lifespan,
+        openapi_url="/openapi.json",
+        docs_url="/docs",
+        redoc_url=None,
+    )
+    app.state.settings = settings
+    app.state.metrics = metrics
+    app.state.token_verifier = verifier or build_verifier(settings)
+    app.state.api_prefix = prefix
+    install_problem_handlers(app)
+    if cors_origins:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=list(cors_origins),
+            allow_methods=["GET", "POST", "PUT", "PATCH", "DELETE"],
+            allow_headers=["Authorization", "Content-Type", "Idempotency-Key"],
+        )
+
+    @app.middleware("http")
+    async def request_context(
+        request: Request, call_next: Callable[[Request], Awaitable[Response]]
+    ) -> Response:
+        set_tenant(None)
+        set_correlation_id(request.headers.get("x-correlation-id"))
+        start = time.perf_counter()
+        response = await call_next(request)
+        route = request.scope.get("route")
+        path = getattr(route, "path", "unmatched")
+        metrics.http_requests.labels(
+            metrics.service_name, request.method, path, str(response.status_code)
+        ).inc()
+        metrics.http_latency.labels(metrics.service_name, request.method, path).observe(
+            time.perf_counter() - start
+        )
+        return response
+
+    @app.get("/healthz", tags=["operations"], include_in_schema=False)
+    async def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    @app.get("/readyz", tags=["operations"], include_in_schema=False)
+    async def readyz() -> JSONResponse:
+        results: dict[str, bool] = {}
+        for name, check in readiness.items():
+            try:
+                results[name] = await check()
+            except Exception:  # noqa: BLE001 - a failing check means "not ready"
+                results[name] = False
+        ready = all(results.values())
+        return JSONResponse(
+            {"status": "ready" if ready else "not-ready", "checks": results},
+            status_code=200 if ready else 503,
+        )
+
+    @app.get("/metrics", tags=["operations"], include_in_schema=False)
+    async def prometheus_metrics() -> Response:
+        return Response(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)
+
+    FastAPIInstrumentor.instrument_app(app, excluded_urls="healthz,readyz,metrics")
+    return app
+
+
+async def no_lifespan(_: FastAPI) -> AsyncIterator[None]:
+    yield
+
+
+def json_body(data: Any) -> Any:
+    """pydantic-friendly JSON for Idempotency-Key responses."""
+    from fastapi.encoders import jsonable_encoder
+
+    return jsonable_encoder(data)

@@ -1,0 +1,270 @@
+"""NATS JetStream plumbing: broker factory, streams, subjects, and the consumer policy.
+
+Policy (architecture §4): every subscriber acks explicitly. Ack after the effect is stored;
+`nak` with back-off on transient errors; on a permanent error (invalid payload) or when the
+last allowed delivery fails, write the message to the `DLQ` stream with the reason, then
+terminate. Nothing relies on faststream's default of terminating on any exception.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
+from typing import Any, TypeVar
+
+from faststream import AckPolicy
+from faststream.nats import JStream, NatsBroker, NatsMessage, NatsRouter, PullSub
+from faststream.nats.opentelemetry import NatsTelemetryMiddleware
+from faststream.nats.prometheus import NatsPrometheusMiddleware
+from nats.aio.msg import Msg
+from nats.js.api import ConsumerConfig, DeliverPolicy, StorageType
+from nats.js.client import JetStreamContext
+from nats.js.errors import NotFoundError
+from pydantic import ValidationError
+
+from wijkkracht_common.events.envelope import (
+    SUBJECT_ROOT,
+    DataT,
+    Envelope,
+    EventData,
+    parse_event,
+    tenant_of_subject,
+)
+from wijkkracht_common.observability import ServiceMetrics, get_logger
+from wijkkracht_common.settings import BaseServiceSettings
+from wijkkracht_common.storage import TRANSIENT_ERRORS
+from wijkkracht_common.tenancy import set_correlation_id, set_tenant
+
+log = get_logger(__name__)
+
+PRODUCERS = (
+    "identity",
+    "questionnaires",
+    "learning_paths",
+    "marketplace",
+    "social_map",
+    "effect_measurement",
+    "access",
+)
+DLQ_STREAM = "DLQ"
+DUPLICATE_WINDOW_SECONDS = 120.0
+#: Delay before redelivery after the n-th failed delivery (seconds).
+DEFAULT_BACKOFF: tuple[float, ...] = (0.5, 2, 5, 15, 30, 60, 120)
+
+T = TypeVar("T")
+
+
+class PermanentError(Exception):
+    """The event can never be applied (bad payload, broken invariant): dead-letter it."""
+
+
+def stream_name(producer: str) -> str:
+    return producer.upper()
+
+
+def stream_for(producer: str) -> JStream:
+    """The one stream of a producing service; every declarer uses this same definition."""
+    return JStream(
+        name=stream_name(producer),
+        subjects=[f"{SUBJECT_ROOT}.*.{producer}.>"],
+        storage=StorageType.FILE,
+        duplicate_window=DUPLICATE_WINDOW_SECONDS,
+    )
+
+
+def dlq_stream() -> JStream:
+    return JStream(name=DLQ_STREAM, subjects=["dlq.>"], storage=StorageType.FILE)
+
+
+async def ensure_streams(js: JetStreamContext, producers: Sequence[str] = PRODUCERS) -> None:
+    """Create the platform's streams if missing (idempotent; safe from every service)."""
+    for stream in [*(stream_for(p) for p in producers), dlq_stream()]:
+        # JStream keeps its subjects outside `.config`; build the server config from both.
+        config = replace(stream.config, subjects=list(stream.subjects))
+        try:
+            await js.stream_info(stream.name)
+        except NotFoundError:
+            await js.add_stream(config)
+
+
+def create_broker(settings: BaseServiceSettings, metrics: ServiceMetrics) -> NatsBroker:
+    """faststream broker with tracing (traceparent in headers) and Prometheus metrics."""
+    return NatsBroker(
+        settings.nats_url,
+        middlewares=(
+            NatsTelemetryMiddleware(),
+            NatsPrometheusMiddleware(registry=metrics.registry, app_name=settings.service_name),
+        ),
+        graceful_timeout=10.0,
+        max_reconnect_attempts=-1,
+        logger=None,
+    )
+
+
+def durable_name(consumer_service: str, event_cls: type[EventData]) -> str:
+    return f"{consumer_service}__{event_cls.producer}_{event_cls.name}_v{event_cls.version}"
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """What a handler may want to know about the message it handles."""
+
+    subject: str
+    attempt: int
+    durable: str
+
+
+async def dead_letter(
+    js: JetStreamContext,
+    msg: Msg,
+    *,
+    consumer: str,
+    reason: str,
+    error: str,
+    attempt: int,
+) -> None:
+    """Keep the message with its reason in the DLQ stream (nothing is lost)."""
+    try:
+        text: str | None = msg.data.decode()
+        encoded: str | None = None
+    except UnicodeDecodeError:
+        text, encoded = None, base64.b64encode(msg.data).decode()
+    tenant = tenant_of_subject(msg.subject) or "unknown"
+    record = {
+        "original_subject": msg.subject,
+        "consumer": consumer,
+        "reason": reason,
+        "error": error[:2000],
+        "attempt": attempt,
+        "dead_lettered_at": datetime.now(UTC).isoformat(),
+        "headers": dict(msg.headers or {}),
+        "data": text,
+        "data_base64": encoded,
+    }
+    await js.publish(f"dlq.{tenant}.{consumer}", json.dumps(record).encode())
+
+
+def _attempt(msg: Msg) -> int:
+    try:
+        return int(msg.metadata.num_delivered)
+    except Exception:  # noqa: BLE001 - test brokers have no metadata
+        return 1
+
+
+def backoff_delay(attempt: int, backoff: Sequence[float] = DEFAULT_BACKOFF) -> float:
+    return backoff[min(attempt, len(backoff)) - 1]
+
+
+async def settle(
+    message: NatsMessage,
+    js: JetStreamContext,
+    *,
+    durable: str,
+    max_deliver: int,
+    work: Callable[[], Awaitable[str]],
+    metrics: ServiceMetrics | None = None,
+) -> None:
+    """Run `work` and settle the message by the policy; `work` returns the outcome label."""
+    raw: Msg = message.raw_message
+    attempt = _attempt(raw)
+    service = metrics.service_name if metrics else ""
+
+    def count(outcome: str) -> None:
+        if metrics is not None:
+            metrics.events_consumed.labels(service, durable, outcome).inc()
+
+    try:
+        outcome = await work()
+    except (PermanentError, ValidationError, ValueError) as error:
+        await dead_letter(js, raw, consumer=durable, reason="invalid", error=str(error),
+                          attempt=attempt)
+        await message.reject()
+        count("dead_lettered")
+        log.warning("event dead-lettered", consumer=durable, subject=raw.subject,
+                    reason="invalid", error=str(error)[:300])
+        return
+    except Exception as error:
+        transient = isinstance(error, TRANSIENT_ERRORS)
+        if attempt >= max_deliver:
+            await dead_letter(js, raw, consumer=durable,
+                              reason="transient_exhausted" if transient else "handler_failed",
+                              error=repr(error), attempt=attempt)
+            await message.reject()
+            count("dead_lettered")
+            log.error("event dead-lettered after retries", consumer=durable,
+                      subject=raw.subject, error=repr(error))
+            return
+        await message.nack(delay=backoff_delay(attempt))
+        count("retried")
+        if transient:
+            log.warning("event retried: transient error", consumer=durable, error=repr(error))
+        else:
+            log.exception("event handler failed; will retry", consumer=durable)
+        return
+    await message.ack()
+    count(outcome)
+
+
+EventHandler = Callable[[Envelope[DataT], Delivery], Awaitable[bool]]
+
+
+def subscribe(
+    router: NatsRouter | NatsBroker,
+    *,
+    consumer_service: str,
+    event_cls: type[DataT],
+    handler: EventHandler[DataT],
+    js: Callable[[], JetStreamContext],
+    max_deliver: int = 8,
+    metrics: ServiceMetrics | None = None,
+    ack_wait_seconds: float = 30.0,
+) -> None:
+    """Register `handler` as the durable consumer `<consumer_service>__<event>`.
+
+    `handler(envelope, delivery)` stores the effect idempotently and returns True when it
+    applied it, False when the event was a duplicate. Payload and tenant are validated before.
+    """
+    durable = durable_name(consumer_service, event_cls)
+
+    async def _consume(message: NatsMessage) -> None:
+        async def work() -> str:
+            envelope = parse_event(event_cls, message.body)
+            subject_tenant = tenant_of_subject(message.raw_message.subject)
+            if envelope.tenant != subject_tenant:
+                raise PermanentError(
+                    f"envelope tenant {envelope.tenant!r} differs from subject tenant"
+                    f" {subject_tenant!r}"
+                )
+            set_tenant(envelope.tenant)
+            set_correlation_id(envelope.correlationid)
+            applied = await handler(
+                envelope,
+                Delivery(message.raw_message.subject, _attempt(message.raw_message), durable),
+            )
+            return "applied" if applied else "duplicate"
+
+        await settle(message, js(), durable=durable, max_deliver=max_deliver, work=work,
+                     metrics=metrics)
+
+    _consume.__name__ = f"consume_{durable}"  # names the handler in logs and AsyncAPI
+    router.subscriber(
+        event_cls.subject_filter(),
+        stream=stream_for(event_cls.producer),
+        durable=durable,
+        pull_sub=PullSub(batch_size=64, timeout=1.0),
+        config=ConsumerConfig(
+            durable_name=durable,
+            max_deliver=max_deliver,
+            ack_wait=ack_wait_seconds,
+            deliver_policy=DeliverPolicy.ALL,
+        ),
+        ack_policy=AckPolicy.MANUAL,
+        title=durable,
+    )(_consume)
+
+
+def decode_json(data: bytes) -> Any:
+    return json.loads(data)

@@ -1,0 +1,115 @@
+"""The pieces every service's composition root wires the same way: storage, broker,
+streams, outbox relay, and their start/stop order.
+
+`main.create_app(settings)` of each service builds one `ServiceRuntime`, registers its
+consumers on `runtime.broker`, and uses `runtime.lifespan` as (part of) the app's lifespan.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
+from contextlib import asynccontextmanager
+from typing import Any, TypeVar
+
+from faststream.nats import NatsBroker
+from nats.js.client import JetStreamContext
+
+from wijkkracht_common.access_log import ACCESS_LOG_INDEXES
+from wijkkracht_common.events.envelope import Envelope
+from wijkkracht_common.idempotency import IDEMPOTENCY_INDEXES
+from wijkkracht_common.inbox import INBOX_INDEXES
+from wijkkracht_common.messaging import create_broker, ensure_streams
+from wijkkracht_common.observability import ServiceMetrics, get_logger, setup
+from wijkkracht_common.outbox import OUTBOX_INDEXES, OutboxRelay, stage
+from wijkkracht_common.settings import BaseServiceSettings
+from wijkkracht_common.storage import Database, IndexSpec, Session, Storage
+
+T = TypeVar("T")
+log = get_logger(__name__)
+
+COMMON_INDEXES: tuple[IndexSpec, ...] = (
+    OUTBOX_INDEXES,
+    INBOX_INDEXES,
+    ACCESS_LOG_INDEXES,
+    IDEMPOTENCY_INDEXES,
+)
+
+Work = Callable[
+    [Database[dict[str, Any]], Session], Awaitable[tuple[T, Sequence[Envelope[Any]]]]
+]
+
+
+class ServiceRuntime:
+    def __init__(
+        self,
+        settings: BaseServiceSettings,
+        *,
+        indexes: Iterable[IndexSpec] = (),
+        run_relay: bool = True,
+    ) -> None:
+        setup(settings.service_name, settings)
+        self.settings = settings
+        self.metrics = ServiceMetrics(settings.service_name)
+        self.storage = Storage(
+            settings.mongo_url, settings.service_name, [*COMMON_INDEXES, *indexes]
+        )
+        self.broker: NatsBroker = create_broker(settings, self.metrics)
+        self.relay: OutboxRelay | None = None
+        self._run_relay = run_relay
+
+    @property
+    def js(self) -> JetStreamContext:
+        stream: JetStreamContext = self.broker.config.broker_config.connection_state.stream
+        return stream
+
+    async def nats_ready(self) -> bool:
+        try:
+            return bool(self.broker.connection.is_connected)
+        except Exception:  # noqa: BLE001 - not connected yet
+            return False
+
+    async def db_ready(self) -> bool:
+        return await self.storage.ping()
+
+    def notify_relay(self) -> None:
+        if self.relay is not None:
+            self.relay.notify()
+
+    async def commit(self, tenant: str, work: Work[T]) -> T:
+        """Run `work(db, session)` in one transaction on the tenant's database; it returns
+        (result, events). The events are staged in the same transaction, then the relay is
+        woken. This is the only way use cases should change state and emit events."""
+        db = await self.storage.tenant_db(tenant)
+
+        async def callback(session: Session) -> T:
+            result, events = await work(db, session)
+            await stage(db, list(events), session=session)
+            return result
+
+        result = await self.storage.in_transaction(db, callback)
+        self.notify_relay()
+        return result
+
+    @asynccontextmanager
+    async def lifespan(self, _: Any = None) -> AsyncIterator[None]:
+        await self.broker.connect()
+        await ensure_streams(self.js)
+        await self.broker.start()
+        if self._run_relay:
+            self.relay = OutboxRelay(
+                self.storage,
+                self.js,
+                batch_size=self.settings.outbox_batch_size,
+                poll_seconds=self.settings.outbox_poll_seconds,
+                metrics=self.metrics,
+            )
+            self.relay.start()
+        log.info("service started", service=self.settings.service_name)
+        try:
+            yield
+        finally:
+            if self.relay is not None:
+                await self.relay.stop()
+            await self.broker.stop()
+            self.storage.close()
+            log.info("service stopped", service=self.settings.service_name)

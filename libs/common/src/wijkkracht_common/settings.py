@@ -1,0 +1,48 @@
+"""Typed settings shared by every service; read from `WK_*` environment variables.
+
+Settings are built inside the composition root (`create_app(settings)`), never at import
+time, so tests and tools can construct them with explicit values.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+Environment = Literal["dev", "test", "prod"]
+
+DEFAULT_NATS_URL = "nats://127.0.0.1:14222"
+DEFAULT_MONGO_URL = "mongodb://127.0.0.1:27117/?directConnection=true"
+
+
+class BaseServiceSettings(BaseSettings):
+    """Settings every service has. Subclass per service and set `service_name`."""
+
+    model_config = SettingsConfigDict(env_prefix="WK_", extra="ignore")
+
+    service_name: str = "service"
+    env: Environment = "dev"
+    nats_url: str = DEFAULT_NATS_URL
+    mongo_url: str = DEFAULT_MONGO_URL
+    http_host: str = "127.0.0.1"
+    http_port: int = 8000
+    log_level: str = "INFO"
+    log_json: bool | None = Field(default=None, description="None: JSON unless stdout is a TTY")
+
+    # Token verification (every service); identity issues the tokens.
+    issuer: str = "http://127.0.0.1:8001/identity/v1"
+    jwks_url: str = "http://127.0.0.1:8001/identity/v1/.well-known/jwks.json"
+    token_audience: str = "wijkkracht-api"
+    token_algorithms: list[str] = ["ES256", "RS256"]
+    token_leeway_seconds: int = 30
+
+    # Event plumbing.
+    outbox_batch_size: int = 500
+    outbox_poll_seconds: float = 0.5
+    consumer_max_deliver: int = 8
+
+    @property
+    def is_dev(self) -> bool:
+        return self.env == "dev"

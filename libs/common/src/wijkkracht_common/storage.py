@@ -1,0 +1,175 @@
+"""MongoDB access through motor: the only module that imports it (architecture §6).
+
+Isolation per tenant by database: `wk_<service>_<tenant>`, so a query cannot cross tenants by
+accident and a tenant can be exported or dropped whole. Indexes are declared per service and
+created idempotently the first time a process touches a tenant's database.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Coroutine, Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+from motor.motor_asyncio import (
+    AsyncIOMotorClient,
+    AsyncIOMotorClientSession,
+    AsyncIOMotorCollection,
+    AsyncIOMotorDatabase,
+)
+from pymongo import ASCENDING, DESCENDING, IndexModel
+from pymongo.errors import (
+    AutoReconnect,
+    BulkWriteError,
+    ConnectionFailure,
+    DuplicateKeyError,
+    ExecutionTimeout,
+    NetworkTimeout,
+    ServerSelectionTimeoutError,
+    WTimeoutError,
+)
+
+from wijkkracht_common.tenancy import PLATFORM_TENANT, require_slug
+
+Database = AsyncIOMotorDatabase
+Collection = AsyncIOMotorCollection
+Session = AsyncIOMotorClientSession
+
+T = TypeVar("T")
+
+#: Errors after which the same operation may succeed later (nak and retry, never drop).
+TRANSIENT_ERRORS: tuple[type[BaseException], ...] = (
+    AutoReconnect,
+    ConnectionFailure,
+    ServerSelectionTimeoutError,
+    NetworkTimeout,
+    ExecutionTimeout,
+    WTimeoutError,
+)
+
+__all__ = [
+    "ASCENDING",
+    "DESCENDING",
+    "TRANSIENT_ERRORS",
+    "BulkWriteError",
+    "Collection",
+    "Database",
+    "DuplicateKeyError",
+    "IndexModel",
+    "IndexSpec",
+    "Session",
+    "Storage",
+    "is_duplicate_key",
+]
+
+
+def is_duplicate_key(error: BaseException) -> bool:
+    if isinstance(error, DuplicateKeyError):
+        return True
+    if isinstance(error, BulkWriteError):
+        return all(e.get("code") == 11000 for e in error.details.get("writeErrors", []))
+    return False
+
+
+@dataclass(frozen=True)
+class IndexSpec:
+    """Indexes of one collection, created at start-up per tenant database."""
+
+    collection: str
+    indexes: Sequence[IndexModel] = field(default_factory=tuple)
+
+
+class Storage:
+    """One motor client per process; tenant-scoped databases for one service."""
+
+    def __init__(
+        self,
+        url: str,
+        service: str,
+        indexes: Iterable[IndexSpec] = (),
+        *,
+        server_selection_timeout_ms: int = 5000,
+    ) -> None:
+        self.service = service
+        self.client: AsyncIOMotorClient[dict[str, Any]] = AsyncIOMotorClient(
+            url, serverSelectionTimeoutMS=server_selection_timeout_ms, tz_aware=True
+        )
+        self._indexes = tuple(indexes)
+        self._ready: set[str] = set()
+        self._lock = asyncio.Lock()
+        self._serial: bool | None = None  # decided on the first transaction
+        self._tx_locks: dict[str, asyncio.Lock] = {}
+
+    @property
+    def prefix(self) -> str:
+        return f"wk_{self.service}_"
+
+    def database_name(self, tenant: str) -> str:
+        return f"{self.prefix}{require_slug(tenant)}"
+
+    async def tenant_db(self, tenant: str) -> Database[dict[str, Any]]:
+        """The tenant's database, its indexes ensured once per process."""
+        name = self.database_name(tenant)
+        db = self.client[name]
+        if name not in self._ready:
+            async with self._lock:
+                if name not in self._ready:
+                    await self.ensure_indexes(db)
+                    self._ready.add(name)
+        return db
+
+    async def platform_db(self) -> Database[dict[str, Any]]:
+        """Service-wide data that belongs to no tenant (e.g. identity's tenant registry)."""
+        return await self.tenant_db(PLATFORM_TENANT)
+
+    async def ensure_indexes(self, db: Database[dict[str, Any]]) -> None:
+        for spec in self._indexes:
+            if spec.indexes:
+                await db[spec.collection].create_indexes(list(spec.indexes))
+
+    async def tenants(self) -> list[str]:
+        """Tenants that have a database for this service (the outbox relay walks these)."""
+        names = await self.client.list_database_names()
+        return sorted(n[len(self.prefix) :] for n in names if n.startswith(self.prefix))
+
+    async def ping(self) -> bool:
+        try:
+            await self.client.admin.command("ping")
+        except TRANSIENT_ERRORS:
+            return False
+        return True
+
+    async def _serialize_transactions(self) -> bool:
+        # nx-27017 runs transactions as SQLite savepoints on one connection per database: two
+        # concurrent transactions on one database break its transaction state for good. The
+        # service owns its databases, so a per-database lock in this process is sufficient.
+        if self._serial is None:
+            info = await self.client.admin.command("serverStatus")
+            self._serial = info.get("process") == "nx_27017"
+        return self._serial
+
+    async def in_transaction(
+        self, db: Database[dict[str, Any]], callback: Callable[[Session], Coroutine[Any, Any, T]]
+    ) -> T:
+        """Run `callback(session)` in a transaction on `db` (single-database, as MongoDB
+        and nx-27017 allow), retried on transient transaction errors by the driver.
+        All writes inside must pass `session=session`."""
+        if await self._serialize_transactions():
+            lock = self._tx_locks.setdefault(db.name, asyncio.Lock())
+            async with lock:
+                return await self._run_transaction(callback)
+        return await self._run_transaction(callback)
+
+    async def _run_transaction(self, callback: Callable[[Session], Coroutine[Any, Any, T]]) -> T:
+        async with await self.client.start_session() as session:
+            result: T = await session.with_transaction(callback)
+            return result
+
+    def close(self) -> None:
+        self.client.close()
+
+    async def drop_tenant(self, tenant: str) -> None:
+        name = self.database_name(tenant)
+        await self.client.drop_database(name)
+        self._ready.discard(name)

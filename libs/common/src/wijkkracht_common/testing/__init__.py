@@ -1,0 +1,1 @@
+"""Test support shared by every service: see `plugin` (pytest fixtures) and `issuer`."""

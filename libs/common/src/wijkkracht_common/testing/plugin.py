@@ -1,0 +1,108 @@
+"""pytest plugin (registered as entry point `pytest11`): real NATS and the real embedded
+database for integration tests, started once per session on free ports unless
+`WK_NATS_URL` / `WK_MONGO_URL` point to running servers; two tenants per test; span capture.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from opentelemetry import trace
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+
+from wijkkracht_common.embedded import ManagedProcess, free_port, start_mongo, start_nats
+from wijkkracht_common.testing.issuer import TestIssuer
+
+TEST_ISSUER_URL = "http://identity.test/identity/v1"
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    for marker, text in {
+        "unit": "no I/O",
+        "integration": "real NATS and database",
+        "e2e": "all services as processes",
+        "contract": "event schemas",
+        "security": "adversarial tests",
+        "chaos": "failure injection",
+    }.items():
+        config.addinivalue_line("markers", f"{marker}: {text}")
+
+
+@pytest.fixture(scope="session")
+def wk_workdir() -> Iterator[Path]:
+    with tempfile.TemporaryDirectory(prefix="wk-test-") as path:
+        yield Path(path)
+
+
+@pytest.fixture(scope="session")
+def nats_url(wk_workdir: Path) -> Iterator[str]:
+    external = os.environ.get("WK_NATS_URL")
+    if external:
+        yield external
+        return
+    managed: ManagedProcess = start_nats(
+        free_port(), wk_workdir / "nats", wk_workdir / "nats.log"
+    )
+    try:
+        yield managed.url
+    finally:
+        managed.stop()
+
+
+@pytest.fixture(scope="session")
+def mongo_url(wk_workdir: Path) -> Iterator[str]:
+    external = os.environ.get("WK_MONGO_URL")
+    if external:
+        yield external
+        return
+    managed = start_mongo(free_port(), wk_workdir / "db", wk_workdir / "db.log")
+    try:
+        yield managed.url
+    finally:
+        managed.stop()
+
+
+@dataclass(frozen=True)
+class TwoTenants:
+    a: str
+    b: str
+
+
+@pytest.fixture
+def two_tenants() -> TwoTenants:
+    """Fresh tenant slugs per test, so tests never see each other's data."""
+    suffix = uuid.uuid4().hex[:8]
+    return TwoTenants(a=f"ta-{suffix}", b=f"tb-{suffix}")
+
+
+@pytest.fixture(scope="session")
+def test_issuer() -> TestIssuer:
+    return TestIssuer(TEST_ISSUER_URL)
+
+
+_exporter = InMemorySpanExporter()
+
+
+@pytest.fixture
+def span_capture() -> Iterator[InMemorySpanExporter]:
+    """Finished spans of the test (a global tracer provider is installed once)."""
+    provider = trace.get_tracer_provider()
+    if not isinstance(provider, TracerProvider):
+        provider = TracerProvider()
+        trace.set_tracer_provider(provider)
+    if not getattr(provider, "_wk_capture", False):
+        provider.add_span_processor(SimpleSpanProcessor(_exporter))
+        provider._wk_capture = True  # type: ignore[attr-defined]
+    _exporter.clear()
+    yield _exporter
+    _exporter.clear()
+
+

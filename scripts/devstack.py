@@ -1,0 +1,134 @@
+"""`make run`: the whole platform on one machine, no Docker.
+
+Starts the embedded NATS (JetStream, 127.0.0.1:14222, data in .data/nats) and database
+(nx-27017, 127.0.0.1:27117, data in .data/db) unless WK_NATS_URL / WK_MONGO_URL name external
+servers, then every service that exists, waits for each /readyz, seeds the demo tenant (dev
+mode only) and prints URLs and logins. Ctrl-C stops everything; a second run keeps the data.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "libs" / "common" / "src"))
+
+from wijkkracht_common.embedded import (  # noqa: E402
+    EmbeddedError,
+    ManagedProcess,
+    port_open,
+    start_mongo,
+    start_nats,
+    stop_all,
+)
+
+SERVICES: list[tuple[str, int, str]] = [
+    ("identity", 8001, "/identity/v1"),
+    ("questionnaires", 8002, "/questionnaires/v1"),
+    ("learning_paths", 8003, "/learning-paths/v1"),
+    ("marketplace", 8004, "/marketplace/v1"),
+    ("social_map", 8005, "/social-map/v1"),
+    ("effect_measurement", 8006, "/effects/v1"),
+]
+NATS_PORT, MONGO_PORT = 14222, 27117
+
+
+def available_services() -> list[tuple[str, int, str]]:
+    return [s for s in SERVICES if (ROOT / "services" / s[0] / "src" / s[0] / "main.py").exists()]
+
+
+def wait_ready(url: str, process: subprocess.Popen[bytes], timeout: float = 60.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise EmbeddedError(f"{url} exited with code {process.returncode}")
+        try:
+            with urllib.request.urlopen(url, timeout=1) as response:
+                if response.status == 200:
+                    return
+        except (urllib.error.URLError, OSError):
+            pass
+        time.sleep(0.25)
+    raise EmbeddedError(f"{url} not ready after {timeout:.0f}s")
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("command", choices=["run"])
+    parser.add_argument("--no-seed", action="store_true", help="do not seed the demo tenant")
+    args = parser.parse_args()
+
+    data = ROOT / ".data"
+    logs = data / "logs"
+    logs.mkdir(parents=True, exist_ok=True)
+    env = {**os.environ}
+    env.setdefault("WK_ENV", "dev")
+    processes: list[ManagedProcess] = []
+
+    def shutdown(*_: object) -> None:
+        print("\nStopping Wijkkracht …", flush=True)
+        stop_all(processes)
+        print("Stopped.", flush=True)
+        sys.exit(0)
+
+    signal.signal(signal.SIGINT, shutdown)
+    signal.signal(signal.SIGTERM, shutdown)
+
+    try:
+        if "WK_NATS_URL" not in env:
+            if port_open(NATS_PORT):
+                raise EmbeddedError(f"port {NATS_PORT} is taken: stop it or set WK_NATS_URL")
+            processes.append(start_nats(NATS_PORT, data / "nats", logs / "nats.log"))
+            env["WK_NATS_URL"] = processes[-1].url
+        if "WK_MONGO_URL" not in env:
+            if port_open(MONGO_PORT):
+                raise EmbeddedError(f"port {MONGO_PORT} is taken: stop it or set WK_MONGO_URL")
+            processes.append(start_mongo(MONGO_PORT, data / "db", logs / "db.log"))
+            env["WK_MONGO_URL"] = processes[-1].url
+        print(f"NATS      {env['WK_NATS_URL']}\nDatabase  {env['WK_MONGO_URL']}", flush=True)
+
+        started: list[tuple[str, int, str]] = []
+        for name, port, prefix in available_services():
+            log_file = (logs / f"{name}.log").open("ab")
+            process = subprocess.Popen(
+                [sys.executable, "-m", "uvicorn", "--factory", f"{name}.main:create_app",
+                 "--host", "127.0.0.1", "--port", str(port), "--no-access-log"],
+                env={**env, "WK_HTTP_PORT": str(port)},
+                stdout=log_file, stderr=subprocess.STDOUT, start_new_session=True,
+            )
+            processes.append(ManagedProcess(name, process, f"http://127.0.0.1:{port}"))
+            started.append((name, port, prefix))
+        for (name, port, _), managed in zip(started, processes[-len(started):], strict=True):
+            wait_ready(f"http://127.0.0.1:{port}/readyz", managed.process)
+            print(f"  ✓ {name:<20} http://127.0.0.1:{port}/docs", flush=True)
+
+        if env["WK_ENV"] == "dev" and not args.no_seed:
+            print("Seeding the demo tenant 'demo' …", flush=True)
+            subprocess.run([sys.executable, "-m", "wijkkracht_common.cli", "demo", "seed"],
+                           env=env, check=True)
+        print((ROOT / "docs" / "demo-logins.txt").read_text() if (
+            ROOT / "docs" / "demo-logins.txt").exists() else "", flush=True)
+        print(f"Logs in {logs}. Ctrl-C stops everything.", flush=True)
+        while True:
+            for managed in processes:
+                if managed.process.poll() is not None:
+                    print(f"{managed.name} stopped unexpectedly (code "
+                          f"{managed.process.returncode}); see {logs}", flush=True)
+                    shutdown()
+            time.sleep(1)
+    except (EmbeddedError, subprocess.CalledProcessError) as error:
+        print(f"make run failed: {error}", file=sys.stderr, flush=True)
+        stop_all(processes)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

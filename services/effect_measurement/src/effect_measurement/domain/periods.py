@@ -1,0 +1,103 @@
+"""Fixed reporting periods: month ("2026-11"), quarter ("2026-Q4") and year ("2026").
+
+Boundaries are fixed on purpose: free date ranges would let two overlapping queries be
+subtracted to isolate a few people.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+from zoneinfo import ZoneInfo
+
+# Periods follow the Dutch calendar: a response at 23:30 UTC on 31 March counts in April.
+REPORTING_TIMEZONE = ZoneInfo("Europe/Amsterdam")
+
+
+class PeriodKind(StrEnum):
+    MONTH = "month"
+    QUARTER = "quarter"
+    YEAR = "year"
+
+
+_MONTH = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
+_QUARTER = re.compile(r"^(\d{4})-Q([1-4])$")
+_YEAR = re.compile(r"^(\d{4})$")
+
+
+@dataclass(frozen=True, slots=True, order=True)
+class Period:
+    kind: PeriodKind
+    label: str
+
+    @property
+    def year(self) -> int:
+        return int(self.label[:4])
+
+    def months(self) -> tuple[int, ...]:
+        """Calendar months (1..12) this period covers."""
+        if self.kind is PeriodKind.MONTH:
+            return (int(self.label[5:7]),)
+        if self.kind is PeriodKind.QUARTER:
+            first = (int(self.label[-1]) - 1) * 3 + 1
+            return (first, first + 1, first + 2)
+        return tuple(range(1, 13))
+
+    def contains(self, other: Period) -> bool:
+        return self.year == other.year and set(other.months()) <= set(self.months())
+
+    def nests_with(self, other: Period) -> bool:
+        """One period lies inside the other (and they differ): their populations nest."""
+        return self != other and (self.contains(other) or other.contains(self))
+
+
+def month(year: int, month_number: int) -> Period:
+    return Period(PeriodKind.MONTH, f"{year:04d}-{month_number:02d}")
+
+
+def quarter(year: int, quarter_number: int) -> Period:
+    return Period(PeriodKind.QUARTER, f"{year:04d}-Q{quarter_number}")
+
+
+def year(year_number: int) -> Period:
+    return Period(PeriodKind.YEAR, f"{year_number:04d}")
+
+
+def periods_of(moment: datetime) -> tuple[Period, Period, Period]:
+    """Month, quarter and year a moment falls in, on the reporting (Dutch) calendar."""
+    moment = moment.astimezone(REPORTING_TIMEZONE)
+    return (
+        month(moment.year, moment.month),
+        quarter(moment.year, (moment.month - 1) // 3 + 1),
+        year(moment.year),
+    )
+
+
+def parse_period(label: str) -> Period | None:
+    """The period a label names, or None when the label is not one of the fixed forms."""
+    if _MONTH.match(label):
+        return Period(PeriodKind.MONTH, label)
+    if _QUARTER.match(label):
+        return Period(PeriodKind.QUARTER, label)
+    if _YEAR.match(label):
+        return Period(PeriodKind.YEAR, label)
+    return None
+
+
+def nested_periods(period: Period) -> tuple[Period, ...]:
+    """Every other fixed period whose population nests with this one (same calendar year)."""
+    candidates = [year(period.year)]
+    candidates += [quarter(period.year, q) for q in range(1, 5)]
+    candidates += [month(period.year, m) for m in range(1, 13)]
+    return tuple(p for p in candidates if p.nests_with(period))
+
+
+def period_index(period: Period) -> int:
+    """Ordinal within its kind, for ranges: months since year 0, quarters, years."""
+    if period.kind is PeriodKind.MONTH:
+        return period.year * 12 + period.months()[0] - 1
+    if period.kind is PeriodKind.QUARTER:
+        return period.year * 4 + int(period.label[-1]) - 1
+    return period.year

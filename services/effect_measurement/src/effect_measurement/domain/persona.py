@@ -1,0 +1,166 @@
+"""Persona feedback loop: outcome change by coarse profile x intervention type.
+
+Projection key: tenant x family x dimension (theme / life domain) x year x profile attribute
+(age band, household type, neighbourhood) x attribute value x intervention type. Per trajectory,
+dimension and year a person contributes their latest follow-up of that year (against the
+baseline) once for every intervention type they had between baseline and that follow-up
+(``none`` when they had none). The profile values are the snapshot of that follow-up.
+Like the aggregates, contributions are a pure function of the person's stored data, so the
+delta method (``aggregates.cell_delta``) keeps the projection incremental and erasable.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+
+from effect_measurement.domain.aggregates import Accumulator, centi
+from effect_measurement.domain.inputs import InstrumentKind, InterventionInput
+from effect_measurement.domain.interventions import intervention_types_between
+from effect_measurement.domain.periods import Period, periods_of
+from effect_measurement.domain.suppression import suppress
+from effect_measurement.domain.tables import (
+    Cell,
+    Column,
+    ColumnKind,
+    PublishedTable,
+    Row,
+    SuppressionReason,
+    hidden,
+    shown,
+)
+from effect_measurement.domain.texts import Text
+from effect_measurement.domain.trajectories import StoredMeasurement, build_trajectories
+
+PROFILE_ATTRIBUTES = ("age_band", "household_type", "neighbourhood")
+
+
+@dataclass(frozen=True, slots=True, order=True)
+class PersonaKey:
+    tenant: str
+    family: str
+    dimension: str
+    year: Period
+    attribute: str
+    value: str
+    intervention_type: str
+
+
+def persona_cells(
+    tenant: str,
+    measurements: Iterable[StoredMeasurement],
+    interventions: Iterable[InterventionInput],
+) -> dict[PersonaKey, Accumulator]:
+    measured = [m for m in measurements if m.measurement.kind is InstrumentKind.MEASUREMENT]
+    events = list(interventions)
+    cells: dict[PersonaKey, Accumulator] = {}
+    for trajectory in build_trajectories(measured).values():
+        for dimension in trajectory.dimensions():
+            start = trajectory.baseline_index(dimension)
+            latest_in_year: dict[Period, int] = {}
+            for index, point in enumerate(trajectory.points):
+                if dimension in point.values and start is not None and index > start:
+                    latest_in_year[periods_of(point.submitted_at)[2]] = index
+            for year, index in latest_in_year.items():
+                change = trajectory.change_at(index, dimension)
+                if change is None or start is None:
+                    continue
+                point = trajectory.points[index]
+                types = intervention_types_between(
+                    events,
+                    trajectory.key.person_id,
+                    trajectory.points[start].submitted_at,
+                    point.submitted_at,
+                )
+                contribution = Accumulator(
+                    measured=1,
+                    change_count=1,
+                    change_sum_centi=centi(change.delta),
+                    **{change.outcome.value: 1},
+                )
+                profile = {
+                    "age_band": point.age_band,
+                    "household_type": point.household_type,
+                    "neighbourhood": point.neighbourhood,
+                }
+                for attribute, value in profile.items():
+                    for kind in types:
+                        key = PersonaKey(
+                            tenant, trajectory.key.family, dimension, year, attribute, value, kind
+                        )
+                        current = cells.get(key)
+                        cells[key] = current.combined(contribution) if current else contribution
+    return cells
+
+
+@dataclass(frozen=True, slots=True)
+class PersonaReport:
+    counts: PublishedTable  # people with a change, per profile value x intervention type
+    mean_change: PublishedTable  # same suppression pattern; a mean needs a published count
+
+
+def build_persona_report(
+    cells: Mapping[PersonaKey, Accumulator],
+    tenant: str,
+    family: str,
+    dimension: str,
+    year: Period,
+    attribute: str,
+    k: int,
+) -> PersonaReport:
+    """Rows: values of ``attribute``; columns: intervention types; true column totals.
+
+    No row totals: one person may have had several intervention types, so a row total would
+    not count people. Each column total is the same figure in every attribute's table, so
+    the tables do not add equations about each other's hidden cells.
+    """
+    chosen = {
+        key: value
+        for key, value in cells.items()
+        if (key.tenant, key.family, key.dimension, key.year, key.attribute)
+        == (tenant, family, dimension, year, attribute)
+    }
+    values = sorted({key.value for key in chosen})
+    types = sorted({key.intervention_type for key in chosen})
+    lookup = {(key.value, key.intervention_type): value for key, value in chosen.items()}
+    grid = [[lookup[(v, t)].change_count if (v, t) in lookup else 0 for t in types] for v in values]
+    result = suppress(grid, k, row_totals=False, column_totals=True) if values else None
+    columns = tuple(Column(t, Text(t, t)) for t in types)
+    count_rows: list[Row] = []
+    mean_rows: list[Row] = []
+    for i, value in enumerate(values):
+        counts: dict[str, Cell] = {}
+        means: dict[str, Cell] = {}
+        for j, kind in enumerate(types):
+            reason = result.reasons.get((i, j)) if result else None
+            counts[kind] = hidden(reason) if reason else shown(grid[i][j])
+            acc = lookup.get((value, kind))
+            mean = acc.mean_change if acc else None
+            if reason or mean is None or grid[i][j] < k:
+                means[kind] = hidden(reason or SuppressionReason.SMALL_GROUP)
+            else:
+                means[kind] = shown(round(mean, 2))
+        count_rows.append(Row(value, {attribute: value}, counts))
+        mean_rows.append(Row(value, {attribute: value}, means))
+    totals: Row | None = None
+    if result is not None:
+        m = len(values)
+        totals = Row(
+            "_total",
+            {attribute: "Totaal"},
+            {
+                kind: hidden(result.reasons[(m, j)]) if (m, j) in result.reasons
+                else shown(result.values[(m, j)])
+                for j, kind in enumerate(types)
+            },
+        )
+    meta = {"family": family, "dimension": dimension, "period": year.label, "attribute": attribute}
+    title_counts = Text("Inwoners met verandering per profiel en interventie",
+                        "Residents with a change by profile and intervention")
+    title_means = Text("Gemiddelde verandering per profiel en interventie",
+                       "Mean change by profile and intervention")
+    mean_columns = tuple(Column(c.key, c.label, ColumnKind.MEAN) for c in columns)
+    return PersonaReport(
+        PublishedTable(title_counts, k, (attribute,), columns, tuple(count_rows), totals, meta),
+        PublishedTable(title_means, k, (attribute,), mean_columns, tuple(mean_rows), None, meta),
+    )

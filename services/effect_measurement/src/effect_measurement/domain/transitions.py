@@ -1,0 +1,55 @@
+"""Phase / level movement (from -> to) of a report, tenant-wide, published all-or-nothing.
+
+Transition counts carry extra equations (the moves upwards add up to "improved"), which
+complementary suppression of a from x to table does not cover. So the matrix is shown only
+when every non-zero cell has at least k people, the report's outcome totals are published,
+and no linked report's matrix differs by 1..k-1 in any cell; otherwise nothing is shown.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from effect_measurement.domain.aggregates import Accumulator, CellKey
+from effect_measurement.domain.periods import nested_periods
+from effect_measurement.domain.reports import ReportKey
+from effect_measurement.domain.tables import PublishedTable, SuppressionReason
+
+STEPS = (1, 2, 3, 4, 5)
+
+
+@dataclass(frozen=True, slots=True)
+class TransitionMatrix:
+    counts: Mapping[tuple[int, int], int] | None  # None when withheld
+    reason: SuppressionReason | None
+
+
+def _raw(cells: Mapping[CellKey, Accumulator], key: ReportKey) -> dict[tuple[int, int], int]:
+    counts: dict[tuple[int, int], int] = {}
+    for cell, value in cells.items():
+        if (cell.tenant, cell.family, cell.dimension, cell.period) != (
+            key.tenant, key.family, key.dimension, key.period
+        ):
+            continue
+        for move, count in value.transitions.items():
+            a, b = (int(x) for x in move.split(">"))
+            counts[(a, b)] = counts.get((a, b), 0) + count
+    return {move: count for move, count in counts.items() if count}
+
+
+def build_transitions(
+    cells: Mapping[CellKey, Accumulator], key: ReportKey, report: PublishedTable, k: int
+) -> TransitionMatrix:
+    counts = _raw(cells, key)
+    if any(0 < c < k for c in counts.values()):
+        return TransitionMatrix(None, SuppressionReason.SMALL_COUNT)
+    totals = report.totals
+    if totals is None or any(totals.cells[c].suppressed for c in ("improved", "same", "worse")):
+        return TransitionMatrix(None, SuppressionReason.COMPLEMENTARY)
+    for period in nested_periods(key.period):
+        other = _raw(cells, ReportKey(key.tenant, key.family, key.dimension, period))
+        for move in set(counts) | set(other):
+            if 0 < abs(counts.get(move, 0) - other.get(move, 0)) < k:
+                return TransitionMatrix(None, SuppressionReason.DIFFERENCING)
+    return TransitionMatrix(counts, None)

@@ -1,0 +1,1 @@
+"""Pure presentation: exports (CSV, JSON) and SVG charts as strings."""

@@ -1,0 +1,148 @@
+"""Token signing keys and their rotation without downtime.
+
+Algorithm: **ES256** (ECDSA P-256). Tokens and JWKS are small (a signature is 64 bytes vs 256
+for RS256), signing is fast and a key is generated in microseconds (rotation jobs and tests
+stay cheap), and every mainstream JWT/OIDC library verifies it. RS256 is what OIDC Core lists
+as mandatory to implement for ID tokens; ``generate_signing_key(alg="RS256")`` is supported and
+keys of both algorithms may live in one set should a client ever require it.
+
+Life cycle of a key: ``next`` (published in the JWKS, not yet used, so verifiers' caches learn
+it) -> ``active`` (signs) -> ``retired`` (still published, verify-only, until every token it
+signed has expired) -> pruned. Rotation: ``with_next`` ... wait >= verifier JWKS cache TTL ...
+``promote`` ... wait >= access-token lifetime ... ``prune``.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from enum import StrEnum
+from typing import Any, Literal
+
+from joserfc import jwk
+from pydantic import BaseModel, ConfigDict, model_validator
+
+SigningAlg = Literal["ES256", "RS256"]
+DEFAULT_ALG: SigningAlg = "ES256"
+
+
+class KeyStatus(StrEnum):
+    NEXT = "next"
+    ACTIVE = "active"
+    RETIRED = "retired"
+
+
+class KeyRotationError(ValueError):
+    pass
+
+
+class SigningKey(BaseModel):
+    """A key as the adapter stores it: the private JWK as a plain dict (encrypt at rest there)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    kid: str
+    alg: SigningAlg
+    status: KeyStatus
+    created_at: datetime
+    private_jwk: dict[str, Any]
+    activated_at: datetime | None = None
+    retired_at: datetime | None = None
+
+    def private_key(self) -> jwk.Key:
+        return jwk.import_key(
+            self.private_jwk, parameters={"kid": self.kid, "alg": self.alg, "use": "sig"}
+        )
+
+    def public_jwk(self) -> dict[str, Any]:
+        public = dict(self.private_key().as_dict(private=False))
+        public.update({"kid": self.kid, "alg": self.alg, "use": "sig"})
+        return public
+
+
+def generate_signing_key(
+    now: datetime, *, alg: SigningAlg = DEFAULT_ALG, status: KeyStatus = KeyStatus.NEXT
+) -> SigningKey:
+    """A fresh key; the kid is its RFC 7638 thumbprint, so it needs no extra randomness."""
+    key: jwk.Key = (
+        jwk.generate_key("EC", "P-256") if alg == "ES256" else jwk.generate_key("RSA", 2048)
+    )
+    kid = key.thumbprint()
+    return SigningKey(
+        kid=kid,
+        alg=alg,
+        status=status,
+        created_at=now,
+        private_jwk=dict(key.as_dict(private=True)),
+        activated_at=now if status is KeyStatus.ACTIVE else None,
+    )
+
+
+class KeySet(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    keys: tuple[SigningKey, ...] = ()
+
+    @model_validator(mode="after")
+    def _invariants(self) -> KeySet:
+        statuses = [key.status for key in self.keys]
+        if statuses.count(KeyStatus.ACTIVE) > 1 or statuses.count(KeyStatus.NEXT) > 1:
+            raise KeyRotationError("at most one active and one next key")
+        kids = [key.kid for key in self.keys]
+        if len(kids) != len(set(kids)):
+            raise KeyRotationError("duplicate kid")
+        return self
+
+    @classmethod
+    def bootstrap(cls, now: datetime, alg: SigningAlg = DEFAULT_ALG) -> KeySet:
+        """First start only: no token exists yet, so the first key may be active at once."""
+        return cls(keys=(generate_signing_key(now, alg=alg, status=KeyStatus.ACTIVE),))
+
+    def active_key(self) -> SigningKey:
+        for key in self.keys:
+            if key.status is KeyStatus.ACTIVE:
+                return key
+        raise KeyRotationError("no active signing key")
+
+    def next_key(self) -> SigningKey | None:
+        return next((key for key in self.keys if key.status is KeyStatus.NEXT), None)
+
+    def jwks(self) -> dict[str, list[dict[str, Any]]]:
+        """Public JWKS: next, active and retired keys, never a private part."""
+        return {"keys": [key.public_jwk() for key in self.keys]}
+
+    def with_next(self, key: SigningKey) -> KeySet:
+        if self.next_key() is not None:
+            raise KeyRotationError("a next key is already published")
+        if key.status is not KeyStatus.NEXT:
+            raise KeyRotationError("new keys enter as next")
+        return KeySet(keys=(*self.keys, key))
+
+    def promote(self, now: datetime, *, min_published: timedelta = timedelta(hours=1)) -> KeySet:
+        """next -> active, active -> retired. ``min_published`` must cover verifiers' JWKS cache."""
+        upcoming = self.next_key()
+        if upcoming is None:
+            raise KeyRotationError("no next key to promote")
+        if now - upcoming.created_at < min_published:
+            raise KeyRotationError("next key not published long enough")
+        keys: list[SigningKey] = []
+        for key in self.keys:
+            if key.status is KeyStatus.ACTIVE:
+                key = key.model_copy(update={"status": KeyStatus.RETIRED, "retired_at": now})
+            elif key is upcoming:
+                key = key.model_copy(update={"status": KeyStatus.ACTIVE, "activated_at": now})
+            keys.append(key)
+        return KeySet(keys=tuple(keys))
+
+    def prune(self, now: datetime, *, keep_retired_for: timedelta) -> KeySet:
+        """Drop retired keys whose tokens all expired; ``keep_retired_for`` >= token lifetime."""
+        return KeySet(
+            keys=tuple(
+                key
+                for key in self.keys
+                if not (
+                    key.status is KeyStatus.RETIRED
+                    and key.retired_at is not None
+                    and now - key.retired_at >= keep_retired_for
+                )
+            )
+        )

@@ -1,0 +1,230 @@
+"""Instrument definition model, after the HL7 FHIR R4 Questionnaire (groups holding items).
+
+Pydantic checks the shape; the cross-field rules (unique link ids, enable_when targets, scoring
+references, languages, ...) live in `definition_rules.validate_definition`, so that every problem
+is reported with its path instead of stopping at the first.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from questionnaires.domain.errors import InvalidDefinition, LifecycleError
+from questionnaires.domain.i18n import Language, LocalizedText
+
+AnswerType = Literal[
+    "scale_0_10", "single_choice", "multiple_choice", "yes_no", "number", "short_text"
+]
+Operator = Literal["=", "!=", ">", "<", ">=", "<=", "exists"]
+Status = Literal["draft", "published", "retired"]
+Respondent = Literal["resident", "professional", "staff"]
+ScoringMethod = Literal["mean", "sum"]
+Outcome = Literal["score", "phase", "level"]
+AnswerScalar = bool | int | float | str
+
+SLUG_PATTERN = r"^[a-z][a-z0-9-]{1,62}$"
+LINK_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$"
+CODE_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$"
+DEFAULT_MAX_LENGTH = 500
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class AnswerOption(_Frozen):
+    code: str = Field(pattern=CODE_PATTERN)
+    label: LocalizedText
+    # Score value used by scoring rules; e.g. the phase or level number the option stands for.
+    score: float | None = None
+
+
+class EnableWhen(_Frozen):
+    """FHIR enableWhen: `question` is the link_id of an earlier item."""
+
+    question: str
+    operator: Operator
+    # bool for `exists` and yes_no, option code for choices, number for scale/number,
+    # text otherwise.
+    answer: AnswerScalar
+
+
+class Item(_Frozen):
+    link_id: str = Field(pattern=LINK_ID_PATTERN)
+    text: LocalizedText
+    answer_type: AnswerType
+    options: tuple[AnswerOption, ...] = ()
+    required: bool = False
+    enable_when: tuple[EnableWhen, ...] = ()
+    enable_behavior: Literal["all", "any"] = "all"
+    dimension: str | None = None
+    # May be skipped: "Hier praat ik liever niet over / I'd rather not discuss this".
+    sensitive: bool = False
+    # Resident may tick "Hier wil ik over praten / I want to talk about this".
+    discussable: bool = False
+    # High answer means worse (e.g. "how much pain"): scoring turns it around.
+    reverse_scored: bool = False
+    min_value: float | None = None
+    max_value: float | None = None
+    integer_only: bool = False
+    max_length: int | None = None
+
+    def option(self, code: str) -> AnswerOption | None:
+        return next((o for o in self.options if o.code == code), None)
+
+
+class Group(_Frozen):
+    link_id: str = Field(pattern=LINK_ID_PATTERN)
+    title: LocalizedText
+    items: tuple[Item, ...]
+    enable_when: tuple[EnableWhen, ...] = ()
+    enable_behavior: Literal["all", "any"] = "all"
+
+
+class Band(_Frozen):
+    """Scores from `min` (on the 0-10 scale) up to the next band's min map to `value`."""
+
+    min: float = Field(ge=0, le=10)
+    value: int = Field(ge=1, le=5)
+
+
+class ScoringRule(_Frozen):
+    """One dimension: its items' answers on a common 0-10 scale, optionally banded into a phase
+    (behaviour change, effect monitor) or a level (self-sufficiency)."""
+
+    dimension: str
+    items: tuple[str, ...]
+    method: ScoringMethod = "mean"
+    outcome: Outcome = "score"
+    bands: tuple[Band, ...] = ()
+
+
+class InstrumentDefinition(_Frozen):
+    id: str = Field(pattern=SLUG_PATTERN)
+    family: str = Field(pattern=SLUG_PATTERN)
+    variant: str = Field(pattern=SLUG_PATTERN)
+    version: int = Field(ge=1)
+    status: Status = "draft"
+    respondent: Respondent = "resident"
+    # Every text must exist in each of these; the first is the default for display.
+    languages: tuple[Language, ...] = ("nl", "en")
+    title: LocalizedText
+    description: LocalizedText | None = None
+    # Names usable as `{name}` in texts, filled in by `instantiate` (e.g. the tool's name).
+    parameters: tuple[str, ...] = ()
+    groups: tuple[Group, ...]
+    scoring: tuple[ScoringRule, ...] = ()
+    published_at: datetime | None = None
+    retired_at: datetime | None = None
+
+    # --- navigation ---------------------------------------------------------------------------
+    def items(self) -> Iterator[Item]:
+        for group in self.groups:
+            yield from group.items
+
+    def item(self, link_id: str) -> Item | None:
+        return next((i for i in self.items() if i.link_id == link_id), None)
+
+    def group_of(self, link_id: str) -> Group | None:
+        return next((g for g in self.groups if any(i.link_id == link_id for i in g.items)), None)
+
+    @property
+    def default_language(self) -> Language:
+        return self.languages[0]
+
+    # --- lifecycle: draft -> published -> retired; only drafts change ---------------------------
+    def amend(self, **changes: Any) -> InstrumentDefinition:
+        """A changed copy of a draft. Published and retired versions are immutable: responses
+        given on them must keep their meaning, so changes go into a new version."""
+        if self.status != "draft":
+            raise LifecycleError(
+                f"{self.id} v{self.version} is {self.status}; create a new version"
+            )
+        forbidden = {"id", "version", "status", "published_at", "retired_at"} & changes.keys()
+        if forbidden:
+            raise LifecycleError(f"cannot amend {sorted(forbidden)}")
+        data = self.model_dump(mode="python") | changes
+        return InstrumentDefinition.model_validate(data)
+
+    def publish(self, now: datetime) -> InstrumentDefinition:
+        if self.status != "draft":
+            raise LifecycleError(f"only a draft can be published, this is {self.status}")
+        from questionnaires.domain.definition_rules import validate_definition
+
+        issues = validate_definition(self)
+        if issues:
+            raise InvalidDefinition(issues)
+        return self.model_copy(update={"status": "published", "published_at": now})
+
+    def retire(self, now: datetime) -> InstrumentDefinition:
+        if self.status != "published":
+            raise LifecycleError(f"only a published version can be retired, this is {self.status}")
+        return self.model_copy(update={"status": "retired", "retired_at": now})
+
+    def new_version(self, version: int) -> InstrumentDefinition:
+        """A draft copy under a higher version number; the caller passes latest + 1."""
+        if version <= self.version:
+            raise LifecycleError(f"new version must be above {self.version}, got {version}")
+        return self.model_copy(
+            update={"version": version, "status": "draft", "published_at": None, "retired_at": None}
+        )
+
+    def instantiate(self, params: dict[str, str]) -> InstrumentDefinition:
+        """Texts with `{name}` placeholders filled in (for display; scoring is unaffected)."""
+        missing = set(self.parameters) - params.keys()
+        if missing:
+            raise ValueError(f"missing parameter(s): {sorted(missing)}")
+        used = {k: v for k, v in params.items() if k in self.parameters}
+        if not used:
+            return self
+        groups = tuple(
+            g.model_copy(
+                update={
+                    "title": g.title.substitute(used),
+                    "items": tuple(
+                        i.model_copy(
+                            update={
+                                "text": i.text.substitute(used),
+                                "options": tuple(
+                                    o.model_copy(update={"label": o.label.substitute(used)})
+                                    for o in i.options
+                                ),
+                            }
+                        )
+                        for i in g.items
+                    ),
+                }
+            )
+            for g in self.groups
+        )
+        description = self.description.substitute(used) if self.description else None
+        return self.model_copy(
+            update={
+                "title": self.title.substitute(used),
+                "description": description,
+                "groups": groups,
+            }
+        )
+
+
+__all__ = [
+    "DEFAULT_MAX_LENGTH",
+    "AnswerOption",
+    "AnswerScalar",
+    "AnswerType",
+    "Band",
+    "EnableWhen",
+    "Group",
+    "InstrumentDefinition",
+    "Item",
+    "Operator",
+    "Outcome",
+    "Respondent",
+    "ScoringMethod",
+    "ScoringRule",
+    "Status",
+]

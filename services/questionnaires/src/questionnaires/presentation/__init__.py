@@ -1,0 +1,1 @@
+"""Pure rendering of questionnaire results: strings in, strings out (SVG, HTML)."""

@@ -1,0 +1,1 @@
+"""Deterministic demo data for tenant `demo` (dev seeding, tests and benchmarks)."""

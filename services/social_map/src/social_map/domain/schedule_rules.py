@@ -1,0 +1,40 @@
+"""RRULE validation and canonical form (dateutil.rrule)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from dateutil.rrule import rrule, rrulestr  # type: ignore[import-untyped]
+
+#: Times of day come from opens_at/closes_at; sub-daily rules would explode the agenda.
+ALLOWED_FREQS = frozenset({"DAILY", "WEEKLY", "MONTHLY", "YEARLY"})
+_ANCHOR = datetime(2000, 1, 3)
+
+
+def canonical_rrule(value: str) -> str:
+    """Validate an RRULE value and return dateutil's canonical spelling.
+
+    Raises ValueError("rrule: ...") so the message names the field.
+    """
+    text = value.strip()
+    if text.upper().startswith("RRULE:"):
+        text = text[6:]
+    if "\n" in text or "DTSTART" in text.upper():
+        raise ValueError("rrule: give only the RRULE value, DTSTART comes from dtstart")
+    parts = dict(p.split("=", 1) for p in text.upper().split(";") if "=" in p)
+    if parts.get("FREQ") not in ALLOWED_FREQS:
+        raise ValueError(f"rrule: FREQ must be one of {sorted(ALLOWED_FREQS)}")
+    try:
+        rule = rrulestr(text, dtstart=_ANCHOR)
+    except (ValueError, TypeError, KeyError) as exc:
+        raise ValueError(f"rrule: invalid recurrence rule ({exc})") from exc
+    if not isinstance(rule, rrule):
+        raise ValueError("rrule: expected a single recurrence rule")
+    lines = [ln for ln in str(rule).splitlines() if ln.startswith("RRULE:")]
+    return lines[0][6:] if lines else text
+
+
+def build_rrule(value: str, dtstart: datetime) -> rrule:
+    rule = rrulestr(value, dtstart=dtstart)
+    assert isinstance(rule, rrule)
+    return rule

@@ -1,0 +1,1 @@
+"""Pure renderers (strings in, strings out): iCalendar feed and printable agenda."""
