@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from conftest import at, matrix
+from em_builders import at, matrix
 from effect_measurement.domain.followups import (
     FollowUpSchedule,
     add_months,

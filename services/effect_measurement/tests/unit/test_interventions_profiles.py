@@ -1,8 +1,9 @@
 from __future__ import annotations
 
+from dataclasses import astuple
 from datetime import UTC, datetime
 
-from conftest import at, matrix
+from em_builders import at, matrix
 from effect_measurement.domain.inputs import InterventionInput, PersonProfileInput
 from effect_measurement.domain.interventions import (
     NO_INTERVENTION,
@@ -47,7 +48,7 @@ def test_profile_keeps_only_coarse_fields_and_patches() -> None:
     profile = apply_person_registered(data, now)
     assert (profile.age_band, profile.neighbourhood_code, profile.household_type) == (
         "65-79", "wijk-02", UNKNOWN)
-    assert not any("Piet" in str(v) or "1500" in str(v) for v in profile.__slots__)
+    assert not any("Piet" in str(v) or "1500" in str(v) for v in astuple(profile))
     updated = apply_person_profile_updated(
         profile, PersonProfileInput(person_id="p1", household_type="single"), now)
     assert (updated.age_band, updated.household_type) == ("65-79", "single")

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from conftest import at, matrix
+from em_builders import at, matrix
 from effect_measurement.domain.goals import current_goals, goal_reached, set_goal
 from effect_measurement.domain.inputs import InstrumentKind, MeasurementInput
 from effect_measurement.domain.scales import Outcome, Scale, classify_change

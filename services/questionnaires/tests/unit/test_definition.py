@@ -59,8 +59,10 @@ def test_publish_refuses_an_invalid_draft(minimal_data: dict[str, Any], now: dat
     data["groups"][0]["items"][1]["link_id"] = "q1"
     with pytest.raises(InvalidDefinition) as caught:
         InstrumentDefinition.model_validate(data).publish(now)
-    assert [i.code for i in caught.value.issues] == ["duplicate_link_id"]
-    assert caught.value.issues[0].path == "groups[0].items[1].link_id"
+    issues = {i.path: i.code for i in caught.value.issues}
+    assert issues["groups[0].items[1].link_id"] == "duplicate_link_id"
+    # q2 no longer exists, so the scoring rule that used it is reported as well.
+    assert issues["scoring[0].items[1]"] == "unknown_question"
 
 
 @pytest.mark.parametrize(
