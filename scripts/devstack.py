@@ -38,7 +38,7 @@ SERVICES: list[tuple[str, int, str]] = [
     ("social_map", 8005, "/social-map/v1"),
     ("effect_measurement", 8006, "/effects/v1"),
 ]
-NATS_PORT, MONGO_PORT = 14222, 27117
+NATS_PORT, MONGO_PORT, MAIL_PORT = 14222, 27117, 14025
 
 
 def available_services() -> list[tuple[str, int, str]]:
@@ -93,7 +93,17 @@ def main() -> int:
                 raise EmbeddedError(f"port {MONGO_PORT} is taken: stop it or set WK_MONGO_URL")
             processes.append(start_mongo(MONGO_PORT, data / "db", logs / "db.log"))
             env["WK_MONGO_URL"] = processes[-1].url
-        print(f"NATS      {env['WK_NATS_URL']}\nDatabase  {env['WK_MONGO_URL']}", flush=True)
+        if "WK_SMTP_HOST" not in env:
+            mail_log = (logs / "mail.log").open("ab")
+            sink = subprocess.Popen(
+                [sys.executable, "-m", "wijkkracht_common.mailsink", "--port", str(MAIL_PORT),
+                 "--dir", str(data / "mail")],
+                env=env, stdout=mail_log, stderr=subprocess.STDOUT, start_new_session=True,
+            )
+            processes.append(ManagedProcess("mail", sink, f"smtp://127.0.0.1:{MAIL_PORT}"))
+            env["WK_SMTP_HOST"], env["WK_SMTP_PORT"] = "127.0.0.1", str(MAIL_PORT)
+        print(f"NATS      {env['WK_NATS_URL']}\nDatabase  {env['WK_MONGO_URL']}\n"
+              f"Mail      {data / 'mail'} (dev sink, one .eml file per message)", flush=True)
 
         started: list[tuple[str, int, str]] = []
         for name, port, prefix in available_services():

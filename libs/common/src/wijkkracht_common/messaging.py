@@ -105,7 +105,8 @@ def create_broker(settings: BaseServiceSettings, metrics: ServiceMetrics) -> Nat
 
 
 def durable_name(consumer_service: str, event_cls: type[EventData]) -> str:
-    return f"{consumer_service}__{event_cls.producer}_{event_cls.name}_v{event_cls.version}"
+    event = f"{event_cls.producer}_{event_cls.event_name}_v{event_cls.event_version}"
+    return f"{consumer_service}__{event}"
 
 
 @dataclass(frozen=True)

@@ -18,6 +18,7 @@ from wijkkracht_common.access_log import ACCESS_LOG_INDEXES
 from wijkkracht_common.events.envelope import Envelope
 from wijkkracht_common.idempotency import IDEMPOTENCY_INDEXES
 from wijkkracht_common.inbox import INBOX_INDEXES
+from wijkkracht_common.mail import MAIL_INDEXES, MailRelay, SmtpConfig
 from wijkkracht_common.messaging import create_broker, ensure_streams
 from wijkkracht_common.observability import ServiceMetrics, get_logger, setup
 from wijkkracht_common.outbox import OUTBOX_INDEXES, OutboxRelay, stage
@@ -46,12 +47,30 @@ class ServiceRuntime:
         *,
         indexes: Iterable[IndexSpec] = (),
         run_relay: bool = True,
+        with_mail: bool = False,
     ) -> None:
         setup(settings.service_name, settings)
         self.settings = settings
         self.metrics = ServiceMetrics(settings.service_name)
         self.storage = Storage(
-            settings.mongo_url, settings.service_name, [*COMMON_INDEXES, *indexes]
+            settings.mongo_url,
+            settings.service_name,
+            [*COMMON_INDEXES, *((MAIL_INDEXES,) if with_mail else ()), *indexes],
+        )
+        self.mail: MailRelay | None = (
+            MailRelay(
+                self.storage,
+                SmtpConfig(
+                    host=settings.smtp_host,
+                    port=settings.smtp_port,
+                    sender=settings.smtp_sender,
+                    username=settings.smtp_username,
+                    password=settings.smtp_password,
+                    starttls=settings.smtp_starttls,
+                ),
+            )
+            if with_mail
+            else None
         )
         self.broker: NatsBroker = create_broker(settings, self.metrics)
         self.relay: OutboxRelay | None = None
@@ -74,6 +93,8 @@ class ServiceRuntime:
     def notify_relay(self) -> None:
         if self.relay is not None:
             self.relay.notify()
+        if self.mail is not None:
+            self.mail.notify()
 
     async def commit(self, tenant: str, work: Work[T]) -> T:
         """Run `work(db, session)` in one transaction on the tenant's database; it returns
@@ -104,12 +125,16 @@ class ServiceRuntime:
                 metrics=self.metrics,
             )
             self.relay.start()
+        if self.mail is not None:
+            self.mail.start()
         log.info("service started", service=self.settings.service_name)
         try:
             yield
         finally:
             if self.relay is not None:
                 await self.relay.stop()
+            if self.mail is not None:
+                await self.mail.stop()
             await self.broker.stop()
             self.storage.close()
             log.info("service stopped", service=self.settings.service_name)

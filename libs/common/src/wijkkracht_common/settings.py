@@ -43,6 +43,14 @@ class BaseServiceSettings(BaseSettings):
     outbox_poll_seconds: float = 0.5
     consumer_max_deliver: int = 8
 
+    # Outgoing mail (invitations, verification links). Dev: the local sink of `make run`.
+    smtp_host: str = "127.0.0.1"
+    smtp_port: int = 14025
+    smtp_sender: str = "Wijkkracht <noreply@wijkkracht.test>"
+    smtp_username: str | None = None
+    smtp_password: str | None = None
+    smtp_starttls: bool = False
+
     @property
     def is_dev(self) -> bool:
         return self.env == "dev"

@@ -21,7 +21,7 @@ pytestmark = pytest.mark.integration
 
 class Counted(EventData):
     producer: ClassVar[str] = "questionnaires"
-    name: ClassVar[str] = "counted_test"
+    event_name: ClassVar[str] = "counted_test"
     n: int
 
 

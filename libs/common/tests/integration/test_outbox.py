@@ -19,7 +19,7 @@ pytestmark = pytest.mark.integration
 
 class ThingHappened(EventData):
     producer: ClassVar[str] = "identity"
-    name: ClassVar[str] = "thing_happened_test"
+    event_name: ClassVar[str] = "thing_happened_test"
     n: int
 
 

@@ -3,10 +3,10 @@ from __future__ import annotations
 from collections import defaultdict
 
 import pytest
+from em_builders import at, matrix
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from em_builders import at, matrix
 from effect_measurement.domain.aggregates import (
     ALL_DIMENSIONS,
     Accumulator,
@@ -29,10 +29,13 @@ def cell(dimension: str, period, neighbourhood: str = "wijk-01") -> CellKey:  # 
 
 
 def test_baseline_and_followup_in_one_quarter() -> None:
-    cells = person_cells("t", [
-        matrix("r1", at(2026, 1), {"finances": 2}),
-        matrix("r2", at(2026, 3), {"finances": 4}),
-    ])
+    cells = person_cells(
+        "t",
+        [
+            matrix("r1", at(2026, 1), {"finances": 2}),
+            matrix("r2", at(2026, 3), {"finances": 4}),
+        ],
+    )
     q1 = cells[cell("finances", quarter(2026, 1))]
     assert (q1.measured, q1.improved, q1.baseline_count, q1.change_count) == (1, 1, 1, 1)
     assert q1.mean_baseline == 2 and q1.mean_change == 2 and q1.transitions == {"2>4": 1}
@@ -42,17 +45,21 @@ def test_baseline_and_followup_in_one_quarter() -> None:
 
 
 def test_person_counted_once_per_cell_with_many_followups() -> None:
-    cells = person_cells("t", [matrix(f"r{i}", at(2026, i), {"finances": 2 + i % 2})
-                               for i in range(1, 5)])
+    cells = person_cells(
+        "t", [matrix(f"r{i}", at(2026, i), {"finances": 2 + i % 2}) for i in range(1, 5)]
+    )
     y = cells[cell("finances", year(2026))]
     assert y.measured == 1 and y.change_count == 1
 
 
 def test_followup_counts_in_neighbourhood_of_latest_measurement() -> None:
-    cells = person_cells("t", [
-        matrix("r1", at(2026, 1), {"finances": 2}, neighbourhood="wijk-01"),
-        matrix("r2", at(2026, 5), {"finances": 3}, neighbourhood="wijk-02"),
-    ])
+    cells = person_cells(
+        "t",
+        [
+            matrix("r1", at(2026, 1), {"finances": 2}, neighbourhood="wijk-01"),
+            matrix("r2", at(2026, 5), {"finances": 3}, neighbourhood="wijk-02"),
+        ],
+    )
     assert cell("finances", year(2026), "wijk-01") not in cells
     assert cells[cell("finances", year(2026), "wijk-02")].measured == 1
 
@@ -73,15 +80,17 @@ def test_period_follows_dutch_calendar() -> None:
 def test_remove_refuses_what_was_never_added() -> None:
     with pytest.raises(ValueError):
         remove(Accumulator(measured=1), Accumulator(measured=2))
-    assert remove(apply(Accumulator(), Accumulator(measured=1, change_sum_centi=-100)),
-                  Accumulator(measured=1, change_sum_centi=-100)).is_zero()
+    assert remove(
+        apply(Accumulator(), Accumulator(measured=1, change_sum_centi=-100)),
+        Accumulator(measured=1, change_sum_centi=-100),
+    ).is_zero()
 
 
 def test_increments_document_round_trip() -> None:
     value = Accumulator(measured=2, improved=1, change_sum_centi=-50, transitions={"2>3": 1})
     increments = value.as_increments()
     assert increments["transitions.2>3"] == 1
-    document = {k: v for k, v in increments.items() if "." not in k}
+    document: dict[str, object] = {k: v for k, v in increments.items() if "." not in k}
     document["transitions"] = {"2>3": 1}  # how MongoDB nests dotted $inc paths
     assert Accumulator.from_document(document) == value
 
@@ -96,18 +105,29 @@ measurement_strategy = st.tuples(
     st.sampled_from(["org-a", "org-b"]),
 )
 people_strategy = st.dictionaries(
-    st.sampled_from(["p1", "p2", "p3", "p4"]), st.lists(measurement_strategy, min_size=1, max_size=5),
+    st.sampled_from(["p1", "p2", "p3", "p4"]),
+    st.lists(measurement_strategy, min_size=1, max_size=5),
     min_size=1,
 )
 
 
-def histories(people: dict[str, list[tuple[int, int, str, int, str, str]]]) -> dict[str, list[StoredMeasurement]]:
+def histories(
+    people: dict[str, list[tuple[int, int, str, int, str, str]]],
+) -> dict[str, list[StoredMeasurement]]:
     result: dict[str, list[StoredMeasurement]] = defaultdict(list)
     for person, rows in people.items():
         for n, (offset, day, dimension, level, wijk, org) in enumerate(rows):
             when = at(2025 + (offset - 1) // 12, (offset - 1) % 12 + 1, day)
-            result[person].append(matrix(f"{person}-{n}", when, {dimension: level}, person=person,
-                                         organisation=org, neighbourhood=wijk))
+            result[person].append(
+                matrix(
+                    f"{person}-{n}",
+                    when,
+                    {dimension: level},
+                    person=person,
+                    organisation=org,
+                    neighbourhood=wijk,
+                )
+            )
     return result
 
 
@@ -116,11 +136,11 @@ def histories(people: dict[str, list[tuple[int, int, str, int, str, str]]]) -> d
 def test_incremental_equals_full_and_erasure_restores(people) -> None:  # type: ignore[no-untyped-def]
     stored = histories(people)
     full: dict[CellKey, Accumulator] = {}
-    for person, items in stored.items():
+    for items in stored.values():
         full = apply_deltas(full, person_cells("t", items))
     # one measurement at a time, in arrival order
     incremental: dict[CellKey, Accumulator] = {}
-    for person, items in stored.items():
+    for items in stored.values():
         for i in range(len(items)):
             incremental = apply_deltas(incremental, measurement_delta("t", items[:i], [items[i]]))
     assert incremental == full

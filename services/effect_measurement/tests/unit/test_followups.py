@@ -3,6 +3,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from em_builders import at, matrix
+
 from effect_measurement.domain.followups import (
     FollowUpSchedule,
     add_months,
@@ -29,8 +30,9 @@ def test_first_followup_due_three_months_after_baseline_and_only_once() -> None:
 
 
 def test_next_sequence_after_followup_measured() -> None:
-    trajectories = build_trajectories([
-        matrix("r1", at(2026, 1), {"finances": 2}), matrix("r2", at(2026, 4), {"finances": 3})])
+    trajectories = build_trajectories(
+        [matrix("r1", at(2026, 1), {"finances": 2}), matrix("r2", at(2026, 4), {"finances": 3})]
+    )
     (trajectory,) = trajectories.values()
     trajectory = mark_notified(trajectory, 1)
     (due,) = due_followups([trajectory], at(2026, 7, 20))
@@ -39,8 +41,14 @@ def test_next_sequence_after_followup_measured() -> None:
 
 def test_schedule_configurable_per_family_and_off_for_self_assessment() -> None:
     (trajectory,) = build_trajectories([matrix("r1", at(2026, 1), {"finances": 2})]).values()
-    assert due_followups([trajectory], at(2026, 4, 20), FollowUpSchedule(per_family={"zrm": 6})) == []
-    assert due_followups([trajectory], at(2026, 5, 1), FollowUpSchedule(per_family={"zrm": None})) == []
+    assert (
+        due_followups([trajectory], at(2026, 4, 20), FollowUpSchedule(per_family={"zrm": 6})) == []
+    )
+    assert (
+        due_followups([trajectory], at(2026, 5, 1), FollowUpSchedule(per_family={"zrm": None}))
+        == []
+    )
     (own,) = build_trajectories(
-        [matrix("r1", at(2026, 1), {"finances": 2}, kind=InstrumentKind.SELF_ASSESSMENT)]).values()
+        [matrix("r1", at(2026, 1), {"finances": 2}, kind=InstrumentKind.SELF_ASSESSMENT)]
+    ).values()
     assert due_followups([own], at(2027, 1, 1)) == []

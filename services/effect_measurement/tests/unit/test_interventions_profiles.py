@@ -4,6 +4,7 @@ from dataclasses import astuple
 from datetime import UTC, datetime
 
 from em_builders import at, matrix
+
 from effect_measurement.domain.inputs import InterventionInput, PersonProfileInput
 from effect_measurement.domain.interventions import (
     NO_INTERVENTION,
@@ -23,9 +24,9 @@ def event(ident: str, kind: str, when: datetime, person: str = "p1") -> Interven
 
 
 def test_interventions_fall_in_the_window_between_measurements() -> None:
-    (trajectory,) = build_trajectories([
-        matrix("r1", at(2026, 1), {"finances": 2}), matrix("r2", at(2026, 4), {"finances": 3})
-    ]).values()
+    (trajectory,) = build_trajectories(
+        [matrix("r1", at(2026, 1), {"finances": 2}), matrix("r2", at(2026, 4), {"finances": 3})]
+    ).values()
     events = [
         event("e0", "help_matched", at(2025, 12)),  # before baseline: no window
         event("e1", "learning_path_completed", at(2026, 2)),
@@ -43,15 +44,26 @@ def test_interventions_fall_in_the_window_between_measurements() -> None:
 def test_profile_keeps_only_coarse_fields_and_patches() -> None:
     now = datetime(2026, 6, 1, tzinfo=UTC)
     data = PersonProfileInput.model_validate(
-        {"person_id": "p1", "birth_year": 1950, "neighbourhood_code": "wijk-02",
-         "display_name": "Piet", "pc4": "1500"})
+        {
+            "person_id": "p1",
+            "birth_year": 1950,
+            "neighbourhood_code": "wijk-02",
+            "display_name": "Piet",
+            "pc4": "1500",
+        }
+    )
     profile = apply_person_registered(data, now)
     assert (profile.age_band, profile.neighbourhood_code, profile.household_type) == (
-        "65-79", "wijk-02", UNKNOWN)
+        "65-79",
+        "wijk-02",
+        UNKNOWN,
+    )
     assert not any("Piet" in str(v) or "1500" in str(v) for v in astuple(profile))
     updated = apply_person_profile_updated(
-        profile, PersonProfileInput(person_id="p1", household_type="single"), now)
+        profile, PersonProfileInput(person_id="p1", household_type="single"), now
+    )
     assert (updated.age_band, updated.household_type) == ("65-79", "single")
     moved = apply_person_profile_updated(
-        updated, PersonProfileInput(person_id="p1", neighbourhood_code=None), now)
+        updated, PersonProfileInput(person_id="p1", neighbourhood_code=None), now
+    )
     assert moved.neighbourhood_code == UNKNOWN

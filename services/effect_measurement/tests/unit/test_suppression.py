@@ -43,7 +43,9 @@ def determined(layout: Layout, unknown: set[Position]) -> set[Position]:
         for r in range(len(matrix)):
             if r != pivot_row and matrix[r][col] != 0:
                 factor = matrix[r][col]
-                matrix[r] = [a - factor * b for a, b in zip(matrix[r], matrix[pivot_row], strict=True)]
+                matrix[r] = [
+                    a - factor * b for a, b in zip(matrix[r], matrix[pivot_row], strict=True)
+                ]
         pivot_row += 1
     found = set()
     for row in matrix[:pivot_row]:
@@ -57,7 +59,8 @@ tables = st.integers(1, 6).flatmap(
     lambda m: st.integers(1, 5).flatmap(
         lambda n: st.lists(
             st.lists(st.one_of(st.integers(0, 12), st.integers(0, 60)), min_size=n, max_size=n),
-            min_size=m, max_size=m,
+            min_size=m,
+            max_size=m,
         )
     )
 )
@@ -79,7 +82,9 @@ def test_no_suppressed_cell_can_be_recovered_from_totals(
 
 @given(tables, st.integers(5, 15))
 @settings(max_examples=200, deadline=None)
-def test_never_exactly_one_suppressed_cell_in_a_row_or_column(values: list[list[int]], k: int) -> None:
+def test_never_exactly_one_suppressed_cell_in_a_row_or_column(
+    values: list[list[int]], k: int
+) -> None:
     result = suppress(values, k, row_totals=True, column_totals=True)
     m, n = result.layout.rows, result.layout.columns
     for i in range(m + 1):
@@ -89,8 +94,9 @@ def test_never_exactly_one_suppressed_cell_in_a_row_or_column(values: list[list[
 
 
 def test_classic_example_suppresses_a_rectangle() -> None:
-    result = suppress([[3, 20, 15], [12, 11, 30], [25, 14, 16]], 10,
-                      row_totals=True, column_totals=True)
+    result = suppress(
+        [[3, 20, 15], [12, 11, 30], [25, 14, 16]], 10, row_totals=True, column_totals=True
+    )
     assert result.reasons == {
         (0, 0): SuppressionReason.SMALL_COUNT,
         (0, 2): SuppressionReason.COMPLEMENTARY,

@@ -1,8 +1,8 @@
 from __future__ import annotations
 
 import pytest
-
 from em_builders import at, matrix
+
 from effect_measurement.domain.goals import current_goals, goal_reached, set_goal
 from effect_measurement.domain.inputs import InstrumentKind, MeasurementInput
 from effect_measurement.domain.scales import Outcome, Scale, classify_change
@@ -30,10 +30,12 @@ def test_baseline_is_first_measurement_even_when_it_arrives_late() -> None:
 
 
 def test_change_delta_outcome_and_transition() -> None:
-    trajectory = only([
-        matrix("r1", at(2026, 1), {"finances": 2, "housing": 4}),
-        matrix("r2", at(2026, 4), {"finances": 4, "housing": 3}),
-    ])
+    trajectory = only(
+        [
+            matrix("r1", at(2026, 1), {"finances": 2, "housing": 4}),
+            matrix("r2", at(2026, 4), {"finances": 4, "housing": 3}),
+        ]
+    )
     changes = trajectory.latest_changes()
     assert changes["finances"].delta == 2 and changes["finances"].outcome is Outcome.IMPROVED
     assert changes["finances"].transition == (2, 4)
@@ -60,15 +62,27 @@ def test_anonymous_responses_have_no_trajectory() -> None:
 
 def test_effect_monitor_theme_is_its_own_track_and_organisations_are_separate() -> None:
     def monitor(response: str, org: str, phases: dict[str, int]) -> StoredMeasurement:
-        return StoredMeasurement(MeasurementInput(
-            response_id=response, person_id="p1", organisation=org, instrument_id="em",
-            family="em", kind=InstrumentKind.MEASUREMENT, submitted_at=at(2026, 1),
-            phases=phases))
+        return StoredMeasurement(
+            MeasurementInput(
+                response_id=response,
+                person_id="p1",
+                organisation=org,
+                instrument_id="em",
+                family="em",
+                kind=InstrumentKind.MEASUREMENT,
+                submitted_at=at(2026, 1),
+                phases=phases,
+            )
+        )
 
-    keys = set(build_trajectories([
-        monitor("r1", "org-a", {"informal_care": 2, "relationship": 1}),
-        monitor("r2", "org-b", {"informal_care": 3}),
-    ]))
+    keys = set(
+        build_trajectories(
+            [
+                monitor("r1", "org-a", {"informal_care": 2, "relationship": 1}),
+                monitor("r2", "org-b", {"informal_care": 3}),
+            ]
+        )
+    )
     assert keys == {
         TrajectoryKey("p1", "org-a", "em", "phase:informal_care"),
         TrajectoryKey("p1", "org-a", "em", "phase:relationship"),
@@ -77,8 +91,9 @@ def test_effect_monitor_theme_is_its_own_track_and_organisations_are_separate() 
 
 
 def test_goals_keep_history_and_report_reached() -> None:
-    trajectory = only([matrix("r1", at(2026, 1), {"finances": 2}),
-                       matrix("r2", at(2026, 4), {"finances": 4})])
+    trajectory = only(
+        [matrix("r1", at(2026, 1), {"finances": 2}), matrix("r2", at(2026, 4), {"finances": 4})]
+    )
     first = Goal("finances", 3, "professional", "actor-1", at(2026, 1))
     later = Goal("finances", 5, "professional", "actor-1", at(2026, 2))
     trajectory = set_goal(set_goal(trajectory, first), later)

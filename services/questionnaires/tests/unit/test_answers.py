@@ -3,7 +3,6 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-
 from questionnaires.domain.answer_rules import validate_answers
 from questionnaires.domain.answers import ItemAnswer
 from questionnaires.domain.definition import EnableWhen, InstrumentDefinition

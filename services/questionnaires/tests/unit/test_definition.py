@@ -4,7 +4,6 @@ from datetime import datetime
 from typing import Any
 
 import pytest
-
 from questionnaires.domain.definition import InstrumentDefinition
 from questionnaires.domain.definition_rules import validate_definition
 from questionnaires.domain.errors import InvalidDefinition, LifecycleError
@@ -33,7 +32,9 @@ def test_lifecycle_draft_published_retired(minimal_data: dict[str, Any], now: da
         draft.retire(now)
 
 
-def test_new_version_is_a_draft_and_leaves_the_old_one_untouched(minimal_data: dict[str, Any], now: datetime) -> None:
+def test_new_version_is_a_draft_and_leaves_the_old_one_untouched(
+    minimal_data: dict[str, Any], now: datetime
+) -> None:
     published = InstrumentDefinition.model_validate(minimal_data).publish(now)
     v2 = published.new_version(2)
     assert (v2.version, v2.status, v2.published_at) == (2, "draft", None)
@@ -68,19 +69,67 @@ def test_publish_refuses_an_invalid_draft(minimal_data: dict[str, Any], now: dat
 @pytest.mark.parametrize(
     ("mutate", "path", "code"),
     [
-        (lambda d: d["groups"][0]["items"][0]["text"].pop("en"), "groups[0].items[0].text.en", "missing_translation"),
-        (lambda d: d["groups"][0]["items"][2]["options"].append({"code": "a", "label": {"nl": "x", "en": "x"}, "score": 9}), "groups[0].items[2].options[2].code", "duplicate_option_code"),
-        (lambda d: d["groups"][0]["items"][0].update(dimension="nonsense"), "groups[0].items[0].dimension", "unknown_dimension"),
-        (lambda d: d["groups"][0]["items"][1]["enable_when"][0].update(question="nope"), "groups[0].items[1].enable_when[0].question", "unknown_question"),
-        (lambda d: d["groups"][0]["items"][0].update(enable_when=[{"question": "q2", "operator": "=", "answer": True}]), "groups[0].items[0].enable_when[0].question", "forward_reference"),
-        (lambda d: d["groups"][0]["items"][1]["enable_when"][0].update(operator="exists"), "groups[0].items[1].enable_when[0].answer", "invalid_condition"),
-        (lambda d: d["groups"][0]["items"][1]["enable_when"][0].update(answer=11), "groups[0].items[1].enable_when[0].answer", "invalid_condition"),
+        (
+            lambda d: d["groups"][0]["items"][0]["text"].pop("en"),
+            "groups[0].items[0].text.en",
+            "missing_translation",
+        ),
+        (
+            lambda d: d["groups"][0]["items"][2]["options"].append(
+                {"code": "a", "label": {"nl": "x", "en": "x"}, "score": 9}
+            ),
+            "groups[0].items[2].options[2].code",
+            "duplicate_option_code",
+        ),
+        (
+            lambda d: d["groups"][0]["items"][0].update(dimension="nonsense"),
+            "groups[0].items[0].dimension",
+            "unknown_dimension",
+        ),
+        (
+            lambda d: d["groups"][0]["items"][1]["enable_when"][0].update(question="nope"),
+            "groups[0].items[1].enable_when[0].question",
+            "unknown_question",
+        ),
+        (
+            lambda d: d["groups"][0]["items"][0].update(
+                enable_when=[{"question": "q2", "operator": "=", "answer": True}]
+            ),
+            "groups[0].items[0].enable_when[0].question",
+            "forward_reference",
+        ),
+        (
+            lambda d: d["groups"][0]["items"][1]["enable_when"][0].update(operator="exists"),
+            "groups[0].items[1].enable_when[0].answer",
+            "invalid_condition",
+        ),
+        (
+            lambda d: d["groups"][0]["items"][1]["enable_when"][0].update(answer=11),
+            "groups[0].items[1].enable_when[0].answer",
+            "invalid_condition",
+        ),
         (lambda d: d["scoring"][0]["items"].append("q4"), "scoring[0].items[2]", "not_scorable"),
         (lambda d: d["scoring"][0].update(outcome="phase"), "scoring[0].bands", "bands_required"),
-        (lambda d: d["groups"][0]["items"][0].update(min_value=1), "groups[0].items[0]", "range_not_allowed"),
-        (lambda d: d["groups"][0]["items"][3].update(max_length=0), "groups[0].items[3].max_length", "invalid_max_length"),
-        (lambda d: d["groups"][0]["items"][0]["text"].update(nl="Hoe vindt u {tool}?"), "groups[0].items[0].text", "unknown_parameter"),
-        (lambda d: d["groups"][0]["items"][2]["options"].pop(), "groups[0].items[2].options", "options_required"),
+        (
+            lambda d: d["groups"][0]["items"][0].update(min_value=1),
+            "groups[0].items[0]",
+            "range_not_allowed",
+        ),
+        (
+            lambda d: d["groups"][0]["items"][3].update(max_length=0),
+            "groups[0].items[3].max_length",
+            "invalid_max_length",
+        ),
+        (
+            lambda d: d["groups"][0]["items"][0]["text"].update(nl="Hoe vindt u {tool}?"),
+            "groups[0].items[0].text",
+            "unknown_parameter",
+        ),
+        (
+            lambda d: d["groups"][0]["items"][2]["options"].pop(),
+            "groups[0].items[2].options",
+            "options_required",
+        ),
     ],
 )
 def test_rule_violations_point_at_the_element(

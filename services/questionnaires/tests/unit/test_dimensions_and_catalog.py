@@ -3,7 +3,6 @@ from __future__ import annotations
 from collections import Counter
 
 import pytest
-
 from questionnaires.domain.catalog import shipped_instrument, shipped_instruments
 from questionnaires.domain.definition import InstrumentDefinition
 from questionnaires.domain.definition_rules import validate_definition

@@ -7,7 +7,6 @@ from datetime import datetime
 from typing import Any
 
 import pytest
-
 from questionnaires.domain.answers import ItemAnswer
 from questionnaires.domain.catalog import shipped_instrument, shipped_instruments
 from questionnaires.domain.definition import InstrumentDefinition
@@ -101,13 +100,43 @@ def test_plain_fhir_questionnaire_from_another_tool_imports() -> None:
 @pytest.mark.parametrize(
     ("mutate", "path", "code"),
     [
-        (lambda q: q["item"][1]["item"][1]["answerOption"][3].pop("valueCoding"), "item[1].item[1].answerOption[3]", "unsupported_option"),
-        (lambda q: q["item"][1]["item"][1]["answerOption"][3]["valueCoding"].update(code="rust"), "item[1].item[1].answerOption[3].valueCoding.code", "duplicate_option_code"),
-        (lambda q: q["item"][1]["item"][1]["answerOption"][2]["valueCoding"].update(code="met spatie"), "item[1].item[1].answerOption[2].valueCoding.code", "string_pattern_mismatch"),
-        (lambda q: q["item"][1]["item"][0].update(type="attachment"), "item[1].item[0].type", "unsupported_type"),
-        (lambda q: q["item"][1]["item"].append({"linkId": "n", "type": "group", "item": []}), "item[1].item[2]", "nested_group"),
-        (lambda q: q["item"][1]["item"][1]["enableWhen"][0].update(question="zz"), "item[1].item[1].enableWhen[0].question", "unknown_question"),
-        (lambda q: q["item"][1]["item"][0].update(linkId="a"), "item[1].item[0].linkId", "duplicate_link_id"),
+        (
+            lambda q: q["item"][1]["item"][1]["answerOption"][3].pop("valueCoding"),
+            "item[1].item[1].answerOption[3]",
+            "unsupported_option",
+        ),
+        (
+            lambda q: q["item"][1]["item"][1]["answerOption"][3]["valueCoding"].update(code="rust"),
+            "item[1].item[1].answerOption[3].valueCoding.code",
+            "duplicate_option_code",
+        ),
+        (
+            lambda q: q["item"][1]["item"][1]["answerOption"][2]["valueCoding"].update(
+                code="met spatie"
+            ),
+            "item[1].item[1].answerOption[2].valueCoding.code",
+            "string_pattern_mismatch",
+        ),
+        (
+            lambda q: q["item"][1]["item"][0].update(type="attachment"),
+            "item[1].item[0].type",
+            "unsupported_type",
+        ),
+        (
+            lambda q: q["item"][1]["item"].append({"linkId": "n", "type": "group", "item": []}),
+            "item[1].item[2]",
+            "nested_group",
+        ),
+        (
+            lambda q: q["item"][1]["item"][1]["enableWhen"][0].update(question="zz"),
+            "item[1].item[1].enableWhen[0].question",
+            "unknown_question",
+        ),
+        (
+            lambda q: q["item"][1]["item"][0].update(linkId="a"),
+            "item[1].item[0].linkId",
+            "duplicate_link_id",
+        ),
         (lambda q: q.update(language="de"), "language", "unsupported_language"),
     ],
 )
@@ -147,7 +176,11 @@ def test_questionnaire_response_export(now: datetime, answers_for: AnswersFor) -
     answers["cs-5"] = ItemAnswer(value=["phone", "online"])
     answers["cs-6"] = ItemAnswer(value="Sneller terugbellen")
     r = Response.start(
-        response_id="resp-1", definition=cs, subject_id="p-42", language="nl", now=now,
+        response_id="resp-1",
+        definition=cs,
+        subject_id="p-42",
+        language="nl",
+        now=now,
         assisted_by="staff-1",
     )
     with pytest.raises(LifecycleError):

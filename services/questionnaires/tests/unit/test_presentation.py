@@ -6,7 +6,6 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 
 import pytest
-
 from questionnaires.domain.answers import ItemAnswer
 from questionnaires.domain.catalog import shipped_instrument
 from questionnaires.domain.definition import InstrumentDefinition
@@ -94,8 +93,12 @@ def _submitted(
 ) -> Response:
     return (
         Response.start(
-            response_id=f"r-{when.day}", definition=definition, subject_id="p-1",
-            language="nl", now=when, assisted_by="staff-1",
+            response_id=f"r-{when.day}",
+            definition=definition,
+            subject_id="p-1",
+            language="nl",
+            now=when,
+            assisted_by="staff-1",
         )
         .save_answers(definition, answers, when)
         .submit(definition, when)

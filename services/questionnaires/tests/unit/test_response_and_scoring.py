@@ -5,7 +5,6 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
-
 from questionnaires.domain.answers import ItemAnswer
 from questionnaires.domain.catalog import shipped_instrument, shipped_instruments
 from questionnaires.domain.definition import InstrumentDefinition

@@ -4,7 +4,6 @@ import sys
 from pathlib import Path
 
 import pytest
-
 from social_map.demo.generator import demo_map
 from social_map.domain.freshness import FreshnessPolicy
 from social_map.domain.model import SocialMapData
@@ -14,7 +13,7 @@ from social_map.domain.text_analysis import Analyzer
 # the shared builders live beside this file; importlib import mode does not add it to sys.path
 sys.path.insert(0, str(Path(__file__).parent))
 
-from social_map_testkit import NOW  # noqa: E402
+from social_map_testkit import NOW
 
 
 @pytest.fixture(scope="session")

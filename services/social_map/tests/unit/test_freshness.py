@@ -4,7 +4,6 @@ from datetime import timedelta
 
 import pytest
 from pydantic import ValidationError
-
 from social_map.domain.errors import DomainValidationError
 from social_map.domain.freshness import (
     EntrySummary,
@@ -23,8 +22,10 @@ from social_map_testkit import NOW, make_entry
 F, D, S, H = FreshnessState.FRESH, FreshnessState.DUE, FreshnessState.STALE, FreshnessState.HIDDEN
 
 
-@pytest.mark.parametrize(("days", "expected"), [(0, F), (149, F), (150, D), (179, D), (180, S),
-                                                (269, S), (270, H), (900, H)])  # fmt: skip
+@pytest.mark.parametrize(
+    ("days", "expected"),
+    [(0, F), (149, F), (150, D), (179, D), (180, S), (269, S), (270, H), (900, H)],
+)
 def test_state_by_age(policy: FreshnessPolicy, days: int, expected: FreshnessState) -> None:
     e = make_entry(assured_at=NOW - timedelta(days=days))
     assert state(e, policy, NOW) is expected
@@ -43,7 +44,9 @@ def test_policy_must_be_ordered() -> None:
 
 
 def test_a_report_makes_a_fresh_entry_due_at_once(policy: FreshnessPolicy) -> None:
-    e = report_outdated(make_entry(assured_at=NOW - timedelta(days=5)), "r1", "actor-1", "Tijd klopt niet", NOW)
+    e = report_outdated(
+        make_entry(assured_at=NOW - timedelta(days=5)), "r1", "actor-1", "Tijd klopt niet", NOW
+    )
     assert state(e, policy, NOW) is D
     assert e.open_reports[0].note == "Tijd klopt niet"
 
@@ -77,7 +80,11 @@ def test_verify_resets_clock_closes_reports_and_bumps_revision(policy: Freshness
 def test_transitions_emit_one_event_per_threshold_crossed() -> None:
     assert transitions(F, F) == []
     assert transitions(F, D) == [FreshnessEvent.VERIFICATION_DUE]
-    assert transitions(F, H) == [FreshnessEvent.VERIFICATION_DUE, FreshnessEvent.WENT_STALE, FreshnessEvent.HIDDEN]
+    assert transitions(F, H) == [
+        FreshnessEvent.VERIFICATION_DUE,
+        FreshnessEvent.WENT_STALE,
+        FreshnessEvent.HIDDEN,
+    ]
     assert transitions(S, H) == [FreshnessEvent.HIDDEN]
     assert transitions(H, F) == []
     assert FreshnessEvent.WENT_STALE.value == "entry_went_stale"

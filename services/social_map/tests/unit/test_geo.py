@@ -5,7 +5,6 @@ import math
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-
 from social_map.demo.neighbourhoods import DEMO_NEIGHBOURHOODS
 from social_map.domain.errors import DomainValidationError
 from social_map.domain.geo import (
@@ -25,8 +24,10 @@ def test_haversine_known_distance() -> None:
     assert haversine_km(amsterdam, amsterdam) == 0
 
 
-@pytest.mark.parametrize(("lat", "lon", "fields"), [(90.1, 0, ["lat"]), (0, -181, ["lon"]),
-                                                    (math.nan, math.inf, ["lat", "lon"])])  # fmt: skip
+@pytest.mark.parametrize(
+    ("lat", "lon", "fields"),
+    [(90.1, 0, ["lat"]), (0, -181, ["lon"]), (math.nan, math.inf, ["lat", "lon"])],
+)
 def test_invalid_points_name_fields(lat: float, lon: float, fields: list[str]) -> None:
     with pytest.raises(DomainValidationError) as exc:
         GeoPoint(lat, lon)
@@ -43,18 +44,25 @@ def test_radius_limits(radius: float) -> None:
 
 
 @given(
-    lat=st.floats(-80, 80), lon=st.floats(-170, 170), radius=st.floats(0.1, 50),
-    bearing=st.floats(0, 2 * math.pi), frac=st.floats(0, 0.999),
-)  # fmt: skip
+    lat=st.floats(-80, 80),
+    lon=st.floats(-170, 170),
+    radius=st.floats(0.1, 50),
+    bearing=st.floats(0, 2 * math.pi),
+    frac=st.floats(0, 0.999),
+)
 def test_every_point_within_radius_is_inside_the_box(
     lat: float, lon: float, radius: float, bearing: float, frac: float
 ) -> None:
     center = GeoPoint(lat, lon)
     d = radius * frac / EARTH_RADIUS_KM
     phi1, lmb1 = math.radians(lat), math.radians(lon)
-    phi2 = math.asin(math.sin(phi1) * math.cos(d) + math.cos(phi1) * math.sin(d) * math.cos(bearing))
-    lmb2 = lmb1 + math.atan2(math.sin(bearing) * math.sin(d) * math.cos(phi1),
-                             math.cos(d) - math.sin(phi1) * math.sin(phi2))  # fmt: skip
+    phi2 = math.asin(
+        math.sin(phi1) * math.cos(d) + math.cos(phi1) * math.sin(d) * math.cos(bearing)
+    )
+    lmb2 = lmb1 + math.atan2(
+        math.sin(bearing) * math.sin(d) * math.cos(phi1),
+        math.cos(d) - math.sin(phi1) * math.sin(phi2),
+    )
     p = GeoPoint(math.degrees(phi2), math.degrees(lmb2))
     box = bounding_box(center, radius)
     eps = 1e-9

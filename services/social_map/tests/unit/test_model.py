@@ -5,7 +5,6 @@ from decimal import Decimal
 
 import pytest
 from pydantic import ValidationError
-
 from social_map.domain.model import (
     Address,
     Cost,
@@ -15,7 +14,6 @@ from social_map.domain.model import (
     Schedule,
     field_errors,
 )
-
 from social_map_testkit import make_entry
 
 
@@ -23,8 +21,15 @@ def _fields(exc: pytest.ExceptionInfo[ValidationError]) -> list[str]:
     return [e.field for e in field_errors(exc.value)]
 
 
-@pytest.mark.parametrize(("lat", "lon", "field"), [(91, 4.8, "latitude"), (-90.5, 4.8, "latitude"),
-                                                   (52.4, 181, "longitude"), (52.4, -180.1, "longitude")])  # fmt: skip
+@pytest.mark.parametrize(
+    ("lat", "lon", "field"),
+    [
+        (91, 4.8, "latitude"),
+        (-90.5, 4.8, "latitude"),
+        (52.4, 181, "longitude"),
+        (52.4, -180.1, "longitude"),
+    ],
+)
 def test_invalid_coordinates_name_the_field(lat: float, lon: float, field: str) -> None:
     with pytest.raises(ValidationError) as exc:
         Location(id="l1", latitude=lat, longitude=lon)
@@ -50,7 +55,9 @@ def test_sub_daily_and_dtstart_in_rrule_are_rejected() -> None:
     with pytest.raises(ValidationError, match="FREQ must be one of"):
         Schedule(id="s", rrule="FREQ=HOURLY", dtstart=date(2025, 1, 1))
     with pytest.raises(ValidationError, match="DTSTART"):
-        Schedule(id="s", rrule="DTSTART:20250101T100000\nRRULE:FREQ=DAILY", dtstart=date(2025, 1, 1))
+        Schedule(
+            id="s", rrule="DTSTART:20250101T100000\nRRULE:FREQ=DAILY", dtstart=date(2025, 1, 1)
+        )
 
 
 def test_rrule_is_stored_canonically() -> None:
@@ -62,7 +69,9 @@ def test_schedule_times_and_validity_must_be_ordered() -> None:
     with pytest.raises(ValidationError, match="closes_at"):
         Schedule(id="s", dtstart=date(2025, 1, 1), opens_at=time(11), closes_at=time(10))
     with pytest.raises(ValidationError, match="valid_to"):
-        Schedule(id="s", dtstart=date(2025, 1, 1), valid_from=date(2025, 2, 1), valid_to=date(2025, 1, 1))
+        Schedule(
+            id="s", dtstart=date(2025, 1, 1), valid_from=date(2025, 2, 1), valid_to=date(2025, 1, 1)
+        )
 
 
 def test_cost_rules() -> None:

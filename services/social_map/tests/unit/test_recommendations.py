@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 import pytest
-
 from social_map.demo.neighbourhoods import DEMO_NEIGHBOURHOODS, PIET_PC4
 from social_map.domain.errors import DomainValidationError
 from social_map.domain.freshness import FreshnessPolicy
@@ -12,13 +11,22 @@ from social_map.domain.taxonomy import Dimension, Taxonomy
 from social_map.domain.text_analysis import Analyzer
 from social_map_testkit import NOW, make_entry
 
-PIET_SCORES = {"bodily_functions": 7, "mental_wellbeing": 5, "meaningfulness": 6.5,
-               "quality_of_life": 6, "participation": 3, "daily_functioning": 8}  # fmt: skip
+PIET_SCORES = {
+    "bodily_functions": 7,
+    "mental_wellbeing": 5,
+    "meaningfulness": 6.5,
+    "quality_of_life": 6,
+    "participation": 3,
+    "daily_functioning": 8,
+}
 
 
 def test_focus_is_the_lowest_one_or_two_below_threshold() -> None:
     assert focus_dimensions(PIET_SCORES) == [Dimension.PARTICIPATION, Dimension.MENTAL_WELLBEING]
-    assert focus_dimensions({"participation": 5, "meaningfulness": 5}) == [Dimension.MEANINGFULNESS, Dimension.PARTICIPATION]
+    assert focus_dimensions({"participation": 5, "meaningfulness": 5}) == [
+        Dimension.MEANINGFULNESS,
+        Dimension.PARTICIPATION,
+    ]
     assert focus_dimensions({"participation": 8}) == []
 
 
@@ -34,9 +42,16 @@ def test_piet_gets_the_walking_group_nearby_first(
     """Piet, 66, recently widowed, liked walking with his wife; low participation score."""
     home = centroid_for_pc4(PIET_PC4, DEMO_NEIGHBOURHOODS)
     recs = recommend(
-        PIET_SCORES, home=home, candidates=demo.entries, taxonomy=taxonomy, policy=policy,
-        now=NOW, age=66, interests="wandelen", analyzer=analyzer,
-    )  # fmt: skip
+        PIET_SCORES,
+        home=home,
+        candidates=demo.entries,
+        taxonomy=taxonomy,
+        policy=policy,
+        now=NOW,
+        age=66,
+        interests="wandelen",
+        analyzer=analyzer,
+    )
     assert recs[0].entry.name == "Wandelgroep De Stappers"
     assert Dimension.PARTICIPATION in recs[0].dimensions
     assert recs[0].reason_nl.startswith("Past bij") and "Meedoen" in recs[0].reason_nl
@@ -50,8 +65,23 @@ def test_without_interests_dimension_match_and_distance_decide(
     walk = make_entry("walk", categories=["wandelen"], lat=52.471)
     debt = make_entry("debt", categories=["schulden"], lat=52.4705)  # nearer, wrong dimension
     far_walk = make_entry("far", categories=["wandelen"], lat=52.50)
-    recs = recommend({"participation": 2}, home=home, candidates=[far_walk, debt, walk],
-                     taxonomy=taxonomy, policy=policy, now=NOW)  # fmt: skip
+    recs = recommend(
+        {"participation": 2},
+        home=home,
+        candidates=[far_walk, debt, walk],
+        taxonomy=taxonomy,
+        policy=policy,
+        now=NOW,
+    )
     assert [r.entry.id for r in recs] == ["walk", "far"]
-    assert recommend({"participation": 9}, home=home, candidates=[walk], taxonomy=taxonomy,
-                     policy=policy, now=NOW) == []  # fmt: skip
+    assert (
+        recommend(
+            {"participation": 9},
+            home=home,
+            candidates=[walk],
+            taxonomy=taxonomy,
+            policy=policy,
+            now=NOW,
+        )
+        == []
+    )

@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 import pytest
-
 from social_map.domain.errors import DomainValidationError
 from social_map.domain.taxonomy import DEFAULT_CATEGORIES, Category, Dimension, Taxonomy
 
@@ -12,22 +11,40 @@ def _cat(code: str, parent: str | None = None) -> Category:
 
 def test_default_taxonomy_shape(taxonomy: Taxonomy) -> None:
     assert len(taxonomy.categories) >= 20
-    for code in ["wandelen", "koffieochtend", "schulden", "mantelzorg", "eenzaamheid", "taal",
-                 "digitaal", "opvoeding", "vrijwilligerswerk"]:  # fmt: skip
+    for code in [
+        "wandelen",
+        "koffieochtend",
+        "schulden",
+        "mantelzorg",
+        "eenzaamheid",
+        "taal",
+        "digitaal",
+        "opvoeding",
+        "vrijwilligerswerk",
+    ]:
         assert code in taxonomy
-    assert taxonomy.label("wandelen") == "Wandelen" and taxonomy.label("wandelen", "en") == "Walking"
+    assert (
+        taxonomy.label("wandelen") == "Wandelen" and taxonomy.label("wandelen", "en") == "Walking"
+    )
 
 
 def test_walking_group_maps_to_participation_and_bodily_functions(taxonomy: Taxonomy) -> None:
-    assert set(taxonomy.dimensions_for("wandelen")) == {Dimension.PARTICIPATION, Dimension.BODILY_FUNCTIONS}
+    assert set(taxonomy.dimensions_for("wandelen")) == {
+        Dimension.PARTICIPATION,
+        Dimension.BODILY_FUNCTIONS,
+    }
     assert "wandelen" in taxonomy.categories_for_dimension(Dimension.PARTICIPATION)
 
 
 def test_descendants_and_inherited_dimensions() -> None:
-    t = Taxonomy.build([
-        Category(code="a", label_nl="A", label_en="A", dimensions=[Dimension.MEANINGFULNESS]),
-        _cat("b", "a"), _cat("c", "b"), _cat("d"),
-    ])  # fmt: skip
+    t = Taxonomy.build(
+        [
+            Category(code="a", label_nl="A", label_en="A", dimensions=[Dimension.MEANINGFULNESS]),
+            _cat("b", "a"),
+            _cat("c", "b"),
+            _cat("d"),
+        ]
+    )
     assert t.descendants("a") == {"a", "b", "c"}
     assert t.ancestors("c") == ["b", "a"]
     assert t.dimensions_for("c") == [Dimension.MEANINGFULNESS]

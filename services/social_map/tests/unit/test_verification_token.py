@@ -3,7 +3,6 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-
 from social_map.domain.freshness import verify
 from social_map.domain.verification_token import TokenError, TokenProblem, check, issue
 from social_map_testkit import NOW, make_entry
@@ -32,7 +31,10 @@ def test_expired_token_fails() -> None:
 def test_token_fails_after_verification_or_change() -> None:
     e = make_entry()
     token = issue(SECRET, "demo", e, NOW + timedelta(days=14))
-    assert _problem(token, entry=verify(e, "x", NOW + timedelta(hours=1))) is TokenProblem.ENTRY_CHANGED
+    assert (
+        _problem(token, entry=verify(e, "x", NOW + timedelta(hours=1)))
+        is TokenProblem.ENTRY_CHANGED
+    )
     changed = e.model_copy(update={"revision": e.revision + 1, "name": "Andere naam"})
     assert _problem(token, entry=changed) is TokenProblem.ENTRY_CHANGED
 

@@ -14,7 +14,7 @@ from wijkkracht_common.events.envelope import EventData
 
 class AccessRecorded(EventData):
     producer: ClassVar[str] = "access"
-    name: ClassVar[str] = "recorded"
+    event_name: ClassVar[str] = "recorded"
 
     service: str
     actor: str

@@ -10,7 +10,7 @@ from wijkkracht_common.events.envelope import EventData
 class PersonDataErasedBase(EventData):
     """Confirmation that a service erased or anonymised a person's data (counts only)."""
 
-    name: ClassVar[str] = "person_data_erased"
+    event_name: ClassVar[str] = "person_data_erased"
     person_id: str
     erased: dict[str, int]
     anonymised: dict[str, int] = {}

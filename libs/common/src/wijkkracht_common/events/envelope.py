@@ -27,12 +27,12 @@ class EventData(BaseModel):
     model_config = ConfigDict(extra="ignore", frozen=True)
 
     producer: ClassVar[str]
-    name: ClassVar[str]
-    version: ClassVar[int] = 1
+    event_name: ClassVar[str]
+    event_version: ClassVar[int] = 1
 
     @classmethod
     def event_type(cls) -> str:
-        return f"nl.wijkkracht.{cls.producer}.{cls.name}.v{cls.version}"
+        return f"nl.wijkkracht.{cls.producer}.{cls.event_name}.v{cls.event_version}"
 
     @classmethod
     def source(cls) -> str:
@@ -40,12 +40,12 @@ class EventData(BaseModel):
 
     @classmethod
     def subject_for(cls, tenant: str) -> str:
-        return f"{SUBJECT_ROOT}.{tenant}.{cls.producer}.{cls.name}.v{cls.version}"
+        return f"{SUBJECT_ROOT}.{tenant}.{cls.producer}.{cls.event_name}.v{cls.event_version}"
 
     @classmethod
     def subject_filter(cls) -> str:
         """Subject pattern matching this event in every tenant."""
-        return f"{SUBJECT_ROOT}.*.{cls.producer}.{cls.name}.v{cls.version}"
+        return f"{SUBJECT_ROOT}.*.{cls.producer}.{cls.event_name}.v{cls.event_version}"
 
 
 DataT = TypeVar("DataT", bound=EventData)

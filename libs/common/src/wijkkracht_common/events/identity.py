@@ -20,19 +20,19 @@ class _IdentityEvent(EventData):
 
 
 class TenantCreated(_IdentityEvent):
-    name: ClassVar[str] = "tenant_created"
+    event_name: ClassVar[str] = "tenant_created"
     tenant_slug: str
     k_anonymity: int = 10
 
 
 class OrganisationCreated(_IdentityEvent):
-    name: ClassVar[str] = "organisation_created"
+    event_name: ClassVar[str] = "organisation_created"
     organisation_slug: str
     kind: str = "welfare"
 
 
 class PersonRegistered(_IdentityEvent):
-    name: ClassVar[str] = "person_registered"
+    event_name: ClassVar[str] = "person_registered"
     person_id: str
     kind: Literal["resident", "staff"] = "resident"
     assisted: bool = False
@@ -45,7 +45,7 @@ class PersonRegistered(_IdentityEvent):
 class PersonProfileUpdated(_IdentityEvent):
     """The coarse profile used for grouping changed (never names or addresses)."""
 
-    name: ClassVar[str] = "person_profile_updated"
+    event_name: ClassVar[str] = "person_profile_updated"
     person_id: str
     pc4: str | None = Field(default=None, pattern=r"^[1-9][0-9]{3}$")
     neighbourhood_code: str | None = None
@@ -54,33 +54,33 @@ class PersonProfileUpdated(_IdentityEvent):
 
 
 class MembershipChanged(_IdentityEvent):
-    name: ClassVar[str] = "membership_changed"
+    event_name: ClassVar[str] = "membership_changed"
     person_id: str
     organisation_slug: str
     roles: list[str]
 
 
 class ConsentGranted(_IdentityEvent):
-    name: ClassVar[str] = "consent_granted"
+    event_name: ClassVar[str] = "consent_granted"
     person_id: str
     organisation_slug: str
     purpose: ConsentPurpose
 
 
 class ConsentRevoked(_IdentityEvent):
-    name: ClassVar[str] = "consent_revoked"
+    event_name: ClassVar[str] = "consent_revoked"
     person_id: str
     organisation_slug: str
     purpose: ConsentPurpose
 
 
 class PersonErasureRequested(_IdentityEvent):
-    name: ClassVar[str] = "person_erasure_requested"
+    event_name: ClassVar[str] = "person_erasure_requested"
     person_id: str
 
 
 class NeighbourhoodsImported(_IdentityEvent):
     """The tenant's neighbourhood table (public reference data, no personal data)."""
 
-    name: ClassVar[str] = "neighbourhoods_imported"
+    event_name: ClassVar[str] = "neighbourhoods_imported"
     neighbourhoods: list[dict[str, object]]

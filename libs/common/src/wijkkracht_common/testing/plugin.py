@@ -10,6 +10,7 @@ import tempfile
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
+from email.message import EmailMessage
 from pathlib import Path
 
 import pytest
@@ -19,6 +20,7 @@ from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
 from wijkkracht_common.embedded import ManagedProcess, free_port, start_mongo, start_nats
+from wijkkracht_common.mailsink import start_sink
 from wijkkracht_common.testing.issuer import TestIssuer
 
 TEST_ISSUER_URL = "http://identity.test/identity/v1"
@@ -81,6 +83,27 @@ def two_tenants() -> TwoTenants:
     """Fresh tenant slugs per test, so tests never see each other's data."""
     suffix = uuid.uuid4().hex[:8]
     return TwoTenants(a=f"ta-{suffix}", b=f"tb-{suffix}")
+
+
+@dataclass
+class MailSink:
+    """Messages received by the test SMTP server (`port` goes into Settings.smtp_port)."""
+
+    port: int
+    messages: list[EmailMessage]
+
+    def to(self, address: str) -> list[EmailMessage]:
+        return [m for m in self.messages if address in str(m["To"])]
+
+
+@pytest.fixture(scope="session")
+def mail_sink() -> Iterator[MailSink]:
+    sink = MailSink(port=free_port(), messages=[])
+    controller = start_sink(sink.port, on_message=sink.messages.append)
+    try:
+        yield sink
+    finally:
+        controller.stop()
 
 
 @pytest.fixture(scope="session")

@@ -22,13 +22,25 @@ DEMO_ORGANISATIONS: tuple[str, ...] = ("demo-welzijn", "demo-wijkteam")
 MATRIX_FAMILY = "zelfredzaamheidsmatrix"
 MONITOR_FAMILY = "effectenmonitor"
 MATRIX_DOMAINS: tuple[str, ...] = (
-    "finances", "work_education", "time_use", "housing", "domestic_relations", "mental_health",
-    "physical_health", "substance_use", "basic_adl", "instrumental_adl", "social_network",
-    "social_participation", "justice",
+    "finances",
+    "work_education",
+    "time_use",
+    "housing",
+    "domestic_relations",
+    "mental_health",
+    "physical_health",
+    "substance_use",
+    "basic_adl",
+    "instrumental_adl",
+    "social_network",
+    "social_participation",
+    "justice",
 )
 MONITOR_THEMES: tuple[str, ...] = ("informal_care", "relationship", "household_budget")
 INTERVENTION_TYPES: tuple[str, ...] = (
-    "learning_path_completed", "help_matched", "social_map_referral",
+    "learning_path_completed",
+    "help_matched",
+    "social_map_referral",
 )
 DEMO_START = datetime(2025, 1, 6, 9, 0, tzinfo=UTC)
 
@@ -83,22 +95,29 @@ def _resident(
             for kind in INTERVENTION_TYPES:
                 if rng.random() < 0.35:
                     helped = True
-                    interventions.append(InterventionInput(
-                        intervention_id=f"{person}-{sequence}-{kind}", person_id=person,
-                        type=kind, occurred_at=previous + (at - previous) / 2,
-                        organisation=organisation))
+                    interventions.append(
+                        InterventionInput(
+                            intervention_id=f"{person}-{sequence}-{kind}",
+                            person_id=person,
+                            type=kind,
+                            occurred_at=previous + (at - previous) / 2,
+                            organisation=organisation,
+                        )
+                    )
             values = {code: _move(rng, value, helped) for code, value in values.items()}
-        measurements.append(MeasurementInput(
-            response_id=f"{person}-r{sequence}",
-            person_id=person,
-            organisation=organisation,
-            instrument_id=MATRIX_FAMILY + "-v1" if matrix else MONITOR_FAMILY + "-v1",
-            family=MATRIX_FAMILY if matrix else MONITOR_FAMILY,
-            kind=InstrumentKind.MEASUREMENT,
-            submitted_at=at,
-            levels=dict(values) if matrix else {},
-            phases={} if matrix else dict(values),
-        ))
+        measurements.append(
+            MeasurementInput(
+                response_id=f"{person}-r{sequence}",
+                person_id=person,
+                organisation=organisation,
+                instrument_id=MATRIX_FAMILY + "-v1" if matrix else MONITOR_FAMILY + "-v1",
+                family=MATRIX_FAMILY if matrix else MONITOR_FAMILY,
+                kind=InstrumentKind.MEASUREMENT,
+                submitted_at=at,
+                levels=dict(values) if matrix else {},
+                phases={} if matrix else dict(values),
+            )
+        )
     return profile, measurements, interventions
 
 

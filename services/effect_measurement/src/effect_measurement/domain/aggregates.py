@@ -67,8 +67,14 @@ class CellKey:
 
     def as_id(self) -> str:
         return "|".join(
-            (self.tenant, self.organisation, self.neighbourhood, self.family, self.dimension,
-             self.period.label)
+            (
+                self.tenant,
+                self.organisation,
+                self.neighbourhood,
+                self.family,
+                self.dimension,
+                self.period.label,
+            )
         )
 
 
@@ -133,7 +139,9 @@ def remove(accumulator: Accumulator, contribution: Accumulator) -> Accumulator:
     result = accumulator.combined(contribution, sign=-1)
     negative = [name for name in _COUNTS if getattr(result, name) < 0]
     if negative or any(v < 0 for v in result.transitions.values()):
-        raise ValueError(f"contribution was not part of the accumulator: {negative or 'transitions'}")
+        raise ValueError(
+            f"contribution was not part of the accumulator: {negative or 'transitions'}"
+        )
     return result
 
 
@@ -164,12 +172,16 @@ def _trajectory_cells(tenant: str, trajectory: Trajectory) -> dict[CellKey, Accu
                 counts["change_sum_centi"] = centi(change.delta)
                 if change.transition is not None:
                     moves[f"{change.transition[0]}>{change.transition[1]}"] = 1
-            cell = CellKey(tenant, key.organisation, point.neighbourhood, key.family, dimension, period)
+            cell = CellKey(
+                tenant, key.organisation, point.neighbourhood, key.family, dimension, period
+            )
             cells[cell] = Accumulator(**counts, transitions=moves)
     return cells
 
 
-def person_cells(tenant: str, measurements: Iterable[StoredMeasurement]) -> dict[CellKey, Accumulator]:
+def person_cells(
+    tenant: str, measurements: Iterable[StoredMeasurement]
+) -> dict[CellKey, Accumulator]:
     """All contributions of one person, derived from their stored measurements only."""
     measured = [m for m in measurements if m.measurement.kind is InstrumentKind.MEASUREMENT]
     cells: dict[CellKey, Accumulator] = {}
@@ -193,7 +205,9 @@ def person_cells(tenant: str, measurements: Iterable[StoredMeasurement]) -> dict
     return cells
 
 
-def cell_delta(before: Mapping[K, Accumulator], after: Mapping[K, Accumulator]) -> dict[K, Accumulator]:
+def cell_delta(
+    before: Mapping[K, Accumulator], after: Mapping[K, Accumulator]
+) -> dict[K, Accumulator]:
     """``after - before`` per cell, leaving out cells that do not change."""
     result: dict[K, Accumulator] = {}
     for key in set(before) | set(after):
@@ -240,7 +254,9 @@ def fold_batch(
     )
 
 
-def apply_deltas(projection: Mapping[K, Accumulator], deltas: Mapping[K, Accumulator]) -> dict[K, Accumulator]:
+def apply_deltas(
+    projection: Mapping[K, Accumulator], deltas: Mapping[K, Accumulator]
+) -> dict[K, Accumulator]:
     """In-memory twin of the adapter's ``$inc`` bulk write (used by tests and the demo)."""
     result = dict(projection)
     for key, delta in deltas.items():

@@ -46,7 +46,10 @@ def _org_totals(cells: Mapping[CellKey, Accumulator], key: ReportKey) -> dict[st
     totals: dict[str, Accumulator] = {}
     for cell, value in cells.items():
         if (cell.tenant, cell.family, cell.dimension, cell.period) == (
-            key.tenant, key.family, key.dimension, key.period
+            key.tenant,
+            key.family,
+            key.dimension,
+            key.period,
         ):
             totals[cell.organisation] = totals.get(cell.organisation, Accumulator()).combined(value)
     return totals
@@ -92,8 +95,8 @@ def build_benchmark(
     own_value, own_n = metric_value(own, metric)
     own_reason = None if own_value is not None and own_n >= k else SuppressionReason.SMALL_COUNT
     others: list[tuple[float, str, str]] = []
-    for org, value in totals.items():
-        result, n = metric_value(value, metric)
+    for org, accumulator in totals.items():
+        result, n = metric_value(accumulator, metric)
         if org == organisation or result is None or n < k:
             continue
         tie = hashlib.sha256(f"{salt}|{org}".encode()).hexdigest()

@@ -36,7 +36,7 @@ class FollowUpDue:
 
 
 def add_months(moment: datetime, months: int) -> datetime:
-    """Same day-of-month ``months`` later, clamped to the month's last day (31 Jan + 1 = 28/29 Feb)."""
+    """Same day-of-month ``months`` later, clamped to the month's end (31 Jan + 1 = 28 Feb)."""
     index = moment.year * 12 + moment.month - 1 + months
     year, month = divmod(index, 12)
     day = min(moment.day, calendar.monthrange(year, month + 1)[1])

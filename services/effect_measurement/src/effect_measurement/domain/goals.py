@@ -15,8 +15,10 @@ def set_goal(trajectory: Trajectory, goal: Goal) -> Trajectory:
     """Add a goal; history is kept, the latest per (dimension, role) is the current one."""
     if goal.set_by_role not in GOAL_ROLES:
         raise DomainError(
-            Text("Alleen inwoner of professional stelt een doel.",
-                 "Only a resident or a professional sets a goal."),
+            Text(
+                "Alleen inwoner of professional stelt een doel.",
+                "Only a resident or a professional sets a goal.",
+            ),
             "set_by_role",
         )
     low, high = (1.0, 5.0) if trajectory.scale in ORDINAL_SCALES else (0.0, 10.0)

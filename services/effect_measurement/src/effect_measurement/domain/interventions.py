@@ -29,7 +29,9 @@ class InterventionWindow:
 def _for_person(
     trajectory: Trajectory, interventions: Iterable[InterventionInput]
 ) -> list[InterventionInput]:
-    unique = {i.intervention_id: i for i in interventions if i.person_id == trajectory.key.person_id}
+    unique = {
+        i.intervention_id: i for i in interventions if i.person_id == trajectory.key.person_id
+    }
     return sorted(unique.values(), key=lambda i: (i.occurred_at, i.intervention_id))
 
 

@@ -18,6 +18,7 @@ from effect_measurement.domain.aggregates import Accumulator, centi
 from effect_measurement.domain.inputs import InstrumentKind, InterventionInput
 from effect_measurement.domain.interventions import intervention_types_between
 from effect_measurement.domain.periods import Period, periods_of
+from effect_measurement.domain.scales import Outcome
 from effect_measurement.domain.suppression import suppress
 from effect_measurement.domain.tables import (
     Cell,
@@ -72,11 +73,14 @@ def persona_cells(
                     trajectory.points[start].submitted_at,
                     point.submitted_at,
                 )
+                outcomes = {o.value: int(o is change.outcome) for o in Outcome}
                 contribution = Accumulator(
                     measured=1,
                     change_count=1,
                     change_sum_centi=centi(change.delta),
-                    **{change.outcome.value: 1},
+                    improved=outcomes["improved"],
+                    same=outcomes["same"],
+                    worse=outcomes["worse"],
                 )
                 profile = {
                     "age_band": point.age_band,
@@ -149,16 +153,21 @@ def build_persona_report(
             "_total",
             {attribute: "Totaal"},
             {
-                kind: hidden(result.reasons[(m, j)]) if (m, j) in result.reasons
+                kind: hidden(result.reasons[(m, j)])
+                if (m, j) in result.reasons
                 else shown(result.values[(m, j)])
                 for j, kind in enumerate(types)
             },
         )
     meta = {"family": family, "dimension": dimension, "period": year.label, "attribute": attribute}
-    title_counts = Text("Inwoners met verandering per profiel en interventie",
-                        "Residents with a change by profile and intervention")
-    title_means = Text("Gemiddelde verandering per profiel en interventie",
-                       "Mean change by profile and intervention")
+    title_counts = Text(
+        "Inwoners met verandering per profiel en interventie",
+        "Residents with a change by profile and intervention",
+    )
+    title_means = Text(
+        "Gemiddelde verandering per profiel en interventie",
+        "Mean change by profile and intervention",
+    )
     mean_columns = tuple(Column(c.key, c.label, ColumnKind.MEAN) for c in columns)
     return PersonaReport(
         PublishedTable(title_counts, k, (attribute,), columns, tuple(count_rows), totals, meta),

@@ -69,7 +69,10 @@ def _slice(cells: Mapping[CellKey, Accumulator], key: ReportKey) -> dict[Leaf, A
     result: dict[Leaf, Accumulator] = {}
     for cell, value in cells.items():
         if (cell.tenant, cell.family, cell.dimension, cell.period) == (
-            key.tenant, key.family, key.dimension, key.period
+            key.tenant,
+            key.family,
+            key.dimension,
+            key.period,
         ) and value.measured > 0:
             result[(cell.organisation, cell.neighbourhood)] = value
     return result
@@ -151,7 +154,9 @@ def build_report(
         for name in risky
         if (pos := position(name)) is not None
     ]
-    result = suppress(values, k, row_totals=not all_dims, column_totals=True, force=forced)
+    result = suppress(
+        values, k, row_totals=not all_dims, column_totals=True, force=forced, columns=n
+    )
 
     def cell(pos: Position) -> Cell:
         reason = result.reasons.get(pos)
@@ -170,12 +175,19 @@ def build_report(
         if not all_dims:
             for mean_column, count_name in _MEAN_COUNTS.items():
                 cells_out[mean_column] = _mean_cell(
-                    leaves_map[leaf], mean_column, count_name, cells_out[MEASURED], k,
+                    leaves_map[leaf],
+                    mean_column,
+                    count_name,
+                    cells_out[MEASURED],
+                    k,
                     (row_keys[i], count_name) in risky,
                 )
         rows.append(
-            Row(row_keys[i], {"organisation": labels.get(leaf[0], leaf[0]), "neighbourhood": leaf[1]},
-                cells_out)
+            Row(
+                row_keys[i],
+                {"organisation": labels.get(leaf[0], leaf[0]), "neighbourhood": leaf[1]},
+                cells_out,
+            )
         )
     total_cells = count_cells(m)
     if not all_dims:
@@ -209,6 +221,11 @@ def slice_for_organisation(table: PublishedTable, organisation_label: str) -> Pu
     """One organisation's rows of a report; the totals stay the tenant's published totals."""
     rows = tuple(r for r in table.rows if r.labels.get("organisation") == organisation_label)
     return PublishedTable(
-        table.title, table.k, table.row_label_fields, table.columns, rows, table.totals,
+        table.title,
+        table.k,
+        table.row_label_fields,
+        table.columns,
+        rows,
+        table.totals,
         {**table.meta, "organisation": organisation_label},
     )

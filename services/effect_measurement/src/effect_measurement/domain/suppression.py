@@ -104,7 +104,9 @@ def _reachable(
     return seen
 
 
-def find_exposed(layout: Layout, suppressed: Iterable[Position]) -> tuple[Position, set[Vertex], set[Vertex]] | None:
+def find_exposed(
+    layout: Layout, suppressed: Iterable[Position]
+) -> tuple[Position, set[Vertex], set[Vertex]] | None:
     """A suppressed cell the published numbers determine, with the two sides of its bridge."""
     edges = {p: layout.endpoints(p) for p in sorted(suppressed)}
     for position, (a, b) in edges.items():
@@ -133,9 +135,14 @@ def suppress(
     row_totals: bool,
     column_totals: bool,
     force: Iterable[tuple[Position, SuppressionReason]] = (),
+    columns: int | None = None,
 ) -> Suppression:
-    """Primary and complementary suppression of one table; see the module docstring."""
-    layout = Layout(len(values), len(values[0]) if values else 0, row_totals, column_totals)
+    """Primary and complementary suppression of one table; see the module docstring.
+
+    ``columns`` gives the width of a table that has no rows (yet).
+    """
+    width = columns if columns is not None else (len(values[0]) if values else 0)
+    layout = Layout(len(values), width, row_totals, column_totals)
     grid = augment(values, layout)
     reasons: dict[Position, SuppressionReason] = {}
     for position, reason in force:
@@ -144,6 +151,7 @@ def suppress(
     for position, value in grid.items():
         if 0 < value < k and position not in reasons:
             reasons[position] = SuppressionReason.SMALL_COUNT
+
     def rank(p: Position) -> tuple[bool, bool, int, Position]:
         return (layout.is_total(p), grid[p] == 0, grid[p], p)
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime
+from itertools import pairwise
 
 from effect_measurement.domain.inputs import InstrumentKind, MeasurementInput
 from effect_measurement.domain.profiles import UNKNOWN, Profile
@@ -147,7 +148,7 @@ class Trajectory:
         moves: list[tuple[str, int, int]] = []
         for dimension in self.dimensions():
             values = [int(p.values[dimension]) for p in self.points if dimension in p.values]
-            moves += [(dimension, a, b) for a, b in zip(values, values[1:], strict=False)]
+            moves += [(dimension, a, b) for a, b in pairwise(values)]
         return moves
 
 
@@ -201,7 +202,9 @@ def apply_measurement(
     return changed
 
 
-def build_trajectories(measurements: Iterable[StoredMeasurement]) -> dict[TrajectoryKey, Trajectory]:
+def build_trajectories(
+    measurements: Iterable[StoredMeasurement],
+) -> dict[TrajectoryKey, Trajectory]:
     trajectories: dict[TrajectoryKey, Trajectory] = {}
     for stored in measurements:
         trajectories.update(apply_measurement(trajectories, stored))

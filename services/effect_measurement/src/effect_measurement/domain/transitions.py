@@ -29,7 +29,10 @@ def _raw(cells: Mapping[CellKey, Accumulator], key: ReportKey) -> dict[tuple[int
     counts: dict[tuple[int, int], int] = {}
     for cell, value in cells.items():
         if (cell.tenant, cell.family, cell.dimension, cell.period) != (
-            key.tenant, key.family, key.dimension, key.period
+            key.tenant,
+            key.family,
+            key.dimension,
+            key.period,
         ):
             continue
         for move, count in value.transitions.items():

@@ -35,8 +35,12 @@ def to_csv(table: PublishedTable) -> str:
 def _cell_json(cell: Cell) -> dict[str, object]:
     if cell.reason is not None:
         text = REASON_TEXTS[cell.reason]
-        return {"suppressed": True, "reason": cell.reason.value, "reason_nl": text.nl,
-                "reason_en": text.en}
+        return {
+            "suppressed": True,
+            "reason": cell.reason.value,
+            "reason_nl": text.nl,
+            "reason_en": text.en,
+        }
     return {"suppressed": False, "value": cell.value}
 
 

@@ -12,8 +12,8 @@ from xml.sax.saxutils import escape, quoteattr
 from effect_measurement.domain.scales import ORDINAL_SCALES
 from effect_measurement.domain.tables import PublishedTable
 from effect_measurement.domain.texts import Text
-from effect_measurement.domain.transitions import TransitionMatrix
 from effect_measurement.domain.trajectories import Trajectory
+from effect_measurement.domain.transitions import TransitionMatrix
 
 WIDTH, HEIGHT = 640, 360
 MARGIN = 48
@@ -65,8 +65,14 @@ def trend_chart(
         _text(MARGIN - 6, y(low) + 4, f"{low:g}", "end"),
     ]
     for index, point in enumerate(points):
-        body.append(_text(MARGIN + index * step, MARGIN + plot_h + 16,
-                          point.submitted_at.date().isoformat(), "middle"))
+        body.append(
+            _text(
+                MARGIN + index * step,
+                MARGIN + plot_h + 16,
+                point.submitted_at.date().isoformat(),
+                "middle",
+            )
+        )
     described: list[str] = []
     for n, dimension in enumerate(dims):
         series = [(i, p.values[dimension]) for i, p in enumerate(points) if dimension in p.values]
@@ -74,8 +80,10 @@ def trend_chart(
         colour, dash = PALETTE[n % len(PALETTE)], DASHES[n % len(DASHES)]
         dash_attr = f' stroke-dasharray="{dash}"' if dash else ""
         name = labels.get(dimension, dimension)
-        body.append(f'<g><title>{escape(name)}</title><polyline points="{coords}" fill="none" '
-                    f'stroke="{colour}" stroke-width="2"{dash_attr}/></g>')
+        body.append(
+            f'<g><title>{escape(name)}</title><polyline points="{coords}" fill="none" '
+            f'stroke="{colour}" stroke-width="2"{dash_attr}/></g>'
+        )
         body.append(_text(MARGIN + plot_w + 10, MARGIN + 14 * (n + 1), name))
         described.append(f"{name}: " + ", ".join(f"{v:g}" for _, v in series))
     description = (
@@ -101,8 +109,10 @@ def phase_movement_chart(matrix: TransitionMatrix, title: Text) -> str:
         width = (WIDTH - 2 * MARGIN - 120) * count / largest
         colour = PALETTE[0] if b > a else PALETTE[1] if b == a else PALETTE[5]
         body.append(_text(MARGIN + 60, top + 13, f"fase {a} → {b}", "end"))
-        body.append(f'<rect x="{MARGIN + 70}" y="{top:.1f}" width="{width:.1f}" '
-                    f'height="{bar_h}" fill="{colour}"/>')
+        body.append(
+            f'<rect x="{MARGIN + 70}" y="{top:.1f}" width="{width:.1f}" '
+            f'height="{bar_h}" fill="{colour}"/>'
+        )
         body.append(_text(MARGIN + 76 + width, top + 13, str(count)))
         described.append(f"{a}→{b}: {count}")
     description = "Verschuiving tussen fasen. / Movement between phases. " + "; ".join(described)
@@ -124,13 +134,17 @@ def neighbourhood_bar_chart(table: PublishedTable, column: str, title: Text) -> 
         body.append(_text(MARGIN + 150, top + 13, name, "end"))
         cell = row.cells[column]
         if cell.value is None:
-            body.append(f'<text x="{MARGIN + 160}" y="{top + 13:.1f}" font-style="italic">'
-                        "onderdrukt / suppressed</text>")
+            body.append(
+                f'<text x="{MARGIN + 160}" y="{top + 13:.1f}" font-style="italic">'
+                "onderdrukt / suppressed</text>"
+            )
             described.append(f"{name}: onderdrukt")
             continue
         width = (WIDTH - 2 * MARGIN - 220) * abs(float(cell.value)) / largest
-        body.append(f'<rect x="{MARGIN + 160}" y="{top:.1f}" width="{width:.1f}" '
-                    f'height="{bar_h}" fill={quoteattr(PALETTE[0])}/>')
+        body.append(
+            f'<rect x="{MARGIN + 160}" y="{top:.1f}" width="{width:.1f}" '
+            f'height="{bar_h}" fill={quoteattr(PALETTE[0])}/>'
+        )
         body.append(_text(MARGIN + 166 + width, top + 13, f"{cell.value:g}"))
         described.append(f"{name}: {cell.value:g}")
     description = f"{column} per wijk. / {column} per neighbourhood. " + "; ".join(described)

@@ -272,6 +272,8 @@ def _from_tables(t: Tables, tenant: str, taxonomy: Taxonomy) -> ImportResult:
     orgs_rows = _unique(t["organizations"], col)
     loc_rows = _unique(t["locations"], col)
     term_rows = _unique(t["taxonomy_terms"], col)
+    for shared_child in ("addresses", "accessibility"):  # repeated under each service in JSON
+        t[shared_child] = list(_unique(t[shared_child], col).values())
     svc_ids: set[str] = set()
     for r in t["services"]:
         if r.text("id") in svc_ids:

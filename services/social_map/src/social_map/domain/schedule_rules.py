@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from dateutil.rrule import rrule, rrulestr  # type: ignore[import-untyped]
+from dateutil.rrule import rrule, rrulestr  # type: ignore[import-untyped,unused-ignore]
 
 #: Times of day come from opens_at/closes_at; sub-daily rules would explode the agenda.
 ALLOWED_FREQS = frozenset({"DAILY", "WEEKLY", "MONTHLY", "YEARLY"})

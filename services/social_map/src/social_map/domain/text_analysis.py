@@ -32,7 +32,7 @@ from enum import StrEnum
 from functools import lru_cache
 from typing import TYPE_CHECKING
 
-import snowballstemmer  # type: ignore[import-untyped]
+import snowballstemmer  # type: ignore[import-untyped,unused-ignore]
 
 if TYPE_CHECKING:
     from social_map.domain.taxonomy import Taxonomy

@@ -46,7 +46,7 @@ _TEMPLATE = """<!DOCTYPE html>
 <p>{{ period }}</p>
 {% for day in days %}
 <h2>{{ day.title }}</h2>
-{% for it in day.items %}
+{% for it in day.rows %}
 <div class="item">
   <span class="time">{{ it.start }}{% if it.end %}–{{ it.end }}{% endif %}</span> {{ it.name }}
   {% if it.where %}<span class="where">Waar: {{ it.where }}</span>{% endif %}
@@ -124,6 +124,6 @@ def agenda_html(
     return _COMPILED.render(
         hood=neighbourhood.name,
         period=f"{_day_title(local_start)} tot {_day_title(local_end)}",
-        days=[{"title": k, "items": v} for k, v in days.items()],
+        days=[{"title": k, "rows": v} for k, v in days.items()],
         made=_day_title(now.astimezone(TZ)) + f" {now.astimezone(TZ).year}",
     )
