@@ -25,7 +25,11 @@ console = Console()
 
 def _load_plugins() -> None:
     for ep in sorted(entry_points(group="wijkkracht.cli"), key=lambda e: e.name):
-        sub = ep.load()
+        try:
+            sub = ep.load()
+        except Exception as error:  # noqa: BLE001 - one broken plugin must not hide the rest
+            console.print(f"[yellow]wk: commands '{ep.name}' unavailable: {error}[/yellow]")
+            continue
         app.add_typer(sub, name=ep.name)
 
 

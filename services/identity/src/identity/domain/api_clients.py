@@ -146,7 +146,12 @@ class ApiClient(BaseModel):
 
     @model_validator(mode="after")
     def _type_rules(self) -> ApiClient:
-        if tenant_of_client_id(self.client_id) != self.tenant:
+        # A client id either carries its tenant as prefix (``<tenant>.<random>``) or is a
+        # registered platform-wide name without a dot (e.g. ``demo-frontend``), which the
+        # service resolves through its name table before any lookup.
+        prefix = tenant_of_client_id(self.client_id)
+        named = is_client_name(self.client_id)
+        if (prefix is None and not named) or (prefix is not None and prefix != self.tenant):
             raise _invalid(
                 "Client-id hoort niet bij deze tenant.",
                 "Client id does not match the tenant.",
@@ -203,6 +208,11 @@ class ApiClient(BaseModel):
 def tenant_of_client_id(client_id: str) -> str | None:
     tenant, dot, rest = client_id.partition(".")
     return tenant if dot and rest and is_valid_slug(tenant) else None
+
+
+def is_client_name(client_id: str) -> bool:
+    """A registered platform-wide client name: a slug, so never confused with a prefixed id."""
+    return is_valid_slug(client_id)
 
 
 def new_client_id(tenant: str, source: RandomSource) -> str:

@@ -1,0 +1,56 @@
+"""Collections of identity's databases and their indexes.
+
+Platform database `wk_identity_platform`: the tenant registry, platform-wide client names and
+the signing key set (one issuer for the platform); it is also the `platform` tenant's own
+database (platform operators). Every tenant database `wk_identity_<tenant>` holds the rest.
+No index names `_id` (nx-27017 refuses every insert into such a collection).
+"""
+
+from __future__ import annotations
+
+from wijkkracht_common.storage import ASCENDING, IndexModel, IndexSpec
+
+# platform database
+TENANTS = "tenants"
+CLIENT_NAMES = "client_names"  # platform-wide client id -> tenant (e.g. demo-frontend)
+SIGNING_KEYS = "signing_keys"
+ALLOWED_ORIGINS = "allowed_origins"  # CORS origin -> client ids (any tenant)
+
+# tenant databases
+ORGANISATIONS = "organisations"
+TEAMS = "teams"
+PEOPLE = "people"
+EMAILS = "emails"  # normalised e-mail -> person id; `_id` uniqueness is the duplicate check
+MEMBERSHIPS = "memberships"
+CONSENTS = "consents"
+CLIENTS = "clients"
+AUTH_CODES = "authorization_codes"
+REFRESH_TOKENS = "refresh_tokens"
+REVOKED_JTIS = "revoked_access_tokens"
+LOGIN_CODES = "login_codes"
+LOGIN_FAILURES = "login_failures"
+NEIGHBOURHOODS = "neighbourhoods"
+ACCESS_PROJECTION = "access_log_projection"  # AccessRecorded from every service
+
+INDEXES: tuple[IndexSpec, ...] = (
+    IndexSpec(CLIENT_NAMES, (IndexModel([("tenant", ASCENDING)]),)),
+    IndexSpec(TEAMS, (IndexModel([("organisation", ASCENDING)]),)),
+    IndexSpec(PEOPLE, (IndexModel([("created_at", ASCENDING)]),)),
+    IndexSpec(
+        MEMBERSHIPS,
+        (IndexModel([("person_id", ASCENDING)]), IndexModel([("organisation", ASCENDING)])),
+    ),
+    IndexSpec(CLIENTS, (IndexModel([("organisation", ASCENDING)]),)),
+    IndexSpec(AUTH_CODES, (IndexModel([("expires_at", ASCENDING)]),)),
+    IndexSpec(REFRESH_TOKENS, (IndexModel([("family_id", ASCENDING)]),)),
+    IndexSpec(REVOKED_JTIS, (IndexModel([("expires_at", ASCENDING)], expireAfterSeconds=0),)),
+    IndexSpec(LOGIN_CODES, (IndexModel([("person_id", ASCENDING)]),)),
+    IndexSpec(
+        LOGIN_FAILURES,
+        (
+            IndexModel([("key", ASCENDING), ("at", ASCENDING)]),
+            IndexModel([("expires_at", ASCENDING)], expireAfterSeconds=0),
+        ),
+    ),
+    IndexSpec(ACCESS_PROJECTION, (IndexModel([("resident", ASCENDING), ("at", ASCENDING)]),)),
+)

@@ -1,0 +1,46 @@
+"""Identity's settings (`WK_*` environment variables), built in the composition root."""
+
+from __future__ import annotations
+
+from pydantic import SecretStr
+from wijkkracht_common.settings import BaseServiceSettings
+
+#: Dev-only defaults. Outside dev mode the service refuses to start while these are in use.
+DEV_LOGIN_CODE_PEPPER = "dev-only-login-code-pepper-change-me"
+DEMO_TENANT = "demo"
+DEMO_PASSWORD = "wijkkracht-demo"
+DEMO_BACKEND_SECRET = "demo-backend-secret"
+
+
+class Settings(BaseServiceSettings):
+    service_name: str = "identity"
+    http_port: int = 8001
+    # `issuer` (inherited) is the public issuer URL, e.g. https://host/identity/v1: it is the
+    # `iss` of every token and the base of every URL in the discovery document.
+
+    #: HMAC key for assisted-registration login codes (never stored in the database).
+    login_code_pepper: SecretStr = SecretStr(DEV_LOGIN_CODE_PEPPER)
+    #: Generate and store a signing key on first start. None: only in dev mode.
+    generate_keys: bool | None = None
+    #: How long a `next` key is published before `wk keys rotate` may promote it (verifiers'
+    #: JWKS caches must have seen it) and how long a retired key stays published.
+    key_min_published_seconds: int = 3600
+    key_keep_retired_seconds: int = 3600
+
+    # argon2id cost; lower only in tests and benchmarks.
+    argon2_time_cost: int = 3
+    argon2_memory_kib: int = 65536
+    argon2_parallelism: int = 4
+
+    # Login throttling (per account, and per client IP within a tenant).
+    login_account_limit: int = 5
+    login_ip_limit: int = 20
+    login_window_seconds: int = 900
+    login_lock_seconds: int = 900
+
+    #: Demo tenant slug (`wk demo seed`, dev mode only).
+    demo_tenant: str = DEMO_TENANT
+
+    @property
+    def may_generate_keys(self) -> bool:
+        return self.is_dev if self.generate_keys is None else self.generate_keys
