@@ -8,7 +8,7 @@ PACKAGES := libs/common $(patsubst %/pyproject.toml,%,$(wildcard services/*/pypr
 PYPROJECTS := libs/common/pyproject.toml $(wildcard services/*/pyproject.toml)
 
 .DEFAULT_GOAL := help
-.PHONY: help install run test test-unit test-integration lint format bench clean clean-data
+.PHONY: help install run test test-unit lint format bench schemas clean clean-data
 
 help: ## Show this help
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
@@ -42,6 +42,9 @@ format: $(STAMP) ## Apply ruff's formatting and import order
 
 bench: $(STAMP) ## Run the benchmarks; they print figures (see bench/README.md)
 	$(BIN)/python bench/run_all.py
+
+schemas: $(STAMP) ## Regenerate event JSON Schemas (libs/common/schemas) and docs/events.md
+	$(BIN)/python -m wijkkracht_common.events.catalog --write >/dev/null
 
 clean-data: ## Delete the local NATS and database data of `make run`
 	rm -rf .data

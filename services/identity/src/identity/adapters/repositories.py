@@ -143,8 +143,10 @@ async def insert_person(db: Db, person: Person, *, session: S) -> None:
 
 
 async def save_person(db: Db, person: Person, *, session: S) -> None:
+    # $set, not replace: bookkeeping fields outside the model (erasure_requested_at) stay.
     doc = to_doc(person, "id")
-    await db[c.PEOPLE].replace_one({"_id": person.id}, doc, session=session)
+    doc.pop("_id")
+    await db[c.PEOPLE].update_one({"_id": person.id}, {"$set": doc}, session=session)
 
 
 async def release_email(db: Db, email: str, *, session: S) -> None:

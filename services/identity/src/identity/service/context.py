@@ -1,0 +1,110 @@
+"""Everything a use case needs, built once per process (HTTP app, CLI or demo seed)."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from wijkkracht_common.errors import NotFound
+from wijkkracht_common.runtime import ServiceRuntime
+from wijkkracht_common.storage import Database
+
+from identity.adapters import repositories as repo
+from identity.adapters.schema import INDEXES
+from identity.domain.api_clients import tenant_of_client_id
+from identity.domain.login_throttle import LoginThrottlePolicy
+from identity.domain.oauth_policy import OAuthPolicy
+from identity.domain.randomness import SYSTEM_RANDOM, RandomSource
+from identity.domain.slugs import PLATFORM_TENANT, is_valid_slug
+from identity.service.keys import KeyStore
+from identity.service.passwords import PasswordHasher
+from identity.settings import Settings
+
+Db = Database[dict[str, Any]]
+
+NOT_FOUND = "Niet gevonden. / Not found."
+
+
+@dataclass
+class Identity:
+    settings: Settings
+    runtime: ServiceRuntime
+    keys: KeyStore
+    hasher: PasswordHasher
+    policy: OAuthPolicy
+    throttle: LoginThrottlePolicy
+    random: RandomSource = SYSTEM_RANDOM
+    _known_tenants: set[str] = field(default_factory=set)
+
+    @classmethod
+    def build(cls, settings: Settings, *, run_relay: bool = True) -> Identity:
+        runtime = ServiceRuntime(settings, indexes=INDEXES, run_relay=run_relay)
+        return cls(
+            settings=settings,
+            runtime=runtime,
+            keys=KeyStore(runtime.storage),
+            hasher=PasswordHasher(
+                time_cost=settings.argon2_time_cost,
+                memory_cost_kib=settings.argon2_memory_kib,
+                parallelism=settings.argon2_parallelism,
+            ),
+            policy=OAuthPolicy(issuer=settings.issuer.rstrip("/"),
+                               audience=settings.token_audience),
+            throttle=LoginThrottlePolicy(
+                account_limit=settings.login_account_limit,
+                ip_limit=settings.login_ip_limit,
+                window=timedelta(seconds=settings.login_window_seconds),
+                lock_for=timedelta(seconds=settings.login_lock_seconds),
+            ),
+        )
+
+    @staticmethod
+    def now() -> datetime:
+        return datetime.now(UTC)
+
+    @property
+    def pepper(self) -> bytes:
+        return self.settings.login_code_pepper.get_secret_value().encode()
+
+    async def platform_db(self) -> Db:
+        return await self.runtime.storage.platform_db()
+
+    async def tenant_db(self, tenant: str) -> Db:
+        return await self.runtime.storage.tenant_db(tenant)
+
+    async def tenant_exists(self, tenant: str) -> bool:
+        """Checked before opening a tenant database for an unauthenticated caller, so a
+        made-up tenant prefix never creates a database."""
+        if tenant in self._known_tenants:
+            return True
+        if not is_valid_slug(tenant):
+            return False
+        if tenant == PLATFORM_TENANT or await repo.get_tenant(await self.platform_db(), tenant):
+            self._known_tenants.add(tenant)
+            return True
+        return False
+
+    async def existing_tenant_db(self, tenant: str) -> Db:
+        if not await self.tenant_exists(tenant):
+            raise NotFound(NOT_FOUND)
+        return await self.tenant_db(tenant)
+
+    async def tenant_of_client(self, client_id: str) -> str | None:
+        """`<tenant>.<random>` ids carry it; registered names are looked up."""
+        tenant = tenant_of_client_id(client_id)
+        if tenant is None and is_valid_slug(client_id):
+            tenant = await repo.tenant_of_client_name(await self.platform_db(), client_id)
+        if tenant is None or not await self.tenant_exists(tenant):
+            return None
+        return tenant
+
+    async def hash_password(self, password: str) -> str:
+        return await asyncio.to_thread(self.hasher.hash, password)
+
+    async def verify_password(self, password_hash: str | None, password: str) -> bool:
+        if password_hash is None:
+            await asyncio.to_thread(self.hasher.dummy_verify, password)
+            return False
+        return await asyncio.to_thread(self.hasher.verify, password_hash, password)

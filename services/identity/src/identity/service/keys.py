@@ -1,0 +1,111 @@
+"""The platform's signing key set: loaded from the platform database, cached briefly.
+
+Identity verifies its own tokens with `local_verifier`: a `TokenVerifier` whose JWKS comes
+from this store instead of an HTTP call to itself.
+"""
+
+from __future__ import annotations
+
+import time
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from wijkkracht_common.auth import JwksCache, TokenVerifier
+from wijkkracht_common.storage import Storage
+
+from identity.adapters import repositories as repo
+from identity.domain.signing_keys import KeyRotationError, KeySet, generate_signing_key
+from identity.settings import Settings
+
+
+class KeysMissing(RuntimeError):
+    pass
+
+
+class KeyStore:
+    #: Another process (`wk keys rotate`) changes keys rarely, and a `next` key is published
+    #: long before it signs; a few seconds of staleness is therefore harmless.
+    TTL_SECONDS = 5.0
+
+    def __init__(self, storage: Storage) -> None:
+        self._storage = storage
+        self._cached: KeySet | None = None
+        self._loaded_at = 0.0
+
+    async def ensure(self, *, generate: bool) -> KeySet:
+        """Load the key set; create a first active key when allowed (dev), else refuse."""
+        pdb = await self._storage.platform_db()
+        loaded = await repo.load_keyset(pdb)
+        if loaded is None:
+            if not generate:
+                raise KeysMissing(
+                    "Geen ondertekeningssleutels: maak ze met `wk keys rotate`. / No signing "
+                    "keys: create them with `wk keys rotate` (keys are generated only in dev)."
+                )
+            await repo.create_keyset(pdb, KeySet.bootstrap(datetime.now(UTC)))
+            loaded = await repo.load_keyset(pdb)
+            assert loaded is not None
+        self._remember(loaded[0])
+        return loaded[0]
+
+    def _remember(self, keys: KeySet) -> None:
+        self._cached = keys
+        self._loaded_at = time.monotonic()
+
+    async def current(self) -> KeySet:
+        if self._cached is None or time.monotonic() - self._loaded_at > self.TTL_SECONDS:
+            loaded = await repo.load_keyset(await self._storage.platform_db())
+            if loaded is None:
+                raise KeysMissing("no signing keys")
+            self._remember(loaded[0])
+        assert self._cached is not None
+        return self._cached
+
+    async def jwks(self) -> dict[str, Any]:
+        return dict((await self.current()).jwks())
+
+    async def rotate(
+        self, *, min_published: timedelta, keep_retired_for: timedelta
+    ) -> list[str]:
+        """One rotation step; call repeatedly (e.g. daily). Returns what happened.
+
+        No next key: publish one. A next key published long enough: promote it (the active
+        key retires). Always: prune retired keys whose tokens have all expired.
+        """
+        pdb = await self._storage.platform_db()
+        now = datetime.now(UTC)
+        loaded = await repo.load_keyset(pdb)
+        if loaded is None:
+            await repo.create_keyset(pdb, KeySet.bootstrap(now))
+            self._cached = None
+            return ["created the first active key"]
+        keys, version = loaded
+        done: list[str] = []
+        upcoming = keys.next_key()
+        if upcoming is None:
+            keys = keys.with_next(generate_signing_key(now))
+            done.append(f"published next key {keys.next_key().kid}")  # type: ignore[union-attr]
+        else:
+            try:
+                keys = keys.promote(now, min_published=min_published)
+                done.append(f"promoted {upcoming.kid} to active")
+            except KeyRotationError as error:
+                done.append(f"not promoted: {error}")
+        pruned = keys.prune(now, keep_retired_for=keep_retired_for)
+        if len(pruned.keys) < len(keys.keys):
+            done.append(f"pruned {len(keys.keys) - len(pruned.keys)} retired key(s)")
+        if not await repo.replace_keyset(pdb, pruned, version):
+            raise KeyRotationError("concurrent rotation; try again")
+        self._cached = None
+        return done
+
+
+def local_verifier(keys: KeyStore, settings: Settings) -> TokenVerifier:
+    # No refresh rate limit: the fetch is an in-process read behind the store's own cache.
+    return TokenVerifier(
+        JwksCache(keys.jwks, min_refresh_seconds=0.0),
+        issuer=settings.issuer,
+        audience=settings.token_audience,
+        algorithms=settings.token_algorithms,
+        leeway_seconds=settings.token_leeway_seconds,
+    )
