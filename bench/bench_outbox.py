@@ -14,7 +14,6 @@ import uuid
 from typing import ClassVar
 
 import nats
-
 from _stack import embedded_stack, row
 from raw_ceilings import nats_ceilings
 from wijkkracht_common.events.envelope import EventData, new_event

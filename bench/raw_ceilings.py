@@ -13,10 +13,9 @@ import time
 import uuid
 
 import nats
+from _stack import Stack, embedded_stack, row
 from motor.motor_asyncio import AsyncIOMotorClient
 from nats.js.api import StreamConfig
-
-from _stack import Stack, embedded_stack, row
 
 
 async def nats_ceilings(stack: Stack, messages: int) -> dict[str, float]:

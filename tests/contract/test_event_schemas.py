@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 
 import pytest
-
 from wijkkracht_common.events.catalog import SCHEMA_DIR, all_events, incompatibilities, schema_of
 
 pytestmark = pytest.mark.contract

@@ -35,7 +35,7 @@ class EventData(BaseModel):
         return f"nl.wijkkracht.{cls.producer}.{cls.event_name}.v{cls.event_version}"
 
     @classmethod
-    def source(cls) -> str:
+    def event_source(cls) -> str:
         return f"/wijkkracht/{cls.producer}"
 
     @classmethod
@@ -99,7 +99,7 @@ def new_event(
     """Build the envelope for `data`; type/source come from the data class."""
     cls = type(data)
     return Envelope[cls](  # type: ignore[valid-type]
-        source=cls.source(),
+        source=cls.event_source(),
         type=cls.event_type(),
         time=time or datetime.now(UTC),
         subject=subject,

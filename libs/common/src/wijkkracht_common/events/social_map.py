@@ -1,0 +1,85 @@
+"""Events produced by the social map service (v1).
+
+Identifiers and facts only: never reporters' notes, names, e-mail addresses or free text.
+`organization_id` is the social map's owner record; `owner_organisation` is identity's
+organisation slug when the owner is a member organisation (None for residents' initiatives).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import ClassVar, Literal
+
+from pydantic import Field
+
+from wijkkracht_common.events.common import PersonDataErasedBase
+from wijkkracht_common.events.envelope import EventData
+
+EntryKind = Literal["service", "activity"]
+FreshnessState = Literal["fresh", "due", "stale", "hidden"]
+
+
+class _SocialMapEvent(EventData):
+    producer: ClassVar[str] = "social_map"
+
+
+class _EntryFacts(_SocialMapEvent):
+    entry_id: str
+    organization_id: str
+    owner_organisation: str | None = None
+    revision: int = 0
+
+
+class EntryPublished(_EntryFacts):
+    event_name: ClassVar[str] = "entry_published"
+    kind: EntryKind
+    category_codes: list[str] = []
+    pc4s: list[str] = Field(default_factory=list, description="PC4s of the entry's locations")
+    source: Literal["api", "import"] = "api"
+
+
+class EntryUpdated(_EntryFacts):
+    event_name: ClassVar[str] = "entry_updated"
+    kind: EntryKind
+    status: str
+    category_codes: list[str] = []
+    pc4s: list[str] = []
+    source: Literal["api", "import"] = "api"
+
+
+class EntryVerified(_EntryFacts):
+    """The owner confirmed the entry is still correct (API or one-click mail link)."""
+
+    event_name: ClassVar[str] = "entry_verified"
+    assured_at: datetime
+    via: Literal["api", "link"] = "api"
+    previous_state: FreshnessState
+
+
+class _FreshnessTransition(_EntryFacts):
+    assured_at: datetime | None = None
+    state: FreshnessState
+
+
+class EntryVerificationDue(_FreshnessTransition):
+    event_name: ClassVar[str] = "entry_verification_due"
+
+
+class EntryWentStale(_FreshnessTransition):
+    event_name: ClassVar[str] = "entry_went_stale"
+
+
+class EntryHidden(_FreshnessTransition):
+    event_name: ClassVar[str] = "entry_hidden"
+
+
+class CorrectionReported(_EntryFacts):
+    """Someone reported "dit klopt niet meer"; the note stays in the social map (no free text)."""
+
+    event_name: ClassVar[str] = "correction_reported"
+    report_id: str
+    open_reports: int
+
+
+class SocialMapPersonDataErased(PersonDataErasedBase):
+    producer: ClassVar[str] = "social_map"
