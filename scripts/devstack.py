@@ -64,13 +64,22 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("command", choices=["run"])
     parser.add_argument("--no-seed", action="store_true", help="do not seed the demo tenant")
+    parser.add_argument("--data-dir", type=Path, default=ROOT / ".data")
+    parser.add_argument("--nats-port", type=int, default=NATS_PORT)
+    parser.add_argument("--mongo-port", type=int, default=MONGO_PORT)
+    parser.add_argument("--mail-port", type=int, default=MAIL_PORT)
+    parser.add_argument("--base-port", type=int, default=8000,
+                        help="services listen on base+1 (identity) … base+6")
     args = parser.parse_args()
 
-    data = ROOT / ".data"
+    data = args.data_dir
     logs = data / "logs"
     logs.mkdir(parents=True, exist_ok=True)
     env = {**os.environ}
     env.setdefault("WK_ENV", "dev")
+    identity_url = f"http://127.0.0.1:{args.base_port + 1}/identity/v1"
+    env.setdefault("WK_ISSUER", identity_url)
+    env.setdefault("WK_JWKS_URL", f"{identity_url}/.well-known/jwks.json")
     processes: list[ManagedProcess] = []
 
     def shutdown(*_: object) -> None:
@@ -84,29 +93,31 @@ def main() -> int:
 
     try:
         if "WK_NATS_URL" not in env:
-            if port_open(NATS_PORT):
-                raise EmbeddedError(f"port {NATS_PORT} is taken: stop it or set WK_NATS_URL")
-            processes.append(start_nats(NATS_PORT, data / "nats", logs / "nats.log"))
+            if port_open(args.nats_port):
+                raise EmbeddedError(f"port {args.nats_port} is taken: stop it or set WK_NATS_URL")
+            processes.append(start_nats(args.nats_port, data / "nats", logs / "nats.log"))
             env["WK_NATS_URL"] = processes[-1].url
         if "WK_MONGO_URL" not in env:
-            if port_open(MONGO_PORT):
-                raise EmbeddedError(f"port {MONGO_PORT} is taken: stop it or set WK_MONGO_URL")
-            processes.append(start_mongo(MONGO_PORT, data / "db", logs / "db.log"))
+            if port_open(args.mongo_port):
+                raise EmbeddedError(
+                    f"port {args.mongo_port} is taken: stop it or set WK_MONGO_URL")
+            processes.append(start_mongo(args.mongo_port, data / "db", logs / "db.log"))
             env["WK_MONGO_URL"] = processes[-1].url
         if "WK_SMTP_HOST" not in env:
             mail_log = (logs / "mail.log").open("ab")
             sink = subprocess.Popen(
-                [sys.executable, "-m", "wijkkracht_common.mailsink", "--port", str(MAIL_PORT),
+                [sys.executable, "-m", "wijkkracht_common.mailsink", "--port", str(args.mail_port),
                  "--dir", str(data / "mail")],
                 env=env, stdout=mail_log, stderr=subprocess.STDOUT, start_new_session=True,
             )
-            processes.append(ManagedProcess("mail", sink, f"smtp://127.0.0.1:{MAIL_PORT}"))
-            env["WK_SMTP_HOST"], env["WK_SMTP_PORT"] = "127.0.0.1", str(MAIL_PORT)
+            processes.append(ManagedProcess("mail", sink, f"smtp://127.0.0.1:{args.mail_port}"))
+            env["WK_SMTP_HOST"], env["WK_SMTP_PORT"] = "127.0.0.1", str(args.mail_port)
         print(f"NATS      {env['WK_NATS_URL']}\nDatabase  {env['WK_MONGO_URL']}\n"
               f"Mail      {data / 'mail'} (dev sink, one .eml file per message)", flush=True)
 
         started: list[tuple[str, int, str]] = []
-        for name, port, prefix in available_services():
+        for name, default_port, prefix in available_services():
+            port = args.base_port + default_port - 8000
             log_file = (logs / f"{name}.log").open("ab")
             process = subprocess.Popen(
                 [sys.executable, "-m", "uvicorn", "--factory", f"{name}.main:create_app",
@@ -116,7 +127,9 @@ def main() -> int:
             )
             processes.append(ManagedProcess(name, process, f"http://127.0.0.1:{port}"))
             started.append((name, port, prefix))
-        for (name, port, _), managed in zip(started, processes[-len(started):], strict=True):
+        for (name, port, _), managed in zip(
+            started, processes[len(processes) - len(started):], strict=True
+        ):
             wait_ready(f"http://127.0.0.1:{port}/readyz", managed.process)
             print(f"  ✓ {name:<20} http://127.0.0.1:{port}/docs", flush=True)
 
