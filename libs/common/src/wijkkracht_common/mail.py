@@ -82,7 +82,7 @@ def _message(doc: dict[str, Any], sender: str) -> EmailMessage:
 
 
 class MailRelay:
-    def __init__(self, storage: Storage, smtp: SmtpConfig, *, poll_seconds: float = 1.0) -> None:
+    def __init__(self, storage: Storage, smtp: SmtpConfig, *, poll_seconds: float = 2.0) -> None:
         self._storage = storage
         self._smtp = smtp
         self._poll = poll_seconds
@@ -111,10 +111,12 @@ class MailRelay:
                 except (aiosmtplib.SMTPException, OSError) as error:
                     attempts = int(doc.get("attempts", 0)) + 1
                     status = "failed" if attempts >= MAX_ATTEMPTS else "pending"
-                    await db[MAIL_OUTBOX].update_one(
+                    # replace_one, not $set: nx-27017 turns a datetime set with $set into a
+                    # string, and `next_at <= now` would never match again (never retried).
+                    await db[MAIL_OUTBOX].replace_one(
                         {"_id": doc["_id"]},
-                        {"$set": {"attempts": attempts, "status": status, "error": str(error),
-                                  "next_at": now + timedelta(seconds=30 * 2**attempts)}},
+                        {**doc, "attempts": attempts, "status": status, "error": str(error),
+                         "next_at": now + timedelta(seconds=30 * 2**attempts)},
                     )
                     log.warning("mail not sent", kind=doc.get("kind"), attempts=attempts,
                                 error=str(error))

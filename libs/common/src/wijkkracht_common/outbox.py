@@ -74,11 +74,17 @@ async def stage(
 
 
 class OutboxNotifier(Protocol):
-    def notify(self) -> None: ...
+    def notify(self, tenant: str | None = None) -> None: ...
 
 
 class OutboxRelay:
-    """Publishes staged events of every tenant database of one service."""
+    """Publishes staged events of every tenant database of one service.
+
+    Cheap under load: `notify(tenant)` after a commit marks only that tenant for the next pass
+    and passes are coalesced (`coalesce_seconds`), so a burst of commits costs one pass; the
+    full walk over every tenant database (which lists databases) runs only every
+    `poll_seconds`, to pick up events whose notification was lost (e.g. a crash).
+    """
 
     def __init__(
         self,
@@ -87,6 +93,7 @@ class OutboxRelay:
         *,
         batch_size: int = 500,
         poll_seconds: float = 0.5,
+        coalesce_seconds: float = 0.005,
         metrics: ServiceMetrics | None = None,
         publish_timeout: float = 5.0,
     ) -> None:
@@ -94,48 +101,61 @@ class OutboxRelay:
         self._js = jetstream
         self._batch_size = batch_size
         self._poll_seconds = poll_seconds
+        self._coalesce = coalesce_seconds
         self._metrics = metrics
         self._publish_timeout = publish_timeout
         self._wake = asyncio.Event()
+        self._dirty: set[str] = set()
+        self._full_requested = False
         self._task: asyncio.Task[None] | None = None
         self._stopping = False
 
-    def notify(self) -> None:
-        """Wake the relay now (called after a commit that staged events)."""
+    def notify(self, tenant: str | None = None) -> None:
+        """Wake the relay now (after a commit that staged events for `tenant`)."""
+        if tenant is not None:
+            self._dirty.add(tenant)
+        else:
+            self._full_requested = True
         self._wake.set()
 
-    async def run_once(self) -> int:
-        """Publish every pending event once; returns how many were published."""
+    async def run_once(self, tenants: Iterable[str] | None = None) -> int:
+        """Publish every pending event of `tenants` (default: all); returns how many."""
         published = 0
         backlog = 0
-        for tenant in await self._storage.tenants():
-            db = await self._storage.tenant_db(tenant)
-            while True:
-                batch = await (
-                    db[OUTBOX]
-                    .find({"status": PENDING})
-                    .sort("_id", ASCENDING)
-                    .limit(self._batch_size)
-                    .to_list(None)
-                )
-                if not batch:
-                    break
-                sent_ids = await self._publish(batch)
-                if sent_ids:
-                    await db[OUTBOX].update_many(
-                        {"_id": {"$in": sent_ids}},
-                        {"$set": {"status": SENT, "sent_at": datetime.now(UTC)}},
-                    )
-                published += len(sent_ids)
-                if len(sent_ids) < len(batch):
-                    backlog += len(batch) - len(sent_ids)
-                    break  # NATS trouble: retry on the next pass, keep the order
-                if len(batch) < self._batch_size:
-                    break
+        names = list(tenants) if tenants is not None else await self._storage.tenants()
+        for tenant in names:
+            sent, left = await self._drain(tenant)
+            published += sent
+            backlog += left
         if self._metrics is not None:
             self._metrics.events_published.labels(self._metrics.service_name).inc(published)
             self._metrics.outbox_backlog.labels(self._metrics.service_name).set(backlog)
         return published
+
+    async def _drain(self, tenant: str) -> tuple[int, int]:
+        db = await self._storage.tenant_db(tenant)
+        published = 0
+        while True:
+            batch = await (
+                db[OUTBOX]
+                .find({"status": PENDING})
+                .sort("_id", ASCENDING)
+                .limit(self._batch_size)
+                .to_list(None)
+            )
+            if not batch:
+                return published, 0
+            sent_ids = await self._publish(batch)
+            if sent_ids:
+                await db[OUTBOX].update_many(
+                    {"_id": {"$in": sent_ids}},
+                    {"$set": {"status": SENT, "sent_at": datetime.now(UTC)}},
+                )
+            published += len(sent_ids)
+            if len(sent_ids) < len(batch):
+                return published, len(batch) - len(sent_ids)  # NATS trouble: next pass
+            if len(batch) < self._batch_size:
+                return published, 0
 
     async def _publish(self, batch: Iterable[dict[str, Any]]) -> list[str]:
         docs = list(batch)
@@ -169,16 +189,29 @@ class OutboxRelay:
         return sent
 
     async def _loop(self) -> None:
+        loop = asyncio.get_running_loop()
+        next_full = 0.0
         while not self._stopping:
             try:
-                await self.run_once()
+                if self._full_requested or loop.time() >= next_full:
+                    self._dirty.clear()
+                    self._full_requested = False
+                    await self.run_once()
+                    next_full = loop.time() + self._poll_seconds
+                elif self._dirty:
+                    tenants, self._dirty = self._dirty, set()
+                    await self.run_once(tenants)
             except TRANSIENT_ERRORS as error:
                 log.warning("outbox relay: database unavailable", error=str(error))
             except Exception:
                 log.exception("outbox relay pass failed")
-            self._wake.clear()
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), timeout=self._poll_seconds)
+            if not self._dirty and not self._full_requested:
+                self._wake.clear()
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(
+                        self._wake.wait(), timeout=max(0.0, next_full - loop.time())
+                    )
+            await asyncio.sleep(self._coalesce)  # let a burst of commits share one pass
 
     def start(self) -> None:
         if self._task is None:

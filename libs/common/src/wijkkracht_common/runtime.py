@@ -90,9 +90,12 @@ class ServiceRuntime:
     async def db_ready(self) -> bool:
         return await self.storage.ping()
 
-    def notify_relay(self) -> None:
+    def notify_relay(self, tenant: str | None = None) -> None:
         if self.relay is not None:
-            self.relay.notify()
+            self.relay.notify(tenant)
+
+    def notify_mail(self) -> None:
+        """Send staged mail now rather than at the mail relay's next poll."""
         if self.mail is not None:
             self.mail.notify()
 
@@ -108,7 +111,7 @@ class ServiceRuntime:
             return result
 
         result = await self.storage.in_transaction(db, callback)
-        self.notify_relay()
+        self.notify_relay(tenant)
         return result
 
     @asynccontextmanager

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -101,3 +102,8 @@ async def test_mail_to_unreachable_smtp_stays_pending(storage: Storage) -> None:
     assert await relay.run_once() == 0
     doc = await db.mail_outbox.find_one({})
     assert doc["status"] == "pending" and doc["attempts"] == 1 and doc["error"]
+    # still a real datetime (nx-27017 stores datetimes set with $set as strings), so the
+    # retry query `next_at <= now` keeps matching once the back-off has passed
+    assert isinstance(doc["next_at"], datetime) and doc["next_at"] > datetime.now(UTC)
+    assert await db.mail_outbox.count_documents(
+        {"next_at": {"$lte": doc["next_at"] + timedelta(seconds=1)}}) == 1

@@ -1,0 +1,84 @@
+"""Shared FastAPI dependencies and request models of the HTTP entrypoints."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from fastapi import Depends, Query, Request
+from pydantic import BaseModel, ConfigDict, Field
+from wijkkracht_common.errors import Problem
+
+from questionnaires.domain.answers import ItemAnswer
+from questionnaires.service.context import Context
+
+MAX_ANSWERS = 400
+ID = Annotated[str, Field(min_length=1, max_length=64)]
+
+
+def get_context(request: Request) -> Context:
+    ctx: Context = request.app.state.ctx
+    return ctx
+
+
+Ctx = Annotated[Context, Depends(get_context)]
+LangParam = Annotated[Literal["nl", "en"] | None, Query(description="nl (default) or en")]
+CompareParam = Annotated[
+    str | None, Query(max_length=64, description="an earlier response of the same person")
+]
+
+
+def body_limit(max_bytes_setting: str) -> Any:
+    """Dependency refusing bodies larger than the named setting (413), before parsing."""
+
+    async def check(request: Request, ctx: Ctx) -> None:
+        limit = int(getattr(ctx.settings, max_bytes_setting))
+        declared = request.headers.get("content-length")
+        if declared is not None and declared.isdigit() and int(declared) > limit:
+            raise _too_large(limit)
+        if len(await request.body()) > limit:
+            raise _too_large(limit)
+
+    return Depends(check)
+
+
+def _too_large(limit: int) -> Problem:
+    return Problem(f"Het verzoek is te groot (max {limit} bytes). / The request is too large "
+                   f"(max {limit} bytes).", status=413, kind="payload-too-large")
+
+
+class _Body(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class StartResponse(_Body):
+    instrument_id: ID
+    version: int | None = Field(default=None, ge=1)
+    language: Literal["nl", "en"] | None = None
+    # Assisted mode: a professional or volunteer fills it in with this resident.
+    person_id: ID | None = None
+    organisation: str | None = Field(default=None, max_length=31)
+    invitation_id: ID | None = None
+    params: dict[str, Annotated[str, Field(max_length=100)]] = Field(
+        default_factory=dict, max_length=10
+    )
+
+
+class AnonymousStart(_Body):
+    instrument_id: ID
+    version: int | None = Field(default=None, ge=1)
+    language: Literal["nl", "en"] | None = None
+    params: dict[str, Annotated[str, Field(max_length=100)]] = Field(
+        default_factory=dict, max_length=10
+    )
+
+
+class SaveAnswers(_Body):
+    answers: dict[Annotated[str, Field(max_length=64)], ItemAnswer] = Field(
+        max_length=MAX_ANSWERS
+    )
+
+
+class SubmitBody(_Body):
+    answers: dict[Annotated[str, Field(max_length=64)], ItemAnswer] = Field(
+        default_factory=dict, max_length=MAX_ANSWERS
+    )

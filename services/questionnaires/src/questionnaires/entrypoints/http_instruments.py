@@ -1,0 +1,96 @@
+"""Instruments: list, read (our JSON or FHIR Questionnaire), import, publish, retire."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ConfigDict, Field
+from wijkkracht_common.auth import CurrentPrincipal
+from wijkkracht_common.events.questionnaires import InstrumentPurpose
+from wijkkracht_common.idempotency import idempotent
+from wijkkracht_common.pagination import CursorParam, LimitParam, paginate
+
+from questionnaires.adapters.documents import INSTRUMENTS
+from questionnaires.domain.fhir_questionnaire import definition_to_fhir
+from questionnaires.entrypoints.deps import Ctx, body_limit
+from questionnaires.service import instruments
+
+router = APIRouter(prefix="/instruments", tags=["instruments"])
+
+
+class ImportRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    organisation: str = Field(max_length=31, description="the importing organisation")
+    format: Literal["json", "fhir"] = "json"
+    purpose: InstrumentPurpose | None = Field(
+        default=None, description="default: derived from the family (see README)"
+    )
+    definition: dict[str, Any] = Field(description="our JSON format or a FHIR Questionnaire")
+
+
+@router.get("")
+async def list_instruments(
+    principal: CurrentPrincipal, ctx: Ctx, limit: LimitParam = 50, cursor: CursorParam = None,
+    status: Literal["draft", "published", "retired"] | None = None,
+) -> dict[str, Any]:
+    """Shipped and organisation instruments of the caller's tenant; drafts only for the
+    owning organisation's admins."""
+    await instruments.ensure_tenant(ctx, principal.tenant)
+    db = await ctx.db(principal.tenant)
+    admin_orgs = principal.organisations_with("org_admin")
+    visible: dict[str, Any] = {"$or": [{"status": {"$in": ["published", "retired"]}},
+                                       {"status": "draft", "owner": {"$in": admin_orgs}}]}
+    filter_ = {"$and": [visible, {"status": status}]} if status else visible
+    docs, next_cursor = await paginate(db[INSTRUMENTS], filter_, limit=limit, cursor=cursor)
+    return {"items": [instruments.summary(d) for d in docs], "next_cursor": next_cursor}
+
+
+@router.get("/{instrument_id}")
+async def get_instrument(
+    instrument_id: str, principal: CurrentPrincipal, ctx: Ctx,
+    version: int | None = Query(default=None, ge=1),
+    format: Literal["json", "fhir"] = "json",
+) -> dict[str, Any]:
+    """The latest published version, or `version`; `format=fhir` gives a FHIR R4
+    Questionnaire."""
+    doc = await instruments.load_doc(ctx, principal.tenant, instrument_id, version, principal)
+    definition = instruments.definition_of(doc)
+    if format == "fhir":
+        return definition_to_fhir(definition)
+    return {**instruments.summary(doc), "definition": definition.model_dump(mode="json")}
+
+
+@router.post("/import", status_code=201, dependencies=[body_limit("max_import_body")])
+async def import_instrument(
+    body: ImportRequest, request: Request, principal: CurrentPrincipal, ctx: Ctx
+) -> JSONResponse:
+    """Import as a draft (org_admin). Any problem: 422 with every error and its path, and
+    nothing is stored."""
+
+    async def produce() -> tuple[int, Any]:
+        return 201, await instruments.import_instrument(
+            ctx, principal, organisation=body.organisation, fmt=body.format,
+            payload=body.definition, purpose=body.purpose,
+        )
+
+    db = await ctx.db(principal.tenant)
+    return await idempotent(db, key=request.headers.get("idempotency-key"),
+                            scope=f"{principal.subject}:import", body=body.model_dump(),
+                            produce=produce)
+
+
+@router.post("/{instrument_id}/versions/{version}/publish")
+async def publish(
+    instrument_id: str, version: int, principal: CurrentPrincipal, ctx: Ctx
+) -> dict[str, Any]:
+    return await instruments.change_status(ctx, principal, instrument_id, version, "publish")
+
+
+@router.post("/{instrument_id}/versions/{version}/retire")
+async def retire(
+    instrument_id: str, version: int, principal: CurrentPrincipal, ctx: Ctx
+) -> dict[str, Any]:
+    return await instruments.change_status(ctx, principal, instrument_id, version, "retire")

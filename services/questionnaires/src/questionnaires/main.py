@@ -1,0 +1,47 @@
+"""Composition root of the questionnaires service (port 8002, prefix /questionnaires/v1)."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+from wijkkracht_common.auth import TokenVerifier
+from wijkkracht_common.http_app import create_base_app
+from wijkkracht_common.runtime import ServiceRuntime
+
+from questionnaires.adapters.documents import INDEXES
+from questionnaires.entrypoints import (
+    http_anonymous,
+    http_instruments,
+    http_invitations,
+    http_responses,
+)
+from questionnaires.entrypoints.consumers import register_consumers
+from questionnaires.service.context import Context
+from questionnaires.settings import Settings
+
+PREFIX = "/questionnaires/v1"
+
+
+def create_app(
+    settings: Settings | None = None, *, verifier: TokenVerifier | None = None
+) -> FastAPI:
+    settings = settings or Settings()
+    runtime = ServiceRuntime(settings, indexes=INDEXES, with_mail=True)
+    ctx = Context(runtime=runtime, settings=settings)
+    register_consumers(ctx)
+    app = create_base_app(
+        settings,
+        title="Wijkkracht questionnaires",
+        description="Vragenlijsten, zelfscans, uitnodigingen en spinnenweb. / Questionnaires, "
+        "self-assessments, invitations and spider-web charts.",
+        prefix=PREFIX,
+        metrics=runtime.metrics,
+        readiness={"nats": runtime.nats_ready, "database": runtime.db_ready},
+        lifespan=lambda app: runtime.lifespan(app),
+        verifier=verifier,
+    )
+    app.state.runtime = runtime
+    app.state.ctx = ctx
+    app.state.anonymous_limiter = http_anonymous.RateLimiter()
+    for module in (http_instruments, http_responses, http_invitations, http_anonymous):
+        app.include_router(module.router, prefix=PREFIX)
+    return app
