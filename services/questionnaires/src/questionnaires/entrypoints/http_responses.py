@@ -91,7 +91,7 @@ async def start_response(
                                 resident=person_id, action="create",
                                 resource=f"response/{doc['_id']}", reason="assisted",
                                 on_behalf_of=organisation)
-            ctx.wake_relay()
+            ctx.runtime.notify_relay(principal.tenant)
         return 201, responses.present(doc)
 
     db = await ctx.db(tenant)
@@ -253,7 +253,7 @@ async def responses_of_person(
     await record_access(db, service="questionnaires", principal=principal, resident=person_id,
                         action="read", resource="responses", reason="share_results",
                         on_behalf_of=orgs[0])
-    ctx.wake_relay()
+    ctx.runtime.notify_relay(principal.tenant)
     return {"items": [responses.present(d, include_answers=False) for d in docs],
             "next_cursor": next_cursor}
 
