@@ -71,8 +71,15 @@ def http_jwks_fetcher(url: str, timeout: float = 5.0) -> JwksFetcher:
 class JwksCache:
     """Public keys of the issuer; refreshed on an unknown `kid`, rate-limited."""
 
-    def __init__(self, fetch: JwksFetcher, *, min_refresh_seconds: float = 10.0) -> None:
+    def __init__(
+        self,
+        fetch: JwksFetcher,
+        *,
+        min_refresh_seconds: float = 10.0,
+        max_age_seconds: float = 300.0,
+    ) -> None:
         self._fetch = fetch
+        self._max_age = max_age_seconds
         self._keys: KeySet | None = None
         self._kids: set[str] = set()
         self._last_refresh = 0.0
@@ -86,12 +93,16 @@ class JwksCache:
         self._last_refresh = time.monotonic()
 
     async def key_set_for(self, kid: str) -> KeySet | None:
-        if self._keys is not None and kid in self._kids:
+        """The key set if it holds `kid`. Refreshed when `kid` is unknown (a new key) and
+        when the cache is older than `max_age_seconds` (so a retired key stops verifying)."""
+        fresh = time.monotonic() - self._last_refresh < self._max_age
+        if fresh and self._keys is not None and kid in self._kids:
             return self._keys
         async with self._lock:
-            if self._keys is not None and kid in self._kids:
+            age = time.monotonic() - self._last_refresh
+            if age < self._max_age and self._keys is not None and kid in self._kids:
                 return self._keys
-            if self._keys is None or time.monotonic() - self._last_refresh >= self._min_refresh:
+            if self._keys is None or age >= self._min_refresh:
                 try:
                     await self._refresh()
                 except (httpx.HTTPError, ValueError) as error:

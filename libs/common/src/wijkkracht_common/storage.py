@@ -8,6 +8,7 @@ created idempotently the first time a process touches a tenant's database.
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Callable, Coroutine, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
@@ -99,6 +100,8 @@ class Storage:
         self._ready: set[str] = set()
         self._lock = asyncio.Lock()
         self._serial: bool | None = None  # decided on the first transaction
+        self._known_tenants: set[str] = set()
+        self._tenants_listed_at = float("-inf")
         self._tx_locks: dict[str, asyncio.Lock] = {}
 
     @property
@@ -117,6 +120,7 @@ class Storage:
                 if name not in self._ready:
                     await self.ensure_indexes(db)
                     self._ready.add(name)
+                    self._known_tenants.add(tenant)
         return db
 
     async def platform_db(self) -> Database[dict[str, Any]]:
@@ -128,10 +132,19 @@ class Storage:
             if spec.indexes:
                 await db[spec.collection].create_indexes(list(spec.indexes))
 
-    async def tenants(self) -> list[str]:
-        """Tenants that have a database for this service (the outbox relay walks these)."""
-        names = await self.client.list_database_names()
-        return sorted(n[len(self.prefix) :] for n in names if n.startswith(self.prefix))
+    async def tenants(self, max_age_seconds: float = 5.0) -> list[str]:
+        """Tenants that have a database for this service (the outbox relay walks these).
+
+        Listing databases is costly on nx-27017 (and raced with database creation there), so
+        the list is cached; tenants this process touched are always included."""
+        now = time.monotonic()
+        if now - self._tenants_listed_at >= max_age_seconds:
+            names = await self.client.list_database_names()
+            self._known_tenants |= {
+                n[len(self.prefix) :] for n in names if n.startswith(self.prefix)
+            }
+            self._tenants_listed_at = now
+        return sorted(self._known_tenants)
 
     async def ping(self) -> bool:
         try:
@@ -173,3 +186,4 @@ class Storage:
         name = self.database_name(tenant)
         await self.client.drop_database(name)
         self._ready.discard(name)
+        self._known_tenants.discard(tenant)

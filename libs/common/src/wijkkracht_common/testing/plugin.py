@@ -18,6 +18,7 @@ from opentelemetry import trace
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+from pymongo import MongoClient
 
 from wijkkracht_common.embedded import ManagedProcess, free_port, start_mongo, start_nats
 from wijkkracht_common.mailsink import start_sink
@@ -79,10 +80,25 @@ class TwoTenants:
 
 
 @pytest.fixture
-def two_tenants() -> TwoTenants:
-    """Fresh tenant slugs per test, so tests never see each other's data."""
+def two_tenants(request: pytest.FixtureRequest) -> Iterator[TwoTenants]:
+    """Fresh tenant slugs per test, so tests never see each other's data. Their databases
+    are dropped afterwards: nx-27017 keeps at most 100 databases open and evicts the least
+    recently used one even while it is being read, so a long suite must not pile them up."""
     suffix = uuid.uuid4().hex[:8]
-    return TwoTenants(a=f"ta-{suffix}", b=f"tb-{suffix}")
+    tenants = TwoTenants(a=f"ta-{suffix}", b=f"tb-{suffix}")
+    yield tenants
+    if "mongo_url" in request.fixturenames:
+        drop_tenant_databases(request.getfixturevalue("mongo_url"), [tenants.a, tenants.b])
+
+
+def drop_tenant_databases(mongo_url: str, tenants: list[str]) -> None:
+    client: MongoClient[dict[str, object]] = MongoClient(mongo_url, serverSelectionTimeoutMS=5000)
+    try:
+        for name in client.list_database_names():
+            if name.startswith("wk_") and any(name.endswith(f"_{t}") for t in tenants):
+                client.drop_database(name)
+    finally:
+        client.close()
 
 
 @dataclass

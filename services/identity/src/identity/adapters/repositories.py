@@ -14,7 +14,7 @@ from typing import Any
 from wijkkracht_common.storage import Database, DuplicateKeyError, Session
 
 from identity.adapters import schema as c
-from identity.adapters.documents import from_doc, to_doc
+from identity.adapters.documents import from_doc, restore_datetimes, to_doc
 from identity.domain.api_clients import ApiClient
 from identity.domain.consent import ConsentLedger
 from identity.domain.login_codes import LoginCode
@@ -72,7 +72,7 @@ async def load_keyset(pdb: Db) -> tuple[KeySet, int] | None:
     doc = await pdb[c.SIGNING_KEYS].find_one({"_id": KEYSET_ID})
     if doc is None:
         return None
-    return KeySet.model_validate({"keys": doc["keys"]}), int(doc["version"])
+    return KeySet.model_validate({"keys": restore_datetimes(doc)["keys"]}), int(doc["version"])
 
 
 async def create_keyset(pdb: Db, keys: KeySet) -> bool:
@@ -88,9 +88,9 @@ async def create_keyset(pdb: Db, keys: KeySet) -> bool:
 
 async def replace_keyset(pdb: Db, keys: KeySet, expected_version: int) -> bool:
     """Optimistic concurrency: False when another rotation won."""
-    result = await pdb[c.SIGNING_KEYS].update_one(
+    result = await pdb[c.SIGNING_KEYS].replace_one(
         {"_id": KEYSET_ID, "version": expected_version},
-        {"$set": {"keys": keys.model_dump()["keys"], "version": expected_version + 1}},
+        {"keys": keys.model_dump()["keys"], "version": expected_version + 1},
     )
     return bool(result.modified_count)
 
@@ -118,7 +118,9 @@ async def insert_team(db: Db, team: Team, *, session: S) -> None:
 
 async def get_team(db: Db, organisation: str, slug: str) -> Team | None:
     doc = await db[c.TEAMS].find_one({"_id": team_id(organisation, slug)})
-    return None if doc is None else Team.model_validate({k: v for k, v in doc.items() if k != "_id"})
+    if doc is None:
+        return None
+    return Team.model_validate({k: v for k, v in restore_datetimes(doc).items() if k != "_id"})
 
 
 # ---- people ------------------------------------------------------------------------------------
@@ -161,7 +163,8 @@ def membership_id(person_id: str, organisation: str) -> str:
 
 
 def _membership(doc: dict[str, Any]) -> Membership:
-    return Membership.model_validate({k: v for k, v in doc.items() if k != "_id"})
+    return Membership.model_validate({k: v for k, v in restore_datetimes(doc).items()
+                                      if k != "_id"})
 
 
 async def memberships_of(db: Db, person_id: str) -> list[Membership]:
@@ -265,12 +268,14 @@ async def revoke_family(
         {"$set": {"revoked_at": at, "revoked_reason": reason}},
         session=session,
     )
-    return [(str(m["access_jti"]), m["access_expires_at"]) for m in members]
+    return [(str(m["access_jti"]), restore_datetimes(m)["access_expires_at"]) for m in members]
 
 
 async def deny_jti(db: Db, jti: str, expires_at: datetime, *, session: S) -> None:
-    await db[c.REVOKED_JTIS].update_one(
-        {"_id": jti}, {"$set": {"expires_at": expires_at}}, upsert=True, session=session
+    # replace (not $set): the TTL index needs a real datetime (see documents.py). The
+    # replacement repeats `_id`: nx-27017 gives an upserted replacement a new ObjectId.
+    await db[c.REVOKED_JTIS].replace_one(
+        {"_id": jti}, {"_id": jti, "expires_at": expires_at}, upsert=True, session=session
     )
 
 
@@ -328,7 +333,8 @@ async def save_neighbourhoods(
 ) -> None:
     await db[c.NEIGHBOURHOODS].replace_one(
         {"_id": NEIGHBOURHOOD_TABLE_ID},
-        {"neighbourhoods": table.model_dump()["neighbourhoods"], "imported_at": at},
+        {"_id": NEIGHBOURHOOD_TABLE_ID, "neighbourhoods": table.model_dump()["neighbourhoods"],
+         "imported_at": at},
         upsert=True,
         session=session,
     )

@@ -25,6 +25,9 @@ SigningAlg = Literal["ES256", "RS256"]
 DEFAULT_ALG: SigningAlg = "ES256"
 
 
+_IMPORTED: dict[tuple[str, str], jwk.Key] = {}
+
+
 class KeyStatus(StrEnum):
     NEXT = "next"
     ACTIVE = "active"
@@ -49,9 +52,16 @@ class SigningKey(BaseModel):
     retired_at: datetime | None = None
 
     def private_key(self) -> jwk.Key:
-        return jwk.import_key(
-            self.private_jwk, parameters={"kid": self.kid, "alg": self.alg, "use": "sig"}
-        )
+        # Importing a JWK costs more than a signature; cache by kid AND private material, so a
+        # record that reuses a kid with other material never gets the cached key.
+        cache_key = (self.kid, str(self.private_jwk.get("d")))
+        key = _IMPORTED.get(cache_key)
+        if key is None:
+            key = jwk.import_key(
+                self.private_jwk, parameters={"kid": self.kid, "alg": self.alg, "use": "sig"}
+            )
+            _IMPORTED[cache_key] = key
+        return key
 
     def public_jwk(self) -> dict[str, Any]:
         public = dict(self.private_key().as_dict(private=False))

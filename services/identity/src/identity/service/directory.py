@@ -28,6 +28,10 @@ async def register_tenant(
     """The registry row and `tenant_created` are committed together in the platform database
     (its outbox); the event's tenant is the new tenant, so its subject names it."""
     tenant = create_tenant(slug, name, ctx.now())
+    # Create the tenant database and its indexes now, before the commit wakes the outbox
+    # relay: nx-27017 can fail ("returned NULL without setting an exception") when a new
+    # database's first collections are opened while the relay lists databases.
+    await ctx.tenant_db(slug)
 
     async def work(db: Db, session: Any) -> tuple[Tenant, list[Envelope[Any]]]:
         await repo.insert_tenant(db, tenant, session=session)

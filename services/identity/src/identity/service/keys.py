@@ -10,6 +10,7 @@ import time
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from joserfc.jwk import KeySet as JoseKeySet
 from wijkkracht_common.auth import JwksCache, TokenVerifier
 from wijkkracht_common.storage import Storage
 
@@ -31,6 +32,7 @@ class KeyStore:
         self._storage = storage
         self._cached: KeySet | None = None
         self._loaded_at = 0.0
+        self.generation = 0  # changes whenever the set of published kids changes
 
     async def ensure(self, *, generate: bool) -> KeySet:
         """Load the key set; create a first active key when allowed (dev), else refuse."""
@@ -49,6 +51,10 @@ class KeyStore:
         return loaded[0]
 
     def _remember(self, keys: KeySet) -> None:
+        if self._cached is None or [k.kid for k in self._cached.keys] != [
+            k.kid for k in keys.keys
+        ]:
+            self.generation += 1
         self._cached = keys
         self._loaded_at = time.monotonic()
 
@@ -100,10 +106,33 @@ class KeyStore:
         return done
 
 
+class KeyStoreJwks(JwksCache):
+    """The verifier's key source, read from the key store instead of over HTTP.
+
+    Unlike the base cache (which keeps a kid until an unknown kid forces a refresh), this one
+    follows the store: a pruned key stops verifying within the store's TTL.
+    """
+
+    def __init__(self, store: KeyStore) -> None:
+        super().__init__(store.jwks, min_refresh_seconds=0.0)
+        self._store = store
+        self._generation = -1
+        self._key_set: JoseKeySet | None = None
+        self._known: set[str] = set()
+
+    async def key_set_for(self, kid: str) -> JoseKeySet | None:
+        keys = await self._store.current()
+        if self._generation != self._store.generation or self._key_set is None:
+            document = keys.jwks()
+            self._key_set = JoseKeySet.import_key_set(document)  # type: ignore[arg-type]
+            self._known = {str(k["kid"]) for k in document["keys"]}
+            self._generation = self._store.generation
+        return self._key_set if kid in self._known else None
+
+
 def local_verifier(keys: KeyStore, settings: Settings) -> TokenVerifier:
-    # No refresh rate limit: the fetch is an in-process read behind the store's own cache.
     return TokenVerifier(
-        JwksCache(keys.jwks, min_refresh_seconds=0.0),
+        KeyStoreJwks(keys),
         issuer=settings.issuer,
         audience=settings.token_audience,
         algorithms=settings.token_algorithms,

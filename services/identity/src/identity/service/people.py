@@ -20,6 +20,7 @@ from wijkkracht_common.events.identity import (
 from wijkkracht_common.storage import is_duplicate_key
 
 from identity.adapters import repositories as repo
+from identity.adapters.documents import restore_datetimes
 from identity.domain.emails import normalise_email
 from identity.domain.login_codes import LoginCode, issue_login_code
 from identity.domain.memberships import Membership
@@ -218,7 +219,8 @@ async def set_membership(
     if person is None or not person.is_active:
         raise NotFound(NOT_FOUND)
     if team is not None and await repo.get_team(db, organisation, team) is None:
-        raise InvalidInput("Onbekend team. / Unknown team.", errors=[field_error("team", "unknown")])
+        raise InvalidInput("Onbekend team. / Unknown team.",
+                           errors=[field_error("team", "unknown")])
     membership = (
         Membership(person_id=person_id, tenant=principal.tenant, organisation=organisation,
                    roles=frozenset(roles), team=team)
@@ -269,9 +271,8 @@ async def me(ctx: Identity, principal: Principal) -> tuple[Person, list[Membersh
     if person is None or not person.is_active:
         raise NotFound(NOT_FOUND)
     raw = await db.people.find_one({"_id": person.id}, projection={"erasure_requested_at": 1})
-    return person, await repo.memberships_of(db, person.id), (raw or {}).get(
-        "erasure_requested_at"
-    )
+    pending = restore_datetimes(raw or {}).get("erasure_requested_at")
+    return person, await repo.memberships_of(db, person.id), pending
 
 
 _UNSET: Any = object()

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from pydantic import ValidationError
 from wijkkracht_common.errors import Conflict, InvalidInput, field_error
@@ -43,5 +43,5 @@ async def domain_call(fn: Callable[[], Awaitable[T]]) -> T:
         raise from_validation(error) from error
 
 
-def conflict(text: Text, **extra: object) -> Conflict:
+def conflict(text: Text, **extra: Any) -> Conflict:
     return Conflict(str(text), **extra)

@@ -118,14 +118,14 @@ TEMPLATES: tuple[_Template, ...] = (
 )  # fmt: skip
 
 ORGANISATIONS: tuple[tuple[str, str, OwnerKind, str | None], ...] = (
-    ("welzijn-kustregio", "Welzijn Kustregio", OwnerKind.ORGANISATION, "welzijn-kustregio"),
+    ("welzijn-demo", "Welzijn Demo", OwnerKind.ORGANISATION, "welzijn-demo"),
     ("stichting-buurtkracht", "Stichting Buurtkracht", OwnerKind.ORGANISATION, "buurtkracht"),
     ("bibliotheek-duinstreek", "Bibliotheek Duinstreek", OwnerKind.ORGANISATION, "bieb-duinstreek"),
     ("schuldhulp-samen", "Schuldhulp Samen", OwnerKind.ORGANISATION, "schuldhulp-samen"),
     ("mantelzorgpunt-de-linde", "Mantelzorgpunt De Linde", OwnerKind.ORGANISATION, None),
     ("sportservice-kust", "Sportservice Kust", OwnerKind.ORGANISATION, "sportservice-kust"),
     ("jongerenwerk-noord", "Jongerenwerk Noord", OwnerKind.ORGANISATION, None),
-    ("gemeente-kustdorp", "Gemeente Kustdorp", OwnerKind.ORGANISATION, "gemeente-kustdorp"),
+    ("gemeente-demo", "Gemeente Demo", OwnerKind.ORGANISATION, "gemeente-demo"),
     ("bewoners-groen-zuid", "Bewonersinitiatief Groen Zuid", OwnerKind.RESIDENTS_INITIATIVE, None),
     ("buurtvereniging-vlinder", "Buurtvereniging De Vlinder", OwnerKind.RESIDENTS_INITIATIVE, None),
     ("de-stappers", "Wandelvereniging De Stappers", OwnerKind.RESIDENTS_INITIATIVE, None),
@@ -219,11 +219,11 @@ def _entry(
 
 
 def de_stappers(reference: datetime) -> Entry:
-    """The walking group of the Piet story: Oosterkwartier, Tuesdays 10:00, free, 55+."""
+    """The walking group of the Piet story: DM01 Oeverhoek, Tuesdays 10:00, free, 55+."""
     hood = DEMO_NEIGHBOURHOODS[0]
     loc = Location(
         id=_id("de-stappers", "loc"),
-        name="Startpunt Parkpaviljoen Oosterkwartier",
+        name="Startpunt Parkpaviljoen Oeverhoek",
         latitude=hood.centroid_lat + 0.0015,
         longitude=hood.centroid_lon - 0.002,
         address=Address(address_1="Lindelaan 12", city="Kustdorp", postal_code="9903 AB"),
@@ -252,7 +252,7 @@ def de_stappers(reference: datetime) -> Entry:
 def demo_map(
     seed: int = 2024, reference: datetime | None = None, per_hood: int = 62
 ) -> SocialMapData:
-    """≥ 300 entries over the five demo neighbourhoods (62 each + De Stappers = 311)."""
+    """≥ 300 entries over the six demo neighbourhoods (62 each + De Stappers = 373)."""
     ref = reference or DEFAULT_REFERENCE
     rng = random.Random(seed)
     entries = [de_stappers(ref)]

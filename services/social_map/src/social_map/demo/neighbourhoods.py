@@ -1,8 +1,9 @@
-"""Fictional neighbourhoods of the demo tenant.
+"""Fictional neighbourhoods of the demo tenant: a copy of identity's demo table.
 
-Keep in sync with identity's demo neighbourhood table (identity owns the real table and
-publishes it as an event; this constant is the social map's copy for demo data and tests).
-Five wijken around lat 52.43–52.48, lon 4.80–4.87, PC4 9901–9930 (not real Dutch postcodes).
+Identity owns the table (services/identity/.../demo/neighbourhoods.csv) and publishes it as
+`NeighbourhoodsImported`; the social map keeps a projection. This constant is the social
+map's copy for demo data, the demo seed (which may write it into the projection directly)
+and tests. Keep in sync with identity's table.
 """
 
 from __future__ import annotations
@@ -10,18 +11,20 @@ from __future__ import annotations
 from social_map.domain.geo import Neighbourhood
 
 
-def _n(code: str, name: str, lat: float, lon: float, first_pc4: int) -> Neighbourhood:
-    pc4 = [str(first_pc4 + i) for i in range(6)]
-    return Neighbourhood(code=code, name=name, centroid_lat=lat, centroid_lon=lon, pc4=pc4)
+def _n(code: str, name: str, lat: float, lon: float, pc4: str) -> Neighbourhood:
+    return Neighbourhood(
+        code=code, name=name, centroid_lat=lat, centroid_lon=lon, pc4=pc4.split()
+    )
 
 
 DEMO_NEIGHBOURHOODS: tuple[Neighbourhood, ...] = (
-    _n("oosterkwartier", "Oosterkwartier", 52.4700, 4.8550, 9901),
-    _n("westerpolder", "Westerpolder", 52.4400, 4.8100, 9907),
-    _n("dorpskern", "Dorpskern", 52.4550, 4.8350, 9913),
-    _n("noorderveld", "Noorderveld", 52.4780, 4.8250, 9919),
-    _n("zuidereiland", "Zuidereiland", 52.4330, 4.8620, 9925),
+    _n("DM01", "Oeverhoek", 52.4612, 4.8135, "9901 9902 9903"),
+    _n("DM02", "Molenweide", 52.4538, 4.8297, "9904 9905 9906"),
+    _n("DM03", "Klaverbuurt", 52.4471, 4.8412, "9907 9908"),
+    _n("DM04", "Zandpolder-Noord", 52.4725, 4.8560, "9909 9910 9911"),
+    _n("DM05", "Lindenhof", 52.4394, 4.8689, "9912 9913"),
+    _n("DM06", "Reigersdijk", 52.4820, 4.8803, "9914 9915 9916"),
 )
 
-#: The Piet story: he lives in PC4 9903 (Oosterkwartier); De Stappers walk there.
+#: The Piet story: he lives in PC4 9903 (DM01 Oeverhoek); De Stappers walk there.
 PIET_PC4 = "9903"

@@ -71,6 +71,7 @@ COLUMNS: dict[str, list[str]] = {
     "phones": ["id", "service_id", "contact_id", "number", "description"],
     "accessibility": ["id", "location_id", "description", "details"],
 }  # fmt: skip
+_COLUMN_SETS = {name: frozenset(cols) for name, cols in COLUMNS.items()}
 REQUIRED_FILES = ("organizations", "services")
 
 
@@ -195,7 +196,7 @@ def _objs(value: Any, row: _Row, key: str, issues: list[ImportIssue]) -> list[di
 
 def _flatten_service(svc: dict[str, Any], n: int, t: Tables, issues: list[ImportIssue]) -> None:
     def add(table: str, prefix: str, obj: dict[str, Any], **links: Any) -> _Row:
-        values = {k: v for k, v in obj.items() if k in COLUMNS[table]}
+        values = {k: v for k, v in obj.items() if k in _COLUMN_SETS[table]}
         for k, v in links.items():
             values.setdefault(k, v)
         row = _Row(JSON_FILE, n, prefix, values)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from functools import lru_cache
 
 from dateutil.rrule import rrule, rrulestr  # type: ignore[import-untyped,unused-ignore]
 
@@ -11,6 +12,7 @@ ALLOWED_FREQS = frozenset({"DAILY", "WEEKLY", "MONTHLY", "YEARLY"})
 _ANCHOR = datetime(2000, 1, 3)
 
 
+@lru_cache(maxsize=4096)  # imports repeat a handful of rules thousands of times
 def canonical_rrule(value: str) -> str:
     """Validate an RRULE value and return dateutil's canonical spelling.
 

@@ -146,6 +146,7 @@ class Analyzer:
         digest.update(" ".join(sorted(self._lexicon)).encode())
         digest.update(repr(sorted(self._tags.items())).encode())
         self.version = f"{ANALYZER_VERSION}-{digest.hexdigest()[:12]}"
+        self._word_cache: dict[str, frozenset[str]] = {}
 
     @classmethod
     def for_taxonomy(cls, taxonomy: Taxonomy) -> Analyzer:
@@ -196,6 +197,14 @@ class Analyzer:
     # -- tokens ----------------------------------------------------------------------------------
 
     def word_tokens(self, word: str) -> set[str]:
+        cached = self._word_cache.get(word)
+        if cached is None:
+            cached = self._word_cache[word] = frozenset(self._word_tokens(word))
+            if len(self._word_cache) > 200_000:  # bound memory on odd inputs
+                self._word_cache.clear()
+        return set(cached)
+
+    def _word_tokens(self, word: str) -> set[str]:
         parts = self.split_compound(word)
         nested = [
             q for p in parts for q in self.split_compound(p)

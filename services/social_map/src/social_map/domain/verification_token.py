@@ -12,6 +12,7 @@ import base64
 import hashlib
 import hmac
 import json
+from collections.abc import Callable
 from datetime import datetime
 from enum import StrEnum
 
@@ -90,3 +91,24 @@ def check(secret: bytes, token: str, tenant: str, entry: Entry, now: datetime) -
         raise TokenError(TokenProblem.WRONG_ENTRY)
     if a != _stamp(entry) or r != entry.revision:
         raise TokenError(TokenProblem.ENTRY_CHANGED)
+
+
+
+def peek(token: str, secret_for: Callable[[str], bytes]) -> tuple[str, str]:
+    """(tenant, entry id) of a genuine token: the signature (with the key of the tenant the
+    payload names) is checked in constant time before anything is looked up; `check` then
+    verifies expiry and that the entry is unchanged."""
+    parts = token.split(".")
+    if len(parts) != 3 or parts[0] != _VERSION:
+        raise TokenError(TokenProblem.MALFORMED)
+    try:
+        payload = json.loads(_unb64(parts[1]))
+        tenant, entry_id = payload["t"], payload["e"]
+        given = _unb64(parts[2])
+    except (ValueError, KeyError, TypeError):
+        raise TokenError(TokenProblem.MALFORMED) from None
+    if not isinstance(tenant, str) or not isinstance(entry_id, str):
+        raise TokenError(TokenProblem.MALFORMED)
+    if not hmac.compare_digest(given, _sign(secret_for(tenant), f"{parts[0]}.{parts[1]}")):
+        raise TokenError(TokenProblem.BAD_SIGNATURE)
+    return tenant, entry_id

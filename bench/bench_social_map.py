@@ -1,0 +1,154 @@
+"""Social map benchmark: HSDS import of N entries and search latency at that size.
+
+Prints figures, asserts nothing. Starts its own embedded NATS + nx-27017 (as the test plugin
+does) unless WK_NATS_URL / WK_MONGO_URL are set. Targets: import of 50,000 entries < 60 s,
+search p95 < 50 ms (text + filters + radius) on the embedded stack.
+
+    .venv/bin/python bench/bench_social_map.py [--count 50000] [--queries 300]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import random
+import statistics
+import tempfile
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+from social_map.adapters import repositories as repo
+from social_map.adapters.documents import entry_document, point_documents
+from social_map.adapters.repositories import INDEXES
+from social_map.demo.generator import bench_entries, demo_organisations
+from social_map.demo.neighbourhoods import DEMO_NEIGHBOURHOODS
+from social_map.domain.filters import SearchFilters
+from social_map.domain.hsds_interchange import export_json
+from social_map.domain.model import SocialMapData
+from social_map.domain.taxonomy import default_taxonomy
+from social_map.service.context import ServiceContext, system_clock
+from social_map.service.interchange import IMPORT_ACTOR, parse_package, write_import
+from social_map.service.search import SearchQuery, search
+from social_map.settings import Settings
+from wijkkracht_common.embedded import free_port, start_mongo, start_nats
+from wijkkracht_common.runtime import ServiceRuntime
+
+TENANT = "bench"
+QUERIES = ["wandelen", "koffie", "schulden", "taalcafé", "bewegen ouderen", "digitaal hulp",
+           "mantelzorg", "samen eten", "rouw", "vrijwilligerswerk"]  # fmt: skip
+
+
+def pct(values: list[float], p: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
+
+
+async def raw_insert_rate(ctx: ServiceContext, count: int) -> float:
+    """insert_many of the same documents (entries + points), no transaction, no events."""
+    view = await ctx.view("rawinsert")
+    db = await ctx.db("rawinsert")
+    now = ctx.now()
+    docs, points = [], []
+    for entry in bench_entries(count, reference=datetime.now(UTC)):
+        doc = entry_document(entry, owner_slug=None, policy=view.policy, now=now, version=1,
+                             tokens_version=view.analyzer.version)  # fmt: skip
+        docs.append(doc)
+        points += point_documents(entry, version=1, hidden=doc["hidden"],
+                                  analyzer=view.analyzer, taxonomy=view.taxonomy)  # fmt: skip
+    start = time.perf_counter()
+    for i in range(0, len(docs), 1000):
+        await db["raw_entries"].insert_many(docs[i : i + 1000], ordered=False)
+    for i in range(0, len(points), 1000):
+        await db["raw_points"].insert_many(points[i : i + 1000], ordered=False)
+    elapsed = time.perf_counter() - start
+    await ctx.runtime.storage.drop_tenant("rawinsert")
+    return (len(docs) + len(points)) / elapsed
+
+
+async def run(count: int, queries: int, nats_url: str, mongo_url: str) -> None:
+    settings = Settings(nats_url=nats_url, mongo_url=mongo_url, env="test")
+    runtime = ServiceRuntime(settings, indexes=INDEXES, run_relay=False)
+    ctx = ServiceContext(runtime, settings, system_clock)
+    await runtime.storage.drop_tenant(TENANT)
+    print(f"social map benchmark: {count:,} entries, tenant '{TENANT}'")
+
+    t0 = time.perf_counter()
+    entries = list(bench_entries(count, reference=datetime.now(UTC)))
+    data = SocialMapData(organizations=demo_organisations(), entries=entries)
+    raw = export_json(data, default_taxonomy()).encode()
+    print(f"  prepared HSDS JSON            {len(raw) / 1e6:8.1f} MB in "
+          f"{time.perf_counter() - t0:5.1f} s (not part of the import)")
+
+    view = await ctx.view(TENANT)
+    t1 = time.perf_counter()
+    result = parse_package(raw, "json", TENANT, view)
+    t2 = time.perf_counter()
+    assert result.data is not None, result.issues[:5]
+    summary = await write_import(ctx, TENANT, result.data, actor=IMPORT_ACTOR)
+    t3 = time.perf_counter()
+    print(f"  HSDS import: parse+validate   {t2 - t1:8.1f} s")
+    print(f"  HSDS import: write (batched)  {t3 - t2:8.1f} s   ({summary.created:,} entries, "
+          f"{summary.created / (t3 - t2):,.0f} entries/s incl. search points + events)")
+    print(f"  HSDS import: total            {t3 - t1:8.1f} s   (target < 60 s)")
+    rate = await raw_insert_rate(ctx, min(count, 20_000))
+    print(f"  raw insert_many, same DB      {rate:8,.0f} docs/s (entries + points, no tx)")
+
+    db = await ctx.db(TENANT)
+    await repo.replace_neighbourhoods(db, DEMO_NEIGHBOURHOODS, session=None)
+    rng = random.Random(1)
+    pc4s = [p for n in DEMO_NEIGHBOURHOODS for p in n.pc4]
+
+    def make_query() -> SearchQuery:
+        return SearchQuery(
+            text=rng.choice(QUERIES),
+            filters=SearchFilters(free_only=rng.random() < 0.5, age=rng.choice([None, 70, 30]),
+                                  accessibility=rng.choice([[], ["wheelchair"]])),
+            pc4=rng.choice(pc4s), radius_km=rng.choice([1.0, 2.0, 3.0]),
+        )  # fmt: skip
+
+    cold = time.perf_counter()
+    page = await search(ctx, TENANT, make_query(), limit=20, cursor=None)
+    print(f"  first search (cold cache)     {(time.perf_counter() - cold) * 1000:8.1f} ms "
+          f"({page.total} hits)")
+    for _ in range(30):  # warm-up: the parsed-entry cache fills like in a running service
+        await search(ctx, TENANT, make_query(), limit=20, cursor=None)
+    times, totals = [], []
+    for _ in range(queries):
+        q = make_query()
+        start = time.perf_counter()
+        page = await search(ctx, TENANT, q, limit=20, cursor=None)
+        times.append((time.perf_counter() - start) * 1000)
+        totals.append(page.total)
+    print(f"  search text+filters+radius    p50 {pct(times, 50):6.1f} ms   p95 "
+          f"{pct(times, 95):6.1f} ms   p99 {pct(times, 99):6.1f} ms   (n={queries}, "
+          f"mean hits {statistics.mean(totals):.0f}; target p95 < 50 ms)")
+    await runtime.storage.drop_tenant(TENANT)
+    runtime.storage.close()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--count", type=int, default=50_000)
+    parser.add_argument("--queries", type=int, default=300)
+    args = parser.parse_args()
+    nats_url, mongo_url = os.environ.get("WK_NATS_URL"), os.environ.get("WK_MONGO_URL")
+    managed = []
+    with tempfile.TemporaryDirectory(prefix="wk-bench-") as tmp:
+        work = Path(tmp)
+        if nats_url is None:
+            managed.append(start_nats(free_port(), work / "nats", work / "nats.log"))
+            nats_url = managed[-1].url
+        if mongo_url is None:
+            managed.append(start_mongo(free_port(), work / "db", work / "db.log"))
+            mongo_url = managed[-1].url
+        try:
+            asyncio.run(run(args.count, args.queries, nats_url, mongo_url))
+        finally:
+            for process in reversed(managed):
+                process.stop()
+
+
+if __name__ == "__main__":
+    main()

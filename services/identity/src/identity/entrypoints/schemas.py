@@ -1,0 +1,171 @@
+"""Request and response bodies of identity's JSON API (snake_case)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from identity.domain.api_clients import ApiClient
+from identity.domain.consent import ConsentLedger, ConsentPurpose
+from identity.domain.memberships import Membership
+from identity.domain.people import HouseholdType, Person
+from identity.domain.roles import Role
+from identity.domain.tenancy import Organisation, OrganisationKind
+
+SLUG = r"^[a-z][a-z0-9-]{1,30}$"
+PC4 = r"^[1-9][0-9]{3}$"
+
+
+class _In(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+class TenantIn(_In):
+    slug: str = Field(pattern=SLUG)
+    name: str = Field(min_length=1, max_length=120)
+    k_anonymity: int = Field(default=10, ge=2, le=1000)
+
+
+class OrganisationIn(_In):
+    slug: str = Field(pattern=SLUG)
+    name: str = Field(min_length=1, max_length=120)
+    kind: OrganisationKind = OrganisationKind.WELFARE
+
+
+class TeamIn(_In):
+    slug: str = Field(pattern=SLUG)
+    name: str = Field(min_length=1, max_length=120)
+
+
+class MembershipIn(_In):
+    organisation: str = Field(pattern=SLUG)
+    roles: list[Role] = Field(min_length=1, max_length=8)
+
+
+class PersonIn(_In):
+    """A staff account (or a resident entered by an admin) with an e-mail login."""
+
+    display_name: str = Field(min_length=1, max_length=120)
+    email: str = Field(min_length=3, max_length=254)
+    password: str = Field(min_length=1, max_length=256)
+    memberships: list[MembershipIn] = Field(min_length=1, max_length=20)
+
+
+class RolesIn(_In):
+    roles: list[Role] = Field(max_length=8, description="empty list removes the membership")
+    team: str | None = Field(default=None, pattern=SLUG)
+
+
+class RegistrationIn(_In):
+    """Self-registration of a resident through a member organisation's app (its client id)."""
+
+    client_id: str = Field(min_length=1, max_length=200)
+    display_name: str = Field(min_length=1, max_length=120)
+    email: str = Field(min_length=3, max_length=254)
+    password: str = Field(min_length=1, max_length=256)
+    pc4: str | None = Field(default=None, pattern=PC4)
+    birth_year: int | None = Field(default=None, ge=1900, le=2100)
+    household_type: HouseholdType | None = None
+
+
+class AssistedRegistrationIn(_In):
+    organisation: str = Field(pattern=SLUG)
+    display_name: str = Field(min_length=1, max_length=120)
+    pc4: str | None = Field(default=None, pattern=PC4)
+    birth_year: int | None = Field(default=None, ge=1900, le=2100)
+    household_type: HouseholdType | None = None
+
+
+class ProfilePatch(_In):
+    display_name: str | None = Field(default=None, min_length=1, max_length=120)
+    pc4: str | None = Field(default=None, pattern=PC4)
+    birth_year: int | None = Field(default=None, ge=1900, le=2100)
+    household_type: HouseholdType | None = None
+
+
+class PasswordChange(_In):
+    current_password: str = Field(min_length=1, max_length=256)
+    new_password: str = Field(min_length=1, max_length=256)
+
+
+class ConsentIn(_In):
+    organisation: str = Field(pattern=SLUG)
+    purpose: ConsentPurpose
+
+
+class ClientIn(_In):
+    name: str = Field(min_length=1, max_length=120)
+    client_type: str = Field(pattern=r"^(public|confidential)$")
+    scopes: list[str] = Field(default_factory=lambda: ["openid", "profile"], max_length=30)
+    redirect_uris: list[str] = Field(default_factory=list, max_length=20)
+    allowed_origins: list[str] = Field(default_factory=list, max_length=20)
+
+
+# ---- output --------------------------------------------------------------------------------
+
+
+def organisation_out(org: Organisation) -> dict[str, Any]:
+    return {"slug": org.slug, "name": org.name, "kind": org.kind.value,
+            "created_at": org.created_at.isoformat()}
+
+
+def memberships_out(memberships: list[Membership]) -> list[dict[str, Any]]:
+    return [
+        {"organisation": m.organisation, "roles": sorted(r.value for r in m.roles),
+         "team": m.team}
+        for m in sorted(memberships, key=lambda m: m.organisation)
+    ]
+
+
+def person_out(person: Person, memberships: list[Membership], *, with_email: bool = True,
+               erasure_requested_at: datetime | None = None) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "id": person.id,
+        "display_name": person.display_name,
+        "status": person.status.value,
+        "pc4": person.pc4,
+        "neighbourhood_code": person.neighbourhood_code,
+        "birth_year": person.birth_year,
+        "household_type": None if person.household_type is None else person.household_type.value,
+        "has_password": person.password_hash is not None,
+        "created_at": person.created_at.isoformat(),
+        "memberships": memberships_out(memberships),
+    }
+    if with_email:
+        out["email"] = person.email
+    if erasure_requested_at is not None:
+        out["erasure_requested_at"] = erasure_requested_at.isoformat()
+    return out
+
+
+def client_out(client: ApiClient, secret: str | None = None) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "client_id": client.client_id,
+        "organisation": client.organisation,
+        "name": client.name,
+        "client_type": client.client_type.value,
+        "scopes": list(client.scopes),
+        "grant_types": [g.value for g in client.grant_types],
+        "redirect_uris": list(client.redirect_uris),
+        "allowed_origins": list(client.allowed_origins),
+        "created_at": client.created_at.isoformat(),
+    }
+    if secret is not None:
+        out["client_secret"] = secret  # returned once, never stored in plain text
+    return out
+
+
+def consents_out(ledger: ConsentLedger) -> dict[str, Any]:
+    return {
+        "current": [
+            {"organisation": org, "purposes": sorted(p.value for p in purposes)}
+            for org, purposes in ledger.current().items()
+        ],
+        "history": [
+            {"organisation": e.organisation, "purpose": e.purpose.value,
+             "action": e.action.value, "at": e.at.isoformat(), "by": e.by}
+            for e in reversed(ledger.entries)
+        ],
+    }

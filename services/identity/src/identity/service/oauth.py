@@ -1,0 +1,257 @@
+"""OAuth 2.0 / OIDC use cases: prefetch records, call the pure domain, persist its writes.
+
+Single use: `MarkCodeUsed` / `MarkRefreshRotated` are conditional updates; when one matches
+nothing a concurrent request won, the transaction is abandoned and the decision is taken
+again on the reloaded record (which then takes the replay / reuse path and revokes).
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import unquote
+
+from wijkkracht_common.auth import Principal
+from wijkkracht_common.errors import Unauthorized
+
+from identity.adapters import repositories as repo
+from identity.domain.api_clients import ApiClient
+from identity.domain.authorization_request import (
+    AuthorizationRejected,
+    AuthorizationRequest,
+    ValidatedAuthorization,
+    authorization_response_location,
+    issue_authorization_code,
+    validate_authorization_request,
+)
+from identity.domain.oauth_errors import OAuthError, OAuthErrorCode, invalid_client
+from identity.domain.oauth_records import (
+    GrantOutcome,
+    MarkCodeUsed,
+    MarkRefreshRotated,
+    RevokeAccessToken,
+    RevokeRefreshFamily,
+    StoreRefreshToken,
+    Subject,
+    Write,
+    lookup_hash,
+    tenant_of_token,
+)
+from identity.domain.people import Person
+from identity.domain.subjects import subject_for
+from identity.domain.token_grants import (
+    authenticate_client,
+    client_credentials_grant,
+    exchange_authorization_code,
+    refresh_access_token,
+    revoke_token,
+)
+from identity.domain.userinfo import userinfo_claims
+from identity.service.context import Db, Identity
+
+
+class _LostRace(Exception):
+    """A conditional single-use update matched nothing: decide again on fresh data."""
+
+
+# ---- authorization endpoint -----------------------------------------------------------------
+
+
+async def load_client(ctx: Identity, client_id: str | None) -> ApiClient | None:
+    if not client_id:
+        return None
+    tenant = await ctx.tenant_of_client(client_id)
+    if tenant is None:
+        return None
+    return await repo.get_client(await ctx.tenant_db(tenant), client_id)
+
+
+async def validate_authorization(
+    ctx: Identity, pairs: Iterable[tuple[str, str]]
+) -> ValidatedAuthorization:
+    """Raises AuthorizationRejected (its `redirect_location()` is None: show our own page)."""
+    request = AuthorizationRequest.from_query(pairs)
+    client = await load_client(ctx, request.client_id)
+    return validate_authorization_request(request, client, ctx.policy)
+
+
+async def issue_code(ctx: Identity, validated: ValidatedAuthorization, person: Person) -> str:
+    now = ctx.now()
+    code, record = issue_authorization_code(
+        validated, subject=person.id, auth_time=now, now=now, policy=ctx.policy,
+        source=ctx.random,
+    )
+    await repo.insert_code(await ctx.tenant_db(validated.tenant), record)
+    return authorization_response_location(validated, code, ctx.policy)
+
+
+# ---- token endpoint -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class TokenResult:
+    status: int
+    body: dict[str, Any]
+    basic: bool = False  # client tried HTTP Basic: a 401 must say so in WWW-Authenticate
+
+
+def _oauth_error(error: OAuthError, basic: bool = False) -> TokenResult:
+    return TokenResult(error.status_code, error.body(), basic)
+
+
+def client_credentials_from(
+    form: Mapping[str, str], authorization: str | None
+) -> tuple[str | None, str | None, bool]:
+    """(client_id, secret, used_basic). RFC 6749 §2.3.1: Basic values are form-url-encoded."""
+    if authorization and authorization.lower().startswith("basic "):
+        try:
+            raw = base64.b64decode(authorization[6:].strip(), validate=True).decode()
+        except (binascii.Error, UnicodeDecodeError):
+            raise invalid_client() from None
+        user, sep, password = raw.partition(":")
+        if not sep or "client_secret" in form:
+            raise invalid_client()
+        return unquote(user.replace("+", " ")), unquote(password.replace("+", " ")), True
+    return form.get("client_id"), form.get("client_secret"), False
+
+
+async def _subject(db: Db, person_id: str) -> Subject | None:
+    person = await repo.get_person(db, person_id)
+    if person is None:
+        return None
+    return subject_for(person, await repo.memberships_of(db, person_id))
+
+
+async def _apply(db: Db, writes: Iterable[Write], session: Any) -> None:
+    for write in writes:
+        if isinstance(write, MarkCodeUsed):
+            fields = {"used_at": write.used_at, "issued_jti": write.issued_jti,
+                      "issued_jti_expires_at": write.issued_jti_expires_at,
+                      "issued_family_id": write.issued_family_id}
+            if not await repo.mark_code_used(db, write.code_hash, fields, session=session):
+                raise _LostRace
+        elif isinstance(write, MarkRefreshRotated):
+            if not await repo.mark_refresh_rotated(db, write.token_hash, write.rotated_at,
+                                                   session=session):
+                raise _LostRace
+        elif isinstance(write, StoreRefreshToken):
+            await repo.insert_refresh(db, write.record, session=session)
+        elif isinstance(write, RevokeRefreshFamily):
+            for jti, expires in await repo.revoke_family(db, write.family_id, write.revoked_at,
+                                                         write.reason, session=session):
+                await repo.deny_jti(db, jti, expires, session=session)
+        elif isinstance(write, RevokeAccessToken):
+            await repo.deny_jti(db, write.jti, write.expires_at, session=session)
+
+
+async def _persist(ctx: Identity, tenant: str, outcome: GrantOutcome) -> None:
+    if not outcome.writes:
+        return
+
+    async def work(db: Db, session: Any) -> tuple[None, list[Any]]:
+        await _apply(db, outcome.writes, session)
+        return None, []
+
+    await ctx.runtime.commit(tenant, work)
+
+
+async def token(ctx: Identity, form: Mapping[str, str], authorization: str | None) -> TokenResult:
+    try:
+        client_id, secret, basic = client_credentials_from(form, authorization)
+    except OAuthError as error:
+        return _oauth_error(error, True)
+    if not client_id:
+        return _oauth_error(invalid_client(), basic)
+    client = await load_client(ctx, client_id)
+    try:
+        client = authenticate_client(client, client_id=client_id, client_secret=secret)
+    except OAuthError as error:
+        return _oauth_error(error, basic)
+    grant = form.get("grant_type")
+    tenant = client.tenant
+    db = await ctx.tenant_db(tenant)
+    for _attempt in range(3):
+        keys = await ctx.keys.current()
+        now = ctx.now()
+        if grant == "authorization_code":
+            code = form.get("code") or ""
+            record = await repo.get_code(db, lookup_hash(code)) if tenant_of_token(
+                code) == tenant else None
+            outcome = exchange_authorization_code(
+                client=client, code=code, code_record=record,
+                redirect_uri=form.get("redirect_uri"), code_verifier=form.get("code_verifier"),
+                subject=await _subject(db, record.subject) if record else None,
+                keys=keys, policy=ctx.policy, now=now, source=ctx.random,
+            )
+        elif grant == "refresh_token":
+            presented = form.get("refresh_token") or ""
+            refresh = await repo.get_refresh(db, lookup_hash(presented)) if tenant_of_token(
+                presented) == tenant else None
+            outcome = refresh_access_token(
+                client=client, presented_token=presented, record=refresh,
+                requested_scope=form.get("scope"),
+                subject=await _subject(db, refresh.subject) if refresh else None,
+                keys=keys, policy=ctx.policy, now=now, source=ctx.random,
+            )
+        elif grant == "client_credentials":
+            outcome = client_credentials_grant(
+                client=client, requested_scope=form.get("scope"), keys=keys, policy=ctx.policy,
+                now=now, source=ctx.random,
+            )
+        elif not grant:
+            return _oauth_error(OAuthError(OAuthErrorCode.INVALID_REQUEST, "grant_type missing"))
+        else:
+            return _oauth_error(OAuthError(OAuthErrorCode.UNSUPPORTED_GRANT_TYPE,
+                                           "supported: authorization_code, refresh_token, "
+                                           "client_credentials"))
+        try:
+            await _persist(ctx, tenant, outcome)
+        except _LostRace:
+            continue
+        if outcome.error is not None:
+            return _oauth_error(outcome.error, basic)
+        assert outcome.response is not None
+        return TokenResult(200, outcome.response.body())
+    return _oauth_error(OAuthError(OAuthErrorCode.INVALID_GRANT, "grant already used"))
+
+
+async def revoke(ctx: Identity, form: Mapping[str, str], authorization: str | None) -> TokenResult:
+    """RFC 7009: 200 for any token once the client is authenticated."""
+    try:
+        client_id, secret, _ = client_credentials_from(form, authorization)
+        client = authenticate_client(
+            await load_client(ctx, client_id) if client_id else None,
+            client_id=client_id or "", client_secret=secret,
+        )
+    except OAuthError as error:
+        return _oauth_error(error, True)
+    presented = form.get("token")
+    if not presented:
+        return _oauth_error(OAuthError(OAuthErrorCode.INVALID_REQUEST, "token missing"))
+    db = await ctx.tenant_db(client.tenant)
+    record = await repo.get_refresh(db, lookup_hash(presented)) if tenant_of_token(
+        presented) == client.tenant else None
+    writes = revoke_token(client=client, token=presented, refresh_record=record,
+                          jwks=await ctx.keys.jwks(), policy=ctx.policy, now=ctx.now())
+    await _persist(ctx, client.tenant, GrantOutcome(writes=writes))
+    return TokenResult(200, {})
+
+
+async def userinfo(ctx: Identity, principal: Principal) -> dict[str, Any] | None:
+    """None: not a user token with `openid`, revoked, or the person is gone."""
+    if principal.person_id is None:
+        return None
+    db = await ctx.tenant_db(principal.tenant)
+    if principal.token_id and await repo.is_jti_revoked(db, principal.token_id):
+        raise Unauthorized("Ongeldig toegangstoken. / Invalid access token.")
+    person = await repo.get_person(db, principal.person_id)
+    if person is None:
+        return None
+    subject = subject_for(person, await repo.memberships_of(db, person.id))
+    return userinfo_claims(person, subject, principal.scopes)
+
+
+__all__ = ["AuthorizationRejected", "TokenResult", "revoke", "token", "userinfo"]

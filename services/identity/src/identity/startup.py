@@ -1,0 +1,44 @@
+"""Start-up safety: outside dev mode, refuse demo secrets and default keys."""
+
+from __future__ import annotations
+
+from identity.adapters import repositories as repo
+from identity.service.context import Identity
+from identity.settings import DEV_LOGIN_CODE_PEPPER, Settings
+
+DEMO_CLIENT_NAMES = ("demo-frontend", "demo-backend")
+MIN_PEPPER_LENGTH = 32
+
+
+class StartupRefused(RuntimeError):
+    """The service would run with demo secrets or default keys outside dev mode."""
+
+
+def check_settings(settings: Settings) -> None:
+    if settings.is_dev:
+        return
+    pepper = settings.login_code_pepper.get_secret_value()
+    if pepper == DEV_LOGIN_CODE_PEPPER or len(pepper) < MIN_PEPPER_LENGTH:
+        raise StartupRefused(
+            f"WK_ENV={settings.env}: set WK_LOGIN_CODE_PEPPER to a random secret of at least "
+            f"{MIN_PEPPER_LENGTH} characters (the built-in dev pepper is public)."
+        )
+
+
+async def check_database(ctx: Identity) -> None:
+    """Keys exist (or are generated in dev); no demo tenant or demo clients outside dev."""
+    settings = ctx.settings
+    await ctx.keys.ensure(generate=settings.may_generate_keys)
+    if settings.is_dev:
+        return
+    pdb = await ctx.platform_db()
+    if await repo.get_tenant(pdb, settings.demo_tenant) is not None:
+        raise StartupRefused(
+            f"WK_ENV={settings.env}: the demo tenant '{settings.demo_tenant}' (with published "
+            "passwords) exists in this database; demo data belongs in dev mode only."
+        )
+    for name in DEMO_CLIENT_NAMES:
+        if await repo.tenant_of_client_name(pdb, name) is not None:
+            raise StartupRefused(
+                f"WK_ENV={settings.env}: demo client '{name}' with a published secret exists."
+            )

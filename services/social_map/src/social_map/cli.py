@@ -1,0 +1,70 @@
+"""`wk social-map …`: admin commands of the social map."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import zipfile
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from wijkkracht_common.runtime import ServiceRuntime
+
+from social_map.adapters.repositories import INDEXES
+from social_map.service.context import ServiceContext, system_clock
+from social_map.service.interchange import IMPORT_ACTOR, parse_package, write_import
+from social_map.settings import Settings
+
+app = typer.Typer(help="Sociale kaart / social map", no_args_is_help=True)
+console = Console()
+
+
+def _read_package(path: Path) -> tuple[bytes, str]:
+    """A .json file, a .zip CSV package, or a directory of HSDS CSV files."""
+    if path.is_dir():
+        buffer = io.BytesIO()
+        with zipfile.ZipFile(buffer, "w") as archive:
+            for csv_file in sorted(path.glob("*.csv")):
+                archive.write(csv_file, csv_file.name)
+        return buffer.getvalue(), "zip"
+    raw = path.read_bytes()
+    return raw, "zip" if path.suffix.lower() == ".zip" else "json"
+
+
+@app.command("import")
+def import_command(
+    file: Annotated[Path, typer.Argument(exists=True, help="HSDS .json, .zip or CSV directory")],
+    tenant: Annotated[str, typer.Option(help="tenant slug")] = "demo",
+) -> None:
+    """Import an HSDS 3.0 file (all or nothing; errors are listed per line)."""
+    raw, media = _read_package(file)
+
+    async def run() -> int:
+        settings = Settings()
+        runtime = ServiceRuntime(settings, indexes=INDEXES, run_relay=False)
+        ctx = ServiceContext(runtime, settings, system_clock)
+        try:
+            result = parse_package(raw, media, tenant, await ctx.view(tenant))
+            if result.data is None:
+                for issue in result.issues[:200]:
+                    console.print(f"[red]{issue.file}:{issue.line}[/red] {issue.field}: "
+                                  f"{issue.message}")  # fmt: skip
+                console.print(f"[red]{len(result.issues)} fout(en); niets geïmporteerd / "
+                              f"error(s); nothing imported[/red]")  # fmt: skip
+                return 1
+            with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                          TimeElapsedColumn(), console=console) as bar:  # fmt: skip
+                task = bar.add_task("importeren / importing", total=len(result.data.entries))
+                summary = await write_import(
+                    ctx, tenant, result.data, actor=IMPORT_ACTOR,
+                    progress=lambda done, _total: bar.update(task, completed=done),
+                )  # fmt: skip
+            console.print(f"[green]ok[/green] {summary.as_dict()}")
+            return 0
+        finally:
+            runtime.storage.close()
+
+    raise typer.Exit(asyncio.run(run()))

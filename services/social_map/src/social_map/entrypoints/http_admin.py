@@ -1,0 +1,90 @@
+"""Tenant curation: taxonomy, freshness policy, HSDS import and export."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import Response
+from pydantic import BaseModel
+from wijkkracht_common.auth import CurrentPrincipal
+from wijkkracht_common.errors import Problem
+
+from social_map.domain.freshness import FreshnessPolicy
+from social_map.domain.taxonomy import Category
+from social_map.entrypoints.deps import Ctx
+from social_map.service import config, interchange, permissions
+
+router = APIRouter(tags=["curation"])
+
+MAX_IMPORT_BYTES = 200 * 1024 * 1024
+
+
+class TaxonomyIn(BaseModel):
+    categories: list[Category]
+
+
+def _taxonomy_body(categories: list[Category], version: int) -> dict[str, Any]:
+    return {"version": version, "categories": [c.model_dump(mode="json") for c in categories]}
+
+
+@router.get("/taxonomy")
+async def get_taxonomy(principal: CurrentPrincipal, ctx: Ctx) -> dict[str, Any]:
+    view = await ctx.view(principal.tenant)
+    return _taxonomy_body(view.taxonomy.categories, view.taxonomy_version)
+
+
+@router.put("/taxonomy")
+async def put_taxonomy(body: TaxonomyIn, principal: CurrentPrincipal, ctx: Ctx) -> dict[str, Any]:
+    """Replace the category tree and its mapping to questionnaire dimensions."""
+    taxonomy, version = await config.replace_taxonomy(ctx, principal, body.categories)
+    return _taxonomy_body(taxonomy.categories, version)
+
+
+@router.get("/freshness-policy")
+async def get_policy(principal: CurrentPrincipal, ctx: Ctx) -> dict[str, Any]:
+    return (await ctx.view(principal.tenant)).policy.model_dump()
+
+
+@router.put("/freshness-policy")
+async def put_policy(
+    policy: FreshnessPolicy, principal: CurrentPrincipal, ctx: Ctx
+) -> dict[str, Any]:
+    return (await config.replace_policy(ctx, principal, policy)).model_dump()
+
+
+@router.post("/imports", status_code=201)
+async def import_hsds(request: Request, principal: CurrentPrincipal, ctx: Ctx) -> dict[str, Any]:
+    """HSDS 3.0 import: `application/json` (list of services) or `application/zip` (CSV
+    tabular package). All or nothing: any error → 422 with the line-level report."""
+    permissions.require_curator(principal)
+    media = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if media not in ("application/json", "application/zip"):
+        raise Problem("Gebruik application/json of application/zip. / Use application/json "
+                      "or application/zip.", status=415, kind="unsupported-media-type")  # fmt: skip
+    raw = await request.body()
+    if len(raw) > MAX_IMPORT_BYTES:
+        raise Problem("Bestand te groot. / File too large.", status=413, kind="too-large")
+    view = await ctx.view(principal.tenant)
+    result = interchange.parse_package(raw, "zip" if media.endswith("zip") else "json",
+                                       principal.tenant, view)  # fmt: skip
+    if result.data is None:
+        raise interchange.report_problem(result)
+    summary = await interchange.write_import(ctx, principal.tenant, result.data,
+                                             actor=principal.subject)  # fmt: skip
+    return summary.as_dict()
+
+
+@router.get("/exports/hsds")
+async def export_hsds(
+    principal: CurrentPrincipal,
+    ctx: Ctx,
+    format: Annotated[str, Query(pattern="^(json|csv)$")] = "json",
+) -> Response:
+    """The tenant's whole map as HSDS 3.0 (JSON services, or a zip of the CSV package)."""
+    permissions.require_curator(principal)
+    raw = await interchange.export(ctx, principal.tenant, format)
+    if format == "json":
+        return Response(raw, media_type="application/json")
+    return Response(raw, media_type="application/zip",
+                    headers={"Content-Disposition": 'attachment; filename="hsds.zip"'})  # fmt: skip

@@ -1,0 +1,186 @@
+"""Entries, owner records, reports/tasks, freshness overview and the one-click link."""
+
+from __future__ import annotations
+
+from html import escape
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Body, Query, Request
+from fastapi.responses import HTMLResponse, JSONResponse
+from pydantic import BaseModel, Field
+from wijkkracht_common.auth import CurrentPrincipal
+from wijkkracht_common.errors import NotFound
+from wijkkracht_common.http_app import json_body
+from wijkkracht_common.idempotency import idempotency_key, idempotent
+
+from social_map.adapters import repositories as repo
+from social_map.domain.freshness import FreshnessState, state
+from social_map.domain.model import Organization
+from social_map.domain.verification_token import TokenError, TokenProblem
+from social_map.entrypoints.deps import Ctx
+from social_map.entrypoints.views import entry_view, overview_view, task_view
+from social_map.service import entries as uc
+from social_map.service import permissions
+from social_map.service.freshness import organisation_overview
+
+router = APIRouter(tags=["entries"])
+
+
+class ReportIn(BaseModel):
+    note: str = Field(default="", max_length=280, description="what is wrong (short)")
+
+
+@router.get("/organisations")
+async def list_organisations(principal: CurrentPrincipal, ctx: Ctx) -> dict[str, Any]:
+    orgs = await repo.organisations(await ctx.db(principal.tenant))
+    return {"items": [o.model_dump(mode="json") for o in sorted(orgs.values(),
+                                                                key=lambda o: o.id)]}  # fmt: skip
+
+
+@router.put("/organisations/{org_id}")
+async def put_organisation(
+    org_id: str, org: Organization, principal: CurrentPrincipal, ctx: Ctx
+) -> dict[str, Any]:
+    """Owner record of entries: an org admin for its own organisation; the neighbourhood
+    manager for anyone, including residents' initiatives."""
+    db = await ctx.db(principal.tenant)
+    old = await repo.get_organisation(db, org_id)
+    if old is not None:
+        permissions.require_manage(principal, old.tenant_org_slug)
+    permissions.require_manage(principal, org.tenant_org_slug)
+    record = org.model_copy(update={"id": org_id})
+    await repo.save_organisation(db, record, session=None)
+    return record.model_dump(mode="json")
+
+
+@router.post("/entries", status_code=201)
+async def create_entry(
+    draft: uc.EntryDraft, request: Request, principal: CurrentPrincipal, ctx: Ctx
+) -> JSONResponse:
+    async def produce() -> tuple[int, Any]:
+        stored = await uc.create_entry(ctx, principal, draft)
+        policy = (await ctx.view(principal.tenant)).policy
+        return 201, json_body(entry_view(stored, policy=policy, now=ctx.now(), manager=True))
+
+    return await idempotent(
+        await ctx.db(principal.tenant), key=idempotency_key(request),
+        scope=f"{principal.subject}:entries", body=draft.model_dump(mode="json"), produce=produce,
+    )  # fmt: skip
+
+
+@router.get("/entries/{entry_id}")
+async def get_entry(entry_id: str, principal: CurrentPrincipal, ctx: Ctx) -> dict[str, Any]:
+    stored = await uc.load(ctx, principal.tenant, entry_id)
+    policy = (await ctx.view(principal.tenant)).policy
+    manager = permissions.can_manage(principal, stored.owner_slug)
+    if not manager and state(stored.entry, policy, ctx.now()) is FreshnessState.HIDDEN:
+        raise NotFound(uc.NOT_FOUND)
+    return entry_view(stored, policy=policy, now=ctx.now(), manager=manager)
+
+
+@router.put("/entries/{entry_id}")
+async def update_entry(
+    entry_id: str, draft: uc.EntryDraft, principal: CurrentPrincipal, ctx: Ctx
+) -> dict[str, Any]:
+    stored = await uc.update_entry(ctx, principal, entry_id, draft)
+    policy = (await ctx.view(principal.tenant)).policy
+    return entry_view(stored, policy=policy, now=ctx.now(), manager=True)
+
+
+@router.post("/entries/{entry_id}/verification")
+async def verify_entry(entry_id: str, principal: CurrentPrincipal, ctx: Ctx) -> dict[str, Any]:
+    """ "Klopt nog": the owner confirms the entry (resets the freshness clock)."""
+    stored = await uc.verify_entry(ctx, principal, entry_id)
+    policy = (await ctx.view(principal.tenant)).policy
+    return entry_view(stored, policy=policy, now=ctx.now(), manager=True)
+
+
+@router.post("/entries/{entry_id}/reports", status_code=201)
+async def report_outdated(
+    entry_id: str,
+    request: Request,
+    principal: CurrentPrincipal,
+    ctx: Ctx,
+    report: Annotated[ReportIn, Body()] = ReportIn(),
+) -> JSONResponse:
+    """ "Dit klopt niet meer": anyone signed in; becomes a task for the owner."""
+
+    async def produce() -> tuple[int, Any]:
+        task = await uc.report_outdated(ctx, principal, entry_id, report.note)
+        return 201, {"id": task["_id"], "entry_id": entry_id, "status": "open"}
+
+    return await idempotent(
+        await ctx.db(principal.tenant), key=idempotency_key(request),
+        scope=f"{principal.subject}:reports:{entry_id}", body=report.model_dump(),
+        produce=produce,
+    )  # fmt: skip
+
+
+@router.get("/tasks")
+async def list_tasks(
+    principal: CurrentPrincipal,
+    ctx: Ctx,
+    status: Annotated[str | None, Query(pattern="^(open|done)$")] = "open",
+) -> dict[str, Any]:
+    return {"items": [task_view(t) for t in await uc.tasks(ctx, principal, status)]}
+
+
+@router.get("/freshness")
+async def freshness_overview(principal: CurrentPrincipal, ctx: Ctx) -> dict[str, Any]:
+    """Counts per state and the least recently checked entries, per owner organisation."""
+    slugs = permissions.managed_slugs(principal)
+    if slugs is not None and not slugs:
+        permissions.require_curator(principal)
+    items = await organisation_overview(ctx, principal.tenant, slugs, ctx.now())
+    return {"items": [overview_view(i) for i in items]}
+
+
+# --- one-click link from the reminder mail (no login: the signed link is the credential) ---
+
+_PAGE = """<!doctype html><html lang="nl"><head><meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>{title}</title><style>body{{font:18px/1.5 system-ui,sans-serif;max-width:36em;
+margin:2em auto;padding:0 1em}}button{{font-size:1.2em;padding:.6em 1.4em}}</style></head>
+<body><h1>{title}</h1>{body}</body></html>"""
+
+_LINK_ERRORS = {
+    TokenProblem.EXPIRED: (410, "Deze link is verlopen. / This link has expired."),
+    TokenProblem.ENTRY_CHANGED: (410, "Het aanbod is intussen gewijzigd of al bevestigd. / "
+                                      "The entry was changed or confirmed in the meantime."),
+}  # fmt: skip
+
+
+def _link_error(error: TokenError) -> HTMLResponse:
+    status, text = _LINK_ERRORS.get(
+        error.problem, (404, "Deze link is ongeldig. / This link is not valid.")
+    )
+    return HTMLResponse(_PAGE.format(title="Link werkt niet", body=f"<p>{text}</p>"), status)
+
+
+@router.get("/verification/{token}", response_class=HTMLResponse, include_in_schema=False)
+async def verification_page(token: str, ctx: Ctx) -> HTMLResponse:
+    """Shows what will be confirmed; GET changes nothing (mail scanners prefetch links)."""
+    try:
+        stored = await uc.link_target(ctx, token)
+    except TokenError as error:
+        return _link_error(error)
+    body = (
+        f"<p>Klopt de informatie over <strong>{escape(stored.entry.name)}</strong> nog? / "
+        f"Is the information about this entry still correct?</p>"
+        f'<form method="post"><button type="submit">Ja, dit klopt nog / Yes, still correct'
+        f"</button></form>"
+    )
+    return HTMLResponse(_PAGE.format(title="Klopt dit nog?", body=body))
+
+
+@router.post("/verification/{token}", response_class=HTMLResponse, include_in_schema=False)
+async def verification_confirm(token: str, ctx: Ctx) -> HTMLResponse:
+    try:
+        stored = await uc.verify_by_link(ctx, token)
+    except TokenError as error:
+        return _link_error(error)
+    body = (
+        f"<p>Bedankt! <strong>{escape(stored.entry.name)}</strong> is bevestigd. / Thank you, "
+        f"the entry is confirmed.</p>"
+    )
+    return HTMLResponse(_PAGE.format(title="Bevestigd", body=body))

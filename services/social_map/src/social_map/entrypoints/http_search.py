@@ -1,0 +1,134 @@
+"""Search, recommendations, neighbourhoods and their activity feeds (iCalendar, print)."""
+
+from __future__ import annotations
+
+from datetime import time, timedelta
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query
+from fastapi.responses import HTMLResponse, Response
+from pydantic import ValidationError
+from wijkkracht_common.auth import CurrentPrincipal
+from wijkkracht_common.errors import NotFound
+from wijkkracht_common.pagination import CursorParam, LimitParam
+
+from social_map.adapters import repositories as repo
+from social_map.domain.errors import DomainValidationError
+from social_map.domain.filters import SearchFilters
+from social_map.domain.geo import MAX_RADIUS_KM, MIN_RADIUS_KM
+from social_map.domain.model import EntryKind, field_errors
+from social_map.domain.occurrences import TZ
+from social_map.entrypoints.deps import Ctx
+from social_map.entrypoints.views import hit_view, recommendation_view
+from social_map.presentation.ical_feed import activities_feed
+from social_map.presentation.print_agenda import agenda_html
+from social_map.service import recommendations as recs
+from social_map.service.search import SearchQuery, search
+
+router = APIRouter(tags=["search"])
+
+Radius = Annotated[
+    float | None, Query(description=f"km, {MIN_RADIUS_KM}-{MAX_RADIUS_KM}; default 3")
+]
+
+
+@router.get("/search")
+async def search_entries(
+    principal: CurrentPrincipal,
+    ctx: Ctx,
+    q: Annotated[str, Query(max_length=200, description="free text (Dutch)")] = "",
+    category: Annotated[str | None, Query(max_length=61)] = None,
+    age: Annotated[int | None, Query(description="audience age 0-120")] = None,
+    free: bool = False,
+    open_now: bool = False,
+    weekday: Annotated[int | None, Query(description="0 = Monday … 6 = Sunday")] = None,
+    time_from: time | None = None,
+    time_to: time | None = None,
+    language: Annotated[str | None, Query(max_length=3)] = None,
+    accessibility: Annotated[list[str] | None, Query()] = None,
+    kind: EntryKind | None = None,
+    lat: float | None = None,
+    lon: float | None = None,
+    pc4: Annotated[str | None, Query(pattern=r"^[1-9][0-9]{3}$")] = None,
+    radius_km: Radius = None,
+    limit: LimitParam = 20,
+    cursor: CursorParam = None,
+) -> dict[str, Any]:
+    try:
+        filters = SearchFilters(
+            category=category, age=age, free_only=free, open_at=ctx.now() if open_now else None,
+            weekday=weekday, time_from=time_from, time_to=time_to, language=language,
+            accessibility=accessibility or [], kind=kind,
+        )  # fmt: skip
+    except ValidationError as exc:
+        raise DomainValidationError(field_errors(exc)) from None
+    query = SearchQuery(q, filters, lat, lon, pc4,
+                        radius_km if radius_km is not None else ctx.settings.default_radius_km)
+    page = await search(ctx, principal.tenant, query, limit=limit, cursor=cursor)
+    return {
+        "items": [hit_view(h) for h in page.hits],
+        "next_cursor": page.next_cursor,
+        "total": page.total,
+        "center": None if page.center is None else {"lat": page.center.lat,
+                                                    "lon": page.center.lon},
+    }  # fmt: skip
+
+
+@router.get("/recommendations")
+async def recommendations(
+    principal: CurrentPrincipal,
+    ctx: Ctx,
+    response_id: Annotated[str, Query(min_length=1, max_length=100)],
+    interests: Annotated[str, Query(max_length=200, description="own words, e.g. wandelen")] = "",
+    radius_km: Radius = None,
+    limit: Annotated[int, Query(ge=1, le=50)] = 10,
+) -> dict[str, Any]:
+    """Offers for the lowest dimensions of a questionnaire result, near the resident."""
+    result = await recs.for_response(ctx, principal, response_id, interests=interests,
+                                     radius_km=radius_km, limit=limit)  # fmt: skip
+    return {
+        "response_id": result.response_id,
+        "focus_dimensions": result.focus,
+        "neighbourhood_code": result.neighbourhood_code,
+        "items": [recommendation_view(r) for r in result.items],
+    }
+
+
+@router.get("/neighbourhoods")
+async def neighbourhoods(principal: CurrentPrincipal, ctx: Ctx) -> dict[str, Any]:
+    table = await repo.neighbourhoods(await ctx.db(principal.tenant))
+    return {"items": [n.model_dump() for n in table]}
+
+
+async def _hood_entries(ctx: Ctx, tenant: str, code: str) -> tuple[Any, list[Any], Any]:
+    db = await ctx.db(tenant)
+    hood = await repo.neighbourhood(db, code)
+    if hood is None:
+        raise NotFound("Wijk niet gevonden. / Neighbourhood not found.")
+    stored = await repo.entries_by_pc4(db, hood.pc4)
+    return hood, [s.entry for s in stored], (await ctx.view(tenant)).policy
+
+
+@router.get("/neighbourhoods/{code}/activities.ics")
+async def activities_ics(code: str, principal: CurrentPrincipal, ctx: Ctx) -> Response:
+    """iCalendar feed of the neighbourhood's activities (one VEVENT + RRULE per schedule)."""
+    hood, entries, policy = await _hood_entries(ctx, principal.tenant, code)
+    text = activities_feed(hood, entries, policy=policy, now=ctx.now())
+    return Response(text, media_type="text/calendar; charset=utf-8",
+                    headers={"Content-Disposition": f'inline; filename="{code}.ics"'})  # fmt: skip
+
+
+@router.get("/neighbourhoods/{code}/agenda", response_class=HTMLResponse)
+async def printable_agenda(
+    code: str,
+    principal: CurrentPrincipal,
+    ctx: Ctx,
+    days: Annotated[int, Query(ge=1, le=62)] = 14,
+) -> HTMLResponse:
+    """Printable agenda (HTML, large type) of the coming `days` days."""
+    hood, entries, policy = await _hood_entries(ctx, principal.tenant, code)
+    now = ctx.now()
+    start = now.astimezone(TZ).replace(hour=0, minute=0, second=0, microsecond=0)
+    html = agenda_html(hood, entries, start=start, end=start + timedelta(days=days),
+                       policy=policy, now=now)  # fmt: skip
+    return HTMLResponse(html)

@@ -1,0 +1,63 @@
+"""Composition root of the social map: HTTP app + broker + consumers + freshness sweep."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from wijkkracht_common.auth import TokenVerifier
+from wijkkracht_common.http_app import create_base_app
+from wijkkracht_common.runtime import ServiceRuntime
+
+from social_map.adapters.repositories import INDEXES
+from social_map.entrypoints import http_admin, http_entries, http_search
+from social_map.entrypoints.consumers import register_consumers
+from social_map.entrypoints.deps import install_domain_handlers
+from social_map.service.context import Clock, ServiceContext, system_clock
+from social_map.service.freshness import Sweeper
+from social_map.settings import Settings
+
+PREFIX = "/social-map/v1"
+
+
+def create_app(
+    settings: Settings | None = None,
+    *,
+    verifier: TokenVerifier | None = None,
+    clock: Clock | None = None,
+) -> FastAPI:
+    settings = settings or Settings()
+    settings.check_secrets()
+    runtime = ServiceRuntime(settings, indexes=INDEXES, with_mail=True)
+    ctx = ServiceContext(runtime, settings, clock or system_clock)
+    register_consumers(ctx)
+    sweeper = Sweeper(ctx, settings.freshness_sweep_seconds)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        async with runtime.lifespan(app):
+            if settings.run_freshness_sweep:
+                sweeper.start()
+            try:
+                yield
+            finally:
+                await sweeper.stop()
+
+    app = create_base_app(
+        settings,
+        title="Wijkkracht social map (sociale kaart)",
+        description="HSDS 3.0 directory, search, freshness, recommendations.",
+        prefix=PREFIX,
+        metrics=runtime.metrics,
+        readiness={"nats": runtime.nats_ready, "database": runtime.db_ready},
+        lifespan=lifespan,
+        verifier=verifier,
+    )
+    install_domain_handlers(app)
+    app.state.runtime = runtime
+    app.state.ctx = ctx
+    app.state.sweeper = sweeper
+    for router in (http_entries.router, http_search.router, http_admin.router):
+        app.include_router(router, prefix=PREFIX)
+    return app

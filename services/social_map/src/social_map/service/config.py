@@ -1,0 +1,76 @@
+"""Tenant configuration: the category tree (with dimension mapping) and the freshness policy.
+
+A taxonomy change changes the analyzer (category words feed the lexicon), so every entry's
+search points are re-tokenised in the same transaction; a category still in use cannot be
+removed (409 naming it).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from wijkkracht_common.auth import Principal
+from wijkkracht_common.errors import Conflict
+from wijkkracht_common.storage import Session
+
+from social_map.adapters import repositories as repo
+from social_map.adapters.documents import point_documents, stored_entry
+from social_map.domain.freshness import FreshnessPolicy
+from social_map.domain.taxonomy import Category, Taxonomy
+from social_map.domain.text_analysis import Analyzer
+from social_map.service import permissions
+from social_map.service.context import ServiceContext
+
+
+async def replace_taxonomy(
+    ctx: ServiceContext, principal: Principal, categories: list[Category]
+) -> tuple[Taxonomy, int]:
+    permissions.require_curator(principal)
+    taxonomy = Taxonomy.build(categories)
+    db = await ctx.db(principal.tenant)
+    used = await db[repo.ENTRIES].distinct("category_codes")
+    gone = sorted(c for c in used if c not in taxonomy)
+    if gone:
+        raise Conflict(
+            "Deze categorieën zijn nog in gebruik. / These categories are still in use.",
+            kind="category-in-use",
+            categories=gone,
+        )
+    analyzer = Analyzer.for_taxonomy(taxonomy)
+    _, old_version = await repo.load_taxonomy(db)
+    version = old_version + 1
+
+    async def work(db: repo.Db, session: Session) -> tuple[int, list[Any]]:
+        await repo.save_taxonomy(db, taxonomy, version, session=session)
+        docs = await db[repo.ENTRIES].find({}, session=session).to_list(None)
+        for doc in docs:
+            stored = stored_entry(doc)
+            v = stored.version + 1
+            points = point_documents(stored.entry, version=v, hidden=bool(doc.get("hidden")),
+                                     analyzer=analyzer, taxonomy=taxonomy)  # fmt: skip
+            await db[repo.ENTRIES].update_one(
+                {"_id": doc["_id"]}, {"$set": {"v": v, "tokens_version": analyzer.version}},
+                session=session,
+            )
+            await db[repo.POINTS].delete_many({"entry_id": doc["_id"]}, session=session)
+            await db[repo.POINTS].insert_many(points, session=session)
+        return version, []
+
+    await ctx.runtime.commit(principal.tenant, work)
+    return taxonomy, version
+
+
+async def replace_policy(
+    ctx: ServiceContext, principal: Principal, policy: FreshnessPolicy
+) -> FreshnessPolicy:
+    permissions.require_curator(principal)
+
+    async def work(db: repo.Db, session: Session) -> tuple[None, list[Any]]:
+        await repo.save_policy(db, policy, session=session)
+        # next checks follow the new thresholds: let the sweep look at everything once
+        await db[repo.ENTRIES].update_many({}, {"$set": {"next_check_at": ctx.now()}},
+                                           session=session)  # fmt: skip
+        return None, []
+
+    await ctx.runtime.commit(principal.tenant, work)
+    return policy

@@ -1,0 +1,247 @@
+"""Freshness: state transitions with their events and owner mails, the periodic sweep,
+the one-click verification link and the overview per organisation.
+
+The stored `freshness` field is the state last announced. A transition (sweep, report)
+emits one event per threshold crossed and stages one mail to the owner, in the same
+transaction as the new state, so a repeated sweep never announces twice (idempotent).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+from typing import Any
+from urllib.parse import quote
+
+from wijkkracht_common.events.envelope import Envelope, new_event
+from wijkkracht_common.events.social_map import (
+    EntryHidden,
+    EntryVerificationDue,
+    EntryWentStale,
+)
+from wijkkracht_common.mail import Mail, stage_mail
+from wijkkracht_common.observability import get_logger
+from wijkkracht_common.storage import TRANSIENT_ERRORS, Session
+
+from social_map.adapters import repositories as repo
+from social_map.adapters.documents import open_reporters
+from social_map.domain import verification_token
+from social_map.domain.freshness import (
+    EntrySummary,
+    FreshnessEvent,
+    FreshnessState,
+    OrganisationFreshness,
+    freshness_state,
+    next_check_at,
+    overview,
+    transitions,
+)
+from social_map.domain.model import Entry
+from social_map.service.context import SERVICE, ServiceContext
+
+log = get_logger(__name__)
+
+_EVENT_CLASSES = {
+    FreshnessEvent.VERIFICATION_DUE: EntryVerificationDue,
+    FreshnessEvent.WENT_STALE: EntryWentStale,
+    FreshnessEvent.HIDDEN: EntryHidden,
+}
+_MAIL_SUBJECTS = {
+    FreshnessState.DUE: "Klopt uw aanbod nog? / Is your entry still correct?",
+    FreshnessState.STALE: "Uw aanbod is verouderd / Your entry is out of date",
+    FreshnessState.HIDDEN: "Uw aanbod is verborgen / Your entry was hidden",
+}
+_MAIL_LEADS = {
+    FreshnessState.DUE: (
+        "is al een tijd niet gecontroleerd of er is gemeld dat het niet meer klopt.",
+        "has not been checked for a while, or someone reported it is no longer correct.",
+    ),
+    FreshnessState.STALE: (
+        "is verouderd en wordt op de sociale kaart met een waarschuwing getoond.",
+        "is out of date and is shown on the social map with a warning.",
+    ),
+    FreshnessState.HIDDEN: (
+        "is te lang niet gecontroleerd en is verborgen tot u het bevestigt.",
+        "was not checked for too long and is hidden until you confirm it.",
+    ),
+}
+
+
+def verification_url(ctx: ServiceContext, tenant: str, entry: Entry, now: datetime) -> str:
+    token = verification_token.issue(
+        ctx.link_secret(tenant),
+        tenant,
+        entry,
+        now + timedelta(days=ctx.settings.verification_link_days),
+    )
+    return f"{ctx.settings.public_base_url.rstrip('/')}/verification/{quote(token)}"
+
+
+async def owner_address(db: repo.Db, entry: Entry) -> str | None:
+    org = await repo.get_organisation(db, entry.organization_id)
+    for candidate in (org.email if org else None, entry.email, entry.assured_by):
+        if candidate and "@" in candidate:
+            return candidate
+    return None
+
+
+def _mail(entry: Entry, entered: FreshnessState, to: str, url: str) -> Mail:
+    nl, en = _MAIL_LEADS[entered]
+    text = (
+        f"Beste beheerder,\n\nUw aanbod '{entry.name}' op de sociale kaart {nl}\n"
+        f"Klopt alles nog? Bevestig het met één klik (geen inlog nodig):\n{url}\n\n"
+        f"Klopt er iets niet meer? Pas het aanbod dan aan in uw beheeromgeving.\n\n"
+        f"---\nDear administrator,\n\nYour entry '{entry.name}' on the social map {en}\n"
+        f"Is everything still correct? Confirm with one click (no login needed):\n{url}\n"
+    )
+    return Mail(to=to, subject=_MAIL_SUBJECTS[entered], text=text, kind="verification")
+
+
+async def announce(
+    ctx: ServiceContext,
+    db: repo.Db,
+    *,
+    tenant: str,
+    entry: Entry,
+    owner_slug: str | None,
+    previous: FreshnessState,
+    new: FreshnessState,
+    now: datetime,
+    session: Session,
+    actor: str | None = None,
+) -> list[Envelope[Any]]:
+    """Events for previous → new and one mail to the owner (for the highest state entered)."""
+    names = transitions(previous, new)
+    if not names:
+        return []
+    events: list[Envelope[Any]] = [
+        new_event(
+            _EVENT_CLASSES[name](
+                entry_id=entry.id,
+                organization_id=entry.organization_id,
+                owner_organisation=owner_slug,
+                revision=entry.revision,
+                assured_at=entry.assured_at,
+                state=new.value,
+            ),
+            tenant=tenant,
+            subject=entry.id,
+            actor=actor or f"system:{SERVICE}",
+            organisation=owner_slug,
+        )
+        for name in names
+    ]
+    to = await owner_address(db, entry)
+    if to is not None:
+        await stage_mail(db, _mail(entry, new, to, verification_url(ctx, tenant, entry, now)),
+                         session=session)  # fmt: skip
+    return events
+
+
+def freshness_fields(
+    entry: Entry, state: FreshnessState, ctx_policy: Any, now: datetime, version: int
+) -> dict[str, Any]:
+    return {
+        "freshness": state.value,
+        "hidden": state is FreshnessState.HIDDEN,
+        "next_check_at": next_check_at(entry, ctx_policy, now),
+        "open_reporters": open_reporters(entry),
+        "v": version,
+    }
+
+
+async def sweep_tenant(ctx: ServiceContext, tenant: str, now: datetime) -> int:
+    """Announce every transition due at `now`; returns how many entries changed state."""
+    db = await ctx.db(tenant)
+    policy = (await ctx.view(tenant)).policy
+    changed = 0
+    while True:
+        batch = await repo.due_for_check(db, now)
+        if not batch:
+            return changed
+        for doc in batch:
+            changed += await _sweep_one(ctx, tenant, doc["_id"], now, policy)
+
+        if len(batch) < 500:
+            return changed
+
+
+async def _sweep_one(ctx: ServiceContext, tenant: str, entry_id: str, now: datetime,
+                     policy: Any) -> int:  # fmt: skip
+    async def work(db: repo.Db, session: Session) -> tuple[int, Sequence[Envelope[Any]]]:
+        stored = await repo.get_entry(db, entry_id, session=session)
+        if stored is None:
+            return 0, []
+        entry = stored.entry
+        new = freshness_state(entry.assured_at, open_reporters(entry), policy, now)
+        fields = freshness_fields(entry, new, policy, now, stored.version + 1)
+        if new is stored.freshness:
+            # nothing to announce; move next_check_at forward so the sweep does not loop
+            await repo.set_freshness(db, entry_id, fields, session=session)
+            return 0, []
+        events = await announce(ctx, db, tenant=tenant, entry=entry, owner_slug=stored.owner_slug,
+                                previous=stored.freshness, new=new, now=now, session=session)
+        await repo.set_freshness(db, entry_id, fields, session=session)
+        return 1, events
+
+    return await ctx.runtime.commit(tenant, work)
+
+
+async def sweep(ctx: ServiceContext, now: datetime | None = None) -> int:
+    moment = now or ctx.now()
+    total = 0
+    for tenant in await ctx.runtime.storage.tenants():
+        total += await sweep_tenant(ctx, tenant, moment)
+    return total
+
+
+class Sweeper:
+    """Runs `sweep` every `period` seconds in the service's lifespan."""
+
+    def __init__(self, ctx: ServiceContext, period: float) -> None:
+        self._ctx = ctx
+        self._period = period
+        self._task: asyncio.Task[None] | None = None
+
+    async def _loop(self) -> None:
+        while True:
+            try:
+                changed = await sweep(self._ctx)
+                if changed:
+                    log.info("freshness sweep", changed=changed)
+            except TRANSIENT_ERRORS as error:
+                log.warning("freshness sweep: database unavailable", error=str(error))
+            except Exception:
+                log.exception("freshness sweep failed")
+            await asyncio.sleep(self._period)
+
+    def start(self) -> None:
+        if self._task is None:
+            self._task = asyncio.create_task(self._loop(), name="freshness-sweep")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+
+
+async def organisation_overview(
+    ctx: ServiceContext, tenant: str, slugs: list[str] | None, now: datetime
+) -> list[OrganisationFreshness]:
+    db = await ctx.db(tenant)
+    policy = (await ctx.view(tenant)).policy
+    query: dict[str, Any] = {} if slugs is None else {"owner_slug": {"$in": slugs}}
+    docs = await db[repo.ENTRIES].find(
+        query, projection={"organization_id": 1, "name": 1, "assured_at": 1,
+                           "open_reporters": 1}
+    ).to_list(None)  # fmt: skip
+    summaries = [
+        EntrySummary(d["_id"], d["organization_id"], d["name"], d.get("assured_at"),
+                     int(d.get("open_reporters") or 0))
+        for d in docs
+    ]  # fmt: skip
+    return overview(summaries, policy, now)

@@ -1,0 +1,214 @@
+"""HSDS 3.0 import and export for a tenant.
+
+Import = parse and validate EVERYTHING first (pure domain, all-or-nothing: a bad file
+imports nothing and the caller gets the line-level report), then write in batches of
+`BATCH` entries with insert_many, each batch in one transaction with its events. Entries
+that exist are replaced (revision + 1, open reports kept), unchanged ones are skipped, so a
+re-import is idempotent. The organisation's identity slug (`tenant_org_slug`) is not part of
+HSDS: an existing owner record keeps its slug.
+"""
+
+from __future__ import annotations
+
+import io
+import zipfile
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from wijkkracht_common.errors import InvalidInput
+from wijkkracht_common.events.envelope import Envelope, new_event
+from wijkkracht_common.events.social_map import EntryPublished, EntryUpdated
+from wijkkracht_common.storage import Session
+
+from social_map.adapters import repositories as repo
+from social_map.adapters.documents import (
+    ENTRIES,
+    POINTS,
+    entry_document,
+    pc4s_of,
+    point_documents,
+    stored_entry,
+)
+from social_map.domain.hsds_interchange import (
+    ImportIssue,
+    ImportResult,
+    export_csv,
+    export_json,
+    import_csv,
+    import_json,
+)
+from social_map.domain.model import Entry, Organization, SocialMapData
+from social_map.service.context import SERVICE, ServiceContext, TenantView
+
+BATCH = 1000
+MAX_ISSUES = 500
+Progress = Callable[[int, int], None]
+
+
+@dataclass(frozen=True, slots=True)
+class ImportSummary:
+    organisations: int
+    created: int
+    updated: int
+    unchanged: int
+
+    def as_dict(self) -> dict[str, int]:
+        return {"organisations": self.organisations, "created": self.created,
+                "updated": self.updated, "unchanged": self.unchanged}  # fmt: skip
+
+
+def parse_package(raw: bytes, media: str, tenant: str, view: TenantView) -> ImportResult:
+    """JSON (a list of HSDS services) or a zip of the CSV tabular package."""
+    if media == "zip" or raw[:2] == b"PK":
+        try:
+            with zipfile.ZipFile(io.BytesIO(raw)) as archive:
+                files = {
+                    name.rsplit("/", 1)[-1]: archive.read(name).decode("utf-8-sig")
+                    for name in archive.namelist()
+                    if name.endswith(".csv")
+                }
+        except (zipfile.BadZipFile, UnicodeDecodeError, ValueError) as error:
+            return ImportResult(None, [ImportIssue("package.zip", 0, "", f"unreadable: {error}")])
+        return import_csv(files, tenant=tenant, taxonomy=view.taxonomy)
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        return ImportResult(None, [ImportIssue("services.json", 0, "", "not UTF-8 text")])
+    return import_json(text, tenant=tenant, taxonomy=view.taxonomy)
+
+
+def report_problem(result: ImportResult) -> InvalidInput:
+    issues = result.issues[:MAX_ISSUES]
+    return InvalidInput(
+        f"Het bestand bevat {len(result.issues)} fout(en); er is niets geïmporteerd. / The "
+        f"file has {len(result.issues)} error(s); nothing was imported.",
+        kind="import-rejected",
+        errors=[
+            {"field": i.field or "file", "code": "invalid", "message": i.message,
+             "file": i.file, "line": i.line}
+            for i in issues
+        ],
+        issue_count=len(result.issues),
+    )
+
+
+def _comparable(entry_json: dict[str, Any]) -> dict[str, Any]:
+    skip = {"outdated_reports", "revision"}
+    return {k: v for k, v in entry_json.items() if k not in skip}
+
+
+async def write_import(
+    ctx: ServiceContext,
+    tenant: str,
+    data: SocialMapData,
+    *,
+    actor: str,
+    progress: Progress | None = None,
+) -> ImportSummary:
+    now = ctx.now()
+    db = await ctx.db(tenant)
+    view = await ctx.view(tenant)
+    known = await repo.organisations(db, (o.id for o in data.organizations))
+    owners: dict[str, str | None] = {}
+    for org in data.organizations:
+        old = known.get(org.id)
+        merged = org.model_copy(update={"tenant_org_slug": old.tenant_org_slug if old else None})
+        owners[org.id] = merged.tenant_org_slug
+        if old != merged:
+            await repo.save_organisation(db, merged, session=None)
+    missing = {e.organization_id for e in data.entries} - set(owners)
+    for org_id, org in (await repo.organisations(db, missing)).items():
+        owners[org_id] = org.tenant_org_slug
+    created = updated = unchanged = 0
+    total = len(data.entries)
+    for start in range(0, total, BATCH):
+        batch = data.entries[start : start + BATCH]
+        counts = await _write_batch(ctx, tenant, view, batch, owners, actor, now)
+        created, updated, unchanged = (created + counts[0], updated + counts[1],
+                                       unchanged + counts[2])  # fmt: skip
+        if progress is not None:
+            progress(min(start + BATCH, total), total)
+    return ImportSummary(len(data.organizations), created, updated, unchanged)
+
+
+async def _write_batch(
+    ctx: ServiceContext,
+    tenant: str,
+    view: TenantView,
+    batch: list[Entry],
+    owners: dict[str, str | None],
+    actor: str,
+    now: Any,
+) -> tuple[int, int, int]:
+    async def work(db: repo.Db, session: Session) -> tuple[tuple[int, int, int], list[Any]]:
+        existing = await repo.existing_versions(db, [e.id for e in batch])
+        docs: list[dict[str, Any]] = []
+        points: list[dict[str, Any]] = []
+        events: list[Envelope[Any]] = []
+        replaced: list[str] = []
+        unchanged = 0
+        for entry in batch:
+            owner = owners.get(entry.organization_id)
+            old = existing.get(entry.id)
+            version = 1
+            if old is not None:
+                previous = stored_entry(old | {"_id": entry.id}).entry
+                if _comparable(previous.model_dump(mode="json")) == _comparable(
+                    entry.model_dump(mode="json")
+                ):
+                    unchanged += 1
+                    continue
+                entry = entry.model_copy(update={"outdated_reports": previous.outdated_reports,
+                                                 "revision": previous.revision + 1})  # fmt: skip
+                version = int(old.get("v", 0)) + 1
+                replaced.append(entry.id)
+            doc = entry_document(entry, owner_slug=owner, policy=view.policy, now=now,
+                                 version=version, tokens_version=view.analyzer.version)  # fmt: skip
+            docs.append(doc)
+            points += point_documents(entry, version=version, hidden=doc["hidden"],
+                                      analyzer=view.analyzer, taxonomy=view.taxonomy)  # fmt: skip
+            facts = {"entry_id": entry.id, "organization_id": entry.organization_id,
+                     "owner_organisation": owner, "revision": entry.revision,
+                     "kind": entry.kind.value, "category_codes": entry.category_codes,
+                     "pc4s": pc4s_of(entry), "source": "import"}  # fmt: skip
+            data: EntryPublished | EntryUpdated = (
+                EntryUpdated(**facts, status=entry.status.value) if old is not None
+                else EntryPublished(**facts)
+            )  # fmt: skip
+            events.append(new_event(data, tenant=tenant, subject=entry.id, actor=actor,
+                                    organisation=owner))  # fmt: skip
+        if replaced:
+            await db[ENTRIES].delete_many({"_id": {"$in": replaced}}, session=session)
+            await db[POINTS].delete_many({"entry_id": {"$in": replaced}}, session=session)
+        await repo.insert_entries(db, docs, points, session=session)
+        new = len(docs) - len(replaced)
+        return (new, len(replaced), unchanged), events
+
+    return await ctx.runtime.commit(tenant, work)
+
+
+async def tenant_data(ctx: ServiceContext, tenant: str) -> tuple[SocialMapData, TenantView]:
+    db = await ctx.db(tenant)
+    view = await ctx.view(tenant)
+    docs = await repo.all_entry_docs(db)
+    entries = [stored_entry(d).entry for d in docs]
+    orgs = await repo.organisations(db, {e.organization_id for e in entries})
+    all_orgs = await repo.organisations(db)
+    organisations: Iterable[Organization] = sorted({**all_orgs, **orgs}.values(),
+                                                   key=lambda o: o.id)  # fmt: skip
+    return SocialMapData(organizations=list(organisations), entries=entries), view
+
+
+async def export(ctx: ServiceContext, tenant: str, fmt: str) -> bytes:
+    data, view = await tenant_data(ctx, tenant)
+    if fmt == "json":
+        return export_json(data, view.taxonomy).encode()
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        for name, text in sorted(export_csv(data, view.taxonomy).items()):
+            archive.writestr(name, text)
+    return buffer.getvalue()
+
+
+IMPORT_ACTOR = f"system:{SERVICE}:import"

@@ -1,0 +1,32 @@
+"""Social map settings (`WK_*` environment variables), built in the composition root."""
+
+from __future__ import annotations
+
+from pydantic import SecretStr
+from wijkkracht_common.settings import BaseServiceSettings
+
+#: Dev-only default; outside dev mode the service refuses to start with it.
+DEV_VERIFICATION_SECRET = "dev-only-social-map-verification-secret-change-me"
+
+
+class Settings(BaseServiceSettings):
+    service_name: str = "social_map"
+    http_port: int = 8005
+
+    #: Master key of the one-click "klopt nog" links; a per-tenant key is derived from it.
+    verification_secret: SecretStr = SecretStr(DEV_VERIFICATION_SECRET)
+    verification_link_days: int = 30
+    #: Public base URL of this API, for links in e-mails.
+    public_base_url: str = "http://127.0.0.1:8005/social-map/v1"
+    #: How often the freshness sweep runs (seconds); it is idempotent, so any period works.
+    freshness_sweep_seconds: float = 3600.0
+    run_freshness_sweep: bool = True
+    #: Default search/recommendation radius and the demo tenant of `wk demo seed`.
+    default_radius_km: float = 3.0
+    demo_tenant: str = "demo"
+
+    def check_secrets(self) -> None:
+        if not self.is_dev and (
+            self.verification_secret.get_secret_value() == DEV_VERIFICATION_SECRET
+        ):
+            raise RuntimeError("WK_VERIFICATION_SECRET must be set outside dev mode")
