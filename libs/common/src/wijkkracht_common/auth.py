@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Annotated, Any
@@ -122,14 +123,31 @@ class TokenVerifier:
         audience: str,
         algorithms: Iterable[str] = ("ES256", "RS256"),
         leeway_seconds: int = 30,
+        cache_size: int = 10_000,
     ) -> None:
         self._jwks = jwks
         self._issuer = issuer
         self._audience = audience
         self._algorithms = [a for a in algorithms if a.upper() not in ("NONE",)]
         self._leeway = leeway_seconds
+        # token → (principal, exp): a front end sends the same token with every call, and a
+        # verified token stays valid until its own `exp` (revocation is not checked here).
+        self._verified: OrderedDict[str, tuple[Principal, float]] = OrderedDict()
+        self._cache_size = cache_size
 
     async def verify(self, token: str) -> Principal:
+        hit = self._verified.get(token)
+        if hit is not None:
+            if time.time() < hit[1]:
+                return hit[0]
+            del self._verified[token]
+        principal, exp = await self._verify_uncached(token)
+        self._verified[token] = (principal, exp)
+        if len(self._verified) > self._cache_size:
+            self._verified.popitem(last=False)
+        return principal
+
+    async def _verify_uncached(self, token: str) -> tuple[Principal, float]:
         invalid = "Ongeldig toegangstoken. / Invalid access token."
         try:
             header = extract_compact(token.encode()).protected
@@ -158,7 +176,7 @@ class TokenVerifier:
         orgs_claim = claims.get("orgs") or {}
         if not isinstance(orgs_claim, dict):
             raise Unauthorized(invalid)
-        return Principal(
+        principal = Principal(
             subject=str(claims["sub"]),
             tenant=str(claims["tenant"]),
             client_id=claims.get("client_id"),
@@ -167,6 +185,7 @@ class TokenVerifier:
             scopes=frozenset(str(claims.get("scope") or "").split()),
             token_id=claims.get("jti"),
         )
+        return principal, float(claims["exp"])
 
 
 def _bearer(request: Request) -> str:

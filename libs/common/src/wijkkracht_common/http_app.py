@@ -11,11 +11,12 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import AbstractAsyncContextManager
 from typing import Any
 
-from fastapi import FastAPI, Request, Response
+from fastapi import FastAPI, Response
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse
 from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from wijkkracht_common.auth import JwksCache, TokenVerifier, http_jwks_fetcher
 from wijkkracht_common.errors import install_problem_handlers
@@ -25,6 +26,44 @@ from wijkkracht_common.tenancy import set_correlation_id, set_tenant
 
 ReadinessCheck = Callable[[], Awaitable[bool]]
 Lifespan = Callable[[FastAPI], AbstractAsyncContextManager[None]]
+
+
+class RequestContextMiddleware:
+    """Resets the request context and records request metrics. Plain ASGI, not
+    `BaseHTTPMiddleware`, which costs a task and a stream per request."""
+
+    def __init__(self, app: ASGIApp, metrics: ServiceMetrics) -> None:
+        self.app = app
+        self.metrics = metrics
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        set_tenant(None)
+        correlation = next(
+            (v.decode() for k, v in scope.get("headers", ()) if k == b"x-correlation-id"), None
+        )
+        set_correlation_id(correlation)
+        start = time.perf_counter()
+        status = 500
+
+        async def send_wrapper(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_wrapper)
+        finally:
+            path = getattr(scope.get("route"), "path", "unmatched")
+            method = scope.get("method", "")
+            service = self.metrics.service_name
+            self.metrics.http_requests.labels(service, method, path, str(status)).inc()
+            self.metrics.http_latency.labels(service, method, path).observe(
+                time.perf_counter() - start
+            )
 
 
 def build_verifier(settings: BaseServiceSettings, jwks: JwksCache | None = None) -> TokenVerifier:
@@ -71,23 +110,7 @@ def create_base_app(
             allow_headers=["Authorization", "Content-Type", "Idempotency-Key"],
         )
 
-    @app.middleware("http")
-    async def request_context(
-        request: Request, call_next: Callable[[Request], Awaitable[Response]]
-    ) -> Response:
-        set_tenant(None)
-        set_correlation_id(request.headers.get("x-correlation-id"))
-        start = time.perf_counter()
-        response = await call_next(request)
-        route = request.scope.get("route")
-        path = getattr(route, "path", "unmatched")
-        metrics.http_requests.labels(
-            metrics.service_name, request.method, path, str(response.status_code)
-        ).inc()
-        metrics.http_latency.labels(metrics.service_name, request.method, path).observe(
-            time.perf_counter() - start
-        )
-        return response
+    app.add_middleware(RequestContextMiddleware, metrics=metrics)
 
     @app.get("/healthz", tags=["operations"], include_in_schema=False)
     async def healthz() -> dict[str, str]:

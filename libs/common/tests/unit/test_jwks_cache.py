@@ -4,7 +4,6 @@ from typing import Any
 
 import pytest
 from joserfc.jwk import ECKey, KeySet
-
 from wijkkracht_common.auth import JwksCache
 
 pytestmark = pytest.mark.unit
@@ -44,3 +43,24 @@ async def test_retired_key_stops_verifying_after_max_age() -> None:
     cache = JwksCache(fetch, min_refresh_seconds=0.0, max_age_seconds=0.0)
     assert await cache.key_set_for("old") is not None
     assert await cache.key_set_for("old") is None  # identity pruned it; the cache follows
+
+
+async def test_verified_tokens_are_cached_only_until_exp() -> None:
+    import time
+
+    from wijkkracht_common.errors import Unauthorized
+    from wijkkracht_common.testing.issuer import TestIssuer
+
+    from wijkkracht_common.auth import TokenVerifier
+
+    issuer = TestIssuer("http://issuer.test")
+    verifier = TokenVerifier(issuer.jwks_cache(), issuer=issuer.issuer, audience=issuer.audience,
+                             leeway_seconds=0)
+    token = issuer.token(sub="p1", tenant="t", orgs={"o": ["resident"]})
+    first = await verifier.verify(token)
+    assert await verifier.verify(token) is first  # served from the cache
+    short = issuer.token(sub="p2", tenant="t", lifetime=1)
+    assert (await verifier.verify(short)).subject == "p2"
+    time.sleep(1.1)
+    with pytest.raises(Unauthorized):
+        await verifier.verify(short)  # the cache never outlives the token's exp

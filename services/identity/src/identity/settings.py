@@ -36,6 +36,8 @@ class Settings(BaseServiceSettings):
     login_account_limit: int = 5
     login_ip_limit: int = 20
     login_window_seconds: int = 900
+    # How long a registered API client is served from memory by the token endpoint.
+    client_cache_seconds: float = 10.0
     login_lock_seconds: int = 900
 
     #: Demo tenant slug (`wk demo seed`, dev mode only).

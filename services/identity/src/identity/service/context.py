@@ -13,7 +13,7 @@ from wijkkracht_common.storage import Database
 
 from identity.adapters import repositories as repo
 from identity.adapters.schema import INDEXES
-from identity.domain.api_clients import tenant_of_client_id
+from identity.domain.api_clients import ApiClient, tenant_of_client_id
 from identity.domain.login_throttle import LoginThrottlePolicy
 from identity.domain.oauth_policy import OAuthPolicy
 from identity.domain.randomness import SYSTEM_RANDOM, RandomSource
@@ -37,6 +37,7 @@ class Identity:
     throttle: LoginThrottlePolicy
     random: RandomSource = SYSTEM_RANDOM
     _known_tenants: set[str] = field(default_factory=set)
+    client_cache: dict[str, tuple[ApiClient, float]] = field(default_factory=dict)
 
     @classmethod
     def build(cls, settings: Settings, *, run_relay: bool = True) -> Identity:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -61,12 +62,23 @@ class _LostRace(Exception):
 
 
 async def load_client(ctx: Identity, client_id: str | None) -> ApiClient | None:
+    """The registered client, from a short-lived per-process cache: the token endpoint's
+    hottest read. Only found clients are cached (a new client is visible at once); a change
+    to a client takes effect within `client_cache_seconds`."""
     if not client_id:
         return None
+    cached = ctx.client_cache.get(client_id)
+    if cached is not None and cached[1] > time.monotonic():
+        return cached[0]
     tenant = await ctx.tenant_of_client(client_id)
     if tenant is None:
         return None
-    return await repo.get_client(await ctx.tenant_db(tenant), client_id)
+    client = await repo.get_client(await ctx.tenant_db(tenant), client_id)
+    if client is not None:
+        ctx.client_cache[client_id] = (
+            client, time.monotonic() + ctx.settings.client_cache_seconds
+        )
+    return client
 
 
 async def validate_authorization(
