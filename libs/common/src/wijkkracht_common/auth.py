@@ -130,24 +130,26 @@ class TokenVerifier:
         self._audience = audience
         self._algorithms = [a for a in algorithms if a.upper() not in ("NONE",)]
         self._leeway = leeway_seconds
-        # token → (principal, exp): a front end sends the same token with every call, and a
-        # verified token stays valid until its own `exp` (revocation is not checked here).
-        self._verified: OrderedDict[str, tuple[Principal, float]] = OrderedDict()
+        # token → (principal, exp, kid): a front end sends the same token with every call; a
+        # verified token stays valid until its own `exp` while its key is still published
+        # (revocation is not checked here).
+        self._verified: OrderedDict[str, tuple[Principal, float, str]] = OrderedDict()
         self._cache_size = cache_size
 
     async def verify(self, token: str) -> Principal:
         hit = self._verified.get(token)
         if hit is not None:
-            if time.time() < hit[1]:
-                return hit[0]
+            principal, exp, kid = hit
+            if time.time() < exp and await self._jwks.key_set_for(kid) is not None:
+                return principal
             del self._verified[token]
-        principal, exp = await self._verify_uncached(token)
-        self._verified[token] = (principal, exp)
+        principal, exp, kid = await self._verify_uncached(token)
+        self._verified[token] = (principal, exp, kid)
         if len(self._verified) > self._cache_size:
             self._verified.popitem(last=False)
         return principal
 
-    async def _verify_uncached(self, token: str) -> tuple[Principal, float]:
+    async def _verify_uncached(self, token: str) -> tuple[Principal, float, str]:
         invalid = "Ongeldig toegangstoken. / Invalid access token."
         try:
             header = extract_compact(token.encode()).protected
@@ -185,7 +187,7 @@ class TokenVerifier:
             scopes=frozenset(str(claims.get("scope") or "").split()),
             token_id=claims.get("jti"),
         )
-        return principal, float(claims["exp"])
+        return principal, float(claims["exp"]), kid
 
 
 def _bearer(request: Request) -> str:
