@@ -3,10 +3,6 @@ from __future__ import annotations
 from collections import defaultdict
 
 import pytest
-from em_builders import at, matrix
-from hypothesis import given, settings
-from hypothesis import strategies as st
-
 from effect_measurement.domain.aggregates import (
     ALL_DIMENSIONS,
     Accumulator,
@@ -22,6 +18,9 @@ from effect_measurement.domain.aggregates import (
 from effect_measurement.domain.inputs import InstrumentKind
 from effect_measurement.domain.periods import month, quarter, year
 from effect_measurement.domain.trajectories import StoredMeasurement
+from em_builders import at, matrix
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 
 def cell(dimension: str, period, neighbourhood: str = "wijk-01") -> CellKey:  # type: ignore[no-untyped-def]

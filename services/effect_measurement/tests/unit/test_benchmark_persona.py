@@ -1,13 +1,12 @@
 from __future__ import annotations
 
-from em_builders import at, matrix
-
 from effect_measurement.domain.aggregates import Accumulator, CellKey, apply_deltas, person_cells
 from effect_measurement.domain.benchmark import Metric, anonymous_label, build_benchmark, percentile
 from effect_measurement.domain.inputs import InterventionInput
 from effect_measurement.domain.periods import year
 from effect_measurement.domain.persona import build_persona_report, persona_cells
 from effect_measurement.domain.reports import ReportKey
+from em_builders import at, matrix
 
 KEY = ReportKey("t", "zrm", "finances", year(2026))
 

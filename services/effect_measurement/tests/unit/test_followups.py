@@ -2,8 +2,6 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from em_builders import at, matrix
-
 from effect_measurement.domain.followups import (
     FollowUpSchedule,
     add_months,
@@ -12,6 +10,7 @@ from effect_measurement.domain.followups import (
 )
 from effect_measurement.domain.inputs import InstrumentKind
 from effect_measurement.domain.trajectories import build_trajectories
+from em_builders import at, matrix
 
 
 def test_add_months_clamps_to_month_end() -> None:

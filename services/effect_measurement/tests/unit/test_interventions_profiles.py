@@ -3,8 +3,6 @@ from __future__ import annotations
 from dataclasses import astuple
 from datetime import UTC, datetime
 
-from em_builders import at, matrix
-
 from effect_measurement.domain.inputs import InterventionInput, PersonProfileInput
 from effect_measurement.domain.interventions import (
     NO_INTERVENTION,
@@ -17,6 +15,7 @@ from effect_measurement.domain.profiles import (
     apply_person_registered,
 )
 from effect_measurement.domain.trajectories import build_trajectories
+from em_builders import at, matrix
 
 
 def event(ident: str, kind: str, when: datetime, person: str = "p1") -> InterventionInput:

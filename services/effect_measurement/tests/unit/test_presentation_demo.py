@@ -7,8 +7,6 @@ import json
 import xml.etree.ElementTree as ET
 from collections import defaultdict
 
-from em_builders import at, matrix
-
 from effect_measurement.demo.generator import (
     MATRIX_FAMILY,
     NEIGHBOURHOODS,
@@ -35,6 +33,7 @@ from effect_measurement.presentation.svg import (
     phase_movement_chart,
     trend_chart,
 )
+from em_builders import at, matrix
 
 SVG = "{http://www.w3.org/2000/svg}"
 TABLE = PublishedTable(

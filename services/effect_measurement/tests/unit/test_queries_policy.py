@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 import pytest
-
 from effect_measurement.domain.periods import PeriodKind, nested_periods, parse_period, quarter
 from effect_measurement.domain.policy import PrivacyPolicy
 from effect_measurement.domain.queries import QueryErrors, validate_aggregate_query

@@ -2,10 +2,6 @@
 
 from __future__ import annotations
 
-from em_builders import at, matrix
-from hypothesis import given, settings
-from hypothesis import strategies as st
-
 from effect_measurement.domain.aggregates import (
     ALL_DIMENSIONS,
     Accumulator,
@@ -17,6 +13,9 @@ from effect_measurement.domain.periods import Period, month, quarter, year
 from effect_measurement.domain.reports import ReportKey, build_report, slice_for_organisation
 from effect_measurement.domain.tables import PublishedTable
 from effect_measurement.domain.transitions import build_transitions
+from em_builders import at, matrix
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 K = 5
 PERIODS = [

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 from fractions import Fraction
 
-from hypothesis import given, settings
-from hypothesis import strategies as st
-
 from effect_measurement.domain.suppression import Layout, Position, suppress
 from effect_measurement.domain.tables import SuppressionReason
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 
 def constraint_rows(layout: Layout) -> list[dict[Position, int]]:

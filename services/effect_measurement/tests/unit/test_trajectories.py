@@ -1,8 +1,6 @@
 from __future__ import annotations
 
 import pytest
-from em_builders import at, matrix
-
 from effect_measurement.domain.goals import current_goals, goal_reached, set_goal
 from effect_measurement.domain.inputs import InstrumentKind, MeasurementInput
 from effect_measurement.domain.scales import Outcome, Scale, classify_change
@@ -14,6 +12,7 @@ from effect_measurement.domain.trajectories import (
     apply_measurement,
     build_trajectories,
 )
+from em_builders import at, matrix
 
 
 def only(measurements: list[StoredMeasurement]):  # type: ignore[no-untyped-def]

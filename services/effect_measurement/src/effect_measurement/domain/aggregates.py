@@ -56,7 +56,9 @@ def centi(value: float) -> int:
     return round(value * 100)
 
 
-@dataclass(frozen=True, slots=True, order=True)
+# Not frozen: a frozen dataclass's __init__ costs one object.__setattr__ per field, and
+# ingestion builds tens of keys and accumulators per event. Treat both as immutable.
+@dataclass(slots=True, order=True)
 class CellKey:
     tenant: str
     organisation: str
@@ -64,6 +66,13 @@ class CellKey:
     family: str
     dimension: str
     period: Period
+
+    def __hash__(self) -> int:
+        # Folding a batch hashes each key many times; the generated hash re-hashes the Period.
+        return hash(
+            (self.tenant, self.organisation, self.neighbourhood, self.family, self.dimension,
+             self.period.label)
+        )
 
     def as_id(self) -> str:
         return "|".join(
@@ -78,7 +87,7 @@ class CellKey:
         )
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Accumulator:
     """Additive counters of one cell; also the shape of a contribution or a delta."""
 
@@ -116,6 +125,10 @@ class Accumulator:
             moves[move] = moves.get(move, 0) + sign * count
         return Accumulator(**values, transitions={k: v for k, v in moves.items() if v != 0})
 
+    def negated(self) -> Accumulator:
+        values = {name: -getattr(self, name) for name in _COUNTERS}
+        return Accumulator(**values, transitions={k: -v for k, v in self.transitions.items()})
+
     def as_increments(self) -> dict[str, int]:
         """Flat field -> amount, for one ``$inc`` per cell (transitions as ``transitions.2>4``)."""
         result = {name: getattr(self, name) for name in _COUNTERS if getattr(self, name)}
@@ -148,12 +161,13 @@ def remove(accumulator: Accumulator, contribution: Accumulator) -> Accumulator:
 def _trajectory_cells(tenant: str, trajectory: Trajectory) -> dict[CellKey, Accumulator]:
     cells: dict[CellKey, Accumulator] = {}
     key = trajectory.key
+    point_periods = [periods_of(point.submitted_at) for point in trajectory.points]
     for dimension in trajectory.dimensions():
         start = trajectory.baseline_index(dimension)
         by_period: dict[Period, list[int]] = defaultdict(list)
         for index, point in enumerate(trajectory.points):
             if dimension in point.values:
-                for period in periods_of(point.submitted_at):
+                for period in point_periods[index]:
                     by_period[period].append(index)
         for period, indices in by_period.items():
             last = indices[-1]
@@ -210,10 +224,15 @@ def cell_delta(
 ) -> dict[K, Accumulator]:
     """``after - before`` per cell, leaving out cells that do not change."""
     result: dict[K, Accumulator] = {}
-    for key in set(before) | set(after):
-        delta = after.get(key, Accumulator()).combined(before.get(key, Accumulator()), sign=-1)
+    # Hot path of ingestion: cells present on one side only need no arithmetic.
+    for key, value in after.items():
+        old = before.get(key)
+        delta = value if old is None else value.combined(old, sign=-1)
         if not delta.is_zero():
             result[key] = delta
+    for key, old in before.items():
+        if key not in after:
+            result[key] = old.negated()
     return result
 
 
@@ -231,11 +250,28 @@ def erasure_delta(tenant: str, history: Sequence[StoredMeasurement]) -> dict[Cel
 
 
 def fold_deltas(deltas: Iterable[Mapping[K, Accumulator]]) -> dict[K, Accumulator]:
-    total: dict[K, Accumulator] = {}
+    # Mutable sums: folding a batch touches each cell many times (one per person in it).
+    sums: dict[K, list[int]] = {}
+    moves: dict[K, dict[str, int]] = {}
     for delta in deltas:
         for key, value in delta.items():
-            total[key] = total[key].combined(value) if key in total else value
-    return {key: value for key, value in total.items() if not value.is_zero()}
+            current = sums.get(key)
+            if current is None:
+                sums[key] = [getattr(value, name) for name in _COUNTERS]
+            else:
+                for index, name in enumerate(_COUNTERS):
+                    current[index] += getattr(value, name)
+            if value.transitions:
+                bucket = moves.setdefault(key, {})
+                for move, count in value.transitions.items():
+                    bucket[move] = bucket.get(move, 0) + count
+    total: dict[K, Accumulator] = {}
+    for key, counts in sums.items():
+        transitions = {m: c for m, c in moves.get(key, {}).items() if c}
+        if any(counts) or transitions:
+            total[key] = Accumulator(**dict(zip(_COUNTERS, counts, strict=True)),
+                                     transitions=transitions)
+    return total
 
 
 def fold_batch(

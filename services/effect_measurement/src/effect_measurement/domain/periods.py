@@ -10,6 +10,7 @@ import re
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
+from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 # Periods follow the Dutch calendar: a response at 23:30 UTC on 31 March counts in April.
@@ -45,6 +46,9 @@ class Period:
             return (first, first + 1, first + 2)
         return tuple(range(1, 13))
 
+    def __hash__(self) -> int:
+        return hash(self.label)  # the label alone names a period (its kind follows from it)
+
     def contains(self, other: Period) -> bool:
         return self.year == other.year and set(other.months()) <= set(self.months())
 
@@ -65,6 +69,7 @@ def year(year_number: int) -> Period:
     return Period(PeriodKind.YEAR, f"{year_number:04d}")
 
 
+@lru_cache(maxsize=65536)
 def periods_of(moment: datetime) -> tuple[Period, Period, Period]:
     """Month, quarter and year a moment falls in, on the reporting (Dutch) calendar."""
     moment = moment.astimezone(REPORTING_TIMEZONE)

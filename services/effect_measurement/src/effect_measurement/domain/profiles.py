@@ -23,7 +23,7 @@ _AGE_BAND_LOWER_BOUNDS: tuple[tuple[int, str], ...] = (
 )
 HOUSEHOLD_TYPES: tuple[str, ...] = (
     "single",
-    "couple_without_children",
+    "couple",  # the values identity publishes (events/identity.py HouseholdType)
     "couple_with_children",
     "single_parent",
     "other",

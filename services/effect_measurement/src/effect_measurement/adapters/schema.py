@@ -1,0 +1,34 @@
+"""Collections of a tenant database `wk_effect_measurement_<tenant>` and their indexes.
+
+Not indexes that name `_id` (nx-27017 refuses inserts into such collections).
+"""
+
+from __future__ import annotations
+
+from wijkkracht_common.storage import ASCENDING, IndexModel, IndexSpec
+
+MEASUREMENTS = "measurements"  # one per response (`_id` = response id), with profile snapshot
+CELLS = "cells"  # aggregate projection, `_id` = CellKey.as_id(), counters by `$inc`
+PERSONA = "persona_cells"  # persona projection, same delta method
+PROFILES = "profiles"  # coarse profile per person (from identity events)
+CONSENTS = "consents"  # `_id` = person|organisation|purpose
+GOALS = "goals"  # goals per trajectory × dimension (history kept)
+INTERVENTIONS = "interventions"  # any person/type/time fact
+INSTRUMENTS = "instruments"  # instrument families published by questionnaires
+SETTINGS = "settings"  # `_id` "privacy": k, named (benchmark opt-ins)
+
+INDEXES: tuple[IndexSpec, ...] = (
+    IndexSpec(
+        MEASUREMENTS,
+        (
+            IndexModel([("person_id", ASCENDING)]),
+            IndexModel([("trajectory_id", ASCENDING)]),
+            IndexModel([("followup_pending", ASCENDING), ("submitted_at", ASCENDING)]),
+        ),
+    ),
+    IndexSpec(CELLS, (IndexModel([("family", ASCENDING), ("period", ASCENDING)]),)),
+    IndexSpec(PERSONA, (IndexModel([("family", ASCENDING), ("year", ASCENDING)]),)),
+    IndexSpec(GOALS, (IndexModel([("person_id", ASCENDING)]),)),
+    IndexSpec(INTERVENTIONS, (IndexModel([("person_id", ASCENDING)]),)),
+    IndexSpec(CONSENTS, (IndexModel([("person_id", ASCENDING)]),)),
+)

@@ -1,0 +1,120 @@
+"""Follow-up scheduler: announce `followup_due` when a trajectory's next measurement is due.
+
+A periodic task (started in the lifespan) scans each tenant for measurements that still wait
+for their follow-up and are older than the schedule. Idempotent twice over: the marker is
+cleared in the same transaction that stages the event, and the event id is derived from
+(trajectory, sequence), so the outbox (and JetStream's duplicate window) refuse a second one.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import uuid
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from wijkkracht_common.events.effect_measurement import FollowupDue
+from wijkkracht_common.events.envelope import Envelope, new_event
+from wijkkracht_common.observability import get_logger
+from wijkkracht_common.runtime import ServiceRuntime
+from wijkkracht_common.storage import TRANSIENT_ERRORS, Database, Session
+
+from effect_measurement.adapters.schema import MEASUREMENTS
+from effect_measurement.domain.followups import add_months
+from effect_measurement.domain.inputs import InstrumentKind
+from effect_measurement.settings import Settings
+
+log = get_logger(__name__)
+_NAMESPACE = uuid.UUID("6f1d7a4e-1c0b-4c55-9a55-6b1f0c2f7e01")
+SCAN_LIMIT = 500
+
+
+def followup_event_id(tenant: str, trajectory: str, sequence: int) -> str:
+    return str(uuid.uuid5(_NAMESPACE, f"{tenant}|{trajectory}|{sequence}"))
+
+
+def due_before(settings: Settings, now: datetime) -> datetime:
+    """Measurements submitted at or before this moment have a follow-up due now."""
+    if settings.followup_after_seconds is not None:
+        return now - timedelta(seconds=settings.followup_after_seconds)
+    return add_months(now, -settings.followup_months)
+
+
+def due_at(settings: Settings, submitted_at: datetime) -> datetime:
+    if settings.followup_after_seconds is not None:
+        return submitted_at + timedelta(seconds=settings.followup_after_seconds)
+    return add_months(submitted_at, settings.followup_months)
+
+
+class FollowupScheduler:
+    def __init__(self, runtime: ServiceRuntime, settings: Settings) -> None:
+        self.runtime = runtime
+        self.settings = settings
+        self._task: asyncio.Task[None] | None = None
+
+    async def scan_tenant(self, tenant: str, now: datetime | None = None) -> int:
+        now = now or datetime.now(UTC)
+        db = await self.runtime.storage.tenant_db(tenant)
+        # Self-assessments are a conversation tool: nobody is chased for a new one.
+        due = await db[MEASUREMENTS].find(
+            {
+                "followup_pending": True,
+                "kind": InstrumentKind.MEASUREMENT.value,
+                "submitted_at": {"$lte": due_before(self.settings, now)},
+            }
+        ).limit(SCAN_LIMIT).to_list(None)
+        announced = 0
+        for doc in due:
+            announced += await self._announce(tenant, doc)
+        return announced
+
+    async def _announce(self, tenant: str, doc: dict[str, Any]) -> int:
+        sequence = int(doc["sequence"]) + 1
+        event = new_event(
+            FollowupDue(
+                trajectory_id=doc["trajectory_id"], person_id=doc["person_id"],
+                instrument_id=doc["instrument_id"], family=doc["family"], sequence=sequence,
+                due_at=due_at(self.settings, doc["submitted_at"]),
+            ),
+            tenant=tenant, subject=doc["trajectory_id"], organisation=doc.get("organisation"),
+            actor="effect_measurement",
+        ).model_copy(update={"id": followup_event_id(tenant, doc["trajectory_id"], sequence)})
+
+        async def work(db: Database[dict[str, Any]], session: Session
+                       ) -> tuple[int, list[Envelope[Any]]]:
+            result = await db[MEASUREMENTS].update_one(
+                {"_id": doc["_id"], "followup_pending": True},
+                {"$set": {"followup_pending": False, "followup_announced": sequence}},
+                session=session,
+            )
+            return (1, [event]) if result.modified_count else (0, [])
+
+        return await self.runtime.commit(tenant, work)
+
+    async def run_once(self) -> int:
+        total = 0
+        for tenant in await self.runtime.storage.tenants():
+            total += await self.scan_tenant(tenant)
+        return total
+
+    async def _loop(self) -> None:
+        while True:
+            try:
+                await self.run_once()
+            except TRANSIENT_ERRORS as error:
+                log.warning("follow-up scan: database unavailable", error=str(error))
+            except Exception:
+                log.exception("follow-up scan failed")
+            await asyncio.sleep(self.settings.followup_scan_seconds)
+
+    def start(self) -> None:
+        if self._task is None:
+            self._task = asyncio.create_task(self._loop(), name="followup-scheduler")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None

@@ -1,0 +1,49 @@
+"""Persona projection (profile × intervention type → outcome) kept by the delta method."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from wijkkracht_common.storage import Database, Session
+
+from effect_measurement.adapters.schema import INTERVENTIONS
+from effect_measurement.domain.aggregates import Accumulator, cell_delta, fold_deltas
+from effect_measurement.domain.inputs import InterventionInput
+from effect_measurement.domain.persona import PersonaKey, persona_cells
+from effect_measurement.domain.trajectories import StoredMeasurement
+
+Histories = Mapping[str, tuple[Sequence[StoredMeasurement], Sequence[StoredMeasurement]]]
+
+
+async def load_interventions(
+    db: Database[dict[str, Any]], persons: Sequence[str], session: Session | None = None
+) -> dict[str, list[InterventionInput]]:
+    result: dict[str, list[InterventionInput]] = defaultdict(list)
+    async for doc in db[INTERVENTIONS].find({"person_id": {"$in": list(persons)}},
+                                            session=session):
+        result[doc["person_id"]].append(
+            InterventionInput(
+                intervention_id=doc["_id"], person_id=doc["person_id"], type=doc["type"],
+                occurred_at=doc["occurred_at"], organisation=doc.get("organisation"),
+            )
+        )
+    return result
+
+
+def persona_delta(
+    tenant: str,
+    measurements: Histories,
+    interventions: Mapping[str, Sequence[InterventionInput]],
+    interventions_after: Mapping[str, Sequence[InterventionInput]] | None = None,
+) -> dict[PersonaKey, Accumulator]:
+    """Per person: cells(after) − cells(before); `interventions_after` when those changed."""
+    after_ivs = interventions_after if interventions_after is not None else interventions
+    return fold_deltas(
+        cell_delta(
+            persona_cells(tenant, before, interventions.get(person, ())),
+            persona_cells(tenant, after, after_ivs.get(person, ())),
+        )
+        for person, (before, after) in measurements.items()
+    )
