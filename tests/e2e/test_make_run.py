@@ -24,7 +24,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 @dataclass
 class Platform:
-    process: subprocess.Popen[str]
+    process: subprocess.Popen[bytes]
     base_port: int
     output: list[str]
 
@@ -32,16 +32,16 @@ class Platform:
         return f"http://127.0.0.1:{self.base_port + offset}{path}"
 
 
-def _wait_for_line(process: subprocess.Popen[str], marker: str, lines: list[str],
+def _wait_for_line(process: subprocess.Popen[bytes], marker: str, lines: list[str],
                    timeout: float) -> None:
     deadline = time.monotonic() + timeout
     assert process.stdout is not None
     os.set_blocking(process.stdout.fileno(), False)
     buffer = ""
     while time.monotonic() < deadline:
-        chunk = process.stdout.read()
+        chunk = process.stdout.read()  # bytes or None (non-blocking)
         if chunk:
-            buffer += chunk
+            buffer += chunk.decode(errors="replace")
             *complete, buffer = buffer.split("\n")
             lines.extend(complete)
             if any(marker in line for line in complete):
@@ -75,7 +75,7 @@ def platform(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Platform]:
          "--data-dir", str(tmp_path_factory.mktemp("platform")), "--base-port", str(base_port),
          "--nats-port", str(free_port()), "--mongo-port", str(free_port()),
          "--mail-port", str(free_port())],
-        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
     )
     lines: list[str] = []
     try:

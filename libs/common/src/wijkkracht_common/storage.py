@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+import weakref
 from collections.abc import Callable, Coroutine, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
@@ -65,6 +66,22 @@ __all__ = [
 ]
 
 
+_CATALOG_LOCKS: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Lock] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def _catalog_lock() -> asyncio.Lock:
+    """One lock per event loop, shared by every Storage in the process, around creating a
+    database (its first indexes) and listing databases: nx-27017 crashes ("sqlite3.Connection
+    returned NULL") when the two run at once. Harmless on MongoDB (both are rare)."""
+    loop = asyncio.get_running_loop()
+    lock = _CATALOG_LOCKS.get(loop)
+    if lock is None:
+        lock = _CATALOG_LOCKS[loop] = asyncio.Lock()
+    return lock
+
+
 def is_duplicate_key(error: BaseException) -> bool:
     if isinstance(error, DuplicateKeyError):
         return True
@@ -98,7 +115,6 @@ class Storage:
         )
         self._indexes = tuple(indexes)
         self._ready: set[str] = set()
-        self._lock = asyncio.Lock()
         self._serial: bool | None = None  # decided on the first transaction
         self._known_tenants: set[str] = set()
         self._tenants_listed_at = float("-inf")
@@ -116,7 +132,7 @@ class Storage:
         name = self.database_name(tenant)
         db = self.client[name]
         if name not in self._ready:
-            async with self._lock:
+            async with _catalog_lock():
                 if name not in self._ready:
                     await self.ensure_indexes(db)
                     self._ready.add(name)
@@ -139,7 +155,8 @@ class Storage:
         the list is cached; tenants this process touched are always included."""
         now = time.monotonic()
         if now - self._tenants_listed_at >= max_age_seconds:
-            names = await self.client.list_database_names()
+            async with _catalog_lock():
+                names = await self.client.list_database_names()
             self._known_tenants |= {
                 n[len(self.prefix) :] for n in names if n.startswith(self.prefix)
             }

@@ -48,10 +48,9 @@ async def test_retired_key_stops_verifying_after_max_age() -> None:
 async def test_verified_tokens_are_cached_only_until_exp() -> None:
     import time
 
+    from wijkkracht_common.auth import TokenVerifier
     from wijkkracht_common.errors import Unauthorized
     from wijkkracht_common.testing.issuer import TestIssuer
-
-    from wijkkracht_common.auth import TokenVerifier
 
     issuer = TestIssuer("http://issuer.test")
     verifier = TokenVerifier(issuer.jwks_cache(), issuer=issuer.issuer, audience=issuer.audience,

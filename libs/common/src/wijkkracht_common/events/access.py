@@ -13,6 +13,8 @@ from wijkkracht_common.events.envelope import EventData
 
 
 class AccessRecorded(EventData):
+    """Someone read or changed a resident's data (NEN 7513 access-log record)."""
+
     producer: ClassVar[str] = "access"
     event_name: ClassVar[str] = "recorded"
 

@@ -31,7 +31,8 @@ def all_events() -> list[type[EventData]]:
     while stack:
         cls = stack.pop()
         stack.extend(cls.__subclasses__())
-        if "producer" in _classvars(cls) and "event_name" in _classvars(cls):
+        defined_here = cls.__module__.startswith(f"{events_package.__name__}.")
+        if defined_here and "producer" in _classvars(cls) and "event_name" in _classvars(cls):
             found[cls.event_type()] = cls
     return [found[k] for k in sorted(found)]
 
@@ -56,8 +57,9 @@ def incompatibilities(old: dict[str, Any], new: dict[str, Any]) -> list[str]:
         if name not in new_props:
             problems.append(f"field '{name}' removed")
         elif _type_of(spec) != _type_of(new_props[name]):
-            problems.append(f"field '{name}' changed type {_type_of(spec)} → "
-                            f"{_type_of(new_props[name])}")
+            problems.append(
+                f"field '{name}' changed type {_type_of(spec)} → {_type_of(new_props[name])}"
+            )
     for name in set(new.get("required", [])) - set(old.get("required", [])):
         problems.append(f"field '{name}' became required")
     return problems
@@ -89,7 +91,8 @@ def write() -> None:
         "`wijkkracht_common.events.envelope` (`specversion, id, source, type, time, subject,\n"
         "tenant, organisation, actor, correlationid, data`). `?` marks optional fields.\n\n"
         "| subject | producer | data fields | meaning |\n|---|---|---|---|\n"
-        + "\n".join(rows) + "\n"
+        + "\n".join(rows)
+        + "\n"
     )
 
 

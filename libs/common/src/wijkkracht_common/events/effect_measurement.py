@@ -14,6 +14,8 @@ class _EffectsEvent(EventData):
 
 
 class MeasurementRecorded(_EffectsEvent):
+    """A measurement was added to a resident's trajectory (baseline or follow-up)."""
+
     event_name: ClassVar[str] = "measurement_recorded"
     measurement_id: str
     response_id: str
@@ -37,4 +39,6 @@ class FollowupDue(_EffectsEvent):
 
 
 class EffectsPersonDataErased(PersonDataErasedBase):
+    """The effect measurement service removed a person's data; aggregates stay consistent."""
+
     producer: ClassVar[str] = "effect_measurement"

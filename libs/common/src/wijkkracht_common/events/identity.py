@@ -20,18 +20,24 @@ class _IdentityEvent(EventData):
 
 
 class TenantCreated(_IdentityEvent):
+    """A regional consortium (tenant) was created; carries its k-anonymity threshold."""
+
     event_name: ClassVar[str] = "tenant_created"
     tenant_slug: str
     k_anonymity: int = 10
 
 
 class OrganisationCreated(_IdentityEvent):
+    """A member organisation was added to the tenant."""
+
     event_name: ClassVar[str] = "organisation_created"
     organisation_slug: str
     kind: str = "welfare"
 
 
 class PersonRegistered(_IdentityEvent):
+    """A person registered (self or assisted); coarse profile only, no name or e-mail."""
+
     event_name: ClassVar[str] = "person_registered"
     person_id: str
     kind: Literal["resident", "staff"] = "resident"
@@ -54,6 +60,8 @@ class PersonProfileUpdated(_IdentityEvent):
 
 
 class MembershipChanged(_IdentityEvent):
+    """A person's roles in an organisation changed (empty list: membership ended)."""
+
     event_name: ClassVar[str] = "membership_changed"
     person_id: str
     organisation_slug: str
@@ -61,6 +69,8 @@ class MembershipChanged(_IdentityEvent):
 
 
 class ConsentGranted(_IdentityEvent):
+    """A resident allowed an organisation to use their data for one purpose."""
+
     event_name: ClassVar[str] = "consent_granted"
     person_id: str
     organisation_slug: str
@@ -68,6 +78,8 @@ class ConsentGranted(_IdentityEvent):
 
 
 class ConsentRevoked(_IdentityEvent):
+    """A resident withdrew a consent; consumers must stop sharing at once."""
+
     event_name: ClassVar[str] = "consent_revoked"
     person_id: str
     organisation_slug: str
@@ -75,6 +87,8 @@ class ConsentRevoked(_IdentityEvent):
 
 
 class PersonErasureRequested(_IdentityEvent):
+    """A resident asked for erasure: every service erases or anonymises and reports back."""
+
     event_name: ClassVar[str] = "person_erasure_requested"
     person_id: str
 

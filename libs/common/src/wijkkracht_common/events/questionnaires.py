@@ -23,6 +23,8 @@ class _QuestionnairesEvent(EventData):
 
 
 class InstrumentPublished(_QuestionnairesEvent):
+    """An instrument version was published in the tenant."""
+
     event_name: ClassVar[str] = "instrument_published"
     instrument_id: str
     family: str
@@ -33,6 +35,8 @@ class InstrumentPublished(_QuestionnairesEvent):
 
 
 class InvitationSent(_QuestionnairesEvent):
+    """A professional invited a resident to fill in an instrument (also follow-ups)."""
+
     event_name: ClassVar[str] = "invitation_sent"
     invitation_id: str
     instrument_id: str
@@ -43,6 +47,8 @@ class InvitationSent(_QuestionnairesEvent):
 
 
 class ResponseSubmitted(_QuestionnairesEvent):
+    """A response was submitted and scored: scores, phases, levels and counts, never answers."""
+
     event_name: ClassVar[str] = "response_submitted"
     response_id: str
     person_id: str | None = Field(default=None, description="None for anonymous responses")
@@ -63,6 +69,8 @@ class ResponseSubmitted(_QuestionnairesEvent):
 
 
 class ResponseShared(_QuestionnairesEvent):
+    """A resident's response was shown to an organisation or exported (FHIR) with consent."""
+
     event_name: ClassVar[str] = "response_shared"
     response_id: str
     person_id: str
@@ -71,4 +79,6 @@ class ResponseShared(_QuestionnairesEvent):
 
 
 class QuestionnairesPersonDataErased(PersonDataErasedBase):
+    """The questionnaires service erased or anonymised a person's data."""
+
     producer: ClassVar[str] = "questionnaires"

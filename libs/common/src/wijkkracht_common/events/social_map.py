@@ -31,6 +31,8 @@ class _EntryFacts(_SocialMapEvent):
 
 
 class EntryPublished(_EntryFacts):
+    """A new entry (service or activity) appeared on the social map."""
+
     event_name: ClassVar[str] = "entry_published"
     kind: EntryKind
     category_codes: list[str] = []
@@ -39,6 +41,8 @@ class EntryPublished(_EntryFacts):
 
 
 class EntryUpdated(_EntryFacts):
+    """An entry changed (content, schedule, location or categories)."""
+
     event_name: ClassVar[str] = "entry_updated"
     kind: EntryKind
     status: str
@@ -62,14 +66,20 @@ class _FreshnessTransition(_EntryFacts):
 
 
 class EntryVerificationDue(_FreshnessTransition):
+    """An entry reached the reminder age: its owner is asked to verify it."""
+
     event_name: ClassVar[str] = "entry_verification_due"
 
 
 class EntryWentStale(_FreshnessTransition):
+    """An entry passed the stale age: it shows a warning until verified."""
+
     event_name: ClassVar[str] = "entry_went_stale"
 
 
 class EntryHidden(_FreshnessTransition):
+    """An entry passed the hidden age: it leaves search until re-verified."""
+
     event_name: ClassVar[str] = "entry_hidden"
 
 
@@ -82,4 +92,6 @@ class CorrectionReported(_EntryFacts):
 
 
 class SocialMapPersonDataErased(PersonDataErasedBase):
+    """The social map erased a person's data (reports, recommendations)."""
+
     producer: ClassVar[str] = "social_map"
