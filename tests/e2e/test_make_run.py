@@ -5,6 +5,7 @@ without orphans. Scenarios then go through HTTP only, like a member organisation
 from __future__ import annotations
 
 import os
+import random
 import signal
 import subprocess
 import sys
@@ -65,9 +66,12 @@ def _children(pid: int) -> set[int]:
 
 @pytest.fixture(scope="module")
 def platform(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Platform]:
-    base_port = free_port() // 10 * 10 - 10  # services on base+1 … base+6
+    # Services on base+1 … base+6, picked below Linux's ephemeral range (32768+) so the free
+    # ports handed to NATS, the database and the mail sink can never land on them.
+    rng = random.Random()
+    base_port = rng.randrange(20000, 30000, 10)
     while any(_port_taken(base_port + i) for i in range(1, 7)):
-        base_port = free_port() // 10 * 10 - 10
+        base_port = rng.randrange(20000, 30000, 10)
     env = {k: v for k, v in os.environ.items() if not k.startswith("WK_")}
     env["WK_ENV"] = "dev"
     process = subprocess.Popen(
