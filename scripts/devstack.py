@@ -130,7 +130,13 @@ def main() -> int:
         for (name, port, _), managed in zip(
             started, processes[len(processes) - len(started):], strict=True
         ):
-            wait_ready(f"http://127.0.0.1:{port}/readyz", managed.process)
+            try:
+                wait_ready(f"http://127.0.0.1:{port}/readyz", managed.process)
+            except EmbeddedError:
+                log_tail = (logs / f"{name}.log").read_text(errors="replace").splitlines()[-15:]
+                print(f"{name} did not start; last lines of {logs / (name + '.log')}:",
+                      *log_tail, sep="\n  ", file=sys.stderr, flush=True)
+                raise
             print(f"  ✓ {name:<20} http://127.0.0.1:{port}/docs", flush=True)
 
         if env["WK_ENV"] == "dev" and not args.no_seed:
