@@ -45,7 +45,7 @@ def available_services() -> list[tuple[str, int, str]]:
     return [s for s in SERVICES if (ROOT / "services" / s[0] / "src" / s[0] / "main.py").exists()]
 
 
-def wait_ready(url: str, process: subprocess.Popen[bytes], timeout: float = 60.0) -> None:
+def wait_ready(url: str, process: subprocess.Popen[bytes], timeout: float = 180.0) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process.poll() is not None:
@@ -77,6 +77,10 @@ def main() -> int:
     logs.mkdir(parents=True, exist_ok=True)
     env = {**os.environ}
     env.setdefault("WK_ENV", "dev")
+    if env["WK_ENV"] == "dev" and not args.no_seed:
+        # Each service seeds its part of the demo tenant while starting (idempotent); it is
+        # ready only when seeded. One writer per database: nx-27017 needs that.
+        env.setdefault("WK_DEMO_SEED", "true")
     identity_url = f"http://127.0.0.1:{args.base_port + 1}/identity/v1"
     env.setdefault("WK_ISSUER", identity_url)
     env.setdefault("WK_JWKS_URL", f"{identity_url}/.well-known/jwks.json")
@@ -139,10 +143,6 @@ def main() -> int:
                 raise
             print(f"  ✓ {name:<20} http://127.0.0.1:{port}/docs", flush=True)
 
-        if env["WK_ENV"] == "dev" and not args.no_seed:
-            print("Seeding the demo tenant 'demo' …", flush=True)
-            subprocess.run([sys.executable, "-m", "wijkkracht_common.cli", "demo", "seed"],
-                           env=env, check=True)
         print((ROOT / "docs" / "demo-logins.txt").read_text() if (
             ROOT / "docs" / "demo-logins.txt").exists() else "", flush=True)
         print(f"Logs in {logs}. Ctrl-C stops everything.", flush=True)

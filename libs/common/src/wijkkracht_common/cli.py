@@ -35,7 +35,11 @@ def _load_plugins() -> None:
 
 @demo.command("seed")
 def seed() -> None:
-    """Fill the demo tenant `demo` with every service's demo data (idempotent)."""
+    """Fill the demo tenant `demo` with every service's demo data (idempotent).
+
+    Run it while the services are stopped: on the embedded database, writers in two processes
+    may not use one database's transactions at once. `make run` needs no call: every service
+    seeds itself at start-up (WK_DEMO_SEED=true)."""
     if os.environ.get("WK_ENV", "dev") != "dev":
         console.print("[red]Demo data only in dev mode (WK_ENV=dev).[/red]")
         raise typer.Exit(2)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
 from contextlib import asynccontextmanager
+from importlib.metadata import entry_points
 from typing import Any, TypeVar
 
 from faststream.nats import NatsBroker
@@ -38,6 +39,18 @@ COMMON_INDEXES: tuple[IndexSpec, ...] = (
 Work = Callable[
     [Database[dict[str, Any]], Session], Awaitable[tuple[T, Sequence[Envelope[Any]]]]
 ]
+
+
+async def run_demo_seed(service: str) -> None:
+    """Run the service's own demo seeder (entry point `wijkkracht.demo` named after it)."""
+    for ep in entry_points(group="wijkkracht.demo", name=service):
+        seeder: Callable[[], Awaitable[str]] = ep.load()
+        try:
+            summary = await seeder()
+        except Exception:
+            log.exception("demo seed failed", service=service)
+        else:
+            log.info("demo seeded", service=service, summary=summary)
 
 
 class ServiceRuntime:
@@ -130,6 +143,8 @@ class ServiceRuntime:
             self.relay.start()
         if self.mail is not None:
             self.mail.start()
+        if self.settings.is_dev and self.settings.demo_seed:
+            await run_demo_seed(self.settings.service_name)
         log.info("service started", service=self.settings.service_name)
         try:
             yield

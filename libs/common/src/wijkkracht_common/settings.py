@@ -51,6 +51,10 @@ class BaseServiceSettings(BaseSettings):
     smtp_password: str | None = None
     smtp_starttls: bool = False
 
+    # Dev only: seed this service's part of the demo tenant during start-up (`make run`
+    # sets it), so the service is the only writer to its databases (see embedded DB quirks).
+    demo_seed: bool = False
+
     @property
     def is_dev(self) -> bool:
         return self.env == "dev"

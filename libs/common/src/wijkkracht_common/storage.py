@@ -82,6 +82,22 @@ def _catalog_lock() -> asyncio.Lock:
     return lock
 
 
+_TX_LOCKS: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[str, asyncio.Lock]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def _transaction_lock(database: str) -> asyncio.Lock:
+    """Process-wide (per event loop) lock of one database's transactions, shared by every
+    Storage object: two clients in one process (an app and an in-process job) must not run
+    transactions on one nx-27017 database at once either."""
+    locks = _TX_LOCKS.setdefault(asyncio.get_running_loop(), {})
+    lock = locks.get(database)
+    if lock is None:
+        lock = locks[database] = asyncio.Lock()
+    return lock
+
+
 def is_duplicate_key(error: BaseException) -> bool:
     if isinstance(error, DuplicateKeyError):
         return True
@@ -118,7 +134,6 @@ class Storage:
         self._serial: bool | None = None  # decided on the first transaction
         self._known_tenants: set[str] = set()
         self._tenants_listed_at = float("-inf")
-        self._tx_locks: dict[str, asyncio.Lock] = {}
 
     @property
     def prefix(self) -> str:
@@ -186,8 +201,7 @@ class Storage:
         and nx-27017 allow), retried on transient transaction errors by the driver.
         All writes inside must pass `session=session`."""
         if await self._serialize_transactions():
-            lock = self._tx_locks.setdefault(db.name, asyncio.Lock())
-            async with lock:
+            async with _transaction_lock(db.name):
                 return await self._run_transaction(callback)
         return await self._run_transaction(callback)
 

@@ -93,6 +93,15 @@ class PersonErasureRequested(_IdentityEvent):
     person_id: str
 
 
+class PersonErasureCompleted(_IdentityEvent):
+    """Every expected service confirmed the erasure and identity erased its own data; the
+    person id stays as a tombstone (no name, e-mail, PC4 or password remain)."""
+
+    event_name: ClassVar[str] = "person_erasure_completed"
+    person_id: str
+    services: list[str] = []
+
+
 class NeighbourhoodsImported(_IdentityEvent):
     """The tenant's neighbourhood table (public reference data, no personal data)."""
 
