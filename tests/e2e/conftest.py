@@ -122,7 +122,7 @@ def login(platform: Platform, email: str, password: str = DEMO_PASSWORD,
         verifier = generate_token(48)
         uri, _state = oauth.create_authorization_url(
             discovery["authorization_endpoint"], code_verifier=verifier)
-        page = oauth.get(uri, withhold_token=True)
+        page = oauth.request("GET", uri, withhold_token=True)
         assert page.status_code == 200, page.text
         form = _LoginForm()
         form.feed(page.text)
@@ -135,7 +135,8 @@ def login(platform: Platform, email: str, password: str = DEMO_PASSWORD,
                 data[name] = email
             elif kind == "password":
                 data[name] = password
-        posted = oauth.post(urljoin(uri, form.action or uri), data=data, withhold_token=True)
+        posted = oauth.request("POST", urljoin(uri, form.action or uri), data=data,
+                              withhold_token=True)
         assert posted.status_code in (302, 303), posted.text[:500]
         token = oauth.fetch_token(discovery["token_endpoint"],
                                   authorization_response=posted.headers["location"],

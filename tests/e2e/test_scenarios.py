@@ -56,7 +56,7 @@ def fill_in(platform: Platform, token: str, instrument_id: str,
             pick: Callable[[dict[str, Any]], Any], **start: Any) -> dict[str, Any]:
     with httpx.Client(timeout=15, headers=bearer(token)) as http:
         definition = http.get(platform.api(QUESTIONNAIRES, f"/instruments/{instrument_id}"),
-                              params={"format": "json"}).json()
+                              params={"format": "json"}).json()["definition"]
         started = http.post(platform.api(QUESTIONNAIRES, "/responses"),
                             json={"instrument_id": instrument_id, **start})
         assert started.status_code == 201, started.text
@@ -88,8 +88,11 @@ def test_piet_finds_the_walking_group_through_the_whole_platform(platform: Platf
     me = httpx.get(platform.api(IDENTITY, "/me"), headers=bearer(token), timeout=10).json()
     assert me["neighbourhood_code"] == "DM01"
 
-    result = fill_in(platform, token, "health-short",
-                     lambda item: 2 if item.get("dimension") == "participation" else 7)
+    def low_participation(item: dict[str, Any]) -> int:
+        score = 2 if item.get("dimension") == "participation" else 7
+        return 10 - score if item.get("reverse_scored") else score
+
+    result = fill_in(platform, token, "health-short", low_participation)
     scores = {d["dimension"]: d["score"] for d in result["result"]["dimension_scores"]}
     assert scores["participation"] < 4 < scores["bodily_functions"]
     chart = httpx.get(platform.api(QUESTIONNAIRES, f"/responses/{result['id']}/chart.svg"),

@@ -8,9 +8,10 @@ created idempotently the first time a process touches a tenant's database.
 from __future__ import annotations
 
 import asyncio
+import functools
 import time
 import weakref
-from collections.abc import Callable, Coroutine, Iterable, Sequence
+from collections.abc import Awaitable, Callable, Coroutine, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
@@ -28,6 +29,7 @@ from pymongo.errors import (
     DuplicateKeyError,
     ExecutionTimeout,
     NetworkTimeout,
+    OperationFailure,
     ServerSelectionTimeoutError,
     WTimeoutError,
 )
@@ -98,6 +100,23 @@ def _transaction_lock(database: str) -> asyncio.Lock:
     return lock
 
 
+_NX_RACE = "returned NULL without setting an exception"
+
+
+async def _retry_races(operation: Callable[[], Awaitable[T]], attempts: int = 6) -> T:
+    """Retry nx-27017's connection race: when two requests (from any process) touch a
+    database whose SQLite connection is just being opened, one fails with "sqlite3.Connection
+    returned NULL". The operation did nothing, so repeating it is safe."""
+    for attempt in range(attempts):
+        try:
+            return await operation()
+        except OperationFailure as error:
+            if _NX_RACE not in str(error) or attempt == attempts - 1:
+                raise
+            await asyncio.sleep(0.05 * 2**attempt)
+    raise AssertionError("unreachable")
+
+
 def is_duplicate_key(error: BaseException) -> bool:
     if isinstance(error, DuplicateKeyError):
         return True
@@ -161,7 +180,9 @@ class Storage:
     async def ensure_indexes(self, db: Database[dict[str, Any]]) -> None:
         for spec in self._indexes:
             if spec.indexes:
-                await db[spec.collection].create_indexes(list(spec.indexes))
+                await _retry_races(
+                    functools.partial(db[spec.collection].create_indexes, list(spec.indexes))
+                )
 
     async def tenants(self, max_age_seconds: float = 5.0) -> list[str]:
         """Tenants that have a database for this service (the outbox relay walks these).
@@ -171,7 +192,7 @@ class Storage:
         now = time.monotonic()
         if now - self._tenants_listed_at >= max_age_seconds:
             async with _catalog_lock():
-                names = await self.client.list_database_names()
+                names = await _retry_races(self.client.list_database_names)
             self._known_tenants |= {
                 n[len(self.prefix) :] for n in names if n.startswith(self.prefix)
             }
