@@ -10,16 +10,22 @@ import asyncio
 import getpass
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
-from typing import Annotated, TypeVar
+from typing import Annotated, NoReturn, TypeVar
 
 import typer
+from pydantic import ValidationError
 from rich.console import Console
+from rich.markup import escape
 
+from identity.adapters import repositories as repo
+from identity.domain.api_clients import ApiClient
+from identity.domain.people import Person
 from identity.domain.roles import Role
-from identity.domain.tenancy import OrganisationKind
-from identity.domain.texts import DomainError
+from identity.domain.tenancy import Organisation, OrganisationKind
+from identity.domain.texts import DomainError, Text
 from identity.service import clients, directory, people
 from identity.service.context import Identity
+from identity.service.problems import from_validation
 from identity.settings import Settings
 
 T = TypeVar("T")
@@ -45,14 +51,35 @@ def run(job: Callable[[Identity], Awaitable[T]]) -> T:
     try:
         return asyncio.run(main())
     except DomainError as error:
-        console.print(f"[red]{error.text}[/red]")
-        raise typer.Exit(1) from None
+        fail(str(error.text))
+    except ValidationError as error:
+        problem = from_validation(error)
+        fail("; ".join(f"{e['field']}: {e['message']}" for e in problem.errors or [])
+             or str(problem.detail))
     except Exception as error:
         detail = getattr(error, "detail", None)
         if detail is None:
             raise
-        console.print(f"[red]{detail}[/red]")
-        raise typer.Exit(1) from None
+        fail(str(detail))
+
+
+def fail(message: str) -> NoReturn:
+    console.print(f"[red]{escape(message)}[/red]")
+    raise typer.Exit(1)
+
+
+async def require_tenant(ctx: Identity, tenant: str) -> None:
+    if not await ctx.tenant_exists(tenant):
+        raise DomainError(Text(f"Onbekende tenant '{tenant}'.", f"Unknown tenant '{tenant}'."),
+                          "tenant")
+
+
+async def require_org(ctx: Identity, tenant: str, organisation: str) -> None:
+    await require_tenant(ctx, tenant)
+    if await repo.get_organisation(await ctx.tenant_db(tenant), organisation) is None:
+        raise DomainError(Text(f"Onbekende organisatie '{organisation}' in tenant '{tenant}'.",
+                               f"Unknown organisation '{organisation}' in tenant '{tenant}'."),
+                          "org")
 
 
 @tenant_app.command("create")
@@ -68,8 +95,12 @@ def create_organisation(
     name: Annotated[str, typer.Option()],
     kind: Annotated[OrganisationKind, typer.Option()] = OrganisationKind.WELFARE,
 ) -> None:
-    org = run(lambda ctx: directory.create_organisation(ctx, tenant, slug=slug, name=name,
-                                                        kind=kind, actor=ACTOR))
+    async def job(ctx: Identity) -> Organisation:
+        await require_tenant(ctx, tenant)
+        return await directory.create_organisation(ctx, tenant, slug=slug, name=name, kind=kind,
+                                                   actor=ACTOR)
+
+    org = run(job)
     console.print(f"organisation {org.slug} created in {tenant}")
 
 
@@ -83,9 +114,14 @@ def create_user(
     password: Annotated[str | None, typer.Option(help="prompted when omitted")] = None,
 ) -> None:
     secret = password or getpass.getpass("Password: ")
-    person, _ = run(lambda ctx: people.register_person(
-        ctx, tenant, people.NewPerson(display_name=name, email=email, password=secret),
-        memberships=[(organisation, role)], actor=ACTOR))
+
+    async def job(ctx: Identity) -> tuple[Person, str | None]:
+        await require_org(ctx, tenant, organisation)
+        return await people.register_person(
+            ctx, tenant, people.NewPerson(display_name=name, email=email, password=secret),
+            memberships=[(organisation, role)], actor=ACTOR)
+
+    person, _ = run(job)
     console.print(f"person {person.id} created")
 
 
@@ -99,10 +135,14 @@ def create_client(
     redirect_uri: Annotated[list[str] | None, typer.Option()] = None,
     origin: Annotated[list[str] | None, typer.Option()] = None,
 ) -> None:
-    client, secret = run(lambda ctx: clients.create_client(
-        ctx, tenant, organisation=organisation, name=name, confidential=confidential,
-        scopes=scope or ["openid", "profile"], redirect_uris=redirect_uri or [],
-        allowed_origins=origin or []))
+    async def job(ctx: Identity) -> tuple[ApiClient, str | None]:
+        await require_org(ctx, tenant, organisation)
+        return await clients.create_client(
+            ctx, tenant, organisation=organisation, name=name, confidential=confidential,
+            scopes=scope or ["openid", "profile"], redirect_uris=redirect_uri or [],
+            allowed_origins=origin or [])
+
+    client, secret = run(job)
     console.print(f"client_id: {client.client_id}")
     if secret:
         console.print(f"client_secret (shown once): {secret}")

@@ -39,6 +39,14 @@ class Settings(BaseServiceSettings):
     # How long a registered API client is served from memory by the token endpoint.
     client_cache_seconds: float = 10.0
     login_lock_seconds: int = 900
+    #: How long a rendered login form stays valid (its CSRF token's lifetime).
+    login_form_max_age_seconds: int = 3600
+
+    #: Services whose `person_data_erased` an erasure waits for before identity erases its
+    #: own data (`WK_ERASURE_EXPECTED_SERVICES='["questionnaires", ...]'`). Fixed per
+    #: erasure when it is requested.
+    erasure_expected_services: list[str] = ["questionnaires", "effect_measurement",
+                                            "social_map"]
 
     #: Demo tenant slug (`wk demo seed`, dev mode only).
     demo_tenant: str = DEMO_TENANT

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import re
 import secrets
 from urllib.parse import parse_qs, urlsplit
 
@@ -45,10 +46,27 @@ def auth_params(client_id: str, challenge: str, **extra: str) -> dict[str, str]:
             "code_challenge_method": "S256", **extra}
 
 
+CSRF_FIELD = re.compile(r'name="csrf_token" value="([^"]+)"')
+
+
+def csrf_token_of(page: httpx.Response) -> str:
+    found = CSRF_FIELD.search(page.text)
+    assert found, page.text
+    return found.group(1)
+
+
+async def submit_login(http: httpx.AsyncClient, params: dict[str, str],
+                       fields: dict[str, str]) -> httpx.Response:
+    """Like a browser: open the login page (cookie + form token), then post the form."""
+    page = await http.get(f"{A}/authorize", params=params)
+    assert page.status_code == 200, page.text
+    return await http.post(f"{A}/authorize", data={
+        **params, "csrf_token": csrf_token_of(page), **fields})
+
+
 async def login(http: httpx.AsyncClient, params: dict[str, str], email: str,
                 password: str = PASSWORD) -> httpx.Response:
-    return await http.post(f"{A}/authorize", data={**params, "email": email,
-                                                    "password": password})
+    return await submit_login(http, params, {"email": email, "password": password})
 
 
 def code_of(response: httpx.Response) -> str:

@@ -6,7 +6,7 @@ import pytest
 from identity.demo_seed import seed_with
 
 from .conftest import App
-from .oauth_helpers import auth_params, code_of, exchange, pkce
+from .oauth_helpers import auth_params, code_of, exchange, pkce, submit_login
 
 pytestmark = pytest.mark.integration
 
@@ -25,8 +25,8 @@ async def test_demo_seed_is_idempotent_and_demo_clients_work(identity: App) -> N
 
     verifier, challenge = pkce()
     params = auth_params("demo-frontend", challenge)
-    login = await identity.http.post("/identity/v1/oauth/authorize", data={
-        **params, "email": "inwoner@demo.test", "password": "wijkkracht-demo"})
+    login = await submit_login(identity.http, params, {
+        "email": "inwoner@demo.test", "password": "wijkkracht-demo"})
     tokens = await exchange(identity.http, "demo-frontend", code_of(login), verifier)
     assert tokens.status_code == 200
     profile = await identity.http.get("/identity/v1/me", headers={

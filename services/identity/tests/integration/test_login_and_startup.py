@@ -14,7 +14,7 @@ from identity.startup import StartupRefused
 from wijkkracht_common.testing.plugin import TwoTenants
 
 from .conftest import PASSWORD, App, drop_databases
-from .oauth_helpers import A, auth_params, code_of, login, pkce, public_client
+from .oauth_helpers import auth_params, code_of, login, pkce, public_client, submit_login
 
 pytestmark = pytest.mark.integration
 
@@ -79,16 +79,16 @@ async def test_assisted_registration_and_one_time_login_code(
     _, challenge = pkce()
     params = auth_params(client.client_id, challenge)
     typed = code.lower().replace("-", " ")  # case, spaces and hyphens are forgiven
-    first = await identity.http.post(f"{A}/authorize", data={**params, "login_code": typed})
+    first = await submit_login(identity.http, params, {"login_code": typed})
     code_of(first)
-    again = await identity.http.post(f"{A}/authorize", data={**params, "login_code": code})
+    again = await submit_login(identity.http, params, {"login_code": code})
     assert again.status_code == 401 and "inlogcode" in again.text
 
     fresh = await identity.http.post(f"{P}/people/{resident.json()['id']}/login-codes",
                                      headers=await identity.headers_for(t, pro))
     assert fresh.status_code == 201
-    second = await identity.http.post(f"{A}/authorize", data={
-        **params, "login_code": fresh.json()["login_code"]})
+    second = await submit_login(identity.http, params,
+                                {"login_code": fresh.json()["login_code"]})
     code_of(second)
 
     # A professional of another organisation cannot register residents for this one.

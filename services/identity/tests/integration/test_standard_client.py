@@ -14,7 +14,7 @@ from wijkkracht_common.auth import JwksCache, TokenVerifier
 from wijkkracht_common.testing.plugin import TwoTenants
 
 from .conftest import ISSUER, PASSWORD, App
-from .oauth_helpers import REDIRECT, confidential_client, public_client
+from .oauth_helpers import REDIRECT, confidential_client, csrf_token_of, public_client
 
 pytestmark = pytest.mark.integration
 
@@ -52,6 +52,8 @@ async def test_authlib_authorization_code_with_pkce(
         page = await oauth.request("GET", url, withhold_token=True)
         assert page.status_code == 200 and 'name="password"' in page.text
         form = {k: v for k, v in httpx.URL(url).params.multi_items()}
+        # The browser part: the page's hidden CSRF field, its cookie kept by the client.
+        form["csrf_token"] = csrf_token_of(page)
         login = await oauth.request("POST", discovery["authorization_endpoint"],
                                  data={**form, "email": "res@a.test", "password": PASSWORD},
                                  withhold_token=True)

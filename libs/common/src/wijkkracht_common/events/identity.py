@@ -94,8 +94,9 @@ class PersonErasureRequested(_IdentityEvent):
 
 
 class PersonErasureCompleted(_IdentityEvent):
-    """Every expected service confirmed the erasure and identity erased its own data; the
-    person id stays as a tombstone (no name, e-mail, PC4 or password remain)."""
+    """All expected services confirmed an erasure; identity erased its own data too.
+
+    The person id stays as a tombstone (no name, e-mail, PC4 or password remain)."""
 
     event_name: ClassVar[str] = "person_erasure_completed"
     person_id: str

@@ -17,6 +17,7 @@ from identity.adapters import schema as c
 from identity.adapters.documents import from_doc, restore_datetimes, to_doc
 from identity.domain.api_clients import ApiClient
 from identity.domain.consent import ConsentLedger
+from identity.domain.erasure import ErasureStatus
 from identity.domain.login_codes import LoginCode
 from identity.domain.memberships import Membership
 from identity.domain.neighbourhoods import NeighbourhoodTable
@@ -59,6 +60,19 @@ async def add_allowed_origins(pdb: Db, origins: Sequence[str], client_id: str) -
         await pdb[c.ALLOWED_ORIGINS].update_one(
             {"_id": origin}, {"$addToSet": {"clients": client_id}}, upsert=True
         )
+
+
+async def set_client_origins(
+    pdb: Db, client_id: str, *, before: Sequence[str], after: Sequence[str]
+) -> None:
+    """Move the client's entries in the CORS table; an origin no client uses any more goes."""
+    await add_allowed_origins(pdb, [o for o in after if o not in before], client_id)
+    for origin in [o for o in before if o not in after]:
+        await pdb[c.ALLOWED_ORIGINS].update_one({"_id": origin},
+                                                {"$pull": {"clients": client_id}})
+        doc = await pdb[c.ALLOWED_ORIGINS].find_one({"_id": origin})
+        if doc is not None and not doc.get("clients"):
+            await pdb[c.ALLOWED_ORIGINS].delete_one({"_id": origin})
 
 
 async def all_allowed_origins(pdb: Db) -> set[str]:
@@ -151,6 +165,18 @@ async def save_person(db: Db, person: Person, *, session: S) -> None:
     await db[c.PEOPLE].update_one({"_id": person.id}, {"$set": doc}, session=session)
 
 
+async def replace_person_with_tombstone(
+    db: Db, tombstone: Person, *, erased_at: datetime, session: S
+) -> None:
+    """Replace the whole document: nothing of the person's data survives in extra fields."""
+    old = await db[c.PEOPLE].find_one({"_id": tombstone.id}, projection={
+        "erasure_requested_at": 1}, session=session)
+    doc = to_doc(tombstone, "id")
+    doc["erasure_requested_at"] = restore_datetimes(old or {}).get("erasure_requested_at")
+    doc["erased_at"] = erased_at
+    await db[c.PEOPLE].replace_one({"_id": tombstone.id}, doc, session=session)
+
+
 async def release_email(db: Db, email: str, *, session: S) -> None:
     await db[c.EMAILS].delete_one({"_id": email}, session=session)
 
@@ -206,6 +232,19 @@ async def save_ledger(db: Db, ledger: ConsentLedger, *, session: S) -> None:
     await db[c.CONSENTS].replace_one({"_id": ledger.person_id}, doc, upsert=True, session=session)
 
 
+# ---- erasure -----------------------------------------------------------------------------------
+
+
+async def get_erasure(db: Db, person_id: str) -> ErasureStatus | None:
+    return from_doc(ErasureStatus, await db[c.ERASURES].find_one({"_id": person_id}),
+                    "person_id")
+
+
+async def save_erasure(db: Db, status: ErasureStatus, *, session: S) -> None:
+    doc = to_doc(status, "person_id")
+    await db[c.ERASURES].replace_one({"_id": doc["_id"]}, doc, upsert=True, session=session)
+
+
 # ---- API clients -------------------------------------------------------------------------------
 
 
@@ -215,6 +254,12 @@ async def get_client(db: Db, client_id: str) -> ApiClient | None:
 
 async def insert_client(db: Db, client: ApiClient, *, session: S) -> None:
     await db[c.CLIENTS].insert_one(to_doc(client, "client_id"), session=session)
+
+
+async def replace_client(db: Db, client: ApiClient) -> None:
+    # replace (not $set): keeps datetimes and booleans typed (see documents.py).
+    doc = to_doc(client, "client_id")
+    await db[c.CLIENTS].replace_one({"_id": doc["_id"]}, doc)
 
 
 # ---- authorization codes, refresh tokens, revoked access tokens -------------------------------

@@ -31,6 +31,7 @@ LOGIN_CODES = "login_codes"
 LOGIN_FAILURES = "login_failures"
 NEIGHBOURHOODS = "neighbourhoods"
 ACCESS_PROJECTION = "access_log_projection"  # AccessRecorded from every service
+ERASURES = "erasures"  # per-person erasure status: requested, confirmations, completed
 
 INDEXES: tuple[IndexSpec, ...] = (
     IndexSpec(CLIENT_NAMES, (IndexModel([("tenant", ASCENDING)]),)),
@@ -42,7 +43,10 @@ INDEXES: tuple[IndexSpec, ...] = (
     ),
     IndexSpec(CLIENTS, (IndexModel([("organisation", ASCENDING)]),)),
     IndexSpec(AUTH_CODES, (IndexModel([("expires_at", ASCENDING)]),)),
-    IndexSpec(REFRESH_TOKENS, (IndexModel([("family_id", ASCENDING)]),)),
+    IndexSpec(
+        REFRESH_TOKENS,
+        (IndexModel([("family_id", ASCENDING)]), IndexModel([("subject", ASCENDING)])),
+    ),
     IndexSpec(REVOKED_JTIS, (IndexModel([("expires_at", ASCENDING)], expireAfterSeconds=0),)),
     IndexSpec(LOGIN_CODES, (IndexModel([("person_id", ASCENDING)]),)),
     IndexSpec(

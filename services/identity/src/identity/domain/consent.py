@@ -100,5 +100,18 @@ class ConsentLedger(BaseModel):
                     changes.append(change)
         return ledger, changes
 
+    def anonymised(self, new_id: str) -> ConsentLedger:
+        """After erasure: the record that consent existed (organisation, purpose, action, day)
+        stays, under an id that no longer points to the person; the person's own actor id
+        becomes "resident" (staff ids, who acted on the resident's behalf, stay)."""
+        entries = tuple(
+            entry.model_copy(update={
+                "by": "resident" if entry.by == self.person_id else entry.by,
+                "at": entry.at.replace(hour=0, minute=0, second=0, microsecond=0),
+            })
+            for entry in self.entries
+        )
+        return ConsentLedger(person_id=new_id, entries=entries)
+
     def _append(self, entry: ConsentEntry) -> tuple[ConsentLedger, ConsentEntry]:
         return self.model_copy(update={"entries": (*self.entries, entry)}), entry

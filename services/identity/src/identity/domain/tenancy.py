@@ -34,7 +34,7 @@ class Tenant(_Frozen):
 
 def create_tenant(slug: str, name: str, now: datetime) -> Tenant:
     """Create a customer tenant; refuses reserved slugs such as ``platform``."""
-    validate_tenant_slug(slug)
+    validate_tenant_slug(slug, field="slug")
     return Tenant(slug=slug, name=name.strip(), created_at=now)
 
 

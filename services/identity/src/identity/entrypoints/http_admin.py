@@ -20,17 +20,19 @@ from identity.domain.tenancy import Organisation
 from identity.entrypoints.deps import Ctx, LivePrincipal, Manager, PlatformOperator, TenantAdmin
 from identity.entrypoints.schemas import (
     ClientIn,
+    ClientPatch,
     OrganisationIn,
     PersonIn,
     RolesIn,
     TeamIn,
     TenantIn,
     client_out,
+    erasure_out,
     memberships_out,
     organisation_out,
     person_out,
 )
-from identity.service import clients, directory, neighbourhoods, people
+from identity.service import clients, directory, erasure, neighbourhoods, people
 from identity.service.context import NOT_FOUND
 from identity.service.problems import domain_call
 
@@ -214,6 +216,20 @@ async def get_person(person_id: str, principal: Manager, ctx: Ctx) -> dict[str, 
     return person_out(person, memberships)
 
 
+@router.get("/people/{person_id}/erasure")
+async def get_erasure(person_id: str, principal: TenantAdmin, ctx: Ctx) -> dict[str, Any]:
+    """Erasure status of a person in the tenant (also after completion: the record that
+    every service confirmed, with counts). The read is access-logged."""
+    status = await erasure.status_of(ctx, principal.tenant, person_id)
+    from wijkkracht_common.access_log import record_access
+
+    await record_access(await ctx.tenant_db(principal.tenant), service="identity",
+                        principal=principal, resident=person_id, action="read",
+                        resource=f"erasure/{person_id}", reason="erasure_administration")
+    ctx.runtime.notify_relay()
+    return erasure_out(status)
+
+
 @router.put("/people/{person_id}/memberships/{organisation}")
 async def put_membership(
     person_id: str, organisation: str, body: RolesIn, principal: Manager, ctx: Ctx
@@ -258,6 +274,33 @@ async def list_clients(
                                        cursor=cursor)
     found = [from_doc(ApiClient, d, "client_id") for d in docs]
     return {"items": [client_out(x) for x in found if x], "next_cursor": next_cursor}
+
+
+@router.get("/organisations/{slug}/clients/{client_id}")
+async def get_client(slug: str, client_id: str, principal: Manager, ctx: Ctx) -> dict[str, Any]:
+    return client_out(await clients.managed_client(ctx, principal, slug, client_id))
+
+
+@router.patch("/organisations/{slug}/clients/{client_id}")
+async def patch_client(
+    slug: str, client_id: str, body: ClientPatch, principal: Manager, ctx: Ctx
+) -> dict[str, Any]:
+    """Disable/enable, rename, replace redirect URIs or origins. A disabled client gets
+    `invalid_client` from the token endpoint at once on this replica and within
+    `WK_CLIENT_CACHE_SECONDS` on the others."""
+    changes = {k: v for k, v in body.model_dump(exclude_unset=True).items() if v is not None}
+    client = await domain_call(lambda: clients.update_client(
+        ctx, principal, slug, client_id, changes=changes))
+    return client_out(client)
+
+
+@router.post("/organisations/{slug}/clients/{client_id}/secret")
+async def rotate_client_secret(
+    slug: str, client_id: str, principal: Manager, ctx: Ctx
+) -> JSONResponse:
+    """A new secret for a confidential client, returned once; the old one stops working."""
+    client, secret = await clients.rotate_secret(ctx, principal, slug, client_id)
+    return JSONResponse(client_out(client, secret), headers={"Cache-Control": "no-store"})
 
 
 # ---- neighbourhoods ------------------------------------------------------------------------------

@@ -3,6 +3,7 @@ RFC 6749 error format (the standard there); everything else uses problem+json.""
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -10,6 +11,7 @@ from fastapi.responses import JSONResponse, RedirectResponse, Response
 from wijkkracht_common.auth import CurrentPrincipal
 from wijkkracht_common.errors import Forbidden
 
+from identity.domain import login_csrf as csrf
 from identity.domain.authorization_request import AuthorizationRejected
 from identity.domain.oidc_discovery import (
     AUTHORIZE_PATH,
@@ -21,7 +23,7 @@ from identity.domain.oidc_discovery import (
     discovery_document,
 )
 from identity.entrypoints.deps import Ctx, client_ip
-from identity.entrypoints.login_page import ERROR_PAGE, pick_language, render
+from identity.entrypoints.login_page import CSRF_REFUSED, ERROR_PAGE, pick_language, render
 from identity.service import oauth
 from identity.service.login import LoginRefused, login_with_code, login_with_password
 
@@ -59,6 +61,37 @@ async def _validated(ctx: Ctx, pairs: list[tuple[str, str]], lang: str, action: 
         return RedirectResponse(location, status_code=303)
 
 
+class _LoginForm:
+    """CSRF double-submit for one authorization request (see `domain.login_csrf`)."""
+
+    def __init__(self, request: Request, ctx: Ctx, pairs: list[tuple[str, str]]) -> None:
+        self.ctx = ctx
+        self.secure = ctx.policy.issuer.startswith("https://")
+        self.cookie_name = csrf.SECURE_COOKIE_NAME if self.secure else csrf.COOKIE_NAME
+        presented = request.cookies.get(self.cookie_name)
+        self.presented = presented if csrf.is_cookie_value(presented) else None
+        self.cookie_value = self.presented or csrf.new_cookie_value(ctx.random)
+        self.binding = csrf.request_binding(pairs)
+
+    def token(self) -> str:
+        return csrf.issue_form_token(self.ctx.csrf_key, self.cookie_value, self.binding,
+                                     int(time.time()))
+
+    def accepts(self, token: str | None) -> bool:
+        return csrf.verify_form_token(
+            self.ctx.csrf_key, cookie_value=self.presented, token=token, binding=self.binding,
+            now=int(time.time()), max_age=self.ctx.settings.login_form_max_age_seconds)
+
+    def attach(self, response: Response) -> Response:
+        """(Re)sets the cookie: a new browser gets one, an existing one is refreshed."""
+        response.set_cookie(
+            self.cookie_name, self.cookie_value,
+            max_age=self.ctx.settings.login_form_max_age_seconds, path="/",
+            secure=self.secure, httponly=True, samesite="lax",
+        )
+        return response
+
+
 @router.get(AUTHORIZE_PATH, response_class=Response)
 async def authorize_page(request: Request, ctx: Ctx) -> Response:
     pairs = _auth_params(list(request.query_params.multi_items()))
@@ -68,8 +101,9 @@ async def authorize_page(request: Request, ctx: Ctx) -> Response:
     if isinstance(validated, Response):
         return validated
     client = await oauth.load_client(ctx, validated.client_id)
-    return render(lang=lang, action=action, params=pairs,
-                  client_name=client.name if client else None)
+    form = _LoginForm(request, ctx, pairs)
+    return form.attach(render(lang=lang, action=action, params=pairs, csrf_token=form.token(),
+                              client_name=client.name if client else None))
 
 
 @router.post(AUTHORIZE_PATH, response_class=Response)
@@ -84,7 +118,14 @@ async def authorize_submit(request: Request, ctx: Ctx) -> Response:
     if isinstance(validated, Response):
         return validated
     client = await oauth.load_client(ctx, validated.client_id)
+    client_name = client.name if client else None
     email = values.get("email", "").strip()
+    login_form = _LoginForm(request, ctx, pairs)
+    if not login_form.accepts(values.get(csrf.FIELD_NAME)):
+        # No login attempt (and no throttle count): show a fresh form with a valid token.
+        return login_form.attach(render(
+            lang=lang, action=action, params=pairs, error=CSRF_REFUSED, email=email,
+            client_name=client_name, status=403, csrf_token=login_form.token()))
     code = values.get("login_code", "").strip()
     try:
         if code:
@@ -94,12 +135,12 @@ async def authorize_submit(request: Request, ctx: Ctx) -> Response:
                                                values.get("password", ""), client_ip(request))
     except LoginRefused as refused:
         throttled = refused.retry_after is not None
-        return render(
+        return login_form.attach(render(
             lang=lang, action=action, params=pairs, error=refused.text, email=email,
-            client_name=client.name if client else None,
+            client_name=client_name, csrf_token=login_form.token(),
             status=429 if throttled else 401,
             headers={"Retry-After": str(refused.retry_after)} if throttled else None,
-        )
+        ))
     location = await oauth.issue_code(ctx, validated, person)
     return RedirectResponse(location, status_code=303, headers=NO_STORE)
 

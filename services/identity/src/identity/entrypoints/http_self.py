@@ -22,9 +22,10 @@ from identity.entrypoints.schemas import (
     ProfilePatch,
     RegistrationIn,
     consents_out,
+    erasure_out,
     person_out,
 )
-from identity.service import consents, people
+from identity.service import consents, erasure, people
 from identity.service.context import NOT_FOUND
 from identity.service.login import LoginRefused, check_current_password
 from identity.service.oauth import load_client
@@ -165,8 +166,14 @@ async def access_log(
     return {"items": items, "next_cursor": next_cursor}
 
 
+@router.get("/me/erasure")
+async def erasure_status(principal: LivePrincipal, ctx: Ctx) -> dict[str, Any]:
+    """Progress of my erasure; readable until it completes (then the account is gone)."""
+    return erasure_out(await erasure.own_status(ctx, principal))
+
+
 @router.post("/me/erasure", status_code=202)
-async def erasure(principal: LivePrincipal, ctx: Ctx) -> dict[str, Any]:
+async def request_erasure(principal: LivePrincipal, ctx: Ctx) -> dict[str, Any]:
     at = await people.request_erasure(ctx, principal)
     return {"status": "erasure_pending", "erasure_requested_at": at.isoformat()}
 

@@ -49,6 +49,14 @@ ERROR_PAGE = Text(
 )
 
 
+CSRF_REFUSED = Text(
+    "Uw inlogpagina was verlopen of de aanvraag kwam niet van deze pagina. U bent niet "
+    "ingelogd. Vul uw gegevens opnieuw in.",
+    "Your login page had expired or the request did not come from this page. You have not "
+    "been logged in. Please enter your details again.",
+)
+
+
 def pick_language(value: str | None) -> str:
     return "en" if value and value.lower().startswith("en") else "nl"
 
@@ -64,6 +72,7 @@ def render(
     client_name: str | None = None,
     email: str = "",
     headers: dict[str, str] | None = None,
+    csrf_token: str = "",
 ) -> HTMLResponse:
     other = "en" if lang == "nl" else "nl"
     switch_url = f"{action}?{urlencode([*params, ('ui_locales', other)])}"
@@ -71,7 +80,7 @@ def render(
         "lang": lang, "t": TEXTS[lang], "action": action, "hidden": params,
         "error": None if error is None else (error.nl if lang == "nl" else error.en),
         "show_form": show_form, "client_name": client_name, "email": email,
-        "switch_url": switch_url,
+        "switch_url": switch_url, "csrf_token": csrf_token,
     }
     return HTMLResponse(_template.render(context), status_code=status,
                         headers={**SECURITY_HEADERS, **(headers or {})})

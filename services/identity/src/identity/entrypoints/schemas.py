@@ -9,6 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from identity.domain.api_clients import ApiClient
 from identity.domain.consent import ConsentLedger, ConsentPurpose
+from identity.domain.erasure import ErasureStatus
 from identity.domain.memberships import Membership
 from identity.domain.people import HouseholdType, Person
 from identity.domain.roles import Role
@@ -103,6 +104,15 @@ class ClientIn(_In):
     allowed_origins: list[str] = Field(default_factory=list, max_length=20)
 
 
+class ClientPatch(_In):
+    """Only the given fields change; `disabled: true` makes the token endpoint refuse it."""
+
+    disabled: bool | None = None
+    name: str | None = Field(default=None, min_length=1, max_length=120)
+    redirect_uris: list[str] | None = Field(default=None, max_length=20)
+    allowed_origins: list[str] | None = Field(default=None, max_length=20)
+
+
 # ---- output --------------------------------------------------------------------------------
 
 
@@ -150,6 +160,7 @@ def client_out(client: ApiClient, secret: str | None = None) -> dict[str, Any]:
         "grant_types": [g.value for g in client.grant_types],
         "redirect_uris": list(client.redirect_uris),
         "allowed_origins": list(client.allowed_origins),
+        "disabled": bool(client.disabled),
         "created_at": client.created_at.isoformat(),
     }
     if secret is not None:
@@ -168,4 +179,20 @@ def consents_out(ledger: ConsentLedger) -> dict[str, Any]:
              "action": e.action.value, "at": e.at.isoformat(), "by": e.by}
             for e in reversed(ledger.entries)
         ],
+    }
+
+
+def erasure_out(status: ErasureStatus) -> dict[str, Any]:
+    return {
+        "person_id": status.person_id,
+        "status": "completed" if status.is_complete else "pending",
+        "requested_at": status.requested_at.isoformat(),
+        "expected_services": list(status.expected_services),
+        "pending_services": list(status.pending_services),
+        "confirmations": [
+            {"service": c.service, "confirmed_at": c.confirmed_at.isoformat(),
+             "erased": c.erased, "anonymised": c.anonymised}
+            for c in status.confirmations
+        ],
+        "completed_at": None if status.completed_at is None else status.completed_at.isoformat(),
     }

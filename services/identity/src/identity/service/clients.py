@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 from wijkkracht_common.auth import Principal
-from wijkkracht_common.errors import Forbidden
+from wijkkracht_common.errors import Forbidden, NotFound
+from wijkkracht_common.observability import get_logger
 
 from identity.adapters import repositories as repo
 from identity.domain.api_clients import (
@@ -15,11 +17,14 @@ from identity.domain.api_clients import (
     new_public_client,
 )
 from identity.domain.hashing import sha256_hex
-from identity.domain.texts import Text
+from identity.domain.randomness import token_urlsafe
+from identity.domain.texts import DomainError, Text
 from identity.service.context import Identity
 from identity.service.directory import require_organisation
 from identity.service.people import may_manage
 from identity.service.problems import conflict
+
+log = get_logger(__name__)
 
 NAME_TAKEN = Text("Deze client-id is al in gebruik.", "This client id is already taken.")
 
@@ -82,3 +87,78 @@ def require_manager(principal: Principal, organisation: str) -> None:
     if not may_manage(principal, organisation):
         raise Forbidden("U mag deze organisatie niet beheren. / You may not manage this "
                         "organisation.")
+
+
+# ---- management: disable/enable, secret rotation, redirect URIs and origins -------------------
+
+CLIENT_NOT_FOUND = "Niet gevonden. / Not found."
+NOT_CONFIDENTIAL = Text(
+    "Alleen een vertrouwelijke client heeft een geheim.", "Only a confidential client has a secret."
+)
+
+
+async def managed_client(
+    ctx: Identity, principal: Principal, organisation: str, client_id: str
+) -> ApiClient:
+    """A client of `organisation` in the caller's tenant that the caller manages; anything
+    else (another tenant's or organisation's client) is 404."""
+    db = await ctx.tenant_db(principal.tenant)
+    await require_organisation(db, organisation)
+    require_manager(principal, organisation)
+    client = await repo.get_client(db, client_id)
+    if client is None or client.organisation != organisation or client.tenant != principal.tenant:
+        raise NotFound(CLIENT_NOT_FOUND)
+    return client
+
+
+def forget(ctx: Identity, client_id: str) -> None:
+    """Evict the token endpoint's cached copy in THIS process. Other replicas keep theirs
+    for at most `client_cache_seconds` (the documented window of a disable/rotation)."""
+    ctx.client_cache.pop(client_id, None)
+
+
+async def _save(ctx: Identity, client: ApiClient) -> ApiClient:
+    await repo.replace_client(await ctx.tenant_db(client.tenant), client)
+    forget(ctx, client.client_id)
+    return client
+
+
+async def update_client(
+    ctx: Identity,
+    principal: Principal,
+    organisation: str,
+    client_id: str,
+    *,
+    changes: Mapping[str, Any],
+) -> ApiClient:
+    """PATCH: `disabled`, `name`, `redirect_uris`, `allowed_origins` (validated by the model:
+    https only, exact strings, at least one redirect URI for the code flow)."""
+    client = await managed_client(ctx, principal, organisation, client_id)
+    allowed = {"disabled", "name", "redirect_uris", "allowed_origins"}
+    update = {k: v for k, v in changes.items() if k in allowed}
+    if "allowed_origins" in update and not client.is_public and update["allowed_origins"]:
+        raise DomainError(Text("Alleen een publieke (browser)client heeft origins.",
+                               "Only a public (browser) client has origins."), "allowed_origins")
+    updated = ApiClient.model_validate(client.model_dump() | update)
+    await _save(ctx, updated)
+    if set(updated.allowed_origins) != set(client.allowed_origins):
+        await repo.set_client_origins(await ctx.platform_db(), client.client_id,
+                                      before=client.allowed_origins,
+                                      after=updated.allowed_origins)
+    log.info("api client updated", client_id=client_id, fields=sorted(update),
+             actor=principal.subject)
+    return updated
+
+
+async def rotate_secret(
+    ctx: Identity, principal: Principal, organisation: str, client_id: str
+) -> tuple[ApiClient, str]:
+    """A new secret (returned once); the old one stops working at once in this process."""
+    client = await managed_client(ctx, principal, organisation, client_id)
+    if client.is_public:
+        raise conflict(NOT_CONFIDENTIAL)
+    secret = token_urlsafe(ctx.random, 32)
+    rotated = client.model_copy(update={"secret_hash": sha256_hex(secret)})
+    await _save(ctx, rotated)
+    log.info("api client secret rotated", client_id=client_id, actor=principal.subject)
+    return rotated, secret

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import hashlib
+import hmac
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -68,6 +70,11 @@ class Identity:
     @property
     def pepper(self) -> bytes:
         return self.settings.login_code_pepper.get_secret_value().encode()
+
+    @property
+    def csrf_key(self) -> bytes:
+        """Login-form CSRF key, derived from the pepper (a separate purpose, same secret)."""
+        return hmac.new(self.pepper, b"wijkkracht login csrf v1", hashlib.sha256).digest()
 
     async def platform_db(self) -> Db:
         return await self.runtime.storage.platform_db()

@@ -325,6 +325,7 @@ async def change_password(
 async def request_erasure(ctx: Identity, principal: Principal) -> Any:
     """Marks the person erasure-pending and publishes `person_erasure_requested`; every
     service erases its data on that event. Consents are revoked at once."""
+    from identity.service import erasure
     from identity.service.consents import revoke_all_events
 
     person, _, pending = await me(ctx, principal)
@@ -343,6 +344,7 @@ async def request_erasure(ctx: Identity, principal: Principal) -> Any:
         events.append(new_event(PersonErasureRequested(person_id=person.id),
                                 tenant=principal.tenant, subject=person.id,
                                 actor=principal.subject))
-        return now, events
+        _, completed = await erasure.start(ctx, db, person, at=now, session=session)
+        return now, events + completed
 
     return await ctx.runtime.commit(principal.tenant, work)

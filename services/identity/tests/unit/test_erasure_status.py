@@ -1,0 +1,45 @@
+"""Erasure status across services, and the anonymised consent history (pure)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from identity.domain.consent import ConsentLedger, ConsentPurpose
+from identity.domain.erasure import ErasureStatus
+
+NOW = datetime(2026, 3, 2, 14, 5, 9, tzinfo=UTC)
+
+
+def test_complete_only_when_every_expected_service_confirmed() -> None:
+    status = ErasureStatus.requested("p1", at=NOW, expected=["social_map", "questionnaires",
+                                                             "questionnaires"])
+    assert status.expected_services == ("questionnaires", "social_map")
+    assert status.pending_services == ("questionnaires", "social_map")
+    status = status.confirm("questionnaires", event_id="e1", at=NOW, erased={"responses": 2},
+                            anonymised={})
+    assert status.pending_services == ("social_map",) and not status.all_confirmed
+    # A later confirmation of the same service replaces the earlier one.
+    status = status.confirm("questionnaires", event_id="e2", at=NOW, erased={"responses": 3},
+                            anonymised={})
+    assert [(c.service, c.erased) for c in status.confirmations] == [
+        ("questionnaires", {"responses": 3})]
+    # An unexpected service is recorded but not waited for.
+    status = status.confirm("marketplace", event_id="e3", at=NOW, erased={}, anonymised={})
+    assert not status.all_confirmed
+    status = status.confirm("social_map", event_id="e4", at=NOW, erased={}, anonymised={})
+    assert status.all_confirmed and not status.is_complete
+    done = status.completed(NOW + timedelta(seconds=1))
+    assert done.is_complete and done.completed(NOW + timedelta(days=1)) == done
+    assert ErasureStatus.requested("p2", at=NOW, expected=[]).all_confirmed
+
+
+def test_anonymised_ledger_keeps_that_consent_existed_without_the_person() -> None:
+    ledger = ConsentLedger(person_id="p1")
+    ledger, _ = ledger.grant("welzijn", ConsentPurpose.RESEARCH, by="p1", at=NOW)
+    ledger, _ = ledger.grant("welzijn", ConsentPurpose.SHARE_RESULTS, by="pro-7", at=NOW)
+    ledger, _ = ledger.revoke_all(by="p1", at=NOW + timedelta(hours=1))
+    anon = ledger.anonymised("erased-x")
+    assert anon.person_id == "erased-x" and len(anon.entries) == 4
+    assert {e.by for e in anon.entries} == {"resident", "pro-7"}
+    assert {e.at for e in anon.entries} == {datetime(2026, 3, 2, tzinfo=UTC)}
+    assert anon.current() == {}
