@@ -191,3 +191,33 @@ def test_analyst_sees_only_suppressed_aggregates_of_the_demo_tenant(platform: Pl
     assert httpx.get(platform.api(EFFECTS, "/aggregates"), headers=bearer(resident),
                      params={"family": "effect-monitor", "period": "2026"},
                      timeout=10).status_code in (403, 404)
+
+
+def test_erasure_reaches_every_service_and_completes(platform: Platform) -> None:
+    """A resident's right to erasure across services: identity asks, questionnaires, effect
+    measurement and social map erase and confirm with counts, identity then erases itself."""
+    email, password = register_resident(platform, pc4="9905", birth_year=1971)
+    token = login(platform, email, password)
+    person_id = httpx.get(platform.api(IDENTITY, "/me"), headers=bearer(token),
+                          timeout=10).json()["id"]
+    response = fill_in(platform, token, "health-short", lambda item: 5)
+
+    requested = httpx.post(platform.api(IDENTITY, "/me/erasure"), headers=bearer(token),
+                           timeout=10)
+    assert requested.status_code in (200, 201, 202), requested.text
+    admin = login(platform, "beheer@demo.test")
+
+    def completed() -> dict[str, Any] | None:
+        got = httpx.get(platform.api(IDENTITY, f"/people/{person_id}/erasure"),
+                        headers=bearer(admin), timeout=10)
+        body = got.json() if got.status_code == 200 else {}
+        return body if body.get("status") == "completed" else None
+
+    status = eventually(completed, "every service's confirmation of the erasure", timeout=60)
+    confirmed = str(status)
+    for service in ("questionnaires", "effect_measurement", "social_map"):
+        assert service in confirmed, status
+    # The response is no longer the person's: its owner cannot be found through it.
+    after = httpx.get(platform.api(QUESTIONNAIRES, f"/responses/{response['id']}"),
+                      headers=bearer(admin), timeout=10)
+    assert after.status_code in (403, 404)
