@@ -6,8 +6,6 @@ by one relay pass. In dev, `make run` starts a local mail sink that writes `.eml
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
@@ -17,9 +15,9 @@ import aiosmtplib
 
 from wijkkracht_common.events.envelope import new_event_id
 from wijkkracht_common.observability import get_logger
+from wijkkracht_common.periodic import PeriodicTask
 from wijkkracht_common.storage import (
     ASCENDING,
-    TRANSIENT_ERRORS,
     Database,
     IndexModel,
     IndexSpec,
@@ -85,12 +83,10 @@ class MailRelay:
     def __init__(self, storage: Storage, smtp: SmtpConfig, *, poll_seconds: float = 2.0) -> None:
         self._storage = storage
         self._smtp = smtp
-        self._poll = poll_seconds
-        self._wake = asyncio.Event()
-        self._task: asyncio.Task[None] | None = None
+        self._job = PeriodicTask("mail-relay", self.run_once, poll_seconds)
 
     def notify(self) -> None:
-        self._wake.set()
+        self._job.trigger()
 
     async def run_once(self) -> int:
         sent = 0
@@ -127,25 +123,8 @@ class MailRelay:
                 sent += 1
         return sent
 
-    async def _loop(self) -> None:
-        while True:
-            try:
-                await self.run_once()
-            except TRANSIENT_ERRORS as error:
-                log.warning("mail relay: database unavailable", error=str(error))
-            except Exception:
-                log.exception("mail relay pass failed")
-            self._wake.clear()
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), timeout=self._poll)
-
     def start(self) -> None:
-        if self._task is None:
-            self._task = asyncio.create_task(self._loop(), name="mail-relay")
+        self._job.start()
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        await self._job.stop()
