@@ -16,6 +16,8 @@ class Settings(BaseServiceSettings):
     #: Master key of the one-click "klopt nog" links; a per-tenant key is derived from it.
     verification_secret: SecretStr = SecretStr(DEV_VERIFICATION_SECRET)
     verification_link_days: int = 30
+    #: Lifetime of signed calendar-feed URLs (revocable per neighbourhood at any time).
+    feed_link_days: int = 365
     #: Public base URL of this API, for links in e-mails.
     public_base_url: str = "http://127.0.0.1:8005/social-map/v1"
     #: How often the freshness sweep runs (seconds); it is idempotent, so any period works.
@@ -23,6 +25,8 @@ class Settings(BaseServiceSettings):
     run_freshness_sweep: bool = True
     #: Default search/recommendation radius and the demo tenant of `wk demo seed`.
     default_radius_km: float = 3.0
+    #: Search index: how often (seconds) a replica looks for other replicas' writes.
+    search_refresh_seconds: float = 1.0
     demo_tenant: str = "demo"
 
     def check_secrets(self) -> None:

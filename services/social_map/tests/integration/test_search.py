@@ -89,3 +89,39 @@ async def test_feeds_per_neighbourhood(api: Api, two_tenants: TwoTenants) -> Non
     assert r.status_code == 200 and "Wandelgroep De Stappers" in r.text and "<html" in r.text
     r = await api.client.get(f"{PREFIX}/neighbourhoods/XX99/agenda", headers=headers)
     assert r.status_code == 404
+
+
+async def test_signed_feed_url_for_calendar_apps(api: Api, two_tenants: TwoTenants) -> None:
+    headers = await _seed(api, two_tenants.a)
+    r = await api.client.post(f"{PREFIX}/neighbourhoods/DM01/feed-link", headers=headers)
+    assert r.status_code == 200, r.text
+    url = r.json()["url"]
+    assert url.startswith("http://t/social-map/v1/feeds/") and url.endswith("/activities.ics")
+    path = url.removeprefix("http://t")
+    r = await api.client.get(path)  # no Bearer token: calendar apps cannot send one
+    assert r.status_code == 200 and r.headers["content-type"].startswith("text/calendar")
+    assert "BEGIN:VCALENDAR" in r.text and "Wandelgroep De Stappers" in r.text
+    token = path.split("/")[-2]
+    head, body, sig = token.split(".")
+    forged = f"{head}.{body[:-2]}{'A' if body[-2] != 'A' else 'B'}{body[-1]}.{sig}"
+    for bad in (forged, f"{head}.{body}.{sig[::-1]}", "garbage", f"f1.{body}"):
+        r = await api.client.get(f"{PREFIX}/feeds/{bad}/activities.ics")
+        assert r.status_code == 404, bad
+        assert r.headers["content-type"].startswith("application/problem+json")
+    # other tenant's users get their own URLs; unknown neighbourhood → 404
+    r = await api.client.post(f"{PREFIX}/neighbourhoods/XX99/feed-link", headers=headers)
+    assert r.status_code == 404
+    # revocation: only a manager, and every earlier URL stops working
+    r = await api.client.delete(f"{PREFIX}/neighbourhoods/DM01/feed-link", headers=headers)
+    assert r.status_code == 403
+    manager = api.headers(two_tenants.a, sub="p-m", gemeente_demo=["neighbourhood_manager"])
+    r = await api.client.delete(f"{PREFIX}/neighbourhoods/DM01/feed-link", headers=manager)
+    assert r.status_code == 200 and r.json()["generation"] == 1
+    assert (await api.client.get(path)).status_code == 404
+    r = await api.client.post(f"{PREFIX}/neighbourhoods/DM01/feed-link", headers=headers)
+    fresh = r.json()["url"].removeprefix("http://t")
+    assert (await api.client.get(fresh)).status_code == 200
+    # expiry (default 365 days)
+    api.clock.advance(366)
+    r = await api.client.get(fresh)
+    assert r.status_code == 404 and r.headers["content-type"].startswith("application/problem")

@@ -1,14 +1,16 @@
 """Entry ↔ database documents.
 
-One `entries` document per entry (the HSDS-aligned model as JSON under `entry`, plus the
-fields queries and the sweep need) and one `search_points` document per location: the
-indexed bounding box + own token index of the search design (no `$text`, no `$near`, so it
-runs on MongoDB and nx-27017 alike). Every write bumps `v`; the search keeps parsed entries
-in a cache keyed by (tenant, id, v), so a change is never served stale.
+One `entries` document per entry: the HSDS-aligned model as a JSON string under `entry`,
+the fields queries and the sweep need, and under `search` (also a JSON string) the search
+projection (`domain.search_index.project`) from which the service's in-memory search index
+is built without parsing entry bodies. Every write bumps `v` and stamps `seq` (the tenant's
+change counter, see `repositories.bump_seq`), so a search index catches up by reading only
+the documents with a higher `seq`. Parsed entries are cached by (tenant, id, v).
 """
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -19,12 +21,13 @@ from social_map.domain.freshness import (
     freshness_state,
     next_check_at,
 )
-from social_map.domain.model import Entry, LocationType
-from social_map.domain.ranking import index_tokens
+from social_map.domain.model import Entry
+from social_map.domain.search_index import project
 from social_map.domain.taxonomy import Taxonomy
 from social_map.domain.text_analysis import Analyzer
 
 ENTRIES = "entries"
+#: No longer written (the search index lives in the service); kept for old databases.
 POINTS = "search_points"
 
 
@@ -52,7 +55,8 @@ def entry_document(
     now: datetime,
     version: int,
     freshness: FreshnessState | None = None,
-    tokens_version: str,
+    analyzer: Analyzer,
+    taxonomy: Taxonomy,
 ) -> dict[str, Any]:
     """`freshness` is the state as last announced (by events); None = compute it now."""
     state = freshness or freshness_state(entry.assured_at, open_reporters(entry), policy, now)
@@ -71,41 +75,12 @@ def entry_document(
         "freshness": state.value,
         "hidden": state is FreshnessState.HIDDEN,
         "next_check_at": next_check_at(entry, policy, now),
-        "tokens_version": tokens_version,
+        "tokens_version": analyzer.version,
+        "search": json.dumps(project(entry, analyzer, taxonomy), separators=(",", ":")),
         # a JSON string, not a nested document: nx-27017 stores it ~3.5x faster, and the
         # body is never queried (queries use the top-level fields above)
         "entry": entry.model_dump_json(),
     }
-
-
-def point_documents(
-    entry: Entry,
-    *,
-    version: int,
-    hidden: bool,
-    analyzer: Analyzer,
-    taxonomy: Taxonomy,
-) -> list[dict[str, Any]]:
-    """One search point per physical location; one location-less point for online offers."""
-    tokens = index_tokens(entry, analyzer, taxonomy)
-    base = {
-        "entry_id": entry.id,
-        "v": version,
-        "tokens": tokens,
-        "category_codes": list(entry.category_codes),
-        "hidden": hidden,
-        "kind": entry.kind.value,
-    }
-    points = [
-        {**base, "_id": f"{entry.id}|{loc.id}", "lat": loc.latitude, "lon": loc.longitude,
-         "online": False}
-        for loc in entry.locations
-        if loc.latitude is not None and loc.longitude is not None
-    ]  # fmt: skip
-    if not points or any(loc.location_type is LocationType.VIRTUAL for loc in entry.locations):
-        points.append({**base, "_id": f"{entry.id}|online", "lat": None, "lon": None,
-                       "online": True})  # fmt: skip
-    return points
 
 
 def stored_entry(doc: dict[str, Any]) -> StoredEntry:

@@ -10,6 +10,7 @@ session of the surrounding `runtime.commit` transaction.
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
@@ -17,10 +18,9 @@ from typing import Any
 from wijkkracht_common.storage import ASCENDING, Database, IndexModel, IndexSpec, Session
 
 from social_map.adapters.documents import ENTRIES as ENTRIES
-from social_map.adapters.documents import POINTS as POINTS
 from social_map.adapters.documents import StoredEntry, stored_entry
 from social_map.domain.freshness import FreshnessPolicy
-from social_map.domain.geo import BoundingBox, Neighbourhood
+from social_map.domain.geo import Neighbourhood
 from social_map.domain.model import Organization
 from social_map.domain.taxonomy import Category, Taxonomy, default_taxonomy
 
@@ -33,6 +33,7 @@ RESIDENTS = "residents"
 CONSENTS = "consents"
 RESPONSES = "responses"
 TASKS = "tasks"
+SEQ = "entry_seq"  # CONFIG document: the tenant's entry change counter
 
 # nx-27017: no index may name `_id` (every insert would fail), see the developer guide.
 INDEXES: tuple[IndexSpec, ...] = (
@@ -42,12 +43,7 @@ INDEXES: tuple[IndexSpec, ...] = (
         IndexModel([("next_check_at", ASCENDING)]),
         IndexModel([("pc4s", ASCENDING)]),
         IndexModel([("tokens_version", ASCENDING)]),
-    )),
-    IndexSpec(POINTS, (
-        IndexModel([("lat", ASCENDING), ("lon", ASCENDING)]),
-        IndexModel([("tokens", ASCENDING)]),
-        IndexModel([("entry_id", ASCENDING)]),
-        IndexModel([("online", ASCENDING)]),
+        IndexModel([("seq", ASCENDING)]),
     )),
     IndexSpec(NEIGHBOURHOODS, (IndexModel([("pc4", ASCENDING)]),)),
     IndexSpec(TASKS, (IndexModel([("owner_slug", ASCENDING), ("status", ASCENDING)]),
@@ -125,27 +121,43 @@ async def get_entry(db: Db, entry_id: str, *, session: Session | None = None) ->
     return None if doc is None else stored_entry(doc)
 
 
-async def put_entry(
-    db: Db, doc: dict[str, Any], points: Sequence[dict[str, Any]], *, session: Session
-) -> None:
+async def bump_seq(db: Db, *, session: Session | None) -> int:
+    """Next value of the tenant's entry change counter, inside the writing transaction.
+
+    Every write of an entry document stamps it as `seq`. Concurrent writers serialise on the
+    counter document (nx-27017 serialises transactions; MongoDB aborts one with a write
+    conflict and it is retried), so `seq` order is commit order and `seq > n` finds every
+    change after `n`. No upsert: nx-27017 ignores the filter's `_id` on upserts.
+    """
+    result = await db[CONFIG].update_one({"_id": SEQ}, {"$inc": {"n": 1}}, session=session)
+    if result.matched_count == 0:
+        await db[CONFIG].insert_one({"_id": SEQ, "n": 1, "epoch": uuid.uuid4().hex},
+                                    session=session)  # fmt: skip
+        return 1
+    doc = await db[CONFIG].find_one({"_id": SEQ}, session=session)
+    return int(doc["n"]) if doc else 1
+
+
+async def current_seq(db: Db) -> tuple[str | None, int]:
+    """(epoch, n) of the change counter; the epoch changes when the database is recreated."""
+    doc = await db[CONFIG].find_one({"_id": SEQ})
+    return (None, 0) if doc is None else (str(doc.get("epoch")), int(doc["n"]))
+
+
+async def put_entry(db: Db, doc: dict[str, Any], *, session: Session) -> None:
+    doc["seq"] = await bump_seq(db, session=session)
     await db[ENTRIES].replace_one({"_id": doc["_id"]}, doc, upsert=True, session=session)
-    await db[POINTS].delete_many({"entry_id": doc["_id"]}, session=session)
-    if points:
-        await db[POINTS].insert_many(list(points), session=session)
 
 
 async def insert_entries(
-    db: Db,
-    docs: Sequence[dict[str, Any]],
-    points: Sequence[dict[str, Any]],
-    *,
-    session: Session | None,
+    db: Db, docs: Sequence[dict[str, Any]], *, session: Session | None
 ) -> None:
     """Batch insert of new entries (imports): insert_many is ~15x faster than one by one."""
     if docs:
+        seq = await bump_seq(db, session=session)
+        for doc in docs:
+            doc["seq"] = seq
         await db[ENTRIES].insert_many(list(docs), ordered=False, session=session)
-    if points:
-        await db[POINTS].insert_many(list(points), ordered=False, session=session)
 
 
 async def existing_versions(db: Db, ids: Sequence[str]) -> dict[str, dict[str, Any]]:
@@ -161,12 +173,8 @@ async def existing_versions(db: Db, ids: Sequence[str]) -> dict[str, dict[str, A
 async def set_freshness(
     db: Db, entry_id: str, fields: dict[str, Any], *, session: Session
 ) -> None:
+    fields = {**fields, "seq": await bump_seq(db, session=session)}
     await db[ENTRIES].update_one({"_id": entry_id}, {"$set": fields}, session=session)
-    if "hidden" in fields:
-        await db[POINTS].update_many(
-            {"entry_id": entry_id}, {"$set": {"hidden": fields["hidden"], "v": fields["v"]}},
-            session=session,
-        )
 
 
 async def due_for_check(db: Db, now: datetime, limit: int = 500) -> list[dict[str, Any]]:
@@ -178,29 +186,11 @@ async def due_for_check(db: Db, now: datetime, limit: int = 500) -> list[dict[st
     )
 
 
-async def candidate_points(
-    db: Db,
-    *,
-    box: BoundingBox | None,
-    tokens: list[str] | None,
-    categories: set[str] | None,
-    kind: str | None,
-    online: bool,
-) -> list[dict[str, Any]]:
-    """Search pre-filter: indexed box (or the online points) ∩ token index ∩ categories."""
-    query: dict[str, Any] = {"hidden": {"$ne": True}}
-    if online:
-        query["online"] = True
-    elif box is not None:
-        query["lat"] = {"$gte": box.min_lat, "$lte": box.max_lat}
-        query["lon"] = {"$gte": box.min_lon, "$lte": box.max_lon}
-    if tokens is not None:
-        query["tokens"] = {"$in": tokens}
-    if categories is not None:
-        query["category_codes"] = {"$in": sorted(categories)}
-    if kind is not None:
-        query["kind"] = kind
-    return await db[POINTS].find(query, projection={"entry_id": 1, "v": 1}).to_list(None)
+async def search_docs(db: Db, after_seq: int | None) -> list[dict[str, Any]]:
+    """Entry documents without their body, for the search index: all of them, or those
+    changed after `after_seq`."""
+    query: dict[str, Any] = {} if after_seq is None else {"seq": {"$gt": after_seq}}
+    return await db[ENTRIES].find(query, projection={"entry": 0}).to_list(None)
 
 
 async def entry_docs(db: Db, ids: Sequence[str]) -> list[dict[str, Any]]:

@@ -105,7 +105,9 @@ class _Row:
         return None if v == "" else v
 
     def text(self, key: str) -> str:
-        v = self.get(key)
+        v = self.values.get(key)
+        if v.__class__ is str:
+            return v  # type: ignore[no-any-return]
         return "" if v is None else str(v)
 
 
@@ -114,13 +116,20 @@ M = TypeVar("M", bound=BaseModel)
 
 
 class _Collector:
-    def __init__(self) -> None:
+    """Issues of one pass. `deferred`: `build` returns the unvalidated keyword dict and the
+    caller validates everything in one pydantic call at the end (fast path); if anything is
+    wrong, the import runs again with per-row validation for the line-level report."""
+
+    def __init__(self, *, deferred: bool = False) -> None:
         self.issues: list[ImportIssue] = []
+        self.deferred = deferred
 
     def add(self, row: _Row, column: str, message: str) -> None:
         self.issues.append(ImportIssue(row.file, row.line, row.prefix + column, message))
 
     def build(self, row: _Row, model: type[M], column_of: Mapping[str, str], **kw: Any) -> M | None:
+        if self.deferred:
+            return kw  # type: ignore[return-value]  # validated in bulk by _from_tables
         try:
             return model(**kw)
         except ValidationError as exc:
@@ -269,7 +278,16 @@ def _by(rows: list[_Row], key: str) -> dict[str, list[_Row]]:
 
 
 def _from_tables(t: Tables, tenant: str, taxonomy: Taxonomy) -> ImportResult:
-    col = _Collector()
+    """Fast path first: build plain dicts and validate the whole map in one pydantic call.
+    Only if that finds any problem, run again validating row by row: that pass gives the
+    line-level report (file, line, column) exactly as before."""
+    fast = _build_map(t, tenant, taxonomy, _Collector(deferred=True))
+    if fast.data is not None:
+        return fast
+    return _build_map(t, tenant, taxonomy, _Collector())
+
+
+def _build_map(t: Tables, tenant: str, taxonomy: Taxonomy, col: _Collector) -> ImportResult:
     orgs_rows = _unique(t["organizations"], col)
     loc_rows = _unique(t["locations"], col)
     term_rows = _unique(t["taxonomy_terms"], col)
@@ -393,8 +411,14 @@ def _from_tables(t: Tables, tenant: str, taxonomy: Taxonomy) -> ImportResult:
             entries.append(entry)
     if col.issues:
         return ImportResult(None, sorted(col.issues, key=lambda i: (i.file, i.line, i.field)))
-    orgs_sorted = sorted(organizations.values(), key=lambda o: o.id)  # JSON has no file order
-    return ImportResult(SocialMapData(organizations=orgs_sorted, entries=entries))
+    orgs_sorted = [organizations[k] for k in sorted(organizations)]  # JSON has no file order
+    if not col.deferred:
+        return ImportResult(SocialMapData(organizations=orgs_sorted, entries=entries))
+    try:
+        data = SocialMapData.model_validate({"organizations": orgs_sorted, "entries": entries})
+    except ValidationError:
+        return ImportResult(None, [ImportIssue("", 0, "", "invalid (see the per-row pass)")])
+    return ImportResult(data)
 
 
 def _check_refs(
@@ -457,7 +481,8 @@ def _phone(r: _Row, col: _Collector) -> Phone | None:
 def _cost(service: _Row, rows: list[_Row], col: _Collector) -> Cost | None:
     if not rows:
         fees = service.text("fees_description")
-        return Cost(free=not fees, description=fees)
+        return col.build(service, Cost, {"description": "fees_description"}, free=not fees,
+                         description=fees)  # fmt: skip
     r = rows[0]
     raw = r.get("amount")
     try:

@@ -100,7 +100,10 @@ def stem(word: str) -> str:
 
 def normalize(text: str) -> str:
     """Lower-case and strip accents ("café" → "cafe", "geïnteresseerd" → "geinteresseerd")."""
-    decomposed = unicodedata.normalize("NFKD", text.lower())
+    lowered = text.lower()
+    if lowered.isascii():  # NFKD leaves ASCII as it is and it has no combining marks
+        return lowered
+    decomposed = unicodedata.normalize("NFKD", lowered)
     return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
 
 

@@ -22,6 +22,7 @@ from social_map.entrypoints.deps import Ctx
 from social_map.entrypoints.views import hit_view, recommendation_view
 from social_map.presentation.ical_feed import activities_feed
 from social_map.presentation.print_agenda import agenda_html
+from social_map.service import feeds
 from social_map.service import recommendations as recs
 from social_map.service.search import SearchQuery, search
 
@@ -116,6 +117,31 @@ async def activities_ics(code: str, principal: CurrentPrincipal, ctx: Ctx) -> Re
     text = activities_feed(hood, entries, policy=policy, now=ctx.now())
     return Response(text, media_type="text/calendar; charset=utf-8",
                     headers={"Content-Disposition": f'inline; filename="{code}.ics"'})  # fmt: skip
+
+
+@router.post("/neighbourhoods/{code}/feed-link")
+async def create_feed_link(code: str, principal: CurrentPrincipal, ctx: Ctx) -> dict[str, Any]:
+    """A signed URL of the neighbourhood's iCalendar feed for calendar apps (no login)."""
+    return await feeds.feed_url(ctx, principal, code)
+
+
+@router.delete("/neighbourhoods/{code}/feed-link")
+async def revoke_feed_links(code: str, principal: CurrentPrincipal, ctx: Ctx) -> dict[str, Any]:
+    """Neighbourhood manager: every feed URL of this neighbourhood issued so far stops working."""
+    generation = await feeds.revoke(ctx, principal, code)
+    return {"neighbourhood_code": code, "generation": generation}
+
+
+@router.get("/feeds/{token}/activities.ics")
+async def signed_activities_ics(token: str, ctx: Ctx) -> Response:
+    """iCalendar feed via a signed URL (the token is the credential; invalid → 404)."""
+    now = ctx.now()
+    tenant, hood, entries = await feeds.feed_target(ctx, token, now)
+    policy = (await ctx.view(tenant)).policy
+    text = activities_feed(hood, entries, policy=policy, now=now)
+    return Response(text, media_type="text/calendar; charset=utf-8",
+                    headers={"Content-Disposition": f'inline; filename="{hood.code}.ics"',
+                             "Cache-Control": "private, max-age=300"})  # fmt: skip
 
 
 @router.get("/neighbourhoods/{code}/agenda", response_class=HTMLResponse)

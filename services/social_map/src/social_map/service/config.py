@@ -1,12 +1,14 @@
 """Tenant configuration: the category tree (with dimension mapping) and the freshness policy.
 
 A taxonomy change changes the analyzer (category words feed the lexicon), so every entry's
-search points are re-tokenised in the same transaction; a category still in use cannot be
+search projection is re-tokenised in the same transaction (search indexes rebuild on the new
+analyzer version); a category still in use cannot be
 removed (409 naming it).
 """
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from wijkkracht_common.auth import Principal
@@ -14,8 +16,9 @@ from wijkkracht_common.errors import Conflict
 from wijkkracht_common.storage import Session
 
 from social_map.adapters import repositories as repo
-from social_map.adapters.documents import point_documents, stored_entry
+from social_map.adapters.documents import stored_entry
 from social_map.domain.freshness import FreshnessPolicy
+from social_map.domain.search_index import project
 from social_map.domain.taxonomy import Category, Taxonomy
 from social_map.domain.text_analysis import Analyzer
 from social_map.service import permissions
@@ -43,20 +46,19 @@ async def replace_taxonomy(
     async def work(db: repo.Db, session: Session) -> tuple[int, list[Any]]:
         await repo.save_taxonomy(db, taxonomy, version, session=session)
         docs = await db[repo.ENTRIES].find({}, session=session).to_list(None)
+        seq = await repo.bump_seq(db, session=session)
         for doc in docs:
             stored = stored_entry(doc)
-            v = stored.version + 1
-            points = point_documents(stored.entry, version=v, hidden=bool(doc.get("hidden")),
-                                     analyzer=analyzer, taxonomy=taxonomy)  # fmt: skip
+            search = json.dumps(project(stored.entry, analyzer, taxonomy), separators=(",", ":"))
             await db[repo.ENTRIES].update_one(
-                {"_id": doc["_id"]}, {"$set": {"v": v, "tokens_version": analyzer.version}},
+                {"_id": doc["_id"]},
+                {"$set": {"v": stored.version + 1, "tokens_version": analyzer.version,
+                          "search": search, "seq": seq}},
                 session=session,
-            )
-            await db[repo.POINTS].delete_many({"entry_id": doc["_id"]}, session=session)
-            await db[repo.POINTS].insert_many(points, session=session)
+            )  # fmt: skip
         return version, []
 
-    await ctx.runtime.commit(principal.tenant, work)
+    await ctx.commit(principal.tenant, work)
     return taxonomy, version
 
 

@@ -13,19 +13,21 @@ from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
 
-from wijkkracht_common.runtime import ServiceRuntime
+from wijkkracht_common.runtime import ServiceRuntime, Work
 
 from social_map.adapters import repositories as repo
 from social_map.adapters.documents import StoredEntry, stored_entry
 from social_map.domain.freshness import FreshnessPolicy
 from social_map.domain.taxonomy import Taxonomy
 from social_map.domain.text_analysis import Analyzer
+from social_map.service.search_index import SearchIndexes
 from social_map.settings import Settings
 
 Clock = Callable[[], datetime]
 SERVICE = "social_map"
+T = TypeVar("T")
 
 
 def system_clock() -> datetime:
@@ -69,10 +71,19 @@ class ServiceContext:
         self.settings = settings
         self.clock = clock
         self.entries = EntryCache()
+        self.search_indexes = SearchIndexes(settings.search_refresh_seconds)
         self._analyzers: dict[tuple[str, int], Analyzer] = {}
 
     def now(self) -> datetime:
         return self.clock()
+
+    async def commit(self, tenant: str, work: Work[T]) -> T:
+        """`runtime.commit` for writes of entries: this process's search index of the tenant
+        catches up before its next search (also when the transaction failed: harmless)."""
+        try:
+            return await self.runtime.commit(tenant, work)
+        finally:
+            self.search_indexes.mark_stale(self.runtime.storage.database_name(tenant))
 
     async def db(self, tenant: str) -> repo.Db:
         return await self.runtime.storage.tenant_db(tenant)

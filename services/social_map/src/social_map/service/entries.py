@@ -25,7 +25,6 @@ from social_map.adapters.documents import (
     entry_document,
     open_reporters,
     pc4s_of,
-    point_documents,
 )
 from social_map.domain import freshness as fresh
 from social_map.domain import verification_token
@@ -98,11 +97,9 @@ async def write_entry(
     freshness: fresh.FreshnessState | None = None,
 ) -> dict[str, Any]:
     doc = entry_document(entry, owner_slug=owner_slug, policy=view.policy, now=now,
-                         version=version, freshness=freshness,
-                         tokens_version=view.analyzer.version)  # fmt: skip
-    points = point_documents(entry, version=version, hidden=doc["hidden"],
-                             analyzer=view.analyzer, taxonomy=view.taxonomy)  # fmt: skip
-    await repo.put_entry(db, doc, points, session=session)
+                         version=version, freshness=freshness, analyzer=view.analyzer,
+                         taxonomy=view.taxonomy)  # fmt: skip
+    await repo.put_entry(db, doc, session=session)
     return doc
 
 
@@ -146,7 +143,7 @@ async def create_entry(ctx: ServiceContext, principal: Principal, draft: EntryDr
         return StoredEntry(entry, org.tenant_org_slug, fresh.FreshnessState(doc["freshness"]),
                            1), [event]  # fmt: skip
 
-    return await ctx.runtime.commit(tenant, work)
+    return await ctx.commit(tenant, work)
 
 
 async def load(ctx: ServiceContext, tenant: str, entry_id: str) -> StoredEntry:
@@ -189,7 +186,7 @@ async def update_entry(
         state = fresh.FreshnessState(doc["freshness"])
         return StoredEntry(entry, owner_slug, state, version), [event]
 
-    return await ctx.runtime.commit(tenant, work)
+    return await ctx.commit(tenant, work)
 
 
 async def _close_tasks(db: repo.Db, entry_id: str, now: datetime, session: Session) -> None:
@@ -226,7 +223,7 @@ async def _verify(
         state = fresh.FreshnessState(doc["freshness"])
         return StoredEntry(entry, current.owner_slug, state, version), [event]
 
-    return await ctx.runtime.commit(tenant, work)
+    return await ctx.commit(tenant, work)
 
 
 async def verify_entry(ctx: ServiceContext, principal: Principal, entry_id: str) -> StoredEntry:
@@ -300,7 +297,7 @@ async def report_outdated(
         ))  # fmt: skip
         return task, events
 
-    return await ctx.runtime.commit(tenant, work)
+    return await ctx.commit(tenant, work)
 
 
 def _rank(state: fresh.FreshnessState) -> int:

@@ -186,7 +186,7 @@ async def _sweep_one(ctx: ServiceContext, tenant: str, entry_id: str, now: datet
         await repo.set_freshness(db, entry_id, fields, session=session)
         return 1, events
 
-    return await ctx.runtime.commit(tenant, work)
+    return await ctx.commit(tenant, work)
 
 
 async def sweep(ctx: ServiceContext, now: datetime | None = None) -> int:

@@ -24,10 +24,8 @@ from wijkkracht_common.storage import Session
 from social_map.adapters import repositories as repo
 from social_map.adapters.documents import (
     ENTRIES,
-    POINTS,
     entry_document,
     pc4s_of,
-    point_documents,
     stored_entry,
 )
 from social_map.domain.hsds_interchange import (
@@ -39,6 +37,7 @@ from social_map.domain.hsds_interchange import (
     import_json,
 )
 from social_map.domain.model import Entry, Organization, SocialMapData
+from social_map.service.bulk import gc_paused
 from social_map.service.context import SERVICE, ServiceContext, TenantView
 
 BATCH = 1000
@@ -60,6 +59,11 @@ class ImportSummary:
 
 def parse_package(raw: bytes, media: str, tenant: str, view: TenantView) -> ImportResult:
     """JSON (a list of HSDS services) or a zip of the CSV tabular package."""
+    with gc_paused():
+        return _parse_package(raw, media, tenant, view)
+
+
+def _parse_package(raw: bytes, media: str, tenant: str, view: TenantView) -> ImportResult:
     if media == "zip" or raw[:2] == b"PK":
         try:
             with zipfile.ZipFile(io.BytesIO(raw)) as archive:
@@ -144,9 +148,20 @@ async def _write_batch(
     async def work(db: repo.Db, session: Session) -> tuple[tuple[int, int, int], list[Any]]:
         existing = await repo.existing_versions(db, [e.id for e in batch])
         docs: list[dict[str, Any]] = []
-        points: list[dict[str, Any]] = []
         events: list[Envelope[Any]] = []
         replaced: list[str] = []
+        unchanged = 0
+        with gc_paused():  # synchronous: builds 1,000 documents and events
+            unchanged = _prepare(batch, existing, docs, events, replaced)
+        if replaced:
+            await db[ENTRIES].delete_many({"_id": {"$in": replaced}}, session=session)
+        await repo.insert_entries(db, docs, session=session)
+        new = len(docs) - len(replaced)
+        return (new, len(replaced), unchanged), events
+
+    def _prepare(batch: list[Entry], existing: dict[str, dict[str, Any]],
+                 docs: list[dict[str, Any]], events: list[Envelope[Any]],
+                 replaced: list[str]) -> int:  # fmt: skip
         unchanged = 0
         for entry in batch:
             owner = owners.get(entry.organization_id)
@@ -164,10 +179,9 @@ async def _write_batch(
                 version = int(old.get("v", 0)) + 1
                 replaced.append(entry.id)
             doc = entry_document(entry, owner_slug=owner, policy=view.policy, now=now,
-                                 version=version, tokens_version=view.analyzer.version)  # fmt: skip
+                                 version=version, analyzer=view.analyzer,
+                                 taxonomy=view.taxonomy)  # fmt: skip
             docs.append(doc)
-            points += point_documents(entry, version=version, hidden=doc["hidden"],
-                                      analyzer=view.analyzer, taxonomy=view.taxonomy)  # fmt: skip
             facts = {"entry_id": entry.id, "organization_id": entry.organization_id,
                      "owner_organisation": owner, "revision": entry.revision,
                      "kind": entry.kind.value, "category_codes": entry.category_codes,
@@ -178,14 +192,9 @@ async def _write_batch(
             )  # fmt: skip
             events.append(new_event(data, tenant=tenant, subject=entry.id, actor=actor,
                                     organisation=owner))  # fmt: skip
-        if replaced:
-            await db[ENTRIES].delete_many({"_id": {"$in": replaced}}, session=session)
-            await db[POINTS].delete_many({"entry_id": {"$in": replaced}}, session=session)
-        await repo.insert_entries(db, docs, points, session=session)
-        new = len(docs) - len(replaced)
-        return (new, len(replaced), unchanged), events
+        return unchanged
 
-    return await ctx.runtime.commit(tenant, work)
+    return await ctx.commit(tenant, work)
 
 
 async def tenant_data(ctx: ServiceContext, tenant: str) -> tuple[SocialMapData, TenantView]:

@@ -1,12 +1,12 @@
-"""Search: indexed pre-filter in the database, exact filters and ranking in Python.
+"""Search over the tenant's in-memory index; full documents only for the returned page.
 
-1. `search_points`: bounding box of the circle (indexed lat/lon) — plus the online-only
-   points — ∩ own token index (`tokens $in` the query's stems, compound parts and synonym
-   tags) ∩ categories (with descendants) ∩ not hidden; only ids and versions come back.
-2. Parsed entries come from a cache keyed by document version; only changed or unseen
-   entries are fetched and validated.
-3. `domain.ranking.rank` applies every filter exactly, computes distances, scores and sorts.
-4. The page is a slice of the ranked list; the cursor holds the offset and a fingerprint of
+1. The tenant's `SearchIndex` (see `service.search_index`: built lazily, caught up through
+   the entry change counter) gives candidates: postings of the query's stems, compound parts
+   and synonym tags ∩ grid cells of the circle's bounding box (+ online offers).
+2. Only candidates are filtered (exactly `filters.build_predicate`) and scored (exactly
+   `ranking.rank`: precomputed field weights, distance decay, freshness).
+3. The page is a slice of the ranked list; its entries are read with one `$in` query (parsed
+   entries are cached by document version). The cursor holds the offset and a fingerprint of
    the query, so a cursor of another query is refused.
 """
 
@@ -16,7 +16,6 @@ import hashlib
 import json
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
 
 from wijkkracht_common.errors import InvalidInput, field_error
 from wijkkracht_common.pagination import decode_cursor, encode_cursor
@@ -24,10 +23,10 @@ from wijkkracht_common.pagination import decode_cursor, encode_cursor
 from social_map.adapters import repositories as repo
 from social_map.adapters.documents import StoredEntry
 from social_map.domain.errors import DomainValidationError
-from social_map.domain.filters import SearchFilters, build_predicate
-from social_map.domain.geo import GeoPoint, bounding_box, validate_radius
+from social_map.domain.filters import SearchFilters
+from social_map.domain.geo import GeoPoint, validate_radius
 from social_map.domain.occurrences import TZ
-from social_map.domain.ranking import SearchHit, rank
+from social_map.domain.ranking import SearchHit
 from social_map.service.context import ServiceContext
 
 
@@ -99,34 +98,25 @@ async def search(
     center = await resolve_center(db, query.lat, query.lon, query.pc4)
     radius = validate_radius(query.radius_km)
     offset = _offset(cursor, query)
-    tokens = view.analyzer.query_tokens(query.text) if query.text.strip() else []
-    kind = query.filters.kind.value if query.filters.kind else None
-    points: list[dict[str, Any]] = []
-    if center is not None:
-        box = bounding_box(center, radius)
-        for online in (False, True):
-            points += await repo.candidate_points(db, box=box, tokens=tokens or None,
-                                                  categories=categories, kind=kind,
-                                                  online=online)  # fmt: skip
-    else:
-        points = await repo.candidate_points(db, box=None, tokens=tokens or None,
-                                             categories=categories, kind=kind,
-                                             online=False)  # fmt: skip
-    versions: dict[str, int] = {}
-    for p in points:
-        versions[p["entry_id"]] = max(int(p.get("v", 0)), versions.get(p["entry_id"], 0))
-    stored = await load_entries(ctx, db, versions)
-    keep = build_predicate(query.filters, view.taxonomy, now.astimezone(TZ).date())
-    hits = rank(
-        (s.entry for s in stored), analyzer=view.analyzer, taxonomy=view.taxonomy,
-        policy=view.policy, now=now, text=query.text, center=center, radius_km=radius,
-        keep=keep,
+    index = await ctx.search_indexes.get(db, view.analyzer, view.taxonomy)
+    ranked, total = index.search_page(
+        terms=view.analyzer.query_terms(query.text), filters=query.filters,
+        categories=categories, policy=view.policy, now=now,
+        today=now.astimezone(TZ).date(), center=center, radius_km=radius, top=offset + limit,
     )  # fmt: skip
-    page = hits[offset : offset + limit]
+    window = ranked[offset : offset + limit]
+    stored = {s.entry.id: s for s in await load_entries(
+        ctx, db, {h.entry_id: h.version for h in window})}  # fmt: skip
+    page = [
+        SearchHit(stored[h.entry_id].entry, h.score, h.text_score, h.distance_km, h.location_id,
+                  h.freshness, h.stale_warning)
+        for h in window
+        if h.entry_id in stored
+    ]  # fmt: skip
     next_cursor = None
-    if offset + limit < len(hits):
+    if offset + limit < total:
         next_cursor = encode_cursor({"o": offset + limit, "f": query.fingerprint()})
-    return SearchPage(page, next_cursor, center, len(hits))
+    return SearchPage(page, next_cursor, center, total)
 
 
 def _offset(cursor: str | None, query: SearchQuery) -> int:
