@@ -44,6 +44,15 @@ async def test_json_round_trip_without_loss(api: Api, two_tenants: TwoTenants) -
     r = await api.client.post(f"{PREFIX}/imports", content=exported,
                               headers={**_manager(api, b), **JSON})
     assert r.json() == {"organisations": 11, "created": 0, "updated": 0, "unchanged": 373}
+    # one `entries_imported` event per stored batch, naming every new entry once; an
+    # import that changed nothing publishes nothing
+    db = await api.app.state.ctx.db(b)
+    staged = await db["outbox"].find(
+        {"subject": f"wk.{b}.social_map.entries_imported.v1"}).to_list(None)
+    published = [i for doc in staged for i in json.loads(doc["payload"])["data"]["published"]]
+    assert len(published) == len(set(published)) == 373
+    assert await db["outbox"].count_documents(
+        {"subject": f"wk.{b}.social_map.entry_published.v1"}) == 0
 
 
 async def test_csv_round_trip_without_loss(api: Api, two_tenants: TwoTenants) -> None:

@@ -40,6 +40,18 @@ class EntryPublished(_EntryFacts):
     source: Literal["api", "import"] = "api"
 
 
+class EntriesImported(_SocialMapEvent):
+    """A batch of an HSDS import was stored: the ids of its new and changed entries (no
+    content). One event per batch instead of one per entry keeps a 50,000-entry import's
+    writes down by half; consumers fetch what they need by id."""
+
+    event_name: ClassVar[str] = "entries_imported"
+    import_id: str
+    batch: int = Field(ge=0)
+    published: list[str] = Field(default_factory=list, description="ids of new entries")
+    updated: list[str] = Field(default_factory=list, description="ids of changed entries")
+
+
 class EntryUpdated(_EntryFacts):
     """An entry changed (content, schedule, location or categories)."""
 

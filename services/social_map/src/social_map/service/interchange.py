@@ -17,15 +17,14 @@ from dataclasses import dataclass
 from typing import Any
 
 from wijkkracht_common.errors import InvalidInput
-from wijkkracht_common.events.envelope import Envelope, new_event
-from wijkkracht_common.events.social_map import EntryPublished, EntryUpdated
+from wijkkracht_common.events.envelope import Envelope, new_event, new_event_id
+from wijkkracht_common.events.social_map import EntriesImported
 from wijkkracht_common.storage import Session
 
 from social_map.adapters import repositories as repo
 from social_map.adapters.documents import (
     ENTRIES,
     entry_document,
-    pc4s_of,
     stored_entry,
 )
 from social_map.domain.hsds_interchange import (
@@ -126,9 +125,11 @@ async def write_import(
         owners[org_id] = org.tenant_org_slug
     created = updated = unchanged = 0
     total = len(data.entries)
+    import_id = new_event_id()
     for start in range(0, total, BATCH):
         batch = data.entries[start : start + BATCH]
-        counts = await _write_batch(ctx, tenant, view, batch, owners, actor, now)
+        counts = await _write_batch(ctx, tenant, view, batch, owners, actor, now,
+                                    (import_id, start // BATCH))
         created, updated, unchanged = (created + counts[0], updated + counts[1],
                                        unchanged + counts[2])  # fmt: skip
         if progress is not None:
@@ -144,24 +145,32 @@ async def _write_batch(
     owners: dict[str, str | None],
     actor: str,
     now: Any,
+    batch_id: tuple[str, int],
 ) -> tuple[int, int, int]:
     async def work(db: repo.Db, session: Session) -> tuple[tuple[int, int, int], list[Any]]:
         existing = await repo.existing_versions(db, [e.id for e in batch])
         docs: list[dict[str, Any]] = []
-        events: list[Envelope[Any]] = []
         replaced: list[str] = []
         unchanged = 0
-        with gc_paused():  # synchronous: builds 1,000 documents and events
-            unchanged = _prepare(batch, existing, docs, events, replaced)
+        with gc_paused():  # synchronous: builds 1,000 documents
+            unchanged = _prepare(batch, existing, docs, replaced)
         if replaced:
             await db[ENTRIES].delete_many({"_id": {"$in": replaced}}, session=session)
         await repo.insert_entries(db, docs, session=session)
         new = len(docs) - len(replaced)
+        changed = set(replaced)
+        events: list[Envelope[Any]] = []
+        if docs:  # one event per batch, not per entry (see EntriesImported)
+            events.append(new_event(
+                EntriesImported(
+                    import_id=batch_id[0], batch=batch_id[1],
+                    published=[d["_id"] for d in docs if d["_id"] not in changed],
+                    updated=[d["_id"] for d in docs if d["_id"] in changed]),
+                tenant=tenant, subject=f"{batch_id[0]}:{batch_id[1]}", actor=actor))
         return (new, len(replaced), unchanged), events
 
     def _prepare(batch: list[Entry], existing: dict[str, dict[str, Any]],
-                 docs: list[dict[str, Any]], events: list[Envelope[Any]],
-                 replaced: list[str]) -> int:  # fmt: skip
+                 docs: list[dict[str, Any]], replaced: list[str]) -> int:  # fmt: skip
         unchanged = 0
         for entry in batch:
             owner = owners.get(entry.organization_id)
@@ -182,16 +191,6 @@ async def _write_batch(
                                  version=version, analyzer=view.analyzer,
                                  taxonomy=view.taxonomy)  # fmt: skip
             docs.append(doc)
-            facts = {"entry_id": entry.id, "organization_id": entry.organization_id,
-                     "owner_organisation": owner, "revision": entry.revision,
-                     "kind": entry.kind.value, "category_codes": entry.category_codes,
-                     "pc4s": pc4s_of(entry), "source": "import"}  # fmt: skip
-            data: EntryPublished | EntryUpdated = (
-                EntryUpdated(**facts, status=entry.status.value) if old is not None
-                else EntryPublished(**facts)
-            )  # fmt: skip
-            events.append(new_event(data, tenant=tenant, subject=entry.id, actor=actor,
-                                    organisation=owner))  # fmt: skip
         return unchanged
 
     return await ctx.commit(tenant, work)
