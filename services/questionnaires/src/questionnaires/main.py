@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+
 from fastapi import FastAPI
 from wijkkracht_common.auth import TokenVerifier
 from wijkkracht_common.http_app import create_base_app
@@ -15,6 +19,7 @@ from questionnaires.entrypoints import (
     http_responses,
 )
 from questionnaires.entrypoints.consumers import register_consumers
+from questionnaires.service import invitations
 from questionnaires.service.context import Context
 from questionnaires.settings import Settings
 
@@ -28,6 +33,21 @@ def create_app(
     runtime = ServiceRuntime(settings, indexes=INDEXES, with_mail=True)
     ctx = Context(runtime=runtime, settings=settings)
     register_consumers(ctx)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        async with runtime.lifespan(app):
+            sweeper = (asyncio.create_task(invitations.sweep_periodically(ctx),
+                                           name="invitation-sweep")
+                       if settings.invitation_sweep_seconds > 0 else None)
+            try:
+                yield
+            finally:
+                if sweeper is not None:
+                    sweeper.cancel()
+                    with contextlib.suppress(asyncio.CancelledError):
+                        await sweeper
+
     app = create_base_app(
         settings,
         title="Wijkkracht questionnaires",
@@ -36,7 +56,7 @@ def create_app(
         prefix=PREFIX,
         metrics=runtime.metrics,
         readiness={"nats": runtime.nats_ready, "database": runtime.db_ready},
-        lifespan=lambda app: runtime.lifespan(app),
+        lifespan=lifespan,
         verifier=verifier,
     )
     app.state.runtime = runtime

@@ -15,3 +15,10 @@ class Settings(BaseServiceSettings):
     #: Largest request body accepted on anonymous and import routes (bytes).
     max_anonymous_body: int = 64 * 1024
     max_import_body: int = 1024 * 1024
+    #: A follow-up invitation (from effect measurement's `followup_due`) stays open this many
+    #: days after the follow-up fell due.
+    followup_response_days: int = 30
+    #: Periodic invitation task (expire overdue, automatic reminder); 0 switches it off.
+    invitation_sweep_seconds: float = 3600.0
+    #: The automatic reminder goes this many days before the due date (0: none).
+    invitation_reminder_days: int = 3

@@ -145,3 +145,25 @@ async def test_followup_due_becomes_invitation(qs: Any, eventually_: Any) -> Non
     assert events[0]["data"]["trajectory_id"] == "traj-1"
     assert events[0]["data"]["invitation_id"] == inv["id"]
     assert events[0]["data"]["phases"]
+
+
+async def test_followup_that_fell_due_stays_open_for_the_response_window(
+    qs: Any, eventually_: Any
+) -> None:
+    # Effect measurement publishes followup_due when the follow-up *is* due (due_at ≤ now):
+    # the invitation must then still be open, for `followup_response_days`.
+    fell_due = datetime.now(UTC) - timedelta(minutes=5)
+    await qs.publish(FollowupDue(trajectory_id="traj-2", person_id="person-f2",
+                                 instrument_id="effect-monitor", family="effect-monitor",
+                                 sequence=1, due_at=fell_due), organisation="de-smd")
+    resident = qs.resident("person-f2")
+
+    async def invited() -> list[Any]:
+        r = await qs.client.get(f"{P}/me/invitations", headers=resident)
+        return list(r.json()["items"])
+
+    inv = (await eventually_(invited))[0]
+    assert inv["status"] != "expired"
+    assert datetime.fromisoformat(inv["due_at"]) > datetime.now(UTC) + timedelta(days=29)
+    started = await qs.start(resident, "effect-monitor", invitation_id=inv["id"])
+    assert started["trajectory_id"] == "traj-2"

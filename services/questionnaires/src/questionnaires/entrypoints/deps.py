@@ -15,7 +15,9 @@ MAX_ANSWERS = 400
 ID = Annotated[str, Field(min_length=1, max_length=64)]
 
 
-def get_context(request: Request) -> Context:
+async def get_context(request: Request) -> Context:
+    """`async`: FastAPI runs a plain `def` dependency in a worker thread (a thread hop per
+    request on every route)."""
     ctx: Context = request.app.state.ctx
     return ctx
 

@@ -14,7 +14,6 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Header, Path, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from wijkkracht_common.errors import TooManyRequests
-from wijkkracht_common.idempotency import idempotent
 from wijkkracht_common.tenancy import PLATFORM_TENANT, is_valid_slug
 
 from questionnaires.entrypoints.deps import (
@@ -118,17 +117,12 @@ async def submit_anonymous(
     body: SubmitBody | None = None, x_resume_token: ResumeToken = None,
 ) -> JSONResponse:
     payload = body or SubmitBody()
+    key = responses.submit_key(request.headers.get("idempotency-key"), "anonymous",
+                               lambda: payload.model_dump(mode="json"))
     doc = await _anonymous(ctx, tenant, response_id, x_resume_token)
-
-    async def produce() -> tuple[int, Any]:
-        fresh = await responses.load(ctx, tenant, response_id)
-        stored = await responses.submit(ctx, tenant, fresh, actor=None, answers=payload.answers)
-        return 200, responses.present(stored)
-
-    db = await ctx.db(tenant)
-    return await idempotent(db, key=request.headers.get("idempotency-key"),
-                            scope=f"anonymous:submit:{doc['_id']}",
-                            body=payload.model_dump(mode="json"), produce=produce)
+    out, replayed = await responses.submit(ctx, tenant, doc, actor=None,
+                                           answers=payload.answers, key=key)
+    return JSONResponse(out, headers={"Idempotent-Replay": "true"} if replayed else None)
 
 
 @router.get("/anonymous-responses/{response_id}/chart.svg", response_class=Response)

@@ -39,6 +39,7 @@ from questionnaires.service.problems import not_found
 
 router = APIRouter(tags=["responses"])
 SVG = "image/svg+xml"
+REPLAY = {"Idempotent-Replay": "true"}
 
 
 def _staff_in(principal: Principal, organisation: str | None) -> str:
@@ -150,19 +151,14 @@ async def submit(
     body: SubmitBody | None = None,
 ) -> JSONResponse:
     """Scores and freezes the response. Again: 409; again with the same Idempotency-Key: the
-    first result."""
+    first result (the key is kept on the response itself, see README)."""
     payload = body or SubmitBody()
-
-    async def produce() -> tuple[int, Any]:
-        doc = await _writable(ctx, principal, response_id)
-        stored = await responses.submit(ctx, principal.tenant, doc, actor=principal.subject,
-                                        answers=payload.answers)
-        return 200, responses.present(stored)
-
-    db = await ctx.db(principal.tenant)
-    return await idempotent(db, key=request.headers.get("idempotency-key"),
-                            scope=f"{principal.subject}:submit:{response_id}",
-                            body=payload.model_dump(mode="json"), produce=produce)
+    key = responses.submit_key(request.headers.get("idempotency-key"), principal.subject,
+                               lambda: payload.model_dump(mode="json"))
+    doc = await _writable(ctx, principal, response_id)
+    out, replayed = await responses.submit(ctx, principal.tenant, doc, actor=principal.subject,
+                                           answers=payload.answers, key=key)
+    return JSONResponse(out, headers=REPLAY if replayed else None)
 
 
 @router.get("/responses/{response_id}")

@@ -11,6 +11,7 @@ from wijkkracht_common.runtime import ServiceRuntime, Work
 from wijkkracht_common.storage import Database
 
 from questionnaires.domain.definition import InstrumentDefinition
+from questionnaires.service.submissions import SubmitQueue
 from questionnaires.settings import Settings
 
 T = TypeVar("T")
@@ -43,6 +44,11 @@ class Context:
     # published version never changes except its status, which callers read from the database.
     definitions: dict[tuple[str, str, int], InstrumentDefinition] = field(default_factory=dict)
     seeded_tenants: set[str] = field(default_factory=set)
+    # Group commit of submits (see service/submissions.py).
+    submissions: SubmitQueue = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.submissions = SubmitQueue(self.runtime)
 
     async def db(self, tenant: str) -> Database[dict[str, Any]]:
         return await self.runtime.storage.tenant_db(tenant)

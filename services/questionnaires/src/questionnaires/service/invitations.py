@@ -1,14 +1,18 @@
 """Invitations: a professional (or effect measurement's follow-up) invites a resident.
 
 Status: sent -> opened -> started -> submitted, or expired once `due_at` passed before the
-submit. Expiry is evaluated lazily (on read and on start), not by a timer. An invitation by
+submit. Expiry is evaluated on read and on start, and persisted by the periodic `sweep` (which
+also sends the one automatic reminder `invitation_reminder_days` before the due date). An
+invitation by
 e-mail (resident without account) carries a random link token, stored hashed; the e-mail goes
 through the mail outbox in the same transaction as the invitation and its event.
 """
 
 from __future__ import annotations
 
-from datetime import datetime
+import asyncio
+from collections.abc import Iterable
+from datetime import datetime, timedelta
 from typing import Any
 
 from wijkkracht_common.auth import Principal
@@ -16,7 +20,9 @@ from wijkkracht_common.errors import Conflict, Forbidden, InvalidInput, field_er
 from wijkkracht_common.events.envelope import Envelope, new_event, new_event_id
 from wijkkracht_common.events.questionnaires import InvitationSent
 from wijkkracht_common.mail import Mail, stage_mail
+from wijkkracht_common.observability import get_logger
 from wijkkracht_common.storage import Database, Session
+from wijkkracht_common.tenancy import PLATFORM_TENANT
 
 from questionnaires.adapters.documents import INVITATION_LINKS, INVITATIONS, as_datetime
 from questionnaires.domain.definition import InstrumentDefinition
@@ -28,6 +34,10 @@ from questionnaires.service.problems import not_found
 from questionnaires.service.responses import hash_token, new_token
 
 OPEN_STATES = ("sent", "opened", "started")
+REMINDABLE_STATES = ("sent", "opened")  # not started yet
+SWEEP_BATCH = 200
+
+log = get_logger(__name__)
 
 
 def status_of(doc: dict[str, Any], now: datetime) -> str:
@@ -164,12 +174,16 @@ async def create_followup(
     ctx: Context, tenant: str, *, person_id: str, instrument_id: str, trajectory_id: str,
     due_at: datetime, organisation: str | None, claim: Any,
 ) -> bool:
-    """From effect measurement's `followup_due`; `claim(db, session)` is the inbox guard."""
+    """From effect measurement's `followup_due`; `claim(db, session)` is the inbox guard.
+
+    `due_at` is when the follow-up fell due, so the invitation's own deadline lies a window
+    after it (never in the past, even for an event delivered late)."""
     await instruments.ensure_tenant(ctx, tenant)
     doc = await instruments.load_doc(ctx, tenant, instrument_id, None, None)
+    deadline = max(due_at, utcnow()) + timedelta(days=ctx.settings.followup_response_days)
     stored = await _store(
         ctx, tenant, instruments.definition_of(doc), actor="effect_measurement",
-        organisation=organisation, person_id=person_id, email=None, due_at=due_at,
+        organisation=organisation, person_id=person_id, email=None, due_at=deadline,
         language=None, followup_of=trajectory_id, claim=claim,
     )
     return bool(stored)
@@ -242,3 +256,110 @@ async def remind(ctx: Context, principal: Principal, doc: dict[str, Any]) -> dic
 async def _latest_version(ctx: Context, tenant: str, doc: dict[str, Any]) -> int:
     latest = await instruments.load_doc(ctx, tenant, doc["instrument_id"], None, None)
     return int(latest["version"])
+
+
+async def sweep(ctx: Context, now: datetime | None = None,
+                tenants: Iterable[str] | None = None) -> dict[str, int]:
+    """Expire overdue invitations and send the automatic reminders, in every tenant (or
+    `tenants`). Idempotent: run it as often as you like, from any number of processes."""
+    now = now or utcnow()
+    names = list(tenants) if tenants is not None else await ctx.runtime.storage.tenants()
+    totals = {"expired": 0, "reminded": 0}
+    for tenant in names:
+        if tenant == PLATFORM_TENANT:
+            continue
+        expired, reminded = await sweep_tenant(ctx, tenant, now)
+        totals["expired"] += expired
+        totals["reminded"] += reminded
+    return totals
+
+
+async def sweep_tenant(ctx: Context, tenant: str, now: datetime) -> tuple[int, int]:
+    """(expired, reminded) in one tenant at `now`."""
+    return await _expire(ctx, tenant, now), await _remind_due(ctx, tenant, now)
+
+
+async def _expire(ctx: Context, tenant: str, now: datetime) -> int:
+    """Persist what `status_of` already shows: open invitations past `due_at` -> expired.
+    (`due_at` is written by insert only, so it keeps its date-time type for the range query.)
+    No event: nobody consumes one, and readers never relied on the stored status alone."""
+    db = await ctx.db(tenant)
+    overdue = await db[INVITATIONS].find(
+        {"status": {"$in": list(OPEN_STATES)}, "due_at": {"$lt": now}}, {"_id": 1}
+    ).to_list(None)
+    if not overdue:
+        return 0
+    result = await db[INVITATIONS].update_many(
+        {"_id": {"$in": [d["_id"] for d in overdue]}, "status": {"$in": list(OPEN_STATES)}},
+        {"$set": {"status": "expired", "updated_at": now}},
+    )
+    return int(result.modified_count)
+
+
+async def _remind_due(ctx: Context, tenant: str, now: datetime) -> int:
+    """One automatic reminder for invitations not started `invitation_reminder_days` before
+    their due date: a new e-mail (new link) for e-mail invitations, the counter for account
+    invitations (like `remind`). Only invitations that already existed at that moment (an
+    invitation due tomorrow is not "reminded" right after it was sent). Claimed per invitation
+    with a conditional update (`auto_reminded_at` unset) in the same transaction as the mail,
+    so two sweeps never send it twice."""
+    days = ctx.settings.invitation_reminder_days
+    if days <= 0:
+        return 0
+    ahead = timedelta(days=days)
+    db = await ctx.db(tenant)
+    candidates = await db[INVITATIONS].find(
+        {"status": {"$in": list(REMINDABLE_STATES)}, "due_at": {"$gte": now, "$lte": now + ahead},
+         "auto_reminded_at": None}
+    ).limit(SWEEP_BATCH).to_list(None)
+    due: list[tuple[dict[str, Any], datetime]] = []
+    for doc in candidates:
+        due_at, created = as_datetime(doc.get("due_at")), as_datetime(doc.get("created_at"))
+        if due_at is not None and created is not None and created <= due_at - ahead:
+            due.append((doc, due_at))
+    if not due:
+        return 0
+    definitions: dict[str, InstrumentDefinition] = {}
+    for doc, _ in due:
+        if doc.get("email") and doc["instrument_id"] not in definitions:
+            definitions[doc["instrument_id"]] = await instruments.definition(
+                ctx, tenant, doc["instrument_id"], await _latest_version(ctx, tenant, doc))
+
+    async def work(db: Database[dict[str, Any]], session: Session) -> tuple[int, list[Any]]:
+        sent = 0
+        for doc, due_at in due:
+            claimed = await db[INVITATIONS].update_one(
+                {"_id": doc["_id"], "status": {"$in": list(REMINDABLE_STATES)},
+                 "auto_reminded_at": None},
+                {"$set": {"auto_reminded_at": now.timestamp(), "updated_at": now},
+                 "$inc": {"reminders": 1}},
+                session=session,
+            )
+            if claimed.matched_count != 1:
+                continue
+            if doc.get("email"):
+                token, token_hash = new_token()
+                await _store_link(db, token_hash, doc["_id"], session)
+                subject, text = _mail(definitions[doc["instrument_id"]],
+                                      _link(ctx, tenant, token), due_at, reminder=True)
+                await stage_mail(db, Mail(to=doc["email"], subject=subject, text=text,
+                                          kind="invitation_reminder"), session=session)
+            sent += 1
+        return sent, []
+
+    return await ctx.commit(tenant, work, mail=True)
+
+
+async def sweep_periodically(ctx: Context) -> None:
+    """The lifespan task: `sweep` every `invitation_sweep_seconds` (first pass after at most
+    a minute, so a restart does not postpone it by a whole interval)."""
+    interval = ctx.settings.invitation_sweep_seconds
+    await asyncio.sleep(min(interval, 60.0))
+    while True:
+        try:
+            totals = await sweep(ctx)
+            if any(totals.values()):
+                log.info("invitations swept", **totals)
+        except Exception:  # keep sweeping; the next pass retries
+            log.exception("invitation sweep failed")
+        await asyncio.sleep(interval)

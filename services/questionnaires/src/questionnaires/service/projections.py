@@ -77,8 +77,8 @@ async def is_known_tenant(ctx: Context, tenant: str) -> bool:
 
 
 def _anonymised(doc: dict[str, Any], types: Mapping[str, str]) -> dict[str, Any]:
-    """A submitted response without the person: free-text answers and who assisted are
-    removed; scores and coded answers stay for anonymous statistics."""
+    """A submitted response without the person: free-text answers, who assisted and who
+    started or submitted it are removed; scores and coded answers stay for anonymous statistics."""
     response = response_of(doc)
     answers = {
         k: (ItemAnswer(skipped=a.skipped) if isinstance(a.value, str)
@@ -88,7 +88,10 @@ def _anonymised(doc: dict[str, Any], types: Mapping[str, str]) -> dict[str, Any]
     cleaned = response.model_copy(update={"subject_id": None, "assisted_by": None,
                                           "answers": answers})
     return {"person_id": None, "assisted_by": None, "organisation": None,
-            "invitation_id": None, "body": cleaned.model_dump_json(), "anonymised": "yes"}
+            "invitation_id": None, "body": cleaned.model_dump_json(), "anonymised": "yes",
+            # who started/submitted it: `started_by` is the person or staff subject, and the
+            # submit's Idempotency-Key is scoped by the caller's subject.
+            "started_by": None, "submit_key": None, "submit_fingerprint": None}
 
 
 async def erase_person(ctx: Context, tenant: str, *, person_id: str, actor: str | None,

@@ -1,7 +1,8 @@
 """Response use cases: start (own, assisted, anonymous, invited), save partially, submit.
 
 A submit stores the frozen response with its scores and stages `response_submitted` (and the
-invitation's new status) in one transaction; the conditional update on `status: in_progress`
+invitation's new status) in one transaction, shared with concurrent submits of the tenant
+(group commit, service/submissions.py); the conditional update on `status: in_progress`
 makes a second submit a 409 even when two arrive at once.
 """
 
@@ -10,13 +11,16 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from wijkkracht_common.errors import Conflict, InvalidInput, field_error
 from wijkkracht_common.events.envelope import Envelope, new_event, new_event_id
 from wijkkracht_common.events.questionnaires import ResponseSubmitted
+from wijkkracht_common.idempotency import fingerprint
+from wijkkracht_common.outbox import event_records
 from wijkkracht_common.storage import Database, Session
 
 from questionnaires.adapters.documents import (
@@ -33,6 +37,7 @@ from questionnaires.domain.response import Response
 from questionnaires.service import instruments
 from questionnaires.service.context import Context, utcnow
 from questionnaires.service.problems import already_submitted, answer_errors, not_found
+from questionnaires.service.submissions import PendingSubmit
 
 
 def hash_token(token: str) -> str:
@@ -168,12 +173,55 @@ def submitted_event(
     )
 
 
+@dataclass(frozen=True)
+class SubmitKey:
+    """An Idempotency-Key of a submit, kept on the response document itself (README)."""
+
+    key: str  # "<scope>:<Idempotency-Key>"
+    fingerprint: str  # of the request body
+
+
+def submit_key(raw: str | None, scope: str, body: Callable[[], Any]) -> SubmitKey | None:
+    """`body()` is only evaluated when a key was sent (fingerprinting costs a dump)."""
+    if raw is None:
+        return None
+    if not 1 <= len(raw) <= 200:
+        raise InvalidInput(
+            "Idempotency-Key moet 1-200 tekens zijn. / Idempotency-Key must be 1-200 characters.",
+            errors=[field_error("header.idempotency-key", "length 1-200")],
+        )
+    return SubmitKey(f"{scope}:{raw}", fingerprint(body()))
+
+
+def _replay(doc: dict[str, Any], key: SubmitKey | None) -> dict[str, Any] | None:
+    """The first result if `doc` was submitted with `key` (422 if the body differed)."""
+    if key is None or doc.get("submit_key") != key.key:
+        return None
+    if doc.get("submit_fingerprint") != key.fingerprint:
+        raise InvalidInput(
+            "Deze Idempotency-Key hoort bij een ander verzoek. / This Idempotency-Key was "
+            "used for a different request.",
+            kind="idempotency-key-reused",
+        )
+    return present(doc)
+
+
 async def submit(
     ctx: Context, tenant: str, doc: dict[str, Any], *, actor: str | None,
     answers: Mapping[str, ItemAnswer] | None = None, now: datetime | None = None,
-) -> dict[str, Any]:
-    """Validate completeness, score, freeze. `answers` (optional) are saved first, in the same
-    transaction, so a client can send everything in one request."""
+    key: SubmitKey | None = None,
+) -> tuple[dict[str, Any], bool]:
+    """Validate completeness, score, freeze; returns (API representation, replayed).
+
+    `answers` (optional) are saved first, in the same transaction, so a client can send
+    everything in one request. The conditional update (`status: in_progress`), the outbox
+    record and the invitation's new status go in one transaction, grouped with concurrent
+    submits of the tenant (service/submissions.py). With `key`, the key and the body's
+    fingerprint are stored on the response in that same update, so a retry with the key finds
+    the first result on the document it loads anyway: no extra round trips."""
+    replayed = _replay(doc, key)
+    if replayed is not None:
+        return replayed, True
     current = response_of(doc)
     if current.is_submitted:
         raise already_submitted()
@@ -188,25 +236,22 @@ async def submit(
     except InvalidResponse as error:
         raise answer_errors(error.errors) from error
     fields = response_fields(done)
-    event = submitted_event(doc, done, tenant=tenant, actor=actor)
-
-    async def work(
-        db: Database[dict[str, Any]], session: Session
-    ) -> tuple[dict[str, Any], list[Envelope[Any]]]:
-        result = await db[RESPONSES].update_one(
-            {"_id": doc["_id"], "status": "in_progress"}, {"$set": fields}, session=session
-        )
-        if result.matched_count != 1:
-            raise already_submitted()
-        if doc.get("invitation_id"):
-            await db[INVITATIONS].update_one(
-                {"_id": doc["invitation_id"]},
-                {"$set": {"status": "submitted", "response_id": doc["_id"], "updated_at": now}},
-                session=session,
-            )
-        return {**doc, **fields}, [event]
-
-    return await ctx.commit(tenant, work)
+    if key is not None:
+        fields["submit_key"] = key.key
+        fields["submit_fingerprint"] = key.fingerprint
+    event: Envelope[Any] = submitted_event(doc, done, tenant=tenant, actor=actor)
+    pending = PendingSubmit(response_id=doc["_id"], fields=fields,
+                            records=event_records([event]),
+                            invitation_id=doc.get("invitation_id"), now=now)
+    try:
+        await ctx.submissions.commit(tenant, pending)
+    except Conflict:
+        if key is not None:  # a concurrent request with the same key won
+            again = _replay(await load(ctx, tenant, doc["_id"]), key)
+            if again is not None:
+                return again, True
+        raise
+    return present({**doc, **fields}, response=done), False
 
 
 async def load(ctx: Context, tenant: str, response_id: str) -> dict[str, Any]:
@@ -219,9 +264,12 @@ async def load(ctx: Context, tenant: str, response_id: str) -> dict[str, Any]:
     return doc
 
 
-def present(doc: dict[str, Any], *, include_answers: bool = True) -> dict[str, Any]:
-    """The API representation of a stored response."""
-    response = response_of(doc)
+def present(
+    doc: dict[str, Any], *, include_answers: bool = True, response: Response | None = None
+) -> dict[str, Any]:
+    """The API representation of a stored response (`response`: its parsed body, if the
+    caller has it, saves parsing it again)."""
+    response = response or response_of(doc)
     out: dict[str, Any] = {
         "id": response.id,
         "instrument_id": response.instrument_id,
