@@ -80,6 +80,10 @@ class _Item(Generic[DataT]):
     envelope: Envelope[DataT]
 
 
+_Parsed = tuple[list[_Item[DataT]], list[tuple[Msg, str]]]
+_Fetched = tuple[list[Msg], _Parsed[DataT]]
+
+
 class BatchSettler(Generic[DataT]):
     """Validates and settles one batch of raw messages by the policy of this module."""
 
@@ -116,7 +120,7 @@ class BatchSettler(Generic[DataT]):
                 f" {subject_tenant!r}"
             )
 
-    def parse(self, messages: Sequence[Msg]) -> tuple[list[_Item[DataT]], list[tuple[Msg, str]]]:
+    def parse(self, messages: Sequence[Msg]) -> _Parsed[DataT]:
         """Valid messages with their envelopes, and the invalid ones with the reason.
 
         One pydantic call for the whole batch (a JSON array of the bodies); only when that
@@ -273,23 +277,28 @@ class BatchConsumer(Generic[DataT]):
             await asyncio.sleep(1.0)
             return []
 
+    async def _fetch_parsed(self, subscription: Any) -> _Fetched[DataT]:
+        messages = await self._fetch(subscription)
+        await asyncio.sleep(0)  # let the batch being applied go first
+        return messages, self.settler.parse(messages)
+
     async def _loop(self, js: JetStreamContext) -> None:
         subscription = await js.pull_subscribe(self.subject, durable=self.config.durable_name,
                                                stream=self.stream, config=self.config)
-        upcoming: asyncio.Task[list[Msg]] | None = None
+        upcoming: asyncio.Task[_Fetched[DataT]] | None = None
         try:
-            messages = await self._fetch(subscription)
+            messages, parsed = await self._fetch_parsed(subscription)
             while not self._stopping:
-                parsed = self.settler.parse(messages)
-                # Overlap: the next fetch runs while this batch is applied.
-                upcoming = asyncio.create_task(self._fetch(subscription))
+                # Overlap: the next batch is fetched and validated while this one is applied
+                # (the validation runs whenever `apply` waits for the database).
+                upcoming = asyncio.create_task(self._fetch_parsed(subscription))
                 if messages:
                     try:
                         await self.settler.settle_parsed(*parsed)
                     except Exception:
                         # Unsettled messages come back after ack_wait; say why.
                         log.exception("batch settlement failed", consumer=self.durable)
-                messages = await upcoming
+                messages, parsed = await upcoming
                 upcoming = None
             # Stopping: hand what was fetched but not applied back for prompt redelivery.
             for msg in messages:
@@ -310,13 +319,13 @@ class BatchConsumer(Generic[DataT]):
             self._stopping = False
             self._task = asyncio.create_task(self._loop(js), name=self.durable)
 
-    async def stop(self, timeout: float = 10.0) -> None:
-        """Finish the batch being applied (at most `timeout` seconds), then stop."""
+    async def stop(self, grace_seconds: float = 10.0) -> None:
+        """Finish the batch being applied (at most `grace_seconds`), then stop."""
         self._stopping = True
         task, self._task = self._task, None
         if task is None:
             return
-        done, _ = await asyncio.wait({task}, timeout=timeout)
+        done, _ = await asyncio.wait({task}, timeout=grace_seconds)
         if not done:
             task.cancel()
             # A cancelled fetch can surface as TimeoutError (wait_for inside nats-py).

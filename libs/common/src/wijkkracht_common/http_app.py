@@ -7,14 +7,13 @@ OpenTelemetry tracing, token verification. The service's composition root adds i
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, MutableMapping, Sequence
 from contextlib import AbstractAsyncContextManager
 from typing import Any
 
 from fastapi import FastAPI, Response
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse
-from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -26,6 +25,13 @@ from wijkkracht_common.tenancy import set_correlation_id, set_tenant
 
 ReadinessCheck = Callable[[], Awaitable[bool]]
 Lifespan = Callable[[FastAPI], AbstractAsyncContextManager[None]]
+
+
+_PROBES = frozenset({"/healthz", "/readyz", "/metrics"})
+
+
+def _is_probe(scope: MutableMapping[str, Any]) -> bool:
+    return scope.get("path") in _PROBES
 
 
 class RequestContextMiddleware:
@@ -89,6 +95,15 @@ def create_base_app(
     description: str = "",
 ) -> FastAPI:
     app = FastAPI(
+        # FastAPI's own OpenTelemetry support: request spans only when tracing is enabled
+        # (it costs CPU on every request); metrics and logs come from Prometheus/structlog.
+        telemetry={
+            "tracing": settings.tracing_enabled,
+            "metrics": False,
+            "logs": False,
+            "operation_spans": False,
+            "exclude": _is_probe,
+        },
         title=title,
         description=description,
         version="1.0.0",
@@ -134,7 +149,6 @@ def create_base_app(
     async def prometheus_metrics() -> Response:
         return Response(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)
 
-    FastAPIInstrumentor.instrument_app(app, excluded_urls="healthz,readyz,metrics")
     return app
 
 

@@ -92,12 +92,14 @@ async def ensure_streams(js: JetStreamContext, producers: Sequence[str] = PRODUC
 
 def create_broker(settings: BaseServiceSettings, metrics: ServiceMetrics) -> NatsBroker:
     """faststream broker with tracing (traceparent in headers) and Prometheus metrics."""
+    middlewares: list[Any] = [
+        NatsPrometheusMiddleware(registry=metrics.registry, app_name=settings.service_name)
+    ]
+    if settings.tracing_enabled:
+        middlewares.insert(0, NatsTelemetryMiddleware())
     return NatsBroker(
         settings.nats_url,
-        middlewares=(
-            NatsTelemetryMiddleware(),
-            NatsPrometheusMiddleware(registry=metrics.registry, app_name=settings.service_name),
-        ),
+        middlewares=tuple(middlewares),
         graceful_timeout=10.0,
         max_reconnect_attempts=-1,
         logger=None,

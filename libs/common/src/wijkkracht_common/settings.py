@@ -6,6 +6,7 @@ time, so tests and tools can construct them with explicit values.
 
 from __future__ import annotations
 
+import os
 from typing import Literal
 
 from pydantic import Field
@@ -30,6 +31,11 @@ class BaseServiceSettings(BaseSettings):
     http_port: int = 8000
     log_level: str = "INFO"
     log_json: bool | None = Field(default=None, description="None: JSON unless stdout is a TTY")
+    tracing: bool | None = Field(
+        default=None,
+        description="trace HTTP requests and messages; None: only when an OTLP endpoint is set "
+        "(tracing costs ~20% of a request's CPU, wasted when no span is exported)",
+    )
 
     # Token verification (every service); identity issues the tokens.
     issuer: str = "http://127.0.0.1:8001/identity/v1"
@@ -54,6 +60,15 @@ class BaseServiceSettings(BaseSettings):
     # Dev only: seed this service's part of the demo tenant during start-up (`make run`
     # sets it), so the service is the only writer to its databases (see embedded DB quirks).
     demo_seed: bool = False
+
+    @property
+    def tracing_enabled(self) -> bool:
+        if self.tracing is not None:
+            return self.tracing
+        return bool(
+            os.environ.get("OTEL_EXPORTER_OTLP_ENDPOINT")
+            or os.environ.get("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT")
+        )
 
     @property
     def is_dev(self) -> bool:

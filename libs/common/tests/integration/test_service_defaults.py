@@ -9,7 +9,7 @@ import json
 import time
 import uuid
 from collections.abc import AsyncIterator
-from typing import Annotated, Any
+from typing import Annotated, Any, ClassVar
 
 import httpx
 import pytest
@@ -20,6 +20,7 @@ from joserfc.jwk import ECKey
 from pydantic import BaseModel, Field
 from wijkkracht_common.auth import CurrentPrincipal, Principal, require_roles
 from wijkkracht_common.errors import NotFound
+from wijkkracht_common.events.envelope import EventData, new_event
 from wijkkracht_common.http_app import create_base_app
 from wijkkracht_common.runtime import ServiceRuntime
 from wijkkracht_common.settings import BaseServiceSettings
@@ -31,6 +32,12 @@ pytestmark = pytest.mark.integration
 class Thing(BaseModel):
     name: str = Field(min_length=1, max_length=20)
     size: int = Field(ge=0, le=10)
+
+
+class Noted(EventData):
+    producer: ClassVar[str] = "identity"
+    event_name: ClassVar[str] = "noted_test"
+    name: str
 
 
 def build_app(settings: BaseServiceSettings, issuer: TestIssuer) -> FastAPI:
@@ -53,11 +60,21 @@ def build_app(settings: BaseServiceSettings, issuer: TestIssuer) -> FastAPI:
     ) -> dict[str, str]:
         return {"name": thing.name}
 
+    @router.post("/notes")
+    async def note(thing: Thing, principal: CurrentPrincipal) -> dict[str, str]:
+        async def work(db: Any, session: Any) -> tuple[None, list[Any]]:
+            event = new_event(Noted(name=thing.name), tenant=principal.tenant, subject="n")
+            return None, [event]
+
+        await runtime.commit(principal.tenant, work)
+        return {"ok": "yes"}
+
     @router.get("/things/{thing_id}")
     async def get(thing_id: str, principal: CurrentPrincipal) -> None:
         raise NotFound("Niet gevonden. / Not found.")
 
     app.include_router(router, prefix="/t/v1")
+    app.state.runtime = runtime
     return app
 
 
@@ -160,3 +177,57 @@ async def test_token_attacks_get_401(client: httpx.AsyncClient, test_issuer: Tes
         assert response.headers["content-type"] == "application/problem+json", name
         assert "www-authenticate" in response.headers, name
     assert (await client.get("/t/v1/me")).status_code == 401
+
+
+async def test_a_request_trace_continues_into_its_event(
+    nats_url: str, mongo_url: str, test_issuer: TestIssuer, span_capture: Any
+) -> None:
+    """With tracing on, the HTTP server span, the outbox record and the published message
+    share one trace (architecture §7: traceparent travels in NATS headers)."""
+    settings = BaseServiceSettings(
+        service_name=f"svc{uuid.uuid4().hex[:6]}", nats_url=nats_url, mongo_url=mongo_url,
+        issuer=test_issuer.issuer, env="test", tracing=True,
+    )
+    app = build_app(settings, test_issuer)
+    tenant = f"tr-{uuid.uuid4().hex[:6]}"
+    headers = test_issuer.headers(sub="p1", tenant=tenant)
+    async with LifespanManager(app), httpx.AsyncClient(
+        transport=httpx.ASGITransport(app), base_url="http://test"
+    ) as client:
+        response = await client.post("/t/v1/notes", json={"name": "a", "size": 1},
+                                     headers=headers)
+        assert response.status_code == 200
+        server = [s for s in span_capture.get_finished_spans()
+                  if s.kind.name == "SERVER" and "/t/v1/notes" in s.name]
+        assert server, [s.name for s in span_capture.get_finished_spans()]
+        trace_id = format(server[0].context.trace_id, "032x")
+        db = await app.state.runtime.storage.tenant_db(tenant)
+        record = await db.outbox.find_one({})
+        assert trace_id in record["headers"]["traceparent"]
+        js = app.state.runtime.js
+        sub = await js.pull_subscribe(f"wk.{tenant}.identity.noted_test.v1")
+        for _ in range(50):
+            try:
+                messages = await sub.fetch(1, timeout=0.2)
+                break
+            except TimeoutError:
+                continue
+        else:
+            raise AssertionError("event not published")
+        assert trace_id in messages[0].headers["traceparent"]
+
+
+async def test_tracing_is_off_without_an_exporter(
+    nats_url: str, mongo_url: str, test_issuer: TestIssuer, span_capture: Any,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.delenv("OTEL_EXPORTER_OTLP_ENDPOINT", raising=False)
+    monkeypatch.delenv("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", raising=False)
+    settings = BaseServiceSettings(service_name="svcoff", nats_url=nats_url, mongo_url=mongo_url,
+                                   issuer=test_issuer.issuer, env="test")
+    assert settings.tracing_enabled is False
+    app = build_app(settings, test_issuer)
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app), base_url="http://t") as c:
+        await c.get("/healthz")
+    server = [s.name for s in span_capture.get_finished_spans() if s.kind.name == "SERVER"]
+    assert not server, server
