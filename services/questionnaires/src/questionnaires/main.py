@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 from collections.abc import AsyncIterator
 
@@ -37,16 +36,15 @@ def create_app(
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         async with runtime.lifespan(app):
-            sweeper = (asyncio.create_task(invitations.sweep_periodically(ctx),
-                                           name="invitation-sweep")
+            sweeper = (invitations.sweep_job(ctx)
                        if settings.invitation_sweep_seconds > 0 else None)
+            if sweeper is not None:
+                sweeper.start()
             try:
                 yield
             finally:
                 if sweeper is not None:
-                    sweeper.cancel()
-                    with contextlib.suppress(asyncio.CancelledError):
-                        await sweeper
+                    await sweeper.stop()
 
     app = create_base_app(
         settings,

@@ -15,7 +15,7 @@ from social_map.entrypoints import http_admin, http_entries, http_search
 from social_map.entrypoints.consumers import register_consumers
 from social_map.entrypoints.deps import install_domain_handlers
 from social_map.service.context import Clock, ServiceContext, system_clock
-from social_map.service.freshness import Sweeper
+from social_map.service.freshness import sweeper as freshness_sweeper
 from social_map.settings import Settings
 
 PREFIX = "/social-map/v1"
@@ -32,7 +32,7 @@ def create_app(
     runtime = ServiceRuntime(settings, indexes=INDEXES, with_mail=True)
     ctx = ServiceContext(runtime, settings, clock or system_clock)
     register_consumers(ctx)
-    sweeper = Sweeper(ctx, settings.freshness_sweep_seconds)
+    sweeper = freshness_sweeper(ctx, settings.freshness_sweep_seconds)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

@@ -10,7 +10,6 @@ through the mail outbox in the same transaction as the invitation and its event.
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Iterable
 from datetime import datetime, timedelta
 from typing import Any
@@ -21,6 +20,7 @@ from wijkkracht_common.events.envelope import Envelope, new_event, new_event_id
 from wijkkracht_common.events.questionnaires import InvitationSent
 from wijkkracht_common.mail import Mail, stage_mail
 from wijkkracht_common.observability import get_logger
+from wijkkracht_common.periodic import PeriodicTask
 from wijkkracht_common.storage import Database, Session
 from wijkkracht_common.tenancy import PLATFORM_TENANT
 
@@ -350,16 +350,12 @@ async def _remind_due(ctx: Context, tenant: str, now: datetime) -> int:
     return await ctx.commit(tenant, work, mail=True)
 
 
-async def sweep_periodically(ctx: Context) -> None:
-    """The lifespan task: `sweep` every `invitation_sweep_seconds` (first pass after at most
-    a minute, so a restart does not postpone it by a whole interval)."""
-    interval = ctx.settings.invitation_sweep_seconds
-    await asyncio.sleep(min(interval, 60.0))
-    while True:
-        try:
-            totals = await sweep(ctx)
-            if any(totals.values()):
-                log.info("invitations swept", **totals)
-        except Exception:  # keep sweeping; the next pass retries
-            log.exception("invitation sweep failed")
-        await asyncio.sleep(interval)
+def sweep_job(ctx: Context) -> PeriodicTask:
+    """The lifespan job: `sweep` every `invitation_sweep_seconds`."""
+
+    async def run() -> None:
+        totals = await sweep(ctx)
+        if any(totals.values()):
+            log.info("invitations swept", **totals)
+
+    return PeriodicTask("invitation-sweep", run, ctx.settings.invitation_sweep_seconds)

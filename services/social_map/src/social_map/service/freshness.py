@@ -8,8 +8,6 @@ transaction as the new state, so a repeated sweep never announces twice (idempot
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
@@ -23,7 +21,8 @@ from wijkkracht_common.events.social_map import (
 )
 from wijkkracht_common.mail import Mail, stage_mail
 from wijkkracht_common.observability import get_logger
-from wijkkracht_common.storage import TRANSIENT_ERRORS, Session
+from wijkkracht_common.periodic import PeriodicTask
+from wijkkracht_common.storage import Session
 
 from social_map.adapters import repositories as repo
 from social_map.adapters.documents import open_reporters
@@ -197,36 +196,15 @@ async def sweep(ctx: ServiceContext, now: datetime | None = None) -> int:
     return total
 
 
-class Sweeper:
-    """Runs `sweep` every `period` seconds in the service's lifespan."""
+def sweeper(ctx: ServiceContext, period: float) -> PeriodicTask:
+    """The lifespan job: `sweep` every `period` seconds (idempotent, so any period works)."""
 
-    def __init__(self, ctx: ServiceContext, period: float) -> None:
-        self._ctx = ctx
-        self._period = period
-        self._task: asyncio.Task[None] | None = None
+    async def run() -> None:
+        changed = await sweep(ctx)
+        if changed:
+            log.info("freshness sweep", changed=changed)
 
-    async def _loop(self) -> None:
-        while True:
-            try:
-                changed = await sweep(self._ctx)
-                if changed:
-                    log.info("freshness sweep", changed=changed)
-            except TRANSIENT_ERRORS as error:
-                log.warning("freshness sweep: database unavailable", error=str(error))
-            except Exception:
-                log.exception("freshness sweep failed")
-            await asyncio.sleep(self._period)
-
-    def start(self) -> None:
-        if self._task is None:
-            self._task = asyncio.create_task(self._loop(), name="freshness-sweep")
-
-    async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+    return PeriodicTask("freshness-sweep", run, period)
 
 
 async def organisation_overview(
