@@ -62,15 +62,17 @@ async def stage(
     events: Sequence[Envelope[Any]],
     *,
     session: Session | None = None,
-) -> None:
-    """Store events for publishing; pass the session of the state change's transaction."""
+) -> list[dict[str, Any]]:
+    """Store events for publishing; pass the session of the state change's transaction.
+    Returns the stored records (for `OutboxRelay.handoff` once the transaction committed)."""
     if not events:
-        return
+        return []
     records = [_record(e) for e in events]
     if len(records) == 1:
         await db[OUTBOX].insert_one(records[0], session=session)
     else:
         await db[OUTBOX].insert_many(records, ordered=True, session=session)
+    return records
 
 
 class OutboxNotifier(Protocol):
@@ -80,10 +82,12 @@ class OutboxNotifier(Protocol):
 class OutboxRelay:
     """Publishes staged events of every tenant database of one service.
 
-    Cheap under load: `notify(tenant)` after a commit marks only that tenant for the next pass
-    and passes are coalesced (`coalesce_seconds`), so a burst of commits costs one pass; the
-    full walk over every tenant database (which lists databases) runs only every
-    `poll_seconds`, to pick up events whose notification was lost (e.g. a crash).
+    Cheap under load: after a commit, `handoff(tenant, records)` gives the relay the records
+    just stored, which it publishes without reading them back (one `update_many` marks them
+    sent); `notify(tenant)` marks a tenant whose outbox must be read. Passes are coalesced
+    (`coalesce_seconds`), so a burst of commits costs one pass. The full walk over every
+    tenant's outbox runs every `poll_seconds`: it publishes whatever is still pending (a
+    crash between commit and publish, a failed publish), so nothing depends on the hand-off.
     """
 
     def __init__(
@@ -93,7 +97,7 @@ class OutboxRelay:
         *,
         batch_size: int = 500,
         poll_seconds: float = 0.5,
-        coalesce_seconds: float = 0.005,
+        coalesce_seconds: float = 0.02,
         metrics: ServiceMetrics | None = None,
         publish_timeout: float = 5.0,
     ) -> None:
@@ -106,6 +110,7 @@ class OutboxRelay:
         self._publish_timeout = publish_timeout
         self._wake = asyncio.Event()
         self._dirty: set[str] = set()
+        self._handed: dict[str, list[dict[str, Any]]] = {}
         self._full_requested = False
         self._task: asyncio.Task[None] | None = None
         self._stopping = False
@@ -117,6 +122,29 @@ class OutboxRelay:
         else:
             self._full_requested = True
         self._wake.set()
+
+    def handoff(self, tenant: str, records: Sequence[dict[str, Any]]) -> None:
+        """Publish these just-committed records at the next pass, without reading them."""
+        if records:
+            self._handed.setdefault(tenant, []).extend(records)
+            self._wake.set()
+
+    async def _publish_handed(self) -> int:
+        handed, self._handed = self._handed, {}
+        published = 0
+        for tenant, records in handed.items():
+            sent_ids = await self._publish(records)
+            if sent_ids:
+                db = await self._storage.tenant_db(tenant)
+                await db[OUTBOX].update_many(
+                    {"_id": {"$in": sent_ids}},
+                    {"$set": {"status": SENT, "sent_at": datetime.now(UTC)}},
+                )
+            published += len(sent_ids)
+            # Records not sent stay pending in the outbox: the next full pass retries them.
+        if self._metrics is not None:
+            self._metrics.events_published.labels(self._metrics.service_name).inc(published)
+        return published
 
     async def run_once(self, tenants: Iterable[str] | None = None) -> int:
         """Publish every pending event of `tenants` (default: all); returns how many."""
@@ -193,6 +221,8 @@ class OutboxRelay:
         next_full = 0.0
         while not self._stopping:
             try:
+                if self._handed:
+                    await self._publish_handed()
                 if self._full_requested or loop.time() >= next_full:
                     self._dirty.clear()
                     self._full_requested = False
@@ -205,7 +235,7 @@ class OutboxRelay:
                 log.warning("outbox relay: database unavailable", error=str(error))
             except Exception:
                 log.exception("outbox relay pass failed")
-            if not self._dirty and not self._full_requested:
+            if not self._dirty and not self._full_requested and not self._handed:
                 self._wake.clear()
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(

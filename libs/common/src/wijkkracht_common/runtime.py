@@ -117,14 +117,19 @@ class ServiceRuntime:
         (result, events). The events are staged in the same transaction, then the relay is
         woken. This is the only way use cases should change state and emit events."""
         db = await self.storage.tenant_db(tenant)
+        staged: list[dict[str, Any]] = []
 
         async def callback(session: Session) -> T:
             result, events = await work(db, session)
-            await stage(db, list(events), session=session)
+            # A retried transaction runs the callback again: keep only the last attempt's.
+            staged[:] = await stage(db, list(events), session=session)
             return result
 
         result = await self.storage.in_transaction(db, callback)
-        self.notify_relay(tenant)
+        if self.relay is not None and staged:
+            self.relay.handoff(tenant, staged)
+        else:
+            self.notify_relay(tenant)
         return result
 
     @asynccontextmanager

@@ -46,7 +46,7 @@ class BaseServiceSettings(BaseSettings):
 
     # Event plumbing.
     outbox_batch_size: int = 500
-    outbox_poll_seconds: float = 0.5
+    outbox_poll_seconds: float = 1.0
     consumer_max_deliver: int = 8
 
     # Outgoing mail (invitations, verification links). Dev: the local sink of `make run`.

@@ -25,7 +25,6 @@ from datetime import datetime
 from typing import Any
 
 from pymongo import UpdateOne
-from wijkkracht_common.events.envelope import Envelope
 from wijkkracht_common.outbox import OUTBOX
 from wijkkracht_common.runtime import ServiceRuntime
 from wijkkracht_common.storage import Database, Session
@@ -54,7 +53,8 @@ class _NotInProgress(Exception):
 
 
 class SubmitQueue:
-    """Per-tenant group commit of `PendingSubmit`s through `runtime.commit`."""
+    """Per-tenant group commit of `PendingSubmit`s: one transaction per batch (like
+    `runtime.commit`, but with outbox records built per request, so each keeps its trace)."""
 
     def __init__(self, runtime: ServiceRuntime, *, max_batch: int = MAX_BATCH) -> None:
         self._runtime = runtime
@@ -89,7 +89,8 @@ class SubmitQueue:
     async def _run(self, tenant: str, batch: list[PendingSubmit]) -> None:
         self.transactions += 1
         try:
-            await self._runtime.commit(tenant, _work(batch))
+            db = await self._runtime.storage.tenant_db(tenant)
+            await self._runtime.storage.in_transaction(db, _work(db, batch))
         except asyncio.CancelledError:
             for item in batch:
                 item.future.cancel()
@@ -103,15 +104,17 @@ class SubmitQueue:
             if not batch[0].future.done():
                 batch[0].future.set_exception(outcome)
             return
+        # The records are committed: the relay publishes them without reading them back.
+        records = [r for item in batch for r in item.records]
+        if self._runtime.relay is not None:
+            self._runtime.relay.handoff(tenant, records)
         for item in batch:
             if not item.future.done():
                 item.future.set_result(None)
 
 
-def _work(batch: list[PendingSubmit]) -> Any:
-    async def work(
-        db: Database[dict[str, Any]], session: Session
-    ) -> tuple[None, list[Envelope[Any]]]:
+def _work(db: Database[dict[str, Any]], batch: list[PendingSubmit]) -> Any:
+    async def work(session: Session) -> None:
         if len(batch) == 1:
             only = batch[0]
             result = await db[RESPONSES].update_one(
@@ -141,7 +144,6 @@ def _work(batch: list[PendingSubmit]) -> Any:
             await db[OUTBOX].insert_one(records[0], session=session)
         elif records:
             await db[OUTBOX].insert_many(records, ordered=True, session=session)
-        return None, []
 
     return work
 
