@@ -10,7 +10,7 @@ class Settings(BaseServiceSettings):
     service_name: str = "effect_measurement"
     http_port: int = 8006
 
-    # Batch ingestion of response_submitted (see adapters/batch_consumer.py).
+    # Batch ingestion of response_submitted (wijkkracht_common.batch_consumer).
     ingest_batch_size: int = Field(default=500, ge=1, le=5000)
     ingest_batch_timeout: float = Field(default=0.2, gt=0)
 

@@ -159,3 +159,34 @@ def test_incremental_equals_full_and_erasure_restores(people) -> None:  # type: 
         if person != gone:
             others = apply_deltas(others, person_cells("t", items))
     assert after == others
+
+
+@given(people_strategy, st.integers(min_value=0, max_value=3))
+@settings(max_examples=40, deadline=None)
+def test_persona_batch_delta_equals_full_recompute(people, split: int) -> None:  # type: ignore[no-untyped-def]
+    # The batch fold computes only the years new measurements can change (appended case) and
+    # everything otherwise (late measurements): both must equal after − before in full.
+    from effect_measurement.domain.persona import persona_cells
+    from effect_measurement.service.persona import persona_batch_delta
+
+    stored = histories(people)
+    history = {p: items[:split] for p, items in stored.items()}
+    new = {p: items[split:] for p, items in stored.items() if items[split:]}
+    expected: dict[object, Accumulator] = {}
+    for person, items in stored.items():
+        expected = apply_deltas(expected, persona_cells("t", items, []))  # type: ignore[arg-type]
+        expected = apply_deltas(
+            expected,
+            {k: v.negated() for k, v in persona_cells("t", history[person], []).items()},  # type: ignore[arg-type]
+        )
+    assert apply_deltas({}, persona_batch_delta("t", history, new, {})) == expected
+    # and the aggregate fold of the same split, against the delta of two full computations
+    from effect_measurement.domain.aggregates import cell_delta
+
+    full: dict[CellKey, Accumulator] = {}
+    for person, items in stored.items():
+        full = apply_deltas(
+            full, cell_delta(person_cells("t", history[person]), person_cells("t", items))
+        )
+    batch = fold_batch("t", [m for ms in new.values() for m in ms], history)
+    assert apply_deltas({}, batch) == full

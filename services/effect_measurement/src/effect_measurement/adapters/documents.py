@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Mapping
+from functools import lru_cache
 from typing import Any
 
 from pymongo import UpdateOne
 
 from effect_measurement.domain.aggregates import Accumulator, CellKey
 from effect_measurement.domain.inputs import InstrumentKind, MeasurementInput
-from effect_measurement.domain.periods import parse_period
+from effect_measurement.domain.periods import Period, parse_period
 from effect_measurement.domain.persona import PersonaKey
 from effect_measurement.domain.profiles import UNKNOWN, Profile
 from effect_measurement.domain.trajectories import NO_ORGANISATION, StoredMeasurement
@@ -99,11 +100,24 @@ def _increments(delta: Accumulator) -> dict[str, int]:
     return flat
 
 
+_COUNTER_FIELDS = (
+    "measured", "baseline_only", "improved", "same", "worse", "baseline_count",
+    "baseline_sum_centi", "change_count", "change_sum_centi",
+)
+
+
 def accumulator_from_document(doc: Mapping[str, Any]) -> Accumulator:
+    # Reports decode thousands of cells per query: no intermediate documents.
+    get = doc.get
     moves = {
-        k.removeprefix(_MOVE).replace("_", ">"): v for k, v in doc.items() if k.startswith(_MOVE)
+        k[len(_MOVE):].replace("_", ">"): int(v) for k, v in doc.items() if k[:5] == _MOVE
     }
-    return Accumulator.from_document({**doc, "transitions": moves})
+    accumulator = Accumulator(transitions=moves)
+    for name in _COUNTER_FIELDS:
+        value = get(name)
+        if value:
+            setattr(accumulator, name, int(value))
+    return accumulator
 
 
 def cell_upserts(deltas: Mapping[CellKey, Accumulator]) -> list[UpdateOne]:
@@ -128,13 +142,19 @@ def cell_upserts(deltas: Mapping[CellKey, Accumulator]) -> list[UpdateOne]:
 
 
 def cell_from_document(tenant: str, doc: Mapping[str, Any]) -> tuple[CellKey, Accumulator] | None:
-    period = parse_period(str(doc.get("period", "")))
+    label = doc.get("period")
+    period = _period(label) if isinstance(label, str) else None
     if period is None:
         return None
     key = CellKey(
         tenant, doc["organisation"], doc["neighbourhood"], doc["family"], doc["dimension"], period
     )
     return key, accumulator_from_document(doc)
+
+
+@lru_cache(maxsize=4096)
+def _period(label: str) -> Period | None:
+    return parse_period(label)
 
 
 def persona_id(key: PersonaKey) -> str:

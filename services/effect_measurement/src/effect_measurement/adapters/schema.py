@@ -15,7 +15,8 @@ CONSENTS = "consents"  # `_id` = person|organisation|purpose
 GOALS = "goals"  # goals per trajectory × dimension (history kept)
 INTERVENTIONS = "interventions"  # any person/type/time fact
 INSTRUMENTS = "instruments"  # instrument families published by questionnaires
-SETTINGS = "settings"  # `_id` "privacy": k, named (benchmark opt-ins)
+SETTINGS = "settings"  # `_id` "privacy": k, named (benchmark opt-ins); "projection": version
+PROJECTION_VERSION = "projection"  # SETTINGS doc: a new `version` token per cell change
 
 INDEXES: tuple[IndexSpec, ...] = (
     IndexSpec(

@@ -22,14 +22,18 @@ Sums are kept in hundredths as integers so that add-then-remove is exact.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence, Set
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from effect_measurement.domain.inputs import InstrumentKind
-from effect_measurement.domain.periods import Period, periods_of
-from effect_measurement.domain.scales import Outcome
+from effect_measurement.domain.periods import (
+    Period,
+    period_labels_of,
+    period_of_label,
+)
+from effect_measurement.domain.scales import ORDINAL_SCALES, Outcome, classify_change
 from effect_measurement.domain.trajectories import StoredMeasurement, Trajectory, build_trajectories
 
 ALL_DIMENSIONS = "_all"
@@ -66,13 +70,17 @@ class CellKey:
     family: str
     dimension: str
     period: Period
+    _hash: int = field(default=0, init=False, repr=False, compare=False)
 
-    def __hash__(self) -> int:
-        # Folding a batch hashes each key many times; the generated hash re-hashes the Period.
-        return hash(
+    def __post_init__(self) -> None:
+        # Folding a batch hashes each key several times: compute the hash once.
+        self._hash = hash(
             (self.tenant, self.organisation, self.neighbourhood, self.family, self.dimension,
              self.period.label)
         )
+
+    def __hash__(self) -> int:
+        return self._hash
 
     def as_id(self) -> str:
         return "|".join(
@@ -158,65 +166,167 @@ def remove(accumulator: Accumulator, contribution: Accumulator) -> Accumulator:
     return result
 
 
-def _trajectory_cells(tenant: str, trajectory: Trajectory) -> dict[CellKey, Accumulator]:
-    cells: dict[CellKey, Accumulator] = {}
+# Positions of the counters in the flat lists the fold works on (``_COUNTERS`` order).
+_MEASURED, _BASELINE_ONLY = 0, 1
+_OUTCOME_INDEX = {Outcome.IMPROVED: 2, Outcome.SAME: 3, Outcome.WORSE: 4}
+_BASELINE_COUNT, _BASELINE_SUM, _CHANGE_COUNT, _CHANGE_SUM = 5, 6, 7, 8
+
+#: A contribution in flat form: counters in ``_COUNTERS`` order, and its transitions.
+Flat = tuple[list[int], dict[str, int] | None]
+#: A cell key in the fold's raw form: (organisation, neighbourhood, family, dimension,
+#: period label). Plain tuples of strings hash and compare in C; keys become ``CellKey``
+#: once, at the end.
+RawCell = tuple[str, str, str, str, str]
+#: Period labels a fold is restricted to (None: all).
+Only = Set[str] | None
+
+
+def add_flat(sums: dict[K, Flat], key: K, counts: Sequence[int], moves: Mapping[str, int] | None,
+             sign: int) -> None:
+    """``sums[key] += sign * (counts, moves)``: the one arithmetic step of every fold."""
+    current = sums.get(key)
+    if current is None:
+        current = sums[key] = ([0] * len(_COUNTERS), None)
+    values = current[0]
+    for index, amount in enumerate(counts):
+        if amount:
+            values[index] += sign * amount
+    if moves:
+        bucket = current[1]
+        if bucket is None:
+            bucket = {}
+            sums[key] = (values, bucket)
+        for move, count in moves.items():
+            bucket[move] = bucket.get(move, 0) + sign * count
+
+
+def add_all_flat(sums: dict[K, Flat], cells: Mapping[K, Flat], sign: int) -> None:
+    """``sums += sign * cells``; the inner loop of the fold, kept free of calls."""
+    get = sums.get
+    for key, (counts, moves) in cells.items():
+        current = get(key)
+        if current is None:
+            values = counts.copy() if sign == 1 else [-v for v in counts]
+            sums[key] = (values, {m: sign * c for m, c in moves.items()} if moves else None)
+            continue
+        values = current[0]
+        for index, amount in enumerate(counts):
+            if amount:
+                values[index] += sign * amount
+        if moves:
+            bucket = current[1]
+            if bucket is None:
+                bucket = {}
+                sums[key] = (values, bucket)
+            for move, count in moves.items():
+                bucket[move] = bucket.get(move, 0) + sign * count
+
+
+def _trajectory_contributions(
+    trajectory: Trajectory, out: dict[RawCell, Flat], only: Only
+) -> None:
     key = trajectory.key
-    point_periods = [periods_of(point.submitted_at) for point in trajectory.points]
-    for dimension in trajectory.dimensions():
-        start = trajectory.baseline_index(dimension)
-        by_period: dict[Period, list[int]] = defaultdict(list)
-        for index, point in enumerate(trajectory.points):
-            if dimension in point.values:
-                for period in point_periods[index]:
-                    by_period[period].append(index)
-        for period, indices in by_period.items():
-            last = indices[-1]
-            point = trajectory.points[last]
-            counts: dict[str, int] = {"measured": 1}
-            if start in indices and start is not None:
-                counts["baseline_count"] = 1
-                counts["baseline_sum_centi"] = centi(trajectory.points[start].values[dimension])
-            change = trajectory.change_at(last, dimension)
-            moves: dict[str, int] = {}
-            if change is None:
-                counts["baseline_only"] = 1
+    organisation, family = key.organisation, key.family
+    points = trajectory.points
+    scale = trajectory.scale
+    ordinal = scale in ORDINAL_SCALES
+    point_periods = [period_labels_of(point.submitted_at) for point in points]
+    indices_of: dict[str, list[int]] = {}
+    for index, point in enumerate(points):
+        for dimension in point.values:
+            indices_of.setdefault(dimension, []).append(index)
+    for dimension, indices in indices_of.items():
+        start = indices[0]  # the baseline: first point that measured the dimension
+        baseline = points[start].values[dimension]
+        last_in: dict[str, int] = {}
+        for index in indices:
+            for period in point_periods[index]:
+                last_in[period] = index
+        baseline_periods = point_periods[start]
+        for period, last in last_in.items():
+            if only is not None and period not in only:
+                continue
+            counts = [1, 0, 0, 0, 0, 0, 0, 0, 0]
+            if period in baseline_periods:
+                counts[_BASELINE_COUNT] = 1
+                counts[_BASELINE_SUM] = centi(baseline)
+            moves: dict[str, int] | None = None
+            if last == start:
+                counts[_BASELINE_ONLY] = 1
             else:
-                counts[change.outcome.value] = 1
-                counts["change_count"] = 1
-                counts["change_sum_centi"] = centi(change.delta)
-                if change.transition is not None:
-                    moves[f"{change.transition[0]}>{change.transition[1]}"] = 1
-            cell = CellKey(
-                tenant, key.organisation, point.neighbourhood, key.family, dimension, period
-            )
-            cells[cell] = Accumulator(**counts, transitions=moves)
-    return cells
+                value = points[last].values[dimension]
+                delta = value - baseline
+                counts[_OUTCOME_INDEX[classify_change(delta, scale)]] = 1
+                counts[_CHANGE_COUNT] = 1
+                counts[_CHANGE_SUM] = centi(delta)
+                if ordinal:
+                    moves = {f"{int(baseline)}>{int(value)}": 1}
+            cell = (organisation, points[last].neighbourhood, family, dimension, period)
+            if cell in out:  # same dimension code on two tracks of one family: rare
+                add_flat(out, cell, counts, moves, 1)
+            else:
+                out[cell] = (counts, moves)
+
+
+def person_contributions(
+    measurements: Iterable[StoredMeasurement], only: Only = None
+) -> dict[RawCell, Flat]:
+    """All contributions of one person in flat, raw-keyed form (``person_cells`` without
+    objects); with ``only``, just the cells of those periods."""
+    measured = [m for m in measurements if m.measurement.kind is InstrumentKind.MEASUREMENT]
+    out: dict[RawCell, Flat] = {}
+    if not measured:
+        return out
+    trajectories = build_trajectories(measured)
+    for trajectory in trajectories.values():
+        _trajectory_contributions(trajectory, out, only)
+    # ``_all``: the person counts once per organisation x family x period, in the neighbourhood
+    # of their latest measurement there.
+    latest: dict[tuple[str, str, str], tuple[datetime, str, str]] = {}
+    for trajectory in trajectories.values():
+        organisation, family = trajectory.key.organisation, trajectory.key.family
+        for point in trajectory.points:
+            candidate = (point.submitted_at, point.response_id, point.neighbourhood)
+            for period in period_labels_of(point.submitted_at):
+                if only is not None and period not in only:
+                    continue
+                slot = (organisation, family, period)
+                found = latest.get(slot)
+                if found is None or candidate[:2] > found[:2]:
+                    latest[slot] = candidate
+    for (organisation, family, period), (_, _, neighbourhood) in latest.items():
+        # Unique per slot, and no track has the dimension ``_all``: no collision possible.
+        out[(organisation, neighbourhood, family, ALL_DIMENSIONS, period)] = (
+            [1, 0, 0, 0, 0, 0, 0, 0, 0], None
+        )
+    return out
+
+
+def from_flat(sums: Mapping[K, Flat]) -> dict[K, Accumulator]:
+    """Flat sums as accumulators, leaving out cells whose sum is zero."""
+    result: dict[K, Accumulator] = {}
+    for key, (counts, moves) in sums.items():
+        transitions = {m: c for m, c in moves.items() if c} if moves else {}
+        if any(counts) or transitions:
+            accumulator = Accumulator(transitions=transitions)
+            for name, amount in zip(_COUNTERS, counts, strict=True):
+                setattr(accumulator, name, amount)
+            result[key] = accumulator
+    return result
+
+
+def _cells(tenant: str, sums: Mapping[RawCell, Flat]) -> dict[CellKey, Accumulator]:
+    return {
+        CellKey(tenant, o, n, f, d, period_of_label(p)): value
+        for (o, n, f, d, p), value in from_flat(sums).items()
+    }
 
 
 def person_cells(
     tenant: str, measurements: Iterable[StoredMeasurement]
 ) -> dict[CellKey, Accumulator]:
     """All contributions of one person, derived from their stored measurements only."""
-    measured = [m for m in measurements if m.measurement.kind is InstrumentKind.MEASUREMENT]
-    cells: dict[CellKey, Accumulator] = {}
-    trajectories = build_trajectories(measured)
-    for trajectory in trajectories.values():
-        for cell, accumulator in _trajectory_cells(tenant, trajectory).items():
-            cells[cell] = cells[cell].combined(accumulator) if cell in cells else accumulator
-    # ``_all``: the person counts once per organisation x family x period, in the neighbourhood
-    # of their latest measurement there.
-    latest: dict[tuple[str, str, Period], tuple[datetime, str, str]] = {}
-    for trajectory in trajectories.values():
-        for point in trajectory.points:
-            for period in periods_of(point.submitted_at):
-                slot = (trajectory.key.organisation, trajectory.key.family, period)
-                candidate = (point.submitted_at, point.response_id, point.neighbourhood)
-                if slot not in latest or candidate[:2] > latest[slot][:2]:
-                    latest[slot] = candidate
-    for (organisation, family, period), (_, _, neighbourhood) in latest.items():
-        cell = CellKey(tenant, organisation, neighbourhood, family, ALL_DIMENSIONS, period)
-        cells[cell] = Accumulator(measured=1)
-    return cells
+    return _cells(tenant, person_contributions(measurements))
 
 
 def cell_delta(
@@ -224,7 +334,6 @@ def cell_delta(
 ) -> dict[K, Accumulator]:
     """``after - before`` per cell, leaving out cells that do not change."""
     result: dict[K, Accumulator] = {}
-    # Hot path of ingestion: cells present on one side only need no arithmetic.
     for key, value in after.items():
         old = before.get(key)
         delta = value if old is None else value.combined(old, sign=-1)
@@ -240,8 +349,9 @@ def measurement_delta(
     tenant: str, history: Sequence[StoredMeasurement], new: Iterable[StoredMeasurement]
 ) -> dict[CellKey, Accumulator]:
     """Cell deltas of adding ``new`` measurements to one person's ``history``."""
-    before = person_cells(tenant, history)
-    return cell_delta(before, person_cells(tenant, [*history, *new]))
+    sums: dict[RawCell, Flat] = {}
+    add_person_delta(sums, history, list(new), person_contributions)
+    return _cells(tenant, sums)
 
 
 def erasure_delta(tenant: str, history: Sequence[StoredMeasurement]) -> dict[CellKey, Accumulator]:
@@ -250,28 +360,47 @@ def erasure_delta(tenant: str, history: Sequence[StoredMeasurement]) -> dict[Cel
 
 
 def fold_deltas(deltas: Iterable[Mapping[K, Accumulator]]) -> dict[K, Accumulator]:
-    # Mutable sums: folding a batch touches each cell many times (one per person in it).
-    sums: dict[K, list[int]] = {}
-    moves: dict[K, dict[str, int]] = {}
+    sums: dict[K, Flat] = {}
     for delta in deltas:
         for key, value in delta.items():
-            current = sums.get(key)
-            if current is None:
-                sums[key] = [getattr(value, name) for name in _COUNTERS]
-            else:
-                for index, name in enumerate(_COUNTERS):
-                    current[index] += getattr(value, name)
-            if value.transitions:
-                bucket = moves.setdefault(key, {})
-                for move, count in value.transitions.items():
-                    bucket[move] = bucket.get(move, 0) + count
-    total: dict[K, Accumulator] = {}
-    for key, counts in sums.items():
-        transitions = {m: c for m, c in moves.get(key, {}).items() if c}
-        if any(counts) or transitions:
-            total[key] = Accumulator(**dict(zip(_COUNTERS, counts, strict=True)),
-                                     transitions=transitions)
-    return total
+            add_flat(sums, key, [getattr(value, name) for name in _COUNTERS],
+                     value.transitions, 1)
+    return from_flat(sums)
+
+
+def _order(stored: StoredMeasurement) -> tuple[datetime, str]:
+    return stored.measurement.submitted_at, stored.measurement.response_id
+
+
+def appended_periods(
+    history: Sequence[StoredMeasurement], new: Sequence[StoredMeasurement]
+) -> frozenset[str] | None:
+    """The periods whose cells adding ``new`` can change, or None when any can.
+
+    When every new measurement comes after every stored one (the usual case), baselines and
+    the cells of periods without a new point stay as they were: a cell depends only on the
+    points in its period and on the baseline. A late measurement may move a baseline."""
+    if not new:
+        return frozenset()
+    if history and min(map(_order, new)) <= max(map(_order, history)):
+        return None
+    return frozenset(p for s in new for p in period_labels_of(s.measurement.submitted_at))
+
+
+def add_person_delta(
+    sums: dict[Any, Flat],
+    history: Sequence[StoredMeasurement],
+    new: Sequence[StoredMeasurement],
+    contributions: Callable[[Sequence[StoredMeasurement], Only], Mapping[Any, Flat]],
+) -> None:
+    """``sums += contributions(history + new) - contributions(history)``, computed on the
+    periods the new measurements can change only (``appended_periods``)."""
+    only = appended_periods(history, new)
+    if only is not None and not only:
+        return
+    add_all_flat(sums, contributions([*history, *new], only), 1)
+    if history:
+        add_all_flat(sums, contributions(history, only), -1)
 
 
 def fold_batch(
@@ -279,15 +408,20 @@ def fold_batch(
     batch: Iterable[StoredMeasurement],
     history: Mapping[str, Sequence[StoredMeasurement]],
 ) -> dict[CellKey, Accumulator]:
-    """One dict of cell deltas for a batch (one ``$inc`` bulk write); ``history`` per person."""
+    """One dict of cell deltas for a batch (one ``$inc`` bulk write); ``history`` per person.
+
+    Equal to summing ``person_cells(history + new) - person_cells(history)`` over the batch's
+    persons, but both sides are added straight into one sum (no per-person delta dicts), on
+    raw tuple keys, and only for the periods the new measurements can change.
+    """
     new_by_person: dict[str, list[StoredMeasurement]] = defaultdict(list)
     for stored in batch:
         if stored.measurement.person_id is not None:
             new_by_person[stored.measurement.person_id].append(stored)
-    return fold_deltas(
-        measurement_delta(tenant, history.get(person, ()), items)
-        for person, items in new_by_person.items()
-    )
+    sums: dict[RawCell, Flat] = {}
+    for person, items in new_by_person.items():
+        add_person_delta(sums, history.get(person, ()), items, person_contributions)
+    return _cells(tenant, sums)
 
 
 def apply_deltas(

@@ -49,6 +49,10 @@ class Period:
     def __hash__(self) -> int:
         return hash(self.label)  # the label alone names a period (its kind follows from it)
 
+    def __eq__(self, other: object) -> bool:
+        # The label alone names a period; compared often as part of cell keys.
+        return self is other or (isinstance(other, Period) and self.label == other.label)
+
     def contains(self, other: Period) -> bool:
         return self.year == other.year and set(other.months()) <= set(self.months())
 
@@ -78,6 +82,22 @@ def periods_of(moment: datetime) -> tuple[Period, Period, Period]:
         quarter(moment.year, (moment.month - 1) // 3 + 1),
         year(moment.year),
     )
+
+
+@lru_cache(maxsize=65536)
+def period_labels_of(moment: datetime) -> tuple[str, str, str]:
+    """``periods_of`` as labels: hot loops key dicts by the label (hashed in C)."""
+    month_, quarter_, year_ = periods_of(moment)
+    return month_.label, quarter_.label, year_.label
+
+
+@lru_cache(maxsize=4096)
+def period_of_label(label: str) -> Period:
+    """The period of a label ``period_labels_of`` gave (valid by construction)."""
+    period = parse_period(label)
+    if period is None:
+        raise ValueError(f"not a period label: {label!r}")
+    return period
 
 
 def parse_period(label: str) -> Period | None:

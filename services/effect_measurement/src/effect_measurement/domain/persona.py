@@ -12,13 +12,13 @@ delta method (``aggregates.cell_delta``) keeps the projection incremental and er
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
-from effect_measurement.domain.aggregates import Accumulator, centi
+from effect_measurement.domain.aggregates import Accumulator, Flat, Only, add_flat, centi, from_flat
 from effect_measurement.domain.inputs import InstrumentKind, InterventionInput
-from effect_measurement.domain.interventions import intervention_types_between
-from effect_measurement.domain.periods import Period, periods_of
-from effect_measurement.domain.scales import Outcome
+from effect_measurement.domain.interventions import NO_INTERVENTION, intervention_types_between
+from effect_measurement.domain.periods import Period, period_labels_of, period_of_label
+from effect_measurement.domain.scales import Outcome, classify_change
 from effect_measurement.domain.suppression import suppress
 from effect_measurement.domain.tables import (
     Cell,
@@ -45,6 +45,89 @@ class PersonaKey:
     attribute: str
     value: str
     intervention_type: str
+    _hash: int = field(default=0, init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        # Hashed several times per fold: once here instead of re-hashing seven fields.
+        object.__setattr__(self, "_hash", hash((
+            self.tenant, self.family, self.dimension, self.year.label, self.attribute,
+            self.value, self.intervention_type,
+        )))
+
+    def __hash__(self) -> int:
+        return self._hash
+
+
+_OUTCOME_INDEX = {Outcome.IMPROVED: 2, Outcome.SAME: 3, Outcome.WORSE: 4}
+
+
+#: A persona key in the fold's raw form: (family, dimension, year label, attribute, value,
+#: intervention type).
+RawPersona = tuple[str, str, str, str, str, str]
+
+
+def persona_contributions(
+    measurements: Iterable[StoredMeasurement],
+    interventions: Iterable[InterventionInput],
+    only: Only = None,
+) -> dict[RawPersona, Flat]:
+    """A person's persona contributions in the fold's flat, raw-keyed form (see
+    ``persona_cells``); with ``only``, just the years in it."""
+    measured = [m for m in measurements if m.measurement.kind is InstrumentKind.MEASUREMENT]
+    cells: dict[RawPersona, Flat] = {}
+    if not measured:
+        return cells
+    events = list(interventions)
+    for trajectory in build_trajectories(measured).values():
+        points = trajectory.points
+        if len(points) < 2:
+            continue  # a change needs a follow-up
+        indices_of: dict[str, list[int]] = {}
+        for index, point in enumerate(points):
+            for dimension in point.values:
+                indices_of.setdefault(dimension, []).append(index)
+        key = trajectory.key
+        for dimension, indices in indices_of.items():
+            if len(indices) < 2:
+                continue
+            start = indices[0]
+            baseline = points[start].values[dimension]
+            latest_in_year: dict[str, int] = {}
+            for index in indices[1:]:
+                latest_in_year[period_labels_of(points[index].submitted_at)[2]] = index
+            for year, index in latest_in_year.items():
+                if only is not None and year not in only:
+                    continue
+                point = points[index]
+                delta = point.values[dimension] - baseline
+                counts = [1, 0, 0, 0, 0, 0, 0, 1, centi(delta)]
+                counts[_OUTCOME_INDEX[classify_change(delta, trajectory.scale)]] = 1
+                types = intervention_types_between(
+                    events, key.person_id, points[start].submitted_at, point.submitted_at
+                ) if events else _NONE_ONLY
+                for attribute, value in (
+                    ("age_band", point.age_band),
+                    ("household_type", point.household_type),
+                    ("neighbourhood", point.neighbourhood),
+                ):
+                    for kind in types:
+                        cell = (key.family, dimension, year, attribute, value, kind)
+                        if cell in cells:
+                            add_flat(cells, cell, counts, None, 1)
+                        else:
+                            cells[cell] = (list(counts), None)
+    return cells
+
+
+_NONE_ONLY = frozenset({NO_INTERVENTION})
+
+
+def persona_keys(tenant: str, sums: Mapping[RawPersona, Flat]) -> dict[PersonaKey, Accumulator]:
+    """Raw-keyed flat sums as persona cells, leaving out zero sums."""
+    return {
+        PersonaKey(tenant, f, d, period_of_label(y), a, v, t): value
+        for (f, d, y, a, v, t), value in from_flat(sums).items()
+    }
 
 
 def persona_cells(
@@ -52,49 +135,9 @@ def persona_cells(
     measurements: Iterable[StoredMeasurement],
     interventions: Iterable[InterventionInput],
 ) -> dict[PersonaKey, Accumulator]:
-    measured = [m for m in measurements if m.measurement.kind is InstrumentKind.MEASUREMENT]
-    events = list(interventions)
-    cells: dict[PersonaKey, Accumulator] = {}
-    for trajectory in build_trajectories(measured).values():
-        for dimension in trajectory.dimensions():
-            start = trajectory.baseline_index(dimension)
-            latest_in_year: dict[Period, int] = {}
-            for index, point in enumerate(trajectory.points):
-                if dimension in point.values and start is not None and index > start:
-                    latest_in_year[periods_of(point.submitted_at)[2]] = index
-            for year, index in latest_in_year.items():
-                change = trajectory.change_at(index, dimension)
-                if change is None or start is None:
-                    continue
-                point = trajectory.points[index]
-                types = intervention_types_between(
-                    events,
-                    trajectory.key.person_id,
-                    trajectory.points[start].submitted_at,
-                    point.submitted_at,
-                )
-                outcomes = {o.value: int(o is change.outcome) for o in Outcome}
-                contribution = Accumulator(
-                    measured=1,
-                    change_count=1,
-                    change_sum_centi=centi(change.delta),
-                    improved=outcomes["improved"],
-                    same=outcomes["same"],
-                    worse=outcomes["worse"],
-                )
-                profile = {
-                    "age_band": point.age_band,
-                    "household_type": point.household_type,
-                    "neighbourhood": point.neighbourhood,
-                }
-                for attribute, value in profile.items():
-                    for kind in types:
-                        key = PersonaKey(
-                            tenant, trajectory.key.family, dimension, year, attribute, value, kind
-                        )
-                        current = cells.get(key)
-                        cells[key] = current.combined(contribution) if current else contribution
-    return cells
+    """Per trajectory, dimension and year: the latest follow-up of the year against the
+    baseline, once for every intervention type between them, per profile attribute."""
+    return persona_keys(tenant, persona_contributions(measurements, interventions))
 
 
 @dataclass(frozen=True, slots=True)

@@ -205,7 +205,19 @@ def apply_measurement(
 def build_trajectories(
     measurements: Iterable[StoredMeasurement],
 ) -> dict[TrajectoryKey, Trajectory]:
-    trajectories: dict[TrajectoryKey, Trajectory] = {}
+    """Equal to applying ``apply_measurement`` one by one, but each trajectory is sorted
+    and built once (the fold builds every person's trajectories on each batch)."""
+    collected: dict[TrajectoryKey, tuple[InstrumentKind, Scale, dict[str, Point]]] = {}
     for stored in measurements:
-        trajectories.update(apply_measurement(trajectories, stored))
-    return trajectories
+        for key, scale, point in observations_of(stored):
+            entry = collected.get(key)
+            if entry is None:
+                entry = collected[key] = (stored.measurement.kind, scale, {})
+            entry[2].setdefault(point.response_id, point)  # redelivered: first one stays
+    return {
+        key: Trajectory(
+            key, kind, scale,
+            tuple(sorted(points.values(), key=lambda p: (p.submitted_at, p.response_id))),
+        )
+        for key, (kind, scale, points) in collected.items()
+    }

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from nats.js.client import JetStreamContext
+from wijkkracht_common.batch_consumer import BatchConsumer, subscribe_batch
 from wijkkracht_common.events.envelope import DataT
 from wijkkracht_common.events.identity import (
     ConsentGranted,
@@ -16,7 +17,6 @@ from wijkkracht_common.events.questionnaires import InstrumentPublished, Respons
 from wijkkracht_common.messaging import EventHandler, subscribe
 from wijkkracht_common.runtime import ServiceRuntime
 
-from effect_measurement.adapters.batch_consumer import BatchPuller, batch_consumer
 from effect_measurement.service.erasure import Erasure
 from effect_measurement.service.ingest import ResponseIngestion
 from effect_measurement.service.projections import Projections
@@ -27,13 +27,13 @@ SERVICE = "effect_measurement"
 
 def register_consumers(
     runtime: ServiceRuntime, settings: Settings
-) -> BatchPuller[ResponseSubmitted]:
+) -> BatchConsumer[ResponseSubmitted]:
     """Single-event subscribers on the broker; returns the response batch consumer (the
     composition root starts it once the broker is connected)."""
     def js() -> JetStreamContext:
         return runtime.js
 
-    responses = batch_consumer(
+    responses = subscribe_batch(
         consumer_service=SERVICE, event_cls=ResponseSubmitted,
         apply=ResponseIngestion(runtime), storage=runtime.storage, js=js,
         batch_size=settings.ingest_batch_size, batch_timeout=settings.ingest_batch_timeout,

@@ -30,6 +30,7 @@ from effect_measurement.adapters.schema import (
 from effect_measurement.domain.aggregates import erasure_delta
 from effect_measurement.service.ingest import load_history
 from effect_measurement.service.persona import load_interventions, persona_delta
+from effect_measurement.service.reports import touch_projection
 
 Db = Database[dict[str, Any]]
 
@@ -41,6 +42,7 @@ async def erase_person(db: Db, session: Session, tenant: str, person: str
     cells = erasure_delta(tenant, mine)
     if cells:
         await db[CELLS].bulk_write(cell_upserts(cells), ordered=False, session=session)
+        await touch_projection(db, session)
     interventions = await load_interventions(db, [person], session)
     persona = persona_delta(tenant, {person: (mine, [])}, interventions)
     if persona:

@@ -8,6 +8,8 @@ the inbox claims.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from collections import defaultdict
 from collections.abc import Sequence
 from datetime import UTC, datetime
@@ -15,7 +17,7 @@ from typing import Any
 
 from wijkkracht_common import inbox
 from wijkkracht_common.events.effect_measurement import MeasurementRecorded
-from wijkkracht_common.events.envelope import Envelope, new_event
+from wijkkracht_common.events.envelope import Envelope, new_event_id
 from wijkkracht_common.events.questionnaires import ResponseSubmitted
 from wijkkracht_common.messaging import PermanentError
 from wijkkracht_common.runtime import ServiceRuntime
@@ -34,7 +36,8 @@ from effect_measurement.domain.aggregates import fold_batch
 from effect_measurement.domain.inputs import InstrumentKind, MeasurementInput
 from effect_measurement.domain.trajectories import StoredMeasurement, snapshot
 from effect_measurement.service.instruments import families, to_measurement
-from effect_measurement.service.persona import load_interventions, persona_delta
+from effect_measurement.service.persona import load_interventions, persona_batch_delta
+from effect_measurement.service.reports import touch_projection
 
 Db = Database[dict[str, Any]]
 
@@ -49,6 +52,22 @@ async def load_history(
     for doc in docs:
         history[doc["person_id"]].append(stored_from_document(doc))
     return history, docs
+
+
+_RECORDED = Envelope[MeasurementRecorded]  # type: ignore[valid-type]
+
+
+def recorded(tenant: str, cause: Envelope[ResponseSubmitted], now: datetime, **data: Any
+             ) -> Envelope[MeasurementRecorded]:
+    """`new_event(MeasurementRecorded(...))` without validating what this code just built
+    (hundreds per batch; the values come from validated input and are typed here)."""
+    return _RECORDED.model_construct(
+        id=new_event_id(), source=MeasurementRecorded.event_source(),
+        type=MeasurementRecorded.event_type(), time=now, subject=data["trajectory_id"],
+        tenant=tenant, organisation=cause.organisation, actor=cause.actor,
+        correlationid=cause.correlationid, specversion="1.0",
+        datacontenttype="application/json", data=MeasurementRecorded.model_construct(**data),
+    )
 
 
 class ResponseIngestion:
@@ -88,13 +107,19 @@ async def _store(
     candidates = {m.response_id: (e, m) for e, m in accepted if m is not None}
     if not candidates:
         return 0, []
+    persons = sorted({m.person_id for _, m in candidates.values() if m.person_id})
+    history, history_docs = await load_history(db, persons, session)
     # A response already stored (redelivered under another event id) has no second effect.
-    existing = {
-        d["_id"]
-        async for d in db[MEASUREMENTS].find(
-            {"_id": {"$in": list(candidates)}}, projection={"_id": 1}, session=session
-        )
-    }
+    # A person's responses are in their history; only anonymous ones need a look-up by id.
+    existing = {doc["_id"] for doc in history_docs}
+    anonymous = [rid for rid, (_, m) in candidates.items() if not m.person_id]
+    if anonymous:
+        existing |= {
+            d["_id"]
+            async for d in db[MEASUREMENTS].find(
+                {"_id": {"$in": anonymous}}, projection={"_id": 1}, session=session
+            )
+        }
     fresh = sorted(
         (pair for rid, pair in candidates.items() if rid not in existing),
         key=lambda pair: (pair[1].submitted_at, pair[1].response_id),
@@ -106,7 +131,6 @@ async def _store(
         d["_id"]: profile_from_document(d)
         async for d in db[PROFILES].find({"_id": {"$in": persons}}, session=session)
     }
-    history, history_docs = await load_history(db, persons, session)
 
     # Trajectory bookkeeping: sequence = position in the trajectory; only the latest
     # measurement of a trajectory waits for its follow-up (`followup_pending`).
@@ -144,41 +168,46 @@ async def _store(
             )
         )
         if m.person_id and m.kind is InstrumentKind.MEASUREMENT:
-            events.append(
-                new_event(
-                    MeasurementRecorded(
-                        measurement_id=m.response_id, response_id=m.response_id,
-                        person_id=m.person_id, trajectory_id=tid, family=m.family,
-                        sequence=sequence, recorded_at=now,
-                    ),
-                    tenant=tenant, subject=tid, actor=envelope.actor,
-                    organisation=envelope.organisation, correlationid=envelope.correlationid,
-                )
-            )
+            events.append(recorded(
+                tenant, envelope, now,
+                measurement_id=m.response_id, response_id=m.response_id, person_id=m.person_id,
+                trajectory_id=tid, family=m.family, sequence=sequence, recorded_at=now,
+            ))
 
-    await db[MEASUREMENTS].insert_many(documents, ordered=False, session=session)
-    superseded = [i for tid in last_new for i in pending_before.get(tid, [])]
-    if superseded:
-        await db[MEASUREMENTS].update_many(
-            {"_id": {"$in": superseded}}, {"$set": {"followup_pending": False}}, session=session
-        )
-    cells = fold_batch(tenant, stored_new, history)
-    if cells:
-        await db[CELLS].bulk_write(cell_upserts(cells), ordered=False, session=session)
     # Persona contributions need a change (two points): skip people with one measurement.
     new_by_person: dict[str, list[StoredMeasurement]] = defaultdict(list)
     for stored in stored_new:
         if stored.measurement.person_id:
             new_by_person[stored.measurement.person_id].append(stored)
-    changed = [p for p, items in new_by_person.items() if len(items) + len(history[p]) > 1]
-    if changed:
-        interventions = await load_interventions(db, changed, session)
-        persona = persona_delta(
-            tenant,
-            {p: (history[p], [*history[p], *new_by_person[p]]) for p in changed},
-            interventions,
-        )
-        if persona:
-            await db[PERSONA].bulk_write(persona_upserts(persona), ordered=False,
-                                         session=session)
+    changed = {p: items for p, items in new_by_person.items()
+               if len(items) + len(history[p]) > 1}
+    interventions = await load_interventions(db, list(changed), session) if changed else {}
+    superseded = [i for tid in last_new for i in pending_before.get(tid, [])]
+
+    async def store_measurements() -> None:
+        await db[MEASUREMENTS].insert_many(documents, ordered=False, session=session)
+        if superseded:
+            await db[MEASUREMENTS].update_many(
+                {"_id": {"$in": superseded}}, {"$set": {"followup_pending": False}},
+                session=session,
+            )
+
+    # Overlap: the database stores the measurements while this process folds the batch (the
+    # fold does no I/O, so the session is never used by two operations at once).
+    writing = asyncio.ensure_future(store_measurements())
+    await asyncio.sleep(0)  # hand the insert to the driver before the fold holds the loop
+    try:
+        cells = fold_batch(tenant, stored_new, history)
+        persona = persona_batch_delta(tenant, history, changed, interventions) if changed else {}
+        cell_ops, persona_ops = cell_upserts(cells), persona_upserts(persona)
+    except BaseException:
+        with contextlib.suppress(Exception):
+            await writing
+        raise
+    await writing
+    if cell_ops:
+        await db[CELLS].bulk_write(cell_ops, ordered=False, session=session)
+        await touch_projection(db, session)
+    if persona_ops:
+        await db[PERSONA].bulk_write(persona_ops, ordered=False, session=session)
     return len(documents), events

@@ -9,9 +9,20 @@ from typing import Any
 from wijkkracht_common.storage import Database, Session
 
 from effect_measurement.adapters.schema import INTERVENTIONS
-from effect_measurement.domain.aggregates import Accumulator, cell_delta, fold_deltas
+from effect_measurement.domain.aggregates import (
+    Accumulator,
+    Flat,
+    Only,
+    add_all_flat,
+    add_person_delta,
+)
 from effect_measurement.domain.inputs import InterventionInput
-from effect_measurement.domain.persona import PersonaKey, persona_cells
+from effect_measurement.domain.persona import (
+    PersonaKey,
+    RawPersona,
+    persona_contributions,
+    persona_keys,
+)
 from effect_measurement.domain.trajectories import StoredMeasurement
 
 Histories = Mapping[str, tuple[Sequence[StoredMeasurement], Sequence[StoredMeasurement]]]
@@ -40,10 +51,28 @@ def persona_delta(
 ) -> dict[PersonaKey, Accumulator]:
     """Per person: cells(after) − cells(before); `interventions_after` when those changed."""
     after_ivs = interventions_after if interventions_after is not None else interventions
-    return fold_deltas(
-        cell_delta(
-            persona_cells(tenant, before, interventions.get(person, ())),
-            persona_cells(tenant, after, after_ivs.get(person, ())),
-        )
-        for person, (before, after) in measurements.items()
-    )
+    sums: dict[RawPersona, Flat] = {}
+    for person, (before, after) in measurements.items():
+        add_all_flat(sums, persona_contributions(after, after_ivs.get(person, ())), 1)
+        add_all_flat(sums, persona_contributions(before, interventions.get(person, ())), -1)
+    return persona_keys(tenant, sums)
+
+
+def persona_batch_delta(
+    tenant: str,
+    history: Mapping[str, Sequence[StoredMeasurement]],
+    new: Mapping[str, Sequence[StoredMeasurement]],
+    interventions: Mapping[str, Sequence[InterventionInput]],
+) -> dict[PersonaKey, Accumulator]:
+    """Persona deltas of adding `new` measurements (per person) to their `history`; only
+    the years the new measurements can change are computed (`appended_periods`)."""
+    sums: dict[RawPersona, Flat] = {}
+    for person, items in new.items():
+        ivs = interventions.get(person, ())
+
+        def contributions(ms: Sequence[StoredMeasurement], only: Only,
+                          ivs: Sequence[InterventionInput] = ivs) -> dict[RawPersona, Flat]:
+            return persona_contributions(ms, ivs, only)
+
+        add_person_delta(sums, history.get(person, ()), items, contributions)
+    return persona_keys(tenant, sums)

@@ -6,15 +6,17 @@ Everything reads the projections (never measurements) and leaves through the dom
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from collections.abc import Mapping
 from typing import Any
 
 from wijkkracht_common.auth import Principal
 from wijkkracht_common.errors import Forbidden, InvalidInput, field_error
-from wijkkracht_common.storage import Database
+from wijkkracht_common.events.envelope import new_event_id
+from wijkkracht_common.storage import Database, Session
 
 from effect_measurement.adapters.documents import cell_from_document, persona_from_document
-from effect_measurement.adapters.schema import CELLS, PERSONA, SETTINGS
+from effect_measurement.adapters.schema import CELLS, PERSONA, PROJECTION_VERSION, SETTINGS
 from effect_measurement.domain.aggregates import Accumulator, CellKey
 from effect_measurement.domain.benchmark import Benchmark, Metric, anonymous_label, build_benchmark
 from effect_measurement.domain.periods import Period, PeriodKind, nested_periods
@@ -33,8 +35,55 @@ NO_ACCESS = "Geen toegang tot deze organisatie. / No access to this organisation
 
 
 async def privacy(db: Db) -> tuple[PrivacyPolicy, set[str]]:
-    doc = await db[SETTINGS].find_one({"_id": PRIVACY}) or {}
-    return PrivacyPolicy(int(doc.get("k", DEFAULT_K))), set(doc.get("named", []))
+    policy, named, _ = await settings(db)
+    return policy, named
+
+
+async def settings(db: Db) -> tuple[PrivacyPolicy, set[str], str]:
+    """Privacy policy, named organisations and the cell projection's version (one read)."""
+    docs = {d["_id"]: d async for d in db[SETTINGS].find(
+        {"_id": {"$in": [PRIVACY, PROJECTION_VERSION]}})}
+    doc = docs.get(PRIVACY, {})
+    version = str(docs.get(PROJECTION_VERSION, {}).get("version", ""))
+    return PrivacyPolicy(int(doc.get("k", DEFAULT_K))), set(doc.get("named", [])), version
+
+
+async def touch_projection(db: Db, session: Session) -> None:
+    """Inside every transaction that changes cells: readers' caches see a new version (a
+    fresh unique token, not a counter: a dropped and recreated database never repeats one)."""
+    await db[SETTINGS].update_one({"_id": PROJECTION_VERSION},
+                                  {"$set": {"version": new_event_id()}},
+                                  upsert=True, session=session)
+
+
+class CellCache:
+    """The cells a report reads (its period and the nested ones), per tenant database ×
+    family × period, kept while the projection's version is unchanged; bounded (LRU).
+
+    The version is bumped in the same transaction as every cell change, so a cached entry is
+    never older than the committed projection it claims to be."""
+
+    def __init__(self, max_entries: int = 256) -> None:
+        self.max_entries = max_entries
+        self._entries: OrderedDict[tuple[str, str, str], tuple[str, dict[CellKey, Accumulator]]]
+        self._entries = OrderedDict()
+
+    def get(self, key: tuple[str, str, str], version: str) -> dict[CellKey, Accumulator] | None:
+        entry = self._entries.get(key)
+        if entry is None or entry[0] != version:
+            return None
+        self._entries.move_to_end(key)
+        return entry[1]
+
+    def put(self, key: tuple[str, str, str], version: str,
+            cells: dict[CellKey, Accumulator]) -> None:
+        self._entries[key] = (version, cells)
+        self._entries.move_to_end(key)
+        while len(self._entries) > self.max_entries:
+            self._entries.popitem(last=False)
+
+
+CELL_CACHE = CellCache()
 
 
 async def parse_query(db: Db, params: Mapping[str, str], policy: PrivacyPolicy) -> AggregateQuery:
@@ -62,15 +111,21 @@ def scope(principal: Principal, organisation: str | None) -> str | None:
     return organisation
 
 
-async def load_cells(db: Db, tenant: str, family: str, period: Period
-                     ) -> dict[CellKey, Accumulator]:
-    """The report's cells and those of every report it is linked to (nested periods)."""
+async def load_cells(db: Db, tenant: str, family: str, period: Period,
+                     version: str | None = None) -> dict[CellKey, Accumulator]:
+    """The report's cells and those of every report it is linked to (nested periods);
+    from `CELL_CACHE` when the projection is still at `version`. Treat as read-only."""
+    key = (db.name, family, period.label)
+    if version is not None and (cached := CELL_CACHE.get(key, version)) is not None:
+        return cached
     labels = [p.label for p in (period, *nested_periods(period))]
     cells: dict[CellKey, Accumulator] = {}
     async for doc in db[CELLS].find({"family": family, "period": {"$in": labels}}):
         parsed = cell_from_document(tenant, doc)
         if parsed is not None:
             cells[parsed[0]] = parsed[1]
+    if version is not None:
+        CELL_CACHE.put(key, version, cells)
     return cells
 
 
@@ -91,12 +146,12 @@ def labels_for(cells: Mapping[CellKey, Accumulator], named: set[str], own: str |
 
 async def reports(db: Db, principal: Principal, params: Mapping[str, str]
                   ) -> list[PublishedTable]:
-    policy, named = await privacy(db)
+    policy, named, version = await settings(db)
     query = await parse_query(db, params, policy)
     own = scope(principal, query.organisation)
     result = []
     for period in query.periods:
-        cells = await load_cells(db, principal.tenant, query.family, period)
+        cells = await load_cells(db, principal.tenant, query.family, period, version)
         labels = labels_for(cells, named, own)
         table = build_report(cells, ReportKey(principal.tenant, query.family, query.dimension,
                                               period), query.k, labels)
@@ -105,7 +160,7 @@ async def reports(db: Db, principal: Principal, params: Mapping[str, str]
 
 
 async def benchmark(db: Db, principal: Principal, params: Mapping[str, str]) -> Benchmark:
-    policy, named = await privacy(db)
+    policy, named, version = await settings(db)
     query = await parse_query(db, params, policy)
     own = scope(principal, query.organisation)
     if own is None or len(query.periods) != 1:
@@ -113,7 +168,7 @@ async def benchmark(db: Db, principal: Principal, params: Mapping[str, str]) -> 
             "Kies één organisatie en één periode. / Choose one organisation and one period.",
             errors=[field_error("query.organisation", "required")],
         )
-    cells = await load_cells(db, principal.tenant, query.family, query.periods[0])
+    cells = await load_cells(db, principal.tenant, query.family, query.periods[0], version)
     key = ReportKey(principal.tenant, query.family, query.dimension, query.periods[0])
     return build_benchmark(cells, key, own, query.metric or Metric.MEAN_CHANGE, query.k,
                            salt=f"{principal.tenant}|{key.family}|{key.period.label}",
@@ -122,12 +177,12 @@ async def benchmark(db: Db, principal: Principal, params: Mapping[str, str]) -> 
 
 async def transitions(db: Db, principal: Principal, params: Mapping[str, str]
                       ) -> TransitionMatrix:
-    policy, _ = await privacy(db)
+    policy, _, version = await settings(db)
     query = await parse_query(db, params, policy)
     if len(query.periods) != 1:
         raise InvalidInput("Kies één periode. / Choose one period.",
                            errors=[field_error("query.period", "one period")])
-    cells = await load_cells(db, principal.tenant, query.family, query.periods[0])
+    cells = await load_cells(db, principal.tenant, query.family, query.periods[0], version)
     key = ReportKey(principal.tenant, query.family, query.dimension, query.periods[0])
     report = build_report(cells, key, query.k)
     return build_transitions(cells, key, report, query.k)
