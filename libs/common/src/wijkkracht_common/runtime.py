@@ -144,6 +144,7 @@ class ServiceRuntime:
                 batch_size=self.settings.outbox_batch_size,
                 poll_seconds=self.settings.outbox_poll_seconds,
                 metrics=self.metrics,
+                retain_sent=self.settings.outbox_retain_sent,
             )
             self.relay.start()
         if self.mail is not None:

@@ -47,6 +47,8 @@ class BaseServiceSettings(BaseSettings):
     # Event plumbing.
     outbox_batch_size: int = 500
     outbox_poll_seconds: float = 1.0
+    #: Keep published events in the outbox (marked sent) instead of deleting them.
+    outbox_retain_sent: bool = False
     consumer_max_deliver: int = 8
 
     # Outgoing mail (invitations, verification links). Dev: the local sink of `make run`.

@@ -73,7 +73,7 @@ async def test_relay_killed_and_restarted_publishes_every_event_once(
     tenant = f"relay-{uuid.uuid4().hex[:6]}"
     db = await storage.tenant_db(tenant)
     events = [new_event(ThingHappened(n=i), tenant=tenant, subject=f"s{i}") for i in range(600)]
-    await stage(db, events)
+    records = await stage(db, events)
 
     relay = OutboxRelay(storage, js, batch_size=50, poll_seconds=0.05)
     relay.start()
@@ -85,10 +85,11 @@ async def test_relay_killed_and_restarted_publishes_every_event_once(
     await relay.stop()
     assert await pending_count(db) > 0, "relay finished before it could be killed"
 
-    # Simulate the worst crash: published but not marked sent (the update was lost).
-    first = await db[OUTBOX].find({"status": "sent"}).limit(30).to_list(None)
-    await db[OUTBOX].update_many({"_id": {"$in": [d["_id"] for d in first]}},
-                                 {"$set": {"status": "pending"}})
+    # Simulate the worst crash: published but still in the outbox (the delete was lost).
+    left = {d["_id"] async for d in db[OUTBOX].find({}, {"_id": 1})}
+    published = [r for r in records if r["_id"] not in left][:30]
+    assert published
+    await db[OUTBOX].insert_many(published)
 
     restarted = OutboxRelay(storage, js, batch_size=50, poll_seconds=0.05)
     await restarted.run_once()

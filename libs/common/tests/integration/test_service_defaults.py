@@ -186,7 +186,7 @@ async def test_a_request_trace_continues_into_its_event(
     share one trace (architecture §7: traceparent travels in NATS headers)."""
     settings = BaseServiceSettings(
         service_name=f"svc{uuid.uuid4().hex[:6]}", nats_url=nats_url, mongo_url=mongo_url,
-        issuer=test_issuer.issuer, env="test", tracing=True,
+        issuer=test_issuer.issuer, env="test", tracing=True, outbox_retain_sent=True,
     )
     app = build_app(settings, test_issuer)
     tenant = f"tr-{uuid.uuid4().hex[:6]}"

@@ -65,6 +65,8 @@ async def api(
     settings = Settings(
         nats_url=nats_url, mongo_url=mongo_url, env="test", issuer=TEST_ISSUER_URL,
         smtp_port=mail_sink.port, run_freshness_sweep=False, outbox_poll_seconds=0.1,
+        # the tests read staged events from the outbox: keep them there once published
+        outbox_retain_sent=True,
         public_base_url="http://t/social-map/v1", verification_secret="x" * 40,
     )
     app = create_app(settings, verifier=test_issuer.verifier(), clock=clock)
