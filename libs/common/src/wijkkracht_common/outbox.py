@@ -101,8 +101,10 @@ class OutboxRelay:
         metrics: ServiceMetrics | None = None,
         publish_timeout: float = 5.0,
         retain_sent: bool = False,
+        trace_publishing: bool = True,
     ) -> None:
         self._retain_sent = retain_sent
+        self._trace = trace_publishing
         self._storage = storage
         self._js = jetstream
         self._batch_size = batch_size
@@ -195,24 +197,31 @@ class OutboxRelay:
     async def _publish(self, batch: Iterable[dict[str, Any]]) -> list[str]:
         docs = list(batch)
 
+        async def send(doc: dict[str, Any], headers: dict[str, str]) -> str | None:
+            try:
+                await self._js.publish(
+                    doc["subject"],
+                    doc["payload"].encode(),
+                    headers=headers,
+                    timeout=self._publish_timeout,
+                )
+            except Exception as error:  # noqa: BLE001 - any publish failure: retry later
+                log.warning("outbox publish failed", subject=doc["subject"], error=str(error))
+                return None
+            return str(doc["_id"])
+
         async def one(doc: dict[str, Any]) -> str | None:
             headers = {**doc.get("headers", {}), "Nats-Msg-Id": doc["_id"]}
+            if not self._trace:
+                # The stored traceparent travels as it is: consumers still join the trace of
+                # the request that caused the event; no span of our own (costly per event).
+                return await send(doc, headers)
             ctx = propagate.extract(headers)
             with _tracer.start_as_current_span(
                 f"{doc['subject']} publish", context=ctx, kind=trace.SpanKind.PRODUCER
             ):
                 propagate.inject(headers)
-                try:
-                    await self._js.publish(
-                        doc["subject"],
-                        doc["payload"].encode(),
-                        headers=headers,
-                        timeout=self._publish_timeout,
-                    )
-                except Exception as error:  # noqa: BLE001 - any publish failure: retry later
-                    log.warning("outbox publish failed", subject=doc["subject"], error=str(error))
-                    return None
-            return str(doc["_id"])
+                return await send(doc, headers)
 
         results = await asyncio.gather(*(one(d) for d in docs))
         # Only a prefix counts as sent, so a retry never reorders events of one aggregate.

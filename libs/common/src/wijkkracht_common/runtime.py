@@ -145,6 +145,7 @@ class ServiceRuntime:
                 poll_seconds=self.settings.outbox_poll_seconds,
                 metrics=self.metrics,
                 retain_sent=self.settings.outbox_retain_sent,
+                trace_publishing=self.settings.tracing_enabled,
             )
             self.relay.start()
         if self.mail is not None:
