@@ -1,25 +1,5 @@
-"""Bilingual user-facing texts: Dutch first, English second."""
+"""Bilingual texts and the domain's error type (shared with the other services)."""
 
-from __future__ import annotations
+from wijkkracht_common.texts import DomainError, Text
 
-from dataclasses import dataclass
-
-
-@dataclass(frozen=True, slots=True)
-class Text:
-    """A message shown to people. The HTTP layer picks a language; ``str()`` shows both."""
-
-    nl: str
-    en: str
-
-    def __str__(self) -> str:
-        return f"{self.nl} / {self.en}"
-
-
-class DomainError(ValueError):
-    """A rule of the identity domain was broken; carries a bilingual message and the field."""
-
-    def __init__(self, text: Text, field: str | None = None) -> None:
-        super().__init__(str(text))
-        self.text = text
-        self.field = field
+__all__ = ["DomainError", "Text"]
