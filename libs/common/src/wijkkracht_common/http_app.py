@@ -7,7 +7,7 @@ OpenTelemetry tracing, token verification. The service's composition root adds i
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, MutableMapping, Sequence
+from collections.abc import Awaitable, Callable, MutableMapping, Sequence
 from contextlib import AbstractAsyncContextManager
 from typing import Any
 
@@ -150,10 +150,6 @@ def create_base_app(
         return Response(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)
 
     return app
-
-
-async def no_lifespan(_: FastAPI) -> AsyncIterator[None]:
-    yield
 
 
 def json_body(data: Any) -> Any:

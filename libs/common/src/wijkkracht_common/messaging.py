@@ -268,6 +268,3 @@ def subscribe(
         title=durable,
     )(_consume)
 
-
-def decode_json(data: bytes) -> Any:
-    return json.loads(data)

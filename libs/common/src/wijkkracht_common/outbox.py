@@ -14,7 +14,7 @@ import asyncio
 import contextlib
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
-from typing import Any, Protocol
+from typing import Any
 
 from nats.js.client import JetStreamContext
 from opentelemetry import propagate, trace
@@ -73,10 +73,6 @@ async def stage(
     else:
         await db[OUTBOX].insert_many(records, ordered=True, session=session)
     return records
-
-
-class OutboxNotifier(Protocol):
-    def notify(self, tenant: str | None = None) -> None: ...
 
 
 class OutboxRelay:
