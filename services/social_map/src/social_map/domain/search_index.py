@@ -24,11 +24,11 @@ import heapq
 import math
 import sys
 from dataclasses import dataclass, field
-from datetime import date, datetime, time
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 from social_map.domain.filters import SearchFilters
-from social_map.domain.freshness import FreshnessPolicy, FreshnessState, freshness_state
+from social_map.domain.freshness import FreshnessPolicy, FreshnessState
 from social_map.domain.geo import EARTH_RADIUS_KM, GeoPoint, bounding_box, validate_radius
 from social_map.domain.model import Entry, Location, LocationType, Schedule, ServiceStatus
 from social_map.domain.occurrences import schedule_on_weekday_between, schedule_open_at
@@ -48,6 +48,9 @@ CELL_LAT = 0.009
 CELL_LON = 0.015
 _SHOWN = frozenset({ServiceStatus.ACTIVE.value, ServiceStatus.TEMPORARILY_CLOSED.value})
 _TITLE_WEIGHT = FIELD_WEIGHTS[TextField.TITLE]
+#: A candidate checked in the Python loop costs about as much as intersecting this many
+#: entries of grid cells with the text candidates (set operations in C); measured, rounded down.
+_GRID_FACTOR = 16
 
 
 def project(entry: Entry, analyzer: Analyzer, taxonomy: Taxonomy) -> dict[str, Any]:
@@ -102,6 +105,21 @@ class SearchProjection:
     open_reporters: int
     raw_schedules: list[dict[str, Any]]
     _schedules: tuple[Schedule, ...] | None = field(default=None, repr=False)
+    # derived at projection time for the hot loop of `SearchIndex.search_page`:
+    # (location id, lat, lon, radians(lat), cos(radians(lat))) per located point
+    geo: tuple[tuple[str, float, float, float, float], ...] = field(default=(), repr=False)
+    access_any: frozenset[str] = field(default=frozenset(), repr=False)  # union of `access`
+    # freshness thresholds under the index's current policy, in µs since the epoch
+    # (see `_thresholds`): the state is a few integer comparisons against `now`
+    due_us: int = field(default=0, repr=False)
+    stale_us: int = field(default=0, repr=False)
+    hidden_us: int = field(default=0, repr=False)
+
+    def __post_init__(self) -> None:
+        radians, cos = math.radians, math.cos
+        self.geo = tuple((lid, lat, lon, radians(lat), cos(radians(lat)))
+                         for lid, lat, lon in self.points)  # fmt: skip
+        self.access_any = frozenset().union(*self.access)
 
     @classmethod
     def from_json(cls, entry_id: str, version: int, hidden: bool,
@@ -160,6 +178,31 @@ def _haversine(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
     return 2 * EARTH_RADIUS_KM * math.asin(min(1.0, math.sqrt(h)))
 
 
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_US = timedelta(microseconds=1)
+_NEVER = 1 << 62  # later than any timestamp
+_ALWAYS = -(1 << 62)  # earlier than any timestamp
+
+
+def _us(moment: datetime) -> int:
+    """Exact µs since the epoch (integer arithmetic, like the timedeltas of `freshness`)."""
+    return (moment - _EPOCH) // _US
+
+
+def _thresholds(p: SearchProjection, policy: FreshnessPolicy) -> tuple[int, int, int]:
+    """(due, stale, hidden) moments of `freshness.freshness_state` for this projection: the
+    state at `now` is HIDDEN if now >= hidden, else STALE if now >= stale, else DUE if
+    now >= due, else FRESH. Open reports move due and stale earlier (never hidden) and make
+    the entry at least due; never assured → always due."""
+    if p.assured_at is None:
+        return _ALWAYS, _NEVER, _NEVER
+    base = _us(p.assured_at)
+    day = 86_400_000_000
+    shift = policy.report_penalty_days * p.open_reporters * day
+    due = _ALWAYS if p.open_reporters else base + policy.remind_after_days * day
+    return due, base + policy.stale_after_days * day - shift, base + policy.hidden_after_days * day
+
+
 class SearchIndex:
     """Projections of one tenant with their inverted index and geo grid."""
 
@@ -168,6 +211,7 @@ class SearchIndex:
         self._postings: dict[str, set[str]] = {}
         self._cells: dict[tuple[int, int], set[str]] = {}
         self._online: set[str] = set()
+        self._policy: FreshnessPolicy | None = None  # the thresholds of the entries follow it
 
     def __len__(self) -> int:
         return len(self.entries)
@@ -178,6 +222,8 @@ class SearchIndex:
 
     def upsert(self, p: SearchProjection) -> None:
         self.remove(p.id)
+        if self._policy is not None:
+            p.due_us, p.stale_us, p.hidden_us = _thresholds(p, self._policy)
         self.entries[p.id] = p
         for token in p.weights:
             self._postings.setdefault(token, set()).add(p.id)
@@ -204,6 +250,17 @@ class SearchIndex:
                 if not ids:
                     del self._cells[cell]
         self._online.discard(entry_id)
+
+    def _use_policy(self, policy: FreshnessPolicy) -> None:
+        """Recompute the freshness thresholds of all entries when the policy changed."""
+        if policy is self._policy:
+            return
+        if policy == self._policy:
+            self._policy = policy  # an equal copy (e.g. re-read from the database)
+            return
+        for p in self.entries.values():
+            p.due_us, p.stale_us, p.hidden_us = _thresholds(p, policy)
+        self._policy = policy
 
     # -- candidates ------------------------------------------------------------------------
 
@@ -236,20 +293,25 @@ class SearchIndex:
                     total += len(found)
         return total
 
-    def _geo_candidates(self, center: GeoPoint, radius_km: float) -> set[str]:
+    def _geo_candidates(
+        self, center: GeoPoint, radius_km: float, within: set[str] | None = None
+    ) -> set[str]:
+        """Entries in the cells of the circle's bounding box (+ online offers); only those in
+        `within` if given (intersected cell by cell: no set of the whole box is built)."""
         lo_lat, hi_lat, lo_lon, hi_lon = self._cell_range(center, radius_km)
-        out = set(self._online)
+        online = self._online
+        out = set(online) if within is None else online & within
         if (hi_lat - lo_lat + 1) * (hi_lon - lo_lon + 1) > len(self._cells):
             for (ca, co), ids in self._cells.items():
                 if lo_lat <= ca <= hi_lat and lo_lon <= co <= hi_lon:
-                    out |= ids
+                    out |= ids if within is None else ids & within
             return out
         cells = self._cells
         for ca in range(lo_lat, hi_lat + 1):
             for co in range(lo_lon, hi_lon + 1):
                 found = cells.get((ca, co))
                 if found:
-                    out |= found
+                    out |= found if within is None else found & within
         return out
 
     # -- query -----------------------------------------------------------------------------
@@ -289,32 +351,90 @@ class SearchIndex:
             radius_km = validate_radius(radius_km)
         candidates: set[str] | None = self._text_candidates(terms) if terms else None
         if center is not None and (
-            candidates is None or self._geo_estimate(center, radius_km) < len(candidates)
+            candidates is None
+            or self._geo_estimate(center, radius_km) < _GRID_FACTOR * len(candidates)
         ):
-            # the grid narrows more than the text; else the text candidates are checked
-            # against the circle one by one below (cheaper than building the geo set)
-            geo = self._geo_candidates(center, radius_km)
-            candidates = geo if candidates is None else geo.intersection(candidates)
+            # intersecting with the grid runs in C, so it pays even when the box holds several
+            # times more entries than the text matches; else the text candidates are checked
+            # against the circle one by one below
+            candidates = self._geo_candidates(center, radius_km, candidates)
         ids = self.entries.keys() if candidates is None else candidates
+        self._use_policy(policy)
+        now_us = _us(now)
         keep = _Filter(filters, categories, today)
+        # the checks of `_Filter.cheap`, inlined (see there) and bound to locals
+        kind = keep.kind
+        age = filters.age
+        free_only = filters.free_only
+        language = filters.language
+        wanted = keep.wanted
+        one_wanted = next(iter(wanted)) if len(wanted) == 1 else None
+        dear = filters.open_at is not None or filters.weekday is not None
         n_terms = len(terms)
         alternatives = [tuple(t.alternatives.items()) for t in terms]
+        text_norm = n_terms * _TITLE_WEIGHT
         half_life = max(radius_km / 3.0, 0.5)
-        min_lat = max_lat = min_lon = max_lon = 0.0
+        has_center = center is not None
+        min_lat = max_lat = min_lon = max_lon = c_lon = c_phi = c_cos = 0.0
         if center is not None:
             box = bounding_box(center, radius_km)
             min_lat, max_lat, min_lon, max_lon = box.min_lat, box.max_lat, box.min_lon, box.max_lon
-        hidden_state = FreshnessState.HIDDEN
+            c_lon = center.lon
+            c_phi = math.radians(center.lat)
+            c_cos = math.cos(c_phi)
+        # `_haversine` inlined with the same operations (bit-identical distances)
+        radians, sin, asin, sqrt, pow_ = math.radians, math.sin, math.asin, math.sqrt, math.pow
+        two_r = 2 * EARTH_RADIUS_KM
+        both = n_terms and has_center
+        text_share, geo_share = TEXT_SHARE, 1 - TEXT_SHARE
+        inf = math.inf
+        fresh_state, due_state = FreshnessState.FRESH, FreshnessState.DUE
         stale_state = FreshnessState.STALE
         entries = self.entries
         rows: list[tuple[tuple[float, float, str, str], SearchProjection, float,
                          str | None, FreshnessState]] = []  # fmt: skip
+        append = rows.append
         for entry_id in ids:
             p = entries[entry_id]
-            if p.hidden or not p.shown:
+            if p.hidden or not p.shown or now_us >= p.hidden_us:
                 continue
-            if not keep.cheap(p):
+            if kind is not None and p.kind != kind:
                 continue
+            if free_only and not p.free:
+                continue
+            if age is not None and not p.min_age <= age <= p.max_age:
+                continue
+            if categories is not None and categories.isdisjoint(p.categories):
+                continue
+            if language is not None and language not in p.languages:
+                continue
+            if wanted:
+                if one_wanted is not None:
+                    if one_wanted not in p.access_any:
+                        continue
+                elif not keep.accessible(p):
+                    continue
+            distance: float | None = None
+            location_id: str | None = None
+            g_score = 0.0
+            if has_center:
+                near_id: str | None = None
+                near_d = 0.0
+                for lid, lat, lon, phi2, cos2 in p.geo:
+                    if not (min_lat <= lat <= max_lat and min_lon <= lon <= max_lon):
+                        continue  # outside the bounding box, so outside the circle
+                    h = (sin((phi2 - c_phi) / 2) ** 2
+                         + c_cos * cos2 * sin(radians(lon - c_lon) / 2) ** 2)  # fmt: skip
+                    d = two_r * asin(min(1.0, sqrt(h)))
+                    if near_id is None or d < near_d or (d == near_d and lid < near_id):
+                        near_id, near_d = lid, d
+                if near_id is not None and near_d <= radius_km:
+                    location_id, distance = near_id, near_d
+                    g_score = pow_(0.5, near_d / half_life)
+                elif p.online_only:
+                    g_score = ONLINE_GEO_SCORE
+                else:
+                    continue
             t_score = 0.0
             if n_terms:
                 weights = p.weights
@@ -326,44 +446,27 @@ class SearchIndex:
                         if fw is not None and fw * w > best:
                             best = fw * w
                     total += best
-                t_score = total / (n_terms * _TITLE_WEIGHT)
+                t_score = total / text_norm
                 if t_score == 0.0:
                     continue
-            distance: float | None = None
-            location_id: str | None = None
-            g_score = 0.0
-            if center is not None:
-                near: tuple[str, float] | None = None
-                for lid, lat, lon in p.points:
-                    if not (min_lat <= lat <= max_lat and min_lon <= lon <= max_lon):
-                        continue  # outside the bounding box, so outside the circle
-                    d = _haversine(center.lat, center.lon, lat, lon)
-                    if near is None or d < near[1] or (d == near[1] and lid < near[0]):
-                        near = (lid, d)
-                if near is not None and near[1] <= radius_km:
-                    location_id, distance = near
-                    g_score = math.pow(0.5, distance / half_life)
-                elif p.online_only:
-                    g_score = ONLINE_GEO_SCORE
-                else:
-                    continue
-            fresh = freshness_state(p.assured_at, p.open_reporters, policy, now)
-            if fresh is hidden_state or not keep.schedules(p):
+            if dear and not keep.schedules(p):
                 continue
-            if n_terms and center is not None:
-                score = TEXT_SHARE * t_score + (1 - TEXT_SHARE) * g_score
+            if both:
+                score = text_share * t_score + geo_share * g_score
             else:
                 score = t_score if n_terms else g_score
-            stale = fresh is stale_state
-            if stale:
+            if now_us >= p.stale_us:
+                fresh = stale_state
                 score *= STALE_FACTOR
+            else:
+                fresh = due_state if now_us >= p.due_us else fresh_state
             score = round(score, 9)
-            key = (-score, math.inf if distance is None else distance, p.sort_name, entry_id)
-            rows.append((key, p, t_score, location_id, fresh))
+            key = (-score, inf if distance is None else distance, p.sort_name, entry_id)
+            append((key, p, t_score, location_id, fresh))
         ranked = sorted(rows) if top is None else heapq.nsmallest(top, rows)
         hits = [
             IndexHit(p.id, p.version, -key[0], round(t_score, 9),
-                     None if key[1] == math.inf else key[1], location_id, fresh,
+                     None if key[1] == inf else key[1], location_id, fresh,
                      fresh is stale_state, key)
             for key, p, t_score, location_id, fresh in ranked
         ]  # fmt: skip
@@ -371,22 +474,24 @@ class SearchIndex:
 
 
 class _Filter:
-    """`filters.build_predicate` over a projection; schedule checks last (they are dearer)."""
+    """`filters.build_predicate` over a projection; schedule checks last (they are dearer).
 
-    __slots__ = ("_codes", "_end", "_f", "_kind", "_start", "_today", "_wanted")
+    `SearchIndex.search_page` inlines `cheap` (keep them in step)."""
+
+    __slots__ = ("_codes", "_end", "_f", "_start", "_today", "kind", "wanted")
 
     def __init__(self, filters: SearchFilters, codes: set[str] | None, today: date) -> None:
         self._f = filters
         self._codes = codes
         self._today = today
-        self._wanted = frozenset(filters.accessibility)
-        self._kind = filters.kind.value if filters.kind is not None else None
+        self.wanted = frozenset(filters.accessibility)
+        self.kind = filters.kind.value if filters.kind is not None else None
         self._start = filters.time_from or time(0, 0)
         self._end = filters.time_to or time(23, 59, 59)
 
     def cheap(self, p: SearchProjection) -> bool:
         f = self._f
-        if self._kind is not None and p.kind != self._kind:
+        if self.kind is not None and p.kind != self.kind:
             return False
         if self._codes is not None and self._codes.isdisjoint(p.categories):
             return False
@@ -396,8 +501,14 @@ class _Filter:
             return False
         if f.language is not None and f.language not in p.languages:
             return False
-        wanted = self._wanted
-        return not wanted or any(wanted <= codes for codes in p.access)
+        return self.accessible(p)
+
+    def accessible(self, p: SearchProjection) -> bool:
+        """One location offers all wanted accessibility features."""
+        wanted = self.wanted
+        if not wanted:
+            return True
+        return wanted <= p.access_any and any(wanted <= codes for codes in p.access)
 
     def schedules(self, p: SearchProjection) -> bool:
         f = self._f

@@ -3,12 +3,18 @@
 The clock is injected (tests drive freshness with a fake one). Analyzers are cached per
 (tenant database, taxonomy version); parsed entries per (tenant, id, document version), so
 search does not re-validate thousands of unchanged documents on every request.
+
+The tenant view (taxonomy + freshness policy) is cached per tenant database like the search
+index is kept current: this process's own writes (`commit`: taxonomy and policy edits go
+through it) drop it at once, edits of other replicas show up within `search_refresh_seconds`
+(a TTL on the monotonic clock, not the injected one).
 """
 
 from __future__ import annotations
 
 import hashlib
 import hmac
+import time
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -73,6 +79,7 @@ class ServiceContext:
         self.entries = EntryCache()
         self.search_indexes = SearchIndexes(settings.search_refresh_seconds)
         self._analyzers: dict[tuple[str, int], Analyzer] = {}
+        self._views: dict[str, tuple[float, TenantView]] = {}  # db name → (loaded at, view)
 
     def now(self) -> datetime:
         return self.clock()
@@ -83,19 +90,28 @@ class ServiceContext:
         try:
             return await self.runtime.commit(tenant, work)
         finally:
-            self.search_indexes.mark_stale(self.runtime.storage.database_name(tenant))
+            db_name = self.runtime.storage.database_name(tenant)
+            self._views.pop(db_name, None)
+            self.search_indexes.mark_stale(db_name)
 
     async def db(self, tenant: str) -> repo.Db:
         return await self.runtime.storage.tenant_db(tenant)
 
     async def view(self, tenant: str) -> TenantView:
         db = await self.db(tenant)
+        cached = self._views.get(db.name)
+        ttl = self.settings.search_refresh_seconds
+        if cached is not None and time.monotonic() - cached[0] < ttl:
+            return cached[1]
+        loaded_at = time.monotonic()
         taxonomy, version = await repo.load_taxonomy(db)
         key = (db.name, version)
         analyzer = self._analyzers.get(key)
         if analyzer is None:
             analyzer = self._analyzers[key] = Analyzer.for_taxonomy(taxonomy)
-        return TenantView(tenant, taxonomy, version, analyzer, await repo.load_policy(db))
+        view = TenantView(tenant, taxonomy, version, analyzer, await repo.load_policy(db))
+        self._views[db.name] = (loaded_at, view)
+        return view
 
     def link_secret(self, tenant: str) -> bytes:
         """Per-tenant key of the verification links, derived from the master secret."""
