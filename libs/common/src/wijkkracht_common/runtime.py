@@ -23,6 +23,7 @@ from wijkkracht_common.mail import MAIL_INDEXES, MailRelay, SmtpConfig
 from wijkkracht_common.messaging import create_broker, ensure_streams
 from wijkkracht_common.observability import ServiceMetrics, get_logger, setup
 from wijkkracht_common.outbox import OUTBOX_INDEXES, OutboxRelay, stage
+from wijkkracht_common.periodic import PeriodicTask
 from wijkkracht_common.settings import BaseServiceSettings
 from wijkkracht_common.storage import Database, IndexSpec, Session, Storage
 
@@ -88,11 +89,18 @@ class ServiceRuntime:
         self.broker: NatsBroker = create_broker(settings, self.metrics)
         self.relay: OutboxRelay | None = None
         self._run_relay = run_relay
+        self._jobs: list[PeriodicTask] = []
 
     @property
     def js(self) -> JetStreamContext:
         stream: JetStreamContext = self.broker.config.broker_config.connection_state.stream
         return stream
+
+    def add_job(self, job: PeriodicTask) -> PeriodicTask:
+        """Run a background job while the service runs (started after the broker and relay,
+        stopped before them)."""
+        self._jobs.append(job)
+        return job
 
     async def nats_ready(self) -> bool:
         try:
@@ -150,12 +158,16 @@ class ServiceRuntime:
             self.relay.start()
         if self.mail is not None:
             self.mail.start()
+        for job in self._jobs:
+            job.start()
         if self.settings.is_dev and self.settings.demo_seed:
             await run_demo_seed(self.settings.service_name)
         log.info("service started", service=self.settings.service_name)
         try:
             yield
         finally:
+            for job in self._jobs:
+                await job.stop()
             if self.relay is not None:
                 await self.relay.stop()
             if self.mail is not None:

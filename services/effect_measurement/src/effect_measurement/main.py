@@ -8,6 +8,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from wijkkracht_common.auth import TokenVerifier
 from wijkkracht_common.http_app import create_base_app
+from wijkkracht_common.periodic import PeriodicTask
 from wijkkracht_common.runtime import ServiceRuntime
 
 from effect_measurement.adapters.schema import INDEXES
@@ -25,17 +26,17 @@ def create_app(settings: Settings | None = None, *, verifier: TokenVerifier | No
     runtime = ServiceRuntime(settings, indexes=INDEXES)
     responses = register_consumers(runtime, settings)
     scheduler = FollowupScheduler(runtime, settings)
+    if settings.run_scheduler:
+        runtime.add_job(PeriodicTask("followup-scheduler", scheduler.run_once,
+                                     settings.followup_scan_seconds))
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         async with runtime.lifespan(app):
             responses.start(runtime.js)
-            if settings.run_scheduler:
-                scheduler.start()
             try:
                 yield
             finally:
-                await scheduler.stop()
                 await responses.stop()
 
     app = create_base_app(

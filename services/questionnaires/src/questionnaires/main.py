@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import AsyncIterator
-
 from fastapi import FastAPI
 from wijkkracht_common.auth import TokenVerifier
 from wijkkracht_common.http_app import create_base_app
@@ -32,19 +29,8 @@ def create_app(
     runtime = ServiceRuntime(settings, indexes=INDEXES, with_mail=True)
     ctx = Context(runtime=runtime, settings=settings)
     register_consumers(ctx)
-
-    @contextlib.asynccontextmanager
-    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        async with runtime.lifespan(app):
-            sweeper = (invitations.sweep_job(ctx)
-                       if settings.invitation_sweep_seconds > 0 else None)
-            if sweeper is not None:
-                sweeper.start()
-            try:
-                yield
-            finally:
-                if sweeper is not None:
-                    await sweeper.stop()
+    if settings.invitation_sweep_seconds > 0:
+        runtime.add_job(invitations.sweep_job(ctx))
 
     app = create_base_app(
         settings,
@@ -54,7 +40,7 @@ def create_app(
         prefix=PREFIX,
         metrics=runtime.metrics,
         readiness={"nats": runtime.nats_ready, "database": runtime.db_ready},
-        lifespan=lifespan,
+        lifespan=runtime.lifespan,
         verifier=verifier,
     )
     app.state.runtime = runtime

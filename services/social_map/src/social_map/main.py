@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
-
 from fastapi import FastAPI
 from wijkkracht_common.auth import TokenVerifier
 from wijkkracht_common.http_app import create_base_app
@@ -32,17 +29,8 @@ def create_app(
     runtime = ServiceRuntime(settings, indexes=INDEXES, with_mail=True)
     ctx = ServiceContext(runtime, settings, clock or system_clock)
     register_consumers(ctx)
-    sweeper = freshness_sweeper(ctx, settings.freshness_sweep_seconds)
-
-    @asynccontextmanager
-    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        async with runtime.lifespan(app):
-            if settings.run_freshness_sweep:
-                sweeper.start()
-            try:
-                yield
-            finally:
-                await sweeper.stop()
+    if settings.run_freshness_sweep:
+        runtime.add_job(freshness_sweeper(ctx, settings.freshness_sweep_seconds))
 
     app = create_base_app(
         settings,
@@ -51,13 +39,12 @@ def create_app(
         prefix=PREFIX,
         metrics=runtime.metrics,
         readiness={"nats": runtime.nats_ready, "database": runtime.db_ready},
-        lifespan=lifespan,
+        lifespan=runtime.lifespan,
         verifier=verifier,
     )
     install_domain_handlers(app)
     app.state.runtime = runtime
     app.state.ctx = ctx
-    app.state.sweeper = sweeper
     for router in (http_entries.router, http_search.router, http_admin.router):
         app.include_router(router, prefix=PREFIX)
     return app

@@ -9,7 +9,6 @@ cleared in the same transaction that stages the event, and the event id is deriv
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -18,7 +17,7 @@ from wijkkracht_common.events.effect_measurement import FollowupDue
 from wijkkracht_common.events.envelope import Envelope, new_event
 from wijkkracht_common.observability import get_logger
 from wijkkracht_common.runtime import ServiceRuntime
-from wijkkracht_common.storage import TRANSIENT_ERRORS, Database, Session
+from wijkkracht_common.storage import Database, Session
 
 from effect_measurement.adapters.schema import MEASUREMENTS
 from effect_measurement.domain.followups import add_months
@@ -97,24 +96,3 @@ class FollowupScheduler:
         for tenant in await self.runtime.storage.tenants():
             total += await self.scan_tenant(tenant)
         return total
-
-    async def _loop(self) -> None:
-        while True:
-            try:
-                await self.run_once()
-            except TRANSIENT_ERRORS as error:
-                log.warning("follow-up scan: database unavailable", error=str(error))
-            except Exception:
-                log.exception("follow-up scan failed")
-            await asyncio.sleep(self.settings.followup_scan_seconds)
-
-    def start(self) -> None:
-        if self._task is None:
-            self._task = asyncio.create_task(self._loop(), name="followup-scheduler")
-
-    async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
