@@ -8,7 +8,6 @@ cleared in the same transaction that stages the event, and the event id is deriv
 
 from __future__ import annotations
 
-import asyncio
 import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -50,7 +49,6 @@ class FollowupScheduler:
     def __init__(self, runtime: ServiceRuntime, settings: Settings) -> None:
         self.runtime = runtime
         self.settings = settings
-        self._task: asyncio.Task[None] | None = None
 
     async def scan_tenant(self, tenant: str, now: datetime | None = None) -> int:
         now = now or datetime.now(UTC)
