@@ -8,6 +8,7 @@ created idempotently the first time a process touches a tenant's database.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 import time
 import weakref
@@ -25,6 +26,7 @@ from pymongo import ASCENDING, DESCENDING, IndexModel
 from pymongo.errors import (
     AutoReconnect,
     BulkWriteError,
+    CollectionInvalid,
     ConnectionFailure,
     DuplicateKeyError,
     ExecutionTimeout,
@@ -100,6 +102,21 @@ def _transaction_lock(database: str) -> asyncio.Lock:
     return lock
 
 
+#: Transaction attempts that were rolled back, per database name (process-wide).
+_ABORTED: dict[str, int] = {}
+
+
+def aborted_transactions(database: str) -> int:
+    """How many transaction attempts on `database` this process has rolled back. nx-27017
+    lets reads outside a transaction see its uncommitted writes: a reader that must not have
+    seen rolled-back data compares this count before its reads and after."""
+    return _ABORTED.get(database, 0)
+
+
+def _note_abort(database: str) -> None:
+    _ABORTED[database] = _ABORTED.get(database, 0) + 1
+
+
 _NX_RACE = "returned NULL without setting an exception"
 
 
@@ -127,7 +144,9 @@ def is_duplicate_key(error: BaseException) -> bool:
 
 @dataclass(frozen=True)
 class IndexSpec:
-    """Indexes of one collection, created at start-up per tenant database."""
+    """Indexes of one collection, created at start-up per tenant database. Without indexes
+    the collection itself is created: nx-27017 ends a transaction whose read touches a
+    collection that does not exist yet (commit then fails with "No session specified")."""
 
     collection: str
     indexes: Sequence[IndexModel] = field(default_factory=tuple)
@@ -178,11 +197,18 @@ class Storage:
         return await self.tenant_db(PLATFORM_TENANT)
 
     async def ensure_indexes(self, db: Database[dict[str, Any]]) -> None:
+        existing: set[str] | None = None
         for spec in self._indexes:
             if spec.indexes:
                 await _retry_races(
                     functools.partial(db[spec.collection].create_indexes, list(spec.indexes))
                 )
+                continue
+            if existing is None:
+                existing = set(await _retry_races(db.list_collection_names))
+            if spec.collection not in existing:
+                with contextlib.suppress(CollectionInvalid):  # created meanwhile
+                    await _retry_races(functools.partial(db.create_collection, spec.collection))
 
     async def tenants(self, max_age_seconds: float = 5.0) -> list[str]:
         """Tenants that have a database for this service (the outbox relay walks these).
@@ -223,13 +249,29 @@ class Storage:
         All writes inside must pass `session=session`."""
         if await self._serialize_transactions():
             async with _transaction_lock(db.name):
-                return await self._run_transaction(callback)
-        return await self._run_transaction(callback)
+                return await self._run_transaction(db.name, callback)
+        return await self._run_transaction(db.name, callback)
 
-    async def _run_transaction(self, callback: Callable[[Session], Coroutine[Any, Any, T]]) -> T:
-        async with await self.client.start_session() as session:
-            result: T = await session.with_transaction(callback)
-            return result
+    async def _run_transaction(
+        self, database: str, callback: Callable[[Session], Coroutine[Any, Any, T]]
+    ) -> T:
+        attempts = 0
+
+        async def attempt(session: Session) -> T:
+            nonlocal attempts
+            attempts += 1
+            if attempts > 1:  # the driver retries after rolling the previous attempt back
+                _note_abort(database)
+            return await callback(session)
+
+        try:
+            async with await self.client.start_session() as session:
+                result: T = await session.with_transaction(attempt)
+                return result
+        except BaseException:
+            if attempts:
+                _note_abort(database)
+            raise
 
     def close(self) -> None:
         self.client.close()

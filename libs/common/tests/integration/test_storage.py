@@ -1,0 +1,39 @@
+"""Storage on the embedded database: collections a transaction reads exist before it runs."""
+
+from __future__ import annotations
+
+import uuid
+
+import pytest
+from wijkkracht_common.storage import IndexSpec, Session, Storage
+
+pytestmark = pytest.mark.integration
+
+
+async def test_an_index_spec_without_indexes_creates_the_collection_so_a_transaction_can_read_it(
+    mongo_url: str,
+) -> None:
+    storage = Storage(mongo_url, "storagetest", (IndexSpec("counters"),))
+    tenant = f"s-{uuid.uuid4().hex[:6]}"
+    try:
+        db = await storage.tenant_db(tenant)
+        assert "counters" in await db.list_collection_names()
+
+        async def work(session: Session) -> int:
+            # nx-27017 ends a transaction whose first read names a collection that does not
+            # exist yet; the commit would then fail with "No session specified".
+            found = await db.counters.find_one({"_id": "epoch"}, session=session)
+            await db.counters.update_one({"_id": "epoch"}, {"$inc": {"n": 1}}, upsert=True,
+                                         session=session)
+            return 0 if found is None else int(found["n"])
+
+        assert await storage.in_transaction(db, work) == 0
+        assert await storage.in_transaction(db, work) == 1
+
+        again = Storage(mongo_url, "storagetest", (IndexSpec("counters"),))
+        await again.tenant_db(tenant)  # an existing collection is left as it is
+        assert (await db.counters.find_one({"_id": "epoch"}))["n"] == 2
+        again.close()
+    finally:
+        await storage.drop_tenant(tenant)
+        storage.close()
