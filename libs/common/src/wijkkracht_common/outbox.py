@@ -6,6 +6,12 @@ service's tenant databases, publishes pending events to JetStream with `Nats-Msg
 (so a publish repeated after a crash is de-duplicated by the stream) and marks them sent.
 Everything it needs lives in the database, so it survives restarts: an event is published at
 least once by the relay and exactly once into the stream within the duplicate window.
+
+A record holds one event, or (`stage(..., batched=True)`, for high-volume consumers that stage
+hundreds of events per transaction) a list of events under `events`: one insert and one delete
+instead of hundreds. A batch record leaves the outbox only when all its events were published;
+after a partial publish the whole record is published again and the stream's duplicate window
+(`Nats-Msg-Id`) drops the repeats.
 """
 
 from __future__ import annotations
@@ -43,18 +49,42 @@ log = get_logger(__name__)
 _tracer = trace.get_tracer(__name__)
 
 
-def _record(envelope: Envelope[Any]) -> dict[str, Any]:
+def _trace_headers() -> dict[str, str]:
     headers: dict[str, str] = {}
     propagate.inject(headers)  # keep the causing request's trace across the relay
-    return {
-        "_id": envelope.id,
-        "subject": envelope.nats_subject,
-        "type": envelope.type,
-        "payload": envelope.model_dump_json(),
-        "headers": headers,
-        "status": PENDING,
-        "created_at": datetime.now(UTC),
-    }
+    return headers
+
+
+def _event(envelope: Envelope[Any]) -> dict[str, Any]:
+    return {"subject": envelope.nats_subject, "type": envelope.type,
+            "payload": envelope.model_dump_json()}
+
+
+def _record(envelope: Envelope[Any]) -> dict[str, Any]:
+    return {"_id": envelope.id, **_event(envelope), "headers": _trace_headers(),
+            "status": PENDING, "created_at": datetime.now(UTC)}
+
+
+#: Events per batch record: far below the 16 MB document limit, small enough to republish.
+BATCH_RECORD_EVENTS = 1000
+
+
+def _batch_records(events: Sequence[Envelope[Any]]) -> list[dict[str, Any]]:
+    headers = _trace_headers()
+    now = datetime.now(UTC)
+    records = []
+    for start in range(0, len(events), BATCH_RECORD_EVENTS):
+        chunk = events[start:start + BATCH_RECORD_EVENTS]
+        records.append({
+            # The first event's id: records still sort by time (event ids are UUIDv7).
+            "_id": chunk[0].id,
+            "events": [{"id": e.id, **_event(e)} for e in chunk],
+            "count": len(chunk),
+            "headers": headers,
+            "status": PENDING,
+            "created_at": now,
+        })
+    return records
 
 
 async def stage(
@@ -62,12 +92,16 @@ async def stage(
     events: Sequence[Envelope[Any]],
     *,
     session: Session | None = None,
+    batched: bool = False,
 ) -> list[dict[str, Any]]:
     """Store events for publishing; pass the session of the state change's transaction.
-    Returns the stored records (for `OutboxRelay.handoff` once the transaction committed)."""
+    Returns the stored records (for `OutboxRelay.handoff` once the transaction committed).
+    `batched`: store them in batch records (see the module docstring)."""
     if not events:
         return []
-    records = [_record(e) for e in events]
+    records = _batch_records(events) if batched and len(events) > 1 else [
+        _record(e) for e in events
+    ]
     if len(records) == 1:
         await db[OUTBOX].insert_one(records[0], session=session)
     else:
@@ -144,11 +178,11 @@ class OutboxRelay:
         handed, self._handed = self._handed, {}
         published = 0
         for tenant, records in handed.items():
-            sent_ids = await self._publish(records)
+            sent_ids, events = await self._publish(records)
             if sent_ids:
                 db = await self._storage.tenant_db(tenant)
                 await self._mark_sent(db, sent_ids)
-            published += len(sent_ids)
+            published += events
             # Records not sent stay pending in the outbox: the next full pass retries them.
         if self._metrics is not None:
             self._metrics.events_published.labels(self._metrics.service_name).inc(published)
@@ -181,52 +215,70 @@ class OutboxRelay:
             )
             if not batch:
                 return published, 0
-            sent_ids = await self._publish(batch)
-            if sent_ids:
-                await self._mark_sent(db, sent_ids)
-            published += len(sent_ids)
-            if len(sent_ids) < len(batch):
-                return published, len(batch) - len(sent_ids)  # NATS trouble: next pass
+            for chunk in _chunks(batch, self._batch_size):
+                sent_ids, events = await self._publish(chunk)
+                if sent_ids:
+                    await self._mark_sent(db, sent_ids)
+                published += events
+                if len(sent_ids) < len(chunk):  # NATS trouble: next pass
+                    return published, sum(int(d.get("count", 1)) for d in chunk) - events
             if len(batch) < self._batch_size:
                 return published, 0
 
-    async def _publish(self, batch: Iterable[dict[str, Any]]) -> list[str]:
+    async def _publish(self, batch: Iterable[dict[str, Any]]) -> tuple[list[str], int]:
+        """Publish the records' events in order, pipelined (`publish_async`: one reply
+        subscription instead of a request per event). Returns the ids of the records published
+        completely, in order up to the first that was not, and how many events they held."""
         docs = list(batch)
-
-        async def send(doc: dict[str, Any], headers: dict[str, str]) -> str | None:
+        units = [(index, unit) for index, doc in enumerate(docs) for unit in _units(doc)]
+        futures: list[asyncio.Future[Any]] = []
+        for _, (event_id, subject, payload, stored_headers) in units:
             try:
-                await self._js.publish(
-                    doc["subject"],
-                    doc["payload"].encode(),
-                    headers=headers,
-                    timeout=self._publish_timeout,
-                )
+                futures.append(await self._send(event_id, subject, payload, stored_headers))
             except Exception as error:  # noqa: BLE001 - any publish failure: retry later
-                log.warning("outbox publish failed", subject=doc["subject"], error=str(error))
-                return None
-            return str(doc["_id"])
-
-        async def one(doc: dict[str, Any]) -> str | None:
-            headers = {**doc.get("headers", {}), "Nats-Msg-Id": doc["_id"]}
-            if not self._trace:
-                # The stored traceparent travels as it is: consumers still join the trace of
-                # the request that caused the event; no span of our own (costly per event).
-                return await send(doc, headers)
-            ctx = propagate.extract(headers)
-            with _tracer.start_as_current_span(
-                f"{doc['subject']} publish", context=ctx, kind=trace.SpanKind.PRODUCER
-            ):
-                propagate.inject(headers)
-                return await send(doc, headers)
-
-        results = await asyncio.gather(*(one(d) for d in docs))
-        # Only a prefix counts as sent, so a retry never reorders events of one aggregate.
-        sent: list[str] = []
-        for result in results:
-            if result is None:
+                log.warning("outbox publish failed", subject=subject, error=str(error))
                 break
-            sent.append(result)
-        return sent
+        acked = await self._acks(futures)
+        # Only a prefix counts as sent, so a retry never reorders events of one aggregate;
+        # a record counts only when all its events are in that prefix.
+        complete = len(docs)
+        for position, (index, _) in enumerate(units):
+            if position >= len(acked) or not acked[position]:
+                complete = index
+                break
+        sent = docs[:complete]
+        return [str(doc["_id"]) for doc in sent], sum(int(d.get("count", 1)) for d in sent)
+
+    async def _send(self, event_id: str, subject: str, payload: str,
+                    stored_headers: dict[str, str]) -> asyncio.Future[Any]:
+        headers = {**stored_headers, "Nats-Msg-Id": event_id}
+        if not self._trace:
+            # The stored traceparent travels as it is: consumers still join the trace of the
+            # request that caused the event; no span of our own (costly per event).
+            return await self._js.publish_async(subject, payload.encode(), headers=headers)
+        ctx = propagate.extract(headers)
+        with _tracer.start_as_current_span(
+            f"{subject} publish", context=ctx, kind=trace.SpanKind.PRODUCER
+        ):
+            propagate.inject(headers)
+            return await self._js.publish_async(subject, payload.encode(), headers=headers)
+
+    async def _acks(self, futures: Sequence[asyncio.Future[Any]]) -> list[bool]:
+        """Which publishes the stream acknowledged within the publish timeout."""
+        if not futures:
+            return []
+        done, pending = await asyncio.wait(futures, timeout=self._publish_timeout)
+        for future in pending:
+            future.cancel()
+        results = [
+            future in done and not future.cancelled() and future.exception() is None
+            for future in futures
+        ]
+        if not all(results):
+            errors = {str(f.exception()) for f in done if not f.cancelled() and f.exception()}
+            log.warning("outbox publishes not acknowledged", count=results.count(False),
+                        timed_out=len(pending), errors=sorted(errors)[:3])
+        return results
 
     async def _loop(self) -> None:
         loop = asyncio.get_running_loop()
@@ -270,8 +322,35 @@ class OutboxRelay:
             self._task = None
 
 
+def _chunks(records: list[dict[str, Any]], events: int) -> list[list[dict[str, Any]]]:
+    """Consecutive runs of records holding about `events` events each (at least one record)."""
+    chunks: list[list[dict[str, Any]]] = [[]]
+    size = 0
+    for record in records:
+        count = int(record.get("count", 1))
+        if chunks[-1] and size + count > events:
+            chunks.append([])
+            size = 0
+        chunks[-1].append(record)
+        size += count
+    return chunks
+
+
+def _units(doc: dict[str, Any]) -> list[tuple[str, str, str, dict[str, str]]]:
+    """(event id, subject, payload, headers) of each event of a single or batch record."""
+    headers = doc.get("headers") or {}
+    if "events" in doc:
+        return [(e["id"], e["subject"], e["payload"], headers) for e in doc["events"]]
+    return [(str(doc["_id"]), doc["subject"], doc["payload"], headers)]
+
+
 async def pending_count(db: Database[dict[str, Any]]) -> int:
-    return int(await db[OUTBOX].count_documents({"status": PENDING}))
+    """Events waiting to be published (a batch record counts its events)."""
+    counts = [
+        int(doc.get("count", 1))
+        async for doc in db[OUTBOX].find({"status": PENDING}, projection={"count": 1})
+    ]
+    return sum(counts)
 
 
 def event_records(events: Sequence[Envelope[EventData]]) -> list[dict[str, Any]]:

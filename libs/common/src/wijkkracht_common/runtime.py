@@ -17,6 +17,7 @@ from nats.js.client import JetStreamContext
 
 from wijkkracht_common.access_log import ACCESS_LOG_INDEXES
 from wijkkracht_common.events.envelope import Envelope
+from wijkkracht_common.gc_tuning import tune_gc
 from wijkkracht_common.idempotency import IDEMPOTENCY_INDEXES
 from wijkkracht_common.inbox import INBOX_INDEXES
 from wijkkracht_common.mail import MAIL_INDEXES, MailRelay, SmtpConfig
@@ -120,17 +121,18 @@ class ServiceRuntime:
         if self.mail is not None:
             self.mail.notify()
 
-    async def commit(self, tenant: str, work: Work[T]) -> T:
+    async def commit(self, tenant: str, work: Work[T], *, batch_events: bool = False) -> T:
         """Run `work(db, session)` in one transaction on the tenant's database; it returns
         (result, events). The events are staged in the same transaction, then the relay is
-        woken. This is the only way use cases should change state and emit events."""
+        woken. This is the only way use cases should change state and emit events.
+        `batch_events`: stage them as batch records (hundreds of events per commit)."""
         db = await self.storage.tenant_db(tenant)
         staged: list[dict[str, Any]] = []
 
         async def callback(session: Session) -> T:
             result, events = await work(db, session)
             # A retried transaction runs the callback again: keep only the last attempt's.
-            staged[:] = await stage(db, list(events), session=session)
+            staged[:] = await stage(db, list(events), session=session, batched=batch_events)
             return result
 
         result = await self.storage.in_transaction(db, callback)
@@ -162,6 +164,7 @@ class ServiceRuntime:
             job.start()
         if self.settings.is_dev and self.settings.demo_seed:
             await run_demo_seed(self.settings.service_name)
+        tune_gc(self.settings.gc_gen0_threshold)
         log.info("service started", service=self.settings.service_name)
         try:
             yield

@@ -59,6 +59,10 @@ class BaseServiceSettings(BaseSettings):
     smtp_password: str | None = None
     smtp_starttls: bool = False
 
+    #: Young-generation threshold of the garbage collector after start-up (see gc_tuning);
+    #: 0 keeps CPython's default (700).
+    gc_gen0_threshold: int = Field(default=50_000, ge=0)
+
     # Dev only: seed this service's part of the demo tenant during start-up (`make run`
     # sets it), so the service is the only writer to its databases (see embedded DB quirks).
     demo_seed: bool = False

@@ -12,6 +12,8 @@ from nats.js.api import ConsumerConfig, DeliverPolicy
 from nats.js.client import JetStreamContext
 from wijkkracht_common.events.envelope import EventData, new_event
 from wijkkracht_common.outbox import OUTBOX, OutboxRelay, pending_count, stage
+from wijkkracht_common.runtime import ServiceRuntime
+from wijkkracht_common.settings import BaseServiceSettings
 from wijkkracht_common.storage import Session, Storage
 
 pytestmark = pytest.mark.integration
@@ -37,6 +39,8 @@ async def stream_messages(js: JetStreamContext, subject: str) -> list[Any]:
             batch = await sub.fetch(500, timeout=0.5)
         except TimeoutError:
             break
+        for msg in batch:
+            await msg.ack()  # stay below the consumer's max_ack_pending (1,000)
         out.extend(batch)
     await sub.unsubscribe()
     return out
@@ -99,3 +103,77 @@ async def test_relay_killed_and_restarted_publishes_every_event_once(
     ids = [m.headers["Nats-Msg-Id"] for m in received]
     assert len(ids) == 600
     assert set(ids) == {e.id for e in events}
+
+
+async def test_batch_records_publish_every_event_in_order_and_leave(
+    storage: Storage, js: JetStreamContext
+) -> None:
+    tenant = f"batch-{uuid.uuid4().hex[:6]}"
+    db = await storage.tenant_db(tenant)
+    events = [new_event(ThingHappened(n=i), tenant=tenant, subject=f"s{i}") for i in range(1500)]
+
+    records = await stage(db, events, batched=True)
+
+    assert [r["count"] for r in records] == [1000, 500]  # BATCH_RECORD_EVENTS per record
+    assert await db[OUTBOX].count_documents({}) == 2
+    assert await pending_count(db) == 1500
+    relay = OutboxRelay(storage, js, batch_size=700)
+    assert await relay.run_once([tenant]) == 1500
+    assert await pending_count(db) == 0
+    received = await stream_messages(js, f"wk.{tenant}.identity.thing_happened_test.v1")
+    assert [m.headers["Nats-Msg-Id"] for m in received] == [e.id for e in events]
+
+
+async def test_a_half_published_batch_record_stays_and_is_published_again_without_repeats(
+    storage: Storage, js: JetStreamContext
+) -> None:
+    tenant = f"half-{uuid.uuid4().hex[:6]}"
+    db = await storage.tenant_db(tenant)
+    events = [new_event(ThingHappened(n=i), tenant=tenant, subject=f"s{i}") for i in range(20)]
+    await stage(db, events, batched=True)
+
+    class FailingAfter:
+        """A JetStream context whose publishes fail after the first `n`."""
+
+        def __init__(self, n: int) -> None:
+            self.left = n
+
+        async def publish_async(self, *args: Any, **kwargs: Any) -> Any:
+            if self.left == 0:
+                raise ConnectionError("nats went away")
+            self.left -= 1
+            return await js.publish_async(*args, **kwargs)
+
+    broken = OutboxRelay(storage, FailingAfter(7), batch_size=100)  # type: ignore[arg-type]
+    assert await broken.run_once([tenant]) == 0
+    assert await pending_count(db) == 20  # the record holds events not yet published
+
+    assert await OutboxRelay(storage, js).run_once([tenant]) == 20
+    received = await stream_messages(js, f"wk.{tenant}.identity.thing_happened_test.v1")
+    assert [m.headers["Nats-Msg-Id"] for m in received] == [e.id for e in events]
+
+
+async def test_runtime_commit_with_batch_events_hands_the_batch_record_to_the_relay(
+    storage: Storage, js: JetStreamContext, nats_url: str, mongo_url: str
+) -> None:
+    settings = BaseServiceSettings(service_name="outboxtest", nats_url=nats_url,
+                                   mongo_url=mongo_url, env="test", log_level="WARNING")
+    runtime = ServiceRuntime(settings)
+    tenant = f"commit-{uuid.uuid4().hex[:6]}"
+    events = [new_event(ThingHappened(n=i), tenant=tenant, subject=f"c{i}") for i in range(50)]
+
+    async def work(db: Any, session: Session) -> tuple[int, list[Any]]:
+        await db.things.insert_one({"_id": "state"}, session=session)
+        return 1, events
+
+    async with runtime.lifespan():
+        assert await runtime.commit(tenant, work, batch_events=True) == 1
+        db = await runtime.storage.tenant_db(tenant)
+        for _ in range(200):
+            if await pending_count(db) == 0:
+                break
+            await asyncio.sleep(0.02)
+        assert await pending_count(db) == 0
+        await runtime.storage.drop_tenant(tenant)
+    received = await stream_messages(js, f"wk.{tenant}.identity.thing_happened_test.v1")
+    assert [m.headers["Nats-Msg-Id"] for m in received] == [e.id for e in events]
