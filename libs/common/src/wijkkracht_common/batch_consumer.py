@@ -11,7 +11,10 @@ Policy per fetched batch:
 1. every message is validated (envelope, event type, tenant = subject tenant): an invalid one
    is dead-lettered with the reason and terminated on its own, the rest goes on;
 2. per tenant, event ids this consumer applied before (`inbox.unseen`) or that occur twice in
-   the batch are acked without a second effect (`apply` only sees unseen ids, once each);
+   the batch are acked without a second effect (`apply` only sees unseen ids, once each).
+   With `use_inbox=False` the consumer keeps no inbox: `apply` must be idempotent by a natural
+   key of its own (e.g. a stored document whose `_id` comes from the event) and claims nothing;
+   that saves a read and an insert per event on hot streams;
 3. `apply` runs; the events it refused are dead-lettered (reason "invalid") and terminated,
    everything else is acked after the commit;
 4. a transient error (`storage.TRANSIENT_ERRORS`) naks every message of the group with
@@ -23,7 +26,8 @@ Policy per fetched batch:
 A plain nats-py pull loop, not faststream's batch `PullSub`: that loop tops a batch up with
 fetches whose remaining timeout can approach zero, and a fetch that fails then drops the
 messages already collected until `ack_wait` redelivers them (measured: p99 latency =
-ack_wait). The next batch is fetched and validated while the current one is applied.
+ack_wait). A producer task fetches, validates and (with `prepare`) prepares the next batches
+while the current one is applied (one waits, one more is being prepared).
 
     consumer = subscribe_batch(consumer_service="effect_measurement",
                                event_cls=ResponseSubmitted, apply=ingest,
@@ -63,8 +67,11 @@ log = get_logger(__name__)
 Db = Database[dict[str, Any]]
 #: `apply(db, envelopes, durable)` → `{event_id: reason}` of the events refused for good.
 BatchApply = Callable[[Db, Sequence[Envelope[DataT]], str], Awaitable[Mapping[str, str]]]
+#: `prepare(db, envelopes)`: optional work ahead on the batch `apply` gets next (per tenant),
+#: run while the current batch is being applied; `apply` must not depend on it.
+BatchPrepare = Callable[[Db, Sequence[Envelope[DataT]]], Awaitable[None]]
 
-__all__ = ["BatchApply", "BatchConsumer", "BatchSettler", "subscribe_batch"]
+__all__ = ["BatchApply", "BatchConsumer", "BatchPrepare", "BatchSettler", "subscribe_batch"]
 
 
 def _attempt(msg: Msg) -> int:
@@ -78,6 +85,14 @@ def _attempt(msg: Msg) -> int:
 class _Item(Generic[DataT]):
     msg: Msg
     envelope: Envelope[DataT]
+
+
+def _by_tenant(items: Sequence[_Item[DataT]]) -> dict[str, list[_Item[DataT]]]:
+    """A batch's items per tenant, in order (each tenant's are applied in one transaction)."""
+    groups: dict[str, list[_Item[DataT]]] = {}
+    for item in items:
+        groups.setdefault(item.envelope.tenant, []).append(item)
+    return groups
 
 
 _Parsed = tuple[list[_Item[DataT]], list[tuple[Msg, str]]]
@@ -97,7 +112,11 @@ class BatchSettler(Generic[DataT]):
         js: Callable[[], JetStreamContext],
         max_deliver: int,
         metrics: ServiceMetrics | None = None,
+        use_inbox: bool = True,
+        prepare: BatchPrepare[DataT] | None = None,
     ) -> None:
+        self.use_inbox = use_inbox
+        self.prepare = prepare
         self.event_cls = event_cls
         self.durable = durable
         self.storage = storage
@@ -151,6 +170,18 @@ class BatchSettler(Generic[DataT]):
             valid.append(_Item(msg, envelope))
         return valid, invalid
 
+    async def prepare_parsed(self, valid: Sequence[_Item[DataT]]) -> None:
+        """Run `prepare` per tenant group; a failure only costs the head start."""
+        if self.prepare is None:
+            return
+        for tenant, items in _by_tenant(valid).items():
+            try:
+                db = await self.storage.tenant_db(tenant)
+                await self.prepare(db, [i.envelope for i in items])
+            except Exception as error:  # noqa: BLE001 - apply does the work itself then
+                log.warning("batch preparation failed", consumer=self.durable,
+                            error=repr(error))
+
     # -- settlement ------------------------------------------------------------------------
     def _count(self, outcome: str, amount: int = 1) -> None:
         if self.metrics is not None and amount:
@@ -175,17 +206,14 @@ class BatchSettler(Generic[DataT]):
     ) -> None:
         for msg, reason in invalid:
             await self._reject(msg, "invalid", reason)
-        groups: dict[str, list[_Item[DataT]]] = {}
-        for item in valid:
-            groups.setdefault(item.envelope.tenant, []).append(item)
-        for tenant, items in groups.items():
+        for tenant, items in _by_tenant(valid).items():
             await self._settle_tenant(tenant, items)
 
     async def _settle_tenant(self, tenant: str, items: list[_Item[DataT]]) -> None:
         try:
             db = await self.storage.tenant_db(tenant)
-            fresh = set(await inbox.unseen(db, self.durable,
-                                           list(dict.fromkeys(i.envelope.id for i in items))))
+            ids = list(dict.fromkeys(i.envelope.id for i in items))
+            fresh = set(await inbox.unseen(db, self.durable, ids) if self.use_inbox else ids)
         except TRANSIENT_ERRORS as error:
             await self._retry([i.msg for i in items], error)
             return
@@ -245,8 +273,8 @@ class BatchSettler(Generic[DataT]):
 
 class BatchConsumer(Generic[DataT]):
     """The pull loop of one durable batch consumer: fetch up to `batch_size` messages
-    (waiting at most `batch_timeout`), settle them, repeat; the next batch is fetched and
-    validated while the current one is settled."""
+    (waiting at most `batch_timeout`), settle them, repeat; the next batches are fetched,
+    validated and prepared by a producer task while the current one is settled."""
 
     def __init__(self, settler: BatchSettler[DataT], *, subject: str, stream: str,
                  config: ConsumerConfig, batch_size: int, batch_timeout: float) -> None:
@@ -282,33 +310,52 @@ class BatchConsumer(Generic[DataT]):
         await asyncio.sleep(0)  # let the batch being applied go first
         return messages, self.settler.parse(messages)
 
+    async def _produce(self, subscription: Any, ready: asyncio.Queue[_Fetched[DataT]],
+                       inflight: list[Msg]) -> None:
+        """Fetch, validate and prepare batches ahead of the one being applied (at most one
+        waits in `ready`, one more is being prepared)."""
+        while not self._stopping:
+            messages, parsed = await self._fetch_parsed(subscription)
+            inflight[:] = messages
+            if messages:
+                await self.settler.prepare_parsed(parsed[0])
+            await ready.put((messages, parsed))
+            inflight.clear()
+
     async def _loop(self, js: JetStreamContext) -> None:
         subscription = await js.pull_subscribe(self.subject, durable=self.config.durable_name,
                                                stream=self.stream, config=self.config)
-        upcoming: asyncio.Task[_Fetched[DataT]] | None = None
+        # Overlap: while a batch is applied, the next ones are fetched, validated (when
+        # `apply` waits for the database) and prepared (`prepare`).
+        ready: asyncio.Queue[_Fetched[DataT]] = asyncio.Queue(maxsize=1)
+        inflight: list[Msg] = []
+        producer = asyncio.create_task(self._produce(subscription, ready, inflight))
         try:
-            messages, parsed = await self._fetch_parsed(subscription)
             while not self._stopping:
-                # Overlap: the next batch is fetched and validated while this one is applied
-                # (the validation runs whenever `apply` waits for the database).
-                upcoming = asyncio.create_task(self._fetch_parsed(subscription))
+                taking = asyncio.ensure_future(ready.get())
+                await asyncio.wait({taking, producer}, return_when=asyncio.FIRST_COMPLETED)
+                if not taking.done():
+                    taking.cancel()
+                    producer.result()  # it ended: raise what ended it
+                    break
+                messages, parsed = taking.result()
                 if messages:
                     try:
                         await self.settler.settle_parsed(*parsed)
                     except Exception:
                         # Unsettled messages come back after ack_wait; say why.
                         log.exception("batch settlement failed", consumer=self.durable)
-                messages, parsed = await upcoming
-                upcoming = None
-            # Stopping: hand what was fetched but not applied back for prompt redelivery.
-            for msg in messages:
+        finally:
+            producer.cancel()
+            with contextlib.suppress(BaseException):
+                await producer
+            # Hand what was fetched but not applied back for prompt redelivery.
+            unsettled = list(inflight)
+            while not ready.empty():
+                unsettled += ready.get_nowait()[0]
+            for msg in unsettled:
                 with contextlib.suppress(Exception):
                     await msg.nak()
-        finally:
-            if upcoming is not None:
-                upcoming.cancel()
-                with contextlib.suppress(BaseException):
-                    await upcoming
             # Leave no subscription behind: the broker's drain on shutdown would wait for it.
             with contextlib.suppress(Exception):
                 await subscription.unsubscribe()
@@ -346,12 +393,17 @@ def subscribe_batch(
     # Redelivery of a batch lost with a crashed process; a batch commits well within it.
     ack_wait_seconds: float = 30.0,
     metrics: ServiceMetrics | None = None,
+    use_inbox: bool = True,
+    prepare: BatchPrepare[DataT] | None = None,
 ) -> BatchConsumer[DataT]:
     """The durable batch consumer `<consumer_service>__<event>` (same name as `subscribe`
-    would give); `start(js)` it once NATS is connected and `stop()` it before the broker."""
+    would give); `start(js)` it once NATS is connected and `stop()` it before the broker.
+    `use_inbox=False`: no inbox pre-check (see the module docstring, step 2).
+    `prepare`: called with the next batch (per tenant) while the current one is applied."""
     durable = durable_name(consumer_service, event_cls)
     settler = BatchSettler(event_cls=event_cls, durable=durable, storage=storage, apply=apply,
-                           js=js, max_deliver=max_deliver, metrics=metrics)
+                           js=js, max_deliver=max_deliver, metrics=metrics, use_inbox=use_inbox,
+                           prepare=prepare)
     config = ConsumerConfig(
         durable_name=durable,
         max_deliver=max_deliver,

@@ -146,3 +146,112 @@ async def test_batch_policy(js: JetStreamContext, storage: Storage) -> None:
 
 async def _equals(read: Any, expected: list[int]) -> bool:
     return bool(await read() == expected)
+
+
+async def test_without_inbox_apply_sees_redeliveries_and_its_natural_key_keeps_one_effect(
+    js: JetStreamContext, storage: Storage
+) -> None:
+    service = f"svc{uuid.uuid4().hex[:6]}"
+    tenant = f"n-{uuid.uuid4().hex[:6]}"
+    seen: list[list[int]] = []
+
+    async def apply(db: Database[dict[str, Any]], envelopes: Sequence[Envelope[Batched]],
+                    durable: str) -> dict[str, str]:
+        # The stream also holds other tests' events (other tenants): note only ours.
+        seen.append([e.data.n for e in envelopes if e.tenant == tenant])
+
+        async def work(session: Session) -> None:
+            # The natural key: one document per number, whatever the event id.
+            known = {d["_id"] async for d in db.applied.find(
+                {"_id": {"$in": [e.data.n for e in envelopes]}}, session=session)}
+            fresh = [e for e in envelopes if e.data.n not in known]
+            if fresh:
+                await db.applied.insert_many([{"_id": e.data.n} for e in fresh],
+                                             session=session)
+
+        await storage.in_transaction(db, work)
+        return {}
+
+    consumer: BatchConsumer[Batched] = subscribe_batch(
+        consumer_service=service, event_cls=Batched, apply=apply, storage=storage,
+        js=lambda: js, batch_size=50, batch_timeout=0.2, use_inbox=False,
+    )
+    first = new_event(Batched(n=1), tenant=tenant, subject="s")
+    await publish(js, first, "a-" + first.id)
+    await publish(js, first, "b-" + first.id)  # twice in one batch: apply sees it once
+    consumer.start(js)
+    try:
+        db = await storage.tenant_db(tenant)
+        assert await wait_for(lambda: _count(db, 1)) is True
+        await publish(js, first, "c-" + first.id)  # redelivered later: apply sees it again
+        second = new_event(Batched(n=2), tenant=tenant, subject="s")
+        await publish(js, second)
+        assert await wait_for(lambda: _count(db, 2)) is True
+        assert await wait_for(lambda: _true(sum(b.count(1) for b in seen) == 2)) is True
+        assert not await db.inbox.find_one({})  # nothing claimed
+    finally:
+        await consumer.stop()
+    assert next(b for b in seen if b) == [1]
+    assert await db.applied.count_documents({}) == 2
+
+
+async def _count(db: Database[dict[str, Any]], expected: int) -> bool:
+    return bool(await db.applied.count_documents({}) == expected)
+
+
+async def _true(value: bool) -> bool:
+    return value
+
+
+async def test_stopping_hands_fetched_batches_back_at_once(
+    js: JetStreamContext, storage: Storage
+) -> None:
+    """Batches fetched (and prepared) ahead but not applied are nak'ed on stop, so another
+    consumer gets them at once, not after `ack_wait`."""
+    service = f"svc{uuid.uuid4().hex[:6]}"
+    tenant = f"s-{uuid.uuid4().hex[:6]}"
+    hang = asyncio.Event()
+    first: list[list[int]] = []
+    prepared: list[list[int]] = []
+
+    async def stuck(db: Database[dict[str, Any]], envelopes: Sequence[Envelope[Batched]],
+                    durable: str) -> dict[str, str]:
+        first.append([e.data.n for e in envelopes if e.tenant == tenant])
+        await hang.wait()  # the first batch never finishes
+        return {}
+
+    async def prepare(db: Database[dict[str, Any]], envelopes: Sequence[Envelope[Batched]]
+                      ) -> None:
+        prepared.append([e.data.n for e in envelopes if e.tenant == tenant])
+
+    def consumer(apply: Any) -> BatchConsumer[Batched]:
+        return subscribe_batch(
+            consumer_service=service, event_cls=Batched, apply=apply, storage=storage,
+            js=lambda: js, batch_size=5, batch_timeout=0.2, use_inbox=False, prepare=prepare,
+            ack_wait_seconds=30,
+        )
+
+    stopping = consumer(stuck)
+    stopping.start(js)
+    for n in range(15):
+        await publish(js, new_event(Batched(n=n), tenant=tenant, subject="s"))
+    assert await wait_for(lambda: _true(bool(first) and len(prepared) >= 2)) is True
+    await stopping.stop(grace_seconds=0.5)
+
+    seen: set[int] = set()
+
+    async def record(db: Database[dict[str, Any]], envelopes: Sequence[Envelope[Batched]],
+                     durable: str) -> dict[str, str]:
+        seen.update(e.data.n for e in envelopes if e.tenant == tenant)
+        return {}
+
+    taking_over = consumer(record)
+    taking_over.start(js)
+    try:
+        hung = set(first[0])
+        # Everything but the batch that hung arrives well within ack_wait (30 s).
+        assert await wait_for(lambda: _true(seen >= set(range(15)) - hung),
+                              timeout=10.0) is True
+    finally:
+        hang.set()
+        await taking_over.stop()
