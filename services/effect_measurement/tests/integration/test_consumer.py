@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, datetime
+from typing import Any
 
 import pytest
 from conftest import Harness, event, read_subject, response, wait_for
@@ -95,6 +96,11 @@ async def test_erasure_keeps_aggregates_consistent(harness: Harness, two_tenants
     confirmation = (await wait_for(erased))[0]
     assert confirmation["data"]["erased"]["measurements"] == 2
     # The projection equals the domain's sum over the remaining people, exactly.
+    await assert_projection_exact(db, tenant)
+
+
+async def assert_projection_exact(db, tenant: str) -> None:  # type: ignore[no-untyped-def]
+    """The cell projection equals the domain's sum over the stored people, exactly."""
     by_person: dict[str, list[object]] = {}
     async for doc in db.measurements.find({}):
         by_person.setdefault(doc["person_id"], []).append(stored_from_document(doc))
@@ -111,3 +117,153 @@ async def test_erasure_keeps_aggregates_consistent(harness: Harness, two_tenants
 
 async def _count(db, n: int) -> bool:  # type: ignore[no-untyped-def]
     return bool(await db.measurements.count_documents({}) == n)
+
+
+async def test_cached_histories_stay_exact_across_other_writers(  # type: ignore[no-untyped-def]
+    harness: Harness, two_tenants
+) -> None:
+    """Ingestion keeps histories in memory between batches (validated by the person-data
+    epoch): another writer of measurements (a replica's ingestion, erasure) in between must
+    not make a later fold use a stale history."""
+    from effect_measurement.service.erasure import erase_person
+    from effect_measurement.service.ingest import ResponseIngestion
+
+    tenant = two_tenants.a
+    runtime = harness.app.state.runtime
+    db = await harness.db(tenant)
+    ours, replica = ResponseIngestion(runtime), ResponseIngestion(runtime)
+    jan, feb, mar = (datetime(2026, m, 10, tzinfo=UTC) for m in (1, 2, 3))
+    people = [f"c{i}" for i in range(5)]
+
+    async def ingest(by: ResponseIngestion, at: datetime, levels: int, who: list[str]) -> None:
+        batch = [response(tenant, p, levels={"finances": levels, "housing": 3}, at=at)
+                 for p in who]
+        assert await by(db, batch, "test") == {}
+
+    await ingest(ours, jan, 2, people)  # baselines: now cached by `ours`
+    await ingest(replica, feb, 3, people[:3])  # a replica's follow-ups `ours` has not seen
+    await ingest(ours, mar, 4, people)  # must fold against the replica's follow-ups too
+
+    async def erase(db, session):  # type: ignore[no-untyped-def]
+        return await erase_person(db, session, tenant, "c1")
+
+    await runtime.commit(tenant, erase)
+    await ingest(ours, datetime(2026, 4, 10, tzinfo=UTC), 5, ["c1", "c2"])  # c1 starts anew
+
+    assert await db.measurements.count_documents({"person_id": "c1"}) == 1
+    await assert_projection_exact(db, tenant)
+    assert ours._caches[tenant].epoch is not None  # the cache was in use, not bypassed
+
+
+async def test_prepared_plans_are_used_and_voided_when_another_writer_came_between(  # type: ignore[no-untyped-def]
+    harness: Harness, two_tenants, monkeypatch
+) -> None:
+    """The pipeline: a batch planned while the previous one is written is used as planned,
+    unless something else wrote measurements meanwhile; the projection stays exact."""
+    from effect_measurement.service import ingest
+
+    tenant = two_tenants.a
+    runtime = harness.app.state.runtime
+    db = await harness.db(tenant)
+    ours, replica = ingest.ResponseIngestion(runtime), ingest.ResponseIngestion(runtime)
+    planned_in_transaction = 0
+    make_plan = ingest.make_plan
+
+    async def counting(db, session, *args, **kwargs):  # type: ignore[no-untyped-def]
+        nonlocal planned_in_transaction
+        planned_in_transaction += session is not None
+        return await make_plan(db, session, *args, **kwargs)
+
+    monkeypatch.setattr(ingest, "make_plan", counting)
+    people = [f"q{i}" for i in range(5)]
+
+    def batch(month: int, levels: int, who: list[str]) -> list[Any]:
+        at = datetime(2026, month, 10, tzinfo=UTC)
+        return [response(tenant, p, levels={"finances": levels, "housing": 2}, at=at)
+                for p in who]
+
+    first = batch(1, 2, people)
+    assert await ours(db, first, "test") == {}
+    assert planned_in_transaction == 1  # nothing to build on yet
+
+    second = batch(2, 3, people[:3])
+    await ours.prepare(db, second)  # planned on top of `first`
+    assert await ours(db, second, "test") == {}
+    assert planned_in_transaction == 1  # used as planned
+
+    third = batch(3, 4, people)
+    await ours.prepare(db, third)
+    assert await replica(db, batch(3, 1, people[3:]), "test") == {}  # another writer
+    assert planned_in_transaction == 2  # the replica's own plan
+    assert await ours(db, third, "test") == {}
+    assert planned_in_transaction == 3  # the prepared plan was void: planned again
+
+    await assert_projection_exact(db, tenant)
+
+
+async def test_a_small_cache_never_keeps_part_of_a_history(harness: Harness, two_tenants) -> None:  # type: ignore[no-untyped-def]
+    """A person planned from the previous plan (not from the cache) and evicted meanwhile
+    comes back into the cache with the whole history, not only the new measurement."""
+    from effect_measurement.service.ingest import ResponseIngestion
+
+    tenant = two_tenants.a
+    db = await harness.db(tenant)
+    ours = ResponseIngestion(harness.app.state.runtime, history_cache_persons=1)
+
+    def batch(month: int, levels: int, who: list[str]) -> list[Any]:
+        # One day apart, in this order: the last person written is the one the cache keeps.
+        return [response(tenant, p, levels={"finances": levels},
+                         at=datetime(2026, month, 10 + day, tzinfo=UTC))
+                for day, p in enumerate(who)]
+
+    assert await ours(db, batch(1, 2, ["s1", "s2"]), "test") == {}
+    second = batch(2, 3, ["s3", "s1"])
+    await ours.prepare(db, second)  # s1's history comes from the first plan
+    assert await ours(db, second, "test") == {}
+    third = batch(3, 4, ["s1"])  # planned in its transaction, from the cache where it holds
+    assert await ours(db, third, "test") == {}
+    fourth = batch(4, 5, ["s1", "s2"])
+    assert await ours(db, fourth, "test") == {}
+
+    await assert_projection_exact(db, tenant)
+
+
+async def test_an_intervention_recorded_between_plan_and_commit_voids_the_plan(  # type: ignore[no-untyped-def]
+    harness: Harness, two_tenants
+) -> None:
+    """Persona cells depend on interventions too: one recorded after the next batch was
+    planned must not leave the persona projection off its sum over stored data."""
+    from effect_measurement.adapters.documents import persona_from_document
+    from effect_measurement.domain.inputs import InterventionInput
+    from effect_measurement.domain.persona import persona_cells
+    from effect_measurement.service.ingest import ResponseIngestion
+    from effect_measurement.service.interventions import record_intervention
+    from effect_measurement.service.persona import load_interventions
+
+    tenant = two_tenants.a
+    runtime = harness.app.state.runtime
+    db = await harness.db(tenant)
+    ours = ResponseIngestion(runtime)
+
+    def batch(month: int, levels: int) -> list[Any]:
+        at = datetime(2026, month, 10, tzinfo=UTC)
+        return [response(tenant, "i1", levels={"finances": levels}, at=at)]
+
+    assert await ours(db, batch(1, 2), "test") == {}
+    follow_up = batch(3, 4)
+    await ours.prepare(db, follow_up)  # reads i1's interventions: none yet
+    assert await record_intervention(runtime, tenant, InterventionInput(
+        intervention_id="iv-1", person_id="i1", type="walking_group",
+        occurred_at=datetime(2026, 2, 1, tzinfo=UTC)))
+    assert await ours(db, follow_up, "test") == {}
+
+    stored = [stored_from_document(d) async for d in db.measurements.find({"person_id": "i1"})]
+    ivs = (await load_interventions(db, ["i1"])).get("i1", [])
+    expected = {k: v for k, v in persona_cells(tenant, stored, ivs).items() if not v.is_zero()}
+    actual = {}
+    async for doc in db.persona_cells.find({}):
+        found = persona_from_document(tenant, doc)
+        if found is not None and not found[1].is_zero():
+            actual[found[0]] = found[1]
+    assert expected and actual == expected
+    assert {k.intervention_type for k in actual} == {"walking_group"}

@@ -109,8 +109,8 @@ _COUNTER_FIELDS = (
 def accumulator_from_document(doc: Mapping[str, Any]) -> Accumulator:
     # Reports decode thousands of cells per query: no intermediate documents.
     get = doc.get
-    moves = {
-        k[len(_MOVE):].replace("_", ">"): int(v) for k, v in doc.items() if k[:5] == _MOVE
+    moves = {  # a move counted and later subtracted (erasure, late data) is stored as 0
+        k[len(_MOVE):].replace("_", ">"): int(v) for k, v in doc.items() if k[:5] == _MOVE and v
     }
     accumulator = Accumulator(transitions=moves)
     for name in _COUNTER_FIELDS:

@@ -22,8 +22,9 @@ INDEXES: tuple[IndexSpec, ...] = (
     IndexSpec(
         MEASUREMENTS,
         (
+            # Histories and erasure read by person; the follow-up scheduler by the pair.
+            # Nothing queries by trajectory: no index for it (each one slows every insert).
             IndexModel([("person_id", ASCENDING)]),
-            IndexModel([("trajectory_id", ASCENDING)]),
             IndexModel([("followup_pending", ASCENDING), ("submitted_at", ASCENDING)]),
         ),
     ),
@@ -32,4 +33,7 @@ INDEXES: tuple[IndexSpec, ...] = (
     IndexSpec(GOALS, (IndexModel([("person_id", ASCENDING)]),)),
     IndexSpec(INTERVENTIONS, (IndexModel([("person_id", ASCENDING)]),)),
     IndexSpec(CONSENTS, (IndexModel([("person_id", ASCENDING)]),)),
+    IndexSpec(SETTINGS),  # read inside ingestion's transaction (the person-data epoch)
+    IndexSpec(PROFILES),  # read inside ingestion's transaction
+    IndexSpec(INSTRUMENTS),
 )

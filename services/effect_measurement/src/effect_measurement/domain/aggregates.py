@@ -25,6 +25,7 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence, Set
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import lru_cache
 from typing import Any, TypeVar
 
 from effect_measurement.domain.inputs import InstrumentKind
@@ -33,8 +34,16 @@ from effect_measurement.domain.periods import (
     period_labels_of,
     period_of_label,
 )
-from effect_measurement.domain.scales import ORDINAL_SCALES, Outcome, classify_change
-from effect_measurement.domain.trajectories import StoredMeasurement, Trajectory, build_trajectories
+from effect_measurement.domain.scales import ORDINAL_SCALES, Outcome, Scale, classify_change
+from effect_measurement.domain.trajectories import (
+    NO_ORGANISATION,
+    StoredMeasurement,
+    Trajectory,
+    appends,
+    arrival_order,
+    build_trajectories,
+    series_values,
+)
 
 ALL_DIMENSIONS = "_all"
 K = TypeVar("K")  # a cell key type: CellKey here, PersonaKey in ``persona``
@@ -201,25 +210,9 @@ def add_flat(sums: dict[K, Flat], key: K, counts: Sequence[int], moves: Mapping[
 
 
 def add_all_flat(sums: dict[K, Flat], cells: Mapping[K, Flat], sign: int) -> None:
-    """``sums += sign * cells``; the inner loop of the fold, kept free of calls."""
-    get = sums.get
+    """``sums += sign * cells`` (the general path; the appended fast paths add sparsely)."""
     for key, (counts, moves) in cells.items():
-        current = get(key)
-        if current is None:
-            values = counts.copy() if sign == 1 else [-v for v in counts]
-            sums[key] = (values, {m: sign * c for m, c in moves.items()} if moves else None)
-            continue
-        values = current[0]
-        for index, amount in enumerate(counts):
-            if amount:
-                values[index] += sign * amount
-        if moves:
-            bucket = current[1]
-            if bucket is None:
-                bucket = {}
-                sums[key] = (values, bucket)
-            for move, count in moves.items():
-                bucket[move] = bucket.get(move, 0) + sign * count
+        add_flat(sums, key, counts, moves, sign)
 
 
 def _trajectory_contributions(
@@ -368,10 +361,6 @@ def fold_deltas(deltas: Iterable[Mapping[K, Accumulator]]) -> dict[K, Accumulato
     return from_flat(sums)
 
 
-def _order(stored: StoredMeasurement) -> tuple[datetime, str]:
-    return stored.measurement.submitted_at, stored.measurement.response_id
-
-
 def appended_periods(
     history: Sequence[StoredMeasurement], new: Sequence[StoredMeasurement]
 ) -> frozenset[str] | None:
@@ -382,7 +371,7 @@ def appended_periods(
     points in its period and on the baseline. A late measurement may move a baseline."""
     if not new:
         return frozenset()
-    if history and min(map(_order, new)) <= max(map(_order, history)):
+    if not appends(history, new):
         return None
     return frozenset(p for s in new for p in period_labels_of(s.measurement.submitted_at))
 
@@ -403,6 +392,182 @@ def add_person_delta(
         add_all_flat(sums, contributions(history, only), -1)
 
 
+# -- the appended fast path ---------------------------------------------------------------
+#: A contribution as its non-zero counters: ((counter index, amount), ...), and its move.
+Sparse = tuple[tuple[tuple[int, int], ...], str | None]
+
+
+@lru_cache(maxsize=8192)
+def _contribution(baseline: float, in_baseline_period: bool, value: float, is_baseline: bool,
+                  scale: Scale) -> Sparse:
+    """The counters of one (series, period) whose last point holds ``value``; the same
+    arithmetic as ``_trajectory_contributions``. Few distinct argument sets occur (values on
+    small scales), so the results are cached."""
+    counts = [(_MEASURED, 1)]
+    if in_baseline_period:
+        counts += [(_BASELINE_COUNT, 1), (_BASELINE_SUM, centi(baseline))]
+    if is_baseline:
+        counts.append((_BASELINE_ONLY, 1))
+        return tuple(counts), None
+    delta = value - baseline
+    counts += [(_OUTCOME_INDEX[classify_change(delta, scale)], 1), (_CHANGE_COUNT, 1)]
+    if centi(delta):
+        counts.append((_CHANGE_SUM, centi(delta)))
+    move = f"{int(baseline)}>{int(value)}" if scale in ORDINAL_SCALES else None
+    return tuple(counts), move
+
+
+def _add_sparse(sums: dict[RawCell, Flat], key: RawCell, contribution: Sparse, sign: int
+                ) -> None:
+    counts, move = contribution
+    current = sums.get(key)
+    if current is None:
+        current = sums[key] = ([0, 0, 0, 0, 0, 0, 0, 0, 0], None)
+    values = current[0]
+    for index, amount in counts:
+        values[index] += sign * amount
+    if move is not None:
+        bucket = current[1]
+        if bucket is None:
+            bucket = {}
+            sums[key] = (values, bucket)
+        bucket[move] = bucket.get(move, 0) + sign
+
+
+def add_appended_delta(
+    sums: dict[RawCell, Flat],
+    history: Sequence[StoredMeasurement],
+    new: Sequence[StoredMeasurement],
+) -> None:
+    """``add_person_delta(sums, history, new, person_contributions)`` for the usual case that
+    every new measurement comes after every stored one (``appended_periods`` is not None),
+    without building trajectories twice: a (series, period) cell changes only where a new
+    point is the series' last point in that period, so only those cells are computed, from
+    the baseline and the last stored point of the period. Property-tested against the
+    general path."""
+    new_measured = [s for s in new if s.measurement.kind is InstrumentKind.MEASUREMENT]
+    if not new_measured:
+        return
+    if len(new_measured) == 1 and not any(
+        s.measurement.kind is InstrumentKind.MEASUREMENT for s in history
+    ):
+        _add_first(sums, new_measured[0])  # most measurements: a person's first
+        return
+    new_measured.sort(key=arrival_order)
+    periods = {label for s in new_measured
+               for label in period_labels_of(s.measurement.submitted_at)}
+    # Per (organisation, family, series): the baseline (value, its periods) and the last
+    # stored point per period of interest (value, neighbourhood, is the baseline).
+    Slot = tuple[str, str, tuple[str, str]]
+    baseline: dict[Slot, tuple[float, tuple[str, str, str]]] = {}
+    last_before: dict[tuple[Slot, str], tuple[float, str, bool]] = {}
+    all_before: dict[tuple[str, str, str], str] = {}  # (org, family, period) -> neighbourhood
+
+    def walk(items: Sequence[StoredMeasurement], before: bool) -> dict[tuple[Slot, str],
+                                                                      tuple[float, str, bool]]:
+        last: dict[tuple[Slot, str], tuple[float, str, bool]] = {}
+        all_slots = all_before if before else all_after
+        for stored in items:
+            data = stored.measurement
+            values = series_values(stored)
+            if not values:
+                continue  # no track: not part of any trajectory (nor of ``_all``)
+            organisation = data.organisation or NO_ORGANISATION
+            labels = period_labels_of(data.submitted_at)
+            wanted = [label for label in labels if label in periods]
+            for label in wanted:
+                all_slots[(organisation, data.family, label)] = stored.neighbourhood
+            for series, scale, value in values:
+                slot = (organisation, data.family, series)
+                first = slot not in baseline
+                if first:
+                    baseline[slot] = (value, labels)
+                    scales[slot] = scale
+                for label in wanted:
+                    last[(slot, label)] = (value, stored.neighbourhood, first)
+        return last
+
+    scales: dict[Slot, Scale] = {}
+    all_after: dict[tuple[str, str, str], str] = {}
+    history_measured = sorted(
+        (s for s in history if s.measurement.kind is InstrumentKind.MEASUREMENT),
+        key=arrival_order)
+    last_before = walk(history_measured, True)
+    last_after = walk(new_measured, False)
+
+    for (slot, period), (value, neighbourhood, is_baseline) in last_after.items():
+        organisation, family, (_, dimension) = slot
+        scale = scales[slot]
+        base, base_periods = baseline[slot]
+        in_base = period in base_periods
+        _add_sparse(sums, (organisation, neighbourhood, family, dimension, period),
+                    _contribution(base, in_base, value, is_baseline, scale), 1)
+        old = last_before.get((slot, period))
+        if old is not None:
+            _add_sparse(sums, (organisation, old[1], family, dimension, period),
+                        _contribution(base, in_base, old[0], old[2], scale), -1)
+    for (organisation, family, period), neighbourhood in all_after.items():
+        old_neighbourhood = all_before.get((organisation, family, period))
+        if old_neighbourhood == neighbourhood:
+            continue
+        _add_sparse(sums, (organisation, neighbourhood, family, ALL_DIMENSIONS, period),
+                    _ONE_MEASURED, 1)
+        if old_neighbourhood is not None:
+            _add_sparse(sums, (organisation, old_neighbourhood, family, ALL_DIMENSIONS, period),
+                        _ONE_MEASURED, -1)
+
+
+_ONE_MEASURED: Sparse = (((_MEASURED, 1),), None)
+
+
+def _add_first(sums: dict[RawCell, Flat], stored: StoredMeasurement) -> None:
+    """``add_appended_delta`` of a person's first measurement: it is the baseline and the
+    last point of every series in each of its periods; no cell loses anything."""
+    data = stored.measurement
+    values = series_values(stored)
+    if not values:
+        return
+    organisation = data.organisation or NO_ORGANISATION
+    family, neighbourhood = data.family, stored.neighbourhood
+    labels = period_labels_of(data.submitted_at)
+    for (_, dimension), scale, value in values:
+        contribution = _contribution(value, True, value, True, scale)
+        for period in labels:
+            _add_sparse(sums, (organisation, neighbourhood, family, dimension, period),
+                        contribution, 1)
+    for period in labels:
+        _add_sparse(sums, (organisation, neighbourhood, family, ALL_DIMENSIONS, period),
+                    _ONE_MEASURED, 1)
+
+
+def by_person(batch: Iterable[StoredMeasurement]) -> dict[str, list[StoredMeasurement]]:
+    """A batch's measurements per person (anonymous ones never aggregate)."""
+    new_by_person: dict[str, list[StoredMeasurement]] = defaultdict(list)
+    for stored in batch:
+        if stored.measurement.person_id is not None:
+            new_by_person[stored.measurement.person_id].append(stored)
+    return new_by_person
+
+
+def fold_into(
+    sums: dict[RawCell, Flat],
+    new_by_person: Mapping[str, Sequence[StoredMeasurement]],
+    history: Mapping[str, Sequence[StoredMeasurement]],
+) -> None:
+    """Add the persons' cell deltas to ``sums`` (a batch may be folded in parts)."""
+    for person, items in new_by_person.items():
+        before = history.get(person, ())
+        if appends(before, items):
+            add_appended_delta(sums, before, items)
+        else:
+            add_person_delta(sums, before, items, person_contributions)
+
+
+def cells_of(tenant: str, sums: Mapping[RawCell, Flat]) -> dict[CellKey, Accumulator]:
+    """Folded sums as cell deltas, leaving out cells that do not change."""
+    return _cells(tenant, sums)
+
+
 def fold_batch(
     tenant: str,
     batch: Iterable[StoredMeasurement],
@@ -412,15 +577,11 @@ def fold_batch(
 
     Equal to summing ``person_cells(history + new) - person_cells(history)`` over the batch's
     persons, but both sides are added straight into one sum (no per-person delta dicts), on
-    raw tuple keys, and only for the periods the new measurements can change.
+    raw tuple keys, and only for the cells the new measurements can change (the appended fast
+    path; a late measurement takes the general path).
     """
-    new_by_person: dict[str, list[StoredMeasurement]] = defaultdict(list)
-    for stored in batch:
-        if stored.measurement.person_id is not None:
-            new_by_person[stored.measurement.person_id].append(stored)
     sums: dict[RawCell, Flat] = {}
-    for person, items in new_by_person.items():
-        add_person_delta(sums, history.get(person, ()), items, person_contributions)
+    fold_into(sums, by_person(batch), history)
     return _cells(tenant, sums)
 
 

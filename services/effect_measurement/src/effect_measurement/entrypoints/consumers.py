@@ -33,11 +33,13 @@ def register_consumers(
     def js() -> JetStreamContext:
         return runtime.js
 
+    ingestion = ResponseIngestion(runtime, settings.ingest_history_cache_persons)
     responses = subscribe_batch(
         consumer_service=SERVICE, event_cls=ResponseSubmitted,
-        apply=ResponseIngestion(runtime), storage=runtime.storage, js=js,
+        apply=ingestion, prepare=ingestion.prepare, storage=runtime.storage, js=js,
         batch_size=settings.ingest_batch_size, batch_timeout=settings.ingest_batch_timeout,
         max_deliver=settings.consumer_max_deliver, metrics=runtime.metrics,
+        use_inbox=False,  # idempotent by the measurement's `_id` (see service/ingest.py)
     )
     projections = Projections(runtime.storage)
 

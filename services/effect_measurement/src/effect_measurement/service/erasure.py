@@ -28,6 +28,7 @@ from effect_measurement.adapters.schema import (
     PROFILES,
 )
 from effect_measurement.domain.aggregates import erasure_delta
+from effect_measurement.service.epoch import advance_epoch
 from effect_measurement.service.ingest import load_history
 from effect_measurement.service.persona import load_interventions, persona_delta
 from effect_measurement.service.reports import touch_projection
@@ -57,6 +58,7 @@ async def erase_person(db: Db, session: Session, tenant: str, person: str
     ):
         result = await db[collection].delete_many(query, session=session)
         erased[name] = result.deleted_count
+    await advance_epoch(db, session)
     event = new_event(EffectsPersonDataErased(person_id=person, erased=erased),
                       tenant=tenant, subject=person, actor="effect_measurement")
     return erased, [event]

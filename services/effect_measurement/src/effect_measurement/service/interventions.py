@@ -15,6 +15,7 @@ from wijkkracht_common.storage import Database, Session
 from effect_measurement.adapters.documents import persona_upserts
 from effect_measurement.adapters.schema import INTERVENTIONS, PERSONA
 from effect_measurement.domain.inputs import InterventionInput
+from effect_measurement.service.epoch import advance_epoch
 from effect_measurement.service.ingest import load_history
 from effect_measurement.service.persona import load_interventions, persona_delta
 
@@ -40,6 +41,9 @@ async def record_intervention(runtime: ServiceRuntime, tenant: str, item: Interv
         )
         if delta:
             await db[PERSONA].bulk_write(persona_upserts(delta), ordered=False, session=session)
+        # Ingestion may have read this person's interventions for a plan not yet written:
+        # the epoch voids it (the persona cells must equal their sum over stored data).
+        await advance_epoch(db, session)
         return True, []
 
     return await runtime.commit(tenant, work)

@@ -20,10 +20,11 @@ from effect_measurement.domain.inputs import InterventionInput
 from effect_measurement.domain.persona import (
     PersonaKey,
     RawPersona,
+    add_appended_persona_delta,
     persona_contributions,
     persona_keys,
 )
-from effect_measurement.domain.trajectories import StoredMeasurement
+from effect_measurement.domain.trajectories import StoredMeasurement, appends
 
 Histories = Mapping[str, tuple[Sequence[StoredMeasurement], Sequence[StoredMeasurement]]]
 
@@ -65,10 +66,15 @@ def persona_batch_delta(
     interventions: Mapping[str, Sequence[InterventionInput]],
 ) -> dict[PersonaKey, Accumulator]:
     """Persona deltas of adding `new` measurements (per person) to their `history`; only
-    the years the new measurements can change are computed (`appended_periods`)."""
+    the years the new measurements can change are computed (the appended fast path, or
+    `appended_periods` for a late measurement)."""
     sums: dict[RawPersona, Flat] = {}
     for person, items in new.items():
         ivs = interventions.get(person, ())
+        before = history.get(person, ())
+        if appends(before, items):
+            add_appended_persona_delta(sums, before, items, ivs)
+            continue
 
         def contributions(ms: Sequence[StoredMeasurement], only: Only,
                           ivs: Sequence[InterventionInput] = ivs) -> dict[RawPersona, Flat]:
