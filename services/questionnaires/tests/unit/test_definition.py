@@ -152,3 +152,22 @@ def test_bands_must_start_at_zero_and_ascend(minimal_data: dict[str, Any], now: 
 
 def test_minimal_definition_is_valid(minimal_data: dict[str, Any], now: datetime) -> None:
     assert validate_definition(InstrumentDefinition.model_validate(minimal_data)) == []
+
+
+def test_item_lookup_by_link_id_follows_copies(minimal_data: dict[str, Any]) -> None:
+    definition = InstrumentDefinition.model_validate(minimal_data)
+    for item in definition.items():
+        assert definition.item(item.link_id) is item
+    assert definition.item("nope") is None
+    # The index is no field: dumps and equality ignore it.
+    assert definition == InstrumentDefinition.model_validate(minimal_data)
+    assert "_item_index" not in definition.model_dump()
+    # A copy with other groups gets its own index (model_copy copies the cached one along).
+    group = definition.groups[0]
+    renamed = group.items[0].model_copy(update={"link_id": "q-new"})
+    changed = definition.model_copy(update={"groups": (
+        group.model_copy(update={"items": (renamed, *group.items[1:])}),
+        *definition.groups[1:])})
+    assert changed.item("q-new") is renamed
+    assert changed.item(group.items[0].link_id) is None
+    assert definition.item("q-new") is None

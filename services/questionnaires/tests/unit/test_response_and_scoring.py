@@ -210,3 +210,55 @@ def test_sum_method_maps_to_ten(minimal_data: dict[str, Any]) -> None:
     answers = {"q3": ItemAnswer(value="b"), "q5": ItemAnswer(value=0)}
     # (2 + 0) - (1 + 0) over (2 + 120) - (1 + 0) -> 1/121 of 10
     assert score_response(demo, answers).score_of("custom.demo") == round(10 / 121, 2)
+
+
+# --- submit with final answers: one validation pass, same outcome as save + submit ----------
+
+
+def test_submit_with_answers_equals_save_then_submit(
+    health_short: InstrumentDefinition, now: datetime, answers_for: AnswersFor
+) -> None:
+    answers = answers_for(health_short, 6)
+    first = dict(list(answers.items())[:3])
+    r = start(health_short, now).save_answers(health_short, first, now)
+    later = now + timedelta(minutes=5)
+    one_pass = r.submit(health_short, later, answers)
+    two_steps = r.save_answers(health_short, answers, later).submit(health_short, later)
+    assert one_pass == two_steps
+    assert one_pass.status == "submitted" and one_pass.answers == answers
+
+
+def test_submit_with_bad_answers_reports_them_as_a_save_would(
+    health_short: InstrumentDefinition, now: datetime
+) -> None:
+    r = start(health_short, now)
+    bad = {"bf-1": ItemAnswer(value=12), "zz": ItemAnswer(value=1)}
+    with pytest.raises(InvalidResponse) as saving:
+        r.save_answers(health_short, bad, now)
+    with pytest.raises(InvalidResponse) as submitting:
+        r.submit(health_short, now, bad)
+    # The answers' own problems only, not the 15 "required" of the unanswered items.
+    assert submitting.value.errors == saving.value.errors
+    assert {(e.link_id, e.code) for e in submitting.value.errors} == {
+        ("bf-1", "out_of_range"), ("zz", "unknown_item")}
+
+
+def test_submit_with_valid_but_incomplete_answers_lists_what_is_missing(
+    health_short: InstrumentDefinition, now: datetime
+) -> None:
+    r = start(health_short, now)
+    with pytest.raises(InvalidResponse) as caught:
+        r.submit(health_short, now, {"bf-1": ItemAnswer(value=6)})
+    assert {e.code for e in caught.value.errors} == {"required"}
+    assert len(caught.value.errors) == 16
+
+
+def test_submit_with_an_empty_answer_clears_it(
+    health_short: InstrumentDefinition, now: datetime, answers_for: AnswersFor
+) -> None:
+    answers = answers_for(health_short, 6)
+    r = start(health_short, now).save_answers(health_short, answers, now)
+    cleared = next(i.link_id for i in health_short.items() if i.required)
+    with pytest.raises(InvalidResponse) as caught:
+        r.submit(health_short, now, {cleared: ItemAnswer()})
+    assert [(e.link_id, e.code) for e in caught.value.errors] == [(cleared, "required")]

@@ -127,7 +127,24 @@ class InstrumentDefinition(_Frozen):
             yield from group.items
 
     def item(self, link_id: str) -> Item | None:
-        return next((i for i in self.items() if i.link_id == link_id), None)
+        return self._items_by_link_id().get(link_id)
+
+    def _items_by_link_id(self) -> dict[str, Item]:
+        """link_id -> item (the first, should a draft repeat one), built once per definition
+        object: validation and scoring look items up for every answer of every submit.
+        Kept in `__dict__` beside the fields (not a field: dumps, equality and hashing ignore
+        it); `model_copy` copies it along, so it is rebuilt when `groups` is not the object
+        it was built from."""
+        cached: tuple[tuple[Group, ...], dict[str, Item]] | None = self.__dict__.get(
+            "_item_index"
+        )
+        if cached is None or cached[0] is not self.groups:
+            index: dict[str, Item] = {}
+            for item in self.items():
+                index.setdefault(item.link_id, item)
+            cached = (self.groups, index)
+            self.__dict__["_item_index"] = cached
+        return cached[1]
 
     def group_of(self, link_id: str) -> Group | None:
         return next((g for g in self.groups if any(i.link_id == link_id for i in g.items)), None)

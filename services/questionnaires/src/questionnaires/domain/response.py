@@ -89,12 +89,7 @@ class Response(BaseModel):
         """Partial save: merges `answers` into the earlier ones (an empty ItemAnswer clears one).
         Incomplete is fine; wrong types, unknown items etc. raise InvalidResponse."""
         self._ensure_changeable(definition)
-        merged = dict(self.answers)
-        for link_id, answer in answers.items():
-            if answer.is_empty:
-                merged.pop(link_id, None)
-            else:
-                merged[link_id] = answer
+        merged = self._merged(answers)
         errors = validate_answers(definition, merged, complete=False)
         if errors:
             raise InvalidResponse(errors)
@@ -106,20 +101,44 @@ class Response(BaseModel):
             }
         )
 
-    def submit(self, definition: InstrumentDefinition, now: datetime) -> Response:
-        """Checks completeness, scores, and freezes the response."""
+    def submit(
+        self,
+        definition: InstrumentDefinition,
+        now: datetime,
+        answers: Mapping[str, ItemAnswer] | None = None,
+    ) -> Response:
+        """Checks completeness, scores, and freezes the response.
+
+        `answers` (the final ones sent with the submit) are merged first, as `save_answers`
+        does, and validated in the same pass: a problem with them is reported exactly as
+        `save_answers` would (the completeness errors only when there is no other problem),
+        so the outcome equals `save_answers(...).submit(...)` at half the validation work."""
         self._ensure_changeable(definition)
-        errors = validate_answers(definition, self.answers, complete=True)
+        merged = self._merged(answers) if answers else self.answers
+        errors = validate_answers(definition, merged, complete=True)
         if errors:
-            raise InvalidResponse(errors)
+            # complete=True reports what complete=False does, plus the "required" errors.
+            invalid = [e for e in errors if e.code != "required"] if answers else []
+            raise InvalidResponse(invalid or errors)
         return self.model_copy(
             update={
+                "answers": merged,
                 "status": "submitted",
                 "submitted_at": now,
                 "updated_at": now,
-                "result": score_response(definition, self.answers),
+                "result": score_response(definition, merged),
             }
         )
+
+    def _merged(self, answers: Mapping[str, ItemAnswer]) -> dict[str, ItemAnswer]:
+        """Earlier answers with `answers` merged in (an empty ItemAnswer clears one)."""
+        merged = dict(self.answers)
+        for link_id, answer in answers.items():
+            if answer.is_empty:
+                merged.pop(link_id, None)
+            else:
+                merged[link_id] = answer
+        return merged
 
     def _ensure_changeable(self, definition: InstrumentDefinition) -> None:
         if self.is_submitted:

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
+import pydantic_core
 from fastapi import Depends, Query, Request
+from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 from wijkkracht_common.errors import Problem
 
@@ -27,6 +29,14 @@ LangParam = Annotated[Literal["nl", "en"] | None, Query(description="nl (default
 CompareParam = Annotated[
     str | None, Query(max_length=64, description="an earlier response of the same person")
 ]
+
+
+class FastJSONResponse(JSONResponse):
+    """A JSONResponse rendered by pydantic-core (Rust) instead of `json.dumps`: the same bytes
+    (compact, UTF-8) at a third of the cost, for the large bodies of hot routes (submit)."""
+
+    def render(self, content: Any) -> bytes:
+        return pydantic_core.to_json(content)
 
 
 def body_limit(max_bytes_setting: str) -> Any:

@@ -19,6 +19,7 @@ from wijkkracht_common.tenancy import PLATFORM_TENANT, is_valid_slug
 from questionnaires.entrypoints.deps import (
     AnonymousStart,
     Ctx,
+    FastJSONResponse,
     LangParam,
     SaveAnswers,
     SubmitBody,
@@ -122,7 +123,7 @@ async def submit_anonymous(
     doc = await _anonymous(ctx, tenant, response_id, x_resume_token)
     out, replayed = await responses.submit(ctx, tenant, doc, actor=None,
                                            answers=payload.answers, key=key)
-    return JSONResponse(out, headers={"Idempotent-Replay": "true"} if replayed else None)
+    return FastJSONResponse(out, headers={"Idempotent-Replay": "true"} if replayed else None)
 
 
 @router.get("/anonymous-responses/{response_id}/chart.svg", response_class=Response)

@@ -21,6 +21,7 @@ from questionnaires.adapters.documents import INVITATIONS, RESPONSES
 from questionnaires.entrypoints.deps import (
     CompareParam,
     Ctx,
+    FastJSONResponse,
     LangParam,
     SaveAnswers,
     StartResponse,
@@ -158,7 +159,7 @@ async def submit(
     doc = await _writable(ctx, principal, response_id)
     out, replayed = await responses.submit(ctx, principal.tenant, doc, actor=principal.subject,
                                            answers=payload.answers, key=key)
-    return JSONResponse(out, headers=REPLAY if replayed else None)
+    return FastJSONResponse(out, headers=REPLAY if replayed else None)
 
 
 @router.get("/responses/{response_id}")

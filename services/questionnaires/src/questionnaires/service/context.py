@@ -10,7 +10,9 @@ from wijkkracht_common.events.questionnaires import InstrumentPurpose
 from wijkkracht_common.runtime import ServiceRuntime, Work
 from wijkkracht_common.storage import Database
 
+from questionnaires.adapters.documents import RESPONSES
 from questionnaires.domain.definition import InstrumentDefinition
+from questionnaires.service.batched_reads import BatchedReader
 from questionnaires.service.submissions import SubmitQueue
 from questionnaires.settings import Settings
 
@@ -46,9 +48,12 @@ class Context:
     seeded_tenants: set[str] = field(default_factory=set)
     # Group commit of submits (see service/submissions.py).
     submissions: SubmitQueue = field(init=False)
+    # Reads of responses by id, batched per tenant (see service/batched_reads.py).
+    response_reads: BatchedReader = field(init=False)
 
     def __post_init__(self) -> None:
         self.submissions = SubmitQueue(self.runtime)
+        self.response_reads = BatchedReader(self.db, RESPONSES)
 
     async def db(self, tenant: str) -> Database[dict[str, Any]]:
         return await self.runtime.storage.tenant_db(tenant)

@@ -228,9 +228,8 @@ async def submit(
     definition = await instruments.definition(ctx, tenant, current.instrument_id, current.version)
     now = now or utcnow()
     try:
-        if answers:
-            current = current.save_answers(definition, _answers(answers), now)
-        done = current.submit(definition, now)
+        # Final answers are merged and validated in the same pass as the completeness check.
+        done = current.submit(definition, now, _answers(answers) if answers else None)
     except ResponseAlreadySubmitted as error:
         raise already_submitted() from error
     except InvalidResponse as error:
@@ -257,8 +256,7 @@ async def submit(
 async def load(ctx: Context, tenant: str, response_id: str) -> dict[str, Any]:
     if len(response_id) > 64:
         raise not_found("Vragenlijst-antwoord")
-    db = await ctx.db(tenant)
-    doc = await db[RESPONSES].find_one({"_id": response_id})
+    doc = await ctx.response_reads.get(tenant, response_id)  # batched with concurrent reads
     if doc is None:
         raise not_found("Vragenlijst-antwoord")
     return doc
@@ -289,8 +287,12 @@ def present(
         "started_at": response.started_at.isoformat(),
         "updated_at": response.updated_at.isoformat(),
         "submitted_at": response.submitted_at.isoformat() if response.submitted_at else None,
-        "result": response.result.model_dump(mode="json") if response.result else None,
     }
+    # One serialisation of the nested models (rather than one call per answer).
+    nested = response.model_dump(
+        mode="json", include={"result", "answers"} if include_answers else {"result"}
+    )
+    out["result"] = nested["result"]
     if include_answers:
-        out["answers"] = {k: a.model_dump(mode="json") for k, a in response.answers.items()}
+        out["answers"] = nested["answers"]
     return out
