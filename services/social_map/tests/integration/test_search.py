@@ -125,3 +125,26 @@ async def test_signed_feed_url_for_calendar_apps(api: Api, two_tenants: TwoTenan
     api.clock.advance(366)
     r = await api.client.get(fresh)
     assert r.status_code == 404 and r.headers["content-type"].startswith("application/problem")
+
+
+async def test_search_by_pc4_follows_the_neighbourhood_table(
+    api: Api, two_tenants: TwoTenants
+) -> None:
+    """Centroids are cached for search: a new table (moved centroid, new postcode) shows."""
+    headers = await _seed(api, two_tenants.a)
+
+    async def center(pc4: str) -> dict[str, float] | None:
+        r = await api.client.get(f"{PREFIX}/search", headers=headers, params={"pc4": pc4})
+        return r.json()["center"] if r.status_code == 200 else None
+
+    assert await center("9903") == {"lat": 52.4612, "lon": 4.8135}
+    assert await center("9990") is None  # unknown: 422 (and not remembered)
+    moved = [dict(row) for row in IDENTITY_DEMO_TABLE]
+    moved[0].update(lat=52.5, lon=4.9, postcodes=["9901", "9902", "9903", "9990"])  # DM01
+    await api.publish(new_event(NeighbourhoodsImported(neighbourhoods=moved),
+                                tenant=two_tenants.a, subject=two_tenants.a))  # fmt: skip
+
+    async def applied() -> bool:
+        return await center("9990") == await center("9903") == {"lat": 52.5, "lon": 4.9}
+
+    await eventually(applied)

@@ -16,6 +16,7 @@ from social_map.domain.freshness import (
     state,
     transitions,
     verify,
+    without_reporter,
 )
 from social_map_testkit import NOW, make_entry
 
@@ -112,3 +113,12 @@ def test_overview_per_organisation(policy: FreshnessPolicy) -> None:
     assert [x.id for x in a.oldest] == ["a4", "a3"]
     assert result[1].counts[H] == 1
     assert EntrySummary.of(make_entry()).organization_id == "org-1"
+
+
+def test_without_reporter_renames_only_that_reporters_reports() -> None:
+    e = report_outdated(make_entry(), "r1", "actor-1", "klopt niet", NOW)
+    e = report_outdated(e, "r2", "actor-2", "", NOW)
+    out = without_reporter(e, "actor-1", "erased-x")
+    assert [(r.id, r.reporter, r.note) for r in out.outdated_reports] == [
+        ("r1", "erased-x", "klopt niet"), ("r2", "actor-2", "")]
+    assert without_reporter(e, "nobody", "erased-y") == e

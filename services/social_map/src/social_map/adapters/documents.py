@@ -22,7 +22,7 @@ from social_map.domain.freshness import (
     next_check_at,
 )
 from social_map.domain.model import Entry
-from social_map.domain.search_index import project
+from social_map.domain.search_projection import project
 from social_map.domain.taxonomy import Taxonomy
 from social_map.domain.text_analysis import Analyzer
 

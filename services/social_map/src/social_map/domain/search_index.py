@@ -1,155 +1,69 @@
-"""In-memory search index of one tenant: a projection per entry, an inverted index and a grid.
+"""In-memory search index of one tenant: projections, postings, a grid and filter facets.
 
 Pure (no I/O, no clock): the service builds it from the database and keeps it current.
+What it keeps per entry is a `search_projection.SearchProjection`. A query (`search_page`):
 
-- `project(entry, analyzer, taxonomy)` gives the JSON-ready projection the adapter stores on
-  the entry document (`search`), so building the index never parses entry bodies.
-- `SearchProjection` keeps only what search needs: tokens with their best field weight
-  (title 3 > category 2 > description 1, precomputed), categories, located points (lat/lon,
-  accessibility), audience, cost, languages, schedules (parsed lazily, only for "open now" /
-  weekday filters), freshness facts (assured_at, open reporters, the announced `hidden`),
-  status, name.
-- `SearchIndex`: token → entry ids (inverted index), grid cell (~1 km) → entry ids, and the
-  set of online-only entries. A query takes the union of the postings of its tokens,
-  intersects it with the cells covering the circle's bounding box (+ online offers), and
-  scores only those candidates.
+1. Candidates by set operations (they run in C): the postings of the query's tokens, split
+   over the grid cells of the circle's bounding box into cells wholly inside the circle
+   (within the radius without computing a distance) and the other cells (+ online offers),
+   narrowed by the filters' facets and the entries not shown (`search_prefilter`).
+2. Hits: candidates of the other cells get their distance one by one; schedules and
+   "all features at one location" are checked per entry. The hit count is exact.
+3. Only hits that can still make the requested page are scored: hits are grouped by text
+   score (`search_text.text_classes`) × grid cell, each group's scores are bounded by its
+   text score and the cell's least distance, and groups are scored from the highest bound
+   down until the page's last hit beats the next group's bound.
 
-Scoring and order are exactly `domain.ranking.rank` (same formulas, same rounding, same tie
-break), so the index and `rank` agree hit for hit (a unit test compares them).
+Scores and order are exactly `domain.ranking.rank` (same formulas, same rounding, same tie
+break), so the index and `rank` agree hit for hit (unit tests compare them).
 """
 
 from __future__ import annotations
 
 import heapq
 import math
-import sys
-from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, time, timedelta
-from typing import Any
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date, datetime, time
 
 from social_map.domain.filters import SearchFilters
 from social_map.domain.freshness import FreshnessPolicy, FreshnessState
-from social_map.domain.geo import EARTH_RADIUS_KM, GeoPoint, bounding_box, validate_radius
-from social_map.domain.model import Entry, Location, LocationType, Schedule, ServiceStatus
-from social_map.domain.occurrences import schedule_on_weekday_between, schedule_open_at
-from social_map.domain.ranking import (
-    FIELD_WEIGHTS,
-    ONLINE_GEO_SCORE,
-    STALE_FACTOR,
-    TEXT_SHARE,
-    entry_field_tokens,
+from social_map.domain.geo import (
+    EARTH_RADIUS_KM,
+    BoundingBox,
+    GeoPoint,
+    bounding_box,
+    validate_radius,
 )
-from social_map.domain.taxonomy import Taxonomy
-from social_map.domain.text_analysis import Analyzer, QueryTerm, TextField
+from social_map.domain.occurrences import schedule_on_weekday_between, schedule_open_at
+from social_map.domain.ranking import FIELD_WEIGHTS, ONLINE_GEO_SCORE, STALE_FACTOR, TEXT_SHARE
+from social_map.domain.search_geo import CELL_LAT, CELL_LON, Cell, CellShape, cell_of
+from social_map.domain.search_prefilter import Facets, Visibility, discard_member
+from social_map.domain.search_projection import (
+    PROJECTION_VERSION,
+    SearchProjection,
+    epoch_us,
+    project,
+    thresholds,
+)
+from social_map.domain.search_text import Postings, text_classes
+from social_map.domain.text_analysis import QueryTerm, TextField
 
-PROJECTION_VERSION = 1
-#: Grid cell size in degrees: ~1.0 km north-south, ~1.0 km east-west at Dutch latitudes.
-CELL_LAT = 0.009
-CELL_LON = 0.015
-_SHOWN = frozenset({ServiceStatus.ACTIVE.value, ServiceStatus.TEMPORARILY_CLOSED.value})
+__all__ = ["CELL_LAT", "CELL_LON", "PROJECTION_VERSION", "IndexHit", "SearchIndex",
+           "SearchProjection", "project"]  # fmt: skip
+
 _TITLE_WEIGHT = FIELD_WEIGHTS[TextField.TITLE]
 #: A candidate checked in the Python loop costs about as much as intersecting this many
 #: entries of grid cells with the text candidates (set operations in C); measured, rounded down.
 _GRID_FACTOR = 16
+#: Above this many cells in the box, hits are grouped by text score only (bounding the
+#: distance score by 1): fewer groups to sort than entries they would save scoring.
+_MAX_GROUP_CELLS = 256
+#: Scores are rounded to 9 decimals; a bound this much above the unrounded best is safe.
+_SLACK = 1e-9
 
-
-def project(entry: Entry, analyzer: Analyzer, taxonomy: Taxonomy) -> dict[str, Any]:
-    """JSON-ready search projection of an entry (stored beside the entry body)."""
-    weights: dict[str, float] = {}
-    for fld, tokens in entry_field_tokens(entry, analyzer, taxonomy).items():
-        w = FIELD_WEIGHTS[fld]
-        for token in tokens:
-            if weights.get(token, 0.0) < w:
-                weights[token] = w
-    return {
-        "pv": PROJECTION_VERSION,
-        "name": entry.name,
-        "kind": entry.kind.value,
-        "status": entry.status.value,
-        "cats": list(entry.category_codes),
-        "tok": {t: weights[t] for t in sorted(weights)},
-        "locs": [_loc(loc) for loc in entry.locations],
-        "age": [entry.eligibility.minimum_age, entry.eligibility.maximum_age],
-        "free": entry.cost.free,
-        "langs": sorted({lang.code for lang in entry.languages}),
-        "assured": entry.assured_at.isoformat() if entry.assured_at else None,
-        "reporters": len({r.reporter for r in entry.outdated_reports if r.is_open}),
-        "sch": [s.model_dump(mode="json") for s in entry.schedules],
-    }
-
-
-def _loc(loc: Location) -> list[Any]:
-    codes = sorted({a.code for a in loc.accessibility})
-    return [loc.id, loc.latitude, loc.longitude, loc.location_type.value, codes]
-
-
-@dataclass(slots=True)
-class SearchProjection:
-    id: str
-    version: int
-    hidden: bool  # the state last announced (sweep), like the stored `hidden` field
-    name: str
-    sort_name: str
-    kind: str
-    shown: bool  # status active or temporarily closed
-    categories: frozenset[str]
-    weights: dict[str, float]
-    points: tuple[tuple[str, float, float], ...]  # (location id, lat, lon)
-    access: tuple[frozenset[str], ...]  # per location (also virtual ones)
-    online_only: bool
-    min_age: int
-    max_age: int
-    free: bool
-    languages: frozenset[str]
-    assured_at: datetime | None
-    open_reporters: int
-    raw_schedules: list[dict[str, Any]]
-    _schedules: tuple[Schedule, ...] | None = field(default=None, repr=False)
-    # derived at projection time for the hot loop of `SearchIndex.search_page`:
-    # (location id, lat, lon, radians(lat), cos(radians(lat))) per located point
-    geo: tuple[tuple[str, float, float, float, float], ...] = field(default=(), repr=False)
-    access_any: frozenset[str] = field(default=frozenset(), repr=False)  # union of `access`
-    # freshness thresholds under the index's current policy, in µs since the epoch
-    # (see `_thresholds`): the state is a few integer comparisons against `now`
-    due_us: int = field(default=0, repr=False)
-    stale_us: int = field(default=0, repr=False)
-    hidden_us: int = field(default=0, repr=False)
-
-    def __post_init__(self) -> None:
-        radians, cos = math.radians, math.cos
-        self.geo = tuple((lid, lat, lon, radians(lat), cos(radians(lat)))
-                         for lid, lat, lon in self.points)  # fmt: skip
-        self.access_any = frozenset().union(*self.access)
-
-    @classmethod
-    def from_json(cls, entry_id: str, version: int, hidden: bool,
-                  data: dict[str, Any]) -> SearchProjection:  # fmt: skip
-        intern = sys.intern
-        locs = data["locs"]
-        points = tuple(
-            (str(lid), float(lat), float(lon)) for lid, lat, lon, _, _ in locs
-            if lat is not None and lon is not None
-        )  # fmt: skip
-        lo, hi = data["age"]
-        assured = data["assured"]
-        return cls(
-            id=entry_id, version=version, hidden=hidden, name=data["name"],
-            sort_name=data["name"].casefold(), kind=data["kind"],
-            shown=data["status"] in _SHOWN, categories=frozenset(data["cats"]),
-            weights={intern(t): float(w) for t, w in data["tok"].items()},
-            points=points, access=tuple(frozenset(loc[4]) for loc in locs),
-            online_only=bool(locs) and all(loc[3] == LocationType.VIRTUAL.value for loc in locs),
-            min_age=0 if lo is None else int(lo), max_age=200 if hi is None else int(hi),
-            free=bool(data["free"]), languages=frozenset(data["langs"]),
-            assured_at=None if assured is None else datetime.fromisoformat(assured),
-            open_reporters=int(data["reporters"]), raw_schedules=data["sch"],
-        )  # fmt: skip
-
-    @property
-    def schedules(self) -> tuple[Schedule, ...]:
-        if self._schedules is None:
-            self._schedules = tuple(Schedule.model_validate(s) for s in self.raw_schedules)
-        return self._schedules
+_Near = tuple[str, float]  # (location id, km) of the nearest location within the radius
+_Row = tuple[tuple[float, float, str, str], SearchProjection, float, str | None, FreshnessState]
 
 
 @dataclass(frozen=True, slots=True)
@@ -165,52 +79,17 @@ class IndexHit:
     sort_key: tuple[float, float, str, str]
 
 
-def _cell(lat: float, lon: float) -> tuple[int, int]:
-    return (math.floor(lat / CELL_LAT), math.floor(lon / CELL_LON))
-
-
-def _haversine(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
-    # the same operations as geo.haversine_km (bit-identical distances, so identical ties)
-    phi1, phi2 = math.radians(lat1), math.radians(lat2)
-    dphi = phi2 - phi1
-    dlmb = math.radians(lon2 - lon1)
-    h = math.sin(dphi / 2) ** 2 + math.cos(phi1) * math.cos(phi2) * math.sin(dlmb / 2) ** 2
-    return 2 * EARTH_RADIUS_KM * math.asin(min(1.0, math.sqrt(h)))
-
-
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-_US = timedelta(microseconds=1)
-_NEVER = 1 << 62  # later than any timestamp
-_ALWAYS = -(1 << 62)  # earlier than any timestamp
-
-
-def _us(moment: datetime) -> int:
-    """Exact µs since the epoch (integer arithmetic, like the timedeltas of `freshness`)."""
-    return (moment - _EPOCH) // _US
-
-
-def _thresholds(p: SearchProjection, policy: FreshnessPolicy) -> tuple[int, int, int]:
-    """(due, stale, hidden) moments of `freshness.freshness_state` for this projection: the
-    state at `now` is HIDDEN if now >= hidden, else STALE if now >= stale, else DUE if
-    now >= due, else FRESH. Open reports move due and stale earlier (never hidden) and make
-    the entry at least due; never assured → always due."""
-    if p.assured_at is None:
-        return _ALWAYS, _NEVER, _NEVER
-    base = _us(p.assured_at)
-    day = 86_400_000_000
-    shift = policy.report_penalty_days * p.open_reporters * day
-    due = _ALWAYS if p.open_reporters else base + policy.remind_after_days * day
-    return due, base + policy.stale_after_days * day - shift, base + policy.hidden_after_days * day
-
-
 class SearchIndex:
-    """Projections of one tenant with their inverted index and geo grid."""
+    """Projections of one tenant with their postings, geo grid and filter facets."""
 
     def __init__(self) -> None:
         self.entries: dict[str, SearchProjection] = {}
-        self._postings: dict[str, set[str]] = {}
-        self._cells: dict[tuple[int, int], set[str]] = {}
+        self._postings = Postings()
+        self._cells: dict[Cell, set[str]] = {}
+        self._shapes: dict[Cell, CellShape] = {}
         self._online: set[str] = set()
+        self._facets = Facets()
+        self._visibility: Visibility | None = None  # built by the first query after a policy
         self._policy: FreshnessPolicy | None = None  # the thresholds of the entries follow it
 
     def __len__(self) -> int:
@@ -223,33 +102,36 @@ class SearchIndex:
     def upsert(self, p: SearchProjection) -> None:
         self.remove(p.id)
         if self._policy is not None:
-            p.due_us, p.stale_us, p.hidden_us = _thresholds(p, self._policy)
+            p.due_us, p.stale_us, p.hidden_us = thresholds(p, self._policy)
         self.entries[p.id] = p
-        for token in p.weights:
-            self._postings.setdefault(token, set()).add(p.id)
+        self._postings.add(p.id, p.weights)
         for _, lat, lon in p.points:
-            self._cells.setdefault(_cell(lat, lon), set()).add(p.id)
+            cell = cell_of(lat, lon)
+            ids = self._cells.get(cell)
+            if ids is None:
+                ids = self._cells[cell] = set()
+                self._shapes[cell] = CellShape.of(cell)
+            ids.add(p.id)
         if p.online_only:
             self._online.add(p.id)
+        self._facets.add(p)
+        if self._visibility is not None:
+            self._visibility.update(p)
 
     def remove(self, entry_id: str) -> None:
         old = self.entries.pop(entry_id, None)
         if old is None:
             return
-        for token in old.weights:
-            ids = self._postings.get(token)
-            if ids is not None:
-                ids.discard(entry_id)
-                if not ids:
-                    del self._postings[token]
+        self._postings.discard(entry_id, old.weights)
         for _, lat, lon in old.points:
-            cell = _cell(lat, lon)
-            ids = self._cells.get(cell)
-            if ids is not None:
-                ids.discard(entry_id)
-                if not ids:
-                    del self._cells[cell]
+            cell = cell_of(lat, lon)
+            discard_member(self._cells, cell, entry_id)
+            if cell not in self._cells:
+                self._shapes.pop(cell, None)
         self._online.discard(entry_id)
+        self._facets.discard(old)
+        if self._visibility is not None:
+            self._visibility.hidden.discard(entry_id)
 
     def _use_policy(self, policy: FreshnessPolicy) -> None:
         """Recompute the freshness thresholds of all entries when the policy changed."""
@@ -259,60 +141,56 @@ class SearchIndex:
             self._policy = policy  # an equal copy (e.g. re-read from the database)
             return
         for p in self.entries.values():
-            p.due_us, p.stale_us, p.hidden_us = _thresholds(p, policy)
+            p.due_us, p.stale_us, p.hidden_us = thresholds(p, policy)
         self._policy = policy
+        self._visibility = None
+
+    def _hidden_at(self, now_us: int) -> set[str]:
+        v = self._visibility
+        if v is None or not v.valid_at(now_us):
+            v = self._visibility = Visibility(self.entries.values(), now_us)
+        return v.hidden
 
     # -- candidates ------------------------------------------------------------------------
 
-    def _text_candidates(self, terms: list[QueryTerm]) -> set[str]:
-        out: set[str] = set()
-        for term in terms:
-            for token in term.alternatives:
-                ids = self._postings.get(token)
+    def _box_cells(self, box: BoundingBox) -> list[tuple[Cell, set[str]]]:
+        lo_lat, lo_lon = cell_of(box.min_lat, box.min_lon)
+        hi_lat, hi_lon = cell_of(box.max_lat, box.max_lon)
+        cells = self._cells
+        if (hi_lat - lo_lat + 1) * (hi_lon - lo_lon + 1) > len(cells):
+            return [(c, ids) for c, ids in cells.items()
+                    if lo_lat <= c[0] <= hi_lat and lo_lon <= c[1] <= hi_lon]  # fmt: skip
+        out: list[tuple[Cell, set[str]]] = []
+        for ca in range(lo_lat, hi_lat + 1):
+            for co in range(lo_lon, hi_lon + 1):
+                ids = cells.get((ca, co))
                 if ids:
-                    out |= ids
+                    out.append(((ca, co), ids))
         return out
 
-    def _cell_range(self, center: GeoPoint, radius_km: float) -> tuple[int, int, int, int]:
-        box = bounding_box(center, radius_km)
-        lo_lat, lo_lon = _cell(box.min_lat, box.min_lon)
-        hi_lat, hi_lon = _cell(box.max_lat, box.max_lon)
-        return lo_lat, hi_lat, lo_lon, hi_lon
-
-    def _geo_estimate(self, center: GeoPoint, radius_km: float) -> int:
-        """Upper bound of the geo candidates without building the set."""
-        lo_lat, hi_lat, lo_lon, hi_lon = self._cell_range(center, radius_km)
-        if (hi_lat - lo_lat + 1) * (hi_lon - lo_lon + 1) > len(self._cells):
-            return len(self.entries)
-        cells = self._cells
-        total = len(self._online)
-        for ca in range(lo_lat, hi_lat + 1):
-            for co in range(lo_lon, hi_lon + 1):
-                found = cells.get((ca, co))
-                if found:
-                    total += len(found)
-        return total
-
-    def _geo_candidates(
-        self, center: GeoPoint, radius_km: float, within: set[str] | None = None
-    ) -> set[str]:
-        """Entries in the cells of the circle's bounding box (+ online offers); only those in
-        `within` if given (intersected cell by cell: no set of the whole box is built)."""
-        lo_lat, hi_lat, lo_lon, hi_lon = self._cell_range(center, radius_km)
-        online = self._online
-        out = set(online) if within is None else online & within
-        if (hi_lat - lo_lat + 1) * (hi_lon - lo_lon + 1) > len(self._cells):
-            for (ca, co), ids in self._cells.items():
-                if lo_lat <= ca <= hi_lat and lo_lon <= co <= hi_lon:
-                    out |= ids if within is None else ids & within
-            return out
-        cells = self._cells
-        for ca in range(lo_lat, hi_lat + 1):
-            for co in range(lo_lon, hi_lon + 1):
-                found = cells.get((ca, co))
-                if found:
-                    out |= found if within is None else found & within
-        return out
+    def _split(
+        self, center: GeoPoint, radius_km: float, box: BoundingBox,
+        cells: list[tuple[Cell, set[str]]], within: set[str] | None,
+    ) -> tuple[set[str], set[str]]:  # fmt: skip
+        """(in cells wholly inside the circle, in cells crossing its edge or online) of the
+        entries in `within` (all if None); intersected cell by cell, no set of the whole box.
+        Cells wholly outside the circle are skipped."""
+        inner: set[str] = set()
+        edge: set[str] = set()
+        lat, lon = center.lat, center.lon
+        for cell, ids in cells:
+            shape = self._shapes[cell]
+            if shape.lower_bound(lat, lon) > radius_km:
+                continue  # a corner of the box: wholly outside the circle
+            part = ids if within is None else ids & within
+            if part:
+                if shape.inside(lat, lon, radius_km, box):
+                    inner |= part
+                else:
+                    edge |= part
+        edge |= self._online if within is None else self._online & within
+        edge -= inner  # several locations: one inside is enough
+        return inner, edge
 
     # -- query -----------------------------------------------------------------------------
 
@@ -347,161 +225,197 @@ class SearchIndex:
         top: int | None = None,
     ) -> tuple[list[IndexHit], int]:
         """The first `top` hits of the ranking (all if None) and the number of hits."""
-        if center is not None:
-            radius_km = validate_radius(radius_km)
-        candidates: set[str] | None = self._text_candidates(terms) if terms else None
-        if center is not None and (
-            candidates is None
-            or self._geo_estimate(center, radius_km) < _GRID_FACTOR * len(candidates)
-        ):
-            # intersecting with the grid runs in C, so it pays even when the box holds several
-            # times more entries than the text matches; else the text candidates are checked
-            # against the circle one by one below
-            candidates = self._geo_candidates(center, radius_km, candidates)
-        ids = self.entries.keys() if candidates is None else candidates
         self._use_policy(policy)
-        now_us = _us(now)
-        keep = _Filter(filters, categories, today)
-        # the checks of `_Filter.cheap`, inlined (see there) and bound to locals
-        kind = keep.kind
-        age = filters.age
-        free_only = filters.free_only
-        language = filters.language
-        wanted = keep.wanted
-        one_wanted = next(iter(wanted)) if len(wanted) == 1 else None
-        dear = filters.open_at is not None or filters.weekday is not None
-        n_terms = len(terms)
-        alternatives = [tuple(t.alternatives.items()) for t in terms]
-        text_norm = n_terms * _TITLE_WEIGHT
-        half_life = max(radius_km / 3.0, 0.5)
-        has_center = center is not None
-        min_lat = max_lat = min_lon = max_lon = c_lon = c_phi = c_cos = 0.0
-        if center is not None:
+        now_us = epoch_us(now)
+        text_ids = self._postings.union(terms) if terms else None
+        box: BoundingBox | None = None
+        cells: list[tuple[Cell, set[str]]] = []
+        if center is None:
+            inner, edge = set(self.entries) if text_ids is None else text_ids, set[str]()
+        else:
+            radius_km = validate_radius(radius_km)
             box = bounding_box(center, radius_km)
-            min_lat, max_lat, min_lon, max_lon = box.min_lat, box.max_lat, box.min_lon, box.max_lon
-            c_lon = center.lon
-            c_phi = math.radians(center.lat)
-            c_cos = math.cos(c_phi)
-        # `_haversine` inlined with the same operations (bit-identical distances)
-        radians, sin, asin, sqrt, pow_ = math.radians, math.sin, math.asin, math.sqrt, math.pow
-        two_r = 2 * EARTH_RADIUS_KM
-        both = n_terms and has_center
-        text_share, geo_share = TEXT_SHARE, 1 - TEXT_SHARE
-        inf = math.inf
-        fresh_state, due_state = FreshnessState.FRESH, FreshnessState.DUE
-        stale_state = FreshnessState.STALE
+            cells = self._box_cells(box)
+            in_box = len(self._online) + sum(len(ids) for _, ids in cells)
+            if text_ids is not None and in_box >= _GRID_FACTOR * len(text_ids):
+                # few text matches in a crowded box: check them one by one
+                inner, edge = set(), text_ids
+            else:
+                inner, edge = self._split(center, radius_km, box, cells, text_ids)
+        hidden = self._hidden_at(now_us)
+        inner = self._facets.narrow(inner, filters, categories) - hidden
+        edge = self._facets.narrow(edge, filters, categories) - hidden
+
         entries = self.entries
-        rows: list[tuple[tuple[float, float, str, str], SearchProjection, float,
-                         str | None, FreshnessState]] = []  # fmt: skip
-        append = rows.append
-        for entry_id in ids:
-            p = entries[entry_id]
-            if p.hidden or not p.shown or now_us >= p.hidden_us:
-                continue
-            if kind is not None and p.kind != kind:
-                continue
-            if free_only and not p.free:
-                continue
-            if age is not None and not p.min_age <= age <= p.max_age:
-                continue
-            if categories is not None and categories.isdisjoint(p.categories):
-                continue
-            if language is not None and language not in p.languages:
-                continue
-            if wanted:
-                if one_wanted is not None:
-                    if one_wanted not in p.access_any:
-                        continue
-                elif not keep.accessible(p):
-                    continue
-            distance: float | None = None
-            location_id: str | None = None
-            g_score = 0.0
-            if has_center:
-                near_id: str | None = None
-                near_d = 0.0
-                for lid, lat, lon, phi2, cos2 in p.geo:
-                    if not (min_lat <= lat <= max_lat and min_lon <= lon <= max_lon):
-                        continue  # outside the bounding box, so outside the circle
-                    h = (sin((phi2 - c_phi) / 2) ** 2
-                         + c_cos * cos2 * sin(radians(lon - c_lon) / 2) ** 2)  # fmt: skip
-                    d = two_r * asin(min(1.0, sqrt(h)))
-                    if near_id is None or d < near_d or (d == near_d and lid < near_id):
-                        near_id, near_d = lid, d
-                if near_id is not None and near_d <= radius_km:
-                    location_id, distance = near_id, near_d
-                    g_score = pow_(0.5, near_d / half_life)
-                elif p.online_only:
-                    g_score = ONLINE_GEO_SCORE
-                else:
-                    continue
-            t_score = 0.0
-            if n_terms:
-                weights = p.weights
-                total = 0.0
-                for alts in alternatives:
-                    best = 0.0
-                    for token, w in alts:
-                        fw = weights.get(token)
-                        if fw is not None and fw * w > best:
-                            best = fw * w
-                    total += best
-                t_score = total / text_norm
-                if t_score == 0.0:
-                    continue
-            if dear and not keep.schedules(p):
-                continue
-            if both:
-                score = text_share * t_score + geo_share * g_score
-            else:
-                score = t_score if n_terms else g_score
-            if now_us >= p.stale_us:
-                fresh = stale_state
-                score *= STALE_FACTOR
-            else:
-                fresh = due_state if now_us >= p.due_us else fresh_state
-            score = round(score, 9)
-            key = (-score, inf if distance is None else distance, p.sort_name, entry_id)
-            append((key, p, t_score, location_id, fresh))
-        ranked = sorted(rows) if top is None else heapq.nsmallest(top, rows)
-        hits = [
+        near_of: dict[str, _Near | None] = {}  # edge hits; None: an online offer farther away
+        nearest: Callable[[SearchProjection], _Near | None] | None = None
+        if center is not None and box is not None:
+            nearest = _nearest(center, radius_km, box)
+            for entry_id in edge:
+                p = entries[entry_id]
+                near = nearest(p)
+                if near is not None or p.online_only:
+                    near_of[entry_id] = near
+            hits = inner.union(near_of)
+        else:
+            hits = inner | edge
+        keep = _Filter(filters, today)
+        if len(keep.wanted) > 1:
+            hits = {i for i in hits if keep.accessible(entries[i])}
+        if keep.dear:
+            hits = {i for i in hits if keep.schedules(entries[i])}
+        if terms:
+            classes = text_classes(hits, terms, self._postings)
+        else:
+            classes = [(0.0, hits)] if hits else []
+        total = sum(len(ids) for _, ids in classes)
+
+        score = _Scorer(terms, center, radius_km, now_us, nearest, near_of)
+        ranked = self._best(classes, score, center, cells, top)
+        inf = math.inf
+        hits_out = [
             IndexHit(p.id, p.version, -key[0], round(t_score, 9),
                      None if key[1] == inf else key[1], location_id, fresh,
-                     fresh is stale_state, key)
+                     fresh is FreshnessState.STALE, key)
             for key, p, t_score, location_id, fresh in ranked
         ]  # fmt: skip
-        return hits, len(rows)
+        return hits_out, total
+
+    def _best(
+        self, classes: list[tuple[float, set[str]]], score: _Scorer, center: GeoPoint | None,
+        cells: list[tuple[Cell, set[str]]], top: int | None,
+    ) -> list[_Row]:  # fmt: skip
+        """The first `top` rows of the ranking (all if None), scoring groups of hits (text
+        class × cell) from the highest score bound down while they can still reach the page."""
+        # (bound, text class total, class ids, cell ids or None for the whole class)
+        groups: list[tuple[float, float, set[str], set[str] | None]] = []
+        if top is not None and center is not None and len(cells) <= _MAX_GROUP_CELLS:
+            caps = [(score.geo_cap(self._shapes[cell], center), ids) for cell, ids in cells]
+            caps.append((ONLINE_GEO_SCORE, self._online))  # online offers farther away
+            for t_total, ids in classes:
+                groups.extend((score.bound(t_total, cap), t_total, ids, cell_ids)
+                              for cap, cell_ids in caps)  # fmt: skip
+        else:
+            groups = [(score.bound(t_total, 1.0), t_total, ids, None) for t_total, ids in classes]
+        groups.sort(key=lambda g: -g[0])
+        entries = self.entries
+        rows: list[_Row] = []
+        seen: set[str] = set()  # an entry with locations in several cells is scored once
+        for bound, t_total, ids, cell_ids in groups:
+            if top is not None and len(rows) >= top > 0:
+                rows = heapq.nsmallest(top, rows)
+                if -rows[-1][0][0] > bound + _SLACK:
+                    break  # no hit of this or any later group can reach the page
+            for entry_id in ids if cell_ids is None else ids & cell_ids:
+                if entry_id not in seen:
+                    seen.add(entry_id)
+                    rows.append(score.row(entries[entry_id], t_total))
+        return sorted(rows) if top is None else heapq.nsmallest(top, rows)
+
+
+def _nearest(
+    center: GeoPoint, radius_km: float, box: BoundingBox
+) -> Callable[[SearchProjection], _Near | None]:
+    """The entry's nearest location if within the radius (ties: lowest location id)."""
+    min_lat, max_lat, min_lon, max_lon = box.min_lat, box.max_lat, box.min_lon, box.max_lon
+    c_lon = center.lon
+    c_phi = math.radians(center.lat)
+    c_cos = math.cos(c_phi)
+    radians, sin, asin, sqrt = math.radians, math.sin, math.asin, math.sqrt
+    two_r = 2 * EARTH_RADIUS_KM
+
+    def nearest(p: SearchProjection) -> _Near | None:
+        near_id: str | None = None
+        near_d = 0.0
+        for lid, lat, lon, phi2, cos2 in p.geo:
+            if not (min_lat <= lat <= max_lat and min_lon <= lon <= max_lon):
+                continue  # outside the bounding box, so outside the circle
+            # `geo.haversine_km` with the same operations (bit-identical distances)
+            h = (sin((phi2 - c_phi) / 2) ** 2
+                 + c_cos * cos2 * sin(radians(lon - c_lon) / 2) ** 2)  # fmt: skip
+            d = two_r * asin(min(1.0, sqrt(h)))
+            if near_id is None or d < near_d or (d == near_d and lid < near_id):
+                near_id, near_d = lid, d
+        if near_id is not None and near_d <= radius_km:
+            return near_id, near_d
+        return None
+
+    return nearest
+
+
+class _Scorer:
+    """`ranking.rank`'s score of one hit, and upper bounds of it for groups of hits."""
+
+    __slots__ = ("_center", "_half_life", "_n_terms", "_near_of", "_nearest", "_norm",
+                 "_now_us")  # fmt: skip
+
+    def __init__(
+        self, terms: list[QueryTerm], center: GeoPoint | None, radius_km: float, now_us: int,
+        nearest: Callable[[SearchProjection], _Near | None] | None,
+        near_of: dict[str, _Near | None],
+    ) -> None:  # fmt: skip
+        self._n_terms = len(terms)
+        self._norm = len(terms) * _TITLE_WEIGHT
+        self._center = center
+        self._half_life = max(radius_km / 3.0, 0.5)
+        self._now_us = now_us
+        self._nearest = nearest
+        self._near_of = near_of
+
+    def _combine(self, t_score: float, g_score: float) -> float:
+        if self._n_terms and self._center is not None:
+            return TEXT_SHARE * t_score + (1 - TEXT_SHARE) * g_score
+        return t_score if self._n_terms else g_score
+
+    def geo_cap(self, shape: CellShape, center: GeoPoint) -> float:
+        """No location in the cell has a higher distance score."""
+        return math.pow(0.5, shape.lower_bound(center.lat, center.lon) / self._half_life)
+
+    def bound(self, t_total: float, geo_cap: float) -> float:
+        """No hit of the text class with a distance score <= geo_cap scores higher (stale
+        entries score lower still)."""
+        t_score = t_total / self._norm if self._n_terms else 0.0
+        return self._combine(t_score, geo_cap if self._center is not None else 0.0)
+
+    def row(self, p: SearchProjection, t_total: float) -> _Row:
+        t_score = t_total / self._norm if self._n_terms else 0.0
+        distance: float | None = None
+        location_id: str | None = None
+        g_score = 0.0
+        if self._center is not None and self._nearest is not None:
+            near_of = self._near_of
+            near = near_of[p.id] if p.id in near_of else self._nearest(p)
+            if near is not None:
+                location_id, distance = near
+                g_score = math.pow(0.5, distance / self._half_life)
+            else:
+                g_score = ONLINE_GEO_SCORE
+        score = self._combine(t_score, g_score)
+        now_us = self._now_us
+        if now_us >= p.stale_us:
+            fresh = FreshnessState.STALE
+            score *= STALE_FACTOR
+        elif now_us >= p.due_us:
+            fresh = FreshnessState.DUE
+        else:
+            fresh = FreshnessState.FRESH
+        score = round(score, 9)
+        key = (-score, math.inf if distance is None else distance, p.sort_name, p.id)
+        return key, p, t_score, location_id, fresh
 
 
 class _Filter:
-    """`filters.build_predicate` over a projection; schedule checks last (they are dearer).
+    """The checks of `filters.build_predicate` that `Facets.narrow` leaves to each entry."""
 
-    `SearchIndex.search_page` inlines `cheap` (keep them in step)."""
+    __slots__ = ("_end", "_f", "_start", "_today", "dear", "wanted")
 
-    __slots__ = ("_codes", "_end", "_f", "_start", "_today", "kind", "wanted")
-
-    def __init__(self, filters: SearchFilters, codes: set[str] | None, today: date) -> None:
+    def __init__(self, filters: SearchFilters, today: date) -> None:
         self._f = filters
-        self._codes = codes
         self._today = today
         self.wanted = frozenset(filters.accessibility)
-        self.kind = filters.kind.value if filters.kind is not None else None
+        self.dear = filters.open_at is not None or filters.weekday is not None
         self._start = filters.time_from or time(0, 0)
         self._end = filters.time_to or time(23, 59, 59)
-
-    def cheap(self, p: SearchProjection) -> bool:
-        f = self._f
-        if self.kind is not None and p.kind != self.kind:
-            return False
-        if self._codes is not None and self._codes.isdisjoint(p.categories):
-            return False
-        if f.age is not None and not p.min_age <= f.age <= p.max_age:
-            return False
-        if f.free_only and not p.free:
-            return False
-        if f.language is not None and f.language not in p.languages:
-            return False
-        return self.accessible(p)
 
     def accessible(self, p: SearchProjection) -> bool:
         """One location offers all wanted accessibility features."""

@@ -18,7 +18,7 @@ from wijkkracht_common.storage import Session
 from social_map.adapters import repositories as repo
 from social_map.adapters.documents import stored_entry
 from social_map.domain.freshness import FreshnessPolicy
-from social_map.domain.search_index import project
+from social_map.domain.search_projection import project
 from social_map.domain.taxonomy import Category, Taxonomy
 from social_map.domain.text_analysis import Analyzer
 from social_map.service import permissions

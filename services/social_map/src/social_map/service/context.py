@@ -28,6 +28,7 @@ from social_map.adapters.documents import StoredEntry, stored_entry
 from social_map.domain.freshness import FreshnessPolicy
 from social_map.domain.taxonomy import Taxonomy
 from social_map.domain.text_analysis import Analyzer
+from social_map.service.centroids import CentroidCache
 from social_map.service.search_index import SearchIndexes
 from social_map.settings import Settings
 
@@ -78,6 +79,7 @@ class ServiceContext:
         self.clock = clock
         self.entries = EntryCache()
         self.search_indexes = SearchIndexes(settings.search_refresh_seconds)
+        self.centroids = CentroidCache(settings.search_refresh_seconds)
         self._analyzers: dict[tuple[str, int], Analyzer] = {}
         self._views: dict[str, tuple[float, TenantView]] = {}  # db name → (loaded at, view)
 

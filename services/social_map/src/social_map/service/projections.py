@@ -10,7 +10,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from pydantic import ValidationError
-from wijkkracht_common.events.envelope import Envelope, EventData, new_event
+from wijkkracht_common.events.envelope import Envelope, EventData, new_event, new_event_id
 from wijkkracht_common.events.identity import (
     ConsentGranted,
     ConsentRevoked,
@@ -26,8 +26,10 @@ from wijkkracht_common.messaging import Delivery, PermanentError
 from wijkkracht_common.storage import Session
 
 from social_map.adapters import repositories as repo
+from social_map.domain.freshness import without_reporter
 from social_map.domain.geo import Neighbourhood
 from social_map.service.context import ServiceContext
+from social_map.service.entries import write_entry
 
 Effect = Callable[[repo.Db, Session], Awaitable[list[Envelope[Any]]]]
 
@@ -71,7 +73,10 @@ async def on_neighbourhoods(
         await repo.replace_neighbourhoods(db, table, session=session)
         return []
 
-    return await apply_once(ctx, env, delivery, effect)
+    try:
+        return await apply_once(ctx, env, delivery, effect)
+    finally:  # search's cached centroids (also when the transaction failed: harmless)
+        ctx.centroids.drop(ctx.runtime.storage.database_name(env.tenant))
 
 
 async def on_person(
@@ -139,6 +144,9 @@ async def on_erasure(
     ctx: ServiceContext, env: Envelope[PersonErasureRequested], delivery: Delivery
 ) -> bool:
     person = env.data.person_id
+    # One random id for all of the person's reports: they stay one reporter in the counts
+    # (freshness), and nothing links them to the person any more.
+    replacement = f"erased-{new_event_id()}"
 
     async def effect(db: repo.Db, session: Session) -> list[Envelope[Any]]:
         erased = {}
@@ -147,18 +155,42 @@ async def on_erasure(
                             (repo.CONSENTS, {"person_id": person})):  # fmt: skip
             result = await db[coll].delete_many(query, session=session)
             erased[coll] = int(result.deleted_count)
-        # reports keep the entry's history but lose who made them
+        # Reports keep the entry's history but lose who made them: the tasks, and the
+        # reports inside the entries (every report has a task naming its entry).
+        reported = {d["entry_id"] async for d in db[repo.TASKS].find(
+            {"reporter": person}, projection={"entry_id": 1}, session=session)}
         anonymised = await db[repo.TASKS].update_many(
-            {"reporter": person}, {"$set": {"reporter": "erased"}}, session=session
+            {"reporter": person}, {"$set": {"reporter": replacement}}, session=session
         )
+        entries = await _anonymise_reports(ctx, db, env.tenant, sorted(reported), person,
+                                           replacement, session)
         event = new_event(
             SocialMapPersonDataErased(person_id=person, erased=erased,
-                                      anonymised={repo.TASKS: int(anonymised.modified_count)}),
+                                      anonymised={repo.TASKS: int(anonymised.modified_count),
+                                                  repo.ENTRIES: entries}),
             tenant=env.tenant, subject=person, actor=env.actor,
         )  # fmt: skip
         return [event]
 
     return await apply_once(ctx, env, delivery, effect)
+
+
+async def _anonymise_reports(ctx: ServiceContext, db: repo.Db, tenant: str,
+                             entry_ids: list[str], person: str, replacement: str,
+                             session: Session) -> int:
+    """Rewrite the person's reports inside entries; returns how many entries changed."""
+    view = await ctx.view(tenant)
+    changed = 0
+    for entry_id in entry_ids:
+        current = await repo.get_entry(db, entry_id, session=session)
+        if current is None or not any(r.reporter == person
+                                      for r in current.entry.outdated_reports):
+            continue
+        await write_entry(db, view, without_reporter(current.entry, person, replacement),
+                          owner_slug=current.owner_slug, version=current.version + 1,
+                          now=ctx.now(), session=session, freshness=current.freshness)
+        changed += 1
+    return changed
 
 
 HANDLERS: list[tuple[type[EventData], Callable[..., Awaitable[bool]]]] = [

@@ -3,8 +3,9 @@
 1. The tenant's `SearchIndex` (see `service.search_index`: built lazily, caught up through
    the entry change counter) gives candidates: postings of the query's stems, compound parts
    and synonym tags ∩ grid cells of the circle's bounding box (+ online offers).
-2. Only candidates are filtered (exactly `filters.build_predicate`) and scored (exactly
-   `ranking.rank`: precomputed field weights, distance decay, freshness).
+2. Candidates are filtered (exactly `filters.build_predicate`, mostly as set operations) and
+   counted; only those that can reach the requested page are scored (exactly `ranking.rank`:
+   precomputed field weights, distance decay, freshness).
 3. The page is a slice of the ranked list; its entries are read with one `$in` query (parsed
    entries are cached by document version). The cursor holds the offset and a fingerprint of
    the query, so a cursor of another query is refused.
@@ -56,15 +57,15 @@ class SearchPage:
 
 
 async def resolve_center(
-    db: repo.Db, lat: float | None, lon: float | None, pc4: str | None
+    ctx: ServiceContext, db: repo.Db, lat: float | None, lon: float | None, pc4: str | None
 ) -> GeoPoint | None:
     if pc4 is not None:
-        hood = await repo.neighbourhood_of_pc4(db, pc4.strip()[:4])
-        if hood is None:
+        centroid = await ctx.centroids.get(db, pc4.strip()[:4])
+        if centroid is None:
             raise DomainValidationError.single(
                 "pc4", f"postcode {pc4!r} is not in any neighbourhood of this tenant"
             )
-        return hood.centroid
+        return centroid
     if (lat is None) != (lon is None):
         raise DomainValidationError.single("lon" if lon is None else "lat",
                                            "give lat and lon together")  # fmt: skip
@@ -95,7 +96,7 @@ async def search(
     db = await ctx.db(tenant)
     view = await ctx.view(tenant)
     categories = query.filters.category_codes(view.taxonomy)
-    center = await resolve_center(db, query.lat, query.lon, query.pc4)
+    center = await resolve_center(ctx, db, query.lat, query.lon, query.pc4)
     radius = validate_radius(query.radius_km)
     offset = _offset(cursor, query)
     index = await ctx.search_indexes.get(db, view.analyzer, view.taxonomy)

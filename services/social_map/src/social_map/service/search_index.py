@@ -25,12 +25,8 @@ from typing import Any
 
 from social_map.adapters import repositories as repo
 from social_map.adapters.documents import stored_entry
-from social_map.domain.search_index import (
-    PROJECTION_VERSION,
-    SearchIndex,
-    SearchProjection,
-    project,
-)
+from social_map.domain.search_index import SearchIndex
+from social_map.domain.search_projection import PROJECTION_VERSION, SearchProjection, project
 from social_map.domain.taxonomy import Taxonomy
 from social_map.domain.text_analysis import Analyzer
 from social_map.service.bulk import gc_paused
