@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from functools import partial
 
 from fastapi import FastAPI
 from wijkkracht_common.auth import TokenVerifier
 from wijkkracht_common.http_app import create_base_app
+from wijkkracht_common.periodic import PeriodicTask
 
 from identity.entrypoints.consumers import register_consumers
 from identity.entrypoints.cors import install_cors
@@ -15,6 +17,7 @@ from identity.entrypoints.http_admin import router as admin_router
 from identity.entrypoints.http_oauth import router as oauth_router
 from identity.entrypoints.http_self import router as self_router
 from identity.service.context import Identity
+from identity.service.erasure import remind_pending
 from identity.service.keys import local_verifier
 from identity.settings import Settings
 from identity.startup import check_database, check_settings
@@ -35,6 +38,9 @@ def create_app(
     check_settings(settings)
     ctx = Identity.build(settings)
     register_consumers(ctx)
+    if settings.erasure_reminder_scan_seconds > 0:
+        ctx.runtime.add_job(PeriodicTask("erasure-reminders", partial(remind_pending, ctx),
+                                         settings.erasure_reminder_scan_seconds))
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pydantic import SecretStr
+from pydantic import Field, SecretStr
 from wijkkracht_common.settings import BaseServiceSettings
 
 #: Dev-only defaults. Outside dev mode the service refuses to start while these are in use.
@@ -47,6 +47,11 @@ class Settings(BaseServiceSettings):
     #: erasure when it is requested.
     erasure_expected_services: list[str] = ["questionnaires", "effect_measurement",
                                             "social_map"]
+    #: An erasure still waiting for a service after this long is requested again (a new
+    #: `person_erasure_requested`; erasing is idempotent in every service), and logged.
+    erasure_reminder_hours: float = Field(default=24.0, gt=0)
+    #: How often pending erasures are checked; 0 turns the reminders off.
+    erasure_reminder_scan_seconds: float = Field(default=600.0, ge=0)
 
     #: Demo tenant slug (`wk demo seed`, dev mode only).
     demo_tenant: str = DEMO_TENANT

@@ -213,3 +213,58 @@ async def test_confirmation_nobody_asked_for_is_dead_lettered_and_expected_set_i
             assert await eventually(gone)
     finally:
         await drop_databases(settings)
+
+
+async def test_an_erasure_a_service_never_confirms_is_requested_again(
+    identity: App, two_tenants: TwoTenants, nats_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from datetime import timedelta
+
+    from identity.service.erasure import REMINDER_ACTOR, remind_pending
+
+    t = two_tenants.a
+    await identity.tenant(t)
+    client = await public_client(identity, t)
+    resident = await identity.person(t, "late@a.test", {"welzijn": [Role.RESIDENT]})
+    code, verifier = await authorization_code(identity, client.client_id, "late@a.test")
+    tokens = (await exchange(identity.http, client.client_id, code, verifier)).json()
+    me_h = {"Authorization": f"Bearer {tokens['access_token']}"}
+    assert (await identity.http.post(f"{P}/me/erasure", headers=me_h)).status_code == 202
+    await publish(nats_url, t, QuestionnairesPersonDataErased(person_id=resident, erased={}))
+    await publish(nats_url, t, EffectsPersonDataErased(person_id=resident, erased={}))
+    db = await identity.ctx.tenant_db(t)
+
+    async def two_confirmed() -> bool:
+        status = await repo.get_erasure(db, resident)
+        return status is not None and len(status.confirmations) == 2
+
+    assert await eventually(two_confirmed)
+    assert await remind_pending(identity.ctx) == 0  # not overdue yet
+
+    later = identity.ctx.now() + timedelta(hours=25)
+    monkeypatch.setattr(identity.ctx, "now", lambda: later)
+    assert await remind_pending(identity.ctx) == 1
+    assert await remind_pending(identity.ctx) == 0  # asked again just now
+    status = await repo.get_erasure(db, resident)
+    assert status is not None and status.reminders == 1 and status.last_asked_at is not None
+    assert abs(status.last_asked_at - later) < timedelta(milliseconds=1)  # stored in ms
+    assert status.pending_services == ("social_map",)
+    mine_view = (await identity.http.get(f"{P}/me/erasure", headers=me_h)).json()
+    assert mine_view["reminders"] == 1 and mine_view["pending_services"] == ["social_map"]
+
+    subject = f"wk.{t}.identity.person_erasure_requested.v1"
+    requests = await stream_events(nats_url, subject, expect=2)
+    mine = [e for e in requests if e["data"]["person_id"] == resident]
+    assert len(mine) == 2 and len({e["id"] for e in mine}) == 2  # a new event id: new work
+    assert mine[-1]["actor"] == REMINDER_ACTOR
+
+    # The service that was missing confirms after the reminder: the erasure completes.
+    await publish(nats_url, t, SocialMapPersonDataErased(person_id=resident, erased={}))
+
+    async def completed() -> bool:
+        done = await repo.get_erasure(db, resident)
+        return done is not None and done.is_complete
+
+    assert await eventually(completed)
+    monkeypatch.setattr(identity.ctx, "now", lambda: later + timedelta(hours=48))
+    assert await remind_pending(identity.ctx) == 0  # complete: never again

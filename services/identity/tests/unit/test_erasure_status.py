@@ -43,3 +43,18 @@ def test_anonymised_ledger_keeps_that_consent_existed_without_the_person() -> No
     assert {e.by for e in anon.entries} == {"resident", "pro-7"}
     assert {e.at for e in anon.entries} == {datetime(2026, 3, 2, tzinfo=UTC)}
     assert anon.current() == {}
+
+
+def test_a_reminder_is_due_a_day_after_the_last_request_until_everyone_confirmed() -> None:
+    day = timedelta(hours=24)
+    status = ErasureStatus.requested("p1", at=NOW, expected=["questionnaires", "social_map"])
+    assert not status.reminder_due(NOW + day - timedelta(seconds=1), day)
+    assert status.reminder_due(NOW + day, day)
+    status = status.reminded(NOW + day)
+    assert status.reminders == 1 and status.last_asked_at == NOW + day
+    assert not status.reminder_due(NOW + day + timedelta(hours=23), day)  # counts from then
+    assert status.reminder_due(NOW + 2 * day, day)
+    for service in ("questionnaires", "social_map"):
+        status = status.confirm(service, event_id=service, at=NOW, erased={}, anonymised={})
+    assert not status.reminder_due(NOW + 10 * day, day)  # all confirmed (completes next)
+    assert not status.completed(NOW).reminder_due(NOW + 10 * day, day)

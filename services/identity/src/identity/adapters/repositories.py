@@ -235,9 +235,13 @@ async def save_ledger(db: Db, ledger: ConsentLedger, *, session: S) -> None:
 # ---- erasure -----------------------------------------------------------------------------------
 
 
-async def get_erasure(db: Db, person_id: str) -> ErasureStatus | None:
-    return from_doc(ErasureStatus, await db[c.ERASURES].find_one({"_id": person_id}),
-                    "person_id")
+async def get_erasure(db: Db, person_id: str, *, session: S = None
+                      ) -> ErasureStatus | None:
+    return erasure_from_doc(await db[c.ERASURES].find_one({"_id": person_id}, session=session))
+
+
+def erasure_from_doc(doc: dict[str, Any] | None) -> ErasureStatus | None:
+    return from_doc(ErasureStatus, doc, "person_id")
 
 
 async def save_erasure(db: Db, status: ErasureStatus, *, session: S) -> None:

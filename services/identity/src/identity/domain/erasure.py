@@ -8,7 +8,7 @@ the setting later does not change what an erasure in flight waits for.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from pydantic import BaseModel, ConfigDict
 
@@ -31,6 +31,9 @@ class ErasureStatus(BaseModel):
     expected_services: tuple[str, ...]
     confirmations: tuple[ServiceConfirmation, ...] = ()
     completed_at: datetime | None = None
+    #: Times the request was sent again to services that had not confirmed, and the last one.
+    reminders: int = 0
+    last_asked_at: datetime | None = None
 
     @classmethod
     def requested(
@@ -71,6 +74,15 @@ class ErasureStatus(BaseModel):
         others = tuple(c for c in self.confirmations if c.service != service)
         ordered = tuple(sorted((*others, confirmation), key=lambda c: c.service))
         return self.model_copy(update={"confirmations": ordered})
+
+    def reminder_due(self, now: datetime, every: timedelta) -> bool:
+        """Still waiting for a service `every` after the request (or the last reminder)."""
+        if self.is_complete or self.all_confirmed:
+            return False
+        return now - (self.last_asked_at or self.requested_at) >= every
+
+    def reminded(self, at: datetime) -> ErasureStatus:
+        return self.model_copy(update={"reminders": self.reminders + 1, "last_asked_at": at})
 
     def completed(self, at: datetime) -> ErasureStatus:
         return self if self.completed_at is not None else self.model_copy(

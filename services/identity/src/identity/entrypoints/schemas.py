@@ -195,4 +195,7 @@ def erasure_out(status: ErasureStatus) -> dict[str, Any]:
             for c in status.confirmations
         ],
         "completed_at": None if status.completed_at is None else status.completed_at.isoformat(),
+        "reminders": status.reminders,
+        "last_asked_at": None if status.last_asked_at is None
+        else status.last_asked_at.isoformat(),
     }

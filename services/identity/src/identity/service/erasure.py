@@ -3,7 +3,10 @@
 `start` runs inside the erasure request's transaction. `confirmation_handler` is the
 consumer of each producing service's `person_data_erased`: it records the confirmation and,
 once every expected service confirmed, erases identity's own personal data in the same
-transaction and publishes `person_erasure_completed`.
+transaction and publishes `person_erasure_completed`. `remind_pending` (a periodic job)
+requests an erasure again when a service has not confirmed within
+`WK_ERASURE_REMINDER_HOURS`: a new `person_erasure_requested` (services erase idempotently
+and confirm again), logged as a warning with the services still missing.
 
 What identity erases: name, e-mail (and its claim, so the address can register again),
 password hash, PC4/neighbourhood, birth year, household, memberships (each ends with
@@ -18,6 +21,7 @@ the consent history, anonymised (see `ConsentLedger.anonymised`).
 from __future__ import annotations
 
 from collections.abc import Iterable
+from datetime import timedelta
 from typing import Any
 
 from wijkkracht_common import inbox
@@ -25,7 +29,11 @@ from wijkkracht_common.auth import Principal
 from wijkkracht_common.errors import NotFound
 from wijkkracht_common.events.common import PersonDataErasedBase
 from wijkkracht_common.events.envelope import Envelope, new_event, new_event_id
-from wijkkracht_common.events.identity import MembershipChanged, PersonErasureCompleted
+from wijkkracht_common.events.identity import (
+    MembershipChanged,
+    PersonErasureCompleted,
+    PersonErasureRequested,
+)
 from wijkkracht_common.idempotency import IDEMPOTENCY
 from wijkkracht_common.messaging import Delivery, PermanentError
 from wijkkracht_common.observability import get_logger
@@ -102,6 +110,47 @@ def confirmation_handler(ctx: Identity) -> Any:
         return applied
 
     return handle
+
+
+REMINDER_ACTOR = "system:identity:erasure-reminder"
+
+
+async def remind_pending(ctx: Identity) -> int:
+    """Request every overdue erasure again (all tenants); returns how many."""
+    every = timedelta(hours=ctx.settings.erasure_reminder_hours)
+    reminded = 0
+    for tenant in await ctx.runtime.storage.tenants():
+        db = await ctx.tenant_db(tenant)
+        now = ctx.now()
+        overdue = [
+            status for doc in await db[c.ERASURES].find({"completed_at": None}).to_list(None)
+            if (status := repo.erasure_from_doc(doc)) is not None
+            and status.reminder_due(now, every)
+        ]
+        for status in overdue:
+            reminded += await _remind(ctx, tenant, status.person_id, every)
+    return reminded
+
+
+async def _remind(ctx: Identity, tenant: str, person_id: str, every: timedelta) -> int:
+    now = ctx.now()
+
+    async def work(db: Db, session: Any) -> tuple[ErasureStatus | None, list[Envelope[Any]]]:
+        status = await repo.get_erasure(db, person_id, session=session)
+        if status is None or not status.reminder_due(now, every):
+            return None, []  # confirmed meanwhile
+        status = status.reminded(now)
+        await repo.save_erasure(db, status, session=session)
+        return status, [new_event(PersonErasureRequested(person_id=person_id), tenant=tenant,
+                                  subject=person_id, actor=REMINDER_ACTOR)]
+
+    reminded: ErasureStatus | None = await ctx.runtime.commit(tenant, work)
+    if reminded is None:
+        return 0
+    log.warning("erasure still pending: requested again", tenant=tenant, person_id=person_id,
+                pending=list(reminded.pending_services), reminders=reminded.reminders,
+                requested_at=reminded.requested_at.isoformat())
+    return 1
 
 
 async def _legacy_status(ctx: Identity, db: Db, person_id: str) -> ErasureStatus:
