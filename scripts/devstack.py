@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -143,8 +144,12 @@ def main() -> int:
                 raise
             print(f"  ✓ {name:<20} http://127.0.0.1:{port}/docs", flush=True)
 
-        print((ROOT / "docs" / "demo-logins.txt").read_text() if (
-            ROOT / "docs" / "demo-logins.txt").exists() else "", flush=True)
+        logins = ROOT / "docs" / "demo-logins.txt"
+        if logins.exists():
+            # The file names the default ports; show the ones this run uses.
+            print(re.sub(r"127\.0\.0\.1:80(0\d)",
+                         lambda m: f"127.0.0.1:{args.base_port + int(m.group(1))}",
+                         logins.read_text()), flush=True)
         print(f"Logs in {logs}. Ctrl-C stops everything.", flush=True)
         while True:
             for managed in processes:
