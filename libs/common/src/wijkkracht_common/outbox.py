@@ -205,14 +205,14 @@ class OutboxRelay:
     async def _drain(self, tenant: str) -> tuple[int, int]:
         db = await self._storage.tenant_db(tenant)
         published = 0
+        pending = db[OUTBOX].find({"status": PENDING}).sort("_id", ASCENDING)
+
+        async def read() -> list[dict[str, Any]]:
+            return await pending.clone().limit(self._batch_size).to_list(None)
+
         while True:
-            batch = await (
-                db[OUTBOX]
-                .find({"status": PENDING})
-                .sort("_id", ASCENDING)
-                .limit(self._batch_size)
-                .to_list(None)
-            )
+            # Never a record of a transaction still running (it may yet roll back).
+            batch = await self._storage.read_committed(db, read)
             if not batch:
                 return published, 0
             for chunk in _chunks(batch, self._batch_size):

@@ -252,6 +252,17 @@ class Storage:
                 return await self._run_transaction(db.name, callback)
         return await self._run_transaction(db.name, callback)
 
+    async def read_committed(
+        self, db: Database[dict[str, Any]], read: Callable[[], Coroutine[Any, Any, T]]
+    ) -> T:
+        """Run `read()` so that it sees committed data only. nx-27017 lets reads see a running
+        transaction's writes: there the read waits for the database's transaction lock (no
+        transaction of this process is open meanwhile). MongoDB reads committed data anyway."""
+        if await self._serialize_transactions():
+            async with _transaction_lock(db.name):
+                return await read()
+        return await read()
+
     async def _run_transaction(
         self, database: str, callback: Callable[[Session], Coroutine[Any, Any, T]]
     ) -> T:
