@@ -11,7 +11,7 @@ import pytest
 from nats.js.api import ConsumerConfig, DeliverPolicy
 from nats.js.client import JetStreamContext
 from wijkkracht_common.events.envelope import EventData, new_event
-from wijkkracht_common.outbox import OUTBOX, OutboxRelay, pending_count, stage
+from wijkkracht_common.outbox import OUTBOX, OutboxRelay, pending_count, record_events, stage
 from wijkkracht_common.runtime import ServiceRuntime
 from wijkkracht_common.settings import BaseServiceSettings
 from wijkkracht_common.storage import Session, Storage
@@ -23,6 +23,12 @@ class ThingHappened(EventData):
     producer: ClassVar[str] = "identity"
     event_name: ClassVar[str] = "thing_happened_test"
     n: int
+
+
+class NoteTaken(EventData):
+    producer: ClassVar[str] = "identity"
+    event_name: ClassVar[str] = "note_taken_test"
+    note: str
 
 
 class Boom(Exception):
@@ -122,6 +128,25 @@ async def test_batch_records_publish_every_event_in_order_and_leave(
     assert await pending_count(db) == 0
     received = await stream_messages(js, f"wk.{tenant}.identity.thing_happened_test.v1")
     assert [m.headers["Nats-Msg-Id"] for m in received] == [e.id for e in events]
+
+
+async def test_a_batch_record_gives_back_every_event_exactly_as_staged(
+    storage: Storage, js: JetStreamContext
+) -> None:
+    tenant = f"codec-{uuid.uuid4().hex[:6]}"
+    db = await storage.tenant_db(tenant)
+    notes = ["tab\there", "new\nline", "quote \" and \\", "émoji 🙂", "", "\r\n\t"]
+    events = [new_event(NoteTaken(note=n), tenant=tenant, subject=f"s{i}")
+              for i, n in enumerate(notes)]
+    await stage(db, events, batched=True)
+
+    stored = await db[OUTBOX].find_one({})
+    assert stored is not None and stored["count"] == len(notes)
+    assert record_events(stored) == [(e.id, e.nats_subject, e.model_dump_json()) for e in events]
+    assert await OutboxRelay(storage, js).run_once([tenant]) == len(notes)
+    received = await stream_messages(js, f"wk.{tenant}.identity.note_taken_test.v1")
+    assert [m.data for m in received] == [
+        e.model_dump_json().encode() for e in events]
 
 
 async def test_a_half_published_batch_record_stays_and_is_published_again_without_repeats(
