@@ -3,10 +3,15 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 
+import httpx
+import nats
 import pytest
-from conftest import Harness, read_subject, response, wait_for
+from asgi_lifespan import LifespanManager
+from conftest import Harness, read_subject, response, settings_for, wait_for
+from effect_measurement.main import create_app
 
 pytestmark = pytest.mark.integration
 
@@ -89,3 +94,39 @@ async def _followups(
         if d["data"]["trajectory_id"] == trajectory
     ]
     return found if len(found) >= at_least else None
+
+
+@pytest.fixture
+async def slow_schedule(nats_url: str, mongo_url: str, test_issuer) -> AsyncIterator[Harness]:  # type: ignore[no-untyped-def]
+    app = create_app(settings_for(nats_url, mongo_url, followup_after_seconds=4.0),
+                     verifier=test_issuer.verifier())
+    nc = await nats.connect(nats_url)
+    async with (
+        LifespanManager(app, startup_timeout=30),
+        httpx.AsyncClient(transport=httpx.ASGITransport(app), base_url="http://t") as client,
+    ):
+        yield Harness(app, client, nc.jetstream(), test_issuer)
+    await nc.drain()
+
+
+async def test_a_follow_up_before_the_due_date_takes_over_the_schedule(  # type: ignore[no-untyped-def]
+    slow_schedule: Harness, two_tenants
+) -> None:
+    """Measured again before the baseline came due: only the new measurement is followed up
+    (the scheduler finds the baseline superseded when it comes due and announces nothing)."""
+    harness, tenant = slow_schedule, two_tenants.a
+    person = f"p-{uuid.uuid4().hex[:8]}"
+    db = await harness.db(tenant)
+    baseline = response(tenant, person, levels={"finances": 2})
+    await harness.publish(baseline)
+    first = await wait_for(lambda: db.measurements.find_one({"_id": baseline.data.response_id}))
+    early = response(tenant, person, levels={"finances": 3},
+                     trajectory_id=first["trajectory_id"])
+    await harness.publish(early)
+    await wait_for(lambda: db.measurements.find_one({"_id": early.data.response_id}))
+
+    dues = await wait_for(lambda: _followups(harness, tenant, first["trajectory_id"]))
+    assert [d["data"]["sequence"] for d in dues] == [2]
+    cleared = await db.measurements.find_one({"_id": baseline.data.response_id})
+    assert cleared["followup_pending"] is False or cleared["followup_pending"] == 0
+    assert "followup_announced" not in cleared

@@ -4,6 +4,11 @@ A periodic task (started in the lifespan) scans each tenant for measurements tha
 for their follow-up and are older than the schedule. Idempotent twice over: the marker is
 cleared in the same transaction that stages the event, and the event id is derived from
 (trajectory, sequence), so the outbox (and JetStream's duplicate window) refuse a second one.
+
+Ingestion marks a trajectory's latest measurement as waiting (`followup_pending`) but does not
+clear the mark of the one it supersedes: that would be a second write per early follow-up on
+the hottest path. The scheduler checks instead, once a marked measurement comes due, whether
+its trajectory has a later one; if so it clears the mark without announcing anything.
 """
 
 from __future__ import annotations
@@ -61,10 +66,25 @@ class FollowupScheduler:
                 "submitted_at": {"$lte": due_before(self.settings, now)},
             }
         ).limit(SCAN_LIMIT).to_list(None)
+        superseded = await _superseded(db, due)
+        if superseded:
+            await self._clear(tenant, superseded)
         announced = 0
         for doc in due:
-            announced += await self._announce(tenant, doc)
+            if doc["_id"] not in superseded:
+                announced += await self._announce(tenant, doc)
         return announced
+
+    async def _clear(self, tenant: str, ids: set[str]) -> None:
+        async def work(db: Database[dict[str, Any]], session: Session
+                       ) -> tuple[None, list[Envelope[Any]]]:
+            await db[MEASUREMENTS].update_many(
+                {"_id": {"$in": sorted(ids)}, "followup_pending": True},
+                {"$set": {"followup_pending": False}}, session=session,
+            )
+            return None, []
+
+        await self.runtime.commit(tenant, work)
 
     async def _announce(self, tenant: str, doc: dict[str, Any]) -> int:
         sequence = int(doc["sequence"]) + 1
@@ -94,3 +114,19 @@ class FollowupScheduler:
         for tenant in await self.runtime.storage.tenants():
             total += await self.scan_tenant(tenant)
         return total
+
+
+async def _superseded(db: Database[dict[str, Any]], due: list[dict[str, Any]]) -> set[str]:
+    """The due measurements whose trajectory has a later measurement (no follow-up needed)."""
+    persons = sorted({doc["person_id"] for doc in due if doc.get("person_id")})
+    if not persons:
+        return set()
+    latest: dict[str, datetime] = {}
+    async for doc in db[MEASUREMENTS].find(
+        {"person_id": {"$in": persons}}, projection={"trajectory_id": 1, "submitted_at": 1}
+    ):
+        trajectory, at = doc.get("trajectory_id"), doc["submitted_at"]
+        if trajectory and (trajectory not in latest or at > latest[trajectory]):
+            latest[trajectory] = at
+    return {doc["_id"] for doc in due
+            if latest.get(doc["trajectory_id"], doc["submitted_at"]) > doc["submitted_at"]}

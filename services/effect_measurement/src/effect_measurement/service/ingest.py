@@ -1,9 +1,9 @@
 """Use case: apply a batch of `response_submitted` events of one tenant in one transaction.
 
-Store measurements (with the profile snapshot), keep each trajectory's follow-up marker on its
-latest measurement, fold the batch into aggregate and persona cell deltas (domain delta method,
-one `$inc` upsert per changed cell) and stage `measurement_recorded` events in batch outbox
-records, all in one transaction.
+Store measurements (with the profile snapshot; a trajectory's latest one is marked as waiting
+for its follow-up, see `service/followups.py`), fold the batch into aggregate and persona cell
+deltas (domain delta method, one `$inc` upsert per changed cell) and stage
+`measurement_recorded` events in batch outbox records, all in one transaction.
 
 Idempotent without an inbox: a measurement's `_id` is its response id, so a redelivered event
 (or the same response under another event id) finds its measurement stored and has no second
@@ -100,7 +100,8 @@ class HistoryCache:
     person-data epoch (`service/epoch.py`). Ingestion is the only writer of measurements apart
     from erasure; both advance the epoch. When the epoch read inside a batch's transaction is
     the one this cache was left at by this process's last commit, the cached histories are
-    exactly what the database holds, and only unseen persons are read."""
+    exactly what the database holds, and only unseen persons are read. (Except the follow-up
+    marks, which the scheduler clears without advancing the epoch: ingestion never reads them.)"""
 
     def __init__(self, max_persons: int) -> None:
         self.max_persons = max_persons
@@ -159,7 +160,6 @@ class Plan:
     generation: int  # the tenant's plan generation it belongs to (see ResponseIngestion)
     key: tuple[str, ...]  # event ids of the accepted envelopes it was made for
     documents: Docs  # new measurements
-    superseded: list[str]  # earlier measurements no longer waiting for a follow-up
     cell_ops: list[UpdateOne]
     persona_ops: list[UpdateOne]
     events: list[Envelope[Any]]
@@ -208,7 +208,7 @@ async def make_plan(db: Db, session: Session | None, tenant: str, accepted: Acce
                 {"_id": {"$in": anonymous}}, projection={"_id": 1}, session=session
             )
         }
-    plan = Plan(epoch, aborts, 0, _key(accepted), [], [], [], [], [], {p: [] for p in persons})
+    plan = Plan(epoch, aborts, 0, _key(accepted), [], [], [], [], {p: [] for p in persons})
     for doc in history_docs:
         plan.after[doc["person_id"]].append(doc)
     # A response already stored (redelivered under another event id) has no second effect.
@@ -250,11 +250,6 @@ async def make_plan(db: Db, session: Session | None, tenant: str, accepted: Acce
         plan.persona_ops = persona_upserts(
             persona_batch_delta(tenant, history, changed, interventions))
 
-    flipped = set(plan.superseded)
-    if flipped:
-        for person, items in plan.after.items():
-            plan.after[person] = [{**d, "followup_pending": False} if d["_id"] in flipped
-                                  else d for d in items]
     for doc in plan.documents:
         if doc["person_id"]:
             plan.after[doc["person_id"]].append(doc)
@@ -265,20 +260,18 @@ def _documents(tenant: str, fresh: Sequence[tuple[Envelope[ResponseSubmitted],
                                                   MeasurementInput]],
                history_docs: Docs, profiles: Mapping[str, Profile], plan: Plan
                ) -> list[StoredMeasurement]:
-    """Fill the plan's documents, events and superseded list; returns the new measurements.
+    """Fill the plan's documents and events; returns the new measurements.
 
-    Trajectory bookkeeping: sequence = position in the trajectory; only the latest
-    measurement of a trajectory waits for its follow-up (`followup_pending`)."""
+    Trajectory bookkeeping: sequence = position in the trajectory; a new measurement that is
+    its trajectory's latest waits for its follow-up (`followup_pending`). The mark of the one
+    it supersedes stays: the follow-up scheduler clears it when it comes due."""
     count: dict[str, int] = defaultdict(int)
     latest: dict[str, datetime] = {}
-    pending_before: dict[str, list[str]] = defaultdict(list)
     for doc in history_docs:
         tid = doc.get("trajectory_id")
         if tid:
             count[tid] += 1
             latest[tid] = max(latest.get(tid, doc["submitted_at"]), doc["submitted_at"])
-            if doc.get("followup_pending"):
-                pending_before[tid].append(doc["_id"])
     last_new: dict[str, str] = {}
     for _, m in fresh:
         if m.person_id and m.kind is InstrumentKind.MEASUREMENT:
@@ -306,7 +299,6 @@ def _documents(tenant: str, fresh: Sequence[tuple[Envelope[ResponseSubmitted],
                 measurement_id=m.response_id, response_id=m.response_id, person_id=m.person_id,
                 trajectory_id=tid, family=m.family, sequence=sequence, recorded_at=now,
             ))
-    plan.superseded = [i for tid in last_new for i in pending_before.get(tid, [])]
     return stored_new
 
 
@@ -314,11 +306,6 @@ async def write_plan(db: Db, session: Session, plan: Plan) -> int:
     if not plan.documents:
         return 0
     await db[MEASUREMENTS].insert_many(plan.documents, ordered=False, session=session)
-    if plan.superseded:
-        await db[MEASUREMENTS].update_many(
-            {"_id": {"$in": plan.superseded}}, {"$set": {"followup_pending": False}},
-            session=session,
-        )
     if plan.cell_ops:
         await db[CELLS].bulk_write(plan.cell_ops, ordered=False, session=session)
         await touch_projection(db, session)
