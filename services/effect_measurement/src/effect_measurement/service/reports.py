@@ -13,7 +13,7 @@ from typing import Any
 from wijkkracht_common.auth import Principal
 from wijkkracht_common.errors import Forbidden, InvalidInput, field_error
 from wijkkracht_common.events.envelope import new_event_id
-from wijkkracht_common.storage import Database, Session
+from wijkkracht_common.storage import Database, Session, aborted_transactions
 
 from effect_measurement.adapters.documents import cell_from_document, persona_from_document
 from effect_measurement.adapters.schema import CELLS, PERSONA, PROJECTION_VERSION, SETTINGS
@@ -61,23 +61,28 @@ class CellCache:
     family × period, kept while the projection's version is unchanged; bounded (LRU).
 
     The version is bumped in the same transaction as every cell change, so a cached entry is
-    never older than the committed projection it claims to be."""
+    never older than the committed projection it claims to be. On nx-27017 a read may also see
+    a running transaction's cells; should that transaction roll back, the version stays and
+    the entry would be wrong: an entry also holds the database's count of rolled-back
+    transactions when its read began, and is void once that count moved."""
 
     def __init__(self, max_entries: int = 256) -> None:
         self.max_entries = max_entries
-        self._entries: OrderedDict[tuple[str, str, str], tuple[str, dict[CellKey, Accumulator]]]
+        self._entries: OrderedDict[tuple[str, str, str],
+                                   tuple[str, int, dict[CellKey, Accumulator]]]
         self._entries = OrderedDict()
 
     def get(self, key: tuple[str, str, str], version: str) -> dict[CellKey, Accumulator] | None:
         entry = self._entries.get(key)
-        if entry is None or entry[0] != version:
+        if entry is None or entry[0] != version or entry[1] != aborted_transactions(key[0]):
             return None
         self._entries.move_to_end(key)
-        return entry[1]
+        return entry[2]
 
-    def put(self, key: tuple[str, str, str], version: str,
+    def put(self, key: tuple[str, str, str], version: str, aborts: int,
             cells: dict[CellKey, Accumulator]) -> None:
-        self._entries[key] = (version, cells)
+        """`aborts`: `aborted_transactions(database)` before the cells were read."""
+        self._entries[key] = (version, aborts, cells)
         self._entries.move_to_end(key)
         while len(self._entries) > self.max_entries:
             self._entries.popitem(last=False)
@@ -118,6 +123,7 @@ async def load_cells(db: Db, tenant: str, family: str, period: Period,
     key = (db.name, family, period.label)
     if version is not None and (cached := CELL_CACHE.get(key, version)) is not None:
         return cached
+    aborts = aborted_transactions(db.name)
     labels = [p.label for p in (period, *nested_periods(period))]
     cells: dict[CellKey, Accumulator] = {}
     async for doc in db[CELLS].find({"family": family, "period": {"$in": labels}}):
@@ -125,7 +131,7 @@ async def load_cells(db: Db, tenant: str, family: str, period: Period,
         if parsed is not None:
             cells[parsed[0]] = parsed[1]
     if version is not None:
-        CELL_CACHE.put(key, version, cells)
+        CELL_CACHE.put(key, version, aborts, cells)
     return cells
 
 
