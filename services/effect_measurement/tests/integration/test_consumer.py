@@ -44,7 +44,17 @@ async def test_duplicates_once_invalid_to_dlq(harness: Harness, two_tenants) -> 
     await harness.publish(later)
 
     db = await harness.db(tenant)
-    await wait_for(lambda: db.measurements.find_one({"_id": later.data.response_id}))
+
+    async def later_recorded() -> bool:
+        if not await db.measurements.find_one({"_id": later.data.response_id}):
+            return False
+        recorded = await read_subject(
+            harness.js, f"wk.{tenant}.effect_measurement.measurement_recorded.v1"
+        )
+        return any(r["data"]["response_id"] == later.data.response_id for r in recorded)
+
+    # nx-27017 shows uncommitted writes: wait for the batch's last write (outbox), not the first
+    await wait_for(later_recorded)
     assert await db.measurements.count_documents({"person_id": "p-dup"}) == 1
     assert await db.measurements.count_documents({}) == 2
     period = datetime.now(UTC).strftime("%Y")

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import pytest
-from conftest import Harness, event, response, wait_for
+from conftest import Harness, event, read_subject, response, wait_for
 from wijkkracht_common.events.identity import ConsentGranted, PersonRegistered
 
 pytestmark = pytest.mark.integration
@@ -31,7 +31,17 @@ async def _populate(harness: Harness, tenant: str) -> list[str]:
     await wait_for(lambda: _n(db.profiles, len(people)))
     for n, (person, _, at) in enumerate(people):
         await harness.publish(response(tenant, person, levels={"finances": 1 + n % 5}, at=at))
-    await wait_for(lambda: _n(db.measurements, len(people)))
+
+    async def recorded() -> bool:
+        if not await _n(db.measurements, len(people)):
+            return False
+        events = await read_subject(
+            harness.js, f"wk.{tenant}.effect_measurement.measurement_recorded.v1"
+        )
+        return len(events) >= len(people)
+
+    # nx-27017 shows uncommitted writes: wait for each batch's last write (outbox), cells precede it
+    await wait_for(recorded)
     return [p for p, _, _ in people]
 
 

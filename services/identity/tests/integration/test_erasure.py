@@ -263,8 +263,12 @@ async def test_an_erasure_a_service_never_confirms_is_requested_again(
 
     async def completed() -> bool:
         done = await repo.get_erasure(db, resident)
-        return done is not None and done.is_complete
+        if done is None or not done.is_complete:
+            return False
+        subject = f"wk.{t}.identity.person_erasure_completed.v1"
+        return bool(await stream_events(nats_url, subject, expect=1, timeout=1.0))
 
+    # nx-27017 shows uncommitted writes: wait for the last one (outbox), not the status saved before
     assert await eventually(completed)
     monkeypatch.setattr(identity.ctx, "now", lambda: later + timedelta(hours=48))
     assert await remind_pending(identity.ctx) == 0  # complete: never again
