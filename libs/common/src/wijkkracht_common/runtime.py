@@ -13,6 +13,7 @@ from importlib.metadata import entry_points
 from typing import Any, TypeVar
 
 from faststream.nats import NatsBroker
+from nats.aio.client import Client as NatsClient
 from nats.js.client import JetStreamContext
 
 from wijkkracht_common.access_log import ACCESS_LOG_INDEXES
@@ -25,6 +26,7 @@ from wijkkracht_common.messaging import create_broker, ensure_streams
 from wijkkracht_common.observability import ServiceMetrics, get_logger, setup
 from wijkkracht_common.outbox import OUTBOX_INDEXES, OutboxRelay, stage
 from wijkkracht_common.periodic import PeriodicTask
+from wijkkracht_common.pipelined_publish import PipelinedPublisher
 from wijkkracht_common.settings import BaseServiceSettings
 from wijkkracht_common.storage import Database, IndexSpec, Session, Storage
 
@@ -89,8 +91,15 @@ class ServiceRuntime:
         )
         self.broker: NatsBroker = create_broker(settings, self.metrics)
         self.relay: OutboxRelay | None = None
+        self._publisher: PipelinedPublisher | None = None
         self._run_relay = run_relay
         self._jobs: list[PeriodicTask] = []
+
+    @property
+    def nats(self) -> NatsClient:
+        """The broker's NATS connection (once connected)."""
+        connection: NatsClient = self.broker.connection
+        return connection
 
     @property
     def js(self) -> JetStreamContext:
@@ -148,9 +157,10 @@ class ServiceRuntime:
         await ensure_streams(self.js)
         await self.broker.start()
         if self._run_relay:
+            self._publisher = PipelinedPublisher(self.nats)
             self.relay = OutboxRelay(
                 self.storage,
-                self.js,
+                self._publisher,
                 batch_size=self.settings.outbox_batch_size,
                 poll_seconds=self.settings.outbox_poll_seconds,
                 metrics=self.metrics,
@@ -173,6 +183,8 @@ class ServiceRuntime:
                 await job.stop()
             if self.relay is not None:
                 await self.relay.stop()
+            if self._publisher is not None:
+                await self._publisher.close()
             if self.mail is not None:
                 await self.mail.stop()
             await self.broker.stop()
