@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from typing import Any, ClassVar
 
 import pytest
+from nats.aio.client import Client
 from nats.js.api import ConsumerConfig, DeliverPolicy
 from nats.js.client import JetStreamContext
 from pymongo.errors import AutoReconnect
@@ -86,7 +87,7 @@ async def publish(js: JetStreamContext, envelope: Envelope[Any], msg_id: str | N
                      headers={"Nats-Msg-Id": msg_id or envelope.id})
 
 
-async def test_batch_policy(js: JetStreamContext, storage: Storage) -> None:
+async def test_batch_policy(js: JetStreamContext, nc: Client, storage: Storage) -> None:
     service = f"svc{uuid.uuid4().hex[:6]}"
     tenant, other = f"t-{uuid.uuid4().hex[:6]}", f"u-{uuid.uuid4().hex[:6]}"
     recorder = Recorder(storage)
@@ -107,7 +108,7 @@ async def test_batch_policy(js: JetStreamContext, storage: Storage) -> None:
     await publish(js, beast)
     stray = new_event(Batched(n=5), tenant=other, subject="s")
     await js.publish(subject, stray.model_dump_json().encode())  # tenant ≠ subject tenant
-    consumer.start(js)
+    consumer.start(js, nc)
     try:
         db = await storage.tenant_db(tenant)
 
@@ -149,7 +150,7 @@ async def _equals(read: Any, expected: list[int]) -> bool:
 
 
 async def test_without_inbox_apply_sees_redeliveries_and_its_natural_key_keeps_one_effect(
-    js: JetStreamContext, storage: Storage
+    js: JetStreamContext, nc: Client, storage: Storage
 ) -> None:
     service = f"svc{uuid.uuid4().hex[:6]}"
     tenant = f"n-{uuid.uuid4().hex[:6]}"
@@ -179,7 +180,7 @@ async def test_without_inbox_apply_sees_redeliveries_and_its_natural_key_keeps_o
     first = new_event(Batched(n=1), tenant=tenant, subject="s")
     await publish(js, first, "a-" + first.id)
     await publish(js, first, "b-" + first.id)  # twice in one batch: apply sees it once
-    consumer.start(js)
+    consumer.start(js, nc)
     try:
         db = await storage.tenant_db(tenant)
         assert await wait_for(lambda: _count(db, 1)) is True
@@ -204,7 +205,7 @@ async def _true(value: bool) -> bool:
 
 
 async def test_stopping_hands_fetched_batches_back_at_once(
-    js: JetStreamContext, storage: Storage
+    js: JetStreamContext, nc: Client, storage: Storage
 ) -> None:
     """Batches fetched (and prepared) ahead but not applied are nak'ed on stop, so another
     consumer gets them at once, not after `ack_wait`."""
@@ -232,7 +233,7 @@ async def test_stopping_hands_fetched_batches_back_at_once(
         )
 
     stopping = consumer(stuck)
-    stopping.start(js)
+    stopping.start(js, nc)
     for n in range(15):
         await publish(js, new_event(Batched(n=n), tenant=tenant, subject="s"))
     assert await wait_for(lambda: _true(bool(first) and len(prepared) >= 2)) is True
@@ -246,7 +247,7 @@ async def test_stopping_hands_fetched_batches_back_at_once(
         return {}
 
     taking_over = consumer(record)
-    taking_over.start(js)
+    taking_over.start(js, nc)
     try:
         hung = set(first[0])
         # Everything but the batch that hung arrives well within ack_wait (30 s).

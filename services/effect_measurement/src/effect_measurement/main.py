@@ -33,7 +33,7 @@ def create_app(settings: Settings | None = None, *, verifier: TokenVerifier | No
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         async with runtime.lifespan(app):
-            responses.start(runtime.js)
+            responses.start(runtime.js, runtime.nats)
             try:
                 yield
             finally:
