@@ -7,8 +7,11 @@ BSON buffers, NATS messages) spends a large share of its CPU there: effect inges
 ~350 µs of CPU per event with the defaults and ~220 µs with the settings below (bench/).
 
 So, once start-up is done: freeze what exists (moved out of every collection for good; memory
-is still freed by reference counting) and collect young objects in larger steps. Reference
-cycles are still collected, only less often.
+is still freed by reference counting) and collect young objects in larger steps. The middle
+generation is collected after 100 young collections instead of 10: it holds what young
+collections kept (in effect ingestion: the history cache), and walking it every 20 young
+collections cost ~7 µs per event (measured with `gc.callbacks`). Reference cycles are still
+collected, only less often.
 """
 
 from __future__ import annotations
@@ -26,4 +29,4 @@ def tune_gc(gen0_threshold: int) -> None:
     if not _frozen:  # once per process: a second freeze would pin later garbage (tests)
         gc.freeze()
         _frozen = True
-    gc.set_threshold(gen0_threshold, 20, 20)
+    gc.set_threshold(gen0_threshold, 100, 20)

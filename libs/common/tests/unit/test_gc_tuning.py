@@ -12,7 +12,7 @@ def test_tune_gc_raises_the_young_threshold_and_freezes_once() -> None:
         assert gc.get_threshold() == before  # 0: CPython's defaults stay
 
         gc_tuning.tune_gc(50_000)
-        assert gc.get_threshold() == (50_000, 20, 20)
+        assert gc.get_threshold() == (50_000, 100, 20)
         assert gc_tuning._frozen
         frozen = gc.get_freeze_count()
         assert frozen > 0
