@@ -21,6 +21,8 @@ NO_ORGANISATION = "-"  # responses outside any organisation (e.g. anonymous walk
 LEVELS_TRACK = "levels"
 SCORES_TRACK = "scores"
 PHASE_TRACK_PREFIX = "phase:"
+#: One observed value of a measurement: ((track, dimension), scale, value).
+Series = tuple[tuple[str, str], Scale, float]
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,6 +38,12 @@ class StoredMeasurement:
     neighbourhood: str = UNKNOWN
     age_band: str = UNKNOWN
     household_type: str = UNKNOWN
+    #: ``series_values``, computed once: the folds read it for every batch that finds the
+    #: measurement in a (cached) history.
+    series: tuple[Series, ...] = field(default=(), init=False, compare=False, repr=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "series", _series_of(self.measurement))
 
 
 def arrival_order(stored: StoredMeasurement) -> tuple[datetime, str]:
@@ -195,17 +203,20 @@ def observations_of(stored: StoredMeasurement) -> list[tuple[TrajectoryKey, Scal
     return result
 
 
-def series_values(stored: StoredMeasurement) -> list[tuple[tuple[str, str], Scale, float]]:
+def series_values(stored: StoredMeasurement) -> tuple[Series, ...]:
     """((track, dimension), scale, value) of one measurement: ``observations_of`` without
     building points, for the folds' fast paths."""
-    data = stored.measurement
+    return stored.series
+
+
+def _series_of(data: MeasurementInput) -> tuple[Series, ...]:
     values = [((PHASE_TRACK_PREFIX + theme, theme), Scale.PHASE, float(phase))
-              for theme, phase in data.phases.items()]
+              for theme, phase in (data.phases or {}).items()]
     values += [((LEVELS_TRACK, code), Scale.LEVEL, float(level))
-               for code, level in data.levels.items()]
+               for code, level in (data.levels or {}).items()]
     values += [((SCORES_TRACK, code), Scale.SCORE, float(score))
-               for code, score in data.dimension_scores.items()]
-    return values
+               for code, score in (data.dimension_scores or {}).items()]
+    return tuple(values)
 
 
 def _with_point(trajectory: Trajectory, point: Point) -> Trajectory:

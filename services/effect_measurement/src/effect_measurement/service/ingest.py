@@ -27,7 +27,7 @@ from collections import OrderedDict, defaultdict
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 from pymongo import UpdateOne
 from wijkkracht_common.events.effect_measurement import MeasurementRecorded
@@ -95,8 +95,12 @@ def recorded(tenant: str, cause: Envelope[ResponseSubmitted], now: datetime, **d
     )
 
 
-class HistoryCache:
-    """Per tenant: the stored measurement documents of recently seen persons, as of one
+E = TypeVar("E")
+
+
+class HistoryCache(Generic[E]):
+    """Per tenant: the stored measurements of recently seen persons (ingestion keeps each
+    document with its decoded `StoredMeasurement`, see `Entry`), as of one
     person-data epoch (`service/epoch.py`). Ingestion is the only writer of measurements apart
     from erasure; both advance the epoch. When the epoch read inside a batch's transaction is
     the one this cache was left at by this process's last commit, the cached histories are
@@ -106,7 +110,7 @@ class HistoryCache:
     def __init__(self, max_persons: int) -> None:
         self.max_persons = max_persons
         self.epoch: int | None = None
-        self._docs: OrderedDict[str, list[dict[str, Any]]] = OrderedDict()
+        self._docs: OrderedDict[str, list[E]] = OrderedDict()
 
     def valid_at(self, epoch: int) -> bool:
         """Inside a transaction at `epoch`: whether the cache holds; dropped when not."""
@@ -121,9 +125,9 @@ class HistoryCache:
         self.epoch = None
         self._docs.clear()
 
-    def split(self, persons: Sequence[str]) -> tuple[list[dict[str, Any]], list[str]]:
-        """(cached documents of the known persons, the persons to read)."""
-        docs: list[dict[str, Any]] = []
+    def split(self, persons: Sequence[str]) -> tuple[list[E], list[str]]:
+        """(cached measurements of the known persons, the persons to read)."""
+        docs: list[E] = []
         unknown: list[str] = []
         for person in persons:
             known = self._docs.get(person)
@@ -134,7 +138,7 @@ class HistoryCache:
                 self._docs.move_to_end(person)
         return docs, unknown
 
-    def record(self, epoch: int, after: Mapping[str, Sequence[dict[str, Any]]]) -> None:
+    def record(self, epoch: int, after: Mapping[str, Sequence[E]]) -> None:
         """After a commit that left the database at `epoch`: the complete stored histories
         of the batch's persons (other persons' histories did not change)."""
         docs = self._docs
@@ -147,6 +151,10 @@ class HistoryCache:
 
 
 Docs = list[dict[str, Any]]
+#: A stored measurement document with its decoded form: histories are decoded once, when
+#: read from the database, not again for every batch that finds them in the cache.
+Entry = tuple[dict[str, Any], StoredMeasurement]
+Entries = list[Entry]
 _FOLD_STEP = 250  # persons folded between two yields to the event loop (~10 ms)
 Accepted = Sequence[tuple[Envelope[ResponseSubmitted], MeasurementInput | None]]
 
@@ -163,7 +171,7 @@ class Plan:
     cell_ops: list[UpdateOne]
     persona_ops: list[UpdateOne]
     events: list[Envelope[Any]]
-    after: dict[str, Docs]  # every person's complete history once the batch is written
+    after: dict[str, Entries]  # every person's complete history once the batch is written
 
     @property
     def epoch_after(self) -> int:
@@ -183,12 +191,13 @@ def _batch_keys(accepted: Accepted) -> tuple[list[str], list[str]]:
 
 
 async def make_plan(db: Db, session: Session | None, tenant: str, accepted: Accepted, *,
-                    epoch: int, known: Mapping[str, Docs], cache: HistoryCache | None) -> Plan:
+                    epoch: int, known: Mapping[str, Entries], cache: HistoryCache[Entry] | None
+                    ) -> Plan:
     """The batch's plan at `epoch`: histories from `known` (a previous plan's result), then
     `cache` (pass it only when it holds for the persons not in `known`), then the database."""
     aborts = aborted_transactions(db.name)
     persons, anonymous = _batch_keys(accepted)
-    history_docs: Docs = []
+    history_docs: Entries = []
     unknown: list[str] = []
     for person in persons:
         if person in known:
@@ -198,8 +207,9 @@ async def make_plan(db: Db, session: Session | None, tenant: str, accepted: Acce
     if cache is not None:
         cached, unknown = cache.split(unknown)
         history_docs.extend(cached)
-    history_docs.extend(await history_documents(db, unknown, session))
-    existing = {doc["_id"] for doc in history_docs}
+    history_docs.extend((doc, stored_from_document(doc))
+                        for doc in await history_documents(db, unknown, session))
+    existing = {doc["_id"] for doc, _ in history_docs}
     if anonymous:
         # A person's responses are in their history; only anonymous ones need a look-up.
         existing |= {
@@ -209,8 +219,8 @@ async def make_plan(db: Db, session: Session | None, tenant: str, accepted: Acce
             )
         }
     plan = Plan(epoch, aborts, 0, _key(accepted), [], [], [], [], {p: [] for p in persons})
-    for doc in history_docs:
-        plan.after[doc["person_id"]].append(doc)
+    for entry in history_docs:
+        plan.after[entry[0]["person_id"]].append(entry)
     # A response already stored (redelivered under another event id) has no second effect.
     candidates = {m.response_id: (e, m) for e, m in accepted if m is not None}
     fresh = sorted(
@@ -225,10 +235,11 @@ async def make_plan(db: Db, session: Session | None, tenant: str, accepted: Acce
         async for d in db[PROFILES].find({"_id": {"$in": fresh_persons}}, session=session)
     }
     history: dict[str, list[StoredMeasurement]] = defaultdict(list)
-    for doc in history_docs:
-        history[doc["person_id"]].append(stored_from_document(doc))
+    for doc, stored in history_docs:
+        history[doc["person_id"]].append(stored)
     # The computation below yields to the event loop between steps: while the next batch is
     # planned, the batch being written needs the loop for each of its database operations.
+    # (Finer steps measured slower: each yield costs more than the loop latency it saves.)
     await asyncio.sleep(0)
     stored_new = _documents(tenant, fresh, history_docs, profiles, plan)
     await asyncio.sleep(0)
@@ -250,15 +261,15 @@ async def make_plan(db: Db, session: Session | None, tenant: str, accepted: Acce
         plan.persona_ops = persona_upserts(
             persona_batch_delta(tenant, history, changed, interventions))
 
-    for doc in plan.documents:
+    for doc, stored in zip(plan.documents, stored_new, strict=True):
         if doc["person_id"]:
-            plan.after[doc["person_id"]].append(doc)
+            plan.after[doc["person_id"]].append((doc, stored))
     return plan
 
 
 def _documents(tenant: str, fresh: Sequence[tuple[Envelope[ResponseSubmitted],
                                                   MeasurementInput]],
-               history_docs: Docs, profiles: Mapping[str, Profile], plan: Plan
+               history_docs: Entries, profiles: Mapping[str, Profile], plan: Plan
                ) -> list[StoredMeasurement]:
     """Fill the plan's documents and events; returns the new measurements.
 
@@ -267,7 +278,7 @@ def _documents(tenant: str, fresh: Sequence[tuple[Envelope[ResponseSubmitted],
     it supersedes stays: the follow-up scheduler clears it when it comes due."""
     count: dict[str, int] = defaultdict(int)
     latest: dict[str, datetime] = {}
-    for doc in history_docs:
+    for doc, _ in history_docs:
         tid = doc.get("trajectory_id")
         if tid:
             count[tid] += 1
@@ -337,7 +348,7 @@ class ResponseIngestion:
 
     def __init__(self, runtime: ServiceRuntime, history_cache_persons: int = 20_000) -> None:
         self.runtime = runtime
-        self._caches: dict[str, HistoryCache] = defaultdict(
+        self._caches: dict[str, HistoryCache[Entry]] = defaultdict(
             lambda: HistoryCache(history_cache_persons))
         self._planned: dict[tuple[str, ...], Plan] = {}
         # Batches `prepare` validated: `apply` skips validating them again (~4 % of the CPU).
