@@ -15,6 +15,7 @@ a future that is cancelled (the caller stopped waiting) forgets its reply.
 from __future__ import annotations
 
 import asyncio
+import functools
 import itertools
 import json
 from typing import Any
@@ -52,7 +53,7 @@ class PipelinedPublisher:
         token = str(next(self._tokens))
         future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self._pending[token] = future
-        future.add_done_callback(lambda _, token=token: self._pending.pop(token, None))
+        future.add_done_callback(functools.partial(self._forget, token))
         try:
             await self._nc.publish(subject, payload, reply=f"{self._prefix}.{token}",
                                    headers=headers)
@@ -60,6 +61,9 @@ class PipelinedPublisher:
             future.cancel()
             raise
         return future
+
+    def _forget(self, token: str, _: asyncio.Future[None]) -> None:
+        self._pending.pop(token, None)
 
     async def _settle(self, msg: Msg) -> None:
         future = self._pending.get(msg.subject[len(self._prefix) + 1:])

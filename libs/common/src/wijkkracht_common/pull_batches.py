@@ -131,7 +131,8 @@ class BatchPuller:
                 return
 
     async def _arrived(self, msg: Msg) -> None:
-        status = msg.headers.get("Status") if msg.headers and not msg.data else None
+        headers = msg.headers or {}
+        status = headers.get("Status") if not msg.data else None
         if status is None:
             self._buffer.append(msg)
             if self._open:
@@ -146,7 +147,7 @@ class BatchPuller:
         if status == HEARTBEAT:
             return
         if status not in _ENDINGS:
-            self._failure = f"{status} {msg.headers.get('Description', '')}".split("\n")[0].strip()
+            self._failure = f"{status} {headers.get('Description', '')}".split("\n")[0].strip()
             log.warning("pull request failed", subject=self._next_subject, status=self._failure)
         if self._open:
             self._open.popleft()
