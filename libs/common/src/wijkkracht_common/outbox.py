@@ -28,7 +28,7 @@ from typing import Any, Protocol
 
 from opentelemetry import propagate, trace
 
-from wijkkracht_common.events.envelope import Envelope, EventData
+from wijkkracht_common.events.envelope import Envelope, EventData, SerializedEvent
 from wijkkracht_common.observability import ServiceMetrics, get_logger
 from wijkkracht_common.storage import (
     ASCENDING,
@@ -58,12 +58,20 @@ def _trace_headers() -> dict[str, str]:
     return headers
 
 
-def _event(envelope: Envelope[Any]) -> dict[str, Any]:
+#: What `stage` takes: envelopes, or events already rendered as their envelope's JSON.
+Staged = Envelope[Any] | SerializedEvent
+
+
+def _payload(event: Staged) -> str:
+    return event.json if isinstance(event, SerializedEvent) else event.model_dump_json()
+
+
+def _event(envelope: Staged) -> dict[str, Any]:
     return {"subject": envelope.nats_subject, "type": envelope.type,
-            "payload": envelope.model_dump_json()}
+            "payload": _payload(envelope)}
 
 
-def _record(envelope: Envelope[Any]) -> dict[str, Any]:
+def _record(envelope: Staged) -> dict[str, Any]:
     return {"_id": envelope.id, **_event(envelope), "headers": _trace_headers(),
             "status": PENDING, "created_at": datetime.now(UTC)}
 
@@ -74,7 +82,7 @@ BATCH_RECORD_EVENTS = 1000
 BATCH_CODEC = "zlib-tsv"
 
 
-def _batch_records(events: Sequence[Envelope[Any]]) -> list[dict[str, Any]]:
+def _batch_records(events: Sequence[Staged]) -> list[dict[str, Any]]:
     headers = _trace_headers()
     now = datetime.now(UTC)
     records = []
@@ -82,7 +90,7 @@ def _batch_records(events: Sequence[Envelope[Any]]) -> list[dict[str, Any]]:
         chunk = events[start:start + BATCH_RECORD_EVENTS]
         # Event ids and NATS subjects hold no whitespace, and compact JSON no raw tab or
         # newline: a line splits back into exactly its three fields.
-        lines = "\n".join(f"{e.id}\t{e.nats_subject}\t{e.model_dump_json()}" for e in chunk)
+        lines = "\n".join(f"{e.id}\t{e.nats_subject}\t{_payload(e)}" for e in chunk)
         records.append({
             # The first event's id: records still sort by time (event ids are UUIDv7).
             "_id": chunk[0].id,
@@ -108,7 +116,7 @@ def record_events(doc: dict[str, Any]) -> list[tuple[str, str, str]]:
 
 async def stage(
     db: Database[dict[str, Any]],
-    events: Sequence[Envelope[Any]],
+    events: Sequence[Staged],
     *,
     session: Session | None = None,
     batched: bool = False,

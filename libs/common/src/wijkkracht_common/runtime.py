@@ -17,7 +17,7 @@ from nats.aio.client import Client as NatsClient
 from nats.js.client import JetStreamContext
 
 from wijkkracht_common.access_log import ACCESS_LOG_INDEXES
-from wijkkracht_common.events.envelope import Envelope
+from wijkkracht_common.events.envelope import Envelope, SerializedEvent
 from wijkkracht_common.gc_tuning import tune_gc
 from wijkkracht_common.idempotency import IDEMPOTENCY_INDEXES
 from wijkkracht_common.inbox import INBOX_INDEXES
@@ -41,7 +41,8 @@ COMMON_INDEXES: tuple[IndexSpec, ...] = (
 )
 
 Work = Callable[
-    [Database[dict[str, Any]], Session], Awaitable[tuple[T, Sequence[Envelope[Any]]]]
+    [Database[dict[str, Any]], Session],
+    Awaitable[tuple[T, Sequence[Envelope[Any] | SerializedEvent]]],
 ]
 
 

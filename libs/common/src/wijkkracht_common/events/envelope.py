@@ -7,10 +7,13 @@ the NATS subject are derived, so publishers and consumers cannot disagree about 
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, ClassVar, Generic, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic_core import to_json
 from uuid6 import uuid7
 
 from wijkkracht_common.tenancy import SLUG_PATTERN, current_correlation_id
@@ -109,6 +112,44 @@ def new_event(
         correlationid=correlationid or current_correlation_id(),
         data=data,
     )
+
+
+@dataclass(frozen=True, slots=True)
+class SerializedEvent:
+    """An event as the JSON of its envelope (see `serialize_event`); the outbox stores and
+    publishes it like an `Envelope`."""
+
+    id: str
+    type: str
+    nats_subject: str
+    json: str
+
+
+def serialize_event(
+    cls: type[EventData],
+    data: Mapping[str, Any],
+    *,
+    tenant: str,
+    subject: str,
+    time: datetime,
+    actor: str | None = None,
+    organisation: str | None = None,
+    correlationid: str | None = None,
+) -> SerializedEvent:
+    """The JSON `new_event(cls(**data), ...).model_dump_json()` would give, without building
+    the two models (~10 µs per event; effect ingestion stages thousands per transaction).
+    Nothing is validated: `data` must be what `cls` holds, in JSON-ready types (a test per
+    producer compares both ways)."""
+    event_id, event_type = new_event_id(), cls.event_type()
+    body = {
+        "specversion": SPEC_VERSION, "id": event_id, "source": cls.event_source(),
+        "type": event_type, "time": time, "subject": subject,
+        "datacontenttype": "application/json", "tenant": tenant,
+        "organisation": organisation, "actor": actor, "correlationid": correlationid,
+        "data": data,
+    }
+    return SerializedEvent(event_id, event_type, cls.subject_for(tenant),
+                           to_json(body).decode())
 
 
 def parse_event(event_cls: type[DataT], raw: bytes | str | dict[str, Any]) -> Envelope[DataT]:
