@@ -5,12 +5,14 @@ nats-py's `PullSubscription.fetch` waits for every message with a timed task of 
 same pull requests (JetStream's pull protocol, ADR-13) and lets the callback of one inbox
 subscription collect what arrives (~6 µs per message).
 
-It behaves like nats-py's `fetch(batch, timeout)`: first whatever the consumer holds now (a
-`no_wait` request, answered at once with the messages and, when there were fewer than asked,
-status 404); when that was nothing, one request that waits up to `max_wait` (`expires`) and
-ends when the batch is full or the server ends it (status 408). Messages that arrive for a
-request nobody waits for any more (its fetch timed out just before the server ended it) are
-kept for the next fetch, never dropped; `close()` returns whatever was not handed out, to be nak'd.
+It behaves like nats-py's `fetch(batch, timeout)`: one request for what the batch still lacks,
+`no_wait` with `expires`: the server answers at once with the messages it holds (then status
+404 when they were fewer), or waits up to `max_wait` for the first one and then answers the
+same way (status 408 when none came). When messages are left over from an earlier request the
+request has no `expires` (it returns at once). Messages that arrive for a request nobody waits
+for any more (its fetch was cancelled, or timed out a moment before the server answered) are
+kept for the next fetch, never dropped; `close()` returns whatever was not handed out, to be
+nak'd.
 """
 
 from __future__ import annotations
@@ -64,22 +66,16 @@ class BatchPuller:
         self._subscription = await self._nc.subscribe(self._inbox, cb=self._arrived)
 
     async def fetch(self, batch: int, max_wait: float) -> list[Msg]:
-        """Up to `batch` messages, waiting at most about `max_wait` seconds for them."""
+        """Up to `batch` messages: those there are, or the first to come within `max_wait`."""
         if self._subscription is None:
             await self.start()
         loop = asyncio.get_running_loop()
         deadline = loop.time() + max_wait
         self._failure = None
         if len(self._buffer) < batch and not self._pending(loop):
-            await self._request(loop, batch - len(self._buffer), no_wait=True)
-            await self._until(loop, batch, deadline)
-        if not self._buffer and not self._pending(loop):
-            remaining = deadline - loop.time()
-            if remaining > 0.01:
-                await self._request(loop, batch, expires=remaining)
-        if len(self._buffer) < batch and self._pending(loop):
-            await self._until(loop, 1, deadline)
-            await self._until(loop, batch, deadline)
+            await self._request(loop, batch - len(self._buffer),
+                                expires=0.0 if self._buffer else max_wait)
+        await self._until(loop, batch, deadline)
         if not self._buffer and self._failure is not None:
             raise PullFailed(self._failure)
         taken = self._buffer[:batch]
@@ -106,12 +102,10 @@ class BatchPuller:
         return bool(self._open)
 
     async def _request(self, loop: asyncio.AbstractEventLoop, batch: int, *,
-                       no_wait: bool = False, expires: float = 0.0) -> None:
-        body: dict[str, object] = {"batch": batch}
-        if no_wait:
-            body["no_wait"] = True
-        else:
-            # Ends a little before the caller stops waiting, so its messages reach this fetch.
+                       expires: float) -> None:
+        body: dict[str, object] = {"batch": batch, "no_wait": True}
+        if expires > 0:
+            # Ends a little before the caller stops waiting, so its answer reaches this fetch.
             body["expires"] = max(int((expires - 0.005) * 1e9), 1_000_000)
         self._open.append(_Request(batch, loop.time() + expires + _GRACE_SECONDS))
         await self._nc.publish(self._next_subject, json.dumps(body).encode(),

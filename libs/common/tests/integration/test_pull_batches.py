@@ -48,10 +48,15 @@ async def test_a_fetch_waits_for_messages_published_while_it_waits(
     nc: Client, js: JetStreamContext, stream: str
 ) -> None:
     puller = BatchPuller(nc, stream, "c")
-    fetching = asyncio.create_task(puller.fetch(10, 1.5))
+    fetching = asyncio.create_task(puller.fetch(10, 5.0))
     await asyncio.sleep(0.3)
     await publish(js, stream, range(3))
-    got = await fetching  # the batch is not full: it ends when its request expires
+    got = await fetching  # as soon as the first is there, with those there are then
+    assert got and int(got[0].data) == 0
+    while len(got) < 3:
+        more = await puller.fetch(10, 1.0)
+        assert more, "a published message never came"
+        got += more
     assert [int(m.data) for m in got] == [0, 1, 2]
     await puller.close()
 
@@ -67,8 +72,19 @@ async def test_messages_of_a_fetch_nobody_waits_for_are_kept_not_dropped(
         await fetching
     await publish(js, stream, range(2))
     await asyncio.sleep(0.3)
-    left = await puller.close()
-    assert [int(m.data) for m in left] == [0, 1]  # the caller naks them for prompt redelivery
+    left = await puller.close()  # what the open request delivered after its fetch was gone
+    assert left and int(left[0].data) == 0
+    for msg in left:
+        await msg.nak()  # as the batch consumer does on stop: redelivered at once
+
+    again = BatchPuller(nc, stream, "c")
+    seen: list[int] = []
+    while set(seen) != {0, 1}:
+        batch = await again.fetch(10, 2.0)
+        assert batch, "a message was lost"
+        seen += [int(m.data) for m in batch]
+    assert sorted(seen) == [0, 1]
+    await again.close()
 
 
 async def test_a_missing_consumer_fails_the_fetch(nc: Client, stream: str) -> None:
