@@ -253,12 +253,14 @@ class BatchSettler(Generic[DataT]):
             log.exception("event handler failed", consumer=self.durable)
             await self._retry([i.msg for i in todo], error, transient=False)
             return
-        for item in todo:
+        for index, item in enumerate(todo):
             reason = refused.get(item.envelope.id)
             if reason is None:
                 await item.msg.ack()
             else:
                 await self._reject(item.msg, "invalid", reason)
+            if index % _YIELD_EVERY == _YIELD_EVERY - 1:
+                await asyncio.sleep(0)  # acks do not wait: let the batch being planned run
         self._count("applied", len(todo) - len(refused))
 
     async def _retry(self, msgs: Sequence[Msg], error: BaseException, *,
@@ -273,6 +275,13 @@ class BatchSettler(Generic[DataT]):
                 await msg.nak(delay=backoff_delay(attempt))
                 self._count("retried")
         log.warning("batch retried", consumer=self.durable, size=len(msgs), error=repr(error))
+
+
+#: Messages handled between two yields to the event loop where a loop would not wait (acks):
+#: the next batch is prepared meanwhile, and a long stretch stalls its database round trips.
+_YIELD_EVERY = 250
+#: Messages validated in one go (one pydantic call) between two yields.
+_PARSE_STEP = 500
 
 
 class BatchConsumer(Generic[DataT]):
@@ -307,8 +316,14 @@ class BatchConsumer(Generic[DataT]):
 
     async def _fetch_parsed(self, puller: BatchPuller) -> _Fetched[DataT]:
         messages = await self._fetch(puller)
-        await asyncio.sleep(0)  # let the batch being applied go first
-        return messages, self.settler.parse(messages)
+        valid: list[_Item[DataT]] = []
+        invalid: list[tuple[Msg, str]] = []
+        for start in range(0, len(messages), _PARSE_STEP):
+            await asyncio.sleep(0)  # let the batch being applied go first
+            chunk_valid, chunk_invalid = self.settler.parse(messages[start:start + _PARSE_STEP])
+            valid += chunk_valid
+            invalid += chunk_invalid
+        return messages, (valid, invalid)
 
     async def _produce(self, puller: BatchPuller, ready: asyncio.Queue[_Fetched[DataT]],
                        inflight: list[Msg]) -> None:

@@ -76,6 +76,8 @@ def _record(envelope: Staged) -> dict[str, Any]:
             "status": PENDING, "created_at": datetime.now(UTC)}
 
 
+#: Events published between two yields to the event loop.
+_YIELD_EVERY = 250
 #: Events per batch record: far below the 16 MB document limit, small enough to republish.
 BATCH_RECORD_EVENTS = 1000
 #: How a batch record's events are stored (see the module docstring).
@@ -267,12 +269,14 @@ class OutboxRelay:
         docs = list(batch)
         units = [(index, unit) for index, doc in enumerate(docs) for unit in _units(doc)]
         futures: list[asyncio.Future[Any]] = []
-        for _, (event_id, subject, payload, stored_headers) in units:
+        for position, (_, (event_id, subject, payload, stored_headers)) in enumerate(units):
             try:
                 futures.append(await self._send(event_id, subject, payload, stored_headers))
             except Exception as error:  # noqa: BLE001 - any publish failure: retry later
                 log.warning("outbox publish failed", subject=subject, error=str(error))
                 break
+            if position % _YIELD_EVERY == _YIELD_EVERY - 1:
+                await asyncio.sleep(0)  # publishes do not wait: let the service's work run
         acked = await self._acks(futures)
         # Only a prefix counts as sent, so a retry never reorders events of one aggregate;
         # a record counts only when all its events are in that prefix.

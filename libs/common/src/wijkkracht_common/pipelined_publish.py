@@ -24,6 +24,9 @@ from nats.aio.client import Client as NATS
 from nats.aio.msg import Msg
 from nats.aio.subscription import Subscription
 
+#: Acknowledgements settled between two yields to the event loop.
+_YIELD_EVERY = 250
+
 
 class PublishRefused(Exception):
     """The stream refused a message, or no stream listens on its subject."""
@@ -36,6 +39,7 @@ class PipelinedPublisher:
         self._subscription: Subscription | None = None
         self._pending: dict[str, asyncio.Future[None]] = {}
         self._tokens = itertools.count()
+        self._settled = 0
 
     @property
     def in_flight(self) -> int:
@@ -76,6 +80,9 @@ class PipelinedPublisher:
             future.set_exception(PublishRefused(_reason(msg, status)))
         else:
             future.set_result(None)
+        self._settled += 1
+        if self._settled % _YIELD_EVERY == 0:
+            await asyncio.sleep(0)  # nats-py hands a burst of acks over without yielding
 
     async def close(self) -> None:
         """Stop listening for acknowledgements; publishes still waiting fail."""

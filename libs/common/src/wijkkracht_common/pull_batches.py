@@ -39,6 +39,10 @@ _ENDINGS = {"404", "408", "409"}
 _GRACE_SECONDS = 5.0
 
 
+#: Messages collected between two yields to the event loop (a batch arrives as one burst).
+_YIELD_EVERY = 250
+
+
 class PullFailed(Exception):
     """The server ended a pull request with an error status (e.g. the consumer is gone)."""
 
@@ -129,6 +133,9 @@ class BatchPuller:
         status = headers.get("Status") if not msg.data else None
         if status is None:
             self._buffer.append(msg)
+            if len(self._buffer) % _YIELD_EVERY == 0:
+                # nats-py hands a whole burst to this callback without yielding in between.
+                await asyncio.sleep(0)
             if self._open:
                 head = self._open[0]
                 head.remaining -= 1
