@@ -12,6 +12,7 @@ from conftest import Harness, event, read_subject, response, wait_for
 from effect_measurement.adapters.documents import cell_from_document, stored_from_document
 from effect_measurement.domain.aggregates import apply_deltas, person_cells
 from wijkkracht_common.events.identity import PersonErasureRequested
+from wijkkracht_common.events.questionnaires import InstrumentPublished
 
 pytestmark = pytest.mark.integration
 DURABLE = "effect_measurement__questionnaires_response_submitted_v1"
@@ -277,3 +278,34 @@ async def test_an_intervention_recorded_between_plan_and_commit_voids_the_plan( 
             actual[found[0]] = found[1]
     assert expected and actual == expected
     assert {k.intervention_type for k in actual} == {"walking_group"}
+
+
+async def test_an_instrument_published_after_ingestion_started_is_accepted(  # type: ignore[no-untyped-def]
+    harness: Harness, two_tenants
+) -> None:
+    """Ingestion keeps the tenant's instrument families in memory: an event of a family it
+    has not seen makes it read them again instead of dead-lettering the event."""
+    tenant = two_tenants.a
+    db = await harness.db(tenant)
+    first = response(tenant, "p-first", levels={"finances": 2})
+    await harness.publish(first)
+    await wait_for(lambda: db.measurements.find_one({"_id": first.data.response_id}))
+
+    await harness.publish(event(
+        InstrumentPublished(instrument_id="wellbeing-kids", family="wellbeing-kids",
+                            variant="standard", version=1, purpose="measurement",
+                            dimension_codes=["play"]),
+        tenant, subject="wellbeing-kids"))
+    await wait_for(lambda: db.instruments.find_one({"_id": "wellbeing-kids"}))
+    new_family = response(tenant, "p-kid", family="wellbeing-kids", scores={"play": 7.0})
+    await harness.publish(new_family)
+
+    stored = await wait_for(
+        lambda: db.measurements.find_one({"_id": new_family.data.response_id}))
+    assert stored["family"] == "wellbeing-kids"
+    assert await dlq_count(harness, tenant) == 0
+
+
+async def dlq_count(harness: Harness, tenant: str) -> int:
+    dead = await read_subject(harness.js, f"dlq.*.{DURABLE}", "DLQ")
+    return sum(1 for d in dead if f"wk.{tenant}." in str(d["original_subject"]))

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from pymongo import UpdateOne
 from wijkkracht_common.storage import Database, Session
 
 from effect_measurement.adapters.schema import SETTINGS
@@ -24,7 +25,11 @@ async def read_epoch(db: Database[dict[str, Any]], session: Session | None = Non
     return int(doc["epoch"]) if doc else 0
 
 
+def epoch_advance() -> UpdateOne:
+    """The `SETTINGS` write of `advance_epoch`, for a bulk write with other settings."""
+    return UpdateOne({"_id": EPOCH}, {"$inc": {"epoch": 1}}, upsert=True)
+
+
 async def advance_epoch(db: Database[dict[str, Any]], session: Session) -> None:
     """Call inside every transaction that writes measurements or interventions."""
-    await db[SETTINGS].update_one({"_id": EPOCH}, {"$inc": {"epoch": 1}}, upsert=True,
-                                  session=session)
+    await db[SETTINGS].bulk_write([epoch_advance()], session=session)

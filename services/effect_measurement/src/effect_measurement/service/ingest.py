@@ -45,15 +45,15 @@ from effect_measurement.adapters.documents import (
     stored_from_document,
     trajectory_id,
 )
-from effect_measurement.adapters.schema import CELLS, MEASUREMENTS, PERSONA, PROFILES
+from effect_measurement.adapters.schema import CELLS, MEASUREMENTS, PERSONA, PROFILES, SETTINGS
 from effect_measurement.domain.aggregates import Flat, RawCell, by_person, cells_of, fold_into
 from effect_measurement.domain.inputs import InstrumentKind, MeasurementInput
 from effect_measurement.domain.profiles import Profile
 from effect_measurement.domain.trajectories import StoredMeasurement, snapshot
-from effect_measurement.service.epoch import advance_epoch, read_epoch
+from effect_measurement.service.epoch import epoch_advance, read_epoch
 from effect_measurement.service.instruments import families, to_measurement
 from effect_measurement.service.persona import load_interventions, persona_batch_delta
-from effect_measurement.service.reports import touch_projection
+from effect_measurement.service.reports import projection_touch
 
 Db = Database[dict[str, Any]]
 
@@ -313,10 +313,11 @@ async def write_plan(db: Db, session: Session, plan: Plan) -> int:
     await db[MEASUREMENTS].insert_many(plan.documents, ordered=False, session=session)
     if plan.cell_ops:
         await db[CELLS].bulk_write(plan.cell_ops, ordered=False, session=session)
-        await touch_projection(db, session)
     if plan.persona_ops:
         await db[PERSONA].bulk_write(plan.persona_ops, ordered=False, session=session)
-    await advance_epoch(db, session)
+    # The person-data epoch, and the projection version when cells changed: one round trip.
+    await db[SETTINGS].bulk_write(
+        [epoch_advance(), *([projection_touch()] if plan.cell_ops else [])], session=session)
     return len(plan.documents)
 
 
@@ -327,6 +328,17 @@ class Accepting:
     families: dict[str, frozenset[str]]
     accepted: list[tuple[Envelope[ResponseSubmitted], MeasurementInput | None]]
     refused: dict[str, str]
+
+
+def _validate(envelopes: Sequence[Envelope[ResponseSubmitted]],
+              known: dict[str, frozenset[str]]) -> Accepting:
+    result = Accepting(known, [], {})
+    for envelope in envelopes:
+        try:
+            result.accepted.append((envelope, to_measurement(envelope, known)))
+        except PermanentError as error:
+            result.refused[envelope.id] = str(error)
+    return result
 
 
 class ResponseIngestion:
@@ -347,6 +359,8 @@ class ResponseIngestion:
         self._planned: dict[tuple[str, ...], Plan] = {}
         # Batches `prepare` validated: `apply` skips validating them again (~4 % of the CPU).
         self._accepted: dict[tuple[str, ...], Accepting] = {}
+        # Instrument families per tenant database, read again only when an event is refused.
+        self._families: dict[str, dict[str, frozenset[str]]] = {}
         self._last: dict[str, Plan] = {}
         self._generation: dict[str, int] = defaultdict(int)
         # Per tenant: set once the batch being applied knows which plan it writes.
@@ -354,16 +368,19 @@ class ResponseIngestion:
 
     async def _accept(self, db: Db, envelopes: Sequence[Envelope[ResponseSubmitted]]
                       ) -> Accepting:
-        known = await families(db)
         ahead = self._accepted.pop(tuple(e.id for e in envelopes), None)
-        if ahead is not None and ahead.families == known:
+        known = self._families.get(db.name)
+        if ahead is not None and ahead.families is known:
             return ahead  # `prepare` validated these envelopes against the same families
-        result = Accepting(known, [], {})
-        for envelope in envelopes:
-            try:
-                result.accepted.append((envelope, to_measurement(envelope, known)))
-            except PermanentError as error:
-                result.refused[envelope.id] = str(error)
+        reread = known is None
+        if known is None:
+            known = self._families[db.name] = await families(db)
+        result = _validate(envelopes, known)
+        if result.refused and not reread:
+            # Families only grow: a refusal may be an instrument published since they were
+            # read (e.g. through another replica). Read them again before refusing anything.
+            known = self._families[db.name] = await families(db)
+            result = _validate(envelopes, known)
         return result
 
     async def prepare(self, db: Db, envelopes: Sequence[Envelope[ResponseSubmitted]]) -> None:

@@ -10,6 +10,7 @@ from collections import OrderedDict
 from collections.abc import Mapping
 from typing import Any
 
+from pymongo import UpdateOne
 from wijkkracht_common.auth import Principal
 from wijkkracht_common.errors import Forbidden, InvalidInput, field_error
 from wijkkracht_common.events.envelope import new_event_id
@@ -48,12 +49,16 @@ async def settings(db: Db) -> tuple[PrivacyPolicy, set[str], str]:
     return PrivacyPolicy(int(doc.get("k", DEFAULT_K))), set(doc.get("named", [])), version
 
 
+def projection_touch() -> UpdateOne:
+    """The `SETTINGS` write of `touch_projection`, for a bulk write with other settings."""
+    return UpdateOne({"_id": PROJECTION_VERSION}, {"$set": {"version": new_event_id()}},
+                     upsert=True)
+
+
 async def touch_projection(db: Db, session: Session) -> None:
     """Inside every transaction that changes cells: readers' caches see a new version (a
     fresh unique token, not a counter: a dropped and recreated database never repeats one)."""
-    await db[SETTINGS].update_one({"_id": PROJECTION_VERSION},
-                                  {"$set": {"version": new_event_id()}},
-                                  upsert=True, session=session)
+    await db[SETTINGS].bulk_write([projection_touch()], session=session)
 
 
 class CellCache:
