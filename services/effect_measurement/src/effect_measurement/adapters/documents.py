@@ -32,6 +32,7 @@ _MEASUREMENT_FIELDS = (
 )
 
 
+@lru_cache(maxsize=65536)  # ingestion asks twice per measurement, and again per follow-up
 def trajectory_id(person_id: str, organisation: str | None, family: str) -> str:
     """Opaque id of a person's trajectory with one organisation and instrument family.
 

@@ -540,6 +540,55 @@ def _add_first(sums: dict[RawCell, Flat], stored: StoredMeasurement) -> None:
                     _ONE_MEASURED, 1)
 
 
+class _FirstMeasurements:
+    """Persons' first measurements within one fold, added per group (organisation,
+    neighbourhood, family, periods): in each cell they differ only in how many there are and
+    in the sum of their values, so a group adds its cells once instead of every measurement
+    adding them (``_add_first`` one by one: ~40 cell updates per measurement)."""
+
+    __slots__ = ("_groups",)
+
+    def __init__(self) -> None:
+        # group -> (measurements, {dimension: [count, sum of values in hundredths]})
+        self._groups: dict[tuple[str, str, str, tuple[str, str, str]],
+                           tuple[list[int], dict[str, list[int]]]] = {}
+
+    def add(self, stored: StoredMeasurement) -> None:
+        values = series_values(stored)
+        if not values:
+            return  # no track: not part of any trajectory (nor of ``_all``)
+        data = stored.measurement
+        key = (data.organisation or NO_ORGANISATION, stored.neighbourhood, data.family,
+               period_labels_of(data.submitted_at))
+        group = self._groups.get(key)
+        if group is None:
+            group = self._groups[key] = ([0], {})
+        group[0][0] += 1
+        dimensions = group[1]
+        for (_, dimension), _, value in values:
+            tally = dimensions.get(dimension)
+            if tally is None:
+                dimensions[dimension] = [1, centi(value)]
+            else:
+                tally[0] += 1
+                tally[1] += centi(value)
+
+    def add_to(self, sums: dict[RawCell, Flat]) -> None:
+        """What ``_add_first`` of each measurement would have added to ``sums``."""
+        for (organisation, neighbourhood, family, labels), (count, dims) in self._groups.items():
+            for dimension, (n, total) in dims.items():
+                # == n x _contribution(v, True, v, True, scale), summed over the values v
+                contribution: Sparse = (((_MEASURED, n), (_BASELINE_COUNT, n),
+                                         (_BASELINE_SUM, total), (_BASELINE_ONLY, n)), None)
+                for period in labels:
+                    _add_sparse(sums, (organisation, neighbourhood, family, dimension, period),
+                                contribution, 1)
+            measured: Sparse = (((_MEASURED, count[0]),), None)
+            for period in labels:
+                _add_sparse(sums, (organisation, neighbourhood, family, ALL_DIMENSIONS, period),
+                            measured, 1)
+
+
 def by_person(batch: Iterable[StoredMeasurement]) -> dict[str, list[StoredMeasurement]]:
     """A batch's measurements per person (anonymous ones never aggregate)."""
     new_by_person: dict[str, list[StoredMeasurement]] = defaultdict(list)
@@ -555,12 +604,19 @@ def fold_into(
     history: Mapping[str, Sequence[StoredMeasurement]],
 ) -> None:
     """Add the persons' cell deltas to ``sums`` (a batch may be folded in parts)."""
+    firsts = _FirstMeasurements()
     for person, items in new_by_person.items():
         before = history.get(person, ())
         if appends(before, items):
-            add_appended_delta(sums, before, items)
+            measured = [s for s in items if s.measurement.kind is InstrumentKind.MEASUREMENT]
+            if len(measured) == 1 and not any(
+                    s.measurement.kind is InstrumentKind.MEASUREMENT for s in before):
+                firsts.add(measured[0])  # most measurements: a person's first
+            else:
+                add_appended_delta(sums, before, items)
         else:
             add_person_delta(sums, before, items, person_contributions)
+    firsts.add_to(sums)
 
 
 def cells_of(tenant: str, sums: Mapping[RawCell, Flat]) -> dict[CellKey, Accumulator]:

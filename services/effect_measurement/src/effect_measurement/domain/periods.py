@@ -73,21 +73,36 @@ def year(year_number: int) -> Period:
     return Period(PeriodKind.YEAR, f"{year_number:04d}")
 
 
-@lru_cache(maxsize=65536)
 def periods_of(moment: datetime) -> tuple[Period, Period, Period]:
     """Month, quarter and year a moment falls in, on the reporting (Dutch) calendar."""
-    moment = moment.astimezone(REPORTING_TIMEZONE)
+    return _periods_of_hour(_hour(moment))
+
+
+def period_labels_of(moment: datetime) -> tuple[str, str, str]:
+    """``periods_of`` as labels: hot loops key dicts by the label (hashed in C)."""
+    return _labels_of_hour(_hour(moment))
+
+
+def _hour(moment: datetime) -> int:
+    """The hour since the epoch a moment falls in. The reporting zone's offsets are whole
+    hours and change on the hour, so every moment of one such hour has the same local date:
+    the periods are computed once per hour, not per moment (a zone conversion costs µs)."""
+    return int(moment.timestamp() // 3600)
+
+
+@lru_cache(maxsize=65536)
+def _periods_of_hour(hour: int) -> tuple[Period, Period, Period]:
+    local = datetime.fromtimestamp(hour * 3600, REPORTING_TIMEZONE)
     return (
-        month(moment.year, moment.month),
-        quarter(moment.year, (moment.month - 1) // 3 + 1),
-        year(moment.year),
+        month(local.year, local.month),
+        quarter(local.year, (local.month - 1) // 3 + 1),
+        year(local.year),
     )
 
 
 @lru_cache(maxsize=65536)
-def period_labels_of(moment: datetime) -> tuple[str, str, str]:
-    """``periods_of`` as labels: hot loops key dicts by the label (hashed in C)."""
-    month_, quarter_, year_ = periods_of(moment)
+def _labels_of_hour(hour: int) -> tuple[str, str, str]:
+    month_, quarter_, year_ = _periods_of_hour(hour)
     return month_.label, quarter_.label, year_.label
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
+from functools import lru_cache
 from itertools import pairwise
 
 from effect_measurement.domain.inputs import InstrumentKind, MeasurementInput
@@ -209,13 +210,26 @@ def series_values(stored: StoredMeasurement) -> tuple[Series, ...]:
     return stored.series
 
 
+_PHASE, _LEVEL, _SCORE = Scale.PHASE, Scale.LEVEL, Scale.SCORE  # enum lookups are slow
+
+
+@lru_cache(maxsize=4096)
+def _series_key(track: str, code: str) -> tuple[str, str]:
+    """One shared (track, dimension) tuple per pair: less to build, less to hash."""
+    return (track, code)
+
+
 def _series_of(data: MeasurementInput) -> tuple[Series, ...]:
-    values = [((PHASE_TRACK_PREFIX + theme, theme), Scale.PHASE, float(phase))
-              for theme, phase in (data.phases or {}).items()]
-    values += [((LEVELS_TRACK, code), Scale.LEVEL, float(level))
-               for code, level in (data.levels or {}).items()]
-    values += [((SCORES_TRACK, code), Scale.SCORE, float(score))
-               for code, score in (data.dimension_scores or {}).items()]
+    values: list[Series] = []
+    if data.phases:
+        values += [(_series_key(PHASE_TRACK_PREFIX + theme, theme), _PHASE, float(phase))
+                   for theme, phase in data.phases.items()]
+    if data.levels:
+        values += [(_series_key(LEVELS_TRACK, code), _LEVEL, float(level))
+                   for code, level in data.levels.items()]
+    if data.dimension_scores:
+        values += [(_series_key(SCORES_TRACK, code), _SCORE, float(score))
+                   for code, score in data.dimension_scores.items()]
     return tuple(values)
 
 
