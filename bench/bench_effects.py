@@ -4,12 +4,13 @@
     .venv/bin/python bench/bench_effects.py --query-measurements 1000000   # the 1M data set
 
 1. raw ceiling: `insert_many` of measurement-shaped documents (500 per call) on the same
-   embedded database in the same run;
+   embedded database in the same run, measured before, between and after the ingestion runs;
 2. ingestion end to end through the service's real batch consumer: N response_submitted
    events are pre-published with nats-py, then the app starts; events/s from the moment the
-   app is up (start-up excluded) until all are stored, with the ratio to (1); again with the
-   history cache off (every history read from the database, as when follow-ups come months
-   after the baseline);
+   app is up (start-up excluded) until all are stored; `--runs` times, alternating with (1);
+   the ratio to (1) best to best and median to median; again with the history cache off
+   (every history read from the database, as when follow-ups come months after the
+   baseline);
 3. submit-to-visible latency at 100 events/s (publish time → measurement readable);
 4. aggregate query p50/p95 over HTTP on a tenant with M measurements. The query reads only
    the projection, so the cells are written directly with the domain's fold (generating M
@@ -246,6 +247,7 @@ async def main() -> None:
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--events", type=int, default=30_000)
     parser.add_argument("--raw-docs", type=int, default=30_000)
+    parser.add_argument("--runs", type=int, default=2, help="ingestion runs (raw: one more)")
     parser.add_argument("--latency-seconds", type=float, default=10.0)
     parser.add_argument("--query-measurements", type=int, default=200_000)
     parser.add_argument("--queries", type=int, default=200)
@@ -261,20 +263,28 @@ async def main() -> None:
             managed.append(start_mongo(free_port(), work / "db", work / "db.log"))
             mongo_url = managed[-1].url
         try:
-            raw = await raw_ceiling(mongo_url, args.raw_docs)
-            print(f"1. raw insert_many ceiling: {raw:,.0f} docs/s (500 per call, this run)")
-            rate = await ingestion(nats_url, mongo_url, args.events)
-            print(f"2. ingestion end to end: {rate:,.0f} events/s over {args.events:,} events "
-                  f"= {rate / raw:.0%} of the raw insert_many rate "
-                  f"(target >= 3,000/s and >= 40%)")
+            # Raw limit and ingestion alternate (raw, ingest, raw, ingest, raw): the machine's
+            # speed drifts, so each figure is taken more than once; best with best, median
+            # with median.
+            raws, rates = [await raw_ceiling(mongo_url, args.raw_docs)], []
+            for run in range(args.runs):
+                rates.append(await ingestion(nats_url, mongo_url, args.events,
+                                             tenant=f"bench-ingest-{run}"))
+                raws.append(await raw_ceiling(mongo_url, args.raw_docs))
+            raw, rate = max(raws), max(rates)
+            print("1. raw insert_many ceiling (500 per call): "
+                  + ", ".join(f"{r:,.0f}" for r in raws) + f" docs/s; best {raw:,.0f}")
+            print(f"2. ingestion end to end over {args.events:,} events: "
+                  + ", ".join(f"{r:,.0f}" for r in rates) + " events/s")
+            print(f"   best {rate:,.0f} events/s = {rate / raw:.0%} of the best raw rate; "
+                  f"median {statistics.median(rates):,.0f} = "
+                  f"{statistics.median(rates) / statistics.median(raws):.0%} of the median "
+                  f"raw rate (target >= 3,000/s and >= 40%)")
             cold = await ingestion(nats_url, mongo_url, args.events, tenant="bench-cold",
                                    ingest_history_cache_persons=0)
-            print(f"   the same without the history cache: {cold:,.0f} events/s = "
-                  f"{cold / raw:.0%} (in this stream a follow-up comes 3,000 events after the "
+            print(f"   without the history cache: {cold:,.0f} events/s = {cold / raw:.0%} of "
+                  f"the best raw rate (in this stream a follow-up comes 3,000 events after the "
                   f"baseline, so the cache has it; in production months pass)")
-            after = await raw_ceiling(mongo_url, args.raw_docs)
-            print(f"   raw insert_many again after ingestion: {after:,.0f} docs/s "
-                  f"(ratio {rate / after:.0%}; the machine's load varies)")
             p50, p99 = await latency(nats_url, mongo_url, args.latency_seconds, 100.0)
             print(f"3. submit-to-visible at 100 events/s: p50 {p50:.0f} ms, p99 {p99:.0f} ms "
                   f"(target p99 < 250 ms)")
