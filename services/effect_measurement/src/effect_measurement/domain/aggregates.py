@@ -417,8 +417,8 @@ def _contribution(baseline: float, in_baseline_period: bool, value: float, is_ba
     return tuple(counts), move
 
 
-def _add_sparse(sums: dict[RawCell, Flat], key: RawCell, contribution: Sparse, sign: int
-                ) -> None:
+def add_sparse(sums: dict[K, Flat], key: K, contribution: Sparse, sign: int) -> None:
+    """``sums[key] += sign * contribution`` for a sparse contribution (its non-zero counters)."""
     counts, move = contribution
     current = sums.get(key)
     if current is None:
@@ -500,20 +500,20 @@ def add_appended_delta(
         scale = scales[slot]
         base, base_periods = baseline[slot]
         in_base = period in base_periods
-        _add_sparse(sums, (organisation, neighbourhood, family, dimension, period),
+        add_sparse(sums, (organisation, neighbourhood, family, dimension, period),
                     _contribution(base, in_base, value, is_baseline, scale), 1)
         old = last_before.get((slot, period))
         if old is not None:
-            _add_sparse(sums, (organisation, old[1], family, dimension, period),
+            add_sparse(sums, (organisation, old[1], family, dimension, period),
                         _contribution(base, in_base, old[0], old[2], scale), -1)
     for (organisation, family, period), neighbourhood in all_after.items():
         old_neighbourhood = all_before.get((organisation, family, period))
         if old_neighbourhood == neighbourhood:
             continue
-        _add_sparse(sums, (organisation, neighbourhood, family, ALL_DIMENSIONS, period),
+        add_sparse(sums, (organisation, neighbourhood, family, ALL_DIMENSIONS, period),
                     _ONE_MEASURED, 1)
         if old_neighbourhood is not None:
-            _add_sparse(sums, (organisation, old_neighbourhood, family, ALL_DIMENSIONS, period),
+            add_sparse(sums, (organisation, old_neighbourhood, family, ALL_DIMENSIONS, period),
                         _ONE_MEASURED, -1)
 
 
@@ -533,10 +533,10 @@ def _add_first(sums: dict[RawCell, Flat], stored: StoredMeasurement) -> None:
     for (_, dimension), scale, value in values:
         contribution = _contribution(value, True, value, True, scale)
         for period in labels:
-            _add_sparse(sums, (organisation, neighbourhood, family, dimension, period),
+            add_sparse(sums, (organisation, neighbourhood, family, dimension, period),
                         contribution, 1)
     for period in labels:
-        _add_sparse(sums, (organisation, neighbourhood, family, ALL_DIMENSIONS, period),
+        add_sparse(sums, (organisation, neighbourhood, family, ALL_DIMENSIONS, period),
                     _ONE_MEASURED, 1)
 
 
@@ -581,11 +581,11 @@ class _FirstMeasurements:
                 contribution: Sparse = (((_MEASURED, n), (_BASELINE_COUNT, n),
                                          (_BASELINE_SUM, total), (_BASELINE_ONLY, n)), None)
                 for period in labels:
-                    _add_sparse(sums, (organisation, neighbourhood, family, dimension, period),
+                    add_sparse(sums, (organisation, neighbourhood, family, dimension, period),
                                 contribution, 1)
             measured: Sparse = (((_MEASURED, count[0]),), None)
             for period in labels:
-                _add_sparse(sums, (organisation, neighbourhood, family, ALL_DIMENSIONS, period),
+                add_sparse(sums, (organisation, neighbourhood, family, ALL_DIMENSIONS, period),
                             measured, 1)
 
 

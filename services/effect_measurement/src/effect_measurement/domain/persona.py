@@ -14,8 +14,18 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import lru_cache
 
-from effect_measurement.domain.aggregates import Accumulator, Flat, Only, add_flat, centi, from_flat
+from effect_measurement.domain.aggregates import (
+    Accumulator,
+    Flat,
+    Only,
+    Sparse,
+    add_flat,
+    add_sparse,
+    centi,
+    from_flat,
+)
 from effect_measurement.domain.inputs import InstrumentKind, InterventionInput
 from effect_measurement.domain.interventions import NO_INTERVENTION, intervention_types_between
 from effect_measurement.domain.periods import Period, period_labels_of, period_of_label
@@ -66,6 +76,7 @@ class PersonaKey:
 
 
 _OUTCOME_INDEX = {Outcome.IMPROVED: 2, Outcome.SAME: 3, Outcome.WORSE: 4}
+_MEASURED, _CHANGE_COUNT, _CHANGE_SUM = 0, 7, 8  # positions in ``aggregates._COUNTERS``
 
 
 #: A persona key in the fold's raw form: (family, dimension, year label, attribute, value,
@@ -129,6 +140,17 @@ def persona_contributions(
 _NONE_ONLY = frozenset({NO_INTERVENTION})
 
 
+@lru_cache(maxsize=4096)
+def _change(delta: float, scale: Scale) -> Sparse:
+    """The counters of one change (``persona_contributions``' arithmetic), sparse: measured,
+    its outcome, the change count and sum. Few distinct changes occur (small scales)."""
+    counts = [(_MEASURED, 1), (_OUTCOME_INDEX[classify_change(delta, scale)], 1),
+              (_CHANGE_COUNT, 1)]
+    if centi(delta):
+        counts.append((_CHANGE_SUM, centi(delta)))
+    return tuple(counts), None
+
+
 def add_appended_persona_delta(
     sums: dict[RawPersona, Flat],
     history: Sequence[StoredMeasurement],
@@ -174,9 +196,7 @@ def add_appended_persona_delta(
 
     def add(slot: Slot, year: str, value: float, stored: StoredMeasurement, sign: int) -> None:
         base, base_at = baseline[slot]
-        delta = value - base
-        counts = [1, 0, 0, 0, 0, 0, 0, 1, centi(delta)]
-        counts[_OUTCOME_INDEX[classify_change(delta, scales[slot])]] = 1
+        contribution = _change(value - base, scales[slot])
         types = intervention_types_between(
             interventions, person, base_at, stored.measurement.submitted_at
         ) if interventions else _NONE_ONLY
@@ -185,8 +205,8 @@ def add_appended_persona_delta(
                                            ("household_type", stored.household_type),
                                            ("neighbourhood", stored.neighbourhood)):
             for kind in types:
-                add_flat(sums, (family, dimension, year, attribute, attribute_value, kind),
-                         counts, None, sign)
+                add_sparse(sums, (family, dimension, year, attribute, attribute_value, kind),
+                           contribution, sign)
 
     for (slot, year), (value, stored) in after.items():
         add(slot, year, value, stored, 1)
