@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -10,6 +11,7 @@ from wijkkracht_common.events.identity import (
     PersonErasureRequested,
     TenantCreated,
 )
+from wijkkracht_common.testing.plugin import drop_tenant_databases
 
 pytestmark = pytest.mark.integration
 P = "/questionnaires/v1"
@@ -49,9 +51,19 @@ async def test_erasure_publishes_counts(qs: Any, eventually_: Any) -> None:
     assert events[1]["data"]["anonymised"] == {"responses": 0}
 
 
-async def test_tenant_created_enables_anonymous_use(qs: Any, eventually_: Any,
-                                                    unique: str) -> None:
+@pytest.fixture
+def new_tenant(mongo_url: str, unique: str) -> Iterator[str]:
+    """A tenant slug the test creates through `tenant_created`; its databases are dropped
+    afterwards, also when the test fails (nx-27017 keeps at most 100 databases open).
+    Request it before `qs`, so the app has stopped when they are dropped."""
     tenant = f"nieuw-{unique}"
+    yield tenant
+    drop_tenant_databases(mongo_url, [tenant])
+
+
+async def test_tenant_created_enables_anonymous_use(new_tenant: str, qs: Any,
+                                                    eventually_: Any) -> None:
+    tenant = new_tenant
     r = await qs.client.post(f"{P}/tenants/{tenant}/anonymous-responses",
                              json={"instrument_id": "health-short"})
     assert r.status_code == 404

@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 import pytest
 from conftest import PREFIX, Api
 from helpers import IDENTITY_DEMO_TABLE, demo_hsds_json, eventually
+from social_map.service.context import SERVICE
 from wijkkracht_common.events.envelope import new_event
 from wijkkracht_common.events.identity import (
     ConsentGranted,
@@ -15,6 +16,8 @@ from wijkkracht_common.events.identity import (
     PersonRegistered,
 )
 from wijkkracht_common.events.questionnaires import ResponseSubmitted
+from wijkkracht_common.messaging import durable_name
+from wijkkracht_common.outbox import OUTBOX
 from wijkkracht_common.testing.plugin import TwoTenants
 
 pytestmark = pytest.mark.integration
@@ -60,15 +63,48 @@ async def test_piet_gets_the_walking_group_first(api: Api, two_tenants: TwoTenan
     assert first["distance_km"] < 1 and "participation" in first["dimensions"]
     assert first["reason"]["nl"].startswith("Past bij")
 
-    # a redelivered event (same id, new NATS message) is applied once: the inbox guards it
+    # a redelivered event (same id, new NATS message) is applied once: the inbox guards it.
+    # The copy carries other scores, so a second application would show (the effect is a
+    # replace_one: an identical copy applied twice would leave no trace).
     db = await api.app.state.ctx.db(t)
-    await api.js.publish(submitted.nats_subject, submitted.model_dump_json().encode(),
+    outbox_before = await db[OUTBOX].count_documents({})
+    metrics = api.app.state.ctx.runtime.metrics
+    consumed = {"service": metrics.service_name,
+                "consumer": durable_name(SERVICE, ResponseSubmitted)}  # fmt: skip
+
+    def outcomes(outcome: str) -> float:
+        labels = {**consumed, "outcome": outcome}
+        return metrics.registry.get_sample_value("wk_events_consumed_total", labels) or 0.0
+
+    duplicates_before = outcomes("duplicate")
+    other_scores = {**PIET_SCORES, "participation": 9, "meaningfulness": 2}
+    data = submitted.data.model_copy(update={"dimension_scores": other_scores})
+    redelivered = submitted.model_copy(update={"data": data})
+    await api.js.publish(redelivered.nats_subject, redelivered.model_dump_json().encode(),
                          headers={"Nats-Msg-Id": f"{submitted.id}-again"})  # fmt: skip
 
-    async def claimed_once() -> bool:
-        return await db["inbox"].count_documents({"_id": {"$regex": submitted.id}}) == 1
+    async def redelivery_consumed() -> bool:
+        # "duplicate" is counted after the handler's transaction and the ack (a later event
+        # is no marker: faststream runs one pull batch's messages concurrently); changed
+        # scores mean it was consumed and applied, and the assertions below fail
+        if outcomes("duplicate") > duplicates_before:
+            return True
+        stored = await db["responses"].find_one({"_id": "resp-piet"})
+        return stored is not None and stored["scores"] != PIET_SCORES
 
-    await eventually(claimed_once)
+    await eventually(redelivery_consumed)
+    # Fails if the duplicate was applied: its scores would replace Piet's, the focus would
+    # move to meaningfulness, and the consumer would count it "applied", not "duplicate".
+    assert outcomes("duplicate") == duplicates_before + 1
+    stored = await db["responses"].find_one({"_id": "resp-piet"})
+    assert stored is not None and stored["scores"] == PIET_SCORES
+    assert await db["responses"].count_documents({"person_id": "piet"}) == 1
+    assert await db["inbox"].count_documents({"_id": {"$regex": submitted.id}}) == 1
+    assert await db[OUTBOX].count_documents({}) == outbox_before  # no event from it either
+    again = (await api.client.get(url, params={"response_id": "resp-piet"}, headers=piet)).json()
+    assert again["focus_dimensions"] == ["participation"]
+    assert [i["entry"]["name"] for i in again["items"]] == [i["entry"]["name"]
+                                                            for i in body["items"]]
 
     # a professional sees it only with Piet's share_results consent, and is access-logged
     pro = api.headers(t, sub="p-pro", welzijn_demo=["professional"])
