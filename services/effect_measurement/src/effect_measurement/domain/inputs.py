@@ -7,8 +7,9 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import StrEnum
+from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator
 
 
 class InstrumentKind(StrEnum):
@@ -24,6 +25,12 @@ def _require_aware(value: datetime) -> datetime:
     return value
 
 
+#: A phase or level (1-5) and a 0-10 score. As constraints, not Python validators: checked by
+#: pydantic-core (ingestion validates thousands of measurements per second).
+Ordinal = Annotated[int, Field(ge=1, le=5)]
+Score = Annotated[float, Field(ge=0.0, le=10.0)]
+
+
 class MeasurementInput(BaseModel):
     """Data of a ``response_submitted`` event from the questionnaires service."""
 
@@ -37,30 +44,12 @@ class MeasurementInput(BaseModel):
     variant: str = "default"
     version: int = Field(default=1, ge=1)
     kind: InstrumentKind
-    submitted_at: datetime
-    dimension_scores: dict[str, float] = Field(default_factory=dict)
-    phases: dict[str, int] = Field(default_factory=dict)
-    levels: dict[str, int] = Field(default_factory=dict)
+    submitted_at: AwareDatetime
+    dimension_scores: dict[str, Score] = Field(default_factory=dict)
+    phases: dict[str, Ordinal] = Field(default_factory=dict)
+    levels: dict[str, Ordinal] = Field(default_factory=dict)
     skipped_count: int = Field(default=0, ge=0)
     discussable_count: int = Field(default=0, ge=0)
-
-    _aware = field_validator("submitted_at")(_require_aware)
-
-    @field_validator("dimension_scores")
-    @classmethod
-    def _scores_in_range(cls, value: dict[str, float]) -> dict[str, float]:
-        for code, score in value.items():
-            if not 0.0 <= score <= 10.0:
-                raise ValueError(f"score of {code!r} must be within 0-10")
-        return value
-
-    @field_validator("phases", "levels")
-    @classmethod
-    def _ordinal_in_range(cls, value: dict[str, int]) -> dict[str, int]:
-        for code, step in value.items():
-            if not 1 <= step <= 5:
-                raise ValueError(f"value of {code!r} must be within 1-5")
-        return value
 
 
 class PersonProfileInput(BaseModel):

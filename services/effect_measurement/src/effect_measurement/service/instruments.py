@@ -78,4 +78,6 @@ def to_measurement(
             discussable_count=data.discussable_count,
         )
     except ValidationError as error:
-        raise PermanentError(f"invalid measurement: {error.errors()[0].get('msg')}") from error
+        first = error.errors()[0]
+        where = ".".join(str(part) for part in first.get("loc", ()))
+        raise PermanentError(f"invalid measurement: {where}: {first.get('msg')}") from error
