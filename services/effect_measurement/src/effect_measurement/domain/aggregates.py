@@ -501,20 +501,20 @@ def add_appended_delta(
         base, base_periods = baseline[slot]
         in_base = period in base_periods
         add_sparse(sums, (organisation, neighbourhood, family, dimension, period),
-                    _contribution(base, in_base, value, is_baseline, scale), 1)
+                   _contribution(base, in_base, value, is_baseline, scale), 1)
         old = last_before.get((slot, period))
         if old is not None:
             add_sparse(sums, (organisation, old[1], family, dimension, period),
-                        _contribution(base, in_base, old[0], old[2], scale), -1)
+                       _contribution(base, in_base, old[0], old[2], scale), -1)
     for (organisation, family, period), neighbourhood in all_after.items():
         old_neighbourhood = all_before.get((organisation, family, period))
         if old_neighbourhood == neighbourhood:
             continue
         add_sparse(sums, (organisation, neighbourhood, family, ALL_DIMENSIONS, period),
-                    _ONE_MEASURED, 1)
+                   _ONE_MEASURED, 1)
         if old_neighbourhood is not None:
             add_sparse(sums, (organisation, old_neighbourhood, family, ALL_DIMENSIONS, period),
-                        _ONE_MEASURED, -1)
+                       _ONE_MEASURED, -1)
 
 
 _ONE_MEASURED: Sparse = (((_MEASURED, 1),), None)
@@ -534,10 +534,10 @@ def _add_first(sums: dict[RawCell, Flat], stored: StoredMeasurement) -> None:
         contribution = _contribution(value, True, value, True, scale)
         for period in labels:
             add_sparse(sums, (organisation, neighbourhood, family, dimension, period),
-                        contribution, 1)
+                       contribution, 1)
     for period in labels:
         add_sparse(sums, (organisation, neighbourhood, family, ALL_DIMENSIONS, period),
-                    _ONE_MEASURED, 1)
+                   _ONE_MEASURED, 1)
 
 
 class _FirstMeasurements:
@@ -582,11 +582,11 @@ class _FirstMeasurements:
                                          (_BASELINE_SUM, total), (_BASELINE_ONLY, n)), None)
                 for period in labels:
                     add_sparse(sums, (organisation, neighbourhood, family, dimension, period),
-                                contribution, 1)
+                               contribution, 1)
             measured: Sparse = (((_MEASURED, count[0]),), None)
             for period in labels:
                 add_sparse(sums, (organisation, neighbourhood, family, ALL_DIMENSIONS, period),
-                            measured, 1)
+                           measured, 1)
 
 
 def by_person(batch: Iterable[StoredMeasurement]) -> dict[str, list[StoredMeasurement]]:
