@@ -19,6 +19,7 @@ from raw_ceilings import nats_ceilings
 from wijkkracht_common.events.envelope import EventData, new_event
 from wijkkracht_common.messaging import ensure_streams
 from wijkkracht_common.outbox import OutboxRelay, event_records, pending_count
+from wijkkracht_common.pipelined_publish import PipelinedPublisher
 from wijkkracht_common.runtime import COMMON_INDEXES
 from wijkkracht_common.storage import Storage
 
@@ -45,7 +46,8 @@ async def run(events: int) -> None:
         nc = await nats.connect(stack.nats_url)
         js = nc.jetstream()
         await ensure_streams(js)
-        relay = OutboxRelay(storage, js, batch_size=1000)
+        # The publisher the services' runtime gives the relay.
+        relay = OutboxRelay(storage, PipelinedPublisher(nc), batch_size=1000)
         start = time.perf_counter()
         published = await relay.run_once()
         elapsed = time.perf_counter() - start
