@@ -453,6 +453,12 @@ def add_appended_delta(
     ):
         _add_first(sums, new_measured[0])  # most measurements: a person's first
         return
+    if len(new_measured) == 1:
+        history_measured = [s for s in history
+                            if s.measurement.kind is InstrumentKind.MEASUREMENT]
+        if len(history_measured) == 1 and _add_second(sums, history_measured[0],
+                                                      new_measured[0]):
+            return  # the next most: a baseline's first follow-up
     new_measured.sort(key=arrival_order)
     periods = {label for s in new_measured
                for label in period_labels_of(s.measurement.submitted_at)}
@@ -587,6 +593,49 @@ class _FirstMeasurements:
             for period in labels:
                 add_sparse(sums, (organisation, neighbourhood, family, ALL_DIMENSIONS, period),
                            measured, 1)
+
+
+def _add_second(sums: dict[RawCell, Flat], before: StoredMeasurement,
+                after: StoredMeasurement) -> bool:
+    """``add_appended_delta`` of one new measurement after exactly one stored one, when both
+    belong to one organisation and family and measured something; False (nothing added) when
+    they do not. The stored one is every series' baseline and its last point in each of its
+    periods; the new one becomes the last point of its series in each of its periods."""
+    old, new = before.measurement, after.measurement
+    organisation = new.organisation or NO_ORGANISATION
+    if ((old.organisation or NO_ORGANISATION) != organisation or old.family != new.family
+            or not before.series or not after.series):
+        return False
+    family, neighbourhood, old_neighbourhood = new.family, after.neighbourhood, before.neighbourhood
+    base_labels = period_labels_of(old.submitted_at)
+    labels = period_labels_of(new.submitted_at)
+    baselines = {series: value for series, _, value in before.series}
+    for series, scale, value in after.series:
+        dimension = series[1]
+        base = baselines.get(series)
+        if base is None:  # the series starts here: the new point is its baseline
+            contribution = _contribution(value, True, value, True, scale)
+            for period in labels:
+                add_sparse(sums, (organisation, neighbourhood, family, dimension, period),
+                           contribution, 1)
+            continue
+        for period in labels:
+            in_base = period in base_labels
+            add_sparse(sums, (organisation, neighbourhood, family, dimension, period),
+                       _contribution(base, in_base, value, False, scale), 1)
+            if in_base:  # the baseline was the series' last point in this period
+                add_sparse(sums, (organisation, old_neighbourhood, family, dimension, period),
+                           _contribution(base, True, base, True, scale), -1)
+    for period in labels:
+        if period not in base_labels:
+            add_sparse(sums, (organisation, neighbourhood, family, ALL_DIMENSIONS, period),
+                       _ONE_MEASURED, 1)
+        elif old_neighbourhood != neighbourhood:
+            add_sparse(sums, (organisation, neighbourhood, family, ALL_DIMENSIONS, period),
+                       _ONE_MEASURED, 1)
+            add_sparse(sums, (organisation, old_neighbourhood, family, ALL_DIMENSIONS, period),
+                       _ONE_MEASURED, -1)
+    return True
 
 
 def by_person(batch: Iterable[StoredMeasurement]) -> dict[str, list[StoredMeasurement]]:
