@@ -132,3 +132,30 @@ def test_a_first_measurement_folds_like_the_general_path(spec: tuple, before: li
     add_person_delta(general, history, [new], person_contributions)
 
     assert from_flat(fast) == from_flat(general)
+
+
+@given(measurement, measurement, interventions, st.booleans())
+@settings(max_examples=400, deadline=None)
+def test_a_first_follow_up_folds_like_the_general_path(
+    first: tuple, second: tuple, facts: list, same_track: bool  # type: ignore[type-arg]
+) -> None:
+    """One stored and one new measurement: the direct paths of both folds (most follow-ups)."""
+    if same_track:  # mostly one organisation and family, as in a real trajectory
+        second = (*second[:5], first[5], first[6], second[7])
+    history, new = [[p] for p in sorted((stored(0, first), stored(1, second)), key=order)]
+    ivs = [InterventionInput(intervention_id=f"i{n}", person_id="p1", type=kind,
+                             occurred_at=START + timedelta(days=days, hours=1))
+           for n, (days, kind) in enumerate(facts)]
+
+    cells: dict[RawCell, Flat] = {}
+    add_appended_delta(cells, history, new)
+    cells_general: dict[RawCell, Flat] = {}
+    add_person_delta(cells_general, history, new, person_contributions)
+    assert from_flat(cells) == from_flat(cells_general)
+
+    persona: dict[RawPersona, Flat] = {}
+    add_appended_persona_delta(persona, history, new, ivs)
+    persona_general: dict[RawPersona, Flat] = {}
+    add_person_delta(persona_general, history, new,
+                     lambda ms, only: persona_contributions(ms, ivs, only))
+    assert from_flat(persona) == from_flat(persona_general)

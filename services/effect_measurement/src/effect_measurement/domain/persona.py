@@ -166,6 +166,12 @@ def add_appended_persona_delta(
         (s for s in new if s.measurement.kind is InstrumentKind.MEASUREMENT), key=arrival_order)
     if not new_measured:
         return
+    if len(new_measured) == 1:
+        history_measured = [s for s in history
+                            if s.measurement.kind is InstrumentKind.MEASUREMENT]
+        if len(history_measured) == 1:  # the most common change: a baseline's first follow-up
+            _add_second(sums, history_measured[0], new_measured[0], interventions)
+            return
     years = {period_labels_of(s.measurement.submitted_at)[2] for s in new_measured}
     Slot = tuple[str, str, str, str]  # (organisation, family, track, dimension)
     baseline: dict[Slot, tuple[float, datetime]] = {}
@@ -213,6 +219,35 @@ def add_appended_persona_delta(
         old = before.get((slot, year))
         if old is not None:
             add(slot, year, old[0], old[1], -1)
+
+
+def _add_second(sums: dict[RawPersona, Flat], before: StoredMeasurement,
+                after: StoredMeasurement, interventions: Sequence[InterventionInput]) -> None:
+    """``add_appended_persona_delta`` of one new measurement after exactly one stored one: the
+    stored one is the baseline of its series, the new one the year's latest follow-up of the
+    series they share (none when they belong to another organisation or family)."""
+    old, new = before.measurement, after.measurement
+    if ((old.organisation or NO_ORGANISATION) != (new.organisation or NO_ORGANISATION)
+            or old.family != new.family):
+        return
+    baselines = {series: value for series, _, value in before.series}
+    if not baselines:
+        return
+    year = period_labels_of(new.submitted_at)[2]
+    types = intervention_types_between(
+        interventions, new.person_id or "", old.submitted_at, new.submitted_at
+    ) if interventions else _NONE_ONLY
+    attributes = (("age_band", after.age_band), ("household_type", after.household_type),
+                  ("neighbourhood", after.neighbourhood))
+    for series, scale, value in after.series:
+        base = baselines.get(series)
+        if base is None:
+            continue  # the series starts here: no change yet
+        contribution = _change(value - base, scale)
+        for attribute, attribute_value in attributes:
+            for kind in types:
+                add_sparse(sums, (new.family, series[1], year, attribute, attribute_value, kind),
+                           contribution, 1)
 
 
 def persona_keys(tenant: str, sums: Mapping[RawPersona, Flat]) -> dict[PersonaKey, Accumulator]:
