@@ -8,7 +8,7 @@ BSON buffers, NATS messages) spends a large share of its CPU there: effect inges
 
 So, once start-up is done: freeze what exists (moved out of every collection for good; memory
 is still freed by reference counting) and collect young objects in larger steps. The middle
-generation is collected after 100 young collections instead of 10: it holds what young
+generation is collected after 100 young collections (CPython: 10): it holds what young
 collections kept (in effect ingestion: the history cache), and walking it every 20 young
 collections cost ~7 µs per event (measured with `gc.callbacks`). Reference cycles are still
 collected, only less often.

@@ -90,19 +90,23 @@ def _batch_records(events: Sequence[Staged]) -> list[dict[str, Any]]:
     records = []
     for start in range(0, len(events), BATCH_RECORD_EVENTS):
         chunk = events[start:start + BATCH_RECORD_EVENTS]
-        # Event ids and NATS subjects hold no whitespace, and compact JSON no raw tab or
-        # newline: a line splits back into exactly its three fields.
-        lines = "\n".join(f"{e.id}\t{e.nats_subject}\t{_payload(e)}" for e in chunk)
-        records.append({
+        record: dict[str, Any] = {
             # The first event's id: records still sort by time (event ids are UUIDv7).
             "_id": chunk[0].id,
-            "codec": BATCH_CODEC,
-            "events_z": zlib.compress(lines.encode(), 1),
             "count": len(chunk),
             "headers": headers,
             "status": PENDING,
             "created_at": now,
-        })
+        }
+        # A line must split back into exactly its three fields: compact JSON holds no raw
+        # tab or newline, nor do NATS subjects; an event id might (it is only a string).
+        if any("\t" in e.id or "\n" in e.id for e in chunk):
+            record["events"] = [{"id": e.id, **_event(e)} for e in chunk]
+        else:
+            lines = "\n".join(f"{e.id}\t{e.nats_subject}\t{_payload(e)}" for e in chunk)
+            record["codec"] = BATCH_CODEC
+            record["events_z"] = zlib.compress(lines.encode(), 1)
+        records.append(record)
     return records
 
 

@@ -143,6 +143,15 @@ async def test_a_batch_record_gives_back_every_event_exactly_as_staged(
     stored = await db[OUTBOX].find_one({})
     assert stored is not None and stored["count"] == len(notes)
     assert record_events(stored) == [(e.id, e.nats_subject, e.model_dump_json()) for e in events]
+    assert "events_z" in stored  # compressed
+
+    odd = [new_event(NoteTaken(note="x"), tenant=tenant, subject="odd").model_copy(
+        update={"id": f"odd\tid-{i}"}) for i in range(3)]  # an id is only a string
+    await stage(db, odd, batched=True)
+    kept = await db[OUTBOX].find_one({"_id": odd[0].id})
+    assert kept is not None and "events_z" not in kept
+    assert record_events(kept) == [(e.id, e.nats_subject, e.model_dump_json()) for e in odd]
+    await db[OUTBOX].delete_one({"_id": odd[0].id})
     assert await OutboxRelay(storage, js).run_once([tenant]) == len(notes)
     received = await stream_messages(js, f"wk.{tenant}.identity.note_taken_test.v1")
     assert [m.data for m in received] == [
