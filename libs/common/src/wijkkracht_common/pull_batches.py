@@ -86,6 +86,11 @@ class BatchPuller:
         del self._buffer[:batch]
         return taken
 
+    @property
+    def buffered(self) -> int:
+        """Messages received and not handed out yet."""
+        return len(self._buffer)
+
     def close_nowait(self) -> list[Msg]:
         """Stop asking; the messages received but not handed out (nak them)."""
         left, self._buffer = self._buffer, []

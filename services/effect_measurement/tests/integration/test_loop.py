@@ -98,7 +98,8 @@ async def _followups(
 
 @pytest.fixture
 async def slow_schedule(nats_url: str, mongo_url: str, test_issuer) -> AsyncIterator[Harness]:  # type: ignore[no-untyped-def]
-    app = create_app(settings_for(nats_url, mongo_url, followup_after_seconds=4.0),
+    # Long enough for two ingestions on a loaded CI machine, short enough for the suite.
+    app = create_app(settings_for(nats_url, mongo_url, followup_after_seconds=6.0),
                      verifier=test_issuer.verifier())
     nc = await nats.connect(nats_url)
     async with (
