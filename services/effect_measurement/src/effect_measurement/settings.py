@@ -15,8 +15,8 @@ class Settings(BaseServiceSettings):
     # batch took ingestion from ~2,900 to ~3,700 events/s; p99 submit-to-visible 35 → 63 ms).
     ingest_batch_size: int = Field(default=2000, ge=1, le=5000)
     ingest_batch_timeout: float = Field(default=0.2, gt=0)
-    #: Persons per tenant whose measurement histories ingestion keeps in memory (~2 KB per
-    #: stored measurement: 20,000 persons ≈ 50-60 MB per tenant); 0 reads every history from
+    #: Persons per tenant whose measurement histories ingestion keeps in memory (~2.9 kB per
+    #: decoded measurement: 20,000 persons ≈ 130 MB per tenant); 0 reads every history from
     #: the database. Hits are persons measured again while still cached (redeliveries, a
     #: follow-up soon after the baseline); a follow-up months later is read again.
     ingest_history_cache_persons: int = Field(default=20_000, ge=0)

@@ -93,13 +93,13 @@ E = TypeVar("E")
 
 
 class HistoryCache(Generic[E]):
-    """Per tenant: the stored measurements of recently seen persons (ingestion keeps each
-    document with its decoded `StoredMeasurement`, see `Entry`), as of one
-    person-data epoch (`service/epoch.py`). Ingestion is the only writer of measurements apart
-    from erasure; both advance the epoch. When the epoch read inside a batch's transaction is
-    the one this cache was left at by this process's last commit, the cached histories are
-    exactly what the database holds, and only unseen persons are read. (Except the follow-up
-    marks, which the scheduler clears without advancing the epoch: ingestion never reads them.)"""
+    """Per tenant: the stored measurements of recently seen persons (ingestion keeps them
+    decoded, as `StoredMeasurement`s), as of one person-data epoch (`service/epoch.py`).
+    Ingestion is the only writer of measurements apart from erasure; both advance the epoch.
+    When the epoch read inside a batch's transaction is the one this cache was left at by this
+    process's last commit, the cached histories are exactly what the database holds, and only
+    unseen persons are read. (The follow-up marks, which the scheduler clears without
+    advancing the epoch, are not kept: ingestion never reads them.)"""
 
     def __init__(self, max_persons: int) -> None:
         self.max_persons = max_persons
@@ -145,10 +145,11 @@ class HistoryCache(Generic[E]):
 
 
 Docs = list[dict[str, Any]]
-#: A stored measurement document with its decoded form: histories are decoded once, when
-#: read from the database, not again for every batch that finds them in the cache.
-Entry = tuple[dict[str, Any], StoredMeasurement]
-Entries = list[Entry]
+#: A person's stored measurements, decoded once when read from the database (not again for
+#: every batch that finds them in the cache). Everything a plan needs of a stored document is
+#: in it: the `_id` is the response id, the trajectory id follows from person, organisation
+#: and family.
+Entries = list[StoredMeasurement]
 _FOLD_STEP = 250  # persons folded between two yields to the event loop (~10 ms)
 Accepted = Sequence[tuple[Envelope[ResponseSubmitted], MeasurementInput | None]]
 
@@ -185,8 +186,8 @@ def _batch_keys(accepted: Accepted) -> tuple[list[str], list[str]]:
 
 
 async def make_plan(db: Db, session: Session | None, tenant: str, accepted: Accepted, *,
-                    epoch: int, known: Mapping[str, Entries], cache: HistoryCache[Entry] | None
-                    ) -> Plan:
+                    epoch: int, known: Mapping[str, Entries],
+                    cache: HistoryCache[StoredMeasurement] | None) -> Plan:
     """The batch's plan at `epoch`: histories from `known` (a previous plan's result), then
     `cache` (pass it only when it holds for the persons not in `known`), then the database."""
     aborts = aborted_transactions(db.name)
@@ -201,9 +202,9 @@ async def make_plan(db: Db, session: Session | None, tenant: str, accepted: Acce
     if cache is not None:
         cached, unknown = cache.split(unknown)
         history_docs.extend(cached)
-    history_docs.extend((doc, stored_from_document(doc))
+    history_docs.extend(stored_from_document(doc)
                         for doc in await history_documents(db, unknown, session))
-    existing = {doc["_id"] for doc, _ in history_docs}
+    existing = {stored.measurement.response_id for stored in history_docs}
     if anonymous:
         # A person's responses are in their history; only anonymous ones need a look-up.
         existing |= {
@@ -213,8 +214,8 @@ async def make_plan(db: Db, session: Session | None, tenant: str, accepted: Acce
             )
         }
     plan = Plan(epoch, aborts, 0, _key(accepted), [], [], [], [], {p: [] for p in persons})
-    for entry in history_docs:
-        plan.after[entry[0]["person_id"]].append(entry)
+    for stored in history_docs:
+        plan.after[stored.measurement.person_id or ""].append(stored)
     # A response already stored (redelivered under another event id) has no second effect.
     candidates = {m.response_id: (e, m) for e, m in accepted if m is not None}
     fresh = sorted(
@@ -229,8 +230,8 @@ async def make_plan(db: Db, session: Session | None, tenant: str, accepted: Acce
         async for d in db[PROFILES].find({"_id": {"$in": fresh_persons}}, session=session)
     }
     history: dict[str, list[StoredMeasurement]] = defaultdict(list)
-    for doc, stored in history_docs:
-        history[doc["person_id"]].append(stored)
+    for stored in history_docs:
+        history[stored.measurement.person_id or ""].append(stored)
     # The computation below yields to the event loop between steps: while the next batch is
     # planned, the batch being written needs the loop for each of its database operations.
     # (Yielding every 100 persons and 250 documents measured ~10 % slower overall.)
@@ -255,9 +256,9 @@ async def make_plan(db: Db, session: Session | None, tenant: str, accepted: Acce
         plan.persona_ops = persona_upserts(
             persona_batch_delta(tenant, history, changed, interventions))
 
-    for doc, stored in zip(plan.documents, stored_new, strict=True):
-        if doc["person_id"]:
-            plan.after[doc["person_id"]].append((doc, stored))
+    for stored in stored_new:
+        if stored.measurement.person_id:
+            plan.after[stored.measurement.person_id].append(stored)
     return plan
 
 
@@ -272,11 +273,12 @@ def _documents(tenant: str, fresh: Sequence[tuple[Envelope[ResponseSubmitted],
     it supersedes stays: the follow-up scheduler clears it when it comes due."""
     count: dict[str, int] = defaultdict(int)
     latest: dict[str, datetime] = {}
-    for doc, _ in history_docs:
-        tid = doc.get("trajectory_id")
-        if tid:
+    for stored in history_docs:
+        data = stored.measurement
+        if data.person_id:
+            tid = trajectory_id(data.person_id, data.organisation, data.family)
             count[tid] += 1
-            latest[tid] = max(latest.get(tid, doc["submitted_at"]), doc["submitted_at"])
+            latest[tid] = max(latest.get(tid, data.submitted_at), data.submitted_at)
     last_new: dict[str, str] = {}
     for _, m in fresh:
         if m.person_id and m.kind is InstrumentKind.MEASUREMENT:
@@ -354,7 +356,7 @@ class ResponseIngestion:
 
     def __init__(self, runtime: ServiceRuntime, history_cache_persons: int = 20_000) -> None:
         self.runtime = runtime
-        self._caches: dict[str, HistoryCache[Entry]] = defaultdict(
+        self._caches: dict[str, HistoryCache[StoredMeasurement]] = defaultdict(
             lambda: HistoryCache(history_cache_persons))
         self._planned: dict[tuple[str, ...], Plan] = {}
         # Batches `prepare` validated: `apply` skips validating them again (~4 % of the CPU).
