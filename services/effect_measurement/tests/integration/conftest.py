@@ -7,6 +7,7 @@ import json
 import sys
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -60,19 +61,24 @@ def settings_for(nats_url: str, mongo_url: str, **overrides: Any) -> Settings:
     )
 
 
-@pytest.fixture
-async def harness(nats_url: str, mongo_url: str, test_issuer: TestIssuer) -> AsyncIterator[Harness]:
-    app = create_app(
-        settings_for(nats_url, mongo_url, followup_after_seconds=1.0),
-        verifier=test_issuer.verifier(),
-    )
+@asynccontextmanager
+async def running(nats_url: str, mongo_url: str, issuer: TestIssuer, **settings: Any
+                  ) -> AsyncIterator[Harness]:
+    """The app with these settings, started, with a client and a NATS connection."""
+    app = create_app(settings_for(nats_url, mongo_url, **settings), verifier=issuer.verifier())
     nc = await nats.connect(nats_url)
     async with (
         LifespanManager(app, startup_timeout=30),
         httpx.AsyncClient(transport=httpx.ASGITransport(app), base_url="http://t") as client,
     ):
-        yield Harness(app, client, nc.jetstream(), test_issuer)
+        yield Harness(app, client, nc.jetstream(), issuer)
     await nc.drain()
+
+
+@pytest.fixture
+async def harness(nats_url: str, mongo_url: str, test_issuer: TestIssuer) -> AsyncIterator[Harness]:
+    async with running(nats_url, mongo_url, test_issuer, followup_after_seconds=1.0) as h:
+        yield h
 
 
 def response(

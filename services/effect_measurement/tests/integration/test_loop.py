@@ -6,12 +6,8 @@ import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 
-import httpx
-import nats
 import pytest
-from asgi_lifespan import LifespanManager
-from conftest import Harness, read_subject, response, settings_for, wait_for
-from effect_measurement.main import create_app
+from conftest import Harness, read_subject, response, running, wait_for
 
 pytestmark = pytest.mark.integration
 
@@ -99,15 +95,8 @@ async def _followups(
 @pytest.fixture
 async def slow_schedule(nats_url: str, mongo_url: str, test_issuer) -> AsyncIterator[Harness]:  # type: ignore[no-untyped-def]
     # Long enough for two ingestions on a loaded CI machine, short enough for the suite.
-    app = create_app(settings_for(nats_url, mongo_url, followup_after_seconds=6.0),
-                     verifier=test_issuer.verifier())
-    nc = await nats.connect(nats_url)
-    async with (
-        LifespanManager(app, startup_timeout=30),
-        httpx.AsyncClient(transport=httpx.ASGITransport(app), base_url="http://t") as client,
-    ):
-        yield Harness(app, client, nc.jetstream(), test_issuer)
-    await nc.drain()
+    async with running(nats_url, mongo_url, test_issuer, followup_after_seconds=6.0) as h:
+        yield h
 
 
 async def test_a_follow_up_before_the_due_date_takes_over_the_schedule(  # type: ignore[no-untyped-def]

@@ -57,6 +57,32 @@ def order(s: StoredMeasurement) -> tuple[datetime, str]:
     return s.measurement.submitted_at, s.measurement.response_id
 
 
+def intervention_inputs(facts: list[tuple[int, str]]) -> list[InterventionInput]:
+    return [InterventionInput(intervention_id=f"i{n}", person_id="p1", type=kind,
+                              occurred_at=START + timedelta(days=days, hours=1))
+            for n, (days, kind) in enumerate(facts)]
+
+
+def assert_cells_fast_path_is_exact(history: list[StoredMeasurement],
+                                    new: list[StoredMeasurement]) -> None:
+    fast: dict[RawCell, Flat] = {}
+    add_appended_delta(fast, history, new)
+    general: dict[RawCell, Flat] = {}
+    add_person_delta(general, history, new, person_contributions)
+    assert from_flat(fast) == from_flat(general)
+
+
+def assert_persona_fast_path_is_exact(history: list[StoredMeasurement],
+                                      new: list[StoredMeasurement],
+                                      ivs: list[InterventionInput]) -> None:
+    fast: dict[RawPersona, Flat] = {}
+    add_appended_persona_delta(fast, history, new, ivs)
+    general: dict[RawPersona, Flat] = {}
+    add_person_delta(general, history, new,
+                     lambda ms, only: persona_contributions(ms, ivs, only))
+    assert from_flat(fast) == from_flat(general)
+
+
 @given(st.lists(measurement, min_size=1, max_size=8), st.integers(0, 8))
 @settings(max_examples=300, deadline=None)
 def test_appended_fast_path_equals_general_path(specs: list, split: int) -> None:  # type: ignore[type-arg]
@@ -64,12 +90,7 @@ def test_appended_fast_path_equals_general_path(specs: list, split: int) -> None
     split = min(split, len(points) - 1)
     history, new = points[:split], points[split:]
 
-    fast: dict[RawCell, Flat] = {}
-    add_appended_delta(fast, history, new)
-    general: dict[RawCell, Flat] = {}
-    add_person_delta(general, history, new, person_contributions)
-
-    assert from_flat(fast) == from_flat(general)
+    assert_cells_fast_path_is_exact(history, new)
 
 
 @given(st.lists(measurement, min_size=2, max_size=8), st.integers(1, 7))
@@ -103,17 +124,9 @@ def test_appended_persona_fast_path_equals_general_path(
     points = sorted((stored(i, spec) for i, spec in enumerate(specs)), key=order)
     split = min(split, len(points) - 1)
     history, new = points[:split], points[split:]
-    ivs = [InterventionInput(intervention_id=f"i{n}", person_id="p1", type=kind,
-                             occurred_at=START + timedelta(days=days, hours=1))
-           for n, (days, kind) in enumerate(facts)]
+    ivs = intervention_inputs(facts)
 
-    fast: dict[RawPersona, Flat] = {}
-    add_appended_persona_delta(fast, history, new, ivs)
-    general: dict[RawPersona, Flat] = {}
-    add_person_delta(general, history, new,
-                     lambda ms, only: persona_contributions(ms, ivs, only))
-
-    assert from_flat(fast) == from_flat(general)
+    assert_persona_fast_path_is_exact(history, new, ivs)
 
 
 @given(measurement, st.lists(measurement, max_size=3))
@@ -143,19 +156,7 @@ def test_a_first_follow_up_folds_like_the_general_path(
     if same_track:  # mostly one organisation and family, as in a real trajectory
         second = (*second[:5], first[5], first[6], second[7])
     history, new = [[p] for p in sorted((stored(0, first), stored(1, second)), key=order)]
-    ivs = [InterventionInput(intervention_id=f"i{n}", person_id="p1", type=kind,
-                             occurred_at=START + timedelta(days=days, hours=1))
-           for n, (days, kind) in enumerate(facts)]
+    ivs = intervention_inputs(facts)
 
-    cells: dict[RawCell, Flat] = {}
-    add_appended_delta(cells, history, new)
-    cells_general: dict[RawCell, Flat] = {}
-    add_person_delta(cells_general, history, new, person_contributions)
-    assert from_flat(cells) == from_flat(cells_general)
-
-    persona: dict[RawPersona, Flat] = {}
-    add_appended_persona_delta(persona, history, new, ivs)
-    persona_general: dict[RawPersona, Flat] = {}
-    add_person_delta(persona_general, history, new,
-                     lambda ms, only: persona_contributions(ms, ivs, only))
-    assert from_flat(persona) == from_flat(persona_general)
+    assert_cells_fast_path_is_exact(history, new)
+    assert_persona_fast_path_is_exact(history, new, ivs)

@@ -529,28 +529,16 @@ _ONE_MEASURED: Sparse = (((_MEASURED, 1),), None)
 def _add_first(sums: dict[RawCell, Flat], stored: StoredMeasurement) -> None:
     """``add_appended_delta`` of a person's first measurement: it is the baseline and the
     last point of every series in each of its periods; no cell loses anything."""
-    data = stored.measurement
-    values = series_values(stored)
-    if not values:
-        return
-    organisation = data.organisation or NO_ORGANISATION
-    family, neighbourhood = data.family, stored.neighbourhood
-    labels = period_labels_of(data.submitted_at)
-    for (_, dimension), scale, value in values:
-        contribution = _contribution(value, True, value, True, scale)
-        for period in labels:
-            add_sparse(sums, (organisation, neighbourhood, family, dimension, period),
-                       contribution, 1)
-    for period in labels:
-        add_sparse(sums, (organisation, neighbourhood, family, ALL_DIMENSIONS, period),
-                   _ONE_MEASURED, 1)
+    first = _FirstMeasurements()
+    first.add(stored)
+    first.add_to(sums)
 
 
 class _FirstMeasurements:
     """Persons' first measurements within one fold, added per group (organisation,
     neighbourhood, family, periods): in each cell they differ only in how many there are and
     in the sum of their values, so a group adds its cells once instead of every measurement
-    adding them (``_add_first`` one by one: ~40 cell updates per measurement)."""
+    adding them (one by one: ~40 cell updates per measurement)."""
 
     __slots__ = ("_groups",)
 
@@ -580,10 +568,11 @@ class _FirstMeasurements:
                 tally[1] += centi(value)
 
     def add_to(self, sums: dict[RawCell, Flat]) -> None:
-        """What ``_add_first`` of each measurement would have added to ``sums``."""
+        """Add the measurements' cells to ``sums``: each is the baseline and the last point
+        of its series in each of its periods (n x _contribution(v, True, v, True, scale),
+        summed over the values v)."""
         for (organisation, neighbourhood, family, labels), (count, dims) in self._groups.items():
             for dimension, (n, total) in dims.items():
-                # == n x _contribution(v, True, v, True, scale), summed over the values v
                 contribution: Sparse = (((_MEASURED, n), (_BASELINE_COUNT, n),
                                          (_BASELINE_SUM, total), (_BASELINE_ONLY, n)), None)
                 for period in labels:
