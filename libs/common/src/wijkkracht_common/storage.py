@@ -12,7 +12,7 @@ import contextlib
 import functools
 import time
 import weakref
-from collections.abc import Awaitable, Callable, Coroutine, Iterable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
@@ -247,10 +247,8 @@ class Storage:
         """Run `callback(session)` in a transaction on `db` (single-database, as MongoDB
         and nx-27017 allow), retried on transient transaction errors by the driver.
         All writes inside must pass `session=session`."""
-        if await self._serialize_transactions():
-            async with _transaction_lock(db.name):
-                return await self._run_transaction(db.name, callback)
-        return await self._run_transaction(db.name, callback)
+        async with self._exclusive(db):
+            return await self._run_transaction(db.name, callback)
 
     async def read_committed(
         self, db: Database[dict[str, Any]], read: Callable[[], Coroutine[Any, Any, T]]
@@ -258,10 +256,17 @@ class Storage:
         """Run `read()` so that it sees committed data only. nx-27017 lets reads see a running
         transaction's writes: there the read waits for the database's transaction lock (no
         transaction of this process is open meanwhile). MongoDB reads committed data anyway."""
+        async with self._exclusive(db):
+            return await read()
+
+    @contextlib.asynccontextmanager
+    async def _exclusive(self, db: Database[dict[str, Any]]) -> AsyncIterator[None]:
+        """Holds the database's transaction lock on nx-27017; nothing on MongoDB."""
         if await self._serialize_transactions():
             async with _transaction_lock(db.name):
-                return await read()
-        return await read()
+                yield
+        else:
+            yield
 
     async def _run_transaction(
         self, database: str, callback: Callable[[Session], Coroutine[Any, Any, T]]
