@@ -18,7 +18,7 @@ from _stack import embedded_stack, row
 from raw_ceilings import nats_ceilings
 from wijkkracht_common.events.envelope import EventData, new_event
 from wijkkracht_common.messaging import ensure_streams
-from wijkkracht_common.outbox import OutboxRelay, event_records, pending_count
+from wijkkracht_common.outbox import OutboxRelay, pending_count, stage
 from wijkkracht_common.pipelined_publish import PipelinedPublisher
 from wijkkracht_common.runtime import COMMON_INDEXES
 from wijkkracht_common.storage import Storage
@@ -39,9 +39,8 @@ async def run(events: int) -> None:
         db = await storage.tenant_db(tenant)
         envelopes = [new_event(BenchHappened(person_id=f"p{i}", n=i), tenant=tenant,
                                subject=f"p{i}") for i in range(events)]
-        records = event_records(envelopes)
-        for offset in range(0, len(records), 1000):
-            await db.outbox.insert_many(records[offset:offset + 1000])
+        for offset in range(0, len(envelopes), 1000):
+            await stage(db, envelopes[offset:offset + 1000])
 
         nc = await nats.connect(stack.nats_url)
         js = nc.jetstream()

@@ -1,5 +1,11 @@
 """NATS JetStream plumbing: broker factory, streams, subjects, and the consumer policy.
 
+Applying an event: `apply_once(runtime, envelope, delivery, effect)` is THE way a consumer
+changes state. It claims the event in the inbox, runs the effect and stages the follow-up
+events the effect returns, all in one transaction through `runtime.commit`; a redelivered
+event finds its claim and has no second effect. (High-volume consumers apply whole batches
+with `batch_consumer.subscribe_batch`, which keeps the same guarantee per message.)
+
 Policy (architecture §4): every subscriber acks explicitly. Ack after the effect is stored;
 `nak` with back-off on transient errors; on a permanent error (invalid payload) or when the
 last allowed delivery fails, write the message to the `DLQ` stream with the reason, then
@@ -13,7 +19,7 @@ import json
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
 from faststream import AckPolicy
 from faststream.nats import JStream, NatsBroker, NatsMessage, NatsRouter, PullSub
@@ -25,6 +31,7 @@ from nats.js.client import JetStreamContext
 from nats.js.errors import NotFoundError
 from pydantic import ValidationError
 
+from wijkkracht_common import inbox
 from wijkkracht_common.events.envelope import (
     SUBJECT_ROOT,
     DataT,
@@ -34,8 +41,9 @@ from wijkkracht_common.events.envelope import (
     tenant_of_subject,
 )
 from wijkkracht_common.observability import ServiceMetrics, get_logger
+from wijkkracht_common.outbox import Staged
 from wijkkracht_common.settings import BaseServiceSettings
-from wijkkracht_common.storage import TRANSIENT_ERRORS
+from wijkkracht_common.storage import TRANSIENT_ERRORS, Database, Session
 from wijkkracht_common.tenancy import set_correlation_id, set_tenant
 
 log = get_logger(__name__)
@@ -212,6 +220,44 @@ async def settle(
 
 
 EventHandler = Callable[[Envelope[DataT], Delivery], Awaitable[bool]]
+
+#: An event's effect: writes with `session=session`, returns the follow-up events to stage.
+Effect = Callable[[Database[dict[str, Any]], Session], Awaitable[Sequence[Staged]]]
+
+
+class Committer(Protocol):
+    """What `apply_once` needs of `runtime.ServiceRuntime`: its one write path."""
+
+    async def commit(
+        self,
+        tenant: str,
+        work: Callable[
+            [Database[dict[str, Any]], Session], Awaitable[tuple[bool, Sequence[Staged]]]
+        ],
+        *,
+        batch_events: bool = False,
+    ) -> bool: ...
+
+
+async def apply_once(
+    runtime: Committer,
+    envelope: Envelope[Any],
+    delivery: Delivery,
+    effect: Effect,
+    *,
+    database: str | None = None,
+) -> bool:
+    """Apply `effect` at most once for this consumer: inbox claim, effect and follow-up events
+    in one transaction on the tenant's database (`database`: another one of this service's,
+    e.g. `PLATFORM_TENANT` for service-wide registries). True when applied, False when the
+    event had been applied before (the caller acks either way)."""
+
+    async def work(db: Database[dict[str, Any]], session: Session) -> tuple[bool, list[Staged]]:
+        if not await inbox.claim(db, delivery.durable, envelope.id, session=session):
+            return False, []
+        return True, list(await effect(db, session))
+
+    return await runtime.commit(database or envelope.tenant, work)
 
 
 def subscribe(

@@ -15,6 +15,16 @@ field instead of a thousand sub-documents (on nx-27017 ~1 µs instead of ~14 µs
 per event); `record_events(doc)` reads it back. A batch record leaves the outbox only when
 all its events were published; after a partial publish the whole record is published again and
 the stream's duplicate window (`Nats-Msg-Id`) drops the repeats.
+
+Records built ahead of their transaction (`prepare(events)`, in the causing request's context
+so each event keeps its own request's trace; questionnaires' group commit) are staged as they
+are. Only this module knows the outbox collection: use cases stage through
+`ServiceRuntime.commit`.
+
+Retired format: batch records holding a list of sub-documents (`events: [...]`), written
+before the compressed block existed, are no longer written nor read. Before upgrading a
+deployment that ran such a version, let its relay drain the outbox (`pending_count` 0); a
+record of that format that is still found is left pending and logged, never dropped.
 """
 
 from __future__ import annotations
@@ -23,12 +33,13 @@ import asyncio
 import contextlib
 import zlib
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
 from opentelemetry import propagate, trace
 
-from wijkkracht_common.events.envelope import Envelope, EventData, SerializedEvent
+from wijkkracht_common.events.envelope import Envelope, SerializedEvent
 from wijkkracht_common.observability import ServiceMetrics, get_logger
 from wijkkracht_common.storage import (
     ASCENDING,
@@ -58,22 +69,48 @@ def _trace_headers() -> dict[str, str]:
     return headers
 
 
-#: What `stage` takes: envelopes, or events already rendered as their envelope's JSON.
-Staged = Envelope[Any] | SerializedEvent
+@dataclass(frozen=True)
+class PreparedRecord:
+    """An event rendered into its outbox record ahead of the transaction that stages it."""
+
+    record: dict[str, Any]
+
+    @property
+    def id(self) -> str:
+        return str(self.record["_id"])
 
 
-def _payload(event: Staged) -> str:
+#: What `stage` takes: envelopes, events already rendered as their envelope's JSON, or
+#: records prepared ahead (`prepare`).
+Staged = Envelope[Any] | SerializedEvent | PreparedRecord
+
+
+class UnknownRecordFormat(ValueError):
+    """An outbox record of a retired or unknown format (see the module docstring)."""
+
+
+def _payload(event: Envelope[Any] | SerializedEvent) -> str:
     return event.json if isinstance(event, SerializedEvent) else event.model_dump_json()
 
 
-def _event(envelope: Staged) -> dict[str, Any]:
+def _event(envelope: Envelope[Any] | SerializedEvent) -> dict[str, Any]:
     return {"subject": envelope.nats_subject, "type": envelope.type,
             "payload": _payload(envelope)}
 
 
-def _record(envelope: Staged) -> dict[str, Any]:
+def _record(envelope: Envelope[Any] | SerializedEvent) -> dict[str, Any]:
     return {"_id": envelope.id, **_event(envelope), "headers": _trace_headers(),
             "status": PENDING, "created_at": datetime.now(UTC)}
+
+
+def _single(event: Staged) -> dict[str, Any]:
+    return event.record if isinstance(event, PreparedRecord) else _record(event)
+
+
+def prepare(events: Sequence[Envelope[Any] | SerializedEvent]) -> list[PreparedRecord]:
+    """Render events into outbox records now (with the current trace context); stage them
+    later, e.g. in a transaction shared with other requests' events."""
+    return [PreparedRecord(_record(e)) for e in events]
 
 
 #: Events published between two yields to the event loop.
@@ -84,12 +121,24 @@ BATCH_RECORD_EVENTS = 1000
 BATCH_CODEC = "zlib-tsv"
 
 
+def _lined(event: Staged) -> Envelope[Any] | SerializedEvent | None:
+    """The event if it can be a line of a compressed block. A line must split back into
+    exactly its three fields: compact JSON holds no raw tab or newline, nor do NATS subjects;
+    an event id might (it is only a string). Such events, and records prepared ahead, are
+    staged one per record."""
+    if isinstance(event, PreparedRecord) or "\t" in event.id or "\n" in event.id:
+        return None
+    return event
+
+
 def _batch_records(events: Sequence[Staged]) -> list[dict[str, Any]]:
+    singles = [_single(e) for e in events if _lined(e) is None]
+    lined = [line for e in events if (line := _lined(e)) is not None]
     headers = _trace_headers()
     now = datetime.now(UTC)
     records = []
-    for start in range(0, len(events), BATCH_RECORD_EVENTS):
-        chunk = events[start:start + BATCH_RECORD_EVENTS]
+    for start in range(0, len(lined), BATCH_RECORD_EVENTS):
+        chunk = lined[start:start + BATCH_RECORD_EVENTS]
         record: dict[str, Any] = {
             # The first event's id: records still sort by time (event ids are UUIDv7).
             "_id": chunk[0].id,
@@ -98,16 +147,11 @@ def _batch_records(events: Sequence[Staged]) -> list[dict[str, Any]]:
             "status": PENDING,
             "created_at": now,
         }
-        # A line must split back into exactly its three fields: compact JSON holds no raw
-        # tab or newline, nor do NATS subjects; an event id might (it is only a string).
-        if any("\t" in e.id or "\n" in e.id for e in chunk):
-            record["events"] = [{"id": e.id, **_event(e)} for e in chunk]
-        else:
-            lines = "\n".join(f"{e.id}\t{e.nats_subject}\t{_payload(e)}" for e in chunk)
-            record["codec"] = BATCH_CODEC
-            record["events_z"] = zlib.compress(lines.encode(), 1)
+        lines = "\n".join(f"{e.id}\t{e.nats_subject}\t{_payload(e)}" for e in chunk)
+        record["codec"] = BATCH_CODEC
+        record["events_z"] = zlib.compress(lines.encode(), 1)
         records.append(record)
-    return records
+    return singles + records
 
 
 def record_events(doc: dict[str, Any]) -> list[tuple[str, str, str]]:
@@ -115,8 +159,9 @@ def record_events(doc: dict[str, Any]) -> list[tuple[str, str, str]]:
     if doc.get("codec") == BATCH_CODEC:
         lines = zlib.decompress(doc["events_z"]).decode().split("\n")
         return [tuple(line.split("\t", 2)) for line in lines]  # type: ignore[misc]
-    if "events" in doc:  # batch records as first written (a list of sub-documents)
-        return [(e["id"], e["subject"], e["payload"]) for e in doc["events"]]
+    if "codec" in doc or "events" in doc or "payload" not in doc:
+        raise UnknownRecordFormat(f"outbox record {doc.get('_id')!r} has a retired or unknown"
+                                  " format; drain it with the version that wrote it")
     return [(str(doc["_id"]), doc["subject"], doc["payload"])]
 
 
@@ -133,7 +178,7 @@ async def stage(
     if not events:
         return []
     records = _batch_records(events) if batched and len(events) > 1 else [
-        _record(e) for e in events
+        _single(e) for e in events
     ]
     if len(records) == 1:
         await db[OUTBOX].insert_one(records[0], session=session)
@@ -271,7 +316,14 @@ class OutboxRelay:
         together instead of a request per event). Returns the ids of the records published
         completely, in order up to the first that was not, and how many events they held."""
         docs = list(batch)
-        units = [(index, unit) for index, doc in enumerate(docs) for unit in _units(doc)]
+        units: list[tuple[int, tuple[str, str, str, dict[str, str]]]] = []
+        for index, doc in enumerate(docs):
+            try:
+                units.extend((index, unit) for unit in _units(doc))
+            except UnknownRecordFormat as error:  # kept pending, in order: never dropped
+                log.error("outbox record not publishable", error=str(error))
+                docs = docs[:index]
+                break
         futures: list[asyncio.Future[Any]] = []
         for position, (_, (event_id, subject, payload, stored_headers)) in enumerate(units):
             try:
@@ -395,6 +447,3 @@ async def pending_count(db: Database[dict[str, Any]]) -> int:
     return sum(counts)
 
 
-def event_records(events: Sequence[Envelope[EventData]]) -> list[dict[str, Any]]:
-    """The documents `stage` writes; for callers that batch their own writes."""
-    return [_record(e) for e in events]

@@ -17,14 +17,13 @@ from nats.aio.client import Client as NatsClient
 from nats.js.client import JetStreamContext
 
 from wijkkracht_common.access_log import ACCESS_LOG_INDEXES
-from wijkkracht_common.events.envelope import Envelope, SerializedEvent
 from wijkkracht_common.gc_tuning import tune_gc
 from wijkkracht_common.idempotency import IDEMPOTENCY_INDEXES
 from wijkkracht_common.inbox import INBOX_INDEXES
 from wijkkracht_common.mail import MAIL_INDEXES, MailRelay, SmtpConfig
 from wijkkracht_common.messaging import create_broker, ensure_streams
 from wijkkracht_common.observability import ServiceMetrics, get_logger, setup
-from wijkkracht_common.outbox import OUTBOX_INDEXES, OutboxRelay, stage
+from wijkkracht_common.outbox import OUTBOX_INDEXES, OutboxRelay, Staged, stage
 from wijkkracht_common.periodic import PeriodicTask
 from wijkkracht_common.pipelined_publish import PipelinedPublisher
 from wijkkracht_common.settings import BaseServiceSettings
@@ -42,7 +41,7 @@ COMMON_INDEXES: tuple[IndexSpec, ...] = (
 
 Work = Callable[
     [Database[dict[str, Any]], Session],
-    Awaitable[tuple[T, Sequence[Envelope[Any] | SerializedEvent]]],
+    Awaitable[tuple[T, Sequence[Staged]]],
 ]
 
 

@@ -20,7 +20,7 @@ from wijkkracht_common.errors import Conflict, InvalidInput, field_error
 from wijkkracht_common.events.envelope import Envelope, new_event, new_event_id
 from wijkkracht_common.events.questionnaires import ResponseSubmitted
 from wijkkracht_common.idempotency import fingerprint
-from wijkkracht_common.outbox import event_records
+from wijkkracht_common.outbox import prepare
 from wijkkracht_common.storage import Database, Session
 
 from questionnaires.adapters.documents import (
@@ -240,7 +240,7 @@ async def submit(
         fields["submit_fingerprint"] = key.fingerprint
     event: Envelope[Any] = submitted_event(doc, done, tenant=tenant, actor=actor)
     pending = PendingSubmit(response_id=doc["_id"], fields=fields,
-                            records=event_records([event]),
+                            records=prepare([event]),
                             invitation_id=doc.get("invitation_id"), now=now)
     try:
         await ctx.submissions.commit(tenant, pending)

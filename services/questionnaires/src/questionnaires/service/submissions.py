@@ -13,8 +13,9 @@ meantime, e.g. two submits of one response in one batch) or the batch fails for 
 reason, the transaction is aborted and every submit of it is retried on its own, so each gets
 its own outcome (409 for the loser, the error for a bad one) and the others still commit.
 
-Outbox records are built by the caller (`event_records`, in the request's context, so each
-event keeps its own request's trace) and inserted here in the batch's transaction.
+Outbox records are prepared by the caller (`outbox.prepare`, in the request's context, so
+each event keeps its own request's trace) and staged by `runtime.commit` in the batch's
+transaction, like every other use case's events.
 """
 
 from __future__ import annotations
@@ -25,8 +26,8 @@ from datetime import datetime
 from typing import Any
 
 from pymongo import UpdateOne
-from wijkkracht_common.outbox import OUTBOX
-from wijkkracht_common.runtime import ServiceRuntime
+from wijkkracht_common.outbox import PreparedRecord
+from wijkkracht_common.runtime import ServiceRuntime, Work
 from wijkkracht_common.storage import Database, Session
 
 from questionnaires.adapters.documents import INVITATIONS, RESPONSES
@@ -39,7 +40,7 @@ MAX_BATCH = 64
 class PendingSubmit:
     response_id: str
     fields: dict[str, Any]  # `$set` of the response (conditional on status in_progress)
-    records: list[dict[str, Any]]  # outbox records (event_records)
+    records: list[PreparedRecord]  # the submit's events (outbox.prepare)
     invitation_id: str | None
     now: datetime
     future: asyncio.Future[None] = field(init=False)
@@ -53,8 +54,7 @@ class _NotInProgress(Exception):
 
 
 class SubmitQueue:
-    """Per-tenant group commit of `PendingSubmit`s: one transaction per batch (like
-    `runtime.commit`, but with outbox records built per request, so each keeps its trace)."""
+    """Per-tenant group commit of `PendingSubmit`s: one `runtime.commit` per batch."""
 
     def __init__(self, runtime: ServiceRuntime, *, max_batch: int = MAX_BATCH) -> None:
         self._runtime = runtime
@@ -89,8 +89,7 @@ class SubmitQueue:
     async def _run(self, tenant: str, batch: list[PendingSubmit]) -> None:
         self.transactions += 1
         try:
-            db = await self._runtime.storage.tenant_db(tenant)
-            await self._runtime.storage.in_transaction(db, _work(db, batch))
+            await self._runtime.commit(tenant, _work(batch))
         except asyncio.CancelledError:
             for item in batch:
                 item.future.cancel()
@@ -104,17 +103,15 @@ class SubmitQueue:
             if not batch[0].future.done():
                 batch[0].future.set_exception(outcome)
             return
-        # The records are committed: the relay publishes them without reading them back.
-        records = [r for item in batch for r in item.records]
-        if self._runtime.relay is not None:
-            self._runtime.relay.handoff(tenant, records)
         for item in batch:
             if not item.future.done():
                 item.future.set_result(None)
 
 
-def _work(db: Database[dict[str, Any]], batch: list[PendingSubmit]) -> Any:
-    async def work(session: Session) -> None:
+def _work(batch: list[PendingSubmit]) -> Work[None]:
+    async def work(
+        db: Database[dict[str, Any]], session: Session
+    ) -> tuple[None, list[PreparedRecord]]:
         if len(batch) == 1:
             only = batch[0]
             result = await db[RESPONSES].update_one(
@@ -139,11 +136,7 @@ def _work(db: Database[dict[str, Any]], batch: list[PendingSubmit]) -> Any:
                               "updated_at": item.now}},
                     session=session,
                 )
-        records = [r for item in batch for r in item.records]
-        if len(records) == 1:
-            await db[OUTBOX].insert_one(records[0], session=session)
-        elif records:
-            await db[OUTBOX].insert_many(records, ordered=True, session=session)
+        return None, [r for item in batch for r in item.records]
 
     return work
 
