@@ -3,6 +3,13 @@
 Isolation per tenant by database: `wk_<service>_<tenant>`, so a query cannot cross tenants by
 accident and a tenant can be exported or dropped whole. Indexes are declared per service and
 created idempotently the first time a process touches a tenant's database.
+
+Engine differences are handled HERE (and in `outbox`), never in service code. Services read
+stored values through the helpers below, which are correct on MongoDB and on the embedded
+nx-27017 alike (its quirks: docs/developer-guide.md, "Known quirks"):
+- `stored_datetime(value)` / `restore_datetimes(doc)`: nx-27017 returns a datetime written
+  with a top-level `$set` as a naive string; these give back an aware UTC datetime.
+- `stored_bool(value)`: nx-27017 returns a boolean written with `$set` as 1/0.
 """
 
 from __future__ import annotations
@@ -14,6 +21,7 @@ import time
 import weakref
 from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Iterable, Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 from motor.motor_asyncio import (
@@ -67,7 +75,52 @@ __all__ = [
     "Session",
     "Storage",
     "is_duplicate_key",
+    "restore_datetimes",
+    "stored_bool",
+    "stored_datetime",
 ]
+
+
+def stored_datetime(value: Any) -> datetime | None:
+    """A stored date-time as an aware UTC datetime (None stays None), whichever engine stored
+    it: a real datetime, a naive one, or the naive ISO string nx-27017 returns after `$set`."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
+    if not isinstance(value, datetime):
+        raise TypeError(f"not a stored date-time: {value!r}")
+    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+
+
+def stored_bool(value: Any) -> bool:
+    """A stored boolean (nx-27017 returns one written with `$set` as 1/0)."""
+    return bool(value)
+
+
+def _is_datetime_key(key: str) -> bool:
+    return key == "at" or key.endswith("_at") or key == "auth_time"
+
+
+def _restore(value: Any, datetime_key: bool) -> Any:
+    if isinstance(value, dict):
+        return restore_datetimes(value)
+    if isinstance(value, list):
+        return [_restore(v, datetime_key) for v in value]
+    if datetime_key and isinstance(value, str):
+        try:
+            return stored_datetime(value)
+        except ValueError:
+            return value
+    if isinstance(value, datetime) and value.tzinfo is None:
+        return value.replace(tzinfo=UTC)
+    return value
+
+
+def restore_datetimes(doc: dict[str, Any]) -> dict[str, Any]:
+    """The document with every date-time under a date-time key (`at`, `*_at`, `auth_time`,
+    at any depth) as an aware UTC datetime (see `stored_datetime`)."""
+    return {k: _restore(v, _is_datetime_key(k)) for k, v in doc.items()}
 
 
 _CATALOG_LOCKS: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Lock] = (
