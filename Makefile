@@ -33,7 +33,7 @@ test-unit: $(STAMP) ## Only the unit tests (no I/O)
 
 lint: $(STAMP) ## ruff + mypy
 	$(BIN)/ruff check .
-	$(BIN)/ruff format --check libs services bench tests scripts || true
+	$(BIN)/ruff format --check libs services bench tests scripts
 	$(BIN)/mypy -p wijkkracht_common $(addprefix -p ,$(notdir $(patsubst %/pyproject.toml,%,$(wildcard services/*/pyproject.toml))))
 
 format: $(STAMP) ## Apply ruff's formatting and import order

@@ -53,8 +53,10 @@ def percentile(values: Sequence[float], p: float) -> float:
 
 def latency_summary(seconds: Sequence[float]) -> str:
     ms = [s * 1000 for s in seconds]
-    return (f"p50 {percentile(ms, 50):.2f} ms, p95 {percentile(ms, 95):.2f} ms, "
-            f"p99 {percentile(ms, 99):.2f} ms, mean {statistics.fmean(ms):.2f} ms (n={len(ms)})")
+    return (
+        f"p50 {percentile(ms, 50):.2f} ms, p95 {percentile(ms, 95):.2f} ms, "
+        f"p99 {percentile(ms, 99):.2f} ms, mean {statistics.fmean(ms):.2f} ms (n={len(ms)})"
+    )
 
 
 def row(name: str, value: str, target: str = "") -> None:

@@ -50,8 +50,10 @@ from wijkkracht_common.events.questionnaires import ResponseSubmitted
 from wijkkracht_common.storage import Storage
 from wijkkracht_common.testing.issuer import TestIssuer
 
-FAMILIES = {generator.MATRIX_FAMILY: "self-sufficiency-matrix",
-            generator.MONITOR_FAMILY: "effect-monitor"}
+FAMILIES = {
+    generator.MATRIX_FAMILY: "self-sufficiency-matrix",
+    generator.MONITOR_FAMILY: "effect-monitor",
+}
 CODES = {"time_use": "daytime_activities", "social_participation": "community_participation"}
 ORGS = {"demo-welzijn": "welzijn-demo", "demo-wijkteam": "buurtkracht-demo"}
 
@@ -73,8 +75,11 @@ def live_stream(n: int, tenant: str, seed: int = 7) -> list[Envelope[Any]]:
         current.append(stored)
     residents.append(current)
     slots = sorted(
-        ((number + seq * 3000, number, seq, m) for number, ms in enumerate(residents)
-         for seq, m in enumerate(ms)),
+        (
+            (number + seq * 3000, number, seq, m)
+            for number, ms in enumerate(residents)
+            for seq, m in enumerate(ms)
+        ),
         key=lambda item: (item[0], item[1], item[2]),
     )
     start = datetime.now(UTC) - timedelta(days=30)
@@ -84,23 +89,44 @@ def live_stream(n: int, tenant: str, seed: int = 7) -> list[Envelope[Any]]:
         m = stored.measurement
         family = FAMILIES[m.family]
         data = ResponseSubmitted(
-            response_id=f"{m.response_id}-{uuid.uuid4().hex[:6]}", person_id=m.person_id,
-            instrument_id=family, family=family, variant="standard", version=1,
-            purpose="measurement", submitted_at=start + step * index, dimension_scores={},
-            phases=codes(m.phases), levels=codes(m.levels),
+            response_id=f"{m.response_id}-{uuid.uuid4().hex[:6]}",
+            person_id=m.person_id,
+            instrument_id=family,
+            family=family,
+            variant="standard",
+            version=1,
+            purpose="measurement",
+            submitted_at=start + step * index,
+            dimension_scores={},
+            phases=codes(m.phases),
+            levels=codes(m.levels),
         )
-        events.append(new_event(data, tenant=tenant, subject=data.response_id,
-                                organisation=ORGS[m.organisation or "demo-welzijn"]))
+        events.append(
+            new_event(
+                data,
+                tenant=tenant,
+                subject=data.response_id,
+                organisation=ORGS[m.organisation or "demo-welzijn"],
+            )
+        )
     return events
 
 
 def measurement_docs(count: int) -> Iterator[dict[str, Any]]:
     now = datetime.now(UTC)
     for i in range(count):
-        yield {"_id": uuid.uuid4().hex, "person_id": f"p{i}", "organisation": "welzijn-demo",
-               "family": "self-sufficiency-matrix", "submitted_at": now,
-               "levels": {f"d{j}": 3 for j in range(13)}, "neighbourhood": "DM01",
-               "age_band": "27-44", "household_type": "single", "sequence": 0}
+        yield {
+            "_id": uuid.uuid4().hex,
+            "person_id": f"p{i}",
+            "organisation": "welzijn-demo",
+            "family": "self-sufficiency-matrix",
+            "submitted_at": now,
+            "levels": {f"d{j}": 3 for j in range(13)},
+            "neighbourhood": "DM01",
+            "age_band": "27-44",
+            "household_type": "single",
+            "sequence": 0,
+        }
 
 
 async def raw_ceiling(mongo_url: str, count: int) -> float:
@@ -109,7 +135,7 @@ async def raw_ceiling(mongo_url: str, count: int) -> float:
     docs = list(measurement_docs(count))
     started = time.perf_counter()
     for i in range(0, count, 500):
-        await db.raw.insert_many(docs[i:i + 500])
+        await db.raw.insert_many(docs[i : i + 500])
     rate = count / (time.perf_counter() - started)
     await storage.drop_tenant("raw")
     storage.close()
@@ -117,12 +143,20 @@ async def raw_ceiling(mongo_url: str, count: int) -> float:
 
 
 def settings(nats_url: str, mongo_url: str, **overrides: Any) -> Settings:
-    return Settings(nats_url=nats_url, mongo_url=mongo_url, env="test", log_level="WARNING",
-                    run_scheduler=False, log_json=True, **overrides)
+    return Settings(
+        nats_url=nats_url,
+        mongo_url=mongo_url,
+        env="test",
+        log_level="WARNING",
+        run_scheduler=False,
+        log_json=True,
+        **overrides,
+    )
 
 
-async def ingestion(nats_url: str, mongo_url: str, n: int, *, tenant: str = "bench-ingest",
-                    **overrides: Any) -> float:
+async def ingestion(
+    nats_url: str, mongo_url: str, n: int, *, tenant: str = "bench-ingest", **overrides: Any
+) -> float:
     """Events/s stored while the app is up (its start-up excluded)."""
     events = live_stream(n, tenant)
     nc = await nats.connect(nats_url)
@@ -131,11 +165,17 @@ async def ingestion(nats_url: str, mongo_url: str, n: int, *, tenant: str = "ben
 
     await ensure_streams(js)
     for i in range(0, len(events), 1000):
-        await asyncio.gather(*(js.publish(e.nats_subject, e.model_dump_json().encode(),
-                                          headers={"Nats-Msg-Id": e.id})
-                               for e in events[i:i + 1000]))
-    app = create_app(settings(nats_url, mongo_url, **overrides),
-                     verifier=TestIssuer("bench").verifier())
+        await asyncio.gather(
+            *(
+                js.publish(
+                    e.nats_subject, e.model_dump_json().encode(), headers={"Nats-Msg-Id": e.id}
+                )
+                for e in events[i : i + 1000]
+            )
+        )
+    app = create_app(
+        settings(nats_url, mongo_url, **overrides), verifier=TestIssuer("bench").verifier()
+    )
     async with LifespanManager(app, startup_timeout=60):
         started = time.perf_counter()
         db = await app.state.runtime.storage.tenant_db(tenant)
@@ -153,8 +193,9 @@ async def ingestion(nats_url: str, mongo_url: str, n: int, *, tenant: str = "ben
     return (stored - before) / elapsed
 
 
-async def latency(nats_url: str, mongo_url: str, seconds: float, rate: float
-                  ) -> tuple[float, float]:
+async def latency(
+    nats_url: str, mongo_url: str, seconds: float, rate: float
+) -> tuple[float, float]:
     tenant = "bench-latency"
     events = live_stream(int(seconds * rate), tenant, seed=11)
     nc = await nats.connect(nats_url)
@@ -178,8 +219,9 @@ async def latency(nats_url: str, mongo_url: str, seconds: float, rate: float
         for i, e in enumerate(events):
             await asyncio.sleep(max(0.0, start + i / rate - time.perf_counter()))
             published[e.data.response_id] = time.perf_counter()
-            await js.publish(e.nats_subject, e.model_dump_json().encode(),
-                             headers={"Nats-Msg-Id": e.id})
+            await js.publish(
+                e.nats_subject, e.model_dump_json().encode(), headers={"Nats-Msg-Id": e.id}
+            )
         try:
             await asyncio.wait_for(poller, timeout=60)
         except TimeoutError:
@@ -189,8 +231,9 @@ async def latency(nats_url: str, mongo_url: str, seconds: float, rate: float
     return statistics.median(ms), ms[int(len(ms) * 0.99) - 1]
 
 
-async def query(nats_url: str, mongo_url: str, measurements: int, queries: int
-                ) -> tuple[float, float, int, float]:
+async def query(
+    nats_url: str, mongo_url: str, measurements: int, queries: int
+) -> tuple[float, float, int, float]:
     tenant = "bench-query"
     storage = Storage(mongo_url, "effect_measurement", INDEXES)
     db = await storage.tenant_db(tenant)
@@ -208,10 +251,19 @@ async def query(nats_url: str, mongo_url: str, measurements: int, queries: int
     last_person = None
     for stored in generator.stream_measurements(measurements, seed=3):
         m = stored.measurement
-        stored = type(stored)(m.model_copy(update={
-            "family": FAMILIES[m.family], "organisation": ORGS[m.organisation or "demo-welzijn"],
-            "levels": codes(m.levels), "phases": codes(m.phases)}),
-            stored.neighbourhood, stored.age_band, stored.household_type)
+        stored = type(stored)(
+            m.model_copy(
+                update={
+                    "family": FAMILIES[m.family],
+                    "organisation": ORGS[m.organisation or "demo-welzijn"],
+                    "levels": codes(m.levels),
+                    "phases": codes(m.phases),
+                }
+            ),
+            stored.neighbourhood,
+            stored.age_band,
+            stored.household_type,
+        )
         if len(batch) >= 2000 and m.person_id != last_person:
             await flush()
         batch.append(stored)
@@ -223,31 +275,40 @@ async def query(nats_url: str, mongo_url: str, measurements: int, queries: int
     issuer = TestIssuer("http://127.0.0.1:8001/identity/v1")
     app = create_app(settings(nats_url, mongo_url), verifier=issuer.verifier())
     headers = issuer.headers(sub="analyst", tenant=tenant, orgs={"gemeente-demo": ["analyst"]})
-    params = [{"family": "self-sufficiency-matrix", "period": p, "dimension": d}
-              for p in ("2025", "2025-Q2", "2025-03", "2026-Q1")
-              for d in ("_all", "finances", "housing")]
+    params = [
+        {"family": "self-sufficiency-matrix", "period": p, "dimension": d}
+        for p in ("2025", "2025-Q2", "2025-03", "2026-Q1")
+        for d in ("_all", "finances", "housing")
+    ]
     params += [{"family": "effect-monitor", "period": "2025", "dimension": "relationship"}]
     timings, cold = [], []
-    async with LifespanManager(app, startup_timeout=60), httpx.AsyncClient(
-        transport=httpx.ASGITransport(app), base_url="http://b"
-    ) as client:
+    async with (
+        LifespanManager(app, startup_timeout=60),
+        httpx.AsyncClient(transport=httpx.ASGITransport(app), base_url="http://b") as client,
+    ):
         for i in range(queries):
             started = time.perf_counter()
-            got = await client.get("/effects/v1/aggregates", params=params[i % len(params)],
-                                   headers=headers)
+            got = await client.get(
+                "/effects/v1/aggregates", params=params[i % len(params)], headers=headers
+            )
             took = (time.perf_counter() - started) * 1000
             timings.append(took)
             if i < len(params):
                 cold.append(took)
             assert got.status_code == 200, got.text
     timings.sort()
-    return (statistics.median(timings), timings[int(len(timings) * 0.95) - 1], stored_cells,
-            max(cold))
+    return (
+        statistics.median(timings),
+        timings[int(len(timings) * 0.95) - 1],
+        stored_cells,
+        max(cold),
+    )
 
 
 async def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--events", type=int, default=30_000)
     parser.add_argument("--raw-docs", type=int, default=30_000)
     parser.add_argument("--runs", type=int, default=2, help="ingestion runs (raw: one more)")
@@ -271,32 +332,53 @@ async def main() -> None:
             # with median.
             raws, rates = [await raw_ceiling(mongo_url, args.raw_docs)], []
             for run in range(args.runs):
-                rates.append(await ingestion(nats_url, mongo_url, args.events,
-                                             tenant=f"bench-ingest-{run}"))
+                rates.append(
+                    await ingestion(nats_url, mongo_url, args.events, tenant=f"bench-ingest-{run}")
+                )
                 raws.append(await raw_ceiling(mongo_url, args.raw_docs))
             raw, rate = max(raws), max(rates)
-            print("1. raw insert_many ceiling (500 per call): "
-                  + ", ".join(f"{r:,.0f}" for r in raws) + f" docs/s; best {raw:,.0f}")
-            print(f"2. ingestion end to end over {args.events:,} events: "
-                  + ", ".join(f"{r:,.0f}" for r in rates) + " events/s")
-            print(f"   best {rate:,.0f} events/s = {rate / raw:.0%} of the best raw rate; "
-                  f"median {statistics.median(rates):,.0f} = "
-                  f"{statistics.median(rates) / statistics.median(raws):.0%} of the median "
-                  f"raw rate (target >= 3,000/s and >= 40%)")
-            cold = await ingestion(nats_url, mongo_url, args.events, tenant="bench-cold",
-                                   ingest_history_cache_persons=0)
-            print(f"   without the history cache: {cold:,.0f} events/s = {cold / raw:.0%} of "
-                  f"the best raw rate (in this stream a follow-up comes 3,000 events after the "
-                  f"baseline, so the cache has it; in production months pass)")
+            print(
+                "1. raw insert_many ceiling (500 per call): "
+                + ", ".join(f"{r:,.0f}" for r in raws)
+                + f" docs/s; best {raw:,.0f}"
+            )
+            print(
+                f"2. ingestion end to end over {args.events:,} events: "
+                + ", ".join(f"{r:,.0f}" for r in rates)
+                + " events/s"
+            )
+            print(
+                f"   best {rate:,.0f} events/s = {rate / raw:.0%} of the best raw rate; "
+                f"median {statistics.median(rates):,.0f} = "
+                f"{statistics.median(rates) / statistics.median(raws):.0%} of the median "
+                f"raw rate (target >= 3,000/s and >= 40%)"
+            )
+            cold = await ingestion(
+                nats_url,
+                mongo_url,
+                args.events,
+                tenant="bench-cold",
+                ingest_history_cache_persons=0,
+            )
+            print(
+                f"   without the history cache: {cold:,.0f} events/s = {cold / raw:.0%} of "
+                f"the best raw rate (in this stream a follow-up comes 3,000 events after the "
+                f"baseline, so the cache has it; in production months pass)"
+            )
             p50, p99 = await latency(nats_url, mongo_url, args.latency_seconds, 100.0)
-            print(f"3. submit-to-visible at 100 events/s: p50 {p50:.0f} ms, p99 {p99:.0f} ms "
-                  f"(target p99 < 250 ms)")
-            q50, q95, cells, cold = await query(nats_url, mongo_url, args.query_measurements,
-                                                args.queries)
-            print(f"4. aggregate query, data set {args.query_measurements:,} measurements "
-                  f"({cells:,} cells, written with the domain fold), {args.queries} queries: "
-                  f"p50 {q50:.0f} ms, p95 {q95:.0f} ms (target p95 < 300 ms); slowest cache "
-                  f"miss {cold:.0f} ms")
+            print(
+                f"3. submit-to-visible at 100 events/s: p50 {p50:.0f} ms, p99 {p99:.0f} ms "
+                f"(target p99 < 250 ms)"
+            )
+            q50, q95, cells, cold = await query(
+                nats_url, mongo_url, args.query_measurements, args.queries
+            )
+            print(
+                f"4. aggregate query, data set {args.query_measurements:,} measurements "
+                f"({cells:,} cells, written with the domain fold), {args.queries} queries: "
+                f"p50 {q50:.0f} ms, p95 {q95:.0f} ms (target p95 < 300 ms); slowest cache "
+                f"miss {cold:.0f} ms"
+            )
         finally:
             for process in reversed(managed):
                 process.stop()

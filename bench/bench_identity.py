@@ -31,9 +31,15 @@ SECONDS = 3.0
 
 async def run(nats_url: str, mongo_url: str) -> list[tuple[str, str, str]]:
     settings = Settings(
-        service_name=f"bench{uuid.uuid4().hex[:6]}", env="test", nats_url=nats_url,
-        mongo_url=mongo_url, issuer="http://identity.bench/identity/v1", generate_keys=True,
-        login_code_pepper="bench-" + "p" * 40, log_level="WARNING", log_json=True,
+        service_name=f"bench{uuid.uuid4().hex[:6]}",
+        env="test",
+        nats_url=nats_url,
+        mongo_url=mongo_url,
+        issuer="http://identity.bench/identity/v1",
+        generate_keys=True,
+        login_code_pepper="bench-" + "p" * 40,
+        log_level="WARNING",
+        log_json=True,
     )
     app = create_app(settings)
 
@@ -48,16 +54,25 @@ async def run(nats_url: str, mongo_url: str) -> list[tuple[str, str, str]]:
         return {"sub": principal.subject}
 
     rows: list[tuple[str, str, str]] = []
-    async with LifespanManager(app), httpx.AsyncClient(
-        transport=httpx.ASGITransport(app), base_url="http://identity.bench"
-    ) as http:
+    async with (
+        LifespanManager(app),
+        httpx.AsyncClient(
+            transport=httpx.ASGITransport(app), base_url="http://identity.bench"
+        ) as http,
+    ):
         ctx = app.state.identity
         await directory.register_tenant(ctx, slug="bench", name="Bench", actor="bench")
-        await directory.create_organisation(ctx, "bench", slug="org", name="Org",
-                                            kind=directory.OrganisationKind.WELFARE,
-                                            actor="bench")
+        await directory.create_organisation(
+            ctx,
+            "bench",
+            slug="org",
+            name="Org",
+            kind=directory.OrganisationKind.WELFARE,
+            actor="bench",
+        )
         client, secret = await clients.create_client(
-            ctx, "bench", organisation="org", name="Bench", confidential=True, scopes=["x.read"])
+            ctx, "bench", organisation="org", name="Bench", confidential=True, scopes=["x.read"]
+        )
         assert secret is not None
         form = {"grant_type": "client_credentials"}
         auth = (client.client_id, secret)
@@ -75,11 +90,11 @@ async def run(nats_url: str, mongo_url: str) -> list[tuple[str, str, str]]:
         start = time.perf_counter()
         await asyncio.gather(*(caller() for _ in range(8)))
         rate = issued / (time.perf_counter() - start)
-        rows.append(("client-credentials tokens (HTTP, 8 callers)", f"{rate:,.0f} /s",
-                     ">= 300 /s"))
+        rows.append(("client-credentials tokens (HTTP, 8 callers)", f"{rate:,.0f} /s", ">= 300 /s"))
 
         token = (await http.post("/identity/v1/oauth/token", data=form, auth=auth)).json()[
-            "access_token"]
+            "access_token"
+        ]
         headers = {"Authorization": f"Bearer {token}"}
 
         async def p50(path: str, hdrs: dict[str, str] | None) -> float:
@@ -98,14 +113,16 @@ async def run(nats_url: str, mongo_url: str) -> list[tuple[str, str, str]]:
         me_ms = await p50("/identity/v1/me/token", headers)
         rows.append(("p50 twin route without auth", f"{open_ms:.3f} ms", ""))
         rows.append(("p50 twin route with bearer auth", f"{protected_ms:.3f} ms", ""))
-        rows.append(("verification overhead (difference)", f"{protected_ms - open_ms:.3f} ms",
-                     "< 0.2 ms"))
+        rows.append(
+            ("verification overhead (difference)", f"{protected_ms - open_ms:.3f} ms", "< 0.2 ms")
+        )
         rows.append(("p50 GET /me/token (real endpoint)", f"{me_ms:.3f} ms", ""))
 
         # First use of a token (cache miss): signature + claims, no HTTP.
         fresh = [
             (await http.post("/identity/v1/oauth/token", data=form, auth=auth)).json()[
-                "access_token"]
+                "access_token"
+            ]
             for _ in range(200)
         ]
         t0 = time.perf_counter()
@@ -122,8 +139,9 @@ async def run(nats_url: str, mongo_url: str) -> list[tuple[str, str, str]]:
             await verifier.verify(token)
             count += 1
         per = (time.perf_counter() - t0) / count * 1000
-        rows.append(("TokenVerifier.verify, token seen before", f"{per:.4f} ms",
-                     f"{count:,} calls"))
+        rows.append(
+            ("TokenVerifier.verify, token seen before", f"{per:.4f} ms", f"{count:,} calls")
+        )
     return rows
 
 

@@ -37,10 +37,12 @@ async def run(events: int) -> None:
         storage = Storage(stack.mongo_url, "benchoutbox", COMMON_INDEXES)
         tenant = f"bench-{uuid.uuid4().hex[:6]}"
         db = await storage.tenant_db(tenant)
-        envelopes = [new_event(BenchHappened(person_id=f"p{i}", n=i), tenant=tenant,
-                               subject=f"p{i}") for i in range(events)]
+        envelopes = [
+            new_event(BenchHappened(person_id=f"p{i}", n=i), tenant=tenant, subject=f"p{i}")
+            for i in range(events)
+        ]
         for offset in range(0, len(envelopes), 1000):
-            await stage(db, envelopes[offset:offset + 1000])
+            await stage(db, envelopes[offset : offset + 1000])
 
         nc = await nats.connect(stack.nats_url)
         js = nc.jetstream()
@@ -58,8 +60,11 @@ async def run(events: int) -> None:
     rate = published / elapsed
     print(f"Outbox relay ({events:,} staged events, batch 1,000)")
     row("raw: nats-py JetStream publish, 500 in flight", f"{raw['js_publish_pipelined']:,.0f} /s")
-    row("relay: staged → JetStream → removed from outbox", f"{rate:,.0f} events/s",
-        "target ≥ 2,000/s")
+    row(
+        "relay: staged → JetStream → removed from outbox",
+        f"{rate:,.0f} events/s",
+        "target ≥ 2,000/s",
+    )
     row("relay / raw publish", f"{rate / raw['js_publish_pipelined']:.0%}")
     row("messages in stream / still pending", f"{info.state.messages:,} / {left}")
 

@@ -77,20 +77,43 @@ def answers() -> dict[str, Any]:
     return {i.link_id: {"value": 6} for i in definition.items()}
 
 
-async def start_service(stack: Stack, issuer: TestIssuer, jwks_url: str,
-                        log_path: str | None = None) -> tuple[subprocess.Popen[bytes], str]:
+async def start_service(
+    stack: Stack, issuer: TestIssuer, jwks_url: str, log_path: str | None = None
+) -> tuple[subprocess.Popen[bytes], str]:
     port = free_port()
-    env = {**os.environ, "WK_NATS_URL": stack.nats_url, "WK_MONGO_URL": stack.mongo_url,
-           "WK_ISSUER": issuer.issuer, "WK_JWKS_URL": jwks_url, "WK_ENV": "test",
-           "WK_LOG_LEVEL": "WARNING", "WK_LOG_JSON": "true"}
+    env = {
+        **os.environ,
+        "WK_NATS_URL": stack.nats_url,
+        "WK_MONGO_URL": stack.mongo_url,
+        "WK_ISSUER": issuer.issuer,
+        "WK_JWKS_URL": jwks_url,
+        "WK_ENV": "test",
+        "WK_LOG_LEVEL": "WARNING",
+        "WK_LOG_JSON": "true",
+    }
     process = subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", "--factory", "questionnaires.main:create_app",
-         "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning", "--no-access-log",
-         # Idle keep-alive connections of the pool (between phases, or at 100 req/s) must not
-         # be closed by the server while the client reuses them (httpx.ReadError race).
-         "--timeout-keep-alive", "120"],
-        env=env, stdout=subprocess.DEVNULL,
-        stderr=open(log_path, "ab") if log_path else subprocess.DEVNULL)  # noqa: SIM115
+        [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "--factory",
+            "questionnaires.main:create_app",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--log-level",
+            "warning",
+            "--no-access-log",
+            # Idle keep-alive connections of the pool (between phases, or at 100 req/s) must not
+            # be closed by the server while the client reuses them (httpx.ReadError race).
+            "--timeout-keep-alive",
+            "120",
+        ],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=open(log_path, "ab") if log_path else subprocess.DEVNULL,  # noqa: SIM115
+    )
     base = f"http://127.0.0.1:{port}"
     async with httpx.AsyncClient() as client:
         for _ in range(300):
@@ -104,35 +127,41 @@ async def start_service(stack: Stack, issuer: TestIssuer, jwks_url: str,
     raise RuntimeError("service did not become ready")
 
 
-async def prepare(client: httpx.AsyncClient, headers: list[dict[str, str]], n: int,
-                  concurrency: int = 16) -> list[tuple[str, dict[str, str]]]:
+async def prepare(
+    client: httpx.AsyncClient, headers: list[dict[str, str]], n: int, concurrency: int = 16
+) -> list[tuple[str, dict[str, str]]]:
     """`n` started responses (not measured)."""
     sem = asyncio.Semaphore(concurrency)
 
     async def one(i: int) -> tuple[str, dict[str, str]]:
         h = headers[i % len(headers)]
         async with sem:
-            r = await client.post(f"{P}/responses", json={"instrument_id": INSTRUMENT},
-                                  headers=h)
+            r = await client.post(f"{P}/responses", json={"instrument_id": INSTRUMENT}, headers=h)
             r.raise_for_status()
             return r.json()["id"], h
 
     return list(await asyncio.gather(*(one(i) for i in range(n))))
 
 
-async def submit(client: httpx.AsyncClient, rid: str, h: dict[str, str], body: dict[str, Any]
-                 ) -> float:
+async def submit(
+    client: httpx.AsyncClient, rid: str, h: dict[str, str], body: dict[str, Any]
+) -> float:
     start = time.perf_counter()
-    r = await client.post(f"{P}/responses/{rid}/submit", json=body,
-                          headers={**h, "Idempotency-Key": rid})
+    r = await client.post(
+        f"{P}/responses/{rid}/submit", json=body, headers={**h, "Idempotency-Key": rid}
+    )
     elapsed = time.perf_counter() - start
     if r.status_code != 200:
         raise RuntimeError(f"submit failed: {r.status_code} {r.text[:200]}")
     return elapsed
 
 
-async def fixed_rate(client: httpx.AsyncClient, todo: list[tuple[str, dict[str, str]]],
-                     rate: float, body: dict[str, Any]) -> list[float]:
+async def fixed_rate(
+    client: httpx.AsyncClient,
+    todo: list[tuple[str, dict[str, str]]],
+    rate: float,
+    body: dict[str, Any],
+) -> list[float]:
     """Open loop: one submit every 1/rate s, whatever the previous ones do."""
     tasks = []
     start = time.perf_counter()
@@ -144,8 +173,12 @@ async def fixed_rate(client: httpx.AsyncClient, todo: list[tuple[str, dict[str, 
     return list(await asyncio.gather(*tasks))
 
 
-async def closed_loop(client: httpx.AsyncClient, todo: list[tuple[str, dict[str, str]]],
-                      concurrency: int, body: dict[str, Any]) -> tuple[int, float, list[float]]:
+async def closed_loop(
+    client: httpx.AsyncClient,
+    todo: list[tuple[str, dict[str, str]]],
+    concurrency: int,
+    body: dict[str, Any],
+) -> tuple[int, float, list[float]]:
     queue = list(reversed(todo))
     latencies: list[float] = []
 
@@ -281,25 +314,51 @@ class WrkResult:
         return self.failed == 0 and self.socket_errors == 0 and self.ok == self.planned
 
 
-async def wrk_phase(base: str, todo: list[tuple[str, dict[str, str]]], body: dict[str, Any],
-                    connections: int, threads: int) -> WrkResult:
+async def wrk_phase(
+    base: str,
+    todo: list[tuple[str, dict[str, str]]],
+    body: dict[str, Any],
+    connections: int,
+    threads: int,
+) -> WrkResult:
     """Submit every response of `todo` once with wrk (see WRK_SCRIPT)."""
     with tempfile.TemporaryDirectory(prefix="wk-wrk-") as tmp:
         items, body_file, script = Path(tmp, "items"), Path(tmp, "body.json"), Path(tmp, "s.lua")
-        items.write_text("".join(f"{rid} {h['Authorization'].split(' ', 1)[1]}\n"
-                                 for rid, h in todo))
+        items.write_text(
+            "".join(f"{rid} {h['Authorization'].split(' ', 1)[1]}\n" for rid, h in todo)
+        )
         body_file.write_text(json.dumps(body))
         script.write_text(WRK_SCRIPT)
         done = Path(tmp, "done")
-        env = {**os.environ, "WK_WRK_ITEMS": str(items), "WK_WRK_BODY": str(body_file),
-               "WK_WRK_DONE": str(done)}
+        env = {
+            **os.environ,
+            "WK_WRK_ITEMS": str(items),
+            "WK_WRK_BODY": str(body_file),
+            "WK_WRK_DONE": str(done),
+        }
         # The duration is only a safety cap: wrk runs until -d or SIGINT, which is sent once
         # every thread answered its slice (its marker file exists).
         cap = max(60, len(todo) // 20)
         process = await asyncio.create_subprocess_exec(
-            "wrk", "-t", str(threads), "-c", str(max(connections, threads)), "-d", f"{cap}s",
-            "--timeout", "30s", "-s", str(script), base, "--", str(threads), P,
-            env=env, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+            "wrk",
+            "-t",
+            str(threads),
+            "-c",
+            str(max(connections, threads)),
+            "-d",
+            f"{cap}s",
+            "--timeout",
+            "30s",
+            "-s",
+            str(script),
+            base,
+            "--",
+            str(threads),
+            P,
+            env=env,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
+        )
         communicate = asyncio.create_task(process.communicate())
         while not communicate.done():
             if all(Path(f"{done}.{t}").exists() for t in range(threads)):
@@ -312,11 +371,17 @@ async def wrk_phase(base: str, todo: list[tuple[str, dict[str, str]]], body: dic
     if process.returncode != 0 or line is None:
         raise RuntimeError(f"wrk failed ({process.returncode}): {text[-500:]} {err.decode()}")
     r = json.loads(line.removeprefix("WKRESULT "))
-    return WrkResult(seconds=r["duration_us"] / 1e6, ok=r["ok"], failed=r["failed"],
-                     fillers=r["fillers"], planned=r["planned"],
-                     socket_errors=r["connect"] + r["read"] + r["write"] + r["timeout"],
-                     p50_ms=r["p50_us"] / 1000, p99_ms=r["p99_us"] / 1000,
-                     failure=r["failure"])
+    return WrkResult(
+        seconds=r["duration_us"] / 1e6,
+        ok=r["ok"],
+        failed=r["failed"],
+        fillers=r["fillers"],
+        planned=r["planned"],
+        socket_errors=r["connect"] + r["read"] + r["write"] + r["timeout"],
+        p50_ms=r["p50_us"] / 1000,
+        p99_ms=r["p99_us"] / 1000,
+        failure=r["failure"],
+    )
 
 
 def start_profiler(pid: int, out: str, seconds: float) -> subprocess.Popen[bytes] | None:
@@ -327,11 +392,29 @@ def start_profiler(pid: int, out: str, seconds: float) -> subprocess.Popen[bytes
     if exe is None:
         print("    (py-spy not found: no profile)")
         return None
-    fmt = "speedscope" if out.endswith(".json") else ("raw" if out.endswith(".txt")
-                                                      else "flamegraph")
-    return subprocess.Popen([exe, "record", "-p", str(pid), "-o", out, "-f", fmt, "-r", "250",
-                             "-d", str(int(seconds)), "--nonblocking", "--gil"],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    fmt = (
+        "speedscope" if out.endswith(".json") else ("raw" if out.endswith(".txt") else "flamegraph")
+    )
+    return subprocess.Popen(
+        [
+            exe,
+            "record",
+            "-p",
+            str(pid),
+            "-o",
+            out,
+            "-f",
+            fmt,
+            "-r",
+            "250",
+            "-d",
+            str(int(seconds)),
+            "--nonblocking",
+            "--gil",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
 
 
 def cpu_seconds(pid: int) -> float | None:
@@ -392,17 +475,19 @@ async def raw_db(stack: Stack, n: int = 1500) -> dict[str, float]:
         await db.one.insert_one({"_id": f"d{i}", "n": i, "body": "x" * 1500})
     out["insert_one_seq"] = n / (time.perf_counter() - start)
     start = time.perf_counter()
-    await asyncio.gather(*(db.conc.insert_one({"_id": f"d{i}", "body": "x" * 1500})
-                           for i in range(n)))
+    await asyncio.gather(
+        *(db.conc.insert_one({"_id": f"d{i}", "body": "x" * 1500}) for i in range(n))
+    )
     out["insert_one_conc"] = n / (time.perf_counter() - start)
     m = n // 3
     start = time.perf_counter()
     for i in range(m):
         async with await client.start_session() as session:
+
             async def work(s: Any, i: int = i) -> None:
-                await db.one.update_one({"_id": f"d{i}"}, {"$set": {"body": "y" * 1500}},
-                                        session=s)
+                await db.one.update_one({"_id": f"d{i}"}, {"$set": {"body": "y" * 1500}}, session=s)
                 await db.outbox.insert_one({"_id": f"e{i}", "payload": "z" * 800}, session=s)
+
             await session.with_transaction(work)
     out["txn_seq"] = m / (time.perf_counter() - start)
     await client.drop_database(db.name)
@@ -417,10 +502,12 @@ def svg_render_times(runs: int = 500) -> list[float]:
     from questionnaires.domain.answers import ItemAnswer
 
     now = datetime.now(UTC)
-    response = Response.start(response_id="r1", definition=definition, subject_id="p",
-                              language="nl", now=now)
+    response = Response.start(
+        response_id="r1", definition=definition, subject_id="p", language="nl", now=now
+    )
     response = response.save_answers(
-        definition, {i.link_id: ItemAnswer(value=7) for i in definition.items()}, now)
+        definition, {i.link_id: ItemAnswer(value=7) for i in definition.items()}, now
+    )
     result = response.submit(definition, now).result
     assert result is not None
     axes = axes_for(result, "nl")
@@ -437,8 +524,9 @@ async def stream_count(stack: Stack, tenant: str) -> int:
     nc = await nats.connect(stack.nats_url)
     try:
         js = nc.jetstream()
-        info = await js.stream_info("QUESTIONNAIRES",
-                                    subjects_filter=f"wk.{tenant}.questionnaires.>")
+        info = await js.stream_info(
+            "QUESTIONNAIRES", subjects_filter=f"wk.{tenant}.questionnaires.>"
+        )
         subjects = info.state.subjects or {}
         return int(subjects.get(f"wk.{tenant}.questionnaires.response_submitted.v1", 0))
     finally:
@@ -448,13 +536,23 @@ async def stream_count(stack: Stack, tenant: str) -> int:
 def _raw_rows(label: str, raw: dict[str, float]) -> None:
     row(f"raw ({label}): insert_one sequential (1.5 kB doc)", f"{raw['insert_one_seq']:,.0f} /s")
     row(f"raw ({label}): insert_one concurrent", f"{raw['insert_one_conc']:,.0f} /s")
-    row(f"raw ({label}): 2-op transaction, sequential", f"{raw['txn_seq']:,.0f} /s",
-        "update + outbox insert + commit")
+    row(
+        f"raw ({label}): 2-op transaction, sequential",
+        f"{raw['txn_seq']:,.0f} /s",
+        "update + outbox insert + commit",
+    )
 
 
-async def run(rate: float, seconds: float, concurrency: int, users: int,
-              service_log: str | None, wrk_requests: int, wrk_threads: int,
-              profile: str | None) -> None:
+async def run(
+    rate: float,
+    seconds: float,
+    concurrency: int,
+    users: int,
+    service_log: str | None,
+    wrk_requests: int,
+    wrk_threads: int,
+    profile: str | None,
+) -> None:
     wrk = shutil.which("wrk") if wrk_requests > 0 else None
     svg = svg_render_times()
     issuer = TestIssuer("http://identity.bench/identity/v1")
@@ -464,12 +562,18 @@ async def run(rate: float, seconds: float, concurrency: int, users: int,
         process, base = await start_service(stack, issuer, jwks_url, service_log)
         tenant = f"bench-{uuid.uuid4().hex[:6]}"
         wrk_tenant = f"benchwrk-{uuid.uuid4().hex[:6]}"
-        headers = [issuer.headers(sub=f"person-{i}", tenant=tenant,
-                                  orgs={"wijkteam": ["resident"]}, lifetime=3600)
-                   for i in range(users)]
-        wrk_headers = [issuer.headers(sub=f"person-{i}", tenant=wrk_tenant,
-                                      orgs={"wijkteam": ["resident"]}, lifetime=3600)
-                       for i in range(users)]
+        headers = [
+            issuer.headers(
+                sub=f"person-{i}", tenant=tenant, orgs={"wijkteam": ["resident"]}, lifetime=3600
+            )
+            for i in range(users)
+        ]
+        wrk_headers = [
+            issuer.headers(
+                sub=f"person-{i}", tenant=wrk_tenant, orgs={"wijkteam": ["resident"]}, lifetime=3600
+            )
+            for i in range(users)
+        ]
         body = {"answers": answers()}
         wrk_result: WrkResult | None = None
         cpu_wrk: list[float | None] = [None, None]
@@ -477,8 +581,9 @@ async def run(rate: float, seconds: float, concurrency: int, users: int,
         db_pid = database_pid(stack)
         wrk_stored = wrk_in_stream = 0
         try:
-            limits = httpx.Limits(max_connections=concurrency * 2,
-                                  max_keepalive_connections=concurrency * 2)
+            limits = httpx.Limits(
+                max_connections=concurrency * 2, max_keepalive_connections=concurrency * 2
+            )
             async with httpx.AsyncClient(base_url=base, limits=limits, timeout=30) as client:
                 n_fixed = int(rate * seconds)
                 todo = await prepare(client, headers, n_fixed + 2000)
@@ -496,8 +601,9 @@ async def run(rate: float, seconds: float, concurrency: int, users: int,
                     await closed_loop(client, wrk_todo[:50], 8, body)  # warm the tenant
                     wrk_todo = wrk_todo[50:]
             if wrk:
-                profiler = (start_profiler(process.pid, profile, len(wrk_todo) / 150)
-                            if profile else None)
+                profiler = (
+                    start_profiler(process.pid, profile, len(wrk_todo) / 150) if profile else None
+                )
                 cpu_wrk = [cpu_seconds(process.pid)]
                 db_wrk = [cpu_seconds(db_pid) if db_pid else None]
                 wrk_result = await wrk_phase(base, wrk_todo, body, concurrency, wrk_threads)
@@ -521,20 +627,30 @@ async def run(rate: float, seconds: float, concurrency: int, users: int,
     submitted = 50 + len(fixed) + done
     sustained = done / elapsed
     txn = [raw_before["txn_seq"], raw_after["txn_seq"]]
-    print("Questionnaires: submit = token check + validate + score + store + outbox "
-          "(transaction shared by concurrent submits)")
+    print(
+        "Questionnaires: submit = token check + validate + score + store + outbox "
+        "(transaction shared by concurrent submits)"
+    )
     _raw_rows("before", raw_before)
     _raw_rows("after", raw_after)
-    row(f"submit at fixed {rate:.0f} req/s ({len(fixed)} requests)",
-        f"p99 {percentile([s * 1000 for s in fixed], 99):.1f} ms", "target p99 < 50 ms")
+    row(
+        f"submit at fixed {rate:.0f} req/s ({len(fixed)} requests)",
+        f"p99 {percentile([s * 1000 for s in fixed], 99):.1f} ms",
+        "target p99 < 50 ms",
+    )
     print(f"    {latency_summary(fixed)}")
-    row(f"submit sustained, httpx closed loop, {concurrency} in flight ({done} requests)",
-        f"{sustained:,.0f} submits/s", "target ≥ 300/s (client in this process)")
+    row(
+        f"submit sustained, httpx closed loop, {concurrency} in flight ({done} requests)",
+        f"{sustained:,.0f} submits/s",
+        "target ≥ 300/s (client in this process)",
+    )
     print(f"    {latency_summary(loop_lat)}{_cpu_per(cpu_loop, db_loop, done)}")
     _ratio(sustained, txn, raw_before)
-    row("response_submitted in stream / stored (httpx phases)",
+    row(
+        "response_submitted in stream / stored (httpx phases)",
         f"{in_stream} / {stored} of {submitted}",
-        "ok" if in_stream == stored == submitted else "MISMATCH")
+        "ok" if in_stream == stored == submitted else "MISMATCH",
+    )
     if wrk_result is not None:
         w = wrk_result
         rate_wrk = w.ok / w.seconds
@@ -542,48 +658,81 @@ async def run(rate: float, seconds: float, concurrency: int, users: int,
         if w.valid:
             row(label, f"{rate_wrk:,.0f} submits/s", "target ≥ 300/s")
         else:
-            row(label, f"INVALID ({rate_wrk:,.0f}/s)",
+            row(
+                label,
+                f"INVALID ({rate_wrk:,.0f}/s)",
                 f"{w.failed} non-2xx, {w.socket_errors} socket errors, {w.ok} of "
-                f"{w.planned} ok; first: {w.failure}")
-        print(f"    p50 {w.p50_ms:.2f} ms, p99 {w.p99_ms:.2f} ms, {w.seconds:.1f} s"
-              f"{_cpu_per(cpu_wrk, db_wrk, w.ok)} ({w.fillers} filler GET /healthz at the tail, in "
-              f"the latencies and CPU too)")
+                f"{w.planned} ok; first: {w.failure}",
+            )
+        print(
+            f"    p50 {w.p50_ms:.2f} ms, p99 {w.p99_ms:.2f} ms, {w.seconds:.1f} s"
+            f"{_cpu_per(cpu_wrk, db_wrk, w.ok)} ({w.fillers} filler GET /healthz at the tail, in "
+            f"the latencies and CPU too)"
+        )
         _ratio(rate_wrk, txn, raw_before)
         wrk_ok = wrk_in_stream == wrk_stored == w.ok + 50
-        row("response_submitted in stream / stored (wrk phase)",
-            f"{wrk_in_stream} / {wrk_stored} of {w.ok + 50}", "ok" if wrk_ok else "MISMATCH")
+        row(
+            "response_submitted in stream / stored (wrk phase)",
+            f"{wrk_in_stream} / {wrk_stored} of {w.ok + 50}",
+            "ok" if wrk_ok else "MISMATCH",
+        )
     elif wrk_requests > 0:
-        print("  (wrk not installed: no wrk figure; the httpx figure above understates the "
-              "service, its client shares the CPU)")
-    row("spider-web SVG render (health-full, 2 series)",
+        print(
+            "  (wrk not installed: no wrk figure; the httpx figure above understates the "
+            "service, its client shares the CPU)"
+        )
+    row(
+        "spider-web SVG render (health-full, 2 series)",
         f"p50 {percentile([s * 1000 for s in svg], 50):.3f} ms, "
-        f"p99 {percentile([s * 1000 for s in svg], 99):.3f} ms", "target < 5 ms")
+        f"p99 {percentile([s * 1000 for s in svg], 99):.3f} ms",
+        "target < 5 ms",
+    )
 
 
 def _ratio(rate: float, txn: list[float], raw_before: dict[str, float]) -> None:
-    print(f"    = {rate / max(txn):.2f}-{rate / min(txn):.2f} x the raw 2-op "
-          f"transaction rate of this run ({min(txn):,.0f}-{max(txn):,.0f} /s), "
-          f"{rate / raw_before['insert_one_seq']:.2f} x raw sequential insert_one")
+    print(
+        f"    = {rate / max(txn):.2f}-{rate / min(txn):.2f} x the raw 2-op "
+        f"transaction rate of this run ({min(txn):,.0f}-{max(txn):,.0f} /s), "
+        f"{rate / raw_before['insert_one_seq']:.2f} x raw sequential insert_one"
+    )
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--rate", type=float, default=100.0)
     parser.add_argument("--seconds", type=float, default=8.0)
     parser.add_argument("--concurrency", type=int, default=32)
     parser.add_argument("--users", type=int, default=50)
-    parser.add_argument("--service-log", default=None,
-                        help="append the service's stderr to this file (default: discarded)")
-    parser.add_argument("--wrk-requests", type=int, default=4000,
-                        help="submits in the wrk phase (0: no wrk phase)")
+    parser.add_argument(
+        "--service-log",
+        default=None,
+        help="append the service's stderr to this file (default: discarded)",
+    )
+    parser.add_argument(
+        "--wrk-requests", type=int, default=4000, help="submits in the wrk phase (0: no wrk phase)"
+    )
     parser.add_argument("--wrk-threads", type=int, default=1)
-    parser.add_argument("--profile", default=None,
-                        help="py-spy record the service during the wrk phase into this file "
-                        "(.svg flamegraph, .json speedscope, .txt collapsed stacks)")
+    parser.add_argument(
+        "--profile",
+        default=None,
+        help="py-spy record the service during the wrk phase into this file "
+        "(.svg flamegraph, .json speedscope, .txt collapsed stacks)",
+    )
     args = parser.parse_args()
-    asyncio.run(run(args.rate, args.seconds, args.concurrency, args.users, args.service_log,
-                    args.wrk_requests, args.wrk_threads, args.profile))
+    asyncio.run(
+        run(
+            args.rate,
+            args.seconds,
+            args.concurrency,
+            args.users,
+            args.service_log,
+            args.wrk_requests,
+            args.wrk_threads,
+            args.profile,
+        )
+    )
 
 
 if __name__ == "__main__":

@@ -39,8 +39,18 @@ from wijkkracht_common.embedded import free_port, start_mongo, start_nats
 from wijkkracht_common.runtime import ServiceRuntime
 
 TENANT = "bench"
-QUERIES = ["wandelen", "koffie", "schulden", "taalcafé", "bewegen ouderen", "digitaal hulp",
-           "mantelzorg", "samen eten", "rouw", "vrijwilligerswerk"]  # fmt: skip
+QUERIES = [
+    "wandelen",
+    "koffie",
+    "schulden",
+    "taalcafé",
+    "bewegen ouderen",
+    "digitaal hulp",
+    "mantelzorg",
+    "samen eten",
+    "rouw",
+    "vrijwilligerswerk",
+]
 
 
 def pct(values: list[float], p: float) -> float:
@@ -55,10 +65,17 @@ async def raw_insert_rate(ctx: ServiceContext, count: int) -> float:
     db = await ctx.db("rawinsert")
     now = ctx.now()
     docs = [
-        entry_document(entry, owner_slug=None, policy=view.policy, now=now, version=1,
-                       analyzer=view.analyzer, taxonomy=view.taxonomy)
+        entry_document(
+            entry,
+            owner_slug=None,
+            policy=view.policy,
+            now=now,
+            version=1,
+            analyzer=view.analyzer,
+            taxonomy=view.taxonomy,
+        )
         for entry in bench_entries(count, reference=datetime.now(UTC))
-    ]  # fmt: skip
+    ]
     start = time.perf_counter()
     for i in range(0, len(docs), 1000):
         await db["raw_entries"].insert_many(docs[i : i + 1000], ordered=False)
@@ -78,13 +95,17 @@ async def run(count: int, queries: int, nats_url: str, mongo_url: str) -> None:
     entries = list(bench_entries(count, reference=datetime.now(UTC)))
     data = SocialMapData(organizations=demo_organisations(), entries=entries)
     raw = export_json(data, default_taxonomy()).encode()
-    print(f"  prepared HSDS JSON            {len(raw) / 1e6:8.1f} MB in "
-          f"{time.perf_counter() - t0:5.1f} s (not part of the import)")
+    print(
+        f"  prepared HSDS JSON            {len(raw) / 1e6:8.1f} MB in "
+        f"{time.perf_counter() - t0:5.1f} s (not part of the import)"
+    )
 
     rate = await raw_insert_rate(ctx, min(count, 20_000))
-    print(f"  raw insert_many, same DB      {rate:8,.0f} docs/s (entry documents, no tx); the "
-          f"import writes 2 docs/entry (entry + outbox event): floor "
-          f"{2 * count / rate:5.1f} s")
+    print(
+        f"  raw insert_many, same DB      {rate:8,.0f} docs/s (entry documents, no tx); the "
+        f"import writes 2 docs/entry (entry + outbox event): floor "
+        f"{2 * count / rate:5.1f} s"
+    )
 
     view = await ctx.view(TENANT)
     t1 = time.perf_counter()
@@ -94,9 +115,11 @@ async def run(count: int, queries: int, nats_url: str, mongo_url: str) -> None:
     summary = await write_import(ctx, TENANT, result.data, actor=IMPORT_ACTOR)
     t3 = time.perf_counter()
     print(f"  HSDS import: parse+validate   {t2 - t1:8.1f} s")
-    print(f"  HSDS import: write (batched)  {t3 - t2:8.1f} s   ({summary.created:,} entries, "
-          f"{summary.created / (t3 - t2):,.0f} entries/s incl. events, "
-          f"{2 * summary.created / (t3 - t2):,.0f} docs/s)")
+    print(
+        f"  HSDS import: write (batched)  {t3 - t2:8.1f} s   ({summary.created:,} entries, "
+        f"{summary.created / (t3 - t2):,.0f} entries/s incl. events, "
+        f"{2 * summary.created / (t3 - t2):,.0f} docs/s)"
+    )
     print(f"  HSDS import: total            {t3 - t1:8.1f} s   (target < 60 s)")
 
     db = await ctx.db(TENANT)
@@ -107,15 +130,21 @@ async def run(count: int, queries: int, nats_url: str, mongo_url: str) -> None:
     def make_query() -> SearchQuery:
         return SearchQuery(
             text=rng.choice(QUERIES),
-            filters=SearchFilters(free_only=rng.random() < 0.5, age=rng.choice([None, 70, 30]),
-                                  accessibility=rng.choice([[], ["wheelchair"]])),
-            pc4=rng.choice(pc4s), radius_km=rng.choice([1.0, 2.0, 3.0]),
-        )  # fmt: skip
+            filters=SearchFilters(
+                free_only=rng.random() < 0.5,
+                age=rng.choice([None, 70, 30]),
+                accessibility=rng.choice([[], ["wheelchair"]]),
+            ),
+            pc4=rng.choice(pc4s),
+            radius_km=rng.choice([1.0, 2.0, 3.0]),
+        )
 
     cold = time.perf_counter()
     page = await search(ctx, TENANT, make_query(), limit=20, cursor=None)
-    print(f"  first search (builds index)   {(time.perf_counter() - cold) * 1000:8.1f} ms "
-          f"({page.total} hits; the tenant's in-memory index is built from the database)")
+    print(
+        f"  first search (builds index)   {(time.perf_counter() - cold) * 1000:8.1f} ms "
+        f"({page.total} hits; the tenant's in-memory index is built from the database)"
+    )
     for _ in range(30):  # warm-up: the parsed-entry cache fills like in a running service
         await search(ctx, TENANT, make_query(), limit=20, cursor=None)
     times, cpu, totals = [], [], []
@@ -126,13 +155,17 @@ async def run(count: int, queries: int, nats_url: str, mongo_url: str) -> None:
         times.append((time.perf_counter() - start) * 1000)
         cpu.append((time.process_time() - start_cpu) * 1000)
         totals.append(page.total)
-    print(f"  search text+filters+radius    p50 {pct(times, 50):6.1f} ms   p95 "
-          f"{pct(times, 95):6.1f} ms   p99 {pct(times, 99):6.1f} ms   (n={queries}, "
-          f"mean hits {statistics.mean(totals):.0f}; target p95 < 50 ms)")
+    print(
+        f"  search text+filters+radius    p50 {pct(times, 50):6.1f} ms   p95 "
+        f"{pct(times, 95):6.1f} ms   p99 {pct(times, 99):6.1f} ms   (n={queries}, "
+        f"mean hits {statistics.mean(totals):.0f}; target p95 < 50 ms)"
+    )
     # CPU time of this process (all its threads) per query: less sensitive to other load on
     # a shared machine than wall-clock time, so before/after comparisons hold
-    print(f"  search CPU time               p50 {pct(cpu, 50):6.1f} ms   p95 "
-          f"{pct(cpu, 95):6.1f} ms   p99 {pct(cpu, 99):6.1f} ms")
+    print(
+        f"  search CPU time               p50 {pct(cpu, 50):6.1f} ms   p95 "
+        f"{pct(cpu, 95):6.1f} ms   p99 {pct(cpu, 99):6.1f} ms"
+    )
     await runtime.storage.drop_tenant(TENANT)
     runtime.storage.close()
 

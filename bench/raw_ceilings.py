@@ -35,10 +35,12 @@ async def nats_ceilings(stack: Stack, messages: int) -> dict[str, float]:
     start = time.perf_counter()
     window = 500
     for offset in range(0, messages, window):
-        await asyncio.gather(*(
-            js.publish(f"raw.{name}.b", payload, headers={"Nats-Msg-Id": f"p{offset + i}"})
-            for i in range(min(window, messages - offset))
-        ))
+        await asyncio.gather(
+            *(
+                js.publish(f"raw.{name}.b", payload, headers={"Nats-Msg-Id": f"p{offset + i}"})
+                for i in range(min(window, messages - offset))
+            )
+        )
     results["js_publish_pipelined"] = messages / (time.perf_counter() - start)
 
     sub = await js.pull_subscribe(f"raw.{name}.b", durable="raw")
@@ -66,16 +68,16 @@ async def db_ceilings(stack: Stack, docs: int) -> dict[str, float]:
     results["insert_one_sequential"] = n_one / (time.perf_counter() - start)
 
     start = time.perf_counter()
-    await asyncio.gather(*(
-        db.conc.insert_one({"_id": f"d{i}", "n": i}) for i in range(n_one)
-    ))
+    await asyncio.gather(*(db.conc.insert_one({"_id": f"d{i}", "n": i}) for i in range(n_one)))
     results["insert_one_concurrent"] = n_one / (time.perf_counter() - start)
 
     start = time.perf_counter()
     for offset in range(0, docs, 1000):
         await db.many.insert_many(
-            [{"_id": f"d{offset + i}", "n": offset + i, "tenant": "x", "score": 5.5}
-             for i in range(min(1000, docs - offset))]
+            [
+                {"_id": f"d{offset + i}", "n": offset + i, "tenant": "x", "score": 5.5}
+                for i in range(min(1000, docs - offset))
+            ]
         )
     results["insert_many"] = docs / (time.perf_counter() - start)
     await client.drop_database(db.name)

@@ -31,8 +31,11 @@ def main() -> int:
         print(f"\n=== {name} ===", flush=True)
         start = time.monotonic()
         code = subprocess.call([sys.executable, str(script)], cwd=HERE)
-        print(f"--- {name}: {'ok' if code == 0 else f'exit {code}'} "
-              f"in {time.monotonic() - start:.0f}s", flush=True)
+        print(
+            f"--- {name}: {'ok' if code == 0 else f'exit {code}'} "
+            f"in {time.monotonic() - start:.0f}s",
+            flush=True,
+        )
         if code != 0:
             failed.append(name)
     if failed:

@@ -69,8 +69,9 @@ def main() -> int:
     parser.add_argument("--nats-port", type=int, default=NATS_PORT)
     parser.add_argument("--mongo-port", type=int, default=MONGO_PORT)
     parser.add_argument("--mail-port", type=int, default=MAIL_PORT)
-    parser.add_argument("--base-port", type=int, default=8000,
-                        help="services listen on base+1 (identity) … base+6")
+    parser.add_argument(
+        "--base-port", type=int, default=8000, help="services listen on base+1 (identity) … base+6"
+    )
     args = parser.parse_args()
 
     data = args.data_dir
@@ -104,58 +105,95 @@ def main() -> int:
             env["WK_NATS_URL"] = processes[-1].url
         if "WK_MONGO_URL" not in env:
             if port_open(args.mongo_port):
-                raise EmbeddedError(
-                    f"port {args.mongo_port} is taken: stop it or set WK_MONGO_URL")
+                raise EmbeddedError(f"port {args.mongo_port} is taken: stop it or set WK_MONGO_URL")
             processes.append(start_mongo(args.mongo_port, data / "db", logs / "db.log"))
             env["WK_MONGO_URL"] = processes[-1].url
         if "WK_SMTP_HOST" not in env:
             mail_log = (logs / "mail.log").open("ab")
             sink = subprocess.Popen(
-                [sys.executable, "-m", "wijkkracht_common.mailsink", "--port", str(args.mail_port),
-                 "--dir", str(data / "mail")],
-                env=env, stdout=mail_log, stderr=subprocess.STDOUT, start_new_session=True,
+                [
+                    sys.executable,
+                    "-m",
+                    "wijkkracht_common.mailsink",
+                    "--port",
+                    str(args.mail_port),
+                    "--dir",
+                    str(data / "mail"),
+                ],
+                env=env,
+                stdout=mail_log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
             )
             processes.append(ManagedProcess("mail", sink, f"smtp://127.0.0.1:{args.mail_port}"))
             env["WK_SMTP_HOST"], env["WK_SMTP_PORT"] = "127.0.0.1", str(args.mail_port)
-        print(f"NATS      {env['WK_NATS_URL']}\nDatabase  {env['WK_MONGO_URL']}\n"
-              f"Mail      {data / 'mail'} (dev sink, one .eml file per message)", flush=True)
+        print(
+            f"NATS      {env['WK_NATS_URL']}\nDatabase  {env['WK_MONGO_URL']}\n"
+            f"Mail      {data / 'mail'} (dev sink, one .eml file per message)",
+            flush=True,
+        )
 
         started: list[tuple[str, int, str]] = []
         for name, default_port, prefix in available_services():
             port = args.base_port + default_port - 8000
             log_file = (logs / f"{name}.log").open("ab")
             process = subprocess.Popen(
-                [sys.executable, "-m", "uvicorn", "--factory", f"{name}.main:create_app",
-                 "--host", "127.0.0.1", "--port", str(port), "--no-access-log"],
+                [
+                    sys.executable,
+                    "-m",
+                    "uvicorn",
+                    "--factory",
+                    f"{name}.main:create_app",
+                    "--host",
+                    "127.0.0.1",
+                    "--port",
+                    str(port),
+                    "--no-access-log",
+                ],
                 env={**env, "WK_HTTP_PORT": str(port)},
-                stdout=log_file, stderr=subprocess.STDOUT, start_new_session=True,
+                stdout=log_file,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
             )
             processes.append(ManagedProcess(name, process, f"http://127.0.0.1:{port}"))
             started.append((name, port, prefix))
         for (name, port, _), managed in zip(
-            started, processes[len(processes) - len(started):], strict=True
+            started, processes[len(processes) - len(started) :], strict=True
         ):
             try:
                 wait_ready(f"http://127.0.0.1:{port}/readyz", managed.process)
             except EmbeddedError:
                 log_tail = (logs / f"{name}.log").read_text(errors="replace").splitlines()[-15:]
-                print(f"{name} did not start; last lines of {logs / (name + '.log')}:",
-                      *log_tail, sep="\n  ", file=sys.stderr, flush=True)
+                print(
+                    f"{name} did not start; last lines of {logs / (name + '.log')}:",
+                    *log_tail,
+                    sep="\n  ",
+                    file=sys.stderr,
+                    flush=True,
+                )
                 raise
             print(f"  ✓ {name:<20} http://127.0.0.1:{port}/docs", flush=True)
 
         logins = ROOT / "docs" / "demo-logins.txt"
         if logins.exists():
             # The file names the default ports; show the ones this run uses.
-            print(re.sub(r"127\.0\.0\.1:80(0\d)",
-                         lambda m: f"127.0.0.1:{args.base_port + int(m.group(1))}",
-                         logins.read_text()), flush=True)
+            print(
+                re.sub(
+                    r"127\.0\.0\.1:80(0\d)",
+                    lambda m: f"127.0.0.1:{args.base_port + int(m.group(1))}",
+                    logins.read_text(),
+                ),
+                flush=True,
+            )
         print(f"Logs in {logs}. Ctrl-C stops everything.", flush=True)
         while True:
             for managed in processes:
                 if managed.process.poll() is not None:
-                    print(f"{managed.name} stopped unexpectedly (code "
-                          f"{managed.process.returncode}); see {logs}", flush=True)
+                    print(
+                        f"{managed.name} stopped unexpectedly (code "
+                        f"{managed.process.returncode}); see {logs}",
+                        flush=True,
+                    )
                     shutdown()
             time.sleep(1)
     except (EmbeddedError, subprocess.CalledProcessError) as error:

@@ -11,8 +11,9 @@ pytestmark = pytest.mark.contract
 
 
 def test_every_event_has_a_committed_schema() -> None:
-    missing = [c.event_type() for c in all_events()
-               if not (SCHEMA_DIR / f"{c.event_type()}.json").exists()]
+    missing = [
+        c.event_type() for c in all_events() if not (SCHEMA_DIR / f"{c.event_type()}.json").exists()
+    ]
     assert not missing, f"run `make schemas` and commit: {missing}"
 
 

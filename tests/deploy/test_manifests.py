@@ -30,7 +30,8 @@ def manifests() -> list[tuple[Path, dict[str, Any]]]:
 
 
 @pytest.mark.parametrize(
-    ("path", "doc"), manifests(),
+    ("path", "doc"),
+    manifests(),
     ids=lambda v: v.relative_to(K8S).as_posix() if isinstance(v, Path) else v.get("kind", ""),
 )
 def test_manifest_matches_kubernetes_schema(path: Path, doc: dict[str, Any]) -> None:

@@ -46,8 +46,9 @@ def _port_taken(port: int) -> bool:
         return s.connect_ex(("127.0.0.1", port)) == 0
 
 
-def wait_for_line(process: subprocess.Popen[bytes], marker: str, lines: list[str],
-                  timeout: float) -> None:
+def wait_for_line(
+    process: subprocess.Popen[bytes], marker: str, lines: list[str], timeout: float
+) -> None:
     deadline = time.monotonic() + timeout
     assert process.stdout is not None
     os.set_blocking(process.stdout.fileno(), False)
@@ -77,11 +78,25 @@ def launch(data_dir: Path, extra_env: Mapping[str, str] | None = None) -> Iterat
     env = {k: v for k, v in os.environ.items() if not k.startswith("WK_")}
     env.update({"WK_ENV": "dev", **(extra_env or {})})
     process = subprocess.Popen(
-        [sys.executable, str(ROOT / "scripts" / "devstack.py"), "run",
-         "--data-dir", str(data_dir), "--base-port", str(base_port),
-         "--nats-port", str(free_port()), "--mongo-port", str(free_port()),
-         "--mail-port", str(free_port())],
-        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+        [
+            sys.executable,
+            str(ROOT / "scripts" / "devstack.py"),
+            "run",
+            "--data-dir",
+            str(data_dir),
+            "--base-port",
+            str(base_port),
+            "--nats-port",
+            str(free_port()),
+            "--mongo-port",
+            str(free_port()),
+            "--mail-port",
+            str(free_port()),
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
     )
     lines: list[str] = []
     try:
@@ -112,16 +127,23 @@ class _LoginForm(HTMLParser):
             self.inputs.append(values)
 
 
-def login(platform: Platform, email: str, password: str = DEMO_PASSWORD,
-          client_id: str = "demo-frontend") -> str:
+def login(
+    platform: Platform, email: str, password: str = DEMO_PASSWORD, client_id: str = "demo-frontend"
+) -> str:
     """Authorization code + PKCE with a standard OAuth client library; returns the access
     token. The login form is filled in like a person would, keeping its hidden fields."""
     discovery = httpx.get(platform.api(1, "/.well-known/openid-configuration"), timeout=15).json()
-    with OAuth2Client(client_id=client_id, redirect_uri=REDIRECT, scope="openid profile email",
-                      code_challenge_method="S256", timeout=15) as oauth:
+    with OAuth2Client(
+        client_id=client_id,
+        redirect_uri=REDIRECT,
+        scope="openid profile email",
+        code_challenge_method="S256",
+        timeout=15,
+    ) as oauth:
         verifier = generate_token(48)
         uri, _state = oauth.create_authorization_url(
-            discovery["authorization_endpoint"], code_verifier=verifier)
+            discovery["authorization_endpoint"], code_verifier=verifier
+        )
         page = oauth.request("GET", uri, withhold_token=True)
         assert page.status_code == 200, page.text
         form = _LoginForm()
@@ -135,10 +157,13 @@ def login(platform: Platform, email: str, password: str = DEMO_PASSWORD,
                 data[name] = email
             elif kind == "password":
                 data[name] = password
-        posted = oauth.request("POST", urljoin(uri, form.action or uri), data=data,
-                              withhold_token=True)
+        posted = oauth.request(
+            "POST", urljoin(uri, form.action or uri), data=data, withhold_token=True
+        )
         assert posted.status_code in (302, 303), posted.text[:500]
-        token = oauth.fetch_token(discovery["token_endpoint"],
-                                  authorization_response=posted.headers["location"],
-                                  code_verifier=verifier)
+        token = oauth.fetch_token(
+            discovery["token_endpoint"],
+            authorization_response=posted.headers["location"],
+            code_verifier=verifier,
+        )
         return str(token["access_token"])

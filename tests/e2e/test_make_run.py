@@ -44,19 +44,28 @@ def test_every_service_is_ready(platform: Platform) -> None:
 
 def test_client_credentials_token_is_accepted_by_another_service(platform: Platform) -> None:
     discovery = httpx.get(
-        platform.url(1, "/identity/v1/.well-known/openid-configuration"), timeout=5).json()
+        platform.url(1, "/identity/v1/.well-known/openid-configuration"), timeout=5
+    ).json()
     assert discovery["issuer"] == platform.url(1, "/identity/v1")
-    token = httpx.post(discovery["token_endpoint"], data={"grant_type": "client_credentials"},
-                       auth=("demo-backend", "demo-backend-secret"), timeout=10)
+    token = httpx.post(
+        discovery["token_endpoint"],
+        data={"grant_type": "client_credentials"},
+        auth=("demo-backend", "demo-backend-secret"),
+        timeout=10,
+    )
     assert token.status_code == 200, token.text
     access_token = token.json()["access_token"]
     # Another service verifies it against identity's JWKS (fetched over HTTP).
     headers = {"Authorization": f"Bearer {access_token}"}
-    instruments = httpx.get(platform.url(2, "/questionnaires/v1/instruments"), headers=headers,
-                            timeout=10)
+    instruments = httpx.get(
+        platform.url(2, "/questionnaires/v1/instruments"), headers=headers, timeout=10
+    )
     assert instruments.status_code == 200, instruments.text
-    forged = httpx.get(platform.url(2, "/questionnaires/v1/instruments"),
-                       headers={"Authorization": f"Bearer {access_token[:-4]}AAAA"}, timeout=10)
+    forged = httpx.get(
+        platform.url(2, "/questionnaires/v1/instruments"),
+        headers={"Authorization": f"Bearer {access_token[:-4]}AAAA"},
+        timeout=10,
+    )
     assert forged.status_code == 401
 
 

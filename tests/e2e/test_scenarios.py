@@ -48,22 +48,32 @@ def answers_for(
     """An answer for every item, `pick(item)` choosing the value."""
     return {
         item["link_id"]: {"value": pick(item)}
-        for group in definition["groups"] for item in group["items"]
+        for group in definition["groups"]
+        for item in group["items"]
     }
 
 
-def fill_in(platform: Platform, token: str, instrument_id: str,
-            pick: Callable[[dict[str, Any]], Any], **start: Any) -> dict[str, Any]:
+def fill_in(
+    platform: Platform,
+    token: str,
+    instrument_id: str,
+    pick: Callable[[dict[str, Any]], Any],
+    **start: Any,
+) -> dict[str, Any]:
     with httpx.Client(timeout=15, headers=bearer(token)) as http:
-        definition = http.get(platform.api(QUESTIONNAIRES, f"/instruments/{instrument_id}"),
-                              params={"format": "json"}).json()["definition"]
-        started = http.post(platform.api(QUESTIONNAIRES, "/responses"),
-                            json={"instrument_id": instrument_id, **start})
+        definition = http.get(
+            platform.api(QUESTIONNAIRES, f"/instruments/{instrument_id}"), params={"format": "json"}
+        ).json()["definition"]
+        started = http.post(
+            platform.api(QUESTIONNAIRES, "/responses"),
+            json={"instrument_id": instrument_id, **start},
+        )
         assert started.status_code == 201, started.text
         submitted = http.post(
             platform.api(QUESTIONNAIRES, f"/responses/{started.json()['id']}/submit"),
             json={"answers": answers_for(definition, pick)},
-            headers={"Idempotency-Key": str(uuid.uuid4())})
+            headers={"Idempotency-Key": str(uuid.uuid4())},
+        )
         assert submitted.status_code == 200, submitted.text
         return dict(submitted.json())
 
@@ -71,10 +81,19 @@ def fill_in(platform: Platform, token: str, instrument_id: str,
 def register_resident(platform: Platform, *, pc4: str, birth_year: int) -> tuple[str, str]:
     email = f"inwoner-{uuid.uuid4().hex[:8]}@demo.test"
     password = "Wandelen-met-Jet-1960"
-    registered = httpx.post(platform.api(IDENTITY, "/registrations"), json={
-        "client_id": "demo-frontend", "display_name": "Piet", "email": email,
-        "password": password, "pc4": pc4, "birth_year": birth_year, "household_type": "single",
-    }, timeout=15)
+    registered = httpx.post(
+        platform.api(IDENTITY, "/registrations"),
+        json={
+            "client_id": "demo-frontend",
+            "display_name": "Piet",
+            "email": email,
+            "password": password,
+            "pc4": pc4,
+            "birth_year": birth_year,
+            "household_type": "single",
+        },
+        timeout=15,
+    )
     assert registered.status_code == 201, registered.text
     return email, password
 
@@ -95,13 +114,20 @@ def test_piet_finds_the_walking_group_through_the_whole_platform(platform: Platf
     result = fill_in(platform, token, "health-short", low_participation)
     scores = {d["dimension"]: d["score"] for d in result["result"]["dimension_scores"]}
     assert scores["participation"] < 4 < scores["bodily_functions"]
-    chart = httpx.get(platform.api(QUESTIONNAIRES, f"/responses/{result['id']}/chart.svg"),
-                      headers=bearer(token), timeout=10)
+    chart = httpx.get(
+        platform.api(QUESTIONNAIRES, f"/responses/{result['id']}/chart.svg"),
+        headers=bearer(token),
+        timeout=10,
+    )
     assert chart.status_code == 200 and chart.text.lstrip().startswith("<svg")
 
     def recommendations() -> list[dict[str, Any]] | None:
-        got = httpx.get(platform.api(SOCIAL_MAP, "/recommendations"),
-                        params={"response_id": result["id"]}, headers=bearer(token), timeout=10)
+        got = httpx.get(
+            platform.api(SOCIAL_MAP, "/recommendations"),
+            params={"response_id": result["id"]},
+            headers=bearer(token),
+            timeout=10,
+        )
         return got.json()["items"] if got.status_code == 200 and got.json()["items"] else None
 
     items = eventually(recommendations, "recommendations for Piet's response")
@@ -116,31 +142,39 @@ def test_measure_act_remeasure_loop(platform: Platform) -> None:
     professional sees the trajectory only after the resident's consent."""
     resident = login(platform, "inwoner@demo.test")
     professional = login(platform, "sociaalwerker@demo.test")
-    person_id = httpx.get(platform.api(IDENTITY, "/me"), headers=bearer(resident),
-                          timeout=10).json()["id"]
+    person_id = httpx.get(
+        platform.api(IDENTITY, "/me"), headers=bearer(resident), timeout=10
+    ).json()["id"]
 
-    invited = httpx.post(platform.api(QUESTIONNAIRES, "/invitations"), headers={
-        **bearer(professional), "Idempotency-Key": str(uuid.uuid4())}, json={
-        "organisation": "welzijn-demo", "instrument_id": "effect-monitor",
-        "person_id": person_id}, timeout=10)
+    invited = httpx.post(
+        platform.api(QUESTIONNAIRES, "/invitations"),
+        headers={**bearer(professional), "Idempotency-Key": str(uuid.uuid4())},
+        json={
+            "organisation": "welzijn-demo",
+            "instrument_id": "effect-monitor",
+            "person_id": person_id,
+        },
+        timeout=10,
+    )
     assert invited.status_code == 201, invited.text
 
     def phase(code: str) -> Callable[[dict[str, Any]], Any]:
         return lambda item: True if item["answer_type"] == "yes_no" else code
 
-    fill_in(platform, resident, "effect-monitor", phase("1"),
-            invitation_id=invited.json()["id"])
+    fill_in(platform, resident, "effect-monitor", phase("1"), invitation_id=invited.json()["id"])
 
     def trajectories() -> list[dict[str, Any]] | None:
-        got = httpx.get(platform.api(EFFECTS, "/me/trajectories"), headers=bearer(resident),
-                        timeout=10)
+        got = httpx.get(
+            platform.api(EFFECTS, "/me/trajectories"), headers=bearer(resident), timeout=10
+        )
         return got.json()["items"] if got.status_code == 200 and got.json()["items"] else None
 
     eventually(trajectories, "a trajectory from the baseline")
 
     def followup_invitation() -> dict[str, Any] | None:
-        got = httpx.get(platform.api(QUESTIONNAIRES, "/me/invitations"),
-                        headers=bearer(resident), timeout=10).json()["items"]
+        got = httpx.get(
+            platform.api(QUESTIONNAIRES, "/me/invitations"), headers=bearer(resident), timeout=10
+        ).json()["items"]
         return next((i for i in got if i.get("followup_of")), None)
 
     followup = eventually(followup_invitation, "the follow-up invitation (followup_due)")
@@ -155,9 +189,12 @@ def test_measure_act_remeasure_loop(platform: Platform) -> None:
 
     people = platform.api(EFFECTS, f"/people/{person_id}/trajectories")
     assert httpx.get(people, headers=bearer(professional), timeout=10).status_code == 404
-    consent = httpx.post(platform.api(IDENTITY, "/me/consents"), headers=bearer(resident),
-                         json={"organisation": "welzijn-demo", "purpose": "share_results"},
-                         timeout=10)
+    consent = httpx.post(
+        platform.api(IDENTITY, "/me/consents"),
+        headers=bearer(resident),
+        json={"organisation": "welzijn-demo", "purpose": "share_results"},
+        timeout=10,
+    )
     assert consent.status_code in (200, 201), consent.text
 
     def professional_view() -> list[dict[str, Any]] | None:
@@ -165,12 +202,12 @@ def test_measure_act_remeasure_loop(platform: Platform) -> None:
         return got.json()["items"] if got.status_code == 200 else None
 
     assert eventually(professional_view, "the professional's consented view")
-    log = httpx.get(platform.api(IDENTITY, "/me/access-log"), headers=bearer(resident),
-                    timeout=10)
+    log = httpx.get(platform.api(IDENTITY, "/me/access-log"), headers=bearer(resident), timeout=10)
 
     def logged() -> bool:
-        entries = httpx.get(platform.api(IDENTITY, "/me/access-log"),
-                            headers=bearer(resident), timeout=10).json()["items"]
+        entries = httpx.get(
+            platform.api(IDENTITY, "/me/access-log"), headers=bearer(resident), timeout=10
+        ).json()["items"]
         return any(e.get("service") == "effect_measurement" for e in entries)
 
     assert log.status_code == 200
@@ -179,8 +216,12 @@ def test_measure_act_remeasure_loop(platform: Platform) -> None:
 
 def test_analyst_sees_only_suppressed_aggregates_of_the_demo_tenant(platform: Platform) -> None:
     analyst = login(platform, "analist@demo.test")
-    got = httpx.get(platform.api(EFFECTS, "/aggregates"), headers=bearer(analyst),
-                    params={"family": "effect-monitor", "period": "2026"}, timeout=30)
+    got = httpx.get(
+        platform.api(EFFECTS, "/aggregates"),
+        headers=bearer(analyst),
+        params={"family": "effect-monitor", "period": "2026"},
+        timeout=30,
+    )
     assert got.status_code == 200, got.text
     body = got.text
     assert "person" not in body.lower() or "person_id" not in body
@@ -188,9 +229,12 @@ def test_analyst_sees_only_suppressed_aggregates_of_the_demo_tenant(platform: Pl
     assert report["rows"], "the demo tenant publishes figures"
     assert "suppressed" in body, "small cells are suppressed"
     resident = login(platform, "inwoner@demo.test")
-    assert httpx.get(platform.api(EFFECTS, "/aggregates"), headers=bearer(resident),
-                     params={"family": "effect-monitor", "period": "2026"},
-                     timeout=10).status_code in (403, 404)
+    assert httpx.get(
+        platform.api(EFFECTS, "/aggregates"),
+        headers=bearer(resident),
+        params={"family": "effect-monitor", "period": "2026"},
+        timeout=10,
+    ).status_code in (403, 404)
 
 
 def test_erasure_reaches_every_service_and_completes(platform: Platform) -> None:
@@ -198,18 +242,21 @@ def test_erasure_reaches_every_service_and_completes(platform: Platform) -> None
     measurement and social map erase and confirm with counts, identity then erases itself."""
     email, password = register_resident(platform, pc4="9905", birth_year=1971)
     token = login(platform, email, password)
-    person_id = httpx.get(platform.api(IDENTITY, "/me"), headers=bearer(token),
-                          timeout=10).json()["id"]
+    person_id = httpx.get(platform.api(IDENTITY, "/me"), headers=bearer(token), timeout=10).json()[
+        "id"
+    ]
     response = fill_in(platform, token, "health-short", lambda item: 5)
 
-    requested = httpx.post(platform.api(IDENTITY, "/me/erasure"), headers=bearer(token),
-                           timeout=10)
+    requested = httpx.post(platform.api(IDENTITY, "/me/erasure"), headers=bearer(token), timeout=10)
     assert requested.status_code in (200, 201, 202), requested.text
     admin = login(platform, "beheer@demo.test")
 
     def completed() -> dict[str, Any] | None:
-        got = httpx.get(platform.api(IDENTITY, f"/people/{person_id}/erasure"),
-                        headers=bearer(admin), timeout=10)
+        got = httpx.get(
+            platform.api(IDENTITY, f"/people/{person_id}/erasure"),
+            headers=bearer(admin),
+            timeout=10,
+        )
         body = got.json() if got.status_code == 200 else {}
         return body if body.get("status") == "completed" else None
 
@@ -218,6 +265,9 @@ def test_erasure_reaches_every_service_and_completes(platform: Platform) -> None
     for service in ("questionnaires", "effect_measurement", "social_map"):
         assert service in confirmed, status
     # The response is no longer the person's: its owner cannot be found through it.
-    after = httpx.get(platform.api(QUESTIONNAIRES, f"/responses/{response['id']}"),
-                      headers=bearer(admin), timeout=10)
+    after = httpx.get(
+        platform.api(QUESTIONNAIRES, f"/responses/{response['id']}"),
+        headers=bearer(admin),
+        timeout=10,
+    )
     assert after.status_code in (403, 404)

@@ -183,8 +183,7 @@ class BatchSettler(Generic[DataT]):
                 db = await self.storage.tenant_db(tenant)
                 await self.prepare(db, [i.envelope for i in items])
             except Exception as error:  # noqa: BLE001 - apply does the work itself then
-                log.warning("batch preparation failed", consumer=self.durable,
-                            error=repr(error))
+                log.warning("batch preparation failed", consumer=self.durable, error=repr(error))
 
     # -- settlement ------------------------------------------------------------------------
     def _count(self, outcome: str, amount: int = 1) -> None:
@@ -194,12 +193,18 @@ class BatchSettler(Generic[DataT]):
             ).inc(amount)
 
     async def _reject(self, msg: Msg, reason: str, error: str) -> None:
-        await dead_letter(self.js(), msg, consumer=self.durable, reason=reason, error=error,
-                          attempt=_attempt(msg))
+        await dead_letter(
+            self.js(), msg, consumer=self.durable, reason=reason, error=error, attempt=_attempt(msg)
+        )
         await msg.term()
         self._count("dead_lettered")
-        log.warning("event dead-lettered", consumer=self.durable, subject=msg.subject,
-                    reason=reason, error=error[:300])
+        log.warning(
+            "event dead-lettered",
+            consumer=self.durable,
+            subject=msg.subject,
+            reason=reason,
+            error=error[:300],
+        )
 
     async def settle(self, messages: Sequence[Msg]) -> None:
         """Validate, then settle (convenience for callers without a pipeline)."""
@@ -242,8 +247,11 @@ class BatchSettler(Generic[DataT]):
             return
         except Exception as error:
             if split_on_error:
-                log.warning("batch failed; applying its events one by one",
-                            consumer=self.durable, error=repr(error))
+                log.warning(
+                    "batch failed; applying its events one by one",
+                    consumer=self.durable,
+                    error=repr(error),
+                )
                 for item in todo:
                     await self._apply(db, [item], split_on_error=False)
                 return
@@ -263,8 +271,9 @@ class BatchSettler(Generic[DataT]):
                 await asyncio.sleep(0)  # acks do not wait: let the batch being planned run
         self._count("applied", len(todo) - len(refused))
 
-    async def _retry(self, msgs: Sequence[Msg], error: BaseException, *,
-                     transient: bool = True) -> None:
+    async def _retry(
+        self, msgs: Sequence[Msg], error: BaseException, *, transient: bool = True
+    ) -> None:
         for msg in msgs:
             attempt = _attempt(msg)
             if attempt >= self.max_deliver:
@@ -289,8 +298,16 @@ class BatchConsumer(Generic[DataT]):
     (waiting at most `batch_timeout`), settle them, repeat; the next batches are fetched,
     validated and prepared by a producer task while the current one is settled."""
 
-    def __init__(self, settler: BatchSettler[DataT], *, subject: str, stream: str,
-                 config: ConsumerConfig, batch_size: int, batch_timeout: float) -> None:
+    def __init__(
+        self,
+        settler: BatchSettler[DataT],
+        *,
+        subject: str,
+        stream: str,
+        config: ConsumerConfig,
+        batch_size: int,
+        batch_timeout: float,
+    ) -> None:
         self.settler = settler
         self.subject = subject
         self.stream = stream
@@ -320,13 +337,14 @@ class BatchConsumer(Generic[DataT]):
         invalid: list[tuple[Msg, str]] = []
         for start in range(0, len(messages), _PARSE_STEP):
             await asyncio.sleep(0)  # let the batch being applied go first
-            chunk_valid, chunk_invalid = self.settler.parse(messages[start:start + _PARSE_STEP])
+            chunk_valid, chunk_invalid = self.settler.parse(messages[start : start + _PARSE_STEP])
             valid += chunk_valid
             invalid += chunk_invalid
         return messages, (valid, invalid)
 
-    async def _produce(self, puller: BatchPuller, ready: asyncio.Queue[_Fetched[DataT]],
-                       inflight: list[Msg]) -> None:
+    async def _produce(
+        self, puller: BatchPuller, ready: asyncio.Queue[_Fetched[DataT]], inflight: list[Msg]
+    ) -> None:
         """Fetch, validate and prepare batches ahead of the one being applied (at most one
         waits in `ready`, one more is being prepared)."""
         while not self._stopping:
@@ -426,9 +444,17 @@ def subscribe_batch(
     `use_inbox=False`: no inbox pre-check (see the module docstring, step 2).
     `prepare`: called with the next batch (per tenant) while the current one is applied."""
     durable = durable_name(consumer_service, event_cls)
-    settler = BatchSettler(event_cls=event_cls, durable=durable, storage=storage, apply=apply,
-                           js=js, max_deliver=max_deliver, metrics=metrics, use_inbox=use_inbox,
-                           prepare=prepare)
+    settler = BatchSettler(
+        event_cls=event_cls,
+        durable=durable,
+        storage=storage,
+        apply=apply,
+        js=js,
+        max_deliver=max_deliver,
+        metrics=metrics,
+        use_inbox=use_inbox,
+        prepare=prepare,
+    )
     config = ConsumerConfig(
         durable_name=durable,
         max_deliver=max_deliver,
@@ -437,6 +463,11 @@ def subscribe_batch(
         # Two batches in flight (one applied, one fetched) with room for redeliveries.
         max_ack_pending=max(1000, batch_size * 4),
     )
-    return BatchConsumer(settler, subject=event_cls.subject_filter(),
-                         stream=stream_for(event_cls.producer).name, config=config,
-                         batch_size=batch_size, batch_timeout=batch_timeout)
+    return BatchConsumer(
+        settler,
+        subject=event_cls.subject_filter(),
+        stream=stream_for(event_cls.producer).name,
+        config=config,
+        batch_size=batch_size,
+        batch_timeout=batch_timeout,
+    )

@@ -63,8 +63,9 @@ class ManagedProcess:
             self.process.wait(timeout=5)
 
 
-def _wait(check: object, what: str, process: subprocess.Popen[bytes], timeout: float,
-          log_path: Path) -> None:
+def _wait(
+    check: object, what: str, process: subprocess.Popen[bytes], timeout: float, log_path: Path
+) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process.poll() is not None:
@@ -82,9 +83,21 @@ def start_nats(port: int, data_dir: Path, log_path: Path, timeout: float = 30.0)
     monitor = free_port()
     log_file = log_path.open("ab")
     process = subprocess.Popen(
-        [binary("nats-server"), "-a", "127.0.0.1", "-p", str(port), "-js", "-sd", str(data_dir),
-         "-m", str(monitor)],
-        stdout=log_file, stderr=subprocess.STDOUT, start_new_session=True,
+        [
+            binary("nats-server"),
+            "-a",
+            "127.0.0.1",
+            "-p",
+            str(port),
+            "-js",
+            "-sd",
+            str(data_dir),
+            "-m",
+            str(monitor),
+        ],
+        stdout=log_file,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
     )
 
     def ready() -> bool:
@@ -104,15 +117,24 @@ def start_mongo(port: int, data_dir: Path, log_path: Path, timeout: float = 30.0
     log_file = log_path.open("ab")
     process = subprocess.Popen(
         # Own PID file per instance: nx-27017's default one allows a single server per machine.
-        [binary("nx-27017"), "--data-dir", str(data_dir), "--host", "127.0.0.1", "-p", str(port),
-         "--pid-file", str(data_dir / "nx-27017.pid")],
-        stdout=log_file, stderr=subprocess.STDOUT, start_new_session=True,
+        [
+            binary("nx-27017"),
+            "--data-dir",
+            str(data_dir),
+            "--host",
+            "127.0.0.1",
+            "-p",
+            str(port),
+            "--pid-file",
+            str(data_dir / "nx-27017.pid"),
+        ],
+        stdout=log_file,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
         env={**os.environ, "PYTHONUNBUFFERED": "1"},
     )
     _wait(lambda: port_open(port), "nx-27017", process, timeout, log_path)
-    return ManagedProcess(
-        "mongo", process, f"mongodb://127.0.0.1:{port}/?directConnection=true"
-    )
+    return ManagedProcess("mongo", process, f"mongodb://127.0.0.1:{port}/?directConnection=true")
 
 
 def stop_all(processes: list[ManagedProcess]) -> None:

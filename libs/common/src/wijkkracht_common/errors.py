@@ -164,8 +164,12 @@ def install_problem_handlers(app: FastAPI) -> None:
         detail = exc.detail if isinstance(exc.detail, str) else str(exc.detail)
         kind = {404: "not-found", 405: "method-not-allowed"}.get(exc.status_code, "http-error")
         return problem_response(
-            Problem(detail, status=exc.status_code, kind=kind,
-                    headers=dict(exc.headers) if exc.headers else None),
+            Problem(
+                detail,
+                status=exc.status_code,
+                kind=kind,
+                headers=dict(exc.headers) if exc.headers else None,
+            ),
             request,
         )
 

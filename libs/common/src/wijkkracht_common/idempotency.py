@@ -63,8 +63,13 @@ async def idempotent(
     now = datetime.now(UTC)
     try:
         await db[IDEMPOTENCY].insert_one(
-            {"_id": doc_id, "fingerprint": digest, "state": "running", "created_at": now,
-             "expires_at": now + IDEMPOTENCY_TTL}
+            {
+                "_id": doc_id,
+                "fingerprint": digest,
+                "state": "running",
+                "created_at": now,
+                "expires_at": now + IDEMPOTENCY_TTL,
+            }
         )
     except DuplicateKeyError:
         existing = await db[IDEMPOTENCY].find_one({"_id": doc_id})

@@ -47,8 +47,7 @@ async def unseen(
     """The ids of `event_ids` this consumer has not applied yet (batch pre-check)."""
     keys = [_key(consumer, i) for i in event_ids]
     seen = {
-        doc["_id"]
-        async for doc in db[INBOX].find({"_id": {"$in": keys}}, projection={"_id": 1})
+        doc["_id"] async for doc in db[INBOX].find({"_id": {"$in": keys}}, projection={"_id": 1})
     }
     return [i for i, k in zip(event_ids, keys, strict=True) if k not in seen]
 

@@ -59,9 +59,18 @@ async def stage_mail(
     mail_id = new_event_id()
     now = datetime.now(UTC)
     await db[MAIL_OUTBOX].insert_one(
-        {"_id": mail_id, "to": mail.to, "subject": mail.subject, "text": mail.text,
-         "html": mail.html, "kind": mail.kind, "status": "pending", "attempts": 0,
-         "created_at": now, "next_at": now},
+        {
+            "_id": mail_id,
+            "to": mail.to,
+            "subject": mail.subject,
+            "text": mail.text,
+            "html": mail.html,
+            "kind": mail.kind,
+            "status": "pending",
+            "attempts": 0,
+            "created_at": now,
+            "next_at": now,
+        },
         session=session,
     )
     return mail_id
@@ -93,15 +102,21 @@ class MailRelay:
         now = datetime.now(UTC)
         for tenant in await self._storage.tenants():
             db = await self._storage.tenant_db(tenant)
-            due = await db[MAIL_OUTBOX].find(
-                {"status": "pending", "next_at": {"$lte": now}}
-            ).limit(100).to_list(None)
+            due = (
+                await db[MAIL_OUTBOX]
+                .find({"status": "pending", "next_at": {"$lte": now}})
+                .limit(100)
+                .to_list(None)
+            )
             for doc in due:
                 try:
                     await aiosmtplib.send(
-                        _message(doc, self._smtp.sender), hostname=self._smtp.host,
-                        port=self._smtp.port, username=self._smtp.username,
-                        password=self._smtp.password, start_tls=self._smtp.starttls,
+                        _message(doc, self._smtp.sender),
+                        hostname=self._smtp.host,
+                        port=self._smtp.port,
+                        username=self._smtp.username,
+                        password=self._smtp.password,
+                        start_tls=self._smtp.starttls,
                         timeout=10,
                     )
                 except (aiosmtplib.SMTPException, OSError) as error:
@@ -111,11 +126,17 @@ class MailRelay:
                     # string, and `next_at <= now` would never match again (never retried).
                     await db[MAIL_OUTBOX].replace_one(
                         {"_id": doc["_id"]},
-                        {**doc, "attempts": attempts, "status": status, "error": str(error),
-                         "next_at": now + timedelta(seconds=30 * 2**attempts)},
+                        {
+                            **doc,
+                            "attempts": attempts,
+                            "status": status,
+                            "error": str(error),
+                            "next_at": now + timedelta(seconds=30 * 2**attempts),
+                        },
                     )
-                    log.warning("mail not sent", kind=doc.get("kind"), attempts=attempts,
-                                error=str(error))
+                    log.warning(
+                        "mail not sent", kind=doc.get("kind"), attempts=attempts, error=str(error)
+                    )
                     continue
                 await db[MAIL_OUTBOX].update_one(
                     {"_id": doc["_id"]}, {"$set": {"status": "sent", "sent_at": datetime.now(UTC)}}

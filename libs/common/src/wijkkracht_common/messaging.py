@@ -190,23 +190,38 @@ async def settle(
     try:
         outcome = await work()
     except (PermanentError, ValidationError, ValueError) as error:
-        await dead_letter(js, raw, consumer=durable, reason="invalid", error=str(error),
-                          attempt=attempt)
+        await dead_letter(
+            js, raw, consumer=durable, reason="invalid", error=str(error), attempt=attempt
+        )
         await message.reject()
         count("dead_lettered")
-        log.warning("event dead-lettered", consumer=durable, subject=raw.subject,
-                    reason="invalid", error=str(error)[:300])
+        log.warning(
+            "event dead-lettered",
+            consumer=durable,
+            subject=raw.subject,
+            reason="invalid",
+            error=str(error)[:300],
+        )
         return
     except Exception as error:
         transient = isinstance(error, TRANSIENT_ERRORS)
         if attempt >= max_deliver:
-            await dead_letter(js, raw, consumer=durable,
-                              reason="transient_exhausted" if transient else "handler_failed",
-                              error=repr(error), attempt=attempt)
+            await dead_letter(
+                js,
+                raw,
+                consumer=durable,
+                reason="transient_exhausted" if transient else "handler_failed",
+                error=repr(error),
+                attempt=attempt,
+            )
             await message.reject()
             count("dead_lettered")
-            log.error("event dead-lettered after retries", consumer=durable,
-                      subject=raw.subject, error=repr(error))
+            log.error(
+                "event dead-lettered after retries",
+                consumer=durable,
+                subject=raw.subject,
+                error=repr(error),
+            )
             return
         await message.nack(delay=backoff_delay(attempt))
         count("retried")
@@ -295,8 +310,9 @@ def subscribe(
             )
             return "applied" if applied else "duplicate"
 
-        await settle(message, js(), durable=durable, max_deliver=max_deliver, work=work,
-                     metrics=metrics)
+        await settle(
+            message, js(), durable=durable, max_deliver=max_deliver, work=work, metrics=metrics
+        )
 
     _consume.__name__ = f"consume_{durable}"  # names the handler in logs and AsyncAPI
     router.subscriber(
@@ -313,4 +329,3 @@ def subscribe(
         ack_policy=AckPolicy.MANUAL,
         title=durable,
     )(_consume)
-

@@ -94,13 +94,17 @@ def _payload(event: Envelope[Any] | SerializedEvent) -> str:
 
 
 def _event(envelope: Envelope[Any] | SerializedEvent) -> dict[str, Any]:
-    return {"subject": envelope.nats_subject, "type": envelope.type,
-            "payload": _payload(envelope)}
+    return {"subject": envelope.nats_subject, "type": envelope.type, "payload": _payload(envelope)}
 
 
 def _record(envelope: Envelope[Any] | SerializedEvent) -> dict[str, Any]:
-    return {"_id": envelope.id, **_event(envelope), "headers": _trace_headers(),
-            "status": PENDING, "created_at": datetime.now(UTC)}
+    return {
+        "_id": envelope.id,
+        **_event(envelope),
+        "headers": _trace_headers(),
+        "status": PENDING,
+        "created_at": datetime.now(UTC),
+    }
 
 
 def _single(event: Staged) -> dict[str, Any]:
@@ -138,7 +142,7 @@ def _batch_records(events: Sequence[Staged]) -> list[dict[str, Any]]:
     now = datetime.now(UTC)
     records = []
     for start in range(0, len(lined), BATCH_RECORD_EVENTS):
-        chunk = lined[start:start + BATCH_RECORD_EVENTS]
+        chunk = lined[start : start + BATCH_RECORD_EVENTS]
         record: dict[str, Any] = {
             # The first event's id: records still sort by time (event ids are UUIDv7).
             "_id": chunk[0].id,
@@ -160,8 +164,10 @@ def record_events(doc: dict[str, Any]) -> list[tuple[str, str, str]]:
         lines = zlib.decompress(doc["events_z"]).decode().split("\n")
         return [tuple(line.split("\t", 2)) for line in lines]  # type: ignore[misc]
     if "codec" in doc or "events" in doc or "payload" not in doc:
-        raise UnknownRecordFormat(f"outbox record {doc.get('_id')!r} has a retired or unknown"
-                                  " format; drain it with the version that wrote it")
+        raise UnknownRecordFormat(
+            f"outbox record {doc.get('_id')!r} has a retired or unknown"
+            " format; drain it with the version that wrote it"
+        )
     return [(str(doc["_id"]), doc["subject"], doc["payload"])]
 
 
@@ -177,9 +183,9 @@ async def stage(
     `batched`: store them in batch records (see the module docstring)."""
     if not events:
         return []
-    records = _batch_records(events) if batched and len(events) > 1 else [
-        _single(e) for e in events
-    ]
+    records = (
+        _batch_records(events) if batched and len(events) > 1 else [_single(e) for e in events]
+    )
     if len(records) == 1:
         await db[OUTBOX].insert_one(records[0], session=session)
     else:
@@ -191,8 +197,9 @@ class Publisher(Protocol):
     """Pipelined JetStream publishing: `pipelined_publish.PipelinedPublisher`, or nats-py's
     `JetStreamContext` (same contract, more CPU per message)."""
 
-    async def publish_async(self, subject: str, payload: bytes = ...,
-                            headers: dict[str, str] | None = ...) -> asyncio.Future[Any]: ...
+    async def publish_async(
+        self, subject: str, payload: bytes = ..., headers: dict[str, str] | None = ...
+    ) -> asyncio.Future[Any]: ...
 
 
 class OutboxRelay:
@@ -344,8 +351,9 @@ class OutboxRelay:
         sent = docs[:complete]
         return [str(doc["_id"]) for doc in sent], sum(int(d.get("count", 1)) for d in sent)
 
-    async def _send(self, event_id: str, subject: str, payload: str,
-                    stored_headers: dict[str, str]) -> asyncio.Future[Any]:
+    async def _send(
+        self, event_id: str, subject: str, payload: str, stored_headers: dict[str, str]
+    ) -> asyncio.Future[Any]:
         headers = {**stored_headers, "Nats-Msg-Id": event_id}
         if not self._trace:
             # The stored traceparent travels as it is: consumers still join the trace of the
@@ -371,8 +379,12 @@ class OutboxRelay:
         ]
         if not all(results):
             errors = {str(f.exception()) for f in done if not f.cancelled() and f.exception()}
-            log.warning("outbox publishes not acknowledged", count=results.count(False),
-                        timed_out=len(pending), errors=sorted(errors)[:3])
+            log.warning(
+                "outbox publishes not acknowledged",
+                count=results.count(False),
+                timed_out=len(pending),
+                errors=sorted(errors)[:3],
+            )
         return results
 
     async def _loop(self) -> None:
@@ -434,8 +446,9 @@ def _chunks(records: list[dict[str, Any]], events: int) -> list[list[dict[str, A
 def _units(doc: dict[str, Any]) -> list[tuple[str, str, str, dict[str, str]]]:
     """(event id, subject, payload, headers) of each event of a single or batch record."""
     headers = doc.get("headers") or {}
-    return [(event_id, subject, payload, headers)
-            for event_id, subject, payload in record_events(doc)]
+    return [
+        (event_id, subject, payload, headers) for event_id, subject, payload in record_events(doc)
+    ]
 
 
 async def pending_count(db: Database[dict[str, Any]]) -> int:
@@ -445,5 +458,3 @@ async def pending_count(db: Database[dict[str, Any]]) -> int:
         async for doc in db[OUTBOX].find({"status": PENDING}, projection={"count": 1})
     ]
     return sum(counts)
-
-

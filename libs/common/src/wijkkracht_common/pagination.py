@@ -103,12 +103,19 @@ async def paginate(
                     },
                 ]
             }
-    sort = [(sort_field, direction)] if sort_field == "_id" else [
-        (sort_field, direction),
-        ("_id", direction),
-    ]
-    docs = await collection.find(query, projection=projection).sort(sort).limit(limit + 1).to_list(
-        None
+    sort = (
+        [(sort_field, direction)]
+        if sort_field == "_id"
+        else [
+            (sort_field, direction),
+            ("_id", direction),
+        ]
+    )
+    docs = (
+        await collection.find(query, projection=projection)
+        .sort(sort)
+        .limit(limit + 1)
+        .to_list(None)
     )
     next_cursor = None
     if len(docs) > limit:

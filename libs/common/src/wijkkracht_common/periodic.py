@@ -46,8 +46,7 @@ class PeriodicTask:
                 await self._work()
             except TRANSIENT_ERRORS as error:
                 self.failures += 1
-                log.warning("periodic job: database unavailable", job=self.name,
-                            error=str(error))
+                log.warning("periodic job: database unavailable", job=self.name, error=str(error))
             except Exception:
                 self.failures += 1
                 log.exception("periodic job failed", job=self.name)

@@ -50,8 +50,9 @@ class PipelinedPublisher:
         self._prefix = self._nc.new_inbox()
         self._subscription = await self._nc.subscribe(f"{self._prefix}.*", cb=self._settle)
 
-    async def publish_async(self, subject: str, payload: bytes = b"",
-                            headers: dict[str, str] | None = None) -> asyncio.Future[None]:
+    async def publish_async(
+        self, subject: str, payload: bytes = b"", headers: dict[str, str] | None = None
+    ) -> asyncio.Future[None]:
         if self._subscription is None:
             await self._subscribe()
         token = str(next(self._tokens))
@@ -59,8 +60,9 @@ class PipelinedPublisher:
         self._pending[token] = future
         future.add_done_callback(functools.partial(self._forget, token))
         try:
-            await self._nc.publish(subject, payload, reply=f"{self._prefix}.{token}",
-                                   headers=headers)
+            await self._nc.publish(
+                subject, payload, reply=f"{self._prefix}.{token}", headers=headers
+            )
         except BaseException:
             future.cancel()
             raise
@@ -70,7 +72,7 @@ class PipelinedPublisher:
         self._pending.pop(token, None)
 
     async def _settle(self, msg: Msg) -> None:
-        future = self._pending.get(msg.subject[len(self._prefix) + 1:])
+        future = self._pending.get(msg.subject[len(self._prefix) + 1 :])
         if future is None or future.done():
             return  # its publisher stopped waiting
         status = msg.headers.get("Status") if msg.headers else None

@@ -77,8 +77,9 @@ class BatchPuller:
         deadline = loop.time() + max_wait
         self._failure = None
         if len(self._buffer) < batch and not self._pending(loop):
-            await self._request(loop, batch - len(self._buffer),
-                                expires=0.0 if self._buffer else max_wait)
+            await self._request(
+                loop, batch - len(self._buffer), expires=0.0 if self._buffer else max_wait
+            )
         await self._until(loop, batch, deadline)
         if not self._buffer and self._failure is not None:
             raise PullFailed(self._failure)
@@ -110,15 +111,15 @@ class BatchPuller:
             self._open.popleft()
         return bool(self._open)
 
-    async def _request(self, loop: asyncio.AbstractEventLoop, batch: int, *,
-                       expires: float) -> None:
+    async def _request(
+        self, loop: asyncio.AbstractEventLoop, batch: int, *, expires: float
+    ) -> None:
         body: dict[str, object] = {"batch": batch, "no_wait": True}
         if expires > 0:
             # Ends a little before the caller stops waiting, so its answer reaches this fetch.
             body["expires"] = max(int((expires - 0.005) * 1e9), 1_000_000)
         self._open.append(_Request(batch, loop.time() + expires + _GRACE_SECONDS))
-        await self._nc.publish(self._next_subject, json.dumps(body).encode(),
-                               reply=self._inbox)
+        await self._nc.publish(self._next_subject, json.dumps(body).encode(), reply=self._inbox)
 
     async def _until(self, loop: asyncio.AbstractEventLoop, want: int, deadline: float) -> None:
         """Wait until the buffer holds `want` messages or no request is open (or deadline)."""

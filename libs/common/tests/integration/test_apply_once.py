@@ -38,8 +38,13 @@ class Boom(Exception):
 
 @pytest.fixture
 async def runtime(mongo_url: str, nats_url: str) -> AsyncIterator[ServiceRuntime]:
-    settings = BaseServiceSettings(service_name="applyonce", nats_url=nats_url,
-                                   mongo_url=mongo_url, env="test", log_level="WARNING")
+    settings = BaseServiceSettings(
+        service_name="applyonce",
+        nats_url=nats_url,
+        mongo_url=mongo_url,
+        env="test",
+        log_level="WARNING",
+    )
     # staged events stay inspectable; the collection is declared, as services declare theirs
     rt = ServiceRuntime(settings, indexes=[IndexSpec("counters")], run_relay=False)
     yield rt
@@ -47,8 +52,11 @@ async def runtime(mongo_url: str, nats_url: str) -> AsyncIterator[ServiceRuntime
 
 
 def _delivery() -> Delivery:
-    return Delivery(subject="wk.t.identity.something_asked_test.v1", attempt=1,
-                    durable="applyonce__identity_something_asked_test_v1")
+    return Delivery(
+        subject="wk.t.identity.something_asked_test.v1",
+        attempt=1,
+        durable="applyonce__identity_something_asked_test_v1",
+    )
 
 
 async def test_an_event_applies_once_with_its_follow_up_events(runtime: ServiceRuntime) -> None:
@@ -56,8 +64,7 @@ async def test_an_event_applies_once_with_its_follow_up_events(runtime: ServiceR
     asked = new_event(SomethingAsked(n=7), tenant=tenant, subject="s1")
 
     async def effect(db: Database[dict[str, Any]], session: Session) -> Sequence[Staged]:
-        await db.counters.update_one({"_id": "c"}, {"$inc": {"n": 1}}, upsert=True,
-                                     session=session)
+        await db.counters.update_one({"_id": "c"}, {"$inc": {"n": 1}}, upsert=True, session=session)
         return [new_event(SomethingDone(n=asked.data.n), tenant=tenant, subject="s1")]
 
     assert await apply_once(runtime, asked, _delivery(), effect) is True
@@ -100,7 +107,8 @@ async def test_prepared_records_are_staged_as_they_were_prepared(
 ) -> None:
     tenant = f"prep-{uuid.uuid4().hex[:6]}"
     events: list[Envelope[Any]] = [
-        new_event(SomethingDone(n=i), tenant=tenant, subject=f"p{i}") for i in range(3)]
+        new_event(SomethingDone(n=i), tenant=tenant, subject=f"p{i}") for i in range(3)
+    ]
     prepared = prepare(events)
 
     async def work(db: Database[dict[str, Any]], session: Session) -> tuple[int, list[Staged]]:
@@ -110,5 +118,6 @@ async def test_prepared_records_are_staged_as_they_were_prepared(
     db = await runtime.storage.tenant_db(tenant)
     stored = await db[OUTBOX].find({}).sort("_id", 1).to_list(None)
     assert [record_events(doc)[0] for doc in stored] == [
-        (e.id, e.nats_subject, e.model_dump_json()) for e in events]
+        (e.id, e.nats_subject, e.model_dump_json()) for e in events
+    ]
     await runtime.storage.drop_tenant(tenant)

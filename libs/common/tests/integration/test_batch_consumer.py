@@ -61,8 +61,9 @@ class Recorder:
         self.batches: list[list[int]] = []
         self.outages = 0
 
-    async def __call__(self, db: Database[dict[str, Any]], envelopes: Sequence[Envelope[Batched]],
-                       durable: str) -> dict[str, str]:
+    async def __call__(
+        self, db: Database[dict[str, Any]], envelopes: Sequence[Envelope[Batched]], durable: str
+    ) -> dict[str, str]:
         numbers = [e.data.n for e in envelopes]
         self.batches.append(numbers)
         if 13 in numbers and self.outages == 0:
@@ -74,17 +75,20 @@ class Recorder:
         async def work(session: Session) -> None:
             await inbox.claim_many(db, durable, [e.id for e in keep], session=session)
             if keep:
-                await db.applied.insert_many([{"n": e.data.n, "event": e.id} for e in keep],
-                                             session=session)
+                await db.applied.insert_many(
+                    [{"n": e.data.n, "event": e.id} for e in keep], session=session
+                )
 
         await self.storage.in_transaction(db, work)
         return refused
 
 
-async def publish(js: JetStreamContext, envelope: Envelope[Any], msg_id: str | None = None
-                  ) -> None:
-    await js.publish(envelope.nats_subject, envelope.model_dump_json().encode(),
-                     headers={"Nats-Msg-Id": msg_id or envelope.id})
+async def publish(js: JetStreamContext, envelope: Envelope[Any], msg_id: str | None = None) -> None:
+    await js.publish(
+        envelope.nats_subject,
+        envelope.model_dump_json().encode(),
+        headers={"Nats-Msg-Id": msg_id or envelope.id},
+    )
 
 
 async def test_batch_policy(js: JetStreamContext, nc: Client, storage: Storage) -> None:
@@ -92,8 +96,14 @@ async def test_batch_policy(js: JetStreamContext, nc: Client, storage: Storage) 
     tenant, other = f"t-{uuid.uuid4().hex[:6]}", f"u-{uuid.uuid4().hex[:6]}"
     recorder = Recorder(storage)
     consumer: BatchConsumer[Batched] = subscribe_batch(
-        consumer_service=service, event_cls=Batched, apply=recorder, storage=storage,
-        js=lambda: js, batch_size=50, batch_timeout=0.2, max_deliver=4,
+        consumer_service=service,
+        event_cls=Batched,
+        apply=recorder,
+        storage=storage,
+        js=lambda: js,
+        batch_size=50,
+        batch_timeout=0.2,
+        max_deliver=4,
     )
     # Everything is published before the consumer starts: one batch holds it all.
     good = [new_event(Batched(n=i), tenant=tenant, subject="s") for i in (1, 2, 3)]
@@ -156,26 +166,36 @@ async def test_without_inbox_apply_sees_redeliveries_and_its_natural_key_keeps_o
     tenant = f"n-{uuid.uuid4().hex[:6]}"
     seen: list[list[int]] = []
 
-    async def apply(db: Database[dict[str, Any]], envelopes: Sequence[Envelope[Batched]],
-                    durable: str) -> dict[str, str]:
+    async def apply(
+        db: Database[dict[str, Any]], envelopes: Sequence[Envelope[Batched]], durable: str
+    ) -> dict[str, str]:
         # The stream also holds other tests' events (other tenants): note only ours.
         seen.append([e.data.n for e in envelopes if e.tenant == tenant])
 
         async def work(session: Session) -> None:
             # The natural key: one document per number, whatever the event id.
-            known = {d["_id"] async for d in db.applied.find(
-                {"_id": {"$in": [e.data.n for e in envelopes]}}, session=session)}
+            known = {
+                d["_id"]
+                async for d in db.applied.find(
+                    {"_id": {"$in": [e.data.n for e in envelopes]}}, session=session
+                )
+            }
             fresh = [e for e in envelopes if e.data.n not in known]
             if fresh:
-                await db.applied.insert_many([{"_id": e.data.n} for e in fresh],
-                                             session=session)
+                await db.applied.insert_many([{"_id": e.data.n} for e in fresh], session=session)
 
         await storage.in_transaction(db, work)
         return {}
 
     consumer: BatchConsumer[Batched] = subscribe_batch(
-        consumer_service=service, event_cls=Batched, apply=apply, storage=storage,
-        js=lambda: js, batch_size=50, batch_timeout=0.2, use_inbox=False,
+        consumer_service=service,
+        event_cls=Batched,
+        apply=apply,
+        storage=storage,
+        js=lambda: js,
+        batch_size=50,
+        batch_timeout=0.2,
+        use_inbox=False,
     )
     first = new_event(Batched(n=1), tenant=tenant, subject="s")
     await publish(js, first, "a-" + first.id)
@@ -215,20 +235,27 @@ async def test_stopping_hands_fetched_batches_back_at_once(
     first: list[list[int]] = []
     prepared: list[list[int]] = []
 
-    async def stuck(db: Database[dict[str, Any]], envelopes: Sequence[Envelope[Batched]],
-                    durable: str) -> dict[str, str]:
+    async def stuck(
+        db: Database[dict[str, Any]], envelopes: Sequence[Envelope[Batched]], durable: str
+    ) -> dict[str, str]:
         first.append([e.data.n for e in envelopes if e.tenant == tenant])
         await hang.wait()  # the first batch never finishes
         return {}
 
-    async def prepare(db: Database[dict[str, Any]], envelopes: Sequence[Envelope[Batched]]
-                      ) -> None:
+    async def prepare(db: Database[dict[str, Any]], envelopes: Sequence[Envelope[Batched]]) -> None:
         prepared.append([e.data.n for e in envelopes if e.tenant == tenant])
 
     def consumer(apply: Any) -> BatchConsumer[Batched]:
         return subscribe_batch(
-            consumer_service=service, event_cls=Batched, apply=apply, storage=storage,
-            js=lambda: js, batch_size=5, batch_timeout=0.2, use_inbox=False, prepare=prepare,
+            consumer_service=service,
+            event_cls=Batched,
+            apply=apply,
+            storage=storage,
+            js=lambda: js,
+            batch_size=5,
+            batch_timeout=0.2,
+            use_inbox=False,
+            prepare=prepare,
             ack_wait_seconds=30,
         )
 
@@ -241,8 +268,9 @@ async def test_stopping_hands_fetched_batches_back_at_once(
 
     seen: set[int] = set()
 
-    async def record(db: Database[dict[str, Any]], envelopes: Sequence[Envelope[Batched]],
-                     durable: str) -> dict[str, str]:
+    async def record(
+        db: Database[dict[str, Any]], envelopes: Sequence[Envelope[Batched]], durable: str
+    ) -> dict[str, str]:
         seen.update(e.data.n for e in envelopes if e.tenant == tenant)
         return {}
 
@@ -251,8 +279,7 @@ async def test_stopping_hands_fetched_batches_back_at_once(
     try:
         hung = set(first[0])
         # Everything but the batch that hung arrives well within ack_wait (30 s).
-        assert await wait_for(lambda: _true(seen >= set(range(15)) - hung),
-                              timeout=10.0) is True
+        assert await wait_for(lambda: _true(seen >= set(range(15)) - hung), timeout=10.0) is True
     finally:
         hang.set()
         await taking_over.stop()

@@ -71,8 +71,14 @@ async def test_policy(nats_url: str, storage: Storage) -> None:
     await broker.connect()
     js = broker.config.broker_config.connection_state.stream
     await ensure_streams(js)
-    subscribe(broker, consumer_service=service, event_cls=Counted, handler=handler,
-              js=lambda: js, max_deliver=5)
+    subscribe(
+        broker,
+        consumer_service=service,
+        event_cls=Counted,
+        handler=handler,
+        js=lambda: js,
+        max_deliver=5,
+    )
     await broker.start()
     try:
         good = new_event(Counted(n=1), tenant=tenant, subject="a")
@@ -84,12 +90,16 @@ async def test_policy(nats_url: str, storage: Storage) -> None:
         await js.publish(subject, b"{not json")  # invalid payload
         wrong_tenant = new_event(Counted(n=2), tenant="other-tenant", subject="b")
         await js.publish(subject, wrong_tenant.model_dump_json().encode())
-        await js.publish(subject, new_event(Counted(n=666), tenant=tenant,
-                                            subject="c").model_dump_json().encode())
-        await js.publish(subject, new_event(Counted(n=13), tenant=tenant,
-                                            subject="d").model_dump_json().encode())
-        await js.publish(subject, new_event(Counted(n=3), tenant=tenant,
-                                            subject="e").model_dump_json().encode())
+        await js.publish(
+            subject,
+            new_event(Counted(n=666), tenant=tenant, subject="c").model_dump_json().encode(),
+        )
+        await js.publish(
+            subject, new_event(Counted(n=13), tenant=tenant, subject="d").model_dump_json().encode()
+        )
+        await js.publish(
+            subject, new_event(Counted(n=3), tenant=tenant, subject="e").model_dump_json().encode()
+        )
 
         db = await storage.tenant_db(tenant)
 

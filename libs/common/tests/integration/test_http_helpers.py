@@ -73,12 +73,18 @@ async def test_failed_first_attempt_frees_the_key(storage: Storage) -> None:
 async def test_access_is_logged_and_sent_to_identity(storage: Storage) -> None:
     db = await storage.tenant_db("tenant-access")
     staff = Principal(subject="prof-1", tenant="tenant-access", client_id="app")
-    await record_access(db, service="questionnaires", principal=staff, resident="res-1",
-                        action="read", resource="response/r1", reason="share_results")
+    await record_access(
+        db,
+        service="questionnaires",
+        principal=staff,
+        resident="res-1",
+        action="read",
+        resource="response/r1",
+        reason="share_results",
+    )
     entry = await db[ACCESS_LOG].find_one({"resident": "res-1"})
     assert entry is not None
-    assert (entry["actor"], entry["action"], entry["reason"]) == ("prof-1", "read",
-                                                                  "share_results")
+    assert (entry["actor"], entry["action"], entry["reason"]) == ("prof-1", "read", "share_results")
     staged = await db[OUTBOX].find_one({"type": "nl.wijkkracht.access.recorded.v1"})
     assert staged is not None and staged["subject"] == "wk.tenant-access.access.recorded.v1"
     assert "res-1" in staged["payload"] and "prof-1" in staged["payload"]
@@ -86,8 +92,15 @@ async def test_access_is_logged_and_sent_to_identity(storage: Storage) -> None:
 
 async def test_mail_outbox_delivers_to_smtp(storage: Storage, mail_sink: MailSink) -> None:
     db = await storage.tenant_db("tenant-mail")
-    await stage_mail(db, Mail(to="inwoner@demo.test", subject="Uitnodiging / Invitation",
-                              text="Vul de vragenlijst in.", kind="invitation"))
+    await stage_mail(
+        db,
+        Mail(
+            to="inwoner@demo.test",
+            subject="Uitnodiging / Invitation",
+            text="Vul de vragenlijst in.",
+            kind="invitation",
+        ),
+    )
     relay = MailRelay(storage, SmtpConfig("127.0.0.1", mail_sink.port, "wk@test"))
     assert await relay.run_once() == 1
     assert await relay.run_once() == 0  # sent once
@@ -105,5 +118,9 @@ async def test_mail_to_unreachable_smtp_stays_pending(storage: Storage) -> None:
     # still a real datetime (nx-27017 stores datetimes set with $set as strings), so the
     # retry query `next_at <= now` keeps matching once the back-off has passed
     assert isinstance(doc["next_at"], datetime) and doc["next_at"] > datetime.now(UTC)
-    assert await db.mail_outbox.count_documents(
-        {"next_at": {"$lte": doc["next_at"] + timedelta(seconds=1)}}) == 1
+    assert (
+        await db.mail_outbox.count_documents(
+            {"next_at": {"$lte": doc["next_at"] + timedelta(seconds=1)}}
+        )
+        == 1
+    )

@@ -18,8 +18,7 @@ async def test_same_event_twice_is_applied_once(storage: Storage) -> None:
     async def apply(session: Session) -> bool:
         if not await inbox.claim(db, "counter", event_id, session=session):
             return False
-        await db.counters.update_one({"_id": "c"}, {"$inc": {"n": 1}}, upsert=True,
-                                     session=session)
+        await db.counters.update_one({"_id": "c"}, {"$inc": {"n": 1}}, upsert=True, session=session)
         return True
 
     assert await storage.in_transaction(db, apply) is True

@@ -58,13 +58,15 @@ async def test_state_and_event_commit_together_or_not_at_all(storage: Storage) -
 
     async def succeed(session: Session) -> None:
         await db.things.insert_one({"_id": "t1"}, session=session)
-        await stage(db, [new_event(ThingHappened(n=1), tenant=tenant, subject="t1")],
-                    session=session)
+        await stage(
+            db, [new_event(ThingHappened(n=1), tenant=tenant, subject="t1")], session=session
+        )
 
     async def fail(session: Session) -> None:
         await db.things.insert_one({"_id": "t2"}, session=session)
-        await stage(db, [new_event(ThingHappened(n=2), tenant=tenant, subject="t2")],
-                    session=session)
+        await stage(
+            db, [new_event(ThingHappened(n=2), tenant=tenant, subject="t2")], session=session
+        )
         raise Boom
 
     await storage.in_transaction(db, succeed)
@@ -135,9 +137,10 @@ async def test_a_batch_record_gives_back_every_event_exactly_as_staged(
 ) -> None:
     tenant = f"codec-{uuid.uuid4().hex[:6]}"
     db = await storage.tenant_db(tenant)
-    notes = ["tab\there", "new\nline", "quote \" and \\", "émoji 🙂", "", "\r\n\t"]
-    events = [new_event(NoteTaken(note=n), tenant=tenant, subject=f"s{i}")
-              for i, n in enumerate(notes)]
+    notes = ["tab\there", "new\nline", 'quote " and \\', "émoji 🙂", "", "\r\n\t"]
+    events = [
+        new_event(NoteTaken(note=n), tenant=tenant, subject=f"s{i}") for i, n in enumerate(notes)
+    ]
     await stage(db, events, batched=True)
 
     stored = await db[OUTBOX].find_one({})
@@ -145,18 +148,22 @@ async def test_a_batch_record_gives_back_every_event_exactly_as_staged(
     assert record_events(stored) == [(e.id, e.nats_subject, e.model_dump_json()) for e in events]
     assert "events_z" in stored  # compressed
 
-    odd = [new_event(NoteTaken(note="x"), tenant=tenant, subject="odd").model_copy(
-        update={"id": f"odd\tid-{i}"}) for i in range(3)]  # an id is only a string
+    odd = [
+        new_event(NoteTaken(note="x"), tenant=tenant, subject="odd").model_copy(
+            update={"id": f"odd\tid-{i}"}
+        )
+        for i in range(3)
+    ]  # an id is only a string
     await stage(db, odd, batched=True)  # such events are staged one per record
     kept = [await db[OUTBOX].find_one({"_id": e.id}) for e in odd]
     assert all(k is not None and "events_z" not in k for k in kept)
     assert [record_events(k)[0] for k in kept if k is not None] == [
-        (e.id, e.nats_subject, e.model_dump_json()) for e in odd]
+        (e.id, e.nats_subject, e.model_dump_json()) for e in odd
+    ]
     await db[OUTBOX].delete_many({"_id": {"$in": [e.id for e in odd]}})
     assert await OutboxRelay(storage, js).run_once([tenant]) == len(notes)
     received = await stream_messages(js, f"wk.{tenant}.identity.note_taken_test.v1")
-    assert [m.data for m in received] == [
-        e.model_dump_json().encode() for e in events]
+    assert [m.data for m in received] == [e.model_dump_json().encode() for e in events]
 
 
 async def test_a_half_published_batch_record_stays_and_is_published_again_without_repeats(
@@ -191,8 +198,13 @@ async def test_a_half_published_batch_record_stays_and_is_published_again_withou
 async def test_runtime_commit_with_batch_events_hands_the_batch_record_to_the_relay(
     storage: Storage, js: JetStreamContext, nats_url: str, mongo_url: str
 ) -> None:
-    settings = BaseServiceSettings(service_name="outboxtest", nats_url=nats_url,
-                                   mongo_url=mongo_url, env="test", log_level="WARNING")
+    settings = BaseServiceSettings(
+        service_name="outboxtest",
+        nats_url=nats_url,
+        mongo_url=mongo_url,
+        env="test",
+        log_level="WARNING",
+    )
     runtime = ServiceRuntime(settings)
     tenant = f"commit-{uuid.uuid4().hex[:6]}"
     events = [new_event(ThingHappened(n=i), tenant=tenant, subject=f"c{i}") for i in range(50)]
@@ -223,10 +235,21 @@ async def test_a_record_of_the_retired_format_stays_pending_and_blocks_nothing_b
     await stage(db, [first])
     # A batch record as written before the compressed block (a list of sub-documents).
     legacy = new_event(ThingHappened(n=2), tenant=tenant, subject="r2")
-    await db[OUTBOX].insert_one({
-        "_id": legacy.id, "count": 1, "headers": {}, "status": "pending",
-        "events": [{"id": legacy.id, "subject": legacy.nats_subject,
-                    "payload": legacy.model_dump_json()}]})
+    await db[OUTBOX].insert_one(
+        {
+            "_id": legacy.id,
+            "count": 1,
+            "headers": {},
+            "status": "pending",
+            "events": [
+                {
+                    "id": legacy.id,
+                    "subject": legacy.nats_subject,
+                    "payload": legacy.model_dump_json(),
+                }
+            ],
+        }
+    )
 
     assert await OutboxRelay(storage, js).run_once([tenant]) == 1
     left = await db[OUTBOX].find({}).to_list(None)

@@ -17,8 +17,11 @@ pytestmark = pytest.mark.integration
 @pytest.fixture
 async def stream(js: JetStreamContext) -> str:
     name = f"PIPE_{uuid.uuid4().hex[:6].upper()}"
-    await js.add_stream(StreamConfig(name=name, subjects=[f"{name.lower()}.>"], max_msgs=50,
-                                     discard=DiscardPolicy.NEW))
+    await js.add_stream(
+        StreamConfig(
+            name=name, subjects=[f"{name.lower()}.>"], max_msgs=50, discard=DiscardPolicy.NEW
+        )
+    )
     yield name
     await js.delete_stream(name)
 
@@ -28,9 +31,12 @@ async def test_each_publish_is_acknowledged_and_duplicates_are_stored_once(
 ) -> None:
     publisher = PipelinedPublisher(nc)
     subject = f"{stream.lower()}.things"
-    futures = [await publisher.publish_async(subject, f"m{i}".encode(),
-                                             headers={"Nats-Msg-Id": f"id-{i % 20}"})
-               for i in range(30)]  # the last 10 repeat ids already sent
+    futures = [
+        await publisher.publish_async(
+            subject, f"m{i}".encode(), headers={"Nats-Msg-Id": f"id-{i % 20}"}
+        )
+        for i in range(30)
+    ]  # the last 10 repeat ids already sent
     assert await asyncio.gather(*futures) == [None] * 30
     info = await js.stream_info(stream)
     assert info.state.messages == 20
@@ -44,8 +50,10 @@ async def test_a_refused_message_and_a_subject_without_stream_raise(
 ) -> None:
     publisher = PipelinedPublisher(nc)
     subject = f"{stream.lower()}.things"
-    stored = [await publisher.publish_async(subject, b"x", headers={"Nats-Msg-Id": f"f{i}"})
-              for i in range(50)]
+    stored = [
+        await publisher.publish_async(subject, b"x", headers={"Nats-Msg-Id": f"f{i}"})
+        for i in range(50)
+    ]
     await asyncio.gather(*stored)
     full = await publisher.publish_async(subject, b"x", headers={"Nats-Msg-Id": "over"})
     with pytest.raises(PublishRefused, match="maximum messages"):

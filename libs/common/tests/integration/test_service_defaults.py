@@ -43,9 +43,13 @@ class Noted(EventData):
 def build_app(settings: BaseServiceSettings, issuer: TestIssuer) -> FastAPI:
     runtime = ServiceRuntime(settings)
     app = create_base_app(
-        settings, title="t", prefix="/t/v1", metrics=runtime.metrics,
+        settings,
+        title="t",
+        prefix="/t/v1",
+        metrics=runtime.metrics,
         readiness={"nats": runtime.nats_ready, "database": runtime.db_ready},
-        lifespan=lambda a: runtime.lifespan(a), verifier=issuer.verifier(settings),
+        lifespan=lambda a: runtime.lifespan(a),
+        verifier=issuer.verifier(settings),
     )
     router = APIRouter()
 
@@ -83,13 +87,17 @@ async def client(
     nats_url: str, mongo_url: str, test_issuer: TestIssuer
 ) -> AsyncIterator[httpx.AsyncClient]:
     settings = BaseServiceSettings(
-        service_name=f"svc{uuid.uuid4().hex[:6]}", nats_url=nats_url, mongo_url=mongo_url,
-        issuer=test_issuer.issuer, env="test",
+        service_name=f"svc{uuid.uuid4().hex[:6]}",
+        nats_url=nats_url,
+        mongo_url=mongo_url,
+        issuer=test_issuer.issuer,
+        env="test",
     )
     app = build_app(settings, test_issuer)
-    async with LifespanManager(app), httpx.AsyncClient(
-        transport=httpx.ASGITransport(app), base_url="http://test"
-    ) as c:
+    async with (
+        LifespanManager(app),
+        httpx.AsyncClient(transport=httpx.ASGITransport(app), base_url="http://test") as c,
+    ):
         yield c
 
 
@@ -111,8 +119,9 @@ async def test_problems(client: httpx.AsyncClient, test_issuer: TestIssuer) -> N
     assert body["status"] == 422 and body["type"].endswith("validation-error")
     assert {e["field"] for e in body["errors"]} == {"name", "size"}
 
-    malformed = await client.post("/t/v1/things", content=b"{nope", headers={
-        **admin, "content-type": "application/json"})
+    malformed = await client.post(
+        "/t/v1/things", content=b"{nope", headers={**admin, "content-type": "application/json"}
+    )
     assert malformed.status_code == 422
 
     missing = await client.get("/t/v1/things/x", headers=admin)
@@ -125,8 +134,9 @@ async def test_problems(client: httpx.AsyncClient, test_issuer: TestIssuer) -> N
     resident = test_issuer.headers(sub="p2", tenant="ta", orgs={"org": ["resident"]})
     forbidden = await client.post("/t/v1/things", json={"name": "a", "size": 1}, headers=resident)
     assert forbidden.status_code == 403
-    assert (await client.post("/t/v1/things", json={"name": "a", "size": 1},
-                              headers=admin)).status_code == 200
+    assert (
+        await client.post("/t/v1/things", json={"name": "a", "size": 1}, headers=admin)
+    ).status_code == 200
 
 
 def _b64(data: dict[str, Any]) -> str:
@@ -135,8 +145,17 @@ def _b64(data: dict[str, Any]) -> str:
 
 def _claims(issuer: TestIssuer, **overrides: Any) -> dict[str, Any]:
     now = int(time.time())
-    claims = {"iss": issuer.issuer, "aud": issuer.audience, "sub": "p1", "tenant": "ta",
-              "iat": now, "nbf": now, "exp": now + 300, "jti": "j", "scope": "openid"}
+    claims = {
+        "iss": issuer.issuer,
+        "aud": issuer.audience,
+        "sub": "p1",
+        "tenant": "ta",
+        "iat": now,
+        "nbf": now,
+        "exp": now + 300,
+        "jti": "j",
+        "scope": "openid",
+    }
     claims.update(overrides)
     return claims
 
@@ -148,8 +167,11 @@ async def test_token_attacks_get_401(client: httpx.AsyncClient, test_issuer: Tes
     # The classic key-confusion forgery: HMAC over the token with the public key as secret.
     public_pem = test_issuer.key.as_pem(private=False)
     hs_input = f"{_b64({'alg': 'HS256', 'kid': test_issuer.key.kid})}.{_b64(_claims(test_issuer))}"
-    hs_sig = base64.urlsafe_b64encode(
-        hmac.new(public_pem, hs_input.encode(), hashlib.sha256).digest()).decode().rstrip("=")
+    hs_sig = (
+        base64.urlsafe_b64encode(hmac.new(public_pem, hs_input.encode(), hashlib.sha256).digest())
+        .decode()
+        .rstrip("=")
+    )
     parts = good.split(".")
     tampered_claims = _claims(test_issuer, sub="someone-else")
     attacks = {
@@ -159,18 +181,20 @@ async def test_token_attacks_get_401(client: httpx.AsyncClient, test_issuer: Tes
         "wrong_iss": test_issuer.token(sub="p1", tenant="ta", iss="https://evil.example"),
         "expired": test_issuer.token(sub="p1", tenant="ta", exp=int(time.time()) - 3600),
         "not_yet_valid": test_issuer.token(sub="p1", tenant="ta", nbf=int(time.time()) + 3600),
-        "unknown_kid": jwt.encode({"alg": "ES256", "kid": "nope"}, _claims(test_issuer),
-                                  other_key),
+        "unknown_kid": jwt.encode({"alg": "ES256", "kid": "nope"}, _claims(test_issuer), other_key),
         "wrong_key_same_kid": jwt.encode(header, _claims(test_issuer), other_key),
         "tampered": f"{parts[0]}.{_b64(tampered_claims)}.{parts[2]}",
         "hs256_with_public_key": f"{hs_input}.{hs_sig}",
         "no_tenant": jwt.encode(
-            header, {k: v for k, v in _claims(test_issuer).items() if k != "tenant"},
-            test_issuer.key),
+            header,
+            {k: v for k, v in _claims(test_issuer).items() if k != "tenant"},
+            test_issuer.key,
+        ),
         "garbage": "not-a-jwt",
     }
-    assert (await client.get("/t/v1/me", headers={"Authorization": f"Bearer {good}"})
-            ).status_code == 200
+    assert (
+        await client.get("/t/v1/me", headers={"Authorization": f"Bearer {good}"})
+    ).status_code == 200
     for name, token in attacks.items():
         response = await client.get("/t/v1/me", headers={"Authorization": f"Bearer {token}"})
         assert response.status_code == 401, name
@@ -185,20 +209,28 @@ async def test_a_request_trace_continues_into_its_event(
     """With tracing on, the HTTP server span, the outbox record and the published message
     share one trace (architecture §7: traceparent travels in NATS headers)."""
     settings = BaseServiceSettings(
-        service_name=f"svc{uuid.uuid4().hex[:6]}", nats_url=nats_url, mongo_url=mongo_url,
-        issuer=test_issuer.issuer, env="test", tracing=True, outbox_retain_sent=True,
+        service_name=f"svc{uuid.uuid4().hex[:6]}",
+        nats_url=nats_url,
+        mongo_url=mongo_url,
+        issuer=test_issuer.issuer,
+        env="test",
+        tracing=True,
+        outbox_retain_sent=True,
     )
     app = build_app(settings, test_issuer)
     tenant = f"tr-{uuid.uuid4().hex[:6]}"
     headers = test_issuer.headers(sub="p1", tenant=tenant)
-    async with LifespanManager(app), httpx.AsyncClient(
-        transport=httpx.ASGITransport(app), base_url="http://test"
-    ) as client:
-        response = await client.post("/t/v1/notes", json={"name": "a", "size": 1},
-                                     headers=headers)
+    async with (
+        LifespanManager(app),
+        httpx.AsyncClient(transport=httpx.ASGITransport(app), base_url="http://test") as client,
+    ):
+        response = await client.post("/t/v1/notes", json={"name": "a", "size": 1}, headers=headers)
         assert response.status_code == 200
-        server = [s for s in span_capture.get_finished_spans()
-                  if s.kind.name == "SERVER" and "/t/v1/notes" in s.name]
+        server = [
+            s
+            for s in span_capture.get_finished_spans()
+            if s.kind.name == "SERVER" and "/t/v1/notes" in s.name
+        ]
         assert server, [s.name for s in span_capture.get_finished_spans()]
         trace_id = format(server[0].context.trace_id, "032x")
         db = await app.state.runtime.storage.tenant_db(tenant)
@@ -218,13 +250,21 @@ async def test_a_request_trace_continues_into_its_event(
 
 
 async def test_tracing_is_off_without_an_exporter(
-    nats_url: str, mongo_url: str, test_issuer: TestIssuer, span_capture: Any,
+    nats_url: str,
+    mongo_url: str,
+    test_issuer: TestIssuer,
+    span_capture: Any,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.delenv("OTEL_EXPORTER_OTLP_ENDPOINT", raising=False)
     monkeypatch.delenv("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", raising=False)
-    settings = BaseServiceSettings(service_name="svcoff", nats_url=nats_url, mongo_url=mongo_url,
-                                   issuer=test_issuer.issuer, env="test")
+    settings = BaseServiceSettings(
+        service_name="svcoff",
+        nats_url=nats_url,
+        mongo_url=mongo_url,
+        issuer=test_issuer.issuer,
+        env="test",
+    )
     assert settings.tracing_enabled is False
     app = build_app(settings, test_issuer)
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app), base_url="http://t") as c:

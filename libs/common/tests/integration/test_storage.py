@@ -24,8 +24,9 @@ async def test_an_index_spec_without_indexes_creates_the_collection_so_a_transac
             # nx-27017 ends a transaction whose first read names a collection that does not
             # exist yet; the commit would then fail with "No session specified".
             found = await db.counters.find_one({"_id": "epoch"}, session=session)
-            await db.counters.update_one({"_id": "epoch"}, {"$inc": {"n": 1}}, upsert=True,
-                                         session=session)
+            await db.counters.update_one(
+                {"_id": "epoch"}, {"$inc": {"n": 1}}, upsert=True, session=session
+            )
             return 0 if found is None else int(found["n"])
 
         assert await storage.in_transaction(db, work) == 0
@@ -60,7 +61,8 @@ async def test_read_committed_never_sees_what_a_running_transaction_wrote(mongo_
         transaction = asyncio.create_task(storage.in_transaction(db, work))
         await inside.wait()
         reader = asyncio.create_task(
-            storage.read_committed(db, lambda: db.things.find_one({"_id": "uncommitted"})))
+            storage.read_committed(db, lambda: db.things.find_one({"_id": "uncommitted"}))
+        )
         await asyncio.sleep(0.2)  # the reader must not run while the transaction is open
         release.set()
         with pytest.raises(RolledBack):

@@ -23,8 +23,12 @@ class Other(EventData):
 
 
 def test_envelope_attributes_derive_from_the_class() -> None:
-    env = new_event(ConsentGranted(person_id="p1", organisation_slug="org", purpose="research"),
-                    tenant="zaanstreek", subject="p1", actor="p1")
+    env = new_event(
+        ConsentGranted(person_id="p1", organisation_slug="org", purpose="research"),
+        tenant="zaanstreek",
+        subject="p1",
+        actor="p1",
+    )
     assert env.specversion == "1.0"
     assert env.type == "nl.wijkkracht.identity.consent_granted.v1"
     assert env.source == "/wijkkracht/identity"

@@ -53,8 +53,9 @@ async def test_verified_tokens_are_cached_only_until_exp() -> None:
     from wijkkracht_common.testing.issuer import TestIssuer
 
     issuer = TestIssuer("http://issuer.test")
-    verifier = TokenVerifier(issuer.jwks_cache(), issuer=issuer.issuer, audience=issuer.audience,
-                             leeway_seconds=0)
+    verifier = TokenVerifier(
+        issuer.jwks_cache(), issuer=issuer.issuer, audience=issuer.audience, leeway_seconds=0
+    )
     token = issuer.token(sub="p1", tenant="t", orgs={"o": ["resident"]})
     first = await verifier.verify(token)
     assert await verifier.verify(token) is first  # served from the cache

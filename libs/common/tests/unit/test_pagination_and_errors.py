@@ -24,8 +24,12 @@ def test_bad_cursor_is_a_422_problem(bad: str) -> None:
 
 def test_problem_body_is_rfc9457() -> None:
     body = NotFound("Niet gevonden. / Not found.").body("/x")
-    assert body == {"type": "urn:wijkkracht:problem:not-found", "title":
-                    "Niet gevonden / Not found", "status": 404,
-                    "detail": "Niet gevonden. / Not found.", "instance": "/x"}
+    assert body == {
+        "type": "urn:wijkkracht:problem:not-found",
+        "title": "Niet gevonden / Not found",
+        "status": 404,
+        "detail": "Niet gevonden. / Not found.",
+        "instance": "/x",
+    }
     custom = Problem("d", status=409, kind="already-submitted", response_id="r1").body()
     assert custom["type"].endswith("already-submitted") and custom["response_id"] == "r1"

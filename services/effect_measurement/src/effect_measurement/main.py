@@ -20,15 +20,17 @@ from effect_measurement.settings import Settings
 PREFIX = "/effects/v1"
 
 
-def create_app(settings: Settings | None = None, *, verifier: TokenVerifier | None = None
-               ) -> FastAPI:
+def create_app(
+    settings: Settings | None = None, *, verifier: TokenVerifier | None = None
+) -> FastAPI:
     settings = settings or Settings()
     runtime = ServiceRuntime(settings, indexes=INDEXES)
     responses = register_consumers(runtime, settings)
     scheduler = FollowupScheduler(runtime, settings)
     if settings.run_scheduler:
-        runtime.add_job(PeriodicTask("followup-scheduler", scheduler.run_once,
-                                     settings.followup_scan_seconds))
+        runtime.add_job(
+            PeriodicTask("followup-scheduler", scheduler.run_once, settings.followup_scan_seconds)
+        )
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

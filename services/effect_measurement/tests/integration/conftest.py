@@ -62,8 +62,9 @@ def settings_for(nats_url: str, mongo_url: str, **overrides: Any) -> Settings:
 
 
 @asynccontextmanager
-async def running(nats_url: str, mongo_url: str, issuer: TestIssuer, **settings: Any
-                  ) -> AsyncIterator[Harness]:
+async def running(
+    nats_url: str, mongo_url: str, issuer: TestIssuer, **settings: Any
+) -> AsyncIterator[Harness]:
     """The app with these settings, started, with a client and a NATS connection."""
     app = create_app(settings_for(nats_url, mongo_url, **settings), verifier=issuer.verifier())
     nc = await nats.connect(nats_url)

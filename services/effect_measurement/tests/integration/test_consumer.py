@@ -147,8 +147,7 @@ async def test_cached_histories_stay_exact_across_other_writers(  # type: ignore
     people = [f"c{i}" for i in range(5)]
 
     async def ingest(by: ResponseIngestion, at: datetime, levels: int, who: list[str]) -> None:
-        batch = [response(tenant, p, levels={"finances": levels, "housing": 3}, at=at)
-                 for p in who]
+        batch = [response(tenant, p, levels={"finances": levels, "housing": 3}, at=at) for p in who]
         assert await by(db, batch, "test") == {}
 
     await ingest(ours, jan, 2, people)  # baselines: now cached by `ours`
@@ -190,8 +189,7 @@ async def test_prepared_plans_are_used_and_voided_when_another_writer_came_betwe
 
     def batch(month: int, levels: int, who: list[str]) -> list[Any]:
         at = datetime(2026, month, 10, tzinfo=UTC)
-        return [response(tenant, p, levels={"finances": levels, "housing": 2}, at=at)
-                for p in who]
+        return [response(tenant, p, levels={"finances": levels, "housing": 2}, at=at) for p in who]
 
     first = batch(1, 2, people)
     assert await ours(db, first, "test") == {}
@@ -223,9 +221,15 @@ async def test_a_small_cache_never_keeps_part_of_a_history(harness: Harness, two
 
     def batch(month: int, levels: int, who: list[str]) -> list[Any]:
         # One day apart, in this order: the last person written is the one the cache keeps.
-        return [response(tenant, p, levels={"finances": levels},
-                         at=datetime(2026, month, 10 + day, tzinfo=UTC))
-                for day, p in enumerate(who)]
+        return [
+            response(
+                tenant,
+                p,
+                levels={"finances": levels},
+                at=datetime(2026, month, 10 + day, tzinfo=UTC),
+            )
+            for day, p in enumerate(who)
+        ]
 
     assert await ours(db, batch(1, 2, ["s1", "s2"]), "test") == {}
     second = batch(2, 3, ["s3", "s1"])
@@ -263,9 +267,16 @@ async def test_an_intervention_recorded_between_plan_and_commit_voids_the_plan( 
     assert await ours(db, batch(1, 2), "test") == {}
     follow_up = batch(3, 4)
     await ours.prepare(db, follow_up)  # reads i1's interventions: none yet
-    assert await record_intervention(runtime, tenant, InterventionInput(
-        intervention_id="iv-1", person_id="i1", type="walking_group",
-        occurred_at=datetime(2026, 2, 1, tzinfo=UTC)))
+    assert await record_intervention(
+        runtime,
+        tenant,
+        InterventionInput(
+            intervention_id="iv-1",
+            person_id="i1",
+            type="walking_group",
+            occurred_at=datetime(2026, 2, 1, tzinfo=UTC),
+        ),
+    )
     assert await ours(db, follow_up, "test") == {}
 
     stored = [stored_from_document(d) async for d in db.measurements.find({"person_id": "i1"})]
@@ -291,17 +302,25 @@ async def test_an_instrument_published_after_ingestion_started_is_accepted(  # t
     await harness.publish(first)
     await wait_for(lambda: db.measurements.find_one({"_id": first.data.response_id}))
 
-    await harness.publish(event(
-        InstrumentPublished(instrument_id="wellbeing-kids", family="wellbeing-kids",
-                            variant="standard", version=1, purpose="measurement",
-                            dimension_codes=["play"]),
-        tenant, subject="wellbeing-kids"))
+    await harness.publish(
+        event(
+            InstrumentPublished(
+                instrument_id="wellbeing-kids",
+                family="wellbeing-kids",
+                variant="standard",
+                version=1,
+                purpose="measurement",
+                dimension_codes=["play"],
+            ),
+            tenant,
+            subject="wellbeing-kids",
+        )
+    )
     await wait_for(lambda: db.instruments.find_one({"_id": "wellbeing-kids"}))
     new_family = response(tenant, "p-kid", family="wellbeing-kids", scores={"play": 7.0})
     await harness.publish(new_family)
 
-    stored = await wait_for(
-        lambda: db.measurements.find_one({"_id": new_family.data.response_id}))
+    stored = await wait_for(lambda: db.measurements.find_one({"_id": new_family.data.response_id}))
     assert stored["family"] == "wellbeing-kids"
     assert await dlq_count(harness, tenant) == 0
 

@@ -110,8 +110,7 @@ async def test_a_follow_up_before_the_due_date_takes_over_the_schedule(  # type:
     baseline = response(tenant, person, levels={"finances": 2})
     await harness.publish(baseline)
     first = await wait_for(lambda: db.measurements.find_one({"_id": baseline.data.response_id}))
-    early = response(tenant, person, levels={"finances": 3},
-                     trajectory_id=first["trajectory_id"])
+    early = response(tenant, person, levels={"finances": 3}, trajectory_id=first["trajectory_id"])
     await harness.publish(early)
     await wait_for(lambda: db.measurements.find_one({"_id": early.data.response_id}))
 

@@ -32,8 +32,7 @@ async def test_cells_read_during_a_transaction_that_rolls_back_are_not_served_ag
     inside, release = asyncio.Event(), asyncio.Event()
 
     async def write_then_fail(session: Session) -> None:
-        await db[CELLS].bulk_write(cell_upserts({key: Accumulator(measured=11)}),
-                                   session=session)
+        await db[CELLS].bulk_write(cell_upserts({key: Accumulator(measured=11)}), session=session)
         inside.set()
         await release.wait()
         raise RolledBack

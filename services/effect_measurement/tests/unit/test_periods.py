@@ -19,22 +19,30 @@ from hypothesis import strategies as st
 
 def direct(moment: datetime) -> tuple[str, str, str]:
     local = moment.astimezone(REPORTING_TIMEZONE)
-    return (month(local.year, local.month).label,
-            quarter(local.year, (local.month - 1) // 3 + 1).label, year(local.year).label)
+    return (
+        month(local.year, local.month).label,
+        quarter(local.year, (local.month - 1) // 3 + 1).label,
+        year(local.year).label,
+    )
 
 
-@given(st.datetimes(min_value=datetime(1990, 1, 1), max_value=datetime(2060, 1, 1),
-                    timezones=st.just(UTC)))
+@given(
+    st.datetimes(
+        min_value=datetime(1990, 1, 1), max_value=datetime(2060, 1, 1), timezones=st.just(UTC)
+    )
+)
 def test_any_moment_gets_the_periods_of_its_local_date(moment: datetime) -> None:
     assert period_labels_of(moment) == direct(moment)
     assert tuple(p.label for p in periods_of(moment)) == direct(moment)
 
 
 def test_the_last_and_first_microseconds_around_local_midnights_and_dst_changes() -> None:
-    edges = [datetime(2026, 12, 31, 23, 0, tzinfo=UTC),  # 00:00 on 1 January, Dutch time
-             datetime(2026, 3, 31, 22, 0, tzinfo=UTC),   # 1 April (summer time)
-             datetime(2026, 3, 29, 1, 0, tzinfo=UTC),    # summer time starts
-             datetime(2026, 10, 25, 1, 0, tzinfo=UTC)]   # winter time starts
+    edges = [
+        datetime(2026, 12, 31, 23, 0, tzinfo=UTC),  # 00:00 on 1 January, Dutch time
+        datetime(2026, 3, 31, 22, 0, tzinfo=UTC),  # 1 April (summer time)
+        datetime(2026, 3, 29, 1, 0, tzinfo=UTC),  # summer time starts
+        datetime(2026, 10, 25, 1, 0, tzinfo=UTC),
+    ]  # winter time starts
     for edge in edges:
         for moment in (edge - timedelta(microseconds=1), edge):
             assert period_labels_of(moment) == direct(moment)

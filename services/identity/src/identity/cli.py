@@ -54,8 +54,10 @@ def run(job: Callable[[Identity], Awaitable[T]]) -> T:
         fail(str(error.text))
     except ValidationError as error:
         problem = from_validation(error)
-        fail("; ".join(f"{e['field']}: {e['message']}" for e in problem.errors or [])
-             or str(problem.detail))
+        fail(
+            "; ".join(f"{e['field']}: {e['message']}" for e in problem.errors or [])
+            or str(problem.detail)
+        )
     except Exception as error:
         detail = getattr(error, "detail", None)
         if detail is None:
@@ -70,16 +72,21 @@ def fail(message: str) -> NoReturn:
 
 async def require_tenant(ctx: Identity, tenant: str) -> None:
     if not await ctx.tenant_exists(tenant):
-        raise DomainError(Text(f"Onbekende tenant '{tenant}'.", f"Unknown tenant '{tenant}'."),
-                          "tenant")
+        raise DomainError(
+            Text(f"Onbekende tenant '{tenant}'.", f"Unknown tenant '{tenant}'."), "tenant"
+        )
 
 
 async def require_org(ctx: Identity, tenant: str, organisation: str) -> None:
     await require_tenant(ctx, tenant)
     if await repo.get_organisation(await ctx.tenant_db(tenant), organisation) is None:
-        raise DomainError(Text(f"Onbekende organisatie '{organisation}' in tenant '{tenant}'.",
-                               f"Unknown organisation '{organisation}' in tenant '{tenant}'."),
-                          "org")
+        raise DomainError(
+            Text(
+                f"Onbekende organisatie '{organisation}' in tenant '{tenant}'.",
+                f"Unknown organisation '{organisation}' in tenant '{tenant}'.",
+            ),
+            "org",
+        )
 
 
 @tenant_app.command("create")
@@ -97,8 +104,9 @@ def create_organisation(
 ) -> None:
     async def job(ctx: Identity) -> Organisation:
         await require_tenant(ctx, tenant)
-        return await directory.create_organisation(ctx, tenant, slug=slug, name=name, kind=kind,
-                                                   actor=ACTOR)
+        return await directory.create_organisation(
+            ctx, tenant, slug=slug, name=name, kind=kind, actor=ACTOR
+        )
 
     org = run(job)
     console.print(f"organisation {org.slug} created in {tenant}")
@@ -118,8 +126,12 @@ def create_user(
     async def job(ctx: Identity) -> tuple[Person, str | None]:
         await require_org(ctx, tenant, organisation)
         return await people.register_person(
-            ctx, tenant, people.NewPerson(display_name=name, email=email, password=secret),
-            memberships=[(organisation, role)], actor=ACTOR)
+            ctx,
+            tenant,
+            people.NewPerson(display_name=name, email=email, password=secret),
+            memberships=[(organisation, role)],
+            actor=ACTOR,
+        )
 
     person, _ = run(job)
     console.print(f"person {person.id} created")
@@ -138,9 +150,15 @@ def create_client(
     async def job(ctx: Identity) -> tuple[ApiClient, str | None]:
         await require_org(ctx, tenant, organisation)
         return await clients.create_client(
-            ctx, tenant, organisation=organisation, name=name, confidential=confidential,
-            scopes=scope or ["openid", "profile"], redirect_uris=redirect_uri or [],
-            allowed_origins=origin or [])
+            ctx,
+            tenant,
+            organisation=organisation,
+            name=name,
+            confidential=confidential,
+            scopes=scope or ["openid", "profile"],
+            redirect_uris=redirect_uri or [],
+            allowed_origins=origin or [],
+        )
 
     client, secret = run(job)
     console.print(f"client_id: {client.client_id}")
@@ -153,8 +171,11 @@ def rotate() -> None:
     """One rotation step (run e.g. daily): publish a next key, or promote it once it has been
     published long enough, and prune retired keys whose tokens have expired."""
     settings = Settings()
-    steps = run(lambda ctx: ctx.keys.rotate(
-        min_published=timedelta(seconds=settings.key_min_published_seconds),
-        keep_retired_for=timedelta(seconds=settings.key_keep_retired_seconds)))
+    steps = run(
+        lambda ctx: ctx.keys.rotate(
+            min_published=timedelta(seconds=settings.key_min_published_seconds),
+            keep_retired_for=timedelta(seconds=settings.key_keep_retired_seconds),
+        )
+    )
     for step in steps:
         console.print(step)

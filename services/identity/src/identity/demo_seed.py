@@ -12,8 +12,10 @@ from identity.service.context import Identity
 from identity.settings import DEMO_BACKEND_SECRET, DEMO_PASSWORD, Settings
 
 ACTOR = "demo-seed"
-ORGS = (("welzijn-demo", "Welzijn Demo", OrganisationKind.WELFARE),
-        ("gemeente-demo", "Gemeente Demo", OrganisationKind.MUNICIPALITY))
+ORGS = (
+    ("welzijn-demo", "Welzijn Demo", OrganisationKind.WELFARE),
+    ("gemeente-demo", "Gemeente Demo", OrganisationKind.MUNICIPALITY),
+)
 USERS: tuple[tuple[str, str, str, Role, str | None], ...] = (
     ("beheer@demo.test", "Beheer Demo", "welzijn-demo", Role.TENANT_ADMIN, None),
     ("sociaalwerker@demo.test", "Sam Sociaalwerker", "welzijn-demo", Role.PROFESSIONAL, None),
@@ -31,33 +33,53 @@ async def seed_with(ctx: Identity) -> str:
     db = await ctx.tenant_db(tenant)
     for slug, name, kind in ORGS:
         if await repo.get_organisation(db, slug) is None:
-            await directory.create_organisation(ctx, tenant, slug=slug, name=name, kind=kind,
-                                                actor=ACTOR)
+            await directory.create_organisation(
+                ctx, tenant, slug=slug, name=name, kind=kind, actor=ACTOR
+            )
     if not (await repo.get_neighbourhoods(db)).neighbourhoods:
-        await neighbourhoods.import_neighbourhoods(ctx, tenant, demo_neighbourhoods_csv(),
-                                                   actor=ACTOR)
+        await neighbourhoods.import_neighbourhoods(
+            ctx, tenant, demo_neighbourhoods_csv(), actor=ACTOR
+        )
     created = 0
     for email, name, org, role, pc4 in USERS:
         if await repo.person_by_email(db, email) is None:
             await people.register_person(
-                ctx, tenant,
-                people.NewPerson(display_name=name, email=email, password=DEMO_PASSWORD,
-                                 pc4=pc4),
-                memberships=[(org, [role])], actor=ACTOR)
+                ctx,
+                tenant,
+                people.NewPerson(display_name=name, email=email, password=DEMO_PASSWORD, pc4=pc4),
+                memberships=[(org, [role])],
+                actor=ACTOR,
+            )
             created += 1
     pdb = await ctx.platform_db()
     if await repo.tenant_of_client_name(pdb, "demo-frontend") is None:
         await clients.create_client(
-            ctx, tenant, organisation="welzijn-demo", name="Demo frontend", confidential=False,
-            scopes=FRONTEND_SCOPES, redirect_uris=["http://localhost:8080/callback"],
-            allowed_origins=["http://localhost:8080"], fixed_id="demo-frontend")
+            ctx,
+            tenant,
+            organisation="welzijn-demo",
+            name="Demo frontend",
+            confidential=False,
+            scopes=FRONTEND_SCOPES,
+            redirect_uris=["http://localhost:8080/callback"],
+            allowed_origins=["http://localhost:8080"],
+            fixed_id="demo-frontend",
+        )
     if await repo.tenant_of_client_name(pdb, "demo-backend") is None:
         await clients.create_client(
-            ctx, tenant, organisation="welzijn-demo", name="Demo backend", confidential=True,
-            scopes=BACKEND_SCOPES, grant_types=[GrantType.CLIENT_CREDENTIALS],
-            fixed_id="demo-backend", fixed_secret=DEMO_BACKEND_SECRET)
-    return f"tenant {tenant}: {len(ORGS)} organisations, {len(USERS)} users ({created} new), " \
-           "clients demo-frontend + demo-backend"
+            ctx,
+            tenant,
+            organisation="welzijn-demo",
+            name="Demo backend",
+            confidential=True,
+            scopes=BACKEND_SCOPES,
+            grant_types=[GrantType.CLIENT_CREDENTIALS],
+            fixed_id="demo-backend",
+            fixed_secret=DEMO_BACKEND_SECRET,
+        )
+    return (
+        f"tenant {tenant}: {len(ORGS)} organisations, {len(USERS)} users ({created} new), "
+        "clients demo-frontend + demo-backend"
+    )
 
 
 async def seed() -> str:

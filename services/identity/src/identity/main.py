@@ -39,8 +39,13 @@ def create_app(
     ctx = Identity.build(settings)
     register_consumers(ctx)
     if settings.erasure_reminder_scan_seconds > 0:
-        ctx.runtime.add_job(PeriodicTask("erasure-reminders", partial(remind_pending, ctx),
-                                         settings.erasure_reminder_scan_seconds))
+        ctx.runtime.add_job(
+            PeriodicTask(
+                "erasure-reminders",
+                partial(remind_pending, ctx),
+                settings.erasure_reminder_scan_seconds,
+            )
+        )
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

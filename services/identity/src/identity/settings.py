@@ -45,8 +45,7 @@ class Settings(BaseServiceSettings):
     #: Services whose `person_data_erased` an erasure waits for before identity erases its
     #: own data (`WK_ERASURE_EXPECTED_SERVICES='["questionnaires", ...]'`). Fixed per
     #: erasure when it is requested.
-    erasure_expected_services: list[str] = ["questionnaires", "effect_measurement",
-                                            "social_map"]
+    erasure_expected_services: list[str] = ["questionnaires", "effect_measurement", "social_map"]
     #: An erasure still waiting for a service after this long is requested again (a new
     #: `person_erasure_requested`; erasing is idempotent in every service), and logged.
     erasure_reminder_hours: float = Field(default=24.0, gt=0)

@@ -57,8 +57,14 @@ class App:
         ctx: Identity = self.app.state.identity
         return ctx
 
-    async def token_for(self, tenant: str, person_id: str, *, scope: str = "openid profile",
-                        client_id: str = "test.client") -> str:
+    async def token_for(
+        self,
+        tenant: str,
+        person_id: str,
+        *,
+        scope: str = "openid profile",
+        client_id: str = "test.client",
+    ) -> str:
         """A real identity access token (signed with the active key) for an existing person."""
         db = await self.ctx.tenant_db(tenant)
         from identity.adapters import repositories as repo
@@ -66,9 +72,16 @@ class App:
 
         roles, orgs = roles_claims(await repo.memberships_of(db, person_id))
         claims = access_token_claims(
-            issuer=self.ctx.policy.issuer, audience=self.ctx.policy.audience,
-            subject=person_id, client_id=client_id, tenant=tenant, scope=scope, roles=roles,
-            orgs=orgs, jti=uuid.uuid4().hex, now=self.ctx.now(),
+            issuer=self.ctx.policy.issuer,
+            audience=self.ctx.policy.audience,
+            subject=person_id,
+            client_id=client_id,
+            tenant=tenant,
+            scope=scope,
+            roles=roles,
+            orgs=orgs,
+            jti=uuid.uuid4().hex,
+            now=self.ctx.now(),
             lifetime=self.ctx.policy.access_token_lifetime,
         )
         return sign(claims, await self.ctx.keys.current(), typ="at+jwt")
@@ -79,16 +92,35 @@ class App:
     async def tenant(self, slug: str, orgs: Iterable[str] = ("welzijn",)) -> None:
         await directory.register_tenant(self.ctx, slug=slug, name=slug.upper(), actor="test")
         for org in orgs:
-            await directory.create_organisation(self.ctx, slug, slug=org, name=org.title(),
-                                                kind=OrganisationKind.WELFARE, actor="test")
+            await directory.create_organisation(
+                self.ctx,
+                slug,
+                slug=org,
+                name=org.title(),
+                kind=OrganisationKind.WELFARE,
+                actor="test",
+            )
 
-    async def person(self, tenant: str, email: str | None, roles: dict[str, list[Role]],
-                     *, pc4: str | None = None) -> str:
+    async def person(
+        self,
+        tenant: str,
+        email: str | None,
+        roles: dict[str, list[Role]],
+        *,
+        pc4: str | None = None,
+    ) -> str:
         person, _ = await people.register_person(
-            self.ctx, tenant,
-            people.NewPerson(display_name=f"Person {email}", email=email,
-                             password=PASSWORD if email else None, pc4=pc4),
-            memberships=list(roles.items()), actor="test")
+            self.ctx,
+            tenant,
+            people.NewPerson(
+                display_name=f"Person {email}",
+                email=email,
+                password=PASSWORD if email else None,
+                pc4=pc4,
+            ),
+            memberships=list(roles.items()),
+            actor="test",
+        )
         return person.id
 
 
@@ -114,9 +146,12 @@ async def identity(settings_factory: Callable[..., Settings]) -> AsyncIterator[A
     settings = settings_factory()
     app = create_app(settings)
     try:
-        async with LifespanManager(app), httpx.AsyncClient(
-            transport=httpx.ASGITransport(app), base_url="http://identity.test"
-        ) as http:
+        async with (
+            LifespanManager(app),
+            httpx.AsyncClient(
+                transport=httpx.ASGITransport(app), base_url="http://identity.test"
+            ) as http,
+        ):
             yield App(app, http)
     finally:
         await drop_databases(settings)

@@ -20,16 +20,27 @@ A = "/identity/v1/oauth"
 
 async def public_client(app: App, tenant: str, org: str = "welzijn") -> ApiClient:
     client, _ = await clients.create_client(
-        app.ctx, tenant, organisation=org, name="Wijkapp", confidential=False,
-        scopes=["openid", "profile", "email", "offline_access"], redirect_uris=[REDIRECT],
-        allowed_origins=["http://localhost:8080"])
+        app.ctx,
+        tenant,
+        organisation=org,
+        name="Wijkapp",
+        confidential=False,
+        scopes=["openid", "profile", "email", "offline_access"],
+        redirect_uris=[REDIRECT],
+        allowed_origins=["http://localhost:8080"],
+    )
     return client
 
 
 async def confidential_client(app: App, tenant: str, org: str = "welzijn") -> tuple[str, str]:
     client, secret = await clients.create_client(
-        app.ctx, tenant, organisation=org, name="Backend", confidential=True,
-        scopes=["effects.read", "questionnaires.read"])
+        app.ctx,
+        tenant,
+        organisation=org,
+        name="Backend",
+        confidential=True,
+        scopes=["effects.read", "questionnaires.read"],
+    )
     assert secret is not None
     return client.client_id, secret
 
@@ -41,9 +52,16 @@ def pkce() -> tuple[str, str]:
 
 
 def auth_params(client_id: str, challenge: str, **extra: str) -> dict[str, str]:
-    return {"client_id": client_id, "redirect_uri": REDIRECT, "response_type": "code",
-            "scope": "openid profile email", "state": "st-1", "code_challenge": challenge,
-            "code_challenge_method": "S256", **extra}
+    return {
+        "client_id": client_id,
+        "redirect_uri": REDIRECT,
+        "response_type": "code",
+        "scope": "openid profile email",
+        "state": "st-1",
+        "code_challenge": challenge,
+        "code_challenge_method": "S256",
+        **extra,
+    }
 
 
 CSRF_FIELD = re.compile(r'name="csrf_token" value="([^"]+)"')
@@ -55,17 +73,20 @@ def csrf_token_of(page: httpx.Response) -> str:
     return found.group(1)
 
 
-async def submit_login(http: httpx.AsyncClient, params: dict[str, str],
-                       fields: dict[str, str]) -> httpx.Response:
+async def submit_login(
+    http: httpx.AsyncClient, params: dict[str, str], fields: dict[str, str]
+) -> httpx.Response:
     """Like a browser: open the login page (cookie + form token), then post the form."""
     page = await http.get(f"{A}/authorize", params=params)
     assert page.status_code == 200, page.text
-    return await http.post(f"{A}/authorize", data={
-        **params, "csrf_token": csrf_token_of(page), **fields})
+    return await http.post(
+        f"{A}/authorize", data={**params, "csrf_token": csrf_token_of(page), **fields}
+    )
 
 
-async def login(http: httpx.AsyncClient, params: dict[str, str], email: str,
-                password: str = PASSWORD) -> httpx.Response:
+async def login(
+    http: httpx.AsyncClient, params: dict[str, str], email: str, password: str = PASSWORD
+) -> httpx.Response:
     return await submit_login(http, params, {"email": email, "password": password})
 
 
@@ -81,8 +102,16 @@ async def authorization_code(app: App, client_id: str, email: str) -> tuple[str,
     return code, verifier
 
 
-async def exchange(http: httpx.AsyncClient, client_id: str, code: str, verifier: str
-                   ) -> httpx.Response:
-    return await http.post(f"{A}/token", data={
-        "grant_type": "authorization_code", "code": code, "redirect_uri": REDIRECT,
-        "client_id": client_id, "code_verifier": verifier})
+async def exchange(
+    http: httpx.AsyncClient, client_id: str, code: str, verifier: str
+) -> httpx.Response:
+    return await http.post(
+        f"{A}/token",
+        data={
+            "grant_type": "authorization_code",
+            "code": code,
+            "redirect_uri": REDIRECT,
+            "client_id": client_id,
+            "code_verifier": verifier,
+        },
+    )

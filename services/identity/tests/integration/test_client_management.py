@@ -17,8 +17,9 @@ P = "/identity/v1"
 
 
 async def _cc_token(app: App, client_id: str, secret: str) -> int:
-    response = await app.http.post(f"{A}/token", auth=(client_id, secret),
-                                   data={"grant_type": "client_credentials"})
+    response = await app.http.post(
+        f"{A}/token", auth=(client_id, secret), data={"grant_type": "client_credentials"}
+    )
     if response.status_code != 200:
         assert response.json()["error"] == "invalid_client"
     return response.status_code
@@ -65,34 +66,40 @@ async def test_redirect_uris_and_origins_of_a_public_client(
 
     no_secret = await identity.http.post(f"{url}/secret", headers=headers)
     assert no_secret.status_code == 409
-    plain_http = await identity.http.patch(url, headers=headers, json={
-        "redirect_uris": ["http://app.example/cb"]})
+    plain_http = await identity.http.patch(
+        url, headers=headers, json={"redirect_uris": ["http://app.example/cb"]}
+    )
     assert plain_http.status_code == 422
     assert plain_http.json()["errors"][0]["field"] == "redirect_uris"
     none_left = await identity.http.patch(url, headers=headers, json={"redirect_uris": []})
     assert none_left.status_code == 422
-    bad_origin = await identity.http.patch(url, headers=headers, json={
-        "allowed_origins": ["https://app.example/path"]})
+    bad_origin = await identity.http.patch(
+        url, headers=headers, json={"allowed_origins": ["https://app.example/path"]}
+    )
     assert bad_origin.status_code == 422
 
     new_redirect = "https://app.example/callback"
-    updated = await identity.http.patch(url, headers=headers, json={
-        "redirect_uris": [new_redirect], "allowed_origins": ["https://app.example"]})
+    updated = await identity.http.patch(
+        url,
+        headers=headers,
+        json={"redirect_uris": [new_redirect], "allowed_origins": ["https://app.example"]},
+    )
     assert updated.status_code == 200, updated.text
     assert updated.json()["redirect_uris"] == [new_redirect]
     origins = await repo.all_allowed_origins(await identity.ctx.platform_db())
     assert "https://app.example" in origins and "http://localhost:8080" not in origins
 
     _, challenge = pkce()
-    old = await identity.http.get(f"{A}/authorize", params=auth_params(client.client_id,
-                                                                        challenge))
+    old = await identity.http.get(f"{A}/authorize", params=auth_params(client.client_id, challenge))
     assert old.status_code == 400  # the old redirect URI is no longer registered
-    new = await identity.http.get(f"{A}/authorize", params=auth_params(
-        client.client_id, challenge, redirect_uri=new_redirect))
+    new = await identity.http.get(
+        f"{A}/authorize", params=auth_params(client.client_id, challenge, redirect_uri=new_redirect)
+    )
     assert new.status_code == 200
     await identity.http.patch(url, headers=headers, json={"disabled": True})
-    gone = await identity.http.get(f"{A}/authorize", params=auth_params(
-        client.client_id, challenge, redirect_uri=new_redirect))
+    gone = await identity.http.get(
+        f"{A}/authorize", params=auth_params(client.client_id, challenge, redirect_uri=new_redirect)
+    )
     assert gone.status_code == 400
     assert REDIRECT not in gone.headers.get("location", "")
 
@@ -108,14 +115,15 @@ async def test_other_tenants_and_organisations_cannot_touch_a_client(
 
     admin_b = await identity.person(b, "ta@b.test", {"welzijn": [Role.TENANT_ADMIN]})
     hb = await identity.headers_for(b, admin_b)
-    for call in (identity.http.get(url, headers=hb),
-                 identity.http.patch(url, headers=hb, json={"disabled": True}),
-                 identity.http.post(f"{url}/secret", headers=hb)):
+    for call in (
+        identity.http.get(url, headers=hb),
+        identity.http.patch(url, headers=hb, json={"disabled": True}),
+        identity.http.post(f"{url}/secret", headers=hb),
+    ):
         assert (await call).status_code == 404
     other_org = await identity.person(a, "oa@elders.test", {"elders": [Role.ORG_ADMIN]})
     ho = await identity.headers_for(a, other_org)
-    assert (await identity.http.patch(url, headers=ho, json={"disabled": True})).status_code \
-        == 403
+    assert (await identity.http.patch(url, headers=ho, json={"disabled": True})).status_code == 403
     wrong_org = f"{P}/organisations/elders/clients/{client_id}"
     assert (await identity.http.post(f"{wrong_org}/secret", headers=ho)).status_code == 404
     pro = await identity.person(a, "pro@a.test", {"welzijn": [Role.PROFESSIONAL]})

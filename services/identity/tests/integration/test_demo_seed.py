@@ -16,21 +16,28 @@ async def test_demo_seed_is_idempotent_and_demo_clients_work(identity: App) -> N
     second = await seed_with(identity.ctx)
     assert "5 new" in first and "0 new" in second
 
-    cc = await identity.http.post("/identity/v1/oauth/token", auth=(
-        "demo-backend", "demo-backend-secret"), data={"grant_type": "client_credentials"})
+    cc = await identity.http.post(
+        "/identity/v1/oauth/token",
+        auth=("demo-backend", "demo-backend-secret"),
+        data={"grant_type": "client_credentials"},
+    )
     assert cc.status_code == 200, cc.text
-    me = await identity.http.get("/identity/v1/me/token", headers={
-        "Authorization": f"Bearer {cc.json()['access_token']}"})
+    me = await identity.http.get(
+        "/identity/v1/me/token", headers={"Authorization": f"Bearer {cc.json()['access_token']}"}
+    )
     assert me.json()["client_id"] == "demo-backend" and me.json()["tenant"] == "demo"
 
     verifier, challenge = pkce()
     params = auth_params("demo-frontend", challenge)
-    login = await submit_login(identity.http, params, {
-        "email": "inwoner@demo.test", "password": "wijkkracht-demo"})
+    login = await submit_login(
+        identity.http, params, {"email": "inwoner@demo.test", "password": "wijkkracht-demo"}
+    )
     tokens = await exchange(identity.http, "demo-frontend", code_of(login), verifier)
     assert tokens.status_code == 200
-    profile = await identity.http.get("/identity/v1/me", headers={
-        "Authorization": f"Bearer {tokens.json()['access_token']}"})
+    profile = await identity.http.get(
+        "/identity/v1/me", headers={"Authorization": f"Bearer {tokens.json()['access_token']}"}
+    )
     assert profile.json()["neighbourhood_code"] == "DM02"
     assert profile.json()["memberships"] == [
-        {"organisation": "welzijn-demo", "roles": ["resident"], "team": None}]
+        {"organisation": "welzijn-demo", "roles": ["resident"], "team": None}
+    ]

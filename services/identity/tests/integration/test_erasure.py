@@ -29,17 +29,25 @@ pytestmark = pytest.mark.integration
 P = "/identity/v1"
 
 
-async def publish(nats_url: str, tenant: str, data: PersonDataErasedBase,
-                  *, event_id: str | None = None, msg_id: str | None = None) -> str:
+async def publish(
+    nats_url: str,
+    tenant: str,
+    data: PersonDataErasedBase,
+    *,
+    event_id: str | None = None,
+    msg_id: str | None = None,
+) -> str:
     """Publish like a producing service's outbox relay does."""
     envelope = new_event(data, tenant=tenant, subject=data.person_id, actor="system")
     if event_id is not None:
         envelope = envelope.model_copy(update={"id": event_id})
     nc = await nats.connect(nats_url)
     try:
-        await nc.jetstream().publish(type(data).subject_for(tenant),
-                                     envelope.model_dump_json().encode(),
-                                     headers={"Nats-Msg-Id": msg_id or envelope.id})
+        await nc.jetstream().publish(
+            type(data).subject_for(tenant),
+            envelope.model_dump_json().encode(),
+            headers={"Nats-Msg-Id": msg_id or envelope.id},
+        )
     finally:
         await nc.drain()
     return envelope.id
@@ -69,25 +77,40 @@ async def test_erasure_waits_for_every_service_then_erases_identity_data(
     code, verifier = await authorization_code(identity, client.client_id, "res@a.test")
     tokens = (await exchange(identity.http, client.client_id, code, verifier)).json()
     me_h = {"Authorization": f"Bearer {tokens['access_token']}"}
-    assert (await identity.http.post(f"{P}/me/consents", headers=me_h, json={
-        "organisation": "welzijn", "purpose": "share_results"})).status_code == 201
+    assert (
+        await identity.http.post(
+            f"{P}/me/consents",
+            headers=me_h,
+            json={"organisation": "welzijn", "purpose": "share_results"},
+        )
+    ).status_code == 201
 
     assert (await identity.http.get(f"{P}/me/erasure", headers=me_h)).status_code == 404
     # A stored idempotent response about the person (e.g. POST /people) holds personal data.
     db = await identity.ctx.tenant_db(t)
-    await db[IDEMPOTENCY].insert_one({"_id": "k:people:1", "state": "done", "status": 201,
-                                      "body": {"id": resident, "email": "res@a.test"}})
+    await db[IDEMPOTENCY].insert_one(
+        {
+            "_id": "k:people:1",
+            "state": "done",
+            "status": 201,
+            "body": {"id": resident, "email": "res@a.test"},
+        }
+    )
     assert (await identity.http.post(f"{P}/me/erasure", headers=me_h)).status_code == 202
     mine = (await identity.http.get(f"{P}/me/erasure", headers=me_h)).json()
     assert mine["status"] == "pending" and mine["confirmations"] == []
     assert mine["pending_services"] == ["effect_measurement", "questionnaires", "social_map"]
 
     # Only tenant admins of this tenant see it.
-    assert (await identity.http.get(f"{P}/people/{resident}/erasure",
-                                    headers=me_h)).status_code == 403
+    assert (
+        await identity.http.get(f"{P}/people/{resident}/erasure", headers=me_h)
+    ).status_code == 403
     admin_b = await identity.person(other, "admin@b.test", {"welzijn": [Role.TENANT_ADMIN]})
-    assert (await identity.http.get(f"{P}/people/{resident}/erasure", headers=(
-        await identity.headers_for(other, admin_b)))).status_code == 404
+    assert (
+        await identity.http.get(
+            f"{P}/people/{resident}/erasure", headers=(await identity.headers_for(other, admin_b))
+        )
+    ).status_code == 404
 
     async def view() -> dict[str, Any]:
         response = await identity.http.get(f"{P}/people/{resident}/erasure", headers=admin_h)
@@ -95,15 +118,31 @@ async def test_erasure_waits_for_every_service_then_erases_identity_data(
         body: dict[str, Any] = response.json()
         return body
 
-    q_id = await publish(nats_url, t, QuestionnairesPersonDataErased(
-        person_id=resident, erased={"responses": 3, "invitations": 1}))
-    await publish(nats_url, t, EffectsPersonDataErased(
-        person_id=resident, erased={"measurements": 2}, anonymised={"aggregates": 1}))
+    q_id = await publish(
+        nats_url,
+        t,
+        QuestionnairesPersonDataErased(
+            person_id=resident, erased={"responses": 3, "invitations": 1}
+        ),
+    )
+    await publish(
+        nats_url,
+        t,
+        EffectsPersonDataErased(
+            person_id=resident, erased={"measurements": 2}, anonymised={"aggregates": 1}
+        ),
+    )
     # A redelivered confirmation (same event id, past JetStream's de-duplication) is
     # applied once.
-    await publish(nats_url, t, QuestionnairesPersonDataErased(
-        person_id=resident, erased={"responses": 3, "invitations": 1}), event_id=q_id,
-        msg_id=new_event_id())
+    await publish(
+        nats_url,
+        t,
+        QuestionnairesPersonDataErased(
+            person_id=resident, erased={"responses": 3, "invitations": 1}
+        ),
+        event_id=q_id,
+        msg_id=new_event_id(),
+    )
 
     async def two_confirmed() -> dict[str, Any] | None:
         body = await view()
@@ -118,8 +157,7 @@ async def test_erasure_waits_for_every_service_then_erases_identity_data(
     # Identity's own data is still there until every service confirmed.
     assert (await identity.http.get(f"{P}/me", headers=me_h)).status_code == 200
 
-    await publish(nats_url, t, SocialMapPersonDataErased(person_id=resident,
-                                                         erased={"reports": 1}))
+    await publish(nats_url, t, SocialMapPersonDataErased(person_id=resident, erased={"reports": 1}))
 
     async def completed() -> dict[str, Any] | None:
         body = await view()
@@ -128,7 +166,10 @@ async def test_erasure_waits_for_every_service_then_erases_identity_data(
     done = await eventually(completed)
     assert done is not None and done["completed_at"] and done["pending_services"] == []
     assert [x["service"] for x in done["confirmations"]] == [
-        "effect_measurement", "questionnaires", "social_map"]
+        "effect_measurement",
+        "questionnaires",
+        "social_map",
+    ]
 
     # Identity's own data: a tombstone with the pseudonymous id, nothing personal.
     assert await db[IDEMPOTENCY].find_one({"_id": "k:people:1"}) is None
@@ -150,28 +191,41 @@ async def test_erasure_waits_for_every_service_then_erases_identity_data(
     # no login; the e-mail address may register again.
     assert (await identity.http.get(f"{P}/me", headers=me_h)).status_code in (401, 404)
     assert (await identity.http.get(f"{P}/me/erasure", headers=me_h)).status_code in (401, 404)
-    refreshed = await identity.http.post(f"{A}/token", data={
-        "grant_type": "refresh_token", "refresh_token": tokens["refresh_token"],
-        "client_id": client.client_id})
+    refreshed = await identity.http.post(
+        f"{A}/token",
+        data={
+            "grant_type": "refresh_token",
+            "refresh_token": tokens["refresh_token"],
+            "client_id": client.client_id,
+        },
+    )
     assert refreshed.status_code == 400 and refreshed.json()["error"] == "invalid_grant"
     from .oauth_helpers import auth_params, pkce
 
     _, challenge = pkce()
     refused = await login(identity.http, auth_params(client.client_id, challenge), "res@a.test")
     assert refused.status_code == 401
-    again = await identity.http.post(f"{P}/registrations", json={
-        "client_id": client.client_id, "display_name": "Nieuw", "email": "res@a.test",
-        "password": "een-lang-wachtwoord"})
+    again = await identity.http.post(
+        f"{P}/registrations",
+        json={
+            "client_id": client.client_id,
+            "display_name": "Nieuw",
+            "email": "res@a.test",
+            "password": "een-lang-wachtwoord",
+        },
+    )
     assert again.status_code == 201 and again.json()["id"] != resident
 
     completed_events = await stream_events(
-        nats_url, f"wk.{t}.identity.person_erasure_completed.v1", expect=1)
-    assert [e["data"] for e in completed_events] == [{
-        "person_id": resident,
-        "services": ["effect_measurement", "questionnaires", "social_map"]}]
+        nats_url, f"wk.{t}.identity.person_erasure_completed.v1", expect=1
+    )
+    assert [e["data"] for e in completed_events] == [
+        {"person_id": resident, "services": ["effect_measurement", "questionnaires", "social_map"]}
+    ]
     ended = await stream_events(nats_url, f"wk.{t}.identity.membership_changed.v1", expect=3)
     assert {"person_id": resident, "organisation_slug": "welzijn", "roles": []} in [
-        e["data"] for e in ended]
+        e["data"] for e in ended
+    ]
 
 
 async def test_confirmation_nobody_asked_for_is_dead_lettered_and_expected_set_is_a_setting(
@@ -187,15 +241,19 @@ async def test_confirmation_nobody_asked_for_is_dead_lettered_and_expected_set_i
     app = create_app(settings)
     t = two_tenants.a
     try:
-        async with LifespanManager(app), httpx.AsyncClient(
-            transport=httpx.ASGITransport(app), base_url="http://identity.test"
-        ) as http:
+        async with (
+            LifespanManager(app),
+            httpx.AsyncClient(
+                transport=httpx.ASGITransport(app), base_url="http://identity.test"
+            ) as http,
+        ):
             identity = App(app, http)
             await identity.tenant(t)
             resident = await identity.person(t, "r@a.test", {"welzijn": [Role.RESIDENT]})
             headers = await identity.headers_for(t, resident)
-            stray = await publish(nats_url, t, QuestionnairesPersonDataErased(
-                person_id="nobody", erased={}))
+            stray = await publish(
+                nats_url, t, QuestionnairesPersonDataErased(person_id="nobody", erased={})
+            )
             dead = await stream_events(nats_url, f"dlq.{t}.>", expect=1)
             assert [d["reason"] for d in dead] == ["invalid"]
             assert stray in dead[0]["data"]
@@ -203,8 +261,11 @@ async def test_confirmation_nobody_asked_for_is_dead_lettered_and_expected_set_i
             assert (await http.post(f"{P}/me/erasure", headers=headers)).status_code == 202
             status = (await http.get(f"{P}/me/erasure", headers=headers)).json()
             assert status["expected_services"] == ["questionnaires"]
-            await publish(nats_url, t, QuestionnairesPersonDataErased(
-                person_id=resident, erased={"responses": 0}))
+            await publish(
+                nats_url,
+                t,
+                QuestionnairesPersonDataErased(person_id=resident, erased={"responses": 0}),
+            )
 
             async def gone() -> bool:
                 person = await repo.get_person(await identity.ctx.tenant_db(t), resident)

@@ -21,15 +21,17 @@ pytestmark = pytest.mark.integration
 P = "/identity/v1"
 
 
-async def stream_events(nats_url: str, subject: str, *, expect: int,
-                        timeout: float = 10.0) -> list[dict[str, Any]]:
+async def stream_events(
+    nats_url: str, subject: str, *, expect: int, timeout: float = 10.0
+) -> list[dict[str, Any]]:
     """All messages on `subject`; waits (bounded) until at least `expect` arrived, then
     drains a little longer so duplicates would show up too."""
     nc = await nats.connect(nats_url)
     try:
         js = nc.jetstream()
-        sub = await js.pull_subscribe(subject, config=ConsumerConfig(
-            deliver_policy=DeliverPolicy.ALL, ack_wait=5))
+        sub = await js.pull_subscribe(
+            subject, config=ConsumerConfig(deliver_policy=DeliverPolicy.ALL, ack_wait=5)
+        )
         seen: list[dict[str, Any]] = []
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout
@@ -57,8 +59,14 @@ async def test_registration_publishes_person_registered_exactly_once(
     from .oauth_helpers import public_client
 
     client = await public_client(identity, t)
-    body = {"client_id": client.client_id, "display_name": "Ina", "email": "ina@a.test",
-            "password": "een-lang-wachtwoord", "pc4": "1234", "birth_year": 1950}
+    body = {
+        "client_id": client.client_id,
+        "display_name": "Ina",
+        "email": "ina@a.test",
+        "password": "een-lang-wachtwoord",
+        "pc4": "1234",
+        "birth_year": 1950,
+    }
     headers = {"Idempotency-Key": "reg-1"}
     first = await identity.http.post(f"{P}/registrations", json=body, headers=headers)
     assert first.status_code == 201, first.text
@@ -83,29 +91,37 @@ async def test_consent_profile_and_erasure_events(
     await identity.tenant(t)
     csv = "code,name,lat,lon,postcodes\nN1,Noord,52.1,4.1,1234 1235\nN2,Zuid,52.0,4.0,1236\n"
     admin = await identity.person(t, "admin@a.test", {"welzijn": [Role.TENANT_ADMIN]})
-    imported = await identity.http.put(f"{P}/neighbourhoods", content=csv.encode(),
-                                       headers=await identity.headers_for(t, admin))
+    imported = await identity.http.put(
+        f"{P}/neighbourhoods", content=csv.encode(), headers=await identity.headers_for(t, admin)
+    )
     assert imported.status_code == 200 and imported.json()["count"] == 2
     resident = await identity.person(t, "res@a.test", {"welzijn": [Role.RESIDENT]})
     headers = await identity.headers_for(t, resident)
 
-    grant = await identity.http.post(f"{P}/me/consents", headers=headers,
-                                     json={"organisation": "welzijn", "purpose": "share_results"})
+    grant = await identity.http.post(
+        f"{P}/me/consents",
+        headers=headers,
+        json={"organisation": "welzijn", "purpose": "share_results"},
+    )
     assert grant.status_code == 201
-    again = await identity.http.post(f"{P}/me/consents", headers=headers,
-                                     json={"organisation": "welzijn", "purpose": "share_results"})
+    again = await identity.http.post(
+        f"{P}/me/consents",
+        headers=headers,
+        json={"organisation": "welzijn", "purpose": "share_results"},
+    )
     assert again.status_code == 200  # no change, no second event
-    unknown_org = await identity.http.post(f"{P}/me/consents", headers=headers,
-                                           json={"organisation": "nope", "purpose": "research"})
+    unknown_org = await identity.http.post(
+        f"{P}/me/consents", headers=headers, json={"organisation": "nope", "purpose": "research"}
+    )
     assert unknown_org.status_code == 404
-    revoke = await identity.http.delete(f"{P}/me/consents/welzijn/share_results",
-                                        headers=headers)
+    revoke = await identity.http.delete(f"{P}/me/consents/welzijn/share_results", headers=headers)
     body = revoke.json()
     assert body["current"] == []
     assert [h["action"] for h in body["history"]] == ["revoked", "granted"]
 
-    patched = await identity.http.patch(f"{P}/me", headers=headers,
-                                        json={"pc4": "1236", "household_type": "single"})
+    patched = await identity.http.patch(
+        f"{P}/me", headers=headers, json={"pc4": "1236", "household_type": "single"}
+    )
     assert patched.json()["neighbourhood_code"] == "N2"
     same = await identity.http.patch(f"{P}/me", headers=headers, json={"pc4": "1236"})
     assert same.status_code == 200
@@ -121,16 +137,13 @@ async def test_consent_profile_and_erasure_events(
     revoked = await stream_events(nats_url, f"wk.{t}.identity.consent_revoked.v1", expect=1)
     assert [e["data"]["purpose"] for e in granted] == ["share_results"]
     assert [e["data"]["organisation_slug"] for e in revoked] == ["welzijn"]
-    profile = await stream_events(nats_url, f"wk.{t}.identity.person_profile_updated.v1",
-                                  expect=1)
+    profile = await stream_events(nats_url, f"wk.{t}.identity.person_profile_updated.v1", expect=1)
     assert len(profile) == 1
     assert profile[0]["data"]["neighbourhood_code"] == "N2"
     assert profile[0]["data"]["household_type"] == "single"
-    erased = await stream_events(nats_url, f"wk.{t}.identity.person_erasure_requested.v1",
-                                 expect=1)
+    erased = await stream_events(nats_url, f"wk.{t}.identity.person_erasure_requested.v1", expect=1)
     assert [e["subject"] for e in erased] == [resident]
-    hoods = await stream_events(nats_url, f"wk.{t}.identity.neighbourhoods_imported.v1",
-                                expect=1)
+    hoods = await stream_events(nats_url, f"wk.{t}.identity.neighbourhoods_imported.v1", expect=1)
     assert [n["code"] for n in hoods[0]["data"]["neighbourhoods"]] == ["N1", "N2"]
 
 
@@ -144,12 +157,19 @@ async def test_access_log_projection_from_access_recorded_events(
     # Another service records an access (through its own outbox; here: identity's relay).
     db = await identity.ctx.tenant_db(t)
     professional = Principal(subject="pro-1", tenant=t, client_id="qs.app")
-    await record_access(db, service="questionnaires", principal=professional,
-                        resident=resident, action="read", resource="response/r-1",
-                        reason="share_results")
+    await record_access(
+        db,
+        service="questionnaires",
+        principal=professional,
+        resident=resident,
+        action="read",
+        resource="response/r-1",
+        reason="share_results",
+    )
     # A staff read inside identity is logged too.
-    read = await identity.http.get(f"{P}/people/{resident}",
-                                   headers=await identity.headers_for(t, admin))
+    read = await identity.http.get(
+        f"{P}/people/{resident}", headers=await identity.headers_for(t, admin)
+    )
     assert read.status_code == 200
     identity.ctx.runtime.notify_relay()
 
@@ -166,6 +186,7 @@ async def test_access_log_projection_from_access_recorded_events(
     }
     # Other residents do not see it.
     other = await identity.person(t, "other@a.test", {"welzijn": [Role.RESIDENT]})
-    theirs = await identity.http.get(f"{P}/me/access-log",
-                                     headers=await identity.headers_for(t, other))
+    theirs = await identity.http.get(
+        f"{P}/me/access-log", headers=await identity.headers_for(t, other)
+    )
     assert theirs.json()["items"] == []

@@ -41,26 +41,37 @@ async def test_login_without_or_with_a_forged_token_is_refused(
     token = csrf_token_of(page)
 
     _refused(await identity.http.post(f"{A}/authorize", data={**params, **creds}))
-    _refused(await identity.http.post(f"{A}/authorize", data={
-        **params, **creds, "csrf_token": token[:-4] + "0000"}))
+    _refused(
+        await identity.http.post(
+            f"{A}/authorize", data={**params, **creds, "csrf_token": token[:-4] + "0000"}
+        )
+    )
     # The token of this page does not fit another authorization request (other state).
-    _refused(await identity.http.post(f"{A}/authorize", data={
-        **params, "state": "other", **creds, "csrf_token": token}))
+    _refused(
+        await identity.http.post(
+            f"{A}/authorize", data={**params, "state": "other", **creds, "csrf_token": token}
+        )
+    )
     # A cross-site form: the right-looking token but not the victim's cookie.
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(identity.app),
-                                 base_url="http://identity.test") as attacker:
-        _refused(await attacker.post(f"{A}/authorize", data={
-            **params, **creds, "csrf_token": token}))
-    refused = await identity.http.post(f"{A}/authorize", data={
-        **params, **creds, "csrf_token": "1.abc", "lang": "en"})
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(identity.app), base_url="http://identity.test"
+    ) as attacker:
+        _refused(
+            await attacker.post(f"{A}/authorize", data={**params, **creds, "csrf_token": token})
+        )
+    refused = await identity.http.post(
+        f"{A}/authorize", data={**params, **creds, "csrf_token": "1.abc", "lang": "en"}
+    )
     assert refused.status_code == 403 and "You have not been logged in" in refused.text
 
     # The genuine form still works, and so does the fresh form of a refused page.
-    code_of(await identity.http.post(f"{A}/authorize", data={
-        **params, **creds, "csrf_token": token}))
+    code_of(
+        await identity.http.post(f"{A}/authorize", data={**params, **creds, "csrf_token": token})
+    )
     fresh = csrf_token_of(refused)
-    code_of(await identity.http.post(f"{A}/authorize", data={
-        **params, **creds, "csrf_token": fresh}))
+    code_of(
+        await identity.http.post(f"{A}/authorize", data={**params, **creds, "csrf_token": fresh})
+    )
 
 
 async def test_two_login_tabs_share_the_cookie_and_failed_logins_keep_a_token(
@@ -69,15 +80,39 @@ async def test_two_login_tabs_share_the_cookie_and_failed_logins_keep_a_token(
     params = await _setup(identity, two_tenants.a)
     first = await identity.http.get(f"{A}/authorize", params=params)
     second = await identity.http.get(f"{A}/authorize", params={**params, "state": "tab-2"})
-    wrong = await identity.http.post(f"{A}/authorize", data={
-        **params, "email": "res@a.test", "password": "wrong", "csrf_token": csrf_token_of(first)})
+    wrong = await identity.http.post(
+        f"{A}/authorize",
+        data={
+            **params,
+            "email": "res@a.test",
+            "password": "wrong",
+            "csrf_token": csrf_token_of(first),
+        },
+    )
     assert wrong.status_code == 401
-    code_of(await identity.http.post(f"{A}/authorize", data={
-        **params, "email": "res@a.test", "password": PASSWORD,
-        "csrf_token": csrf_token_of(wrong)}))
-    code_of(await identity.http.post(f"{A}/authorize", data={
-        **params, "state": "tab-2", "email": "res@a.test", "password": PASSWORD,
-        "csrf_token": csrf_token_of(second)}))
+    code_of(
+        await identity.http.post(
+            f"{A}/authorize",
+            data={
+                **params,
+                "email": "res@a.test",
+                "password": PASSWORD,
+                "csrf_token": csrf_token_of(wrong),
+            },
+        )
+    )
+    code_of(
+        await identity.http.post(
+            f"{A}/authorize",
+            data={
+                **params,
+                "state": "tab-2",
+                "email": "res@a.test",
+                "password": PASSWORD,
+                "csrf_token": csrf_token_of(second),
+            },
+        )
+    )
     code_of(await login(identity.http, params, "res@a.test"))
 
 
@@ -91,9 +126,12 @@ async def test_https_issuer_uses_a_host_only_secure_cookie(
 
     app = create_app(settings)
     try:
-        async with LifespanManager(app), httpx.AsyncClient(
-            transport=httpx.ASGITransport(app), base_url="https://identity.test"
-        ) as http:
+        async with (
+            LifespanManager(app),
+            httpx.AsyncClient(
+                transport=httpx.ASGITransport(app), base_url="https://identity.test"
+            ) as http,
+        ):
             identity = App(app, http)
             params = await _setup(identity, two_tenants.a)
             page = await http.get(f"{A}/authorize", params=params)

@@ -37,8 +37,9 @@ async def test_forged_tokens_are_rejected(identity: App, two_tenants: TwoTenants
     good = await identity.token_for(t, person)
 
     async def status(token: str) -> int:
-        response = await identity.http.get("/identity/v1/me",
-                                           headers={"Authorization": f"Bearer {token}"})
+        response = await identity.http.get(
+            "/identity/v1/me", headers={"Authorization": f"Bearer {token}"}
+        )
         if response.status_code == 401:
             assert response.headers["content-type"].startswith("application/problem+json")
         return response.status_code
@@ -49,25 +50,34 @@ async def test_forged_tokens_are_rejected(identity: App, two_tenants: TwoTenants
     active = keys.active_key()
 
     def signed(overrides: dict[str, Any], header: dict[str, Any] | None = None) -> str:
-        return jwt.encode(header or {"alg": "ES256", "kid": active.kid, "typ": "at+jwt"},
-                          {**claims, **overrides}, active.private_key())
+        return jwt.encode(
+            header or {"alg": "ES256", "kid": active.kid, "typ": "at+jwt"},
+            {**claims, **overrides},
+            active.private_key(),
+        )
 
-    none_alg = _b64(json.dumps({"alg": "none", "kid": active.kid}).encode()) + "." + _b64(
-        json.dumps(claims).encode()) + "."
+    none_alg = (
+        _b64(json.dumps({"alg": "none", "kid": active.kid}).encode())
+        + "."
+        + _b64(json.dumps(claims).encode())
+        + "."
+    )
     assert await status(none_alg) == 401
     assert await status(signed({"aud": "someone-else"})) == 401
     assert await status(signed({"iss": "https://evil.example/identity/v1"})) == 401
     now = int(time.time())
-    assert await status(signed({"exp": now - 3600, "iat": now - 7200, "nbf": now - 7200})) \
-        == 401
+    assert await status(signed({"exp": now - 3600, "iat": now - 7200, "nbf": now - 7200})) == 401
     stranger = ECKey.generate_key("P-256", parameters={"kid": f"k-{uuid.uuid4().hex[:6]}"})
     unknown_kid = jwt.encode({"alg": "ES256", "kid": stranger.kid}, claims, stranger)
     assert await status(unknown_kid) == 401
     same_kid_other_key = jwt.encode({"alg": "ES256", "kid": active.kid}, claims, stranger)
     assert await status(same_kid_other_key) == 401
     head, _, sig = good.split(".")
-    tampered = _b64(json.dumps({**claims, "roles": ["tenant_admin"],
-                                "orgs": {"welzijn": ["tenant_admin"]}}).encode())
+    tampered = _b64(
+        json.dumps(
+            {**claims, "roles": ["tenant_admin"], "orgs": {"welzijn": ["tenant_admin"]}}
+        ).encode()
+    )
     assert await status(f"{head}.{tampered}.{sig}") == 401
     # HS256 "signed" with the public key (algorithm confusion).
     public_pem = json.dumps(active.public_jwk()).encode()

@@ -11,18 +11,22 @@ NOW = datetime(2026, 3, 2, 14, 5, 9, tzinfo=UTC)
 
 
 def test_complete_only_when_every_expected_service_confirmed() -> None:
-    status = ErasureStatus.requested("p1", at=NOW, expected=["social_map", "questionnaires",
-                                                             "questionnaires"])
+    status = ErasureStatus.requested(
+        "p1", at=NOW, expected=["social_map", "questionnaires", "questionnaires"]
+    )
     assert status.expected_services == ("questionnaires", "social_map")
     assert status.pending_services == ("questionnaires", "social_map")
-    status = status.confirm("questionnaires", event_id="e1", at=NOW, erased={"responses": 2},
-                            anonymised={})
+    status = status.confirm(
+        "questionnaires", event_id="e1", at=NOW, erased={"responses": 2}, anonymised={}
+    )
     assert status.pending_services == ("social_map",) and not status.all_confirmed
     # A later confirmation of the same service replaces the earlier one.
-    status = status.confirm("questionnaires", event_id="e2", at=NOW, erased={"responses": 3},
-                            anonymised={})
+    status = status.confirm(
+        "questionnaires", event_id="e2", at=NOW, erased={"responses": 3}, anonymised={}
+    )
     assert [(c.service, c.erased) for c in status.confirmations] == [
-        ("questionnaires", {"responses": 3})]
+        ("questionnaires", {"responses": 3})
+    ]
     # An unexpected service is recorded but not waited for.
     status = status.confirm("marketplace", event_id="e3", at=NOW, erased={}, anonymised={})
     assert not status.all_confirmed

@@ -16,8 +16,13 @@ def test_a_token_fits_only_its_cookie_request_key_and_age() -> None:
     token = csrf.issue_form_token(KEY, cookie, binding, NOW)
 
     def ok(**overrides: object) -> bool:
-        args: dict[str, object] = {"cookie_value": cookie, "token": token, "binding": binding,
-                                   "now": NOW + 10, "max_age": 3600}
+        args: dict[str, object] = {
+            "cookie_value": cookie,
+            "token": token,
+            "binding": binding,
+            "now": NOW + 10,
+            "max_age": 3600,
+        }
         args.update(overrides)
         key = args.pop("key", KEY)
         return csrf.verify_form_token(key, **args)  # type: ignore[arg-type]
@@ -35,7 +40,8 @@ def test_a_token_fits_only_its_cookie_request_key_and_age() -> None:
 
 def test_binding_ignores_parameter_order_and_cookie_values_are_checked() -> None:
     assert csrf.request_binding([("a", "1"), ("b", "2")]) == csrf.request_binding(
-        [("b", "2"), ("a", "1")])
+        [("b", "2"), ("a", "1")]
+    )
     assert csrf.is_cookie_value(csrf.new_cookie_value(SeededRandom()))
     assert not csrf.is_cookie_value("short")
     assert not csrf.is_cookie_value("x" * 40 + ";")

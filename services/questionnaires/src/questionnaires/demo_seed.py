@@ -25,5 +25,7 @@ async def seed() -> str:
         await ensure_tenant(Context(runtime=runtime, settings=settings), DEMO_TENANT)
     finally:
         runtime.storage.close()
-    return (f"questionnaires: {len(shipped_instruments())} shipped instruments published in "
-            f"tenant '{DEMO_TENANT}'")
+    return (
+        f"questionnaires: {len(shipped_instruments())} shipped instruments published in "
+        f"tenant '{DEMO_TENANT}'"
+    )

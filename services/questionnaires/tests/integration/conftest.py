@@ -46,8 +46,9 @@ def value_for(item: Item, pick: int = 0) -> Any:
     return "prima"
 
 
-def complete_answers(definition: InstrumentDefinition, pick: int = 5,
-                     discuss: int = 1) -> dict[str, Any]:
+def complete_answers(
+    definition: InstrumentDefinition, pick: int = 5, discuss: int = 1
+) -> dict[str, Any]:
     """Every item (gates answered yes, so follow-up items are enabled); the first `discuss`
     discussable items are marked "I want to talk about this"."""
     answers: dict[str, Any] = {}
@@ -70,60 +71,87 @@ class Harness:
     nats_url: str
     mail: MailSink
 
-    def headers(self, sub: str, *, tenant: str | None = None,
-                orgs: dict[str, list[str]] | None = None) -> dict[str, str]:
-        return self.issuer.headers(sub=sub, tenant=tenant or self.tenants.a,
-                                   orgs=orgs or {"wijkteam": ["resident"]})
+    def headers(
+        self, sub: str, *, tenant: str | None = None, orgs: dict[str, list[str]] | None = None
+    ) -> dict[str, str]:
+        return self.issuer.headers(
+            sub=sub, tenant=tenant or self.tenants.a, orgs=orgs or {"wijkteam": ["resident"]}
+        )
 
     def resident(self, sub: str = "person-r1", tenant: str | None = None) -> dict[str, str]:
         return self.headers(sub, tenant=tenant)
 
-    def professional(self, sub: str = "person-p1", org: str = "de-smd",
-                     tenant: str | None = None, role: str = "professional") -> dict[str, str]:
+    def professional(
+        self,
+        sub: str = "person-p1",
+        org: str = "de-smd",
+        tenant: str | None = None,
+        role: str = "professional",
+    ) -> dict[str, str]:
         return self.headers(sub, tenant=tenant, orgs={org: [role]})
 
-    def admin(self, sub: str = "person-a1", org: str = "de-smd",
-              tenant: str | None = None) -> dict[str, str]:
+    def admin(
+        self, sub: str = "person-a1", org: str = "de-smd", tenant: str | None = None
+    ) -> dict[str, str]:
         return self.headers(sub, tenant=tenant, orgs={org: ["org_admin"]})
 
     def answers(self, instrument_id: str, pick: int = 5) -> dict[str, Any]:
         return complete_answers(shipped_instrument(instrument_id), pick)
 
-    async def start(self, headers: dict[str, str], instrument_id: str, **body: Any
-                    ) -> dict[str, Any]:
-        r = await self.client.post(f"{PREFIX}/responses",
-                                   json={"instrument_id": instrument_id, **body}, headers=headers)
+    async def start(
+        self, headers: dict[str, str], instrument_id: str, **body: Any
+    ) -> dict[str, Any]:
+        r = await self.client.post(
+            f"{PREFIX}/responses", json={"instrument_id": instrument_id, **body}, headers=headers
+        )
         assert r.status_code == 201, r.text
         data: dict[str, Any] = r.json()
         return data
 
-    async def fill_and_submit(self, headers: dict[str, str], instrument_id: str,
-                              pick: int = 5, **body: Any) -> dict[str, Any]:
+    async def fill_and_submit(
+        self, headers: dict[str, str], instrument_id: str, pick: int = 5, **body: Any
+    ) -> dict[str, Any]:
         started = await self.start(headers, instrument_id, **body)
         answers = complete_answers(shipped_instrument(instrument_id), pick)
-        r = await self.client.post(f"{PREFIX}/responses/{started['id']}/submit",
-                                   json={"answers": answers}, headers=headers)
+        r = await self.client.post(
+            f"{PREFIX}/responses/{started['id']}/submit", json={"answers": answers}, headers=headers
+        )
         assert r.status_code == 200, r.text
         data: dict[str, Any] = r.json()
         return data
 
-    async def publish(self, data: EventData, *, tenant: str | None = None,
-                      organisation: str | None = None, subject: str = "s") -> str:
+    async def publish(
+        self,
+        data: EventData,
+        *,
+        tenant: str | None = None,
+        organisation: str | None = None,
+        subject: str = "s",
+    ) -> str:
         """Publish a real event envelope to JetStream, as its producing service would."""
-        envelope = new_event(data, tenant=tenant or self.tenants.a, subject=subject,
-                             organisation=organisation, actor="test")
+        envelope = new_event(
+            data,
+            tenant=tenant or self.tenants.a,
+            subject=subject,
+            organisation=organisation,
+            actor="test",
+        )
         nc = await nats.connect(self.nats_url)
         try:
             js = nc.jetstream()
             await ensure_streams(js)
-            await js.publish(envelope.nats_subject, envelope.model_dump_json().encode(),
-                             headers={"Nats-Msg-Id": envelope.id})
+            await js.publish(
+                envelope.nats_subject,
+                envelope.model_dump_json().encode(),
+                headers={"Nats-Msg-Id": envelope.id},
+            )
         finally:
             await nc.drain()
         return envelope.id
 
-    async def events(self, event: str, tenant: str | None = None,
-                     settle: float = 0.0) -> list[dict[str, Any]]:
+    async def events(
+        self, event: str, tenant: str | None = None, settle: float = 0.0
+    ) -> list[dict[str, Any]]:
         """Every `<event>` message of the tenant in the QUESTIONNAIRES stream."""
         if settle:
             await asyncio.sleep(settle)
@@ -131,8 +159,9 @@ class Harness:
         nc = await nats.connect(self.nats_url)
         try:
             js = nc.jetstream()
-            sub = await js.pull_subscribe(subject, config=ConsumerConfig(
-                deliver_policy=DeliverPolicy.ALL))
+            sub = await js.pull_subscribe(
+                subject, config=ConsumerConfig(deliver_policy=DeliverPolicy.ALL)
+            )
             out: list[dict[str, Any]] = []
             while True:
                 try:
@@ -147,8 +176,9 @@ class Harness:
         finally:
             await nc.drain()
 
-    async def wait_events(self, event: str, count: int = 1, tenant: str | None = None,
-                          timeout: float = 15.0) -> list[dict[str, Any]]:
+    async def wait_events(
+        self, event: str, count: int = 1, tenant: str | None = None, timeout: float = 15.0
+    ) -> list[dict[str, Any]]:
         async def ready() -> list[dict[str, Any]] | None:
             found = await self.events(event, tenant)
             return found if len(found) >= count else None
@@ -169,20 +199,33 @@ async def eventually(check: Callable[[], Awaitable[Any]], timeout: float = 15.0)
 
 
 @pytest.fixture
-def settings(nats_url: str, mongo_url: str, test_issuer: TestIssuer,
-             mail_sink: MailSink) -> Settings:
-    return Settings(nats_url=nats_url, mongo_url=mongo_url, issuer=test_issuer.issuer,
-                    env="test", smtp_port=mail_sink.port, outbox_poll_seconds=0.1,
-                    anonymous_starts_per_minute=1000)
+def settings(
+    nats_url: str, mongo_url: str, test_issuer: TestIssuer, mail_sink: MailSink
+) -> Settings:
+    return Settings(
+        nats_url=nats_url,
+        mongo_url=mongo_url,
+        issuer=test_issuer.issuer,
+        env="test",
+        smtp_port=mail_sink.port,
+        outbox_poll_seconds=0.1,
+        anonymous_starts_per_minute=1000,
+    )
 
 
 @pytest.fixture
-async def qs(settings: Settings, test_issuer: TestIssuer, two_tenants: TwoTenants,
-             nats_url: str, mail_sink: MailSink) -> AsyncIterator[Harness]:
+async def qs(
+    settings: Settings,
+    test_issuer: TestIssuer,
+    two_tenants: TwoTenants,
+    nats_url: str,
+    mail_sink: MailSink,
+) -> AsyncIterator[Harness]:
     app = create_app(settings, verifier=test_issuer.verifier())
-    async with LifespanManager(app), httpx.AsyncClient(
-        transport=httpx.ASGITransport(app), base_url="http://test"
-    ) as client:
+    async with (
+        LifespanManager(app),
+        httpx.AsyncClient(transport=httpx.ASGITransport(app), base_url="http://test") as client,
+    ):
         yield Harness(client, app, test_issuer, two_tenants, nats_url, mail_sink)
 
 

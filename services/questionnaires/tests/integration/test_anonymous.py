@@ -25,16 +25,17 @@ async def test_anonymous_start_resume_submit(qs: Any) -> None:
     auth = {"X-Resume-Token": token}
     answers = qs.answers("health-simple-language")
     first = next(iter(answers))
-    r = await qs.client.patch(f"{base}/{rid}", json={"answers": {first: answers[first]}},
-                              headers=auth)
+    r = await qs.client.patch(
+        f"{base}/{rid}", json={"answers": {first: answers[first]}}, headers=auth
+    )
     assert r.status_code == 200
     assert (await qs.client.get(f"{base}/{rid}", headers=auth)).json()["answers"][first]
     # Wrong or missing token, wrong tenant: 404, nothing revealed.
-    assert (await qs.client.get(f"{base}/{rid}", headers={"X-Resume-Token": "x"})
-            ).status_code == 404
+    assert (
+        await qs.client.get(f"{base}/{rid}", headers={"X-Resume-Token": "x"})
+    ).status_code == 404
     assert (await qs.client.get(f"{base}/{rid}")).status_code == 404
-    r = await qs.client.get(f"{P}/tenants/{qs.tenants.b}/anonymous-responses/{rid}",
-                            headers=auth)
+    r = await qs.client.get(f"{P}/tenants/{qs.tenants.b}/anonymous-responses/{rid}", headers=auth)
     assert r.status_code == 404
     r = await qs.client.post(f"{base}/{rid}/submit", json={"answers": answers}, headers=auth)
     assert r.status_code == 200, r.text
@@ -56,13 +57,17 @@ async def test_anonymous_bad_tenant_and_bounds(qs: Any) -> None:
     assert r.status_code == 404
     r = await qs.client.post(base, json={"instrument_id": "x" * 500})
     assert r.status_code == 422
-    r = await qs.client.post(base, content=b"{" + b" " * 100_000 + b"}",
-                             headers={"content-type": "application/json"})
+    r = await qs.client.post(
+        base, content=b"{" + b" " * 100_000 + b"}", headers={"content-type": "application/json"}
+    )
     assert r.status_code == 413
     started = (await qs.client.post(base, json=body)).json()
     many = {f"q{i}": {"value": 1} for i in range(500)}
-    r = await qs.client.patch(f"{base}/{started['response']['id']}", json={"answers": many},
-                              headers={"X-Resume-Token": started["resume_token"]})
+    r = await qs.client.patch(
+        f"{base}/{started['response']['id']}",
+        json={"answers": many},
+        headers={"X-Resume-Token": started["resume_token"]},
+    )
     assert r.status_code == 422
 
 
@@ -70,6 +75,8 @@ async def test_anonymous_starts_are_rate_limited(qs: Any) -> None:
     qs.app.state.ctx.settings.anonymous_starts_per_minute = 3
     await qs.client.get(f"{P}/instruments", headers=qs.resident())
     base = f"{P}/tenants/{qs.tenants.a}/anonymous-responses"
-    codes = [(await qs.client.post(base, json={"instrument_id": "health-short"})).status_code
-             for _ in range(5)]
+    codes = [
+        (await qs.client.post(base, json={"instrument_id": "health-short"})).status_code
+        for _ in range(5)
+    ]
     assert codes == [201, 201, 201, 429, 429]

@@ -24,17 +24,16 @@ async def test_batched_reads_give_each_caller_its_own_document(qs: Any) -> None:
     reader = ctx.response_reads
     before = reader.queries
     asked = [(qs.tenants.a, i) for i in in_a] + [
-        (qs.tenants.a, in_a[0]),      # the same id twice at once
-        (qs.tenants.a, "missing"),    # no such response
-        (qs.tenants.a, in_b),         # tenant B's id asked in tenant A
+        (qs.tenants.a, in_a[0]),  # the same id twice at once
+        (qs.tenants.a, "missing"),  # no such response
+        (qs.tenants.a, in_b),  # tenant B's id asked in tenant A
         (qs.tenants.b, in_b),
-        (qs.tenants.b, in_a[1]),      # and the other way round
+        (qs.tenants.b, in_a[1]),  # and the other way round
     ]
     found = await asyncio.gather(*(reader.get(t, i) for t, i in asked))
     # All asked before the first query ran: one query per tenant.
     assert reader.queries - before == 2
-    assert [d["_id"] if d else None for d in found] == [
-        *in_a, in_a[0], None, None, in_b, None]
+    assert [d["_id"] if d else None for d in found] == [*in_a, in_a[0], None, None, in_b, None]
     assert found[5] == found[0] and found[5] is not found[0]  # copies, not one shared dict
     assert found[8] is not None and found[8]["person_id"] == "person-x"
 
@@ -60,11 +59,13 @@ async def test_mixed_concurrent_submits_each_get_their_own_outcome(qs: Any) -> N
     not_mine = (await qs.start(other, "health-short"))["id"]
     in_b = (await qs.start(me_b, "health-short"))["id"]
 
-    def submit(rid: str, body: dict[str, Any] | None, headers: dict[str, str],
-               key: str | None = None) -> Any:
+    def submit(
+        rid: str, body: dict[str, Any] | None, headers: dict[str, str], key: str | None = None
+    ) -> Any:
         extra = {"Idempotency-Key": key} if key else {}
-        return qs.client.post(f"{P}/responses/{rid}/submit", json=body,
-                              headers={**headers, **extra})
+        return qs.client.post(
+            f"{P}/responses/{rid}/submit", json=body, headers={**headers, **extra}
+        )
 
     ctx: Context = qs.app.state.ctx
     reads_before = ctx.response_reads.queries
@@ -90,7 +91,9 @@ async def test_mixed_concurrent_submits_each_get_their_own_outcome(qs: Any) -> N
     # Bad answers: 422 with the per-item errors of exactly those answers.
     assert status[4] == 422
     assert {(e["link_id"], e["code"]) for e in results[4].json()["errors"]} == {
-        ("bf-1", "out_of_range"), ("zz", "unknown_item")}
+        ("bf-1", "out_of_range"),
+        ("zz", "unknown_item"),
+    }
     assert status[5] == 422 and {e["code"] for e in results[5].json()["errors"]} == {"required"}
     # The same response twice at once: one wins, the other is 409.
     assert sorted(status[6:8]) == [200, 409]
@@ -104,13 +107,18 @@ async def test_mixed_concurrent_submits_each_get_their_own_outcome(qs: Any) -> N
     assert status[12] == 200 and results[12].json()["id"] == in_b
 
     # Stored as answered: the failed ones are still open, the others submitted.
-    for rid, expected in [*((v, "submitted") for v in valid), (invalid, "in_progress"),
-                          (incomplete, "in_progress"), (twice, "submitted"),
-                          (keyed, "submitted")]:
+    for rid, expected in [
+        *((v, "submitted") for v in valid),
+        (invalid, "in_progress"),
+        (incomplete, "in_progress"),
+        (twice, "submitted"),
+        (keyed, "submitted"),
+    ]:
         r = await qs.client.get(f"{P}/responses/{rid}", headers=me)
         assert r.json()["status"] == expected, rid
     assert (await qs.client.get(f"{P}/responses/{not_mine}", headers=other)).json()[
-        "status"] == "in_progress"
+        "status"
+    ] == "in_progress"
 
     # Exactly one response_submitted per submitted response, each in its own tenant.
     submitted = {*valid, twice, keyed}

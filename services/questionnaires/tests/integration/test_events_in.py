@@ -22,11 +22,14 @@ async def test_erasure_publishes_counts(qs: Any, eventually_: Any) -> None:
     done = await qs.fill_and_submit(resident, "client-satisfaction")
     await qs.start(resident, "health-short")  # in progress
     pro = qs.professional(org="de-smd")
-    await qs.client.post(f"{P}/invitations", json={
-        "organisation": "de-smd", "instrument_id": "health-short", "person_id": "person-e1"},
-        headers=pro)
-    await qs.publish(ConsentGranted(person_id="person-e1", organisation_slug="de-smd",
-                                    purpose="share_results"))
+    await qs.client.post(
+        f"{P}/invitations",
+        json={"organisation": "de-smd", "instrument_id": "health-short", "person_id": "person-e1"},
+        headers=pro,
+    )
+    await qs.publish(
+        ConsentGranted(person_id="person-e1", organisation_slug="de-smd", purpose="share_results")
+    )
     db = await qs.app.state.ctx.db(qs.tenants.a)
 
     async def consent_known() -> bool:
@@ -61,17 +64,20 @@ def new_tenant(mongo_url: str, unique: str) -> Iterator[str]:
     drop_tenant_databases(mongo_url, [tenant])
 
 
-async def test_tenant_created_enables_anonymous_use(new_tenant: str, qs: Any,
-                                                    eventually_: Any) -> None:
+async def test_tenant_created_enables_anonymous_use(
+    new_tenant: str, qs: Any, eventually_: Any
+) -> None:
     tenant = new_tenant
-    r = await qs.client.post(f"{P}/tenants/{tenant}/anonymous-responses",
-                             json={"instrument_id": "health-short"})
+    r = await qs.client.post(
+        f"{P}/tenants/{tenant}/anonymous-responses", json={"instrument_id": "health-short"}
+    )
     assert r.status_code == 404
     await qs.publish(TenantCreated(tenant_slug=tenant), tenant="platform")
 
     async def accepted() -> bool:
-        r = await qs.client.post(f"{P}/tenants/{tenant}/anonymous-responses",
-                                 json={"instrument_id": "health-short"})
+        r = await qs.client.post(
+            f"{P}/tenants/{tenant}/anonymous-responses", json={"instrument_id": "health-short"}
+        )
         return r.status_code == 201
 
     await eventually_(accepted)

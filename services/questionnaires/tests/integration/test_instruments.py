@@ -15,25 +15,39 @@ P = "/questionnaires/v1"
 
 def own_definition(instrument_id: str = "buurt-check") -> dict[str, Any]:
     data = shipped_instrument("health-short").model_dump(mode="json")
-    data.update(id=instrument_id, family="buurt-check", variant="standard", status="draft",
-                published_at=None)
+    data.update(
+        id=instrument_id,
+        family="buurt-check",
+        variant="standard",
+        status="draft",
+        published_at=None,
+    )
     return data
 
 
-async def _import(qs: Any, definition: dict[str, Any], fmt: str = "json",
-                  headers: dict[str, str] | None = None) -> Any:
+async def _import(
+    qs: Any, definition: dict[str, Any], fmt: str = "json", headers: dict[str, str] | None = None
+) -> Any:
     return await qs.client.post(
         f"{P}/instruments/import",
         json={"organisation": "de-smd", "format": fmt, "definition": definition},
-        headers=headers or qs.admin())
+        headers=headers or qs.admin(),
+    )
 
 
 async def test_import_publish_retire(qs: Any) -> None:
     r = await _import(qs, own_definition())
     assert r.status_code == 201, r.text
     draft = r.json()
-    assert draft == {**draft, "id": "buurt-check", "version": 1, "status": "draft",
-                     "owner": "de-smd", "purpose": "survey", "shipped": False}
+    assert draft == {
+        **draft,
+        "id": "buurt-check",
+        "version": 1,
+        "status": "draft",
+        "owner": "de-smd",
+        "purpose": "survey",
+        "shipped": False,
+    }
     # Drafts are invisible to residents and cannot be started.
     me = qs.resident()
     assert (await qs.client.get(f"{P}/instruments/buurt-check", headers=me)).status_code == 404
@@ -58,8 +72,11 @@ async def test_import_publish_retire(qs: Any) -> None:
     r = await qs.client.post(f"{P}/responses", json={"instrument_id": "buurt-check"}, headers=me)
     assert r.status_code == 404  # no published version left
     # A response started on the retired version can still be submitted (pinned to v1).
-    r = await qs.client.post(f"{P}/responses/{started['id']}/submit",
-                             json={"answers": qs.answers("health-short")}, headers=me)
+    r = await qs.client.post(
+        f"{P}/responses/{started['id']}/submit",
+        json={"answers": qs.answers("health-short")},
+        headers=me,
+    )
     assert r.status_code == 200, r.text
 
 
@@ -79,8 +96,9 @@ async def test_import_with_errors_is_422_and_stores_nothing(qs: Any) -> None:
     bad = own_definition("kapot")
     bad["groups"][1]["items"][0]["link_id"] = bad["groups"][0]["items"][0]["link_id"]
     r = await _import(qs, bad)
-    assert r.status_code == 422 and any("groups[1].items[0]" in e["path"]
-                                        for e in r.json()["errors"])
+    assert r.status_code == 422 and any(
+        "groups[1].items[0]" in e["path"] for e in r.json()["errors"]
+    )
     # Not an object / wrong FHIR resource.
     r = await _import(qs, {"resourceType": "Patient"}, fmt="fhir")
     assert r.status_code == 422 and r.json()["errors"][0]["path"] == "resourceType"
@@ -88,7 +106,8 @@ async def test_import_with_errors_is_422_and_stores_nothing(qs: Any) -> None:
 
 async def test_fhir_import_and_export(qs: Any) -> None:
     definition = shipped_instrument("health-short").model_copy(
-        update={"id": "fhir-check", "family": "fhir-check", "status": "draft"})
+        update={"id": "fhir-check", "family": "fhir-check", "status": "draft"}
+    )
     fhir = definition_to_fhir(definition)
     r = await _import(qs, fhir, fmt="fhir")
     assert r.status_code == 201, r.text
@@ -110,8 +129,7 @@ async def test_import_rules(qs: Any) -> None:
     # A shipped id is taken; shipped instruments are read-only.
     r = await _import(qs, own_definition("health-short"))
     assert r.status_code == 409
-    r = await qs.client.post(f"{P}/instruments/health-short/versions/1/retire",
-                             headers=qs.admin())
+    r = await qs.client.post(f"{P}/instruments/health-short/versions/1/retire", headers=qs.admin())
     assert r.status_code == 403
     # Too large bodies are refused before parsing.
     huge = own_definition()
@@ -130,6 +148,9 @@ async def test_tenant_b_never_sees_tenant_a_instruments(qs: Any) -> None:
     listed = (await qs.client.get(f"{P}/instruments?limit=100", headers=b)).json()["items"]
     assert "alleen-a" not in {i["id"] for i in listed}
     assert "health-short" in {i["id"] for i in listed}  # shipped: in every tenant
-    r = await qs.client.post(f"{P}/responses", json={"instrument_id": "alleen-a"},
-                             headers=qs.resident(tenant=qs.tenants.b))
+    r = await qs.client.post(
+        f"{P}/responses",
+        json={"instrument_id": "alleen-a"},
+        headers=qs.resident(tenant=qs.tenants.b),
+    )
     assert r.status_code == 404

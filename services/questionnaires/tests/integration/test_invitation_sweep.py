@@ -52,7 +52,9 @@ async def test_sweep_expires_and_reminds_once(qs: Any, unique: str, eventually_:
     assert await invitations.sweep(ctx, at, tenants) == {"expired": 1, "reminded": 2}
     assert await invitations.sweep(ctx, at, tenants) == {"expired": 0, "reminded": 0}
     assert await invitations.sweep(ctx, at + timedelta(hours=1), tenants) == {
-        "expired": 0, "reminded": 0}
+        "expired": 0,
+        "reminded": 0,
+    }
 
     async def reminder() -> list[Any]:
         return [m for m in qs.mail.to(address) if "Herinnering" in str(m["Subject"])]
@@ -96,18 +98,29 @@ async def test_invitation_due_soon_after_sending_gets_no_automatic_reminder(qs: 
     assert r.json()["reminders_sent"] == 0 and r.json()["status"] == "sent"
 
 
-async def test_lifespan_runs_the_sweep(settings: Settings, test_issuer: TestIssuer,
-                                       two_tenants: Any, eventually_: Any) -> None:
-    app = create_app(settings.model_copy(update={"invitation_sweep_seconds": 0.2}),
-                     verifier=test_issuer.verifier())
-    async with LifespanManager(app), httpx.AsyncClient(
-        transport=httpx.ASGITransport(app), base_url="http://test"
-    ) as client:
-        headers = test_issuer.headers(sub="person-p1", tenant=two_tenants.a,
-                                      orgs={"de-smd": ["professional"]})
-        r = await client.post(f"{P}/invitations", json={
-            "organisation": "de-smd", "instrument_id": "health-short",
-            "person_id": "person-s6"}, headers=headers)
+async def test_lifespan_runs_the_sweep(
+    settings: Settings, test_issuer: TestIssuer, two_tenants: Any, eventually_: Any
+) -> None:
+    app = create_app(
+        settings.model_copy(update={"invitation_sweep_seconds": 0.2}),
+        verifier=test_issuer.verifier(),
+    )
+    async with (
+        LifespanManager(app),
+        httpx.AsyncClient(transport=httpx.ASGITransport(app), base_url="http://test") as client,
+    ):
+        headers = test_issuer.headers(
+            sub="person-p1", tenant=two_tenants.a, orgs={"de-smd": ["professional"]}
+        )
+        r = await client.post(
+            f"{P}/invitations",
+            json={
+                "organisation": "de-smd",
+                "instrument_id": "health-short",
+                "person_id": "person-s6",
+            },
+            headers=headers,
+        )
         assert r.status_code == 201
         db = await app.state.ctx.db(two_tenants.a)
         # Overdue: written with replace_one so `due_at` keeps its date-time type.

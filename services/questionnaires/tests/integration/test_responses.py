@@ -24,16 +24,24 @@ async def test_resident_fills_in_every_shipped_instrument(qs: Any) -> None:
         assert started["status"] == "in_progress" and started["version"] == definition.version
         # Partial save, then resume: the answers so far come back.
         first = definition.groups[0].items[0]
-        value = 3 if first.answer_type == "scale_0_10" else (
-            first.options[0].code if first.options else True)
-        r = await qs.client.patch(f"{P}/responses/{started['id']}",
-                                  json={"answers": {first.link_id: {"value": value}}}, headers=me)
+        value = (
+            3
+            if first.answer_type == "scale_0_10"
+            else (first.options[0].code if first.options else True)
+        )
+        r = await qs.client.patch(
+            f"{P}/responses/{started['id']}",
+            json={"answers": {first.link_id: {"value": value}}},
+            headers=me,
+        )
         assert r.status_code == 200, r.text
         resumed = (await qs.client.get(f"{P}/responses/{started['id']}", headers=me)).json()
         assert resumed["answers"][first.link_id]["value"] == value
         submitted = await qs.client.post(
             f"{P}/responses/{started['id']}/submit",
-            json={"answers": _answers(qs, instrument_id)}, headers=me)
+            json={"answers": _answers(qs, instrument_id)},
+            headers=me,
+        )
         assert submitted.status_code == 200, submitted.text
         body = submitted.json()
         assert body["status"] == "submitted" and body["result"]["dimension_scores"]
@@ -44,13 +52,10 @@ async def test_resident_fills_in_every_shipped_instrument(qs: Any) -> None:
         else:
             assert chart.status_code == 200, chart.text
             assert chart.headers["content-type"].startswith("image/svg+xml")
-            assert chart.text.startswith("<svg") and "role=\"img\"" in chart.text
-        talk = (await qs.client.get(f"{P}/responses/{started['id']}/talk-about",
-                                    headers=me)).json()
-        assert len(talk["items"]) == (1 if any(i.discussable for i in definition.items())
-                                      else 0)
-        page = await qs.client.get(f"{P}/responses/{started['id']}/printable?lang=en",
-                                   headers=me)
+            assert chart.text.startswith("<svg") and 'role="img"' in chart.text
+        talk = (await qs.client.get(f"{P}/responses/{started['id']}/talk-about", headers=me)).json()
+        assert len(talk["items"]) == (1 if any(i.discussable for i in definition.items()) else 0)
+        page = await qs.client.get(f"{P}/responses/{started['id']}/printable?lang=en", headers=me)
         assert page.status_code == 200 and page.text.startswith("<!DOCTYPE html>")
     events = await qs.wait_events("response_submitted", count=len(SHIPPED))
     purposes = {e["data"]["instrument_id"]: e["data"]["purpose"] for e in events}
@@ -73,12 +78,14 @@ async def test_trend_overlay_of_two_moments(qs: Any) -> None:
     first = await qs.fill_and_submit(me, "health-short", pick=3)
     second = await qs.fill_and_submit(me, "health-short", pick=8)
     r = await qs.client.get(
-        f"{P}/responses/{second['id']}/chart.svg?compare_with={first['id']}&lang=en", headers=me)
+        f"{P}/responses/{second['id']}/chart.svg?compare_with={first['id']}&lang=en", headers=me
+    )
     assert r.status_code == 200
     assert r.text.count("<polygon") >= 5 + 2  # 5 rings + two series
     other = await qs.fill_and_submit(me, "effect-monitor")
     r = await qs.client.get(
-        f"{P}/responses/{second['id']}/chart.svg?compare_with={other['id']}", headers=me)
+        f"{P}/responses/{second['id']}/chart.svg?compare_with={other['id']}", headers=me
+    )
     assert r.status_code == 422
 
 
@@ -86,11 +93,17 @@ async def test_bad_answers_are_422_per_item(qs: Any) -> None:
     me = qs.resident()
     started = await qs.start(me, "health-short")
     url = f"{P}/responses/{started['id']}"
-    r = await qs.client.patch(url, json={"answers": {
-        "nope": {"value": 1},          # unknown item
-        "bf-1": {"value": 11},         # out of range
-        "bf-2": {"value": "vijf"},     # wrong type
-    }}, headers=me)
+    r = await qs.client.patch(
+        url,
+        json={
+            "answers": {
+                "nope": {"value": 1},  # unknown item
+                "bf-1": {"value": 11},  # out of range
+                "bf-2": {"value": "vijf"},  # wrong type
+            }
+        },
+        headers=me,
+    )
     assert r.status_code == 422
     assert r.headers["content-type"].startswith("application/problem+json")
     problem = r.json()
@@ -117,14 +130,19 @@ async def test_answer_to_disabled_item(qs: Any) -> None:
     # Gate answered the other way: the follow-up item is disabled.
     gate_item = definition.item(gate.question)
     assert gate_item is not None
-    off: Any = (not gate.answer) if gate_item.answer_type == "yes_no" else next(
-        o.code for o in gate_item.options if o.code != gate.answer)
+    off: Any = (
+        (not gate.answer)
+        if gate_item.answer_type == "yes_no"
+        else next(o.code for o in gate_item.options if o.code != gate.answer)
+    )
     value = gated.options[0].code if gated.options else 1
-    r = await qs.client.patch(url, json={"answers": {
-        gate.question: {"value": off}, gated.link_id: {"value": value}}}, headers=me)
+    r = await qs.client.patch(
+        url,
+        json={"answers": {gate.question: {"value": off}, gated.link_id: {"value": value}}},
+        headers=me,
+    )
     assert r.status_code == 422, r.text
-    assert {e["link_id"]: e["code"] for e in r.json()["errors"]} == {
-        gated.link_id: "disabled_item"}
+    assert {e["link_id"]: e["code"] for e in r.json()["errors"]} == {gated.link_id: "disabled_item"}
 
 
 async def test_submit_once_and_idempotent_retry(qs: Any) -> None:
@@ -142,8 +160,9 @@ async def test_submit_once_and_idempotent_retry(qs: Any) -> None:
     assert again.status_code == 409
     assert again.json()["type"].endswith("response-submitted")
     # Submitted responses are immutable.
-    r = await qs.client.patch(f"{P}/responses/{started['id']}",
-                              json={"answers": {"bf-1": {"value": 1}}}, headers=me)
+    r = await qs.client.patch(
+        f"{P}/responses/{started['id']}", json={"answers": {"bf-1": {"value": 1}}}, headers=me
+    )
     assert r.status_code == 409
     await qs.wait_events("response_submitted")
     events = await qs.events("response_submitted", settle=1.0)

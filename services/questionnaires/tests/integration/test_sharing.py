@@ -26,8 +26,10 @@ async def test_consent_drives_what_a_professional_sees(qs: Any, eventually_: Any
     r = await qs.client.get(f"{P}/people/person-r1/responses", headers=pro)
     assert r.status_code == 404
 
-    await qs.publish(ConsentGranted(person_id="person-r1", organisation_slug="de-smd",
-                                    purpose="share_results"), organisation="de-smd")
+    await qs.publish(
+        ConsentGranted(person_id="person-r1", organisation_slug="de-smd", purpose="share_results"),
+        organisation="de-smd",
+    )
 
     async def visible() -> bool:
         return (await qs.client.get(url, headers=pro)).status_code == 200
@@ -50,8 +52,10 @@ async def test_consent_drives_what_a_professional_sees(qs: Any, eventually_: Any
     # FHIR export needs share_with_gp.
     r = await qs.client.get(f"{url}/fhir", headers=pro)
     assert r.status_code == 403 and r.json()["consent"] == "share_with_gp"
-    await qs.publish(ConsentGranted(person_id="person-r1", organisation_slug="de-smd",
-                                    purpose="share_with_gp"), organisation="de-smd")
+    await qs.publish(
+        ConsentGranted(person_id="person-r1", organisation_slug="de-smd", purpose="share_with_gp"),
+        organisation="de-smd",
+    )
 
     async def exportable() -> Any:
         r = await qs.client.get(f"{url}/fhir", headers=pro)
@@ -63,8 +67,10 @@ async def test_consent_drives_what_a_professional_sees(qs: Any, eventually_: Any
     shared = await qs.wait_events("response_shared", count=2)
     assert {e["data"]["format"] for e in shared} == {"view", "fhir_r4"}
     # Revoking ends the view.
-    await qs.publish(ConsentRevoked(person_id="person-r1", organisation_slug="de-smd",
-                                    purpose="share_results"), organisation="de-smd")
+    await qs.publish(
+        ConsentRevoked(person_id="person-r1", organisation_slug="de-smd", purpose="share_results"),
+        organisation="de-smd",
+    )
 
     async def hidden() -> bool:
         return (await qs.client.get(url, headers=pro)).status_code == 404
@@ -81,13 +87,14 @@ async def test_resident_exports_own_fhir(qs: Any) -> None:
 
 async def test_assisted_mode(qs: Any) -> None:
     pro = qs.professional("person-p1", org="de-smd")
-    started = await qs.start(pro, "self-sufficiency-matrix", person_id="person-r2",
-                             organisation="de-smd")
+    started = await qs.start(
+        pro, "self-sufficiency-matrix", person_id="person-r2", organisation="de-smd"
+    )
     assert started["person_id"] == "person-r2" and started["assisted"] is True
     url = f"{P}/responses/{started['id']}"
-    r = await qs.client.post(f"{url}/submit",
-                             json={"answers": qs.answers("self-sufficiency-matrix")},
-                             headers=pro)
+    r = await qs.client.post(
+        f"{url}/submit", json={"answers": qs.answers("self-sufficiency-matrix")}, headers=pro
+    )
     assert r.status_code == 200
     # The resident sees it as their own; the assisting professional too (recorded).
     assert (await qs.client.get(url, headers=qs.resident("person-r2"))).status_code == 200
@@ -99,11 +106,15 @@ async def test_assisted_mode(qs: Any) -> None:
     assert events[0]["data"]["assisted"] is True
     assert events[0]["data"]["levels"]  # self-sufficiency levels
     # Assisted mode needs the staff role in the named organisation.
-    r = await qs.client.post(f"{P}/responses", json={
-        "instrument_id": "health-short", "person_id": "person-r2", "organisation": "de-smd"},
-        headers=qs.resident("person-r9"))
+    r = await qs.client.post(
+        f"{P}/responses",
+        json={"instrument_id": "health-short", "person_id": "person-r2", "organisation": "de-smd"},
+        headers=qs.resident("person-r9"),
+    )
     assert r.status_code == 403
-    r = await qs.client.post(f"{P}/responses", json={
-        "instrument_id": "health-short", "person_id": "person-r2", "organisation": "andere"},
-        headers=pro)
+    r = await qs.client.post(
+        f"{P}/responses",
+        json={"instrument_id": "health-short", "person_id": "person-r2", "organisation": "andere"},
+        headers=pro,
+    )
     assert r.status_code == 403

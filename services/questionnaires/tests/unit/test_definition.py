@@ -165,9 +165,14 @@ def test_item_lookup_by_link_id_follows_copies(minimal_data: dict[str, Any]) -> 
     # A copy with other groups gets its own index (model_copy copies the cached one along).
     group = definition.groups[0]
     renamed = group.items[0].model_copy(update={"link_id": "q-new"})
-    changed = definition.model_copy(update={"groups": (
-        group.model_copy(update={"items": (renamed, *group.items[1:])}),
-        *definition.groups[1:])})
+    changed = definition.model_copy(
+        update={
+            "groups": (
+                group.model_copy(update={"items": (renamed, *group.items[1:])}),
+                *definition.groups[1:],
+            )
+        }
+    )
     assert changed.item("q-new") is renamed
     assert changed.item(group.items[0].link_id) is None
     assert definition.item("q-new") is None

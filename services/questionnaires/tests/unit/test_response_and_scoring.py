@@ -240,7 +240,9 @@ def test_submit_with_bad_answers_reports_them_as_a_save_would(
     # The answers' own problems only, not the 15 "required" of the unanswered items.
     assert submitting.value.errors == saving.value.errors
     assert {(e.link_id, e.code) for e in submitting.value.errors} == {
-        ("bf-1", "out_of_range"), ("zz", "unknown_item")}
+        ("bf-1", "out_of_range"),
+        ("zz", "unknown_item"),
+    }
 
 
 def test_submit_with_valid_but_incomplete_answers_lists_what_is_missing(

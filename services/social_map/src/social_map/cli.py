@@ -50,18 +50,29 @@ def import_command(
             result = parse_package(raw, media, tenant, await ctx.view(tenant))
             if result.data is None:
                 for issue in result.issues[:200]:
-                    console.print(f"[red]{issue.file}:{issue.line}[/red] {issue.field}: "
-                                  f"{issue.message}")  # fmt: skip
-                console.print(f"[red]{len(result.issues)} fout(en); niets geïmporteerd / "
-                              f"error(s); nothing imported[/red]")  # fmt: skip
+                    console.print(
+                        f"[red]{issue.file}:{issue.line}[/red] {issue.field}: {issue.message}"
+                    )
+                console.print(
+                    f"[red]{len(result.issues)} fout(en); niets geïmporteerd / "
+                    f"error(s); nothing imported[/red]"
+                )
                 return 1
-            with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-                          TimeElapsedColumn(), console=console) as bar:  # fmt: skip
+            with Progress(
+                TextColumn("{task.description}"),
+                BarColumn(),
+                MofNCompleteColumn(),
+                TimeElapsedColumn(),
+                console=console,
+            ) as bar:
                 task = bar.add_task("importeren / importing", total=len(result.data.entries))
                 summary = await write_import(
-                    ctx, tenant, result.data, actor=IMPORT_ACTOR,
+                    ctx,
+                    tenant,
+                    result.data,
+                    actor=IMPORT_ACTOR,
                     progress=lambda done, _total: bar.update(task, completed=done),
-                )  # fmt: skip
+                )
             console.print(f"[green]ok[/green] {summary.as_dict()}")
             return 0
         finally:

@@ -28,23 +28,29 @@ async def seed_tenant(ctx: ServiceContext, tenant: str) -> str:
         await repo.replace_neighbourhoods(db, DEMO_NEIGHBOURHOODS, session=None)
     # stable content: the reference moment is the day the tenant was first seeded
     marker = await db[repo.CONFIG].find_one({"_id": "demo"})
-    reference = marker["reference"] if marker else datetime.now(UTC).replace(
-        hour=9, minute=0, second=0, microsecond=0)  # fmt: skip
+    reference = (
+        marker["reference"]
+        if marker
+        else datetime.now(UTC).replace(hour=9, minute=0, second=0, microsecond=0)
+    )
     if marker is None:
         await db[repo.CONFIG].insert_one({"_id": "demo", "reference": reference})
     data = demo_map(reference=reference)
     for org in data.organizations:
         await repo.save_organisation(db, org, session=None)
     summary = await write_import(ctx, tenant, data, actor=IMPORT_ACTOR)
-    return (f"{len(data.entries)} entries in {len(DEMO_NEIGHBOURHOODS)} neighbourhoods "
-            f"({summary.created} new, {summary.updated} updated)")  # fmt: skip
+    return (
+        f"{len(data.entries)} entries in {len(DEMO_NEIGHBOURHOODS)} neighbourhoods "
+        f"({summary.created} new, {summary.updated} updated)"
+    )
 
 
 async def seed() -> str:
     settings = Settings()
     runtime = ServiceRuntime(settings, indexes=INDEXES, run_relay=False)
     try:
-        return await seed_tenant(ServiceContext(runtime, settings, system_clock),
-                                 settings.demo_tenant)  # fmt: skip
+        return await seed_tenant(
+            ServiceContext(runtime, settings, system_clock), settings.demo_tenant
+        )
     finally:
         runtime.storage.close()

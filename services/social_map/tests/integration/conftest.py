@@ -45,12 +45,16 @@ class Api:
     js: JetStreamContext
 
     def headers(self, tenant: str, sub: str = "p-admin", **orgs: list[str]) -> dict[str, str]:
-        return self.issuer.headers(sub=sub, tenant=tenant,
-                                   orgs={k.replace("_", "-"): v for k, v in orgs.items()})
+        return self.issuer.headers(
+            sub=sub, tenant=tenant, orgs={k.replace("_", "-"): v for k, v in orgs.items()}
+        )
 
     async def publish(self, envelope: Envelope[Any]) -> None:
-        await self.js.publish(envelope.nats_subject, envelope.model_dump_json().encode(),
-                              headers={"Nats-Msg-Id": envelope.id})
+        await self.js.publish(
+            envelope.nats_subject,
+            envelope.model_dump_json().encode(),
+            headers={"Nats-Msg-Id": envelope.id},
+        )
 
 
 @pytest.fixture
@@ -63,11 +67,17 @@ async def api(
     nats_url: str, mongo_url: str, mail_sink: MailSink, test_issuer: TestIssuer, clock: FakeClock
 ) -> AsyncIterator[Api]:
     settings = Settings(
-        nats_url=nats_url, mongo_url=mongo_url, env="test", issuer=TEST_ISSUER_URL,
-        smtp_port=mail_sink.port, run_freshness_sweep=False, outbox_poll_seconds=0.1,
+        nats_url=nats_url,
+        mongo_url=mongo_url,
+        env="test",
+        issuer=TEST_ISSUER_URL,
+        smtp_port=mail_sink.port,
+        run_freshness_sweep=False,
+        outbox_poll_seconds=0.1,
         # the tests read staged events from the outbox: keep them there once published
         outbox_retain_sent=True,
-        public_base_url="http://t/social-map/v1", verification_secret="x" * 40,
+        public_base_url="http://t/social-map/v1",
+        verification_secret="x" * 40,
     )
     app = create_app(settings, verifier=test_issuer.verifier(), clock=clock)
     async with LifespanManager(app):

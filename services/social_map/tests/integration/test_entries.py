@@ -9,8 +9,11 @@ pytestmark = pytest.mark.integration
 
 
 async def _publish(api: Api, tenant: str, **overrides: object) -> str:
-    r = await api.client.post(f"{PREFIX}/entries", json=entry(**overrides),
-                              headers=api.headers(tenant, org_a=["org_admin"]))
+    r = await api.client.post(
+        f"{PREFIX}/entries",
+        json=entry(**overrides),
+        headers=api.headers(tenant, org_a=["org_admin"]),
+    )
     assert r.status_code == 201, r.text
     return str(r.json()["entry"]["id"])
 
@@ -48,8 +51,9 @@ async def test_permissions(api: Api, two_tenants: TwoTenants) -> None:
     r = await api.client.post(f"{PREFIX}/entries", json=entry(), headers=other_admin)
     assert r.status_code == 403, r.text
     # a resident cannot create entries at all (no owner record of their own)
-    r = await api.client.post(f"{PREFIX}/entries", json=entry(organization_id="elsewhere"),
-                              headers=resident)
+    r = await api.client.post(
+        f"{PREFIX}/entries", json=entry(organization_id="elsewhere"), headers=resident
+    )
     assert r.status_code == 422
     r = await api.client.put(url, json=changed, headers=manager)
     assert r.status_code == 200, r.text
@@ -66,13 +70,17 @@ async def test_tenant_isolation(api: Api, two_tenants: TwoTenants) -> None:
     assert r.status_code == 404
     r = await api.client.put(f"{PREFIX}/entries/{entry_id}", json=entry(), headers=other)
     assert r.status_code == 404
-    r = await api.client.post(f"{PREFIX}/entries/{entry_id}/reports", json={"note": "x"},
-                              headers=other)
+    r = await api.client.post(
+        f"{PREFIX}/entries/{entry_id}/reports", json={"note": "x"}, headers=other
+    )
     assert r.status_code == 404
     r = await api.client.get(f"{PREFIX}/search", params={"q": "wandelen"}, headers=other)
     assert r.status_code == 200 and r.json()["items"] == []
-    r = await api.client.get(f"{PREFIX}/search", params={"q": "wandelen"},
-                             headers=api.headers(two_tenants.a, sub="p-r", org_a=["resident"]))
+    r = await api.client.get(
+        f"{PREFIX}/search",
+        params={"q": "wandelen"},
+        headers=api.headers(two_tenants.a, sub="p-r", org_a=["resident"]),
+    )
     assert [h["entry"]["id"] for h in r.json()["items"]] == [entry_id]
     r = await api.client.get(f"{PREFIX}/tasks", headers=other)
     assert r.json()["items"] == []
@@ -89,26 +97,30 @@ async def test_bad_input_is_422_with_field_errors(api: Api, two_tenants: TwoTena
     t = two_tenants.a
     admin = api.headers(t, org_a=["org_admin"])
     bad_geo = entry()
-    bad_geo["service_at_locations"] = [{"id": "s", "location": {"id": "l", "latitude": 123.0,
-                                                                "longitude": 4.8}}]
+    bad_geo["service_at_locations"] = [
+        {"id": "s", "location": {"id": "l", "latitude": 123.0, "longitude": 4.8}}
+    ]
     fields = _fields(await api.client.post(f"{PREFIX}/entries", json=bad_geo, headers=admin))
     assert any("latitude" in f for f in fields), fields
-    r = await api.client.post(f"{PREFIX}/entries", json=entry(category_codes=["vliegeren"]),
-                              headers=admin)
+    r = await api.client.post(
+        f"{PREFIX}/entries", json=entry(category_codes=["vliegeren"]), headers=admin
+    )
     assert _fields(r) == {"category_codes[0]"}
     bad_rule = entry(schedules=[{"id": "s1", "rrule": "FREQ=SOMETIMES", "dtstart": "2024-01-01"}])
     fields = _fields(await api.client.post(f"{PREFIX}/entries", json=bad_rule, headers=admin))
     assert any("rrule" in f for f in fields), fields
     search = f"{PREFIX}/search"
-    for params, field in (({"lat": 52.46, "lon": 4.81, "radius_km": 80}, "radius_km"),
-                          ({"lat": 52.46, "lon": 4.81, "radius_km": 0}, "radius_km"),
-                          ({"lat": 95, "lon": 4.81}, "lat"),
-                          ({"lat": 52.46}, "lon"),
-                          ({"category": "vliegeren"}, "category"),
-                          ({"pc4": "1234"}, "pc4"),
-                          ({"weekday": 9}, "weekday"),
-                          ({"time_from": "10:00", "time_to": "09:00", "weekday": 1}, "time_to"),
-                          ({"cursor": "not-a-cursor"}, "query.cursor")):  # fmt: skip
+    for params, field in (
+        ({"lat": 52.46, "lon": 4.81, "radius_km": 80}, "radius_km"),
+        ({"lat": 52.46, "lon": 4.81, "radius_km": 0}, "radius_km"),
+        ({"lat": 95, "lon": 4.81}, "lat"),
+        ({"lat": 52.46}, "lon"),
+        ({"category": "vliegeren"}, "category"),
+        ({"pc4": "1234"}, "pc4"),
+        ({"weekday": 9}, "weekday"),
+        ({"time_from": "10:00", "time_to": "09:00", "weekday": 1}, "time_to"),
+        ({"cursor": "not-a-cursor"}, "query.cursor"),
+    ):
         r = await api.client.get(search, params=params, headers=admin)
         assert field in " ".join(_fields(r)), (params, r.json())
     # never a 500 for garbage
@@ -122,8 +134,11 @@ async def test_report_outdated_becomes_a_task_and_verification_closes_it(
     t = two_tenants.a
     entry_id = await _publish(api, t)
     resident = api.headers(t, sub="p-res", org_a=["resident"])
-    r = await api.client.post(f"{PREFIX}/entries/{entry_id}/reports",
-                              json={"note": "Ze lopen nu op woensdag"}, headers=resident)
+    r = await api.client.post(
+        f"{PREFIX}/entries/{entry_id}/reports",
+        json={"note": "Ze lopen nu op woensdag"},
+        headers=resident,
+    )
     assert r.status_code == 201, r.text
     admin = api.headers(t, org_a=["org_admin"])
     tasks = (await api.client.get(f"{PREFIX}/tasks", headers=admin)).json()["items"]

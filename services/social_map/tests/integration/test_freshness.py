@@ -85,8 +85,11 @@ async def _has_mail(sink: MailSink, to: str) -> bool:
 async def test_policy_is_per_tenant_and_validated(api: Api, two_tenants: TwoTenants) -> None:
     manager = api.headers(two_tenants.a, sub="p-m", gemeente_demo=["neighbourhood_manager"])
     url = f"{PREFIX}/freshness-policy"
-    r = await api.client.put(url, json={"remind_after_days": 90, "stale_after_days": 60,
-                                        "hidden_after_days": 200}, headers=manager)
+    r = await api.client.put(
+        url,
+        json={"remind_after_days": 90, "stale_after_days": 60, "hidden_after_days": 200},
+        headers=manager,
+    )
     assert r.status_code == 422
     policy = {"remind_after_days": 30, "stale_after_days": 60, "hidden_after_days": 90}
     assert (await api.client.put(url, json=policy, headers=manager)).status_code == 200

@@ -22,29 +22,54 @@ from wijkkracht_common.testing.plugin import TwoTenants
 
 pytestmark = pytest.mark.integration
 
-PIET_SCORES = {"bodily_functions": 7, "mental_wellbeing": 6.5, "meaningfulness": 6.5,
-               "quality_of_life": 6, "participation": 3, "daily_functioning": 8}  # fmt: skip
+PIET_SCORES = {
+    "bodily_functions": 7,
+    "mental_wellbeing": 6.5,
+    "meaningfulness": 6.5,
+    "quality_of_life": 6,
+    "participation": 3,
+    "daily_functioning": 8,
+}
 
 
 async def test_piet_gets_the_walking_group_first(api: Api, two_tenants: TwoTenants) -> None:
     t = two_tenants.a
     manager = api.headers(t, sub="p-m", gemeente_demo=["neighbourhood_manager"])
-    r = await api.client.post(f"{PREFIX}/imports", content=demo_hsds_json(t, api.clock()),
-                              headers={**manager, "Content-Type": "application/json"})
+    r = await api.client.post(
+        f"{PREFIX}/imports",
+        content=demo_hsds_json(t, api.clock()),
+        headers={**manager, "Content-Type": "application/json"},
+    )
     assert r.status_code == 201, r.text[:500]
 
-    await api.publish(new_event(NeighbourhoodsImported(neighbourhoods=IDENTITY_DEMO_TABLE),
-                                tenant=t, subject=t))  # fmt: skip
-    await api.publish(new_event(
-        PersonRegistered(person_id="piet", pc4="9903", neighbourhood_code="DM01",
-                         age_band="65-79"), tenant=t, subject="piet"))  # fmt: skip
+    await api.publish(
+        new_event(NeighbourhoodsImported(neighbourhoods=IDENTITY_DEMO_TABLE), tenant=t, subject=t)
+    )
+    await api.publish(
+        new_event(
+            PersonRegistered(
+                person_id="piet", pc4="9903", neighbourhood_code="DM01", age_band="65-79"
+            ),
+            tenant=t,
+            subject="piet",
+        )
+    )
     submitted = new_event(
-        ResponseSubmitted(response_id="resp-piet", person_id="piet", instrument_id="pg-short",
-                          family="positieve-gezondheid", variant="short", version=1,
-                          purpose="self_assessment", submitted_at=datetime.now(UTC),
-                          dimension_scores=PIET_SCORES),
-        tenant=t, subject="resp-piet", actor="piet",
-    )  # fmt: skip
+        ResponseSubmitted(
+            response_id="resp-piet",
+            person_id="piet",
+            instrument_id="pg-short",
+            family="positieve-gezondheid",
+            variant="short",
+            version=1,
+            purpose="self_assessment",
+            submitted_at=datetime.now(UTC),
+            dimension_scores=PIET_SCORES,
+        ),
+        tenant=t,
+        subject="resp-piet",
+        actor="piet",
+    )
     await api.publish(submitted)
 
     piet = api.headers(t, sub="piet", welzijn_demo=["resident"])
@@ -69,8 +94,10 @@ async def test_piet_gets_the_walking_group_first(api: Api, two_tenants: TwoTenan
     db = await api.app.state.ctx.db(t)
     outbox_before = await db[OUTBOX].count_documents({})
     metrics = api.app.state.ctx.runtime.metrics
-    consumed = {"service": metrics.service_name,
-                "consumer": durable_name(SERVICE, ResponseSubmitted)}  # fmt: skip
+    consumed = {
+        "service": metrics.service_name,
+        "consumer": durable_name(SERVICE, ResponseSubmitted),
+    }
 
     def outcomes(outcome: str) -> float:
         labels = {**consumed, "outcome": outcome}
@@ -80,8 +107,11 @@ async def test_piet_gets_the_walking_group_first(api: Api, two_tenants: TwoTenan
     other_scores = {**PIET_SCORES, "participation": 9, "meaningfulness": 2}
     data = submitted.data.model_copy(update={"dimension_scores": other_scores})
     redelivered = submitted.model_copy(update={"data": data})
-    await api.js.publish(redelivered.nats_subject, redelivered.model_dump_json().encode(),
-                         headers={"Nats-Msg-Id": f"{submitted.id}-again"})  # fmt: skip
+    await api.js.publish(
+        redelivered.nats_subject,
+        redelivered.model_dump_json().encode(),
+        headers={"Nats-Msg-Id": f"{submitted.id}-again"},
+    )
 
     async def redelivery_consumed() -> bool:
         # "duplicate" is counted after the handler's transaction and the ack (a later event
@@ -103,15 +133,23 @@ async def test_piet_gets_the_walking_group_first(api: Api, two_tenants: TwoTenan
     assert await db[OUTBOX].count_documents({}) == outbox_before  # no event from it either
     again = (await api.client.get(url, params={"response_id": "resp-piet"}, headers=piet)).json()
     assert again["focus_dimensions"] == ["participation"]
-    assert [i["entry"]["name"] for i in again["items"]] == [i["entry"]["name"]
-                                                            for i in body["items"]]
+    assert [i["entry"]["name"] for i in again["items"]] == [
+        i["entry"]["name"] for i in body["items"]
+    ]
 
     # a professional sees it only with Piet's share_results consent, and is access-logged
     pro = api.headers(t, sub="p-pro", welzijn_demo=["professional"])
     r = await api.client.get(url, params={"response_id": "resp-piet"}, headers=pro)
     assert r.status_code == 404
-    await api.publish(new_event(ConsentGranted(person_id="piet", organisation_slug="welzijn-demo",
-                                               purpose="share_results"), tenant=t, subject="piet"))
+    await api.publish(
+        new_event(
+            ConsentGranted(
+                person_id="piet", organisation_slug="welzijn-demo", purpose="share_results"
+            ),
+            tenant=t,
+            subject="piet",
+        )
+    )
 
     async def pro_allowed() -> bool:
         r = await api.client.get(url, params={"response_id": "resp-piet"}, headers=pro)

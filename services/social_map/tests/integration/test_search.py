@@ -12,11 +12,19 @@ pytestmark = pytest.mark.integration
 
 async def _seed(api: Api, tenant: str) -> dict[str, str]:
     manager = api.headers(tenant, sub="p-m", gemeente_demo=["neighbourhood_manager"])
-    r = await api.client.post(f"{PREFIX}/imports", content=demo_hsds_json(tenant, api.clock()),
-                              headers={**manager, "Content-Type": "application/json"})
+    r = await api.client.post(
+        f"{PREFIX}/imports",
+        content=demo_hsds_json(tenant, api.clock()),
+        headers={**manager, "Content-Type": "application/json"},
+    )
     assert r.status_code == 201, r.text[:300]
-    await api.publish(new_event(NeighbourhoodsImported(neighbourhoods=IDENTITY_DEMO_TABLE),
-                                tenant=tenant, subject=tenant))  # fmt: skip
+    await api.publish(
+        new_event(
+            NeighbourhoodsImported(neighbourhoods=IDENTITY_DEMO_TABLE),
+            tenant=tenant,
+            subject=tenant,
+        )
+    )
     resident = api.headers(tenant, sub="p-res", welzijn_demo=["resident"])
 
     async def hoods() -> bool:
@@ -44,10 +52,22 @@ async def test_text_filters_and_radius(api: Api, two_tenants: TwoTenants) -> Non
     r = await api.client.get(f"{PREFIX}/search", params={**params, "q": "lopen"}, headers=headers)
     assert "Wandelgroep De Stappers" in [i["entry"]["name"] for i in r.json()["items"]]
     # day/time, language, accessibility, kind and category (with descendants)
-    r = await api.client.get(f"{PREFIX}/search", headers=headers, params={
-        "category": "bewegen", "weekday": 1, "time_from": "09:00", "time_to": "12:00",
-        "accessibility": ["wheelchair"], "kind": "activity", "lat": 52.4612, "lon": 4.8135,
-        "radius_km": 5, "language": "nl"})  # fmt: skip
+    r = await api.client.get(
+        f"{PREFIX}/search",
+        headers=headers,
+        params={
+            "category": "bewegen",
+            "weekday": 1,
+            "time_from": "09:00",
+            "time_to": "12:00",
+            "accessibility": ["wheelchair"],
+            "kind": "activity",
+            "lat": 52.4612,
+            "lon": 4.8135,
+            "radius_km": 5,
+            "language": "nl",
+        },
+    )
     names = [i["entry"]["name"] for i in r.json()["items"]]
     assert "Wandelgroep De Stappers" in names
     for item in r.json()["items"]:
@@ -62,8 +82,11 @@ async def test_cursor_pagination_walks_the_ranking(api: Api, two_tenants: TwoTen
     total = None
     cursor = None
     for _ in range(50):
-        r = await api.client.get(f"{PREFIX}/search", headers=headers,
-                                 params={**params, **({"cursor": cursor} if cursor else {})})
+        r = await api.client.get(
+            f"{PREFIX}/search",
+            headers=headers,
+            params={**params, **({"cursor": cursor} if cursor else {})},
+        )
         body = r.json()
         total = body["total"]
         seen += [i["entry"]["id"] for i in body["items"]]
@@ -73,8 +96,9 @@ async def test_cursor_pagination_walks_the_ranking(api: Api, two_tenants: TwoTen
     assert total is not None and total > 4 and len(seen) == total == len(set(seen))
     # a cursor of another query is refused
     first = (await api.client.get(f"{PREFIX}/search", headers=headers, params=params)).json()
-    r = await api.client.get(f"{PREFIX}/search", headers=headers,
-                             params={"q": "taal", "cursor": first["next_cursor"]})
+    r = await api.client.get(
+        f"{PREFIX}/search", headers=headers, params={"q": "taal", "cursor": first["next_cursor"]}
+    )
     assert r.status_code == 422
 
 
@@ -84,8 +108,9 @@ async def test_feeds_per_neighbourhood(api: Api, two_tenants: TwoTenants) -> Non
     assert r.status_code == 200 and r.headers["content-type"].startswith("text/calendar")
     assert "BEGIN:VCALENDAR" in r.text and "RRULE:FREQ=WEEKLY;BYDAY=TU" in r.text
     assert "Wandelgroep De Stappers" in r.text
-    r = await api.client.get(f"{PREFIX}/neighbourhoods/DM01/agenda", headers=headers,
-                             params={"days": 7})
+    r = await api.client.get(
+        f"{PREFIX}/neighbourhoods/DM01/agenda", headers=headers, params={"days": 7}
+    )
     assert r.status_code == 200 and "Wandelgroep De Stappers" in r.text and "<html" in r.text
     r = await api.client.get(f"{PREFIX}/neighbourhoods/XX99/agenda", headers=headers)
     assert r.status_code == 404
@@ -141,8 +166,13 @@ async def test_search_by_pc4_follows_the_neighbourhood_table(
     assert await center("9990") is None  # unknown: 422 (and not remembered)
     moved = [dict(row) for row in IDENTITY_DEMO_TABLE]
     moved[0].update(lat=52.5, lon=4.9, postcodes=["9901", "9902", "9903", "9990"])  # DM01
-    await api.publish(new_event(NeighbourhoodsImported(neighbourhoods=moved),
-                                tenant=two_tenants.a, subject=two_tenants.a))  # fmt: skip
+    await api.publish(
+        new_event(
+            NeighbourhoodsImported(neighbourhoods=moved),
+            tenant=two_tenants.a,
+            subject=two_tenants.a,
+        )
+    )
 
     async def applied() -> bool:
         return await center("9990") == await center("9903") == {"lat": 52.5, "lon": 4.9}

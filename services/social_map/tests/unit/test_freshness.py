@@ -120,5 +120,7 @@ def test_without_reporter_renames_only_that_reporters_reports() -> None:
     e = report_outdated(e, "r2", "actor-2", "", NOW)
     out = without_reporter(e, "actor-1", "erased-x")
     assert [(r.id, r.reporter, r.note) for r in out.outdated_reports] == [
-        ("r1", "erased-x", "klopt niet"), ("r2", "actor-2", "")]
+        ("r1", "erased-x", "klopt niet"),
+        ("r2", "actor-2", ""),
+    ]
     assert without_reporter(e, "nobody", "erased-y") == e

@@ -22,19 +22,26 @@ CASES: list[tuple[str, SearchFilters, GeoPoint | None, float]] = [
     ("lopen", SearchFilters(), DEMO_NEIGHBOURHOODS[0].centroid, 3.0),
     ("koffie", SearchFilters(), DEMO_NEIGHBOURHOODS[1].centroid, 5.0),
     ("schulden hulp", SearchFilters(language="nl"), None, 3.0),
-    ("", SearchFilters(category="bewegen", kind=EntryKind.ACTIVITY,
-                       accessibility=["wheelchair"]), DEMO_NEIGHBOURHOODS[2].centroid, 5.0),
+    (
+        "",
+        SearchFilters(category="bewegen", kind=EntryKind.ACTIVITY, accessibility=["wheelchair"]),
+        DEMO_NEIGHBOURHOODS[2].centroid,
+        5.0,
+    ),
     ("", SearchFilters(weekday=1), DEMO_NEIGHBOURHOODS[3].centroid, 1.0),
     ("taalcafé digitaal", SearchFilters(age=30), DEMO_NEIGHBOURHOODS[4].centroid, 50.0),
     ("", SearchFilters(), None, 3.0),
-]  # fmt: skip
+]
 
 
 @pytest.mark.parametrize("case", range(len(CASES)))
 def test_index_ranks_like_rank(
-    case: int, demo: SocialMapData, analyzer: Analyzer, taxonomy: Taxonomy,
+    case: int,
+    demo: SocialMapData,
+    analyzer: Analyzer,
+    taxonomy: Taxonomy,
     policy: FreshnessPolicy,
-) -> None:  # fmt: skip
+) -> None:
     text, filters, center, radius = CASES[case]
     now = datetime(2025, 3, 4, 10, 30, tzinfo=TZ)
     if case == 1:
@@ -43,16 +50,50 @@ def test_index_ranks_like_rank(
     for i, entry in enumerate(demo.entries):
         data = json.loads(json.dumps(project(entry, analyzer, taxonomy)))  # as stored
         index.upsert(SearchProjection.from_json(entry.id, i, False, data))
-    expected = rank(demo.entries, analyzer=analyzer, taxonomy=taxonomy, policy=policy, now=now,
-                    text=text, center=center, radius_km=radius,
-                    keep=build_predicate(filters, taxonomy, now.date()))  # fmt: skip
-    got = index.search(terms=analyzer.query_terms(text), filters=filters,
-                       categories=filters.category_codes(taxonomy), policy=policy, now=now,
-                       today=now.date(), center=center, radius_km=radius)  # fmt: skip
-    assert [(h.entry.id, h.score, h.text_score, h.distance_km, h.location_id, h.freshness,
-             h.stale_warning) for h in expected] == [
-        (h.entry_id, h.score, h.text_score, h.distance_km, h.location_id, h.freshness,
-         h.stale_warning) for h in got]  # fmt: skip
+    expected = rank(
+        demo.entries,
+        analyzer=analyzer,
+        taxonomy=taxonomy,
+        policy=policy,
+        now=now,
+        text=text,
+        center=center,
+        radius_km=radius,
+        keep=build_predicate(filters, taxonomy, now.date()),
+    )
+    got = index.search(
+        terms=analyzer.query_terms(text),
+        filters=filters,
+        categories=filters.category_codes(taxonomy),
+        policy=policy,
+        now=now,
+        today=now.date(),
+        center=center,
+        radius_km=radius,
+    )
+    assert [
+        (
+            h.entry.id,
+            h.score,
+            h.text_score,
+            h.distance_km,
+            h.location_id,
+            h.freshness,
+            h.stale_warning,
+        )
+        for h in expected
+    ] == [
+        (
+            h.entry_id,
+            h.score,
+            h.text_score,
+            h.distance_km,
+            h.location_id,
+            h.freshness,
+            h.stale_warning,
+        )
+        for h in got
+    ]
     assert expected or case == 5
 
 
@@ -65,16 +106,25 @@ def test_upsert_and_remove_keep_postings_and_cells(
     index.upsert(SearchProjection.from_json(walk.id, 1, False, project(walk, analyzer, taxonomy)))
 
     def ids() -> list[str]:
-        hits = index.search(terms=analyzer.query_terms("wandelen"), filters=SearchFilters(),
-                            categories=None, policy=policy, now=now, today=now.date(),
-                            center=DEMO_NEIGHBOURHOODS[0].centroid, radius_km=3)  # fmt: skip
+        hits = index.search(
+            terms=analyzer.query_terms("wandelen"),
+            filters=SearchFilters(),
+            categories=None,
+            policy=policy,
+            now=now,
+            today=now.date(),
+            center=DEMO_NEIGHBOURHOODS[0].centroid,
+            radius_km=3,
+        )
         return [h.entry_id for h in hits]
 
     assert ids() == [walk.id]
-    renamed = walk.model_copy(update={"name": "Schaakclub", "description": "Schaken",
-                                      "category_codes": []})  # fmt: skip
-    index.upsert(SearchProjection.from_json(walk.id, 2, False,
-                                            project(renamed, analyzer, taxonomy)))  # fmt: skip
+    renamed = walk.model_copy(
+        update={"name": "Schaakclub", "description": "Schaken", "category_codes": []}
+    )
+    index.upsert(
+        SearchProjection.from_json(walk.id, 2, False, project(renamed, analyzer, taxonomy))
+    )
     assert ids() == []
     index.upsert(SearchProjection.from_json(walk.id, 3, True, project(walk, analyzer, taxonomy)))
     assert ids() == []  # announced hidden

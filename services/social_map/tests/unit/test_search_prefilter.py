@@ -31,8 +31,18 @@ from social_map.domain.text_analysis import Analyzer
 # UTC like the service's clock: `freshness.state` subtracts datetimes of one ZoneInfo as wall
 # clock times, the index in elapsed µs; they differ by the DST hour for such test-only inputs
 NOW = datetime(2025, 3, 4, 9, 30, tzinfo=UTC)
-TEXTS = ["wandelen", "koffie", "schulden hulp", "taalcafé", "bewegen ouderen", "samen eten",
-         "digitaal", "", "", "xyzzy"]  # fmt: skip
+TEXTS = [
+    "wandelen",
+    "koffie",
+    "schulden hulp",
+    "taalcafé",
+    "bewegen ouderen",
+    "samen eten",
+    "digitaal",
+    "",
+    "",
+    "xyzzy",
+]
 
 
 def _odd(entry: Entry, rng: random.Random) -> Entry:
@@ -43,13 +53,19 @@ def _odd(entry: Entry, rng: random.Random) -> Entry:
         online = sals[0].location.model_copy(
             update={"location_type": LocationType.VIRTUAL, "latitude": None, "longitude": None}
         )
-        return entry.model_copy(update={"service_at_locations": [
-            sals[0].model_copy(update={"location": online})]})  # fmt: skip
+        return entry.model_copy(
+            update={"service_at_locations": [sals[0].model_copy(update={"location": online})]}
+        )
     if roll < 0.15:
         loc = sals[0].location
-        other = loc.model_copy(update={"id": f"{loc.id}-2", "accessibility": [],
-                                       "latitude": (loc.latitude or 0) + rng.uniform(-0.03, 0.03),
-                                       "longitude": (loc.longitude or 0) + 0.02})  # fmt: skip
+        other = loc.model_copy(
+            update={
+                "id": f"{loc.id}-2",
+                "accessibility": [],
+                "latitude": (loc.latitude or 0) + rng.uniform(-0.03, 0.03),
+                "longitude": (loc.longitude or 0) + 0.02,
+            }
+        )
         extra = sals[0].model_copy(update={"id": f"{sals[0].id}-2", "location": other})
         return entry.model_copy(update={"service_at_locations": [*sals, extra]})
     if roll < 0.18:
@@ -71,13 +87,14 @@ def data(analyzer: Analyzer, taxonomy: Taxonomy) -> tuple[list[Entry], set[str],
 
 def _query(rng: random.Random) -> tuple[str, SearchFilters, GeoPoint | None, float]:
     filters = SearchFilters(
-        free_only=rng.random() < 0.2, age=rng.choice([None, None, None, 8, 30, 70]),
+        free_only=rng.random() < 0.2,
+        age=rng.choice([None, None, None, 8, 30, 70]),
         accessibility=rng.choice([[], [], [], ["wheelchair"], ["wheelchair", "hearing_loop"]]),
         kind=rng.choice([None, None, EntryKind.ACTIVITY]),
         language=rng.choice([None, None, "nl", "en"]),
         category=rng.choice([None, None, None, "bewegen", "geldzaken", "ontmoeting"]),
         weekday=rng.choice([None] * 5 + [2]),
-    )  # fmt: skip
+    )
     center = rng.choice([None, GeoPoint(52.47, 4.86)] + [n.centroid for n in DEMO_NEIGHBOURHOODS])
     return rng.choice(TEXTS), filters, center, rng.choice([0.5, 1.0, 2.0, 3.0, 8.0, 50.0])
 
@@ -89,9 +106,13 @@ PATHS = [(None, None), (0, 0), (10**9, 10**6)]
 
 @pytest.mark.parametrize("seed", range(40))
 def test_pages_and_totals_match_the_slow_path(
-    seed: int, data: tuple[list[Entry], set[str], SearchIndex], analyzer: Analyzer,
-    taxonomy: Taxonomy, policy: FreshnessPolicy, monkeypatch: pytest.MonkeyPatch,
-) -> None:  # fmt: skip
+    seed: int,
+    data: tuple[list[Entry], set[str], SearchIndex],
+    analyzer: Analyzer,
+    taxonomy: Taxonomy,
+    policy: FreshnessPolicy,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     entries, announced, index = data
     rng = random.Random(seed)
     text, filters, center, radius = _query(rng)
@@ -107,20 +128,46 @@ def test_pages_and_totals_match_the_slow_path(
         radius_km=radius,
         keep=build_predicate(filters, taxonomy, now.astimezone(TZ).date()),
     )
-    want = [(h.entry.id, h.score, h.text_score, h.distance_km, h.location_id, h.freshness,
-             h.stale_warning) for h in expected]  # fmt: skip
+    want = [
+        (
+            h.entry.id,
+            h.score,
+            h.text_score,
+            h.distance_km,
+            h.location_id,
+            h.freshness,
+            h.stale_warning,
+        )
+        for h in expected
+    ]
     for (grid_factor, max_cells), top in zip(PATHS * 2, (None, 1, 7, 40, 40, 7), strict=True):
         monkeypatch.undo()
         if grid_factor is not None and max_cells is not None:
             monkeypatch.setattr(search_index, "_GRID_FACTOR", grid_factor)
             monkeypatch.setattr(search_index, "_MAX_GROUP_CELLS", max_cells)
         hits, total = index.search_page(
-            terms=analyzer.query_terms(text), filters=filters,
-            categories=filters.category_codes(taxonomy), policy=policy, now=now,
-            today=now.astimezone(TZ).date(), center=center, radius_km=radius,
-            top=top)  # fmt: skip
-        got = [(h.entry_id, h.score, h.text_score, h.distance_km, h.location_id, h.freshness,
-                h.stale_warning) for h in hits]  # fmt: skip
+            terms=analyzer.query_terms(text),
+            filters=filters,
+            categories=filters.category_codes(taxonomy),
+            policy=policy,
+            now=now,
+            today=now.astimezone(TZ).date(),
+            center=center,
+            radius_km=radius,
+            top=top,
+        )
+        got = [
+            (
+                h.entry_id,
+                h.score,
+                h.text_score,
+                h.distance_km,
+                h.location_id,
+                h.freshness,
+                h.stale_warning,
+            )
+            for h in hits
+        ]
         assert total == len(want)
         assert got == want[:top]
 

@@ -142,14 +142,20 @@ def serialize_event(
     producer compares both ways)."""
     event_id, event_type = new_event_id(), cls.event_type()
     body = {
-        "specversion": SPEC_VERSION, "id": event_id, "source": cls.event_source(),
-        "type": event_type, "time": time, "subject": subject,
-        "datacontenttype": "application/json", "tenant": tenant,
-        "organisation": organisation, "actor": actor, "correlationid": correlationid,
+        "specversion": SPEC_VERSION,
+        "id": event_id,
+        "source": cls.event_source(),
+        "type": event_type,
+        "time": time,
+        "subject": subject,
+        "datacontenttype": "application/json",
+        "tenant": tenant,
+        "organisation": organisation,
+        "actor": actor,
+        "correlationid": correlationid,
         "data": data,
     }
-    return SerializedEvent(event_id, event_type, cls.subject_for(tenant),
-                           to_json(body).decode())
+    return SerializedEvent(event_id, event_type, cls.subject_for(tenant), to_json(body).decode())
 
 
 def parse_event(event_cls: type[DataT], raw: bytes | str | dict[str, Any]) -> Envelope[DataT]:

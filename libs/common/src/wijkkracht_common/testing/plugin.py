@@ -51,9 +51,7 @@ def nats_url(wk_workdir: Path) -> Iterator[str]:
     if external:
         yield external
         return
-    managed: ManagedProcess = start_nats(
-        free_port(), wk_workdir / "nats", wk_workdir / "nats.log"
-    )
+    managed: ManagedProcess = start_nats(free_port(), wk_workdir / "nats", wk_workdir / "nats.log")
     try:
         yield managed.url
     finally:
@@ -143,5 +141,3 @@ def span_capture() -> Iterator[InMemorySpanExporter]:
     _exporter.clear()
     yield _exporter
     _exporter.clear()
-
-

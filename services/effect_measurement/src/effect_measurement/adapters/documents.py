@@ -102,8 +102,15 @@ def _increments(delta: Accumulator) -> dict[str, int]:
 
 
 _COUNTER_FIELDS = (
-    "measured", "baseline_only", "improved", "same", "worse", "baseline_count",
-    "baseline_sum_centi", "change_count", "change_sum_centi",
+    "measured",
+    "baseline_only",
+    "improved",
+    "same",
+    "worse",
+    "baseline_count",
+    "baseline_sum_centi",
+    "change_count",
+    "change_sum_centi",
 )
 
 
@@ -111,7 +118,7 @@ def accumulator_from_document(doc: Mapping[str, Any]) -> Accumulator:
     # Reports decode thousands of cells per query: no intermediate documents.
     get = doc.get
     moves = {  # a move counted and later subtracted (erasure, late data) is stored as 0
-        k[len(_MOVE):].replace("_", ">"): int(v) for k, v in doc.items() if k[:5] == _MOVE and v
+        k[len(_MOVE) :].replace("_", ">"): int(v) for k, v in doc.items() if k[:5] == _MOVE and v
     }
     accumulator = Accumulator(transitions=moves)
     for name in _COUNTER_FIELDS:

@@ -84,8 +84,14 @@ class CellKey:
     def __post_init__(self) -> None:
         # Folding a batch hashes each key several times: compute the hash once.
         self._hash = hash(
-            (self.tenant, self.organisation, self.neighbourhood, self.family, self.dimension,
-             self.period.label)
+            (
+                self.tenant,
+                self.organisation,
+                self.neighbourhood,
+                self.family,
+                self.dimension,
+                self.period.label,
+            )
         )
 
     def __hash__(self) -> int:
@@ -190,8 +196,9 @@ RawCell = tuple[str, str, str, str, str]
 Only = Set[str] | None
 
 
-def add_flat(sums: dict[K, Flat], key: K, counts: Sequence[int], moves: Mapping[str, int] | None,
-             sign: int) -> None:
+def add_flat(
+    sums: dict[K, Flat], key: K, counts: Sequence[int], moves: Mapping[str, int] | None, sign: int
+) -> None:
     """``sums[key] += sign * (counts, moves)``: the one arithmetic step of every fold."""
     current = sums.get(key)
     if current is None:
@@ -215,9 +222,7 @@ def add_all_flat(sums: dict[K, Flat], cells: Mapping[K, Flat], sign: int) -> Non
         add_flat(sums, key, counts, moves, sign)
 
 
-def _trajectory_contributions(
-    trajectory: Trajectory, out: dict[RawCell, Flat], only: Only
-) -> None:
+def _trajectory_contributions(trajectory: Trajectory, out: dict[RawCell, Flat], only: Only) -> None:
     key = trajectory.key
     organisation, family = key.organisation, key.family
     points = trajectory.points
@@ -290,7 +295,8 @@ def person_contributions(
     for (organisation, family, period), (_, _, neighbourhood) in latest.items():
         # Unique per slot, and no track has the dimension ``_all``: no collision possible.
         out[(organisation, neighbourhood, family, ALL_DIMENSIONS, period)] = (
-            [1, 0, 0, 0, 0, 0, 0, 0, 0], None
+            [1, 0, 0, 0, 0, 0, 0, 0, 0],
+            None,
         )
     return out
 
@@ -356,8 +362,7 @@ def fold_deltas(deltas: Iterable[Mapping[K, Accumulator]]) -> dict[K, Accumulato
     sums: dict[K, Flat] = {}
     for delta in deltas:
         for key, value in delta.items():
-            add_flat(sums, key, [getattr(value, name) for name in _COUNTERS],
-                     value.transitions, 1)
+            add_flat(sums, key, [getattr(value, name) for name in _COUNTERS], value.transitions, 1)
     return from_flat(sums)
 
 
@@ -398,8 +403,9 @@ Sparse = tuple[tuple[tuple[int, int], ...], str | None]
 
 
 @lru_cache(maxsize=8192)
-def _contribution(baseline: float, in_baseline_period: bool, value: float, is_baseline: bool,
-                  scale: Scale) -> Sparse:
+def _contribution(
+    baseline: float, in_baseline_period: bool, value: float, is_baseline: bool, scale: Scale
+) -> Sparse:
     """The counters of one (series, period) whose last point holds ``value``; the same
     arithmetic as ``_trajectory_contributions``. Few distinct argument sets occur (values on
     small scales), so the results are cached."""
@@ -454,14 +460,13 @@ def add_appended_delta(
         _add_first(sums, new_measured[0])  # most measurements: a person's first
         return
     if len(new_measured) == 1:
-        history_measured = [s for s in history
-                            if s.measurement.kind is InstrumentKind.MEASUREMENT]
-        if len(history_measured) == 1 and _add_second(sums, history_measured[0],
-                                                      new_measured[0]):
+        history_measured = [s for s in history if s.measurement.kind is InstrumentKind.MEASUREMENT]
+        if len(history_measured) == 1 and _add_second(sums, history_measured[0], new_measured[0]):
             return  # the next most: a baseline's first follow-up
     new_measured.sort(key=arrival_order)
-    periods = {label for s in new_measured
-               for label in period_labels_of(s.measurement.submitted_at)}
+    periods = {
+        label for s in new_measured for label in period_labels_of(s.measurement.submitted_at)
+    }
     # Per (organisation, family, series): the baseline (value, its periods) and the last
     # stored point per period of interest (value, neighbourhood, is the baseline).
     Slot = tuple[str, str, tuple[str, str]]
@@ -469,8 +474,9 @@ def add_appended_delta(
     last_before: dict[tuple[Slot, str], tuple[float, str, bool]] = {}
     all_before: dict[tuple[str, str, str], str] = {}  # (org, family, period) -> neighbourhood
 
-    def walk(items: Sequence[StoredMeasurement], before: bool) -> dict[tuple[Slot, str],
-                                                                      tuple[float, str, bool]]:
+    def walk(
+        items: Sequence[StoredMeasurement], before: bool
+    ) -> dict[tuple[Slot, str], tuple[float, str, bool]]:
         last: dict[tuple[Slot, str], tuple[float, str, bool]] = {}
         all_slots = all_before if before else all_after
         for stored in items:
@@ -496,8 +502,8 @@ def add_appended_delta(
     scales: dict[Slot, Scale] = {}
     all_after: dict[tuple[str, str, str], str] = {}
     history_measured = sorted(
-        (s for s in history if s.measurement.kind is InstrumentKind.MEASUREMENT),
-        key=arrival_order)
+        (s for s in history if s.measurement.kind is InstrumentKind.MEASUREMENT), key=arrival_order
+    )
     last_before = walk(history_measured, True)
     last_after = walk(new_measured, False)
 
@@ -506,21 +512,34 @@ def add_appended_delta(
         scale = scales[slot]
         base, base_periods = baseline[slot]
         in_base = period in base_periods
-        add_sparse(sums, (organisation, neighbourhood, family, dimension, period),
-                   _contribution(base, in_base, value, is_baseline, scale), 1)
+        add_sparse(
+            sums,
+            (organisation, neighbourhood, family, dimension, period),
+            _contribution(base, in_base, value, is_baseline, scale),
+            1,
+        )
         old = last_before.get((slot, period))
         if old is not None:
-            add_sparse(sums, (organisation, old[1], family, dimension, period),
-                       _contribution(base, in_base, old[0], old[2], scale), -1)
+            add_sparse(
+                sums,
+                (organisation, old[1], family, dimension, period),
+                _contribution(base, in_base, old[0], old[2], scale),
+                -1,
+            )
     for (organisation, family, period), neighbourhood in all_after.items():
         old_neighbourhood = all_before.get((organisation, family, period))
         if old_neighbourhood == neighbourhood:
             continue
-        add_sparse(sums, (organisation, neighbourhood, family, ALL_DIMENSIONS, period),
-                   _ONE_MEASURED, 1)
+        add_sparse(
+            sums, (organisation, neighbourhood, family, ALL_DIMENSIONS, period), _ONE_MEASURED, 1
+        )
         if old_neighbourhood is not None:
-            add_sparse(sums, (organisation, old_neighbourhood, family, ALL_DIMENSIONS, period),
-                       _ONE_MEASURED, -1)
+            add_sparse(
+                sums,
+                (organisation, old_neighbourhood, family, ALL_DIMENSIONS, period),
+                _ONE_MEASURED,
+                -1,
+            )
 
 
 _ONE_MEASURED: Sparse = (((_MEASURED, 1),), None)
@@ -544,16 +563,21 @@ class _FirstMeasurements:
 
     def __init__(self) -> None:
         # group -> (measurements, {dimension: [count, sum of values in hundredths]})
-        self._groups: dict[tuple[str, str, str, tuple[str, str, str]],
-                           tuple[list[int], dict[str, list[int]]]] = {}
+        self._groups: dict[
+            tuple[str, str, str, tuple[str, str, str]], tuple[list[int], dict[str, list[int]]]
+        ] = {}
 
     def add(self, stored: StoredMeasurement) -> None:
         values = series_values(stored)
         if not values:
             return  # no track: not part of any trajectory (nor of ``_all``)
         data = stored.measurement
-        key = (data.organisation or NO_ORGANISATION, stored.neighbourhood, data.family,
-               period_labels_of(data.submitted_at))
+        key = (
+            data.organisation or NO_ORGANISATION,
+            stored.neighbourhood,
+            data.family,
+            period_labels_of(data.submitted_at),
+        )
         group = self._groups.get(key)
         if group is None:
             group = self._groups[key] = ([0], {})
@@ -573,27 +597,44 @@ class _FirstMeasurements:
         summed over the values v)."""
         for (organisation, neighbourhood, family, labels), (count, dims) in self._groups.items():
             for dimension, (n, total) in dims.items():
-                contribution: Sparse = (((_MEASURED, n), (_BASELINE_COUNT, n),
-                                         (_BASELINE_SUM, total), (_BASELINE_ONLY, n)), None)
+                contribution: Sparse = (
+                    (
+                        (_MEASURED, n),
+                        (_BASELINE_COUNT, n),
+                        (_BASELINE_SUM, total),
+                        (_BASELINE_ONLY, n),
+                    ),
+                    None,
+                )
                 for period in labels:
-                    add_sparse(sums, (organisation, neighbourhood, family, dimension, period),
-                               contribution, 1)
+                    add_sparse(
+                        sums,
+                        (organisation, neighbourhood, family, dimension, period),
+                        contribution,
+                        1,
+                    )
             measured: Sparse = (((_MEASURED, count[0]),), None)
             for period in labels:
-                add_sparse(sums, (organisation, neighbourhood, family, ALL_DIMENSIONS, period),
-                           measured, 1)
+                add_sparse(
+                    sums, (organisation, neighbourhood, family, ALL_DIMENSIONS, period), measured, 1
+                )
 
 
-def _add_second(sums: dict[RawCell, Flat], before: StoredMeasurement,
-                after: StoredMeasurement) -> bool:
+def _add_second(
+    sums: dict[RawCell, Flat], before: StoredMeasurement, after: StoredMeasurement
+) -> bool:
     """``add_appended_delta`` of one new measurement after exactly one stored one, when both
     belong to one organisation and family and measured something; False (nothing added) when
     they do not. The stored one is every series' baseline and its last point in each of its
     periods; the new one becomes the last point of its series in each of its periods."""
     old, new = before.measurement, after.measurement
     organisation = new.organisation or NO_ORGANISATION
-    if ((old.organisation or NO_ORGANISATION) != organisation or old.family != new.family
-            or not before.series or not after.series):
+    if (
+        (old.organisation or NO_ORGANISATION) != organisation
+        or old.family != new.family
+        or not before.series
+        or not after.series
+    ):
         return False
     family, neighbourhood, old_neighbourhood = new.family, after.neighbourhood, before.neighbourhood
     base_labels = period_labels_of(old.submitted_at)
@@ -605,25 +646,46 @@ def _add_second(sums: dict[RawCell, Flat], before: StoredMeasurement,
         if base is None:  # the series starts here: the new point is its baseline
             contribution = _contribution(value, True, value, True, scale)
             for period in labels:
-                add_sparse(sums, (organisation, neighbourhood, family, dimension, period),
-                           contribution, 1)
+                add_sparse(
+                    sums, (organisation, neighbourhood, family, dimension, period), contribution, 1
+                )
             continue
         for period in labels:
             in_base = period in base_labels
-            add_sparse(sums, (organisation, neighbourhood, family, dimension, period),
-                       _contribution(base, in_base, value, False, scale), 1)
+            add_sparse(
+                sums,
+                (organisation, neighbourhood, family, dimension, period),
+                _contribution(base, in_base, value, False, scale),
+                1,
+            )
             if in_base:  # the baseline was the series' last point in this period
-                add_sparse(sums, (organisation, old_neighbourhood, family, dimension, period),
-                           _contribution(base, True, base, True, scale), -1)
+                add_sparse(
+                    sums,
+                    (organisation, old_neighbourhood, family, dimension, period),
+                    _contribution(base, True, base, True, scale),
+                    -1,
+                )
     for period in labels:
         if period not in base_labels:
-            add_sparse(sums, (organisation, neighbourhood, family, ALL_DIMENSIONS, period),
-                       _ONE_MEASURED, 1)
+            add_sparse(
+                sums,
+                (organisation, neighbourhood, family, ALL_DIMENSIONS, period),
+                _ONE_MEASURED,
+                1,
+            )
         elif old_neighbourhood != neighbourhood:
-            add_sparse(sums, (organisation, neighbourhood, family, ALL_DIMENSIONS, period),
-                       _ONE_MEASURED, 1)
-            add_sparse(sums, (organisation, old_neighbourhood, family, ALL_DIMENSIONS, period),
-                       _ONE_MEASURED, -1)
+            add_sparse(
+                sums,
+                (organisation, neighbourhood, family, ALL_DIMENSIONS, period),
+                _ONE_MEASURED,
+                1,
+            )
+            add_sparse(
+                sums,
+                (organisation, old_neighbourhood, family, ALL_DIMENSIONS, period),
+                _ONE_MEASURED,
+                -1,
+            )
     return True
 
 
@@ -648,7 +710,8 @@ def fold_into(
         if appends(before, items):
             measured = [s for s in items if s.measurement.kind is InstrumentKind.MEASUREMENT]
             if len(measured) == 1 and not any(
-                    s.measurement.kind is InstrumentKind.MEASUREMENT for s in before):
+                s.measurement.kind is InstrumentKind.MEASUREMENT for s in before
+            ):
                 firsts.add(measured[0])  # most measurements: a person's first
             else:
                 add_appended_delta(sums, before, items)

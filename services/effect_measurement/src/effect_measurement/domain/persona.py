@@ -66,10 +66,21 @@ class PersonaKey:
 
     def __post_init__(self) -> None:
         # Hashed several times per fold: once here instead of re-hashing seven fields.
-        object.__setattr__(self, "_hash", hash((
-            self.tenant, self.family, self.dimension, self.year.label, self.attribute,
-            self.value, self.intervention_type,
-        )))
+        object.__setattr__(
+            self,
+            "_hash",
+            hash(
+                (
+                    self.tenant,
+                    self.family,
+                    self.dimension,
+                    self.year.label,
+                    self.attribute,
+                    self.value,
+                    self.intervention_type,
+                )
+            ),
+        )
 
     def __hash__(self) -> int:
         return self._hash
@@ -120,9 +131,13 @@ def persona_contributions(
                 delta = point.values[dimension] - baseline
                 counts = [1, 0, 0, 0, 0, 0, 0, 1, centi(delta)]
                 counts[_OUTCOME_INDEX[classify_change(delta, trajectory.scale)]] = 1
-                types = intervention_types_between(
-                    events, key.person_id, points[start].submitted_at, point.submitted_at
-                ) if events else _NONE_ONLY
+                types = (
+                    intervention_types_between(
+                        events, key.person_id, points[start].submitted_at, point.submitted_at
+                    )
+                    if events
+                    else _NONE_ONLY
+                )
                 for attribute, value in (
                     ("age_band", point.age_band),
                     ("household_type", point.household_type),
@@ -144,8 +159,11 @@ _NONE_ONLY = frozenset({NO_INTERVENTION})
 def _change(delta: float, scale: Scale) -> Sparse:
     """The counters of one change (``persona_contributions``' arithmetic), sparse: measured,
     its outcome, the change count and sum. Few distinct changes occur (small scales)."""
-    counts = [(_MEASURED, 1), (_OUTCOME_INDEX[classify_change(delta, scale)], 1),
-              (_CHANGE_COUNT, 1)]
+    counts = [
+        (_MEASURED, 1),
+        (_OUTCOME_INDEX[classify_change(delta, scale)], 1),
+        (_CHANGE_COUNT, 1),
+    ]
     if centi(delta):
         counts.append((_CHANGE_SUM, centi(delta)))
     return tuple(counts), None
@@ -163,12 +181,12 @@ def add_appended_persona_delta(
     baseline and the stored latest follow-up of that year. Property-tested against the
     general path."""
     new_measured = sorted(
-        (s for s in new if s.measurement.kind is InstrumentKind.MEASUREMENT), key=arrival_order)
+        (s for s in new if s.measurement.kind is InstrumentKind.MEASUREMENT), key=arrival_order
+    )
     if not new_measured:
         return
     if len(new_measured) == 1:
-        history_measured = [s for s in history
-                            if s.measurement.kind is InstrumentKind.MEASUREMENT]
+        history_measured = [s for s in history if s.measurement.kind is InstrumentKind.MEASUREMENT]
         if len(history_measured) == 1:  # the most common change: a baseline's first follow-up
             _add_second(sums, history_measured[0], new_measured[0], interventions)
             return
@@ -177,8 +195,9 @@ def add_appended_persona_delta(
     baseline: dict[Slot, tuple[float, datetime]] = {}
     scales: dict[Slot, Scale] = {}
 
-    def walk(items: Sequence[StoredMeasurement]
-             ) -> dict[tuple[Slot, str], tuple[float, StoredMeasurement]]:
+    def walk(
+        items: Sequence[StoredMeasurement],
+    ) -> dict[tuple[Slot, str], tuple[float, StoredMeasurement]]:
         """The latest follow-up (not the baseline) per series and year of interest."""
         latest: dict[tuple[Slot, str], tuple[float, StoredMeasurement]] = {}
         for stored in items:
@@ -195,7 +214,8 @@ def add_appended_persona_delta(
         return latest
 
     history_measured = sorted(
-        (s for s in history if s.measurement.kind is InstrumentKind.MEASUREMENT), key=arrival_order)
+        (s for s in history if s.measurement.kind is InstrumentKind.MEASUREMENT), key=arrival_order
+    )
     before = walk(history_measured)
     after = walk(new_measured)
     person = new_measured[0].measurement.person_id or ""
@@ -203,16 +223,26 @@ def add_appended_persona_delta(
     def add(slot: Slot, year: str, value: float, stored: StoredMeasurement, sign: int) -> None:
         base, base_at = baseline[slot]
         contribution = _change(value - base, scales[slot])
-        types = intervention_types_between(
-            interventions, person, base_at, stored.measurement.submitted_at
-        ) if interventions else _NONE_ONLY
+        types = (
+            intervention_types_between(
+                interventions, person, base_at, stored.measurement.submitted_at
+            )
+            if interventions
+            else _NONE_ONLY
+        )
         family, dimension = slot[1], slot[3]
-        for attribute, attribute_value in (("age_band", stored.age_band),
-                                           ("household_type", stored.household_type),
-                                           ("neighbourhood", stored.neighbourhood)):
+        for attribute, attribute_value in (
+            ("age_band", stored.age_band),
+            ("household_type", stored.household_type),
+            ("neighbourhood", stored.neighbourhood),
+        ):
             for kind in types:
-                add_sparse(sums, (family, dimension, year, attribute, attribute_value, kind),
-                           contribution, sign)
+                add_sparse(
+                    sums,
+                    (family, dimension, year, attribute, attribute_value, kind),
+                    contribution,
+                    sign,
+                )
 
     for (slot, year), (value, stored) in after.items():
         add(slot, year, value, stored, 1)
@@ -221,24 +251,36 @@ def add_appended_persona_delta(
             add(slot, year, old[0], old[1], -1)
 
 
-def _add_second(sums: dict[RawPersona, Flat], before: StoredMeasurement,
-                after: StoredMeasurement, interventions: Sequence[InterventionInput]) -> None:
+def _add_second(
+    sums: dict[RawPersona, Flat],
+    before: StoredMeasurement,
+    after: StoredMeasurement,
+    interventions: Sequence[InterventionInput],
+) -> None:
     """``add_appended_persona_delta`` of one new measurement after exactly one stored one: the
     stored one is the baseline of its series, the new one the year's latest follow-up of the
     series they share (none when they belong to another organisation or family)."""
     old, new = before.measurement, after.measurement
-    if ((old.organisation or NO_ORGANISATION) != (new.organisation or NO_ORGANISATION)
-            or old.family != new.family):
+    if (old.organisation or NO_ORGANISATION) != (
+        new.organisation or NO_ORGANISATION
+    ) or old.family != new.family:
         return
     baselines = {series: value for series, _, value in before.series}
     if not baselines:
         return
     year = period_labels_of(new.submitted_at)[2]
-    types = intervention_types_between(
-        interventions, new.person_id or "", old.submitted_at, new.submitted_at
-    ) if interventions else _NONE_ONLY
-    attributes = (("age_band", after.age_band), ("household_type", after.household_type),
-                  ("neighbourhood", after.neighbourhood))
+    types = (
+        intervention_types_between(
+            interventions, new.person_id or "", old.submitted_at, new.submitted_at
+        )
+        if interventions
+        else _NONE_ONLY
+    )
+    attributes = (
+        ("age_band", after.age_band),
+        ("household_type", after.household_type),
+        ("neighbourhood", after.neighbourhood),
+    )
     for series, scale, value in after.series:
         base = baselines.get(series)
         if base is None:
@@ -246,8 +288,12 @@ def _add_second(sums: dict[RawPersona, Flat], before: StoredMeasurement,
         contribution = _change(value - base, scale)
         for attribute, attribute_value in attributes:
             for kind in types:
-                add_sparse(sums, (new.family, series[1], year, attribute, attribute_value, kind),
-                           contribution, 1)
+                add_sparse(
+                    sums,
+                    (new.family, series[1], year, attribute, attribute_value, kind),
+                    contribution,
+                    1,
+                )
 
 
 def persona_keys(tenant: str, sums: Mapping[RawPersona, Flat]) -> dict[PersonaKey, Accumulator]:

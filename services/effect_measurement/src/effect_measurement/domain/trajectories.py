@@ -54,8 +54,9 @@ def arrival_order(stored: StoredMeasurement) -> tuple[datetime, str]:
 
 def appends(history: Sequence[StoredMeasurement], new: Sequence[StoredMeasurement]) -> bool:
     """Whether every new measurement comes after every stored one (the usual case)."""
-    return not history or not new or (
-        min(map(arrival_order, new)) > max(map(arrival_order, history)))
+    return (
+        not history or not new or (min(map(arrival_order, new)) > max(map(arrival_order, history)))
+    )
 
 
 def snapshot(measurement: MeasurementInput, profile: Profile | None) -> StoredMeasurement:
@@ -222,14 +223,20 @@ def _series_key(track: str, code: str) -> tuple[str, str]:
 def _series_of(data: MeasurementInput) -> tuple[Series, ...]:
     values: list[Series] = []
     if data.phases:
-        values += [(_series_key(PHASE_TRACK_PREFIX + theme, theme), _PHASE, float(phase))
-                   for theme, phase in data.phases.items()]
+        values += [
+            (_series_key(PHASE_TRACK_PREFIX + theme, theme), _PHASE, float(phase))
+            for theme, phase in data.phases.items()
+        ]
     if data.levels:
-        values += [(_series_key(LEVELS_TRACK, code), _LEVEL, float(level))
-                   for code, level in data.levels.items()]
+        values += [
+            (_series_key(LEVELS_TRACK, code), _LEVEL, float(level))
+            for code, level in data.levels.items()
+        ]
     if data.dimension_scores:
-        values += [(_series_key(SCORES_TRACK, code), _SCORE, float(score))
-                   for code, score in data.dimension_scores.items()]
+        values += [
+            (_series_key(SCORES_TRACK, code), _SCORE, float(score))
+            for code, score in data.dimension_scores.items()
+        ]
     return tuple(values)
 
 
@@ -265,7 +272,9 @@ def build_trajectories(
             entry[2].setdefault(point.response_id, point)  # redelivered: first one stays
     return {
         key: Trajectory(
-            key, kind, scale,
+            key,
+            kind,
+            scale,
             tuple(sorted(points.values(), key=lambda p: (p.submitted_at, p.response_id))),
         )
         for key, (kind, scale, points) in collected.items()

@@ -30,23 +30,36 @@ def register_consumers(
 ) -> BatchConsumer[ResponseSubmitted]:
     """Single-event subscribers on the broker; returns the response batch consumer (the
     composition root starts it once the broker is connected)."""
+
     def js() -> JetStreamContext:
         return runtime.js
 
     ingestion = ResponseIngestion(runtime, settings.ingest_history_cache_persons)
     responses = subscribe_batch(
-        consumer_service=SERVICE, event_cls=ResponseSubmitted,
-        apply=ingestion, prepare=ingestion.prepare, storage=runtime.storage, js=js,
-        batch_size=settings.ingest_batch_size, batch_timeout=settings.ingest_batch_timeout,
-        max_deliver=settings.consumer_max_deliver, metrics=runtime.metrics,
+        consumer_service=SERVICE,
+        event_cls=ResponseSubmitted,
+        apply=ingestion,
+        prepare=ingestion.prepare,
+        storage=runtime.storage,
+        js=js,
+        batch_size=settings.ingest_batch_size,
+        batch_timeout=settings.ingest_batch_timeout,
+        max_deliver=settings.consumer_max_deliver,
+        metrics=runtime.metrics,
         use_inbox=False,  # idempotent by the measurement's `_id` (see service/ingest.py)
     )
     projections = Projections(runtime.storage)
 
     def single(event_cls: type[DataT], handler: EventHandler[DataT]) -> None:
-        subscribe(runtime.broker, consumer_service=SERVICE, event_cls=event_cls,
-                  handler=handler, js=js, metrics=runtime.metrics,
-                  max_deliver=settings.consumer_max_deliver)
+        subscribe(
+            runtime.broker,
+            consumer_service=SERVICE,
+            event_cls=event_cls,
+            handler=handler,
+            js=js,
+            metrics=runtime.metrics,
+            max_deliver=settings.consumer_max_deliver,
+        )
 
     single(PersonRegistered, projections.person)
     single(PersonProfileUpdated, projections.person)

@@ -76,6 +76,7 @@ class GoalIn(BaseModel):
 
 # --- the resident's own trajectories -------------------------------------------------------
 
+
 @router.get("/me/trajectories", tags=["trajectories"])
 async def my_trajectories(request: Request, principal: CurrentPrincipal) -> dict[str, Any]:
     person = person_of(principal)
@@ -92,15 +93,23 @@ async def my_chart(trajectory_id: str, request: Request, principal: CurrentPrinc
 
 
 @router.post("/me/trajectories/{trajectory_id}/goals", status_code=201, tags=["trajectories"])
-async def my_goal(trajectory_id: str, body: GoalIn, request: Request,
-                  principal: CurrentPrincipal) -> dict[str, Any]:
+async def my_goal(
+    trajectory_id: str, body: GoalIn, request: Request, principal: CurrentPrincipal
+) -> dict[str, Any]:
     db = await tenant_db(request, principal)
     person = person_of(principal)
     found = await trajectories.person_trajectories(db, person)
     tracks = trajectories.require(found, trajectory_id)
-    return await trajectories.add_goal(db, person, trajectory_id, tracks,
-                                       dimension=body.dimension, target=body.target,
-                                       role="resident", actor=principal.subject)
+    return await trajectories.add_goal(
+        db,
+        person,
+        trajectory_id,
+        tracks,
+        dimension=body.dimension,
+        target=body.target,
+        role="resident",
+        actor=principal.subject,
+    )
 
 
 def _chart(tracks: list[Any]) -> Response:
@@ -110,45 +119,65 @@ def _chart(tracks: list[Any]) -> Response:
 
 # --- professionals, with the resident's share_results consent ------------------------------
 
-async def _visible(request: Request, principal: Principal, person: str, action: str
-                   ) -> tuple[Database[dict[str, Any]], dict[str, list[Any]]]:
+
+async def _visible(
+    request: Request, principal: Principal, person: str, action: str
+) -> tuple[Database[dict[str, Any]], dict[str, list[Any]]]:
     db = await tenant_db(request, principal)
     orgs = await trajectories.consented_organisations(db, principal, person)
     found = await trajectories.person_trajectories(db, person, orgs) if orgs else {}
     if not found:
         raise NotFound(trajectories.NOT_FOUND)  # 404: do not reveal whether data exists
-    await record_access(db, service=SERVICE, principal=principal, resident=person,
-                        action=action, resource=f"trajectories/{person}",
-                        reason="share_results")
+    await record_access(
+        db,
+        service=SERVICE,
+        principal=principal,
+        resident=person,
+        action=action,
+        resource=f"trajectories/{person}",
+        reason="share_results",
+    )
     return db, found
 
 
 @router.get("/people/{person_id}/trajectories", tags=["trajectories"])
-async def person_trajectories(person_id: str, request: Request, principal: Professional
-                              ) -> dict[str, Any]:
+async def person_trajectories(
+    person_id: str, request: Request, principal: Professional
+) -> dict[str, Any]:
     _, found = await _visible(request, principal, person_id, "read")
     return {"items": [trajectories.view(tid, tracks) for tid, tracks in sorted(found.items())]}
 
 
 @router.get("/people/{person_id}/trajectories/{trajectory_id}/chart.svg", tags=["trajectories"])
-async def person_chart(person_id: str, trajectory_id: str, request: Request,
-                       principal: Professional) -> Response:
+async def person_chart(
+    person_id: str, trajectory_id: str, request: Request, principal: Professional
+) -> Response:
     _, found = await _visible(request, principal, person_id, "read")
     return _chart(trajectories.require(found, trajectory_id))
 
 
-@router.post("/people/{person_id}/trajectories/{trajectory_id}/goals", status_code=201,
-             tags=["trajectories"])
-async def person_goal(person_id: str, trajectory_id: str, body: GoalIn, request: Request,
-                      principal: Professional) -> dict[str, Any]:
+@router.post(
+    "/people/{person_id}/trajectories/{trajectory_id}/goals", status_code=201, tags=["trajectories"]
+)
+async def person_goal(
+    person_id: str, trajectory_id: str, body: GoalIn, request: Request, principal: Professional
+) -> dict[str, Any]:
     db, found = await _visible(request, principal, person_id, "update")
     tracks = trajectories.require(found, trajectory_id)
-    return await trajectories.add_goal(db, person_id, trajectory_id, tracks,
-                                       dimension=body.dimension, target=body.target,
-                                       role="professional", actor=principal.subject)
+    return await trajectories.add_goal(
+        db,
+        person_id,
+        trajectory_id,
+        tracks,
+        dimension=body.dimension,
+        target=body.target,
+        role="professional",
+        actor=principal.subject,
+    )
 
 
 # --- published aggregates (analysts, organisation admins) -----------------------------------
+
 
 @router.get("/aggregates", tags=["aggregates"])
 async def aggregates(request: Request, principal: Reporter) -> dict[str, Any]:
@@ -158,32 +187,47 @@ async def aggregates(request: Request, principal: Reporter) -> dict[str, Any]:
 
 
 @router.get("/aggregates/export", tags=["aggregates"])
-async def export(request: Request, principal: Reporter,
-                 format: Annotated[Literal["csv", "json"], Query()] = "csv") -> Response:
+async def export(
+    request: Request,
+    principal: Reporter,
+    format: Annotated[Literal["csv", "json"], Query()] = "csv",
+) -> Response:
     db = await tenant_db(request, principal)
     tables = await reports.reports(db, principal, query_params(request, "format"))
     if format == "json":
         body = json.dumps([json.loads(to_json(t)) for t in tables], ensure_ascii=False)
         return Response(body, media_type="application/json")
     csv = "\n".join(f"# period={t.meta.get('period')}\n{to_csv(t)}" for t in tables)
-    return Response(csv, media_type="text/csv; charset=utf-8",
-                    headers={"Content-Disposition": 'attachment; filename="effecten.csv"'})
+    return Response(
+        csv,
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": 'attachment; filename="effecten.csv"'},
+    )
 
 
 @router.get("/aggregates/chart.svg", tags=["aggregates"])
 async def aggregates_chart(
-    request: Request, principal: Reporter,
-    column: Annotated[Literal["baseline_only", "improved", "same", "worse", "measured",
-                              "mean_change", "mean_baseline"], Query()] = "improved",
+    request: Request,
+    principal: Reporter,
+    column: Annotated[
+        Literal[
+            "baseline_only", "improved", "same", "worse", "measured", "mean_change", "mean_baseline"
+        ],
+        Query(),
+    ] = "improved",
 ) -> Response:
     db = await tenant_db(request, principal)
     tables = await reports.reports(db, principal, query_params(request, "column"))
     table = tables[0]
     if column not in {c.key for c in table.columns}:
-        raise InvalidInput("Onbekende kolom. / Unknown column.",
-                           errors=[field_error("query.column", "not in this report")])
-    return Response(neighbourhood_bar_chart(table, column, Text("Per wijk", "Per neighbourhood")),
-                    media_type=SVG)
+        raise InvalidInput(
+            "Onbekende kolom. / Unknown column.",
+            errors=[field_error("query.column", "not in this report")],
+        )
+    return Response(
+        neighbourhood_bar_chart(table, column, Text("Per wijk", "Per neighbourhood")),
+        media_type=SVG,
+    )
 
 
 @router.get("/benchmark", tags=["aggregates"])
@@ -193,10 +237,13 @@ async def benchmark(request: Request, principal: Reporter) -> dict[str, Any]:
     reason = result.own_reason
     return {
         "metric": result.metric.value,
-        "own": {"value": result.own_value, "suppressed": reason is not None,
-                "reason": reason.value if reason else None,
-                "reason_nl": REASON_TEXTS[reason].nl if reason else None,
-                "reason_en": REASON_TEXTS[reason].en if reason else None},
+        "own": {
+            "value": result.own_value,
+            "suppressed": reason is not None,
+            "reason": reason.value if reason else None,
+            "reason_nl": REASON_TEXTS[reason].nl if reason else None,
+            "reason_en": REASON_TEXTS[reason].en if reason else None,
+        },
         "others": [{"label": e.label, "value": e.value, "named": e.named} for e in result.others],
         "percentiles": dict(result.percentiles) if result.percentiles else None,
     }
@@ -213,8 +260,9 @@ async def transitions(request: Request, principal: Reporter) -> dict[str, Any]:
 async def transitions_chart(request: Request, principal: Reporter) -> Response:
     db = await tenant_db(request, principal)
     matrix = await reports.transitions(db, principal, query_params(request))
-    return Response(phase_movement_chart(matrix, Text("Faseverschuiving", "Phase movement")),
-                    media_type=SVG)
+    return Response(
+        phase_movement_chart(matrix, Text("Faseverschuiving", "Phase movement")), media_type=SVG
+    )
 
 
 def _matrix_json(matrix: Any) -> dict[str, Any]:
@@ -228,11 +276,14 @@ def _matrix_json(matrix: Any) -> dict[str, Any]:
 async def persona(request: Request, principal: Reporter) -> dict[str, Any]:
     db = await tenant_db(request, principal)
     report = await reports.persona(db, principal, query_params(request))
-    return {"counts": json.loads(to_json(report.counts)),
-            "mean_change": json.loads(to_json(report.mean_change))}
+    return {
+        "counts": json.loads(to_json(report.counts)),
+        "mean_change": json.loads(to_json(report.mean_change)),
+    }
 
 
 # --- settings and the internal intervention API ---------------------------------------------
+
 
 class PrivacyIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
@@ -246,8 +297,7 @@ async def get_privacy(request: Request, principal: Reporter) -> dict[str, Any]:
 
 
 @router.put("/settings/privacy", tags=["settings"])
-async def put_privacy(body: PrivacyIn, request: Request, principal: TenantAdmin
-                      ) -> dict[str, Any]:
+async def put_privacy(body: PrivacyIn, request: Request, principal: TenantAdmin) -> dict[str, Any]:
     db = await tenant_db(request, principal)
     await db[SETTINGS].update_one({"_id": PRIVACY}, {"$set": {"k": body.k}}, upsert=True)
     return await get_privacy(request, principal)
@@ -265,8 +315,9 @@ async def opt_in(body: OptIn, request: Request, principal: CurrentPrincipal) -> 
         raise Forbidden(reports.NO_ACCESS)
     db = await tenant_db(request, principal)
     change = "$addToSet" if body.named else "$pull"
-    await db[SETTINGS].update_one({"_id": PRIVACY}, {change: {"named": body.organisation}},
-                                  upsert=True)
+    await db[SETTINGS].update_one(
+        {"_id": PRIVACY}, {change: {"named": body.organisation}}, upsert=True
+    )
     return {"organisation": body.organisation, "named": body.named}
 
 
@@ -280,17 +331,24 @@ class InterventionIn(BaseModel):
 
 
 @router.post("/interventions", status_code=201, tags=["interventions"])
-async def intervention(body: InterventionIn, request: Request, principal: Recorder
-                       ) -> JSONResponse:
+async def intervention(body: InterventionIn, request: Request, principal: Recorder) -> JSONResponse:
     if body.occurred_at.tzinfo is None:
-        raise InvalidInput("Tijd zonder tijdzone. / Time without a time zone.",
-                           errors=[field_error("occurred_at", "timezone required")])
+        raise InvalidInput(
+            "Tijd zonder tijdzone. / Time without a time zone.",
+            errors=[field_error("occurred_at", "timezone required")],
+        )
     organisation = body.organisation
     if organisation is not None and organisation not in principal.orgs:
         raise Forbidden(reports.NO_ACCESS)
-    item = InterventionInput(intervention_id=body.intervention_id or new_event_id(),
-                             person_id=body.person_id, type=body.type,
-                             occurred_at=body.occurred_at, organisation=organisation)
+    item = InterventionInput(
+        intervention_id=body.intervention_id or new_event_id(),
+        person_id=body.person_id,
+        type=body.type,
+        occurred_at=body.occurred_at,
+        organisation=organisation,
+    )
     created = await record_intervention(runtime_of(request), principal.tenant, item)
-    return JSONResponse({"intervention_id": item.intervention_id, "created": created},
-                        status_code=201 if created else 200)
+    return JSONResponse(
+        {"intervention_id": item.intervention_id, "created": created},
+        status_code=201 if created else 200,
+    )

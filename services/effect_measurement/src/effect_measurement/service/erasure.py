@@ -36,8 +36,9 @@ from effect_measurement.service.reports import touch_projection
 Db = Database[dict[str, Any]]
 
 
-async def erase_person(db: Db, session: Session, tenant: str, person: str
-                       ) -> tuple[dict[str, int], list[Envelope[Any]]]:
+async def erase_person(
+    db: Db, session: Session, tenant: str, person: str
+) -> tuple[dict[str, int], list[Envelope[Any]]]:
     history, _ = await load_history(db, [person], session)
     mine = history.get(person, [])
     cells = erasure_delta(tenant, mine)
@@ -59,8 +60,12 @@ async def erase_person(db: Db, session: Session, tenant: str, person: str
         result = await db[collection].delete_many(query, session=session)
         erased[name] = result.deleted_count
     await advance_epoch(db, session)
-    event = new_event(EffectsPersonDataErased(person_id=person, erased=erased),
-                      tenant=tenant, subject=person, actor="effect_measurement")
+    event = new_event(
+        EffectsPersonDataErased(person_id=person, erased=erased),
+        tenant=tenant,
+        subject=person,
+        actor="effect_measurement",
+    )
     return erased, [event]
 
 
@@ -68,8 +73,9 @@ class Erasure:
     def __init__(self, runtime: ServiceRuntime) -> None:
         self.runtime = runtime
 
-    async def __call__(self, envelope: Envelope[PersonErasureRequested], delivery: Delivery
-                       ) -> bool:
+    async def __call__(
+        self, envelope: Envelope[PersonErasureRequested], delivery: Delivery
+    ) -> bool:
         tenant, person = envelope.tenant, envelope.data.person_id
 
         async def work(db: Db, session: Session) -> tuple[bool, list[Envelope[Any]]]:

@@ -59,13 +59,18 @@ class FollowupScheduler:
         now = now or datetime.now(UTC)
         db = await self.runtime.storage.tenant_db(tenant)
         # Self-assessments are a conversation tool: nobody is chased for a new one.
-        due = await db[MEASUREMENTS].find(
-            {
-                "followup_pending": True,
-                "kind": InstrumentKind.MEASUREMENT.value,
-                "submitted_at": {"$lte": due_before(self.settings, now)},
-            }
-        ).limit(SCAN_LIMIT).to_list(None)
+        due = (
+            await db[MEASUREMENTS]
+            .find(
+                {
+                    "followup_pending": True,
+                    "kind": InstrumentKind.MEASUREMENT.value,
+                    "submitted_at": {"$lte": due_before(self.settings, now)},
+                }
+            )
+            .limit(SCAN_LIMIT)
+            .to_list(None)
+        )
         superseded = await _superseded(db, due)
         if superseded:
             await self._clear(tenant, superseded)
@@ -76,11 +81,13 @@ class FollowupScheduler:
         return announced
 
     async def _clear(self, tenant: str, ids: set[str]) -> None:
-        async def work(db: Database[dict[str, Any]], session: Session
-                       ) -> tuple[None, list[Envelope[Any]]]:
+        async def work(
+            db: Database[dict[str, Any]], session: Session
+        ) -> tuple[None, list[Envelope[Any]]]:
             await db[MEASUREMENTS].update_many(
                 {"_id": {"$in": sorted(ids)}, "followup_pending": True},
-                {"$set": {"followup_pending": False}}, session=session,
+                {"$set": {"followup_pending": False}},
+                session=session,
             )
             return None, []
 
@@ -90,16 +97,22 @@ class FollowupScheduler:
         sequence = int(doc["sequence"]) + 1
         event = new_event(
             FollowupDue(
-                trajectory_id=doc["trajectory_id"], person_id=doc["person_id"],
-                instrument_id=doc["instrument_id"], family=doc["family"], sequence=sequence,
+                trajectory_id=doc["trajectory_id"],
+                person_id=doc["person_id"],
+                instrument_id=doc["instrument_id"],
+                family=doc["family"],
+                sequence=sequence,
                 due_at=due_at(self.settings, doc["submitted_at"]),
             ),
-            tenant=tenant, subject=doc["trajectory_id"], organisation=doc.get("organisation"),
+            tenant=tenant,
+            subject=doc["trajectory_id"],
+            organisation=doc.get("organisation"),
             actor="effect_measurement",
         ).model_copy(update={"id": followup_event_id(tenant, doc["trajectory_id"], sequence)})
 
-        async def work(db: Database[dict[str, Any]], session: Session
-                       ) -> tuple[int, list[Envelope[Any]]]:
+        async def work(
+            db: Database[dict[str, Any]], session: Session
+        ) -> tuple[int, list[Envelope[Any]]]:
             result = await db[MEASUREMENTS].update_one(
                 {"_id": doc["_id"], "followup_pending": True},
                 {"$set": {"followup_pending": False, "followup_announced": sequence}},
@@ -128,5 +141,8 @@ async def _superseded(db: Database[dict[str, Any]], due: list[dict[str, Any]]) -
         trajectory, at = doc.get("trajectory_id"), doc["submitted_at"]
         if trajectory and (trajectory not in latest or at > latest[trajectory]):
             latest[trajectory] = at
-    return {doc["_id"] for doc in due
-            if latest.get(doc["trajectory_id"], doc["submitted_at"]) > doc["submitted_at"]}
+    return {
+        doc["_id"]
+        for doc in due
+        if latest.get(doc["trajectory_id"], doc["submitted_at"]) > doc["submitted_at"]
+    }

@@ -69,24 +69,35 @@ async def load_history(
     return history, docs
 
 
-async def history_documents(db: Db, persons: Sequence[str], session: Session | None
-                            ) -> list[dict[str, Any]]:
+async def history_documents(
+    db: Db, persons: Sequence[str], session: Session | None
+) -> list[dict[str, Any]]:
     """The stored measurement documents of these persons."""
     if not persons:
         return []
-    docs: list[dict[str, Any]] = await db[MEASUREMENTS].find(
-        {"person_id": {"$in": list(persons)}}, session=session).to_list(None)
+    docs: list[dict[str, Any]] = (
+        await db[MEASUREMENTS]
+        .find({"person_id": {"$in": list(persons)}}, session=session)
+        .to_list(None)
+    )
     return docs
 
 
-def recorded(tenant: str, cause: Envelope[ResponseSubmitted], now: datetime, **data: Any
-             ) -> SerializedEvent:
+def recorded(
+    tenant: str, cause: Envelope[ResponseSubmitted], now: datetime, **data: Any
+) -> SerializedEvent:
     """`new_event(MeasurementRecorded(...))` as JSON, without building and validating the
     models (thousands per batch; the values come from validated input and are typed here)."""
-    return serialize_event(MeasurementRecorded, data, tenant=tenant,
-                           subject=data["trajectory_id"], time=now,
-                           organisation=cause.organisation, actor=cause.actor,
-                           correlationid=cause.correlationid)
+    return serialize_event(
+        MeasurementRecorded,
+        data,
+        tenant=tenant,
+        subject=data["trajectory_id"],
+        time=now,
+        organisation=cause.organisation,
+        actor=cause.actor,
+        correlationid=cause.correlationid,
+    )
 
 
 E = TypeVar("E")
@@ -185,9 +196,16 @@ def _batch_keys(accepted: Accepted) -> tuple[list[str], list[str]]:
     return persons, anonymous
 
 
-async def make_plan(db: Db, session: Session | None, tenant: str, accepted: Accepted, *,
-                    epoch: int, known: Mapping[str, Entries],
-                    cache: HistoryCache[StoredMeasurement] | None) -> Plan:
+async def make_plan(
+    db: Db,
+    session: Session | None,
+    tenant: str,
+    accepted: Accepted,
+    *,
+    epoch: int,
+    known: Mapping[str, Entries],
+    cache: HistoryCache[StoredMeasurement] | None,
+) -> Plan:
     """The batch's plan at `epoch`: histories from `known` (a previous plan's result), then
     `cache` (pass it only when it holds for the persons not in `known`), then the database."""
     aborts = aborted_transactions(db.name)
@@ -202,8 +220,9 @@ async def make_plan(db: Db, session: Session | None, tenant: str, accepted: Acce
     if cache is not None:
         cached, unknown = cache.split(unknown)
         history_docs.extend(cached)
-    history_docs.extend(stored_from_document(doc)
-                        for doc in await history_documents(db, unknown, session))
+    history_docs.extend(
+        stored_from_document(doc) for doc in await history_documents(db, unknown, session)
+    )
     existing = {stored.measurement.response_id for stored in history_docs}
     if anonymous:
         # A person's responses are in their history; only anonymous ones need a look-up.
@@ -241,20 +260,19 @@ async def make_plan(db: Db, session: Session | None, tenant: str, accepted: Acce
 
     new_by_person = by_person(stored_new)
     # Persona contributions need a change (two points): skip people with one measurement.
-    changed = {p: items for p, items in new_by_person.items()
-               if len(items) + len(history[p]) > 1}
+    changed = {p: items for p, items in new_by_person.items() if len(items) + len(history[p]) > 1}
     interventions = await load_interventions(db, list(changed), session) if changed else {}
     sums: dict[RawCell, Flat] = {}
     folding = list(new_by_person)
     for start in range(0, len(folding), _FOLD_STEP):
-        fold_into(sums, {p: new_by_person[p] for p in folding[start:start + _FOLD_STEP]},
-                  history)
+        fold_into(sums, {p: new_by_person[p] for p in folding[start : start + _FOLD_STEP]}, history)
         await asyncio.sleep(0)
     plan.cell_ops = cell_upserts(cells_of(tenant, sums))
     if changed:
         await asyncio.sleep(0)
         plan.persona_ops = persona_upserts(
-            persona_batch_delta(tenant, history, changed, interventions))
+            persona_batch_delta(tenant, history, changed, interventions)
+        )
 
     for stored in stored_new:
         if stored.measurement.person_id:
@@ -262,10 +280,13 @@ async def make_plan(db: Db, session: Session | None, tenant: str, accepted: Acce
     return plan
 
 
-def _documents(tenant: str, fresh: Sequence[tuple[Envelope[ResponseSubmitted],
-                                                  MeasurementInput]],
-               history_docs: Entries, profiles: Mapping[str, Profile], plan: Plan
-               ) -> list[StoredMeasurement]:
+def _documents(
+    tenant: str,
+    fresh: Sequence[tuple[Envelope[ResponseSubmitted], MeasurementInput]],
+    history_docs: Entries,
+    profiles: Mapping[str, Profile],
+    plan: Plan,
+) -> list[StoredMeasurement]:
     """Fill the plan's documents and events; returns the new measurements.
 
     Trajectory bookkeeping: sequence = position in the trajectory; a new measurement that is
@@ -296,16 +317,28 @@ def _documents(tenant: str, fresh: Sequence[tuple[Envelope[ResponseSubmitted],
         count[tid] += 1
         plan.documents.append(
             measurement_document(
-                stored, trajectory=tid, sequence=sequence, event_id=envelope.id,
+                stored,
+                trajectory=tid,
+                sequence=sequence,
+                event_id=envelope.id,
                 pending=last_new.get(tid) == m.response_id,
             )
         )
         if m.person_id and m.kind is InstrumentKind.MEASUREMENT:
-            plan.events.append(recorded(
-                tenant, envelope, now,
-                measurement_id=m.response_id, response_id=m.response_id, person_id=m.person_id,
-                trajectory_id=tid, family=m.family, sequence=sequence, recorded_at=now,
-            ))
+            plan.events.append(
+                recorded(
+                    tenant,
+                    envelope,
+                    now,
+                    measurement_id=m.response_id,
+                    response_id=m.response_id,
+                    person_id=m.person_id,
+                    trajectory_id=tid,
+                    family=m.family,
+                    sequence=sequence,
+                    recorded_at=now,
+                )
+            )
     return stored_new
 
 
@@ -319,7 +352,8 @@ async def write_plan(db: Db, session: Session, plan: Plan) -> int:
         await db[PERSONA].bulk_write(plan.persona_ops, ordered=False, session=session)
     # The person-data epoch, and the projection version when cells changed: one round trip.
     await db[SETTINGS].bulk_write(
-        [epoch_advance(), *([projection_touch()] if plan.cell_ops else [])], session=session)
+        [epoch_advance(), *([projection_touch()] if plan.cell_ops else [])], session=session
+    )
     return len(plan.documents)
 
 
@@ -332,8 +366,9 @@ class Accepting:
     refused: dict[str, str]
 
 
-def _validate(envelopes: Sequence[Envelope[ResponseSubmitted]],
-              known: dict[str, frozenset[str]]) -> Accepting:
+def _validate(
+    envelopes: Sequence[Envelope[ResponseSubmitted]], known: dict[str, frozenset[str]]
+) -> Accepting:
     result = Accepting(known, [], {})
     for envelope in envelopes:
         try:
@@ -357,7 +392,8 @@ class ResponseIngestion:
     def __init__(self, runtime: ServiceRuntime, history_cache_persons: int = 20_000) -> None:
         self.runtime = runtime
         self._caches: dict[str, HistoryCache[StoredMeasurement]] = defaultdict(
-            lambda: HistoryCache(history_cache_persons))
+            lambda: HistoryCache(history_cache_persons)
+        )
         self._planned: dict[tuple[str, ...], Plan] = {}
         # Batches `prepare` validated: `apply` skips validating them again (~4 % of the CPU).
         self._accepted: dict[tuple[str, ...], Accepting] = {}
@@ -368,8 +404,7 @@ class ResponseIngestion:
         # Per tenant: set once the batch being applied knows which plan it writes.
         self._deciding: dict[str, asyncio.Future[None]] = {}
 
-    async def _accept(self, db: Db, envelopes: Sequence[Envelope[ResponseSubmitted]]
-                      ) -> Accepting:
+    async def _accept(self, db: Db, envelopes: Sequence[Envelope[ResponseSubmitted]]) -> Accepting:
         ahead = self._accepted.pop(tuple(e.id for e in envelopes), None)
         known = self._families.get(db.name)
         if ahead is not None and ahead.families is known:
@@ -406,8 +441,9 @@ class ResponseIngestion:
         # Persons `base` does not touch are as the cache has them, whether `base` has been
         # committed yet or not.
         usable = cache if cache.holds_at((base.epoch, base.epoch_after)) else None
-        plan = await make_plan(db, None, tenant, accepted, epoch=base.epoch_after,
-                               known=base.after, cache=usable)
+        plan = await make_plan(
+            db, None, tenant, accepted, epoch=base.epoch_after, known=base.after, cache=usable
+        )
         if self._generation[tenant] != generation:
             return  # `base` was not used meanwhile
         plan.generation = generation
@@ -433,9 +469,13 @@ class ResponseIngestion:
             if self._deciding.get(tenant) is deciding:
                 del self._deciding[tenant]
 
-    async def _apply(self, db: Db, tenant: str,
-                     envelopes: Sequence[Envelope[ResponseSubmitted]],
-                     deciding: asyncio.Future[None]) -> dict[str, str]:
+    async def _apply(
+        self,
+        db: Db,
+        tenant: str,
+        envelopes: Sequence[Envelope[ResponseSubmitted]],
+        deciding: asyncio.Future[None],
+    ) -> dict[str, str]:
         accepting = await self._accept(db, envelopes)
         accepted, refused = accepting.accepted, accepting.refused
         if not accepted:
@@ -451,10 +491,21 @@ class ResponseIngestion:
             used.clear()  # a retried transaction keeps only its last attempt's plan
             epoch = await read_epoch(db, session)
             plan = prepared
-            if (retry or plan is None or plan.epoch != epoch
-                    or plan.aborts != aborted_transactions(db.name)):
-                plan = await make_plan(db, session, tenant, accepted, epoch=epoch, known={},
-                                       cache=cache if cache.valid_at(epoch) else None)
+            if (
+                retry
+                or plan is None
+                or plan.epoch != epoch
+                or plan.aborts != aborted_transactions(db.name)
+            ):
+                plan = await make_plan(
+                    db,
+                    session,
+                    tenant,
+                    accepted,
+                    epoch=epoch,
+                    known={},
+                    cache=cache if cache.valid_at(epoch) else None,
+                )
                 # Plans built on another one (or on an earlier attempt) are void.
                 self._generation[tenant] += 1
                 plan.generation = self._generation[tenant]

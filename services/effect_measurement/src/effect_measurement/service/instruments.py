@@ -23,16 +23,29 @@ BUILT_IN_FAMILIES: dict[str, frozenset[str]] = {
     "effect-monitor": frozenset({"informal_care", "relationship", "household_budget"}),
     "self-sufficiency-matrix": frozenset(
         {
-            "finances", "work_education", "daytime_activities", "housing",
-            "domestic_relations", "mental_health", "physical_health", "substance_use",
-            "basic_adl", "instrumental_adl", "social_network", "community_participation",
+            "finances",
+            "work_education",
+            "daytime_activities",
+            "housing",
+            "domestic_relations",
+            "mental_health",
+            "physical_health",
+            "substance_use",
+            "basic_adl",
+            "instrumental_adl",
+            "social_network",
+            "community_participation",
             "justice",
         }
     ),
     "health-self-assessment": frozenset(
         {
-            "bodily_functions", "mental_wellbeing", "meaningfulness", "quality_of_life",
-            "participation", "daily_functioning",
+            "bodily_functions",
+            "mental_wellbeing",
+            "meaningfulness",
+            "quality_of_life",
+            "participation",
+            "daily_functioning",
         }
     ),
 }

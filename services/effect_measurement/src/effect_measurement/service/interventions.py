@@ -20,12 +20,14 @@ from effect_measurement.service.ingest import load_history
 from effect_measurement.service.persona import load_interventions, persona_delta
 
 
-async def record_intervention(runtime: ServiceRuntime, tenant: str, item: InterventionInput
-                              ) -> bool:
+async def record_intervention(
+    runtime: ServiceRuntime, tenant: str, item: InterventionInput
+) -> bool:
     """True when recorded, False when this intervention id was recorded before."""
 
-    async def work(db: Database[dict[str, Any]], session: Session
-                   ) -> tuple[bool, list[Envelope[Any]]]:
+    async def work(
+        db: Database[dict[str, Any]], session: Session
+    ) -> tuple[bool, list[Envelope[Any]]]:
         if await db[INTERVENTIONS].find_one({"_id": item.intervention_id}, session=session):
             return False, []
         person = item.person_id
@@ -35,8 +37,13 @@ async def record_intervention(runtime: ServiceRuntime, tenant: str, item: Interv
         mine = history.get(person, [])
         delta = persona_delta(tenant, {person: (mine, mine)}, before, after)
         await db[INTERVENTIONS].insert_one(
-            {"_id": item.intervention_id, "person_id": person, "type": item.type,
-             "occurred_at": item.occurred_at, "organisation": item.organisation},
+            {
+                "_id": item.intervention_id,
+                "person_id": person,
+                "type": item.type,
+                "occurred_at": item.occurred_at,
+                "organisation": item.organisation,
+            },
             session=session,
         )
         if delta:

@@ -33,12 +33,14 @@ async def load_interventions(
     db: Database[dict[str, Any]], persons: Sequence[str], session: Session | None = None
 ) -> dict[str, list[InterventionInput]]:
     result: dict[str, list[InterventionInput]] = defaultdict(list)
-    async for doc in db[INTERVENTIONS].find({"person_id": {"$in": list(persons)}},
-                                            session=session):
+    async for doc in db[INTERVENTIONS].find({"person_id": {"$in": list(persons)}}, session=session):
         result[doc["person_id"]].append(
             InterventionInput(
-                intervention_id=doc["_id"], person_id=doc["person_id"], type=doc["type"],
-                occurred_at=doc["occurred_at"], organisation=doc.get("organisation"),
+                intervention_id=doc["_id"],
+                person_id=doc["person_id"],
+                type=doc["type"],
+                occurred_at=doc["occurred_at"],
+                organisation=doc.get("organisation"),
             )
         )
     return result
@@ -76,8 +78,9 @@ def persona_batch_delta(
             add_appended_persona_delta(sums, before, items, ivs)
             continue
 
-        def contributions(ms: Sequence[StoredMeasurement], only: Only,
-                          ivs: Sequence[InterventionInput] = ivs) -> dict[RawPersona, Flat]:
+        def contributions(
+            ms: Sequence[StoredMeasurement], only: Only, ivs: Sequence[InterventionInput] = ivs
+        ) -> dict[RawPersona, Flat]:
             return persona_contributions(ms, ivs, only)
 
         add_person_delta(sums, history.get(person, ()), items, contributions)

@@ -38,14 +38,21 @@ PRIVACY = "privacy"
 
 def _profile_input(data: PersonRegistered | PersonProfileUpdated) -> PersonProfileInput:
     # Only the fields the event carried (patch semantics); pc4 is never kept.
-    fields = {f: getattr(data, f) for f in data.model_fields_set
-              if f in ("person_id", "neighbourhood_code", "age_band", "household_type")}
+    fields = {
+        f: getattr(data, f)
+        for f in data.model_fields_set
+        if f in ("person_id", "neighbourhood_code", "age_band", "household_type")
+    }
     return PersonProfileInput(**{"person_id": data.person_id, **fields})
 
 
 def _profile_doc(profile: Profile, at: datetime) -> dict[str, Any]:
-    return {"neighbourhood_code": profile.neighbourhood_code, "age_band": profile.age_band,
-            "household_type": profile.household_type, "updated_at": at}
+    return {
+        "neighbourhood_code": profile.neighbourhood_code,
+        "age_band": profile.age_band,
+        "household_type": profile.household_type,
+        "updated_at": at,
+    }
 
 
 class Projections:
@@ -64,7 +71,8 @@ class Projections:
         return await self.storage.in_transaction(db, callback)
 
     async def person(
-        self, envelope: Envelope[PersonRegistered] | Envelope[PersonProfileUpdated],
+        self,
+        envelope: Envelope[PersonRegistered] | Envelope[PersonProfileUpdated],
         delivery: Delivery,
     ) -> bool:
         data = envelope.data
@@ -77,11 +85,13 @@ class Projections:
             if isinstance(data, PersonRegistered):
                 profile = apply_person_registered(_profile_input(data), envelope.time)
             else:
-                profile = apply_person_profile_updated(current, _profile_input(data),
-                                                       envelope.time)
-            await db[PROFILES].update_one({"_id": data.person_id},
-                                          {"$set": _profile_doc(profile, envelope.time)},
-                                          upsert=True, session=session)
+                profile = apply_person_profile_updated(current, _profile_input(data), envelope.time)
+            await db[PROFILES].update_one(
+                {"_id": data.person_id},
+                {"$set": _profile_doc(profile, envelope.time)},
+                upsert=True,
+                session=session,
+            )
 
         return await self._claimed(envelope.tenant, delivery, envelope.id, effect)
 
@@ -97,10 +107,17 @@ class Projections:
                 return  # an older event arriving late does not undo a newer decision
             await db[CONSENTS].update_one(
                 {"_id": key},
-                {"$set": {"person_id": data.person_id, "organisation": data.organisation_slug,
-                          "purpose": data.purpose, "at": envelope.time,
-                          "granted": isinstance(data, ConsentGranted)}},
-                upsert=True, session=session,
+                {
+                    "$set": {
+                        "person_id": data.person_id,
+                        "organisation": data.organisation_slug,
+                        "purpose": data.purpose,
+                        "at": envelope.time,
+                        "granted": isinstance(data, ConsentGranted),
+                    }
+                },
+                upsert=True,
+                session=session,
             )
 
         return await self._claimed(envelope.tenant, delivery, envelope.id, effect)
@@ -112,22 +129,25 @@ class Projections:
         k = min(max(envelope.data.k_anonymity, MINIMUM_K), MAXIMUM_K)  # never below the floor
 
         async def effect(db: Db, session: Session) -> None:
-            await db[SETTINGS].update_one({"_id": PRIVACY}, {"$set": {"k": k}}, upsert=True,
-                                          session=session)
+            await db[SETTINGS].update_one(
+                {"_id": PRIVACY}, {"$set": {"k": k}}, upsert=True, session=session
+            )
 
         return await self._claimed(tenant, delivery, envelope.id, effect)
 
-    async def instrument(self, envelope: Envelope[InstrumentPublished], delivery: Delivery
-                         ) -> bool:
+    async def instrument(self, envelope: Envelope[InstrumentPublished], delivery: Delivery) -> bool:
         data = envelope.data
 
         async def effect(db: Db, session: Session) -> None:
             if data.purpose != "survey":
                 await db[INSTRUMENTS].update_one(
                     {"_id": data.family},
-                    {"$addToSet": {"dimensions": {"$each": data.dimension_codes}},
-                     "$set": {"purpose": data.purpose}},
-                    upsert=True, session=session,
+                    {
+                        "$addToSet": {"dimensions": {"$each": data.dimension_codes}},
+                        "$set": {"purpose": data.purpose},
+                    },
+                    upsert=True,
+                    session=session,
                 )
 
         return await self._claimed(envelope.tenant, delivery, envelope.id, effect)

@@ -42,8 +42,10 @@ async def privacy(db: Db) -> tuple[PrivacyPolicy, set[str]]:
 
 async def settings(db: Db) -> tuple[PrivacyPolicy, set[str], str]:
     """Privacy policy, named organisations and the cell projection's version (one read)."""
-    docs = {d["_id"]: d async for d in db[SETTINGS].find(
-        {"_id": {"$in": [PRIVACY, PROJECTION_VERSION]}})}
+    docs = {
+        d["_id"]: d
+        async for d in db[SETTINGS].find({"_id": {"$in": [PRIVACY, PROJECTION_VERSION]}})
+    }
     doc = docs.get(PRIVACY, {})
     version = str(docs.get(PROJECTION_VERSION, {}).get("version", ""))
     return PrivacyPolicy(int(doc.get("k", DEFAULT_K))), set(doc.get("named", [])), version
@@ -51,8 +53,9 @@ async def settings(db: Db) -> tuple[PrivacyPolicy, set[str], str]:
 
 def projection_touch() -> UpdateOne:
     """The `SETTINGS` write of `touch_projection`, for a bulk write with other settings."""
-    return UpdateOne({"_id": PROJECTION_VERSION}, {"$set": {"version": new_event_id()}},
-                     upsert=True)
+    return UpdateOne(
+        {"_id": PROJECTION_VERSION}, {"$set": {"version": new_event_id()}}, upsert=True
+    )
 
 
 async def touch_projection(db: Db, session: Session) -> None:
@@ -73,8 +76,9 @@ class CellCache:
 
     def __init__(self, max_entries: int = 256) -> None:
         self.max_entries = max_entries
-        self._entries: OrderedDict[tuple[str, str, str],
-                                   tuple[str, int, dict[CellKey, Accumulator]]]
+        self._entries: OrderedDict[
+            tuple[str, str, str], tuple[str, int, dict[CellKey, Accumulator]]
+        ]
         self._entries = OrderedDict()
 
     def get(self, key: tuple[str, str, str], version: str) -> dict[CellKey, Accumulator] | None:
@@ -84,8 +88,13 @@ class CellCache:
         self._entries.move_to_end(key)
         return entry[2]
 
-    def put(self, key: tuple[str, str, str], version: str, aborts: int,
-            cells: dict[CellKey, Accumulator]) -> None:
+    def put(
+        self,
+        key: tuple[str, str, str],
+        version: str,
+        aborts: int,
+        cells: dict[CellKey, Accumulator],
+    ) -> None:
         """`aborts`: `aborted_transactions(database)` before the cells were read."""
         self._entries[key] = (version, aborts, cells)
         self._entries.move_to_end(key)
@@ -102,8 +111,10 @@ async def parse_query(db: Db, params: Mapping[str, str], policy: PrivacyPolicy) 
     except QueryErrors as error:
         raise InvalidInput(
             "De zoekvraag is ongeldig; zie 'errors'. / The query is invalid; see 'errors'.",
-            errors=[field_error(f"query.{e.field}", f"{e.message.nl} / {e.message.en}", e.code)
-                    for e in error.errors],
+            errors=[
+                field_error(f"query.{e.field}", f"{e.message.nl} / {e.message.en}", e.code)
+                for e in error.errors
+            ],
         ) from error
 
 
@@ -121,8 +132,9 @@ def scope(principal: Principal, organisation: str | None) -> str | None:
     return organisation
 
 
-async def load_cells(db: Db, tenant: str, family: str, period: Period,
-                     version: str | None = None) -> dict[CellKey, Accumulator]:
+async def load_cells(
+    db: Db, tenant: str, family: str, period: Period, version: str | None = None
+) -> dict[CellKey, Accumulator]:
     """The report's cells and those of every report it is linked to (nested periods);
     from `CELL_CACHE` when the projection is still at `version`. Treat as read-only."""
     key = (db.name, family, period.label)
@@ -140,8 +152,9 @@ async def load_cells(db: Db, tenant: str, family: str, period: Period,
     return cells
 
 
-def labels_for(cells: Mapping[CellKey, Accumulator], named: set[str], own: str | None
-               ) -> dict[str, str]:
+def labels_for(
+    cells: Mapping[CellKey, Accumulator], named: set[str], own: str | None
+) -> dict[str, str]:
     """Organisations are anonymous in reports unless opted in (or the caller's own)."""
     orgs = sorted({c.organisation for c in cells})
     labels: dict[str, str] = {}
@@ -155,8 +168,7 @@ def labels_for(cells: Mapping[CellKey, Accumulator], named: set[str], own: str |
     return labels
 
 
-async def reports(db: Db, principal: Principal, params: Mapping[str, str]
-                  ) -> list[PublishedTable]:
+async def reports(db: Db, principal: Principal, params: Mapping[str, str]) -> list[PublishedTable]:
     policy, named, version = await settings(db)
     query = await parse_query(db, params, policy)
     own = scope(principal, query.organisation)
@@ -164,8 +176,12 @@ async def reports(db: Db, principal: Principal, params: Mapping[str, str]
     for period in query.periods:
         cells = await load_cells(db, principal.tenant, query.family, period, version)
         labels = labels_for(cells, named, own)
-        table = build_report(cells, ReportKey(principal.tenant, query.family, query.dimension,
-                                              period), query.k, labels)
+        table = build_report(
+            cells,
+            ReportKey(principal.tenant, query.family, query.dimension, period),
+            query.k,
+            labels,
+        )
         result.append(slice_for_organisation(table, labels.get(own, own)) if own else table)
     return result
 
@@ -181,18 +197,25 @@ async def benchmark(db: Db, principal: Principal, params: Mapping[str, str]) -> 
         )
     cells = await load_cells(db, principal.tenant, query.family, query.periods[0], version)
     key = ReportKey(principal.tenant, query.family, query.dimension, query.periods[0])
-    return build_benchmark(cells, key, own, query.metric or Metric.MEAN_CHANGE, query.k,
-                           salt=f"{principal.tenant}|{key.family}|{key.period.label}",
-                           named_organisations=named)
+    return build_benchmark(
+        cells,
+        key,
+        own,
+        query.metric or Metric.MEAN_CHANGE,
+        query.k,
+        salt=f"{principal.tenant}|{key.family}|{key.period.label}",
+        named_organisations=named,
+    )
 
 
-async def transitions(db: Db, principal: Principal, params: Mapping[str, str]
-                      ) -> TransitionMatrix:
+async def transitions(db: Db, principal: Principal, params: Mapping[str, str]) -> TransitionMatrix:
     policy, _, version = await settings(db)
     query = await parse_query(db, params, policy)
     if len(query.periods) != 1:
-        raise InvalidInput("Kies één periode. / Choose one period.",
-                           errors=[field_error("query.period", "one period")])
+        raise InvalidInput(
+            "Kies één periode. / Choose one period.",
+            errors=[field_error("query.period", "one period")],
+        )
     cells = await load_cells(db, principal.tenant, query.family, query.periods[0], version)
     key = ReportKey(principal.tenant, query.family, query.dimension, query.periods[0])
     report = build_report(cells, key, query.k)
@@ -203,14 +226,23 @@ async def persona(db: Db, principal: Principal, params: Mapping[str, str]) -> Pe
     policy, _ = await privacy(db)
     query = await parse_query(db, params, policy)
     if len(query.periods) != 1 or query.periods[0].kind is not PeriodKind.YEAR:
-        raise InvalidInput("Persona's gaan per jaar. / Personas are per year.",
-                           errors=[field_error("query.period", "a year, e.g. 2026")])
+        raise InvalidInput(
+            "Persona's gaan per jaar. / Personas are per year.",
+            errors=[field_error("query.period", "a year, e.g. 2026")],
+        )
     year, attribute = query.periods[0], query.attribute or "age_band"
     cells: dict[Any, Accumulator] = {}
-    async for doc in db[PERSONA].find({"family": query.family, "year": year.label,
-                                       "dimension": query.dimension, "attribute": attribute}):
+    async for doc in db[PERSONA].find(
+        {
+            "family": query.family,
+            "year": year.label,
+            "dimension": query.dimension,
+            "attribute": attribute,
+        }
+    ):
         parsed = persona_from_document(principal.tenant, doc)
         if parsed is not None:
             cells[parsed[0]] = parsed[1]
-    return build_persona_report(cells, principal.tenant, query.family, query.dimension, year,
-                                attribute, query.k)
+    return build_persona_report(
+        cells, principal.tenant, query.family, query.dimension, year, attribute, query.k
+    )

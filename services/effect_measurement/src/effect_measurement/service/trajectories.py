@@ -88,13 +88,22 @@ def view(tid: str, tracks: list[Trajectory]) -> dict[str, Any]:
                 "scale": t.scale.value,
                 "points": [{"at": p.submitted_at, "values": dict(p.values)} for p in t.points],
                 "changes": {
-                    d: {"baseline": c.baseline, "value": c.value, "delta": round(c.delta, 2),
-                        "outcome": c.outcome.value}
+                    d: {
+                        "baseline": c.baseline,
+                        "value": c.value,
+                        "delta": round(c.delta, 2),
+                        "outcome": c.outcome.value,
+                    }
                     for d, c in t.latest_changes().items()
                 },
                 "goals": [
-                    {"dimension": g.dimension, "target": g.target, "set_by_role": g.set_by_role,
-                     "set_at": g.set_at, "reached": goal_reached(t, g)}
+                    {
+                        "dimension": g.dimension,
+                        "target": g.target,
+                        "set_by_role": g.set_by_role,
+                        "set_at": g.set_at,
+                        "reached": goal_reached(t, g),
+                    }
                     for g in t.goals
                 ],
             }
@@ -104,8 +113,15 @@ def view(tid: str, tracks: list[Trajectory]) -> dict[str, Any]:
 
 
 async def add_goal(
-    db: Db, person: str, tid: str, tracks: list[Trajectory], *, dimension: str, target: float,
-    role: str, actor: str,
+    db: Db,
+    person: str,
+    tid: str,
+    tracks: list[Trajectory],
+    *,
+    dimension: str,
+    target: float,
+    role: str,
+    actor: str,
 ) -> dict[str, Any]:
     track = next((t for t in tracks if dimension in t.dimensions()), None)
     if track is None:
@@ -117,11 +133,19 @@ async def add_goal(
     try:
         set_goal(track, goal)
     except DomainError as error:
-        raise InvalidInput(str(error.text),
-                           errors=[field_error(error.field or "target", error.text.en)]) from error
-    doc = {"_id": new_event_id(), "person_id": person, "trajectory_id": tid,
-           "dimension": dimension, "target": target, "set_by_role": role, "set_by": actor,
-           "set_at": goal.set_at}
+        raise InvalidInput(
+            str(error.text), errors=[field_error(error.field or "target", error.text.en)]
+        ) from error
+    doc = {
+        "_id": new_event_id(),
+        "person_id": person,
+        "trajectory_id": tid,
+        "dimension": dimension,
+        "target": target,
+        "set_by_role": role,
+        "set_by": actor,
+        "set_at": goal.set_at,
+    }
     await db[GOALS].insert_one(doc)
     return {k: v for k, v in doc.items() if k not in ("_id", "person_id")}
 

@@ -68,8 +68,7 @@ async def set_client_origins(
     """Move the client's entries in the CORS table; an origin no client uses any more goes."""
     await add_allowed_origins(pdb, [o for o in after if o not in before], client_id)
     for origin in [o for o in before if o not in after]:
-        await pdb[c.ALLOWED_ORIGINS].update_one({"_id": origin},
-                                                {"$pull": {"clients": client_id}})
+        await pdb[c.ALLOWED_ORIGINS].update_one({"_id": origin}, {"$pull": {"clients": client_id}})
         doc = await pdb[c.ALLOWED_ORIGINS].find_one({"_id": origin})
         if doc is not None and not doc.get("clients"):
             await pdb[c.ALLOWED_ORIGINS].delete_one({"_id": origin})
@@ -169,8 +168,9 @@ async def replace_person_with_tombstone(
     db: Db, tombstone: Person, *, erased_at: datetime, session: S
 ) -> None:
     """Replace the whole document: nothing of the person's data survives in extra fields."""
-    old = await db[c.PEOPLE].find_one({"_id": tombstone.id}, projection={
-        "erasure_requested_at": 1}, session=session)
+    old = await db[c.PEOPLE].find_one(
+        {"_id": tombstone.id}, projection={"erasure_requested_at": 1}, session=session
+    )
     doc = to_doc(tombstone, "id")
     doc["erasure_requested_at"] = restore_datetimes(old or {}).get("erasure_requested_at")
     doc["erased_at"] = erased_at
@@ -189,8 +189,9 @@ def membership_id(person_id: str, organisation: str) -> str:
 
 
 def _membership(doc: dict[str, Any]) -> Membership:
-    return Membership.model_validate({k: v for k, v in restore_datetimes(doc).items()
-                                      if k != "_id"})
+    return Membership.model_validate(
+        {k: v for k, v in restore_datetimes(doc).items() if k != "_id"}
+    )
 
 
 async def memberships_of(db: Db, person_id: str) -> list[Membership]:
@@ -235,8 +236,7 @@ async def save_ledger(db: Db, ledger: ConsentLedger, *, session: S) -> None:
 # ---- erasure -----------------------------------------------------------------------------------
 
 
-async def get_erasure(db: Db, person_id: str, *, session: S = None
-                      ) -> ErasureStatus | None:
+async def get_erasure(db: Db, person_id: str, *, session: S = None) -> ErasureStatus | None:
     return erasure_from_doc(await db[c.ERASURES].find_one({"_id": person_id}, session=session))
 
 
@@ -309,8 +309,8 @@ async def revoke_family(
     db: Db, family_id: str, at: datetime, reason: str, *, session: S
 ) -> list[tuple[str, datetime]]:
     """Revoke every member; returns (access jti, its expiry) of each member for the deny-list."""
-    members = await db[c.REFRESH_TOKENS].find({"family_id": family_id}, session=session).to_list(
-        None
+    members = (
+        await db[c.REFRESH_TOKENS].find({"family_id": family_id}, session=session).to_list(None)
     )
     await db[c.REFRESH_TOKENS].update_many(
         {"family_id": family_id, "revoked_at": None},
@@ -382,8 +382,11 @@ async def save_neighbourhoods(
 ) -> None:
     await db[c.NEIGHBOURHOODS].replace_one(
         {"_id": NEIGHBOURHOOD_TABLE_ID},
-        {"_id": NEIGHBOURHOOD_TABLE_ID, "neighbourhoods": table.model_dump()["neighbourhoods"],
-         "imported_at": at},
+        {
+            "_id": NEIGHBOURHOOD_TABLE_ID,
+            "neighbourhoods": table.model_dump()["neighbourhoods"],
+            "imported_at": at,
+        },
         upsert=True,
         session=session,
     )

@@ -105,10 +105,12 @@ class ConsentLedger(BaseModel):
         stays, under an id that no longer points to the person; the person's own actor id
         becomes "resident" (staff ids, who acted on the resident's behalf, stay)."""
         entries = tuple(
-            entry.model_copy(update={
-                "by": "resident" if entry.by == self.person_id else entry.by,
-                "at": entry.at.replace(hour=0, minute=0, second=0, microsecond=0),
-            })
+            entry.model_copy(
+                update={
+                    "by": "resident" if entry.by == self.person_id else entry.by,
+                    "at": entry.at.replace(hour=0, minute=0, second=0, microsecond=0),
+                }
+            )
             for entry in self.entries
         )
         return ConsentLedger(person_id=new_id, entries=entries)

@@ -36,11 +36,10 @@ class ErasureStatus(BaseModel):
     last_asked_at: datetime | None = None
 
     @classmethod
-    def requested(
-        cls, person_id: str, *, at: datetime, expected: Iterable[str]
-    ) -> ErasureStatus:
-        return cls(person_id=person_id, requested_at=at,
-                   expected_services=tuple(sorted(set(expected))))
+    def requested(cls, person_id: str, *, at: datetime, expected: Iterable[str]) -> ErasureStatus:
+        return cls(
+            person_id=person_id, requested_at=at, expected_services=tuple(sorted(set(expected)))
+        )
 
     @property
     def confirmed_services(self) -> frozenset[str]:
@@ -69,8 +68,13 @@ class ErasureStatus(BaseModel):
     ) -> ErasureStatus:
         """Record a service's confirmation; a later one of the same service replaces it
         (a service that erases again reports its latest counts)."""
-        confirmation = ServiceConfirmation(service=service, event_id=event_id, confirmed_at=at,
-                                           erased=dict(erased), anonymised=dict(anonymised))
+        confirmation = ServiceConfirmation(
+            service=service,
+            event_id=event_id,
+            confirmed_at=at,
+            erased=dict(erased),
+            anonymised=dict(anonymised),
+        )
         others = tuple(c for c in self.confirmations if c.service != service)
         ordered = tuple(sorted((*others, confirmation), key=lambda c: c.service))
         return self.model_copy(update={"confirmations": ordered})
@@ -85,5 +89,6 @@ class ErasureStatus(BaseModel):
         return self.model_copy(update={"reminders": self.reminders + 1, "last_asked_at": at})
 
     def completed(self, at: datetime) -> ErasureStatus:
-        return self if self.completed_at is not None else self.model_copy(
-            update={"completed_at": at})
+        return (
+            self if self.completed_at is not None else self.model_copy(update={"completed_at": at})
+        )

@@ -31,9 +31,7 @@ def validate_slug(value: str, field: str = "slug") -> str:
     return value
 
 
-def validate_tenant_slug(
-    value: str, *, allow_platform: bool = False, field: str = "tenant"
-) -> str:
+def validate_tenant_slug(value: str, *, allow_platform: bool = False, field: str = "tenant") -> str:
     """Customer tenants may not use a reserved slug; only platform bootstrap allows it."""
     validate_slug(value, field)
     if value in RESERVED_TENANT_SLUGS and not allow_platform:

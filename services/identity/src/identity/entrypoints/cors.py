@@ -37,14 +37,16 @@ def install_cors(app: FastAPI, ctx: Identity) -> None:
     allow_list = OriginAllowList(ctx)
 
     @app.middleware("http")
-    async def cors(request: Request, call_next: Callable[[Request], Awaitable[Response]]
-                   ) -> Response:
+    async def cors(
+        request: Request, call_next: Callable[[Request], Awaitable[Response]]
+    ) -> Response:
         origin = request.headers.get("origin")
         if origin is None:
             return await call_next(request)
         allowed = await allow_list.allows(origin)
-        preflight = (request.method == "OPTIONS"
-                     and "access-control-request-method" in request.headers)
+        preflight = (
+            request.method == "OPTIONS" and "access-control-request-method" in request.headers
+        )
         if preflight:
             response = Response(status_code=204 if allowed else 403)
         else:

@@ -49,26 +49,44 @@ async def create_tenant(
     body: TenantIn, request: Request, principal: PlatformOperator, ctx: Ctx
 ) -> JSONResponse:
     async def produce() -> tuple[int, Any]:
-        tenant = await domain_call(lambda: directory.register_tenant(
-            ctx, slug=body.slug, name=body.name, actor=principal.subject,
-            k_anonymity=body.k_anonymity))
-        return 201, {"slug": tenant.slug, "name": tenant.name,
-                     "created_at": tenant.created_at.isoformat()}
+        tenant = await domain_call(
+            lambda: directory.register_tenant(
+                ctx,
+                slug=body.slug,
+                name=body.name,
+                actor=principal.subject,
+                k_anonymity=body.k_anonymity,
+            )
+        )
+        return 201, {
+            "slug": tenant.slug,
+            "name": tenant.name,
+            "created_at": tenant.created_at.isoformat(),
+        }
 
-    return await idempotent(await ctx.platform_db(), key=idempotency_key(request),
-                            scope=f"{principal.subject}:tenants", body=body.model_dump(),
-                            produce=produce)
+    return await idempotent(
+        await ctx.platform_db(),
+        key=idempotency_key(request),
+        scope=f"{principal.subject}:tenants",
+        body=body.model_dump(),
+        produce=produce,
+    )
 
 
 @router.get("/tenants")
 async def list_tenants(
-    principal: PlatformOperator, ctx: Ctx, limit: LimitParam = LIMIT_DEFAULT,
+    principal: PlatformOperator,
+    ctx: Ctx,
+    limit: LimitParam = LIMIT_DEFAULT,
     cursor: CursorParam = None,
 ) -> dict[str, Any]:
-    docs, next_cursor = await paginate((await ctx.platform_db())[c.TENANTS], {}, limit=limit,
-                                       cursor=cursor)
-    return {"items": [{"slug": d["_id"], "name": d["name"]} for d in docs],
-            "next_cursor": next_cursor}
+    docs, next_cursor = await paginate(
+        (await ctx.platform_db())[c.TENANTS], {}, limit=limit, cursor=cursor
+    )
+    return {
+        "items": [{"slug": d["_id"], "name": d["name"]} for d in docs],
+        "next_cursor": next_cursor,
+    }
 
 
 # ---- organisations and teams ---------------------------------------------------------------------
@@ -79,19 +97,32 @@ async def create_organisation(
     body: OrganisationIn, request: Request, principal: TenantAdmin, ctx: Ctx
 ) -> JSONResponse:
     async def produce() -> tuple[int, Any]:
-        org = await domain_call(lambda: directory.create_organisation(
-            ctx, principal.tenant, slug=body.slug, name=body.name, kind=body.kind,
-            actor=principal.subject))
+        org = await domain_call(
+            lambda: directory.create_organisation(
+                ctx,
+                principal.tenant,
+                slug=body.slug,
+                name=body.name,
+                kind=body.kind,
+                actor=principal.subject,
+            )
+        )
         return 201, organisation_out(org)
 
-    return await idempotent(await ctx.tenant_db(principal.tenant), key=idempotency_key(request),
-                            scope=f"{principal.subject}:organisations",
-                            body=body.model_dump(mode="json"), produce=produce)
+    return await idempotent(
+        await ctx.tenant_db(principal.tenant),
+        key=idempotency_key(request),
+        scope=f"{principal.subject}:organisations",
+        body=body.model_dump(mode="json"),
+        produce=produce,
+    )
 
 
 @router.get("/organisations")
 async def list_organisations(
-    principal: LivePrincipal, ctx: Ctx, limit: LimitParam = LIMIT_DEFAULT,
+    principal: LivePrincipal,
+    ctx: Ctx,
+    limit: LimitParam = LIMIT_DEFAULT,
     cursor: CursorParam = None,
 ) -> dict[str, Any]:
     db = await ctx.tenant_db(principal.tenant)
@@ -112,21 +143,30 @@ async def get_organisation(slug: str, principal: LivePrincipal, ctx: Ctx) -> dic
 async def create_team(slug: str, body: TeamIn, principal: Manager, ctx: Ctx) -> dict[str, Any]:
     await _visible_org(ctx, principal, slug)
     clients.require_manager(principal, slug)
-    team = await domain_call(lambda: directory.create_team(
-        ctx, principal, organisation=slug, slug=body.slug, name=body.name))
+    team = await domain_call(
+        lambda: directory.create_team(
+            ctx, principal, organisation=slug, slug=body.slug, name=body.name
+        )
+    )
     return {"organisation": team.organisation, "slug": team.slug, "name": team.name}
 
 
 @router.get("/organisations/{slug}/teams")
 async def list_teams(
-    slug: str, principal: LivePrincipal, ctx: Ctx, limit: LimitParam = LIMIT_DEFAULT,
+    slug: str,
+    principal: LivePrincipal,
+    ctx: Ctx,
+    limit: LimitParam = LIMIT_DEFAULT,
     cursor: CursorParam = None,
 ) -> dict[str, Any]:
     db = await _visible_org(ctx, principal, slug)
-    docs, next_cursor = await paginate(db[c.TEAMS], {"organisation": slug}, limit=limit,
-                                       cursor=cursor)
-    return {"items": [{"organisation": slug, "slug": d["slug"], "name": d["name"]}
-                      for d in docs], "next_cursor": next_cursor}
+    docs, next_cursor = await paginate(
+        db[c.TEAMS], {"organisation": slug}, limit=limit, cursor=cursor
+    )
+    return {
+        "items": [{"organisation": slug, "slug": d["slug"], "name": d["name"]} for d in docs],
+        "next_cursor": next_cursor,
+    }
 
 
 async def _visible_org(ctx: Ctx, principal: Any, slug: str) -> Any:
@@ -143,22 +183,33 @@ async def create_person(
     body: PersonIn, request: Request, principal: Manager, ctx: Ctx
 ) -> JSONResponse:
     """A staff account (or a resident entered by staff) with e-mail and password."""
-    await _check_new_memberships(ctx, principal, [(m.organisation, m.roles)
-                                                  for m in body.memberships])
+    await _check_new_memberships(
+        ctx, principal, [(m.organisation, m.roles) for m in body.memberships]
+    )
 
     async def produce() -> tuple[int, Any]:
-        person, _ = await domain_call(lambda: people.register_person(
-            ctx, principal.tenant,
-            people.NewPerson(display_name=body.display_name, email=body.email,
-                             password=body.password),
-            memberships=[(m.organisation, m.roles) for m in body.memberships],
-            actor=principal.subject))
+        person, _ = await domain_call(
+            lambda: people.register_person(
+                ctx,
+                principal.tenant,
+                people.NewPerson(
+                    display_name=body.display_name, email=body.email, password=body.password
+                ),
+                memberships=[(m.organisation, m.roles) for m in body.memberships],
+                actor=principal.subject,
+            )
+        )
         db = await ctx.tenant_db(principal.tenant)
         return 201, person_out(person, await repo.memberships_of(db, person.id))
 
     payload = body.model_dump(mode="json") | {"password": "***"}
-    return await idempotent(await ctx.tenant_db(principal.tenant), key=idempotency_key(request),
-                            scope=f"{principal.subject}:people", body=payload, produce=produce)
+    return await idempotent(
+        await ctx.tenant_db(principal.tenant),
+        key=idempotency_key(request),
+        scope=f"{principal.subject}:people",
+        body=payload,
+        produce=produce,
+    )
 
 
 async def _check_new_memberships(ctx: Ctx, principal: Any, grants: list[Any]) -> None:
@@ -166,31 +217,38 @@ async def _check_new_memberships(ctx: Ctx, principal: Any, grants: list[Any]) ->
     for org, roles in grants:
         await directory.require_organisation(db, org)
         if not people.may_manage(principal, org):
-            raise Forbidden("U mag deze organisatie niet beheren. / You may not manage this "
-                            "organisation.")
+            raise Forbidden(
+                "U mag deze organisatie niet beheren. / You may not manage this organisation."
+            )
         if not people.may_grant(principal, roles):
             raise Forbidden("U mag deze rol niet toekennen. / You may not grant this role.")
 
 
 @router.get("/people")
 async def list_people(
-    principal: Manager, ctx: Ctx, organisation: str | None = None,
-    limit: LimitParam = LIMIT_DEFAULT, cursor: CursorParam = None,
+    principal: Manager,
+    ctx: Ctx,
+    organisation: str | None = None,
+    limit: LimitParam = LIMIT_DEFAULT,
+    cursor: CursorParam = None,
 ) -> dict[str, Any]:
     """Tenant admins list everyone (or one organisation); org admins one of their orgs.
     Each listed person is an access to personal data and is logged."""
     db = await ctx.tenant_db(principal.tenant)
     if organisation is None:
         if not principal.has_role(Role.TENANT_ADMIN):
-            raise InvalidInput("Kies een organisatie. / Choose an organisation.",
-                               errors=[field_error("query.organisation", "required")])
+            raise InvalidInput(
+                "Kies een organisatie. / Choose an organisation.",
+                errors=[field_error("query.organisation", "required")],
+            )
         docs, next_cursor = await paginate(db[c.PEOPLE], {}, limit=limit, cursor=cursor)
         ids = [str(d["_id"]) for d in docs]
     else:
         await directory.require_organisation(db, organisation)
         clients.require_manager(principal, organisation)
-        docs, next_cursor = await paginate(db[c.MEMBERSHIPS], {"organisation": organisation},
-                                           limit=limit, cursor=cursor)
+        docs, next_cursor = await paginate(
+            db[c.MEMBERSHIPS], {"organisation": organisation}, limit=limit, cursor=cursor
+        )
         ids = [str(d["person_id"]) for d in docs]
     items = []
     for person_id in ids:
@@ -200,12 +258,23 @@ async def list_people(
         if principal.person_id != person_id:
             from wijkkracht_common.access_log import record_access
 
-            await record_access(db, service="identity", principal=principal, resident=person_id,
-                                action="list", resource=f"person/{person_id}",
-                                reason="administration")
-        items.append({"id": person.id, "display_name": person.display_name,
-                      "status": person.status.value,
-                      "memberships": memberships_out(await repo.memberships_of(db, person_id))})
+            await record_access(
+                db,
+                service="identity",
+                principal=principal,
+                resident=person_id,
+                action="list",
+                resource=f"person/{person_id}",
+                reason="administration",
+            )
+        items.append(
+            {
+                "id": person.id,
+                "display_name": person.display_name,
+                "status": person.status.value,
+                "memberships": memberships_out(await repo.memberships_of(db, person_id)),
+            }
+        )
     ctx.runtime.notify_relay()
     return {"items": items, "next_cursor": next_cursor}
 
@@ -223,9 +292,15 @@ async def get_erasure(person_id: str, principal: TenantAdmin, ctx: Ctx) -> dict[
     status = await erasure.status_of(ctx, principal.tenant, person_id)
     from wijkkracht_common.access_log import record_access
 
-    await record_access(await ctx.tenant_db(principal.tenant), service="identity",
-                        principal=principal, resident=person_id, action="read",
-                        resource=f"erasure/{person_id}", reason="erasure_administration")
+    await record_access(
+        await ctx.tenant_db(principal.tenant),
+        service="identity",
+        principal=principal,
+        resident=person_id,
+        action="read",
+        resource=f"erasure/{person_id}",
+        reason="erasure_administration",
+    )
     ctx.runtime.notify_relay()
     return erasure_out(status)
 
@@ -234,8 +309,11 @@ async def get_erasure(person_id: str, principal: TenantAdmin, ctx: Ctx) -> dict[
 async def put_membership(
     person_id: str, organisation: str, body: RolesIn, principal: Manager, ctx: Ctx
 ) -> dict[str, Any]:
-    membership = await domain_call(lambda: people.set_membership(
-        ctx, principal, person_id, organisation, body.roles, body.team))
+    membership = await domain_call(
+        lambda: people.set_membership(
+            ctx, principal, person_id, organisation, body.roles, body.team
+        )
+    )
     if membership is None:
         return {"person_id": person_id, "organisation": organisation, "roles": []}
     return {"person_id": person_id, **memberships_out([membership])[0]}
@@ -252,26 +330,42 @@ async def create_client(
     clients.require_manager(principal, slug)
 
     async def produce() -> tuple[int, Any]:
-        client, secret = await domain_call(lambda: clients.create_client(
-            ctx, principal.tenant, organisation=slug, name=body.name,
-            confidential=body.client_type == "confidential", scopes=body.scopes,
-            redirect_uris=body.redirect_uris, allowed_origins=body.allowed_origins))
+        client, secret = await domain_call(
+            lambda: clients.create_client(
+                ctx,
+                principal.tenant,
+                organisation=slug,
+                name=body.name,
+                confidential=body.client_type == "confidential",
+                scopes=body.scopes,
+                redirect_uris=body.redirect_uris,
+                allowed_origins=body.allowed_origins,
+            )
+        )
         return 201, client_out(client, secret)
 
-    return await idempotent(await ctx.tenant_db(principal.tenant), key=idempotency_key(request),
-                            scope=f"{principal.subject}:clients:{slug}",
-                            body=body.model_dump(mode="json"), produce=produce)
+    return await idempotent(
+        await ctx.tenant_db(principal.tenant),
+        key=idempotency_key(request),
+        scope=f"{principal.subject}:clients:{slug}",
+        body=body.model_dump(mode="json"),
+        produce=produce,
+    )
 
 
 @router.get("/organisations/{slug}/clients")
 async def list_clients(
-    slug: str, principal: Manager, ctx: Ctx, limit: LimitParam = LIMIT_DEFAULT,
+    slug: str,
+    principal: Manager,
+    ctx: Ctx,
+    limit: LimitParam = LIMIT_DEFAULT,
     cursor: CursorParam = None,
 ) -> dict[str, Any]:
     db = await _visible_org(ctx, principal, slug)
     clients.require_manager(principal, slug)
-    docs, next_cursor = await paginate(db[c.CLIENTS], {"organisation": slug}, limit=limit,
-                                       cursor=cursor)
+    docs, next_cursor = await paginate(
+        db[c.CLIENTS], {"organisation": slug}, limit=limit, cursor=cursor
+    )
     found = [from_doc(ApiClient, d, "client_id") for d in docs]
     return {"items": [client_out(x) for x in found if x], "next_cursor": next_cursor}
 
@@ -289,8 +383,9 @@ async def patch_client(
     `invalid_client` from the token endpoint at once on this replica and within
     `WK_CLIENT_CACHE_SECONDS` on the others."""
     changes = {k: v for k, v in body.model_dump(exclude_unset=True).items() if v is not None}
-    client = await domain_call(lambda: clients.update_client(
-        ctx, principal, slug, client_id, changes=changes))
+    client = await domain_call(
+        lambda: clients.update_client(ctx, principal, slug, client_id, changes=changes)
+    )
     return client_out(client)
 
 
@@ -313,21 +408,28 @@ async def import_neighbourhoods(
     """Body: the CSV (`text/csv`, UTF-8) with header `code,name,lat,lon,postcodes`."""
     raw = await request.body()
     if len(raw) > 2_000_000:
-        raise InvalidInput("Bestand te groot (max 2 MB). / File too large (max 2 MB).",
-                           errors=[field_error("body", "max 2 MB")], status=413)
+        raise InvalidInput(
+            "Bestand te groot (max 2 MB). / File too large (max 2 MB).",
+            errors=[field_error("body", "max 2 MB")],
+            status=413,
+        )
     try:
         content = raw.decode("utf-8")
     except UnicodeDecodeError:
-        raise InvalidInput("Het bestand is geen UTF-8. / The file is not UTF-8.",
-                           errors=[field_error("body", "not UTF-8")]) from None
-    table = await neighbourhoods.import_neighbourhoods(ctx, principal.tenant, content,
-                                                       actor=principal.subject)
-    return {"count": len(table.neighbourhoods),
-            "items": [n.model_dump(mode="json") for n in table.neighbourhoods]}
+        raise InvalidInput(
+            "Het bestand is geen UTF-8. / The file is not UTF-8.",
+            errors=[field_error("body", "not UTF-8")],
+        ) from None
+    table = await neighbourhoods.import_neighbourhoods(
+        ctx, principal.tenant, content, actor=principal.subject
+    )
+    return {
+        "count": len(table.neighbourhoods),
+        "items": [n.model_dump(mode="json") for n in table.neighbourhoods],
+    }
 
 
 @router.get("/neighbourhoods")
 async def list_neighbourhoods(principal: LivePrincipal, ctx: Ctx) -> dict[str, Any]:
     table = await repo.get_neighbourhoods(await ctx.tenant_db(principal.tenant))
-    return {"items": [n.model_dump(mode="json") for n in table.neighbourhoods],
-            "next_cursor": None}
+    return {"items": [n.model_dump(mode="json") for n in table.neighbourhoods], "next_cursor": None}

@@ -29,8 +29,16 @@ from identity.service.login import LoginRefused, login_with_code, login_with_pas
 
 router = APIRouter(tags=["oauth"])
 
-_AUTH_FIELDS = ("client_id", "redirect_uri", "response_type", "scope", "state",
-                "code_challenge", "code_challenge_method", "nonce")
+_AUTH_FIELDS = (
+    "client_id",
+    "redirect_uri",
+    "response_type",
+    "scope",
+    "state",
+    "code_challenge",
+    "code_challenge_method",
+    "nonce",
+)
 NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
 
 
@@ -56,8 +64,9 @@ async def _validated(ctx: Ctx, pairs: list[tuple[str, str]], lang: str, action: 
     except AuthorizationRejected as rejected:
         location = rejected.redirect_location()
         if location is None:  # unknown client or redirect URI: never redirect (open redirect)
-            return render(lang=lang, action=action, params=[], status=400, error=ERROR_PAGE,
-                          show_form=False)
+            return render(
+                lang=lang, action=action, params=[], status=400, error=ERROR_PAGE, show_form=False
+            )
         return RedirectResponse(location, status_code=303)
 
 
@@ -74,20 +83,30 @@ class _LoginForm:
         self.binding = csrf.request_binding(pairs)
 
     def token(self) -> str:
-        return csrf.issue_form_token(self.ctx.csrf_key, self.cookie_value, self.binding,
-                                     int(time.time()))
+        return csrf.issue_form_token(
+            self.ctx.csrf_key, self.cookie_value, self.binding, int(time.time())
+        )
 
     def accepts(self, token: str | None) -> bool:
         return csrf.verify_form_token(
-            self.ctx.csrf_key, cookie_value=self.presented, token=token, binding=self.binding,
-            now=int(time.time()), max_age=self.ctx.settings.login_form_max_age_seconds)
+            self.ctx.csrf_key,
+            cookie_value=self.presented,
+            token=token,
+            binding=self.binding,
+            now=int(time.time()),
+            max_age=self.ctx.settings.login_form_max_age_seconds,
+        )
 
     def attach(self, response: Response) -> Response:
         """(Re)sets the cookie: a new browser gets one, an existing one is refreshed."""
         response.set_cookie(
-            self.cookie_name, self.cookie_value,
-            max_age=self.ctx.settings.login_form_max_age_seconds, path="/",
-            secure=self.secure, httponly=True, samesite="lax",
+            self.cookie_name,
+            self.cookie_value,
+            max_age=self.ctx.settings.login_form_max_age_seconds,
+            path="/",
+            secure=self.secure,
+            httponly=True,
+            samesite="lax",
         )
         return response
 
@@ -102,8 +121,15 @@ async def authorize_page(request: Request, ctx: Ctx) -> Response:
         return validated
     client = await oauth.load_client(ctx, validated.client_id)
     form = _LoginForm(request, ctx, pairs)
-    return form.attach(render(lang=lang, action=action, params=pairs, csrf_token=form.token(),
-                              client_name=client.name if client else None))
+    return form.attach(
+        render(
+            lang=lang,
+            action=action,
+            params=pairs,
+            csrf_token=form.token(),
+            client_name=client.name if client else None,
+        )
+    )
 
 
 @router.post(AUTHORIZE_PATH, response_class=Response)
@@ -123,24 +149,41 @@ async def authorize_submit(request: Request, ctx: Ctx) -> Response:
     login_form = _LoginForm(request, ctx, pairs)
     if not login_form.accepts(values.get(csrf.FIELD_NAME)):
         # No login attempt (and no throttle count): show a fresh form with a valid token.
-        return login_form.attach(render(
-            lang=lang, action=action, params=pairs, error=CSRF_REFUSED, email=email,
-            client_name=client_name, status=403, csrf_token=login_form.token()))
+        return login_form.attach(
+            render(
+                lang=lang,
+                action=action,
+                params=pairs,
+                error=CSRF_REFUSED,
+                email=email,
+                client_name=client_name,
+                status=403,
+                csrf_token=login_form.token(),
+            )
+        )
     code = values.get("login_code", "").strip()
     try:
         if code:
             person = await login_with_code(ctx, validated.tenant, code, client_ip(request))
         else:
-            person = await login_with_password(ctx, validated.tenant, email,
-                                               values.get("password", ""), client_ip(request))
+            person = await login_with_password(
+                ctx, validated.tenant, email, values.get("password", ""), client_ip(request)
+            )
     except LoginRefused as refused:
         throttled = refused.retry_after is not None
-        return login_form.attach(render(
-            lang=lang, action=action, params=pairs, error=refused.text, email=email,
-            client_name=client_name, csrf_token=login_form.token(),
-            status=429 if throttled else 401,
-            headers={"Retry-After": str(refused.retry_after)} if throttled else None,
-        ))
+        return login_form.attach(
+            render(
+                lang=lang,
+                action=action,
+                params=pairs,
+                error=refused.text,
+                email=email,
+                client_name=client_name,
+                csrf_token=login_form.token(),
+                status=429 if throttled else 401,
+                headers={"Retry-After": str(refused.retry_after)} if throttled else None,
+            )
+        )
     location = await oauth.issue_code(ctx, validated, person)
     return RedirectResponse(location, status_code=303, headers=NO_STORE)
 
@@ -154,9 +197,7 @@ def _oauth_response(result: oauth.TokenResult) -> JSONResponse:
 
 async def _form(request: Request) -> dict[str, str] | None:
     """Form fields; None when a parameter is repeated (RFC 6749 §3.2) or not a form."""
-    if not request.headers.get("content-type", "").startswith(
-        "application/x-www-form-urlencoded"
-    ):
+    if not request.headers.get("content-type", "").startswith("application/x-www-form-urlencoded"):
         return None
     form = await request.form()
     items = [(k, v) for k, v in form.multi_items() if isinstance(v, str)]
@@ -166,8 +207,11 @@ async def _form(request: Request) -> dict[str, str] | None:
 
 
 def _invalid_request(description: str) -> JSONResponse:
-    return JSONResponse({"error": "invalid_request", "error_description": description},
-                        status_code=400, headers=NO_STORE)
+    return JSONResponse(
+        {"error": "invalid_request", "error_description": description},
+        status_code=400,
+        headers=NO_STORE,
+    )
 
 
 @router.post(TOKEN_PATH)

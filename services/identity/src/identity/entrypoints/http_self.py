@@ -43,18 +43,32 @@ async def register(body: RegistrationIn, request: Request, ctx: Ctx) -> JSONResp
         raise NotFound(NOT_FOUND)
 
     async def produce() -> tuple[int, Any]:
-        person, _ = await domain_call(lambda: people.register_person(
-            ctx, client.tenant,
-            people.NewPerson(display_name=body.display_name, email=body.email,
-                             password=body.password, pc4=body.pc4, birth_year=body.birth_year,
-                             household_type=body.household_type),
-            memberships=[(client.organisation, [Role.RESIDENT])], actor=None))
+        person, _ = await domain_call(
+            lambda: people.register_person(
+                ctx,
+                client.tenant,
+                people.NewPerson(
+                    display_name=body.display_name,
+                    email=body.email,
+                    password=body.password,
+                    pc4=body.pc4,
+                    birth_year=body.birth_year,
+                    household_type=body.household_type,
+                ),
+                memberships=[(client.organisation, [Role.RESIDENT])],
+                actor=None,
+            )
+        )
         return 201, {"id": person.id, "neighbourhood_code": person.neighbourhood_code}
 
     payload = body.model_dump(mode="json") | {"password": "***"}
-    return await idempotent(await ctx.tenant_db(client.tenant), key=idempotency_key(request),
-                            scope=f"registration:{client.client_id}", body=payload,
-                            produce=produce)
+    return await idempotent(
+        await ctx.tenant_db(client.tenant),
+        key=idempotency_key(request),
+        scope=f"registration:{client.client_id}",
+        body=payload,
+        produce=produce,
+    )
 
 
 @router.post("/assisted-registrations", status_code=201)
@@ -67,18 +81,35 @@ async def assisted_register(
         raise NotFound(NOT_FOUND)
 
     async def produce() -> tuple[int, Any]:
-        person, code = await domain_call(lambda: people.register_person(
-            ctx, principal.tenant,
-            people.NewPerson(display_name=body.display_name, pc4=body.pc4,
-                             birth_year=body.birth_year, household_type=body.household_type),
-            memberships=[(body.organisation, [Role.RESIDENT])], actor=principal.subject,
-            assisted=True, login_code_by=principal.subject))
-        return 201, {"id": person.id, "neighbourhood_code": person.neighbourhood_code,
-                     "login_code": code}
+        person, code = await domain_call(
+            lambda: people.register_person(
+                ctx,
+                principal.tenant,
+                people.NewPerson(
+                    display_name=body.display_name,
+                    pc4=body.pc4,
+                    birth_year=body.birth_year,
+                    household_type=body.household_type,
+                ),
+                memberships=[(body.organisation, [Role.RESIDENT])],
+                actor=principal.subject,
+                assisted=True,
+                login_code_by=principal.subject,
+            )
+        )
+        return 201, {
+            "id": person.id,
+            "neighbourhood_code": person.neighbourhood_code,
+            "login_code": code,
+        }
 
-    return await idempotent(await ctx.tenant_db(principal.tenant), key=idempotency_key(request),
-                            scope=f"{principal.subject}:assisted",
-                            body=body.model_dump(mode="json"), produce=produce)
+    return await idempotent(
+        await ctx.tenant_db(principal.tenant),
+        key=idempotency_key(request),
+        scope=f"{principal.subject}:assisted",
+        body=body.model_dump(mode="json"),
+        produce=produce,
+    )
 
 
 @router.post("/people/{person_id}/login-codes", status_code=201)
@@ -99,10 +130,14 @@ async def get_me(principal: LivePrincipal, ctx: Ctx) -> dict[str, Any]:
 @router.get("/me/token")
 async def token_claims(principal: CurrentPrincipal) -> dict[str, Any]:
     """What the presented access token says (verification only, no database read)."""
-    return {"sub": principal.subject, "tenant": principal.tenant,
-            "client_id": principal.client_id, "roles": sorted(principal.roles),
-            "orgs": {o: sorted(r) for o, r in principal.orgs.items()},
-            "scope": " ".join(sorted(principal.scopes))}
+    return {
+        "sub": principal.subject,
+        "tenant": principal.tenant,
+        "client_id": principal.client_id,
+        "roles": sorted(principal.roles),
+        "orgs": {o: sorted(r) for o, r in principal.orgs.items()},
+        "scope": " ".join(sorted(principal.scopes)),
+    }
 
 
 @router.patch("/me")
@@ -122,8 +157,9 @@ async def change_password(
         await check_current_password(ctx, person, body.current_password, client_ip(request))
     except LoginRefused as refused:
         if refused.retry_after is not None:
-            raise TooManyRequests(str(refused.text), headers={
-                "Retry-After": str(refused.retry_after)}) from None
+            raise TooManyRequests(
+                str(refused.text), headers={"Retry-After": str(refused.retry_after)}
+            ) from None
         raise Unauthorized(str(refused.text)) from None
     await people.change_password(ctx, person, body.new_password)
 
@@ -135,8 +171,9 @@ async def get_consents(principal: LivePrincipal, ctx: Ctx) -> dict[str, Any]:
 
 @router.post("/me/consents")
 async def grant_consent(body: ConsentIn, principal: LivePrincipal, ctx: Ctx) -> JSONResponse:
-    ledger, changed = await consents.change_consent(ctx, principal, body.organisation,
-                                                    body.purpose, grant=True)
+    ledger, changed = await consents.change_consent(
+        ctx, principal, body.organisation, body.purpose, grant=True
+    )
     return JSONResponse(consents_out(ledger), status_code=201 if changed else 200)
 
 
@@ -144,8 +181,7 @@ async def grant_consent(body: ConsentIn, principal: LivePrincipal, ctx: Ctx) -> 
 async def revoke_consent(
     organisation: str, purpose: ConsentPurpose, principal: LivePrincipal, ctx: Ctx
 ) -> dict[str, Any]:
-    ledger, _ = await consents.change_consent(ctx, principal, organisation, purpose,
-                                              grant=False)
+    ledger, _ = await consents.change_consent(ctx, principal, organisation, purpose, grant=False)
     return consents_out(ledger)
 
 
@@ -156,13 +192,27 @@ async def access_log(
     """Who accessed my data, newest first, from every service (NEN 7513)."""
     person, _, _ = await people.me(ctx, principal)
     db = await ctx.tenant_db(principal.tenant)
-    docs, next_cursor = await paginate(db[c.ACCESS_PROJECTION], {"resident": person.id},
-                                       limit=limit, cursor=cursor, sort_field="at",
-                                       descending=True)
-    items = [{"id": d["_id"], "at": d["at"].isoformat(), "service": d["service"],
-              "actor": d["actor"], "on_behalf_of": d.get("on_behalf_of"),
-              "action": d["action"], "resource": d["resource"], "reason": d["reason"]}
-             for d in docs]
+    docs, next_cursor = await paginate(
+        db[c.ACCESS_PROJECTION],
+        {"resident": person.id},
+        limit=limit,
+        cursor=cursor,
+        sort_field="at",
+        descending=True,
+    )
+    items = [
+        {
+            "id": d["_id"],
+            "at": d["at"].isoformat(),
+            "service": d["service"],
+            "actor": d["actor"],
+            "on_behalf_of": d.get("on_behalf_of"),
+            "action": d["action"],
+            "resource": d["resource"],
+            "reason": d["reason"],
+        }
+        for d in docs
+    ]
     return {"items": items, "next_cursor": next_cursor}
 
 
@@ -176,5 +226,3 @@ async def erasure_status(principal: LivePrincipal, ctx: Ctx) -> dict[str, Any]:
 async def request_erasure(principal: LivePrincipal, ctx: Ctx) -> dict[str, Any]:
     at = await people.request_erasure(ctx, principal)
     return {"status": "erasure_pending", "erasure_requested_at": at.isoformat()}
-
-

@@ -18,17 +18,27 @@ _template = _env.from_string(
 
 TEXTS: dict[str, dict[str, str]] = {
     "nl": {
-        "title": "Inloggen", "language": "Taal", "for_app": "Inloggen voor",
-        "with_password": "Met e-mailadres en wachtwoord", "email": "E-mailadres",
-        "password": "Wachtwoord", "with_code": "Of met een inlogcode",
-        "code": "Inlogcode", "code_hint": "De code op uw brief, bijvoorbeeld K7MP-3QXA.",
+        "title": "Inloggen",
+        "language": "Taal",
+        "for_app": "Inloggen voor",
+        "with_password": "Met e-mailadres en wachtwoord",
+        "email": "E-mailadres",
+        "password": "Wachtwoord",
+        "with_code": "Of met een inlogcode",
+        "code": "Inlogcode",
+        "code_hint": "De code op uw brief, bijvoorbeeld K7MP-3QXA.",
         "submit": "Inloggen",
     },
     "en": {
-        "title": "Log in", "language": "Language", "for_app": "Log in to",
-        "with_password": "With e-mail address and password", "email": "E-mail address",
-        "password": "Password", "with_code": "Or with a login code",
-        "code": "Login code", "code_hint": "The code on your letter, for example K7MP-3QXA.",
+        "title": "Log in",
+        "language": "Language",
+        "for_app": "Log in to",
+        "with_password": "With e-mail address and password",
+        "email": "E-mail address",
+        "password": "Password",
+        "with_code": "Or with a login code",
+        "code": "Login code",
+        "code_hint": "The code on your letter, for example K7MP-3QXA.",
         "submit": "Log in",
     },
 }
@@ -37,7 +47,7 @@ SECURITY_HEADERS = {
     "Cache-Control": "no-store",
     "X-Frame-Options": "DENY",
     "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; "
-                               "form-action 'self'; frame-ancestors 'none'",
+    "form-action 'self'; frame-ancestors 'none'",
     "Referrer-Policy": "no-referrer",
 }
 
@@ -77,10 +87,19 @@ def render(
     other = "en" if lang == "nl" else "nl"
     switch_url = f"{action}?{urlencode([*params, ('ui_locales', other)])}"
     context: dict[str, Any] = {
-        "lang": lang, "t": TEXTS[lang], "action": action, "hidden": params,
+        "lang": lang,
+        "t": TEXTS[lang],
+        "action": action,
+        "hidden": params,
         "error": None if error is None else (error.nl if lang == "nl" else error.en),
-        "show_form": show_form, "client_name": client_name, "email": email,
-        "switch_url": switch_url, "csrf_token": csrf_token,
+        "show_form": show_form,
+        "client_name": client_name,
+        "email": email,
+        "switch_url": switch_url,
+        "csrf_token": csrf_token,
     }
-    return HTMLResponse(_template.render(context), status_code=status,
-                        headers={**SECURITY_HEADERS, **(headers or {})})
+    return HTMLResponse(
+        _template.render(context),
+        status_code=status,
+        headers={**SECURITY_HEADERS, **(headers or {})},
+    )

@@ -117,20 +117,28 @@ class ClientPatch(_In):
 
 
 def organisation_out(org: Organisation) -> dict[str, Any]:
-    return {"slug": org.slug, "name": org.name, "kind": org.kind.value,
-            "created_at": org.created_at.isoformat()}
+    return {
+        "slug": org.slug,
+        "name": org.name,
+        "kind": org.kind.value,
+        "created_at": org.created_at.isoformat(),
+    }
 
 
 def memberships_out(memberships: list[Membership]) -> list[dict[str, Any]]:
     return [
-        {"organisation": m.organisation, "roles": sorted(r.value for r in m.roles),
-         "team": m.team}
+        {"organisation": m.organisation, "roles": sorted(r.value for r in m.roles), "team": m.team}
         for m in sorted(memberships, key=lambda m: m.organisation)
     ]
 
 
-def person_out(person: Person, memberships: list[Membership], *, with_email: bool = True,
-               erasure_requested_at: datetime | None = None) -> dict[str, Any]:
+def person_out(
+    person: Person,
+    memberships: list[Membership],
+    *,
+    with_email: bool = True,
+    erasure_requested_at: datetime | None = None,
+) -> dict[str, Any]:
     out: dict[str, Any] = {
         "id": person.id,
         "display_name": person.display_name,
@@ -175,8 +183,13 @@ def consents_out(ledger: ConsentLedger) -> dict[str, Any]:
             for org, purposes in ledger.current().items()
         ],
         "history": [
-            {"organisation": e.organisation, "purpose": e.purpose.value,
-             "action": e.action.value, "at": e.at.isoformat(), "by": e.by}
+            {
+                "organisation": e.organisation,
+                "purpose": e.purpose.value,
+                "action": e.action.value,
+                "at": e.at.isoformat(),
+                "by": e.by,
+            }
             for e in reversed(ledger.entries)
         ],
     }
@@ -190,12 +203,15 @@ def erasure_out(status: ErasureStatus) -> dict[str, Any]:
         "expected_services": list(status.expected_services),
         "pending_services": list(status.pending_services),
         "confirmations": [
-            {"service": c.service, "confirmed_at": c.confirmed_at.isoformat(),
-             "erased": c.erased, "anonymised": c.anonymised}
+            {
+                "service": c.service,
+                "confirmed_at": c.confirmed_at.isoformat(),
+                "erased": c.erased,
+                "anonymised": c.anonymised,
+            }
             for c in status.confirmations
         ],
         "completed_at": None if status.completed_at is None else status.completed_at.isoformat(),
         "reminders": status.reminders,
-        "last_asked_at": None if status.last_asked_at is None
-        else status.last_asked_at.isoformat(),
+        "last_asked_at": None if status.last_asked_at is None else status.last_asked_at.isoformat(),
     }

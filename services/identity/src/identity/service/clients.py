@@ -54,15 +54,25 @@ async def create_client(
     secret: str | None = None
     if confidential:
         secret, client = new_confidential_client(
-            tenant=tenant, organisation=organisation, name=name, scopes=scopes, now=now,
+            tenant=tenant,
+            organisation=organisation,
+            name=name,
+            scopes=scopes,
+            now=now,
             source=ctx.random,
             grant_types=grant_types or (GrantType.CLIENT_CREDENTIALS,),
             redirect_uris=redirect_uris,
         )
     else:
         client = new_public_client(
-            tenant=tenant, organisation=organisation, name=name, redirect_uris=redirect_uris,
-            allowed_origins=allowed_origins, scopes=scopes, now=now, source=ctx.random,
+            tenant=tenant,
+            organisation=organisation,
+            name=name,
+            redirect_uris=redirect_uris,
+            allowed_origins=allowed_origins,
+            scopes=scopes,
+            now=now,
+            source=ctx.random,
         )
     if fixed_secret is not None and confidential:
         secret = fixed_secret
@@ -78,15 +88,17 @@ async def create_client(
         raise conflict(NAME_TAKEN)
     await repo.insert_client(db, client, session=None)
     if client.allowed_origins:
-        await repo.add_allowed_origins(await ctx.platform_db(), client.allowed_origins,
-                                       client.client_id)
+        await repo.add_allowed_origins(
+            await ctx.platform_db(), client.allowed_origins, client.client_id
+        )
     return client, secret
 
 
 def require_manager(principal: Principal, organisation: str) -> None:
     if not may_manage(principal, organisation):
-        raise Forbidden("U mag deze organisatie niet beheren. / You may not manage this "
-                        "organisation.")
+        raise Forbidden(
+            "U mag deze organisatie niet beheren. / You may not manage this organisation."
+        )
 
 
 # ---- management: disable/enable, secret rotation, redirect URIs and origins -------------------
@@ -137,16 +149,25 @@ async def update_client(
     allowed = {"disabled", "name", "redirect_uris", "allowed_origins"}
     update = {k: v for k, v in changes.items() if k in allowed}
     if "allowed_origins" in update and not client.is_public and update["allowed_origins"]:
-        raise DomainError(Text("Alleen een publieke (browser)client heeft origins.",
-                               "Only a public (browser) client has origins."), "allowed_origins")
+        raise DomainError(
+            Text(
+                "Alleen een publieke (browser)client heeft origins.",
+                "Only a public (browser) client has origins.",
+            ),
+            "allowed_origins",
+        )
     updated = ApiClient.model_validate(client.model_dump() | update)
     await _save(ctx, updated)
     if set(updated.allowed_origins) != set(client.allowed_origins):
-        await repo.set_client_origins(await ctx.platform_db(), client.client_id,
-                                      before=client.allowed_origins,
-                                      after=updated.allowed_origins)
-    log.info("api client updated", client_id=client_id, fields=sorted(update),
-             actor=principal.subject)
+        await repo.set_client_origins(
+            await ctx.platform_db(),
+            client.client_id,
+            before=client.allowed_origins,
+            after=updated.allowed_origins,
+        )
+    log.info(
+        "api client updated", client_id=client_id, fields=sorted(update), actor=principal.subject
+    )
     return updated
 
 

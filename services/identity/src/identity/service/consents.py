@@ -19,9 +19,10 @@ from identity.service.people import me
 def _event(principal: Principal, person_id: str, entry: ConsentEntry) -> Envelope[Any]:
     cls = ConsentGranted if entry.action is ConsentAction.GRANTED else ConsentRevoked
     return new_event(
-        cls(person_id=person_id, organisation_slug=entry.organisation,
-            purpose=entry.purpose.value),
-        tenant=principal.tenant, subject=person_id, actor=principal.subject,
+        cls(person_id=person_id, organisation_slug=entry.organisation, purpose=entry.purpose.value),
+        tenant=principal.tenant,
+        subject=person_id,
+        actor=principal.subject,
         organisation=entry.organisation,
     )
 
@@ -32,8 +33,12 @@ async def ledger_of(ctx: Identity, principal: Principal) -> ConsentLedger:
 
 
 async def change_consent(
-    ctx: Identity, principal: Principal, organisation: str, purpose: ConsentPurpose,
-    *, grant: bool,
+    ctx: Identity,
+    principal: Principal,
+    organisation: str,
+    purpose: ConsentPurpose,
+    *,
+    grant: bool,
 ) -> tuple[ConsentLedger, bool]:
     """Grant or revoke; returns the ledger and whether anything changed (no event if not)."""
     person, _, _ = await me(ctx, principal)

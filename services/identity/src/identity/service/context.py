@@ -53,8 +53,9 @@ class Identity:
                 memory_cost_kib=settings.argon2_memory_kib,
                 parallelism=settings.argon2_parallelism,
             ),
-            policy=OAuthPolicy(issuer=settings.issuer.rstrip("/"),
-                               audience=settings.token_audience),
+            policy=OAuthPolicy(
+                issuer=settings.issuer.rstrip("/"), audience=settings.token_audience
+            ),
             throttle=LoginThrottlePolicy(
                 account_limit=settings.login_account_limit,
                 ip_limit=settings.login_ip_limit,

@@ -37,7 +37,9 @@ async def register_tenant(
         await repo.insert_tenant(db, tenant, session=session)
         event = new_event(
             TenantCreated(tenant_slug=slug, k_anonymity=k_anonymity),
-            tenant=slug, subject=slug, actor=actor,
+            tenant=slug,
+            subject=slug,
+            actor=actor,
         )
         return tenant, [event]
 
@@ -57,14 +59,16 @@ async def ensure_tenant(ctx: Identity, slug: str, name: str, actor: str) -> Tena
 async def create_organisation(
     ctx: Identity, tenant: str, *, slug: str, name: str, kind: OrganisationKind, actor: str
 ) -> Organisation:
-    org = Organisation(tenant=tenant, slug=slug, name=name.strip(), kind=kind,
-                       created_at=ctx.now())
+    org = Organisation(tenant=tenant, slug=slug, name=name.strip(), kind=kind, created_at=ctx.now())
 
     async def work(db: Db, session: Any) -> tuple[Organisation, list[Envelope[Any]]]:
         await repo.insert_organisation(db, org, session=session)
         event = new_event(
             OrganisationCreated(organisation_slug=slug, kind=kind.value),
-            tenant=tenant, subject=slug, actor=actor, organisation=slug,
+            tenant=tenant,
+            subject=slug,
+            actor=actor,
+            organisation=slug,
         )
         return org, [event]
 

@@ -55,8 +55,9 @@ async def start(
 ) -> tuple[ErasureStatus, list[Envelope[Any]]]:
     """Store the status (inside the request's transaction). With no expected services the
     erasure completes at once."""
-    status = ErasureStatus.requested(person.id, at=at,
-                                     expected=ctx.settings.erasure_expected_services)
+    status = ErasureStatus.requested(
+        person.id, at=at, expected=ctx.settings.erasure_expected_services
+    )
     events: list[Envelope[Any]] = []
     if status.all_confirmed:
         status, events = await _complete(db, status, person, at, session=session)
@@ -75,8 +76,7 @@ async def own_status(ctx: Identity, principal: Principal) -> ErasureStatus:
     """The resident's own view, readable until the erasure completes (then the account is
     gone and this is 404, like /me)."""
     db = await ctx.tenant_db(principal.tenant)
-    person = None if principal.person_id is None else await repo.get_person(
-        db, principal.person_id)
+    person = None if principal.person_id is None else await repo.get_person(db, principal.person_id)
     if person is None or not person.is_active:
         raise NotFound("Niet gevonden. / Not found.")
     return await status_of(ctx, principal.tenant, person.id)
@@ -95,12 +95,16 @@ def confirmation_handler(ctx: Identity) -> Any:
             person = await repo.get_person(db, data.person_id)
             if status is None:
                 status = await _legacy_status(ctx, db, data.person_id)
-            status = status.confirm(service, event_id=envelope.id, at=envelope.time,
-                                    erased=data.erased, anonymised=data.anonymised)
+            status = status.confirm(
+                service,
+                event_id=envelope.id,
+                at=envelope.time,
+                erased=data.erased,
+                anonymised=data.anonymised,
+            )
             events: list[Envelope[Any]] = []
             if status.all_confirmed and not status.is_complete and person is not None:
-                status, events = await _complete(db, status, person, ctx.now(),
-                                                 session=session)
+                status, events = await _complete(db, status, person, ctx.now(), session=session)
             await repo.save_erasure(db, status, session=session)
             return True, events
 
@@ -123,7 +127,8 @@ async def remind_pending(ctx: Identity) -> int:
         db = await ctx.tenant_db(tenant)
         now = ctx.now()
         overdue = [
-            status for doc in await db[c.ERASURES].find({"completed_at": None}).to_list(None)
+            status
+            for doc in await db[c.ERASURES].find({"completed_at": None}).to_list(None)
             if (status := repo.erasure_from_doc(doc)) is not None
             and status.reminder_due(now, every)
         ]
@@ -141,28 +146,39 @@ async def _remind(ctx: Identity, tenant: str, person_id: str, every: timedelta) 
             return None, []  # confirmed meanwhile
         status = status.reminded(now)
         await repo.save_erasure(db, status, session=session)
-        return status, [new_event(PersonErasureRequested(person_id=person_id), tenant=tenant,
-                                  subject=person_id, actor=REMINDER_ACTOR)]
+        return status, [
+            new_event(
+                PersonErasureRequested(person_id=person_id),
+                tenant=tenant,
+                subject=person_id,
+                actor=REMINDER_ACTOR,
+            )
+        ]
 
     reminded: ErasureStatus | None = await ctx.runtime.commit(tenant, work)
     if reminded is None:
         return 0
-    log.warning("erasure still pending: requested again", tenant=tenant, person_id=person_id,
-                pending=list(reminded.pending_services), reminders=reminded.reminders,
-                requested_at=reminded.requested_at.isoformat())
+    log.warning(
+        "erasure still pending: requested again",
+        tenant=tenant,
+        person_id=person_id,
+        pending=list(reminded.pending_services),
+        reminders=reminded.reminders,
+        requested_at=reminded.requested_at.isoformat(),
+    )
     return 1
 
 
 async def _legacy_status(ctx: Identity, db: Db, person_id: str) -> ErasureStatus:
     """A confirmation for an erasure requested before statuses were kept: rebuild it from
     the person's `erasure_requested_at`; a confirmation nobody asked for is dead-lettered."""
-    raw = await db[c.PEOPLE].find_one({"_id": person_id},
-                                      projection={"erasure_requested_at": 1})
+    raw = await db[c.PEOPLE].find_one({"_id": person_id}, projection={"erasure_requested_at": 1})
     requested_at = restore_datetimes(raw or {}).get("erasure_requested_at")
     if requested_at is None:
         raise PermanentError(f"no erasure was requested for person {person_id}")
-    return ErasureStatus.requested(person_id, at=requested_at,
-                                   expected=ctx.settings.erasure_expected_services)
+    return ErasureStatus.requested(
+        person_id, at=requested_at, expected=ctx.settings.erasure_expected_services
+    )
 
 
 async def _complete(
@@ -173,35 +189,39 @@ async def _complete(
         memberships = await repo.memberships_of(db, person.id)
         await erase_person_data(db, person, now, session=session)
         events += [
-            new_event(MembershipChanged(person_id=person.id, organisation_slug=m.organisation,
-                                        roles=[]),
-                      tenant=person.tenant, subject=person.id, actor=person.id,
-                      organisation=m.organisation)
+            new_event(
+                MembershipChanged(person_id=person.id, organisation_slug=m.organisation, roles=[]),
+                tenant=person.tenant,
+                subject=person.id,
+                actor=person.id,
+                organisation=m.organisation,
+            )
             for m in memberships
         ]
     done = status.completed(now)
-    events.append(new_event(
-        PersonErasureCompleted(person_id=person.id,
-                               services=sorted(done.confirmed_services)),
-        tenant=person.tenant, subject=person.id, actor=person.id))
+    events.append(
+        new_event(
+            PersonErasureCompleted(person_id=person.id, services=sorted(done.confirmed_services)),
+            tenant=person.tenant,
+            subject=person.id,
+            actor=person.id,
+        )
+    )
     return done, events
 
 
 async def erase_person_data(db: Db, person: Person, now: Any, *, session: Any) -> None:
-    await repo.replace_person_with_tombstone(db, person.erased(), erased_at=now,
-                                             session=session)
+    await repo.replace_person_with_tombstone(db, person.erased(), erased_at=now, session=session)
     if person.email is not None:
         await repo.release_email(db, person.email, session=session)
-        await db[c.LOGIN_FAILURES].delete_many({"key": f"account:{person.email}"},
-                                               session=session)
+        await db[c.LOGIN_FAILURES].delete_many({"key": f"account:{person.email}"}, session=session)
     await repo.delete_memberships_of(db, person.id, session=session)
     await db[c.LOGIN_CODES].delete_many({"person_id": person.id}, session=session)
     await _revoke_refresh_tokens(db, person.id, now, session=session)
     ledger = await repo.get_ledger(db, person.id)
     await db[c.CONSENTS].delete_one({"_id": person.id}, session=session)
     if ledger.entries:
-        await repo.save_ledger(db, ledger.anonymised(f"erased-{new_event_id()}"),
-                               session=session)
+        await repo.save_ledger(db, ledger.anonymised(f"erased-{new_event_id()}"), session=session)
     await db[c.ACCESS_PROJECTION].delete_many({"resident": person.id}, session=session)
     await db[IDEMPOTENCY].delete_many({"body.id": person.id}, session=session)
 
@@ -209,11 +229,12 @@ async def erase_person_data(db: Db, person: Person, now: Any, *, session: Any) -
 async def _revoke_refresh_tokens(db: Db, person_id: str, now: Any, *, session: Any) -> None:
     families: Iterable[str] = {
         str(doc["family_id"])
-        async for doc in db[c.REFRESH_TOKENS].find({"subject": person_id},
-                                                   projection={"family_id": 1},
-                                                   session=session)
+        async for doc in db[c.REFRESH_TOKENS].find(
+            {"subject": person_id}, projection={"family_id": 1}, session=session
+        )
     }
     for family in sorted(families):
-        for jti, expires in await repo.revoke_family(db, family, now, "person_erased",
-                                                     session=session):
+        for jti, expires in await repo.revoke_family(
+            db, family, now, "person_erased", session=session
+        ):
             await repo.deny_jti(db, jti, expires, session=session)

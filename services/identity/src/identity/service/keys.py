@@ -51,9 +51,7 @@ class KeyStore:
         return loaded[0]
 
     def _remember(self, keys: KeySet) -> None:
-        if self._cached is None or [k.kid for k in self._cached.keys] != [
-            k.kid for k in keys.keys
-        ]:
+        if self._cached is None or [k.kid for k in self._cached.keys] != [k.kid for k in keys.keys]:
             self.generation += 1
         self._cached = keys
         self._loaded_at = time.monotonic()
@@ -70,9 +68,7 @@ class KeyStore:
     async def jwks(self) -> dict[str, Any]:
         return dict((await self.current()).jwks())
 
-    async def rotate(
-        self, *, min_published: timedelta, keep_retired_for: timedelta
-    ) -> list[str]:
+    async def rotate(self, *, min_published: timedelta, keep_retired_for: timedelta) -> list[str]:
         """One rotation step; call repeatedly (e.g. daily). Returns what happened.
 
         No next key: publish one. A next key published long enough: promote it (the active

@@ -55,8 +55,9 @@ class Throttle:
         ip = [k for k in self.keys if k.startswith("ip:")]
         decision = self.ctx.throttle.decide(
             now=now,
-            account_failures=[t for k in account for t in await repo.login_failures_since(
-                db, k, since)],
+            account_failures=[
+                t for k in account for t in await repo.login_failures_since(db, k, since)
+            ],
             ip_failures=[t for k in ip for t in await repo.login_failures_since(db, k, since)],
         )
         if not decision.allowed and decision.locked_until is not None:
@@ -100,8 +101,11 @@ async def login_with_code(ctx: Identity, tenant: str, typed: str, ip: str | None
     await throttle.check(now)
     db = await ctx.tenant_db(tenant)
     canonical = normalise_code(typed)
-    record = None if canonical is None else await repo.get_login_code(
-        db, hash_code(canonical, ctx.pepper))
+    record = (
+        None
+        if canonical is None
+        else await repo.get_login_code(db, hash_code(canonical, ctx.pepper))
+    )
     redeemed = redeem_login_code(record, now=now)
     person = None if record is None else await repo.get_person(db, record.person_id)
     if (

@@ -36,7 +36,9 @@ async def import_neighbourhoods(
             NeighbourhoodsImported(
                 neighbourhoods=[n.model_dump(mode="json") for n in table.neighbourhoods]
             ),
-            tenant=tenant, subject=f"{tenant}/neighbourhoods", actor=actor,
+            tenant=tenant,
+            subject=f"{tenant}/neighbourhoods",
+            actor=actor,
         )
         return table, [event]
 

@@ -75,9 +75,7 @@ async def load_client(ctx: Identity, client_id: str | None) -> ApiClient | None:
         return None
     client = await repo.get_client(await ctx.tenant_db(tenant), client_id)
     if client is not None:
-        ctx.client_cache[client_id] = (
-            client, time.monotonic() + ctx.settings.client_cache_seconds
-        )
+        ctx.client_cache[client_id] = (client, time.monotonic() + ctx.settings.client_cache_seconds)
     return client
 
 
@@ -93,7 +91,11 @@ async def validate_authorization(
 async def issue_code(ctx: Identity, validated: ValidatedAuthorization, person: Person) -> str:
     now = ctx.now()
     code, record = issue_authorization_code(
-        validated, subject=person.id, auth_time=now, now=now, policy=ctx.policy,
+        validated,
+        subject=person.id,
+        auth_time=now,
+        now=now,
+        policy=ctx.policy,
         source=ctx.random,
     )
     await repo.insert_code(await ctx.tenant_db(validated.tenant), record)
@@ -140,20 +142,25 @@ async def _subject(db: Db, person_id: str) -> Subject | None:
 async def _apply(db: Db, writes: Iterable[Write], session: Any) -> None:
     for write in writes:
         if isinstance(write, MarkCodeUsed):
-            fields = {"used_at": write.used_at, "issued_jti": write.issued_jti,
-                      "issued_jti_expires_at": write.issued_jti_expires_at,
-                      "issued_family_id": write.issued_family_id}
+            fields = {
+                "used_at": write.used_at,
+                "issued_jti": write.issued_jti,
+                "issued_jti_expires_at": write.issued_jti_expires_at,
+                "issued_family_id": write.issued_family_id,
+            }
             if not await repo.mark_code_used(db, write.code_hash, fields, session=session):
                 raise _LostRace
         elif isinstance(write, MarkRefreshRotated):
-            if not await repo.mark_refresh_rotated(db, write.token_hash, write.rotated_at,
-                                                   session=session):
+            if not await repo.mark_refresh_rotated(
+                db, write.token_hash, write.rotated_at, session=session
+            ):
                 raise _LostRace
         elif isinstance(write, StoreRefreshToken):
             await repo.insert_refresh(db, write.record, session=session)
         elif isinstance(write, RevokeRefreshFamily):
-            for jti, expires in await repo.revoke_family(db, write.family_id, write.revoked_at,
-                                                         write.reason, session=session):
+            for jti, expires in await repo.revoke_family(
+                db, write.family_id, write.revoked_at, write.reason, session=session
+            ):
                 await repo.deny_jti(db, jti, expires, session=session)
         elif isinstance(write, RevokeAccessToken):
             await repo.deny_jti(db, write.jti, write.expires_at, session=session)
@@ -190,35 +197,59 @@ async def token(ctx: Identity, form: Mapping[str, str], authorization: str | Non
         now = ctx.now()
         if grant == "authorization_code":
             code = form.get("code") or ""
-            record = await repo.get_code(db, lookup_hash(code)) if tenant_of_token(
-                code) == tenant else None
+            record = (
+                await repo.get_code(db, lookup_hash(code))
+                if tenant_of_token(code) == tenant
+                else None
+            )
             outcome = exchange_authorization_code(
-                client=client, code=code, code_record=record,
-                redirect_uri=form.get("redirect_uri"), code_verifier=form.get("code_verifier"),
+                client=client,
+                code=code,
+                code_record=record,
+                redirect_uri=form.get("redirect_uri"),
+                code_verifier=form.get("code_verifier"),
                 subject=await _subject(db, record.subject) if record else None,
-                keys=keys, policy=ctx.policy, now=now, source=ctx.random,
+                keys=keys,
+                policy=ctx.policy,
+                now=now,
+                source=ctx.random,
             )
         elif grant == "refresh_token":
             presented = form.get("refresh_token") or ""
-            refresh = await repo.get_refresh(db, lookup_hash(presented)) if tenant_of_token(
-                presented) == tenant else None
+            refresh = (
+                await repo.get_refresh(db, lookup_hash(presented))
+                if tenant_of_token(presented) == tenant
+                else None
+            )
             outcome = refresh_access_token(
-                client=client, presented_token=presented, record=refresh,
+                client=client,
+                presented_token=presented,
+                record=refresh,
                 requested_scope=form.get("scope"),
                 subject=await _subject(db, refresh.subject) if refresh else None,
-                keys=keys, policy=ctx.policy, now=now, source=ctx.random,
+                keys=keys,
+                policy=ctx.policy,
+                now=now,
+                source=ctx.random,
             )
         elif grant == "client_credentials":
             outcome = client_credentials_grant(
-                client=client, requested_scope=form.get("scope"), keys=keys, policy=ctx.policy,
-                now=now, source=ctx.random,
+                client=client,
+                requested_scope=form.get("scope"),
+                keys=keys,
+                policy=ctx.policy,
+                now=now,
+                source=ctx.random,
             )
         elif not grant:
             return _oauth_error(OAuthError(OAuthErrorCode.INVALID_REQUEST, "grant_type missing"))
         else:
-            return _oauth_error(OAuthError(OAuthErrorCode.UNSUPPORTED_GRANT_TYPE,
-                                           "supported: authorization_code, refresh_token, "
-                                           "client_credentials"))
+            return _oauth_error(
+                OAuthError(
+                    OAuthErrorCode.UNSUPPORTED_GRANT_TYPE,
+                    "supported: authorization_code, refresh_token, client_credentials",
+                )
+            )
         try:
             await _persist(ctx, tenant, outcome)
         except _LostRace:
@@ -236,7 +267,8 @@ async def revoke(ctx: Identity, form: Mapping[str, str], authorization: str | No
         client_id, secret, _ = client_credentials_from(form, authorization)
         client = authenticate_client(
             await load_client(ctx, client_id) if client_id else None,
-            client_id=client_id or "", client_secret=secret,
+            client_id=client_id or "",
+            client_secret=secret,
         )
     except OAuthError as error:
         return _oauth_error(error, True)
@@ -244,10 +276,19 @@ async def revoke(ctx: Identity, form: Mapping[str, str], authorization: str | No
     if not presented:
         return _oauth_error(OAuthError(OAuthErrorCode.INVALID_REQUEST, "token missing"))
     db = await ctx.tenant_db(client.tenant)
-    record = await repo.get_refresh(db, lookup_hash(presented)) if tenant_of_token(
-        presented) == client.tenant else None
-    writes = revoke_token(client=client, token=presented, refresh_record=record,
-                          jwks=await ctx.keys.jwks(), policy=ctx.policy, now=ctx.now())
+    record = (
+        await repo.get_refresh(db, lookup_hash(presented))
+        if tenant_of_token(presented) == client.tenant
+        else None
+    )
+    writes = revoke_token(
+        client=client,
+        token=presented,
+        refresh_record=record,
+        jwks=await ctx.keys.jwks(),
+        policy=ctx.policy,
+        now=ctx.now(),
+    )
     await _persist(ctx, client.tenant, GrantOutcome(writes=writes))
     return TokenResult(200, {})
 

@@ -51,9 +51,9 @@ def coarse_profile(person: Person, year: int) -> dict[str, Any]:
         "pc4": person.pc4,
         "neighbourhood_code": person.neighbourhood_code,
         "age_band": person.age_band(year),
-        "household_type": None if household is None else _EVENT_HOUSEHOLD.get(
-            household, household.value
-        ),
+        "household_type": None
+        if household is None
+        else _EVENT_HOUSEHOLD.get(household, household.value),
     }
 
 
@@ -98,8 +98,14 @@ async def register_person(
     table = await repo.get_neighbourhoods(db)
     now = ctx.now()
     person = new_person(
-        person_id=new_event_id(), tenant=tenant, display_name=data.display_name, now=now,
-        table=table, email=email, pc4=data.pc4, birth_year=data.birth_year,
+        person_id=new_event_id(),
+        tenant=tenant,
+        display_name=data.display_name,
+        now=now,
+        table=table,
+        email=email,
+        pc4=data.pc4,
+        birth_year=data.birth_year,
         household_type=data.household_type,
     )
     if data.password is not None:
@@ -112,8 +118,12 @@ async def register_person(
     code_record: LoginCode | None = None
     if login_code_by is not None:
         code, code_record = issue_login_code(
-            person_id=person.id, tenant=tenant, created_by=login_code_by, now=now,
-            pepper=ctx.pepper, source=ctx.random,
+            person_id=person.id,
+            tenant=tenant,
+            created_by=login_code_by,
+            now=now,
+            pepper=ctx.pepper,
+            source=ctx.random,
         )
     is_resident = all(Role.RESIDENT in m.roles for m in members) or not members
 
@@ -126,10 +136,14 @@ async def register_person(
         events: list[Envelope[Any]] = [
             new_event(
                 PersonRegistered(
-                    person_id=person.id, kind="resident" if is_resident else "staff",
-                    assisted=assisted, **coarse_profile(person, now.year),
+                    person_id=person.id,
+                    kind="resident" if is_resident else "staff",
+                    assisted=assisted,
+                    **coarse_profile(person, now.year),
                 ),
-                tenant=tenant, subject=person.id, actor=actor or person.id,
+                tenant=tenant,
+                subject=person.id,
+                actor=actor or person.id,
             )
         ]
         events += [_membership_event(m, actor or person.id) for m in members]
@@ -147,10 +161,14 @@ async def register_person(
 def _membership_event(m: Membership, actor: str) -> Envelope[Any]:
     return new_event(
         MembershipChanged(
-            person_id=m.person_id, organisation_slug=m.organisation,
+            person_id=m.person_id,
+            organisation_slug=m.organisation,
             roles=sorted(r.value for r in m.roles),
         ),
-        tenant=m.tenant, subject=m.person_id, actor=actor, organisation=m.organisation,
+        tenant=m.tenant,
+        subject=m.person_id,
+        actor=actor,
+        organisation=m.organisation,
     )
 
 
@@ -196,21 +214,31 @@ async def read_person_logged(
     db = await ctx.tenant_db(principal.tenant)
     if principal.person_id != person_id:
         await record_access(
-            db, service="identity", principal=principal, resident=person_id, action="read",
-            resource=f"person/{person_id}", reason="administration",
+            db,
+            service="identity",
+            principal=principal,
+            resident=person_id,
+            action="read",
+            resource=f"person/{person_id}",
+            reason="administration",
         )
         ctx.runtime.notify_relay()
     return person, await repo.memberships_of(db, person_id)
 
 
 async def set_membership(
-    ctx: Identity, principal: Principal, person_id: str, organisation: str, roles: list[Role],
+    ctx: Identity,
+    principal: Principal,
+    person_id: str,
+    organisation: str,
+    roles: list[Role],
     team: str | None = None,
 ) -> Membership | None:
     """Replace the person's roles in one organisation; an empty list removes the membership."""
     if not may_manage(principal, organisation):
-        raise Forbidden("U mag deze organisatie niet beheren. / You may not manage this "
-                        "organisation.")
+        raise Forbidden(
+            "U mag deze organisatie niet beheren. / You may not manage this organisation."
+        )
     if not may_grant(principal, roles):
         raise Forbidden("U mag deze rol niet toekennen. / You may not grant this role.")
     db = await ctx.tenant_db(principal.tenant)
@@ -219,12 +247,19 @@ async def set_membership(
     if person is None or not person.is_active:
         raise NotFound(NOT_FOUND)
     if team is not None and await repo.get_team(db, organisation, team) is None:
-        raise InvalidInput("Onbekend team. / Unknown team.",
-                           errors=[field_error("team", "unknown")])
+        raise InvalidInput(
+            "Onbekend team. / Unknown team.", errors=[field_error("team", "unknown")]
+        )
     membership = (
-        Membership(person_id=person_id, tenant=principal.tenant, organisation=organisation,
-                   roles=frozenset(roles), team=team)
-        if roles else None
+        Membership(
+            person_id=person_id,
+            tenant=principal.tenant,
+            organisation=organisation,
+            roles=frozenset(roles),
+            team=team,
+        )
+        if roles
+        else None
     )
 
     async def work(db: Db, session: Any) -> tuple[Membership | None, list[Envelope[Any]]]:
@@ -233,9 +268,14 @@ async def set_membership(
         else:
             await repo.save_membership(db, membership, session=session)
         event = new_event(
-            MembershipChanged(person_id=person_id, organisation_slug=organisation,
-                              roles=sorted(r.value for r in roles)),
-            tenant=principal.tenant, subject=person_id, actor=principal.subject,
+            MembershipChanged(
+                person_id=person_id,
+                organisation_slug=organisation,
+                roles=sorted(r.value for r in roles),
+            ),
+            tenant=principal.tenant,
+            subject=person_id,
+            actor=principal.subject,
             organisation=organisation,
         )
         return membership, [event]
@@ -248,13 +288,19 @@ async def new_login_code(ctx: Identity, principal: Principal, person_id: str) ->
     db = await ctx.tenant_db(principal.tenant)
     person = await repo.get_person(db, person_id)
     orgs = {m.organisation for m in await repo.memberships_of(db, person_id)} if person else set()
-    if person is None or not person.is_active or not any(
-        principal.roles_in(o) & {Role.PROFESSIONAL, Role.ORG_ADMIN} for o in orgs
+    if (
+        person is None
+        or not person.is_active
+        or not any(principal.roles_in(o) & {Role.PROFESSIONAL, Role.ORG_ADMIN} for o in orgs)
     ):
         raise NotFound(NOT_FOUND)
     code, record = issue_login_code(
-        person_id=person_id, tenant=principal.tenant, created_by=principal.subject,
-        now=ctx.now(), pepper=ctx.pepper, source=ctx.random,
+        person_id=person_id,
+        tenant=principal.tenant,
+        created_by=principal.subject,
+        now=ctx.now(),
+        pepper=ctx.pepper,
+        source=ctx.random,
     )
     await repo.insert_login_code(db, record, session=None)
     return code, record.expires_at
@@ -278,9 +324,7 @@ async def me(ctx: Identity, principal: Principal) -> tuple[Person, list[Membersh
 _UNSET: Any = object()
 
 
-async def update_profile(
-    ctx: Identity, principal: Principal, *, changes: dict[str, Any]
-) -> Person:
+async def update_profile(ctx: Identity, principal: Principal, *, changes: dict[str, Any]) -> Person:
     """PATCH semantics: only the given fields change; `person_profile_updated` is published
     only when the coarse profile (PC4/neighbourhood, age band, household) changed."""
     person, _, _ = await me(ctx, principal)
@@ -289,14 +333,18 @@ async def update_profile(
     updated = person
     if "pc4" in changes:
         updated = updated.with_pc4(changes["pc4"], await repo.get_neighbourhoods(db))
-    rest = {k: v for k, v in changes.items() if k in ("birth_year", "household_type",
-                                                       "display_name")}
+    rest = {
+        k: v for k, v in changes.items() if k in ("birth_year", "household_type", "display_name")
+    }
     if rest.get("birth_year") is not None and rest["birth_year"] > now.year:
-        raise InvalidInput("Ongeldig geboortejaar. / Invalid birth year.",
-                           errors=[field_error("birth_year", "in the future")])
+        raise InvalidInput(
+            "Ongeldig geboortejaar. / Invalid birth year.",
+            errors=[field_error("birth_year", "in the future")],
+        )
     if "display_name" in rest and not (rest["display_name"] or "").strip():
-        raise InvalidInput("Vul een naam in. / Enter a name.",
-                           errors=[field_error("display_name", "empty")])
+        raise InvalidInput(
+            "Vul een naam in. / Enter a name.", errors=[field_error("display_name", "empty")]
+        )
     updated = Person.model_validate({**updated.model_dump(), **rest})
     before, after = coarse_profile(person, now.year), coarse_profile(updated, now.year)
 
@@ -304,9 +352,14 @@ async def update_profile(
         await repo.save_person(db, updated, session=session)
         events: list[Envelope[Any]] = []
         if before != after:
-            events.append(new_event(PersonProfileUpdated(person_id=person.id, **after),
-                                    tenant=principal.tenant, subject=person.id,
-                                    actor=principal.subject))
+            events.append(
+                new_event(
+                    PersonProfileUpdated(person_id=person.id, **after),
+                    tenant=principal.tenant,
+                    subject=person.id,
+                    actor=principal.subject,
+                )
+            )
         return updated, events
 
     return await ctx.runtime.commit(principal.tenant, work)
@@ -318,8 +371,9 @@ async def change_password(
     password_problem(new_password, person.email)
     db = await ctx.tenant_db(person.tenant)
     hashed = await ctx.hash_password(new_password)
-    await db.people.update_one({"_id": person.id}, {"$set": {"password_hash": hashed}},
-                               session=session)
+    await db.people.update_one(
+        {"_id": person.id}, {"$set": {"password_hash": hashed}}, session=session
+    )
 
 
 async def request_erasure(ctx: Identity, principal: Principal) -> Any:
@@ -336,14 +390,20 @@ async def request_erasure(ctx: Identity, principal: Principal) -> Any:
     async def work(db: Db, session: Any) -> tuple[Any, list[Envelope[Any]]]:
         result = await db.people.update_one(
             {"_id": person.id, "erasure_requested_at": None},
-            {"$set": {"erasure_requested_at": now}}, session=session,
+            {"$set": {"erasure_requested_at": now}},
+            session=session,
         )
         if not result.modified_count:
             raise conflict(ERASURE_PENDING)
         events = await revoke_all_events(db, principal, person.id, now, session=session)
-        events.append(new_event(PersonErasureRequested(person_id=person.id),
-                                tenant=principal.tenant, subject=person.id,
-                                actor=principal.subject))
+        events.append(
+            new_event(
+                PersonErasureRequested(person_id=person.id),
+                tenant=principal.tenant,
+                subject=person.id,
+                actor=principal.subject,
+            )
+        )
         _, completed = await erasure.start(ctx, db, person, at=now, session=session)
         return now, events + completed
 

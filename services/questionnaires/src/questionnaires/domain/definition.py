@@ -135,9 +135,7 @@ class InstrumentDefinition(_Frozen):
         Kept in `__dict__` beside the fields (not a field: dumps, equality and hashing ignore
         it); `model_copy` copies it along, so it is rebuilt when `groups` is not the object
         it was built from."""
-        cached: tuple[tuple[Group, ...], dict[str, Item]] | None = self.__dict__.get(
-            "_item_index"
-        )
+        cached: tuple[tuple[Group, ...], dict[str, Item]] | None = self.__dict__.get("_item_index")
         if cached is None or cached[0] is not self.groups:
             index: dict[str, Item] = {}
             for item in self.items():

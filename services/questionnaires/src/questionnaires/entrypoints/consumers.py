@@ -35,14 +35,28 @@ def register_consumers(ctx: Context) -> None:
     async def on_granted(envelope: Envelope[ConsentGranted], delivery: Delivery) -> bool:
         d = envelope.data
         return await projections.consent_changed(
-            ctx, envelope.tenant, person_id=d.person_id, organisation=d.organisation_slug,
-            purpose=d.purpose, granted=True, at=envelope.time, claim=_claim(delivery, envelope))
+            ctx,
+            envelope.tenant,
+            person_id=d.person_id,
+            organisation=d.organisation_slug,
+            purpose=d.purpose,
+            granted=True,
+            at=envelope.time,
+            claim=_claim(delivery, envelope),
+        )
 
     async def on_revoked(envelope: Envelope[ConsentRevoked], delivery: Delivery) -> bool:
         d = envelope.data
         return await projections.consent_changed(
-            ctx, envelope.tenant, person_id=d.person_id, organisation=d.organisation_slug,
-            purpose=d.purpose, granted=False, at=envelope.time, claim=_claim(delivery, envelope))
+            ctx,
+            envelope.tenant,
+            person_id=d.person_id,
+            organisation=d.organisation_slug,
+            purpose=d.purpose,
+            granted=False,
+            at=envelope.time,
+            claim=_claim(delivery, envelope),
+        )
 
     async def on_tenant(envelope: Envelope[TenantCreated], delivery: Delivery) -> bool:
         slug = envelope.data.tenant_slug
@@ -50,19 +64,28 @@ def register_consumers(ctx: Context) -> None:
             raise PermanentError("tenant slug 'platform' is reserved")
         return await projections.tenant_created(ctx, slug, _claim(delivery, envelope))
 
-    async def on_erasure(envelope: Envelope[PersonErasureRequested], delivery: Delivery
-                         ) -> bool:
+    async def on_erasure(envelope: Envelope[PersonErasureRequested], delivery: Delivery) -> bool:
         return await projections.erase_person(
-            ctx, envelope.tenant, person_id=envelope.data.person_id, actor=envelope.actor,
-            claim=_claim(delivery, envelope))
+            ctx,
+            envelope.tenant,
+            person_id=envelope.data.person_id,
+            actor=envelope.actor,
+            claim=_claim(delivery, envelope),
+        )
 
     async def on_followup(envelope: Envelope[FollowupDue], delivery: Delivery) -> bool:
         d = envelope.data
         try:
             return await invitations.create_followup(
-                ctx, envelope.tenant, person_id=d.person_id, instrument_id=d.instrument_id,
-                trajectory_id=d.trajectory_id, due_at=d.due_at,
-                organisation=envelope.organisation, claim=_claim(delivery, envelope))
+                ctx,
+                envelope.tenant,
+                person_id=d.person_id,
+                instrument_id=d.instrument_id,
+                trajectory_id=d.trajectory_id,
+                due_at=d.due_at,
+                organisation=envelope.organisation,
+                claim=_claim(delivery, envelope),
+            )
         except Exception as error:
             if getattr(error, "status", None) == 404:  # unknown instrument: can never apply
                 raise PermanentError(f"unknown instrument {d.instrument_id!r}") from error
@@ -76,6 +99,12 @@ def register_consumers(ctx: Context) -> None:
         (FollowupDue, on_followup),
     ]
     for event_cls, handler in handlers:
-        subscribe(runtime.broker, consumer_service=SERVICE, event_cls=event_cls,
-                  handler=handler, js=lambda: runtime.js, metrics=runtime.metrics,
-                  max_deliver=ctx.settings.consumer_max_deliver)
+        subscribe(
+            runtime.broker,
+            consumer_service=SERVICE,
+            event_cls=event_cls,
+            handler=handler,
+            js=lambda: runtime.js,
+            metrics=runtime.metrics,
+            max_deliver=ctx.settings.consumer_max_deliver,
+        )

@@ -54,8 +54,12 @@ def body_limit(max_bytes_setting: str) -> Any:
 
 
 def _too_large(limit: int) -> Problem:
-    return Problem(f"Het verzoek is te groot (max {limit} bytes). / The request is too large "
-                   f"(max {limit} bytes).", status=413, kind="payload-too-large")
+    return Problem(
+        f"Het verzoek is te groot (max {limit} bytes). / The request is too large "
+        f"(max {limit} bytes).",
+        status=413,
+        kind="payload-too-large",
+    )
 
 
 class _Body(BaseModel):
@@ -85,9 +89,7 @@ class AnonymousStart(_Body):
 
 
 class SaveAnswers(_Body):
-    answers: dict[Annotated[str, Field(max_length=64)], ItemAnswer] = Field(
-        max_length=MAX_ANSWERS
-    )
+    answers: dict[Annotated[str, Field(max_length=64)], ItemAnswer] = Field(max_length=MAX_ANSWERS)
 
 
 class SubmitBody(_Body):

@@ -33,7 +33,10 @@ class ImportRequest(BaseModel):
 
 @router.get("")
 async def list_instruments(
-    principal: CurrentPrincipal, ctx: Ctx, limit: LimitParam = 50, cursor: CursorParam = None,
+    principal: CurrentPrincipal,
+    ctx: Ctx,
+    limit: LimitParam = 50,
+    cursor: CursorParam = None,
     status: Literal["draft", "published", "retired"] | None = None,
 ) -> dict[str, Any]:
     """Shipped and organisation instruments of the caller's tenant; drafts only for the
@@ -41,8 +44,12 @@ async def list_instruments(
     await instruments.ensure_tenant(ctx, principal.tenant)
     db = await ctx.db(principal.tenant)
     admin_orgs = principal.organisations_with("org_admin")
-    visible: dict[str, Any] = {"$or": [{"status": {"$in": ["published", "retired"]}},
-                                       {"status": "draft", "owner": {"$in": admin_orgs}}]}
+    visible: dict[str, Any] = {
+        "$or": [
+            {"status": {"$in": ["published", "retired"]}},
+            {"status": "draft", "owner": {"$in": admin_orgs}},
+        ]
+    }
     filter_ = {"$and": [visible, {"status": status}]} if status else visible
     docs, next_cursor = await paginate(db[INSTRUMENTS], filter_, limit=limit, cursor=cursor)
     return {"items": [instruments.summary(d) for d in docs], "next_cursor": next_cursor}
@@ -50,7 +57,9 @@ async def list_instruments(
 
 @router.get("/{instrument_id}")
 async def get_instrument(
-    instrument_id: str, principal: CurrentPrincipal, ctx: Ctx,
+    instrument_id: str,
+    principal: CurrentPrincipal,
+    ctx: Ctx,
     version: int | None = Query(default=None, ge=1),
     format: Literal["json", "fhir"] = "json",
 ) -> dict[str, Any]:
@@ -72,14 +81,22 @@ async def import_instrument(
 
     async def produce() -> tuple[int, Any]:
         return 201, await instruments.import_instrument(
-            ctx, principal, organisation=body.organisation, fmt=body.format,
-            payload=body.definition, purpose=body.purpose,
+            ctx,
+            principal,
+            organisation=body.organisation,
+            fmt=body.format,
+            payload=body.definition,
+            purpose=body.purpose,
         )
 
     db = await ctx.db(principal.tenant)
-    return await idempotent(db, key=request.headers.get("idempotency-key"),
-                            scope=f"{principal.subject}:import", body=body.model_dump(),
-                            produce=produce)
+    return await idempotent(
+        db,
+        key=request.headers.get("idempotency-key"),
+        scope=f"{principal.subject}:import",
+        body=body.model_dump(),
+        produce=produce,
+    )
 
 
 @router.post("/{instrument_id}/versions/{version}/publish")

@@ -30,46 +30,68 @@ class InviteRequest(BaseModel):
     organisation: str = Field(max_length=31)
     instrument_id: ID
     person_id: ID | None = Field(default=None, description="a resident with an account")
-    email: str | None = Field(default=None, max_length=254, pattern=EMAIL_PATTERN,
-                              description="a resident without an account")
+    email: str | None = Field(
+        default=None,
+        max_length=254,
+        pattern=EMAIL_PATTERN,
+        description="a resident without an account",
+    )
     due_at: datetime | None = Field(default=None, description="respond before (optional)")
     language: Literal["nl", "en"] | None = None
 
 
 @router.post("", status_code=201)
-async def invite(body: InviteRequest, request: Request, principal: CurrentPrincipal, ctx: Ctx
-                 ) -> JSONResponse:
+async def invite(
+    body: InviteRequest, request: Request, principal: CurrentPrincipal, ctx: Ctx
+) -> JSONResponse:
     async def produce() -> tuple[int, Any]:
         return 201, await invitations.create(
-            ctx, principal, organisation=body.organisation, instrument_id=body.instrument_id,
-            person_id=body.person_id, email=str(body.email) if body.email else None,
-            due_at=body.due_at, language=body.language,
+            ctx,
+            principal,
+            organisation=body.organisation,
+            instrument_id=body.instrument_id,
+            person_id=body.person_id,
+            email=str(body.email) if body.email else None,
+            due_at=body.due_at,
+            language=body.language,
         )
 
     db = await ctx.db(principal.tenant)
-    return await idempotent(db, key=request.headers.get("idempotency-key"),
-                            scope=f"{principal.subject}:invite", body=body.model_dump(mode="json"),
-                            produce=produce)
+    return await idempotent(
+        db,
+        key=request.headers.get("idempotency-key"),
+        scope=f"{principal.subject}:invite",
+        body=body.model_dump(mode="json"),
+        produce=produce,
+    )
 
 
 @router.get("")
 async def list_invitations(
-    principal: CurrentPrincipal, ctx: Ctx,
-    organisation: str = Query(max_length=31), limit: LimitParam = 20, cursor: CursorParam = None,
+    principal: CurrentPrincipal,
+    ctx: Ctx,
+    organisation: str = Query(max_length=31),
+    limit: LimitParam = 20,
+    cursor: CursorParam = None,
 ) -> dict[str, Any]:
     """Invitations of an organisation (its professionals and volunteers)."""
     if not principal.roles_in(organisation).intersection(STAFF_ROLES):
-        raise Forbidden("Geen toegang tot de uitnodigingen van deze organisatie. / No access to "
-                        "this organisation's invitations.", required_roles=list(STAFF_ROLES))
+        raise Forbidden(
+            "Geen toegang tot de uitnodigingen van deze organisatie. / No access to "
+            "this organisation's invitations.",
+            required_roles=list(STAFF_ROLES),
+        )
     db = await ctx.db(principal.tenant)
-    docs, next_cursor = await paginate(db[INVITATIONS], {"organisation": organisation},
-                                       limit=limit, cursor=cursor)
+    docs, next_cursor = await paginate(
+        db[INVITATIONS], {"organisation": organisation}, limit=limit, cursor=cursor
+    )
     return {"items": [invitations.present(d) for d in docs], "next_cursor": next_cursor}
 
 
 @router.get("/{invitation_id}")
-async def get_invitation(invitation_id: str, principal: CurrentPrincipal, ctx: Ctx
-                         ) -> dict[str, Any]:
+async def get_invitation(
+    invitation_id: str, principal: CurrentPrincipal, ctx: Ctx
+) -> dict[str, Any]:
     """The invited resident opening it marks it `opened`; staff of the organisation see it."""
     doc = await invitations.load(ctx, principal.tenant, invitation_id)
     if doc.get("person_id") is not None and doc["person_id"] == principal.person_id:

@@ -51,7 +51,8 @@ class BatchedReader:
             # A context of its own: the queries serve many requests, not the first one's
             # trace, tenant or correlation id.
             self._tasks[tenant] = asyncio.create_task(
-                self._drain(tenant), name=f"reads-{self._collection}-{tenant}",
+                self._drain(tenant),
+                name=f"reads-{self._collection}-{tenant}",
                 context=contextvars.Context(),
             )
         return await future

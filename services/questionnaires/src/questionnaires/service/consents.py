@@ -29,8 +29,14 @@ def consent_key(person_id: str, organisation: str, purpose: str) -> str:
 
 
 async def apply_consent(
-    db: Database[dict[str, Any]], *, person_id: str, organisation: str, purpose: str,
-    granted: bool, at: datetime, session: Session,
+    db: Database[dict[str, Any]],
+    *,
+    person_id: str,
+    organisation: str,
+    purpose: str,
+    granted: bool,
+    at: datetime,
+    session: Session,
 ) -> None:
     """Newest event wins (events of one person may arrive out of order after a retry)."""
     key = consent_key(person_id, organisation, purpose)
@@ -39,9 +45,16 @@ async def apply_consent(
         return
     await db[CONSENTS].replace_one(
         {"_id": key},
-        {"_id": key, "person_id": person_id, "organisation": organisation, "purpose": purpose,
-         "state": "granted" if granted else "revoked", "at": at},
-        upsert=True, session=session,
+        {
+            "_id": key,
+            "person_id": person_id,
+            "organisation": organisation,
+            "purpose": purpose,
+            "state": "granted" if granted else "revoked",
+            "at": at,
+        },
+        upsert=True,
+        session=session,
     )
 
 
@@ -53,10 +66,12 @@ async def consenting_orgs(
     if not orgs:
         return []
     keys = [consent_key(person_id, o, purpose) for o in orgs]
-    return sorted({
-        d["organisation"]
-        async for d in db[CONSENTS].find({"_id": {"$in": keys}, "state": "granted"})
-    })
+    return sorted(
+        {
+            d["organisation"]
+            async for d in db[CONSENTS].find({"_id": {"$in": keys}, "state": "granted"})
+        }
+    )
 
 
 class Viewer:
@@ -86,8 +101,14 @@ async def viewer_of(
 
 
 async def log_view(
-    ctx: Context, principal: Principal, doc: dict[str, Any], viewer: Viewer, *,
-    what: str, action: str = "read", share_format: str = "view",
+    ctx: Context,
+    principal: Principal,
+    doc: dict[str, Any],
+    viewer: Viewer,
+    *,
+    what: str,
+    action: str = "read",
+    share_format: str = "view",
     shared_with: str | None = None,
 ) -> None:
     """NEN 7513 access record for a view by someone else; the first view of a response by an
@@ -102,9 +123,15 @@ async def log_view(
         db: Database[dict[str, Any]], session: Session
     ) -> tuple[None, list[Envelope[Any]]]:
         await record_access(
-            db, service=SERVICE, principal=principal, resident=person_id, action=action,
-            resource=f"response/{doc['_id']}/{what}", reason=viewer.reason,
-            on_behalf_of=viewer.organisation, session=session,
+            db,
+            service=SERVICE,
+            principal=principal,
+            resident=person_id,
+            action=action,
+            resource=f"response/{doc['_id']}/{what}",
+            reason=viewer.reason,
+            on_behalf_of=viewer.organisation,
+            session=session,
         )
         if share_format == "view":
             if await db[SHARES].find_one({"_id": share_id}, session=session):
@@ -113,9 +140,12 @@ async def log_view(
                 {"_id": share_id, "response_id": doc["_id"], "at": utcnow()}, session=session
             )
         event = new_event(
-            ResponseShared(response_id=doc["_id"], person_id=person_id, shared_with=target,
-                           format=share_format),  # type: ignore[arg-type]
-            tenant=principal.tenant, subject=doc["_id"], actor=principal.subject,
+            ResponseShared(
+                response_id=doc["_id"], person_id=person_id, shared_with=target, format=share_format
+            ),  # type: ignore[arg-type]
+            tenant=principal.tenant,
+            subject=doc["_id"],
+            actor=principal.subject,
             organisation=viewer.organisation,
         )
         return None, [event]

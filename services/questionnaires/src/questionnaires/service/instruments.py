@@ -35,7 +35,11 @@ _seed_lock = asyncio.Lock()
 
 
 def published_event(
-    definition: InstrumentDefinition, purpose: str, *, tenant: str, actor: str | None,
+    definition: InstrumentDefinition,
+    purpose: str,
+    *,
+    tenant: str,
+    actor: str | None,
     organisation: str | None,
 ) -> Envelope[InstrumentPublished]:
     return new_event(
@@ -64,9 +68,11 @@ async def ensure_tenant(ctx: Context, tenant: str) -> None:
         db = await ctx.db(tenant)
         keys = [instrument_key(d.id, d.version) for d in shipped_instruments()]
         present = {d["_id"] async for d in db[INSTRUMENTS].find({"_id": {"$in": keys}}, {"_id": 1})}
-        missing = [d for d in shipped_instruments()
-                   if instrument_key(d.id, d.version) not in present]
+        missing = [
+            d for d in shipped_instruments() if instrument_key(d.id, d.version) not in present
+        ]
         if missing:
+
             async def work(
                 db: Database[dict[str, Any]], session: Session
             ) -> tuple[None, list[Envelope[Any]]]:
@@ -76,8 +82,11 @@ async def ensure_tenant(ctx: Context, tenant: str) -> None:
                     await db[INSTRUMENTS].insert_one(
                         instrument_doc(definition, owner=None, purpose=purpose), session=session
                     )
-                    events.append(published_event(definition, purpose, tenant=tenant,
-                                                  actor="system", organisation=None))
+                    events.append(
+                        published_event(
+                            definition, purpose, tenant=tenant, actor="system", organisation=None
+                        )
+                    )
                 return None, events
 
             try:
@@ -114,16 +123,23 @@ def summary(doc: dict[str, Any]) -> dict[str, Any]:
 
 
 async def load_doc(
-    ctx: Context, tenant: str, instrument_id: str, version: int | None,
+    ctx: Context,
+    tenant: str,
+    instrument_id: str,
+    version: int | None,
     principal: Principal | None,
 ) -> dict[str, Any]:
     """One version (or the latest published one when `version` is None) visible to the caller."""
     await ensure_tenant(ctx, tenant)
     db = await ctx.db(tenant)
     if version is None:
-        docs = await db[INSTRUMENTS].find(
-            {"instrument_id": instrument_id, "status": "published"}
-        ).sort("version", -1).limit(1).to_list(None)
+        docs = (
+            await db[INSTRUMENTS]
+            .find({"instrument_id": instrument_id, "status": "published"})
+            .sort("version", -1)
+            .limit(1)
+            .to_list(None)
+        )
         doc = docs[0] if docs else None
     else:
         doc = await db[INSTRUMENTS].find_one({"_id": instrument_key(instrument_id, version)})
@@ -132,8 +148,9 @@ async def load_doc(
     return doc
 
 
-async def definition(ctx: Context, tenant: str, instrument_id: str, version: int
-                     ) -> InstrumentDefinition:
+async def definition(
+    ctx: Context, tenant: str, instrument_id: str, version: int
+) -> InstrumentDefinition:
     """A published or retired version (responses only exist on those), cached."""
     key = (tenant, instrument_id, version)
     cached = ctx.definitions.get(key)
@@ -159,8 +176,13 @@ def _org_admin(principal: Principal, organisation: str) -> None:
 
 
 async def import_instrument(
-    ctx: Context, principal: Principal, *, organisation: str, fmt: ImportFormat,
-    payload: dict[str, Any], purpose: InstrumentPurpose | None,
+    ctx: Context,
+    principal: Principal,
+    *,
+    organisation: str,
+    fmt: ImportFormat,
+    payload: dict[str, Any],
+    purpose: InstrumentPurpose | None,
 ) -> dict[str, Any]:
     """All or nothing: a definition with any problem is reported (422) and nothing is stored.
     The result is a draft; a new id starts at version 1, a known id gets latest + 1 (or
@@ -168,8 +190,11 @@ async def import_instrument(
     _org_admin(principal, organisation)
     tenant = principal.tenant
     await ensure_tenant(ctx, tenant)
-    result = (import_fhir_questionnaire(payload) if fmt == "fhir"
-              else import_definition_json(payload, as_draft=True))
+    result = (
+        import_fhir_questionnaire(payload)
+        if fmt == "fhir"
+        else import_definition_json(payload, as_draft=True)
+    )
     if result.definition is None:
         raise definition_issues(result.issues)
     imported = result.definition.model_copy(update={"status": "draft"})
@@ -177,24 +202,29 @@ async def import_instrument(
     async def work(
         db: Database[dict[str, Any]], session: Session
     ) -> tuple[dict[str, Any], list[Envelope[Any]]]:
-        existing = await db[INSTRUMENTS].find(
-            {"instrument_id": imported.id}, session=session
-        ).sort("version", -1).to_list(None)
+        existing = (
+            await db[INSTRUMENTS]
+            .find({"instrument_id": imported.id}, session=session)
+            .sort("version", -1)
+            .to_list(None)
+        )
         version = 1
         if existing:
             latest = existing[0]
             if latest.get("owner") != organisation:
                 raise Conflict(
                     "Deze id is al in gebruik door een andere vragenlijst. / This id is already "
-                    "used by another questionnaire.", kind="instrument-id-taken",
+                    "used by another questionnaire.",
+                    kind="instrument-id-taken",
                 )
             version = latest["version"] if latest["status"] == "draft" else latest["version"] + 1
             await db[INSTRUMENTS].delete_one(
                 {"_id": instrument_key(imported.id, version), "status": "draft"}, session=session
             )
         draft = imported.model_copy(update={"version": version})
-        doc = instrument_doc(draft, owner=organisation,
-                             purpose=purpose or purpose_for_family(draft.family))
+        doc = instrument_doc(
+            draft, owner=organisation, purpose=purpose or purpose_for_family(draft.family)
+        )
         await db[INSTRUMENTS].insert_one(doc, session=session)
         return summary(doc), []
 
@@ -202,14 +232,18 @@ async def import_instrument(
 
 
 async def change_status(
-    ctx: Context, principal: Principal, instrument_id: str, version: int,
+    ctx: Context,
+    principal: Principal,
+    instrument_id: str,
+    version: int,
     action: Literal["publish", "retire"],
 ) -> dict[str, Any]:
     tenant = principal.tenant
     doc = await load_doc(ctx, tenant, instrument_id, version, principal)
     if doc.get("owner") is None:
-        raise Forbidden("Meegeleverde vragenlijsten zijn alleen-lezen. / Shipped "
-                        "questionnaires are read-only.")
+        raise Forbidden(
+            "Meegeleverde vragenlijsten zijn alleen-lezen. / Shipped questionnaires are read-only."
+        )
     _org_admin(principal, doc["owner"])
     current = definition_of(doc)
     now = utcnow()
@@ -220,7 +254,8 @@ async def change_status(
     except LifecycleError as error:
         raise Conflict(
             f"Deze statuswijziging kan niet: {error}. / This status change is not allowed: "
-            f"{error}.", kind="lifecycle",
+            f"{error}.",
+            kind="lifecycle",
         ) from error
 
     async def work(
@@ -232,12 +267,22 @@ async def change_status(
             session=session,
         )
         if updated.matched_count != 1:
-            raise Conflict("De vragenlijst is intussen gewijzigd. / The questionnaire changed "
-                           "in the meantime.", kind="lifecycle")
+            raise Conflict(
+                "De vragenlijst is intussen gewijzigd. / The questionnaire changed "
+                "in the meantime.",
+                kind="lifecycle",
+            )
         events: list[Envelope[Any]] = []
         if action == "publish":
-            events.append(published_event(changed, doc["purpose"], tenant=tenant,
-                                          actor=principal.subject, organisation=doc["owner"]))
+            events.append(
+                published_event(
+                    changed,
+                    doc["purpose"],
+                    tenant=tenant,
+                    actor=principal.subject,
+                    organisation=doc["owner"],
+                )
+            )
         return summary({**doc, "status": changed.status, "body": changed.model_dump_json()}), events
 
     result = await ctx.commit(tenant, work)
@@ -246,6 +291,12 @@ async def change_status(
 
 
 __all__ = [
-    "change_status", "definition", "definition_of", "ensure_tenant", "import_instrument",
-    "load_doc", "published_event", "summary",
+    "change_status",
+    "definition",
+    "definition_of",
+    "ensure_tenant",
+    "import_instrument",
+    "load_doc",
+    "published_event",
+    "summary",
 ]

@@ -68,8 +68,9 @@ def present(doc: dict[str, Any], now: datetime | None = None) -> dict[str, Any]:
     }
 
 
-def _mail(definition: InstrumentDefinition, link: str, due: datetime | None, *,
-          reminder: bool) -> tuple[str, str]:
+def _mail(
+    definition: InstrumentDefinition, link: str, due: datetime | None, *, reminder: bool
+) -> tuple[str, str]:
     title_nl, title_en = definition.title.get("nl"), definition.title.get("en")
     due_nl = f" Graag vóór {due:%d-%m-%Y}." if due else ""
     due_en = f" Please respond before {due:%Y-%m-%d}." if due else ""
@@ -89,51 +90,97 @@ def _link(ctx: Context, tenant: str, token: str) -> str:
 
 
 async def create(
-    ctx: Context, principal: Principal, *, organisation: str, instrument_id: str,
-    person_id: str | None, email: str | None, due_at: datetime | None,
+    ctx: Context,
+    principal: Principal,
+    *,
+    organisation: str,
+    instrument_id: str,
+    person_id: str | None,
+    email: str | None,
+    due_at: datetime | None,
     language: Language | None,
 ) -> dict[str, Any]:
     if not principal.roles_in(organisation).intersection(STAFF_ROLES):
-        raise Forbidden("Alleen professionals en vrijwilligers van deze organisatie mogen "
-                        "uitnodigen. / Only professionals and volunteers of this organisation "
-                        "may invite.", required_roles=list(STAFF_ROLES))
+        raise Forbidden(
+            "Alleen professionals en vrijwilligers van deze organisatie mogen "
+            "uitnodigen. / Only professionals and volunteers of this organisation "
+            "may invite.",
+            required_roles=list(STAFF_ROLES),
+        )
     if (person_id is None) == (email is None):
-        raise InvalidInput("Geef een persoon óf een e-mailadres. / Give a person or an e-mail "
-                           "address.", errors=[field_error("person_id", "person_id xor email")])
+        raise InvalidInput(
+            "Geef een persoon óf een e-mailadres. / Give a person or an e-mail address.",
+            errors=[field_error("person_id", "person_id xor email")],
+        )
     now = utcnow()
     if due_at is not None and due_at <= now:
-        raise InvalidInput("De datum ligt in het verleden. / The date is in the past.",
-                           errors=[field_error("due_at", "must be in the future")])
+        raise InvalidInput(
+            "De datum ligt in het verleden. / The date is in the past.",
+            errors=[field_error("due_at", "must be in the future")],
+        )
     tenant = principal.tenant
     doc = await instruments.load_doc(ctx, tenant, instrument_id, None, None)
     definition = instruments.definition_of(doc)
-    return await _store(ctx, tenant, definition, actor=principal.subject,
-                        organisation=organisation, person_id=person_id, email=email,
-                        due_at=due_at, language=language, followup_of=None)
+    return await _store(
+        ctx,
+        tenant,
+        definition,
+        actor=principal.subject,
+        organisation=organisation,
+        person_id=person_id,
+        email=email,
+        due_at=due_at,
+        language=language,
+        followup_of=None,
+    )
 
 
 async def _store(
-    ctx: Context, tenant: str, definition: InstrumentDefinition, *, actor: str,
-    organisation: str | None, person_id: str | None, email: str | None,
-    due_at: datetime | None, language: Language | None, followup_of: str | None,
+    ctx: Context,
+    tenant: str,
+    definition: InstrumentDefinition,
+    *,
+    actor: str,
+    organisation: str | None,
+    person_id: str | None,
+    email: str | None,
+    due_at: datetime | None,
+    language: Language | None,
+    followup_of: str | None,
     claim: Any = None,
 ) -> dict[str, Any]:
     now = utcnow()
     token, token_hash = new_token() if email else (None, None)
     invitation_id = new_event_id()
     doc: dict[str, Any] = {
-        "_id": invitation_id, "instrument_id": definition.id, "person_id": person_id,
+        "_id": invitation_id,
+        "instrument_id": definition.id,
+        "person_id": person_id,
         "email": email,
         "organisation": organisation,
-        "invited_by": actor, "due_at": due_at, "followup_of": followup_of, "status": "sent",
-        "reminders": 0, "language": language, "created_at": now, "updated_at": now,
+        "invited_by": actor,
+        "due_at": due_at,
+        "followup_of": followup_of,
+        "status": "sent",
+        "reminders": 0,
+        "language": language,
+        "created_at": now,
+        "updated_at": now,
         "response_id": None,
     }
     event = new_event(
-        InvitationSent(invitation_id=invitation_id, instrument_id=definition.id,
-                       person_id=person_id, invited_by=actor, due_at=due_at,
-                       followup_of=followup_of),
-        tenant=tenant, subject=invitation_id, actor=actor, organisation=organisation,
+        InvitationSent(
+            invitation_id=invitation_id,
+            instrument_id=definition.id,
+            person_id=person_id,
+            invited_by=actor,
+            due_at=due_at,
+            followup_of=followup_of,
+        ),
+        tenant=tenant,
+        subject=invitation_id,
+        actor=actor,
+        organisation=organisation,
     )
 
     async def work(
@@ -145,16 +192,18 @@ async def _store(
         if email and token:
             await _store_link(db, token_hash, invitation_id, session)
             subject, text = _mail(definition, _link(ctx, tenant, token), due_at, reminder=False)
-            await stage_mail(db, Mail(to=email, subject=subject, text=text, kind="invitation"),
-                             session=session)
+            await stage_mail(
+                db, Mail(to=email, subject=subject, text=text, kind="invitation"), session=session
+            )
         return doc, [event]
 
     stored = await ctx.commit(tenant, work, mail=email is not None)
     return present(stored) if stored is not None else {}
 
 
-async def _store_link(db: Database[dict[str, Any]], token_hash: str | None, invitation_id: str,
-                      session: Session) -> None:
+async def _store_link(
+    db: Database[dict[str, Any]], token_hash: str | None, invitation_id: str, session: Session
+) -> None:
     await db[INVITATION_LINKS].insert_one(
         {"_id": token_hash, "invitation_id": invitation_id, "created_at": utcnow()},
         session=session,
@@ -171,8 +220,15 @@ async def by_link_token(ctx: Context, tenant: str, token: str) -> dict[str, Any]
 
 
 async def create_followup(
-    ctx: Context, tenant: str, *, person_id: str, instrument_id: str, trajectory_id: str,
-    due_at: datetime, organisation: str | None, claim: Any,
+    ctx: Context,
+    tenant: str,
+    *,
+    person_id: str,
+    instrument_id: str,
+    trajectory_id: str,
+    due_at: datetime,
+    organisation: str | None,
+    claim: Any,
 ) -> bool:
     """From effect measurement's `followup_due`; `claim(db, session)` is the inbox guard.
 
@@ -182,9 +238,17 @@ async def create_followup(
     doc = await instruments.load_doc(ctx, tenant, instrument_id, None, None)
     deadline = max(due_at, utcnow()) + timedelta(days=ctx.settings.followup_response_days)
     stored = await _store(
-        ctx, tenant, instruments.definition_of(doc), actor="effect_measurement",
-        organisation=organisation, person_id=person_id, email=None, due_at=deadline,
-        language=None, followup_of=trajectory_id, claim=claim,
+        ctx,
+        tenant,
+        instruments.definition_of(doc),
+        actor="effect_measurement",
+        organisation=organisation,
+        person_id=person_id,
+        email=None,
+        due_at=deadline,
+        language=None,
+        followup_of=trajectory_id,
+        claim=claim,
     )
     return bool(stored)
 
@@ -216,11 +280,16 @@ async def mark_opened(ctx: Context, tenant: str, doc: dict[str, Any]) -> dict[st
 def ensure_startable(doc: dict[str, Any]) -> None:
     status = status_of(doc, utcnow())
     if status == "expired":
-        raise Conflict("Deze uitnodiging is verlopen. / This invitation has expired.",
-                       kind="invitation-expired")
+        raise Conflict(
+            "Deze uitnodiging is verlopen. / This invitation has expired.",
+            kind="invitation-expired",
+        )
     if status in ("started", "submitted"):
-        raise Conflict("Deze uitnodiging is al gebruikt. / This invitation was already used.",
-                       kind="invitation-used", response_id=doc.get("response_id"))
+        raise Conflict(
+            "Deze uitnodiging is al gebruikt. / This invitation was already used.",
+            kind="invitation-used",
+            response_id=doc.get("response_id"),
+        )
 
 
 async def remind(ctx: Context, principal: Principal, doc: dict[str, Any]) -> dict[str, Any]:
@@ -228,11 +297,14 @@ async def remind(ctx: Context, principal: Principal, doc: dict[str, Any]) -> dic
     until used); account invitations only count the reminder, the resident sees the open
     invitation in `GET /me/invitations`."""
     if status_of(doc, utcnow()) not in ("sent", "opened", "started"):
-        raise Conflict("Deze uitnodiging is afgerond of verlopen. / This invitation is "
-                       "finished or expired.", kind="invitation-closed")
+        raise Conflict(
+            "Deze uitnodiging is afgerond of verlopen. / This invitation is finished or expired.",
+            kind="invitation-closed",
+        )
     tenant = principal.tenant
-    definition = await instruments.definition(ctx, tenant, doc["instrument_id"],
-                                              await _latest_version(ctx, tenant, doc))
+    definition = await instruments.definition(
+        ctx, tenant, doc["instrument_id"], await _latest_version(ctx, tenant, doc)
+    )
 
     async def work(
         db: Database[dict[str, Any]], session: Session
@@ -243,11 +315,14 @@ async def remind(ctx: Context, principal: Principal, doc: dict[str, Any]) -> dic
             await _store_link(db, token_hash, doc["_id"], session)
             due = as_datetime(doc.get("due_at"))
             subject, text = _mail(definition, _link(ctx, tenant, token), due, reminder=True)
-            await stage_mail(db, Mail(to=doc["email"], subject=subject, text=text,
-                                      kind="invitation_reminder"), session=session)
-        await db[INVITATIONS].update_one({"_id": doc["_id"]},
-                                         {"$set": update, "$inc": {"reminders": 1}},
-                                         session=session)
+            await stage_mail(
+                db,
+                Mail(to=doc["email"], subject=subject, text=text, kind="invitation_reminder"),
+                session=session,
+            )
+        await db[INVITATIONS].update_one(
+            {"_id": doc["_id"]}, {"$set": update, "$inc": {"reminders": 1}}, session=session
+        )
         return {**doc, **update, "reminders": doc.get("reminders", 0) + 1}, []
 
     return present(await ctx.commit(tenant, work, mail=bool(doc.get("email"))))
@@ -258,8 +333,9 @@ async def _latest_version(ctx: Context, tenant: str, doc: dict[str, Any]) -> int
     return int(latest["version"])
 
 
-async def sweep(ctx: Context, now: datetime | None = None,
-                tenants: Iterable[str] | None = None) -> dict[str, int]:
+async def sweep(
+    ctx: Context, now: datetime | None = None, tenants: Iterable[str] | None = None
+) -> dict[str, int]:
     """Expire overdue invitations and send the automatic reminders, in every tenant (or
     `tenants`). Idempotent: run it as often as you like, from any number of processes."""
     now = now or utcnow()
@@ -284,9 +360,11 @@ async def _expire(ctx: Context, tenant: str, now: datetime) -> int:
     (`due_at` is written by insert only, so it keeps its date-time type for the range query.)
     No event: nobody consumes one, and readers never relied on the stored status alone."""
     db = await ctx.db(tenant)
-    overdue = await db[INVITATIONS].find(
-        {"status": {"$in": list(OPEN_STATES)}, "due_at": {"$lt": now}}, {"_id": 1}
-    ).to_list(None)
+    overdue = (
+        await db[INVITATIONS]
+        .find({"status": {"$in": list(OPEN_STATES)}, "due_at": {"$lt": now}}, {"_id": 1})
+        .to_list(None)
+    )
     if not overdue:
         return 0
     result = await db[INVITATIONS].update_many(
@@ -308,10 +386,18 @@ async def _remind_due(ctx: Context, tenant: str, now: datetime) -> int:
         return 0
     ahead = timedelta(days=days)
     db = await ctx.db(tenant)
-    candidates = await db[INVITATIONS].find(
-        {"status": {"$in": list(REMINDABLE_STATES)}, "due_at": {"$gte": now, "$lte": now + ahead},
-         "auto_reminded_at": None}
-    ).limit(SWEEP_BATCH).to_list(None)
+    candidates = (
+        await db[INVITATIONS]
+        .find(
+            {
+                "status": {"$in": list(REMINDABLE_STATES)},
+                "due_at": {"$gte": now, "$lte": now + ahead},
+                "auto_reminded_at": None,
+            }
+        )
+        .limit(SWEEP_BATCH)
+        .to_list(None)
+    )
     due: list[tuple[dict[str, Any], datetime]] = []
     for doc in candidates:
         due_at, created = as_datetime(doc.get("due_at")), as_datetime(doc.get("created_at"))
@@ -323,16 +409,22 @@ async def _remind_due(ctx: Context, tenant: str, now: datetime) -> int:
     for doc, _ in due:
         if doc.get("email") and doc["instrument_id"] not in definitions:
             definitions[doc["instrument_id"]] = await instruments.definition(
-                ctx, tenant, doc["instrument_id"], await _latest_version(ctx, tenant, doc))
+                ctx, tenant, doc["instrument_id"], await _latest_version(ctx, tenant, doc)
+            )
 
     async def work(db: Database[dict[str, Any]], session: Session) -> tuple[int, list[Any]]:
         sent = 0
         for doc, due_at in due:
             claimed = await db[INVITATIONS].update_one(
-                {"_id": doc["_id"], "status": {"$in": list(REMINDABLE_STATES)},
-                 "auto_reminded_at": None},
-                {"$set": {"auto_reminded_at": now.timestamp(), "updated_at": now},
-                 "$inc": {"reminders": 1}},
+                {
+                    "_id": doc["_id"],
+                    "status": {"$in": list(REMINDABLE_STATES)},
+                    "auto_reminded_at": None,
+                },
+                {
+                    "$set": {"auto_reminded_at": now.timestamp(), "updated_at": now},
+                    "$inc": {"reminders": 1},
+                },
                 session=session,
             )
             if claimed.matched_count != 1:
@@ -340,10 +432,17 @@ async def _remind_due(ctx: Context, tenant: str, now: datetime) -> int:
             if doc.get("email"):
                 token, token_hash = new_token()
                 await _store_link(db, token_hash, doc["_id"], session)
-                subject, text = _mail(definitions[doc["instrument_id"]],
-                                      _link(ctx, tenant, token), due_at, reminder=True)
-                await stage_mail(db, Mail(to=doc["email"], subject=subject, text=text,
-                                          kind="invitation_reminder"), session=session)
+                subject, text = _mail(
+                    definitions[doc["instrument_id"]],
+                    _link(ctx, tenant, token),
+                    due_at,
+                    reminder=True,
+                )
+                await stage_mail(
+                    db,
+                    Mail(to=doc["email"], subject=subject, text=text, kind="invitation_reminder"),
+                    session=session,
+                )
             sent += 1
         return sent, []
 

@@ -57,18 +57,28 @@ def token_matches(token: str | None, stored_hash: str | None) -> bool:
 
 
 async def start(
-    ctx: Context, tenant: str, *, instrument_id: str, version: int | None,
-    language: Language | None, person_id: str | None, actor: str | None,
-    assisted_by: str | None = None, organisation: str | None = None,
-    invitation: dict[str, Any] | None = None, params: Mapping[str, str] | None = None,
+    ctx: Context,
+    tenant: str,
+    *,
+    instrument_id: str,
+    version: int | None,
+    language: Language | None,
+    person_id: str | None,
+    actor: str | None,
+    assisted_by: str | None = None,
+    organisation: str | None = None,
+    invitation: dict[str, Any] | None = None,
+    params: Mapping[str, str] | None = None,
     anonymous: bool = False,
 ) -> tuple[dict[str, Any], str | None]:
     """A new in-progress response on the latest published version (or `version`); returns
     the stored document and, for anonymous responses, the resume token."""
     doc = await instruments.load_doc(ctx, tenant, instrument_id, version, None)
     if doc["status"] != "published":
-        raise Conflict("Deze versie is niet (meer) gepubliceerd. / This version is not "
-                       "published.", kind="instrument-not-published")
+        raise Conflict(
+            "Deze versie is niet (meer) gepubliceerd. / This version is not published.",
+            kind="instrument-not-published",
+        )
     definition = instruments.definition_of(doc)
     params = dict(params or {})
     missing = sorted(set(definition.parameters) - params.keys())
@@ -78,22 +88,32 @@ async def start(
             errors=[field_error(f"params.{m}", "required", "missing") for m in missing],
         )
     if language is not None and language not in definition.languages:
-        raise InvalidInput("Deze taal is niet beschikbaar. / This language is not available.",
-                           errors=[field_error("language", "not offered by this instrument")])
+        raise InvalidInput(
+            "Deze taal is niet beschikbaar. / This language is not available.",
+            errors=[field_error("language", "not offered by this instrument")],
+        )
     now = utcnow()
     try:
         response = Response.start(
-            response_id=new_event_id(), definition=definition, subject_id=person_id,
-            language=language or definition.default_language, now=now, assisted_by=assisted_by,
+            response_id=new_event_id(),
+            definition=definition,
+            subject_id=person_id,
+            language=language or definition.default_language,
+            now=now,
+            assisted_by=assisted_by,
         )
     except LifecycleError as error:
         raise Conflict(str(error), kind="instrument-not-published") from error
     token, token_hash = new_token() if anonymous else (None, None)
     doc_out = response_doc(
-        response, purpose=doc["purpose"], variant=definition.variant,
-        organisation=organisation, invitation_id=invitation["_id"] if invitation else None,
+        response,
+        purpose=doc["purpose"],
+        variant=definition.variant,
+        organisation=organisation,
+        invitation_id=invitation["_id"] if invitation else None,
         trajectory_id=invitation.get("followup_of") if invitation else None,
-        params={k: params[k] for k in definition.parameters}, resume_hash=token_hash,
+        params={k: params[k] for k in definition.parameters},
+        resume_hash=token_hash,
         started_by=actor,
     )
 
@@ -117,14 +137,19 @@ def _answers(raw: Mapping[str, ItemAnswer]) -> dict[str, ItemAnswer]:
 
 
 async def save(
-    ctx: Context, tenant: str, doc: dict[str, Any], answers: Mapping[str, ItemAnswer],
-    *, assisted_by: str | None = None,
+    ctx: Context,
+    tenant: str,
+    doc: dict[str, Any],
+    answers: Mapping[str, ItemAnswer],
+    *,
+    assisted_by: str | None = None,
 ) -> dict[str, Any]:
     current = response_of(doc)
     definition = await instruments.definition(ctx, tenant, current.instrument_id, current.version)
     try:
-        changed = current.save_answers(definition, _answers(answers), utcnow(),
-                                       assisted_by=assisted_by)
+        changed = current.save_answers(
+            definition, _answers(answers), utcnow(), assisted_by=assisted_by
+        )
     except ResponseAlreadySubmitted as error:
         raise already_submitted() from error
     except InvalidResponse as error:
@@ -135,7 +160,9 @@ async def save(
         db: Database[dict[str, Any]], session: Session
     ) -> tuple[dict[str, Any], list[Envelope[Any]]]:
         result = await db[RESPONSES].update_one(
-            {"_id": doc["_id"], "status": "in_progress"}, {"$set": fields}, session=session,
+            {"_id": doc["_id"], "status": "in_progress"},
+            {"$set": fields},
+            session=session,
         )
         if result.matched_count != 1:
             raise already_submitted()
@@ -159,8 +186,9 @@ def submitted_event(
             version=response.version,
             purpose=doc["purpose"],
             submitted_at=response.submitted_at,
-            dimension_scores={d.dimension: d.score for d in result.dimension_scores
-                              if d.score is not None},
+            dimension_scores={
+                d.dimension: d.score for d in result.dimension_scores if d.score is not None
+            },
             phases=dict(result.phases),
             levels=dict(result.levels),
             skipped_count=result.skipped_count,
@@ -169,7 +197,10 @@ def submitted_event(
             invitation_id=doc.get("invitation_id"),
             trajectory_id=doc.get("trajectory_id"),
         ),
-        tenant=tenant, subject=response.id, actor=actor, organisation=doc.get("organisation"),
+        tenant=tenant,
+        subject=response.id,
+        actor=actor,
+        organisation=doc.get("organisation"),
     )
 
 
@@ -207,8 +238,13 @@ def _replay(doc: dict[str, Any], key: SubmitKey | None) -> dict[str, Any] | None
 
 
 async def submit(
-    ctx: Context, tenant: str, doc: dict[str, Any], *, actor: str | None,
-    answers: Mapping[str, ItemAnswer] | None = None, now: datetime | None = None,
+    ctx: Context,
+    tenant: str,
+    doc: dict[str, Any],
+    *,
+    actor: str | None,
+    answers: Mapping[str, ItemAnswer] | None = None,
+    now: datetime | None = None,
     key: SubmitKey | None = None,
 ) -> tuple[dict[str, Any], bool]:
     """Validate completeness, score, freeze; returns (API representation, replayed).
@@ -239,9 +275,13 @@ async def submit(
         fields["submit_key"] = key.key
         fields["submit_fingerprint"] = key.fingerprint
     event: Envelope[Any] = submitted_event(doc, done, tenant=tenant, actor=actor)
-    pending = PendingSubmit(response_id=doc["_id"], fields=fields,
-                            records=prepare([event]),
-                            invitation_id=doc.get("invitation_id"), now=now)
+    pending = PendingSubmit(
+        response_id=doc["_id"],
+        fields=fields,
+        records=prepare([event]),
+        invitation_id=doc.get("invitation_id"),
+        now=now,
+    )
     try:
         await ctx.submissions.commit(tenant, pending)
     except Conflict:

@@ -68,8 +68,7 @@ class SubmitQueue:
         error of its own transaction."""
         self._pending.setdefault(tenant, []).append(item)
         if tenant not in self._tasks:
-            self._tasks[tenant] = asyncio.create_task(self._drain(tenant),
-                                                      name=f"submits-{tenant}")
+            self._tasks[tenant] = asyncio.create_task(self._drain(tenant), name=f"submits-{tenant}")
         await asyncio.shield(item.future)
 
     async def _drain(self, tenant: str) -> None:
@@ -115,15 +114,19 @@ def _work(batch: list[PendingSubmit]) -> Work[None]:
         if len(batch) == 1:
             only = batch[0]
             result = await db[RESPONSES].update_one(
-                {"_id": only.response_id, "status": "in_progress"}, {"$set": only.fields},
+                {"_id": only.response_id, "status": "in_progress"},
+                {"$set": only.fields},
                 session=session,
             )
             matched = result.matched_count
         else:
             bulk = await db[RESPONSES].bulk_write(
-                [UpdateOne({"_id": i.response_id, "status": "in_progress"}, {"$set": i.fields})
-                 for i in batch],
-                ordered=False, session=session,
+                [
+                    UpdateOne({"_id": i.response_id, "status": "in_progress"}, {"$set": i.fields})
+                    for i in batch
+                ],
+                ordered=False,
+                session=session,
             )
             matched = bulk.matched_count
         if matched != len(batch):
@@ -132,8 +135,13 @@ def _work(batch: list[PendingSubmit]) -> Work[None]:
             if item.invitation_id:
                 await db[INVITATIONS].update_one(
                     {"_id": item.invitation_id},
-                    {"$set": {"status": "submitted", "response_id": item.response_id,
-                              "updated_at": item.now}},
+                    {
+                        "$set": {
+                            "status": "submitted",
+                            "response_id": item.response_id,
+                            "updated_at": item.now,
+                        }
+                    },
                     session=session,
                 )
         return None, [r for item in batch for r in item.records]

@@ -85,8 +85,11 @@ def entry_document(
 
 def stored_entry(doc: dict[str, Any]) -> StoredEntry:
     return StoredEntry(
-        entry=(Entry.model_validate_json(doc["entry"]) if isinstance(doc["entry"], str)
-               else Entry.model_validate(doc["entry"])),
+        entry=(
+            Entry.model_validate_json(doc["entry"])
+            if isinstance(doc["entry"], str)
+            else Entry.model_validate(doc["entry"])
+        ),
         owner_slug=doc.get("owner_slug"),
         freshness=FreshnessState(doc.get("freshness", FreshnessState.FRESH.value)),
         version=int(doc.get("v", 0)),

@@ -37,19 +37,27 @@ SEQ = "entry_seq"  # CONFIG document: the tenant's entry change counter
 
 # nx-27017: no index may name `_id` (every insert would fail), see the developer guide.
 INDEXES: tuple[IndexSpec, ...] = (
-    IndexSpec(ENTRIES, (
-        IndexModel([("organization_id", ASCENDING)]),
-        IndexModel([("owner_slug", ASCENDING)]),
-        IndexModel([("next_check_at", ASCENDING)]),
-        IndexModel([("pc4s", ASCENDING)]),
-        IndexModel([("tokens_version", ASCENDING)]),
-        IndexModel([("seq", ASCENDING)]),
-    )),
+    IndexSpec(
+        ENTRIES,
+        (
+            IndexModel([("organization_id", ASCENDING)]),
+            IndexModel([("owner_slug", ASCENDING)]),
+            IndexModel([("next_check_at", ASCENDING)]),
+            IndexModel([("pc4s", ASCENDING)]),
+            IndexModel([("tokens_version", ASCENDING)]),
+            IndexModel([("seq", ASCENDING)]),
+        ),
+    ),
     IndexSpec(NEIGHBOURHOODS, (IndexModel([("pc4", ASCENDING)]),)),
-    IndexSpec(TASKS, (IndexModel([("owner_slug", ASCENDING), ("status", ASCENDING)]),
-                      IndexModel([("entry_id", ASCENDING)]))),
+    IndexSpec(
+        TASKS,
+        (
+            IndexModel([("owner_slug", ASCENDING), ("status", ASCENDING)]),
+            IndexModel([("entry_id", ASCENDING)]),
+        ),
+    ),
     IndexSpec(RESPONSES, (IndexModel([("person_id", ASCENDING)]),)),
-)  # fmt: skip
+)
 
 
 # --- tenant configuration: taxonomy and freshness policy -----------------------------------
@@ -66,8 +74,11 @@ async def load_taxonomy(db: Db) -> tuple[Taxonomy, int]:
 async def save_taxonomy(db: Db, taxonomy: Taxonomy, version: int, *, session: Session) -> None:
     await db[CONFIG].replace_one(
         {"_id": "taxonomy"},
-        {"_id": "taxonomy", "v": version,
-         "categories": [c.model_dump(mode="json") for c in taxonomy.categories]},
+        {
+            "_id": "taxonomy",
+            "v": version,
+            "categories": [c.model_dump(mode="json") for c in taxonomy.categories],
+        },
         upsert=True,
         session=session,
     )
@@ -98,16 +109,14 @@ async def get_organisation(db: Db, org_id: str) -> Organization | None:
 async def organisations(db: Db, ids: Iterable[str] | None = None) -> dict[str, Organization]:
     query: dict[str, Any] = {} if ids is None else {"_id": {"$in": list(ids)}}
     return {
-        d["_id"]: Organization.model_validate(d["org"])
-        async for d in db[ORGANISATIONS].find(query)
+        d["_id"]: Organization.model_validate(d["org"]) async for d in db[ORGANISATIONS].find(query)
     }
 
 
 async def save_organisation(db: Db, org: Organization, *, session: Session | None) -> None:
     await db[ORGANISATIONS].replace_one(
         {"_id": org.id},
-        {"_id": org.id, "org": org.model_dump(mode="json"),
-         "owner_slug": org.tenant_org_slug},
+        {"_id": org.id, "org": org.model_dump(mode="json"), "owner_slug": org.tenant_org_slug},
         upsert=True,
         session=session,
     )
@@ -131,8 +140,9 @@ async def bump_seq(db: Db, *, session: Session | None) -> int:
     """
     result = await db[CONFIG].update_one({"_id": SEQ}, {"$inc": {"n": 1}}, session=session)
     if result.matched_count == 0:
-        await db[CONFIG].insert_one({"_id": SEQ, "n": 1, "epoch": uuid.uuid4().hex},
-                                    session=session)  # fmt: skip
+        await db[CONFIG].insert_one(
+            {"_id": SEQ, "n": 1, "epoch": uuid.uuid4().hex}, session=session
+        )
         return 1
     doc = await db[CONFIG].find_one({"_id": SEQ}, session=session)
     return int(doc["n"]) if doc else 1
@@ -170,9 +180,7 @@ async def existing_versions(db: Db, ids: Sequence[str]) -> dict[str, dict[str, A
     }
 
 
-async def set_freshness(
-    db: Db, entry_id: str, fields: dict[str, Any], *, session: Session
-) -> None:
+async def set_freshness(db: Db, entry_id: str, fields: dict[str, Any], *, session: Session) -> None:
     fields = {**fields, "seq": await bump_seq(db, session=session)}
     await db[ENTRIES].update_one({"_id": entry_id}, {"$set": fields}, session=session)
 

@@ -40,13 +40,32 @@ DEFAULT_REFERENCE = datetime(2025, 1, 6, 9, 0, tzinfo=ZoneInfo("Europe/Amsterdam
 _NS = uuid.UUID("5b0c7f3e-8a51-4d47-9a55-2f1b9f0d6c11")
 DAYS = ["MO", "TU", "WE", "TH", "FR", "SA"]
 STREETS = [
-    "Lindelaan", "Kastanjestraat", "Duinweg", "Molenpad", "Sluisstraat", "Vlietkade", "Iepenhof",
-    "Zeeweg", "Dorpsstraat", "Schoolstraat", "Havenkade", "Bloemenhof", "Rietlanden", "Kerkplein",
-]  # fmt: skip
+    "Lindelaan",
+    "Kastanjestraat",
+    "Duinweg",
+    "Molenpad",
+    "Sluisstraat",
+    "Vlietkade",
+    "Iepenhof",
+    "Zeeweg",
+    "Dorpsstraat",
+    "Schoolstraat",
+    "Havenkade",
+    "Bloemenhof",
+    "Rietlanden",
+    "Kerkplein",
+]
 VENUES = [
-    "Buurthuis De Linde", "Wijkcentrum Het Anker", "Bibliotheek", "Huiskamer van de Wijk",
-    "Sporthal De Duinen", "Kerkzaal De Ark", "Speeltuingebouw", "Dorpshuis", "Parkpaviljoen",
-]  # fmt: skip
+    "Buurthuis De Linde",
+    "Wijkcentrum Het Anker",
+    "Bibliotheek",
+    "Huiskamer van de Wijk",
+    "Sporthal De Duinen",
+    "Kerkzaal De Ark",
+    "Speeltuingebouw",
+    "Dorpshuis",
+    "Parkpaviljoen",
+]
 
 
 def _id(*parts: object) -> str:
@@ -69,53 +88,178 @@ class _Template:
 _FREE = Cost(free=True)
 _T = _Template
 TEMPLATES: tuple[_Template, ...] = (
-    _T("wandelen", EntryKind.ACTIVITY,
-       ("Wandelgroep {venue}", "Ommetje in de wijk", "Wandelclub {street}"),
-       "Elke week lopen we samen een rustige route van een uur door de wijk. Iedereen kan "
-       "aansluiten; na afloop drinken we koffie.", time(10, 0), 90, _FREE, 50, None),
-    _T("beweegles", EntryKind.ACTIVITY, ("Stoelyoga", "Bewegen voor ouderen", "Gym in de buurt"),
-       "Beweeglessen op je eigen niveau onder begeleiding van een docent.", time(14, 0), 60,
-       Cost(free=False, amount=Decimal("3.50"), description="per les"), 55, None),
-    _T("koffieochtend", EntryKind.ACTIVITY,
-       ("Koffieochtend {venue}", "Inloopochtend", "Buurtkoffie"),
-       "Gezellig koffie drinken met buurtgenoten. Loop binnen wanneer u wilt.", time(10, 0),
-       120, _FREE),
-    _T("samen_eten", EntryKind.ACTIVITY, ("Buurtmaaltijd", "Eettafel {street}", "Samen koken"),
-       "Samen eten met buurtbewoners: een warme maaltijd voor een klein bedrag.", time(17, 30),
-       120, Cost(free=False, amount=Decimal("5.00"), description="per maaltijd")),
-    _T("eenzaamheid", EntryKind.SERVICE, ("Maatjesproject", "Huisbezoek door vrijwilligers"),
-       "Een vrijwilliger komt bij u op bezoek voor een praatje of om samen iets te ondernemen.",
-       None, 0, _FREE, 18, None),
-    _T("schulden", EntryKind.SERVICE, ("Schuldhulpmaatje", "Spreekuur geldzaken", "Budgetcoach"),
-       "Hulp bij schulden en geldzaken. Samen brengen we uw situatie in kaart en zoeken we "
-       "een oplossing.", time(9, 0), 180, _FREE, 18, None),
-    _T("administratie", EntryKind.SERVICE, ("Formulierenhulp", "Hulp bij post en papieren"),
-       "Vrijwilligers helpen met brieven, formulieren en toeslagen.", time(13, 0), 120, _FREE, 18),
-    _T("mantelzorg", EntryKind.SERVICE, ("Mantelzorgpunt", "Mantelzorgcafé"),
-       "Ondersteuning voor mantelzorgers: advies, lotgenoten en respijtzorg.", time(19, 30), 90,
-       _FREE),
-    _T("psychisch", EntryKind.ACTIVITY, ("Stress de baas", "Lotgenotengroep somberheid"),
-       "Groepsbijeenkomsten over omgaan met stress en zorgen.", time(19, 0), 90, _FREE, 18),
-    _T("rouw", EntryKind.ACTIVITY, ("Rouwgroep", "Samen verder na verlies"),
-       "Praten met anderen die een dierbare verloren. Onder begeleiding van een rouwconsulent.",
-       time(14, 0), 90, _FREE, 18),
-    _T("taal", EntryKind.ACTIVITY, ("Taalcafé", "Taalmaatje", "Nederlands oefenen"),
-       "Oefen Nederlands in een ontspannen sfeer met vrijwilligers.", time(10, 30), 90, _FREE, 16),
-    _T("digitaal", EntryKind.ACTIVITY, ("Digicafé", "Hulp bij DigiD", "Klik en tik"),
-       "Hulp bij de computer, smartphone, tablet en DigiD.", time(13, 30), 120, _FREE),
-    _T("opvoeding", EntryKind.SERVICE, ("Opvoedspreekuur", "Ouderkamer"),
-       "Vragen over opvoeden? Praat met een opvoedcoach of andere ouders.", time(9, 0), 90, _FREE),
-    _T("jongeren", EntryKind.ACTIVITY, ("Jongerenavond", "Sport en spel voor tieners"),
-       "Activiteiten voor jongeren: sport, muziek en gewoon chillen.", time(19, 0), 150, _FREE,
-       12, 23),
-    _T("vrijwilligerswerk", EntryKind.SERVICE, ("Vrijwilligerspunt", "Vrijwilligersvacaturebank"),
-       "Vind vrijwilligerswerk dat bij u past, in uw eigen wijk.", time(10, 0), 120, _FREE, 16),
-    _T("creatief", EntryKind.ACTIVITY, ("Schilderclub", "Handwerkkring", "Buurtkoor"),
-       "Samen creatief bezig zijn. Materiaal is aanwezig.", time(14, 0), 120,
-       Cost(free=False, amount=Decimal("2.00"), description="bijdrage materiaal")),
-    _T("wonen", EntryKind.SERVICE, ("Buurtbemiddeling", "Klussendienst"),
-       "Hulp bij burenruzies of kleine klussen in en om het huis.", None, 0, _FREE, 18),
-)  # fmt: skip
+    _T(
+        "wandelen",
+        EntryKind.ACTIVITY,
+        ("Wandelgroep {venue}", "Ommetje in de wijk", "Wandelclub {street}"),
+        "Elke week lopen we samen een rustige route van een uur door de wijk. Iedereen kan "
+        "aansluiten; na afloop drinken we koffie.",
+        time(10, 0),
+        90,
+        _FREE,
+        50,
+        None,
+    ),
+    _T(
+        "beweegles",
+        EntryKind.ACTIVITY,
+        ("Stoelyoga", "Bewegen voor ouderen", "Gym in de buurt"),
+        "Beweeglessen op je eigen niveau onder begeleiding van een docent.",
+        time(14, 0),
+        60,
+        Cost(free=False, amount=Decimal("3.50"), description="per les"),
+        55,
+        None,
+    ),
+    _T(
+        "koffieochtend",
+        EntryKind.ACTIVITY,
+        ("Koffieochtend {venue}", "Inloopochtend", "Buurtkoffie"),
+        "Gezellig koffie drinken met buurtgenoten. Loop binnen wanneer u wilt.",
+        time(10, 0),
+        120,
+        _FREE,
+    ),
+    _T(
+        "samen_eten",
+        EntryKind.ACTIVITY,
+        ("Buurtmaaltijd", "Eettafel {street}", "Samen koken"),
+        "Samen eten met buurtbewoners: een warme maaltijd voor een klein bedrag.",
+        time(17, 30),
+        120,
+        Cost(free=False, amount=Decimal("5.00"), description="per maaltijd"),
+    ),
+    _T(
+        "eenzaamheid",
+        EntryKind.SERVICE,
+        ("Maatjesproject", "Huisbezoek door vrijwilligers"),
+        "Een vrijwilliger komt bij u op bezoek voor een praatje of om samen iets te ondernemen.",
+        None,
+        0,
+        _FREE,
+        18,
+        None,
+    ),
+    _T(
+        "schulden",
+        EntryKind.SERVICE,
+        ("Schuldhulpmaatje", "Spreekuur geldzaken", "Budgetcoach"),
+        "Hulp bij schulden en geldzaken. Samen brengen we uw situatie in kaart en zoeken we "
+        "een oplossing.",
+        time(9, 0),
+        180,
+        _FREE,
+        18,
+        None,
+    ),
+    _T(
+        "administratie",
+        EntryKind.SERVICE,
+        ("Formulierenhulp", "Hulp bij post en papieren"),
+        "Vrijwilligers helpen met brieven, formulieren en toeslagen.",
+        time(13, 0),
+        120,
+        _FREE,
+        18,
+    ),
+    _T(
+        "mantelzorg",
+        EntryKind.SERVICE,
+        ("Mantelzorgpunt", "Mantelzorgcafé"),
+        "Ondersteuning voor mantelzorgers: advies, lotgenoten en respijtzorg.",
+        time(19, 30),
+        90,
+        _FREE,
+    ),
+    _T(
+        "psychisch",
+        EntryKind.ACTIVITY,
+        ("Stress de baas", "Lotgenotengroep somberheid"),
+        "Groepsbijeenkomsten over omgaan met stress en zorgen.",
+        time(19, 0),
+        90,
+        _FREE,
+        18,
+    ),
+    _T(
+        "rouw",
+        EntryKind.ACTIVITY,
+        ("Rouwgroep", "Samen verder na verlies"),
+        "Praten met anderen die een dierbare verloren. Onder begeleiding van een rouwconsulent.",
+        time(14, 0),
+        90,
+        _FREE,
+        18,
+    ),
+    _T(
+        "taal",
+        EntryKind.ACTIVITY,
+        ("Taalcafé", "Taalmaatje", "Nederlands oefenen"),
+        "Oefen Nederlands in een ontspannen sfeer met vrijwilligers.",
+        time(10, 30),
+        90,
+        _FREE,
+        16,
+    ),
+    _T(
+        "digitaal",
+        EntryKind.ACTIVITY,
+        ("Digicafé", "Hulp bij DigiD", "Klik en tik"),
+        "Hulp bij de computer, smartphone, tablet en DigiD.",
+        time(13, 30),
+        120,
+        _FREE,
+    ),
+    _T(
+        "opvoeding",
+        EntryKind.SERVICE,
+        ("Opvoedspreekuur", "Ouderkamer"),
+        "Vragen over opvoeden? Praat met een opvoedcoach of andere ouders.",
+        time(9, 0),
+        90,
+        _FREE,
+    ),
+    _T(
+        "jongeren",
+        EntryKind.ACTIVITY,
+        ("Jongerenavond", "Sport en spel voor tieners"),
+        "Activiteiten voor jongeren: sport, muziek en gewoon chillen.",
+        time(19, 0),
+        150,
+        _FREE,
+        12,
+        23,
+    ),
+    _T(
+        "vrijwilligerswerk",
+        EntryKind.SERVICE,
+        ("Vrijwilligerspunt", "Vrijwilligersvacaturebank"),
+        "Vind vrijwilligerswerk dat bij u past, in uw eigen wijk.",
+        time(10, 0),
+        120,
+        _FREE,
+        16,
+    ),
+    _T(
+        "creatief",
+        EntryKind.ACTIVITY,
+        ("Schilderclub", "Handwerkkring", "Buurtkoor"),
+        "Samen creatief bezig zijn. Materiaal is aanwezig.",
+        time(14, 0),
+        120,
+        Cost(free=False, amount=Decimal("2.00"), description="bijdrage materiaal"),
+    ),
+    _T(
+        "wonen",
+        EntryKind.SERVICE,
+        ("Buurtbemiddeling", "Klussendienst"),
+        "Hulp bij burenruzies of kleine klussen in en om het huis.",
+        None,
+        0,
+        _FREE,
+        18,
+    ),
+)
 
 ORGANISATIONS: tuple[tuple[str, str, OwnerKind, str | None], ...] = (
     ("welzijn-demo", "Welzijn Demo", OwnerKind.ORGANISATION, "welzijn-demo"),
@@ -188,14 +332,25 @@ def _entry(
         day = rng.choice(DAYS)
         rule = f"FREQ=WEEKLY;BYDAY={day}" if rng.random() < 0.75 else f"FREQ=MONTHLY;BYDAY=+1{day}"
         schedules.append(
-            Schedule(id=_id(key, "sch"), rrule=rule, dtstart=date(2024, 1, 1),
-                     opens_at=template.start, closes_at=end)
-        )  # fmt: skip
+            Schedule(
+                id=_id(key, "sch"),
+                rrule=rule,
+                dtstart=date(2024, 1, 1),
+                opens_at=template.start,
+                closes_at=end,
+            )
+        )
     languages = [Language(code="nl", name="Nederlands")]
     if rng.random() < 0.25:
-        languages.append(rng.choice([Language(code="en", name="English"),
-                                     Language(code="tr", name="Türkçe"),
-                                     Language(code="ar", name="العربية")]))  # fmt: skip
+        languages.append(
+            rng.choice(
+                [
+                    Language(code="en", name="English"),
+                    Language(code="tr", name="Türkçe"),
+                    Language(code="ar", name="العربية"),
+                ]
+            )
+        )
     org = rng.choice(ORGANISATIONS[:10])[0]
     age_days = rng.choice([rng.uniform(0, 140), rng.uniform(0, 140), rng.uniform(140, 320)])
     return Entry(
@@ -208,14 +363,19 @@ def _entry(
         category_codes=[template.category],
         service_at_locations=[sal],
         schedules=schedules,
-        contacts=[Contact(id=_id(key, "contact"), name="Servicepunt",
-                          phones=[Phone(id=_id(key, "phone"), number="0800-0000000")])],
+        contacts=[
+            Contact(
+                id=_id(key, "contact"),
+                name="Servicepunt",
+                phones=[Phone(id=_id(key, "phone"), number="0800-0000000")],
+            )
+        ],
         cost=template.cost,
         eligibility=Eligibility(minimum_age=template.min_age, maximum_age=template.max_age),
         languages=languages,
         assured_at=reference - timedelta(days=round(age_days, 2)),
         assured_by=f"{org}@example.nl",
-    )  # fmt: skip
+    )
 
 
 def de_stappers(reference: datetime) -> Entry:
@@ -239,14 +399,21 @@ def de_stappers(reference: datetime) -> Entry:
         "park. Voor iedereen vanaf 55 jaar, ook als u alleen bent. Na afloop koffie.",
         category_codes=["wandelen"],
         service_at_locations=[ServiceAtLocation(id=_id("de-stappers", "sal"), location=loc)],
-        schedules=[Schedule(id=_id("de-stappers", "sch"), rrule="FREQ=WEEKLY;BYDAY=TU",
-                            dtstart=date(2024, 1, 2), opens_at=time(10), closes_at=time(11, 30))],
+        schedules=[
+            Schedule(
+                id=_id("de-stappers", "sch"),
+                rrule="FREQ=WEEKLY;BYDAY=TU",
+                dtstart=date(2024, 1, 2),
+                opens_at=time(10),
+                closes_at=time(11, 30),
+            )
+        ],
         cost=Cost(free=True),
         eligibility=Eligibility(minimum_age=55, description="55 jaar en ouder"),
         languages=[Language(code="nl", name="Nederlands")],
         assured_at=reference - timedelta(days=10),
         assured_by="de-stappers@example.nl",
-    )  # fmt: skip
+    )
 
 
 def demo_map(

@@ -12,9 +12,7 @@ from social_map.domain.geo import Neighbourhood
 
 
 def _n(code: str, name: str, lat: float, lon: float, pc4: str) -> Neighbourhood:
-    return Neighbourhood(
-        code=code, name=name, centroid_lat=lat, centroid_lon=lon, pc4=pc4.split()
-    )
+    return Neighbourhood(code=code, name=name, centroid_lat=lat, centroid_lon=lon, pc4=pc4.split())
 
 
 DEMO_NEIGHBOURHOODS: tuple[Neighbourhood, ...] = (

@@ -47,8 +47,12 @@ def _sign(secret: bytes, signed_part: str) -> bytes:
 def issue(secret: bytes, claim: FeedClaim) -> str:
     if len(secret) < 32:
         raise ValueError("secret: at least 32 bytes")
-    payload = {"t": claim.tenant, "n": claim.neighbourhood, "g": claim.generation,
-               "x": claim.expires_at}  # fmt: skip
+    payload = {
+        "t": claim.tenant,
+        "n": claim.neighbourhood,
+        "g": claim.generation,
+        "x": claim.expires_at,
+    }
     body = _b64(json.dumps(payload, separators=(",", ":"), sort_keys=True).encode())
     signed = f"{_VERSION}.{body}"
     return f"{signed}.{_b64(_sign(secret, signed))}"
@@ -65,8 +69,9 @@ def verify(token: str, secret_for: Callable[[str], bytes], now: datetime) -> Fee
     try:
         payload = json.loads(_unb64(parts[1]))
         given = _unb64(parts[2])
-        claim = FeedClaim(str(payload["t"]), str(payload["n"]), int(payload["g"]),
-                          int(payload["x"]))  # fmt: skip
+        claim = FeedClaim(
+            str(payload["t"]), str(payload["n"]), int(payload["g"]), int(payload["x"])
+        )
     except (ValueError, KeyError, TypeError):
         raise FeedTokenError("malformed") from None
     if not hmac.compare_digest(given, _sign(secret_for(claim.tenant), f"{parts[0]}.{parts[1]}")):

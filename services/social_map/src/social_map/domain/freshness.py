@@ -159,10 +159,14 @@ def report_outdated(entry: Entry, report_id: str, reporter: str, note: str, now:
 def without_reporter(entry: Entry, reporter: str, replacement: str) -> Entry:
     """The entry with `reporter`'s reports under `replacement` (an erased person's actor id
     leaves the entry; the reports, their notes and the count of distinct reporters stay)."""
-    return entry.model_copy(update={"outdated_reports": [
-        r.model_copy(update={"reporter": replacement}) if r.reporter == reporter else r
-        for r in entry.outdated_reports
-    ]})
+    return entry.model_copy(
+        update={
+            "outdated_reports": [
+                r.model_copy(update={"reporter": replacement}) if r.reporter == reporter else r
+                for r in entry.outdated_reports
+            ]
+        }
+    )
 
 
 # --- overview per organisation -------------------------------------------------------------

@@ -50,19 +50,67 @@ KIND_TAXONOMY = "wijkkracht-kind"
 JSON_FILE = "services.json"
 
 COLUMNS: dict[str, list[str]] = {
-    "organizations": ["id", "name", "alternate_name", "description", "email", "website",
-                      "legal_status"],
-    "services": ["id", "organization_id", "name", "alternate_name", "description", "url", "email",
-                 "status", "fees_description", "eligibility_description", "minimum_age",
-                 "maximum_age", "assured_date", "assurer_email"],
+    "organizations": [
+        "id",
+        "name",
+        "alternate_name",
+        "description",
+        "email",
+        "website",
+        "legal_status",
+    ],
+    "services": [
+        "id",
+        "organization_id",
+        "name",
+        "alternate_name",
+        "description",
+        "url",
+        "email",
+        "status",
+        "fees_description",
+        "eligibility_description",
+        "minimum_age",
+        "maximum_age",
+        "assured_date",
+        "assurer_email",
+    ],
     "locations": ["id", "location_type", "name", "description", "latitude", "longitude"],
-    "addresses": ["id", "location_id", "address_1", "address_2", "city", "region",
-                  "state_province", "postal_code", "country", "address_type"],
+    "addresses": [
+        "id",
+        "location_id",
+        "address_1",
+        "address_2",
+        "city",
+        "region",
+        "state_province",
+        "postal_code",
+        "country",
+        "address_type",
+    ],
     "service_at_locations": ["id", "service_id", "location_id", "description"],
-    "schedules": ["id", "service_id", "service_at_location_id", "valid_from", "valid_to",
-                  "dtstart", "timezone", "until", "count", "wkst", "freq", "interval", "byday",
-                  "byweekno", "bymonthday", "byyearday", "description", "opens_at", "closes_at",
-                  "notes"],
+    "schedules": [
+        "id",
+        "service_id",
+        "service_at_location_id",
+        "valid_from",
+        "valid_to",
+        "dtstart",
+        "timezone",
+        "until",
+        "count",
+        "wkst",
+        "freq",
+        "interval",
+        "byday",
+        "byweekno",
+        "bymonthday",
+        "byyearday",
+        "description",
+        "opens_at",
+        "closes_at",
+        "notes",
+    ],
     "taxonomy_terms": ["id", "code", "name", "description", "parent_id", "taxonomy", "language"],
     "attributes": ["id", "link_id", "taxonomy_term_id", "link_type", "link_entity", "value"],
     "languages": ["id", "service_id", "location_id", "name", "code", "note"],
@@ -70,7 +118,7 @@ COLUMNS: dict[str, list[str]] = {
     "contacts": ["id", "service_id", "name", "title", "email"],
     "phones": ["id", "service_id", "contact_id", "number", "description"],
     "accessibility": ["id", "location_id", "description", "details"],
-}  # fmt: skip
+}
 _COLUMN_SETS = {name: frozenset(cols) for name, cols in COLUMNS.items()}
 REQUIRED_FILES = ("organizations", "services")
 
@@ -303,12 +351,18 @@ def _build_map(t: Tables, tenant: str, taxonomy: Taxonomy, col: _Collector) -> I
     for oid, r in orgs_rows.items():
         kind = r.text("legal_status")
         o = col.build(
-            r, Organization, {},
-            id=oid, name=r.text("name"), description=r.text("description"), email=r.get("email"),
+            r,
+            Organization,
+            {},
+            id=oid,
+            name=r.text("name"),
+            description=r.text("description"),
+            email=r.get("email"),
             website=r.get("website"),
-            kind=OwnerKind.RESIDENTS_INITIATIVE if kind == OwnerKind.RESIDENTS_INITIATIVE.value
+            kind=OwnerKind.RESIDENTS_INITIATIVE
+            if kind == OwnerKind.RESIDENTS_INITIATIVE.value
             else OwnerKind.ORGANISATION,
-        )  # fmt: skip
+        )
         if o:
             organizations[oid] = o
 
@@ -322,24 +376,43 @@ def _build_map(t: Tables, tenant: str, taxonomy: Taxonomy, col: _Collector) -> I
         if physical:
             a = physical[0]
             address = col.build(
-                a, Address, {},
-                address_1=a.text("address_1"), address_2=a.get("address_2"), city=a.text("city"),
-                region=a.get("region"), state_province=a.get("state_province"),
-                postal_code=a.text("postal_code"), country=(a.text("country") or "NL").upper(),
-            )  # fmt: skip
+                a,
+                Address,
+                {},
+                address_1=a.text("address_1"),
+                address_2=a.get("address_2"),
+                city=a.text("city"),
+                region=a.get("region"),
+                state_province=a.get("state_province"),
+                postal_code=a.text("postal_code"),
+                country=(a.text("country") or "NL").upper(),
+            )
         access = [
             acc
             for a in access_by_loc.get(lid, [])
-            if (acc := col.build(a, Accessibility, {"code": "details"},
-                                 code=a.text("details"), description=a.text("description")))
-        ]  # fmt: skip
+            if (
+                acc := col.build(
+                    a,
+                    Accessibility,
+                    {"code": "details"},
+                    code=a.text("details"),
+                    description=a.text("description"),
+                )
+            )
+        ]
         loc = col.build(
-            r, Location, {},
-            id=lid, name=r.text("name"), description=r.text("description"),
+            r,
+            Location,
+            {},
+            id=lid,
+            name=r.text("name"),
+            description=r.text("description"),
             location_type=r.get("location_type") or "physical",
-            latitude=r.get("latitude"), longitude=r.get("longitude"),
-            address=address, accessibility=access,
-        )  # fmt: skip
+            latitude=r.get("latitude"),
+            longitude=r.get("longitude"),
+            address=address,
+            accessibility=access,
+        )
         if loc:
             locations[lid] = loc
 
@@ -363,8 +436,14 @@ def _build_map(t: Tables, tenant: str, taxonomy: Taxonomy, col: _Collector) -> I
         for s in sal_by_svc.get(sid, []):
             loc = locations.get(s.text("location_id"))
             if loc is not None:
-                sal = col.build(s, ServiceAtLocation, {}, id=s.text("id"), location=loc,
-                                description=s.text("description"))  # fmt: skip
+                sal = col.build(
+                    s,
+                    ServiceAtLocation,
+                    {},
+                    id=s.text("id"),
+                    location=loc,
+                    description=s.text("description"),
+                )
                 if sal:
                     sals.append(sal)
         sal_ids = {s.text("id") for s in sal_by_svc.get(sid, [])}
@@ -375,12 +454,21 @@ def _build_map(t: Tables, tenant: str, taxonomy: Taxonomy, col: _Collector) -> I
         contacts = [
             c
             for x in contact_by_svc.get(sid, [])
-            if (c := col.build(
-                x, Contact, {}, id=x.text("id"), name=x.text("name"), title=x.text("title"),
-                email=x.get("email"),
-                phones=[p for y in phone_by_contact.get(x.text("id"), []) if (p := _phone(y, col))],
-            ))
-        ]  # fmt: skip
+            if (
+                c := col.build(
+                    x,
+                    Contact,
+                    {},
+                    id=x.text("id"),
+                    name=x.text("name"),
+                    title=x.text("title"),
+                    email=x.get("email"),
+                    phones=[
+                        p for y in phone_by_contact.get(x.text("id"), []) if (p := _phone(y, col))
+                    ],
+                )
+            )
+        ]
         phones = [p for y in phone_by_svc.get(sid, []) if (p := _phone(y, col))]
         languages = [
             lang
@@ -391,22 +479,39 @@ def _build_map(t: Tables, tenant: str, taxonomy: Taxonomy, col: _Collector) -> I
         ]
         cost = _cost(r, cost_by_svc.get(sid, []), col)
         eligibility = col.build(
-            r, Eligibility, {"description": "eligibility_description"},
-            minimum_age=r.get("minimum_age"), maximum_age=r.get("maximum_age"),
+            r,
+            Eligibility,
+            {"description": "eligibility_description"},
+            minimum_age=r.get("minimum_age"),
+            maximum_age=r.get("maximum_age"),
             description=r.text("eligibility_description"),
-        )  # fmt: skip
+        )
         assured = r.get("assured_date")
         entry = col.build(
-            r, Entry, {"assured_at": "assured_date", "assured_by": "assurer_email"},
-            id=sid, tenant=tenant, kind=kind, organization_id=r.text("organization_id"),
-            name=r.text("name"), alternate_name=r.text("alternate_name"),
-            description=r.text("description"), url=r.get("url"), email=r.get("email"),
-            status=r.get("status") or "active", category_codes=categories,
-            service_at_locations=sals, schedules=schedules, contacts=contacts, phones=phones,
-            cost=cost or Cost(), eligibility=eligibility or Eligibility(), languages=languages,
+            r,
+            Entry,
+            {"assured_at": "assured_date", "assured_by": "assurer_email"},
+            id=sid,
+            tenant=tenant,
+            kind=kind,
+            organization_id=r.text("organization_id"),
+            name=r.text("name"),
+            alternate_name=r.text("alternate_name"),
+            description=r.text("description"),
+            url=r.get("url"),
+            email=r.get("email"),
+            status=r.get("status") or "active",
+            category_codes=categories,
+            service_at_locations=sals,
+            schedules=schedules,
+            contacts=contacts,
+            phones=phones,
+            cost=cost or Cost(),
+            eligibility=eligibility or Eligibility(),
+            languages=languages,
             assured_at=f"{str(assured)[:10]}T00:00:00Z" if assured else None,
             assured_by=r.get("assurer_email"),
-        )  # fmt: skip
+        )
         if entry:
             entries.append(entry)
     if col.issues:
@@ -465,24 +570,33 @@ def _schedule(r: _Row, col: _Collector) -> Schedule | None:
         col.add(r, "dtstart", "required (or valid_from)")
         return None
     return col.build(
-        r, Schedule, {"rrule": "freq", "service_at_location_id": "service_at_location_id"},
-        id=r.text("id"), rrule=columns_to_rrule(r.values), dtstart=str(dtstart)[:10],
-        opens_at=r.get("opens_at"), closes_at=r.get("closes_at"),
-        valid_from=r.get("valid_from"), valid_to=r.get("valid_to"),
-        description=r.text("description"), service_at_location_id=r.get("service_at_location_id"),
-    )  # fmt: skip
+        r,
+        Schedule,
+        {"rrule": "freq", "service_at_location_id": "service_at_location_id"},
+        id=r.text("id"),
+        rrule=columns_to_rrule(r.values),
+        dtstart=str(dtstart)[:10],
+        opens_at=r.get("opens_at"),
+        closes_at=r.get("closes_at"),
+        valid_from=r.get("valid_from"),
+        valid_to=r.get("valid_to"),
+        description=r.text("description"),
+        service_at_location_id=r.get("service_at_location_id"),
+    )
 
 
 def _phone(r: _Row, col: _Collector) -> Phone | None:
-    return col.build(r, Phone, {}, id=r.text("id"), number=r.text("number"),
-                     description=r.text("description"))  # fmt: skip
+    return col.build(
+        r, Phone, {}, id=r.text("id"), number=r.text("number"), description=r.text("description")
+    )
 
 
 def _cost(service: _Row, rows: list[_Row], col: _Collector) -> Cost | None:
     if not rows:
         fees = service.text("fees_description")
-        return col.build(service, Cost, {"description": "fees_description"}, free=not fees,
-                         description=fees)  # fmt: skip
+        return col.build(
+            service, Cost, {"description": "fees_description"}, free=not fees, description=fees
+        )
     r = rows[0]
     raw = r.get("amount")
     try:
@@ -492,9 +606,14 @@ def _cost(service: _Row, rows: list[_Row], col: _Collector) -> Cost | None:
         return None
     free = amount is None or amount == 0
     return col.build(
-        r, Cost, {}, free=free, amount=None if free else amount,
-        currency=(r.text("currency") or "EUR").upper(), description=r.text("amount_description"),
-    )  # fmt: skip
+        r,
+        Cost,
+        {},
+        free=free,
+        amount=None if free else amount,
+        currency=(r.text("currency") or "EUR").upper(),
+        description=r.text("amount_description"),
+    )
 
 
 def _categories(
@@ -539,84 +658,170 @@ def to_tables(data: SocialMapData, taxonomy: Taxonomy) -> dict[str, list[dict[st
     """Our model as HSDS tables (values JSON-ready; ids of sub-records derived, stable)."""
     t: dict[str, list[dict[str, Any]]] = {name: [] for name in COLUMNS}
     for o in data.organizations:
-        t["organizations"].append({"id": o.id, "name": o.name, "alternate_name": None,
-                                   "description": o.description, "email": o.email,
-                                   "website": o.website, "legal_status": o.kind.value})  # fmt: skip
+        t["organizations"].append(
+            {
+                "id": o.id,
+                "name": o.name,
+                "alternate_name": None,
+                "description": o.description,
+                "email": o.email,
+                "website": o.website,
+                "legal_status": o.kind.value,
+            }
+        )
     terms: dict[str, dict[str, Any]] = {}
     seen_locations: set[str] = set()
     for e in data.entries:
-        t["services"].append({
-            "id": e.id, "organization_id": e.organization_id, "name": e.name,
-            "alternate_name": e.alternate_name or None, "description": e.description,
-            "url": e.url, "email": e.email, "status": e.status.value,
-            "fees_description": e.cost.description or None,
-            "eligibility_description": e.eligibility.description or None,
-            "minimum_age": e.eligibility.minimum_age, "maximum_age": e.eligibility.maximum_age,
-            "assured_date": e.assured_at.date().isoformat() if e.assured_at else None,
-            "assurer_email": e.assured_by,
-        })  # fmt: skip
+        t["services"].append(
+            {
+                "id": e.id,
+                "organization_id": e.organization_id,
+                "name": e.name,
+                "alternate_name": e.alternate_name or None,
+                "description": e.description,
+                "url": e.url,
+                "email": e.email,
+                "status": e.status.value,
+                "fees_description": e.cost.description or None,
+                "eligibility_description": e.eligibility.description or None,
+                "minimum_age": e.eligibility.minimum_age,
+                "maximum_age": e.eligibility.maximum_age,
+                "assured_date": e.assured_at.date().isoformat() if e.assured_at else None,
+                "assurer_email": e.assured_by,
+            }
+        )
         for sal in e.service_at_locations:
             loc = sal.location
-            t["service_at_locations"].append({"id": sal.id, "service_id": e.id,
-                                              "location_id": loc.id,
-                                              "description": sal.description or None})  # fmt: skip
+            t["service_at_locations"].append(
+                {
+                    "id": sal.id,
+                    "service_id": e.id,
+                    "location_id": loc.id,
+                    "description": sal.description or None,
+                }
+            )
             if loc.id in seen_locations:
                 continue
             seen_locations.add(loc.id)
-            t["locations"].append({"id": loc.id, "location_type": loc.location_type.value,
-                                   "name": loc.name or None, "description": loc.description or None,
-                                   "latitude": loc.latitude,
-                                   "longitude": loc.longitude})  # fmt: skip
+            t["locations"].append(
+                {
+                    "id": loc.id,
+                    "location_type": loc.location_type.value,
+                    "name": loc.name or None,
+                    "description": loc.description or None,
+                    "latitude": loc.latitude,
+                    "longitude": loc.longitude,
+                }
+            )
             if loc.address is not None:
                 a = loc.address
-                t["addresses"].append({
-                    "id": f"{loc.id}-address", "location_id": loc.id, "address_1": a.address_1,
-                    "address_2": a.address_2, "city": a.city, "region": a.region,
-                    "state_province": a.state_province, "postal_code": a.postal_code,
-                    "country": a.country, "address_type": "physical",
-                })  # fmt: skip
+                t["addresses"].append(
+                    {
+                        "id": f"{loc.id}-address",
+                        "location_id": loc.id,
+                        "address_1": a.address_1,
+                        "address_2": a.address_2,
+                        "city": a.city,
+                        "region": a.region,
+                        "state_province": a.state_province,
+                        "postal_code": a.postal_code,
+                        "country": a.country,
+                        "address_type": "physical",
+                    }
+                )
             for i, acc in enumerate(loc.accessibility):
-                t["accessibility"].append({"id": f"{loc.id}-access-{i}", "location_id": loc.id,
-                                           "description": acc.description or None,
-                                           "details": acc.code})  # fmt: skip
+                t["accessibility"].append(
+                    {
+                        "id": f"{loc.id}-access-{i}",
+                        "location_id": loc.id,
+                        "description": acc.description or None,
+                        "details": acc.code,
+                    }
+                )
         for s in e.schedules:
-            t["schedules"].append({
-                "id": s.id, "service_id": e.id, "service_at_location_id": s.service_at_location_id,
-                "valid_from": _plain(s.valid_from), "valid_to": _plain(s.valid_to),
-                "dtstart": s.dtstart.isoformat(), "timezone": None,
-                "description": s.description or None, "opens_at": _plain(s.opens_at),
-                "closes_at": _plain(s.closes_at), **rrule_to_columns(s.rrule),
-            })  # fmt: skip
+            t["schedules"].append(
+                {
+                    "id": s.id,
+                    "service_id": e.id,
+                    "service_at_location_id": s.service_at_location_id,
+                    "valid_from": _plain(s.valid_from),
+                    "valid_to": _plain(s.valid_to),
+                    "dtstart": s.dtstart.isoformat(),
+                    "timezone": None,
+                    "description": s.description or None,
+                    "opens_at": _plain(s.opens_at),
+                    "closes_at": _plain(s.closes_at),
+                    **rrule_to_columns(s.rrule),
+                }
+            )
         for i, lang in enumerate(e.languages):
-            t["languages"].append({"id": f"{e.id}-lang-{i}", "service_id": e.id,
-                                   "location_id": None, "name": lang.name or None,
-                                   "code": lang.code, "note": None})  # fmt: skip
+            t["languages"].append(
+                {
+                    "id": f"{e.id}-lang-{i}",
+                    "service_id": e.id,
+                    "location_id": None,
+                    "name": lang.name or None,
+                    "code": lang.code,
+                    "note": None,
+                }
+            )
         c = e.cost
-        t["cost_options"].append({
-            "id": f"{e.id}-cost", "service_id": e.id, "option": "gratis" if c.free else "bijdrage",
-            "amount": "0" if c.free or c.amount is None else str(c.amount), "currency": c.currency,
-            "amount_description": c.description or None,
-        })  # fmt: skip
+        t["cost_options"].append(
+            {
+                "id": f"{e.id}-cost",
+                "service_id": e.id,
+                "option": "gratis" if c.free else "bijdrage",
+                "amount": "0" if c.free or c.amount is None else str(c.amount),
+                "currency": c.currency,
+                "amount_description": c.description or None,
+            }
+        )
         if not c.free and c.amount is None:
             t["cost_options"][-1]["amount"] = None
         for ct in e.contacts:
-            t["contacts"].append({"id": ct.id, "service_id": e.id, "name": ct.name or None,
-                                  "title": ct.title or None, "email": ct.email})  # fmt: skip
+            t["contacts"].append(
+                {
+                    "id": ct.id,
+                    "service_id": e.id,
+                    "name": ct.name or None,
+                    "title": ct.title or None,
+                    "email": ct.email,
+                }
+            )
             for p in ct.phones:
-                t["phones"].append({"id": p.id, "service_id": None, "contact_id": ct.id,
-                                    "number": p.number,
-                                    "description": p.description or None})  # fmt: skip
+                t["phones"].append(
+                    {
+                        "id": p.id,
+                        "service_id": None,
+                        "contact_id": ct.id,
+                        "number": p.number,
+                        "description": p.description or None,
+                    }
+                )
         for p in e.phones:
-            t["phones"].append({"id": p.id, "service_id": e.id, "contact_id": None,
-                                "number": p.number,
-                                "description": p.description or None})  # fmt: skip
+            t["phones"].append(
+                {
+                    "id": p.id,
+                    "service_id": e.id,
+                    "contact_id": None,
+                    "number": p.number,
+                    "description": p.description or None,
+                }
+            )
         links = [(CATEGORY_TAXONOMY, code) for code in e.category_codes]
         links.append((KIND_TAXONOMY, e.kind.value))
         for tax, code in links:
             tid = _term_id(tax, code)
-            t["attributes"].append({"id": f"{e.id}-{tid}", "link_id": e.id, "taxonomy_term_id": tid,
-                                    "link_type": "category" if tax == CATEGORY_TAXONOMY else "kind",
-                                    "link_entity": "service", "value": None})  # fmt: skip
+            t["attributes"].append(
+                {
+                    "id": f"{e.id}-{tid}",
+                    "link_id": e.id,
+                    "taxonomy_term_id": tid,
+                    "link_type": "category" if tax == CATEGORY_TAXONOMY else "kind",
+                    "link_entity": "service",
+                    "value": None,
+                }
+            )
             if tid not in terms:
                 terms[tid] = _term(tax, code, taxonomy)
     # include ancestors so the tree is complete in the package
@@ -631,13 +836,25 @@ def to_tables(data: SocialMapData, taxonomy: Taxonomy) -> dict[str, list[dict[st
 
 def _term(tax: str, code: str, taxonomy: Taxonomy) -> dict[str, Any]:
     if tax == KIND_TAXONOMY:
-        return {"id": _term_id(tax, code), "code": code, "name": code, "description": None,
-                "parent_id": None, "taxonomy": tax, "language": "en"}  # fmt: skip
+        return {
+            "id": _term_id(tax, code),
+            "code": code,
+            "name": code,
+            "description": None,
+            "parent_id": None,
+            "taxonomy": tax,
+            "language": "en",
+        }
     cat = taxonomy.get(code)
-    return {"id": _term_id(tax, code), "code": code, "name": cat.label_nl,
-            "description": cat.label_en,
-            "parent_id": _term_id(tax, cat.parent) if cat.parent else None,
-            "taxonomy": tax, "language": "nl"}  # fmt: skip
+    return {
+        "id": _term_id(tax, code),
+        "code": code,
+        "name": cat.label_nl,
+        "description": cat.label_en,
+        "parent_id": _term_id(tax, cat.parent) if cat.parent else None,
+        "taxonomy": tax,
+        "language": "nl",
+    }
 
 
 def export_csv(data: SocialMapData, taxonomy: Taxonomy) -> dict[str, str]:
@@ -676,11 +893,17 @@ def export_json(data: SocialMapData, taxonomy: Taxonomy) -> str:
         svc = dict(s)
         svc["organization"] = orgs.get(s["organization_id"])
         svc["service_at_locations"] = [
-            {**sal, "location": {**locs[lid], "addresses": addr.get(lid, []),
-                                 "accessibility": acc.get(lid, [])}}
+            {
+                **sal,
+                "location": {
+                    **locs[lid],
+                    "addresses": addr.get(lid, []),
+                    "accessibility": acc.get(lid, []),
+                },
+            }
             for sal in sals.get(sid, [])
             if (lid := sal["location_id"])
-        ]  # fmt: skip
+        ]
         svc["schedules"] = sch.get(sid, [])
         svc["languages"] = langs.get(sid, [])
         svc["cost_options"] = costs.get(sid, [])

@@ -61,14 +61,19 @@ class CellShape:
         lon0, lon1 = co * CELL_LON - _EDGE_DEG, (co + 1) * CELL_LON + _EDGE_DEG
         mid_lat, mid_lon = (lat0 + lat1) / 2, (lon0 + lon1) / 2
         # on a cell this small the distance from the middle peaks at a corner
-        reach = max(haversine(mid_lat, mid_lon, lat, lon) for lat in (lat0, lat1)
-                    for lon in (lon0, lon1))  # fmt: skip
+        reach = max(
+            haversine(mid_lat, mid_lon, lat, lon) for lat in (lat0, lat1) for lon in (lon0, lon1)
+        )
         return cls(lat0, lat1, lon0, lon1, mid_lat, mid_lon, reach + _MARGIN_KM)
 
     def inside(self, lat: float, lon: float, radius_km: float, box: BoundingBox) -> bool:
         """Every point of the cell is within the box and within `radius_km` of (lat, lon)."""
-        if not (box.min_lat <= self.min_lat and self.max_lat <= box.max_lat
-                and box.min_lon <= self.min_lon and self.max_lon <= box.max_lon):  # fmt: skip
+        if not (
+            box.min_lat <= self.min_lat
+            and self.max_lat <= box.max_lat
+            and box.min_lon <= self.min_lon
+            and self.max_lon <= box.max_lon
+        ):
             return False
         return haversine(lat, lon, self.mid_lat, self.mid_lon) + self.reach_km <= (
             radius_km - _MARGIN_KM

@@ -49,8 +49,15 @@ from social_map.domain.search_projection import (
 from social_map.domain.search_text import Postings, text_classes
 from social_map.domain.text_analysis import QueryTerm, TextField
 
-__all__ = ["CELL_LAT", "CELL_LON", "PROJECTION_VERSION", "IndexHit", "SearchIndex",
-           "SearchProjection", "project"]  # fmt: skip
+__all__ = [
+    "CELL_LAT",
+    "CELL_LON",
+    "PROJECTION_VERSION",
+    "IndexHit",
+    "SearchIndex",
+    "SearchProjection",
+    "project",
+]
 
 _TITLE_WEIGHT = FIELD_WEIGHTS[TextField.TITLE]
 #: A candidate checked in the Python loop costs about as much as intersecting this many
@@ -158,8 +165,11 @@ class SearchIndex:
         hi_lat, hi_lon = cell_of(box.max_lat, box.max_lon)
         cells = self._cells
         if (hi_lat - lo_lat + 1) * (hi_lon - lo_lon + 1) > len(cells):
-            return [(c, ids) for c, ids in cells.items()
-                    if lo_lat <= c[0] <= hi_lat and lo_lon <= c[1] <= hi_lon]  # fmt: skip
+            return [
+                (c, ids)
+                for c, ids in cells.items()
+                if lo_lat <= c[0] <= hi_lat and lo_lon <= c[1] <= hi_lon
+            ]
         out: list[tuple[Cell, set[str]]] = []
         for ca in range(lo_lat, hi_lat + 1):
             for co in range(lo_lon, hi_lon + 1):
@@ -169,9 +179,13 @@ class SearchIndex:
         return out
 
     def _split(
-        self, center: GeoPoint, radius_km: float, box: BoundingBox,
-        cells: list[tuple[Cell, set[str]]], within: set[str] | None,
-    ) -> tuple[set[str], set[str]]:  # fmt: skip
+        self,
+        center: GeoPoint,
+        radius_km: float,
+        box: BoundingBox,
+        cells: list[tuple[Cell, set[str]]],
+        within: set[str] | None,
+    ) -> tuple[set[str], set[str]]:
         """(in cells wholly inside the circle, in cells crossing its edge or online) of the
         entries in `within` (all if None); intersected cell by cell, no set of the whole box.
         Cells wholly outside the circle are skipped."""
@@ -207,9 +221,16 @@ class SearchIndex:
         radius_km: float = 5.0,
     ) -> list[IndexHit]:
         """All hits, ranked like `ranking.rank` with `filters.build_predicate`."""
-        return self.search_page(terms=terms, filters=filters, categories=categories,
-                                policy=policy, now=now, today=today, center=center,
-                                radius_km=radius_km)[0]  # fmt: skip
+        return self.search_page(
+            terms=terms,
+            filters=filters,
+            categories=categories,
+            policy=policy,
+            now=now,
+            today=today,
+            center=center,
+            radius_km=radius_km,
+        )[0]
 
     def search_page(
         self,
@@ -274,17 +295,29 @@ class SearchIndex:
         ranked = self._best(classes, score, center, cells, top)
         inf = math.inf
         hits_out = [
-            IndexHit(p.id, p.version, -key[0], round(t_score, 9),
-                     None if key[1] == inf else key[1], location_id, fresh,
-                     fresh is FreshnessState.STALE, key)
+            IndexHit(
+                p.id,
+                p.version,
+                -key[0],
+                round(t_score, 9),
+                None if key[1] == inf else key[1],
+                location_id,
+                fresh,
+                fresh is FreshnessState.STALE,
+                key,
+            )
             for key, p, t_score, location_id, fresh in ranked
-        ]  # fmt: skip
+        ]
         return hits_out, total
 
     def _best(
-        self, classes: list[tuple[float, set[str]]], score: _Scorer, center: GeoPoint | None,
-        cells: list[tuple[Cell, set[str]]], top: int | None,
-    ) -> list[_Row]:  # fmt: skip
+        self,
+        classes: list[tuple[float, set[str]]],
+        score: _Scorer,
+        center: GeoPoint | None,
+        cells: list[tuple[Cell, set[str]]],
+        top: int | None,
+    ) -> list[_Row]:
         """The first `top` rows of the ranking (all if None), scoring groups of hits (text
         class × cell) from the highest score bound down while they can still reach the page."""
         # (bound, text class total, class ids, cell ids or None for the whole class)
@@ -293,8 +326,9 @@ class SearchIndex:
             caps = [(score.geo_cap(self._shapes[cell], center), ids) for cell, ids in cells]
             caps.append((ONLINE_GEO_SCORE, self._online))  # online offers farther away
             for t_total, ids in classes:
-                groups.extend((score.bound(t_total, cap), t_total, ids, cell_ids)
-                              for cap, cell_ids in caps)  # fmt: skip
+                groups.extend(
+                    (score.bound(t_total, cap), t_total, ids, cell_ids) for cap, cell_ids in caps
+                )
         else:
             groups = [(score.bound(t_total, 1.0), t_total, ids, None) for t_total, ids in classes]
         groups.sort(key=lambda g: -g[0])
@@ -331,8 +365,7 @@ def _nearest(
             if not (min_lat <= lat <= max_lat and min_lon <= lon <= max_lon):
                 continue  # outside the bounding box, so outside the circle
             # `geo.haversine_km` with the same operations (bit-identical distances)
-            h = (sin((phi2 - c_phi) / 2) ** 2
-                 + c_cos * cos2 * sin(radians(lon - c_lon) / 2) ** 2)  # fmt: skip
+            h = sin((phi2 - c_phi) / 2) ** 2 + c_cos * cos2 * sin(radians(lon - c_lon) / 2) ** 2
             d = two_r * asin(min(1.0, sqrt(h)))
             if near_id is None or d < near_d or (d == near_d and lid < near_id):
                 near_id, near_d = lid, d
@@ -346,14 +379,17 @@ def _nearest(
 class _Scorer:
     """`ranking.rank`'s score of one hit, and upper bounds of it for groups of hits."""
 
-    __slots__ = ("_center", "_half_life", "_n_terms", "_near_of", "_nearest", "_norm",
-                 "_now_us")  # fmt: skip
+    __slots__ = ("_center", "_half_life", "_n_terms", "_near_of", "_nearest", "_norm", "_now_us")
 
     def __init__(
-        self, terms: list[QueryTerm], center: GeoPoint | None, radius_km: float, now_us: int,
+        self,
+        terms: list[QueryTerm],
+        center: GeoPoint | None,
+        radius_km: float,
+        now_us: int,
         nearest: Callable[[SearchProjection], _Near | None] | None,
         near_of: dict[str, _Near | None],
-    ) -> None:  # fmt: skip
+    ) -> None:
         self._n_terms = len(terms)
         self._norm = len(terms) * _TITLE_WEIGHT
         self._center = center

@@ -28,8 +28,15 @@ _OPEN_END = 200
 
 
 class Facets:
-    __slots__ = ("_access", "_categories", "_kinds", "_languages", "_max_ages", "_min_ages",
-                 "_paid")  # fmt: skip
+    __slots__ = (
+        "_access",
+        "_categories",
+        "_kinds",
+        "_languages",
+        "_max_ages",
+        "_min_ages",
+        "_paid",
+    )
 
     def __init__(self) -> None:
         self._paid: set[str] = set()  # most entries are free: keep the smaller side

@@ -93,33 +93,45 @@ class SearchProjection:
 
     def __post_init__(self) -> None:
         radians, cos = math.radians, math.cos
-        self.geo = tuple((lid, lat, lon, radians(lat), cos(radians(lat)))
-                         for lid, lat, lon in self.points)  # fmt: skip
+        self.geo = tuple(
+            (lid, lat, lon, radians(lat), cos(radians(lat))) for lid, lat, lon in self.points
+        )
         self.access_any = frozenset().union(*self.access)
 
     @classmethod
-    def from_json(cls, entry_id: str, version: int, hidden: bool,
-                  data: dict[str, Any]) -> SearchProjection:  # fmt: skip
+    def from_json(
+        cls, entry_id: str, version: int, hidden: bool, data: dict[str, Any]
+    ) -> SearchProjection:
         intern = sys.intern
         locs = data["locs"]
         points = tuple(
-            (str(lid), float(lat), float(lon)) for lid, lat, lon, _, _ in locs
+            (str(lid), float(lat), float(lon))
+            for lid, lat, lon, _, _ in locs
             if lat is not None and lon is not None
-        )  # fmt: skip
+        )
         lo, hi = data["age"]
         assured = data["assured"]
         return cls(
-            id=entry_id, version=version, hidden=hidden, name=data["name"],
-            sort_name=data["name"].casefold(), kind=data["kind"],
-            shown=data["status"] in _SHOWN, categories=frozenset(data["cats"]),
+            id=entry_id,
+            version=version,
+            hidden=hidden,
+            name=data["name"],
+            sort_name=data["name"].casefold(),
+            kind=data["kind"],
+            shown=data["status"] in _SHOWN,
+            categories=frozenset(data["cats"]),
             weights={intern(t): float(w) for t, w in data["tok"].items()},
-            points=points, access=tuple(frozenset(loc[4]) for loc in locs),
+            points=points,
+            access=tuple(frozenset(loc[4]) for loc in locs),
             online_only=bool(locs) and all(loc[3] == LocationType.VIRTUAL.value for loc in locs),
-            min_age=0 if lo is None else int(lo), max_age=200 if hi is None else int(hi),
-            free=bool(data["free"]), languages=frozenset(data["langs"]),
+            min_age=0 if lo is None else int(lo),
+            max_age=200 if hi is None else int(hi),
+            free=bool(data["free"]),
+            languages=frozenset(data["langs"]),
             assured_at=None if assured is None else datetime.fromisoformat(assured),
-            open_reporters=int(data["reporters"]), raw_schedules=data["sch"],
-        )  # fmt: skip
+            open_reporters=int(data["reporters"]),
+            raw_schedules=data["sch"],
+        )
 
     @property
     def schedules(self) -> tuple[Schedule, ...]:

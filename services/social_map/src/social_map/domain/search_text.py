@@ -87,8 +87,9 @@ def text_classes(
             if rest:
                 _merge(refined, total + 0.0, rest)
         classes = refined
-    return sorted(((t, ids) for t, ids in classes.items() if t > 0.0 and ids),
-                  key=lambda item: -item[0])  # fmt: skip
+    return sorted(
+        ((t, ids) for t, ids in classes.items() if t > 0.0 and ids), key=lambda item: -item[0]
+    )
 
 
 def _merge(classes: dict[float, set[str]], total: float, ids: set[str]) -> None:

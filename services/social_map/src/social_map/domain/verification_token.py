@@ -93,7 +93,6 @@ def check(secret: bytes, token: str, tenant: str, entry: Entry, now: datetime) -
         raise TokenError(TokenProblem.ENTRY_CHANGED)
 
 
-
 def peek(token: str, secret_for: Callable[[str], bytes]) -> tuple[str, str]:
     """(tenant, entry id) of a genuine token: the signature (with the key of the tenant the
     payload names) is checked in constant time before anything is looked up; `check` then

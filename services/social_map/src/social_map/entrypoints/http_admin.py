@@ -60,18 +60,24 @@ async def import_hsds(request: Request, principal: CurrentPrincipal, ctx: Ctx) -
     permissions.require_curator(principal)
     media = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if media not in ("application/json", "application/zip"):
-        raise Problem("Gebruik application/json of application/zip. / Use application/json "
-                      "or application/zip.", status=415, kind="unsupported-media-type")  # fmt: skip
+        raise Problem(
+            "Gebruik application/json of application/zip. / Use application/json "
+            "or application/zip.",
+            status=415,
+            kind="unsupported-media-type",
+        )
     raw = await request.body()
     if len(raw) > MAX_IMPORT_BYTES:
         raise Problem("Bestand te groot. / File too large.", status=413, kind="too-large")
     view = await ctx.view(principal.tenant)
-    result = interchange.parse_package(raw, "zip" if media.endswith("zip") else "json",
-                                       principal.tenant, view)  # fmt: skip
+    result = interchange.parse_package(
+        raw, "zip" if media.endswith("zip") else "json", principal.tenant, view
+    )
     if result.data is None:
         raise interchange.report_problem(result)
-    summary = await interchange.write_import(ctx, principal.tenant, result.data,
-                                             actor=principal.subject)  # fmt: skip
+    summary = await interchange.write_import(
+        ctx, principal.tenant, result.data, actor=principal.subject
+    )
     return summary.as_dict()
 
 
@@ -86,5 +92,8 @@ async def export_hsds(
     raw = await interchange.export(ctx, principal.tenant, format)
     if format == "json":
         return Response(raw, media_type="application/json")
-    return Response(raw, media_type="application/zip",
-                    headers={"Content-Disposition": 'attachment; filename="hsds.zip"'})  # fmt: skip
+    return Response(
+        raw,
+        media_type="application/zip",
+        headers={"Content-Disposition": 'attachment; filename="hsds.zip"'},
+    )

@@ -33,8 +33,7 @@ class ReportIn(BaseModel):
 @router.get("/organisations")
 async def list_organisations(principal: CurrentPrincipal, ctx: Ctx) -> dict[str, Any]:
     orgs = await repo.organisations(await ctx.db(principal.tenant))
-    return {"items": [o.model_dump(mode="json") for o in sorted(orgs.values(),
-                                                                key=lambda o: o.id)]}  # fmt: skip
+    return {"items": [o.model_dump(mode="json") for o in sorted(orgs.values(), key=lambda o: o.id)]}
 
 
 @router.put("/organisations/{org_id}")
@@ -63,9 +62,12 @@ async def create_entry(
         return 201, json_body(entry_view(stored, policy=policy, now=ctx.now(), manager=True))
 
     return await idempotent(
-        await ctx.db(principal.tenant), key=idempotency_key(request),
-        scope=f"{principal.subject}:entries", body=draft.model_dump(mode="json"), produce=produce,
-    )  # fmt: skip
+        await ctx.db(principal.tenant),
+        key=idempotency_key(request),
+        scope=f"{principal.subject}:entries",
+        body=draft.model_dump(mode="json"),
+        produce=produce,
+    )
 
 
 @router.get("/entries/{entry_id}")
@@ -110,10 +112,12 @@ async def report_outdated(
         return 201, {"id": task["_id"], "entry_id": entry_id, "status": "open"}
 
     return await idempotent(
-        await ctx.db(principal.tenant), key=idempotency_key(request),
-        scope=f"{principal.subject}:reports:{entry_id}", body=report.model_dump(),
+        await ctx.db(principal.tenant),
+        key=idempotency_key(request),
+        scope=f"{principal.subject}:reports:{entry_id}",
+        body=report.model_dump(),
         produce=produce,
-    )  # fmt: skip
+    )
 
 
 @router.get("/tasks")
@@ -145,9 +149,12 @@ margin:2em auto;padding:0 1em}}button{{font-size:1.2em;padding:.6em 1.4em}}</sty
 
 _LINK_ERRORS = {
     TokenProblem.EXPIRED: (410, "Deze link is verlopen. / This link has expired."),
-    TokenProblem.ENTRY_CHANGED: (410, "Het aanbod is intussen gewijzigd of al bevestigd. / "
-                                      "The entry was changed or confirmed in the meantime."),
-}  # fmt: skip
+    TokenProblem.ENTRY_CHANGED: (
+        410,
+        "Het aanbod is intussen gewijzigd of al bevestigd. / "
+        "The entry was changed or confirmed in the meantime.",
+    ),
+}
 
 
 def _link_error(error: TokenError) -> HTMLResponse:

@@ -57,22 +57,34 @@ async def search_entries(
 ) -> dict[str, Any]:
     try:
         filters = SearchFilters(
-            category=category, age=age, free_only=free, open_at=ctx.now() if open_now else None,
-            weekday=weekday, time_from=time_from, time_to=time_to, language=language,
-            accessibility=accessibility or [], kind=kind,
-        )  # fmt: skip
+            category=category,
+            age=age,
+            free_only=free,
+            open_at=ctx.now() if open_now else None,
+            weekday=weekday,
+            time_from=time_from,
+            time_to=time_to,
+            language=language,
+            accessibility=accessibility or [],
+            kind=kind,
+        )
     except ValidationError as exc:
         raise DomainValidationError(field_errors(exc)) from None
-    query = SearchQuery(q, filters, lat, lon, pc4,
-                        radius_km if radius_km is not None else ctx.settings.default_radius_km)
+    query = SearchQuery(
+        q,
+        filters,
+        lat,
+        lon,
+        pc4,
+        radius_km if radius_km is not None else ctx.settings.default_radius_km,
+    )
     page = await search(ctx, principal.tenant, query, limit=limit, cursor=cursor)
     return {
         "items": [hit_view(h) for h in page.hits],
         "next_cursor": page.next_cursor,
         "total": page.total,
-        "center": None if page.center is None else {"lat": page.center.lat,
-                                                    "lon": page.center.lon},
-    }  # fmt: skip
+        "center": None if page.center is None else {"lat": page.center.lat, "lon": page.center.lon},
+    }
 
 
 @router.get("/recommendations")
@@ -85,8 +97,9 @@ async def recommendations(
     limit: Annotated[int, Query(ge=1, le=50)] = 10,
 ) -> dict[str, Any]:
     """Offers for the lowest dimensions of a questionnaire result, near the resident."""
-    result = await recs.for_response(ctx, principal, response_id, interests=interests,
-                                     radius_km=radius_km, limit=limit)  # fmt: skip
+    result = await recs.for_response(
+        ctx, principal, response_id, interests=interests, radius_km=radius_km, limit=limit
+    )
     return {
         "response_id": result.response_id,
         "focus_dimensions": result.focus,
@@ -115,8 +128,11 @@ async def activities_ics(code: str, principal: CurrentPrincipal, ctx: Ctx) -> Re
     """iCalendar feed of the neighbourhood's activities (one VEVENT + RRULE per schedule)."""
     hood, entries, policy = await _hood_entries(ctx, principal.tenant, code)
     text = activities_feed(hood, entries, policy=policy, now=ctx.now())
-    return Response(text, media_type="text/calendar; charset=utf-8",
-                    headers={"Content-Disposition": f'inline; filename="{code}.ics"'})  # fmt: skip
+    return Response(
+        text,
+        media_type="text/calendar; charset=utf-8",
+        headers={"Content-Disposition": f'inline; filename="{code}.ics"'},
+    )
 
 
 @router.post("/neighbourhoods/{code}/feed-link")
@@ -139,9 +155,14 @@ async def signed_activities_ics(token: str, ctx: Ctx) -> Response:
     tenant, hood, entries = await feeds.feed_target(ctx, token, now)
     policy = (await ctx.view(tenant)).policy
     text = activities_feed(hood, entries, policy=policy, now=now)
-    return Response(text, media_type="text/calendar; charset=utf-8",
-                    headers={"Content-Disposition": f'inline; filename="{hood.code}.ics"',
-                             "Cache-Control": "private, max-age=300"})  # fmt: skip
+    return Response(
+        text,
+        media_type="text/calendar; charset=utf-8",
+        headers={
+            "Content-Disposition": f'inline; filename="{hood.code}.ics"',
+            "Cache-Control": "private, max-age=300",
+        },
+    )
 
 
 @router.get("/neighbourhoods/{code}/agenda", response_class=HTMLResponse)
@@ -155,6 +176,7 @@ async def printable_agenda(
     hood, entries, policy = await _hood_entries(ctx, principal.tenant, code)
     now = ctx.now()
     start = now.astimezone(TZ).replace(hour=0, minute=0, second=0, microsecond=0)
-    html = agenda_html(hood, entries, start=start, end=start + timedelta(days=days),
-                       policy=policy, now=now)  # fmt: skip
+    html = agenda_html(
+        hood, entries, start=start, end=start + timedelta(days=days), policy=policy, now=now
+    )
     return HTMLResponse(html)

@@ -76,12 +76,15 @@ def overview_view(item: OrganisationFreshness) -> dict[str, Any]:
         "total": item.total,
         "counts": {k.value: v for k, v in item.counts.items()},
         "oldest": [
-            {"id": s.id, "name": s.name,
-             "assured_at": s.assured_at.isoformat() if s.assured_at else None,
-             "open_reporters": s.open_reporters}
+            {
+                "id": s.id,
+                "name": s.name,
+                "assured_at": s.assured_at.isoformat() if s.assured_at else None,
+                "open_reporters": s.open_reporters,
+            }
             for s in item.oldest
         ],
-    }  # fmt: skip
+    }
 
 
 def task_view(task: dict[str, Any]) -> dict[str, Any]:

@@ -19,8 +19,20 @@ from social_map.domain.occurrences import TZ, expand_occurrences, location_for
 from social_map.presentation.neighbourhood_selection import entries_in
 
 WEEKDAYS_NL = ["maandag", "dinsdag", "woensdag", "donderdag", "vrijdag", "zaterdag", "zondag"]
-MONTHS_NL = ["januari", "februari", "maart", "april", "mei", "juni", "juli", "augustus",
-             "september", "oktober", "november", "december"]  # fmt: skip
+MONTHS_NL = [
+    "januari",
+    "februari",
+    "maart",
+    "april",
+    "mei",
+    "juni",
+    "juli",
+    "augustus",
+    "september",
+    "oktober",
+    "november",
+    "december",
+]
 
 _TEMPLATE = """<!DOCTYPE html>
 <html lang="nl">
@@ -116,9 +128,12 @@ def agenda_html(
         item = _Item(
             o.start.strftime("%H:%M"),
             o.end.strftime("%H:%M") if o.end.date() == o.start.date() else "",
-            e.name, where, cost, phones[0] if phones else "",
+            e.name,
+            where,
+            cost,
+            phones[0] if phones else "",
             state(e, policy, now) is FreshnessState.STALE,
-        )  # fmt: skip
+        )
         days.setdefault(_day_title(o.start), []).append(item)
     local_start, local_end = start.astimezone(TZ), (end - timedelta(seconds=1)).astimezone(TZ)
     return _COMPILED.render(

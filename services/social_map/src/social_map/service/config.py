@@ -52,10 +52,16 @@ async def replace_taxonomy(
             search = json.dumps(project(stored.entry, analyzer, taxonomy), separators=(",", ":"))
             await db[repo.ENTRIES].update_one(
                 {"_id": doc["_id"]},
-                {"$set": {"v": stored.version + 1, "tokens_version": analyzer.version,
-                          "search": search, "seq": seq}},
+                {
+                    "$set": {
+                        "v": stored.version + 1,
+                        "tokens_version": analyzer.version,
+                        "search": search,
+                        "seq": seq,
+                    }
+                },
                 session=session,
-            )  # fmt: skip
+            )
         return version, []
 
     await ctx.commit(principal.tenant, work)
@@ -70,8 +76,9 @@ async def replace_policy(
     async def work(db: repo.Db, session: Session) -> tuple[None, list[Any]]:
         await repo.save_policy(db, policy, session=session)
         # next checks follow the new thresholds: let the sweep look at everything once
-        await db[repo.ENTRIES].update_many({}, {"$set": {"next_check_at": ctx.now()}},
-                                           session=session)  # fmt: skip
+        await db[repo.ENTRIES].update_many(
+            {}, {"$set": {"next_check_at": ctx.now()}}, session=session
+        )
         return None, []
 
     await ctx.runtime.commit(principal.tenant, work)

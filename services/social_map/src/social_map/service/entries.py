@@ -81,8 +81,12 @@ def _build(data: dict[str, Any]) -> Entry:
 
 
 def _facts(entry: Entry, owner_slug: str | None) -> dict[str, Any]:
-    return {"entry_id": entry.id, "organization_id": entry.organization_id,
-            "owner_organisation": owner_slug, "revision": entry.revision}  # fmt: skip
+    return {
+        "entry_id": entry.id,
+        "organization_id": entry.organization_id,
+        "owner_organisation": owner_slug,
+        "revision": entry.revision,
+    }
 
 
 async def write_entry(
@@ -96,9 +100,16 @@ async def write_entry(
     session: Session,
     freshness: fresh.FreshnessState | None = None,
 ) -> dict[str, Any]:
-    doc = entry_document(entry, owner_slug=owner_slug, policy=view.policy, now=now,
-                         version=version, freshness=freshness, analyzer=view.analyzer,
-                         taxonomy=view.taxonomy)  # fmt: skip
+    doc = entry_document(
+        entry,
+        owner_slug=owner_slug,
+        policy=view.policy,
+        now=now,
+        version=version,
+        freshness=freshness,
+        analyzer=view.analyzer,
+        taxonomy=view.taxonomy,
+    )
     await repo.put_entry(db, doc, session=session)
     return doc
 
@@ -111,8 +122,9 @@ async def _owner(
     if org is not None:
         return org
     if organization_id in principal.organisations_with(permissions.ORG_ADMIN):
-        org = Organization(id=organization_id, name=organization_id,
-                           tenant_org_slug=organization_id)  # fmt: skip
+        org = Organization(
+            id=organization_id, name=organization_id, tenant_org_slug=organization_id
+        )
         await repo.save_organisation(db, org, session=None)
         return org
     raise InvalidInput(
@@ -128,20 +140,35 @@ async def create_entry(ctx: ServiceContext, principal: Principal, draft: EntryDr
     view.taxonomy.validate_codes(draft.category_codes)
     org = await _owner(ctx, db, principal, draft.organization_id)
     permissions.require_manage(principal, org.tenant_org_slug)
-    entry = _build({**draft.model_dump(), "id": new_event_id(), "tenant": tenant,
-                    "assured_at": now, "assured_by": principal.subject})  # fmt: skip
+    entry = _build(
+        {
+            **draft.model_dump(),
+            "id": new_event_id(),
+            "tenant": tenant,
+            "assured_at": now,
+            "assured_by": principal.subject,
+        }
+    )
 
     async def work(db: repo.Db, session: Session) -> tuple[StoredEntry, list[Envelope[Any]]]:
-        doc = await write_entry(db, view, entry, owner_slug=org.tenant_org_slug, version=1,
-                                now=now, session=session)  # fmt: skip
+        doc = await write_entry(
+            db, view, entry, owner_slug=org.tenant_org_slug, version=1, now=now, session=session
+        )
         event = new_event(
-            EntryPublished(**_facts(entry, org.tenant_org_slug), kind=entry.kind.value,
-                           category_codes=entry.category_codes, pc4s=pc4s_of(entry)),
-            tenant=tenant, subject=entry.id, actor=principal.subject,
+            EntryPublished(
+                **_facts(entry, org.tenant_org_slug),
+                kind=entry.kind.value,
+                category_codes=entry.category_codes,
+                pc4s=pc4s_of(entry),
+            ),
+            tenant=tenant,
+            subject=entry.id,
+            actor=principal.subject,
             organisation=org.tenant_org_slug,
-        )  # fmt: skip
-        return StoredEntry(entry, org.tenant_org_slug, fresh.FreshnessState(doc["freshness"]),
-                           1), [event]  # fmt: skip
+        )
+        return StoredEntry(entry, org.tenant_org_slug, fresh.FreshnessState(doc["freshness"]), 1), [
+            event
+        ]
 
     return await ctx.commit(tenant, work)
 
@@ -174,15 +201,23 @@ async def update_entry(
     async def work(db: repo.Db, session: Session) -> tuple[StoredEntry, list[Envelope[Any]]]:
         latest = await repo.get_entry(db, entry_id, session=session)
         version = (latest.version if latest else current.version) + 1
-        doc = await write_entry(db, view, entry, owner_slug=owner_slug, version=version,
-                                now=now, session=session)  # fmt: skip
+        doc = await write_entry(
+            db, view, entry, owner_slug=owner_slug, version=version, now=now, session=session
+        )
         await _close_tasks(db, entry_id, now, session)
         event = new_event(
-            EntryUpdated(**_facts(entry, owner_slug), kind=entry.kind.value,
-                         status=entry.status.value, category_codes=entry.category_codes,
-                         pc4s=pc4s_of(entry)),
-            tenant=tenant, subject=entry.id, actor=principal.subject, organisation=owner_slug,
-        )  # fmt: skip
+            EntryUpdated(
+                **_facts(entry, owner_slug),
+                kind=entry.kind.value,
+                status=entry.status.value,
+                category_codes=entry.category_codes,
+                pc4s=pc4s_of(entry),
+            ),
+            tenant=tenant,
+            subject=entry.id,
+            actor=principal.subject,
+            organisation=owner_slug,
+        )
         state = fresh.FreshnessState(doc["freshness"])
         return StoredEntry(entry, owner_slug, state, version), [event]
 
@@ -198,9 +233,14 @@ async def _close_tasks(db: repo.Db, entry_id: str, now: datetime, session: Sessi
 
 
 async def _verify(
-    ctx: ServiceContext, tenant: str, entry_id: str, *, by: str, via: str,
+    ctx: ServiceContext,
+    tenant: str,
+    entry_id: str,
+    *,
+    by: str,
+    via: str,
     check: Any = None,
-) -> StoredEntry:  # fmt: skip
+) -> StoredEntry:
     now = ctx.now()
     view = await ctx.view(tenant)
 
@@ -212,14 +252,28 @@ async def _verify(
             check(current.entry)
         entry = fresh.verify(current.entry, by, now)
         version = current.version + 1
-        doc = await write_entry(db, view, entry, owner_slug=current.owner_slug,
-                                version=version, now=now, session=session)  # fmt: skip
+        doc = await write_entry(
+            db,
+            view,
+            entry,
+            owner_slug=current.owner_slug,
+            version=version,
+            now=now,
+            session=session,
+        )
         await _close_tasks(db, entry_id, now, session)
         event = new_event(
-            EntryVerified(**_facts(entry, current.owner_slug), assured_at=now, via=via,
-                          previous_state=current.freshness.value),
-            tenant=tenant, subject=entry_id, actor=by, organisation=current.owner_slug,
-        )  # fmt: skip
+            EntryVerified(
+                **_facts(entry, current.owner_slug),
+                assured_at=now,
+                via=via,
+                previous_state=current.freshness.value,
+            ),
+            tenant=tenant,
+            subject=entry_id,
+            actor=by,
+            organisation=current.owner_slug,
+        )
         state = fresh.FreshnessState(doc["freshness"])
         return StoredEntry(entry, current.owner_slug, state, version), [event]
 
@@ -274,27 +328,57 @@ async def report_outdated(
         if current is None or current.freshness is fresh.FreshnessState.HIDDEN:
             raise NotFound(NOT_FOUND)
         entry = fresh.report_outdated(current.entry, report_id, principal.subject, note, now)
-        new_state = fresh.freshness_state(entry.assured_at, open_reporters(entry), view.policy,
-                                          now)  # fmt: skip
-        events: list[Envelope[Any]] = list(await announce(
-            ctx, db, tenant=tenant, entry=entry, owner_slug=current.owner_slug,
-            previous=current.freshness, new=new_state, now=now, session=session,
-            actor=principal.subject,
-        ))  # fmt: skip
-        await write_entry(db, view, entry, owner_slug=current.owner_slug,
-                          version=current.version + 1, now=now, session=session,
-                          freshness=max(current.freshness, new_state, key=_rank))  # fmt: skip
-        task = {"_id": report_id, "entry_id": entry_id, "entry_name": entry.name,
-                "organization_id": entry.organization_id, "owner_slug": current.owner_slug,
-                "kind": "correction", "note": note.strip()[:280], "reporter": principal.subject,
-                "status": "open", "created_at": now}  # fmt: skip
+        new_state = fresh.freshness_state(entry.assured_at, open_reporters(entry), view.policy, now)
+        events: list[Envelope[Any]] = list(
+            await announce(
+                ctx,
+                db,
+                tenant=tenant,
+                entry=entry,
+                owner_slug=current.owner_slug,
+                previous=current.freshness,
+                new=new_state,
+                now=now,
+                session=session,
+                actor=principal.subject,
+            )
+        )
+        await write_entry(
+            db,
+            view,
+            entry,
+            owner_slug=current.owner_slug,
+            version=current.version + 1,
+            now=now,
+            session=session,
+            freshness=max(current.freshness, new_state, key=_rank),
+        )
+        task = {
+            "_id": report_id,
+            "entry_id": entry_id,
+            "entry_name": entry.name,
+            "organization_id": entry.organization_id,
+            "owner_slug": current.owner_slug,
+            "kind": "correction",
+            "note": note.strip()[:280],
+            "reporter": principal.subject,
+            "status": "open",
+            "created_at": now,
+        }
         await db[repo.TASKS].insert_one(task, session=session)
-        events.append(new_event(
-            CorrectionReported(**_facts(entry, current.owner_slug), report_id=report_id,
-                               open_reports=len(entry.open_reports)),
-            tenant=tenant, subject=entry_id, actor=principal.subject,
-            organisation=current.owner_slug,
-        ))  # fmt: skip
+        events.append(
+            new_event(
+                CorrectionReported(
+                    **_facts(entry, current.owner_slug),
+                    report_id=report_id,
+                    open_reports=len(entry.open_reports),
+                ),
+                tenant=tenant,
+                subject=entry_id,
+                actor=principal.subject,
+                organisation=current.owner_slug,
+            )
+        )
         return task, events
 
     return await ctx.commit(tenant, work)

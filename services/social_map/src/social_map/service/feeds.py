@@ -52,12 +52,16 @@ async def feed_url(ctx: ServiceContext, principal: Principal, code: str) -> dict
     if await repo.neighbourhood(db, code) is None:
         raise NotFound(HOOD_NOT_FOUND)
     expires = now + timedelta(days=ctx.settings.feed_link_days)
-    claim = feed_token.FeedClaim(tenant, code, await _generation(db, code),
-                                 int(expires.timestamp()))  # fmt: skip
+    claim = feed_token.FeedClaim(
+        tenant, code, await _generation(db, code), int(expires.timestamp())
+    )
     token = feed_token.issue(feed_secret(ctx, tenant), claim)
     base = ctx.settings.public_base_url.rstrip("/")
-    return {"url": f"{base}/feeds/{quote(token)}/activities.ics",
-            "expires_at": expires.isoformat(), "neighbourhood_code": code}  # fmt: skip
+    return {
+        "url": f"{base}/feeds/{quote(token)}/activities.ics",
+        "expires_at": expires.isoformat(),
+        "neighbourhood_code": code,
+    }
 
 
 async def revoke(ctx: ServiceContext, principal: Principal, code: str) -> int:
@@ -69,8 +73,7 @@ async def revoke(ctx: ServiceContext, principal: Principal, code: str) -> int:
 
     async def work(db: repo.Db, session: Session) -> tuple[int, list[Any]]:
         gid = _gen_id(code)
-        result = await db[repo.CONFIG].update_one({"_id": gid}, {"$inc": {"g": 1}},
-                                                  session=session)  # fmt: skip
+        result = await db[repo.CONFIG].update_one({"_id": gid}, {"$inc": {"g": 1}}, session=session)
         if result.matched_count == 0:  # no upsert: nx-27017 ignores the filter's _id
             await db[repo.CONFIG].insert_one({"_id": gid, "g": 1}, session=session)
             return 1, []

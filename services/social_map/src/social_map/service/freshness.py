@@ -134,8 +134,9 @@ async def announce(
     ]
     to = await owner_address(db, entry)
     if to is not None:
-        await stage_mail(db, _mail(entry, new, to, verification_url(ctx, tenant, entry, now)),
-                         session=session)  # fmt: skip
+        await stage_mail(
+            db, _mail(entry, new, to, verification_url(ctx, tenant, entry, now)), session=session
+        )
     return events
 
 
@@ -167,8 +168,9 @@ async def sweep_tenant(ctx: ServiceContext, tenant: str, now: datetime) -> int:
             return changed
 
 
-async def _sweep_one(ctx: ServiceContext, tenant: str, entry_id: str, now: datetime,
-                     policy: Any) -> int:  # fmt: skip
+async def _sweep_one(
+    ctx: ServiceContext, tenant: str, entry_id: str, now: datetime, policy: Any
+) -> int:
     async def work(db: repo.Db, session: Session) -> tuple[int, Sequence[Envelope[Any]]]:
         stored = await repo.get_entry(db, entry_id, session=session)
         if stored is None:
@@ -180,8 +182,17 @@ async def _sweep_one(ctx: ServiceContext, tenant: str, entry_id: str, now: datet
             # nothing to announce; move next_check_at forward so the sweep does not loop
             await repo.set_freshness(db, entry_id, fields, session=session)
             return 0, []
-        events = await announce(ctx, db, tenant=tenant, entry=entry, owner_slug=stored.owner_slug,
-                                previous=stored.freshness, new=new, now=now, session=session)
+        events = await announce(
+            ctx,
+            db,
+            tenant=tenant,
+            entry=entry,
+            owner_slug=stored.owner_slug,
+            previous=stored.freshness,
+            new=new,
+            now=now,
+            session=session,
+        )
         await repo.set_freshness(db, entry_id, fields, session=session)
         return 1, events
 
@@ -213,13 +224,22 @@ async def organisation_overview(
     db = await ctx.db(tenant)
     policy = (await ctx.view(tenant)).policy
     query: dict[str, Any] = {} if slugs is None else {"owner_slug": {"$in": slugs}}
-    docs = await db[repo.ENTRIES].find(
-        query, projection={"organization_id": 1, "name": 1, "assured_at": 1,
-                           "open_reporters": 1}
-    ).to_list(None)  # fmt: skip
+    docs = (
+        await db[repo.ENTRIES]
+        .find(
+            query,
+            projection={"organization_id": 1, "name": 1, "assured_at": 1, "open_reporters": 1},
+        )
+        .to_list(None)
+    )
     summaries = [
-        EntrySummary(d["_id"], d["organization_id"], d["name"], d.get("assured_at"),
-                     int(d.get("open_reporters") or 0))
+        EntrySummary(
+            d["_id"],
+            d["organization_id"],
+            d["name"],
+            d.get("assured_at"),
+            int(d.get("open_reporters") or 0),
+        )
         for d in docs
-    ]  # fmt: skip
+    ]
     return overview(summaries, policy, now)

@@ -52,8 +52,12 @@ class ImportSummary:
     unchanged: int
 
     def as_dict(self) -> dict[str, int]:
-        return {"organisations": self.organisations, "created": self.created,
-                "updated": self.updated, "unchanged": self.unchanged}  # fmt: skip
+        return {
+            "organisations": self.organisations,
+            "created": self.created,
+            "updated": self.updated,
+            "unchanged": self.unchanged,
+        }
 
 
 def parse_package(raw: bytes, media: str, tenant: str, view: TenantView) -> ImportResult:
@@ -88,8 +92,13 @@ def report_problem(result: ImportResult) -> InvalidInput:
         f"file has {len(result.issues)} error(s); nothing was imported.",
         kind="import-rejected",
         errors=[
-            {"field": i.field or "file", "code": "invalid", "message": i.message,
-             "file": i.file, "line": i.line}
+            {
+                "field": i.field or "file",
+                "code": "invalid",
+                "message": i.message,
+                "file": i.file,
+                "line": i.line,
+            }
             for i in issues
         ],
         issue_count=len(result.issues),
@@ -128,10 +137,14 @@ async def write_import(
     import_id = new_event_id()
     for start in range(0, total, BATCH):
         batch = data.entries[start : start + BATCH]
-        counts = await _write_batch(ctx, tenant, view, batch, owners, actor, now,
-                                    (import_id, start // BATCH))
-        created, updated, unchanged = (created + counts[0], updated + counts[1],
-                                       unchanged + counts[2])  # fmt: skip
+        counts = await _write_batch(
+            ctx, tenant, view, batch, owners, actor, now, (import_id, start // BATCH)
+        )
+        created, updated, unchanged = (
+            created + counts[0],
+            updated + counts[1],
+            unchanged + counts[2],
+        )
         if progress is not None:
             progress(min(start + BATCH, total), total)
     return ImportSummary(len(data.organizations), created, updated, unchanged)
@@ -161,16 +174,27 @@ async def _write_batch(
         changed = set(replaced)
         events: list[Envelope[Any]] = []
         if docs:  # one event per batch, not per entry (see EntriesImported)
-            events.append(new_event(
-                EntriesImported(
-                    import_id=batch_id[0], batch=batch_id[1],
-                    published=[d["_id"] for d in docs if d["_id"] not in changed],
-                    updated=[d["_id"] for d in docs if d["_id"] in changed]),
-                tenant=tenant, subject=f"{batch_id[0]}:{batch_id[1]}", actor=actor))
+            events.append(
+                new_event(
+                    EntriesImported(
+                        import_id=batch_id[0],
+                        batch=batch_id[1],
+                        published=[d["_id"] for d in docs if d["_id"] not in changed],
+                        updated=[d["_id"] for d in docs if d["_id"] in changed],
+                    ),
+                    tenant=tenant,
+                    subject=f"{batch_id[0]}:{batch_id[1]}",
+                    actor=actor,
+                )
+            )
         return (new, len(replaced), unchanged), events
 
-    def _prepare(batch: list[Entry], existing: dict[str, dict[str, Any]],
-                 docs: list[dict[str, Any]], replaced: list[str]) -> int:  # fmt: skip
+    def _prepare(
+        batch: list[Entry],
+        existing: dict[str, dict[str, Any]],
+        docs: list[dict[str, Any]],
+        replaced: list[str],
+    ) -> int:
         unchanged = 0
         for entry in batch:
             owner = owners.get(entry.organization_id)
@@ -183,13 +207,23 @@ async def _write_batch(
                 ):
                     unchanged += 1
                     continue
-                entry = entry.model_copy(update={"outdated_reports": previous.outdated_reports,
-                                                 "revision": previous.revision + 1})  # fmt: skip
+                entry = entry.model_copy(
+                    update={
+                        "outdated_reports": previous.outdated_reports,
+                        "revision": previous.revision + 1,
+                    }
+                )
                 version = int(old.get("v", 0)) + 1
                 replaced.append(entry.id)
-            doc = entry_document(entry, owner_slug=owner, policy=view.policy, now=now,
-                                 version=version, analyzer=view.analyzer,
-                                 taxonomy=view.taxonomy)  # fmt: skip
+            doc = entry_document(
+                entry,
+                owner_slug=owner,
+                policy=view.policy,
+                now=now,
+                version=version,
+                analyzer=view.analyzer,
+                taxonomy=view.taxonomy,
+            )
             docs.append(doc)
         return unchanged
 
@@ -203,8 +237,9 @@ async def tenant_data(ctx: ServiceContext, tenant: str) -> tuple[SocialMapData, 
     entries = [stored_entry(d).entry for d in docs]
     orgs = await repo.organisations(db, {e.organization_id for e in entries})
     all_orgs = await repo.organisations(db)
-    organisations: Iterable[Organization] = sorted({**all_orgs, **orgs}.values(),
-                                                   key=lambda o: o.id)  # fmt: skip
+    organisations: Iterable[Organization] = sorted(
+        {**all_orgs, **orgs}.values(), key=lambda o: o.id
+    )
     return SocialMapData(organizations=list(organisations), entries=entries), view
 
 

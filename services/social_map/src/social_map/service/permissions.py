@@ -13,9 +13,7 @@ from wijkkracht_common.errors import Forbidden
 MANAGER = "neighbourhood_manager"
 ORG_ADMIN = "org_admin"
 
-_NOT_YOURS = (
-    "U mag dit aanbod niet beheren. / You may not manage this entry.",
-)
+_NOT_YOURS = ("U mag dit aanbod niet beheren. / You may not manage this entry.",)
 
 
 def is_manager(principal: Principal) -> bool:

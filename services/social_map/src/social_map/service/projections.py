@@ -53,12 +53,15 @@ def parse_neighbourhoods(rows: list[dict[str, object]]) -> list[Neighbourhood]:
         if isinstance(pcs, str):
             pcs = pcs.replace(";", " ").split()
         try:
-            table.append(Neighbourhood(
-                code=row.get("code"), name=row.get("name"),
-                centroid_lat=row.get("lat", row.get("centroid_lat")),
-                centroid_lon=row.get("lon", row.get("centroid_lon")),
-                pc4=[str(p) for p in pcs] if isinstance(pcs, list | tuple) else pcs,
-            ))  # fmt: skip
+            table.append(
+                Neighbourhood(
+                    code=row.get("code"),
+                    name=row.get("name"),
+                    centroid_lat=row.get("lat", row.get("centroid_lat")),
+                    centroid_lon=row.get("lon", row.get("centroid_lon")),
+                    pc4=[str(p) for p in pcs] if isinstance(pcs, list | tuple) else pcs,
+                )
+            )
         except ValidationError as error:
             raise PermanentError(f"invalid neighbourhood row: {error}") from error
     return table
@@ -91,10 +94,17 @@ async def on_person(
             return []
         await db[repo.RESIDENTS].update_one(
             {"_id": data.person_id},
-            {"$set": {"pc4": data.pc4, "neighbourhood_code": data.neighbourhood_code,
-                      "age_band": data.age_band, "at": env.time}},
-            upsert=True, session=session,
-        )  # fmt: skip
+            {
+                "$set": {
+                    "pc4": data.pc4,
+                    "neighbourhood_code": data.neighbourhood_code,
+                    "age_band": data.age_band,
+                    "at": env.time,
+                }
+            },
+            upsert=True,
+            session=session,
+        )
         return []
 
     return await apply_once(ctx, env, delivery, effect)
@@ -111,10 +121,18 @@ async def on_consent(
     async def effect(db: repo.Db, session: Session) -> list[Envelope[Any]]:
         await db[repo.CONSENTS].update_one(
             {"_id": f"{data.person_id}|{data.organisation_slug}|{data.purpose}"},
-            {"$set": {"person_id": data.person_id, "organisation": data.organisation_slug,
-                      "purpose": data.purpose, "active": active, "at": env.time}},
-            upsert=True, session=session,
-        )  # fmt: skip
+            {
+                "$set": {
+                    "person_id": data.person_id,
+                    "organisation": data.organisation_slug,
+                    "purpose": data.purpose,
+                    "active": active,
+                    "at": env.time,
+                }
+            },
+            upsert=True,
+            session=session,
+        )
         return []
 
     return await apply_once(ctx, env, delivery, effect)
@@ -131,10 +149,16 @@ async def on_response(
             return []
         await db[repo.RESPONSES].replace_one(
             {"_id": data.response_id},
-            {"_id": data.response_id, "person_id": data.person_id, "scores": data.dimension_scores,
-             "family": data.family, "submitted_at": data.submitted_at},
-            upsert=True, session=session,
-        )  # fmt: skip
+            {
+                "_id": data.response_id,
+                "person_id": data.person_id,
+                "scores": data.dimension_scores,
+                "family": data.family,
+                "submitted_at": data.submitted_at,
+            },
+            upsert=True,
+            session=session,
+        )
         return []
 
     return await apply_once(ctx, env, delivery, effect)
@@ -150,45 +174,68 @@ async def on_erasure(
 
     async def effect(db: repo.Db, session: Session) -> list[Envelope[Any]]:
         erased = {}
-        for coll, query in ((repo.RESIDENTS, {"_id": person}),
-                            (repo.RESPONSES, {"person_id": person}),
-                            (repo.CONSENTS, {"person_id": person})):  # fmt: skip
+        for coll, query in (
+            (repo.RESIDENTS, {"_id": person}),
+            (repo.RESPONSES, {"person_id": person}),
+            (repo.CONSENTS, {"person_id": person}),
+        ):
             result = await db[coll].delete_many(query, session=session)
             erased[coll] = int(result.deleted_count)
         # Reports keep the entry's history but lose who made them: the tasks, and the
         # reports inside the entries (every report has a task naming its entry).
-        reported = {d["entry_id"] async for d in db[repo.TASKS].find(
-            {"reporter": person}, projection={"entry_id": 1}, session=session)}
+        reported = {
+            d["entry_id"]
+            async for d in db[repo.TASKS].find(
+                {"reporter": person}, projection={"entry_id": 1}, session=session
+            )
+        }
         anonymised = await db[repo.TASKS].update_many(
             {"reporter": person}, {"$set": {"reporter": replacement}}, session=session
         )
-        entries = await _anonymise_reports(ctx, db, env.tenant, sorted(reported), person,
-                                           replacement, session)
+        entries = await _anonymise_reports(
+            ctx, db, env.tenant, sorted(reported), person, replacement, session
+        )
         event = new_event(
-            SocialMapPersonDataErased(person_id=person, erased=erased,
-                                      anonymised={repo.TASKS: int(anonymised.modified_count),
-                                                  repo.ENTRIES: entries}),
-            tenant=env.tenant, subject=person, actor=env.actor,
-        )  # fmt: skip
+            SocialMapPersonDataErased(
+                person_id=person,
+                erased=erased,
+                anonymised={repo.TASKS: int(anonymised.modified_count), repo.ENTRIES: entries},
+            ),
+            tenant=env.tenant,
+            subject=person,
+            actor=env.actor,
+        )
         return [event]
 
     return await apply_once(ctx, env, delivery, effect)
 
 
-async def _anonymise_reports(ctx: ServiceContext, db: repo.Db, tenant: str,
-                             entry_ids: list[str], person: str, replacement: str,
-                             session: Session) -> int:
+async def _anonymise_reports(
+    ctx: ServiceContext,
+    db: repo.Db,
+    tenant: str,
+    entry_ids: list[str],
+    person: str,
+    replacement: str,
+    session: Session,
+) -> int:
     """Rewrite the person's reports inside entries; returns how many entries changed."""
     view = await ctx.view(tenant)
     changed = 0
     for entry_id in entry_ids:
         current = await repo.get_entry(db, entry_id, session=session)
-        if current is None or not any(r.reporter == person
-                                      for r in current.entry.outdated_reports):
+        if current is None or not any(r.reporter == person for r in current.entry.outdated_reports):
             continue
-        await write_entry(db, view, without_reporter(current.entry, person, replacement),
-                          owner_slug=current.owner_slug, version=current.version + 1,
-                          now=ctx.now(), session=session, freshness=current.freshness)
+        await write_entry(
+            db,
+            view,
+            without_reporter(current.entry, person, replacement),
+            owner_slug=current.owner_slug,
+            version=current.version + 1,
+            now=ctx.now(),
+            session=session,
+            freshness=current.freshness,
+        )
         changed += 1
     return changed
 

@@ -94,16 +94,33 @@ async def for_response(
         versions = {d["_id"]: int(d.get("v", 0)) async for d in cursor}
     stored = await load_entries(ctx, db, versions)
     items = recommend(
-        scores, home=home, candidates=[s.entry for s in stored], taxonomy=view.taxonomy,
-        policy=view.policy, now=now, age=AGE_OF_BAND.get(str(resident.get("age_band"))),
-        interests=interests, analyzer=view.analyzer, radius_km=radius, limit=limit,
-    )  # fmt: skip
+        scores,
+        home=home,
+        candidates=[s.entry for s in stored],
+        taxonomy=view.taxonomy,
+        policy=view.policy,
+        now=now,
+        age=AGE_OF_BAND.get(str(resident.get("age_band"))),
+        interests=interests,
+        analyzer=view.analyzer,
+        radius_km=radius,
+        limit=limit,
+    )
     if via_org is not None:
+
         async def log(db: repo.Db, session: Session) -> tuple[None, list[Any]]:
-            await record_access(db, service=SERVICE, principal=principal, resident=person_id,
-                                action="read", resource=f"response/{response_id}/recommendations",
-                                reason="share_results", on_behalf_of=via_org, session=session)
-            return None, []  # fmt: skip
+            await record_access(
+                db,
+                service=SERVICE,
+                principal=principal,
+                resident=person_id,
+                action="read",
+                resource=f"response/{response_id}/recommendations",
+                reason="share_results",
+                on_behalf_of=via_org,
+                session=session,
+            )
+            return None, []
 
         await ctx.runtime.commit(tenant, log)
     return RecommendationResult(response_id, [d.value for d in focus], code, items)

@@ -42,9 +42,17 @@ class SearchQuery:
 
     def fingerprint(self) -> str:
         raw = json.dumps(
-            [self.text, self.filters.model_dump(mode="json"), self.lat, self.lon, self.pc4,
-             self.radius_km], sort_keys=True, default=str,
-        )  # fmt: skip
+            [
+                self.text,
+                self.filters.model_dump(mode="json"),
+                self.lat,
+                self.lon,
+                self.pc4,
+                self.radius_km,
+            ],
+            sort_keys=True,
+            default=str,
+        )
         return hashlib.sha256(raw.encode()).hexdigest()[:16]
 
 
@@ -67,8 +75,9 @@ async def resolve_center(
             )
         return centroid
     if (lat is None) != (lon is None):
-        raise DomainValidationError.single("lon" if lon is None else "lat",
-                                           "give lat and lon together")  # fmt: skip
+        raise DomainValidationError.single(
+            "lon" if lon is None else "lat", "give lat and lon together"
+        )
     return None if lat is None or lon is None else GeoPoint(lat, lon)
 
 
@@ -101,19 +110,33 @@ async def search(
     offset = _offset(cursor, query)
     index = await ctx.search_indexes.get(db, view.analyzer, view.taxonomy)
     ranked, total = index.search_page(
-        terms=view.analyzer.query_terms(query.text), filters=query.filters,
-        categories=categories, policy=view.policy, now=now,
-        today=now.astimezone(TZ).date(), center=center, radius_km=radius, top=offset + limit,
-    )  # fmt: skip
+        terms=view.analyzer.query_terms(query.text),
+        filters=query.filters,
+        categories=categories,
+        policy=view.policy,
+        now=now,
+        today=now.astimezone(TZ).date(),
+        center=center,
+        radius_km=radius,
+        top=offset + limit,
+    )
     window = ranked[offset : offset + limit]
-    stored = {s.entry.id: s for s in await load_entries(
-        ctx, db, {h.entry_id: h.version for h in window})}  # fmt: skip
+    stored = {
+        s.entry.id: s for s in await load_entries(ctx, db, {h.entry_id: h.version for h in window})
+    }
     page = [
-        SearchHit(stored[h.entry_id].entry, h.score, h.text_score, h.distance_km, h.location_id,
-                  h.freshness, h.stale_warning)
+        SearchHit(
+            stored[h.entry_id].entry,
+            h.score,
+            h.text_score,
+            h.distance_km,
+            h.location_id,
+            h.freshness,
+            h.stale_warning,
+        )
         for h in window
         if h.entry_id in stored
-    ]  # fmt: skip
+    ]
     next_cursor = None
     if offset + limit < total:
         next_cursor = encode_cursor({"o": offset + limit, "f": query.fingerprint()})
@@ -127,8 +150,7 @@ def _offset(cursor: str | None, query: SearchQuery) -> int:
     offset = value.get("o")
     if value.get("f") != query.fingerprint() or not isinstance(offset, int) or offset < 0:
         raise InvalidInput(
-            "Deze cursor hoort bij een andere zoekvraag. / This cursor belongs to another "
-            "search.",
+            "Deze cursor hoort bij een andere zoekvraag. / This cursor belongs to another search.",
             errors=[field_error("query.cursor", "cursor does not match this search")],
         )
     return offset

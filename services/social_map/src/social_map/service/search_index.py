@@ -112,8 +112,11 @@ async def _apply(
         for doc in await repo.entry_docs(db, missing[start : start + 1000]):
             stored = stored_entry(doc)
             data = project(stored.entry, analyzer, taxonomy)
-            index.upsert(SearchProjection.from_json(doc["_id"], stored.version,
-                                                    bool(doc.get("hidden")), data))  # fmt: skip
+            index.upsert(
+                SearchProjection.from_json(
+                    doc["_id"], stored.version, bool(doc.get("hidden")), data
+                )
+            )
 
 
 def _apply_projections(
@@ -133,6 +136,5 @@ def _apply_projections(
         if data.get("pv") != PROJECTION_VERSION:
             missing.append(doc["_id"])
             continue
-        index.upsert(SearchProjection.from_json(doc["_id"], version, bool(doc.get("hidden")),
-                                                data))  # fmt: skip
+        index.upsert(SearchProjection.from_json(doc["_id"], version, bool(doc.get("hidden")), data))
     return missing
