@@ -33,12 +33,13 @@ test-unit: $(STAMP) ## Only the unit tests (no I/O)
 
 lint: $(STAMP) ## ruff + mypy
 	$(BIN)/ruff check .
-	$(BIN)/ruff format --check libs services bench tests scripts
+	$(BIN)/ruff format --check libs services templates bench tests scripts
 	$(BIN)/mypy -p wijkkracht_common $(addprefix -p ,$(notdir $(patsubst %/pyproject.toml,%,$(wildcard services/*/pyproject.toml))))
+	MYPYPATH=templates/service/src $(BIN)/mypy -p skeleton
 
 format: $(STAMP) ## Apply ruff's formatting and import order
 	$(BIN)/ruff check --fix --select I .
-	$(BIN)/ruff format libs services bench tests scripts
+	$(BIN)/ruff format libs services templates bench tests scripts
 
 bench: $(STAMP) ## Run the benchmarks; they print figures (see bench/README.md)
 	$(BIN)/python bench/run_all.py
