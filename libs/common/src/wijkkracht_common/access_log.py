@@ -14,6 +14,7 @@ from typing import Any
 from opentelemetry import trace
 
 from wijkkracht_common.auth import Principal
+from wijkkracht_common.erasure import retention_tombstone
 from wijkkracht_common.events.access import AccessRecorded
 from wijkkracht_common.events.envelope import new_event, new_event_id
 from wijkkracht_common.outbox import stage
@@ -78,3 +79,21 @@ async def record_access(
         time=at,
     )
     await stage(db, [event], session=session)
+
+
+async def anonymise_resident(
+    db: Database[dict[str, Any]], person_id: str, *, session: Session | None
+) -> int:
+    """Erasure: the log keeps its legal retention (who looked, when, why) but no longer links to
+    the person: `resident` becomes a random tombstone and the resource loses its id
+    (`response/<id>` -> `response/erased`). Returns how many records were rewritten."""
+    tombstone = retention_tombstone()
+    docs = await db[ACCESS_LOG].find({"resident": person_id}, session=session).to_list(None)
+    for doc in docs:
+        kind = str(doc.get("resource", "")).split("/", 1)[0] or "resource"
+        await db[ACCESS_LOG].replace_one(
+            {"_id": doc["_id"]},
+            {**doc, "resident": tombstone, "resource": f"{kind}/erased"},
+            session=session,
+        )
+    return len(docs)

@@ -31,7 +31,7 @@ from nats.js.client import JetStreamContext
 from nats.js.errors import NotFoundError
 from pydantic import ValidationError
 
-from wijkkracht_common import inbox
+from wijkkracht_common import erasure, inbox
 from wijkkracht_common.events.envelope import (
     SUBJECT_ROOT,
     DataT,
@@ -261,14 +261,22 @@ async def apply_once(
     effect: Effect,
     *,
     database: str | None = None,
+    person: str | None = None,
 ) -> bool:
     """Apply `effect` at most once for this consumer: inbox claim, effect and follow-up events
     in one transaction on the tenant's database (`database`: another one of this service's,
-    e.g. `PLATFORM_TENANT` for service-wide registries). True when applied, False when the
-    event had been applied before (the caller acks either way)."""
+    e.g. `PLATFORM_TENANT` for service-wide registries). `person`: the person the event is
+    about; an event about a person this service erased is dropped (claimed, no effect). True
+    when applied, False when the event had been applied before or was dropped (the caller
+    acks either way)."""
 
     async def work(db: Database[dict[str, Any]], session: Session) -> tuple[bool, list[Staged]]:
         if not await inbox.claim(db, delivery.durable, envelope.id, session=session):
+            return False, []
+        if person is not None and await erasure.is_erased(
+            db, envelope.tenant, person, session=session
+        ):
+            log.info("event about an erased person dropped", consumer=delivery.durable)
             return False, []
         return True, list(await effect(db, session))
 

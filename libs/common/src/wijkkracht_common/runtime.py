@@ -17,6 +17,8 @@ from nats.aio.client import Client as NatsClient
 from nats.js.client import JetStreamContext
 
 from wijkkracht_common.access_log import ACCESS_LOG_INDEXES
+from wijkkracht_common.consent import CONSENT_INDEXES
+from wijkkracht_common.erasure import ERASED_INDEXES
 from wijkkracht_common.gc_tuning import tune_gc
 from wijkkracht_common.idempotency import IDEMPOTENCY_INDEXES
 from wijkkracht_common.inbox import INBOX_INDEXES
@@ -34,6 +36,8 @@ log = get_logger(__name__)
 
 COMMON_INDEXES: tuple[IndexSpec, ...] = (
     OUTBOX_INDEXES,
+    CONSENT_INDEXES,
+    ERASED_INDEXES,
     INBOX_INDEXES,
     ACCESS_LOG_INDEXES,
     IDEMPOTENCY_INDEXES,

@@ -75,6 +75,9 @@ class ConsentGranted(_IdentityEvent):
     person_id: str
     organisation_slug: str
     purpose: ConsentPurpose
+    #: The consent's own version (its ledger position for this person, organisation and
+    #: purpose): consumers keep the newest (`wijkkracht_common.consent`). 0: not given.
+    version: int = Field(default=0, ge=0)
 
 
 class ConsentRevoked(_IdentityEvent):
@@ -84,6 +87,8 @@ class ConsentRevoked(_IdentityEvent):
     person_id: str
     organisation_slug: str
     purpose: ConsentPurpose
+    #: See ConsentGranted.version.
+    version: int = Field(default=0, ge=0)
 
 
 class PersonErasureRequested(_IdentityEvent):
