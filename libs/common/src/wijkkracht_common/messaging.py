@@ -73,29 +73,57 @@ def stream_name(producer: str) -> str:
     return producer.upper()
 
 
-def stream_for(producer: str) -> JStream:
-    """The one stream of a producing service; every declarer uses this same definition."""
+def stream_for(producer: str, *, max_age_seconds: float | None = None) -> JStream:
+    """The one stream of a producing service. `ensure_streams` declares it (with the bounded
+    age); subscribers only name it (`declare=False`: faststream would otherwise replace the
+    stream's configuration with its own when they differ)."""
     return JStream(
         name=stream_name(producer),
         subjects=[f"{SUBJECT_ROOT}.*.{producer}.>"],
         storage=StorageType.FILE,
         duplicate_window=DUPLICATE_WINDOW_SECONDS,
+        max_age=max_age_seconds,
+        declare=False,
     )
 
 
-def dlq_stream() -> JStream:
-    return JStream(name=DLQ_STREAM, subjects=["dlq.>"], storage=StorageType.FILE)
+def dlq_stream(*, max_age_seconds: float | None = None) -> JStream:
+    return JStream(
+        name=DLQ_STREAM,
+        subjects=["dlq.>"],
+        storage=StorageType.FILE,
+        max_age=max_age_seconds,
+        declare=False,
+    )
 
 
-async def ensure_streams(js: JetStreamContext, producers: Sequence[str] = PRODUCERS) -> None:
-    """Create the platform's streams if missing (idempotent; safe from every service)."""
-    for stream in [*(stream_for(p) for p in producers), dlq_stream()]:
+def _age_of(config: Any) -> float:
+    return float(config.max_age or 0)
+
+
+async def ensure_streams(
+    js: JetStreamContext,
+    producers: Sequence[str] = PRODUCERS,
+    *,
+    max_age_seconds: float | None = None,
+) -> None:
+    """Create the platform's streams if missing, and give existing ones the bounded age
+    (idempotent; safe from every service). Every stream carries person ids, the dead-letter
+    stream whole payloads: all get `max_age_seconds` (architecture §9)."""
+    streams = [
+        *(stream_for(p, max_age_seconds=max_age_seconds) for p in producers),
+        dlq_stream(max_age_seconds=max_age_seconds),
+    ]
+    for stream in streams:
         # JStream keeps its subjects outside `.config`; build the server config from both.
         config = replace(stream.config, subjects=list(stream.subjects))
         try:
-            await js.stream_info(stream.name)
+            info = await js.stream_info(stream.name)
         except NotFoundError:
             await js.add_stream(config)
+            continue
+        if max_age_seconds is not None and abs(_age_of(info.config) - max_age_seconds) > 1e-3:
+            await js.update_stream(replace(info.config, max_age=max_age_seconds))
 
 
 def create_broker(settings: BaseServiceSettings, metrics: ServiceMetrics) -> NatsBroker:

@@ -145,7 +145,8 @@ class ServiceRuntime:
         async def callback(session: Session) -> T:
             result, events = await work(db, session)
             # A retried transaction runs the callback again: keep only the last attempt's.
-            staged[:] = await stage(db, list(events), session=session, batched=batch_events)
+            batched = batch_events and self.settings.outbox_batch_records
+            staged[:] = await stage(db, list(events), session=session, batched=batched)
             return result
 
         result = await self.storage.in_transaction(db, callback)
@@ -158,7 +159,7 @@ class ServiceRuntime:
     @asynccontextmanager
     async def lifespan(self, _: Any = None) -> AsyncIterator[None]:
         await self.broker.connect()
-        await ensure_streams(self.js)
+        await ensure_streams(self.js, max_age_seconds=self.settings.stream_max_age_days * 86_400)
         await self.broker.start()
         if self._run_relay:
             self._publisher = PipelinedPublisher(self.nats)

@@ -13,7 +13,15 @@ from nats.js.api import ConsumerConfig, DeliverPolicy
 from nats.js.client import JetStreamContext
 from wijkkracht_common import inbox
 from wijkkracht_common.events.envelope import Envelope, EventData, new_event
-from wijkkracht_common.messaging import Delivery, PermanentError, ensure_streams, subscribe
+from wijkkracht_common.messaging import (
+    DLQ_STREAM,
+    PRODUCERS,
+    Delivery,
+    PermanentError,
+    ensure_streams,
+    stream_name,
+    subscribe,
+)
 from wijkkracht_common.storage import Session, Storage
 
 pytestmark = pytest.mark.integration
@@ -121,3 +129,16 @@ async def test_policy(nats_url: str, storage: Storage) -> None:
         assert all(r["original_subject"] == subject for r in records)
     finally:
         await broker.stop()
+
+
+async def test_every_stream_gets_the_bounded_age_also_when_it_existed_before(
+    js: JetStreamContext,
+) -> None:
+    await ensure_streams(js)  # as an older version left them: no age
+    await ensure_streams(js, max_age_seconds=30 * 86_400)
+    for name in [*(stream_name(p) for p in PRODUCERS), DLQ_STREAM]:
+        info = await js.stream_info(name)
+        assert info.config.max_age == pytest.approx(30 * 86_400), name
+    await ensure_streams(js, max_age_seconds=7 * 86_400)  # a tighter policy applies too
+    assert (await js.stream_info("IDENTITY")).config.max_age == pytest.approx(7 * 86_400)
+    await ensure_streams(js, max_age_seconds=30 * 86_400)
