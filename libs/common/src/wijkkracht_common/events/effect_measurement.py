@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import ClassVar
 
-from wijkkracht_common.events.common import PersonDataErasedBase
+from wijkkracht_common.events.common import PersonDataErasedBase, PersonDataExportedBase
 from wijkkracht_common.events.envelope import EventData
 
 
@@ -40,5 +40,11 @@ class FollowupDue(_EffectsEvent):
 
 class EffectsPersonDataErased(PersonDataErasedBase):
     """The effect measurement service removed a person's data; aggregates stay consistent."""
+
+    producer: ClassVar[str] = "effect_measurement"
+
+
+class EffectsPersonDataExported(PersonDataExportedBase):
+    """Its part of a person's data export is stored (wijkkracht_common.export)."""
 
     producer: ClassVar[str] = "effect_measurement"

@@ -98,6 +98,15 @@ class PersonErasureRequested(_IdentityEvent):
     person_id: str
 
 
+class PersonExportRequested(_IdentityEvent):
+    """A resident (or an admin on their written request) asked for all their data: every
+    service contributes its part (`wijkkracht_common.export`)."""
+
+    event_name: ClassVar[str] = "person_export_requested"
+    export_id: str
+    person_id: str
+
+
 class PersonErasureCompleted(_IdentityEvent):
     """All expected services confirmed an erasure; identity erased its own data too.
 

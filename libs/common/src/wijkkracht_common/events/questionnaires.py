@@ -10,7 +10,7 @@ from typing import ClassVar, Literal
 
 from pydantic import Field
 
-from wijkkracht_common.events.common import PersonDataErasedBase
+from wijkkracht_common.events.common import PersonDataErasedBase, PersonDataExportedBase
 from wijkkracht_common.events.envelope import EventData
 
 #: What an instrument is for: a conversation tool (own trend only), a measurement instrument
@@ -80,5 +80,11 @@ class ResponseShared(_QuestionnairesEvent):
 
 class QuestionnairesPersonDataErased(PersonDataErasedBase):
     """The questionnaires service erased or anonymised a person's data."""
+
+    producer: ClassVar[str] = "questionnaires"
+
+
+class QuestionnairesPersonDataExported(PersonDataExportedBase):
+    """Its part of a person's data export is stored (wijkkracht_common.export)."""
 
     producer: ClassVar[str] = "questionnaires"

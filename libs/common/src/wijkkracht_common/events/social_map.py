@@ -12,7 +12,7 @@ from typing import ClassVar, Literal
 
 from pydantic import Field
 
-from wijkkracht_common.events.common import PersonDataErasedBase
+from wijkkracht_common.events.common import PersonDataErasedBase, PersonDataExportedBase
 from wijkkracht_common.events.envelope import EventData
 
 EntryKind = Literal["service", "activity"]
@@ -105,5 +105,11 @@ class CorrectionReported(_EntryFacts):
 
 class SocialMapPersonDataErased(PersonDataErasedBase):
     """The social map erased a person's data (reports, recommendations)."""
+
+    producer: ClassVar[str] = "social_map"
+
+
+class SocialMapPersonDataExported(PersonDataExportedBase):
+    """Its part of a person's data export is stored (wijkkracht_common.export)."""
 
     producer: ClassVar[str] = "social_map"
