@@ -68,6 +68,18 @@ class ResponseSubmitted(_QuestionnairesEvent):
     trajectory_id: str | None = Field(default=None, description="set for invited follow-ups")
 
 
+class InvitationAnswersShared(_QuestionnairesEvent):
+    """At the end of an invited response the resident allowed the inviting organisation to see
+    the answers. With a person (an account, now or attached later) identity records it as
+    `share_results` consent for that organisation (revocable like any other)."""
+
+    event_name: ClassVar[str] = "invitation_answers_shared"
+    invitation_id: str
+    response_id: str
+    organisation_slug: str
+    person_id: str | None = Field(default=None, description="None until attached to an account")
+
+
 class ResponseShared(_QuestionnairesEvent):
     """A resident's response was shown to an organisation or exported (FHIR) with consent."""
 
