@@ -1,0 +1,1 @@
+"""The learning_paths service, made from templates/service by scripts/new_service.py."""
