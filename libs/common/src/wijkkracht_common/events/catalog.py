@@ -1,7 +1,8 @@
 """The event catalog: every event class, its JSON Schema, and compatibility checks.
 
 `python -m wijkkracht_common.events.catalog --write` regenerates `libs/common/schemas/*.json`
-(one file per event type) and `docs/events.md`. The contract tests compare the committed
+(one file per event type), `docs/events.md` and the AsyncAPI 3.0 document `docs/asyncapi.json`
+(for integrators: every channel, its message and the CloudEvents envelope around it). The contract tests compare the committed
 schemas with the classes: a published v<N> schema may only change compatibly (new optional
 fields); anything else needs a new `v<N+1>` event beside the old one.
 """
@@ -21,6 +22,7 @@ from wijkkracht_common.events.envelope import EventData
 ROOT = Path(__file__).resolve().parents[5]
 SCHEMA_DIR = ROOT / "libs" / "common" / "schemas"
 DOC_PATH = ROOT / "docs" / "events.md"
+ASYNCAPI_PATH = ROOT / "docs" / "asyncapi.json"
 
 
 def all_events() -> list[type[EventData]]:
@@ -94,6 +96,113 @@ def write() -> None:
         + "\n".join(rows)
         + "\n"
     )
+    ASYNCAPI_PATH.write_text(json.dumps(asyncapi(), indent=2, sort_keys=True) + "\n")
+
+
+def _rewrite_refs(node: Any, prefix: str) -> Any:
+    """pydantic's `#/$defs/X` references, pointed at the hoisted component `prefix.X`."""
+    if isinstance(node, dict):
+        return {
+            k: (
+                f"#/components/schemas/{prefix}.{v.rsplit('/', 1)[-1]}"
+                if k == "$ref" and isinstance(v, str) and v.startswith("#/$defs/")
+                else _rewrite_refs(v, prefix)
+            )
+            for k, v in node.items()
+        }
+    if isinstance(node, list):
+        return [_rewrite_refs(v, prefix) for v in node]
+    return node
+
+
+def _envelope_schema(data_ref: str) -> dict[str, Any]:
+    """The CloudEvents 1.0 envelope every event travels in (`events.envelope.Envelope`)."""
+    text = {"type": "string"}
+    optional = {"type": ["string", "null"]}
+    return {
+        "type": "object",
+        "required": ["specversion", "id", "source", "type", "time", "subject", "tenant", "data"],
+        "properties": {
+            "specversion": {"type": "string", "const": "1.0"},
+            "id": {**text, "description": "UUIDv7; also the Nats-Msg-Id header"},
+            "source": {**text, "description": "/wijkkracht/<service>"},
+            "type": text,
+            "time": {"type": "string", "format": "date-time"},
+            "subject": {**text, "description": "the aggregate's id"},
+            "datacontenttype": {**text, "default": "application/json"},
+            "tenant": {**text, "pattern": "^[a-z][a-z0-9-]{1,30}$"},
+            "organisation": optional,
+            "actor": {**optional, "description": "who caused it: an id, never a name"},
+            "correlationid": optional,
+            "data": {"$ref": data_ref},
+        },
+    }
+
+
+def asyncapi() -> dict[str, Any]:
+    """An AsyncAPI 3.0 document of every event (validated against the official schema in the
+    contract tests)."""
+    channels: dict[str, Any] = {}
+    operations: dict[str, Any] = {}
+    messages: dict[str, Any] = {}
+    schemas: dict[str, Any] = {}
+    for cls in all_events():
+        key = cls.event_type()
+        schema = cls.model_json_schema()
+        for name, definition in schema.pop("$defs", {}).items():
+            schemas[f"{key}.{name}"] = _rewrite_refs(definition, key)
+        schemas[key] = _rewrite_refs(schema, key)
+        doc = (cls.__doc__ or key).strip().splitlines()[0]
+        messages[key] = {
+            "name": cls.event_name,
+            "title": f"{cls.producer}: {cls.event_name} v{cls.event_version}",
+            "summary": doc,
+            "contentType": "application/json",
+            "headers": {
+                "type": "object",
+                "properties": {
+                    "Nats-Msg-Id": {"type": "string", "description": "the event id"},
+                    "traceparent": {"type": "string", "description": "W3C trace context"},
+                },
+            },
+            "payload": _envelope_schema(f"#/components/schemas/{key}"),
+        }
+        channels[key] = {
+            "address": cls.subject_for("{tenant}"),
+            "description": f"Stream {cls.producer.upper()}; durable consumers are named"
+            f" <consumer service>__{cls.producer}_{cls.event_name}_v{cls.event_version}.",
+            "parameters": {"tenant": {"description": "The tenant's slug."}},
+            "messages": {cls.event_name: {"$ref": f"#/components/messages/{key}"}},
+        }
+        operations[f"{key}.publish"] = {
+            "action": "send",
+            "summary": f"{cls.producer} publishes it (transactional outbox, at least once;"
+            " consumers apply it once).",
+            "channel": {"$ref": f"#/channels/{key}"},
+            "messages": [{"$ref": f"#/channels/{key}/messages/{cls.event_name}"}],
+        }
+    return {
+        "asyncapi": "3.0.0",
+        "info": {
+            "title": "Wijkkracht events",
+            "version": "1.0.0",
+            "description": "Events between the Wijkkracht services on NATS JetStream: ids and"
+            " facts, never names or free text. Subscribe with a durable pull consumer on the"
+            " channel's address (`{tenant}`: your tenant's slug) and acknowledge explicitly."
+            " Generated from the event classes (`make schemas`).",
+        },
+        "defaultContentType": "application/json",
+        "servers": {
+            "nats": {
+                "host": "nats:4222",
+                "protocol": "nats",
+                "description": "The platform's NATS cluster (JetStream on).",
+            }
+        },
+        "channels": channels,
+        "operations": operations,
+        "components": {"messages": messages, "schemas": schemas},
+    }
 
 
 def main() -> None:
