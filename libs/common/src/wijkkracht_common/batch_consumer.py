@@ -51,6 +51,7 @@ from nats.aio.msg import Msg
 from nats.js.api import ConsumerConfig, DeliverPolicy
 from nats.js.client import JetStreamContext
 from nats.js.errors import NotFoundError
+from opentelemetry import propagate, trace
 from pydantic import TypeAdapter, ValidationError
 
 from wijkkracht_common import inbox
@@ -67,6 +68,7 @@ from wijkkracht_common.pull_batches import BatchPuller
 from wijkkracht_common.storage import TRANSIENT_ERRORS, Database, Storage
 
 log = get_logger(__name__)
+_tracer = trace.get_tracer(__name__)
 
 Db = Database[dict[str, Any]]
 #: `apply(db, envelopes, durable)` → `{event_id: reason}` of the events refused for good.
@@ -118,7 +120,9 @@ class BatchSettler(Generic[DataT]):
         metrics: ServiceMetrics | None = None,
         use_inbox: bool = True,
         prepare: BatchPrepare[DataT] | None = None,
+        trace_batches: bool = False,
     ) -> None:
+        self.trace_batches = trace_batches
         self.use_inbox = use_inbox
         self.prepare = prepare
         self.event_cls = event_cls
@@ -236,7 +240,31 @@ class BatchSettler(Generic[DataT]):
                 await item.msg.ack()
                 duplicates += 1
         self._count("duplicate", duplicates)
-        if todo:
+        if not todo:
+            return
+        if not self.trace_batches:
+            await self._apply(db, todo, split_on_error=len(todo) > 1)
+            return
+        # One span per batch, linked to the trace of each message it applies; the events the
+        # batch stages carry this span's context (the outbox stores the current traceparent).
+        links = [
+            trace.Link(span.get_span_context())
+            for span in (
+                trace.get_current_span(propagate.extract(dict(i.msg.headers or {}))) for i in todo
+            )
+            if span.get_span_context().is_valid
+        ]
+        with _tracer.start_as_current_span(
+            f"{self.durable} process batch",
+            kind=trace.SpanKind.CONSUMER,
+            links=links,
+            attributes={
+                "messaging.system": "nats",
+                "messaging.batch.message_count": len(todo),
+                "messaging.consumer.group.name": self.durable,
+                "wk.tenant": tenant,
+            },
+        ):
             await self._apply(db, todo, split_on_error=len(todo) > 1)
 
     async def _apply(self, db: Db, todo: list[_Item[DataT]], *, split_on_error: bool) -> None:
@@ -438,11 +466,14 @@ def subscribe_batch(
     metrics: ServiceMetrics | None = None,
     use_inbox: bool = True,
     prepare: BatchPrepare[DataT] | None = None,
+    trace_batches: bool = False,
 ) -> BatchConsumer[DataT]:
     """The durable batch consumer `<consumer_service>__<event>` (same name as `subscribe`
     would give); `start(js)` it once NATS is connected and `stop()` it before the broker.
     `use_inbox=False`: no inbox pre-check (see the module docstring, step 2).
-    `prepare`: called with the next batch (per tenant) while the current one is applied."""
+    `prepare`: called with the next batch (per tenant) while the current one is applied.
+    `trace_batches`: a span per applied batch, linked to each message's trace (pass the
+    service's `settings.tracing_enabled`; off, no per-message trace work is done)."""
     durable = durable_name(consumer_service, event_cls)
     settler = BatchSettler(
         event_cls=event_cls,
@@ -454,6 +485,7 @@ def subscribe_batch(
         metrics=metrics,
         use_inbox=use_inbox,
         prepare=prepare,
+        trace_batches=trace_batches,
     )
     config = ConsumerConfig(
         durable_name=durable,

@@ -14,6 +14,7 @@ import pytest
 from nats.aio.client import Client
 from nats.js.api import ConsumerConfig, DeliverPolicy
 from nats.js.client import JetStreamContext
+from opentelemetry import propagate
 from pymongo.errors import AutoReconnect
 from wijkkracht_common import inbox
 from wijkkracht_common.batch_consumer import BatchConsumer, subscribe_batch
@@ -283,3 +284,61 @@ async def test_stopping_hands_fetched_batches_back_at_once(
     finally:
         hang.set()
         await taking_over.stop()
+
+
+async def test_a_traced_batch_is_one_span_linked_to_every_message_trace(
+    js: JetStreamContext, nc: Client, storage: Storage, span_capture: Any
+) -> None:
+    service = f"svc{uuid.uuid4().hex[:6]}"
+    tenant = f"t-{uuid.uuid4().hex[:6]}"
+    seen_traceparents: list[str | None] = []
+
+    async def apply(
+        db: Database[dict[str, Any]], envelopes: Sequence[Envelope[Batched]], durable: str
+    ) -> dict[str, str]:
+        carrier: dict[str, str] = {}
+        propagate.inject(carrier)  # what the outbox stores with the events the batch stages
+        seen_traceparents.append(carrier.get("traceparent"))
+        return {}
+
+    consumer: BatchConsumer[Batched] = subscribe_batch(
+        consumer_service=service,
+        event_cls=Batched,
+        apply=apply,
+        storage=storage,
+        js=lambda: js,
+        batch_size=50,
+        batch_timeout=0.2,
+        trace_batches=True,
+    )
+    trace_ids = [f"{i + 1:032x}" for i in range(3)]
+    for trace_id in trace_ids:
+        envelope = new_event(Batched(n=1), tenant=tenant, subject="s")
+        await js.publish(
+            envelope.nats_subject,
+            envelope.model_dump_json().encode(),
+            headers={"Nats-Msg-Id": envelope.id, "traceparent": f"00-{trace_id}-{'1' * 16}-01"},
+        )
+    consumer.start(js, nc)
+
+    async def linked() -> set[str]:  # earlier tests' messages come in batches of their own
+        spans = await _batch_spans(span_capture, service)
+        found = {format(link.context.trace_id, "032x") for s in spans for link in s.links}
+        return found if found >= set(trace_ids) else set()
+
+    try:
+        assert await wait_for(linked) == set(trace_ids)
+    finally:
+        await consumer.stop()
+    own = {format(s.context.trace_id, "032x") for s in await _batch_spans(span_capture, service)}
+    assert seen_traceparents and all(
+        tp is not None and tp.split("-")[1] in own for tp in seen_traceparents
+    )
+
+
+async def _batch_spans(capture: Any, service: str) -> list[Any]:
+    return [
+        s
+        for s in capture.get_finished_spans()
+        if s.name.startswith(f"{service}__") and s.name.endswith("process batch")
+    ]
