@@ -81,8 +81,15 @@ def configure_logging(service_name: str, level: str = "INFO", json: bool | None 
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
-    for noisy in ("uvicorn.access",):
-        logging.getLogger(noisy).setLevel(logging.WARNING)
+    # uvicorn configures its own loggers (plain text, not propagated) before it loads the
+    # app: route them through the handler above, so its lines are JSON with trace ids too.
+    for name in ("uvicorn", "uvicorn.error", "uvicorn.access", "faststream"):
+        logger = logging.getLogger(name)
+        logger.handlers[:] = []
+        logger.propagate = True
+    # One line per request comes from the app itself (method, route template, status,
+    # duration: `http_app.RequestContextMiddleware`), not from uvicorn's access log.
+    logging.getLogger("uvicorn.access").setLevel(logging.WARNING)
 
 
 def configure_tracing(service_name: str, extra_processor: SpanProcessor | None = None) -> None:

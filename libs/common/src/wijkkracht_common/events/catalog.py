@@ -2,9 +2,10 @@
 
 `python -m wijkkracht_common.events.catalog --write` regenerates `libs/common/schemas/*.json`
 (one file per event type), `docs/events.md` and the AsyncAPI 3.0 document `docs/asyncapi.json`
-(for integrators: every channel, its message and the CloudEvents envelope around it). The contract tests compare the committed
-schemas with the classes: a published v<N> schema may only change compatibly (new optional
-fields); anything else needs a new `v<N+1>` event beside the old one.
+(for integrators: every channel, its message and the CloudEvents envelope around it). The
+contract tests compare the committed schemas with the classes: a published v<N> schema may
+only change compatibly (new optional fields); anything else needs a new `v<N+1>` event beside
+the old one.
 """
 
 from __future__ import annotations
