@@ -5,18 +5,23 @@ dashboard shows realistic, suppressed figures. Idempotent (event ids derive from
 from __future__ import annotations
 
 import uuid
+from dataclasses import replace
+from datetime import UTC, datetime
 from typing import Any
 
 from wijkkracht_common import inbox
 from wijkkracht_common.events.envelope import Envelope, new_event
 from wijkkracht_common.events.questionnaires import ResponseSubmitted
 from wijkkracht_common.runtime import ServiceRuntime
+from wijkkracht_common.storage import Session
 
-from effect_measurement.adapters.schema import INDEXES, PROFILES
+from effect_measurement.adapters.repositories import MotorRepositories
+from effect_measurement.adapters.schema import INDEXES
 from effect_measurement.demo import generator
 from effect_measurement.domain.inputs import InterventionInput
 from effect_measurement.service.ingest import ResponseIngestion
 from effect_measurement.service.interventions import record_intervention
+from effect_measurement.service.ports import Db
 from effect_measurement.settings import Settings
 
 TENANT = "demo"
@@ -42,18 +47,18 @@ async def seed() -> str:
     try:
         data = generator.generate_demo()
         db = await runtime.storage.tenant_db(TENANT)
-        for profile in data.profiles:
-            await db[PROFILES].update_one(
-                {"_id": profile.person_id},
-                {
-                    "$set": {
-                        "neighbourhood_code": NEIGHBOURHOODS[profile.neighbourhood_code],
-                        "age_band": profile.age_band,
-                        "household_type": profile.household_type,
-                    }
-                },
-                upsert=True,
-            )
+        seeded_at = datetime.now(UTC)
+
+        async def profiles(db: Db, session: Session) -> tuple[None, list[Envelope[Any]]]:
+            repos = MotorRepositories(db, session, TENANT)
+            for profile in data.profiles:
+                demo = replace(
+                    profile, neighbourhood_code=NEIGHBOURHOODS[profile.neighbourhood_code]
+                )
+                await repos.profiles.save(demo, seeded_at)
+            return None, []
+
+        await runtime.commit(TENANT, profiles)
         envelopes: list[Envelope[Any]] = []
         for stored in data.measurements:
             m = stored.measurement

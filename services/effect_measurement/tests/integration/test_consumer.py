@@ -10,7 +10,8 @@ from typing import Any
 import pytest
 from conftest import Harness, event, read_subject, response, wait_for
 from effect_measurement.adapters.documents import cell_from_document, stored_from_document
-from effect_measurement.domain.aggregates import apply_deltas, person_cells
+from effect_measurement.domain.accumulator import apply_deltas
+from effect_measurement.domain.aggregates import person_cells
 from wijkkracht_common.events.identity import PersonErasureRequested
 from wijkkracht_common.events.questionnaires import InstrumentPublished
 
@@ -136,7 +137,8 @@ async def test_cached_histories_stay_exact_across_other_writers(  # type: ignore
     """Ingestion keeps histories in memory between batches (validated by the person-data
     epoch): another writer of measurements (a replica's ingestion, erasure) in between must
     not make a later fold use a stale history."""
-    from effect_measurement.service.erasure import erase_person
+    from effect_measurement.adapters.repositories import MotorRepositories
+    from effect_measurement.service.erasure import erase_person_data
     from effect_measurement.service.ingest import ResponseIngestion
 
     tenant = two_tenants.a
@@ -155,7 +157,7 @@ async def test_cached_histories_stay_exact_across_other_writers(  # type: ignore
     await ingest(ours, mar, 4, people)  # must fold against the replica's follow-ups too
 
     async def erase(db, session):  # type: ignore[no-untyped-def]
-        return await erase_person(db, session, tenant, "c1")
+        return await erase_person_data(MotorRepositories(db, session, tenant), tenant, "c1")
 
     await runtime.commit(tenant, erase)
     await ingest(ours, datetime(2026, 4, 10, tzinfo=UTC), 5, ["c1", "c2"])  # c1 starts anew
@@ -250,10 +252,10 @@ async def test_an_intervention_recorded_between_plan_and_commit_voids_the_plan( 
     planned must not leave the persona projection off its sum over stored data."""
     from effect_measurement.adapters.documents import persona_from_document
     from effect_measurement.domain.inputs import InterventionInput
+    from effect_measurement.adapters.repositories import MotorRepositories
     from effect_measurement.domain.persona import persona_cells
     from effect_measurement.service.ingest import ResponseIngestion
     from effect_measurement.service.interventions import record_intervention
-    from effect_measurement.service.persona import load_interventions
 
     tenant = two_tenants.a
     runtime = harness.app.state.runtime
@@ -280,7 +282,7 @@ async def test_an_intervention_recorded_between_plan_and_commit_voids_the_plan( 
     assert await ours(db, follow_up, "test") == {}
 
     stored = [stored_from_document(d) async for d in db.measurements.find({"person_id": "i1"})]
-    ivs = (await load_interventions(db, ["i1"])).get("i1", [])
+    ivs = (await MotorRepositories(db, None, tenant).interventions.of_persons(["i1"])).get("i1", [])
     expected = {k: v for k, v in persona_cells(tenant, stored, ivs).items() if not v.is_zero()}
     actual = {}
     async for doc in db.persona_cells.find({}):

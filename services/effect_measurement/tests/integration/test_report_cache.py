@@ -8,10 +8,11 @@ import asyncio
 import pytest
 from conftest import Harness
 from effect_measurement.adapters.documents import cell_upserts
+from effect_measurement.adapters.repositories import MotorRepositories
 from effect_measurement.adapters.schema import CELLS
-from effect_measurement.domain.aggregates import Accumulator, CellKey
+from effect_measurement.domain.accumulator import Accumulator
+from effect_measurement.domain.keys import CellKey
 from effect_measurement.domain.periods import period_of_label
-from effect_measurement.service.reports import load_cells, settings
 from wijkkracht_common.storage import Session
 
 pytestmark = pytest.mark.integration
@@ -30,6 +31,7 @@ async def test_cells_read_during_a_transaction_that_rolls_back_are_not_served_ag
     period = period_of_label("2026")
     key = CellKey(tenant, "welzijn-a", "DM01", "self-sufficiency-matrix", "finances", period)
     inside, release = asyncio.Event(), asyncio.Event()
+    repos = MotorRepositories(db, None, tenant)
 
     async def write_then_fail(session: Session) -> None:
         await db[CELLS].bulk_write(cell_upserts({key: Accumulator(measured=11)}), session=session)
@@ -39,13 +41,13 @@ async def test_cells_read_during_a_transaction_that_rolls_back_are_not_served_ag
 
     transaction = asyncio.create_task(storage.in_transaction(db, write_then_fail))
     await inside.wait()
-    _, _, version = await settings(db)
-    await load_cells(db, tenant, key.family, period, version)  # may see the cell on nx-27017
+    _, version = await repos.settings.privacy()
+    await repos.cells.read(key.family, period, version)  # may see the cell on nx-27017
     release.set()
     with pytest.raises(RolledBack):
         await transaction
 
-    _, _, after = await settings(db)
+    _, after = await repos.settings.privacy()
     assert after == version  # the projection's version did not move
-    served = await load_cells(db, tenant, key.family, period, after)
+    served = await repos.cells.read(key.family, period, after)
     assert key not in served

@@ -3,19 +3,15 @@ from __future__ import annotations
 from collections import defaultdict
 
 import pytest
+from effect_measurement.domain.accumulator import Accumulator, apply, apply_deltas, remove
 from effect_measurement.domain.aggregates import (
-    ALL_DIMENSIONS,
-    Accumulator,
-    CellKey,
-    apply,
-    apply_deltas,
     erasure_delta,
     fold_batch,
     measurement_delta,
     person_cells,
-    remove,
 )
 from effect_measurement.domain.inputs import InstrumentKind
+from effect_measurement.domain.keys import ALL_DIMENSIONS, CellKey
 from effect_measurement.domain.periods import month, quarter, year
 from effect_measurement.domain.trajectories import StoredMeasurement
 from em_builders import at, matrix
@@ -166,8 +162,7 @@ def test_incremental_equals_full_and_erasure_restores(people) -> None:  # type: 
 def test_persona_batch_delta_equals_full_recompute(people, split: int) -> None:  # type: ignore[no-untyped-def]
     # The batch fold computes only the years new measurements can change (appended case) and
     # everything otherwise (late measurements): both must equal after − before in full.
-    from effect_measurement.domain.persona import persona_cells
-    from effect_measurement.service.persona import persona_batch_delta
+    from effect_measurement.domain.persona import persona_cells, persona_fold
 
     stored = histories(people)
     history = {p: items[:split] for p, items in stored.items()}
@@ -179,9 +174,9 @@ def test_persona_batch_delta_equals_full_recompute(people, split: int) -> None: 
             expected,
             {k: v.negated() for k, v in persona_cells("t", history[person], []).items()},  # type: ignore[arg-type]
         )
-    assert apply_deltas({}, persona_batch_delta("t", history, new, {})) == expected
+    assert apply_deltas({}, persona_fold("t", history, new, {})) == expected
     # and the aggregate fold of the same split, against the delta of two full computations
-    from effect_measurement.domain.aggregates import cell_delta
+    from effect_measurement.domain.accumulator import cell_delta
 
     full: dict[CellKey, Accumulator] = {}
     for person, items in stored.items():

@@ -1,10 +1,13 @@
 from __future__ import annotations
 
-from effect_measurement.domain.aggregates import Accumulator, CellKey, apply_deltas, person_cells
+from effect_measurement.domain.accumulator import Accumulator, apply_deltas
+from effect_measurement.domain.aggregates import person_cells
 from effect_measurement.domain.benchmark import Metric, anonymous_label, build_benchmark, percentile
 from effect_measurement.domain.inputs import InterventionInput
+from effect_measurement.domain.keys import CellKey
 from effect_measurement.domain.periods import year
-from effect_measurement.domain.persona import build_persona_report, persona_cells
+from effect_measurement.domain.persona import persona_cells
+from effect_measurement.domain.persona_report import build_persona_report
 from effect_measurement.domain.reports import ReportKey
 from em_builders import at, matrix
 

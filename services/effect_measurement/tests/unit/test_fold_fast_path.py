@@ -5,21 +5,17 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from effect_measurement.domain.aggregates import (
-    Flat,
-    RawCell,
+from effect_measurement.domain.accumulator import Flat, from_flat
+from effect_measurement.domain.aggregates import fold_batch
+from effect_measurement.domain.fold import (
     add_appended_delta,
-    add_person_delta,
-    fold_batch,
-    from_flat,
-    person_contributions,
-)
-from effect_measurement.domain.inputs import InstrumentKind, InterventionInput, MeasurementInput
-from effect_measurement.domain.persona import (
-    RawPersona,
     add_appended_persona_delta,
+    add_person_delta,
+    cell_contributions,
     persona_contributions,
 )
+from effect_measurement.domain.inputs import InstrumentKind, InterventionInput, MeasurementInput
+from effect_measurement.domain.keys import RawCell, RawPersona
 from effect_measurement.domain.trajectories import StoredMeasurement
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -83,7 +79,7 @@ def assert_cells_fast_path_is_exact(
     fast: dict[RawCell, Flat] = {}
     add_appended_delta(fast, history, new)
     general: dict[RawCell, Flat] = {}
-    add_person_delta(general, history, new, person_contributions)
+    add_person_delta(general, history, new, cell_contributions)
     assert from_flat(fast) == from_flat(general)
 
 
@@ -117,7 +113,7 @@ def test_fold_batch_takes_the_general_path_for_late_measurements(specs: list, la
     history = points[: late - 1] + points[late:]
 
     general: dict[RawCell, Flat] = {}
-    add_person_delta(general, history, new, person_contributions)
+    add_person_delta(general, history, new, cell_contributions)
     folded = fold_batch("t", new, {"p1": history})
 
     assert {
@@ -162,7 +158,7 @@ def test_a_first_measurement_folds_like_the_general_path(spec: tuple, before: li
     fast: dict[RawCell, Flat] = {}
     add_appended_delta(fast, history, [new])
     general: dict[RawCell, Flat] = {}
-    add_person_delta(general, history, [new], person_contributions)
+    add_person_delta(general, history, [new], cell_contributions)
 
     assert from_flat(fast) == from_flat(general)
 

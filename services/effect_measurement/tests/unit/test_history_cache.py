@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from effect_measurement.service.ingest import HistoryCache
+from effect_measurement.service.history_cache import HistoryCache
 
 
 def doc(rid: str, person: str, pending: bool = False) -> dict[str, object]:

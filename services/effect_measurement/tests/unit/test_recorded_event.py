@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from effect_measurement.service.ingest import recorded
+from effect_measurement.service.ingest_plan import recorded
 from wijkkracht_common.events.effect_measurement import MeasurementRecorded
 from wijkkracht_common.events.envelope import Envelope, new_event, parse_event
 from wijkkracht_common.events.questionnaires import ResponseSubmitted

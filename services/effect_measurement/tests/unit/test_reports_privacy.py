@@ -2,13 +2,9 @@
 
 from __future__ import annotations
 
-from effect_measurement.domain.aggregates import (
-    ALL_DIMENSIONS,
-    Accumulator,
-    CellKey,
-    apply_deltas,
-    person_cells,
-)
+from effect_measurement.domain.accumulator import Accumulator, apply_deltas
+from effect_measurement.domain.aggregates import person_cells
+from effect_measurement.domain.keys import ALL_DIMENSIONS, CellKey
 from effect_measurement.domain.periods import Period, month, quarter, year
 from effect_measurement.domain.reports import ReportKey, build_report, slice_for_organisation
 from effect_measurement.domain.tables import PublishedTable

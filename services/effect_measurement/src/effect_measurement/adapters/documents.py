@@ -1,20 +1,27 @@
-"""Mapping between domain values and stored documents (no I/O)."""
+"""Mapping between domain values and stored documents (no I/O).
+
+Stored date-times and booleans are read through `wijkkracht_common.storage` (`stored_datetime`,
+`stored_bool`), which give the same value whichever engine stored them.
+"""
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Mapping
+from datetime import datetime
 from functools import lru_cache
 from typing import Any
 
 from pymongo import UpdateOne
+from wijkkracht_common.storage import stored_bool, stored_datetime
 
-from effect_measurement.domain.aggregates import Accumulator, CellKey
-from effect_measurement.domain.inputs import InstrumentKind, MeasurementInput
+from effect_measurement.domain.accumulator import Accumulator
+from effect_measurement.domain.consents import Consent
+from effect_measurement.domain.followups import WaitingMeasurement
+from effect_measurement.domain.inputs import InstrumentKind, InterventionInput, MeasurementInput
+from effect_measurement.domain.keys import CellKey, PersonaKey
 from effect_measurement.domain.periods import Period, parse_period
-from effect_measurement.domain.persona import PersonaKey
 from effect_measurement.domain.profiles import UNKNOWN, Profile
-from effect_measurement.domain.trajectories import NO_ORGANISATION, StoredMeasurement
+from effect_measurement.domain.trajectories import Goal, StoredMeasurement
 
 _MEASUREMENT_FIELDS = (
     "person_id",
@@ -30,18 +37,6 @@ _MEASUREMENT_FIELDS = (
     "skipped_count",
     "discussable_count",
 )
-
-
-@lru_cache(maxsize=65536)  # ingestion asks twice per measurement, and again per follow-up
-def trajectory_id(person_id: str, organisation: str | None, family: str) -> str:
-    """Opaque id of a person's trajectory with one organisation and instrument family.
-
-    One follow-up invitation covers the whole instrument, so the id FollowupDue carries is
-    person × organisation × family (the domain's per-track trajectories live inside it).
-    Hashed so that an id carries no person id.
-    """
-    raw = f"{person_id}|{organisation or NO_ORGANISATION}|{family}"
-    return "tr-" + hashlib.sha256(raw.encode()).hexdigest()[:32]
 
 
 def measurement_document(
@@ -77,6 +72,26 @@ def stored_from_document(doc: Mapping[str, Any]) -> StoredMeasurement:
     )
 
 
+def waiting_from_document(doc: Mapping[str, Any]) -> WaitingMeasurement:
+    return WaitingMeasurement(
+        measurement_id=doc["_id"],
+        trajectory_id=doc["trajectory_id"],
+        person_id=doc["person_id"],
+        organisation=doc.get("organisation"),
+        instrument_id=doc["instrument_id"],
+        family=doc["family"],
+        sequence=int(doc["sequence"]),
+        submitted_at=_datetime(doc["submitted_at"]),
+    )
+
+
+def _datetime(value: Any) -> datetime:
+    found = stored_datetime(value)
+    if found is None:
+        raise ValueError("a stored date-time is missing")
+    return found
+
+
 def profile_from_document(doc: Mapping[str, Any]) -> Profile:
     return Profile(
         doc["_id"],
@@ -86,8 +101,81 @@ def profile_from_document(doc: Mapping[str, Any]) -> Profile:
     )
 
 
-# nx-27017 quirk: an upsert that inserts with `$inc` on "transitions.2>4" stores a literal
-# dotted key instead of a nested one (later updates nest), so transitions are flat fields.
+def profile_fields(profile: Profile, at: datetime) -> dict[str, Any]:
+    return {
+        "neighbourhood_code": profile.neighbourhood_code,
+        "age_band": profile.age_band,
+        "household_type": profile.household_type,
+        "updated_at": at,
+    }
+
+
+def consent_id(person: str, organisation: str, purpose: str) -> str:
+    return f"{person}|{organisation}|{purpose}"
+
+
+def consent_fields(consent: Consent) -> dict[str, Any]:
+    return {
+        "person_id": consent.person_id,
+        "organisation": consent.organisation,
+        "purpose": consent.purpose,
+        "at": consent.at,
+        "granted": consent.granted,
+    }
+
+
+def consent_from_document(doc: Mapping[str, Any]) -> Consent:
+    return Consent(
+        person_id=doc["person_id"],
+        organisation=doc["organisation"],
+        purpose=doc["purpose"],
+        granted=stored_bool(doc.get("granted")),
+        at=_datetime(doc["at"]),
+    )
+
+
+def goal_document(person: str, trajectory: str, goal: Goal, goal_id: str) -> dict[str, Any]:
+    return {
+        "_id": goal_id,
+        "person_id": person,
+        "trajectory_id": trajectory,
+        "dimension": goal.dimension,
+        "target": goal.target,
+        "set_by_role": goal.set_by_role,
+        "set_by": goal.set_by,
+        "set_at": goal.set_at,
+    }
+
+
+def goal_from_document(doc: Mapping[str, Any]) -> Goal:
+    return Goal(
+        doc["dimension"], doc["target"], doc["set_by_role"], doc["set_by"], _datetime(doc["set_at"])
+    )
+
+
+def intervention_document(item: InterventionInput) -> dict[str, Any]:
+    return {
+        "_id": item.intervention_id,
+        "person_id": item.person_id,
+        "type": item.type,
+        "occurred_at": item.occurred_at,
+        "organisation": item.organisation,
+    }
+
+
+def intervention_from_document(doc: Mapping[str, Any]) -> InterventionInput:
+    return InterventionInput(
+        intervention_id=doc["_id"],
+        person_id=doc["person_id"],
+        type=doc["type"],
+        occurred_at=_datetime(doc["occurred_at"]),
+        organisation=doc.get("organisation"),
+    )
+
+
+# Storage layout: transitions are flat `move_<from>_<to>` counters, not a nested document.
+# The embedded nx-27017 stores an upsert that inserts with `$inc` on "transitions.2>4" as a
+# literal dotted key (later updates nest), so a nested layout would read differently there.
 _MOVE = "move_"
 
 
@@ -129,7 +217,7 @@ def accumulator_from_document(doc: Mapping[str, Any]) -> Accumulator:
 
 
 def cell_upserts(deltas: Mapping[CellKey, Accumulator]) -> list[UpdateOne]:
-    """One `$inc` upsert per changed cell (the adapter twin of `aggregates.apply_deltas`)."""
+    """One `$inc` upsert per changed cell (the stored twin of `accumulator.apply_deltas`)."""
     return [
         UpdateOne(
             {"_id": key.as_id()},

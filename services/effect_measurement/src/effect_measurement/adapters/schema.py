@@ -15,8 +15,10 @@ CONSENTS = "consents"  # `_id` = person|organisation|purpose
 GOALS = "goals"  # goals per trajectory × dimension (history kept)
 INTERVENTIONS = "interventions"  # any person/type/time fact
 INSTRUMENTS = "instruments"  # instrument families published by questionnaires
-SETTINGS = "settings"  # `_id` "privacy": k, named (benchmark opt-ins); "projection": version
+SETTINGS = "settings"  # tenant settings and counters, one document each:
+PRIVACY = "privacy"  # SETTINGS doc: k, named (benchmark opt-ins)
 PROJECTION_VERSION = "projection"  # SETTINGS doc: a new `version` token per cell change
+EPOCH = "person_data_epoch"  # SETTINGS doc: `epoch`, advanced per write of person data
 
 INDEXES: tuple[IndexSpec, ...] = (
     IndexSpec(

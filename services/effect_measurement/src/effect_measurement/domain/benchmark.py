@@ -13,7 +13,8 @@ from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 
-from effect_measurement.domain.aggregates import Accumulator, CellKey
+from effect_measurement.domain.accumulator import Accumulator
+from effect_measurement.domain.keys import CellKey
 from effect_measurement.domain.reports import ReportKey
 from effect_measurement.domain.tables import SuppressionReason
 

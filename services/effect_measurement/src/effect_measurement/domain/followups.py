@@ -77,3 +77,28 @@ def due_followups(
 
 def mark_notified(trajectory: Trajectory, sequence: int) -> Trajectory:
     return replace(trajectory, notified_followups=trajectory.notified_followups | {sequence})
+
+
+@dataclass(frozen=True, slots=True)
+class WaitingMeasurement:
+    """A stored measurement still waiting for its follow-up (the latest of its trajectory
+    when it arrived), as the scheduler reads it."""
+
+    measurement_id: str
+    trajectory_id: str
+    person_id: str
+    organisation: str | None
+    instrument_id: str
+    family: str
+    sequence: int  # its position in the trajectory (0 = the baseline)
+    submitted_at: datetime
+
+
+def superseded(waiting: Iterable[WaitingMeasurement], latest: Mapping[str, datetime]) -> set[str]:
+    """Ids of the waiting measurements whose trajectory has a later measurement (``latest``:
+    per trajectory id, its latest measurement's time): no follow-up is announced for them."""
+    return {
+        m.measurement_id
+        for m in waiting
+        if latest.get(m.trajectory_id, m.submitted_at) > m.submitted_at
+    }

@@ -33,3 +33,17 @@ class PrivacyPolicy:
     def effective_k(self, requested: int | None) -> int:
         """A query may ask for a stricter k than the tenant's, never a looser one."""
         return self.k if requested is None else max(self.k, requested)
+
+
+def clamp_k(k: int) -> int:
+    """A k from elsewhere (a tenant's creation) brought into range: never below the floor."""
+    return min(max(k, MINIMUM_K), MAXIMUM_K)
+
+
+@dataclass(frozen=True, slots=True)
+class PrivacySettings:
+    """A tenant's privacy settings: its policy, and the organisations that opted in to be
+    named (not "Organisatie A") in benchmarks and reports."""
+
+    policy: PrivacyPolicy = PrivacyPolicy()
+    named: frozenset[str] = frozenset()

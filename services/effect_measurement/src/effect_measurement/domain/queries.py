@@ -10,10 +10,9 @@ import re
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 
-from effect_measurement.domain.aggregates import ALL_DIMENSIONS
 from effect_measurement.domain.benchmark import Metric
+from effect_measurement.domain.keys import ALL_DIMENSIONS, PROFILE_ATTRIBUTES
 from effect_measurement.domain.periods import Period, PeriodKind, parse_period, period_index
-from effect_measurement.domain.persona import PROFILE_ATTRIBUTES
 from effect_measurement.domain.policy import MAXIMUM_K, PrivacyPolicy
 from effect_measurement.domain.texts import Text
 

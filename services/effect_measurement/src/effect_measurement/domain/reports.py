@@ -19,7 +19,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from effect_measurement.domain.aggregates import ALL_DIMENSIONS, Accumulator, CellKey
+from effect_measurement.domain.accumulator import Accumulator
+from effect_measurement.domain.keys import ALL_DIMENSIONS, CellKey
 from effect_measurement.domain.periods import Period, nested_periods
 from effect_measurement.domain.suppression import Position, suppress
 from effect_measurement.domain.tables import (

@@ -8,6 +8,7 @@ The baseline of a dimension is the first point that measured that dimension.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
@@ -45,6 +46,18 @@ class StoredMeasurement:
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "series", _series_of(self.measurement))
+
+
+@lru_cache(maxsize=65536)  # ingestion asks twice per measurement, and again per follow-up
+def trajectory_id(person_id: str, organisation: str | None, family: str) -> str:
+    """Opaque id of a person's trajectory with one organisation and instrument family.
+
+    One follow-up invitation covers the whole instrument, so the id FollowupDue carries is
+    person x organisation x family (the per-track trajectories below live inside it).
+    Hashed so that an id carries no person id.
+    """
+    raw = f"{person_id}|{organisation or NO_ORGANISATION}|{family}"
+    return "tr-" + hashlib.sha256(raw.encode()).hexdigest()[:32]
 
 
 def arrival_order(stored: StoredMeasurement) -> tuple[datetime, str]:

@@ -11,7 +11,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from effect_measurement.domain.aggregates import Accumulator, CellKey
+from effect_measurement.domain.accumulator import Accumulator
+from effect_measurement.domain.keys import CellKey
 from effect_measurement.domain.periods import nested_periods
 from effect_measurement.domain.reports import ReportKey
 from effect_measurement.domain.tables import PublishedTable, SuppressionReason

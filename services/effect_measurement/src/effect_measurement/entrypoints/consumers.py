@@ -48,7 +48,7 @@ def register_consumers(
         metrics=runtime.metrics,
         use_inbox=False,  # idempotent by the measurement's `_id` (see service/ingest.py)
     )
-    projections = Projections(runtime.storage)
+    projections = Projections(runtime)
 
     def single(event_cls: type[DataT], handler: EventHandler[DataT]) -> None:
         subscribe(

@@ -1,4 +1,8 @@
-"""HTTP API `/effects/v1`: own trajectories, professionals with consent, published reports."""
+"""HTTP API `/effects/v1`: own trajectories, professionals with consent, published reports.
+
+Routes parse the request, check the coarse role a token carries and render the result; the
+use cases (`service/`) read, decide who may see what (`service/access.py`) and write.
+"""
 
 from __future__ import annotations
 
@@ -9,32 +13,31 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, ConfigDict, Field
-from wijkkracht_common.access_log import record_access
 from wijkkracht_common.auth import CurrentPrincipal, Principal, require_roles
-from wijkkracht_common.errors import Forbidden, InvalidInput, NotFound, field_error
+from wijkkracht_common.errors import InvalidInput, field_error
 from wijkkracht_common.events.envelope import new_event_id
 from wijkkracht_common.runtime import ServiceRuntime
-from wijkkracht_common.storage import Database
 
-from effect_measurement.adapters.schema import SETTINGS
 from effect_measurement.domain.inputs import InterventionInput
-from effect_measurement.domain.policy import MAXIMUM_K, MINIMUM_K
+from effect_measurement.domain.policy import MAXIMUM_K, MINIMUM_K, PrivacySettings
 from effect_measurement.domain.tables import REASON_TEXTS
 from effect_measurement.domain.texts import Text
+from effect_measurement.domain.trajectories import Trajectory
+from effect_measurement.domain.transitions import TransitionMatrix
 from effect_measurement.presentation.exports import to_csv, to_json
 from effect_measurement.presentation.svg import (
     neighbourhood_bar_chart,
     phase_movement_chart,
     trend_chart,
 )
-from effect_measurement.service import reports, trajectories
-from effect_measurement.service.interventions import record_intervention
-from effect_measurement.service.projections import PRIVACY
+from effect_measurement.presentation.trajectories import goal_view, merged, trajectory_view
+from effect_measurement.service import privacy, reports, trajectories
+from effect_measurement.service.access import REPORT_ROLES
+from effect_measurement.service.interventions import record_intervention_by
 
-SERVICE = "effect_measurement"
 SVG = "image/svg+xml"
 router = APIRouter()
-Reporter = Annotated[Principal, Depends(require_roles(*reports.REPORT_ROLES))]
+Reporter = Annotated[Principal, Depends(require_roles(*REPORT_ROLES))]
 Professional = Annotated[Principal, Depends(require_roles("professional"))]
 TenantAdmin = Annotated[Principal, Depends(require_roles("tenant_admin"))]
 Recorder = Annotated[Principal, Depends(require_roles("professional", "org_admin"))]
@@ -43,10 +46,6 @@ Recorder = Annotated[Principal, Depends(require_roles("professional", "org_admin
 def runtime_of(request: Request) -> ServiceRuntime:
     runtime: ServiceRuntime = request.app.state.runtime
     return runtime
-
-
-async def tenant_db(request: Request, principal: Principal) -> Database[dict[str, Any]]:
-    return await runtime_of(request).storage.tenant_db(principal.tenant)
 
 
 def query_params(request: Request, *endpoint_params: str) -> dict[str, str]:
@@ -62,16 +61,19 @@ def query_params(request: Request, *endpoint_params: str) -> dict[str, str]:
     return {n: v for n, v in items if n not in endpoint_params}
 
 
-def person_of(principal: Principal) -> str:
-    if principal.person_id is None:
-        raise Forbidden("Alleen voor inwoners. / Residents only.")
-    return principal.person_id
-
-
 class GoalIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     dimension: str = Field(min_length=1, max_length=60)
     target: float = Field(ge=0, le=10)
+
+
+def _items(found: dict[str, list[Trajectory]]) -> dict[str, Any]:
+    return {"items": [trajectory_view(tid, tracks) for tid, tracks in sorted(found.items())]}
+
+
+def _chart(tracks: list[Trajectory]) -> Response:
+    title = Text("Mijn verloop", "My trend")
+    return Response(trend_chart(merged(tracks), title), media_type=SVG)
 
 
 # --- the resident's own trajectories -------------------------------------------------------
@@ -79,81 +81,46 @@ class GoalIn(BaseModel):
 
 @router.get("/me/trajectories", tags=["trajectories"])
 async def my_trajectories(request: Request, principal: CurrentPrincipal) -> dict[str, Any]:
-    person = person_of(principal)
-    db = await tenant_db(request, principal)
-    found = await trajectories.person_trajectories(db, person)
-    return {"items": [trajectories.view(tid, tracks) for tid, tracks in sorted(found.items())]}
+    return _items(await trajectories.own_trajectories(runtime_of(request), principal))
 
 
 @router.get("/me/trajectories/{trajectory_id}/chart.svg", tags=["trajectories"])
 async def my_chart(trajectory_id: str, request: Request, principal: CurrentPrincipal) -> Response:
-    db = await tenant_db(request, principal)
-    found = await trajectories.person_trajectories(db, person_of(principal))
-    return _chart(trajectories.require(found, trajectory_id))
+    return _chart(await trajectories.own_trajectory(runtime_of(request), principal, trajectory_id))
 
 
 @router.post("/me/trajectories/{trajectory_id}/goals", status_code=201, tags=["trajectories"])
 async def my_goal(
     trajectory_id: str, body: GoalIn, request: Request, principal: CurrentPrincipal
 ) -> dict[str, Any]:
-    db = await tenant_db(request, principal)
-    person = person_of(principal)
-    found = await trajectories.person_trajectories(db, person)
-    tracks = trajectories.require(found, trajectory_id)
-    return await trajectories.add_goal(
-        db,
-        person,
+    goal = await trajectories.add_own_goal(
+        runtime_of(request),
+        principal,
         trajectory_id,
-        tracks,
         dimension=body.dimension,
         target=body.target,
-        role="resident",
-        actor=principal.subject,
     )
-
-
-def _chart(tracks: list[Any]) -> Response:
-    title = Text("Mijn verloop", "My trend")
-    return Response(trend_chart(trajectories.merged(tracks), title), media_type=SVG)
+    return goal_view(trajectory_id, goal)
 
 
 # --- professionals, with the resident's share_results consent ------------------------------
-
-
-async def _visible(
-    request: Request, principal: Principal, person: str, action: str
-) -> tuple[Database[dict[str, Any]], dict[str, list[Any]]]:
-    db = await tenant_db(request, principal)
-    orgs = await trajectories.consented_organisations(db, principal, person)
-    found = await trajectories.person_trajectories(db, person, orgs) if orgs else {}
-    if not found:
-        raise NotFound(trajectories.NOT_FOUND)  # 404: do not reveal whether data exists
-    await record_access(
-        db,
-        service=SERVICE,
-        principal=principal,
-        resident=person,
-        action=action,
-        resource=f"trajectories/{person}",
-        reason="share_results",
-    )
-    return db, found
 
 
 @router.get("/people/{person_id}/trajectories", tags=["trajectories"])
 async def person_trajectories(
     person_id: str, request: Request, principal: Professional
 ) -> dict[str, Any]:
-    _, found = await _visible(request, principal, person_id, "read")
-    return {"items": [trajectories.view(tid, tracks) for tid, tracks in sorted(found.items())]}
+    return _items(await trajectories.shared_trajectories(runtime_of(request), principal, person_id))
 
 
 @router.get("/people/{person_id}/trajectories/{trajectory_id}/chart.svg", tags=["trajectories"])
 async def person_chart(
     person_id: str, trajectory_id: str, request: Request, principal: Professional
 ) -> Response:
-    _, found = await _visible(request, principal, person_id, "read")
-    return _chart(trajectories.require(found, trajectory_id))
+    tracks = await trajectories.shared_trajectory(
+        runtime_of(request), principal, person_id, trajectory_id
+    )
+    return _chart(tracks)
 
 
 @router.post(
@@ -162,18 +129,15 @@ async def person_chart(
 async def person_goal(
     person_id: str, trajectory_id: str, body: GoalIn, request: Request, principal: Professional
 ) -> dict[str, Any]:
-    db, found = await _visible(request, principal, person_id, "update")
-    tracks = trajectories.require(found, trajectory_id)
-    return await trajectories.add_goal(
-        db,
+    goal = await trajectories.add_shared_goal(
+        runtime_of(request),
+        principal,
         person_id,
         trajectory_id,
-        tracks,
         dimension=body.dimension,
         target=body.target,
-        role="professional",
-        actor=principal.subject,
     )
+    return goal_view(trajectory_id, goal)
 
 
 # --- published aggregates (analysts, organisation admins) -----------------------------------
@@ -181,8 +145,7 @@ async def person_goal(
 
 @router.get("/aggregates", tags=["aggregates"])
 async def aggregates(request: Request, principal: Reporter) -> dict[str, Any]:
-    db = await tenant_db(request, principal)
-    tables = await reports.reports(db, principal, query_params(request))
+    tables = await reports.reports(runtime_of(request), principal, query_params(request))
     return {"items": [json.loads(to_json(t)) for t in tables]}
 
 
@@ -192,8 +155,8 @@ async def export(
     principal: Reporter,
     format: Annotated[Literal["csv", "json"], Query()] = "csv",
 ) -> Response:
-    db = await tenant_db(request, principal)
-    tables = await reports.reports(db, principal, query_params(request, "format"))
+    params = query_params(request, "format")
+    tables = await reports.reports(runtime_of(request), principal, params)
     if format == "json":
         body = json.dumps([json.loads(to_json(t)) for t in tables], ensure_ascii=False)
         return Response(body, media_type="application/json")
@@ -216,9 +179,8 @@ async def aggregates_chart(
         Query(),
     ] = "improved",
 ) -> Response:
-    db = await tenant_db(request, principal)
-    tables = await reports.reports(db, principal, query_params(request, "column"))
-    table = tables[0]
+    params = query_params(request, "column")
+    table = (await reports.reports(runtime_of(request), principal, params))[0]
     if column not in {c.key for c in table.columns}:
         raise InvalidInput(
             "Onbekende kolom. / Unknown column.",
@@ -232,8 +194,7 @@ async def aggregates_chart(
 
 @router.get("/benchmark", tags=["aggregates"])
 async def benchmark(request: Request, principal: Reporter) -> dict[str, Any]:
-    db = await tenant_db(request, principal)
-    result = await reports.benchmark(db, principal, query_params(request))
+    result = await reports.benchmark(runtime_of(request), principal, query_params(request))
     reason = result.own_reason
     return {
         "metric": result.metric.value,
@@ -251,31 +212,29 @@ async def benchmark(request: Request, principal: Reporter) -> dict[str, Any]:
 
 @router.get("/transitions", tags=["aggregates"])
 async def transitions(request: Request, principal: Reporter) -> dict[str, Any]:
-    db = await tenant_db(request, principal)
-    matrix = await reports.transitions(db, principal, query_params(request))
+    matrix = await reports.transitions(runtime_of(request), principal, query_params(request))
     return _matrix_json(matrix)
 
 
 @router.get("/transitions/chart.svg", tags=["aggregates"])
 async def transitions_chart(request: Request, principal: Reporter) -> Response:
-    db = await tenant_db(request, principal)
-    matrix = await reports.transitions(db, principal, query_params(request))
+    matrix = await reports.transitions(runtime_of(request), principal, query_params(request))
     return Response(
         phase_movement_chart(matrix, Text("Faseverschuiving", "Phase movement")), media_type=SVG
     )
 
 
-def _matrix_json(matrix: Any) -> dict[str, Any]:
+def _matrix_json(matrix: TransitionMatrix) -> dict[str, Any]:
     if matrix.counts is None:
-        return {"suppressed": True, "reason": matrix.reason.value, "moves": None}
+        reason = matrix.reason.value if matrix.reason else None
+        return {"suppressed": True, "reason": reason, "moves": None}
     moves = [{"from": a, "to": b, "count": c} for (a, b), c in sorted(matrix.counts.items())]
     return {"suppressed": False, "reason": None, "moves": moves}
 
 
 @router.get("/persona", tags=["aggregates"])
 async def persona(request: Request, principal: Reporter) -> dict[str, Any]:
-    db = await tenant_db(request, principal)
-    report = await reports.persona(db, principal, query_params(request))
+    report = await reports.persona(runtime_of(request), principal, query_params(request))
     return {
         "counts": json.loads(to_json(report.counts)),
         "mean_change": json.loads(to_json(report.mean_change)),
@@ -290,17 +249,18 @@ class PrivacyIn(BaseModel):
     k: int = Field(ge=MINIMUM_K, le=MAXIMUM_K, description="minimum group size, never below 5")
 
 
+def _privacy_json(settings: PrivacySettings) -> dict[str, Any]:
+    return {"k": settings.policy.k, "named_organisations": sorted(settings.named)}
+
+
 @router.get("/settings/privacy", tags=["settings"])
 async def get_privacy(request: Request, principal: Reporter) -> dict[str, Any]:
-    policy, named = await reports.privacy(await tenant_db(request, principal))
-    return {"k": policy.k, "named_organisations": sorted(named)}
+    return _privacy_json(await privacy.privacy_settings(runtime_of(request), principal.tenant))
 
 
 @router.put("/settings/privacy", tags=["settings"])
 async def put_privacy(body: PrivacyIn, request: Request, principal: TenantAdmin) -> dict[str, Any]:
-    db = await tenant_db(request, principal)
-    await db[SETTINGS].update_one({"_id": PRIVACY}, {"$set": {"k": body.k}}, upsert=True)
-    return await get_privacy(request, principal)
+    return _privacy_json(await privacy.change_k(runtime_of(request), principal, body.k))
 
 
 class OptIn(BaseModel):
@@ -311,13 +271,7 @@ class OptIn(BaseModel):
 
 @router.put("/settings/benchmark-opt-in", tags=["settings"])
 async def opt_in(body: OptIn, request: Request, principal: CurrentPrincipal) -> dict[str, Any]:
-    if body.organisation not in principal.organisations_with("org_admin"):
-        raise Forbidden(reports.NO_ACCESS)
-    db = await tenant_db(request, principal)
-    change = "$addToSet" if body.named else "$pull"
-    await db[SETTINGS].update_one(
-        {"_id": PRIVACY}, {change: {"named": body.organisation}}, upsert=True
-    )
+    await privacy.name_in_benchmarks(runtime_of(request), principal, body.organisation, body.named)
     return {"organisation": body.organisation, "named": body.named}
 
 
@@ -337,17 +291,14 @@ async def intervention(body: InterventionIn, request: Request, principal: Record
             "Tijd zonder tijdzone. / Time without a time zone.",
             errors=[field_error("occurred_at", "timezone required")],
         )
-    organisation = body.organisation
-    if organisation is not None and organisation not in principal.orgs:
-        raise Forbidden(reports.NO_ACCESS)
     item = InterventionInput(
         intervention_id=body.intervention_id or new_event_id(),
         person_id=body.person_id,
         type=body.type,
         occurred_at=body.occurred_at,
-        organisation=organisation,
+        organisation=body.organisation,
     )
-    created = await record_intervention(runtime_of(request), principal.tenant, item)
+    created = await record_intervention_by(runtime_of(request), principal, item)
     return JSONResponse(
         {"intervention_id": item.intervention_id, "created": created},
         status_code=201 if created else 200,

@@ -2,64 +2,45 @@
 
 Their contributions leave every aggregate and persona cell through the domain's erasure
 delta (exactly what was added is subtracted), their records are deleted, and
-`person_data_erased` (counts only) is staged, all in one transaction with the inbox claim.
+`person_data_erased` (counts only) is staged, all in one transaction with the inbox claim
+(`messaging.apply_once`).
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from wijkkracht_common import inbox
 from wijkkracht_common.events.effect_measurement import EffectsPersonDataErased
 from wijkkracht_common.events.envelope import Envelope, new_event
 from wijkkracht_common.events.identity import PersonErasureRequested
-from wijkkracht_common.messaging import Delivery
-from wijkkracht_common.runtime import ServiceRuntime
-from wijkkracht_common.storage import Database, Session
+from wijkkracht_common.messaging import Delivery, apply_once
+from wijkkracht_common.outbox import Staged
+from wijkkracht_common.storage import Session
 
-from effect_measurement.adapters.documents import cell_upserts, persona_upserts
-from effect_measurement.adapters.schema import (
-    CELLS,
-    CONSENTS,
-    GOALS,
-    INTERVENTIONS,
-    MEASUREMENTS,
-    PERSONA,
-    PROFILES,
-)
+from effect_measurement.adapters.repositories import MotorRepositories
 from effect_measurement.domain.aggregates import erasure_delta
-from effect_measurement.service.epoch import advance_epoch
-from effect_measurement.service.ingest import load_history
-from effect_measurement.service.persona import load_interventions, persona_delta
-from effect_measurement.service.reports import touch_projection
-
-Db = Database[dict[str, Any]]
+from effect_measurement.domain.persona import persona_delta
+from effect_measurement.service.ports import Db, Repositories, RepositoryFactory, Runtime
 
 
-async def erase_person(
-    db: Db, session: Session, tenant: str, person: str
+async def erase_person_data(
+    repos: Repositories, tenant: str, person: str
 ) -> tuple[dict[str, int], list[Envelope[Any]]]:
-    history, _ = await load_history(db, [person], session)
-    mine = history.get(person, [])
-    cells = erasure_delta(tenant, mine)
-    if cells:
-        await db[CELLS].bulk_write(cell_upserts(cells), ordered=False, session=session)
-        await touch_projection(db, session)
-    interventions = await load_interventions(db, [person], session)
-    persona = persona_delta(tenant, {person: (mine, [])}, interventions)
-    if persona:
-        await db[PERSONA].bulk_write(persona_upserts(persona), ordered=False, session=session)
-    erased: dict[str, int] = {}
-    for name, collection, query in (
-        ("measurements", MEASUREMENTS, {"person_id": person}),
-        ("goals", GOALS, {"person_id": person}),
-        ("interventions", INTERVENTIONS, {"person_id": person}),
-        ("consents", CONSENTS, {"person_id": person}),
-        ("profiles", PROFILES, {"_id": person}),
-    ):
-        result = await db[collection].delete_many(query, session=session)
-        erased[name] = result.deleted_count
-    await advance_epoch(db, session)
+    """Inside a transaction: the person's data out of every cell, then deleted; returns the
+    counts and the `person_data_erased` event."""
+    mine = await repos.measurements.of_persons([person])
+    await repos.cells.add(erasure_delta(tenant, mine))
+    interventions = await repos.interventions.of_persons([person])
+    await repos.persona.add(persona_delta(tenant, {person: (mine, [])}, interventions))
+    erased = {
+        "measurements": await repos.measurements.delete_of_person(person),
+        "goals": await repos.goals.delete_of_person(person),
+        "interventions": await repos.interventions.delete_of_person(person),
+        "consents": await repos.consents.delete_of_person(person),
+        "profiles": await repos.profiles.delete(person),
+    }
+    # Ingestion may have read this person's history ahead: the epoch voids what it planned.
+    await repos.settings.advance_epoch()
     event = new_event(
         EffectsPersonDataErased(person_id=person, erased=erased),
         tenant=tenant,
@@ -70,18 +51,23 @@ async def erase_person(
 
 
 class Erasure:
-    def __init__(self, runtime: ServiceRuntime) -> None:
+    """The consumer of `person_erasure_requested`."""
+
+    def __init__(
+        self, runtime: Runtime, *, repositories: RepositoryFactory = MotorRepositories
+    ) -> None:
         self.runtime = runtime
+        self.repositories = repositories
 
     async def __call__(
         self, envelope: Envelope[PersonErasureRequested], delivery: Delivery
     ) -> bool:
         tenant, person = envelope.tenant, envelope.data.person_id
 
-        async def work(db: Db, session: Session) -> tuple[bool, list[Envelope[Any]]]:
-            if not await inbox.claim(db, delivery.durable, envelope.id, session=session):
-                return False, []
-            _, events = await erase_person(db, session, tenant, person)
-            return True, events
+        async def effect(db: Db, session: Session) -> list[Staged]:
+            _, events = await erase_person_data(
+                self.repositories(db, session, tenant), tenant, person
+            )
+            return list(events)
 
-        return await self.runtime.commit(tenant, work)
+        return await apply_once(self.runtime, envelope, delivery, effect)

@@ -14,18 +14,18 @@ its trajectory has a later one; if so it clears the mark without announcing anyt
 from __future__ import annotations
 
 import uuid
+from collections.abc import Collection
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from wijkkracht_common.events.effect_measurement import FollowupDue
 from wijkkracht_common.events.envelope import Envelope, new_event
 from wijkkracht_common.observability import get_logger
-from wijkkracht_common.runtime import ServiceRuntime
-from wijkkracht_common.storage import Database, Session
+from wijkkracht_common.storage import Session
 
-from effect_measurement.adapters.schema import MEASUREMENTS
-from effect_measurement.domain.followups import add_months
-from effect_measurement.domain.inputs import InstrumentKind
+from effect_measurement.adapters.repositories import MotorRepositories
+from effect_measurement.domain.followups import WaitingMeasurement, add_months, superseded
+from effect_measurement.service.ports import Db, RepositoryFactory, Runtime, reading
 from effect_measurement.settings import Settings
 
 log = get_logger(__name__)
@@ -51,74 +51,65 @@ def due_at(settings: Settings, submitted_at: datetime) -> datetime:
 
 
 class FollowupScheduler:
-    def __init__(self, runtime: ServiceRuntime, settings: Settings) -> None:
+    def __init__(
+        self,
+        runtime: Runtime,
+        settings: Settings,
+        *,
+        repositories: RepositoryFactory = MotorRepositories,
+    ) -> None:
         self.runtime = runtime
         self.settings = settings
+        self.repositories = repositories
 
     async def scan_tenant(self, tenant: str, now: datetime | None = None) -> int:
         now = now or datetime.now(UTC)
-        db = await self.runtime.storage.tenant_db(tenant)
+        repos = await reading(self.runtime, tenant, self.repositories)
         # Self-assessments are a conversation tool: nobody is chased for a new one.
-        due = (
-            await db[MEASUREMENTS]
-            .find(
-                {
-                    "followup_pending": True,
-                    "kind": InstrumentKind.MEASUREMENT.value,
-                    "submitted_at": {"$lte": due_before(self.settings, now)},
-                }
-            )
-            .limit(SCAN_LIMIT)
-            .to_list(None)
+        due = await repos.measurements.waiting_for_followup(
+            due_before(self.settings, now), SCAN_LIMIT
         )
-        superseded = await _superseded(db, due)
-        if superseded:
-            await self._clear(tenant, superseded)
+        persons = sorted({m.person_id for m in due if m.person_id})
+        latest = await repos.measurements.latest_per_trajectory(persons) if persons else {}
+        done = superseded(due, latest)
+        if done:
+            await self._clear(tenant, done)
         announced = 0
-        for doc in due:
-            if doc["_id"] not in superseded:
-                announced += await self._announce(tenant, doc)
+        for measurement in due:
+            if measurement.measurement_id not in done:
+                announced += await self._announce(tenant, measurement)
         return announced
 
-    async def _clear(self, tenant: str, ids: set[str]) -> None:
-        async def work(
-            db: Database[dict[str, Any]], session: Session
-        ) -> tuple[None, list[Envelope[Any]]]:
-            await db[MEASUREMENTS].update_many(
-                {"_id": {"$in": sorted(ids)}, "followup_pending": True},
-                {"$set": {"followup_pending": False}},
-                session=session,
-            )
+    async def _clear(self, tenant: str, ids: Collection[str]) -> None:
+        async def work(db: Db, session: Session) -> tuple[None, list[Envelope[Any]]]:
+            await self.repositories(db, session, tenant).measurements.clear_followup_marks(ids)
             return None, []
 
         await self.runtime.commit(tenant, work)
 
-    async def _announce(self, tenant: str, doc: dict[str, Any]) -> int:
-        sequence = int(doc["sequence"]) + 1
+    async def _announce(self, tenant: str, measurement: WaitingMeasurement) -> int:
+        sequence = measurement.sequence + 1
+        trajectory = measurement.trajectory_id
         event = new_event(
             FollowupDue(
-                trajectory_id=doc["trajectory_id"],
-                person_id=doc["person_id"],
-                instrument_id=doc["instrument_id"],
-                family=doc["family"],
+                trajectory_id=trajectory,
+                person_id=measurement.person_id,
+                instrument_id=measurement.instrument_id,
+                family=measurement.family,
                 sequence=sequence,
-                due_at=due_at(self.settings, doc["submitted_at"]),
+                due_at=due_at(self.settings, measurement.submitted_at),
             ),
             tenant=tenant,
-            subject=doc["trajectory_id"],
-            organisation=doc.get("organisation"),
+            subject=trajectory,
+            organisation=measurement.organisation,
             actor="effect_measurement",
-        ).model_copy(update={"id": followup_event_id(tenant, doc["trajectory_id"], sequence)})
+        ).model_copy(update={"id": followup_event_id(tenant, trajectory, sequence)})
 
-        async def work(
-            db: Database[dict[str, Any]], session: Session
-        ) -> tuple[int, list[Envelope[Any]]]:
-            result = await db[MEASUREMENTS].update_one(
-                {"_id": doc["_id"], "followup_pending": True},
-                {"$set": {"followup_pending": False, "followup_announced": sequence}},
-                session=session,
-            )
-            return (1, [event]) if result.modified_count else (0, [])
+        async def work(db: Db, session: Session) -> tuple[int, list[Envelope[Any]]]:
+            measurements = self.repositories(db, session, tenant).measurements
+            if await measurements.mark_followup_announced(measurement.measurement_id, sequence):
+                return 1, [event]
+            return 0, []
 
         return await self.runtime.commit(tenant, work)
 
@@ -127,22 +118,3 @@ class FollowupScheduler:
         for tenant in await self.runtime.storage.tenants():
             total += await self.scan_tenant(tenant)
         return total
-
-
-async def _superseded(db: Database[dict[str, Any]], due: list[dict[str, Any]]) -> set[str]:
-    """The due measurements whose trajectory has a later measurement (no follow-up needed)."""
-    persons = sorted({doc["person_id"] for doc in due if doc.get("person_id")})
-    if not persons:
-        return set()
-    latest: dict[str, datetime] = {}
-    async for doc in db[MEASUREMENTS].find(
-        {"person_id": {"$in": persons}}, projection={"trajectory_id": 1, "submitted_at": 1}
-    ):
-        trajectory, at = doc.get("trajectory_id"), doc["submitted_at"]
-        if trajectory and (trajectory not in latest or at > latest[trajectory]):
-            latest[trajectory] = at
-    return {
-        doc["_id"]
-        for doc in due
-        if latest.get(doc["trajectory_id"], doc["submitted_at"]) > doc["submitted_at"]
-    }

@@ -8,16 +8,14 @@ known to neither, or naming a dimension its family does not have, is refused (de
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
 
 from pydantic import ValidationError
 from wijkkracht_common.events.envelope import Envelope
 from wijkkracht_common.events.questionnaires import ResponseSubmitted
 from wijkkracht_common.messaging import PermanentError
-from wijkkracht_common.storage import Database
 
-from effect_measurement.adapters.schema import INSTRUMENTS
 from effect_measurement.domain.inputs import InstrumentKind, MeasurementInput
+from effect_measurement.service.ports import Repositories
 
 BUILT_IN_FAMILIES: dict[str, frozenset[str]] = {
     "effect-monitor": frozenset({"informal_care", "relationship", "household_budget"}),
@@ -51,12 +49,11 @@ BUILT_IN_FAMILIES: dict[str, frozenset[str]] = {
 }
 
 
-async def families(db: Database[dict[str, Any]]) -> dict[str, frozenset[str]]:
+async def families(repos: Repositories) -> dict[str, frozenset[str]]:
     """Family → dimension codes, built-in plus the tenant's published instruments."""
     known = dict(BUILT_IN_FAMILIES)
-    async for doc in db[INSTRUMENTS].find({}):
-        dimensions = frozenset(doc.get("dimensions", []))
-        known[doc["_id"]] = known.get(doc["_id"], frozenset()) | dimensions
+    for family, dimensions in (await repos.instruments.published()).items():
+        known[family] = known.get(family, frozenset()) | dimensions
     return known
 
 

@@ -1,14 +1,14 @@
 """Projections of other services' facts: coarse profiles, consents, tenant k, instruments.
 
-Each handler claims the event in the inbox inside the same transaction as its effect.
+Each handler applies its event once (`messaging.apply_once`: the inbox claim and the change
+in one transaction). Erasure has its own module (`erasure.py`).
 """
 
 from __future__ import annotations
 
-from datetime import datetime
+from collections.abc import Awaitable, Callable
 from typing import Any
 
-from wijkkracht_common import inbox
 from wijkkracht_common.events.envelope import Envelope
 from wijkkracht_common.events.identity import (
     ConsentGranted,
@@ -18,22 +18,23 @@ from wijkkracht_common.events.identity import (
     TenantCreated,
 )
 from wijkkracht_common.events.questionnaires import InstrumentPublished
-from wijkkracht_common.messaging import Delivery
-from wijkkracht_common.storage import Database, Session, Storage
+from wijkkracht_common.messaging import Delivery, apply_once
+from wijkkracht_common.outbox import Staged
+from wijkkracht_common.storage import Session
 from wijkkracht_common.tenancy import PLATFORM_TENANT
 
-from effect_measurement.adapters.documents import profile_from_document
-from effect_measurement.adapters.schema import CONSENTS, INSTRUMENTS, PROFILES, SETTINGS
+from effect_measurement.adapters.repositories import MotorRepositories
+from effect_measurement.domain.consents import Consent, supersedes
 from effect_measurement.domain.inputs import PersonProfileInput
-from effect_measurement.domain.policy import MAXIMUM_K, MINIMUM_K
+from effect_measurement.domain.policy import clamp_k
 from effect_measurement.domain.profiles import (
-    Profile,
     apply_person_profile_updated,
     apply_person_registered,
 )
+from effect_measurement.service.ports import Db, Repositories, RepositoryFactory, Runtime
 
-Db = Database[dict[str, Any]]
-PRIVACY = "privacy"
+#: A projection's change, inside the transaction of its event's inbox claim.
+Change = Callable[[Repositories], Awaitable[None]]
 
 
 def _profile_input(data: PersonRegistered | PersonProfileUpdated) -> PersonProfileInput:
@@ -46,29 +47,25 @@ def _profile_input(data: PersonRegistered | PersonProfileUpdated) -> PersonProfi
     return PersonProfileInput(**{"person_id": data.person_id, **fields})
 
 
-def _profile_doc(profile: Profile, at: datetime) -> dict[str, Any]:
-    return {
-        "neighbourhood_code": profile.neighbourhood_code,
-        "age_band": profile.age_band,
-        "household_type": profile.household_type,
-        "updated_at": at,
-    }
+async def _nothing(repos: Repositories) -> None:
+    return None
 
 
 class Projections:
-    def __init__(self, storage: Storage) -> None:
-        self.storage = storage
+    def __init__(
+        self, runtime: Runtime, *, repositories: RepositoryFactory = MotorRepositories
+    ) -> None:
+        self.runtime = runtime
+        self.repositories = repositories
 
-    async def _claimed(self, tenant: str, delivery: Delivery, event_id: str, effect: Any) -> bool:
-        db = await self.storage.tenant_db(tenant)
+    async def _apply_once(
+        self, envelope: Envelope[Any], delivery: Delivery, change: Change, tenant: str
+    ) -> bool:
+        async def effect(db: Db, session: Session) -> list[Staged]:
+            await change(self.repositories(db, session, tenant))
+            return []
 
-        async def callback(session: Session) -> bool:
-            if not await inbox.claim(db, delivery.durable, event_id, session=session):
-                return False
-            await effect(db, session)
-            return True
-
-        return await self.storage.in_transaction(db, callback)
+        return await apply_once(self.runtime, envelope, delivery, effect, database=tenant)
 
     async def person(
         self,
@@ -77,81 +74,55 @@ class Projections:
     ) -> bool:
         data = envelope.data
         if isinstance(data, PersonRegistered) and data.kind != "resident":
-            return await self._claimed(envelope.tenant, delivery, envelope.id, _noop)
+            return await self._apply_once(envelope, delivery, _nothing, envelope.tenant)
 
-        async def effect(db: Db, session: Session) -> None:
-            doc = await db[PROFILES].find_one({"_id": data.person_id}, session=session)
-            current = profile_from_document(doc) if doc else None
+        async def change(repos: Repositories) -> None:
             if isinstance(data, PersonRegistered):
                 profile = apply_person_registered(_profile_input(data), envelope.time)
             else:
+                current = await repos.profiles.get(data.person_id)
                 profile = apply_person_profile_updated(current, _profile_input(data), envelope.time)
-            await db[PROFILES].update_one(
-                {"_id": data.person_id},
-                {"$set": _profile_doc(profile, envelope.time)},
-                upsert=True,
-                session=session,
-            )
+            await repos.profiles.save(profile, envelope.time)
 
-        return await self._claimed(envelope.tenant, delivery, envelope.id, effect)
+        return await self._apply_once(envelope, delivery, change, envelope.tenant)
 
     async def consent(
         self, envelope: Envelope[ConsentGranted] | Envelope[ConsentRevoked], delivery: Delivery
     ) -> bool:
         data = envelope.data
-        key = f"{data.person_id}|{data.organisation_slug}|{data.purpose}"
+        decision = Consent(
+            person_id=data.person_id,
+            organisation=data.organisation_slug,
+            purpose=data.purpose,
+            granted=isinstance(data, ConsentGranted),
+            at=envelope.time,
+        )
 
-        async def effect(db: Db, session: Session) -> None:
-            doc = await db[CONSENTS].find_one({"_id": key}, session=session)
-            if doc is not None and doc["at"] > envelope.time:
-                return  # an older event arriving late does not undo a newer decision
-            await db[CONSENTS].update_one(
-                {"_id": key},
-                {
-                    "$set": {
-                        "person_id": data.person_id,
-                        "organisation": data.organisation_slug,
-                        "purpose": data.purpose,
-                        "at": envelope.time,
-                        "granted": isinstance(data, ConsentGranted),
-                    }
-                },
-                upsert=True,
-                session=session,
+        async def change(repos: Repositories) -> None:
+            current = await repos.consents.get(
+                decision.person_id, decision.organisation, decision.purpose
             )
+            if supersedes(decision, current):
+                await repos.consents.save(decision)
 
-        return await self._claimed(envelope.tenant, delivery, envelope.id, effect)
+        return await self._apply_once(envelope, delivery, change, envelope.tenant)
 
     async def tenant_created(self, envelope: Envelope[TenantCreated], delivery: Delivery) -> bool:
         # The platform operator creates tenants; the event may travel on the platform subject.
         platform = envelope.tenant == PLATFORM_TENANT
         tenant = envelope.data.tenant_slug if platform else envelope.tenant
-        k = min(max(envelope.data.k_anonymity, MINIMUM_K), MAXIMUM_K)  # never below the floor
+        k = clamp_k(envelope.data.k_anonymity)
 
-        async def effect(db: Db, session: Session) -> None:
-            await db[SETTINGS].update_one(
-                {"_id": PRIVACY}, {"$set": {"k": k}}, upsert=True, session=session
-            )
+        async def change(repos: Repositories) -> None:
+            await repos.settings.set_k(k)
 
-        return await self._claimed(tenant, delivery, envelope.id, effect)
+        return await self._apply_once(envelope, delivery, change, tenant)
 
     async def instrument(self, envelope: Envelope[InstrumentPublished], delivery: Delivery) -> bool:
         data = envelope.data
 
-        async def effect(db: Db, session: Session) -> None:
+        async def change(repos: Repositories) -> None:
             if data.purpose != "survey":
-                await db[INSTRUMENTS].update_one(
-                    {"_id": data.family},
-                    {
-                        "$addToSet": {"dimensions": {"$each": data.dimension_codes}},
-                        "$set": {"purpose": data.purpose},
-                    },
-                    upsert=True,
-                    session=session,
-                )
+                await repos.instruments.publish(data.family, data.dimension_codes, data.purpose)
 
-        return await self._claimed(envelope.tenant, delivery, envelope.id, effect)
-
-
-async def _noop(db: Db, session: Session) -> None:
-    return None
+        return await self._apply_once(envelope, delivery, change, envelope.tenant)

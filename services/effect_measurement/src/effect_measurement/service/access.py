@@ -1,0 +1,61 @@
+"""Who may see or change what: every authorization decision of the service's use cases.
+
+Routes only check the coarse roles a token carries (`require_roles`); the decisions that
+depend on the organisation asked for or on the resident's consent are made here, on the
+verified principal and the domain's consent records.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from wijkkracht_common.auth import Principal
+from wijkkracht_common.errors import Forbidden
+
+from effect_measurement.domain.consents import Consent, sharing_organisations
+
+NO_ACCESS = "Geen toegang tot deze organisatie. / No access to this organisation."
+RESIDENTS_ONLY = "Alleen voor inwoners. / Residents only."
+#: Who may read published reports (analysts, organisation admins, tenant admins).
+REPORT_ROLES = ("analyst", "org_admin", "tenant_admin")
+
+
+def resident(principal: Principal) -> str:
+    """The resident a caller is (their own trajectories); clients and staff-only tokens are
+    refused."""
+    if principal.person_id is None:
+        raise Forbidden(RESIDENTS_ONLY)
+    return principal.person_id
+
+
+def visible_organisations(principal: Principal, consents: Iterable[Consent]) -> set[str]:
+    """Organisations whose trajectories of a resident the caller may see: where the caller is
+    a professional AND the resident shares results with it."""
+    mine = set(principal.organisations_with("professional"))
+    return sharing_organisations(consents, mine) if mine else set()
+
+
+def report_scope(principal: Principal, organisation: str | None) -> str | None:
+    """The organisation a caller's view of a report is limited to (None: tenant-wide).
+
+    Analysts and tenant admins see the whole report; an org admin only their own slice."""
+    if principal.has_role("analyst", "tenant_admin"):
+        return organisation
+    mine = principal.organisations_with("org_admin")
+    if organisation is None and len(mine) == 1:
+        return mine[0]
+    if organisation not in mine:
+        raise Forbidden(NO_ACCESS)
+    return organisation
+
+
+def require_org_admin(principal: Principal, organisation: str) -> None:
+    """An organisation's own settings (benchmark naming) are its admins' to change."""
+    if organisation not in principal.organisations_with("org_admin"):
+        raise Forbidden(NO_ACCESS)
+
+
+def require_member(principal: Principal, organisation: str | None) -> None:
+    """Facts recorded for an organisation come from one of its members."""
+    if organisation is not None and organisation not in principal.orgs:
+        raise Forbidden(NO_ACCESS)
