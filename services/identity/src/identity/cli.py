@@ -17,7 +17,6 @@ from pydantic import ValidationError
 from rich.console import Console
 from rich.markup import escape
 
-from identity.adapters import repositories as repo
 from identity.domain.api_clients import ApiClient
 from identity.domain.people import Person
 from identity.domain.roles import Role
@@ -79,7 +78,7 @@ async def require_tenant(ctx: Identity, tenant: str) -> None:
 
 async def require_org(ctx: Identity, tenant: str, organisation: str) -> None:
     await require_tenant(ctx, tenant)
-    if await repo.get_organisation(await ctx.tenant_db(tenant), organisation) is None:
+    if await (await ctx.tenant(tenant)).organisations.get(organisation) is None:
         raise DomainError(
             Text(
                 f"Onbekende organisatie '{organisation}' in tenant '{tenant}'.",

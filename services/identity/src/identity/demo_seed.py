@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from identity.adapters import repositories as repo
 from identity.demo import demo_neighbourhoods_csv
 from identity.domain.api_clients import GrantType
 from identity.domain.roles import Role
@@ -30,19 +29,19 @@ BACKEND_SCOPES = ["questionnaires.read", "effects.read", "social-map.read"]
 async def seed_with(ctx: Identity) -> str:
     tenant = ctx.settings.demo_tenant
     await directory.ensure_tenant(ctx, tenant, "Demo regio", ACTOR)
-    db = await ctx.tenant_db(tenant)
+    repos = await ctx.tenant(tenant)
     for slug, name, kind in ORGS:
-        if await repo.get_organisation(db, slug) is None:
+        if await repos.organisations.get(slug) is None:
             await directory.create_organisation(
                 ctx, tenant, slug=slug, name=name, kind=kind, actor=ACTOR
             )
-    if not (await repo.get_neighbourhoods(db)).neighbourhoods:
+    if not (await repos.neighbourhoods.get()).neighbourhoods:
         await neighbourhoods.import_neighbourhoods(
             ctx, tenant, demo_neighbourhoods_csv(), actor=ACTOR
         )
     created = 0
     for email, name, org, role, pc4 in USERS:
-        if await repo.person_by_email(db, email) is None:
+        if await repos.people.by_email(email) is None:
             await people.register_person(
                 ctx,
                 tenant,
@@ -51,8 +50,8 @@ async def seed_with(ctx: Identity) -> str:
                 actor=ACTOR,
             )
             created += 1
-    pdb = await ctx.platform_db()
-    if await repo.tenant_of_client_name(pdb, "demo-frontend") is None:
+    registry = (await ctx.platform()).tenants
+    if await registry.tenant_of_client_name("demo-frontend") is None:
         await clients.create_client(
             ctx,
             tenant,
@@ -64,7 +63,7 @@ async def seed_with(ctx: Identity) -> str:
             allowed_origins=["http://localhost:8080"],
             fixed_id="demo-frontend",
         )
-    if await repo.tenant_of_client_name(pdb, "demo-backend") is None:
+    if await registry.tenant_of_client_name("demo-backend") is None:
         await clients.create_client(
             ctx,
             tenant,

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from identity.adapters import repositories as repo
 from identity.service.context import Identity
 from identity.settings import DEV_LOGIN_CODE_PEPPER, Settings
 
@@ -31,14 +30,14 @@ async def check_database(ctx: Identity) -> None:
     await ctx.keys.ensure(generate=settings.may_generate_keys)
     if settings.is_dev:
         return
-    pdb = await ctx.platform_db()
-    if await repo.get_tenant(pdb, settings.demo_tenant) is not None:
+    registry = (await ctx.platform()).tenants
+    if await registry.get(settings.demo_tenant) is not None:
         raise StartupRefused(
             f"WK_ENV={settings.env}: the demo tenant '{settings.demo_tenant}' (with published "
             "passwords) exists in this database; demo data belongs in dev mode only."
         )
     for name in DEMO_CLIENT_NAMES:
-        if await repo.tenant_of_client_name(pdb, name) is not None:
+        if await registry.tenant_of_client_name(name) is not None:
             raise StartupRefused(
                 f"WK_ENV={settings.env}: demo client '{name}' with a published secret exists."
             )

@@ -67,10 +67,10 @@ class App:
     ) -> str:
         """A real identity access token (signed with the active key) for an existing person."""
         db = await self.ctx.tenant_db(tenant)
-        from identity.adapters import repositories as repo
+        from identity.adapters.repositories import MongoRepositories
         from identity.domain.memberships import roles_claims
 
-        roles, orgs = roles_claims(await repo.memberships_of(db, person_id))
+        roles, orgs = roles_claims(await MongoRepositories(db).memberships.of_person(person_id))
         claims = access_token_claims(
             issuer=self.ctx.policy.issuer,
             audience=self.ctx.policy.audience,

@@ -4,7 +4,7 @@ tenant and organisation isolation."""
 from __future__ import annotations
 
 import pytest
-from identity.adapters import repositories as repo
+from identity.adapters.repositories import MongoRepositories
 from identity.domain.roles import Role
 from wijkkracht_common.testing.plugin import TwoTenants
 
@@ -86,7 +86,7 @@ async def test_redirect_uris_and_origins_of_a_public_client(
     )
     assert updated.status_code == 200, updated.text
     assert updated.json()["redirect_uris"] == [new_redirect]
-    origins = await repo.all_allowed_origins(await identity.ctx.platform_db())
+    origins = await MongoRepositories(await identity.ctx.platform_db()).origins.all()
     assert "https://app.example" in origins and "http://localhost:8080" not in origins
 
     _, challenge = pkce()

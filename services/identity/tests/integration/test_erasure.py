@@ -9,8 +9,8 @@ from typing import Any
 
 import nats
 import pytest
-from identity.adapters import repositories as repo
 from identity.adapters import schema as c
+from identity.adapters.repositories import MongoRepositories
 from identity.domain.roles import Role
 from wijkkracht_common.events.common import PersonDataErasedBase
 from wijkkracht_common.events.effect_measurement import EffectsPersonDataErased
@@ -177,8 +177,8 @@ async def test_erasure_waits_for_every_service_then_erases_identity_data(
     assert raw is not None and raw["status"] == "erased"
     assert raw["display_name"] == "" and raw["email"] is None and raw["pc4"] is None
     assert raw["password_hash"] is None and raw["neighbourhood_code"] is None
-    assert await repo.person_by_email(db, "res@a.test") is None
-    assert await repo.memberships_of(db, resident) == []
+    assert await MongoRepositories(db).people.by_email("res@a.test") is None
+    assert await MongoRepositories(db).memberships.of_person(resident) == []
     assert await db[c.CONSENTS].find_one({"_id": resident}) is None
     kept = [d async for d in db[c.CONSENTS].find({}) if str(d["_id"]).startswith("erased-")]
     assert len(kept) == 1
@@ -268,7 +268,9 @@ async def test_confirmation_nobody_asked_for_is_dead_lettered_and_expected_set_i
             )
 
             async def gone() -> bool:
-                person = await repo.get_person(await identity.ctx.tenant_db(t), resident)
+                person = await MongoRepositories(await identity.ctx.tenant_db(t)).people.get(
+                    resident
+                )
                 return person is not None and not person.is_active
 
             assert await eventually(gone)
@@ -296,7 +298,7 @@ async def test_an_erasure_a_service_never_confirms_is_requested_again(
     db = await identity.ctx.tenant_db(t)
 
     async def two_confirmed() -> bool:
-        status = await repo.get_erasure(db, resident)
+        status = await MongoRepositories(db).erasures.get(resident)
         return status is not None and len(status.confirmations) == 2
 
     assert await eventually(two_confirmed)
@@ -306,7 +308,7 @@ async def test_an_erasure_a_service_never_confirms_is_requested_again(
     monkeypatch.setattr(identity.ctx, "now", lambda: later)
     assert await remind_pending(identity.ctx) == 1
     assert await remind_pending(identity.ctx) == 0  # asked again just now
-    status = await repo.get_erasure(db, resident)
+    status = await MongoRepositories(db).erasures.get(resident)
     assert status is not None and status.reminders == 1 and status.last_asked_at is not None
     assert abs(status.last_asked_at - later) < timedelta(milliseconds=1)  # stored in ms
     assert status.pending_services == ("social_map",)
@@ -323,7 +325,7 @@ async def test_an_erasure_a_service_never_confirms_is_requested_again(
     await publish(nats_url, t, SocialMapPersonDataErased(person_id=resident, erased={}))
 
     async def completed() -> bool:
-        done = await repo.get_erasure(db, resident)
+        done = await MongoRepositories(db).erasures.get(resident)
         if done is None or not done.is_complete:
             return False
         subject = f"wk.{t}.identity.person_erasure_completed.v1"

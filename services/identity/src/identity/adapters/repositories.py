@@ -1,392 +1,778 @@
-"""Motor repositories of the identity service (used by the service layer only).
+"""Persistence of the identity service: the only module that reads or writes its collections.
 
-Every write inside a use case passes the `session` of `runtime.commit`'s transaction.
-Single use of codes, refresh tokens and login codes is enforced here with conditional
-updates (`used_at`/`rotated_at` still null): the database, not the process, decides a race.
+Repositories take and return domain objects; the service layer never sees a document. Each
+repository is a `Protocol` (what the service layer needs) with its MongoDB implementation;
+unit tests hand in in-memory fakes (`tests/unit/fakes.py`). `MongoRepositories(db, session)`
+bundles them for one database; with the `session` of `runtime.commit` every write joins the
+use case's transaction.
+
+Single use of codes, refresh tokens and login codes is enforced here with conditional updates
+(`used_at`/`rotated_at` still null): the database, not the process, decides a race.
+Replacement documents repeat their `_id` (not every engine takes it from the filter on an
+upsert), and date-times that are queried by range are written by insert or replacement,
+never by `$set` (see `wijkkracht_common.storage`).
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any
+from functools import cached_property
+from typing import Any, Protocol
 
-from wijkkracht_common.storage import Database, DuplicateKeyError, Session
+from wijkkracht_common.access_log import record_access
+from wijkkracht_common.auth import Principal
+from wijkkracht_common.events.envelope import new_event_id
+from wijkkracht_common.idempotency import IDEMPOTENCY
+from wijkkracht_common.pagination import paginate
+from wijkkracht_common.storage import Database, DuplicateKeyError, Session, restore_datetimes
 
 from identity.adapters import schema as c
-from identity.adapters.documents import from_doc, restore_datetimes, to_doc
+from identity.adapters.documents import from_doc, to_doc, without_id
+from identity.domain.access_log import AccessRecord
 from identity.domain.api_clients import ApiClient
 from identity.domain.consent import ConsentLedger
 from identity.domain.erasure import ErasureStatus
 from identity.domain.login_codes import LoginCode
 from identity.domain.memberships import Membership
 from identity.domain.neighbourhoods import NeighbourhoodTable
-from identity.domain.oauth_records import AuthorizationCode, RefreshToken
+from identity.domain.oauth_records import AuthorizationCode, MarkCodeUsed, RefreshToken
 from identity.domain.people import Person
 from identity.domain.signing_keys import KeySet
 from identity.domain.tenancy import Organisation, Team, Tenant
 
 Db = Database[dict[str, Any]]
-S = Session | None
+
+# ---- the repositories the service layer uses -------------------------------------------------
 
 
-# ---- platform database ---------------------------------------------------------------------
+class TenantRegistry(Protocol):
+    """Platform database: tenants and platform-wide client names (e.g. `demo-frontend`)."""
+
+    async def get(self, slug: str) -> Tenant | None: ...
+    async def add(self, tenant: Tenant) -> None: ...  # DuplicateKeyError when it exists
+    async def page(self, *, limit: int, cursor: str | None) -> tuple[list[Tenant], str | None]: ...
+    async def tenant_of_client_name(self, name: str) -> str | None: ...
+    async def claim_client_name(self, name: str, tenant: str) -> bool: ...
 
 
-async def get_tenant(pdb: Db, slug: str) -> Tenant | None:
-    return from_doc(Tenant, await pdb[c.TENANTS].find_one({"_id": slug}), "slug")
+class AllowedOrigins(Protocol):
+    """Platform database: CORS origin -> the clients (of any tenant) that registered it."""
+
+    async def add(self, origins: Sequence[str], client_id: str) -> None: ...
+    async def move(
+        self, client_id: str, *, before: Sequence[str], after: Sequence[str]
+    ) -> None: ...
+    async def all(self) -> set[str]: ...
 
 
-async def insert_tenant(pdb: Db, tenant: Tenant, *, session: S) -> None:
-    await pdb[c.TENANTS].insert_one(to_doc(tenant, "slug"), session=session)
+class SigningKeys(Protocol):
+    """Platform database: the issuer's key set, changed with optimistic concurrency."""
+
+    async def load(self) -> tuple[KeySet, int] | None: ...
+    async def create(self, keys: KeySet) -> bool: ...
+    async def replace(self, keys: KeySet, expected_version: int) -> bool: ...
 
 
-async def tenant_of_client_name(pdb: Db, name: str) -> str | None:
-    doc = await pdb[c.CLIENT_NAMES].find_one({"_id": name})
-    return None if doc is None else str(doc["tenant"])
+class Organisations(Protocol):
+    async def get(self, slug: str) -> Organisation | None: ...
+    async def add(self, organisation: Organisation) -> None: ...
+    async def page(
+        self, *, limit: int, cursor: str | None
+    ) -> tuple[list[Organisation], str | None]: ...
+    async def get_team(self, organisation: str, slug: str) -> Team | None: ...
+    async def add_team(self, team: Team) -> None: ...
+    async def teams_page(
+        self, organisation: str, *, limit: int, cursor: str | None
+    ) -> tuple[list[Team], str | None]: ...
 
 
-async def claim_client_name(pdb: Db, name: str, tenant: str) -> bool:
-    """False when the name is taken (by any tenant)."""
-    try:
-        await pdb[c.CLIENT_NAMES].insert_one({"_id": name, "tenant": tenant})
-    except DuplicateKeyError:
-        return False
-    return True
+class People(Protocol):
+    async def get(self, person_id: str) -> Person | None: ...
+    async def by_email(self, email: str) -> Person | None: ...
+    async def add(self, person: Person) -> None: ...  # DuplicateKeyError: e-mail taken
+    async def save(self, person: Person) -> None: ...
+    async def set_password_hash(self, person_id: str, password_hash: str) -> None: ...
+    async def erasure_requested_at(self, person_id: str) -> datetime | None: ...
+    async def mark_erasure_requested(self, person_id: str, at: datetime) -> bool: ...
+    async def replace_with_tombstone(self, tombstone: Person, *, erased_at: datetime) -> None: ...
+    async def release_email(self, email: str) -> None: ...
+    async def page_ids(self, *, limit: int, cursor: str | None) -> tuple[list[str], str | None]: ...
 
 
-async def add_allowed_origins(pdb: Db, origins: Sequence[str], client_id: str) -> None:
-    for origin in origins:
-        await pdb[c.ALLOWED_ORIGINS].update_one(
-            {"_id": origin}, {"$addToSet": {"clients": client_id}}, upsert=True
+class Memberships(Protocol):
+    async def of_person(self, person_id: str) -> list[Membership]: ...
+    async def get(self, person_id: str, organisation: str) -> Membership | None: ...
+    async def save(self, membership: Membership) -> None: ...
+    async def delete(self, person_id: str, organisation: str) -> bool: ...
+    async def delete_of_person(self, person_id: str) -> None: ...
+    async def page_of_organisation(
+        self, organisation: str, *, limit: int, cursor: str | None
+    ) -> tuple[list[Membership], str | None]: ...
+
+
+class ConsentLedgers(Protocol):
+    async def get(self, person_id: str) -> ConsentLedger: ...  # empty when none is stored
+    async def save(self, ledger: ConsentLedger) -> None: ...
+    async def delete(self, person_id: str) -> None: ...
+
+
+class Erasures(Protocol):
+    async def get(self, person_id: str) -> ErasureStatus | None: ...
+    async def save(self, status: ErasureStatus) -> None: ...
+    async def incomplete(self) -> list[ErasureStatus]: ...
+
+
+class ApiClients(Protocol):
+    async def get(self, client_id: str) -> ApiClient | None: ...
+    async def add(self, client: ApiClient) -> None: ...
+    async def replace(self, client: ApiClient) -> None: ...
+    async def page_of_organisation(
+        self, organisation: str, *, limit: int, cursor: str | None
+    ) -> tuple[list[ApiClient], str | None]: ...
+
+
+class Grants(Protocol):
+    """Authorization codes, refresh-token families and the deny-list of access tokens."""
+
+    async def add_code(self, record: AuthorizationCode) -> None: ...
+    async def get_code(self, code_hash: str) -> AuthorizationCode | None: ...
+    async def mark_code_used(self, write: MarkCodeUsed) -> bool: ...
+    async def get_refresh(self, token_hash: str) -> RefreshToken | None: ...
+    async def add_refresh(self, record: RefreshToken) -> None: ...
+    async def mark_refresh_rotated(self, token_hash: str, at: datetime) -> bool: ...
+    async def revoke_family(
+        self, family_id: str, at: datetime, reason: str
+    ) -> list[tuple[str, datetime]]: ...
+    async def families_of(self, subject: str) -> list[str]: ...
+    async def deny(self, jti: str, expires_at: datetime) -> None: ...
+    async def is_denied(self, jti: str) -> bool: ...
+
+
+class LoginCodes(Protocol):
+    async def add(self, record: LoginCode) -> None: ...
+    async def get(self, code_hash: str) -> LoginCode | None: ...
+    async def redeem(self, code_hash: str, at: datetime) -> bool: ...
+    async def delete_of_person(self, person_id: str) -> None: ...
+
+
+class LoginFailures(Protocol):
+    async def record(self, keys: Sequence[str], at: datetime, expires_at: datetime) -> None: ...
+    async def since(self, key: str, since: datetime) -> list[datetime]: ...
+    async def forget(self, key: str) -> None: ...
+
+
+class NeighbourhoodTables(Protocol):
+    async def get(self) -> NeighbourhoodTable: ...
+    async def save(self, table: NeighbourhoodTable, at: datetime) -> None: ...
+
+
+class AccessLog(Protocol):
+    """Identity's own NEN 7513 log (`record`) and the projection of every service's log."""
+
+    async def record(
+        self,
+        principal: Principal,
+        *,
+        resident: str,
+        action: str,
+        resource: str,
+        reason: str,
+    ) -> None: ...
+    async def add_projected(self, record: AccessRecord) -> None: ...
+    async def projected_page(
+        self, resident: str, *, limit: int, cursor: str | None
+    ) -> tuple[list[AccessRecord], str | None]: ...
+    async def delete_projected(self, resident: str) -> None: ...
+
+
+class IdempotentResponses(Protocol):
+    async def delete_about(self, person_id: str) -> None: ...
+
+
+class Repositories(Protocol):
+    """Every repository of one identity database (a tenant's, or the platform database,
+    which also holds the registry, client names, origins and signing keys)."""
+
+    @property
+    def tenants(self) -> TenantRegistry: ...
+    @property
+    def origins(self) -> AllowedOrigins: ...
+    @property
+    def organisations(self) -> Organisations: ...
+    @property
+    def people(self) -> People: ...
+    @property
+    def memberships(self) -> Memberships: ...
+    @property
+    def consents(self) -> ConsentLedgers: ...
+    @property
+    def erasures(self) -> Erasures: ...
+    @property
+    def clients(self) -> ApiClients: ...
+    @property
+    def grants(self) -> Grants: ...
+    @property
+    def login_codes(self) -> LoginCodes: ...
+    @property
+    def login_failures(self) -> LoginFailures: ...
+    @property
+    def neighbourhoods(self) -> NeighbourhoodTables: ...
+    @property
+    def access_log(self) -> AccessLog: ...
+    @property
+    def idempotency(self) -> IdempotentResponses: ...
+
+
+# ---- MongoDB -----------------------------------------------------------------------------------
+
+
+class _Mongo:
+    def __init__(self, db: Db, session: Session | None = None) -> None:
+        self._db = db
+        self._session = session
+
+
+class MongoTenantRegistry(_Mongo):
+    async def get(self, slug: str) -> Tenant | None:
+        return from_doc(
+            Tenant, await self._db[c.TENANTS].find_one({"_id": slug}, session=self._session), "slug"
         )
 
+    async def add(self, tenant: Tenant) -> None:
+        await self._db[c.TENANTS].insert_one(to_doc(tenant, "slug"), session=self._session)
 
-async def set_client_origins(
-    pdb: Db, client_id: str, *, before: Sequence[str], after: Sequence[str]
-) -> None:
-    """Move the client's entries in the CORS table; an origin no client uses any more goes."""
-    await add_allowed_origins(pdb, [o for o in after if o not in before], client_id)
-    for origin in [o for o in before if o not in after]:
-        await pdb[c.ALLOWED_ORIGINS].update_one({"_id": origin}, {"$pull": {"clients": client_id}})
-        doc = await pdb[c.ALLOWED_ORIGINS].find_one({"_id": origin})
-        if doc is not None and not doc.get("clients"):
-            await pdb[c.ALLOWED_ORIGINS].delete_one({"_id": origin})
+    async def page(self, *, limit: int, cursor: str | None) -> tuple[list[Tenant], str | None]:
+        docs, next_cursor = await paginate(self._db[c.TENANTS], {}, limit=limit, cursor=cursor)
+        return [t for d in docs if (t := from_doc(Tenant, d, "slug")) is not None], next_cursor
+
+    async def tenant_of_client_name(self, name: str) -> str | None:
+        doc = await self._db[c.CLIENT_NAMES].find_one({"_id": name}, session=self._session)
+        return None if doc is None else str(doc["tenant"])
+
+    async def claim_client_name(self, name: str, tenant: str) -> bool:
+        """False when the name is taken (by any tenant)."""
+        try:
+            await self._db[c.CLIENT_NAMES].insert_one(
+                {"_id": name, "tenant": tenant}, session=self._session
+            )
+        except DuplicateKeyError:
+            return False
+        return True
 
 
-async def all_allowed_origins(pdb: Db) -> set[str]:
-    return {str(doc["_id"]) async for doc in pdb[c.ALLOWED_ORIGINS].find({})}
+class MongoAllowedOrigins(_Mongo):
+    async def add(self, origins: Sequence[str], client_id: str) -> None:
+        for origin in origins:
+            await self._db[c.ALLOWED_ORIGINS].update_one(
+                {"_id": origin},
+                {"$addToSet": {"clients": client_id}},
+                upsert=True,
+                session=self._session,
+            )
+
+    async def move(self, client_id: str, *, before: Sequence[str], after: Sequence[str]) -> None:
+        """Move the client's entries; an origin no client uses any more goes."""
+        await self.add([o for o in after if o not in before], client_id)
+        table = self._db[c.ALLOWED_ORIGINS]
+        for origin in [o for o in before if o not in after]:
+            await table.update_one(
+                {"_id": origin}, {"$pull": {"clients": client_id}}, session=self._session
+            )
+            doc = await table.find_one({"_id": origin}, session=self._session)
+            if doc is not None and not doc.get("clients"):
+                await table.delete_one({"_id": origin}, session=self._session)
+
+    async def all(self) -> set[str]:
+        return {
+            str(doc["_id"])
+            async for doc in self._db[c.ALLOWED_ORIGINS].find({}, session=self._session)
+        }
 
 
 KEYSET_ID = "keyset"
 
 
-async def load_keyset(pdb: Db) -> tuple[KeySet, int] | None:
-    doc = await pdb[c.SIGNING_KEYS].find_one({"_id": KEYSET_ID})
-    if doc is None:
-        return None
-    return KeySet.model_validate({"keys": restore_datetimes(doc)["keys"]}), int(doc["version"])
+class MongoSigningKeys(_Mongo):
+    async def load(self) -> tuple[KeySet, int] | None:
+        doc = await self._db[c.SIGNING_KEYS].find_one({"_id": KEYSET_ID}, session=self._session)
+        if doc is None:
+            return None
+        keys = KeySet.model_validate({"keys": restore_datetimes(doc)["keys"]})
+        return keys, int(doc["version"])
 
+    async def create(self, keys: KeySet) -> bool:
+        """The first key set; False when another process created one first."""
+        try:
+            await self._db[c.SIGNING_KEYS].insert_one(
+                {"_id": KEYSET_ID, "keys": keys.model_dump()["keys"], "version": 1}
+            )
+        except DuplicateKeyError:
+            return False
+        return True
 
-async def create_keyset(pdb: Db, keys: KeySet) -> bool:
-    """First key set; False when another process created one first."""
-    try:
-        await pdb[c.SIGNING_KEYS].insert_one(
-            {"_id": KEYSET_ID, "keys": keys.model_dump()["keys"], "version": 1}
+    async def replace(self, keys: KeySet, expected_version: int) -> bool:
+        """Optimistic concurrency: False when another rotation won."""
+        result = await self._db[c.SIGNING_KEYS].replace_one(
+            {"_id": KEYSET_ID, "version": expected_version},
+            {"keys": keys.model_dump()["keys"], "version": expected_version + 1},
         )
-    except DuplicateKeyError:
-        return False
-    return True
-
-
-async def replace_keyset(pdb: Db, keys: KeySet, expected_version: int) -> bool:
-    """Optimistic concurrency: False when another rotation won."""
-    result = await pdb[c.SIGNING_KEYS].replace_one(
-        {"_id": KEYSET_ID, "version": expected_version},
-        {"keys": keys.model_dump()["keys"], "version": expected_version + 1},
-    )
-    return bool(result.modified_count)
-
-
-# ---- organisations, teams --------------------------------------------------------------------
-
-
-async def get_organisation(db: Db, slug: str) -> Organisation | None:
-    return from_doc(Organisation, await db[c.ORGANISATIONS].find_one({"_id": slug}), "slug")
-
-
-async def insert_organisation(db: Db, org: Organisation, *, session: S) -> None:
-    await db[c.ORGANISATIONS].insert_one(to_doc(org, "slug"), session=session)
+        return bool(result.modified_count)
 
 
 def team_id(organisation: str, slug: str) -> str:
     return f"{organisation}/{slug}"
 
 
-async def insert_team(db: Db, team: Team, *, session: S) -> None:
-    doc = team.model_dump()
-    doc["_id"] = team_id(team.organisation, team.slug)
-    await db[c.TEAMS].insert_one(doc, session=session)
+class MongoOrganisations(_Mongo):
+    async def get(self, slug: str) -> Organisation | None:
+        doc = await self._db[c.ORGANISATIONS].find_one({"_id": slug}, session=self._session)
+        return from_doc(Organisation, doc, "slug")
 
-
-async def get_team(db: Db, organisation: str, slug: str) -> Team | None:
-    doc = await db[c.TEAMS].find_one({"_id": team_id(organisation, slug)})
-    if doc is None:
-        return None
-    return Team.model_validate({k: v for k, v in restore_datetimes(doc).items() if k != "_id"})
-
-
-# ---- people ------------------------------------------------------------------------------------
-
-
-async def get_person(db: Db, person_id: str) -> Person | None:
-    return from_doc(Person, await db[c.PEOPLE].find_one({"_id": person_id}), "id")
-
-
-async def person_by_email(db: Db, email: str) -> Person | None:
-    claim = await db[c.EMAILS].find_one({"_id": email})
-    return None if claim is None else await get_person(db, str(claim["person_id"]))
-
-
-async def insert_person(db: Db, person: Person, *, session: S) -> None:
-    """Raises DuplicateKeyError when the e-mail is taken in this tenant."""
-    if person.email is not None:
-        await db[c.EMAILS].insert_one(
-            {"_id": person.email, "person_id": person.id}, session=session
+    async def add(self, organisation: Organisation) -> None:
+        await self._db[c.ORGANISATIONS].insert_one(
+            to_doc(organisation, "slug"), session=self._session
         )
-    await db[c.PEOPLE].insert_one(to_doc(person, "id"), session=session)
+
+    async def page(
+        self, *, limit: int, cursor: str | None
+    ) -> tuple[list[Organisation], str | None]:
+        docs, next_cursor = await paginate(
+            self._db[c.ORGANISATIONS], {}, limit=limit, cursor=cursor
+        )
+        found = [from_doc(Organisation, d, "slug") for d in docs]
+        return [o for o in found if o is not None], next_cursor
+
+    async def get_team(self, organisation: str, slug: str) -> Team | None:
+        doc = await self._db[c.TEAMS].find_one(
+            {"_id": team_id(organisation, slug)}, session=self._session
+        )
+        return None if doc is None else without_id(Team, doc)
+
+    async def add_team(self, team: Team) -> None:
+        doc = team.model_dump()
+        doc["_id"] = team_id(team.organisation, team.slug)
+        await self._db[c.TEAMS].insert_one(doc, session=self._session)
+
+    async def teams_page(
+        self, organisation: str, *, limit: int, cursor: str | None
+    ) -> tuple[list[Team], str | None]:
+        docs, next_cursor = await paginate(
+            self._db[c.TEAMS], {"organisation": organisation}, limit=limit, cursor=cursor
+        )
+        return [without_id(Team, d) for d in docs], next_cursor
 
 
-async def save_person(db: Db, person: Person, *, session: S) -> None:
-    # $set, not replace: bookkeeping fields outside the model (erasure_requested_at) stay.
-    doc = to_doc(person, "id")
-    doc.pop("_id")
-    await db[c.PEOPLE].update_one({"_id": person.id}, {"$set": doc}, session=session)
+class MongoPeople(_Mongo):
+    async def get(self, person_id: str) -> Person | None:
+        return from_doc(
+            Person,
+            await self._db[c.PEOPLE].find_one({"_id": person_id}, session=self._session),
+            "id",
+        )
 
+    async def by_email(self, email: str) -> Person | None:
+        claim = await self._db[c.EMAILS].find_one({"_id": email}, session=self._session)
+        return None if claim is None else await self.get(str(claim["person_id"]))
 
-async def replace_person_with_tombstone(
-    db: Db, tombstone: Person, *, erased_at: datetime, session: S
-) -> None:
-    """Replace the whole document: nothing of the person's data survives in extra fields."""
-    old = await db[c.PEOPLE].find_one(
-        {"_id": tombstone.id}, projection={"erasure_requested_at": 1}, session=session
-    )
-    doc = to_doc(tombstone, "id")
-    doc["erasure_requested_at"] = restore_datetimes(old or {}).get("erasure_requested_at")
-    doc["erased_at"] = erased_at
-    await db[c.PEOPLE].replace_one({"_id": tombstone.id}, doc, session=session)
+    async def add(self, person: Person) -> None:
+        """Raises DuplicateKeyError when the e-mail is taken in this tenant."""
+        if person.email is not None:
+            await self._db[c.EMAILS].insert_one(
+                {"_id": person.email, "person_id": person.id}, session=self._session
+            )
+        await self._db[c.PEOPLE].insert_one(to_doc(person, "id"), session=self._session)
 
+    async def save(self, person: Person) -> None:
+        # $set, not replace: bookkeeping fields outside the model (erasure_requested_at) stay.
+        doc = to_doc(person, "id")
+        doc.pop("_id")
+        await self._db[c.PEOPLE].update_one(
+            {"_id": person.id}, {"$set": doc}, session=self._session
+        )
 
-async def release_email(db: Db, email: str, *, session: S) -> None:
-    await db[c.EMAILS].delete_one({"_id": email}, session=session)
+    async def set_password_hash(self, person_id: str, password_hash: str) -> None:
+        await self._db[c.PEOPLE].update_one(
+            {"_id": person_id}, {"$set": {"password_hash": password_hash}}, session=self._session
+        )
 
+    async def erasure_requested_at(self, person_id: str) -> datetime | None:
+        doc = await self._db[c.PEOPLE].find_one(
+            {"_id": person_id}, projection={"erasure_requested_at": 1}, session=self._session
+        )
+        requested: datetime | None = restore_datetimes(doc or {}).get("erasure_requested_at")
+        return requested
 
-# ---- memberships -------------------------------------------------------------------------------
+    async def mark_erasure_requested(self, person_id: str, at: datetime) -> bool:
+        """False when an erasure was requested before (the conditional update decides)."""
+        result = await self._db[c.PEOPLE].update_one(
+            {"_id": person_id, "erasure_requested_at": None},
+            {"$set": {"erasure_requested_at": at}},
+            session=self._session,
+        )
+        return bool(result.modified_count)
+
+    async def replace_with_tombstone(self, tombstone: Person, *, erased_at: datetime) -> None:
+        """Replace the whole document: nothing of the person's data survives in extra fields."""
+        requested_at = await self.erasure_requested_at(tombstone.id)
+        doc = to_doc(tombstone, "id")
+        doc["erasure_requested_at"] = requested_at
+        doc["erased_at"] = erased_at
+        await self._db[c.PEOPLE].replace_one({"_id": tombstone.id}, doc, session=self._session)
+
+    async def release_email(self, email: str) -> None:
+        await self._db[c.EMAILS].delete_one({"_id": email}, session=self._session)
+
+    async def page_ids(self, *, limit: int, cursor: str | None) -> tuple[list[str], str | None]:
+        docs, next_cursor = await paginate(self._db[c.PEOPLE], {}, limit=limit, cursor=cursor)
+        return [str(d["_id"]) for d in docs], next_cursor
 
 
 def membership_id(person_id: str, organisation: str) -> str:
     return f"{person_id}:{organisation}"
 
 
-def _membership(doc: dict[str, Any]) -> Membership:
-    return Membership.model_validate(
-        {k: v for k, v in restore_datetimes(doc).items() if k != "_id"}
-    )
+class MongoMemberships(_Mongo):
+    async def of_person(self, person_id: str) -> list[Membership]:
+        cursor = self._db[c.MEMBERSHIPS].find({"person_id": person_id}, session=self._session)
+        return [without_id(Membership, d) async for d in cursor]
+
+    async def get(self, person_id: str, organisation: str) -> Membership | None:
+        doc = await self._db[c.MEMBERSHIPS].find_one(
+            {"_id": membership_id(person_id, organisation)}, session=self._session
+        )
+        return None if doc is None else without_id(Membership, doc)
+
+    async def save(self, membership: Membership) -> None:
+        doc = membership.model_dump()
+        doc["_id"] = membership_id(membership.person_id, membership.organisation)
+        await self._db[c.MEMBERSHIPS].replace_one(
+            {"_id": doc["_id"]}, doc, upsert=True, session=self._session
+        )
+
+    async def delete(self, person_id: str, organisation: str) -> bool:
+        result = await self._db[c.MEMBERSHIPS].delete_one(
+            {"_id": membership_id(person_id, organisation)}, session=self._session
+        )
+        return bool(result.deleted_count)
+
+    async def delete_of_person(self, person_id: str) -> None:
+        await self._db[c.MEMBERSHIPS].delete_many({"person_id": person_id}, session=self._session)
+
+    async def page_of_organisation(
+        self, organisation: str, *, limit: int, cursor: str | None
+    ) -> tuple[list[Membership], str | None]:
+        docs, next_cursor = await paginate(
+            self._db[c.MEMBERSHIPS], {"organisation": organisation}, limit=limit, cursor=cursor
+        )
+        return [without_id(Membership, d) for d in docs], next_cursor
+
+
+class MongoConsentLedgers(_Mongo):
+    async def get(self, person_id: str) -> ConsentLedger:
+        doc = await self._db[c.CONSENTS].find_one({"_id": person_id}, session=self._session)
+        return from_doc(ConsentLedger, doc, "person_id") or ConsentLedger(person_id=person_id)
+
+    async def save(self, ledger: ConsentLedger) -> None:
+        await self._db[c.CONSENTS].replace_one(
+            {"_id": ledger.person_id},
+            to_doc(ledger, "person_id"),
+            upsert=True,
+            session=self._session,
+        )
+
+    async def delete(self, person_id: str) -> None:
+        await self._db[c.CONSENTS].delete_one({"_id": person_id}, session=self._session)
+
+
+class MongoErasures(_Mongo):
+    async def get(self, person_id: str) -> ErasureStatus | None:
+        doc = await self._db[c.ERASURES].find_one({"_id": person_id}, session=self._session)
+        return from_doc(ErasureStatus, doc, "person_id")
+
+    async def save(self, status: ErasureStatus) -> None:
+        doc = to_doc(status, "person_id")
+        await self._db[c.ERASURES].replace_one(
+            {"_id": doc["_id"]}, doc, upsert=True, session=self._session
+        )
+
+    async def incomplete(self) -> list[ErasureStatus]:
+        docs = (
+            await self._db[c.ERASURES]
+            .find({"completed_at": None}, session=self._session)
+            .to_list(None)
+        )
+        return [s for d in docs if (s := from_doc(ErasureStatus, d, "person_id")) is not None]
+
+
+class MongoApiClients(_Mongo):
+    async def get(self, client_id: str) -> ApiClient | None:
+        doc = await self._db[c.CLIENTS].find_one({"_id": client_id}, session=self._session)
+        return from_doc(ApiClient, doc, "client_id")
+
+    async def add(self, client: ApiClient) -> None:
+        await self._db[c.CLIENTS].insert_one(to_doc(client, "client_id"), session=self._session)
+
+    async def replace(self, client: ApiClient) -> None:
+        # Replaced whole (not $set): its date-times and booleans keep their stored types.
+        doc = to_doc(client, "client_id")
+        await self._db[c.CLIENTS].replace_one({"_id": doc["_id"]}, doc, session=self._session)
+
+    async def page_of_organisation(
+        self, organisation: str, *, limit: int, cursor: str | None
+    ) -> tuple[list[ApiClient], str | None]:
+        docs, next_cursor = await paginate(
+            self._db[c.CLIENTS], {"organisation": organisation}, limit=limit, cursor=cursor
+        )
+        found = [from_doc(ApiClient, d, "client_id") for d in docs]
+        return [x for x in found if x is not None], next_cursor
+
+
+class MongoGrants(_Mongo):
+    async def add_code(self, record: AuthorizationCode) -> None:
+        await self._db[c.AUTH_CODES].insert_one(to_doc(record, "code_hash"), session=self._session)
+
+    async def get_code(self, code_hash: str) -> AuthorizationCode | None:
+        doc = await self._db[c.AUTH_CODES].find_one({"_id": code_hash}, session=self._session)
+        return from_doc(AuthorizationCode, doc, "code_hash")
+
+    async def mark_code_used(self, write: MarkCodeUsed) -> bool:
+        result = await self._db[c.AUTH_CODES].update_one(
+            {"_id": write.code_hash, "used_at": None},
+            {
+                "$set": {
+                    "used_at": write.used_at,
+                    "issued_jti": write.issued_jti,
+                    "issued_jti_expires_at": write.issued_jti_expires_at,
+                    "issued_family_id": write.issued_family_id,
+                }
+            },
+            session=self._session,
+        )
+        return bool(result.modified_count)
+
+    async def get_refresh(self, token_hash: str) -> RefreshToken | None:
+        doc = await self._db[c.REFRESH_TOKENS].find_one({"_id": token_hash}, session=self._session)
+        return from_doc(RefreshToken, doc, "token_hash")
+
+    async def add_refresh(self, record: RefreshToken) -> None:
+        await self._db[c.REFRESH_TOKENS].insert_one(
+            to_doc(record, "token_hash"), session=self._session
+        )
+
+    async def mark_refresh_rotated(self, token_hash: str, at: datetime) -> bool:
+        result = await self._db[c.REFRESH_TOKENS].update_one(
+            {"_id": token_hash, "rotated_at": None, "revoked_at": None},
+            {"$set": {"rotated_at": at}},
+            session=self._session,
+        )
+        return bool(result.modified_count)
+
+    async def revoke_family(
+        self, family_id: str, at: datetime, reason: str
+    ) -> list[tuple[str, datetime]]:
+        """Revoke every member; (access jti, its expiry) of each member, for the deny-list."""
+        tokens = self._db[c.REFRESH_TOKENS]
+        members = await tokens.find({"family_id": family_id}, session=self._session).to_list(None)
+        await tokens.update_many(
+            {"family_id": family_id, "revoked_at": None},
+            {"$set": {"revoked_at": at, "revoked_reason": reason}},
+            session=self._session,
+        )
+        return [(str(m["access_jti"]), restore_datetimes(m)["access_expires_at"]) for m in members]
+
+    async def families_of(self, subject: str) -> list[str]:
+        cursor = self._db[c.REFRESH_TOKENS].find(
+            {"subject": subject}, projection={"family_id": 1}, session=self._session
+        )
+        return sorted({str(doc["family_id"]) async for doc in cursor})
+
+    async def deny(self, jti: str, expires_at: datetime) -> None:
+        # Replaced (not $set): the TTL index needs a stored date-time.
+        await self._db[c.REVOKED_JTIS].replace_one(
+            {"_id": jti},
+            {"_id": jti, "expires_at": expires_at},
+            upsert=True,
+            session=self._session,
+        )
+
+    async def is_denied(self, jti: str) -> bool:
+        return (
+            await self._db[c.REVOKED_JTIS].find_one({"_id": jti}, session=self._session) is not None
+        )
+
+
+class MongoLoginCodes(_Mongo):
+    async def add(self, record: LoginCode) -> None:
+        await self._db[c.LOGIN_CODES].insert_one(to_doc(record, "code_hash"), session=self._session)
+
+    async def get(self, code_hash: str) -> LoginCode | None:
+        doc = await self._db[c.LOGIN_CODES].find_one({"_id": code_hash}, session=self._session)
+        return from_doc(LoginCode, doc, "code_hash")
+
+    async def redeem(self, code_hash: str, at: datetime) -> bool:
+        result = await self._db[c.LOGIN_CODES].update_one(
+            {"_id": code_hash, "used_at": None}, {"$set": {"used_at": at}}, session=self._session
+        )
+        return bool(result.modified_count)
+
+    async def delete_of_person(self, person_id: str) -> None:
+        await self._db[c.LOGIN_CODES].delete_many({"person_id": person_id}, session=self._session)
+
+
+class MongoLoginFailures(_Mongo):
+    async def record(self, keys: Sequence[str], at: datetime, expires_at: datetime) -> None:
+        await self._db[c.LOGIN_FAILURES].insert_many(
+            [{"_id": new_event_id(), "key": k, "at": at, "expires_at": expires_at} for k in keys],
+            session=self._session,
+        )
+
+    async def since(self, key: str, since: datetime) -> list[datetime]:
+        cursor = self._db[c.LOGIN_FAILURES].find(
+            {"key": key, "at": {"$gte": since}}, projection={"at": 1}, session=self._session
+        )
+        return [doc["at"] async for doc in cursor]
+
+    async def forget(self, key: str) -> None:
+        await self._db[c.LOGIN_FAILURES].delete_many({"key": key}, session=self._session)
 
-
-async def memberships_of(db: Db, person_id: str) -> list[Membership]:
-    return [_membership(d) async for d in db[c.MEMBERSHIPS].find({"person_id": person_id})]
-
-
-async def get_membership(db: Db, person_id: str, organisation: str) -> Membership | None:
-    doc = await db[c.MEMBERSHIPS].find_one({"_id": membership_id(person_id, organisation)})
-    return None if doc is None else _membership(doc)
-
-
-async def save_membership(db: Db, membership: Membership, *, session: S) -> None:
-    doc = membership.model_dump()
-    doc["_id"] = membership_id(membership.person_id, membership.organisation)
-    await db[c.MEMBERSHIPS].replace_one({"_id": doc["_id"]}, doc, upsert=True, session=session)
-
-
-async def delete_membership(db: Db, person_id: str, organisation: str, *, session: S) -> bool:
-    result = await db[c.MEMBERSHIPS].delete_one(
-        {"_id": membership_id(person_id, organisation)}, session=session
-    )
-    return bool(result.deleted_count)
-
-
-async def delete_memberships_of(db: Db, person_id: str, *, session: S) -> None:
-    await db[c.MEMBERSHIPS].delete_many({"person_id": person_id}, session=session)
-
-
-# ---- consent ---------------------------------------------------------------------------------
-
-
-async def get_ledger(db: Db, person_id: str) -> ConsentLedger:
-    found = from_doc(ConsentLedger, await db[c.CONSENTS].find_one({"_id": person_id}), "person_id")
-    return found or ConsentLedger(person_id=person_id)
-
-
-async def save_ledger(db: Db, ledger: ConsentLedger, *, session: S) -> None:
-    doc = to_doc(ledger, "person_id")
-    await db[c.CONSENTS].replace_one({"_id": ledger.person_id}, doc, upsert=True, session=session)
-
-
-# ---- erasure -----------------------------------------------------------------------------------
-
-
-async def get_erasure(db: Db, person_id: str, *, session: S = None) -> ErasureStatus | None:
-    return erasure_from_doc(await db[c.ERASURES].find_one({"_id": person_id}, session=session))
-
-
-def erasure_from_doc(doc: dict[str, Any] | None) -> ErasureStatus | None:
-    return from_doc(ErasureStatus, doc, "person_id")
-
-
-async def save_erasure(db: Db, status: ErasureStatus, *, session: S) -> None:
-    doc = to_doc(status, "person_id")
-    await db[c.ERASURES].replace_one({"_id": doc["_id"]}, doc, upsert=True, session=session)
-
-
-# ---- API clients -------------------------------------------------------------------------------
-
-
-async def get_client(db: Db, client_id: str) -> ApiClient | None:
-    return from_doc(ApiClient, await db[c.CLIENTS].find_one({"_id": client_id}), "client_id")
-
-
-async def insert_client(db: Db, client: ApiClient, *, session: S) -> None:
-    await db[c.CLIENTS].insert_one(to_doc(client, "client_id"), session=session)
-
-
-async def replace_client(db: Db, client: ApiClient) -> None:
-    # replace (not $set): keeps datetimes and booleans typed (see documents.py).
-    doc = to_doc(client, "client_id")
-    await db[c.CLIENTS].replace_one({"_id": doc["_id"]}, doc)
-
-
-# ---- authorization codes, refresh tokens, revoked access tokens -------------------------------
-
-
-async def insert_code(db: Db, record: AuthorizationCode, *, session: S = None) -> None:
-    await db[c.AUTH_CODES].insert_one(to_doc(record, "code_hash"), session=session)
-
-
-async def get_code(db: Db, code_hash: str) -> AuthorizationCode | None:
-    return from_doc(
-        AuthorizationCode, await db[c.AUTH_CODES].find_one({"_id": code_hash}), "code_hash"
-    )
-
-
-async def mark_code_used(db: Db, code_hash: str, fields: dict[str, Any], *, session: S) -> bool:
-    result = await db[c.AUTH_CODES].update_one(
-        {"_id": code_hash, "used_at": None}, {"$set": fields}, session=session
-    )
-    return bool(result.modified_count)
-
-
-async def get_refresh(db: Db, token_hash: str) -> RefreshToken | None:
-    return from_doc(
-        RefreshToken, await db[c.REFRESH_TOKENS].find_one({"_id": token_hash}), "token_hash"
-    )
-
-
-async def insert_refresh(db: Db, record: RefreshToken, *, session: S) -> None:
-    await db[c.REFRESH_TOKENS].insert_one(to_doc(record, "token_hash"), session=session)
-
-
-async def mark_refresh_rotated(db: Db, token_hash: str, at: datetime, *, session: S) -> bool:
-    result = await db[c.REFRESH_TOKENS].update_one(
-        {"_id": token_hash, "rotated_at": None, "revoked_at": None},
-        {"$set": {"rotated_at": at}},
-        session=session,
-    )
-    return bool(result.modified_count)
-
-
-async def revoke_family(
-    db: Db, family_id: str, at: datetime, reason: str, *, session: S
-) -> list[tuple[str, datetime]]:
-    """Revoke every member; returns (access jti, its expiry) of each member for the deny-list."""
-    members = (
-        await db[c.REFRESH_TOKENS].find({"family_id": family_id}, session=session).to_list(None)
-    )
-    await db[c.REFRESH_TOKENS].update_many(
-        {"family_id": family_id, "revoked_at": None},
-        {"$set": {"revoked_at": at, "revoked_reason": reason}},
-        session=session,
-    )
-    return [(str(m["access_jti"]), restore_datetimes(m)["access_expires_at"]) for m in members]
-
-
-async def deny_jti(db: Db, jti: str, expires_at: datetime, *, session: S) -> None:
-    # replace (not $set): the TTL index needs a real datetime (see documents.py). The
-    # replacement repeats `_id`: nx-27017 gives an upserted replacement a new ObjectId.
-    await db[c.REVOKED_JTIS].replace_one(
-        {"_id": jti}, {"_id": jti, "expires_at": expires_at}, upsert=True, session=session
-    )
-
-
-async def is_jti_revoked(db: Db, jti: str) -> bool:
-    return await db[c.REVOKED_JTIS].find_one({"_id": jti}) is not None
-
-
-# ---- login codes and throttling ----------------------------------------------------------------
-
-
-async def insert_login_code(db: Db, record: LoginCode, *, session: S) -> None:
-    await db[c.LOGIN_CODES].insert_one(to_doc(record, "code_hash"), session=session)
-
-
-async def get_login_code(db: Db, code_hash: str) -> LoginCode | None:
-    return from_doc(LoginCode, await db[c.LOGIN_CODES].find_one({"_id": code_hash}), "code_hash")
-
-
-async def redeem_login_code(db: Db, code_hash: str, at: datetime) -> bool:
-    result = await db[c.LOGIN_CODES].update_one(
-        {"_id": code_hash, "used_at": None}, {"$set": {"used_at": at}}
-    )
-    return bool(result.modified_count)
-
-
-async def record_login_failure(
-    db: Db, keys: Sequence[str], at: datetime, expires_at: datetime
-) -> None:
-    from wijkkracht_common.events.envelope import new_event_id
-
-    await db[c.LOGIN_FAILURES].insert_many(
-        [{"_id": new_event_id(), "key": k, "at": at, "expires_at": expires_at} for k in keys]
-    )
-
-
-async def login_failures_since(db: Db, key: str, since: datetime) -> list[datetime]:
-    cursor = db[c.LOGIN_FAILURES].find({"key": key, "at": {"$gte": since}}, projection={"at": 1})
-    return [doc["at"] async for doc in cursor]
-
-
-# ---- neighbourhoods ----------------------------------------------------------------------------
 
 NEIGHBOURHOOD_TABLE_ID = "table"
 
 
-async def get_neighbourhoods(db: Db) -> NeighbourhoodTable:
-    doc = await db[c.NEIGHBOURHOODS].find_one({"_id": NEIGHBOURHOOD_TABLE_ID})
-    if doc is None:
-        return NeighbourhoodTable()
-    return NeighbourhoodTable.model_validate({"neighbourhoods": doc["neighbourhoods"]})
+class MongoNeighbourhoodTables(_Mongo):
+    async def get(self) -> NeighbourhoodTable:
+        doc = await self._db[c.NEIGHBOURHOODS].find_one(
+            {"_id": NEIGHBOURHOOD_TABLE_ID}, session=self._session
+        )
+        if doc is None:
+            return NeighbourhoodTable()
+        return NeighbourhoodTable.model_validate({"neighbourhoods": doc["neighbourhoods"]})
+
+    async def save(self, table: NeighbourhoodTable, at: datetime) -> None:
+        await self._db[c.NEIGHBOURHOODS].replace_one(
+            {"_id": NEIGHBOURHOOD_TABLE_ID},
+            {
+                "_id": NEIGHBOURHOOD_TABLE_ID,
+                "neighbourhoods": table.model_dump()["neighbourhoods"],
+                "imported_at": at,
+            },
+            upsert=True,
+            session=self._session,
+        )
 
 
-async def save_neighbourhoods(
-    db: Db, table: NeighbourhoodTable, at: datetime, *, session: S
-) -> None:
-    await db[c.NEIGHBOURHOODS].replace_one(
-        {"_id": NEIGHBOURHOOD_TABLE_ID},
-        {
-            "_id": NEIGHBOURHOOD_TABLE_ID,
-            "neighbourhoods": table.model_dump()["neighbourhoods"],
-            "imported_at": at,
-        },
-        upsert=True,
-        session=session,
-    )
+class MongoAccessLog(_Mongo):
+    async def record(
+        self,
+        principal: Principal,
+        *,
+        resident: str,
+        action: str,
+        resource: str,
+        reason: str,
+    ) -> None:
+        """NEN 7513: stored, and staged as `access.recorded` for the resident's projection."""
+        await record_access(
+            self._db,
+            service="identity",
+            principal=principal,
+            resident=resident,
+            action=action,
+            resource=resource,
+            reason=reason,
+            session=self._session,
+        )
+
+    async def add_projected(self, record: AccessRecord) -> None:
+        await self._db[c.ACCESS_PROJECTION].insert_one(to_doc(record, "id"), session=self._session)
+
+    async def projected_page(
+        self, resident: str, *, limit: int, cursor: str | None
+    ) -> tuple[list[AccessRecord], str | None]:
+        docs, next_cursor = await paginate(
+            self._db[c.ACCESS_PROJECTION],
+            {"resident": resident},
+            limit=limit,
+            cursor=cursor,
+            sort_field="at",
+            descending=True,
+        )
+        found = [from_doc(AccessRecord, d, "id") for d in docs]
+        return [r for r in found if r is not None], next_cursor
+
+    async def delete_projected(self, resident: str) -> None:
+        await self._db[c.ACCESS_PROJECTION].delete_many(
+            {"resident": resident}, session=self._session
+        )
+
+
+class MongoIdempotentResponses(_Mongo):
+    async def delete_about(self, person_id: str) -> None:
+        """Stored responses of creating requests that name the person (e.g. a registration)."""
+        await self._db[IDEMPOTENCY].delete_many({"body.id": person_id}, session=self._session)
+
+
+class MongoRepositories:
+    """The repositories of one database, built when first used; with `session`, every
+    write joins that transaction."""
+
+    def __init__(self, db: Db, session: Session | None = None) -> None:
+        self._db = db
+        self._session = session
+
+    @cached_property
+    def tenants(self) -> MongoTenantRegistry:
+        return MongoTenantRegistry(self._db, self._session)
+
+    @cached_property
+    def origins(self) -> MongoAllowedOrigins:
+        return MongoAllowedOrigins(self._db, self._session)
+
+    @cached_property
+    def organisations(self) -> MongoOrganisations:
+        return MongoOrganisations(self._db, self._session)
+
+    @cached_property
+    def people(self) -> MongoPeople:
+        return MongoPeople(self._db, self._session)
+
+    @cached_property
+    def memberships(self) -> MongoMemberships:
+        return MongoMemberships(self._db, self._session)
+
+    @cached_property
+    def consents(self) -> MongoConsentLedgers:
+        return MongoConsentLedgers(self._db, self._session)
+
+    @cached_property
+    def erasures(self) -> MongoErasures:
+        return MongoErasures(self._db, self._session)
+
+    @cached_property
+    def clients(self) -> MongoApiClients:
+        return MongoApiClients(self._db, self._session)
+
+    @cached_property
+    def grants(self) -> MongoGrants:
+        return MongoGrants(self._db, self._session)
+
+    @cached_property
+    def login_codes(self) -> MongoLoginCodes:
+        return MongoLoginCodes(self._db, self._session)
+
+    @cached_property
+    def login_failures(self) -> MongoLoginFailures:
+        return MongoLoginFailures(self._db, self._session)
+
+    @cached_property
+    def neighbourhoods(self) -> MongoNeighbourhoodTables:
+        return MongoNeighbourhoodTables(self._db, self._session)
+
+    @cached_property
+    def access_log(self) -> MongoAccessLog:
+        return MongoAccessLog(self._db, self._session)
+
+    @cached_property
+    def idempotency(self) -> MongoIdempotentResponses:
+        return MongoIdempotentResponses(self._db, self._session)

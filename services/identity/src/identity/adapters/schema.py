@@ -3,7 +3,9 @@
 Platform database `wk_identity_platform`: the tenant registry, platform-wide client names and
 the signing key set (one issuer for the platform); it is also the `platform` tenant's own
 database (platform operators). Every tenant database `wk_identity_<tenant>` holds the rest.
-No index names `_id` (nx-27017 refuses every insert into such a collection).
+No index names `_id` (an engine we run on refuses every insert into such a collection, see
+`docs/developer-guide.md`). Collections read inside transactions are declared, so they exist
+before a transaction first reads them.
 """
 
 from __future__ import annotations
@@ -57,4 +59,6 @@ INDEXES: tuple[IndexSpec, ...] = (
         ),
     ),
     IndexSpec(ACCESS_PROJECTION, (IndexModel([("resident", ASCENDING), ("at", ASCENDING)]),)),
+    IndexSpec(CONSENTS),
+    IndexSpec(ERASURES),
 )

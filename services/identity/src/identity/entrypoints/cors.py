@@ -11,7 +11,6 @@ from collections.abc import Awaitable, Callable
 
 from fastapi import FastAPI, Request, Response
 
-from identity.adapters import repositories as repo
 from identity.service.context import Identity
 
 ALLOW_METHODS = "GET, POST, PUT, PATCH, DELETE"
@@ -28,7 +27,7 @@ class OriginAllowList:
 
     async def allows(self, origin: str) -> bool:
         if time.monotonic() - self._loaded > self.TTL_SECONDS:
-            self._origins = await repo.all_allowed_origins(await self._ctx.platform_db())
+            self._origins = await (await self._ctx.platform()).origins.all()
             self._loaded = time.monotonic()
         return origin in self._origins
 

@@ -8,9 +8,9 @@ from fastapi import Depends, Request
 from wijkkracht_common.auth import CurrentPrincipal, Principal
 from wijkkracht_common.errors import Forbidden, Unauthorized
 
-from identity.adapters import repositories as repo
 from identity.domain.roles import Role
 from identity.service.context import Identity
+from identity.service.oauth import is_revoked
 
 
 def get_identity(request: Request) -> Identity:
@@ -24,9 +24,7 @@ Ctx = Annotated[Identity, Depends(get_identity)]
 async def live_principal(principal: CurrentPrincipal, ctx: Ctx) -> Principal:
     """The verified token, additionally checked against identity's revocation list (other
     services rely on the 15-minute lifetime instead)."""
-    if principal.token_id and await repo.is_jti_revoked(
-        await ctx.tenant_db(principal.tenant), principal.token_id
-    ):
+    if await is_revoked(ctx, principal):
         raise Unauthorized("Ongeldig toegangstoken. / Invalid access token.")
     return principal
 

@@ -7,16 +7,10 @@ from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
-from wijkkracht_common.errors import Forbidden, InvalidInput, NotFound, field_error
+from wijkkracht_common.errors import InvalidInput, field_error
 from wijkkracht_common.idempotency import idempotency_key, idempotent
-from wijkkracht_common.pagination import CursorParam, LimitParam, paginate
+from wijkkracht_common.pagination import CursorParam, LimitParam
 
-from identity.adapters import repositories as repo
-from identity.adapters import schema as c
-from identity.adapters.documents import from_doc
-from identity.domain.api_clients import ApiClient
-from identity.domain.roles import Role
-from identity.domain.tenancy import Organisation
 from identity.entrypoints.deps import Ctx, LivePrincipal, Manager, PlatformOperator, TenantAdmin
 from identity.entrypoints.schemas import (
     ClientIn,
@@ -33,7 +27,6 @@ from identity.entrypoints.schemas import (
     person_out,
 )
 from identity.service import clients, directory, erasure, neighbourhoods, people
-from identity.service.context import NOT_FOUND
 from identity.service.problems import domain_call
 
 router = APIRouter(tags=["administration"])
@@ -80,11 +73,9 @@ async def list_tenants(
     limit: LimitParam = LIMIT_DEFAULT,
     cursor: CursorParam = None,
 ) -> dict[str, Any]:
-    docs, next_cursor = await paginate(
-        (await ctx.platform_db())[c.TENANTS], {}, limit=limit, cursor=cursor
-    )
+    tenants, next_cursor = await directory.list_tenants(ctx, limit=limit, cursor=cursor)
     return {
-        "items": [{"slug": d["_id"], "name": d["name"]} for d in docs],
+        "items": [{"slug": t.slug, "name": t.name} for t in tenants],
         "next_cursor": next_cursor,
     }
 
@@ -125,24 +116,19 @@ async def list_organisations(
     limit: LimitParam = LIMIT_DEFAULT,
     cursor: CursorParam = None,
 ) -> dict[str, Any]:
-    db = await ctx.tenant_db(principal.tenant)
-    docs, next_cursor = await paginate(db[c.ORGANISATIONS], {}, limit=limit, cursor=cursor)
-    orgs = [from_doc(Organisation, d, "slug") for d in docs]
-    return {"items": [organisation_out(o) for o in orgs if o], "next_cursor": next_cursor}
+    orgs, next_cursor = await directory.list_organisations(
+        ctx, principal, limit=limit, cursor=cursor
+    )
+    return {"items": [organisation_out(o) for o in orgs], "next_cursor": next_cursor}
 
 
 @router.get("/organisations/{slug}")
 async def get_organisation(slug: str, principal: LivePrincipal, ctx: Ctx) -> dict[str, Any]:
-    org = await repo.get_organisation(await ctx.tenant_db(principal.tenant), slug)
-    if org is None:
-        raise NotFound(NOT_FOUND)
-    return organisation_out(org)
+    return organisation_out(await directory.get_organisation(ctx, principal, slug))
 
 
 @router.post("/organisations/{slug}/teams", status_code=201)
 async def create_team(slug: str, body: TeamIn, principal: Manager, ctx: Ctx) -> dict[str, Any]:
-    await _visible_org(ctx, principal, slug)
-    clients.require_manager(principal, slug)
     team = await domain_call(
         lambda: directory.create_team(
             ctx, principal, organisation=slug, slug=body.slug, name=body.name
@@ -159,20 +145,13 @@ async def list_teams(
     limit: LimitParam = LIMIT_DEFAULT,
     cursor: CursorParam = None,
 ) -> dict[str, Any]:
-    db = await _visible_org(ctx, principal, slug)
-    docs, next_cursor = await paginate(
-        db[c.TEAMS], {"organisation": slug}, limit=limit, cursor=cursor
+    teams, next_cursor = await directory.list_teams(
+        ctx, principal, slug, limit=limit, cursor=cursor
     )
     return {
-        "items": [{"organisation": slug, "slug": d["slug"], "name": d["name"]} for d in docs],
+        "items": [{"organisation": slug, "slug": t.slug, "name": t.name} for t in teams],
         "next_cursor": next_cursor,
     }
-
-
-async def _visible_org(ctx: Ctx, principal: Any, slug: str) -> Any:
-    db = await ctx.tenant_db(principal.tenant)
-    await directory.require_organisation(db, slug)
-    return db
 
 
 # ---- people and memberships --------------------------------------------------------------------
@@ -183,7 +162,7 @@ async def create_person(
     body: PersonIn, request: Request, principal: Manager, ctx: Ctx
 ) -> JSONResponse:
     """A staff account (or a resident entered by staff) with e-mail and password."""
-    await _check_new_memberships(
+    await people.check_new_memberships(
         ctx, principal, [(m.organisation, m.roles) for m in body.memberships]
     )
 
@@ -199,8 +178,7 @@ async def create_person(
                 actor=principal.subject,
             )
         )
-        db = await ctx.tenant_db(principal.tenant)
-        return 201, person_out(person, await repo.memberships_of(db, person.id))
+        return 201, person_out(person, await people.memberships_of(ctx, person))
 
     payload = body.model_dump(mode="json") | {"password": "***"}
     return await idempotent(
@@ -210,18 +188,6 @@ async def create_person(
         body=payload,
         produce=produce,
     )
-
-
-async def _check_new_memberships(ctx: Ctx, principal: Any, grants: list[Any]) -> None:
-    db = await ctx.tenant_db(principal.tenant)
-    for org, roles in grants:
-        await directory.require_organisation(db, org)
-        if not people.may_manage(principal, org):
-            raise Forbidden(
-                "U mag deze organisatie niet beheren. / You may not manage this organisation."
-            )
-        if not people.may_grant(principal, roles):
-            raise Forbidden("U mag deze rol niet toekennen. / You may not grant this role.")
 
 
 @router.get("/people")
@@ -234,48 +200,18 @@ async def list_people(
 ) -> dict[str, Any]:
     """Tenant admins list everyone (or one organisation); org admins one of their orgs.
     Each listed person is an access to personal data and is logged."""
-    db = await ctx.tenant_db(principal.tenant)
-    if organisation is None:
-        if not principal.has_role(Role.TENANT_ADMIN):
-            raise InvalidInput(
-                "Kies een organisatie. / Choose an organisation.",
-                errors=[field_error("query.organisation", "required")],
-            )
-        docs, next_cursor = await paginate(db[c.PEOPLE], {}, limit=limit, cursor=cursor)
-        ids = [str(d["_id"]) for d in docs]
-    else:
-        await directory.require_organisation(db, organisation)
-        clients.require_manager(principal, organisation)
-        docs, next_cursor = await paginate(
-            db[c.MEMBERSHIPS], {"organisation": organisation}, limit=limit, cursor=cursor
-        )
-        ids = [str(d["person_id"]) for d in docs]
-    items = []
-    for person_id in ids:
-        person = await repo.get_person(db, person_id)
-        if person is None:
-            continue
-        if principal.person_id != person_id:
-            from wijkkracht_common.access_log import record_access
-
-            await record_access(
-                db,
-                service="identity",
-                principal=principal,
-                resident=person_id,
-                action="list",
-                resource=f"person/{person_id}",
-                reason="administration",
-            )
-        items.append(
-            {
-                "id": person.id,
-                "display_name": person.display_name,
-                "status": person.status.value,
-                "memberships": memberships_out(await repo.memberships_of(db, person_id)),
-            }
-        )
-    ctx.runtime.notify_relay()
+    listed, next_cursor = await people.list_people(
+        ctx, principal, organisation, limit=limit, cursor=cursor
+    )
+    items = [
+        {
+            "id": person.id,
+            "display_name": person.display_name,
+            "status": person.status.value,
+            "memberships": memberships_out(memberships),
+        }
+        for person, memberships in listed
+    ]
     return {"items": items, "next_cursor": next_cursor}
 
 
@@ -289,20 +225,7 @@ async def get_person(person_id: str, principal: Manager, ctx: Ctx) -> dict[str, 
 async def get_erasure(person_id: str, principal: TenantAdmin, ctx: Ctx) -> dict[str, Any]:
     """Erasure status of a person in the tenant (also after completion: the record that
     every service confirmed, with counts). The read is access-logged."""
-    status = await erasure.status_of(ctx, principal.tenant, person_id)
-    from wijkkracht_common.access_log import record_access
-
-    await record_access(
-        await ctx.tenant_db(principal.tenant),
-        service="identity",
-        principal=principal,
-        resident=person_id,
-        action="read",
-        resource=f"erasure/{person_id}",
-        reason="erasure_administration",
-    )
-    ctx.runtime.notify_relay()
-    return erasure_out(status)
+    return erasure_out(await erasure.status_for_admin(ctx, principal, person_id))
 
 
 @router.put("/people/{person_id}/memberships/{organisation}")
@@ -326,8 +249,7 @@ async def put_membership(
 async def create_client(
     slug: str, body: ClientIn, request: Request, principal: Manager, ctx: Ctx
 ) -> JSONResponse:
-    await _visible_org(ctx, principal, slug)
-    clients.require_manager(principal, slug)
+    await clients.check_manager_of(ctx, principal, slug)
 
     async def produce() -> tuple[int, Any]:
         client, secret = await domain_call(
@@ -361,13 +283,10 @@ async def list_clients(
     limit: LimitParam = LIMIT_DEFAULT,
     cursor: CursorParam = None,
 ) -> dict[str, Any]:
-    db = await _visible_org(ctx, principal, slug)
-    clients.require_manager(principal, slug)
-    docs, next_cursor = await paginate(
-        db[c.CLIENTS], {"organisation": slug}, limit=limit, cursor=cursor
+    found, next_cursor = await clients.list_clients(
+        ctx, principal, slug, limit=limit, cursor=cursor
     )
-    found = [from_doc(ApiClient, d, "client_id") for d in docs]
-    return {"items": [client_out(x) for x in found if x], "next_cursor": next_cursor}
+    return {"items": [client_out(x) for x in found], "next_cursor": next_cursor}
 
 
 @router.get("/organisations/{slug}/clients/{client_id}")
@@ -431,5 +350,5 @@ async def import_neighbourhoods(
 
 @router.get("/neighbourhoods")
 async def list_neighbourhoods(principal: LivePrincipal, ctx: Ctx) -> dict[str, Any]:
-    table = await repo.get_neighbourhoods(await ctx.tenant_db(principal.tenant))
+    table = await neighbourhoods.table_of(ctx, principal)
     return {"items": [n.model_dump(mode="json") for n in table.neighbourhoods], "next_cursor": None}

@@ -4,7 +4,6 @@ RFC 6749 error format (the standard there); everything else uses problem+json.""
 from __future__ import annotations
 
 import time
-from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, RedirectResponse, Response
@@ -12,7 +11,7 @@ from wijkkracht_common.auth import CurrentPrincipal
 from wijkkracht_common.errors import Forbidden
 
 from identity.domain import login_csrf as csrf
-from identity.domain.authorization_request import AuthorizationRejected
+from identity.domain.authorization_request import AuthorizationRejected, ValidatedAuthorization
 from identity.domain.oidc_discovery import (
     AUTHORIZE_PATH,
     DISCOVERY_PATH,
@@ -58,7 +57,9 @@ def _auth_params(pairs: list[tuple[str, str]]) -> list[tuple[str, str]]:
     return [(k, v) for k, v in pairs if k in _AUTH_FIELDS]
 
 
-async def _validated(ctx: Ctx, pairs: list[tuple[str, str]], lang: str, action: str) -> Any:
+async def _validated(
+    ctx: Ctx, pairs: list[tuple[str, str]], lang: str, action: str
+) -> ValidatedAuthorization | Response:
     try:
         return await oauth.validate_authorization(ctx, pairs)
     except AuthorizationRejected as rejected:

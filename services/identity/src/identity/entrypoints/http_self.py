@@ -9,9 +9,8 @@ from fastapi.responses import JSONResponse
 from wijkkracht_common.auth import CurrentPrincipal
 from wijkkracht_common.errors import NotFound, TooManyRequests, Unauthorized
 from wijkkracht_common.idempotency import idempotency_key, idempotent
-from wijkkracht_common.pagination import CursorParam, LimitParam, paginate
+from wijkkracht_common.pagination import CursorParam, LimitParam
 
-from identity.adapters import schema as c
 from identity.domain.consent import ConsentPurpose
 from identity.domain.roles import Role
 from identity.entrypoints.deps import Ctx, LivePrincipal, Professional, client_ip
@@ -26,6 +25,7 @@ from identity.entrypoints.schemas import (
     person_out,
 )
 from identity.service import consents, erasure, people
+from identity.service.access_log import own_log
 from identity.service.context import NOT_FOUND
 from identity.service.login import LoginRefused, check_current_password
 from identity.service.oauth import load_client
@@ -190,28 +190,19 @@ async def access_log(
     principal: LivePrincipal, ctx: Ctx, limit: LimitParam = 20, cursor: CursorParam = None
 ) -> dict[str, Any]:
     """Who accessed my data, newest first, from every service (NEN 7513)."""
-    person, _, _ = await people.me(ctx, principal)
-    db = await ctx.tenant_db(principal.tenant)
-    docs, next_cursor = await paginate(
-        db[c.ACCESS_PROJECTION],
-        {"resident": person.id},
-        limit=limit,
-        cursor=cursor,
-        sort_field="at",
-        descending=True,
-    )
+    records, next_cursor = await own_log(ctx, principal, limit=limit, cursor=cursor)
     items = [
         {
-            "id": d["_id"],
-            "at": d["at"].isoformat(),
-            "service": d["service"],
-            "actor": d["actor"],
-            "on_behalf_of": d.get("on_behalf_of"),
-            "action": d["action"],
-            "resource": d["resource"],
-            "reason": d["reason"],
+            "id": r.id,
+            "at": r.at.isoformat(),
+            "service": r.service,
+            "actor": r.actor,
+            "on_behalf_of": r.on_behalf_of,
+            "action": r.action,
+            "resource": r.resource,
+            "reason": r.reason,
         }
-        for d in docs
+        for r in records
     ]
     return {"items": items, "next_cursor": next_cursor}
 
@@ -224,5 +215,5 @@ async def erasure_status(principal: LivePrincipal, ctx: Ctx) -> dict[str, Any]:
 
 @router.post("/me/erasure", status_code=202)
 async def request_erasure(principal: LivePrincipal, ctx: Ctx) -> dict[str, Any]:
-    at = await people.request_erasure(ctx, principal)
+    at = await erasure.request_erasure(ctx, principal)
     return {"status": "erasure_pending", "erasure_requested_at": at.isoformat()}

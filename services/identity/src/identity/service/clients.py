@@ -6,10 +6,9 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from wijkkracht_common.auth import Principal
-from wijkkracht_common.errors import Forbidden, NotFound
+from wijkkracht_common.errors import NotFound
 from wijkkracht_common.observability import get_logger
 
-from identity.adapters import repositories as repo
 from identity.domain.api_clients import (
     ApiClient,
     GrantType,
@@ -21,7 +20,7 @@ from identity.domain.randomness import token_urlsafe
 from identity.domain.texts import DomainError, Text
 from identity.service.context import Identity
 from identity.service.directory import require_organisation
-from identity.service.people import may_manage
+from identity.service.permissions import require_manager
 from identity.service.problems import conflict
 
 log = get_logger(__name__)
@@ -48,8 +47,8 @@ async def create_client(
     `fixed_id` (CLI / demo seed only) registers a platform-wide name such as `demo-frontend`
     in the platform database, so the token endpoint can find its tenant without a prefix.
     """
-    db = await ctx.tenant_db(tenant)
-    await require_organisation(db, organisation)
+    repos = await ctx.tenant(tenant)
+    await require_organisation(repos, organisation)
     now = ctx.now()
     secret: str | None = None
     if confidential:
@@ -82,23 +81,20 @@ async def create_client(
             | ({"client_id": fixed_id} if fixed_id else {})
             | ({"secret_hash": sha256_hex(fixed_secret)} if fixed_secret else {})
         )
-    if fixed_id is not None and not await repo.claim_client_name(
-        await ctx.platform_db(), fixed_id, tenant
+    if fixed_id is not None and not await (await ctx.platform()).tenants.claim_client_name(
+        fixed_id, tenant
     ):
         raise conflict(NAME_TAKEN)
-    await repo.insert_client(db, client, session=None)
+    await repos.clients.add(client)
     if client.allowed_origins:
-        await repo.add_allowed_origins(
-            await ctx.platform_db(), client.allowed_origins, client.client_id
-        )
+        await (await ctx.platform()).origins.add(client.allowed_origins, client.client_id)
     return client, secret
 
 
-def require_manager(principal: Principal, organisation: str) -> None:
-    if not may_manage(principal, organisation):
-        raise Forbidden(
-            "U mag deze organisatie niet beheren. / You may not manage this organisation."
-        )
+async def check_manager_of(ctx: Identity, principal: Principal, organisation: str) -> None:
+    """The organisation exists in the caller's tenant (else 404) and the caller manages it."""
+    await require_organisation(await ctx.tenant(principal.tenant), organisation)
+    require_manager(principal, organisation)
 
 
 # ---- management: disable/enable, secret rotation, redirect URIs and origins -------------------
@@ -114,10 +110,10 @@ async def managed_client(
 ) -> ApiClient:
     """A client of `organisation` in the caller's tenant that the caller manages; anything
     else (another tenant's or organisation's client) is 404."""
-    db = await ctx.tenant_db(principal.tenant)
-    await require_organisation(db, organisation)
+    repos = await ctx.tenant(principal.tenant)
+    await require_organisation(repos, organisation)
     require_manager(principal, organisation)
-    client = await repo.get_client(db, client_id)
+    client = await repos.clients.get(client_id)
     if client is None or client.organisation != organisation or client.tenant != principal.tenant:
         raise NotFound(CLIENT_NOT_FOUND)
     return client
@@ -130,7 +126,7 @@ def forget(ctx: Identity, client_id: str) -> None:
 
 
 async def _save(ctx: Identity, client: ApiClient) -> ApiClient:
-    await repo.replace_client(await ctx.tenant_db(client.tenant), client)
+    await (await ctx.tenant(client.tenant)).clients.replace(client)
     forget(ctx, client.client_id)
     return client
 
@@ -159,11 +155,8 @@ async def update_client(
     updated = ApiClient.model_validate(client.model_dump() | update)
     await _save(ctx, updated)
     if set(updated.allowed_origins) != set(client.allowed_origins):
-        await repo.set_client_origins(
-            await ctx.platform_db(),
-            client.client_id,
-            before=client.allowed_origins,
-            after=updated.allowed_origins,
+        await (await ctx.platform()).origins.move(
+            client.client_id, before=client.allowed_origins, after=updated.allowed_origins
         )
     log.info(
         "api client updated", client_id=client_id, fields=sorted(update), actor=principal.subject
@@ -183,3 +176,12 @@ async def rotate_secret(
     await _save(ctx, rotated)
     log.info("api client secret rotated", client_id=client_id, actor=principal.subject)
     return rotated, secret
+
+
+async def list_clients(
+    ctx: Identity, principal: Principal, organisation: str, *, limit: int, cursor: str | None
+) -> tuple[list[ApiClient], str | None]:
+    repos = await ctx.tenant(principal.tenant)
+    await require_organisation(repos, organisation)
+    require_manager(principal, organisation)
+    return await repos.clients.page_of_organisation(organisation, limit=limit, cursor=cursor)

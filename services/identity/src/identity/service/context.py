@@ -1,19 +1,24 @@
-"""Everything a use case needs, built once per process (HTTP app, CLI or demo seed)."""
+"""Everything a use case needs, built once per process (HTTP app, CLI or demo seed).
+
+Use cases reach the database only through `repositories(db, session)` (MongoDB here, an
+in-memory fake in unit tests) and change state only through `runtime.commit`.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import hashlib
 import hmac
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from wijkkracht_common.errors import NotFound
 from wijkkracht_common.runtime import ServiceRuntime
-from wijkkracht_common.storage import Database
+from wijkkracht_common.storage import Database, Session
 
-from identity.adapters import repositories as repo
+from identity.adapters.repositories import MongoRepositories, MongoSigningKeys, Repositories
 from identity.adapters.schema import INDEXES
 from identity.domain.api_clients import ApiClient, tenant_of_client_id
 from identity.domain.login_throttle import LoginThrottlePolicy
@@ -25,6 +30,8 @@ from identity.service.passwords import PasswordHasher
 from identity.settings import Settings
 
 Db = Database[dict[str, Any]]
+#: The repositories of one database; with a session, inside that transaction.
+RepositoryFactory = Callable[[Db, Session | None], Repositories]
 
 NOT_FOUND = "Niet gevonden. / Not found."
 
@@ -38,16 +45,21 @@ class Identity:
     policy: OAuthPolicy
     throttle: LoginThrottlePolicy
     random: RandomSource = SYSTEM_RANDOM
+    repositories: RepositoryFactory = MongoRepositories
     _known_tenants: set[str] = field(default_factory=set)
     client_cache: dict[str, tuple[ApiClient, float]] = field(default_factory=dict)
 
     @classmethod
     def build(cls, settings: Settings, *, run_relay: bool = True) -> Identity:
         runtime = ServiceRuntime(settings, indexes=INDEXES, run_relay=run_relay)
+
+        async def signing_keys() -> MongoSigningKeys:
+            return MongoSigningKeys(await runtime.storage.platform_db())
+
         return cls(
             settings=settings,
             runtime=runtime,
-            keys=KeyStore(runtime.storage),
+            keys=KeyStore(signing_keys),
             hasher=PasswordHasher(
                 time_cost=settings.argon2_time_cost,
                 memory_cost_kib=settings.argon2_memory_kib,
@@ -83,6 +95,17 @@ class Identity:
     async def tenant_db(self, tenant: str) -> Db:
         return await self.runtime.storage.tenant_db(tenant)
 
+    async def tenant(self, tenant: str) -> Repositories:
+        """The tenant's repositories, for reads and writes outside a transaction."""
+        return self.repositories(await self.tenant_db(tenant), None)
+
+    async def platform(self) -> Repositories:
+        return self.repositories(await self.platform_db(), None)
+
+    def within(self, db: Db, session: Session) -> Repositories:
+        """The repositories inside `runtime.commit`'s transaction (its `work(db, session)`)."""
+        return self.repositories(db, session)
+
     async def tenant_exists(self, tenant: str) -> bool:
         """Checked before opening a tenant database for an unauthenticated caller, so a
         made-up tenant prefix never creates a database."""
@@ -90,7 +113,7 @@ class Identity:
             return True
         if not is_valid_slug(tenant):
             return False
-        if tenant == PLATFORM_TENANT or await repo.get_tenant(await self.platform_db(), tenant):
+        if tenant == PLATFORM_TENANT or await (await self.platform()).tenants.get(tenant):
             self._known_tenants.add(tenant)
             return True
         return False
@@ -104,7 +127,7 @@ class Identity:
         """`<tenant>.<random>` ids carry it; registered names are looked up."""
         tenant = tenant_of_client_id(client_id)
         if tenant is None and is_valid_slug(client_id):
-            tenant = await repo.tenant_of_client_name(await self.platform_db(), client_id)
+            tenant = await (await self.platform()).tenants.tenant_of_client_name(client_id)
         if tenant is None or not await self.tenant_exists(tenant):
             return None
         return tenant

@@ -1,10 +1,11 @@
-"""Erasure across services (see `domain.erasure`).
+"""Erasure across services (see `domain.erasure`): where identity handles erasure.
 
-`start` runs inside the erasure request's transaction. `confirmation_handler` is the
-consumer of each producing service's `person_data_erased`: it records the confirmation and,
-once every expected service confirmed, erases identity's own personal data in the same
-transaction and publishes `person_erasure_completed`. `remind_pending` (a periodic job)
-requests an erasure again when a service has not confirmed within
+`request_erasure` is the resident's request: the status is stored, consents are revoked and
+`person_erasure_requested` is published in one transaction. `on_data_erased` applies each
+producing service's `person_data_erased` once (`messaging.apply_once`): it records the
+confirmation and, once every expected service confirmed, erases identity's own personal data
+in the same transaction and publishes `person_erasure_completed`. `remind_pending` (a
+periodic job) requests an erasure again when a service has not confirmed within
 `WK_ERASURE_REMINDER_HOURS`: a new `person_erasure_requested` (services erase idempotently
 and confirm again), logged as a warning with the services still missing.
 
@@ -20,11 +21,10 @@ the consent history, anonymised (see `ConsentLedger.anonymised`).
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from datetime import timedelta
-from typing import Any
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+from typing import TypeVar
 
-from wijkkracht_common import inbox
 from wijkkracht_common.auth import Principal
 from wijkkracht_common.errors import NotFound
 from wijkkracht_common.events.common import PersonDataErasedBase
@@ -34,39 +34,81 @@ from wijkkracht_common.events.identity import (
     PersonErasureCompleted,
     PersonErasureRequested,
 )
-from wijkkracht_common.idempotency import IDEMPOTENCY
-from wijkkracht_common.messaging import Delivery, PermanentError
+from wijkkracht_common.messaging import Delivery, PermanentError, apply_once
 from wijkkracht_common.observability import get_logger
+from wijkkracht_common.outbox import Staged
+from wijkkracht_common.storage import Session
 
-from identity.adapters import repositories as repo
-from identity.adapters import schema as c
-from identity.adapters.documents import restore_datetimes
+from identity.adapters.repositories import Repositories
 from identity.domain.erasure import ErasureStatus
 from identity.domain.people import Person
-from identity.service.context import Db, Identity
+from identity.domain.texts import Text
+from identity.service.consents import revoke_all
+from identity.service.context import NOT_FOUND, Db, Identity
+from identity.service.people import me
+from identity.service.problems import conflict
 
 log = get_logger(__name__)
 
 NO_ERASURE = "Er is geen verwijdering aangevraagd. / No erasure was requested."
+ERASURE_PENDING = Text(
+    "Verwijdering van dit account is al aangevraagd.", "Erasure of this account was requested."
+)
+REMINDER_ACTOR = "system:identity:erasure-reminder"
+
+E = TypeVar("E", bound=PersonDataErasedBase)
+
+
+# ---- the resident's request ----------------------------------------------------------------------
+
+
+async def request_erasure(ctx: Identity, principal: Principal) -> datetime:
+    """Marks the person erasure-pending and publishes `person_erasure_requested`; every
+    service erases its data on that event. Consents are revoked at once."""
+    person, _, pending = await me(ctx, principal)
+    if pending is not None:
+        raise conflict(ERASURE_PENDING, erasure_requested_at=pending.isoformat())
+    now = ctx.now()
+
+    async def work(db: Db, session: Session) -> tuple[datetime, list[Staged]]:
+        within = ctx.within(db, session)
+        if not await within.people.mark_erasure_requested(person.id, now):
+            raise conflict(ERASURE_PENDING)
+        events = await revoke_all(within, principal, person.id, now)
+        events.append(
+            new_event(
+                PersonErasureRequested(person_id=person.id),
+                tenant=principal.tenant,
+                subject=person.id,
+                actor=principal.subject,
+            )
+        )
+        _, completed = await start(ctx, within, person, at=now)
+        return now, events + completed
+
+    return await ctx.runtime.commit(principal.tenant, work)
 
 
 async def start(
-    ctx: Identity, db: Db, person: Person, *, at: Any, session: Any
-) -> tuple[ErasureStatus, list[Envelope[Any]]]:
+    ctx: Identity, within: Repositories, person: Person, *, at: datetime
+) -> tuple[ErasureStatus, list[Staged]]:
     """Store the status (inside the request's transaction). With no expected services the
     erasure completes at once."""
     status = ErasureStatus.requested(
         person.id, at=at, expected=ctx.settings.erasure_expected_services
     )
-    events: list[Envelope[Any]] = []
+    events: list[Staged] = []
     if status.all_confirmed:
-        status, events = await _complete(db, status, person, at, session=session)
-    await repo.save_erasure(db, status, session=session)
+        status, events = await _complete(within, status, person, at)
+    await within.erasures.save(status)
     return status, events
 
 
+# ---- reading the status ------------------------------------------------------------------------
+
+
 async def status_of(ctx: Identity, tenant: str, person_id: str) -> ErasureStatus:
-    found = await repo.get_erasure(await ctx.tenant_db(tenant), person_id)
+    found = await (await ctx.tenant(tenant)).erasures.get(person_id)
     if found is None:
         raise NotFound(NO_ERASURE)
     return found
@@ -75,48 +117,82 @@ async def status_of(ctx: Identity, tenant: str, person_id: str) -> ErasureStatus
 async def own_status(ctx: Identity, principal: Principal) -> ErasureStatus:
     """The resident's own view, readable until the erasure completes (then the account is
     gone and this is 404, like /me)."""
-    db = await ctx.tenant_db(principal.tenant)
-    person = None if principal.person_id is None else await repo.get_person(db, principal.person_id)
+    repos = await ctx.tenant(principal.tenant)
+    person = None if principal.person_id is None else await repos.people.get(principal.person_id)
     if person is None or not person.is_active:
-        raise NotFound("Niet gevonden. / Not found.")
+        raise NotFound(NOT_FOUND)
     return await status_of(ctx, principal.tenant, person.id)
 
 
-def confirmation_handler(ctx: Identity) -> Any:
-    async def handle(envelope: Envelope[PersonDataErasedBase], delivery: Delivery) -> bool:
-        data = envelope.data
-        service = type(data).producer
-        tenant = envelope.tenant
-
-        async def work(db: Db, session: Any) -> tuple[bool, list[Envelope[Any]]]:
-            if not await inbox.claim(db, delivery.durable, envelope.id, session=session):
-                return False, []
-            status = await repo.get_erasure(db, data.person_id)
-            person = await repo.get_person(db, data.person_id)
-            if status is None:
-                status = await _legacy_status(ctx, db, data.person_id)
-            status = status.confirm(
-                service,
-                event_id=envelope.id,
-                at=envelope.time,
-                erased=data.erased,
-                anonymised=data.anonymised,
-            )
-            events: list[Envelope[Any]] = []
-            if status.all_confirmed and not status.is_complete and person is not None:
-                status, events = await _complete(db, status, person, ctx.now(), session=session)
-            await repo.save_erasure(db, status, session=session)
-            return True, events
-
-        applied: bool = await ctx.runtime.commit(tenant, work)
-        if applied:
-            log.info("erasure confirmed", service=service, person_id=data.person_id)
-        return applied
-
-    return handle
+async def status_for_admin(ctx: Identity, principal: Principal, person_id: str) -> ErasureStatus:
+    """A tenant admin's read (also after completion); the read is access-logged."""
+    status = await status_of(ctx, principal.tenant, person_id)
+    await (await ctx.tenant(principal.tenant)).access_log.record(
+        principal,
+        resident=person_id,
+        action="read",
+        resource=f"erasure/{person_id}",
+        reason="erasure_administration",
+    )
+    ctx.runtime.notify_relay()
+    return status
 
 
-REMINDER_ACTOR = "system:identity:erasure-reminder"
+# ---- the services' confirmations -----------------------------------------------------------------
+
+
+async def on_data_erased(ctx: Identity, envelope: Envelope[E], delivery: Delivery) -> bool:
+    """Consumer of every producer's `person_data_erased`, applied once per event."""
+
+    async def effect(db: Db, session: Session) -> list[Staged]:
+        return await record_confirmation(ctx, ctx.within(db, session), envelope)
+
+    applied = await apply_once(ctx.runtime, envelope, delivery, effect)
+    if applied:
+        log.info(
+            "erasure confirmed",
+            service=type(envelope.data).producer,
+            person_id=envelope.data.person_id,
+        )
+    return applied
+
+
+async def record_confirmation(
+    ctx: Identity, within: Repositories, envelope: Envelope[E]
+) -> list[Staged]:
+    """Record one service's confirmation; the last expected one completes the erasure.
+    A confirmation nobody asked for can never apply (PermanentError: dead-lettered)."""
+    data = envelope.data
+    status = await within.erasures.get(data.person_id)
+    person = await within.people.get(data.person_id)
+    if status is None:
+        status = await _legacy_status(ctx, within, data.person_id)
+    status = status.confirm(
+        type(data).producer,
+        event_id=envelope.id,
+        at=envelope.time,
+        erased=data.erased,
+        anonymised=data.anonymised,
+    )
+    events: list[Staged] = []
+    if status.all_confirmed and not status.is_complete and person is not None:
+        status, events = await _complete(within, status, person, ctx.now())
+    await within.erasures.save(status)
+    return events
+
+
+async def _legacy_status(ctx: Identity, within: Repositories, person_id: str) -> ErasureStatus:
+    """A confirmation for an erasure requested before statuses were kept: rebuild it from
+    the person's `erasure_requested_at`; a confirmation nobody asked for is dead-lettered."""
+    requested_at = await within.people.erasure_requested_at(person_id)
+    if requested_at is None:
+        raise PermanentError(f"no erasure was requested for person {person_id}")
+    return ErasureStatus.requested(
+        person_id, at=requested_at, expected=ctx.settings.erasure_expected_services
+    )
+
+
+# ---- reminders -----------------------------------------------------------------------------------
 
 
 async def remind_pending(ctx: Identity) -> int:
@@ -124,14 +200,9 @@ async def remind_pending(ctx: Identity) -> int:
     every = timedelta(hours=ctx.settings.erasure_reminder_hours)
     reminded = 0
     for tenant in await ctx.runtime.storage.tenants():
-        db = await ctx.tenant_db(tenant)
+        repos = await ctx.tenant(tenant)
         now = ctx.now()
-        overdue = [
-            status
-            for doc in await db[c.ERASURES].find({"completed_at": None}).to_list(None)
-            if (status := repo.erasure_from_doc(doc)) is not None
-            and status.reminder_due(now, every)
-        ]
+        overdue = [s for s in await repos.erasures.incomplete() if s.reminder_due(now, every)]
         for status in overdue:
             reminded += await _remind(ctx, tenant, status.person_id, every)
     return reminded
@@ -140,12 +211,13 @@ async def remind_pending(ctx: Identity) -> int:
 async def _remind(ctx: Identity, tenant: str, person_id: str, every: timedelta) -> int:
     now = ctx.now()
 
-    async def work(db: Db, session: Any) -> tuple[ErasureStatus | None, list[Envelope[Any]]]:
-        status = await repo.get_erasure(db, person_id, session=session)
+    async def work(db: Db, session: Session) -> tuple[ErasureStatus | None, list[Staged]]:
+        erasures = ctx.within(db, session).erasures
+        status = await erasures.get(person_id)
         if status is None or not status.reminder_due(now, every):
             return None, []  # confirmed meanwhile
         status = status.reminded(now)
-        await repo.save_erasure(db, status, session=session)
+        await erasures.save(status)
         return status, [
             new_event(
                 PersonErasureRequested(person_id=person_id),
@@ -169,25 +241,16 @@ async def _remind(ctx: Identity, tenant: str, person_id: str, every: timedelta) 
     return 1
 
 
-async def _legacy_status(ctx: Identity, db: Db, person_id: str) -> ErasureStatus:
-    """A confirmation for an erasure requested before statuses were kept: rebuild it from
-    the person's `erasure_requested_at`; a confirmation nobody asked for is dead-lettered."""
-    raw = await db[c.PEOPLE].find_one({"_id": person_id}, projection={"erasure_requested_at": 1})
-    requested_at = restore_datetimes(raw or {}).get("erasure_requested_at")
-    if requested_at is None:
-        raise PermanentError(f"no erasure was requested for person {person_id}")
-    return ErasureStatus.requested(
-        person_id, at=requested_at, expected=ctx.settings.erasure_expected_services
-    )
+# ---- identity's own data -----------------------------------------------------------------------
 
 
 async def _complete(
-    db: Db, status: ErasureStatus, person: Person, now: Any, *, session: Any
-) -> tuple[ErasureStatus, list[Envelope[Any]]]:
-    events: list[Envelope[Any]] = []
+    within: Repositories, status: ErasureStatus, person: Person, now: datetime
+) -> tuple[ErasureStatus, list[Staged]]:
+    events: list[Staged] = []
     if person.is_active:
-        memberships = await repo.memberships_of(db, person.id)
-        await erase_person_data(db, person, now, session=session)
+        memberships = await within.memberships.of_person(person.id)
+        await erase_person_data(within, person, now)
         events += [
             new_event(
                 MembershipChanged(person_id=person.id, organisation_slug=m.organisation, roles=[]),
@@ -210,31 +273,26 @@ async def _complete(
     return done, events
 
 
-async def erase_person_data(db: Db, person: Person, now: Any, *, session: Any) -> None:
-    await repo.replace_person_with_tombstone(db, person.erased(), erased_at=now, session=session)
+async def erase_person_data(within: Repositories, person: Person, now: datetime) -> None:
+    await within.people.replace_with_tombstone(person.erased(), erased_at=now)
     if person.email is not None:
-        await repo.release_email(db, person.email, session=session)
-        await db[c.LOGIN_FAILURES].delete_many({"key": f"account:{person.email}"}, session=session)
-    await repo.delete_memberships_of(db, person.id, session=session)
-    await db[c.LOGIN_CODES].delete_many({"person_id": person.id}, session=session)
-    await _revoke_refresh_tokens(db, person.id, now, session=session)
-    ledger = await repo.get_ledger(db, person.id)
-    await db[c.CONSENTS].delete_one({"_id": person.id}, session=session)
+        await within.people.release_email(person.email)
+        await within.login_failures.forget(f"account:{person.email}")
+    await within.memberships.delete_of_person(person.id)
+    await within.login_codes.delete_of_person(person.id)
+    await _revoke_refresh_tokens(within, person.id, now)
+    ledger = await within.consents.get(person.id)
+    await within.consents.delete(person.id)
     if ledger.entries:
-        await repo.save_ledger(db, ledger.anonymised(f"erased-{new_event_id()}"), session=session)
-    await db[c.ACCESS_PROJECTION].delete_many({"resident": person.id}, session=session)
-    await db[IDEMPOTENCY].delete_many({"body.id": person.id}, session=session)
+        await within.consents.save(ledger.anonymised(f"erased-{new_event_id()}"))
+    await within.access_log.delete_projected(person.id)
+    await within.idempotency.delete_about(person.id)
 
 
-async def _revoke_refresh_tokens(db: Db, person_id: str, now: Any, *, session: Any) -> None:
-    families: Iterable[str] = {
-        str(doc["family_id"])
-        async for doc in db[c.REFRESH_TOKENS].find(
-            {"subject": person_id}, projection={"family_id": 1}, session=session
+async def _revoke_refresh_tokens(within: Repositories, person_id: str, now: datetime) -> None:
+    for family in await within.grants.families_of(person_id):
+        revoked: Sequence[tuple[str, datetime]] = await within.grants.revoke_family(
+            family, now, "person_erased"
         )
-    }
-    for family in sorted(families):
-        for jti, expires in await repo.revoke_family(
-            db, family, now, "person_erased", session=session
-        ):
-            await repo.deny_jti(db, jti, expires, session=session)
+        for jti, expires in revoked:
+            await within.grants.deny(jti, expires)

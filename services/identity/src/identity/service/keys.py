@@ -7,14 +7,14 @@ from this store instead of an HTTP call to itself.
 from __future__ import annotations
 
 import time
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from joserfc.jwk import KeySet as JoseKeySet
 from wijkkracht_common.auth import JwksCache, TokenVerifier
-from wijkkracht_common.storage import Storage
 
-from identity.adapters import repositories as repo
+from identity.adapters.repositories import SigningKeys
 from identity.domain.signing_keys import KeyRotationError, KeySet, generate_signing_key
 from identity.settings import Settings
 
@@ -28,24 +28,24 @@ class KeyStore:
     #: long before it signs; a few seconds of staleness is therefore harmless.
     TTL_SECONDS = 5.0
 
-    def __init__(self, storage: Storage) -> None:
-        self._storage = storage
+    def __init__(self, repository: Callable[[], Awaitable[SigningKeys]]) -> None:
+        self._repository = repository
         self._cached: KeySet | None = None
         self._loaded_at = 0.0
         self.generation = 0  # changes whenever the set of published kids changes
 
     async def ensure(self, *, generate: bool) -> KeySet:
         """Load the key set; create a first active key when allowed (dev), else refuse."""
-        pdb = await self._storage.platform_db()
-        loaded = await repo.load_keyset(pdb)
+        stored = await self._repository()
+        loaded = await stored.load()
         if loaded is None:
             if not generate:
                 raise KeysMissing(
                     "Geen ondertekeningssleutels: maak ze met `wk keys rotate`. / No signing "
                     "keys: create them with `wk keys rotate` (keys are generated only in dev)."
                 )
-            await repo.create_keyset(pdb, KeySet.bootstrap(datetime.now(UTC)))
-            loaded = await repo.load_keyset(pdb)
+            await stored.create(KeySet.bootstrap(datetime.now(UTC)))
+            loaded = await stored.load()
             assert loaded is not None
         self._remember(loaded[0])
         return loaded[0]
@@ -58,7 +58,7 @@ class KeyStore:
 
     async def current(self) -> KeySet:
         if self._cached is None or time.monotonic() - self._loaded_at > self.TTL_SECONDS:
-            loaded = await repo.load_keyset(await self._storage.platform_db())
+            loaded = await (await self._repository()).load()
             if loaded is None:
                 raise KeysMissing("no signing keys")
             self._remember(loaded[0])
@@ -74,11 +74,11 @@ class KeyStore:
         No next key: publish one. A next key published long enough: promote it (the active
         key retires). Always: prune retired keys whose tokens have all expired.
         """
-        pdb = await self._storage.platform_db()
+        stored = await self._repository()
         now = datetime.now(UTC)
-        loaded = await repo.load_keyset(pdb)
+        loaded = await stored.load()
         if loaded is None:
-            await repo.create_keyset(pdb, KeySet.bootstrap(now))
+            await stored.create(KeySet.bootstrap(now))
             self._cached = None
             return ["created the first active key"]
         keys, version = loaded
@@ -96,7 +96,7 @@ class KeyStore:
         pruned = keys.prune(now, keep_retired_for=keep_retired_for)
         if len(pruned.keys) < len(keys.keys):
             done.append(f"pruned {len(keys.keys) - len(pruned.keys)} retired key(s)")
-        if not await repo.replace_keyset(pdb, pruned, version):
+        if not await stored.replace(pruned, version):
             raise KeyRotationError("concurrent rotation; try again")
         self._cached = None
         return done

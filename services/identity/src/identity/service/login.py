@@ -11,7 +11,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from identity.adapters import repositories as repo
 from identity.domain.emails import normalise_email
 from identity.domain.login_codes import hash_code, normalise_code, redeem_login_code
 from identity.domain.people import Person
@@ -49,24 +48,22 @@ class Throttle:
     keys: tuple[str, ...]
 
     async def check(self, now: datetime) -> None:
-        db = await self.ctx.tenant_db(self.tenant)
+        failures = (await self.ctx.tenant(self.tenant)).login_failures
         since = now - self.ctx.throttle.retention()
         account = [k for k in self.keys if k.startswith("account:")]
         ip = [k for k in self.keys if k.startswith("ip:")]
         decision = self.ctx.throttle.decide(
             now=now,
-            account_failures=[
-                t for k in account for t in await repo.login_failures_since(db, k, since)
-            ],
-            ip_failures=[t for k in ip for t in await repo.login_failures_since(db, k, since)],
+            account_failures=[t for k in account for t in await failures.since(k, since)],
+            ip_failures=[t for k in ip for t in await failures.since(k, since)],
         )
         if not decision.allowed and decision.locked_until is not None:
             wait = max(1, int((decision.locked_until - now).total_seconds()) + 1)
             raise LoginRefused(throttled_text(wait), retry_after=wait)
 
     async def failed(self, now: datetime) -> None:
-        db = await self.ctx.tenant_db(self.tenant)
-        await repo.record_login_failure(db, self.keys, now, now + self.ctx.throttle.retention())
+        failures = (await self.ctx.tenant(self.tenant)).login_failures
+        await failures.record(self.keys, now, now + self.ctx.throttle.retention())
 
 
 def _ip_key(ip: str | None) -> str:
@@ -83,8 +80,7 @@ async def login_with_password(
     throttle = Throttle(ctx, tenant, (f"account:{address}", _ip_key(ip)))
     now = ctx.now()
     await throttle.check(now)
-    db = await ctx.tenant_db(tenant)
-    person = await repo.person_by_email(db, address)
+    person = await (await ctx.tenant(tenant)).people.by_email(address)
     usable = person is not None and person.is_active
     ok = await ctx.verify_password(person.password_hash if usable and person else None, password)
     if not ok or person is None:
@@ -99,20 +95,18 @@ async def login_with_code(ctx: Identity, tenant: str, typed: str, ip: str | None
     throttle = Throttle(ctx, tenant, (_ip_key(ip),))
     now = ctx.now()
     await throttle.check(now)
-    db = await ctx.tenant_db(tenant)
+    repos = await ctx.tenant(tenant)
     canonical = normalise_code(typed)
     record = (
-        None
-        if canonical is None
-        else await repo.get_login_code(db, hash_code(canonical, ctx.pepper))
+        None if canonical is None else await repos.login_codes.get(hash_code(canonical, ctx.pepper))
     )
     redeemed = redeem_login_code(record, now=now)
-    person = None if record is None else await repo.get_person(db, record.person_id)
+    person = None if record is None else await repos.people.get(record.person_id)
     if (
         redeemed is None
         or person is None
         or not person.is_active
-        or not await repo.redeem_login_code(db, redeemed.code_hash, now)
+        or not await repos.login_codes.redeem(redeemed.code_hash, now)
     ):
         await throttle.failed(now)
         raise LoginRefused(INVALID_CODE)

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any
-
+from wijkkracht_common.auth import Principal
 from wijkkracht_common.errors import InvalidInput, field_error
-from wijkkracht_common.events.envelope import Envelope, new_event
+from wijkkracht_common.events.envelope import new_event
 from wijkkracht_common.events.identity import NeighbourhoodsImported
+from wijkkracht_common.outbox import Staged
+from wijkkracht_common.storage import Session
 
-from identity.adapters import repositories as repo
 from identity.domain.neighbourhoods import (
     NeighbourhoodCsvError,
     NeighbourhoodTable,
@@ -30,8 +30,8 @@ async def import_neighbourhoods(
             errors=[field_error(f"line {e.line}", e.text.en) for e in error.errors],
         ) from error
 
-    async def work(db: Db, session: Any) -> tuple[NeighbourhoodTable, list[Envelope[Any]]]:
-        await repo.save_neighbourhoods(db, table, ctx.now(), session=session)
+    async def work(db: Db, session: Session) -> tuple[NeighbourhoodTable, list[Staged]]:
+        await ctx.within(db, session).neighbourhoods.save(table, ctx.now())
         event = new_event(
             NeighbourhoodsImported(
                 neighbourhoods=[n.model_dump(mode="json") for n in table.neighbourhoods]
@@ -43,3 +43,7 @@ async def import_neighbourhoods(
         return table, [event]
 
     return await ctx.runtime.commit(tenant, work)
+
+
+async def table_of(ctx: Identity, principal: Principal) -> NeighbourhoodTable:
+    return await (await ctx.tenant(principal.tenant)).neighbourhoods.get()

@@ -17,8 +17,10 @@ from urllib.parse import unquote
 
 from wijkkracht_common.auth import Principal
 from wijkkracht_common.errors import Unauthorized
+from wijkkracht_common.outbox import Staged
+from wijkkracht_common.storage import Session
 
-from identity.adapters import repositories as repo
+from identity.adapters.repositories import Repositories
 from identity.domain.api_clients import ApiClient
 from identity.domain.authorization_request import (
     AuthorizationRejected,
@@ -73,7 +75,7 @@ async def load_client(ctx: Identity, client_id: str | None) -> ApiClient | None:
     tenant = await ctx.tenant_of_client(client_id)
     if tenant is None:
         return None
-    client = await repo.get_client(await ctx.tenant_db(tenant), client_id)
+    client = await (await ctx.tenant(tenant)).clients.get(client_id)
     if client is not None:
         ctx.client_cache[client_id] = (client, time.monotonic() + ctx.settings.client_cache_seconds)
     return client
@@ -98,7 +100,7 @@ async def issue_code(ctx: Identity, validated: ValidatedAuthorization, person: P
         policy=ctx.policy,
         source=ctx.random,
     )
-    await repo.insert_code(await ctx.tenant_db(validated.tenant), record)
+    await (await ctx.tenant(validated.tenant)).grants.add_code(record)
     return authorization_response_location(validated, code, ctx.policy)
 
 
@@ -132,46 +134,39 @@ def client_credentials_from(
     return form.get("client_id"), form.get("client_secret"), False
 
 
-async def _subject(db: Db, person_id: str) -> Subject | None:
-    person = await repo.get_person(db, person_id)
+async def _subject(repos: Repositories, person_id: str) -> Subject | None:
+    person = await repos.people.get(person_id)
     if person is None:
         return None
-    return subject_for(person, await repo.memberships_of(db, person_id))
+    return subject_for(person, await repos.memberships.of_person(person_id))
 
 
-async def _apply(db: Db, writes: Iterable[Write], session: Any) -> None:
+async def _apply(within: Repositories, writes: Iterable[Write]) -> None:
+    grants = within.grants
     for write in writes:
         if isinstance(write, MarkCodeUsed):
-            fields = {
-                "used_at": write.used_at,
-                "issued_jti": write.issued_jti,
-                "issued_jti_expires_at": write.issued_jti_expires_at,
-                "issued_family_id": write.issued_family_id,
-            }
-            if not await repo.mark_code_used(db, write.code_hash, fields, session=session):
+            if not await grants.mark_code_used(write):
                 raise _LostRace
         elif isinstance(write, MarkRefreshRotated):
-            if not await repo.mark_refresh_rotated(
-                db, write.token_hash, write.rotated_at, session=session
-            ):
+            if not await grants.mark_refresh_rotated(write.token_hash, write.rotated_at):
                 raise _LostRace
         elif isinstance(write, StoreRefreshToken):
-            await repo.insert_refresh(db, write.record, session=session)
+            await grants.add_refresh(write.record)
         elif isinstance(write, RevokeRefreshFamily):
-            for jti, expires in await repo.revoke_family(
-                db, write.family_id, write.revoked_at, write.reason, session=session
+            for jti, expires in await grants.revoke_family(
+                write.family_id, write.revoked_at, write.reason
             ):
-                await repo.deny_jti(db, jti, expires, session=session)
+                await grants.deny(jti, expires)
         elif isinstance(write, RevokeAccessToken):
-            await repo.deny_jti(db, write.jti, write.expires_at, session=session)
+            await grants.deny(write.jti, write.expires_at)
 
 
 async def _persist(ctx: Identity, tenant: str, outcome: GrantOutcome) -> None:
     if not outcome.writes:
         return
 
-    async def work(db: Db, session: Any) -> tuple[None, list[Any]]:
-        await _apply(db, outcome.writes, session)
+    async def work(db: Db, session: Session) -> tuple[None, list[Staged]]:
+        await _apply(ctx.within(db, session), outcome.writes)
         return None, []
 
     await ctx.runtime.commit(tenant, work)
@@ -191,14 +186,14 @@ async def token(ctx: Identity, form: Mapping[str, str], authorization: str | Non
         return _oauth_error(error, basic)
     grant = form.get("grant_type")
     tenant = client.tenant
-    db = await ctx.tenant_db(tenant)
+    repos = await ctx.tenant(tenant)
     for _attempt in range(3):
         keys = await ctx.keys.current()
         now = ctx.now()
         if grant == "authorization_code":
             code = form.get("code") or ""
             record = (
-                await repo.get_code(db, lookup_hash(code))
+                await repos.grants.get_code(lookup_hash(code))
                 if tenant_of_token(code) == tenant
                 else None
             )
@@ -208,7 +203,7 @@ async def token(ctx: Identity, form: Mapping[str, str], authorization: str | Non
                 code_record=record,
                 redirect_uri=form.get("redirect_uri"),
                 code_verifier=form.get("code_verifier"),
-                subject=await _subject(db, record.subject) if record else None,
+                subject=await _subject(repos, record.subject) if record else None,
                 keys=keys,
                 policy=ctx.policy,
                 now=now,
@@ -217,7 +212,7 @@ async def token(ctx: Identity, form: Mapping[str, str], authorization: str | Non
         elif grant == "refresh_token":
             presented = form.get("refresh_token") or ""
             refresh = (
-                await repo.get_refresh(db, lookup_hash(presented))
+                await repos.grants.get_refresh(lookup_hash(presented))
                 if tenant_of_token(presented) == tenant
                 else None
             )
@@ -226,7 +221,7 @@ async def token(ctx: Identity, form: Mapping[str, str], authorization: str | Non
                 presented_token=presented,
                 record=refresh,
                 requested_scope=form.get("scope"),
-                subject=await _subject(db, refresh.subject) if refresh else None,
+                subject=await _subject(repos, refresh.subject) if refresh else None,
                 keys=keys,
                 policy=ctx.policy,
                 now=now,
@@ -275,9 +270,9 @@ async def revoke(ctx: Identity, form: Mapping[str, str], authorization: str | No
     presented = form.get("token")
     if not presented:
         return _oauth_error(OAuthError(OAuthErrorCode.INVALID_REQUEST, "token missing"))
-    db = await ctx.tenant_db(client.tenant)
+    repos = await ctx.tenant(client.tenant)
     record = (
-        await repo.get_refresh(db, lookup_hash(presented))
+        await repos.grants.get_refresh(lookup_hash(presented))
         if tenant_of_token(presented) == client.tenant
         else None
     )
@@ -297,14 +292,22 @@ async def userinfo(ctx: Identity, principal: Principal) -> dict[str, Any] | None
     """None: not a user token with `openid`, revoked, or the person is gone."""
     if principal.person_id is None:
         return None
-    db = await ctx.tenant_db(principal.tenant)
-    if principal.token_id and await repo.is_jti_revoked(db, principal.token_id):
+    repos = await ctx.tenant(principal.tenant)
+    if principal.token_id and await repos.grants.is_denied(principal.token_id):
         raise Unauthorized("Ongeldig toegangstoken. / Invalid access token.")
-    person = await repo.get_person(db, principal.person_id)
+    person = await repos.people.get(principal.person_id)
     if person is None:
         return None
-    subject = subject_for(person, await repo.memberships_of(db, person.id))
+    subject = subject_for(person, await repos.memberships.of_person(person.id))
     return userinfo_claims(person, subject, principal.scopes)
 
 
-__all__ = ["AuthorizationRejected", "TokenResult", "revoke", "token", "userinfo"]
+async def is_revoked(ctx: Identity, principal: Principal) -> bool:
+    """Identity's own endpoints also refuse access tokens on the deny-list (other services
+    rely on the 15-minute lifetime)."""
+    if not principal.token_id:
+        return False
+    return await (await ctx.tenant(principal.tenant)).grants.is_denied(principal.token_id)
+
+
+__all__ = ["AuthorizationRejected", "TokenResult", "is_revoked", "revoke", "token", "userinfo"]

@@ -1,26 +1,25 @@
-"""People: self-registration, assisted registration, staff accounts, memberships, profile,
-erasure requests. Events carry ids and the coarse profile only (never names or e-mails)."""
+"""People: self-registration, assisted registration, staff accounts, memberships, profile.
+Events carry ids and the coarse profile only (never names or e-mails). Erasure requests are
+in `service.erasure`, consent in `service.consents`."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from datetime import datetime
+from typing import Any, TypedDict
 
-from wijkkracht_common.access_log import record_access
 from wijkkracht_common.auth import Principal
-from wijkkracht_common.errors import Forbidden, InvalidInput, NotFound, field_error
+from wijkkracht_common.errors import InvalidInput, NotFound, field_error
 from wijkkracht_common.events.envelope import Envelope, new_event, new_event_id
 from wijkkracht_common.events.identity import (
     MembershipChanged,
-    PersonErasureRequested,
     PersonProfileUpdated,
     PersonRegistered,
 )
-from wijkkracht_common.storage import is_duplicate_key
+from wijkkracht_common.outbox import Staged
+from wijkkracht_common.storage import Session, is_duplicate_key
 
-from identity.adapters import repositories as repo
-from identity.adapters.documents import restore_datetimes
 from identity.domain.emails import normalise_email
 from identity.domain.login_codes import LoginCode, issue_login_code
 from identity.domain.memberships import Membership
@@ -30,13 +29,15 @@ from identity.domain.roles import Role
 from identity.domain.texts import Text
 from identity.service.context import NOT_FOUND, Db, Identity
 from identity.service.directory import require_organisation
+from identity.service.permissions import (
+    may_print_login_code,
+    require_grant,
+    require_manager,
+)
 from identity.service.problems import conflict
 
 EMAIL_TAKEN = Text(
     "Er is al een account met dit e-mailadres.", "An account with this e-mail address exists."
-)
-ERASURE_PENDING = Text(
-    "Verwijdering van dit account is al aangevraagd.", "Erasure of this account was requested."
 )
 STAFF_ROLES = frozenset(Role) - {Role.RESIDENT}
 
@@ -44,8 +45,16 @@ STAFF_ROLES = frozenset(Role) - {Role.RESIDENT}
 _EVENT_HOUSEHOLD = {HouseholdType.COUPLE_WITHOUT_CHILDREN: "couple"}
 
 
-def coarse_profile(person: Person, year: int) -> dict[str, Any]:
-    """What other services may know for grouping: PC4, neighbourhood, age band, household."""
+class CoarseProfile(TypedDict):
+    """What other services may know for grouping (the fields of the people events)."""
+
+    pc4: str | None
+    neighbourhood_code: str | None
+    age_band: str | None
+    household_type: str | None
+
+
+def coarse_profile(person: Person, year: int) -> CoarseProfile:
     household = person.household_type
     return {
         "pc4": person.pc4,
@@ -88,14 +97,14 @@ async def register_person(
 ) -> tuple[Person, str | None]:
     """Create a person with memberships; returns the person and, for assisted registration,
     the plain one-time login code (to print once; only its HMAC is stored)."""
-    db = await ctx.tenant_db(tenant)
+    repos = await ctx.tenant(tenant)
     email = None if data.email is None else normalise_email(data.email)
     if data.password is not None:
         password_problem(data.password, email)
     grants = [(org, frozenset(roles)) for org, roles in memberships]
     for org, _ in grants:
-        await require_organisation(db, org)
-    table = await repo.get_neighbourhoods(db)
+        await require_organisation(repos, org)
+    table = await repos.neighbourhoods.get()
     now = ctx.now()
     person = new_person(
         person_id=new_event_id(),
@@ -127,13 +136,14 @@ async def register_person(
         )
     is_resident = all(Role.RESIDENT in m.roles for m in members) or not members
 
-    async def work(db: Db, session: Any) -> tuple[Person, list[Envelope[Any]]]:
-        await repo.insert_person(db, person, session=session)
+    async def work(db: Db, session: Session) -> tuple[Person, list[Staged]]:
+        within = ctx.within(db, session)
+        await within.people.add(person)
         for membership in members:
-            await repo.save_membership(db, membership, session=session)
+            await within.memberships.save(membership)
         if code_record is not None:
-            await repo.insert_login_code(db, code_record, session=session)
-        events: list[Envelope[Any]] = [
+            await within.login_codes.add(code_record)
+        events: list[Staged] = [
             new_event(
                 PersonRegistered(
                     person_id=person.id,
@@ -158,7 +168,7 @@ async def register_person(
     return created, code
 
 
-def _membership_event(m: Membership, actor: str) -> Envelope[Any]:
+def _membership_event(m: Membership, actor: str) -> Envelope[MembershipChanged]:
     return new_event(
         MembershipChanged(
             person_id=m.person_id,
@@ -172,35 +182,35 @@ def _membership_event(m: Membership, actor: str) -> Envelope[Any]:
     )
 
 
+async def memberships_of(ctx: Identity, person: Person) -> list[Membership]:
+    return await (await ctx.tenant(person.tenant)).memberships.of_person(person.id)
+
+
 # ---- staff views of people ---------------------------------------------------------------------
 
 
-def may_manage(principal: Principal, organisation: str) -> bool:
-    return principal.has_role(Role.TENANT_ADMIN) or Role.ORG_ADMIN in principal.roles_in(
-        organisation
-    )
-
-
-def may_grant(principal: Principal, roles: Iterable[Role]) -> bool:
-    """Only a tenant admin hands out tenant-wide roles; platform_operator never via this API."""
-    wanted = set(roles)
-    if Role.PLATFORM_OPERATOR in wanted:
-        return False
-    if wanted & {Role.TENANT_ADMIN, Role.NEIGHBOURHOOD_MANAGER}:
-        return principal.has_role(Role.TENANT_ADMIN)
-    return True
+async def check_new_memberships(
+    ctx: Identity, principal: Principal, grants: Iterable[tuple[str, Iterable[Role]]]
+) -> None:
+    """Before a staff account is created: each organisation exists and the caller may manage
+    it and hand out the roles."""
+    repos = await ctx.tenant(principal.tenant)
+    for org, roles in grants:
+        await require_organisation(repos, org)
+        require_manager(principal, org)
+        require_grant(principal, roles)
 
 
 async def visible_person(ctx: Identity, principal: Principal, person_id: str) -> Person:
     """A person the caller may see: tenant admins see everyone in their tenant, org admins
     only members of their organisations. Anything else is 404 (existence is not revealed)."""
-    db = await ctx.tenant_db(principal.tenant)
-    person = await repo.get_person(db, person_id)
+    repos = await ctx.tenant(principal.tenant)
+    person = await repos.people.get(person_id)
     if person is None:
         raise NotFound(NOT_FOUND)
     if principal.has_role(Role.TENANT_ADMIN):
         return person
-    orgs = {m.organisation for m in await repo.memberships_of(db, person_id)}
+    orgs = {m.organisation for m in await repos.memberships.of_person(person_id)}
     if not any(Role.ORG_ADMIN in principal.roles_in(o) for o in orgs):
         raise NotFound(NOT_FOUND)
     return person
@@ -211,19 +221,60 @@ async def read_person_logged(
 ) -> tuple[Person, list[Membership]]:
     """Staff read of a person (NEN 7513): the access is recorded and sent to the projection."""
     person = await visible_person(ctx, principal, person_id)
-    db = await ctx.tenant_db(principal.tenant)
+    repos = await ctx.tenant(principal.tenant)
     if principal.person_id != person_id:
-        await record_access(
-            db,
-            service="identity",
-            principal=principal,
+        await repos.access_log.record(
+            principal,
             resident=person_id,
             action="read",
             resource=f"person/{person_id}",
             reason="administration",
         )
         ctx.runtime.notify_relay()
-    return person, await repo.memberships_of(db, person_id)
+    return person, await repos.memberships.of_person(person_id)
+
+
+async def list_people(
+    ctx: Identity,
+    principal: Principal,
+    organisation: str | None,
+    *,
+    limit: int,
+    cursor: str | None,
+) -> tuple[list[tuple[Person, list[Membership]]], str | None]:
+    """Tenant admins list everyone (or one organisation); org admins one of their orgs.
+    Each listed person is an access to personal data and is logged."""
+    repos = await ctx.tenant(principal.tenant)
+    if organisation is None:
+        if not principal.has_role(Role.TENANT_ADMIN):
+            raise InvalidInput(
+                "Kies een organisatie. / Choose an organisation.",
+                errors=[field_error("query.organisation", "required")],
+            )
+        ids, next_cursor = await repos.people.page_ids(limit=limit, cursor=cursor)
+    else:
+        await require_organisation(repos, organisation)
+        require_manager(principal, organisation)
+        members, next_cursor = await repos.memberships.page_of_organisation(
+            organisation, limit=limit, cursor=cursor
+        )
+        ids = [m.person_id for m in members]
+    listed: list[tuple[Person, list[Membership]]] = []
+    for person_id in ids:
+        person = await repos.people.get(person_id)
+        if person is None:
+            continue
+        if principal.person_id != person_id:
+            await repos.access_log.record(
+                principal,
+                resident=person_id,
+                action="list",
+                resource=f"person/{person_id}",
+                reason="administration",
+            )
+        listed.append((person, await repos.memberships.of_person(person_id)))
+    ctx.runtime.notify_relay()
+    return listed, next_cursor
 
 
 async def set_membership(
@@ -235,18 +286,14 @@ async def set_membership(
     team: str | None = None,
 ) -> Membership | None:
     """Replace the person's roles in one organisation; an empty list removes the membership."""
-    if not may_manage(principal, organisation):
-        raise Forbidden(
-            "U mag deze organisatie niet beheren. / You may not manage this organisation."
-        )
-    if not may_grant(principal, roles):
-        raise Forbidden("U mag deze rol niet toekennen. / You may not grant this role.")
-    db = await ctx.tenant_db(principal.tenant)
-    await require_organisation(db, organisation)
-    person = await repo.get_person(db, person_id)
+    require_manager(principal, organisation)
+    require_grant(principal, roles)
+    repos = await ctx.tenant(principal.tenant)
+    await require_organisation(repos, organisation)
+    person = await repos.people.get(person_id)
     if person is None or not person.is_active:
         raise NotFound(NOT_FOUND)
-    if team is not None and await repo.get_team(db, organisation, team) is None:
+    if team is not None and await repos.organisations.get_team(organisation, team) is None:
         raise InvalidInput(
             "Onbekend team. / Unknown team.", errors=[field_error("team", "unknown")]
         )
@@ -262,11 +309,12 @@ async def set_membership(
         else None
     )
 
-    async def work(db: Db, session: Any) -> tuple[Membership | None, list[Envelope[Any]]]:
+    async def work(db: Db, session: Session) -> tuple[Membership | None, list[Staged]]:
+        within = ctx.within(db, session)
         if membership is None:
-            await repo.delete_membership(db, person_id, organisation, session=session)
+            await within.memberships.delete(person_id, organisation)
         else:
-            await repo.save_membership(db, membership, session=session)
+            await within.memberships.save(membership)
         event = new_event(
             MembershipChanged(
                 person_id=person_id,
@@ -283,16 +331,16 @@ async def set_membership(
     return await ctx.runtime.commit(principal.tenant, work)
 
 
-async def new_login_code(ctx: Identity, principal: Principal, person_id: str) -> tuple[str, Any]:
+async def new_login_code(
+    ctx: Identity, principal: Principal, person_id: str
+) -> tuple[str, datetime]:
     """A fresh printed code for an assisted resident (professional of one of their orgs)."""
-    db = await ctx.tenant_db(principal.tenant)
-    person = await repo.get_person(db, person_id)
-    orgs = {m.organisation for m in await repo.memberships_of(db, person_id)} if person else set()
-    if (
-        person is None
-        or not person.is_active
-        or not any(principal.roles_in(o) & {Role.PROFESSIONAL, Role.ORG_ADMIN} for o in orgs)
-    ):
+    repos = await ctx.tenant(principal.tenant)
+    person = await repos.people.get(person_id)
+    orgs = (
+        {m.organisation for m in await repos.memberships.of_person(person_id)} if person else set()
+    )
+    if person is None or not person.is_active or not may_print_login_code(principal, orgs):
         raise NotFound(NOT_FOUND)
     code, record = issue_login_code(
         person_id=person_id,
@@ -302,37 +350,38 @@ async def new_login_code(ctx: Identity, principal: Principal, person_id: str) ->
         pepper=ctx.pepper,
         source=ctx.random,
     )
-    await repo.insert_login_code(db, record, session=None)
+    await repos.login_codes.add(record)
     return code, record.expires_at
 
 
 # ---- self-service --------------------------------------------------------------------------------
 
 
-async def me(ctx: Identity, principal: Principal) -> tuple[Person, list[Membership], Any]:
+async def me(
+    ctx: Identity, principal: Principal
+) -> tuple[Person, list[Membership], datetime | None]:
+    """The calling person, their memberships and when they asked for erasure (if they did)."""
     if principal.person_id is None:
         raise NotFound(NOT_FOUND)
-    db = await ctx.tenant_db(principal.tenant)
-    person = await repo.get_person(db, principal.person_id)
+    repos = await ctx.tenant(principal.tenant)
+    person = await repos.people.get(principal.person_id)
     if person is None or not person.is_active:
         raise NotFound(NOT_FOUND)
-    raw = await db.people.find_one({"_id": person.id}, projection={"erasure_requested_at": 1})
-    pending = restore_datetimes(raw or {}).get("erasure_requested_at")
-    return person, await repo.memberships_of(db, person.id), pending
+    pending = await repos.people.erasure_requested_at(person.id)
+    return person, await repos.memberships.of_person(person.id), pending
 
 
-_UNSET: Any = object()
-
-
-async def update_profile(ctx: Identity, principal: Principal, *, changes: dict[str, Any]) -> Person:
+async def update_profile(
+    ctx: Identity, principal: Principal, *, changes: Mapping[str, Any]
+) -> Person:
     """PATCH semantics: only the given fields change; `person_profile_updated` is published
     only when the coarse profile (PC4/neighbourhood, age band, household) changed."""
     person, _, _ = await me(ctx, principal)
-    db = await ctx.tenant_db(principal.tenant)
+    repos = await ctx.tenant(principal.tenant)
     now = ctx.now()
     updated = person
     if "pc4" in changes:
-        updated = updated.with_pc4(changes["pc4"], await repo.get_neighbourhoods(db))
+        updated = updated.with_pc4(changes["pc4"], await repos.neighbourhoods.get())
     rest = {
         k: v for k, v in changes.items() if k in ("birth_year", "household_type", "display_name")
     }
@@ -348,9 +397,9 @@ async def update_profile(ctx: Identity, principal: Principal, *, changes: dict[s
     updated = Person.model_validate({**updated.model_dump(), **rest})
     before, after = coarse_profile(person, now.year), coarse_profile(updated, now.year)
 
-    async def work(db: Db, session: Any) -> tuple[Person, list[Envelope[Any]]]:
-        await repo.save_person(db, updated, session=session)
-        events: list[Envelope[Any]] = []
+    async def work(db: Db, session: Session) -> tuple[Person, list[Staged]]:
+        await ctx.within(db, session).people.save(updated)
+        events: list[Staged] = []
         if before != after:
             events.append(
                 new_event(
@@ -365,46 +414,7 @@ async def update_profile(ctx: Identity, principal: Principal, *, changes: dict[s
     return await ctx.runtime.commit(principal.tenant, work)
 
 
-async def change_password(
-    ctx: Identity, person: Person, new_password: str, *, session: Any = None
-) -> None:
+async def change_password(ctx: Identity, person: Person, new_password: str) -> None:
     password_problem(new_password, person.email)
-    db = await ctx.tenant_db(person.tenant)
     hashed = await ctx.hash_password(new_password)
-    await db.people.update_one(
-        {"_id": person.id}, {"$set": {"password_hash": hashed}}, session=session
-    )
-
-
-async def request_erasure(ctx: Identity, principal: Principal) -> Any:
-    """Marks the person erasure-pending and publishes `person_erasure_requested`; every
-    service erases its data on that event. Consents are revoked at once."""
-    from identity.service import erasure
-    from identity.service.consents import revoke_all_events
-
-    person, _, pending = await me(ctx, principal)
-    if pending is not None:
-        raise conflict(ERASURE_PENDING, erasure_requested_at=pending.isoformat())
-    now = ctx.now()
-
-    async def work(db: Db, session: Any) -> tuple[Any, list[Envelope[Any]]]:
-        result = await db.people.update_one(
-            {"_id": person.id, "erasure_requested_at": None},
-            {"$set": {"erasure_requested_at": now}},
-            session=session,
-        )
-        if not result.modified_count:
-            raise conflict(ERASURE_PENDING)
-        events = await revoke_all_events(db, principal, person.id, now, session=session)
-        events.append(
-            new_event(
-                PersonErasureRequested(person_id=person.id),
-                tenant=principal.tenant,
-                subject=person.id,
-                actor=principal.subject,
-            )
-        )
-        _, completed = await erasure.start(ctx, db, person, at=now, session=session)
-        return now, events + completed
-
-    return await ctx.runtime.commit(principal.tenant, work)
+    await (await ctx.tenant(person.tenant)).people.set_password_hash(person.id, hashed)
