@@ -1,0 +1,542 @@
+"""In-memory fakes of identity's repositories and of the runtime's one write path, so use
+cases run without a database (model: cosmicpython's tests/unit/test_handlers.py).
+
+`FakeWorld` holds one `FakeRepositories` per database (keyed by tenant). `FakeRuntime.commit`
+runs the work on a copy of the world and keeps it only when the work succeeds, like a
+transaction; the events of committed work are kept in `staged`.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from identity.domain.access_log import AccessRecord
+from identity.domain.api_clients import ApiClient
+from identity.domain.consent import ConsentLedger
+from identity.domain.erasure import ErasureStatus
+from identity.domain.login_codes import LoginCode
+from identity.domain.login_throttle import LoginThrottlePolicy
+from identity.domain.memberships import Membership
+from identity.domain.neighbourhoods import NeighbourhoodTable
+from identity.domain.oauth_policy import OAuthPolicy
+from identity.domain.oauth_records import AuthorizationCode, MarkCodeUsed, RefreshToken
+from identity.domain.people import Person
+from identity.domain.signing_keys import KeySet
+from identity.domain.tenancy import Organisation, Team, Tenant
+from identity.service.context import Identity
+from identity.service.keys import KeyStore
+from identity.service.passwords import PasswordHasher
+from identity.settings import Settings
+from wijkkracht_common.auth import Principal
+from wijkkracht_common.storage import DuplicateKeyError
+
+
+def _page(items: list[Any], key: Callable[[Any], str], limit: int, cursor: str | None) -> Any:
+    ordered = sorted(items, key=key)
+    if cursor is not None:
+        ordered = [i for i in ordered if key(i) > cursor]
+    page = ordered[:limit]
+    return page, (key(page[-1]) if len(ordered) > limit else None)
+
+
+class FakeTenantRegistry:
+    def __init__(self) -> None:
+        self.tenants: dict[str, Tenant] = {}
+        self.client_names: dict[str, str] = {}
+
+    async def get(self, slug: str) -> Tenant | None:
+        return self.tenants.get(slug)
+
+    async def add(self, tenant: Tenant) -> None:
+        if tenant.slug in self.tenants:
+            raise DuplicateKeyError("tenant exists")
+        self.tenants[tenant.slug] = tenant
+
+    async def page(self, *, limit: int, cursor: str | None) -> tuple[list[Tenant], str | None]:
+        result: tuple[list[Tenant], str | None] = _page(
+            list(self.tenants.values()), lambda t: t.slug, limit, cursor
+        )
+        return result
+
+    async def tenant_of_client_name(self, name: str) -> str | None:
+        return self.client_names.get(name)
+
+    async def claim_client_name(self, name: str, tenant: str) -> bool:
+        if name in self.client_names:
+            return False
+        self.client_names[name] = tenant
+        return True
+
+
+class FakeAllowedOrigins:
+    def __init__(self) -> None:
+        self.origins: dict[str, set[str]] = {}
+
+    async def add(self, origins: Sequence[str], client_id: str) -> None:
+        for origin in origins:
+            self.origins.setdefault(origin, set()).add(client_id)
+
+    async def move(self, client_id: str, *, before: Sequence[str], after: Sequence[str]) -> None:
+        await self.add([o for o in after if o not in before], client_id)
+        for origin in [o for o in before if o not in after]:
+            self.origins.get(origin, set()).discard(client_id)
+            if not self.origins.get(origin):
+                self.origins.pop(origin, None)
+
+    async def all(self) -> set[str]:
+        return set(self.origins)
+
+
+class FakeSigningKeys:
+    def __init__(self) -> None:
+        self.stored: tuple[KeySet, int] | None = None
+
+    async def load(self) -> tuple[KeySet, int] | None:
+        return self.stored
+
+    async def create(self, keys: KeySet) -> bool:
+        if self.stored is not None:
+            return False
+        self.stored = (keys, 1)
+        return True
+
+    async def replace(self, keys: KeySet, expected_version: int) -> bool:
+        if self.stored is None or self.stored[1] != expected_version:
+            return False
+        self.stored = (keys, expected_version + 1)
+        return True
+
+
+class FakeOrganisations:
+    def __init__(self) -> None:
+        self.organisations: dict[str, Organisation] = {}
+        self.teams: dict[tuple[str, str], Team] = {}
+
+    async def get(self, slug: str) -> Organisation | None:
+        return self.organisations.get(slug)
+
+    async def add(self, organisation: Organisation) -> None:
+        if organisation.slug in self.organisations:
+            raise DuplicateKeyError("organisation exists")
+        self.organisations[organisation.slug] = organisation
+
+    async def page(
+        self, *, limit: int, cursor: str | None
+    ) -> tuple[list[Organisation], str | None]:
+        result: tuple[list[Organisation], str | None] = _page(
+            list(self.organisations.values()), lambda o: o.slug, limit, cursor
+        )
+        return result
+
+    async def get_team(self, organisation: str, slug: str) -> Team | None:
+        return self.teams.get((organisation, slug))
+
+    async def add_team(self, team: Team) -> None:
+        if (team.organisation, team.slug) in self.teams:
+            raise DuplicateKeyError("team exists")
+        self.teams[(team.organisation, team.slug)] = team
+
+    async def teams_page(
+        self, organisation: str, *, limit: int, cursor: str | None
+    ) -> tuple[list[Team], str | None]:
+        mine = [t for t in self.teams.values() if t.organisation == organisation]
+        result: tuple[list[Team], str | None] = _page(mine, lambda t: t.slug, limit, cursor)
+        return result
+
+
+class FakePeople:
+    def __init__(self) -> None:
+        self.people: dict[str, Person] = {}
+        self.emails: dict[str, str] = {}
+        self.erasure_requested: dict[str, datetime] = {}
+        self.erased_at: dict[str, datetime] = {}
+
+    async def get(self, person_id: str) -> Person | None:
+        return self.people.get(person_id)
+
+    async def by_email(self, email: str) -> Person | None:
+        person_id = self.emails.get(email)
+        return None if person_id is None else self.people.get(person_id)
+
+    async def add(self, person: Person) -> None:
+        if person.email is not None:
+            if person.email in self.emails:
+                raise DuplicateKeyError("e-mail taken")
+            self.emails[person.email] = person.id
+        if person.id in self.people:
+            raise DuplicateKeyError("person exists")
+        self.people[person.id] = person
+
+    async def save(self, person: Person) -> None:
+        if person.id in self.people:
+            self.people[person.id] = person
+
+    async def set_password_hash(self, person_id: str, password_hash: str) -> None:
+        person = self.people[person_id]
+        self.people[person_id] = person.model_copy(update={"password_hash": password_hash})
+
+    async def erasure_requested_at(self, person_id: str) -> datetime | None:
+        return self.erasure_requested.get(person_id)
+
+    async def mark_erasure_requested(self, person_id: str, at: datetime) -> bool:
+        if person_id in self.erasure_requested:
+            return False
+        self.erasure_requested[person_id] = at
+        return True
+
+    async def replace_with_tombstone(self, tombstone: Person, *, erased_at: datetime) -> None:
+        self.people[tombstone.id] = tombstone
+        self.erased_at[tombstone.id] = erased_at
+
+    async def release_email(self, email: str) -> None:
+        self.emails.pop(email, None)
+
+    async def page_ids(self, *, limit: int, cursor: str | None) -> tuple[list[str], str | None]:
+        result: tuple[list[str], str | None] = _page(list(self.people), str, limit, cursor)
+        return result
+
+
+class FakeMemberships:
+    def __init__(self) -> None:
+        self.memberships: dict[tuple[str, str], Membership] = {}
+
+    async def of_person(self, person_id: str) -> list[Membership]:
+        return [m for (p, _), m in sorted(self.memberships.items()) if p == person_id]
+
+    async def get(self, person_id: str, organisation: str) -> Membership | None:
+        return self.memberships.get((person_id, organisation))
+
+    async def save(self, membership: Membership) -> None:
+        self.memberships[(membership.person_id, membership.organisation)] = membership
+
+    async def delete(self, person_id: str, organisation: str) -> bool:
+        return self.memberships.pop((person_id, organisation), None) is not None
+
+    async def delete_of_person(self, person_id: str) -> None:
+        for key in [k for k in self.memberships if k[0] == person_id]:
+            del self.memberships[key]
+
+    async def page_of_organisation(
+        self, organisation: str, *, limit: int, cursor: str | None
+    ) -> tuple[list[Membership], str | None]:
+        mine = [m for m in self.memberships.values() if m.organisation == organisation]
+        result: tuple[list[Membership], str | None] = _page(
+            mine, lambda m: f"{m.person_id}:{m.organisation}", limit, cursor
+        )
+        return result
+
+
+class FakeConsentLedgers:
+    def __init__(self) -> None:
+        self.ledgers: dict[str, ConsentLedger] = {}
+
+    async def get(self, person_id: str) -> ConsentLedger:
+        return self.ledgers.get(person_id) or ConsentLedger(person_id=person_id)
+
+    async def save(self, ledger: ConsentLedger) -> None:
+        self.ledgers[ledger.person_id] = ledger
+
+    async def delete(self, person_id: str) -> None:
+        self.ledgers.pop(person_id, None)
+
+
+class FakeErasures:
+    def __init__(self) -> None:
+        self.statuses: dict[str, ErasureStatus] = {}
+
+    async def get(self, person_id: str) -> ErasureStatus | None:
+        return self.statuses.get(person_id)
+
+    async def save(self, status: ErasureStatus) -> None:
+        self.statuses[status.person_id] = status
+
+    async def incomplete(self) -> list[ErasureStatus]:
+        return [s for s in self.statuses.values() if s.completed_at is None]
+
+
+class FakeApiClients:
+    def __init__(self) -> None:
+        self.clients: dict[str, ApiClient] = {}
+
+    async def get(self, client_id: str) -> ApiClient | None:
+        return self.clients.get(client_id)
+
+    async def add(self, client: ApiClient) -> None:
+        if client.client_id in self.clients:
+            raise DuplicateKeyError("client exists")
+        self.clients[client.client_id] = client
+
+    async def replace(self, client: ApiClient) -> None:
+        self.clients[client.client_id] = client
+
+    async def page_of_organisation(
+        self, organisation: str, *, limit: int, cursor: str | None
+    ) -> tuple[list[ApiClient], str | None]:
+        mine = [c for c in self.clients.values() if c.organisation == organisation]
+        result: tuple[list[ApiClient], str | None] = _page(
+            mine, lambda c: c.client_id, limit, cursor
+        )
+        return result
+
+
+class FakeGrants:
+    def __init__(self) -> None:
+        self.codes: dict[str, AuthorizationCode] = {}
+        self.refresh: dict[str, RefreshToken] = {}
+        self.denied: dict[str, datetime] = {}
+
+    async def add_code(self, record: AuthorizationCode) -> None:
+        self.codes[record.code_hash] = record
+
+    async def get_code(self, code_hash: str) -> AuthorizationCode | None:
+        return self.codes.get(code_hash)
+
+    async def mark_code_used(self, write: MarkCodeUsed) -> bool:
+        code = self.codes.get(write.code_hash)
+        if code is None or code.used_at is not None:
+            return False
+        self.codes[write.code_hash] = code.model_copy(
+            update={
+                "used_at": write.used_at,
+                "issued_jti": write.issued_jti,
+                "issued_jti_expires_at": write.issued_jti_expires_at,
+                "issued_family_id": write.issued_family_id,
+            }
+        )
+        return True
+
+    async def get_refresh(self, token_hash: str) -> RefreshToken | None:
+        return self.refresh.get(token_hash)
+
+    async def add_refresh(self, record: RefreshToken) -> None:
+        self.refresh[record.token_hash] = record
+
+    async def mark_refresh_rotated(self, token_hash: str, at: datetime) -> bool:
+        token = self.refresh.get(token_hash)
+        if token is None or token.rotated_at is not None or token.revoked_at is not None:
+            return False
+        self.refresh[token_hash] = token.model_copy(update={"rotated_at": at})
+        return True
+
+    async def revoke_family(
+        self, family_id: str, at: datetime, reason: str
+    ) -> list[tuple[str, datetime]]:
+        members = [t for t in self.refresh.values() if t.family_id == family_id]
+        for token in members:
+            if token.revoked_at is None:
+                self.refresh[token.token_hash] = token.model_copy(update={"revoked_at": at})
+        return [(t.access_jti, t.access_expires_at) for t in members]
+
+    async def families_of(self, subject: str) -> list[str]:
+        return sorted({t.family_id for t in self.refresh.values() if t.subject == subject})
+
+    async def deny(self, jti: str, expires_at: datetime) -> None:
+        self.denied[jti] = expires_at
+
+    async def is_denied(self, jti: str) -> bool:
+        return jti in self.denied
+
+
+class FakeLoginCodes:
+    def __init__(self) -> None:
+        self.codes: dict[str, LoginCode] = {}
+
+    async def add(self, record: LoginCode) -> None:
+        self.codes[record.code_hash] = record
+
+    async def get(self, code_hash: str) -> LoginCode | None:
+        return self.codes.get(code_hash)
+
+    async def redeem(self, code_hash: str, at: datetime) -> bool:
+        code = self.codes.get(code_hash)
+        if code is None or code.used_at is not None:
+            return False
+        self.codes[code_hash] = code.model_copy(update={"used_at": at})
+        return True
+
+    async def delete_of_person(self, person_id: str) -> None:
+        for key in [k for k, c in self.codes.items() if c.person_id == person_id]:
+            del self.codes[key]
+
+
+class FakeLoginFailures:
+    def __init__(self) -> None:
+        self.failures: list[tuple[str, datetime]] = []
+
+    async def record(self, keys: Sequence[str], at: datetime, expires_at: datetime) -> None:
+        self.failures += [(key, at) for key in keys]
+
+    async def since(self, key: str, since: datetime) -> list[datetime]:
+        return [at for k, at in self.failures if k == key and at >= since]
+
+    async def forget(self, key: str) -> None:
+        self.failures = [(k, at) for k, at in self.failures if k != key]
+
+
+class FakeNeighbourhoodTables:
+    def __init__(self) -> None:
+        self.table = NeighbourhoodTable()
+
+    async def get(self) -> NeighbourhoodTable:
+        return self.table
+
+    async def save(self, table: NeighbourhoodTable, at: datetime) -> None:
+        self.table = table
+
+
+@dataclass(frozen=True)
+class LoggedAccess:
+    actor: str
+    resident: str
+    action: str
+    resource: str
+    reason: str
+
+
+class FakeAccessLog:
+    def __init__(self) -> None:
+        self.logged: list[LoggedAccess] = []
+        self.projected: dict[str, AccessRecord] = {}
+
+    async def record(
+        self, principal: Principal, *, resident: str, action: str, resource: str, reason: str
+    ) -> None:
+        self.logged.append(LoggedAccess(principal.subject, resident, action, resource, reason))
+
+    async def add_projected(self, record: AccessRecord) -> None:
+        if record.id in self.projected:
+            raise DuplicateKeyError("record exists")
+        self.projected[record.id] = record
+
+    async def projected_page(
+        self, resident: str, *, limit: int, cursor: str | None
+    ) -> tuple[list[AccessRecord], str | None]:
+        mine = sorted(
+            (r for r in self.projected.values() if r.resident == resident),
+            key=lambda r: (r.at, r.id),
+            reverse=True,
+        )
+        return mine[:limit], None
+
+    async def delete_projected(self, resident: str) -> None:
+        for key in [k for k, r in self.projected.items() if r.resident == resident]:
+            del self.projected[key]
+
+
+class FakeIdempotentResponses:
+    def __init__(self) -> None:
+        self.about: set[str] = set()
+
+    async def delete_about(self, person_id: str) -> None:
+        self.about.discard(person_id)
+
+
+@dataclass
+class FakeRepositories:
+    tenants: FakeTenantRegistry = field(default_factory=FakeTenantRegistry)
+    origins: FakeAllowedOrigins = field(default_factory=FakeAllowedOrigins)
+    organisations: FakeOrganisations = field(default_factory=FakeOrganisations)
+    people: FakePeople = field(default_factory=FakePeople)
+    memberships: FakeMemberships = field(default_factory=FakeMemberships)
+    consents: FakeConsentLedgers = field(default_factory=FakeConsentLedgers)
+    erasures: FakeErasures = field(default_factory=FakeErasures)
+    clients: FakeApiClients = field(default_factory=FakeApiClients)
+    grants: FakeGrants = field(default_factory=FakeGrants)
+    login_codes: FakeLoginCodes = field(default_factory=FakeLoginCodes)
+    login_failures: FakeLoginFailures = field(default_factory=FakeLoginFailures)
+    neighbourhoods: FakeNeighbourhoodTables = field(default_factory=FakeNeighbourhoodTables)
+    access_log: FakeAccessLog = field(default_factory=FakeAccessLog)
+    idempotency: FakeIdempotentResponses = field(default_factory=FakeIdempotentResponses)
+
+
+class FakeWorld:
+    """Every fake database, keyed by tenant (the fake storage's "database" is its name)."""
+
+    def __init__(self) -> None:
+        self.databases: dict[str, FakeRepositories] = {}
+
+    def of(self, tenant: str) -> FakeRepositories:
+        return self.databases.setdefault(tenant, FakeRepositories())
+
+    def repositories(self, db: Any, _session: Any) -> FakeRepositories:
+        return self.of(str(db))
+
+
+class FakeStorage:
+    def __init__(self) -> None:
+        self.tenants_with_data: list[str] = []
+
+    async def tenant_db(self, tenant: str) -> str:
+        return tenant
+
+    async def platform_db(self) -> str:
+        return "platform"
+
+    async def tenants(self) -> list[str]:
+        return self.tenants_with_data
+
+
+class FakeRuntime:
+    """`commit` as a transaction on the fake world: all of the work, or none of it."""
+
+    def __init__(self, world: FakeWorld) -> None:
+        self.world = world
+        self.storage = FakeStorage()
+        self.staged: list[Any] = []
+        self.relay_notified = 0
+
+    async def commit(
+        self,
+        tenant: str,
+        work: Callable[[Any, Any], Awaitable[tuple[Any, Sequence[Any]]]],
+        *,
+        batch_events: bool = False,
+    ) -> Any:
+        before = copy.deepcopy(self.world.databases)
+        try:
+            result, events = await work(tenant, None)
+        except BaseException:
+            self.world.databases = before
+            raise
+        if tenant not in self.storage.tenants_with_data:
+            self.storage.tenants_with_data.append(tenant)
+        self.staged.extend(events)
+        return result
+
+    def notify_relay(self, tenant: str | None = None) -> None:
+        self.relay_notified += 1
+
+    def event_types(self) -> list[str]:
+        return [e.type.split(".")[-2] for e in self.staged]
+
+
+def fake_identity(world: FakeWorld, **settings: Any) -> Identity:
+    """The service context on the fakes: no database, no broker; cheap password hashing."""
+    values: dict[str, Any] = {
+        "env": "test",
+        "login_code_pepper": "unit-test-pepper-" + "x" * 32,
+        "erasure_expected_services": ["questionnaires", "social_map"],
+        "argon2_time_cost": 1,
+        "argon2_memory_kib": 1024,
+        "argon2_parallelism": 1,
+    }
+    values.update(settings)
+    config = Settings(**values)
+    signing_keys = FakeSigningKeys()
+
+    async def keys() -> FakeSigningKeys:
+        return signing_keys
+
+    return Identity(
+        settings=config,
+        runtime=FakeRuntime(world),  # type: ignore[arg-type]
+        keys=KeyStore(keys),
+        hasher=PasswordHasher(time_cost=1, memory_cost_kib=1024, parallelism=1),
+        policy=OAuthPolicy(issuer=config.issuer),
+        throttle=LoginThrottlePolicy(),
+        repositories=world.repositories,  # type: ignore[arg-type]
+    )
