@@ -101,3 +101,16 @@ def test_observability_configs_parse() -> None:
     exprs = " ".join(t["expr"] for p in dashboard["panels"] for t in p["targets"])
     for metric in ("wk_http_requests_total", "wk_outbox_backlog", "wk_events_consumed_total"):
         assert metric in exprs
+
+
+def test_prometheus_scrapes_prometheus_text_only() -> None:
+    """NATS's monitoring endpoints are JSON: NATS is scraped through its Prometheus exporter."""
+    obs = ROOT / "deploy" / "observability"
+    prometheus = yaml.safe_load((obs / "prometheus.yml").read_text())
+    nats = next(j for j in prometheus["scrape_configs"] if j["job_name"] == "nats")
+    assert nats.get("metrics_path", "/metrics") == "/metrics"
+    target = nats["static_configs"][0]["targets"][0]
+    compose = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
+    exporter = compose["services"][target.split(":")[0]]
+    assert "prometheus-nats-exporter" in exporter["image"]
+    assert "http://nats:8222" in exporter["command"]
