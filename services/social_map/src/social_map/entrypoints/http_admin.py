@@ -53,7 +53,8 @@ async def put_policy(
     return (await config.replace_policy(ctx, principal, policy)).model_dump()
 
 
-@router.post("/imports", status_code=201)
+# HSDS packages are far larger than the platform's default body limit
+@router.post("/imports", status_code=201, max_body_size=MAX_IMPORT_BYTES)
 async def import_hsds(request: Request, principal: CurrentPrincipal, ctx: Ctx) -> dict[str, Any]:
     """HSDS 3.0 import: `application/json` (list of services) or `application/zip` (CSV
     tabular package). All or nothing: any error → 422 with the line-level report."""
