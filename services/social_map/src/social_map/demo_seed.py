@@ -13,7 +13,6 @@ from datetime import UTC, datetime
 
 from wijkkracht_common.runtime import ServiceRuntime
 
-from social_map.adapters import repositories as repo
 from social_map.adapters.repositories import INDEXES
 from social_map.demo.generator import demo_map
 from social_map.demo.neighbourhoods import DEMO_NEIGHBOURHOODS
@@ -23,21 +22,17 @@ from social_map.settings import Settings
 
 
 async def seed_tenant(ctx: ServiceContext, tenant: str) -> str:
-    db = await ctx.db(tenant)
-    if not await repo.neighbourhoods(db):
-        await repo.replace_neighbourhoods(db, DEMO_NEIGHBOURHOODS, session=None)
+    reader = await ctx.reader(tenant)
+    if not await reader.neighbourhoods():
+        await reader.replace_neighbourhoods(DEMO_NEIGHBOURHOODS)
     # stable content: the reference moment is the day the tenant was first seeded
-    marker = await db[repo.CONFIG].find_one({"_id": "demo"})
-    reference = (
-        marker["reference"]
-        if marker
-        else datetime.now(UTC).replace(hour=9, minute=0, second=0, microsecond=0)
-    )
-    if marker is None:
-        await db[repo.CONFIG].insert_one({"_id": "demo", "reference": reference})
+    reference = await reader.demo_reference()
+    if reference is None:
+        reference = datetime.now(UTC).replace(hour=9, minute=0, second=0, microsecond=0)
+        await reader.save_demo_reference(reference)
     data = demo_map(reference=reference)
     for org in data.organizations:
-        await repo.save_organisation(db, org, session=None)
+        await reader.save_organisation(org)
     summary = await write_import(ctx, tenant, data, actor=IMPORT_ACTOR)
     return (
         f"{len(data.entries)} entries in {len(DEMO_NEIGHBOURHOODS)} neighbourhoods "

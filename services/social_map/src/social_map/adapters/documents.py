@@ -1,11 +1,15 @@
-"""Entry ↔ database documents.
+"""Domain objects ↔ database documents (used by `repositories` only).
 
 One `entries` document per entry: the HSDS-aligned model as a JSON string under `entry`,
 the fields queries and the sweep need, and under `search` (also a JSON string) the search
-projection (`domain.search_index.project`) from which the service's in-memory search index
-is built without parsing entry bodies. Every write bumps `v` and stamps `seq` (the tenant's
-change counter, see `repositories.bump_seq`), so a search index catches up by reading only
-the documents with a higher `seq`. Parsed entries are cached by (tenant, id, v).
+projection (`domain.search_projection.project`) from which the service's in-memory search
+index is built without parsing entry bodies. Every write bumps `v` and stamps `seq` (the
+tenant's change counter, see `repositories.MongoRepository.bump_seq`), so a search index
+catches up by reading only the documents with a higher `seq`. Parsed entries are cached by
+(tenant, id, v).
+
+Stored date-times and booleans are read through `wijkkracht_common.storage`'s engine-neutral
+readers (`stored_datetime`, `stored_bool`): the service layer only sees domain objects.
 """
 
 from __future__ import annotations
@@ -13,16 +17,26 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
+
+from wijkkracht_common.storage import stored_bool, stored_datetime
 
 from social_map.domain.freshness import (
+    EntrySummary,
     FreshnessPolicy,
     FreshnessState,
     freshness_state,
     next_check_at,
 )
 from social_map.domain.model import Entry
-from social_map.domain.search_projection import project
+from social_map.domain.residents import ConsentState, Resident, ResponseScores
+from social_map.domain.search_projection import (
+    PROJECTION_VERSION,
+    SearchProjection,
+    epoch_us,
+    project,
+)
+from social_map.domain.tasks import CorrectionTask
 from social_map.domain.taxonomy import Taxonomy
 from social_map.domain.text_analysis import Analyzer
 
@@ -35,7 +49,22 @@ POINTS = "search_points"
 class StoredEntry:
     entry: Entry
     owner_slug: str | None
-    freshness: FreshnessState
+    freshness: FreshnessState  # the state last announced (by events)
+    version: int
+
+
+class ExistingEntry(NamedTuple):
+    """What an import compares a new entry with."""
+
+    version: int
+    entry: Entry
+
+
+class ImportedEntry(NamedTuple):
+    """An entry an import writes (new, or replacing an existing one at `version`)."""
+
+    entry: Entry
+    owner_slug: str | None
     version: int
 
 
@@ -67,7 +96,7 @@ def entry_document(
         "owner_slug": owner_slug,
         "kind": entry.kind.value,
         "status": entry.status.value,
-        "name": entry.name,  # top level: nx-27017 ignores dotted projections
+        "name": entry.name,  # top level: nested fields cannot be projected on every engine
         "category_codes": list(entry.category_codes),
         "pc4s": pc4s_of(entry),
         "assured_at": entry.assured_at,
@@ -76,21 +105,178 @@ def entry_document(
         "hidden": state is FreshnessState.HIDDEN,
         "next_check_at": next_check_at(entry, policy, now),
         "tokens_version": analyzer.version,
-        "search": json.dumps(project(entry, analyzer, taxonomy), separators=(",", ":")),
-        # a JSON string, not a nested document: nx-27017 stores it ~3.5x faster, and the
-        # body is never queried (queries use the top-level fields above)
+        "search": search_json(entry, analyzer, taxonomy),
+        # a JSON string, not a nested document: stored ~3.5x faster on the embedded
+        # server, and the body is never queried (queries use the top-level fields above)
         "entry": entry.model_dump_json(),
     }
 
 
+def search_json(entry: Entry, analyzer: Analyzer, taxonomy: Taxonomy) -> str:
+    return json.dumps(project(entry, analyzer, taxonomy), separators=(",", ":"))
+
+
+def freshness_fields(
+    entry: Entry, state: FreshnessState, policy: FreshnessPolicy, now: datetime, version: int
+) -> dict[str, Any]:
+    """The fields a freshness transition (or a sweep that found none) rewrites."""
+    return {
+        "freshness": state.value,
+        "hidden": state is FreshnessState.HIDDEN,
+        "next_check_at": next_check_at(entry, policy, now),
+        "open_reporters": open_reporters(entry),
+        "v": version,
+    }
+
+
+def parse_entry(raw: str | dict[str, Any]) -> Entry:
+    return Entry.model_validate_json(raw) if isinstance(raw, str) else Entry.model_validate(raw)
+
+
 def stored_entry(doc: dict[str, Any]) -> StoredEntry:
     return StoredEntry(
-        entry=(
-            Entry.model_validate_json(doc["entry"])
-            if isinstance(doc["entry"], str)
-            else Entry.model_validate(doc["entry"])
-        ),
+        entry=parse_entry(doc["entry"]),
         owner_slug=doc.get("owner_slug"),
         freshness=FreshnessState(doc.get("freshness", FreshnessState.FRESH.value)),
         version=int(doc.get("v", 0)),
+    )
+
+
+def entry_summary(doc: dict[str, Any]) -> EntrySummary:
+    return EntrySummary(
+        doc["_id"],
+        doc["organization_id"],
+        doc["name"],
+        stored_datetime(doc.get("assured_at")),
+        int(doc.get("open_reporters") or 0),
+    )
+
+
+# --- the search index's feed -----------------------------------------------------------------
+
+
+class SearchRow:
+    """An entry document without its body, as the search index reads it."""
+
+    __slots__ = ("hidden", "id", "search", "tokens_version", "version")
+
+    def __init__(self, doc: dict[str, Any]) -> None:
+        self.id: str = doc["_id"]
+        self.version = int(doc.get("v", 0))
+        self.hidden = bool(doc.get("hidden"))
+        self.tokens_version: str | None = doc.get("tokens_version")
+        self.search: str | None = doc.get("search")
+
+    def projection(self, analyzer_version: str) -> SearchProjection | None:
+        """The stored projection, or None when it must be projected from the body again
+        (written before projections existed, or under another analyzer version)."""
+        if self.search is None or self.tokens_version != analyzer_version:
+            return None
+        data = json.loads(self.search)
+        if data.get("pv") != PROJECTION_VERSION:
+            return None
+        if isinstance(data.get("assured"), str):  # written before it became µs since the epoch
+            assured = stored_datetime(data["assured"])
+            data["assured"] = None if assured is None else epoch_us(assured)
+        return SearchProjection.from_json(self.id, self.version, self.hidden, data)
+
+
+# --- tasks -----------------------------------------------------------------------------------
+
+
+def task_document(task: CorrectionTask) -> dict[str, Any]:
+    doc: dict[str, Any] = {
+        "_id": task.id,
+        "entry_id": task.entry_id,
+        "entry_name": task.entry_name,
+        "organization_id": task.organization_id,
+        "owner_slug": task.owner_slug,
+        "kind": task.kind,
+        "note": task.note,
+        "reporter": task.reporter,
+        "status": task.status,
+        "created_at": task.created_at,
+    }
+    if task.closed_at is not None:
+        doc["closed_at"] = task.closed_at
+    return doc
+
+
+def task_of(doc: dict[str, Any]) -> CorrectionTask:
+    created = stored_datetime(doc["created_at"])
+    assert created is not None
+    return CorrectionTask(
+        id=doc["_id"],
+        entry_id=doc["entry_id"],
+        entry_name=doc.get("entry_name", ""),
+        organization_id=doc.get("organization_id", ""),
+        owner_slug=doc.get("owner_slug"),
+        note=doc.get("note", ""),
+        reporter=doc.get("reporter", ""),
+        created_at=created,
+        status=doc.get("status", "open"),
+        closed_at=stored_datetime(doc.get("closed_at")),
+        kind=doc.get("kind", "correction"),
+    )
+
+
+# --- residents, consents, responses (projections) -------------------------------------------
+
+
+def resident_fields(resident: Resident) -> dict[str, Any]:
+    return {
+        "pc4": resident.pc4,
+        "neighbourhood_code": resident.neighbourhood_code,
+        "age_band": resident.age_band,
+        "at": resident.at,
+    }
+
+
+def resident_of(doc: dict[str, Any]) -> Resident:
+    return Resident(
+        person_id=str(doc["_id"]),
+        pc4=doc.get("pc4"),
+        neighbourhood_code=doc.get("neighbourhood_code"),
+        age_band=doc.get("age_band"),
+        at=stored_datetime(doc.get("at")),
+    )
+
+
+def consent_fields(consent: ConsentState) -> dict[str, Any]:
+    return {
+        "person_id": consent.person_id,
+        "organisation": consent.organisation,
+        "purpose": consent.purpose,
+        "active": consent.active,
+        "at": consent.at,
+    }
+
+
+def consent_of(doc: dict[str, Any]) -> ConsentState:
+    return ConsentState(
+        person_id=doc["person_id"],
+        organisation=doc["organisation"],
+        purpose=doc["purpose"],
+        active=stored_bool(doc.get("active")),
+        at=stored_datetime(doc.get("at")),
+    )
+
+
+def response_document(response: ResponseScores) -> dict[str, Any]:
+    return {
+        "_id": response.response_id,
+        "person_id": response.person_id,
+        "scores": response.scores,
+        "family": response.family,
+        "submitted_at": response.submitted_at,
+    }
+
+
+def response_of(doc: dict[str, Any]) -> ResponseScores:
+    return ResponseScores(
+        response_id=str(doc["_id"]),
+        person_id=str(doc["person_id"]),
+        scores={k: float(v) for k, v in doc["scores"].items()},
+        family=str(doc.get("family", "")),
+        submitted_at=stored_datetime(doc.get("submitted_at")),
     )

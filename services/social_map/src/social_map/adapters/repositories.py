@@ -1,11 +1,14 @@
-"""Motor repositories of the social map (through wijkkracht_common.storage only).
+"""Persistence of the social map: the only module that reads or writes its collections.
 
-nx-27017 quirk: `replace_one(..., upsert=True)` does not take `_id` from the filter (it
-inserts a new ObjectId), so every replacement document carries its `_id` itself; and an
-equality match on an indexed array field finds nothing, so array fields are queried with `$in`.
+`Repository` is what the service layer uses: it takes and returns domain objects, never a
+raw document. `MongoRepository(db, session)` implements it on one tenant's database
+(`wk_social_map_<tenant>`), inside the transaction of `runtime.commit` when given its
+session; unit tests use an in-memory fake (`tests/unit/social_map_fakes.py`).
 
-Every function takes the tenant's database (`wk_social_map_<tenant>`) and, for writes, the
-session of the surrounding `runtime.commit` transaction.
+Storage layout notes (engine differences are otherwise handled by `wijkkracht_common.storage`):
+replacement documents carry their own `_id` (the embedded server's `replace_one(upsert=True)`
+does not take it from the filter); array fields are queried with `$in` (it misses equality
+matches on an indexed array field); counters are created by insert, not by upsert.
 """
 
 from __future__ import annotations
@@ -13,16 +16,48 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterable, Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 
-from wijkkracht_common.storage import ASCENDING, Database, IndexModel, IndexSpec, Session
+from wijkkracht_common import access_log, mail
+from wijkkracht_common.auth import Principal
+from wijkkracht_common.storage import (
+    ASCENDING,
+    Database,
+    IndexModel,
+    IndexSpec,
+    Session,
+    stored_datetime,
+)
 
 from social_map.adapters.documents import ENTRIES as ENTRIES
-from social_map.adapters.documents import StoredEntry, stored_entry
-from social_map.domain.freshness import FreshnessPolicy
+from social_map.adapters.documents import (
+    ExistingEntry,
+    ImportedEntry,
+    SearchRow,
+    StoredEntry,
+    consent_fields,
+    entry_document,
+    entry_summary,
+    freshness_fields,
+    parse_entry,
+    resident_fields,
+    resident_of,
+    response_document,
+    response_of,
+    search_json,
+    stored_entry,
+    task_document,
+    task_of,
+)
+from social_map.bulk import gc_paused
+from social_map.domain.freshness import EntrySummary, FreshnessPolicy, FreshnessState
 from social_map.domain.geo import Neighbourhood
-from social_map.domain.model import Organization
+from social_map.domain.model import Entry, Organization
+from social_map.domain.residents import ConsentState, Resident, ResponseScores, consent_key
+from social_map.domain.tasks import CorrectionTask
 from social_map.domain.taxonomy import Category, Taxonomy, default_taxonomy
+from social_map.domain.tenant_view import TenantView
+from social_map.domain.text_analysis import Analyzer
 
 Db = Database[dict[str, Any]]
 
@@ -35,7 +70,7 @@ RESPONSES = "responses"
 TASKS = "tasks"
 SEQ = "entry_seq"  # CONFIG document: the tenant's entry change counter
 
-# nx-27017: no index may name `_id` (every insert would fail), see the developer guide.
+# No index may name `_id` (every insert fails on the embedded server; see the developer guide).
 INDEXES: tuple[IndexSpec, ...] = (
     IndexSpec(
         ENTRIES,
@@ -59,185 +94,544 @@ INDEXES: tuple[IndexSpec, ...] = (
     IndexSpec(RESPONSES, (IndexModel([("person_id", ASCENDING)]),)),
 )
 
-
-# --- tenant configuration: taxonomy and freshness policy -----------------------------------
-
-
-async def load_taxonomy(db: Db) -> tuple[Taxonomy, int]:
-    """The tenant's taxonomy and its version (0 = the default, never edited)."""
-    doc = await db[CONFIG].find_one({"_id": "taxonomy"})
-    if doc is None:
-        return default_taxonomy(), 0
-    return Taxonomy.build(Category.model_validate(c) for c in doc["categories"]), int(doc["v"])
+#: How many entries one pass of the freshness sweep reads at a time.
+DUE_BATCH = 500
 
 
-async def save_taxonomy(db: Db, taxonomy: Taxonomy, version: int, *, session: Session) -> None:
-    await db[CONFIG].replace_one(
-        {"_id": "taxonomy"},
-        {
-            "_id": "taxonomy",
-            "v": version,
-            "categories": [c.model_dump(mode="json") for c in taxonomy.categories],
-        },
-        upsert=True,
-        session=session,
-    )
+class Repository(Protocol):
+    """One tenant's social map; inside a use case's transaction every call is part of it."""
+
+    @property
+    def name(self) -> str:
+        """The tenant database's name (a key for per-tenant caches)."""
+        ...
+
+    # tenant configuration
+    async def load_taxonomy(self) -> tuple[Taxonomy, int]: ...
+    async def save_taxonomy(self, taxonomy: Taxonomy, version: int) -> None: ...
+    async def load_policy(self) -> FreshnessPolicy: ...
+    async def save_policy(self, policy: FreshnessPolicy) -> None: ...
+    async def feed_generation(self, code: str) -> int: ...
+    async def next_feed_generation(self, code: str) -> int: ...
+    async def demo_reference(self) -> datetime | None: ...
+    async def save_demo_reference(self, reference: datetime) -> None: ...
+
+    # owner records
+    async def get_organisation(self, org_id: str) -> Organization | None: ...
+    async def organisations(self, ids: Iterable[str] | None = None) -> dict[str, Organization]: ...
+    async def save_organisation(self, org: Organization) -> None: ...
+
+    # entries
+    async def get_entry(self, entry_id: str) -> StoredEntry | None: ...
+    async def save_entry(
+        self,
+        entry: Entry,
+        *,
+        owner_slug: str | None,
+        version: int,
+        view: TenantView,
+        now: datetime,
+        freshness: FreshnessState | None = None,
+    ) -> StoredEntry: ...
+    async def set_freshness(
+        self,
+        entry: Entry,
+        state: FreshnessState,
+        *,
+        version: int,
+        policy: FreshnessPolicy,
+        now: datetime,
+    ) -> None: ...
+    async def due_for_check(self, now: datetime, limit: int = DUE_BATCH) -> list[str]: ...
+    async def recheck_all_entries(self, at: datetime) -> None: ...
+    async def used_category_codes(self) -> set[str]: ...
+    async def retokenise_entries(self, analyzer: Analyzer, taxonomy: Taxonomy) -> None: ...
+    async def entry_summaries(self, owner_slugs: Sequence[str] | None) -> list[EntrySummary]: ...
+    async def entries_in_pc4s(self, pc4s: Iterable[str]) -> list[StoredEntry]: ...
+    async def all_entries(self) -> list[StoredEntry]: ...
+    async def entries_by_ids(self, ids: Sequence[str]) -> list[StoredEntry]: ...
+    async def shown_entry_versions(self, categories: Iterable[str]) -> dict[str, int]: ...
+    async def existing_entries(self, ids: Sequence[str]) -> dict[str, ExistingEntry]: ...
+    async def write_imported(
+        self,
+        entries: Sequence[ImportedEntry],
+        *,
+        replaced: Sequence[str],
+        view: TenantView,
+        now: datetime,
+    ) -> None: ...
+    async def current_seq(self) -> tuple[str | None, int]: ...
+    async def search_rows(self, after_seq: int | None) -> list[SearchRow]: ...
+
+    # correction tasks
+    async def add_task(self, task: CorrectionTask) -> None: ...
+    async def close_tasks(self, entry_id: str, at: datetime) -> None: ...
+    async def tasks(
+        self, owner_slugs: Sequence[str] | None, status: str | None
+    ) -> list[CorrectionTask]: ...
+    async def entries_reported_by(self, person_id: str) -> set[str]: ...
+    async def rename_reporter(self, person_id: str, replacement: str) -> int: ...
+
+    # identity's neighbourhood table (projection)
+    async def replace_neighbourhoods(self, table: Sequence[Neighbourhood]) -> None: ...
+    async def neighbourhoods(self) -> list[Neighbourhood]: ...
+    async def neighbourhood(self, code: str) -> Neighbourhood | None: ...
+    async def neighbourhood_of_pc4(self, pc4: str) -> Neighbourhood | None: ...
+
+    # residents, consents, responses (projections)
+    async def save_resident(self, resident: Resident) -> None: ...
+    async def resident(self, person_id: str) -> Resident | None: ...
+    async def save_consent(self, consent: ConsentState) -> None: ...
+    async def has_consent(self, person_id: str, organisation: str, purpose: str) -> bool: ...
+    async def save_response(self, response: ResponseScores) -> None: ...
+    async def response(self, response_id: str) -> ResponseScores | None: ...
+    async def erase_resident_data(self, person_id: str) -> dict[str, int]: ...
+
+    # the platform's shared tables (mail outbox, access log)
+    async def stage_mail(self, message: mail.Mail) -> None: ...
+    async def record_access(
+        self,
+        *,
+        service: str,
+        principal: Principal,
+        resident: str,
+        action: str,
+        resource: str,
+        reason: str,
+        on_behalf_of: str | None,
+    ) -> None: ...
 
 
-async def load_policy(db: Db) -> FreshnessPolicy:
-    doc = await db[CONFIG].find_one({"_id": "policy"})
-    return FreshnessPolicy() if doc is None else FreshnessPolicy.model_validate(doc["policy"])
+class MongoRepository:
+    """`Repository` on one tenant's database, inside a transaction when given its session."""
 
+    def __init__(self, db: Db, session: Session | None = None) -> None:
+        self._db = db
+        self._session = session
 
-async def save_policy(db: Db, policy: FreshnessPolicy, *, session: Session) -> None:
-    await db[CONFIG].replace_one(
-        {"_id": "policy"},
-        {"_id": "policy", "policy": policy.model_dump()},
-        upsert=True,
-        session=session,
-    )
+    @property
+    def name(self) -> str:
+        return str(self._db.name)
 
+    # --- tenant configuration: taxonomy, freshness policy, feed generations --------------------
 
-# --- organisations -------------------------------------------------------------------------
+    async def load_taxonomy(self) -> tuple[Taxonomy, int]:
+        """The tenant's taxonomy and its version (0 = the default, never edited)."""
+        doc = await self._db[CONFIG].find_one({"_id": "taxonomy"}, session=self._session)
+        if doc is None:
+            return default_taxonomy(), 0
+        categories = (Category.model_validate(c) for c in doc["categories"])
+        return Taxonomy.build(categories), int(doc["v"])
 
-
-async def get_organisation(db: Db, org_id: str) -> Organization | None:
-    doc = await db[ORGANISATIONS].find_one({"_id": org_id})
-    return None if doc is None else Organization.model_validate(doc["org"])
-
-
-async def organisations(db: Db, ids: Iterable[str] | None = None) -> dict[str, Organization]:
-    query: dict[str, Any] = {} if ids is None else {"_id": {"$in": list(ids)}}
-    return {
-        d["_id"]: Organization.model_validate(d["org"]) async for d in db[ORGANISATIONS].find(query)
-    }
-
-
-async def save_organisation(db: Db, org: Organization, *, session: Session | None) -> None:
-    await db[ORGANISATIONS].replace_one(
-        {"_id": org.id},
-        {"_id": org.id, "org": org.model_dump(mode="json"), "owner_slug": org.tenant_org_slug},
-        upsert=True,
-        session=session,
-    )
-
-
-# --- entries and their search points -------------------------------------------------------
-
-
-async def get_entry(db: Db, entry_id: str, *, session: Session | None = None) -> StoredEntry | None:
-    doc = await db[ENTRIES].find_one({"_id": entry_id}, session=session)
-    return None if doc is None else stored_entry(doc)
-
-
-async def bump_seq(db: Db, *, session: Session | None) -> int:
-    """Next value of the tenant's entry change counter, inside the writing transaction.
-
-    Every write of an entry document stamps it as `seq`. Concurrent writers serialise on the
-    counter document (nx-27017 serialises transactions; MongoDB aborts one with a write
-    conflict and it is retried), so `seq` order is commit order and `seq > n` finds every
-    change after `n`. No upsert: nx-27017 ignores the filter's `_id` on upserts.
-    """
-    result = await db[CONFIG].update_one({"_id": SEQ}, {"$inc": {"n": 1}}, session=session)
-    if result.matched_count == 0:
-        await db[CONFIG].insert_one(
-            {"_id": SEQ, "n": 1, "epoch": uuid.uuid4().hex}, session=session
+    async def save_taxonomy(self, taxonomy: Taxonomy, version: int) -> None:
+        await self._db[CONFIG].replace_one(
+            {"_id": "taxonomy"},
+            {
+                "_id": "taxonomy",
+                "v": version,
+                "categories": [c.model_dump(mode="json") for c in taxonomy.categories],
+            },
+            upsert=True,
+            session=self._session,
         )
-        return 1
-    doc = await db[CONFIG].find_one({"_id": SEQ}, session=session)
-    return int(doc["n"]) if doc else 1
+
+    async def load_policy(self) -> FreshnessPolicy:
+        doc = await self._db[CONFIG].find_one({"_id": "policy"}, session=self._session)
+        return FreshnessPolicy() if doc is None else FreshnessPolicy.model_validate(doc["policy"])
+
+    async def save_policy(self, policy: FreshnessPolicy) -> None:
+        await self._db[CONFIG].replace_one(
+            {"_id": "policy"},
+            {"_id": "policy", "policy": policy.model_dump()},
+            upsert=True,
+            session=self._session,
+        )
+
+    async def feed_generation(self, code: str) -> int:
+        doc = await self._db[CONFIG].find_one({"_id": _feed_id(code)}, session=self._session)
+        return 0 if doc is None else int(doc["g"])
+
+    async def next_feed_generation(self, code: str) -> int:
+        """Bump the neighbourhood's feed generation (created by insert, not upsert)."""
+        coll, gid = self._db[CONFIG], _feed_id(code)
+        result = await coll.update_one({"_id": gid}, {"$inc": {"g": 1}}, session=self._session)
+        if result.matched_count == 0:
+            await coll.insert_one({"_id": gid, "g": 1}, session=self._session)
+            return 1
+        doc = await coll.find_one({"_id": gid}, session=self._session)
+        return int(doc["g"]) if doc else 1
+
+    async def demo_reference(self) -> datetime | None:
+        doc = await self._db[CONFIG].find_one({"_id": "demo"}, session=self._session)
+        return None if doc is None else stored_datetime(doc["reference"])
+
+    async def save_demo_reference(self, reference: datetime) -> None:
+        await self._db[CONFIG].insert_one(
+            {"_id": "demo", "reference": reference}, session=self._session
+        )
+
+    # --- owner records ---------------------------------------------------------------------
+
+    async def get_organisation(self, org_id: str) -> Organization | None:
+        doc = await self._db[ORGANISATIONS].find_one({"_id": org_id}, session=self._session)
+        return None if doc is None else Organization.model_validate(doc["org"])
+
+    async def organisations(self, ids: Iterable[str] | None = None) -> dict[str, Organization]:
+        query: dict[str, Any] = {} if ids is None else {"_id": {"$in": list(ids)}}
+        cursor = self._db[ORGANISATIONS].find(query, session=self._session)
+        return {d["_id"]: Organization.model_validate(d["org"]) async for d in cursor}
+
+    async def save_organisation(self, org: Organization) -> None:
+        await self._db[ORGANISATIONS].replace_one(
+            {"_id": org.id},
+            {"_id": org.id, "org": org.model_dump(mode="json"), "owner_slug": org.tenant_org_slug},
+            upsert=True,
+            session=self._session,
+        )
+
+    # --- entries -------------------------------------------------------------------------------
+
+    async def get_entry(self, entry_id: str) -> StoredEntry | None:
+        doc = await self._db[ENTRIES].find_one({"_id": entry_id}, session=self._session)
+        return None if doc is None else stored_entry(doc)
+
+    async def bump_seq(self) -> int:
+        """Next value of the tenant's entry change counter, inside the writing transaction.
+
+        Every write of an entry document stamps it as `seq`. Concurrent writers serialise on
+        the counter document (the embedded server serialises transactions; MongoDB aborts one
+        with a write conflict and it is retried), so `seq` order is commit order and
+        `seq > n` finds every change after `n`.
+        """
+        coll = self._db[CONFIG]
+        result = await coll.update_one({"_id": SEQ}, {"$inc": {"n": 1}}, session=self._session)
+        if result.matched_count == 0:
+            await coll.insert_one(
+                {"_id": SEQ, "n": 1, "epoch": uuid.uuid4().hex}, session=self._session
+            )
+            return 1
+        doc = await coll.find_one({"_id": SEQ}, session=self._session)
+        return int(doc["n"]) if doc else 1
+
+    async def current_seq(self) -> tuple[str | None, int]:
+        """(epoch, n) of the change counter; the epoch changes when the database is recreated."""
+        doc = await self._db[CONFIG].find_one({"_id": SEQ}, session=self._session)
+        return (None, 0) if doc is None else (str(doc.get("epoch")), int(doc["n"]))
+
+    async def save_entry(
+        self,
+        entry: Entry,
+        *,
+        owner_slug: str | None,
+        version: int,
+        view: TenantView,
+        now: datetime,
+        freshness: FreshnessState | None = None,
+    ) -> StoredEntry:
+        """Write the whole entry document; `freshness`: the state last announced (None:
+        computed now, announcing nothing). Returns what is stored."""
+        doc = entry_document(
+            entry,
+            owner_slug=owner_slug,
+            policy=view.policy,
+            now=now,
+            version=version,
+            freshness=freshness,
+            analyzer=view.analyzer,
+            taxonomy=view.taxonomy,
+        )
+        doc["seq"] = await self.bump_seq()
+        await self._db[ENTRIES].replace_one(
+            {"_id": doc["_id"]}, doc, upsert=True, session=self._session
+        )
+        return StoredEntry(entry, owner_slug, FreshnessState(doc["freshness"]), version)
+
+    async def set_freshness(
+        self,
+        entry: Entry,
+        state: FreshnessState,
+        *,
+        version: int,
+        policy: FreshnessPolicy,
+        now: datetime,
+    ) -> None:
+        fields = freshness_fields(entry, state, policy, now, version)
+        fields["seq"] = await self.bump_seq()
+        await self._db[ENTRIES].update_one(
+            {"_id": entry.id}, {"$set": fields}, session=self._session
+        )
+
+    async def due_for_check(self, now: datetime, limit: int = DUE_BATCH) -> list[str]:
+        """Ids of entries whose next freshness check is due at `now`."""
+        cursor = self._db[ENTRIES].find(
+            {"next_check_at": {"$lte": now}}, projection={"_id": 1}, session=self._session
+        )
+        return [d["_id"] for d in await cursor.limit(limit).to_list(None)]
+
+    async def recheck_all_entries(self, at: datetime) -> None:
+        """Every entry's next freshness check becomes `at` (after a policy change)."""
+        await self._db[ENTRIES].update_many(
+            {}, {"$set": {"next_check_at": at}}, session=self._session
+        )
+
+    async def used_category_codes(self) -> set[str]:
+        return set(await self._db[ENTRIES].distinct("category_codes", session=self._session))
+
+    async def retokenise_entries(self, analyzer: Analyzer, taxonomy: Taxonomy) -> None:
+        """Re-project every entry for search under a new taxonomy (one change counter step)."""
+        docs = await self._db[ENTRIES].find({}, session=self._session).to_list(None)
+        seq = await self.bump_seq()
+        for doc in docs:
+            stored = stored_entry(doc)
+            await self._db[ENTRIES].update_one(
+                {"_id": doc["_id"]},
+                {
+                    "$set": {
+                        "v": stored.version + 1,
+                        "tokens_version": analyzer.version,
+                        "search": search_json(stored.entry, analyzer, taxonomy),
+                        "seq": seq,
+                    }
+                },
+                session=self._session,
+            )
+
+    async def entry_summaries(self, owner_slugs: Sequence[str] | None) -> list[EntrySummary]:
+        query: dict[str, Any] = {} if owner_slugs is None else {"owner_slug": {"$in": owner_slugs}}
+        cursor = self._db[ENTRIES].find(
+            query,
+            projection={"organization_id": 1, "name": 1, "assured_at": 1, "open_reporters": 1},
+            session=self._session,
+        )
+        return [entry_summary(d) for d in await cursor.to_list(None)]
+
+    async def entries_in_pc4s(self, pc4s: Iterable[str]) -> list[StoredEntry]:
+        cursor = self._db[ENTRIES].find({"pc4s": {"$in": list(pc4s)}}, session=self._session)
+        return [stored_entry(d) for d in await cursor.to_list(None)]
+
+    async def all_entries(self) -> list[StoredEntry]:
+        cursor = self._db[ENTRIES].find({}, session=self._session).sort("_id", ASCENDING)
+        return [stored_entry(d) for d in await cursor.to_list(None)]
+
+    async def entries_by_ids(self, ids: Sequence[str]) -> list[StoredEntry]:
+        cursor = self._db[ENTRIES].find({"_id": {"$in": list(ids)}}, session=self._session)
+        return [stored_entry(d) for d in await cursor.to_list(None)]
+
+    async def shown_entry_versions(self, categories: Iterable[str]) -> dict[str, int]:
+        """id → version of the entries in these categories that are not hidden."""
+        cursor = self._db[ENTRIES].find(
+            {"category_codes": {"$in": sorted(categories)}, "hidden": {"$ne": True}},
+            projection={"v": 1},
+            session=self._session,
+        )
+        return {d["_id"]: int(d.get("v", 0)) async for d in cursor}
+
+    async def existing_entries(self, ids: Sequence[str]) -> dict[str, ExistingEntry]:
+        """The entries of `ids` that exist (imports: insert, replace or skip)."""
+        docs = (
+            await self._db[ENTRIES]
+            .find(
+                {"_id": {"$in": list(ids)}}, projection={"v": 1, "entry": 1}, session=self._session
+            )
+            .to_list(None)
+        )
+        with gc_paused():  # synchronous: parses up to a batch of entries
+            return {
+                d["_id"]: ExistingEntry(int(d.get("v", 0)), parse_entry(d["entry"])) for d in docs
+            }
+
+    async def write_imported(
+        self,
+        entries: Sequence[ImportedEntry],
+        *,
+        replaced: Sequence[str],
+        view: TenantView,
+        now: datetime,
+    ) -> None:
+        """One import batch: replaced entries are deleted and written again with the new ones
+        by one insert_many (~15x faster than one by one), all under one counter step."""
+        with gc_paused():  # synchronous: builds a batch of documents
+            docs = [
+                entry_document(
+                    item.entry,
+                    owner_slug=item.owner_slug,
+                    policy=view.policy,
+                    now=now,
+                    version=item.version,
+                    analyzer=view.analyzer,
+                    taxonomy=view.taxonomy,
+                )
+                for item in entries
+            ]
+        if replaced:
+            await self._db[ENTRIES].delete_many(
+                {"_id": {"$in": list(replaced)}}, session=self._session
+            )
+        await insert_entries(self._db, docs, session=self._session)
+
+    async def search_rows(self, after_seq: int | None) -> list[SearchRow]:
+        """Entry documents without their body, for the search index: all of them, or those
+        changed after `after_seq`."""
+        query: dict[str, Any] = {} if after_seq is None else {"seq": {"$gt": after_seq}}
+        cursor = self._db[ENTRIES].find(query, projection={"entry": 0}, session=self._session)
+        return [SearchRow(d) for d in await cursor.to_list(None)]
+
+    # --- correction tasks ----------------------------------------------------------------------
+
+    async def add_task(self, task: CorrectionTask) -> None:
+        await self._db[TASKS].insert_one(task_document(task), session=self._session)
+
+    async def close_tasks(self, entry_id: str, at: datetime) -> None:
+        await self._db[TASKS].update_many(
+            {"entry_id": entry_id, "status": "open"},
+            {"$set": {"status": "done", "closed_at": at}},
+            session=self._session,
+        )
+
+    async def tasks(
+        self, owner_slugs: Sequence[str] | None, status: str | None
+    ) -> list[CorrectionTask]:
+        """Oldest first, at most 500; `owner_slugs` None = every owner."""
+        query: dict[str, Any] = {} if owner_slugs is None else {"owner_slug": {"$in": owner_slugs}}
+        if status:
+            query["status"] = status
+        cursor = self._db[TASKS].find(query, session=self._session).sort("created_at", ASCENDING)
+        return [task_of(d) for d in await cursor.to_list(500)]
+
+    async def entries_reported_by(self, person_id: str) -> set[str]:
+        cursor = self._db[TASKS].find(
+            {"reporter": person_id}, projection={"entry_id": 1}, session=self._session
+        )
+        return {d["entry_id"] async for d in cursor}
+
+    async def rename_reporter(self, person_id: str, replacement: str) -> int:
+        result = await self._db[TASKS].update_many(
+            {"reporter": person_id}, {"$set": {"reporter": replacement}}, session=self._session
+        )
+        return int(result.modified_count)
+
+    # --- identity's neighbourhood table --------------------------------------------------------
+
+    async def replace_neighbourhoods(self, table: Sequence[Neighbourhood]) -> None:
+        await self._db[NEIGHBOURHOODS].delete_many({}, session=self._session)
+        if table:
+            await self._db[NEIGHBOURHOODS].insert_many(
+                [{"_id": n.code, **n.model_dump()} for n in table], session=self._session
+            )
+
+    async def neighbourhoods(self) -> list[Neighbourhood]:
+        cursor = self._db[NEIGHBOURHOODS].find({}, session=self._session).sort("code", ASCENDING)
+        return [Neighbourhood.model_validate(d) for d in await cursor.to_list(None)]
+
+    async def neighbourhood(self, code: str) -> Neighbourhood | None:
+        doc = await self._db[NEIGHBOURHOODS].find_one({"_id": code}, session=self._session)
+        return None if doc is None else Neighbourhood.model_validate(doc)
+
+    async def neighbourhood_of_pc4(self, pc4: str) -> Neighbourhood | None:
+        doc = await self._db[NEIGHBOURHOODS].find_one(
+            {"pc4": {"$in": [pc4]}}, session=self._session
+        )
+        return None if doc is None else Neighbourhood.model_validate(doc)
+
+    # --- residents, consents, responses ------------------------------------------------------
+
+    async def save_resident(self, resident: Resident) -> None:
+        await self._db[RESIDENTS].update_one(
+            {"_id": resident.person_id},
+            {"$set": resident_fields(resident)},
+            upsert=True,
+            session=self._session,
+        )
+
+    async def resident(self, person_id: str) -> Resident | None:
+        doc = await self._db[RESIDENTS].find_one({"_id": person_id}, session=self._session)
+        return None if doc is None else resident_of(doc)
+
+    async def save_consent(self, consent: ConsentState) -> None:
+        await self._db[CONSENTS].update_one(
+            {"_id": consent.key},
+            {"$set": consent_fields(consent)},
+            upsert=True,
+            session=self._session,
+        )
+
+    async def has_consent(self, person_id: str, organisation: str, purpose: str) -> bool:
+        doc = await self._db[CONSENTS].find_one(
+            {"_id": consent_key(person_id, organisation, purpose), "active": True},
+            session=self._session,
+        )
+        return doc is not None
+
+    async def save_response(self, response: ResponseScores) -> None:
+        await self._db[RESPONSES].replace_one(
+            {"_id": response.response_id},
+            response_document(response),
+            upsert=True,
+            session=self._session,
+        )
+
+    async def response(self, response_id: str) -> ResponseScores | None:
+        doc = await self._db[RESPONSES].find_one({"_id": response_id}, session=self._session)
+        return None if doc is None else response_of(doc)
+
+    async def erase_resident_data(self, person_id: str) -> dict[str, int]:
+        """Delete the person's profile, responses and consents; counts per collection."""
+        erased: dict[str, int] = {}
+        for coll, query in (
+            (RESIDENTS, {"_id": person_id}),
+            (RESPONSES, {"person_id": person_id}),
+            (CONSENTS, {"person_id": person_id}),
+        ):
+            result = await self._db[coll].delete_many(query, session=self._session)
+            erased[coll] = int(result.deleted_count)
+        return erased
+
+    # --- the platform's shared tables ----------------------------------------------------------
+
+    async def stage_mail(self, message: mail.Mail) -> None:
+        await mail.stage_mail(self._db, message, session=self._session)
+
+    async def record_access(
+        self,
+        *,
+        service: str,
+        principal: Principal,
+        resident: str,
+        action: str,
+        resource: str,
+        reason: str,
+        on_behalf_of: str | None,
+    ) -> None:
+        await access_log.record_access(
+            self._db,
+            service=service,
+            principal=principal,
+            resident=resident,
+            action=action,
+            resource=resource,
+            reason=reason,
+            on_behalf_of=on_behalf_of,
+            session=self._session,
+        )
 
 
-async def current_seq(db: Db) -> tuple[str | None, int]:
-    """(epoch, n) of the change counter; the epoch changes when the database is recreated."""
-    doc = await db[CONFIG].find_one({"_id": SEQ})
-    return (None, 0) if doc is None else (str(doc.get("epoch")), int(doc["n"]))
-
-
-async def put_entry(db: Db, doc: dict[str, Any], *, session: Session) -> None:
-    doc["seq"] = await bump_seq(db, session=session)
-    await db[ENTRIES].replace_one({"_id": doc["_id"]}, doc, upsert=True, session=session)
+def _feed_id(code: str) -> str:
+    return f"feed:{code}"
 
 
 async def insert_entries(
     db: Db, docs: Sequence[dict[str, Any]], *, session: Session | None
 ) -> None:
-    """Batch insert of new entries (imports): insert_many is ~15x faster than one by one."""
+    """Batch insert of new entry documents (imports) under one change counter step."""
     if docs:
-        seq = await bump_seq(db, session=session)
+        seq = await MongoRepository(db, session).bump_seq()
         for doc in docs:
             doc["seq"] = seq
         await db[ENTRIES].insert_many(list(docs), ordered=False, session=session)
 
 
-async def existing_versions(db: Db, ids: Sequence[str]) -> dict[str, dict[str, Any]]:
-    """id → {v, entry} of the entries that already exist (imports: insert vs. replace)."""
-    return {
-        d["_id"]: d
-        async for d in db[ENTRIES].find(
-            {"_id": {"$in": list(ids)}}, projection={"v": 1, "entry": 1}
-        )
-    }
-
-
-async def set_freshness(db: Db, entry_id: str, fields: dict[str, Any], *, session: Session) -> None:
-    fields = {**fields, "seq": await bump_seq(db, session=session)}
-    await db[ENTRIES].update_one({"_id": entry_id}, {"$set": fields}, session=session)
-
-
-async def due_for_check(db: Db, now: datetime, limit: int = 500) -> list[dict[str, Any]]:
-    return await (
-        db[ENTRIES]
-        .find({"next_check_at": {"$lte": now}}, projection={"entry": 0})
-        .limit(limit)
-        .to_list(None)
-    )
-
-
-async def search_docs(db: Db, after_seq: int | None) -> list[dict[str, Any]]:
-    """Entry documents without their body, for the search index: all of them, or those
-    changed after `after_seq`."""
-    query: dict[str, Any] = {} if after_seq is None else {"seq": {"$gt": after_seq}}
-    return await db[ENTRIES].find(query, projection={"entry": 0}).to_list(None)
-
-
-async def entry_docs(db: Db, ids: Sequence[str]) -> list[dict[str, Any]]:
-    return await db[ENTRIES].find({"_id": {"$in": list(ids)}}).to_list(None)
-
-
-async def entries_by_pc4(db: Db, pc4s: Iterable[str]) -> list[StoredEntry]:
-    docs = await db[ENTRIES].find({"pc4s": {"$in": list(pc4s)}}).to_list(None)
-    return [stored_entry(d) for d in docs]
-
-
-async def all_entry_docs(db: Db, query: dict[str, Any] | None = None) -> list[dict[str, Any]]:
-    return await db[ENTRIES].find(query or {}).sort("_id", ASCENDING).to_list(None)
-
-
-# --- projections of other services' events ------------------------------------------------
-
-
 async def replace_neighbourhoods(
     db: Db, table: Sequence[Neighbourhood], *, session: Session | None
 ) -> None:
-    await db[NEIGHBOURHOODS].delete_many({}, session=session)
-    if table:
-        await db[NEIGHBOURHOODS].insert_many(
-            [{"_id": n.code, **n.model_dump()} for n in table], session=session
-        )
-
-
-async def neighbourhoods(db: Db) -> list[Neighbourhood]:
-    docs = await db[NEIGHBOURHOODS].find({}).sort("code", ASCENDING).to_list(None)
-    return [Neighbourhood.model_validate(d) for d in docs]
-
-
-async def neighbourhood(db: Db, code: str) -> Neighbourhood | None:
-    doc = await db[NEIGHBOURHOODS].find_one({"_id": code})
-    return None if doc is None else Neighbourhood.model_validate(doc)
-
-
-async def neighbourhood_of_pc4(db: Db, pc4: str) -> Neighbourhood | None:
-    # `$in`, not equality: nx-27017 misses equality matches on an indexed array field
-    doc = await db[NEIGHBOURHOODS].find_one({"pc4": {"$in": [pc4]}})
-    return None if doc is None else Neighbourhood.model_validate(doc)
+    """Module-level form for tools that hold a database (benchmarks)."""
+    await MongoRepository(db, session).replace_neighbourhoods(table)

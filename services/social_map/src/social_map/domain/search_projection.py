@@ -6,7 +6,7 @@
   (title 3 > category 2 > description 1, precomputed), categories, located points (lat/lon,
   accessibility), audience, cost, languages, schedules (parsed lazily, only for "open now" /
   weekday filters), freshness facts (assured_at, open reporters, the announced `hidden`),
-  status, name.
+  status, name. Its JSON form holds no date-time strings: `assured` is µs since the epoch.
 - `thresholds` turns the freshness facts into three moments (µs since the epoch), so the
   freshness state at query time is a few integer comparisons.
 """
@@ -48,7 +48,7 @@ def project(entry: Entry, analyzer: Analyzer, taxonomy: Taxonomy) -> dict[str, A
         "age": [entry.eligibility.minimum_age, entry.eligibility.maximum_age],
         "free": entry.cost.free,
         "langs": sorted({lang.code for lang in entry.languages}),
-        "assured": entry.assured_at.isoformat() if entry.assured_at else None,
+        "assured": epoch_us(entry.assured_at) if entry.assured_at else None,
         "reporters": len({r.reporter for r in entry.outdated_reports if r.is_open}),
         "sch": [s.model_dump(mode="json") for s in entry.schedules],
     }
@@ -128,7 +128,7 @@ class SearchProjection:
             max_age=200 if hi is None else int(hi),
             free=bool(data["free"]),
             languages=frozenset(data["langs"]),
-            assured_at=None if assured is None else datetime.fromisoformat(assured),
+            assured_at=None if assured is None else _EPOCH + int(assured) * _US,
             open_reporters=int(data["reporters"]),
             raw_schedules=data["sch"],
         )

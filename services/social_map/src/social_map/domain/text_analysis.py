@@ -1,4 +1,4 @@
-"""Dutch text analysis for our own token index (the embedded store has no text search).
+"""Dutch text analysis for our own token index (search uses no text index of the database).
 
 Pipeline per word: lower-case → strip accents → split on non-alphanumerics → drop stopwords →
 Snowball stem. On top of that:

@@ -9,18 +9,15 @@ from fastapi import APIRouter, Body, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse
 from pydantic import BaseModel, Field
 from wijkkracht_common.auth import CurrentPrincipal
-from wijkkracht_common.errors import NotFound
 from wijkkracht_common.http_app import json_body
 from wijkkracht_common.idempotency import idempotency_key, idempotent
 
-from social_map.adapters import repositories as repo
-from social_map.domain.freshness import FreshnessState, state
 from social_map.domain.model import Organization
 from social_map.domain.verification_token import TokenError, TokenProblem
 from social_map.entrypoints.deps import Ctx
 from social_map.entrypoints.views import entry_view, overview_view, task_view
 from social_map.service import entries as uc
-from social_map.service import permissions
+from social_map.service import organisations
 from social_map.service.freshness import organisation_overview
 
 router = APIRouter(tags=["entries"])
@@ -32,8 +29,8 @@ class ReportIn(BaseModel):
 
 @router.get("/organisations")
 async def list_organisations(principal: CurrentPrincipal, ctx: Ctx) -> dict[str, Any]:
-    orgs = await repo.organisations(await ctx.db(principal.tenant))
-    return {"items": [o.model_dump(mode="json") for o in sorted(orgs.values(), key=lambda o: o.id)]}
+    orgs = await organisations.list_organisations(ctx, principal)
+    return {"items": [o.model_dump(mode="json") for o in orgs]}
 
 
 @router.put("/organisations/{org_id}")
@@ -42,13 +39,7 @@ async def put_organisation(
 ) -> dict[str, Any]:
     """Owner record of entries: an org admin for its own organisation; the neighbourhood
     manager for anyone, including residents' initiatives."""
-    db = await ctx.db(principal.tenant)
-    old = await repo.get_organisation(db, org_id)
-    if old is not None:
-        permissions.require_manage(principal, old.tenant_org_slug)
-    permissions.require_manage(principal, org.tenant_org_slug)
-    record = org.model_copy(update={"id": org_id})
-    await repo.save_organisation(db, record, session=None)
+    record = await organisations.put_organisation(ctx, principal, org_id, org)
     return record.model_dump(mode="json")
 
 
@@ -72,11 +63,8 @@ async def create_entry(
 
 @router.get("/entries/{entry_id}")
 async def get_entry(entry_id: str, principal: CurrentPrincipal, ctx: Ctx) -> dict[str, Any]:
-    stored = await uc.load(ctx, principal.tenant, entry_id)
+    stored, manager = await uc.read_entry(ctx, principal, entry_id)
     policy = (await ctx.view(principal.tenant)).policy
-    manager = permissions.can_manage(principal, stored.owner_slug)
-    if not manager and state(stored.entry, policy, ctx.now()) is FreshnessState.HIDDEN:
-        raise NotFound(uc.NOT_FOUND)
     return entry_view(stored, policy=policy, now=ctx.now(), manager=manager)
 
 
@@ -109,7 +97,7 @@ async def report_outdated(
 
     async def produce() -> tuple[int, Any]:
         task = await uc.report_outdated(ctx, principal, entry_id, report.note)
-        return 201, {"id": task["_id"], "entry_id": entry_id, "status": "open"}
+        return 201, {"id": task.id, "entry_id": entry_id, "status": "open"}
 
     return await idempotent(
         await ctx.db(principal.tenant),
@@ -132,10 +120,7 @@ async def list_tasks(
 @router.get("/freshness")
 async def freshness_overview(principal: CurrentPrincipal, ctx: Ctx) -> dict[str, Any]:
     """Counts per state and the least recently checked entries, per owner organisation."""
-    slugs = permissions.managed_slugs(principal)
-    if slugs is not None and not slugs:
-        permissions.require_curator(principal)
-    items = await organisation_overview(ctx, principal.tenant, slugs, ctx.now())
+    items = await organisation_overview(ctx, principal, ctx.now())
     return {"items": [overview_view(i) for i in items]}
 
 

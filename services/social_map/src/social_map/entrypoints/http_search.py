@@ -9,10 +9,8 @@ from fastapi import APIRouter, Query
 from fastapi.responses import HTMLResponse, Response
 from pydantic import ValidationError
 from wijkkracht_common.auth import CurrentPrincipal
-from wijkkracht_common.errors import NotFound
 from wijkkracht_common.pagination import CursorParam, LimitParam
 
-from social_map.adapters import repositories as repo
 from social_map.domain.errors import DomainValidationError
 from social_map.domain.filters import SearchFilters
 from social_map.domain.geo import MAX_RADIUS_KM, MIN_RADIUS_KM
@@ -23,6 +21,7 @@ from social_map.entrypoints.views import hit_view, recommendation_view
 from social_map.presentation.ical_feed import activities_feed
 from social_map.presentation.print_agenda import agenda_html
 from social_map.service import feeds
+from social_map.service import neighbourhoods as hoods
 from social_map.service import recommendations as recs
 from social_map.service.search import SearchQuery, search
 
@@ -110,23 +109,14 @@ async def recommendations(
 
 @router.get("/neighbourhoods")
 async def neighbourhoods(principal: CurrentPrincipal, ctx: Ctx) -> dict[str, Any]:
-    table = await repo.neighbourhoods(await ctx.db(principal.tenant))
+    table = await hoods.table(ctx, principal)
     return {"items": [n.model_dump() for n in table]}
-
-
-async def _hood_entries(ctx: Ctx, tenant: str, code: str) -> tuple[Any, list[Any], Any]:
-    db = await ctx.db(tenant)
-    hood = await repo.neighbourhood(db, code)
-    if hood is None:
-        raise NotFound("Wijk niet gevonden. / Neighbourhood not found.")
-    stored = await repo.entries_by_pc4(db, hood.pc4)
-    return hood, [s.entry for s in stored], (await ctx.view(tenant)).policy
 
 
 @router.get("/neighbourhoods/{code}/activities.ics")
 async def activities_ics(code: str, principal: CurrentPrincipal, ctx: Ctx) -> Response:
     """iCalendar feed of the neighbourhood's activities (one VEVENT + RRULE per schedule)."""
-    hood, entries, policy = await _hood_entries(ctx, principal.tenant, code)
+    hood, entries, policy = await hoods.with_entries(ctx, principal.tenant, code)
     text = activities_feed(hood, entries, policy=policy, now=ctx.now())
     return Response(
         text,
@@ -173,7 +163,7 @@ async def printable_agenda(
     days: Annotated[int, Query(ge=1, le=62)] = 14,
 ) -> HTMLResponse:
     """Printable agenda (HTML, large type) of the coming `days` days."""
-    hood, entries, policy = await _hood_entries(ctx, principal.tenant, code)
+    hood, entries, policy = await hoods.with_entries(ctx, principal.tenant, code)
     now = ctx.now()
     start = now.astimezone(TZ).replace(hour=0, minute=0, second=0, microsecond=0)
     html = agenda_html(

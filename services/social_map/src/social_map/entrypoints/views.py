@@ -15,6 +15,7 @@ from social_map.domain.freshness import (
 from social_map.domain.model import Entry
 from social_map.domain.ranking import SearchHit
 from social_map.domain.recommendations import Recommendation
+from social_map.domain.tasks import CorrectionTask
 
 STALE_WARNING = (
     "Deze informatie is al lang niet gecontroleerd; bel voor de zekerheid even. / This "
@@ -87,11 +88,19 @@ def overview_view(item: OrganisationFreshness) -> dict[str, Any]:
     }
 
 
-def task_view(task: dict[str, Any]) -> dict[str, Any]:
+def task_view(task: CorrectionTask) -> dict[str, Any]:
     """The reporter's id stays internal (anti-abuse); the owner sees the note."""
-    body = {
-        k: (v.isoformat() if isinstance(v, datetime) else v)
-        for k, v in task.items()
-        if k not in ("_id", "reporter")
+    body: dict[str, Any] = {
+        "id": task.id,
+        "entry_id": task.entry_id,
+        "entry_name": task.entry_name,
+        "organization_id": task.organization_id,
+        "owner_slug": task.owner_slug,
+        "kind": task.kind,
+        "note": task.note,
+        "status": task.status,
+        "created_at": task.created_at.isoformat(),
     }
-    return {"id": task["_id"], **body}
+    if task.closed_at is not None:
+        body["closed_at"] = task.closed_at.isoformat()
+    return body

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import time
 
-from social_map.adapters import repositories as repo
+from social_map.adapters.repositories import Repository
 from social_map.domain.geo import GeoPoint
 
 
@@ -22,16 +22,17 @@ class CentroidCache:
         self._items: dict[str, dict[str, tuple[float, GeoPoint]]] = {}  # db → pc4 → (at, c)
         self._generation: dict[str, int] = {}  # bumped by `drop`: a read begun before is stale
 
-    async def get(self, db: repo.Db, pc4: str) -> GeoPoint | None:
-        found = self._items.get(db.name, {}).get(pc4)
+    async def get(self, reader: Repository, pc4: str) -> GeoPoint | None:
+        name = reader.name
+        found = self._items.get(name, {}).get(pc4)
         if found is not None and time.monotonic() - found[0] < self._ttl:
             return found[1]
-        generation = self._generation.get(db.name, 0)
+        generation = self._generation.get(name, 0)
         read_at = time.monotonic()
-        hood = await repo.neighbourhood_of_pc4(db, pc4)
-        if hood is None or generation != self._generation.get(db.name, 0):
+        hood = await reader.neighbourhood_of_pc4(pc4)
+        if hood is None or generation != self._generation.get(name, 0):
             return None if hood is None else hood.centroid
-        items = self._items.setdefault(db.name, {})
+        items = self._items.setdefault(name, {})
         if len(items) >= self._size:
             items.clear()
         items[pc4] = (read_at, hood.centroid)

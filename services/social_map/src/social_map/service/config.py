@@ -8,7 +8,6 @@ removed (409 naming it).
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from wijkkracht_common.auth import Principal
@@ -16,9 +15,7 @@ from wijkkracht_common.errors import Conflict
 from wijkkracht_common.storage import Session
 
 from social_map.adapters import repositories as repo
-from social_map.adapters.documents import stored_entry
 from social_map.domain.freshness import FreshnessPolicy
-from social_map.domain.search_projection import project
 from social_map.domain.taxonomy import Category, Taxonomy
 from social_map.domain.text_analysis import Analyzer
 from social_map.service import permissions
@@ -30,8 +27,8 @@ async def replace_taxonomy(
 ) -> tuple[Taxonomy, int]:
     permissions.require_curator(principal)
     taxonomy = Taxonomy.build(categories)
-    db = await ctx.db(principal.tenant)
-    used = await db[repo.ENTRIES].distinct("category_codes")
+    reader = await ctx.reader(principal.tenant)
+    used = await reader.used_category_codes()
     gone = sorted(c for c in used if c not in taxonomy)
     if gone:
         raise Conflict(
@@ -40,28 +37,13 @@ async def replace_taxonomy(
             categories=gone,
         )
     analyzer = Analyzer.for_taxonomy(taxonomy)
-    _, old_version = await repo.load_taxonomy(db)
+    _, old_version = await reader.load_taxonomy()
     version = old_version + 1
 
     async def work(db: repo.Db, session: Session) -> tuple[int, list[Any]]:
-        await repo.save_taxonomy(db, taxonomy, version, session=session)
-        docs = await db[repo.ENTRIES].find({}, session=session).to_list(None)
-        seq = await repo.bump_seq(db, session=session)
-        for doc in docs:
-            stored = stored_entry(doc)
-            search = json.dumps(project(stored.entry, analyzer, taxonomy), separators=(",", ":"))
-            await db[repo.ENTRIES].update_one(
-                {"_id": doc["_id"]},
-                {
-                    "$set": {
-                        "v": stored.version + 1,
-                        "tokens_version": analyzer.version,
-                        "search": search,
-                        "seq": seq,
-                    }
-                },
-                session=session,
-            )
+        r = ctx.repo(db, session)
+        await r.save_taxonomy(taxonomy, version)
+        await r.retokenise_entries(analyzer, taxonomy)
         return version, []
 
     await ctx.commit(principal.tenant, work)
@@ -74,11 +56,10 @@ async def replace_policy(
     permissions.require_curator(principal)
 
     async def work(db: repo.Db, session: Session) -> tuple[None, list[Any]]:
-        await repo.save_policy(db, policy, session=session)
+        r = ctx.repo(db, session)
+        await r.save_policy(policy)
         # next checks follow the new thresholds: let the sweep look at everything once
-        await db[repo.ENTRIES].update_many(
-            {}, {"$set": {"next_check_at": ctx.now()}}, session=session
-        )
+        await r.recheck_all_entries(ctx.now())
         return None, []
 
     await ctx.runtime.commit(principal.tenant, work)

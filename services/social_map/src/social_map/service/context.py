@@ -1,4 +1,9 @@
-"""What every use case needs: the runtime, settings, the clock and per-tenant views.
+"""What every use case needs: the runtime (its one write path, `commit`), the repository
+factory, settings, the clock and per-tenant views.
+
+Use cases read through `await ctx.reader(tenant)` and write in `ctx.commit(tenant, work)`,
+where `work(db, session)` builds its repository with `ctx.repo(db, session)`; unit tests hand
+in an in-memory repository factory and a runtime whose `commit` runs the work directly.
 
 The clock is injected (tests drive freshness with a fake one). Analyzers are cached per
 (tenant database, taxonomy version); parsed entries per (tenant, id, document version), so
@@ -17,37 +22,30 @@ import hmac
 import time
 from collections import OrderedDict
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, TypeVar
+from typing import TypeVar
 
 from wijkkracht_common.runtime import ServiceRuntime, Work
+from wijkkracht_common.storage import Session
 
-from social_map.adapters import repositories as repo
-from social_map.adapters.documents import StoredEntry, stored_entry
-from social_map.domain.freshness import FreshnessPolicy
-from social_map.domain.taxonomy import Taxonomy
+from social_map.adapters.documents import StoredEntry
+from social_map.adapters.repositories import Db, MongoRepository, Repository
+from social_map.domain.tenant_view import TenantView
 from social_map.domain.text_analysis import Analyzer
 from social_map.service.centroids import CentroidCache
 from social_map.service.search_index import SearchIndexes
 from social_map.settings import Settings
 
+__all__ = ["SERVICE", "Clock", "RepositoryFactory", "ServiceContext", "TenantView", "system_clock"]
+
 Clock = Callable[[], datetime]
+RepositoryFactory = Callable[[Db, Session | None], Repository]
 SERVICE = "social_map"
 T = TypeVar("T")
 
 
 def system_clock() -> datetime:
     return datetime.now(UTC)
-
-
-@dataclass(frozen=True, slots=True)
-class TenantView:
-    tenant: str
-    taxonomy: Taxonomy
-    taxonomy_version: int
-    analyzer: Analyzer
-    policy: FreshnessPolicy
 
 
 class EntryCache:
@@ -64,8 +62,7 @@ class EntryCache:
             self._items.move_to_end(key)
         return item
 
-    def put(self, db_name: str, doc: dict[str, Any]) -> StoredEntry:
-        item = stored_entry(doc)
+    def put(self, db_name: str, item: StoredEntry) -> StoredEntry:
         self._items[(db_name, item.entry.id, item.version)] = item
         while len(self._items) > self._size:
             self._items.popitem(last=False)
@@ -73,10 +70,18 @@ class EntryCache:
 
 
 class ServiceContext:
-    def __init__(self, runtime: ServiceRuntime, settings: Settings, clock: Clock) -> None:
+    def __init__(
+        self,
+        runtime: ServiceRuntime,
+        settings: Settings,
+        clock: Clock,
+        *,
+        repositories: RepositoryFactory = MongoRepository,
+    ) -> None:
         self.runtime = runtime
         self.settings = settings
         self.clock = clock
+        self._repositories = repositories
         self.entries = EntryCache()
         self.search_indexes = SearchIndexes(settings.search_refresh_seconds)
         self.centroids = CentroidCache(settings.search_refresh_seconds)
@@ -86,33 +91,49 @@ class ServiceContext:
     def now(self) -> datetime:
         return self.clock()
 
+    def repo(self, db: Db, session: Session | None = None) -> Repository:
+        """The repository on `db`, inside the transaction of `session` when given."""
+        return self._repositories(db, session)
+
+    async def reader(self, tenant: str) -> Repository:
+        """The tenant's repository outside any transaction (reads, and lone writes)."""
+        return self.repo(await self.db(tenant))
+
+    def database_name(self, tenant: str) -> str:
+        return self.runtime.storage.database_name(tenant)
+
     async def commit(self, tenant: str, work: Work[T]) -> T:
-        """`runtime.commit` for writes of entries: this process's search index of the tenant
-        catches up before its next search (also when the transaction failed: harmless)."""
+        """`runtime.commit`; this process's cached view and search index of the tenant catch
+        up before their next use (also when the transaction failed: harmless)."""
         try:
             return await self.runtime.commit(tenant, work)
         finally:
-            db_name = self.runtime.storage.database_name(tenant)
-            self._views.pop(db_name, None)
-            self.search_indexes.mark_stale(db_name)
+            self.invalidate(tenant)
 
-    async def db(self, tenant: str) -> repo.Db:
+    def invalidate(self, tenant: str) -> None:
+        db_name = self.database_name(tenant)
+        self._views.pop(db_name, None)
+        self.search_indexes.mark_stale(db_name)
+
+    async def db(self, tenant: str) -> Db:
+        """The tenant's database itself, for shared helpers that take one (idempotency)."""
         return await self.runtime.storage.tenant_db(tenant)
 
     async def view(self, tenant: str) -> TenantView:
-        db = await self.db(tenant)
-        cached = self._views.get(db.name)
+        db_name = self.database_name(tenant)
+        cached = self._views.get(db_name)
         ttl = self.settings.search_refresh_seconds
         if cached is not None and time.monotonic() - cached[0] < ttl:
             return cached[1]
         loaded_at = time.monotonic()
-        taxonomy, version = await repo.load_taxonomy(db)
-        key = (db.name, version)
+        reader = await self.reader(tenant)
+        taxonomy, version = await reader.load_taxonomy()
+        key = (db_name, version)
         analyzer = self._analyzers.get(key)
         if analyzer is None:
             analyzer = self._analyzers[key] = Analyzer.for_taxonomy(taxonomy)
-        view = TenantView(tenant, taxonomy, version, analyzer, await repo.load_policy(db))
-        self._views[db.name] = (loaded_at, view)
+        view = TenantView(tenant, taxonomy, version, analyzer, await reader.load_policy())
+        self._views[db_name] = (loaded_at, view)
         return view
 
     def link_secret(self, tenant: str) -> bytes:

@@ -1,9 +1,8 @@
-"""Use cases on entries: publish, update, verify (API or link), report outdated, tasks."""
+"""Use cases on entries: publish, read, update, verify (API or link), report outdated, tasks."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -20,12 +19,8 @@ from wijkkracht_common.storage import Session
 from wijkkracht_common.tenancy import is_valid_slug
 
 from social_map.adapters import repositories as repo
-from social_map.adapters.documents import (
-    StoredEntry,
-    entry_document,
-    open_reporters,
-    pc4s_of,
-)
+from social_map.adapters.documents import StoredEntry, open_reporters, pc4s_of
+from social_map.adapters.repositories import Repository
 from social_map.domain import freshness as fresh
 from social_map.domain import verification_token
 from social_map.domain.errors import DomainValidationError
@@ -43,8 +38,9 @@ from social_map.domain.model import (
     ServiceStatus,
     field_errors,
 )
+from social_map.domain.tasks import CorrectionTask
 from social_map.service import permissions
-from social_map.service.context import ServiceContext, TenantView
+from social_map.service.context import ServiceContext
 from social_map.service.freshness import announce
 
 NOT_FOUND = "Aanbod niet gevonden. / Entry not found."
@@ -89,43 +85,16 @@ def _facts(entry: Entry, owner_slug: str | None) -> dict[str, Any]:
     }
 
 
-async def write_entry(
-    db: repo.Db,
-    view: TenantView,
-    entry: Entry,
-    *,
-    owner_slug: str | None,
-    version: int,
-    now: datetime,
-    session: Session,
-    freshness: fresh.FreshnessState | None = None,
-) -> dict[str, Any]:
-    doc = entry_document(
-        entry,
-        owner_slug=owner_slug,
-        policy=view.policy,
-        now=now,
-        version=version,
-        freshness=freshness,
-        analyzer=view.analyzer,
-        taxonomy=view.taxonomy,
-    )
-    await repo.put_entry(db, doc, session=session)
-    return doc
-
-
-async def _owner(
-    ctx: ServiceContext, db: repo.Db, principal: Principal, organization_id: str
-) -> Organization:
+async def _owner(reader: Repository, principal: Principal, organization_id: str) -> Organization:
     """The owner record; an org admin's first entry creates the record of its organisation."""
-    org = await repo.get_organisation(db, organization_id)
+    org = await reader.get_organisation(organization_id)
     if org is not None:
         return org
     if organization_id in principal.organisations_with(permissions.ORG_ADMIN):
         org = Organization(
             id=organization_id, name=organization_id, tenant_org_slug=organization_id
         )
-        await repo.save_organisation(db, org, session=None)
+        await reader.save_organisation(org)
         return org
     raise InvalidInput(
         "Onbekende organisatie. / Unknown organisation.",
@@ -135,10 +104,10 @@ async def _owner(
 
 async def create_entry(ctx: ServiceContext, principal: Principal, draft: EntryDraft) -> StoredEntry:
     tenant, now = principal.tenant, ctx.now()
-    db = await ctx.db(tenant)
+    reader = await ctx.reader(tenant)
     view = await ctx.view(tenant)
     view.taxonomy.validate_codes(draft.category_codes)
-    org = await _owner(ctx, db, principal, draft.organization_id)
+    org = await _owner(reader, principal, draft.organization_id)
     permissions.require_manage(principal, org.tenant_org_slug)
     entry = _build(
         {
@@ -151,8 +120,8 @@ async def create_entry(ctx: ServiceContext, principal: Principal, draft: EntryDr
     )
 
     async def work(db: repo.Db, session: Session) -> tuple[StoredEntry, list[Envelope[Any]]]:
-        doc = await write_entry(
-            db, view, entry, owner_slug=org.tenant_org_slug, version=1, now=now, session=session
+        stored = await ctx.repo(db, session).save_entry(
+            entry, owner_slug=org.tenant_org_slug, version=1, view=view, now=now
         )
         event = new_event(
             EntryPublished(
@@ -166,18 +135,29 @@ async def create_entry(ctx: ServiceContext, principal: Principal, draft: EntryDr
             actor=principal.subject,
             organisation=org.tenant_org_slug,
         )
-        return StoredEntry(entry, org.tenant_org_slug, fresh.FreshnessState(doc["freshness"]), 1), [
-            event
-        ]
+        return stored, [event]
 
     return await ctx.commit(tenant, work)
 
 
 async def load(ctx: ServiceContext, tenant: str, entry_id: str) -> StoredEntry:
-    stored = await repo.get_entry(await ctx.db(tenant), entry_id)
+    stored = await (await ctx.reader(tenant)).get_entry(entry_id)
     if stored is None:
         raise NotFound(NOT_FOUND)
     return stored
+
+
+async def read_entry(
+    ctx: ServiceContext, principal: Principal, entry_id: str
+) -> tuple[StoredEntry, bool]:
+    """The entry and whether the caller manages it; a hidden entry exists only for those
+    who manage it (404 for everyone else, like an unknown id)."""
+    stored = await load(ctx, principal.tenant, entry_id)
+    policy = (await ctx.view(principal.tenant)).policy
+    manager = permissions.can_manage(principal, stored.owner_slug)
+    if not manager and fresh.state(stored.entry, policy, ctx.now()) is fresh.FreshnessState.HIDDEN:
+        raise NotFound(NOT_FOUND)
+    return stored, manager
 
 
 async def update_entry(
@@ -185,26 +165,27 @@ async def update_entry(
 ) -> StoredEntry:
     """An owner's edit also counts as a check: assured_at is reset, open reports close."""
     tenant, now = principal.tenant, ctx.now()
-    db = await ctx.db(tenant)
+    reader = await ctx.reader(tenant)
     view = await ctx.view(tenant)
     current = await load(ctx, tenant, entry_id)
     permissions.require_manage(principal, current.owner_slug)
     view.taxonomy.validate_codes(draft.category_codes)
     owner_slug = current.owner_slug
     if draft.organization_id != current.entry.organization_id:
-        org = await _owner(ctx, db, principal, draft.organization_id)
+        org = await _owner(reader, principal, draft.organization_id)
         permissions.require_manage(principal, org.tenant_org_slug)
         owner_slug = org.tenant_org_slug
     merged = _build({**current.entry.model_dump(), **draft.model_dump()})
     entry = fresh.verify(merged, principal.subject, now)
 
     async def work(db: repo.Db, session: Session) -> tuple[StoredEntry, list[Envelope[Any]]]:
-        latest = await repo.get_entry(db, entry_id, session=session)
+        r = ctx.repo(db, session)
+        latest = await r.get_entry(entry_id)
         version = (latest.version if latest else current.version) + 1
-        doc = await write_entry(
-            db, view, entry, owner_slug=owner_slug, version=version, now=now, session=session
+        stored = await r.save_entry(
+            entry, owner_slug=owner_slug, version=version, view=view, now=now
         )
-        await _close_tasks(db, entry_id, now, session)
+        await r.close_tasks(entry_id, now)
         event = new_event(
             EntryUpdated(
                 **_facts(entry, owner_slug),
@@ -218,18 +199,9 @@ async def update_entry(
             actor=principal.subject,
             organisation=owner_slug,
         )
-        state = fresh.FreshnessState(doc["freshness"])
-        return StoredEntry(entry, owner_slug, state, version), [event]
+        return stored, [event]
 
     return await ctx.commit(tenant, work)
-
-
-async def _close_tasks(db: repo.Db, entry_id: str, now: datetime, session: Session) -> None:
-    await db[repo.TASKS].update_many(
-        {"entry_id": entry_id, "status": "open"},
-        {"$set": {"status": "done", "closed_at": now}},
-        session=session,
-    )
 
 
 async def _verify(
@@ -245,23 +217,17 @@ async def _verify(
     view = await ctx.view(tenant)
 
     async def work(db: repo.Db, session: Session) -> tuple[StoredEntry, list[Envelope[Any]]]:
-        current = await repo.get_entry(db, entry_id, session=session)
+        r = ctx.repo(db, session)
+        current = await r.get_entry(entry_id)
         if current is None:
             raise NotFound(NOT_FOUND)
         if check is not None:
             check(current.entry)
         entry = fresh.verify(current.entry, by, now)
-        version = current.version + 1
-        doc = await write_entry(
-            db,
-            view,
-            entry,
-            owner_slug=current.owner_slug,
-            version=version,
-            now=now,
-            session=session,
+        stored = await r.save_entry(
+            entry, owner_slug=current.owner_slug, version=current.version + 1, view=view, now=now
         )
-        await _close_tasks(db, entry_id, now, session)
+        await r.close_tasks(entry_id, now)
         event = new_event(
             EntryVerified(
                 **_facts(entry, current.owner_slug),
@@ -274,8 +240,7 @@ async def _verify(
             actor=by,
             organisation=current.owner_slug,
         )
-        state = fresh.FreshnessState(doc["freshness"])
-        return StoredEntry(entry, current.owner_slug, state, version), [event]
+        return stored, [event]
 
     return await ctx.commit(tenant, work)
 
@@ -308,7 +273,7 @@ async def verify_by_link(ctx: ServiceContext, token: str) -> StoredEntry:
 async def link_target(ctx: ServiceContext, token: str) -> StoredEntry:
     """Check a link without using it (the GET confirmation page)."""
     tenant, entry_id = _peek(ctx, token)
-    stored = await repo.get_entry(await ctx.db(tenant), entry_id)
+    stored = await (await ctx.reader(tenant)).get_entry(entry_id)
     if stored is None:
         raise verification_token.TokenError(verification_token.TokenProblem.WRONG_ENTRY)
     verification_token.check(ctx.link_secret(tenant), token, tenant, stored.entry, ctx.now())
@@ -317,14 +282,15 @@ async def link_target(ctx: ServiceContext, token: str) -> StoredEntry:
 
 async def report_outdated(
     ctx: ServiceContext, principal: Principal, entry_id: str, note: str
-) -> dict[str, Any]:
+) -> CorrectionTask:
     """ "Dit klopt niet meer": a task for the owner; the clock of the entry shortens."""
     tenant, now = principal.tenant, ctx.now()
     view = await ctx.view(tenant)
     report_id = new_event_id()
 
-    async def work(db: repo.Db, session: Session) -> tuple[dict[str, Any], list[Envelope[Any]]]:
-        current = await repo.get_entry(db, entry_id, session=session)
+    async def work(db: repo.Db, session: Session) -> tuple[CorrectionTask, list[Envelope[Any]]]:
+        r = ctx.repo(db, session)
+        current = await r.get_entry(entry_id)
         if current is None or current.freshness is fresh.FreshnessState.HIDDEN:
             raise NotFound(NOT_FOUND)
         entry = fresh.report_outdated(current.entry, report_id, principal.subject, note, now)
@@ -332,40 +298,33 @@ async def report_outdated(
         events: list[Envelope[Any]] = list(
             await announce(
                 ctx,
-                db,
+                r,
                 tenant=tenant,
                 entry=entry,
                 owner_slug=current.owner_slug,
                 previous=current.freshness,
                 new=new_state,
                 now=now,
-                session=session,
                 actor=principal.subject,
             )
         )
-        await write_entry(
-            db,
-            view,
+        await r.save_entry(
             entry,
             owner_slug=current.owner_slug,
             version=current.version + 1,
+            view=view,
             now=now,
-            session=session,
             freshness=max(current.freshness, new_state, key=_rank),
         )
-        task = {
-            "_id": report_id,
-            "entry_id": entry_id,
-            "entry_name": entry.name,
-            "organization_id": entry.organization_id,
-            "owner_slug": current.owner_slug,
-            "kind": "correction",
-            "note": note.strip()[:280],
-            "reporter": principal.subject,
-            "status": "open",
-            "created_at": now,
-        }
-        await db[repo.TASKS].insert_one(task, session=session)
+        task = CorrectionTask.opened(
+            report_id,
+            entry,
+            owner_slug=current.owner_slug,
+            note=note,
+            reporter=principal.subject,
+            now=now,
+        )
+        await r.add_task(task)
         events.append(
             new_event(
                 CorrectionReported(
@@ -390,12 +349,9 @@ def _rank(state: fresh.FreshnessState) -> int:
 
 async def tasks(
     ctx: ServiceContext, principal: Principal, status: str | None
-) -> Sequence[dict[str, Any]]:
-    db = await ctx.db(principal.tenant)
+) -> Sequence[CorrectionTask]:
+    """Reports on the entries the caller manages (a manager: all), oldest first."""
     slugs = permissions.managed_slugs(principal)
     if slugs is not None and not slugs:
         permissions.require_curator(principal)
-    query: dict[str, Any] = {} if slugs is None else {"owner_slug": {"$in": slugs}}
-    if status:
-        query["status"] = status
-    return await db[repo.TASKS].find(query).sort("created_at", 1).to_list(500)
+    return await (await ctx.reader(principal.tenant)).tasks(slugs, status)

@@ -22,6 +22,7 @@ from wijkkracht_common.storage import Session
 from wijkkracht_common.tenancy import is_valid_slug
 
 from social_map.adapters import repositories as repo
+from social_map.adapters.repositories import Repository
 from social_map.domain import feed_token
 from social_map.domain.geo import Neighbourhood
 from social_map.domain.model import Entry
@@ -37,23 +38,20 @@ def feed_secret(ctx: ServiceContext, tenant: str) -> bytes:
     return hmac.new(master, f"calendar-feed:{tenant}".encode(), hashlib.sha256).digest()
 
 
-def _gen_id(code: str) -> str:
-    return f"feed:{code}"
-
-
-async def _generation(db: repo.Db, code: str) -> int:
-    doc = await db[repo.CONFIG].find_one({"_id": _gen_id(code)})
-    return 0 if doc is None else int(doc["g"])
+async def _existing_hood(reader: Repository, code: str) -> Neighbourhood:
+    hood = await reader.neighbourhood(code)
+    if hood is None:
+        raise NotFound(HOOD_NOT_FOUND)
+    return hood
 
 
 async def feed_url(ctx: ServiceContext, principal: Principal, code: str) -> dict[str, Any]:
     tenant, now = principal.tenant, ctx.now()
-    db = await ctx.db(tenant)
-    if await repo.neighbourhood(db, code) is None:
-        raise NotFound(HOOD_NOT_FOUND)
+    reader = await ctx.reader(tenant)
+    await _existing_hood(reader, code)
     expires = now + timedelta(days=ctx.settings.feed_link_days)
     claim = feed_token.FeedClaim(
-        tenant, code, await _generation(db, code), int(expires.timestamp())
+        tenant, code, await reader.feed_generation(code), int(expires.timestamp())
     )
     token = feed_token.issue(feed_secret(ctx, tenant), claim)
     base = ctx.settings.public_base_url.rstrip("/")
@@ -67,20 +65,12 @@ async def feed_url(ctx: ServiceContext, principal: Principal, code: str) -> dict
 async def revoke(ctx: ServiceContext, principal: Principal, code: str) -> int:
     """Every feed URL of the neighbourhood issued so far stops working; the new generation."""
     permissions.require_curator(principal)
-    db = await ctx.db(principal.tenant)
-    if await repo.neighbourhood(db, code) is None:
-        raise NotFound(HOOD_NOT_FOUND)
+    await _existing_hood(await ctx.reader(principal.tenant), code)
 
     async def work(db: repo.Db, session: Session) -> tuple[int, list[Any]]:
-        gid = _gen_id(code)
-        result = await db[repo.CONFIG].update_one({"_id": gid}, {"$inc": {"g": 1}}, session=session)
-        if result.matched_count == 0:  # no upsert: nx-27017 ignores the filter's _id
-            await db[repo.CONFIG].insert_one({"_id": gid, "g": 1}, session=session)
-            return 1, []
-        doc = await db[repo.CONFIG].find_one({"_id": gid}, session=session)
-        return int(doc["g"]) if doc else 1, []
+        return await ctx.repo(db, session).next_feed_generation(code), []
 
-    return await ctx.runtime.commit(principal.tenant, work)
+    return await ctx.commit(principal.tenant, work)
 
 
 def _secret_for(ctx: ServiceContext) -> Any:
@@ -101,9 +91,9 @@ async def feed_target(
         raise NotFound(INVALID) from None
     if not is_valid_slug(claim.tenant):
         raise NotFound(INVALID)
-    db = await ctx.db(claim.tenant)
-    hood = await repo.neighbourhood(db, claim.neighbourhood)
-    if hood is None or await _generation(db, claim.neighbourhood) != claim.generation:
+    reader = await ctx.reader(claim.tenant)
+    hood = await reader.neighbourhood(claim.neighbourhood)
+    if hood is None or await reader.feed_generation(claim.neighbourhood) != claim.generation:
         raise NotFound(INVALID)
-    stored = await repo.entries_by_pc4(db, hood.pc4)
+    stored = await reader.entries_in_pc4s(hood.pc4)
     return claim.tenant, hood, [s.entry for s in stored]

@@ -13,31 +13,33 @@ from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import quote
 
+from wijkkracht_common.auth import Principal
 from wijkkracht_common.events.envelope import Envelope, new_event
 from wijkkracht_common.events.social_map import (
     EntryHidden,
     EntryVerificationDue,
     EntryWentStale,
 )
-from wijkkracht_common.mail import Mail, stage_mail
+from wijkkracht_common.mail import Mail
 from wijkkracht_common.observability import get_logger
 from wijkkracht_common.periodic import PeriodicTask
 from wijkkracht_common.storage import Session
 
 from social_map.adapters import repositories as repo
 from social_map.adapters.documents import open_reporters
+from social_map.adapters.repositories import Repository
 from social_map.domain import verification_token
 from social_map.domain.freshness import (
-    EntrySummary,
     FreshnessEvent,
+    FreshnessPolicy,
     FreshnessState,
     OrganisationFreshness,
     freshness_state,
-    next_check_at,
     overview,
     transitions,
 )
 from social_map.domain.model import Entry
+from social_map.service import permissions
 from social_map.service.context import SERVICE, ServiceContext
 
 log = get_logger(__name__)
@@ -78,8 +80,8 @@ def verification_url(ctx: ServiceContext, tenant: str, entry: Entry, now: dateti
     return f"{ctx.settings.public_base_url.rstrip('/')}/verification/{quote(token)}"
 
 
-async def owner_address(db: repo.Db, entry: Entry) -> str | None:
-    org = await repo.get_organisation(db, entry.organization_id)
+async def owner_address(r: Repository, entry: Entry) -> str | None:
+    org = await r.get_organisation(entry.organization_id)
     for candidate in (org.email if org else None, entry.email, entry.assured_by):
         if candidate and "@" in candidate:
             return candidate
@@ -100,7 +102,7 @@ def _mail(entry: Entry, entered: FreshnessState, to: str, url: str) -> Mail:
 
 async def announce(
     ctx: ServiceContext,
-    db: repo.Db,
+    r: Repository,
     *,
     tenant: str,
     entry: Entry,
@@ -108,10 +110,10 @@ async def announce(
     previous: FreshnessState,
     new: FreshnessState,
     now: datetime,
-    session: Session,
     actor: str | None = None,
 ) -> list[Envelope[Any]]:
-    """Events for previous → new and one mail to the owner (for the highest state entered)."""
+    """Events for previous → new and one mail to the owner (for the highest state entered),
+    staged through `r` (in the caller's transaction)."""
     names = transitions(previous, new)
     if not names:
         return []
@@ -132,68 +134,54 @@ async def announce(
         )
         for name in names
     ]
-    to = await owner_address(db, entry)
+    to = await owner_address(r, entry)
     if to is not None:
-        await stage_mail(
-            db, _mail(entry, new, to, verification_url(ctx, tenant, entry, now)), session=session
-        )
+        await r.stage_mail(_mail(entry, new, to, verification_url(ctx, tenant, entry, now)))
     return events
-
-
-def freshness_fields(
-    entry: Entry, state: FreshnessState, ctx_policy: Any, now: datetime, version: int
-) -> dict[str, Any]:
-    return {
-        "freshness": state.value,
-        "hidden": state is FreshnessState.HIDDEN,
-        "next_check_at": next_check_at(entry, ctx_policy, now),
-        "open_reporters": open_reporters(entry),
-        "v": version,
-    }
 
 
 async def sweep_tenant(ctx: ServiceContext, tenant: str, now: datetime) -> int:
     """Announce every transition due at `now`; returns how many entries changed state."""
-    db = await ctx.db(tenant)
+    reader = await ctx.reader(tenant)
     policy = (await ctx.view(tenant)).policy
     changed = 0
     while True:
-        batch = await repo.due_for_check(db, now)
+        batch = await reader.due_for_check(now)
         if not batch:
             return changed
-        for doc in batch:
-            changed += await _sweep_one(ctx, tenant, doc["_id"], now, policy)
+        for entry_id in batch:
+            changed += await _sweep_one(ctx, tenant, entry_id, now, policy)
 
-        if len(batch) < 500:
+        if len(batch) < repo.DUE_BATCH:
             return changed
 
 
 async def _sweep_one(
-    ctx: ServiceContext, tenant: str, entry_id: str, now: datetime, policy: Any
+    ctx: ServiceContext, tenant: str, entry_id: str, now: datetime, policy: FreshnessPolicy
 ) -> int:
     async def work(db: repo.Db, session: Session) -> tuple[int, Sequence[Envelope[Any]]]:
-        stored = await repo.get_entry(db, entry_id, session=session)
+        r = ctx.repo(db, session)
+        stored = await r.get_entry(entry_id)
         if stored is None:
             return 0, []
         entry = stored.entry
         new = freshness_state(entry.assured_at, open_reporters(entry), policy, now)
-        fields = freshness_fields(entry, new, policy, now, stored.version + 1)
+        version = stored.version + 1
         if new is stored.freshness:
             # nothing to announce; move next_check_at forward so the sweep does not loop
-            await repo.set_freshness(db, entry_id, fields, session=session)
+            await r.set_freshness(entry, new, version=version, policy=policy, now=now)
             return 0, []
         events = await announce(
             ctx,
-            db,
+            r,
             tenant=tenant,
             entry=entry,
             owner_slug=stored.owner_slug,
             previous=stored.freshness,
             new=new,
             now=now,
-            session=session,
         )
-        await repo.set_freshness(db, entry_id, fields, session=session)
+        await r.set_freshness(entry, new, version=version, policy=policy, now=now)
         return 1, events
 
     return await ctx.commit(tenant, work)
@@ -219,27 +207,13 @@ def sweeper(ctx: ServiceContext, period: float) -> PeriodicTask:
 
 
 async def organisation_overview(
-    ctx: ServiceContext, tenant: str, slugs: list[str] | None, now: datetime
+    ctx: ServiceContext, principal: Principal, now: datetime
 ) -> list[OrganisationFreshness]:
-    db = await ctx.db(tenant)
-    policy = (await ctx.view(tenant)).policy
-    query: dict[str, Any] = {} if slugs is None else {"owner_slug": {"$in": slugs}}
-    docs = (
-        await db[repo.ENTRIES]
-        .find(
-            query,
-            projection={"organization_id": 1, "name": 1, "assured_at": 1, "open_reporters": 1},
-        )
-        .to_list(None)
-    )
-    summaries = [
-        EntrySummary(
-            d["_id"],
-            d["organization_id"],
-            d["name"],
-            d.get("assured_at"),
-            int(d.get("open_reporters") or 0),
-        )
-        for d in docs
-    ]
+    """Counts per state and the least recently checked entries of the organisations the
+    caller manages (a manager: all of them)."""
+    slugs = permissions.managed_slugs(principal)
+    if slugs is not None and not slugs:
+        permissions.require_curator(principal)
+    policy = (await ctx.view(principal.tenant)).policy
+    summaries = await (await ctx.reader(principal.tenant)).entry_summaries(slugs)
     return overview(summaries, policy, now)

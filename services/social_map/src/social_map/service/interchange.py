@@ -22,11 +22,8 @@ from wijkkracht_common.events.social_map import EntriesImported
 from wijkkracht_common.storage import Session
 
 from social_map.adapters import repositories as repo
-from social_map.adapters.documents import (
-    ENTRIES,
-    entry_document,
-    stored_entry,
-)
+from social_map.adapters.documents import ExistingEntry, ImportedEntry
+from social_map.bulk import gc_paused
 from social_map.domain.hsds_interchange import (
     ImportIssue,
     ImportResult,
@@ -36,7 +33,6 @@ from social_map.domain.hsds_interchange import (
     import_json,
 )
 from social_map.domain.model import Entry, Organization, SocialMapData
-from social_map.service.bulk import gc_paused
 from social_map.service.context import SERVICE, ServiceContext, TenantView
 
 BATCH = 1000
@@ -119,18 +115,18 @@ async def write_import(
     progress: Progress | None = None,
 ) -> ImportSummary:
     now = ctx.now()
-    db = await ctx.db(tenant)
+    reader = await ctx.reader(tenant)
     view = await ctx.view(tenant)
-    known = await repo.organisations(db, (o.id for o in data.organizations))
+    known = await reader.organisations(o.id for o in data.organizations)
     owners: dict[str, str | None] = {}
     for org in data.organizations:
         old = known.get(org.id)
         merged = org.model_copy(update={"tenant_org_slug": old.tenant_org_slug if old else None})
         owners[org.id] = merged.tenant_org_slug
         if old != merged:
-            await repo.save_organisation(db, merged, session=None)
+            await reader.save_organisation(merged)
     missing = {e.organization_id for e in data.entries} - set(owners)
-    for org_id, org in (await repo.organisations(db, missing)).items():
+    for org_id, org in (await reader.organisations(missing)).items():
         owners[org_id] = org.tenant_org_slug
     created = updated = unchanged = 0
     total = len(data.entries)
@@ -161,26 +157,23 @@ async def _write_batch(
     batch_id: tuple[str, int],
 ) -> tuple[int, int, int]:
     async def work(db: repo.Db, session: Session) -> tuple[tuple[int, int, int], list[Any]]:
-        existing = await repo.existing_versions(db, [e.id for e in batch])
-        docs: list[dict[str, Any]] = []
-        replaced: list[str] = []
-        unchanged = 0
-        with gc_paused():  # synchronous: builds 1,000 documents
-            unchanged = _prepare(batch, existing, docs, replaced)
-        if replaced:
-            await db[ENTRIES].delete_many({"_id": {"$in": replaced}}, session=session)
-        await repo.insert_entries(db, docs, session=session)
-        new = len(docs) - len(replaced)
+        r = ctx.repo(db, session)
+        existing = await r.existing_entries([e.id for e in batch])
+        with gc_paused():  # synchronous: compares up to a batch of entries
+            writes, replaced, unchanged = _prepare(batch, existing, owners)
+        await r.write_imported(writes, replaced=replaced, view=view, now=now)
+        new = len(writes) - len(replaced)
         changed = set(replaced)
         events: list[Envelope[Any]] = []
-        if docs:  # one event per batch, not per entry (see EntriesImported)
+        if writes:  # one event per batch, not per entry (see EntriesImported)
+            ids = [w.entry.id for w in writes]
             events.append(
                 new_event(
                     EntriesImported(
                         import_id=batch_id[0],
                         batch=batch_id[1],
-                        published=[d["_id"] for d in docs if d["_id"] not in changed],
-                        updated=[d["_id"] for d in docs if d["_id"] in changed],
+                        published=[i for i in ids if i not in changed],
+                        updated=[i for i in ids if i in changed],
                     ),
                     tenant=tenant,
                     subject=f"{batch_id[0]}:{batch_id[1]}",
@@ -189,54 +182,45 @@ async def _write_batch(
             )
         return (new, len(replaced), unchanged), events
 
-    def _prepare(
-        batch: list[Entry],
-        existing: dict[str, dict[str, Any]],
-        docs: list[dict[str, Any]],
-        replaced: list[str],
-    ) -> int:
-        unchanged = 0
-        for entry in batch:
-            owner = owners.get(entry.organization_id)
-            old = existing.get(entry.id)
-            version = 1
-            if old is not None:
-                previous = stored_entry(old | {"_id": entry.id}).entry
-                if _comparable(previous.model_dump(mode="json")) == _comparable(
-                    entry.model_dump(mode="json")
-                ):
-                    unchanged += 1
-                    continue
-                entry = entry.model_copy(
-                    update={
-                        "outdated_reports": previous.outdated_reports,
-                        "revision": previous.revision + 1,
-                    }
-                )
-                version = int(old.get("v", 0)) + 1
-                replaced.append(entry.id)
-            doc = entry_document(
-                entry,
-                owner_slug=owner,
-                policy=view.policy,
-                now=now,
-                version=version,
-                analyzer=view.analyzer,
-                taxonomy=view.taxonomy,
-            )
-            docs.append(doc)
-        return unchanged
-
     return await ctx.commit(tenant, work)
 
 
+def _prepare(
+    batch: list[Entry], existing: dict[str, ExistingEntry], owners: dict[str, str | None]
+) -> tuple[list[ImportedEntry], list[str], int]:
+    """What an import batch writes: new entries, changed ones (revision + 1, open reports
+    kept; their ids also in `replaced`), and how many were unchanged (skipped)."""
+    writes: list[ImportedEntry] = []
+    replaced: list[str] = []
+    unchanged = 0
+    for entry in batch:
+        old = existing.get(entry.id)
+        version = 1
+        if old is not None:
+            previous = old.entry
+            if _comparable(previous.model_dump(mode="json")) == _comparable(
+                entry.model_dump(mode="json")
+            ):
+                unchanged += 1
+                continue
+            entry = entry.model_copy(
+                update={
+                    "outdated_reports": previous.outdated_reports,
+                    "revision": previous.revision + 1,
+                }
+            )
+            version = old.version + 1
+            replaced.append(entry.id)
+        writes.append(ImportedEntry(entry, owners.get(entry.organization_id), version))
+    return writes, replaced, unchanged
+
+
 async def tenant_data(ctx: ServiceContext, tenant: str) -> tuple[SocialMapData, TenantView]:
-    db = await ctx.db(tenant)
+    reader = await ctx.reader(tenant)
     view = await ctx.view(tenant)
-    docs = await repo.all_entry_docs(db)
-    entries = [stored_entry(d).entry for d in docs]
-    orgs = await repo.organisations(db, {e.organization_id for e in entries})
-    all_orgs = await repo.organisations(db)
+    entries = [s.entry for s in await reader.all_entries()]
+    orgs = await reader.organisations({e.organization_id for e in entries})
+    all_orgs = await reader.organisations()
     organisations: Iterable[Organization] = sorted(
         {**all_orgs, **orgs}.values(), key=lambda o: o.id
     )

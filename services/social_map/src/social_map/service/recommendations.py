@@ -10,14 +10,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from wijkkracht_common.access_log import record_access
 from wijkkracht_common.auth import Principal
 from wijkkracht_common.errors import Conflict, NotFound
 from wijkkracht_common.storage import Session
 
 from social_map.adapters import repositories as repo
+from social_map.adapters.repositories import Repository
 from social_map.domain.geo import GeoPoint, validate_radius
 from social_map.domain.recommendations import Recommendation, focus_dimensions, recommend
+from social_map.domain.residents import Resident
 from social_map.service.context import SERVICE, ServiceContext
 from social_map.service.search import load_entries
 
@@ -34,25 +35,22 @@ class RecommendationResult:
     items: list[Recommendation]
 
 
-async def _allowed(db: repo.Db, principal: Principal, person_id: str) -> str | None:
+async def _allowed(reader: Repository, principal: Principal, person_id: str) -> str | None:
     """None when the caller is the resident; else the organisation whose consent allows it."""
     if principal.person_id == person_id:
         return None
     for org in principal.organisations_with("professional"):
-        consent = await db[repo.CONSENTS].find_one(
-            {"_id": f"{person_id}|{org}|share_results", "active": True}
-        )
-        if consent is not None:
+        if await reader.has_consent(person_id, org, "share_results"):
             return org
     raise NotFound(NOT_FOUND)
 
 
-async def _home(db: repo.Db, resident: dict[str, Any]) -> tuple[GeoPoint, str]:
+async def _home(reader: Repository, resident: Resident | None) -> tuple[GeoPoint, str]:
     hood = None
-    if resident.get("neighbourhood_code"):
-        hood = await repo.neighbourhood(db, resident["neighbourhood_code"])
-    if hood is None and resident.get("pc4"):
-        hood = await repo.neighbourhood_of_pc4(db, resident["pc4"])
+    if resident is not None and resident.neighbourhood_code:
+        hood = await reader.neighbourhood(resident.neighbourhood_code)
+    if hood is None and resident is not None and resident.pc4:
+        hood = await reader.neighbourhood_of_pc4(resident.pc4)
     if hood is None:
         raise Conflict(
             "De wijk van deze bewoner is (nog) niet bekend. / The resident's neighbourhood "
@@ -72,27 +70,23 @@ async def for_response(
     limit: int = 10,
 ) -> RecommendationResult:
     tenant, now = principal.tenant, ctx.now()
-    db = await ctx.db(tenant)
-    response = await db[repo.RESPONSES].find_one({"_id": response_id})
+    reader = await ctx.reader(tenant)
+    response = await reader.response(response_id)
     if response is None:
         raise NotFound(NOT_FOUND)
-    person_id = str(response["person_id"])
-    via_org = await _allowed(db, principal, person_id)
+    person_id = response.person_id
+    via_org = await _allowed(reader, principal, person_id)
     radius = validate_radius(radius_km if radius_km is not None else ctx.settings.default_radius_km)
-    resident = await db[repo.RESIDENTS].find_one({"_id": person_id}) or {}
-    home, code = await _home(db, resident)
+    resident = await reader.resident(person_id)
+    home, code = await _home(reader, resident)
     view = await ctx.view(tenant)
-    scores = {k: float(v) for k, v in response["scores"].items()}
+    scores = response.scores
     focus = focus_dimensions(scores)
     categories = set().union(*(view.taxonomy.categories_for_dimension(d) for d in focus))
     versions: dict[str, int] = {}
     if categories:
-        cursor = db[repo.ENTRIES].find(
-            {"category_codes": {"$in": sorted(categories)}, "hidden": {"$ne": True}},
-            projection={"v": 1},
-        )
-        versions = {d["_id"]: int(d.get("v", 0)) async for d in cursor}
-    stored = await load_entries(ctx, db, versions)
+        versions = await reader.shown_entry_versions(categories)
+    stored = await load_entries(ctx, reader, versions)
     items = recommend(
         scores,
         home=home,
@@ -100,7 +94,7 @@ async def for_response(
         taxonomy=view.taxonomy,
         policy=view.policy,
         now=now,
-        age=AGE_OF_BAND.get(str(resident.get("age_band"))),
+        age=AGE_OF_BAND.get(str(resident.age_band if resident else None)),
         interests=interests,
         analyzer=view.analyzer,
         radius_km=radius,
@@ -109,8 +103,7 @@ async def for_response(
     if via_org is not None:
 
         async def log(db: repo.Db, session: Session) -> tuple[None, list[Any]]:
-            await record_access(
-                db,
+            await ctx.repo(db, session).record_access(
                 service=SERVICE,
                 principal=principal,
                 resident=person_id,
@@ -118,7 +111,6 @@ async def for_response(
                 resource=f"response/{response_id}/recommendations",
                 reason="share_results",
                 on_behalf_of=via_org,
-                session=session,
             )
             return None, []
 

@@ -21,8 +21,8 @@ from datetime import datetime
 from wijkkracht_common.errors import InvalidInput, field_error
 from wijkkracht_common.pagination import decode_cursor, encode_cursor
 
-from social_map.adapters import repositories as repo
 from social_map.adapters.documents import StoredEntry
+from social_map.adapters.repositories import Repository
 from social_map.domain.errors import DomainValidationError
 from social_map.domain.filters import SearchFilters
 from social_map.domain.geo import GeoPoint, validate_radius
@@ -65,10 +65,10 @@ class SearchPage:
 
 
 async def resolve_center(
-    ctx: ServiceContext, db: repo.Db, lat: float | None, lon: float | None, pc4: str | None
+    ctx: ServiceContext, reader: Repository, lat: float | None, lon: float | None, pc4: str | None
 ) -> GeoPoint | None:
     if pc4 is not None:
-        centroid = await ctx.centroids.get(db, pc4.strip()[:4])
+        centroid = await ctx.centroids.get(reader, pc4.strip()[:4])
         if centroid is None:
             raise DomainValidationError.single(
                 "pc4", f"postcode {pc4!r} is not in any neighbourhood of this tenant"
@@ -82,19 +82,21 @@ async def resolve_center(
 
 
 async def load_entries(
-    ctx: ServiceContext, db: repo.Db, versions: dict[str, int]
+    ctx: ServiceContext, reader: Repository, versions: dict[str, int]
 ) -> list[StoredEntry]:
+    """These entries (id → version), parsed ones from the cache, the others read by id."""
     out: list[StoredEntry] = []
     missing: list[str] = []
+    name = reader.name
     for entry_id, v in versions.items():
-        item = ctx.entries.get(db.name, entry_id, v)
+        item = ctx.entries.get(name, entry_id, v)
         if item is None:
             missing.append(entry_id)
         else:
             out.append(item)
     for start in range(0, len(missing), 1000):
-        for doc in await repo.entry_docs(db, missing[start : start + 1000]):
-            out.append(ctx.entries.put(db.name, doc))
+        for stored in await reader.entries_by_ids(missing[start : start + 1000]):
+            out.append(ctx.entries.put(name, stored))
     return out
 
 
@@ -102,13 +104,13 @@ async def search(
     ctx: ServiceContext, tenant: str, query: SearchQuery, *, limit: int, cursor: str | None
 ) -> SearchPage:
     now = ctx.now()
-    db = await ctx.db(tenant)
+    reader = await ctx.reader(tenant)
     view = await ctx.view(tenant)
     categories = query.filters.category_codes(view.taxonomy)
-    center = await resolve_center(ctx, db, query.lat, query.lon, query.pc4)
+    center = await resolve_center(ctx, reader, query.lat, query.lon, query.pc4)
     radius = validate_radius(query.radius_km)
     offset = _offset(cursor, query)
-    index = await ctx.search_indexes.get(db, view.analyzer, view.taxonomy)
+    index = await ctx.search_indexes.get(reader, view.analyzer, view.taxonomy)
     ranked, total = index.search_page(
         terms=view.analyzer.query_terms(query.text),
         filters=query.filters,
@@ -122,7 +124,8 @@ async def search(
     )
     window = ranked[offset : offset + limit]
     stored = {
-        s.entry.id: s for s in await load_entries(ctx, db, {h.entry_id: h.version for h in window})
+        s.entry.id: s
+        for s in await load_entries(ctx, reader, {h.entry_id: h.version for h in window})
     }
     page = [
         SearchHit(

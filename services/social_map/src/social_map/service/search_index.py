@@ -18,18 +18,17 @@ entry change counter that every write of an entry document increments in its tra
 from __future__ import annotations
 
 import asyncio
-import json
 import time
 from dataclasses import dataclass, field
-from typing import Any
 
-from social_map.adapters import repositories as repo
-from social_map.adapters.documents import stored_entry
+from social_map.adapters.documents import SearchRow
+from social_map.adapters.repositories import Repository
+from social_map.bulk import gc_paused
+from social_map.domain.freshness import FreshnessState
 from social_map.domain.search_index import SearchIndex
-from social_map.domain.search_projection import PROJECTION_VERSION, SearchProjection, project
+from social_map.domain.search_projection import SearchProjection, project
 from social_map.domain.taxonomy import Taxonomy
 from social_map.domain.text_analysis import Analyzer
-from social_map.service.bulk import gc_paused
 
 
 @dataclass(slots=True)
@@ -58,83 +57,73 @@ class SearchIndexes:
     def drop(self, db_name: str) -> None:
         self._tenants.pop(db_name, None)
 
-    async def get(self, db: repo.Db, analyzer: Analyzer, taxonomy: Taxonomy) -> SearchIndex:
-        item = self._tenants.get(db.name)
+    async def get(self, reader: Repository, analyzer: Analyzer, taxonomy: Taxonomy) -> SearchIndex:
+        name = reader.name
+        item = self._tenants.get(name)
         if item is None or item.analyzer_version != analyzer.version:
-            lock = self._build_locks.setdefault(db.name, asyncio.Lock())
+            lock = self._build_locks.setdefault(name, asyncio.Lock())
             async with lock:
-                item = self._tenants.get(db.name)
+                item = self._tenants.get(name)
                 if item is None or item.analyzer_version != analyzer.version:
-                    item = await self._build(db, analyzer, taxonomy)
-                    self._tenants[db.name] = item
+                    item = await self._build(reader, analyzer, taxonomy)
+                    self._tenants[name] = item
             return item.index
         if item.stale or time.monotonic() - item.checked_at >= self.refresh_seconds:
             async with item.lock:
                 if item.stale or time.monotonic() - item.checked_at >= self.refresh_seconds:
-                    await self._catch_up(db, item, analyzer, taxonomy)
-        return self._tenants[db.name].index
+                    await self._catch_up(reader, item, analyzer, taxonomy)
+        return self._tenants[name].index
 
-    async def _build(self, db: repo.Db, analyzer: Analyzer, taxonomy: Taxonomy) -> _Tenant:
+    async def _build(self, reader: Repository, analyzer: Analyzer, taxonomy: Taxonomy) -> _Tenant:
         # the counter first: documents written meanwhile carry a higher seq → next catch-up
-        epoch, seq = await repo.current_seq(db)
+        epoch, seq = await reader.current_seq()
         checked = time.monotonic()
         index = SearchIndex()
-        await _apply(db, index, await repo.search_docs(db, None), analyzer, taxonomy)
+        await _apply(reader, index, await reader.search_rows(None), analyzer, taxonomy)
         return _Tenant(index, analyzer.version, epoch, seq, checked)
 
     async def _catch_up(
-        self, db: repo.Db, item: _Tenant, analyzer: Analyzer, taxonomy: Taxonomy
+        self, reader: Repository, item: _Tenant, analyzer: Analyzer, taxonomy: Taxonomy
     ) -> None:
         item.stale = False
-        epoch, seq = await repo.current_seq(db)
+        epoch, seq = await reader.current_seq()
         item.checked_at = time.monotonic()
         if epoch != item.epoch or seq < item.seq:
-            self._tenants[db.name] = await self._build(db, analyzer, taxonomy)
+            self._tenants[reader.name] = await self._build(reader, analyzer, taxonomy)
             return
         if seq == item.seq:
             return
-        await _apply(db, item.index, await repo.search_docs(db, item.seq), analyzer, taxonomy)
+        await _apply(reader, item.index, await reader.search_rows(item.seq), analyzer, taxonomy)
         item.seq = seq
 
 
 async def _apply(
-    db: repo.Db,
+    reader: Repository,
     index: SearchIndex,
-    docs: list[dict[str, Any]],
+    rows: list[SearchRow],
     analyzer: Analyzer,
     taxonomy: Taxonomy,
 ) -> None:
-    """Upsert projections of these documents; documents written before the projection existed
+    """Upsert projections of these entries; entries written before the projection existed
     (or with another analyzer version) are projected from their body (read in batches)."""
     with gc_paused():
-        missing = _apply_projections(index, docs, analyzer)
+        missing = _apply_projections(index, rows, analyzer)
     for start in range(0, len(missing), 1000):
-        for doc in await repo.entry_docs(db, missing[start : start + 1000]):
-            stored = stored_entry(doc)
+        for stored in await reader.entries_by_ids(missing[start : start + 1000]):
             data = project(stored.entry, analyzer, taxonomy)
-            index.upsert(
-                SearchProjection.from_json(
-                    doc["_id"], stored.version, bool(doc.get("hidden")), data
-                )
-            )
+            hidden = stored.freshness is FreshnessState.HIDDEN
+            index.upsert(SearchProjection.from_json(stored.entry.id, stored.version, hidden, data))
 
 
-def _apply_projections(
-    index: SearchIndex, docs: list[dict[str, Any]], analyzer: Analyzer
-) -> list[str]:
-    """Upsert the stored projections; ids of documents that need projecting from the body."""
+def _apply_projections(index: SearchIndex, rows: list[SearchRow], analyzer: Analyzer) -> list[str]:
+    """Upsert the stored projections; ids of entries that need projecting from the body."""
     missing: list[str] = []
-    for doc in docs:
-        version = int(doc.get("v", 0))
-        if index.version_of(doc["_id"]) == version:
+    for row in rows:
+        if index.version_of(row.id) == row.version:
             continue
-        raw = doc.get("search")
-        if raw is None or doc.get("tokens_version") != analyzer.version:
-            missing.append(doc["_id"])
-            continue
-        data = json.loads(raw)
-        if data.get("pv") != PROJECTION_VERSION:
-            missing.append(doc["_id"])
-            continue
-        index.upsert(SearchProjection.from_json(doc["_id"], version, bool(doc.get("hidden")), data))
+        projection = row.projection(analyzer.version)
+        if projection is None:
+            missing.append(row.id)
+        else:
+            index.upsert(projection)
     return missing

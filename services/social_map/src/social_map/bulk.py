@@ -1,4 +1,4 @@
-"""Helpers for synchronous bulk steps (imports, building a search index)."""
+"""Helpers for synchronous bulk steps (imports, building a search index), for every layer."""
 
 from __future__ import annotations
 
