@@ -9,10 +9,10 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
-from questionnaires.domain.definition import (
+from questionnaires.domain.definition_shape import (
     AnswerScalar,
+    DefinitionShape,
     EnableWhen,
-    InstrumentDefinition,
     Item,
     ScoringRule,
 )
@@ -33,7 +33,7 @@ class _Collector:
         self.issues.append(DefinitionIssue(path=path, code=code, message=message))
 
 
-def validate_definition(definition: InstrumentDefinition) -> list[DefinitionIssue]:
+def validate_definition(definition: DefinitionShape) -> list[DefinitionIssue]:
     """All rule violations of `definition`; an empty list means it may be published."""
     out = _Collector()
     _check_languages(definition, out)
@@ -69,7 +69,7 @@ def is_scorable(item: Item) -> bool:
     return False
 
 
-def _check_languages(definition: InstrumentDefinition, out: _Collector) -> None:
+def _check_languages(definition: DefinitionShape, out: _Collector) -> None:
     if not definition.languages:
         out.add("languages", "no_language", t("Geen taal opgegeven", "No language given"))
     elif len(set(definition.languages)) != len(definition.languages):
@@ -78,7 +78,7 @@ def _check_languages(definition: InstrumentDefinition, out: _Collector) -> None:
         )
 
 
-def _texts(definition: InstrumentDefinition) -> Iterable[tuple[str, LocalizedText]]:
+def _texts(definition: DefinitionShape) -> Iterable[tuple[str, LocalizedText]]:
     yield "title", definition.title
     if definition.description:
         yield "description", definition.description
@@ -91,7 +91,7 @@ def _texts(definition: InstrumentDefinition) -> Iterable[tuple[str, LocalizedTex
                 yield f"{base}.options[{oi}].label", option.label
 
 
-def _check_texts(definition: InstrumentDefinition, out: _Collector) -> None:
+def _check_texts(definition: DefinitionShape, out: _Collector) -> None:
     bad_names = [p for p in definition.parameters if not _PARAMETER_NAME.match(p)]
     for name in bad_names:
         out.add(
@@ -123,7 +123,7 @@ def _check_texts(definition: InstrumentDefinition, out: _Collector) -> None:
                     )
 
 
-def _check_link_ids(definition: InstrumentDefinition, out: _Collector) -> None:
+def _check_link_ids(definition: DefinitionShape, out: _Collector) -> None:
     seen: set[str] = set()
     for gi, group in enumerate(definition.groups):
         pairs = [(f"groups[{gi}].link_id", group.link_id)] + [
@@ -221,7 +221,7 @@ def _check_item(item: Item, path: str, out: _Collector) -> None:
         )
 
 
-def _check_enable_when(definition: InstrumentDefinition, out: _Collector) -> None:
+def _check_enable_when(definition: DefinitionShape, out: _Collector) -> None:
     order: dict[str, int] = {}
     for position, item in enumerate(definition.items()):
         order.setdefault(item.link_id, position)
@@ -239,7 +239,7 @@ def _check_enable_when(definition: InstrumentDefinition, out: _Collector) -> Non
 
 
 def _check_condition(
-    definition: InstrumentDefinition,
+    definition: DefinitionShape,
     cond: EnableWhen,
     position: int,
     order: dict[str, int],
@@ -295,7 +295,7 @@ def _condition_fits(target: Item, operator: str, answer: AnswerScalar) -> bool:
     return kind != "scale_0_10" or (isinstance(answer, int) and 0 <= answer <= 10)
 
 
-def _check_scoring(definition: InstrumentDefinition, out: _Collector) -> None:
+def _check_scoring(definition: DefinitionShape, out: _Collector) -> None:
     seen_dimensions: set[str] = set()
     for ri, rule in enumerate(definition.scoring):
         path = f"scoring[{ri}]"
