@@ -10,7 +10,7 @@ from wijkkracht_common.runtime import ServiceRuntime
 
 from questionnaires.adapters.documents import INDEXES
 from questionnaires.domain.catalog import shipped_instruments
-from questionnaires.service.context import Context
+from questionnaires.main import build_context
 from questionnaires.service.instruments import ensure_tenant
 from questionnaires.settings import Settings
 
@@ -22,7 +22,7 @@ async def seed() -> str:
     # No relay here: the running service's relay publishes the staged events.
     runtime = ServiceRuntime(settings, indexes=INDEXES, run_relay=False)
     try:
-        await ensure_tenant(Context(runtime=runtime, settings=settings), DEMO_TENANT)
+        await ensure_tenant(build_context(settings, runtime), DEMO_TENANT)
     finally:
         runtime.storage.close()
     return (

@@ -8,6 +8,7 @@ from wijkkracht_common.http_app import create_base_app
 from wijkkracht_common.runtime import ServiceRuntime
 
 from questionnaires.adapters.documents import INDEXES
+from questionnaires.adapters.unit_of_work import StorageUnitOfWork
 from questionnaires.entrypoints import (
     http_anonymous,
     http_instruments,
@@ -22,13 +23,19 @@ from questionnaires.settings import Settings
 PREFIX = "/questionnaires/v1"
 
 
+def build_context(settings: Settings, runtime: ServiceRuntime) -> Context:
+    """The use cases' context on the runtime's storage (unit tests build theirs on fakes)."""
+    uow = StorageUnitOfWork(runtime, batch_reads=settings.batch_reads)
+    return Context(settings=settings, uow=uow, db=uow.database, response_reads=uow.response_reads)
+
+
 def create_app(
     settings: Settings | None = None, *, verifier: TokenVerifier | None = None
 ) -> FastAPI:
     settings = settings or Settings()
     runtime = ServiceRuntime(settings, indexes=INDEXES, with_mail=True)
-    ctx = Context(runtime=runtime, settings=settings)
-    register_consumers(ctx)
+    ctx = build_context(settings, runtime)
+    register_consumers(ctx, runtime)
     if settings.invitation_sweep_seconds > 0:
         runtime.add_job(invitations.sweep_job(ctx))
 

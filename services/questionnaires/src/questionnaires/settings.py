@@ -22,3 +22,6 @@ class Settings(BaseServiceSettings):
     invitation_sweep_seconds: float = 3600.0
     #: The automatic reminder goes this many days before the due date (0: none).
     invitation_reminder_days: int = 3
+    #: Read batching of responses (`adapters/batched_reads.py`): concurrent reads by id share
+    #: one `$in` query. Off (`WK_BATCH_READS=false`): one `find_one` per read.
+    batch_reads: bool = True

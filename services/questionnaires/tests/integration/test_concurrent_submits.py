@@ -7,8 +7,8 @@ import asyncio
 from typing import Any
 
 import pytest
+from questionnaires.adapters.batched_reads import BatchedReader
 from questionnaires.adapters.documents import RESPONSES
-from questionnaires.service.batched_reads import BatchedReader
 from questionnaires.service.context import Context
 
 pytestmark = pytest.mark.integration

@@ -1,26 +1,33 @@
-"""Collections, indexes and document <-> domain conversion.
+"""Collections, indexes and the stored form of each domain object (document <-> domain).
 
-Domain objects are stored as one JSON string (`body`) next to a few plain query fields. Why:
-nx-27017 reads booleans written with `$set` back as 1/0, which would turn a yes/no answer
-`true` into the number 1; a JSON string round-trips exactly on every backend. Query fields
-never hold booleans.
+Definitions and responses are stored as one JSON string (`body`) next to a few plain query
+fields: a JSON string round-trips exactly on every engine we run on, whereas a boolean or a
+date-time written with `$set` may read back as another type (see `wijkkracht_common.storage`),
+which would turn a yes/no answer `true` into the number 1. Query fields never hold booleans;
+stored date-times are read through `stored_datetime`.
 """
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Any
 
-from wijkkracht_common.storage import ASCENDING, IndexModel, IndexSpec
+from wijkkracht_common.storage import ASCENDING, IndexModel, IndexSpec, stored_datetime
 
+from questionnaires.domain.consent import Consent
 from questionnaires.domain.definition import InstrumentDefinition
+from questionnaires.domain.instrument import Instrument
+from questionnaires.domain.invitation import Invitation
 from questionnaires.domain.response import Response
+from questionnaires.domain.response_record import ResponseRecord, SubmitKey
+
+Document = dict[str, Any]
 
 INSTRUMENTS = "instruments"
 RESPONSES = "responses"
 INVITATIONS = "invitations"
-# One document per e-mail link token: `_id` = sha256 of the token -> invitation id. (An index
-# on an array field breaks equality queries on nx-27017, so no `token_hashes` list.)
+# One document per e-mail link token: `_id` = sha256 of the token -> invitation id. (Not a
+# `token_hashes` list on the invitation: equality on an indexed array field is not served by
+# every engine we run on, see the developer guide's known quirks.)
 INVITATION_LINKS = "invitation_links"
 CONSENTS = "consents"
 SHARES = "shares"
@@ -54,64 +61,174 @@ INDEXES: tuple[IndexSpec, ...] = (
 )
 
 
-def as_datetime(value: Any) -> datetime | None:
-    """A stored date-time. nx-27017 reads a datetime written with `$set` back as a naive
-    string ("2026-01-02 10:00:00.123000"), so query fields are normalised on read and the
-    authoritative timestamps live in `body`."""
-    if value is None:
-        return None
-    if isinstance(value, str):
-        value = datetime.fromisoformat(value)
-    assert isinstance(value, datetime)
-    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+# ---- instruments -----------------------------------------------------------------------------
 
 
-def instrument_key(instrument_id: str, version: int) -> str:
-    return f"{instrument_id}@{version}"
-
-
-def instrument_doc(
-    definition: InstrumentDefinition, *, owner: str | None, purpose: str
-) -> dict[str, Any]:
+def instrument_doc(instrument: Instrument) -> Document:
+    definition = instrument.definition
     return {
-        "_id": instrument_key(definition.id, definition.version),
+        "_id": instrument.key,
         "instrument_id": definition.id,
         "version": definition.version,
         "status": definition.status,
         "family": definition.family,
         "variant": definition.variant,
-        "owner": owner,  # organisation slug; None for shipped instruments
-        "purpose": purpose,
+        "owner": instrument.owner,
+        "purpose": instrument.purpose,
         "body": definition.model_dump_json(),
     }
 
 
-def definition_of(doc: dict[str, Any]) -> InstrumentDefinition:
-    return InstrumentDefinition.model_validate_json(doc["body"])
+def instrument_of(doc: Document) -> Instrument:
+    return Instrument(
+        InstrumentDefinition.model_validate_json(doc["body"]), doc.get("owner"), doc["purpose"]
+    )
 
 
-def response_fields(response: Response) -> dict[str, Any]:
-    """The fields that change with the response (for `$set`)."""
-    return {
+# ---- responses -------------------------------------------------------------------------------
+
+
+def response_fields(record: ResponseRecord) -> Document:
+    """The fields that change with the response (for `$set`); the submit's Idempotency-Key
+    only once it has one."""
+    response = record.response
+    fields: Document = {
         "status": response.status,
         "updated_at": response.updated_at,
         "submitted_at": response.submitted_at,
         "assisted_by": response.assisted_by,
         "body": response.model_dump_json(),
     }
+    if record.submit_key is not None:
+        fields["submit_key"] = record.submit_key.key
+        fields["submit_fingerprint"] = record.submit_key.fingerprint
+    return fields
 
 
-def response_doc(response: Response, **extra: Any) -> dict[str, Any]:
+def response_doc(record: ResponseRecord) -> Document:
+    response = record.response
     return {
         "_id": response.id,
         "person_id": response.subject_id,
         "instrument_id": response.instrument_id,
         "version": response.version,
         "family": response.family,
-        **response_fields(response),
-        **extra,
+        **response_fields(record),
+        "purpose": record.purpose,
+        "variant": response.variant,
+        "organisation": record.organisation,
+        "invitation_id": record.invitation_id,
+        "trajectory_id": record.trajectory_id,
+        "params": dict(record.params),
+        "resume_hash": record.resume_hash,
+        "started_by": record.started_by,
     }
 
 
-def response_of(doc: dict[str, Any]) -> Response:
-    return Response.model_validate_json(doc["body"])
+def anonymised_fields(record: ResponseRecord) -> Document:
+    """`$set` of an anonymised record (`ResponseRecord.without_person`)."""
+    return {
+        "person_id": None,
+        "assisted_by": None,
+        "organisation": None,
+        "invitation_id": None,
+        "body": record.response.model_dump_json(),
+        "anonymised": "yes",
+        "started_by": None,
+        "submit_key": None,
+        "submit_fingerprint": None,
+    }
+
+
+def record_of(doc: Document) -> ResponseRecord:
+    key = doc.get("submit_key")
+    return ResponseRecord(
+        response=Response.model_validate_json(doc["body"]),
+        purpose=doc["purpose"],
+        organisation=doc.get("organisation"),
+        invitation_id=doc.get("invitation_id"),
+        trajectory_id=doc.get("trajectory_id"),
+        params=doc.get("params") or {},
+        resume_hash=doc.get("resume_hash"),
+        started_by=doc.get("started_by"),
+        submit_key=SubmitKey(key, doc.get("submit_fingerprint") or "") if key else None,
+        anonymised=doc.get("anonymised") == "yes",
+    )
+
+
+# ---- invitations -----------------------------------------------------------------------------
+
+
+def invitation_doc(invitation: Invitation) -> Document:
+    # Inserted whole, so `due_at` keeps its date-time type for the sweep's range queries.
+    doc: Document = {
+        "_id": invitation.id,
+        "instrument_id": invitation.instrument_id,
+        "person_id": invitation.person_id,
+        "email": invitation.email,
+        "organisation": invitation.organisation,
+        "invited_by": invitation.invited_by,
+        "due_at": invitation.due_at,
+        "followup_of": invitation.followup_of,
+        "status": invitation.status,
+        "reminders": invitation.reminders,
+        "language": invitation.language,
+        "created_at": invitation.created_at,
+        "updated_at": invitation.updated_at,
+        "response_id": invitation.response_id,
+    }
+    if invitation.auto_reminded_at is not None:
+        doc["auto_reminded_at"] = invitation.auto_reminded_at
+    return doc
+
+
+def invitation_of(doc: Document) -> Invitation:
+    created = stored_datetime(doc["created_at"])
+    assert created is not None
+    return Invitation(
+        id=doc["_id"],
+        instrument_id=doc["instrument_id"],
+        person_id=doc.get("person_id"),
+        email=doc.get("email"),
+        organisation=doc.get("organisation"),
+        invited_by=doc["invited_by"],
+        due_at=stored_datetime(doc.get("due_at")),
+        followup_of=doc.get("followup_of"),
+        status=doc["status"],
+        created_at=created,
+        updated_at=stored_datetime(doc.get("updated_at")) or created,
+        language=doc.get("language"),
+        reminders=int(doc.get("reminders") or 0),
+        response_id=doc.get("response_id"),
+        auto_reminded_at=doc.get("auto_reminded_at"),
+    )
+
+
+# ---- consents --------------------------------------------------------------------------------
+
+
+def consent_key(person_id: str, organisation: str, purpose: str) -> str:
+    return f"{person_id}:{organisation}:{purpose}"
+
+
+def consent_doc(consent: Consent) -> Document:
+    return {
+        "_id": consent_key(consent.person_id, consent.organisation, consent.purpose),
+        "person_id": consent.person_id,
+        "organisation": consent.organisation,
+        "purpose": consent.purpose,
+        "state": "granted" if consent.granted else "revoked",
+        "at": consent.at,
+    }
+
+
+def consent_of(doc: Document) -> Consent:
+    at = stored_datetime(doc["at"])
+    assert at is not None
+    return Consent(
+        person_id=doc["person_id"],
+        organisation=doc["organisation"],
+        purpose=doc["purpose"],
+        granted=doc["state"] == "granted",
+        at=at,
+    )

@@ -1,11 +1,17 @@
 """Subscribers: identity's consents, tenants and erasure requests; effect measurement's
-follow-ups. Each handler claims the event in the same transaction as its effect."""
+follow-ups.
+
+Every event is applied through `wijkkracht_common.messaging.apply_once` (by the unit of work,
+`ctx.uow.apply_once`): the inbox claim, the effect and its follow-up events in one transaction,
+so a redelivered event has no second effect. The effects live in the service layer, one module
+each: `consent_projection`, `tenant_registry`, `erasure`, `followups`.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
-from wijkkracht_common import inbox
+from wijkkracht_common.errors import NotFound
 from wijkkracht_common.events.effect_measurement import FollowupDue
 from wijkkracht_common.events.envelope import Envelope
 from wijkkracht_common.events.identity import (
@@ -15,68 +21,58 @@ from wijkkracht_common.events.identity import (
     TenantCreated,
 )
 from wijkkracht_common.messaging import Delivery, PermanentError, subscribe
-from wijkkracht_common.storage import Database, Session
+from wijkkracht_common.runtime import ServiceRuntime
 from wijkkracht_common.tenancy import PLATFORM_TENANT
 
-from questionnaires.service import invitations, projections
+from questionnaires.domain.consent import Consent
+from questionnaires.service import (
+    consent_projection,
+    erasure,
+    followups,
+    instruments,
+    tenant_registry,
+)
 from questionnaires.service.context import SERVICE, Context
 
 
-def _claim(delivery: Delivery, envelope: Envelope[Any]) -> projections.Claim:
-    async def claim(db: Database[dict[str, Any]], session: Session) -> bool:
-        return await inbox.claim(db, delivery.durable, envelope.id, session=session)
-
-    return claim
-
-
-def register_consumers(ctx: Context) -> None:
-    runtime = ctx.runtime
+def register_consumers(ctx: Context, runtime: ServiceRuntime) -> None:
+    uow = ctx.uow
 
     async def on_granted(envelope: Envelope[ConsentGranted], delivery: Delivery) -> bool:
         d = envelope.data
-        return await projections.consent_changed(
-            ctx,
-            envelope.tenant,
-            person_id=d.person_id,
-            organisation=d.organisation_slug,
-            purpose=d.purpose,
-            granted=True,
-            at=envelope.time,
-            claim=_claim(delivery, envelope),
-        )
+        consent = Consent(d.person_id, d.organisation_slug, d.purpose, True, envelope.time)
+        return await uow.apply_once(envelope, delivery, consent_projection.consent_changed(consent))
 
     async def on_revoked(envelope: Envelope[ConsentRevoked], delivery: Delivery) -> bool:
         d = envelope.data
-        return await projections.consent_changed(
-            ctx,
-            envelope.tenant,
-            person_id=d.person_id,
-            organisation=d.organisation_slug,
-            purpose=d.purpose,
-            granted=False,
-            at=envelope.time,
-            claim=_claim(delivery, envelope),
-        )
+        consent = Consent(d.person_id, d.organisation_slug, d.purpose, False, envelope.time)
+        return await uow.apply_once(envelope, delivery, consent_projection.consent_changed(consent))
 
     async def on_tenant(envelope: Envelope[TenantCreated], delivery: Delivery) -> bool:
         slug = envelope.data.tenant_slug
         if slug == PLATFORM_TENANT:
             raise PermanentError("tenant slug 'platform' is reserved")
-        return await projections.tenant_created(ctx, slug, _claim(delivery, envelope))
+        applied = await uow.apply_once(
+            envelope,
+            delivery,
+            tenant_registry.tenant_created(ctx, slug),
+            database=PLATFORM_TENANT,
+        )
+        # Also after a redelivery: publishing the shipped instruments is idempotent, and a
+        # crash between the two steps must not leave the tenant without them.
+        await instruments.ensure_tenant(ctx, slug)
+        return applied
 
     async def on_erasure(envelope: Envelope[PersonErasureRequested], delivery: Delivery) -> bool:
-        return await projections.erase_person(
-            ctx,
-            envelope.tenant,
-            person_id=envelope.data.person_id,
-            actor=envelope.actor,
-            claim=_claim(delivery, envelope),
+        effect = erasure.erase_person(
+            ctx, envelope.tenant, person_id=envelope.data.person_id, actor=envelope.actor
         )
+        return await uow.apply_once(envelope, delivery, effect)
 
     async def on_followup(envelope: Envelope[FollowupDue], delivery: Delivery) -> bool:
         d = envelope.data
         try:
-            return await invitations.create_followup(
+            effect = await followups.followup_due(
                 ctx,
                 envelope.tenant,
                 person_id=d.person_id,
@@ -84,12 +80,10 @@ def register_consumers(ctx: Context) -> None:
                 trajectory_id=d.trajectory_id,
                 due_at=d.due_at,
                 organisation=envelope.organisation,
-                claim=_claim(delivery, envelope),
             )
-        except Exception as error:
-            if getattr(error, "status", None) == 404:  # unknown instrument: can never apply
-                raise PermanentError(f"unknown instrument {d.instrument_id!r}") from error
-            raise
+        except NotFound as error:  # an instrument the tenant does not have: can never apply
+            raise PermanentError(f"unknown instrument {d.instrument_id!r}") from error
+        return await uow.apply_once(envelope, delivery, effect)
 
     handlers: list[tuple[type[Any], Any]] = [
         (ConsentGranted, on_granted),

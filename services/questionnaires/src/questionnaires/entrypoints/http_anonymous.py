@@ -14,8 +14,8 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Header, Path, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from wijkkracht_common.errors import TooManyRequests
-from wijkkracht_common.tenancy import PLATFORM_TENANT, is_valid_slug
 
+from questionnaires.domain.response_record import ResponseRecord
 from questionnaires.entrypoints.deps import (
     AnonymousStart,
     Ctx,
@@ -25,10 +25,8 @@ from questionnaires.entrypoints.deps import (
     SubmitBody,
     body_limit,
 )
-from questionnaires.service import invitations, responses, results
+from questionnaires.service import invitations, responses, results, tenant_registry
 from questionnaires.service.context import Context
-from questionnaires.service.problems import not_found
-from questionnaires.service.projections import is_known_tenant
 
 router = APIRouter(
     prefix="/tenants/{tenant}", tags=["anonymous"], dependencies=[body_limit("max_anonymous_body")]
@@ -61,24 +59,14 @@ class RateLimiter:
                 del self._hits[k]
 
 
-async def _tenant(ctx: Context, tenant: str) -> str:
-    if (
-        tenant == PLATFORM_TENANT
-        or not is_valid_slug(tenant)
-        or not await is_known_tenant(ctx, tenant)
-    ):
-        raise not_found("Omgeving")
-    return tenant
-
-
 def _limit(request: Request, ctx: Context, tenant: str) -> None:
     limiter: RateLimiter = request.app.state.anonymous_limiter
     client = request.client.host if request.client else "unknown"
     limiter.check(f"{client}:{tenant}", ctx.settings.anonymous_starts_per_minute)
 
 
-def _started(doc: dict[str, Any], token: str | None) -> dict[str, Any]:
-    return {"response": responses.present(doc), "resume_token": token}
+def _started(record: ResponseRecord, token: str | None) -> dict[str, Any]:
+    return {"response": responses.present(record), "resume_token": token}
 
 
 @router.post("/anonymous-responses", status_code=201)
@@ -86,9 +74,9 @@ async def start_anonymous(
     tenant: TenantPath, body: AnonymousStart, request: Request, ctx: Ctx
 ) -> dict[str, Any]:
     """Start without an account; keep `resume_token` to continue later (shown once)."""
-    await _tenant(ctx, tenant)
+    await tenant_registry.require_known(ctx, tenant)
     _limit(request, ctx, tenant)
-    doc, token = await responses.start(
+    record, token = await responses.start(
         ctx,
         tenant,
         instrument_id=body.instrument_id,
@@ -99,26 +87,16 @@ async def start_anonymous(
         params=body.params,
         anonymous=True,
     )
-    return _started(doc, token)
-
-
-async def _anonymous(
-    ctx: Context, tenant: str, response_id: str, token: str | None
-) -> dict[str, Any]:
-    await _tenant(ctx, tenant)
-    doc = await responses.load(ctx, tenant, response_id)
-    if doc.get("person_id") is not None or not responses.token_matches(
-        token, doc.get("resume_hash")
-    ):
-        raise not_found("Vragenlijst-antwoord")
-    return doc
+    return _started(record, token)
 
 
 @router.get("/anonymous-responses/{response_id}")
 async def get_anonymous(
     tenant: TenantPath, response_id: str, ctx: Ctx, x_resume_token: ResumeToken = None
 ) -> dict[str, Any]:
-    return responses.present(await _anonymous(ctx, tenant, response_id, x_resume_token))
+    return responses.present(
+        await responses.load_anonymous(ctx, tenant, response_id, x_resume_token)
+    )
 
 
 @router.patch("/anonymous-responses/{response_id}")
@@ -129,8 +107,8 @@ async def save_anonymous(
     ctx: Ctx,
     x_resume_token: ResumeToken = None,
 ) -> dict[str, Any]:
-    doc = await _anonymous(ctx, tenant, response_id, x_resume_token)
-    return responses.present(await responses.save(ctx, tenant, doc, body.answers))
+    record = await responses.load_anonymous(ctx, tenant, response_id, x_resume_token)
+    return responses.present(await responses.save(ctx, tenant, record, body.answers))
 
 
 @router.post("/anonymous-responses/{response_id}/submit")
@@ -146,9 +124,9 @@ async def submit_anonymous(
     key = responses.submit_key(
         request.headers.get("idempotency-key"), "anonymous", lambda: payload.model_dump(mode="json")
     )
-    doc = await _anonymous(ctx, tenant, response_id, x_resume_token)
+    record = await responses.load_anonymous(ctx, tenant, response_id, x_resume_token)
     out, replayed = await responses.submit(
-        ctx, tenant, doc, actor=None, answers=payload.answers, key=key
+        ctx, tenant, record, actor=None, answers=payload.answers, key=key
     )
     return FastJSONResponse(out, headers={"Idempotent-Replay": "true"} if replayed else None)
 
@@ -161,9 +139,9 @@ async def chart_anonymous(
     lang: LangParam = None,
     x_resume_token: ResumeToken = None,
 ) -> Response:
-    doc = await _anonymous(ctx, tenant, response_id, x_resume_token)
+    record = await responses.load_anonymous(ctx, tenant, response_id, x_resume_token)
     return Response(
-        await results.chart_svg(ctx, tenant, doc, language=lang), media_type="image/svg+xml"
+        await results.chart_svg(ctx, tenant, record, language=lang), media_type="image/svg+xml"
     )
 
 
@@ -175,8 +153,8 @@ async def talk_anonymous(
     lang: LangParam = None,
     x_resume_token: ResumeToken = None,
 ) -> dict[str, Any]:
-    doc = await _anonymous(ctx, tenant, response_id, x_resume_token)
-    return await results.talk_items(ctx, tenant, doc, lang)
+    record = await responses.load_anonymous(ctx, tenant, response_id, x_resume_token)
+    return await results.talk_items(ctx, tenant, record, lang)
 
 
 @router.get("/anonymous-responses/{response_id}/printable", response_class=HTMLResponse)
@@ -187,41 +165,19 @@ async def printable_anonymous(
     lang: LangParam = None,
     x_resume_token: ResumeToken = None,
 ) -> HTMLResponse:
-    doc = await _anonymous(ctx, tenant, response_id, x_resume_token)
-    return HTMLResponse(await results.printable(ctx, tenant, doc, language=lang, earlier=None))
-
-
-async def _invitation_by_token(ctx: Context, tenant: str, token: str) -> dict[str, Any]:
-    await _tenant(ctx, tenant)
-    return await invitations.by_link_token(ctx, tenant, token)
+    record = await responses.load_anonymous(ctx, tenant, response_id, x_resume_token)
+    return HTMLResponse(await results.printable(ctx, tenant, record, language=lang, earlier=None))
 
 
 @router.get("/invitation-links/{token}")
 async def open_invitation_link(tenant: TenantPath, token: str, ctx: Ctx) -> dict[str, Any]:
     """The link in an invitation e-mail: marks the invitation `opened`."""
-    doc = await _invitation_by_token(ctx, tenant, token)
-    doc = await invitations.mark_opened(ctx, tenant, doc)
-    out = invitations.present(doc)
-    out.pop("invited_by", None)
-    return out
+    return await invitations.open_link(ctx, tenant, token)
 
 
 @router.post("/invitation-links/{token}/responses", status_code=201)
 async def start_from_link(tenant: TenantPath, token: str, ctx: Ctx) -> dict[str, Any]:
     """Start the invited questionnaire without an account (anonymous, linked to the
     invitation); returns a resume token like any anonymous response."""
-    doc = await _invitation_by_token(ctx, tenant, token)
-    invitations.ensure_startable(doc)
-    response, resume = await responses.start(
-        ctx,
-        tenant,
-        instrument_id=doc["instrument_id"],
-        version=None,
-        language=doc.get("language"),
-        person_id=None,
-        actor=None,
-        organisation=doc.get("organisation"),
-        invitation=doc,
-        anonymous=True,
-    )
-    return _started(response, resume)
+    record, resume = await responses.start_from_link(ctx, tenant, token)
+    return _started(record, resume)

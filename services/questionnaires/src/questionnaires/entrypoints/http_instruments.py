@@ -9,10 +9,8 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 from wijkkracht_common.auth import CurrentPrincipal
 from wijkkracht_common.events.questionnaires import InstrumentPurpose
-from wijkkracht_common.idempotency import idempotent
-from wijkkracht_common.pagination import CursorParam, LimitParam, paginate
+from wijkkracht_common.pagination import CursorParam, LimitParam
 
-from questionnaires.adapters.documents import INSTRUMENTS
 from questionnaires.domain.fhir_questionnaire import definition_to_fhir
 from questionnaires.entrypoints.deps import Ctx, body_limit
 from questionnaires.service import instruments
@@ -41,18 +39,10 @@ async def list_instruments(
 ) -> dict[str, Any]:
     """Shipped and organisation instruments of the caller's tenant; drafts only for the
     owning organisation's admins."""
-    await instruments.ensure_tenant(ctx, principal.tenant)
-    db = await ctx.db(principal.tenant)
-    admin_orgs = principal.organisations_with("org_admin")
-    visible: dict[str, Any] = {
-        "$or": [
-            {"status": {"$in": ["published", "retired"]}},
-            {"status": "draft", "owner": {"$in": admin_orgs}},
-        ]
-    }
-    filter_ = {"$and": [visible, {"status": status}]} if status else visible
-    docs, next_cursor = await paginate(db[INSTRUMENTS], filter_, limit=limit, cursor=cursor)
-    return {"items": [instruments.summary(d) for d in docs], "next_cursor": next_cursor}
+    items, next_cursor = await instruments.page(
+        ctx, principal, status=status, limit=limit, cursor=cursor
+    )
+    return {"items": items, "next_cursor": next_cursor}
 
 
 @router.get("/{instrument_id}")
@@ -65,11 +55,13 @@ async def get_instrument(
 ) -> dict[str, Any]:
     """The latest published version, or `version`; `format=fhir` gives a FHIR R4
     Questionnaire."""
-    doc = await instruments.load_doc(ctx, principal.tenant, instrument_id, version, principal)
-    definition = instruments.definition_of(doc)
+    instrument = await instruments.load(ctx, principal.tenant, instrument_id, version, principal)
     if format == "fhir":
-        return definition_to_fhir(definition)
-    return {**instruments.summary(doc), "definition": definition.model_dump(mode="json")}
+        return definition_to_fhir(instrument.definition)
+    return {
+        **instruments.summary(instrument),
+        "definition": instrument.definition.model_dump(mode="json"),
+    }
 
 
 @router.post("/import", status_code=201, dependencies=[body_limit("max_import_body")])
@@ -89,9 +81,8 @@ async def import_instrument(
             purpose=body.purpose,
         )
 
-    db = await ctx.db(principal.tenant)
-    return await idempotent(
-        db,
+    return await ctx.uow.idempotent(
+        principal.tenant,
         key=request.headers.get("idempotency-key"),
         scope=f"{principal.subject}:import",
         body=body.model_dump(),

@@ -9,15 +9,10 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 from wijkkracht_common.auth import CurrentPrincipal
-from wijkkracht_common.errors import Forbidden
-from wijkkracht_common.idempotency import idempotent
-from wijkkracht_common.pagination import CursorParam, LimitParam, paginate
+from wijkkracht_common.pagination import CursorParam, LimitParam
 
-from questionnaires.adapters.documents import INVITATIONS
 from questionnaires.entrypoints.deps import ID, Ctx
 from questionnaires.service import invitations
-from questionnaires.service.consents import STAFF_ROLES
-from questionnaires.service.problems import not_found
 
 router = APIRouter(prefix="/invitations", tags=["invitations"])
 # Deliberately simple: the mail relay reports undeliverable addresses.
@@ -56,9 +51,8 @@ async def invite(
             language=body.language,
         )
 
-    db = await ctx.db(principal.tenant)
-    return await idempotent(
-        db,
+    return await ctx.uow.idempotent(
+        principal.tenant,
         key=request.headers.get("idempotency-key"),
         scope=f"{principal.subject}:invite",
         body=body.model_dump(mode="json"),
@@ -75,17 +69,10 @@ async def list_invitations(
     cursor: CursorParam = None,
 ) -> dict[str, Any]:
     """Invitations of an organisation (its professionals and volunteers)."""
-    if not principal.roles_in(organisation).intersection(STAFF_ROLES):
-        raise Forbidden(
-            "Geen toegang tot de uitnodigingen van deze organisatie. / No access to "
-            "this organisation's invitations.",
-            required_roles=list(STAFF_ROLES),
-        )
-    db = await ctx.db(principal.tenant)
-    docs, next_cursor = await paginate(
-        db[INVITATIONS], {"organisation": organisation}, limit=limit, cursor=cursor
+    items, next_cursor = await invitations.organisation_page(
+        ctx, principal, organisation, limit=limit, cursor=cursor
     )
-    return {"items": [invitations.present(d) for d in docs], "next_cursor": next_cursor}
+    return {"items": items, "next_cursor": next_cursor}
 
 
 @router.get("/{invitation_id}")
@@ -93,17 +80,10 @@ async def get_invitation(
     invitation_id: str, principal: CurrentPrincipal, ctx: Ctx
 ) -> dict[str, Any]:
     """The invited resident opening it marks it `opened`; staff of the organisation see it."""
-    doc = await invitations.load(ctx, principal.tenant, invitation_id)
-    if doc.get("person_id") is not None and doc["person_id"] == principal.person_id:
-        doc = await invitations.mark_opened(ctx, principal.tenant, doc)
-    elif not invitations.is_staff_of(principal, doc):
-        raise not_found("Uitnodiging")
-    return invitations.present(doc)
+    return await invitations.view(ctx, principal, invitation_id)
 
 
 @router.post("/{invitation_id}/reminders")
 async def remind(invitation_id: str, principal: CurrentPrincipal, ctx: Ctx) -> dict[str, Any]:
-    doc = await invitations.load(ctx, principal.tenant, invitation_id)
-    if not invitations.is_staff_of(principal, doc):
-        raise not_found("Uitnodiging")
-    return await invitations.remind(ctx, principal, doc)
+    """Another e-mail (e-mail invitations) and the counter; staff of the organisation."""
+    return await invitations.remind(ctx, principal, invitation_id)

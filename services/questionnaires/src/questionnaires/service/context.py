@@ -1,37 +1,28 @@
-"""What every use case needs: the runtime, settings, a clock and the definition cache."""
+"""What every use case needs: settings, the unit of work (repositories), a clock, and the
+caches of published definitions and seeded tenants."""
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
-from wijkkracht_common.events.questionnaires import InstrumentPurpose
-from wijkkracht_common.runtime import ServiceRuntime, Work
 from wijkkracht_common.storage import Database
 
-from questionnaires.adapters.documents import RESPONSES
+from questionnaires.adapters.repositories import Repositories, Work
 from questionnaires.domain.definition import InstrumentDefinition
-from questionnaires.service.batched_reads import BatchedReader
 from questionnaires.service.submissions import SubmitQueue
+from questionnaires.service.unit_of_work import UnitOfWork
 from questionnaires.settings import Settings
+
+if TYPE_CHECKING:
+    from questionnaires.adapters.batched_reads import BatchedReader
 
 T = TypeVar("T")
 
 SERVICE = "questionnaires"
-
-#: Purpose per family (documented in README): health self-assessments are conversation
-#: tools, effect monitor and self-sufficiency matrix are measurements, everything else a
-#: survey. An organisation may set `purpose` explicitly when it imports an instrument.
-_PURPOSE_BY_FAMILY: dict[str, InstrumentPurpose] = {
-    "health-self-assessment": "self_assessment",
-    "effect-monitor": "measurement",
-    "self-sufficiency-matrix": "measurement",
-}
-
-
-def purpose_for_family(family: str) -> InstrumentPurpose:
-    return _PURPOSE_BY_FAMILY.get(family, "survey")
 
 
 def utcnow() -> datetime:
@@ -40,31 +31,35 @@ def utcnow() -> datetime:
 
 @dataclass
 class Context:
-    runtime: ServiceRuntime
     settings: Settings
+    uow: UnitOfWork
+    clock: Callable[[], datetime] = utcnow
+    # For integration tests and tools that look at what was stored (use cases never do; they
+    # go through `uow`): the tenant's database, and the read batching of responses.
+    db: Callable[[str], Awaitable[Database[dict[str, Any]]]] | None = None
+    response_reads: BatchedReader | None = None
     # (tenant, instrument id, version) -> definition. Only the published form is cached: a
     # published version never changes except its status, which callers read from the database.
     definitions: dict[tuple[str, str, int], InstrumentDefinition] = field(default_factory=dict)
     seeded_tenants: set[str] = field(default_factory=set)
+    seed_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     # Group commit of submits (see service/submissions.py).
     submissions: SubmitQueue = field(init=False)
-    # Reads of responses by id, batched per tenant (see service/batched_reads.py).
-    response_reads: BatchedReader = field(init=False)
 
     def __post_init__(self) -> None:
-        self.submissions = SubmitQueue(self.runtime)
-        self.response_reads = BatchedReader(self.db, RESPONSES)
+        self.submissions = SubmitQueue(self.uow)
 
-    async def db(self, tenant: str) -> Database[dict[str, Any]]:
-        return await self.runtime.storage.tenant_db(tenant)
+    def now(self) -> datetime:
+        return self.clock()
 
     async def commit(self, tenant: str, work: Work[T], *, mail: bool = False) -> T:
-        """`runtime.commit` (state + events in one transaction); `mail=True` also wakes the
-        mail relay (otherwise it sends at its next poll)."""
-        result = await self.runtime.commit(tenant, work)
-        if mail:
-            self.runtime.notify_mail()
-        return result
+        """One transaction on the tenant's database: the state change and the events `work`
+        returns; `mail=True` also wakes the mail relay."""
+        return await self.uow.commit(tenant, work, mail=mail)
+
+    async def reader(self, tenant: str) -> Repositories:
+        """Repositories for reads outside a transaction."""
+        return await self.uow.reader(tenant)
 
 
-__all__ = ["SERVICE", "Context", "purpose_for_family", "utcnow"]
+__all__ = ["SERVICE", "Context", "utcnow"]

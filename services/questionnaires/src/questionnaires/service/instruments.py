@@ -7,54 +7,45 @@ process touches the tenant (published, owner None, read-only), so lookups, lists
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any, Literal
 
 from wijkkracht_common.auth import Principal
-from wijkkracht_common.errors import Conflict, Forbidden
+from wijkkracht_common.errors import Conflict
 from wijkkracht_common.events.envelope import Envelope, new_event
 from wijkkracht_common.events.questionnaires import InstrumentPublished, InstrumentPurpose
-from wijkkracht_common.storage import Database, Session, is_duplicate_key
+from wijkkracht_common.storage import is_duplicate_key
 
-from questionnaires.adapters.documents import (
-    INSTRUMENTS,
-    definition_of,
-    instrument_doc,
-    instrument_key,
-)
+from questionnaires.adapters.repositories import Repositories
 from questionnaires.domain.catalog import shipped_instruments
-from questionnaires.domain.definition import InstrumentDefinition
+from questionnaires.domain.definition import InstrumentDefinition, Status
 from questionnaires.domain.errors import InvalidDefinition, LifecycleError
 from questionnaires.domain.fhir_import import import_fhir_questionnaire
 from questionnaires.domain.importing import import_definition_json
-from questionnaires.service.context import Context, purpose_for_family, utcnow
+from questionnaires.domain.instrument import Instrument, purpose_for_family
+from questionnaires.service import access
+from questionnaires.service.context import Context
 from questionnaires.service.problems import definition_issues, not_found
 
 ImportFormat = Literal["json", "fhir"]
-_seed_lock = asyncio.Lock()
 
 
 def published_event(
-    definition: InstrumentDefinition,
-    purpose: str,
-    *,
-    tenant: str,
-    actor: str | None,
-    organisation: str | None,
+    instrument: Instrument, *, tenant: str, actor: str | None
 ) -> Envelope[InstrumentPublished]:
+    definition = instrument.definition
     return new_event(
         InstrumentPublished(
             instrument_id=definition.id,
             family=definition.family,
             variant=definition.variant,
             version=definition.version,
-            purpose=purpose,  # type: ignore[arg-type]
+            purpose=instrument.purpose,
             dimension_codes=[r.dimension for r in definition.scoring],
         ),
         tenant=tenant,
-        subject=instrument_key(definition.id, definition.version),
+        subject=instrument.key,
         actor=actor,
-        organisation=organisation,
+        organisation=instrument.owner,
     )
 
 
@@ -62,31 +53,25 @@ async def ensure_tenant(ctx: Context, tenant: str) -> None:
     """Publish the shipped instruments in `tenant` once (idempotent across processes)."""
     if tenant in ctx.seeded_tenants:
         return
-    async with _seed_lock:
+    async with ctx.seed_lock:
         if tenant in ctx.seeded_tenants:
             return
-        db = await ctx.db(tenant)
-        keys = [instrument_key(d.id, d.version) for d in shipped_instruments()]
-        present = {d["_id"] async for d in db[INSTRUMENTS].find({"_id": {"$in": keys}}, {"_id": 1})}
+        shipped = shipped_instruments()
+        stored = await (await ctx.reader(tenant)).instruments.stored(
+            [(d.id, d.version) for d in shipped]
+        )
         missing = [
-            d for d in shipped_instruments() if instrument_key(d.id, d.version) not in present
+            Instrument(d, None, purpose_for_family(d.family))
+            for d in shipped
+            if (d.id, d.version) not in stored
         ]
         if missing:
 
-            async def work(
-                db: Database[dict[str, Any]], session: Session
-            ) -> tuple[None, list[Envelope[Any]]]:
+            async def work(repos: Repositories) -> tuple[None, list[Envelope[Any]]]:
                 events: list[Envelope[Any]] = []
-                for definition in missing:
-                    purpose = purpose_for_family(definition.family)
-                    await db[INSTRUMENTS].insert_one(
-                        instrument_doc(definition, owner=None, purpose=purpose), session=session
-                    )
-                    events.append(
-                        published_event(
-                            definition, purpose, tenant=tenant, actor="system", organisation=None
-                        )
-                    )
+                for instrument in missing:
+                    await repos.instruments.add(instrument)
+                    events.append(published_event(instrument, tenant=tenant, actor="system"))
                 return None, events
 
             try:
@@ -97,24 +82,17 @@ async def ensure_tenant(ctx: Context, tenant: str) -> None:
         ctx.seeded_tenants.add(tenant)
 
 
-def _visible(doc: dict[str, Any], principal: Principal | None) -> bool:
-    """Published/retired versions are visible in the tenant; drafts only to their org's admins."""
-    if doc["status"] != "draft":
-        return True
-    return principal is not None and "org_admin" in principal.roles_in(doc.get("owner") or "")
-
-
-def summary(doc: dict[str, Any]) -> dict[str, Any]:
-    definition = definition_of(doc)
+def summary(instrument: Instrument) -> dict[str, Any]:
+    definition = instrument.definition
     return {
-        "id": doc["instrument_id"],
-        "version": doc["version"],
-        "status": doc["status"],
-        "family": doc["family"],
-        "variant": doc["variant"],
-        "purpose": doc["purpose"],
-        "owner": doc.get("owner"),
-        "shipped": doc.get("owner") is None,
+        "id": definition.id,
+        "version": definition.version,
+        "status": definition.status,
+        "family": definition.family,
+        "variant": definition.variant,
+        "purpose": instrument.purpose,
+        "owner": instrument.owner,
+        "shipped": instrument.shipped,
         "respondent": definition.respondent,
         "languages": list(definition.languages),
         "parameters": list(definition.parameters),
@@ -122,30 +100,24 @@ def summary(doc: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-async def load_doc(
+async def load(
     ctx: Context,
     tenant: str,
     instrument_id: str,
     version: int | None,
     principal: Principal | None,
-) -> dict[str, Any]:
+) -> Instrument:
     """One version (or the latest published one when `version` is None) visible to the caller."""
     await ensure_tenant(ctx, tenant)
-    db = await ctx.db(tenant)
-    if version is None:
-        docs = (
-            await db[INSTRUMENTS]
-            .find({"instrument_id": instrument_id, "status": "published"})
-            .sort("version", -1)
-            .limit(1)
-            .to_list(None)
-        )
-        doc = docs[0] if docs else None
-    else:
-        doc = await db[INSTRUMENTS].find_one({"_id": instrument_key(instrument_id, version)})
-    if doc is None or not _visible(doc, principal):
+    instruments = (await ctx.reader(tenant)).instruments
+    found = (
+        await instruments.latest_published(instrument_id)
+        if version is None
+        else await instruments.get(instrument_id, version)
+    )
+    if found is None or not access.instrument_visible(principal, found):
         raise not_found("Vragenlijst")
-    return doc
+    return found
 
 
 async def definition(
@@ -156,23 +128,29 @@ async def definition(
     cached = ctx.definitions.get(key)
     if cached is not None:
         return cached
-    db = await ctx.db(tenant)
-    doc = await db[INSTRUMENTS].find_one({"_id": instrument_key(instrument_id, version)})
-    if doc is None:
+    found = await (await ctx.reader(tenant)).instruments.get(instrument_id, version)
+    if found is None:
         raise not_found("Vragenlijst")
-    found = definition_of(doc)
-    if doc["status"] != "draft":
-        ctx.definitions[key] = found
-    return found
+    if found.status != "draft":
+        ctx.definitions[key] = found.definition
+    return found.definition
 
 
-def _org_admin(principal: Principal, organisation: str) -> None:
-    if "org_admin" not in principal.roles_in(organisation):
-        raise Forbidden(
-            "Alleen een beheerder van deze organisatie mag dit. / Only an administrator of "
-            "this organisation may do this.",
-            required_roles=["org_admin"],
-        )
+async def page(
+    ctx: Context,
+    principal: Principal,
+    *,
+    status: Status | None,
+    limit: int,
+    cursor: str | None,
+) -> tuple[list[dict[str, Any]], str | None]:
+    """Shipped and organisation instruments of the caller's tenant; drafts only for the
+    owning organisation's admins."""
+    await ensure_tenant(ctx, principal.tenant)
+    found, next_cursor = await (await ctx.reader(principal.tenant)).instruments.page(
+        drafts_of=access.draft_organisations(principal), status=status, limit=limit, cursor=cursor
+    )
+    return [summary(i) for i in found], next_cursor
 
 
 async def import_instrument(
@@ -187,7 +165,7 @@ async def import_instrument(
     """All or nothing: a definition with any problem is reported (422) and nothing is stored.
     The result is a draft; a new id starts at version 1, a known id gets latest + 1 (or
     replaces the current draft)."""
-    _org_admin(principal, organisation)
+    access.require_org_admin(principal, organisation)
     tenant = principal.tenant
     await ensure_tenant(ctx, tenant)
     result = (
@@ -199,34 +177,23 @@ async def import_instrument(
         raise definition_issues(result.issues)
     imported = result.definition.model_copy(update={"status": "draft"})
 
-    async def work(
-        db: Database[dict[str, Any]], session: Session
-    ) -> tuple[dict[str, Any], list[Envelope[Any]]]:
-        existing = (
-            await db[INSTRUMENTS]
-            .find({"instrument_id": imported.id}, session=session)
-            .sort("version", -1)
-            .to_list(None)
-        )
+    async def work(repos: Repositories) -> tuple[dict[str, Any], list[Envelope[Any]]]:
+        existing = await repos.instruments.versions(imported.id)
         version = 1
         if existing:
             latest = existing[0]
-            if latest.get("owner") != organisation:
+            if latest.owner != organisation:
                 raise Conflict(
                     "Deze id is al in gebruik door een andere vragenlijst. / This id is already "
                     "used by another questionnaire.",
                     kind="instrument-id-taken",
                 )
-            version = latest["version"] if latest["status"] == "draft" else latest["version"] + 1
-            await db[INSTRUMENTS].delete_one(
-                {"_id": instrument_key(imported.id, version), "status": "draft"}, session=session
-            )
+            version = latest.version if latest.status == "draft" else latest.version + 1
+            await repos.instruments.delete_draft(imported.id, version)
         draft = imported.model_copy(update={"version": version})
-        doc = instrument_doc(
-            draft, owner=organisation, purpose=purpose or purpose_for_family(draft.family)
-        )
-        await db[INSTRUMENTS].insert_one(doc, session=session)
-        return summary(doc), []
+        instrument = Instrument(draft, organisation, purpose or purpose_for_family(draft.family))
+        await repos.instruments.add(instrument)
+        return summary(instrument), []
 
     return await ctx.commit(tenant, work)
 
@@ -239,16 +206,15 @@ async def change_status(
     action: Literal["publish", "retire"],
 ) -> dict[str, Any]:
     tenant = principal.tenant
-    doc = await load_doc(ctx, tenant, instrument_id, version, principal)
-    if doc.get("owner") is None:
-        raise Forbidden(
-            "Meegeleverde vragenlijsten zijn alleen-lezen. / Shipped questionnaires are read-only."
-        )
-    _org_admin(principal, doc["owner"])
-    current = definition_of(doc)
-    now = utcnow()
+    current = await load(ctx, tenant, instrument_id, version, principal)
+    access.require_instrument_admin(principal, current)
+    now = ctx.now()
     try:
-        changed = current.publish(now) if action == "publish" else current.retire(now)
+        changed = current.with_definition(
+            current.definition.publish(now)
+            if action == "publish"
+            else current.definition.retire(now)
+        )
     except InvalidDefinition as error:
         raise definition_issues(error.issues) from error
     except LifecycleError as error:
@@ -258,15 +224,8 @@ async def change_status(
             kind="lifecycle",
         ) from error
 
-    async def work(
-        db: Database[dict[str, Any]], session: Session
-    ) -> tuple[dict[str, Any], list[Envelope[Any]]]:
-        updated = await db[INSTRUMENTS].update_one(
-            {"_id": doc["_id"], "status": current.status},
-            {"$set": {"status": changed.status, "body": changed.model_dump_json()}},
-            session=session,
-        )
-        if updated.matched_count != 1:
+    async def work(repos: Repositories) -> tuple[dict[str, Any], list[Envelope[Any]]]:
+        if not await repos.instruments.change_status(changed, expected=current.status):
             raise Conflict(
                 "De vragenlijst is intussen gewijzigd. / The questionnaire changed "
                 "in the meantime.",
@@ -274,16 +233,8 @@ async def change_status(
             )
         events: list[Envelope[Any]] = []
         if action == "publish":
-            events.append(
-                published_event(
-                    changed,
-                    doc["purpose"],
-                    tenant=tenant,
-                    actor=principal.subject,
-                    organisation=doc["owner"],
-                )
-            )
-        return summary({**doc, "status": changed.status, "body": changed.model_dump_json()}), events
+            events.append(published_event(changed, tenant=tenant, actor=principal.subject))
+        return summary(changed), events
 
     result = await ctx.commit(tenant, work)
     ctx.definitions.pop((tenant, instrument_id, version), None)
@@ -293,10 +244,10 @@ async def change_status(
 __all__ = [
     "change_status",
     "definition",
-    "definition_of",
     "ensure_tenant",
     "import_instrument",
-    "load_doc",
+    "load",
+    "page",
     "published_event",
     "summary",
 ]

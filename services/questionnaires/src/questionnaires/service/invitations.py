@@ -1,70 +1,61 @@
-"""Invitations: a professional (or effect measurement's follow-up) invites a resident.
+"""Invitations: a professional (or effect measurement's follow-up, `followups.py`) invites a
+resident.
 
 Status: sent -> opened -> started -> submitted, or expired once `due_at` passed before the
-submit. Expiry is evaluated on read and on start, and persisted by the periodic `sweep` (which
-also sends the one automatic reminder `invitation_reminder_days` before the due date). An
-invitation by
-e-mail (resident without account) carries a random link token, stored hashed; the e-mail goes
-through the mail outbox in the same transaction as the invitation and its event.
+submit (`domain/invitation.py`). Expiry shows at once on read and on start, and is stored by
+the periodic `sweep` (which also sends the one automatic reminder `invitation_reminder_days`
+before the due date). An invitation by e-mail (resident without account) carries a random
+link token, stored hashed; the e-mail goes through the mail outbox in the same transaction as
+the invitation and its event.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 from wijkkracht_common.auth import Principal
-from wijkkracht_common.errors import Conflict, Forbidden, InvalidInput, field_error
+from wijkkracht_common.errors import Conflict, InvalidInput, field_error
 from wijkkracht_common.events.envelope import Envelope, new_event, new_event_id
 from wijkkracht_common.events.questionnaires import InvitationSent
-from wijkkracht_common.mail import Mail, stage_mail
+from wijkkracht_common.mail import Mail
 from wijkkracht_common.observability import get_logger
 from wijkkracht_common.periodic import PeriodicTask
-from wijkkracht_common.storage import Database, Session
 from wijkkracht_common.tenancy import PLATFORM_TENANT
 
-from questionnaires.adapters.documents import INVITATION_LINKS, INVITATIONS, as_datetime
+from questionnaires.adapters.repositories import Repositories
 from questionnaires.domain.definition import InstrumentDefinition
 from questionnaires.domain.i18n import Language
-from questionnaires.service import instruments
-from questionnaires.service.consents import STAFF_ROLES
-from questionnaires.service.context import Context, utcnow
+from questionnaires.domain.invitation import Invitation
+from questionnaires.service import access, instruments, tenant_registry
+from questionnaires.service.context import Context
 from questionnaires.service.problems import not_found
-from questionnaires.service.responses import hash_token, new_token
+from questionnaires.service.tokens import MAX_TOKEN_LENGTH, hash_token, new_token
 
-OPEN_STATES = ("sent", "opened", "started")
-REMINDABLE_STATES = ("sent", "opened")  # not started yet
 SWEEP_BATCH = 200
+MAX_ID_LENGTH = 64
+INVITATION = "Uitnodiging"
 
 log = get_logger(__name__)
 
 
-def status_of(doc: dict[str, Any], now: datetime) -> str:
-    due = as_datetime(doc.get("due_at"))
-    if doc["status"] in OPEN_STATES and due is not None and due < now:
-        return "expired"
-    return str(doc["status"])
-
-
-def present(doc: dict[str, Any], now: datetime | None = None) -> dict[str, Any]:
-    now = now or utcnow()
-    due = as_datetime(doc.get("due_at"))
-    created = as_datetime(doc["created_at"])
-    assert created is not None
+def present(invitation: Invitation, now: datetime) -> dict[str, Any]:
+    """The API representation of an invitation at `now` (an overdue one shows `expired`)."""
     return {
-        "id": doc["_id"],
-        "instrument_id": doc["instrument_id"],
-        "person_id": doc.get("person_id"),
-        "by_email": doc.get("email") is not None,
-        "organisation": doc.get("organisation"),
-        "invited_by": doc["invited_by"],
-        "due_at": due.isoformat() if due else None,
-        "followup_of": doc.get("followup_of"),
-        "status": status_of(doc, now),
-        "reminders_sent": doc.get("reminders", 0),
-        "response_id": doc.get("response_id"),
-        "created_at": created.isoformat(),
+        "id": invitation.id,
+        "instrument_id": invitation.instrument_id,
+        "person_id": invitation.person_id,
+        "by_email": invitation.by_email,
+        "organisation": invitation.organisation,
+        "invited_by": invitation.invited_by,
+        "due_at": invitation.due_at.isoformat() if invitation.due_at else None,
+        "followup_of": invitation.followup_of,
+        "status": invitation.status_at(now),
+        "reminders_sent": invitation.reminders,
+        "response_id": invitation.response_id,
+        "created_at": invitation.created_at.isoformat(),
     }
 
 
@@ -89,53 +80,37 @@ def _link(ctx: Context, tenant: str, token: str) -> str:
     return f"{ctx.settings.public_url}/tenants/{tenant}/invitation-links/{token}"
 
 
-async def create(
+async def _send_link(
     ctx: Context,
-    principal: Principal,
+    repos: Repositories,
+    tenant: str,
+    invitation: Invitation,
+    definition: InstrumentDefinition,
     *,
-    organisation: str,
-    instrument_id: str,
-    person_id: str | None,
-    email: str | None,
-    due_at: datetime | None,
-    language: Language | None,
-) -> dict[str, Any]:
-    if not principal.roles_in(organisation).intersection(STAFF_ROLES):
-        raise Forbidden(
-            "Alleen professionals en vrijwilligers van deze organisatie mogen "
-            "uitnodigen. / Only professionals and volunteers of this organisation "
-            "may invite.",
-            required_roles=list(STAFF_ROLES),
-        )
-    if (person_id is None) == (email is None):
-        raise InvalidInput(
-            "Geef een persoon óf een e-mailadres. / Give a person or an e-mail address.",
-            errors=[field_error("person_id", "person_id xor email")],
-        )
-    now = utcnow()
-    if due_at is not None and due_at <= now:
-        raise InvalidInput(
-            "De datum ligt in het verleden. / The date is in the past.",
-            errors=[field_error("due_at", "must be in the future")],
-        )
-    tenant = principal.tenant
-    doc = await instruments.load_doc(ctx, tenant, instrument_id, None, None)
-    definition = instruments.definition_of(doc)
-    return await _store(
-        ctx,
-        tenant,
-        definition,
-        actor=principal.subject,
-        organisation=organisation,
-        person_id=person_id,
-        email=email,
-        due_at=due_at,
-        language=language,
-        followup_of=None,
+    reminder: bool,
+) -> None:
+    """A new link token for an e-mail invitation and the mail that carries it (the older
+    links stay valid until the invitation is used)."""
+    assert invitation.email is not None
+    token, token_hash = new_token()
+    await repos.invitations.add_link(token_hash, invitation.id, ctx.now())
+    subject, text = _mail(
+        definition, _link(ctx, tenant, token), invitation.due_at, reminder=reminder
     )
+    kind = "invitation_reminder" if reminder else "invitation"
+    await repos.mail.stage(Mail(to=invitation.email, subject=subject, text=text, kind=kind))
 
 
-async def _store(
+@dataclass(frozen=True, slots=True)
+class NewInvitation:
+    """An invitation built ahead of the transaction that stores it (`store`)."""
+
+    invitation: Invitation
+    definition: InstrumentDefinition
+    event: Envelope[InvitationSent]
+
+
+def new_invitation(
     ctx: Context,
     tenant: str,
     definition: InstrumentDefinition,
@@ -147,30 +122,25 @@ async def _store(
     due_at: datetime | None,
     language: Language | None,
     followup_of: str | None,
-    claim: Any = None,
-) -> dict[str, Any]:
-    now = utcnow()
-    token, token_hash = new_token() if email else (None, None)
-    invitation_id = new_event_id()
-    doc: dict[str, Any] = {
-        "_id": invitation_id,
-        "instrument_id": definition.id,
-        "person_id": person_id,
-        "email": email,
-        "organisation": organisation,
-        "invited_by": actor,
-        "due_at": due_at,
-        "followup_of": followup_of,
-        "status": "sent",
-        "reminders": 0,
-        "language": language,
-        "created_at": now,
-        "updated_at": now,
-        "response_id": None,
-    }
+) -> NewInvitation:
+    now = ctx.now()
+    invitation = Invitation(
+        id=new_event_id(),
+        instrument_id=definition.id,
+        person_id=person_id,
+        email=email,
+        organisation=organisation,
+        invited_by=actor,
+        due_at=due_at,
+        followup_of=followup_of,
+        status="sent",
+        created_at=now,
+        updated_at=now,
+        language=language,
+    )
     event = new_event(
         InvitationSent(
-            invitation_id=invitation_id,
+            invitation_id=invitation.id,
             instrument_id=definition.id,
             person_id=person_id,
             invited_by=actor,
@@ -178,107 +148,119 @@ async def _store(
             followup_of=followup_of,
         ),
         tenant=tenant,
-        subject=invitation_id,
+        subject=invitation.id,
         actor=actor,
         organisation=organisation,
     )
-
-    async def work(
-        db: Database[dict[str, Any]], session: Session
-    ) -> tuple[dict[str, Any] | None, list[Envelope[Any]]]:
-        if claim is not None and not await claim(db, session):
-            return None, []
-        await db[INVITATIONS].insert_one(doc, session=session)
-        if email and token:
-            await _store_link(db, token_hash, invitation_id, session)
-            subject, text = _mail(definition, _link(ctx, tenant, token), due_at, reminder=False)
-            await stage_mail(
-                db, Mail(to=email, subject=subject, text=text, kind="invitation"), session=session
-            )
-        return doc, [event]
-
-    stored = await ctx.commit(tenant, work, mail=email is not None)
-    return present(stored) if stored is not None else {}
+    return NewInvitation(invitation, definition, event)
 
 
-async def _store_link(
-    db: Database[dict[str, Any]], token_hash: str | None, invitation_id: str, session: Session
-) -> None:
-    await db[INVITATION_LINKS].insert_one(
-        {"_id": token_hash, "invitation_id": invitation_id, "created_at": utcnow()},
-        session=session,
-    )
+async def store(ctx: Context, repos: Repositories, tenant: str, new: NewInvitation) -> None:
+    """Store the invitation and, for an e-mail invitation, its link and mail."""
+    await repos.invitations.add(new.invitation)
+    if new.invitation.email:
+        await _send_link(ctx, repos, tenant, new.invitation, new.definition, reminder=False)
 
 
-async def by_link_token(ctx: Context, tenant: str, token: str) -> dict[str, Any]:
-    db = await ctx.db(tenant)
-    link = await db[INVITATION_LINKS].find_one({"_id": hash_token(token[:200])})
-    doc = await db[INVITATIONS].find_one({"_id": link["invitation_id"]}) if link else None
-    if doc is None:
-        raise not_found("Uitnodiging")
-    return doc
-
-
-async def create_followup(
+async def create(
     ctx: Context,
-    tenant: str,
+    principal: Principal,
     *,
-    person_id: str,
+    organisation: str,
     instrument_id: str,
-    trajectory_id: str,
-    due_at: datetime,
-    organisation: str | None,
-    claim: Any,
-) -> bool:
-    """From effect measurement's `followup_due`; `claim(db, session)` is the inbox guard.
-
-    `due_at` is when the follow-up fell due, so the invitation's own deadline lies a window
-    after it (never in the past, even for an event delivered late)."""
-    await instruments.ensure_tenant(ctx, tenant)
-    doc = await instruments.load_doc(ctx, tenant, instrument_id, None, None)
-    deadline = max(due_at, utcnow()) + timedelta(days=ctx.settings.followup_response_days)
-    stored = await _store(
+    person_id: str | None,
+    email: str | None,
+    due_at: datetime | None,
+    language: Language | None,
+) -> dict[str, Any]:
+    access.require_inviter(principal, organisation)
+    if (person_id is None) == (email is None):
+        raise InvalidInput(
+            "Geef een persoon óf een e-mailadres. / Give a person or an e-mail address.",
+            errors=[field_error("person_id", "person_id xor email")],
+        )
+    now = ctx.now()
+    if due_at is not None and due_at <= now:
+        raise InvalidInput(
+            "De datum ligt in het verleden. / The date is in the past.",
+            errors=[field_error("due_at", "must be in the future")],
+        )
+    tenant = principal.tenant
+    instrument = await instruments.load(ctx, tenant, instrument_id, None, None)
+    new = new_invitation(
         ctx,
         tenant,
-        instruments.definition_of(doc),
-        actor="effect_measurement",
+        instrument.definition,
+        actor=principal.subject,
         organisation=organisation,
         person_id=person_id,
-        email=None,
-        due_at=deadline,
-        language=None,
-        followup_of=trajectory_id,
-        claim=claim,
+        email=email,
+        due_at=due_at,
+        language=language,
+        followup_of=None,
     )
-    return bool(stored)
+
+    async def work(repos: Repositories) -> tuple[Invitation, list[Envelope[Any]]]:
+        await store(ctx, repos, tenant, new)
+        return new.invitation, [new.event]
+
+    stored = await ctx.commit(tenant, work, mail=email is not None)
+    return present(stored, ctx.now())
 
 
-async def load(ctx: Context, tenant: str, invitation_id: str) -> dict[str, Any]:
-    db = await ctx.db(tenant)
-    doc = await db[INVITATIONS].find_one({"_id": invitation_id[:64]})
-    if doc is None:
-        raise not_found("Uitnodiging")
-    return doc
+async def by_link_token(ctx: Context, tenant: str, token: str) -> Invitation:
+    found = await (await ctx.reader(tenant)).invitations.by_link(
+        hash_token(token[:MAX_TOKEN_LENGTH])
+    )
+    if found is None:
+        raise not_found(INVITATION)
+    return found
 
 
-def is_staff_of(principal: Principal, doc: dict[str, Any]) -> bool:
-    org = doc.get("organisation")
-    return isinstance(org, str) and bool(principal.roles_in(org).intersection(STAFF_ROLES))
+async def load(ctx: Context, tenant: str, invitation_id: str) -> Invitation:
+    found = await (await ctx.reader(tenant)).invitations.get(invitation_id[:MAX_ID_LENGTH])
+    if found is None:
+        raise not_found(INVITATION)
+    return found
 
 
-async def mark_opened(ctx: Context, tenant: str, doc: dict[str, Any]) -> dict[str, Any]:
-    if doc["status"] == "sent" and status_of(doc, utcnow()) == "sent":
-        db = await ctx.db(tenant)
-        await db[INVITATIONS].update_one(
-            {"_id": doc["_id"], "status": "sent"},
-            {"$set": {"status": "opened", "updated_at": utcnow()}},
-        )
-        doc = {**doc, "status": "opened"}
-    return doc
+async def mark_opened(ctx: Context, tenant: str, invitation: Invitation) -> Invitation:
+    now = ctx.now()
+    if invitation.status != "sent" or invitation.status_at(now) != "sent":
+        return invitation
+
+    async def work(repos: Repositories) -> tuple[None, list[Envelope[Any]]]:
+        await repos.invitations.mark_opened(invitation.id, now)
+        return None, []
+
+    await ctx.commit(tenant, work)
+    return invitation.opened()
 
 
-def ensure_startable(doc: dict[str, Any]) -> None:
-    status = status_of(doc, utcnow())
+async def view(ctx: Context, principal: Principal, invitation_id: str) -> dict[str, Any]:
+    """The invited resident opening it marks it `opened`; staff of the organisation see it;
+    anyone else gets 404."""
+    invitation = await load(ctx, principal.tenant, invitation_id)
+    seen_by = access.invitation_viewer(principal, invitation)
+    if seen_by is None:
+        raise not_found(INVITATION)
+    if seen_by == "invited":
+        invitation = await mark_opened(ctx, principal.tenant, invitation)
+    return present(invitation, ctx.now())
+
+
+async def open_link(ctx: Context, tenant: str, token: str) -> dict[str, Any]:
+    """The link in an invitation e-mail: marks the invitation `opened` (who invited is not
+    shown to the link's holder)."""
+    await tenant_registry.require_known(ctx, tenant)
+    invitation = await mark_opened(ctx, tenant, await by_link_token(ctx, tenant, token))
+    out = present(invitation, ctx.now())
+    out.pop("invited_by", None)
+    return out
+
+
+def ensure_startable(ctx: Context, invitation: Invitation) -> None:
+    status = invitation.status_at(ctx.now())
     if status == "expired":
         raise Conflict(
             "Deze uitnodiging is verlopen. / This invitation has expired.",
@@ -288,49 +270,57 @@ def ensure_startable(doc: dict[str, Any]) -> None:
         raise Conflict(
             "Deze uitnodiging is al gebruikt. / This invitation was already used.",
             kind="invitation-used",
-            response_id=doc.get("response_id"),
+            response_id=invitation.response_id,
         )
 
 
-async def remind(ctx: Context, principal: Principal, doc: dict[str, Any]) -> dict[str, Any]:
-    """Another e-mail for e-mail invitations (a new link token: the old one stays valid
-    until used); account invitations only count the reminder, the resident sees the open
-    invitation in `GET /me/invitations`."""
-    if status_of(doc, utcnow()) not in ("sent", "opened", "started"):
+async def remind(ctx: Context, principal: Principal, invitation_id: str) -> dict[str, Any]:
+    """Staff of the organisation remind: another e-mail for e-mail invitations (a new link
+    token: the old one stays valid until used); account invitations only count the
+    reminder, the resident sees the open invitation in `GET /me/invitations`."""
+    tenant = principal.tenant
+    invitation = await load(ctx, tenant, invitation_id)
+    if not access.is_staff_of(principal, invitation.organisation):
+        raise not_found(INVITATION)
+    if invitation.status_at(ctx.now()) not in ("sent", "opened", "started"):
         raise Conflict(
             "Deze uitnodiging is afgerond of verlopen. / This invitation is finished or expired.",
             kind="invitation-closed",
         )
-    tenant = principal.tenant
-    definition = await instruments.definition(
-        ctx, tenant, doc["instrument_id"], await _latest_version(ctx, tenant, doc)
+    latest = await instruments.load(ctx, tenant, invitation.instrument_id, None, None)
+
+    async def work(repos: Repositories) -> tuple[Invitation, list[Envelope[Any]]]:
+        now = ctx.now()
+        if invitation.email:
+            await _send_link(ctx, repos, tenant, invitation, latest.definition, reminder=True)
+        await repos.invitations.count_reminder(invitation.id, now)
+        return invitation.reminded(now), []
+
+    reminded = await ctx.commit(tenant, work, mail=invitation.email is not None)
+    return present(reminded, ctx.now())
+
+
+async def own_page(
+    ctx: Context, principal: Principal, *, limit: int, cursor: str | None
+) -> tuple[list[dict[str, Any]], str | None]:
+    found, next_cursor = await (await ctx.reader(principal.tenant)).invitations.page_of_person(
+        principal.person_id or "-", limit=limit, cursor=cursor
     )
-
-    async def work(
-        db: Database[dict[str, Any]], session: Session
-    ) -> tuple[dict[str, Any], list[Envelope[Any]]]:
-        update: dict[str, Any] = {"updated_at": utcnow()}
-        if doc.get("email"):
-            token, token_hash = new_token()
-            await _store_link(db, token_hash, doc["_id"], session)
-            due = as_datetime(doc.get("due_at"))
-            subject, text = _mail(definition, _link(ctx, tenant, token), due, reminder=True)
-            await stage_mail(
-                db,
-                Mail(to=doc["email"], subject=subject, text=text, kind="invitation_reminder"),
-                session=session,
-            )
-        await db[INVITATIONS].update_one(
-            {"_id": doc["_id"]}, {"$set": update, "$inc": {"reminders": 1}}, session=session
-        )
-        return {**doc, **update, "reminders": doc.get("reminders", 0) + 1}, []
-
-    return present(await ctx.commit(tenant, work, mail=bool(doc.get("email"))))
+    now = ctx.now()
+    return [present(i, now) for i in found], next_cursor
 
 
-async def _latest_version(ctx: Context, tenant: str, doc: dict[str, Any]) -> int:
-    latest = await instruments.load_doc(ctx, tenant, doc["instrument_id"], None, None)
-    return int(latest["version"])
+async def organisation_page(
+    ctx: Context, principal: Principal, organisation: str, *, limit: int, cursor: str | None
+) -> tuple[list[dict[str, Any]], str | None]:
+    """Invitations of an organisation, for its professionals and volunteers."""
+    access.require_invitation_lister(principal, organisation)
+    reader = await ctx.reader(principal.tenant)
+    found, next_cursor = await reader.invitations.page_of_organisation(
+        organisation, limit=limit, cursor=cursor
+    )
+    now = ctx.now()
+    return [present(i, now) for i in found], next_cursor
 
 
 async def sweep(
@@ -338,8 +328,8 @@ async def sweep(
 ) -> dict[str, int]:
     """Expire overdue invitations and send the automatic reminders, in every tenant (or
     `tenants`). Idempotent: run it as often as you like, from any number of processes."""
-    now = now or utcnow()
-    names = list(tenants) if tenants is not None else await ctx.runtime.storage.tenants()
+    now = now or ctx.now()
+    names = list(tenants) if tenants is not None else await ctx.uow.tenants()
     totals = {"expired": 0, "reminded": 0}
     for tenant in names:
         if tenant == PLATFORM_TENANT:
@@ -356,92 +346,53 @@ async def sweep_tenant(ctx: Context, tenant: str, now: datetime) -> tuple[int, i
 
 
 async def _expire(ctx: Context, tenant: str, now: datetime) -> int:
-    """Persist what `status_of` already shows: open invitations past `due_at` -> expired.
-    (`due_at` is written by insert only, so it keeps its date-time type for the range query.)
-    No event: nobody consumes one, and readers never relied on the stored status alone."""
-    db = await ctx.db(tenant)
-    overdue = (
-        await db[INVITATIONS]
-        .find({"status": {"$in": list(OPEN_STATES)}, "due_at": {"$lt": now}}, {"_id": 1})
-        .to_list(None)
-    )
+    """Store what `Invitation.status_at` already shows: open invitations past `due_at` ->
+    expired. No event: nobody consumes one, and readers never relied on the stored status."""
+    overdue = await (await ctx.reader(tenant)).invitations.overdue(now)
     if not overdue:
         return 0
-    result = await db[INVITATIONS].update_many(
-        {"_id": {"$in": [d["_id"] for d in overdue]}, "status": {"$in": list(OPEN_STATES)}},
-        {"$set": {"status": "expired", "updated_at": now}},
-    )
-    return int(result.modified_count)
+
+    async def work(repos: Repositories) -> tuple[int, list[Envelope[Any]]]:
+        return await repos.invitations.expire(overdue, now), []
+
+    return await ctx.commit(tenant, work)
 
 
 async def _remind_due(ctx: Context, tenant: str, now: datetime) -> int:
     """One automatic reminder for invitations not started `invitation_reminder_days` before
     their due date: a new e-mail (new link) for e-mail invitations, the counter for account
-    invitations (like `remind`). Only invitations that already existed at that moment (an
-    invitation due tomorrow is not "reminded" right after it was sent). Claimed per invitation
-    with a conditional update (`auto_reminded_at` unset) in the same transaction as the mail,
-    so two sweeps never send it twice."""
+    invitations (like `remind`). Only invitations that already existed at that moment.
+    Claimed per invitation with a conditional update in the same transaction as the mail, so
+    two sweeps never send it twice."""
     days = ctx.settings.invitation_reminder_days
     if days <= 0:
         return 0
     ahead = timedelta(days=days)
-    db = await ctx.db(tenant)
-    candidates = (
-        await db[INVITATIONS]
-        .find(
-            {
-                "status": {"$in": list(REMINDABLE_STATES)},
-                "due_at": {"$gte": now, "$lte": now + ahead},
-                "auto_reminded_at": None,
-            }
-        )
-        .limit(SWEEP_BATCH)
-        .to_list(None)
+    candidates = await (await ctx.reader(tenant)).invitations.due_for_reminder(
+        now, now + ahead, SWEEP_BATCH
     )
-    due: list[tuple[dict[str, Any], datetime]] = []
-    for doc in candidates:
-        due_at, created = as_datetime(doc.get("due_at")), as_datetime(doc.get("created_at"))
-        if due_at is not None and created is not None and created <= due_at - ahead:
-            due.append((doc, due_at))
+    due = [i for i in candidates if i.due_for_automatic_reminder(ahead)]
     if not due:
         return 0
     definitions: dict[str, InstrumentDefinition] = {}
-    for doc, _ in due:
-        if doc.get("email") and doc["instrument_id"] not in definitions:
-            definitions[doc["instrument_id"]] = await instruments.definition(
-                ctx, tenant, doc["instrument_id"], await _latest_version(ctx, tenant, doc)
-            )
+    for invitation in due:
+        if invitation.email and invitation.instrument_id not in definitions:
+            latest = await instruments.load(ctx, tenant, invitation.instrument_id, None, None)
+            definitions[invitation.instrument_id] = latest.definition
 
-    async def work(db: Database[dict[str, Any]], session: Session) -> tuple[int, list[Any]]:
+    async def work(repos: Repositories) -> tuple[int, list[Envelope[Any]]]:
         sent = 0
-        for doc, due_at in due:
-            claimed = await db[INVITATIONS].update_one(
-                {
-                    "_id": doc["_id"],
-                    "status": {"$in": list(REMINDABLE_STATES)},
-                    "auto_reminded_at": None,
-                },
-                {
-                    "$set": {"auto_reminded_at": now.timestamp(), "updated_at": now},
-                    "$inc": {"reminders": 1},
-                },
-                session=session,
-            )
-            if claimed.matched_count != 1:
+        for invitation in due:
+            if not await repos.invitations.claim_automatic_reminder(invitation.id, now):
                 continue
-            if doc.get("email"):
-                token, token_hash = new_token()
-                await _store_link(db, token_hash, doc["_id"], session)
-                subject, text = _mail(
-                    definitions[doc["instrument_id"]],
-                    _link(ctx, tenant, token),
-                    due_at,
+            if invitation.email:
+                await _send_link(
+                    ctx,
+                    repos,
+                    tenant,
+                    invitation,
+                    definitions[invitation.instrument_id],
                     reminder=True,
-                )
-                await stage_mail(
-                    db,
-                    Mail(to=doc["email"], subject=subject, text=text, kind="invitation_reminder"),
-                    session=session,
                 )
             sent += 1
         return sent, []

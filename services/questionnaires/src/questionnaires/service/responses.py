@@ -1,4 +1,5 @@
-"""Response use cases: start (own, assisted, anonymous, invited), save partially, submit.
+"""Response use cases: start (own, assisted, anonymous, invited), save partially, submit, and
+the lists of own and shared responses.
 
 A submit stores the frozen response with its scores and stages `response_submitted` (and the
 invitation's new status) in one transaction, shared with concurrent submits of the tenant
@@ -8,52 +9,34 @@ makes a second submit a 409 even when two arrive at once.
 
 from __future__ import annotations
 
-import hashlib
-import hmac
-import secrets
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from wijkkracht_common.errors import Conflict, InvalidInput, field_error
+from wijkkracht_common.auth import Principal
+from wijkkracht_common.errors import Conflict, Forbidden, InvalidInput, field_error
 from wijkkracht_common.events.envelope import Envelope, new_event, new_event_id
 from wijkkracht_common.events.questionnaires import ResponseSubmitted
 from wijkkracht_common.idempotency import fingerprint
 from wijkkracht_common.outbox import prepare
-from wijkkracht_common.storage import Database, Session
 
-from questionnaires.adapters.documents import (
-    INVITATIONS,
-    RESPONSES,
-    response_doc,
-    response_fields,
-    response_of,
-)
+from questionnaires.adapters.repositories import Repositories
 from questionnaires.domain.answers import ItemAnswer
 from questionnaires.domain.errors import InvalidResponse, LifecycleError, ResponseAlreadySubmitted
 from questionnaires.domain.i18n import Language
+from questionnaires.domain.invitation import Invitation
 from questionnaires.domain.response import Response
-from questionnaires.service import instruments
-from questionnaires.service.context import Context, utcnow
+from questionnaires.domain.response_record import ResponseRecord, SubmitKey
+from questionnaires.service import access, instruments, invitations, tenant_registry
+from questionnaires.service.access import Viewer
+from questionnaires.service.context import Context
 from questionnaires.service.problems import already_submitted, answer_errors, not_found
 from questionnaires.service.submissions import PendingSubmit
+from questionnaires.service.tokens import new_token
 
-
-def hash_token(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
-
-
-def new_token() -> tuple[str, str]:
-    """A random credential and the hash we store (the token itself is never stored)."""
-    token = secrets.token_urlsafe(32)
-    return token, hash_token(token)
-
-
-def token_matches(token: str | None, stored_hash: str | None) -> bool:
-    if not token or not stored_hash or len(token) > 200:
-        return False
-    return hmac.compare_digest(hash_token(token), stored_hash)
+MAX_ID_LENGTH = 64
+RESPONSE = "Vragenlijst-antwoord"
 
 
 async def start(
@@ -67,19 +50,21 @@ async def start(
     actor: str | None,
     assisted_by: str | None = None,
     organisation: str | None = None,
-    invitation: dict[str, Any] | None = None,
+    invitation: Invitation | None = None,
     params: Mapping[str, str] | None = None,
     anonymous: bool = False,
-) -> tuple[dict[str, Any], str | None]:
+    staff: Principal | None = None,
+) -> tuple[ResponseRecord, str | None]:
     """A new in-progress response on the latest published version (or `version`); returns
-    the stored document and, for anonymous responses, the resume token."""
-    doc = await instruments.load_doc(ctx, tenant, instrument_id, version, None)
-    if doc["status"] != "published":
+    it and, for anonymous responses, the resume token. `staff`: who starts it with the
+    resident (assisted mode), access-logged in the same transaction."""
+    instrument = await instruments.load(ctx, tenant, instrument_id, version, None)
+    if instrument.status != "published":
         raise Conflict(
             "Deze versie is niet (meer) gepubliceerd. / This version is not published.",
             kind="instrument-not-published",
         )
-    definition = instruments.definition_of(doc)
+    definition = instrument.definition
     params = dict(params or {})
     missing = sorted(set(definition.parameters) - params.keys())
     if missing:
@@ -92,7 +77,7 @@ async def start(
             "Deze taal is niet beschikbaar. / This language is not available.",
             errors=[field_error("language", "not offered by this instrument")],
         )
-    now = utcnow()
+    now = ctx.now()
     try:
         response = Response.start(
             response_id=new_event_id(),
@@ -105,75 +90,183 @@ async def start(
     except LifecycleError as error:
         raise Conflict(str(error), kind="instrument-not-published") from error
     token, token_hash = new_token() if anonymous else (None, None)
-    doc_out = response_doc(
-        response,
-        purpose=doc["purpose"],
-        variant=definition.variant,
+    record = ResponseRecord(
+        response=response,
+        purpose=instrument.purpose,
         organisation=organisation,
-        invitation_id=invitation["_id"] if invitation else None,
-        trajectory_id=invitation.get("followup_of") if invitation else None,
+        invitation_id=invitation.id if invitation else None,
+        trajectory_id=invitation.followup_of if invitation else None,
         params={k: params[k] for k in definition.parameters},
         resume_hash=token_hash,
         started_by=actor,
     )
 
-    async def work(
-        db: Database[dict[str, Any]], session: Session
-    ) -> tuple[dict[str, Any], list[Envelope[Any]]]:
-        await db[RESPONSES].insert_one(doc_out, session=session)
+    async def work(repos: Repositories) -> tuple[ResponseRecord, list[Envelope[Any]]]:
+        await repos.responses.add(record)
         if invitation is not None:
-            await db[INVITATIONS].update_one(
-                {"_id": invitation["_id"], "status": {"$in": ["sent", "opened"]}},
-                {"$set": {"status": "started", "response_id": response.id, "updated_at": now}},
-                session=session,
+            await repos.invitations.mark_started(invitation.id, response.id, now)
+        if staff is not None and person_id is not None and assisted_by is not None:
+            await repos.access_log.record(
+                staff,
+                resident=person_id,
+                action="create",
+                resource=f"response/{response.id}",
+                reason="assisted",
+                on_behalf_of=organisation,
             )
-        return doc_out, []
+        return record, []
 
     return await ctx.commit(tenant, work), token
 
 
-def _answers(raw: Mapping[str, ItemAnswer]) -> dict[str, ItemAnswer]:
-    return dict(raw)
+@dataclass(frozen=True, slots=True)
+class Start:
+    """A start by a logged-in person, authorised: for whom, assisted by whom, for which
+    organisation, from which invitation."""
+
+    principal: Principal
+    instrument_id: str
+    version: int | None
+    person_id: str
+    assisted_by: str | None = None
+    organisation: str | None = None
+    invitation: Invitation | None = None
+
+
+async def authorise_start(
+    ctx: Context,
+    principal: Principal,
+    *,
+    instrument_id: str,
+    version: int | None,
+    person_id: str | None,
+    organisation: str | None,
+    invitation_id: str | None,
+) -> Start:
+    """For yourself; for a resident in assisted mode (`person_id` + `organisation`, staff
+    there); from an invitation to you (or, assisted, to the resident)."""
+    if principal.person_id is None:
+        raise Forbidden("Een persoon moet zijn aangemeld. / A person must be logged in.")
+    start_for = Start(principal, instrument_id, version, principal.person_id)
+    if person_id is not None and person_id != principal.person_id:
+        start_for = Start(
+            principal,
+            instrument_id,
+            version,
+            person_id,
+            assisted_by=principal.subject,
+            organisation=access.assisting_organisation(principal, organisation),
+        )
+    if invitation_id is None:
+        return start_for
+    invitation = await invitations.load(ctx, principal.tenant, invitation_id)
+    if invitation.person_id != start_for.person_id:
+        raise not_found("Uitnodiging")
+    if invitation.instrument_id != instrument_id:
+        raise InvalidInput(
+            "De uitnodiging is voor een andere vragenlijst. / The invitation "
+            "is for another questionnaire.",
+            errors=[field_error("instrument_id", "not the invited one")],
+        )
+    invitations.ensure_startable(ctx, invitation)
+    return Start(
+        principal,
+        instrument_id,
+        version,
+        start_for.person_id,
+        assisted_by=start_for.assisted_by,
+        organisation=start_for.organisation or invitation.organisation,
+        invitation=invitation,
+    )
+
+
+async def start_authorised(
+    ctx: Context,
+    authorised: Start,
+    *,
+    language: Language | None,
+    params: Mapping[str, str],
+) -> ResponseRecord:
+    record, _ = await start(
+        ctx,
+        authorised.principal.tenant,
+        instrument_id=authorised.instrument_id,
+        version=authorised.version,
+        language=language,
+        person_id=authorised.person_id,
+        actor=authorised.principal.subject,
+        assisted_by=authorised.assisted_by,
+        organisation=authorised.organisation,
+        invitation=authorised.invitation,
+        params=params,
+        staff=authorised.principal if authorised.assisted_by is not None else None,
+    )
+    return record
+
+
+async def start_from_link(ctx: Context, tenant: str, token: str) -> tuple[ResponseRecord, str]:
+    """Start the invited questionnaire without an account (anonymous, linked to the
+    invitation); returns the response and its resume token."""
+    await tenant_registry.require_known(ctx, tenant)
+    invitation = await invitations.by_link_token(ctx, tenant, token)
+    invitations.ensure_startable(ctx, invitation)
+    record, resume = await start(
+        ctx,
+        tenant,
+        instrument_id=invitation.instrument_id,
+        version=None,
+        language=invitation.language,
+        person_id=None,
+        actor=None,
+        organisation=invitation.organisation,
+        invitation=invitation,
+        anonymous=True,
+    )
+    assert resume is not None
+    return record, resume
 
 
 async def save(
     ctx: Context,
     tenant: str,
-    doc: dict[str, Any],
+    record: ResponseRecord,
     answers: Mapping[str, ItemAnswer],
     *,
     assisted_by: str | None = None,
-) -> dict[str, Any]:
-    current = response_of(doc)
+) -> ResponseRecord:
+    current = record.response
     definition = await instruments.definition(ctx, tenant, current.instrument_id, current.version)
     try:
         changed = current.save_answers(
-            definition, _answers(answers), utcnow(), assisted_by=assisted_by
+            definition, dict(answers), ctx.now(), assisted_by=assisted_by
         )
     except ResponseAlreadySubmitted as error:
         raise already_submitted() from error
     except InvalidResponse as error:
         raise answer_errors(error.errors) from error
-    fields = response_fields(changed)
+    saved = record.with_response(changed)
 
-    async def work(
-        db: Database[dict[str, Any]], session: Session
-    ) -> tuple[dict[str, Any], list[Envelope[Any]]]:
-        result = await db[RESPONSES].update_one(
-            {"_id": doc["_id"], "status": "in_progress"},
-            {"$set": fields},
-            session=session,
-        )
-        if result.matched_count != 1:
+    async def work(repos: Repositories) -> tuple[ResponseRecord, list[Envelope[Any]]]:
+        if not await repos.responses.save_in_progress(saved):
             raise already_submitted()
-        return {**doc, **fields}, []
+        return saved, []
 
     return await ctx.commit(tenant, work)
 
 
+async def save_as(
+    ctx: Context, principal: Principal, response_id: str, answers: Mapping[str, ItemAnswer]
+) -> ResponseRecord:
+    """A partial save by the resident or the assisting staff member (recorded as such)."""
+    record = await load_changeable(ctx, principal, response_id)
+    assisted_by = principal.subject if access.is_assisting(principal, record) else None
+    return await save(ctx, principal.tenant, record, answers, assisted_by=assisted_by)
+
+
 def submitted_event(
-    doc: dict[str, Any], response: Response, *, tenant: str, actor: str | None
+    record: ResponseRecord, *, tenant: str, actor: str | None
 ) -> Envelope[ResponseSubmitted]:
+    response = record.response
     result = response.result
     assert result is not None and response.submitted_at is not None
     return new_event(
@@ -184,7 +277,7 @@ def submitted_event(
             family=response.family,
             variant=response.variant,
             version=response.version,
-            purpose=doc["purpose"],
+            purpose=record.purpose,
             submitted_at=response.submitted_at,
             dimension_scores={
                 d.dimension: d.score for d in result.dimension_scores if d.score is not None
@@ -194,26 +287,19 @@ def submitted_event(
             skipped_count=result.skipped_count,
             discussable_count=result.discussable_count,
             assisted=response.assisted_by is not None,
-            invitation_id=doc.get("invitation_id"),
-            trajectory_id=doc.get("trajectory_id"),
+            invitation_id=record.invitation_id,
+            trajectory_id=record.trajectory_id,
         ),
         tenant=tenant,
         subject=response.id,
         actor=actor,
-        organisation=doc.get("organisation"),
+        organisation=record.organisation,
     )
 
 
-@dataclass(frozen=True)
-class SubmitKey:
-    """An Idempotency-Key of a submit, kept on the response document itself (README)."""
-
-    key: str  # "<scope>:<Idempotency-Key>"
-    fingerprint: str  # of the request body
-
-
 def submit_key(raw: str | None, scope: str, body: Callable[[], Any]) -> SubmitKey | None:
-    """`body()` is only evaluated when a key was sent (fingerprinting costs a dump)."""
+    """The Idempotency-Key of a submit (kept on the response itself, README); `body()` is
+    only evaluated when a key was sent (fingerprinting costs a dump)."""
     if raw is None:
         return None
     if not 1 <= len(raw) <= 200:
@@ -224,23 +310,23 @@ def submit_key(raw: str | None, scope: str, body: Callable[[], Any]) -> SubmitKe
     return SubmitKey(f"{scope}:{raw}", fingerprint(body()))
 
 
-def _replay(doc: dict[str, Any], key: SubmitKey | None) -> dict[str, Any] | None:
-    """The first result if `doc` was submitted with `key` (422 if the body differed)."""
-    if key is None or doc.get("submit_key") != key.key:
+def _replay(record: ResponseRecord, key: SubmitKey | None) -> dict[str, Any] | None:
+    """The first result if `record` was submitted with `key` (422 if the body differed)."""
+    if key is None or record.submit_key is None or record.submit_key.key != key.key:
         return None
-    if doc.get("submit_fingerprint") != key.fingerprint:
+    if record.submit_key.fingerprint != key.fingerprint:
         raise InvalidInput(
             "Deze Idempotency-Key hoort bij een ander verzoek. / This Idempotency-Key was "
             "used for a different request.",
             kind="idempotency-key-reused",
         )
-    return present(doc)
+    return present(record)
 
 
 async def submit(
     ctx: Context,
     tenant: str,
-    doc: dict[str, Any],
+    record: ResponseRecord,
     *,
     actor: str | None,
     answers: Mapping[str, ItemAnswer] | None = None,
@@ -254,76 +340,139 @@ async def submit(
     record and the invitation's new status go in one transaction, grouped with concurrent
     submits of the tenant (service/submissions.py). With `key`, the key and the body's
     fingerprint are stored on the response in that same update, so a retry with the key finds
-    the first result on the document it loads anyway: no extra round trips."""
-    replayed = _replay(doc, key)
+    the first result on the record it loads anyway: no extra round trips."""
+    replayed = _replay(record, key)
     if replayed is not None:
         return replayed, True
-    current = response_of(doc)
+    current = record.response
     if current.is_submitted:
         raise already_submitted()
     definition = await instruments.definition(ctx, tenant, current.instrument_id, current.version)
-    now = now or utcnow()
+    now = now or ctx.now()
     try:
         # Final answers are merged and validated in the same pass as the completeness check.
-        done = current.submit(definition, now, _answers(answers) if answers else None)
+        done = current.submit(definition, now, dict(answers) if answers else None)
     except ResponseAlreadySubmitted as error:
         raise already_submitted() from error
     except InvalidResponse as error:
         raise answer_errors(error.errors) from error
-    fields = response_fields(done)
-    if key is not None:
-        fields["submit_key"] = key.key
-        fields["submit_fingerprint"] = key.fingerprint
-    event: Envelope[Any] = submitted_event(doc, done, tenant=tenant, actor=actor)
+    submitted = record.submitted_with(done, key)
+    event: Envelope[Any] = submitted_event(submitted, tenant=tenant, actor=actor)
+    reader = await ctx.reader(tenant)
     pending = PendingSubmit(
-        response_id=doc["_id"],
-        fields=fields,
-        records=prepare([event]),
-        invitation_id=doc.get("invitation_id"),
-        now=now,
+        submit=reader.responses.render_submit(submitted), records=prepare([event]), now=now
     )
     try:
         await ctx.submissions.commit(tenant, pending)
     except Conflict:
         if key is not None:  # a concurrent request with the same key won
-            again = _replay(await load(ctx, tenant, doc["_id"]), key)
+            again = _replay(await load(ctx, tenant, record.id), key)
             if again is not None:
                 return again, True
         raise
-    return present({**doc, **fields}, response=done), False
+    return present(submitted), False
 
 
-async def load(ctx: Context, tenant: str, response_id: str) -> dict[str, Any]:
-    if len(response_id) > 64:
-        raise not_found("Vragenlijst-antwoord")
-    doc = await ctx.response_reads.get(tenant, response_id)  # batched with concurrent reads
-    if doc is None:
-        raise not_found("Vragenlijst-antwoord")
-    return doc
+async def load(ctx: Context, tenant: str, response_id: str) -> ResponseRecord:
+    if len(response_id) > MAX_ID_LENGTH:
+        raise not_found(RESPONSE)
+    found = await (await ctx.reader(tenant)).responses.get(response_id)
+    if found is None:
+        raise not_found(RESPONSE)
+    return found
 
 
-def present(
-    doc: dict[str, Any], *, include_answers: bool = True, response: Response | None = None
-) -> dict[str, Any]:
-    """The API representation of a stored response (`response`: its parsed body, if the
-    caller has it, saves parsing it again)."""
-    response = response or response_of(doc)
+async def load_changeable(ctx: Context, principal: Principal, response_id: str) -> ResponseRecord:
+    """A response the caller may answer and submit (else 404: nothing is revealed)."""
+    record = await load(ctx, principal.tenant, response_id)
+    if not access.may_change(principal, record):
+        raise not_found(RESPONSE)
+    return record
+
+
+async def load_readable(
+    ctx: Context, principal: Principal, response_id: str
+) -> tuple[ResponseRecord, Viewer]:
+    """A response the caller may see, and why (else 404: nothing is revealed)."""
+    record = await load(ctx, principal.tenant, response_id)
+    reader = await ctx.reader(principal.tenant)
+    viewer = await access.viewer_of(reader.consents, principal, record)
+    if viewer is None:
+        raise not_found(RESPONSE)
+    return record, viewer
+
+
+async def load_anonymous(
+    ctx: Context, tenant: str, response_id: str, resume_token: str | None
+) -> ResponseRecord:
+    """An anonymous response of a known tenant, with its resume token (else 404)."""
+    await tenant_registry.require_known(ctx, tenant)
+    record = await load(ctx, tenant, response_id)
+    if not access.may_change_anonymously(record, resume_token):
+        raise not_found(RESPONSE)
+    return record
+
+
+async def own_page(
+    ctx: Context, principal: Principal, *, limit: int, cursor: str | None
+) -> tuple[list[dict[str, Any]], str | None]:
+    """The caller's own responses (oldest first), without answers."""
+    found, next_cursor = await (await ctx.reader(principal.tenant)).responses.page_of_person(
+        principal.person_id or "-", submitted_only=False, limit=limit, cursor=cursor
+    )
+    return [present(r, include_answers=False) for r in found], next_cursor
+
+
+async def shared_page(
+    ctx: Context, principal: Principal, person_id: str, *, limit: int, cursor: str | None
+) -> tuple[list[dict[str, Any]], str | None]:
+    """Submitted responses a resident shared (`share_results`) with one of the caller's
+    organisations; the read is access-logged."""
+    tenant = principal.tenant
+    reader = await ctx.reader(tenant)
+    organisations = await access.consenting_organisations(
+        reader.consents, principal, person_id[:MAX_ID_LENGTH], "share_results"
+    )
+    if not organisations:
+        raise not_found("Gedeelde resultaten")
+    found, next_cursor = await reader.responses.page_of_person(
+        person_id, submitted_only=True, limit=limit, cursor=cursor
+    )
+
+    async def log(repos: Repositories) -> tuple[None, list[Envelope[Any]]]:
+        await repos.access_log.record(
+            principal,
+            resident=person_id,
+            action="read",
+            resource="responses",
+            reason="share_results",
+            on_behalf_of=organisations[0],
+        )
+        return None, []
+
+    await ctx.commit(tenant, log)
+    return [present(r, include_answers=False) for r in found], next_cursor
+
+
+def present(record: ResponseRecord, *, include_answers: bool = True) -> dict[str, Any]:
+    """The API representation of a response."""
+    response = record.response
     out: dict[str, Any] = {
         "id": response.id,
         "instrument_id": response.instrument_id,
         "version": response.version,
         "family": response.family,
         "variant": response.variant,
-        "purpose": doc.get("purpose"),
+        "purpose": record.purpose,
         "status": response.status,
         "language": response.language,
         "person_id": response.subject_id,
         "assisted": response.assisted_by is not None,
         "assisted_by": response.assisted_by,
-        "organisation": doc.get("organisation"),
-        "invitation_id": doc.get("invitation_id"),
-        "trajectory_id": doc.get("trajectory_id"),
-        "params": doc.get("params") or {},
+        "organisation": record.organisation,
+        "invitation_id": record.invitation_id,
+        "trajectory_id": record.trajectory_id,
+        "params": dict(record.params),
         "started_at": response.started_at.isoformat(),
         "updated_at": response.updated_at.isoformat(),
         "submitted_at": response.submitted_at.isoformat() if response.submitted_at else None,

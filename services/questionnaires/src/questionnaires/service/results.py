@@ -1,26 +1,30 @@
 """Result views of a submitted response: spider web (own trend), talk-about list, printable
-page, FHIR R4 QuestionnaireResponse. Pure rendering lives in `presentation/`."""
+page, FHIR R4 QuestionnaireResponse. Pure rendering lives in `presentation/`; who may see
+them is decided in `access.py` (`responses.load_readable`)."""
 
 from __future__ import annotations
 
 from typing import Any
 
+from wijkkracht_common.auth import Principal
 from wijkkracht_common.errors import Conflict, InvalidInput, NotFound, field_error
 
-from questionnaires.adapters.documents import response_of
 from questionnaires.domain.dimensions import dimension_label
 from questionnaires.domain.fhir_response import response_to_fhir
 from questionnaires.domain.i18n import Language
 from questionnaires.domain.response import Response
+from questionnaires.domain.response_record import ResponseRecord
 from questionnaires.presentation import labels as L
 from questionnaires.presentation.printable import render_printable_summary
 from questionnaires.presentation.spider_chart import Axis, render_spider_chart, series_for
-from questionnaires.service import instruments
+from questionnaires.service import access, instruments, responses
+from questionnaires.service.access import Viewer
 from questionnaires.service.context import Context
+from questionnaires.service.sharing import log_view
 
 
-def submitted(doc: dict[str, Any]) -> Response:
-    response = response_of(doc)
+def submitted(record: ResponseRecord) -> Response:
+    response = record.response
     if not response.is_submitted or response.result is None:
         raise Conflict(
             "Deze vragenlijst is nog niet ingestuurd. / This response has not been submitted yet.",
@@ -29,18 +33,29 @@ def submitted(doc: dict[str, Any]) -> Response:
     return response
 
 
-def check_comparable(doc: dict[str, Any], earlier: dict[str, Any]) -> None:
+def check_comparable(record: ResponseRecord, earlier: ResponseRecord) -> None:
     """Trend overlay: only the same person's earlier response of the same family."""
     if (
-        earlier["_id"] == doc["_id"]
-        or earlier.get("family") != doc.get("family")
-        or (earlier.get("person_id") != doc.get("person_id"))
+        earlier.id == record.id
+        or earlier.family != record.family
+        or earlier.person_id != record.person_id
     ):
         raise InvalidInput(
             "Deze twee vragenlijsten kunnen niet worden vergeleken. / These two responses "
             "cannot be compared.",
             errors=[field_error("query.compare_with", "not comparable")],
         )
+
+
+async def earlier_to_compare(
+    ctx: Context, principal: Principal, record: ResponseRecord, compare_with: str | None
+) -> ResponseRecord | None:
+    """The response `compare_with` names, if the caller may see it and it is comparable."""
+    if compare_with is None:
+        return None
+    earlier, _ = await responses.load_readable(ctx, principal, compare_with)
+    check_comparable(record, earlier)
+    return earlier
 
 
 def _axes(response: Response, language: Language) -> list[Axis]:
@@ -55,12 +70,12 @@ def _axes(response: Response, language: Language) -> list[Axis]:
 async def chart_svg(
     ctx: Context,
     tenant: str,
-    doc: dict[str, Any],
+    record: ResponseRecord,
     *,
     language: Language | None,
-    earlier: dict[str, Any] | None = None,
+    earlier: ResponseRecord | None = None,
 ) -> str:
-    response = submitted(doc)
+    response = submitted(record)
     lang: Language = language or response.language
     axes = _axes(response, lang)
     if len(axes) < 3:
@@ -86,13 +101,13 @@ async def chart_svg(
 
 
 async def talk_items(
-    ctx: Context, tenant: str, doc: dict[str, Any], language: Language | None
+    ctx: Context, tenant: str, record: ResponseRecord, language: Language | None
 ) -> dict[str, Any]:
     """The "Hier wil ik over praten / I want to talk about this" items and their topics."""
-    response = submitted(doc)
+    response = submitted(record)
     lang: Language = language or response.language
     definition = await instruments.definition(ctx, tenant, response.instrument_id, response.version)
-    params = doc.get("params") or {}
+    params = dict(record.params)
     shown = definition.instantiate(params) if definition.parameters else definition
     items = []
     for item in shown.items():
@@ -123,23 +138,44 @@ async def talk_items(
 async def printable(
     ctx: Context,
     tenant: str,
-    doc: dict[str, Any],
+    record: ResponseRecord,
     *,
     language: Language | None,
-    earlier: dict[str, Any] | None,
+    earlier: ResponseRecord | None,
 ) -> str:
-    response = submitted(doc)
+    response = submitted(record)
     definition = await instruments.definition(ctx, tenant, response.instrument_id, response.version)
     return render_printable_summary(
         definition,
         response,
         language=language,
-        params=doc.get("params") or {},
+        params=dict(record.params),
         earlier=submitted(earlier) if earlier is not None else None,
     )
 
 
-async def fhir(ctx: Context, tenant: str, doc: dict[str, Any]) -> dict[str, Any]:
-    response = submitted(doc)
+async def fhir_export(
+    ctx: Context, principal: Principal, record: ResponseRecord, viewer: Viewer
+) -> dict[str, Any]:
+    """The FHIR export by the resident, or by staff with `share_with_gp` (else 403), logged
+    as an export to the GP."""
+    consents = (await ctx.reader(principal.tenant)).consents
+    exporter = await access.fhir_viewer(consents, principal, record, viewer)
+    body = await fhir(ctx, principal.tenant, record)
+    await log_view(
+        ctx,
+        principal,
+        record,
+        exporter,
+        what="fhir",
+        action="export",
+        share_format="fhir_r4",
+        shared_with="gp",
+    )
+    return body
+
+
+async def fhir(ctx: Context, tenant: str, record: ResponseRecord) -> dict[str, Any]:
+    response = submitted(record)
     definition = await instruments.definition(ctx, tenant, response.instrument_id, response.version)
     return response_to_fhir(definition, response)

@@ -1,12 +1,13 @@
 """Group commit of submits: concurrent submits of one tenant share one transaction.
 
-Why: nx-27017 runs one transaction per database at a time (`Storage` serialises them) and a
-transaction costs three round trips (update, outbox insert, commit), which caps a
-transaction-per-submit design at the database's raw transaction rate (~150-300/s on the
-2-core machine). Here the first submit of a tenant starts a transaction at once (no added
-latency when idle); submits arriving while it runs queue up and go together in the next one:
-one `bulk_write` of conditional updates (`status: in_progress`), one `insert_many` into the
-outbox, one commit. Nothing is acknowledged before its transaction committed.
+Why: a transaction costs three round trips (update, outbox insert, commit), and where the
+database runs one transaction per database at a time (`Storage` serialises them on an engine
+that needs it) a transaction per submit caps submits at the database's raw transaction rate
+(~150-300/s on the 2-core machine). Here the first submit of a tenant starts
+a transaction at once (no added latency when idle); submits arriving while it runs queue up
+and go together in the next one: one write of the conditional updates (`status: in_progress`,
+`ResponseRepository.store_submits`), one `insert_many` into the outbox, one commit. Nothing is
+acknowledged before its transaction committed.
 
 If the batch's conditional updates do not all match (a response was submitted in the
 meantime, e.g. two submits of one response in one batch) or the batch fails for any other
@@ -14,8 +15,9 @@ reason, the transaction is aborted and every submit of it is retried on its own,
 its own outcome (409 for the loser, the error for a bad one) and the others still commit.
 
 Outbox records are prepared by the caller (`outbox.prepare`, in the request's context, so
-each event keeps its own request's trace) and staged by `runtime.commit` in the batch's
-transaction, like every other use case's events.
+each event keeps its own request's trace) and staged by the unit of work's commit in the
+batch's transaction, like every other use case's events; the responses' stored form is rendered
+ahead too (`ResponseRepository.render_submit`), so the transaction only writes.
 """
 
 from __future__ import annotations
@@ -23,25 +25,20 @@ from __future__ import annotations
 import asyncio
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
 
-from pymongo import UpdateOne
 from wijkkracht_common.outbox import PreparedRecord
-from wijkkracht_common.runtime import ServiceRuntime, Work
-from wijkkracht_common.storage import Database, Session
 
-from questionnaires.adapters.documents import INVITATIONS, RESPONSES
+from questionnaires.adapters.repositories import RenderedSubmit, Repositories, Work
 from questionnaires.service.problems import already_submitted
+from questionnaires.service.unit_of_work import UnitOfWork
 
 MAX_BATCH = 64
 
 
 @dataclass
 class PendingSubmit:
-    response_id: str
-    fields: dict[str, Any]  # `$set` of the response (conditional on status in_progress)
+    submit: RenderedSubmit  # the submitted response (stored if still in progress)
     records: list[PreparedRecord]  # the submit's events (outbox.prepare)
-    invitation_id: str | None
     now: datetime
     future: asyncio.Future[None] = field(init=False)
 
@@ -54,10 +51,10 @@ class _NotInProgress(Exception):
 
 
 class SubmitQueue:
-    """Per-tenant group commit of `PendingSubmit`s: one `runtime.commit` per batch."""
+    """Per-tenant group commit of `PendingSubmit`s: one transaction per batch."""
 
-    def __init__(self, runtime: ServiceRuntime, *, max_batch: int = MAX_BATCH) -> None:
-        self._runtime = runtime
+    def __init__(self, uow: UnitOfWork, *, max_batch: int = MAX_BATCH) -> None:
+        self._uow = uow
         self._max_batch = max_batch
         self._pending: dict[str, list[PendingSubmit]] = {}
         self._tasks: dict[str, asyncio.Task[None]] = {}
@@ -88,7 +85,7 @@ class SubmitQueue:
     async def _run(self, tenant: str, batch: list[PendingSubmit]) -> None:
         self.transactions += 1
         try:
-            await self._runtime.commit(tenant, _work(batch))
+            await self._uow.commit(tenant, _work(batch))
         except asyncio.CancelledError:
             for item in batch:
                 item.future.cancel()
@@ -108,42 +105,13 @@ class SubmitQueue:
 
 
 def _work(batch: list[PendingSubmit]) -> Work[None]:
-    async def work(
-        db: Database[dict[str, Any]], session: Session
-    ) -> tuple[None, list[PreparedRecord]]:
-        if len(batch) == 1:
-            only = batch[0]
-            result = await db[RESPONSES].update_one(
-                {"_id": only.response_id, "status": "in_progress"},
-                {"$set": only.fields},
-                session=session,
-            )
-            matched = result.matched_count
-        else:
-            bulk = await db[RESPONSES].bulk_write(
-                [
-                    UpdateOne({"_id": i.response_id, "status": "in_progress"}, {"$set": i.fields})
-                    for i in batch
-                ],
-                ordered=False,
-                session=session,
-            )
-            matched = bulk.matched_count
-        if matched != len(batch):
+    async def work(repos: Repositories) -> tuple[None, list[PreparedRecord]]:
+        if await repos.responses.store_submits([i.submit for i in batch]) != len(batch):
             raise _NotInProgress
         for item in batch:
-            if item.invitation_id:
-                await db[INVITATIONS].update_one(
-                    {"_id": item.invitation_id},
-                    {
-                        "$set": {
-                            "status": "submitted",
-                            "response_id": item.response_id,
-                            "updated_at": item.now,
-                        }
-                    },
-                    session=session,
-                )
+            record = item.submit.record
+            if record.invitation_id:
+                await repos.invitations.mark_submitted(record.invitation_id, record.id, item.now)
         return None, [r for item in batch for r in item.records]
 
     return work

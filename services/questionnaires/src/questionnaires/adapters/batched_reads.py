@@ -1,15 +1,22 @@
-"""Batched reads by id: concurrent reads of one tenant's collection share one `$in` query.
+"""Read batching: one `$in` query on `_id` serves the concurrent reads by id of one tenant's
+collection.
 
 Why: every request on a response (submit above all) starts by reading it, for the ownership
-check. Read one by one, each read is a round trip through motor's worker thread and the
-database server; on nx-27017 (a Python server) one `find` with `_id: {$in: [32 ids]}` costs
-about as much as two or three `find_one`s, so under load most of that work is saved.
+check. Read one by one, each read is a round trip through the driver's worker thread and the
+database server. Where a query costs the server far more than the documents it returns (on the
+embedded development database one `find` with `_id: {$in: [32 ids]}` costs about as much as
+two or three `find_one`s), answering the reads of a busy moment with one query saves most of
+that work. What it costs: a read that arrives while a query runs waits for that query before
+its own is sent (at most one query's latency, only under load), and the reads of one query
+share its failure. On an engine whose per-query cost is small the saving is smaller; switch it
+off with `WK_BATCH_READS=false` (`Settings.batch_reads`): every read is then its own
+`find_one` (`adapters/repositories.py`).
 
-Like the group commit of submits (submissions.py): the first read of a tenant is sent at once
-(no added latency when idle); reads arriving while it runs wait and go together in the next
-query. A read is always answered by a query sent after it was asked, so it sees every write
-that had committed before (a retry after a submit reads the submitted document). Each caller
-gets its own document (callers asking for the same id at once get copies), or None.
+Like the group commit of submits (service/submissions.py): the first read of a tenant is sent
+at once (no added latency when idle); reads arriving while it runs wait and go together in the
+next query. A read is always answered by a query sent after it was asked, so it sees every
+write that had committed before (a retry after a submit reads the submitted document). Each
+caller gets its own document (callers asking for the same id at once get copies), or None.
 """
 
 from __future__ import annotations

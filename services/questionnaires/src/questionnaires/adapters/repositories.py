@@ -1,0 +1,677 @@
+"""Repositories of the questionnaires service: where its databases are read and written.
+
+Each repository is a Protocol (what the service layer may ask) and its implementation on the
+tenant's database through `wijkkracht_common.storage` (`Mongo...`). They take and return domain
+objects (`Instrument`, `ResponseRecord`, `Invitation`, `Consent`); documents stay in this
+package (`documents.py`). One `Repositories` bundle is bound to one database and, inside a
+transaction, to its session (`mongo_repositories(db, session)`); the unit of work
+(`unit_of_work.py`) hands use cases such bundles. Unit tests use in-memory fakes of the same
+Protocols (`tests/unit/service/conftest.py`).
+
+Races are decided by the database, not the process: the writes that must happen once are
+conditional updates (`status` still `in_progress`, `sent`, ...; the automatic reminder not yet
+claimed) that report whether they matched.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Protocol, TypeVar
+
+from pymongo import UpdateOne
+from wijkkracht_common.access_log import record_access
+from wijkkracht_common.auth import Principal
+from wijkkracht_common.mail import Mail, stage_mail
+from wijkkracht_common.outbox import Staged
+from wijkkracht_common.pagination import paginate
+from wijkkracht_common.storage import Database, Session
+
+from questionnaires.adapters.documents import (
+    CONSENTS,
+    INSTRUMENTS,
+    INVITATION_LINKS,
+    INVITATIONS,
+    RESPONSES,
+    SHARES,
+    TENANTS,
+    Document,
+    anonymised_fields,
+    consent_doc,
+    consent_key,
+    consent_of,
+    instrument_doc,
+    instrument_of,
+    invitation_doc,
+    invitation_of,
+    record_of,
+    response_doc,
+    response_fields,
+)
+from questionnaires.domain.consent import Consent
+from questionnaires.domain.definition import Status
+from questionnaires.domain.instrument import Instrument, instrument_key
+from questionnaires.domain.invitation import OPEN_STATES, REMINDABLE_STATES, Invitation
+from questionnaires.domain.response_record import ResponseRecord
+
+Db = Database[dict[str, Any]]
+T = TypeVar("T")
+
+SERVICE = "questionnaires"
+
+
+# ---- what the service layer may ask --------------------------------------------------------
+
+
+class InstrumentRepository(Protocol):
+    async def get(self, instrument_id: str, version: int) -> Instrument | None: ...
+
+    async def latest_published(self, instrument_id: str) -> Instrument | None: ...
+
+    async def versions(self, instrument_id: str) -> list[Instrument]:
+        """Every version of the id, newest first."""
+        ...
+
+    async def stored(self, keys: Sequence[tuple[str, int]]) -> set[tuple[str, int]]:
+        """Which of these (id, version) pairs are stored."""
+        ...
+
+    async def add(self, instrument: Instrument) -> None: ...
+
+    async def delete_draft(self, instrument_id: str, version: int) -> None: ...
+
+    async def change_status(self, changed: Instrument, *, expected: Status) -> bool:
+        """Store `changed` (a new status) if the stored version still has `expected`."""
+        ...
+
+    async def page(
+        self, *, drafts_of: Sequence[str], status: Status | None, limit: int, cursor: str | None
+    ) -> tuple[list[Instrument], str | None]:
+        """Published and retired versions, and the drafts of the organisations `drafts_of`."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class RenderedSubmit:
+    """A submitted record rendered to its stored form ahead of the group commit's transaction
+    (rendering inside it would keep the transaction open longer)."""
+
+    record: ResponseRecord
+    fields: Document
+
+
+class ResponseRepository(Protocol):
+    async def get(self, response_id: str) -> ResponseRecord | None: ...
+
+    async def add(self, record: ResponseRecord) -> None: ...
+
+    async def save_in_progress(self, record: ResponseRecord) -> bool:
+        """Store the record's answers if the stored response is still in progress."""
+        ...
+
+    def render_submit(self, record: ResponseRecord) -> RenderedSubmit: ...
+
+    async def store_submits(self, submits: Sequence[RenderedSubmit]) -> int:
+        """Store submitted records whose stored response is still in progress; returns how
+        many were (fewer than given: the caller rolls the transaction back)."""
+        ...
+
+    async def page_of_person(
+        self, person_id: str, *, submitted_only: bool, limit: int, cursor: str | None
+    ) -> tuple[list[ResponseRecord], str | None]: ...
+
+    async def delete_in_progress_of(self, person_id: str) -> int: ...
+
+    async def submitted_of(self, person_id: str) -> list[ResponseRecord]: ...
+
+    async def store_anonymised(self, record: ResponseRecord) -> None: ...
+
+
+class InvitationRepository(Protocol):
+    async def get(self, invitation_id: str) -> Invitation | None: ...
+
+    async def add(self, invitation: Invitation) -> None: ...
+
+    async def add_link(self, token_hash: str, invitation_id: str, at: datetime) -> None:
+        """An e-mail link's token (hashed) that opens the invitation."""
+        ...
+
+    async def by_link(self, token_hash: str) -> Invitation | None: ...
+
+    async def mark_started(self, invitation_id: str, response_id: str, at: datetime) -> None:
+        """`started` if still `sent` or `opened`."""
+        ...
+
+    async def mark_submitted(self, invitation_id: str, response_id: str, at: datetime) -> None: ...
+
+    async def mark_opened(self, invitation_id: str, at: datetime) -> None:
+        """`opened` if still `sent`."""
+        ...
+
+    async def count_reminder(self, invitation_id: str, at: datetime) -> None: ...
+
+    async def overdue(self, now: datetime) -> list[str]:
+        """Ids of the open invitations past `due_at`."""
+        ...
+
+    async def expire(self, invitation_ids: Sequence[str], now: datetime) -> int:
+        """Those of them still open -> `expired`; how many."""
+        ...
+
+    async def due_for_reminder(
+        self, now: datetime, until: datetime, limit: int
+    ) -> list[Invitation]:
+        """Not started, due between `now` and `until`, not automatically reminded yet."""
+        ...
+
+    async def claim_automatic_reminder(self, invitation_id: str, now: datetime) -> bool:
+        """Count the automatic reminder once: False when it was claimed before (or the
+        invitation was started meanwhile)."""
+        ...
+
+    async def delete_of_person(self, person_id: str) -> int: ...
+
+    async def page_of_person(
+        self, person_id: str, *, limit: int, cursor: str | None
+    ) -> tuple[list[Invitation], str | None]: ...
+
+    async def page_of_organisation(
+        self, organisation: str, *, limit: int, cursor: str | None
+    ) -> tuple[list[Invitation], str | None]: ...
+
+
+class ConsentRepository(Protocol):
+    async def get(self, person_id: str, organisation: str, purpose: str) -> Consent | None: ...
+
+    async def put(self, consent: Consent) -> None: ...
+
+    async def granted_organisations(
+        self, person_id: str, purpose: str, among: Sequence[str]
+    ) -> list[str]:
+        """Those of `among` to which the person granted `purpose`, sorted."""
+        ...
+
+    async def delete_of_person(self, person_id: str) -> int: ...
+
+
+class ShareRepository(Protocol):
+    async def first_view(
+        self, response_id: str, shared_with: str, share_format: str, at: datetime
+    ) -> bool:
+        """Record that the response was shown to `shared_with`; False if it was before."""
+        ...
+
+    async def delete_of_response(self, response_id: str) -> None: ...
+
+
+class TenantRegistry(Protocol):
+    """Tenants registered by identity (the platform database's bundle only)."""
+
+    async def register(self, tenant: str, at: datetime) -> None: ...
+
+    async def is_registered(self, tenant: str) -> bool: ...
+
+
+class AccessLog(Protocol):
+    """NEN 7513 access records (each also sent as `access.recorded`)."""
+
+    async def record(
+        self,
+        principal: Principal,
+        *,
+        resident: str,
+        action: str,
+        resource: str,
+        reason: str,
+        on_behalf_of: str | None,
+    ) -> None: ...
+
+
+class MailOutbox(Protocol):
+    async def stage(self, mail: Mail) -> None:
+        """Send `mail` once the transaction committed (the mail relay)."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class Repositories:
+    """The repositories of one database (and, inside a transaction, of its session)."""
+
+    instruments: InstrumentRepository
+    responses: ResponseRepository
+    invitations: InvitationRepository
+    consents: ConsentRepository
+    shares: ShareRepository
+    tenants: TenantRegistry
+    access_log: AccessLog
+    mail: MailOutbox
+
+
+#: A use case's work in one transaction: its result and the events to stage with it.
+Work = Callable[[Repositories], Awaitable[tuple[T, Sequence[Staged]]]]
+#: An event's effect in the transaction of its inbox claim: the follow-up events to stage.
+Effect = Callable[[Repositories], Awaitable[Sequence[Staged]]]
+
+
+# ---- on the tenant's database ---------------------------------------------------------------
+
+
+class _OnDatabase:
+    __slots__ = ("_db", "_session")
+
+    def __init__(self, db: Db, session: Session | None) -> None:
+        self._db = db
+        self._session = session
+
+
+class MongoInstruments(_OnDatabase):
+    __slots__ = ()
+
+    async def get(self, instrument_id: str, version: int) -> Instrument | None:
+        doc = await self._db[INSTRUMENTS].find_one(
+            {"_id": instrument_key(instrument_id, version)}, session=self._session
+        )
+        return None if doc is None else instrument_of(doc)
+
+    async def latest_published(self, instrument_id: str) -> Instrument | None:
+        docs = (
+            await self._db[INSTRUMENTS]
+            .find({"instrument_id": instrument_id, "status": "published"}, session=self._session)
+            .sort("version", -1)
+            .limit(1)
+            .to_list(None)
+        )
+        return instrument_of(docs[0]) if docs else None
+
+    async def versions(self, instrument_id: str) -> list[Instrument]:
+        docs = (
+            await self._db[INSTRUMENTS]
+            .find({"instrument_id": instrument_id}, session=self._session)
+            .sort("version", -1)
+            .to_list(None)
+        )
+        return [instrument_of(d) for d in docs]
+
+    async def stored(self, keys: Sequence[tuple[str, int]]) -> set[tuple[str, int]]:
+        ids = {instrument_key(i, v): (i, v) for i, v in keys}
+        found = self._db[INSTRUMENTS].find(
+            {"_id": {"$in": list(ids)}}, {"_id": 1}, session=self._session
+        )
+        return {ids[d["_id"]] async for d in found}
+
+    async def add(self, instrument: Instrument) -> None:
+        await self._db[INSTRUMENTS].insert_one(instrument_doc(instrument), session=self._session)
+
+    async def delete_draft(self, instrument_id: str, version: int) -> None:
+        await self._db[INSTRUMENTS].delete_one(
+            {"_id": instrument_key(instrument_id, version), "status": "draft"},
+            session=self._session,
+        )
+
+    async def change_status(self, changed: Instrument, *, expected: Status) -> bool:
+        definition = changed.definition
+        result = await self._db[INSTRUMENTS].update_one(
+            {"_id": changed.key, "status": expected},
+            {"$set": {"status": definition.status, "body": definition.model_dump_json()}},
+            session=self._session,
+        )
+        return result.matched_count == 1
+
+    async def page(
+        self, *, drafts_of: Sequence[str], status: Status | None, limit: int, cursor: str | None
+    ) -> tuple[list[Instrument], str | None]:
+        visible: Document = {
+            "$or": [
+                {"status": {"$in": ["published", "retired"]}},
+                {"status": "draft", "owner": {"$in": list(drafts_of)}},
+            ]
+        }
+        query = {"$and": [visible, {"status": status}]} if status else visible
+        docs, next_cursor = await paginate(self._db[INSTRUMENTS], query, limit=limit, cursor=cursor)
+        return [instrument_of(d) for d in docs], next_cursor
+
+
+class MongoResponses(_OnDatabase):
+    """`batched`: reads by id outside a transaction through the read batching
+    (`batched_reads.py`), when it is on."""
+
+    __slots__ = ("_batched",)
+
+    def __init__(
+        self,
+        db: Db,
+        session: Session | None,
+        batched: Callable[[str], Awaitable[Document | None]] | None = None,
+    ) -> None:
+        super().__init__(db, session)
+        self._batched = batched
+
+    async def get(self, response_id: str) -> ResponseRecord | None:
+        if self._batched is not None and self._session is None:
+            doc = await self._batched(response_id)
+        else:
+            doc = await self._db[RESPONSES].find_one({"_id": response_id}, session=self._session)
+        return None if doc is None else record_of(doc)
+
+    async def add(self, record: ResponseRecord) -> None:
+        await self._db[RESPONSES].insert_one(response_doc(record), session=self._session)
+
+    async def save_in_progress(self, record: ResponseRecord) -> bool:
+        result = await self._db[RESPONSES].update_one(
+            {"_id": record.id, "status": "in_progress"},
+            {"$set": response_fields(record)},
+            session=self._session,
+        )
+        return result.matched_count == 1
+
+    def render_submit(self, record: ResponseRecord) -> RenderedSubmit:
+        return RenderedSubmit(record, response_fields(record))
+
+    async def store_submits(self, submits: Sequence[RenderedSubmit]) -> int:
+        collection = self._db[RESPONSES]
+        if len(submits) == 1:
+            only = submits[0]
+            result = await collection.update_one(
+                {"_id": only.record.id, "status": "in_progress"},
+                {"$set": only.fields},
+                session=self._session,
+            )
+            return result.matched_count
+        bulk = await collection.bulk_write(
+            [
+                UpdateOne({"_id": s.record.id, "status": "in_progress"}, {"$set": s.fields})
+                for s in submits
+            ],
+            ordered=False,
+            session=self._session,
+        )
+        return bulk.matched_count
+
+    async def page_of_person(
+        self, person_id: str, *, submitted_only: bool, limit: int, cursor: str | None
+    ) -> tuple[list[ResponseRecord], str | None]:
+        query: Document = {"person_id": person_id}
+        if submitted_only:
+            query["status"] = "submitted"
+        docs, next_cursor = await paginate(self._db[RESPONSES], query, limit=limit, cursor=cursor)
+        return [record_of(d) for d in docs], next_cursor
+
+    async def delete_in_progress_of(self, person_id: str) -> int:
+        result = await self._db[RESPONSES].delete_many(
+            {"person_id": person_id, "status": "in_progress"}, session=self._session
+        )
+        return result.deleted_count
+
+    async def submitted_of(self, person_id: str) -> list[ResponseRecord]:
+        docs = (
+            await self._db[RESPONSES]
+            .find({"person_id": person_id, "status": "submitted"}, session=self._session)
+            .to_list(None)
+        )
+        return [record_of(d) for d in docs]
+
+    async def store_anonymised(self, record: ResponseRecord) -> None:
+        await self._db[RESPONSES].update_one(
+            {"_id": record.id}, {"$set": anonymised_fields(record)}, session=self._session
+        )
+
+
+class MongoInvitations(_OnDatabase):
+    __slots__ = ()
+
+    async def get(self, invitation_id: str) -> Invitation | None:
+        doc = await self._db[INVITATIONS].find_one({"_id": invitation_id}, session=self._session)
+        return None if doc is None else invitation_of(doc)
+
+    async def add(self, invitation: Invitation) -> None:
+        await self._db[INVITATIONS].insert_one(invitation_doc(invitation), session=self._session)
+
+    async def add_link(self, token_hash: str, invitation_id: str, at: datetime) -> None:
+        await self._db[INVITATION_LINKS].insert_one(
+            {"_id": token_hash, "invitation_id": invitation_id, "created_at": at},
+            session=self._session,
+        )
+
+    async def by_link(self, token_hash: str) -> Invitation | None:
+        link = await self._db[INVITATION_LINKS].find_one({"_id": token_hash}, session=self._session)
+        return None if link is None else await self.get(link["invitation_id"])
+
+    async def mark_started(self, invitation_id: str, response_id: str, at: datetime) -> None:
+        await self._db[INVITATIONS].update_one(
+            {"_id": invitation_id, "status": {"$in": ["sent", "opened"]}},
+            {"$set": {"status": "started", "response_id": response_id, "updated_at": at}},
+            session=self._session,
+        )
+
+    async def mark_submitted(self, invitation_id: str, response_id: str, at: datetime) -> None:
+        await self._db[INVITATIONS].update_one(
+            {"_id": invitation_id},
+            {"$set": {"status": "submitted", "response_id": response_id, "updated_at": at}},
+            session=self._session,
+        )
+
+    async def mark_opened(self, invitation_id: str, at: datetime) -> None:
+        await self._db[INVITATIONS].update_one(
+            {"_id": invitation_id, "status": "sent"},
+            {"$set": {"status": "opened", "updated_at": at}},
+            session=self._session,
+        )
+
+    async def count_reminder(self, invitation_id: str, at: datetime) -> None:
+        await self._db[INVITATIONS].update_one(
+            {"_id": invitation_id},
+            {"$set": {"updated_at": at}, "$inc": {"reminders": 1}},
+            session=self._session,
+        )
+
+    async def overdue(self, now: datetime) -> list[str]:
+        # `due_at` is written by insert only, so it keeps its date-time type for the range
+        # query; `expire` then goes by `_id` (an indexed match on every engine).
+        docs = (
+            await self._db[INVITATIONS]
+            .find(
+                {"status": {"$in": list(OPEN_STATES)}, "due_at": {"$lt": now}},
+                {"_id": 1},
+                session=self._session,
+            )
+            .to_list(None)
+        )
+        return [d["_id"] for d in docs]
+
+    async def expire(self, invitation_ids: Sequence[str], now: datetime) -> int:
+        result = await self._db[INVITATIONS].update_many(
+            {"_id": {"$in": list(invitation_ids)}, "status": {"$in": list(OPEN_STATES)}},
+            {"$set": {"status": "expired", "updated_at": now}},
+            session=self._session,
+        )
+        return int(result.modified_count)
+
+    async def due_for_reminder(
+        self, now: datetime, until: datetime, limit: int
+    ) -> list[Invitation]:
+        docs = (
+            await self._db[INVITATIONS]
+            .find(
+                {
+                    "status": {"$in": list(REMINDABLE_STATES)},
+                    "due_at": {"$gte": now, "$lte": until},
+                    "auto_reminded_at": None,
+                },
+                session=self._session,
+            )
+            .limit(limit)
+            .to_list(None)
+        )
+        return [invitation_of(d) for d in docs]
+
+    async def claim_automatic_reminder(self, invitation_id: str, now: datetime) -> bool:
+        # An epoch number, not a date-time: the claim's filter (`None`) and any later range
+        # query then match alike on every engine.
+        claimed = await self._db[INVITATIONS].update_one(
+            {
+                "_id": invitation_id,
+                "status": {"$in": list(REMINDABLE_STATES)},
+                "auto_reminded_at": None,
+            },
+            {
+                "$set": {"auto_reminded_at": now.timestamp(), "updated_at": now},
+                "$inc": {"reminders": 1},
+            },
+            session=self._session,
+        )
+        return claimed.matched_count == 1
+
+    async def delete_of_person(self, person_id: str) -> int:
+        result = await self._db[INVITATIONS].delete_many(
+            {"person_id": person_id}, session=self._session
+        )
+        return result.deleted_count
+
+    async def page_of_person(
+        self, person_id: str, *, limit: int, cursor: str | None
+    ) -> tuple[list[Invitation], str | None]:
+        return await self._page({"person_id": person_id}, limit, cursor)
+
+    async def page_of_organisation(
+        self, organisation: str, *, limit: int, cursor: str | None
+    ) -> tuple[list[Invitation], str | None]:
+        return await self._page({"organisation": organisation}, limit, cursor)
+
+    async def _page(
+        self, query: Document, limit: int, cursor: str | None
+    ) -> tuple[list[Invitation], str | None]:
+        docs, next_cursor = await paginate(self._db[INVITATIONS], query, limit=limit, cursor=cursor)
+        return [invitation_of(d) for d in docs], next_cursor
+
+
+class MongoConsents(_OnDatabase):
+    __slots__ = ()
+
+    async def get(self, person_id: str, organisation: str, purpose: str) -> Consent | None:
+        doc = await self._db[CONSENTS].find_one(
+            {"_id": consent_key(person_id, organisation, purpose)}, session=self._session
+        )
+        return None if doc is None else consent_of(doc)
+
+    async def put(self, consent: Consent) -> None:
+        doc = consent_doc(consent)  # carries its `_id`: an upsert must not rely on the filter's
+        await self._db[CONSENTS].replace_one(
+            {"_id": doc["_id"]}, doc, upsert=True, session=self._session
+        )
+
+    async def granted_organisations(
+        self, person_id: str, purpose: str, among: Sequence[str]
+    ) -> list[str]:
+        if not among:
+            return []
+        keys = [consent_key(person_id, o, purpose) for o in among]
+        found = self._db[CONSENTS].find(
+            {"_id": {"$in": keys}, "state": "granted"}, session=self._session
+        )
+        return sorted({d["organisation"] async for d in found})
+
+    async def delete_of_person(self, person_id: str) -> int:
+        result = await self._db[CONSENTS].delete_many(
+            {"person_id": person_id}, session=self._session
+        )
+        return result.deleted_count
+
+
+class MongoShares(_OnDatabase):
+    __slots__ = ()
+
+    async def first_view(
+        self, response_id: str, shared_with: str, share_format: str, at: datetime
+    ) -> bool:
+        share_id = f"{response_id}:{shared_with}:{share_format}"
+        if await self._db[SHARES].find_one({"_id": share_id}, session=self._session):
+            return False
+        await self._db[SHARES].insert_one(
+            {"_id": share_id, "response_id": response_id, "at": at}, session=self._session
+        )
+        return True
+
+    async def delete_of_response(self, response_id: str) -> None:
+        await self._db[SHARES].delete_many({"response_id": response_id}, session=self._session)
+
+
+class MongoTenants(_OnDatabase):
+    __slots__ = ()
+
+    async def register(self, tenant: str, at: datetime) -> None:
+        await self._db[TENANTS].replace_one(
+            {"_id": tenant}, {"_id": tenant, "at": at}, upsert=True, session=self._session
+        )
+
+    async def is_registered(self, tenant: str) -> bool:
+        return await self._db[TENANTS].find_one({"_id": tenant}, session=self._session) is not None
+
+
+class MongoAccessLog(_OnDatabase):
+    __slots__ = ()
+
+    async def record(
+        self,
+        principal: Principal,
+        *,
+        resident: str,
+        action: str,
+        resource: str,
+        reason: str,
+        on_behalf_of: str | None,
+    ) -> None:
+        await record_access(
+            self._db,
+            service=SERVICE,
+            principal=principal,
+            resident=resident,
+            action=action,
+            resource=resource,
+            reason=reason,
+            on_behalf_of=on_behalf_of,
+            session=self._session,
+        )
+
+
+class MongoMailOutbox(_OnDatabase):
+    __slots__ = ()
+
+    async def stage(self, mail: Mail) -> None:
+        await stage_mail(self._db, mail, session=self._session)
+
+
+def mongo_repositories(
+    db: Db,
+    session: Session | None,
+    *,
+    batched_responses: Callable[[str], Awaitable[Document | None]] | None = None,
+) -> Repositories:
+    """The repositories of `db`; writes join `session`'s transaction (None: no transaction)."""
+    return Repositories(
+        instruments=MongoInstruments(db, session),
+        responses=MongoResponses(db, session, batched_responses),
+        invitations=MongoInvitations(db, session),
+        consents=MongoConsents(db, session),
+        shares=MongoShares(db, session),
+        tenants=MongoTenants(db, session),
+        access_log=MongoAccessLog(db, session),
+        mail=MongoMailOutbox(db, session),
+    )
+
+
+__all__ = [
+    "AccessLog",
+    "ConsentRepository",
+    "Effect",
+    "InstrumentRepository",
+    "InvitationRepository",
+    "MailOutbox",
+    "RenderedSubmit",
+    "Repositories",
+    "ResponseRepository",
+    "ShareRepository",
+    "TenantRegistry",
+    "Work",
+    "mongo_repositories",
+]
