@@ -1,0 +1,211 @@
+"""Effects of consumed events (consent projection, tenant registry, erasure, follow-ups),
+applied once through the in-memory unit of work."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from questionnaires.domain.answers import ItemAnswer
+from questionnaires.domain.catalog import shipped_instrument
+from questionnaires.domain.consent import Consent
+from questionnaires.service import (
+    consent_projection,
+    erasure,
+    followups,
+    invitations,
+    responses,
+    tenant_registry,
+)
+from questionnaires.service.context import Context
+from wijkkracht_common.auth import Principal
+from wijkkracht_common.errors import NotFound
+from wijkkracht_common.events.effect_measurement import FollowupDue
+from wijkkracht_common.events.envelope import Envelope, EventData, new_event
+from wijkkracht_common.events.identity import (
+    ConsentGranted,
+    PersonErasureRequested,
+    TenantCreated,
+)
+from wijkkracht_common.messaging import Delivery
+from wijkkracht_common.tenancy import PLATFORM_TENANT
+
+pytestmark = pytest.mark.unit
+TENANT = "zaanstreek"
+
+
+def _event(data: EventData, tenant: str = TENANT) -> Envelope[Any]:
+    return new_event(data, tenant=tenant, subject="s", actor="identity")
+
+
+async def test_consent_projection_newest_change_wins_and_applies_once(
+    ctx: Context, uow: Any, clock: Any, delivered: Callable[..., Delivery]
+) -> None:
+    consents = (await uow.reader(TENANT)).consents
+    envelope = _event(
+        ConsentGranted(person_id="p1", organisation_slug="de-smd", purpose="share_results")
+    )
+    granted = Consent("p1", "de-smd", "share_results", True, clock.now)
+    effect = consent_projection.consent_changed(granted)
+    assert await uow.apply_once(envelope, delivered(), effect)
+    assert not await uow.apply_once(envelope, delivered(), effect)  # redelivered
+    assert await consents.get("p1", "de-smd", "share_results") == granted
+
+    # A revocation recorded before the grant arrives late: it does not undo the grant.
+    late = Consent("p1", "de-smd", "share_results", False, clock.now - timedelta(minutes=1))
+    await uow.commit(TENANT, _effect_as_work(consent_projection.consent_changed(late)))
+    assert await consents.get("p1", "de-smd", "share_results") == granted
+    newer = Consent("p1", "de-smd", "share_results", False, clock.now + timedelta(minutes=1))
+    await uow.commit(TENANT, _effect_as_work(consent_projection.consent_changed(newer)))
+    assert await consents.get("p1", "de-smd", "share_results") == newer
+
+
+def _effect_as_work(effect: Any) -> Any:
+    async def work(repos: Any) -> tuple[None, Any]:
+        return None, await effect(repos)
+
+    return work
+
+
+async def test_tenant_registry(ctx: Context, uow: Any, delivered: Callable[..., Delivery]) -> None:
+    assert not await tenant_registry.is_known(ctx, "nieuw")
+    envelope = _event(TenantCreated(tenant_slug="nieuw"), tenant=PLATFORM_TENANT)
+    effect = tenant_registry.tenant_created(ctx, "nieuw")
+    assert await uow.apply_once(envelope, delivered(), effect, database=PLATFORM_TENANT)
+    assert not await uow.apply_once(envelope, delivered(), effect, database=PLATFORM_TENANT)
+    assert "nieuw" in uow.store(PLATFORM_TENANT).tenants
+    assert await tenant_registry.is_known(ctx, "nieuw")
+    assert await tenant_registry.require_known(ctx, "nieuw") == "nieuw"
+    for refused in (PLATFORM_TENANT, "Not A Slug", "onbekend"):
+        with pytest.raises(NotFound):
+            await tenant_registry.require_known(ctx, refused)
+
+
+async def test_erasure_deletes_anonymises_and_reports_counts(
+    ctx: Context,
+    uow: Any,
+    principal: Callable[..., Principal],
+    delivered: Callable[..., Delivery],
+    answers_for: Callable[..., dict[str, ItemAnswer]],
+) -> None:
+    resident = principal("person-e1")
+    pro = principal("person-p1", de_smd=["professional"])
+    definition = shipped_instrument("client-satisfaction")
+    free_text = [i.link_id for i in definition.items() if i.answer_type == "short_text"]
+    assert free_text, "an instrument with a free-text item"
+    answers = answers_for(definition, 2)
+    answers[free_text[0]] = ItemAnswer(value="mijn buurvrouw Jannie helpt")
+    done, _ = await responses.start(
+        ctx,
+        TENANT,
+        instrument_id="client-satisfaction",
+        version=None,
+        language=None,
+        person_id="person-e1",
+        actor=resident.subject,
+        assisted_by="person-p1",
+        organisation="de-smd",
+    )
+    await responses.submit(ctx, TENANT, done, actor=pro.subject, answers=answers)
+    await responses.start(
+        ctx,
+        TENANT,
+        instrument_id="health-short",
+        version=None,
+        language=None,
+        person_id="person-e1",
+        actor=resident.subject,
+    )
+    await invitations.create(
+        ctx,
+        pro,
+        organisation="de-smd",
+        instrument_id="health-short",
+        person_id="person-e1",
+        email=None,
+        due_at=None,
+        language=None,
+    )
+    repos = await uow.reader(TENANT)
+    await repos.consents.put(Consent("person-e1", "de-smd", "share_results", True, ctx.now()))
+    await repos.shares.first_view(done.id, "de-smd", "view", ctx.now())
+
+    envelope = _event(PersonErasureRequested(person_id="person-e1"))
+    effect = erasure.erase_person(ctx, TENANT, person_id="person-e1", actor="identity")
+    assert await uow.apply_once(envelope, delivered(), effect)
+    [erased] = uow.events(TENANT, "person_data_erased")
+    assert erased["data"]["erased"] == {
+        "responses_in_progress": 1,
+        "invitations": 1,
+        "consents": 1,
+    }
+    assert erased["data"]["anonymised"] == {"responses": 1}
+
+    store = uow.store(TENANT)
+    [kept] = store.responses.values()
+    assert kept.id == done.id and kept.anonymised and kept.status == "submitted"
+    assert kept.person_id is None and kept.assisted_by is None and kept.organisation is None
+    assert kept.started_by is None and kept.submit_key is None
+    assert kept.response.answers[free_text[0]] == ItemAnswer()  # free text removed
+    assert kept.response.result == (await responses.load(ctx, TENANT, done.id)).response.result
+    assert store.invitations == {} and store.consents == {} and store.shares == {}
+
+    # The same event again has no effect; a new request finds nothing left.
+    assert not await uow.apply_once(envelope, delivered(), effect)
+    again = _event(PersonErasureRequested(person_id="person-e1"))
+    assert await uow.apply_once(again, delivered(), effect)
+    counts = [e["data"]["anonymised"] for e in uow.events(TENANT, "person_data_erased")]
+    assert counts == [{"responses": 1}, {"responses": 0}]
+
+
+async def test_followup_due_becomes_an_invitation(
+    ctx: Context, uow: Any, clock: Any, delivered: Callable[..., Delivery]
+) -> None:
+    due = clock.now - timedelta(days=2)  # delivered late: the window starts now
+    effect = await followups.followup_due(
+        ctx,
+        TENANT,
+        person_id="person-f1",
+        instrument_id="effect-monitor",
+        trajectory_id="traj-1",
+        due_at=due,
+        organisation="de-smd",
+    )
+    envelope = new_event(
+        FollowupDue(
+            trajectory_id="traj-1",
+            person_id="person-f1",
+            instrument_id="effect-monitor",
+            family="effect-monitor",
+            sequence=1,
+            due_at=due,
+        ),
+        tenant=TENANT,
+        subject="traj-1",
+        actor="effect_measurement",
+        organisation="de-smd",
+    )
+    assert await uow.apply_once(envelope, delivered(), effect)
+    assert not await uow.apply_once(envelope, delivered(), effect)
+    [invitation] = uow.store(TENANT).invitations.values()
+    assert (invitation.person_id, invitation.followup_of, invitation.invited_by) == (
+        "person-f1",
+        "traj-1",
+        "effect_measurement",
+    )
+    assert invitation.due_at == clock.now + timedelta(days=ctx.settings.followup_response_days)
+    [sent] = uow.events(TENANT, "invitation_sent")
+    assert sent["data"]["followup_of"] == "traj-1" and sent["organisation"] == "de-smd"
+
+    with pytest.raises(NotFound):  # an instrument the tenant does not have
+        await followups.followup_due(
+            ctx,
+            TENANT,
+            person_id="person-f1",
+            instrument_id="no-such-instrument",
+            trajectory_id="traj-2",
+            due_at=due,
+            organisation=None,
+        )
