@@ -251,8 +251,8 @@ async def test_an_intervention_recorded_between_plan_and_commit_voids_the_plan( 
     """Persona cells depend on interventions too: one recorded after the next batch was
     planned must not leave the persona projection off its sum over stored data."""
     from effect_measurement.adapters.documents import persona_from_document
-    from effect_measurement.domain.inputs import InterventionInput
     from effect_measurement.adapters.repositories import MotorRepositories
+    from effect_measurement.domain.inputs import InterventionInput
     from effect_measurement.domain.persona import persona_cells
     from effect_measurement.service.ingest import ResponseIngestion
     from effect_measurement.service.interventions import record_intervention
