@@ -17,6 +17,7 @@ from pydantic import ValidationError
 from rich.console import Console
 from rich.markup import escape
 
+from identity.adapters.key_encryption import KeyEncryptionError
 from identity.domain.api_clients import ApiClient
 from identity.domain.people import Person
 from identity.domain.roles import Role
@@ -49,6 +50,8 @@ def run(job: Callable[[Identity], Awaitable[T]]) -> T:
 
     try:
         return asyncio.run(main())
+    except KeyEncryptionError as error:
+        fail(str(error))
     except DomainError as error:
         fail(str(error.text))
     except ValidationError as error:
@@ -177,4 +180,13 @@ def rotate() -> None:
         )
     )
     for step in steps:
+        console.print(step)
+
+
+@keys_app.command("rewrap")
+def rewrap() -> None:
+    """After putting a new key-encryption key in front of the old one
+    (`WK_IDENTITY_KEY_ENCRYPTION_KEY=new,old`): seal every signing key with the new one, so
+    the old one can be removed. (A restarted service does the same at start-up.)"""
+    for step in run(lambda ctx: ctx.keys.rewrap()):
         console.print(step)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from pydantic import Field, SecretStr
 from wijkkracht_common.settings import BaseServiceSettings
 
@@ -20,6 +22,13 @@ class Settings(BaseServiceSettings):
 
     #: HMAC key for assisted-registration login codes (never stored in the database).
     login_code_pepper: SecretStr = SecretStr(DEV_LOGIN_CODE_PEPPER)
+    #: Key-encryption key (KEK) of the private signing keys: base64url of 32 random bytes.
+    #: During a KEK rotation: "new,old" (the first seals, the others only open). Required
+    #: outside dev and test (dev: a generated `.data/identity/key-encryption-key`; test:
+    #: derived from the pepper). Never stored in the database.
+    identity_key_encryption_key: SecretStr | None = None
+    #: The same, from a file (e.g. a mounted secret); used when the variable above is unset.
+    identity_key_encryption_key_file: Path | None = None
     #: Generate and store a signing key on first start. None: only in dev mode.
     generate_keys: bool | None = None
     #: How long a `next` key is published before `wk keys rotate` may promote it (verifiers'

@@ -25,11 +25,29 @@ def check_settings(settings: Settings) -> None:
 
 
 async def check_database(ctx: Identity) -> None:
-    """Keys exist (or are generated in dev); no demo tenant or demo clients outside dev."""
+    """No demo tenant or demo clients outside dev; a key-encryption key is configured; keys
+    exist (or are generated in dev) and open with it (clear ones are sealed now)."""
     settings = ctx.settings
+    if not settings.is_dev:
+        await _check_no_demo_data(ctx)
+    if ctx.key_ring is None:
+        if await ctx.keys.exists():
+            raise StartupRefused(
+                f"WK_ENV={settings.env}: the signing keys are stored encrypted and no "
+                "key-encryption key is configured: set WK_IDENTITY_KEY_ENCRYPTION_KEY or "
+                "WK_IDENTITY_KEY_ENCRYPTION_KEY_FILE (see docs/operations.md)."
+            )
+        raise StartupRefused(
+            f"WK_ENV={settings.env}: no key-encryption key for the signing keys: set "
+            "WK_IDENTITY_KEY_ENCRYPTION_KEY or WK_IDENTITY_KEY_ENCRYPTION_KEY_FILE (32 random "
+            "bytes, base64url; see docs/operations.md), then create the signing keys with "
+            "`wk keys rotate`."
+        )
     await ctx.keys.ensure(generate=settings.may_generate_keys)
-    if settings.is_dev:
-        return
+
+
+async def _check_no_demo_data(ctx: Identity) -> None:
+    settings = ctx.settings
     registry = (await ctx.platform()).tenants
     if await registry.get(settings.demo_tenant) is not None:
         raise StartupRefused(

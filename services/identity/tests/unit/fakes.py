@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from identity.adapters.repositories import StoredKeySet
 from identity.domain.access_log import AccessRecord
 from identity.domain.api_clients import ApiClient
 from identity.domain.consent import ConsentLedger
@@ -93,21 +94,24 @@ class FakeAllowedOrigins:
 
 class FakeSigningKeys:
     def __init__(self) -> None:
-        self.stored: tuple[KeySet, int] | None = None
+        self.stored: StoredKeySet | None = None
 
-    async def load(self) -> tuple[KeySet, int] | None:
+    async def exists(self) -> bool:
+        return self.stored is not None
+
+    async def load(self) -> StoredKeySet | None:
         return self.stored
 
     async def create(self, keys: KeySet) -> bool:
         if self.stored is not None:
             return False
-        self.stored = (keys, 1)
+        self.stored = StoredKeySet(keys, 1)
         return True
 
     async def replace(self, keys: KeySet, expected_version: int) -> bool:
-        if self.stored is None or self.stored[1] != expected_version:
+        if self.stored is None or self.stored.version != expected_version:
             return False
-        self.stored = (keys, expected_version + 1)
+        self.stored = StoredKeySet(keys, expected_version + 1)
         return True
 
 

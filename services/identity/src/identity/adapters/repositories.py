@@ -16,6 +16,7 @@ never by `$set` (see `wijkkracht_common.storage`).
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from functools import cached_property
 from typing import Any, Protocol
@@ -29,6 +30,7 @@ from wijkkracht_common.storage import Database, DuplicateKeyError, Session, rest
 
 from identity.adapters import schema as c
 from identity.adapters.documents import from_doc, to_doc, without_id
+from identity.adapters.key_encryption import KeyEncryptionMissing, KeyRing
 from identity.domain.access_log import AccessRecord
 from identity.domain.api_clients import ApiClient
 from identity.domain.consent import ConsentLedger
@@ -39,6 +41,7 @@ from identity.domain.neighbourhoods import NeighbourhoodTable
 from identity.domain.oauth_records import AuthorizationCode, MarkCodeUsed, RefreshToken
 from identity.domain.people import Person
 from identity.domain.signing_keys import KeySet
+from identity.domain.slugs import PLATFORM_TENANT
 from identity.domain.tenancy import Organisation, Team, Tenant
 
 Db = Database[dict[str, Any]]
@@ -66,10 +69,21 @@ class AllowedOrigins(Protocol):
     async def all(self) -> set[str]: ...
 
 
-class SigningKeys(Protocol):
-    """Platform database: the issuer's key set, changed with optimistic concurrency."""
+@dataclass(frozen=True)
+class StoredKeySet:
+    keys: KeySet
+    version: int
+    #: Some private key is stored in clear or sealed with a previous key-encryption key:
+    #: saving the set again seals everything with the current one.
+    outdated: bool = False
 
-    async def load(self) -> tuple[KeySet, int] | None: ...
+
+class SigningKeys(Protocol):
+    """Platform database: the issuer's key set, changed with optimistic concurrency; the
+    private keys are stored encrypted (`key_encryption`)."""
+
+    async def exists(self) -> bool: ...
+    async def load(self) -> StoredKeySet | None: ...
     async def create(self, keys: KeySet) -> bool: ...
     async def replace(self, keys: KeySet, expected_version: int) -> bool: ...
 
@@ -293,29 +307,95 @@ class MongoAllowedOrigins(_Mongo):
 KEYSET_ID = "keyset"
 
 
+SEALED = "sealed_private_jwk"
+
+
 class MongoSigningKeys(_Mongo):
-    async def load(self) -> tuple[KeySet, int] | None:
+    """Each stored key holds its private JWK sealed (`SEALED`), never in clear; the tenant
+    of the database and the kid are bound into the sealing. Keys stored in clear by an older
+    version are read, and sealed at the next save (`StoredKeySet.outdated`)."""
+
+    def __init__(
+        self,
+        db: Db,
+        ring: KeyRing | None,
+        session: Session | None = None,
+        *,
+        tenant: str = PLATFORM_TENANT,
+    ) -> None:
+        super().__init__(db, session)
+        self._ring = ring
+        self._tenant = tenant
+        # kid -> (sealed record, its private JWK) as loaded: a save re-wraps these
+        # instead of sealing them anew.
+        self._loaded: dict[str, tuple[dict[str, str], dict[str, Any]]] = {}
+
+    def _key_ring(self) -> KeyRing:
+        if self._ring is None:
+            raise KeyEncryptionMissing(
+                "the signing keys are stored encrypted: set WK_IDENTITY_KEY_ENCRYPTION_KEY or "
+                "WK_IDENTITY_KEY_ENCRYPTION_KEY_FILE"
+            )
+        return self._ring
+
+    async def exists(self) -> bool:
+        """Whether a key set is stored (known without opening it)."""
+        doc = await self._db[c.SIGNING_KEYS].find_one(
+            {"_id": KEYSET_ID}, projection={"_id": 1}, session=self._session
+        )
+        return doc is not None
+
+    async def load(self) -> StoredKeySet | None:
         doc = await self._db[c.SIGNING_KEYS].find_one({"_id": KEYSET_ID}, session=self._session)
         if doc is None:
             return None
-        keys = KeySet.model_validate({"keys": restore_datetimes(doc)["keys"]})
-        return keys, int(doc["version"])
+        outdated = False
+        keys: list[dict[str, Any]] = []
+        for stored in restore_datetimes(doc)["keys"]:
+            key = dict(stored)
+            sealed = key.pop(SEALED, None)
+            if sealed is None:  # stored in clear by a version before encryption at rest
+                outdated = True
+            else:
+                ring = self._key_ring()
+                key["private_jwk"] = ring.unseal(sealed, tenant=self._tenant, kid=key["kid"])
+                self._loaded[key["kid"]] = (sealed, key["private_jwk"])
+                outdated = outdated or not ring.is_current(sealed)
+            keys.append(key)
+        return StoredKeySet(KeySet.model_validate({"keys": keys}), int(doc["version"]), outdated)
+
+    def _documents(self, keys: KeySet) -> list[dict[str, Any]]:
+        ring = self._key_ring()
+        documents = []
+        for key in keys.keys:
+            doc = key.model_dump()
+            private_jwk = doc.pop("private_jwk")
+            known = self._loaded.get(key.kid)
+            if known is not None and known[1] == private_jwk:
+                doc[SEALED] = ring.rewrap(known[0], tenant=self._tenant, kid=key.kid)
+            else:
+                doc[SEALED] = ring.seal(private_jwk, tenant=self._tenant, kid=key.kid)
+            documents.append(doc)
+        return documents
 
     async def create(self, keys: KeySet) -> bool:
         """The first key set; False when another process created one first."""
         try:
             await self._db[c.SIGNING_KEYS].insert_one(
-                {"_id": KEYSET_ID, "keys": keys.model_dump()["keys"], "version": 1}
+                {"_id": KEYSET_ID, "keys": self._documents(keys), "version": 1},
+                session=self._session,
             )
         except DuplicateKeyError:
             return False
         return True
 
     async def replace(self, keys: KeySet, expected_version: int) -> bool:
-        """Optimistic concurrency: False when another rotation won."""
+        """Optimistic concurrency: False when another process changed the set first.
+        Every key is saved sealed with the current key-encryption key."""
         result = await self._db[c.SIGNING_KEYS].replace_one(
             {"_id": KEYSET_ID, "version": expected_version},
-            {"keys": keys.model_dump()["keys"], "version": expected_version + 1},
+            {"_id": KEYSET_ID, "keys": self._documents(keys), "version": expected_version + 1},
+            session=self._session,
         )
         return bool(result.modified_count)
 

@@ -18,6 +18,8 @@ from wijkkracht_common.errors import NotFound
 from wijkkracht_common.runtime import ServiceRuntime
 from wijkkracht_common.storage import Database, Session
 
+from identity.adapters.kek_source import load_key_ring
+from identity.adapters.key_encryption import KeyRing
 from identity.adapters.repositories import MongoRepositories, MongoSigningKeys, Repositories
 from identity.adapters.schema import INDEXES
 from identity.domain.api_clients import ApiClient, tenant_of_client_id
@@ -46,20 +48,25 @@ class Identity:
     throttle: LoginThrottlePolicy
     random: RandomSource = SYSTEM_RANDOM
     repositories: RepositoryFactory = MongoRepositories
+    #: Seals the private signing keys at rest; None only where none is configured (then
+    #: the service refuses to start, `startup.check_database`).
+    key_ring: KeyRing | None = None
     _known_tenants: set[str] = field(default_factory=set)
     client_cache: dict[str, tuple[ApiClient, float]] = field(default_factory=dict)
 
     @classmethod
     def build(cls, settings: Settings, *, run_relay: bool = True) -> Identity:
         runtime = ServiceRuntime(settings, indexes=INDEXES, run_relay=run_relay)
+        key_ring = load_key_ring(settings)
 
         async def signing_keys() -> MongoSigningKeys:
-            return MongoSigningKeys(await runtime.storage.platform_db())
+            return MongoSigningKeys(await runtime.storage.platform_db(), key_ring)
 
         return cls(
             settings=settings,
             runtime=runtime,
             keys=KeyStore(signing_keys),
+            key_ring=key_ring,
             hasher=PasswordHasher(
                 time_cost=settings.argon2_time_cost,
                 memory_cost_kib=settings.argon2_memory_kib,

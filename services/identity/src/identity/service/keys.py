@@ -1,5 +1,9 @@
 """The platform's signing key set: loaded from the platform database, cached briefly.
 
+The private keys are stored encrypted with the key-encryption key (KEK, see
+`adapters.key_encryption`). `ensure` (at start-up) seals keys found in clear and re-wraps
+keys sealed with a previous KEK; `rewrap` (`wk keys rewrap`) does the same on demand.
+
 Identity verifies its own tokens with `local_verifier`: a `TokenVerifier` whose JWKS comes
 from this store instead of an HTTP call to itself.
 """
@@ -13,10 +17,13 @@ from typing import Any
 
 from joserfc.jwk import KeySet as JoseKeySet
 from wijkkracht_common.auth import JwksCache, TokenVerifier
+from wijkkracht_common.observability import get_logger
 
-from identity.adapters.repositories import SigningKeys
+from identity.adapters.repositories import SigningKeys, StoredKeySet
 from identity.domain.signing_keys import KeyRotationError, KeySet, generate_signing_key
 from identity.settings import Settings
+
+log = get_logger(__name__)
 
 
 class KeysMissing(RuntimeError):
@@ -34,8 +41,12 @@ class KeyStore:
         self._loaded_at = 0.0
         self.generation = 0  # changes whenever the set of published kids changes
 
+    async def exists(self) -> bool:
+        return await (await self._repository()).exists()
+
     async def ensure(self, *, generate: bool) -> KeySet:
-        """Load the key set; create a first active key when allowed (dev), else refuse."""
+        """Load the key set (sealing it with the current KEK where it is not yet); create a
+        first active key when allowed (dev), else refuse."""
         stored = await self._repository()
         loaded = await stored.load()
         if loaded is None:
@@ -47,8 +58,31 @@ class KeyStore:
             await stored.create(KeySet.bootstrap(datetime.now(UTC)))
             loaded = await stored.load()
             assert loaded is not None
-        self._remember(loaded[0])
-        return loaded[0]
+        if loaded.outdated:
+            loaded = await self._reseal(stored, loaded)
+            log.info("signing keys sealed with the current key-encryption key")
+        self._remember(loaded.keys)
+        return loaded.keys
+
+    async def rewrap(self) -> list[str]:
+        """Seal every key with the current KEK (after adding a new one in front); afterwards
+        the previous KEK can be removed from the configuration."""
+        stored = await self._repository()
+        loaded = await stored.load()
+        if loaded is None:
+            return ["no signing keys"]
+        if not loaded.outdated:
+            return [f"all {len(loaded.keys.keys)} key(s) already sealed with the current KEK"]
+        await self._reseal(stored, loaded)
+        self._cached = None
+        return [f"sealed {len(loaded.keys.keys)} key(s) with the current KEK"]
+
+    async def _reseal(self, stored: SigningKeys, loaded: StoredKeySet) -> StoredKeySet:
+        await stored.replace(loaded.keys, loaded.version)
+        again = await stored.load()  # another process may have done it first
+        if again is None:
+            raise KeysMissing("the signing keys disappeared while being sealed")
+        return again
 
     def _remember(self, keys: KeySet) -> None:
         if self._cached is None or [k.kid for k in self._cached.keys] != [k.kid for k in keys.keys]:
@@ -61,7 +95,7 @@ class KeyStore:
             loaded = await (await self._repository()).load()
             if loaded is None:
                 raise KeysMissing("no signing keys")
-            self._remember(loaded[0])
+            self._remember(loaded.keys)
         assert self._cached is not None
         return self._cached
 
@@ -81,7 +115,7 @@ class KeyStore:
             await stored.create(KeySet.bootstrap(now))
             self._cached = None
             return ["created the first active key"]
-        keys, version = loaded
+        keys, version = loaded.keys, loaded.version
         done: list[str] = []
         upcoming = keys.next_key()
         if upcoming is None:
