@@ -12,11 +12,16 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from wijkkracht_common.runtime import ServiceRuntime
+from wijkkracht_common.tenancy import is_valid_slug
 
 from social_map.adapters.repositories import INDEXES
-from social_map.service.context import ServiceContext, system_clock
+from social_map.domain.sweeps import SweepReport
+from social_map.service.context import SERVICE, ServiceContext, system_clock
+from social_map.service.freshness import run_and_record
 from social_map.service.interchange import IMPORT_ACTOR, parse_package, write_import
 from social_map.settings import Settings
+
+SWEEP_ACTOR = f"system:{SERVICE}:cli"
 
 app = typer.Typer(help="Sociale kaart / social map", no_args_is_help=True)
 console = Console()
@@ -79,3 +84,37 @@ def import_command(
             runtime.storage.close()
 
     raise typer.Exit(asyncio.run(run()))
+
+
+@app.command("sweep")
+def sweep_command(tenant: Annotated[str, typer.Option(help="tenant slug")] = "demo") -> None:
+    """Run the tenant's freshness sweep now instead of waiting for the hourly one.
+
+    Every entry whose check is due gets its state under the tenant's current policy; state
+    changes are announced (events, owner mails) as by the timer and never twice. The events
+    and mails are sent by the running service. On the embedded development database, run it
+    while the service is stopped (two processes may not write one database in transactions at
+    once there) or use `POST /social-map/v1/freshness/sweeps`; on MongoDB, any time."""
+    if not is_valid_slug(tenant):
+        console.print(f"[red]Geen geldige tenant / not a tenant slug: {tenant!r}[/red]")
+        raise typer.Exit(2)
+
+    async def run() -> SweepReport | None:
+        settings = Settings()
+        runtime = ServiceRuntime(settings, indexes=INDEXES, run_relay=False)
+        try:
+            if tenant not in await runtime.storage.tenants(max_age_seconds=0):
+                return None
+            ctx = ServiceContext(runtime, settings, system_clock)
+            return await run_and_record(ctx, tenant, actor=SWEEP_ACTOR)
+        finally:
+            runtime.storage.close()
+
+    report = asyncio.run(run())
+    if report is None:
+        console.print(f"[red]Onbekende tenant / unknown tenant: {tenant}[/red]")
+        raise typer.Exit(2)
+    console.print(
+        f"[green]ok[/green] {tenant}: {report.changed} of {report.checked} due entries changed "
+        f"state (policy version {report.policy_version}; report {report.id})"
+    )

@@ -32,6 +32,7 @@ from social_map.domain.freshness import (
 from social_map.domain.geo import Neighbourhood
 from social_map.domain.model import Entry, Organization
 from social_map.domain.residents import ConsentState, Resident, ResponseScores
+from social_map.domain.sweeps import SweepReport
 from social_map.domain.tasks import CorrectionTask
 from social_map.domain.taxonomy import Taxonomy, default_taxonomy
 from social_map.domain.tenant_view import TenantView
@@ -57,12 +58,14 @@ class TenantData:
 
     taxonomy: tuple[Taxonomy, int] | None = None
     policy: FreshnessPolicy | None = None
+    policy_version: int = 0
     feed_generations: dict[str, int] = field(default_factory=dict)
     demo_reference: datetime | None = None
     organisations: dict[str, Organization] = field(default_factory=dict)
     entries: dict[str, FakeEntry] = field(default_factory=dict)
     seq: int = 0
     tasks: dict[str, CorrectionTask] = field(default_factory=dict)
+    sweeps: dict[str, SweepReport] = field(default_factory=dict)
     neighbourhoods: dict[str, Neighbourhood] = field(default_factory=dict)
     residents: dict[str, Resident] = field(default_factory=dict)
     consents: dict[str, ConsentState] = field(default_factory=dict)
@@ -87,11 +90,16 @@ class FakeRepository:
     async def save_taxonomy(self, taxonomy: Taxonomy, version: int) -> None:
         self.data.taxonomy = (taxonomy, version)
 
-    async def load_policy(self) -> FreshnessPolicy:
-        return self.data.policy or FreshnessPolicy()
+    async def load_policy(self) -> tuple[FreshnessPolicy, int]:
+        return self.data.policy or FreshnessPolicy(), self.data.policy_version
 
-    async def save_policy(self, policy: FreshnessPolicy) -> None:
+    async def policy_version(self) -> int:
+        return self.data.policy_version
+
+    async def save_policy(self, policy: FreshnessPolicy) -> int:
         self.data.policy = policy
+        self.data.policy_version += 1
+        return self.data.policy_version
 
     async def feed_generation(self, code: str) -> int:
         return self.data.feed_generations.get(code, 0)
@@ -184,6 +192,7 @@ class FakeRepository:
         return due[:limit]
 
     async def recheck_all_entries(self, at: datetime) -> None:
+        self._bump()
         for item in self.data.entries.values():
             item.next_check_at = at
 
@@ -301,6 +310,13 @@ class FakeRepository:
         for key in mine:
             self.data.tasks[key] = replace(self.data.tasks[key], reporter=replacement)
         return len(mine)
+
+    # freshness sweeps run on request
+    async def save_sweep(self, report: SweepReport) -> None:
+        self.data.sweeps[report.id] = report
+
+    async def sweep_report(self, sweep_id: str) -> SweepReport | None:
+        return self.data.sweeps.get(sweep_id)
 
     # neighbourhoods
     async def replace_neighbourhoods(self, table: Sequence[Neighbourhood]) -> None:

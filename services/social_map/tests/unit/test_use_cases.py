@@ -10,7 +10,7 @@ from urllib.parse import unquote
 
 import pytest
 from social_map.adapters.repositories import Repository
-from social_map.domain.freshness import FreshnessState
+from social_map.domain.freshness import FreshnessPolicy, FreshnessState
 from social_map.service import entries, freshness
 from social_map.service.context import ServiceContext
 from social_map_fakes import (
@@ -146,6 +146,41 @@ async def test_the_owner_verifies_by_api(
     verified = await entries.verify_entry(ctx, ADMIN, entry_id)
     assert verified.freshness is FreshnessState.FRESH
     assert (await entries.read_entry(ctx, RESIDENT, entry_id))[1] is False
+
+
+async def test_the_sweep_decides_with_the_policy_stored_now(
+    app: tuple[ServiceContext, FakeRuntime], clock: FakeClock
+) -> None:
+    ctx, runtime = app
+    entry_id = await _publish(ctx)
+    assert (await ctx.view(T)).policy.remind_after_days == 150  # cached by this replica
+    clock.now += timedelta(days=40)
+    other_replica = FakeRepository(T, runtime.data(T))
+    await other_replica.save_policy(
+        FreshnessPolicy(remind_after_days=30, stale_after_days=60, hidden_after_days=90)
+    )
+    await other_replica.recheck_all_entries(clock.now)
+    assert await freshness.sweep_tenant(ctx, T, clock.now) == 1
+    assert (await entries.load(ctx, T, entry_id)).freshness is FreshnessState.DUE
+    assert runtime.data(T).entries[entry_id].next_check_at == clock.now + timedelta(days=20)
+
+
+async def test_a_manager_runs_the_sweep_now_and_only_their_tenant_sees_it(
+    app: tuple[ServiceContext, FakeRuntime], clock: FakeClock
+) -> None:
+    ctx, runtime = app
+    await _publish(ctx)
+    clock.now += timedelta(days=151)
+    with pytest.raises(Forbidden):
+        await freshness.run_now(ctx, ADMIN)
+    manager = person("p-m", gemeente=["neighbourhood_manager"])
+    report = await freshness.run_now(ctx, manager)
+    assert (report.tenant, report.checked, report.changed, report.actor) == (T, 1, 1, "p-m")
+    assert runtime.events(T)[-1] == "entry_verification_due"
+    assert await freshness.sweep_report(ctx, manager, report.id) == report
+    with pytest.raises(NotFound):
+        other = person("p-m2", tenant="t2", gemeente=["neighbourhood_manager"])
+        await freshness.sweep_report(ctx, other, report.id)
 
 
 def test_the_fake_repository_has_every_method_of_the_protocol() -> None:

@@ -36,6 +36,7 @@ from social_map.domain.search_projection import (
     epoch_us,
     project,
 )
+from social_map.domain.sweeps import SweepReport
 from social_map.domain.tasks import CorrectionTask
 from social_map.domain.taxonomy import Taxonomy
 from social_map.domain.text_analysis import Analyzer
@@ -279,4 +280,35 @@ def response_of(doc: dict[str, Any]) -> ResponseScores:
         scores={k: float(v) for k, v in doc["scores"].items()},
         family=str(doc.get("family", "")),
         submitted_at=stored_datetime(doc.get("submitted_at")),
+    )
+
+
+# --- freshness sweeps run on request ---------------------------------------------------------
+
+
+def sweep_document(report: SweepReport) -> dict[str, Any]:
+    return {
+        "_id": report.id,
+        "tenant": report.tenant,
+        "actor": report.actor,
+        "started_at": report.started_at,
+        "finished_at": report.finished_at,
+        "policy_version": report.policy_version,
+        "checked": report.checked,
+        "changed": report.changed,
+    }
+
+
+def sweep_of(doc: dict[str, Any]) -> SweepReport:
+    started, finished = stored_datetime(doc["started_at"]), stored_datetime(doc["finished_at"])
+    assert started is not None and finished is not None
+    return SweepReport(
+        id=str(doc["_id"]),
+        tenant=str(doc["tenant"]),
+        actor=str(doc["actor"]),
+        started_at=started,
+        finished_at=finished,
+        policy_version=int(doc["policy_version"]),
+        checked=int(doc["checked"]),
+        changed=int(doc["changed"]),
     )

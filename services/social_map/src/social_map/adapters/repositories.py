@@ -46,6 +46,8 @@ from social_map.adapters.documents import (
     response_of,
     search_json,
     stored_entry,
+    sweep_document,
+    sweep_of,
     task_document,
     task_of,
 )
@@ -54,6 +56,7 @@ from social_map.domain.freshness import EntrySummary, FreshnessPolicy, Freshness
 from social_map.domain.geo import Neighbourhood
 from social_map.domain.model import Entry, Organization
 from social_map.domain.residents import ConsentState, Resident, ResponseScores, consent_key
+from social_map.domain.sweeps import SweepReport
 from social_map.domain.tasks import CorrectionTask
 from social_map.domain.taxonomy import Category, Taxonomy, default_taxonomy
 from social_map.domain.tenant_view import TenantView
@@ -68,6 +71,7 @@ RESIDENTS = "residents"
 CONSENTS = "consents"
 RESPONSES = "responses"
 TASKS = "tasks"
+SWEEPS = "sweeps"
 SEQ = "entry_seq"  # CONFIG document: the tenant's entry change counter
 
 # No index may name `_id` (every insert fails on the embedded server; see the developer guide).
@@ -92,6 +96,13 @@ INDEXES: tuple[IndexSpec, ...] = (
         ),
     ),
     IndexSpec(RESPONSES, (IndexModel([("person_id", ASCENDING)]),)),
+    # declared so they exist before a transaction's first read names them (the embedded
+    # server ends such a transaction on the spot)
+    IndexSpec(CONFIG),
+    IndexSpec(ORGANISATIONS),
+    IndexSpec(RESIDENTS),
+    IndexSpec(CONSENTS),
+    IndexSpec(SWEEPS),
 )
 
 #: How many entries one pass of the freshness sweep reads at a time.
@@ -109,8 +120,9 @@ class Repository(Protocol):
     # tenant configuration
     async def load_taxonomy(self) -> tuple[Taxonomy, int]: ...
     async def save_taxonomy(self, taxonomy: Taxonomy, version: int) -> None: ...
-    async def load_policy(self) -> FreshnessPolicy: ...
-    async def save_policy(self, policy: FreshnessPolicy) -> None: ...
+    async def load_policy(self) -> tuple[FreshnessPolicy, int]: ...
+    async def policy_version(self) -> int: ...
+    async def save_policy(self, policy: FreshnessPolicy) -> int: ...
     async def feed_generation(self, code: str) -> int: ...
     async def next_feed_generation(self, code: str) -> int: ...
     async def demo_reference(self) -> datetime | None: ...
@@ -171,6 +183,10 @@ class Repository(Protocol):
     ) -> list[CorrectionTask]: ...
     async def entries_reported_by(self, person_id: str) -> set[str]: ...
     async def rename_reporter(self, person_id: str, replacement: str) -> int: ...
+
+    # freshness sweeps run on request
+    async def save_sweep(self, report: SweepReport) -> None: ...
+    async def sweep_report(self, sweep_id: str) -> SweepReport | None: ...
 
     # identity's neighbourhood table (projection)
     async def replace_neighbourhoods(self, table: Sequence[Neighbourhood]) -> None: ...
@@ -235,17 +251,31 @@ class MongoRepository:
             session=self._session,
         )
 
-    async def load_policy(self) -> FreshnessPolicy:
+    async def load_policy(self) -> tuple[FreshnessPolicy, int]:
+        """The tenant's freshness policy and its version (0: the default, never written)."""
         doc = await self._db[CONFIG].find_one({"_id": "policy"}, session=self._session)
-        return FreshnessPolicy() if doc is None else FreshnessPolicy.model_validate(doc["policy"])
+        if doc is None:
+            return FreshnessPolicy(), 0
+        return FreshnessPolicy.model_validate(doc["policy"]), _policy_version(doc)
 
-    async def save_policy(self, policy: FreshnessPolicy) -> None:
+    async def policy_version(self) -> int:
+        """The policy's version alone: how a cached policy is checked against the database."""
+        doc = await self._db[CONFIG].find_one(
+            {"_id": "policy"}, projection={"v": 1}, session=self._session
+        )
+        return 0 if doc is None else _policy_version(doc)
+
+    async def save_policy(self, policy: FreshnessPolicy) -> int:
+        """Store the policy under the next version (returned); concurrent writers serialise on
+        the document, so every write gets its own version."""
+        version = await self.policy_version() + 1
         await self._db[CONFIG].replace_one(
             {"_id": "policy"},
-            {"_id": "policy", "policy": policy.model_dump()},
+            {"_id": "policy", "policy": policy.model_dump(), "v": version},
             upsert=True,
             session=self._session,
         )
+        return version
 
     async def feed_generation(self, code: str) -> int:
         doc = await self._db[CONFIG].find_one({"_id": _feed_id(code)}, session=self._session)
@@ -369,7 +399,10 @@ class MongoRepository:
         return [d["_id"] for d in await cursor.limit(limit).to_list(None)]
 
     async def recheck_all_entries(self, at: datetime) -> None:
-        """Every entry's next freshness check becomes `at` (after a policy change)."""
+        """Every entry's next freshness check becomes `at` (after a policy change). Counted as
+        a change of entries (the counter steps), so every transaction that writes an entry
+        conflicts with this one or follows it: none commits a check under the old policy."""
+        await self.bump_seq()
         await self._db[ENTRIES].update_many(
             {}, {"$set": {"next_check_at": at}}, session=self._session
         )
@@ -510,6 +543,15 @@ class MongoRepository:
         )
         return int(result.modified_count)
 
+    # --- freshness sweeps run on request -----------------------------------------------------
+
+    async def save_sweep(self, report: SweepReport) -> None:
+        await self._db[SWEEPS].insert_one(sweep_document(report), session=self._session)
+
+    async def sweep_report(self, sweep_id: str) -> SweepReport | None:
+        doc = await self._db[SWEEPS].find_one({"_id": sweep_id}, session=self._session)
+        return None if doc is None else sweep_of(doc)
+
     # --- identity's neighbourhood table --------------------------------------------------------
 
     async def replace_neighbourhoods(self, table: Sequence[Neighbourhood]) -> None:
@@ -617,6 +659,10 @@ class MongoRepository:
 
 def _feed_id(code: str) -> str:
     return f"feed:{code}"
+
+
+def _policy_version(doc: dict[str, Any]) -> int:
+    return int(doc.get("v", 1))  # policies stored before versions: the first version
 
 
 async def insert_entries(

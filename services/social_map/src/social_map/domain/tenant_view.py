@@ -17,3 +17,4 @@ class TenantView:
     taxonomy_version: int
     analyzer: Analyzer
     policy: FreshnessPolicy
+    policy_version: int = 0  # 0: the default policy, never written

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import Depends, FastAPI, Request
 from fastapi.responses import JSONResponse
-from wijkkracht_common.errors import InvalidInput, problem_response
+from pydantic import BaseModel
+from wijkkracht_common.errors import PROBLEM_JSON, InvalidInput, problem_response
 
 from social_map.domain.errors import DomainValidationError
 from social_map.service.context import ServiceContext
@@ -33,3 +34,34 @@ def install_domain_handlers(app: FastAPI) -> None:
         return problem_response(invalid(exc), request)
 
     app.add_exception_handler(DomainValidationError, on_domain)
+
+
+class ProblemOut(BaseModel):
+    """RFC 9457 problem details, as every error of this API is answered."""
+
+    type: str
+    title: str
+    status: int
+    detail: str
+    instance: str | None = None
+    errors: list[dict[str, Any]] | None = None
+
+
+_PROBLEM_MEANING = {
+    401: "No valid access token.",
+    403: "The caller's roles do not allow this.",
+    404: "Not found in the caller's tenant.",
+    422: "Invalid input (`errors` names the fields).",
+}
+
+
+def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI `responses=` for errors answered as `application/problem+json`."""
+    schema = ProblemOut.model_json_schema()
+    return {
+        status: {
+            "description": _PROBLEM_MEANING[status],
+            "content": {PROBLEM_JSON: {"schema": schema}},
+        }
+        for status in statuses
+    }

@@ -1,19 +1,22 @@
-"""Tenant curation: taxonomy, freshness policy, HSDS import and export."""
+"""Tenant curation: taxonomy, freshness policy (and running its sweep now), HSDS import and
+export."""
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 from wijkkracht_common.auth import CurrentPrincipal
 from wijkkracht_common.errors import Problem
 
 from social_map.domain.freshness import FreshnessPolicy
+from social_map.domain.sweeps import SweepReport
 from social_map.domain.taxonomy import Category
-from social_map.entrypoints.deps import Ctx
-from social_map.service import config, interchange, permissions
+from social_map.entrypoints.deps import Ctx, problem_responses
+from social_map.service import config, freshness, interchange, permissions
 
 router = APIRouter(tags=["curation"])
 
@@ -43,7 +46,7 @@ async def put_taxonomy(body: TaxonomyIn, principal: CurrentPrincipal, ctx: Ctx) 
 
 @router.get("/freshness-policy")
 async def get_policy(principal: CurrentPrincipal, ctx: Ctx) -> dict[str, Any]:
-    return (await ctx.view(principal.tenant)).policy.model_dump()
+    return (await config.current_policy(ctx, principal)).model_dump()
 
 
 @router.put("/freshness-policy")
@@ -51,6 +54,62 @@ async def put_policy(
     policy: FreshnessPolicy, principal: CurrentPrincipal, ctx: Ctx
 ) -> dict[str, Any]:
     return (await config.replace_policy(ctx, principal, policy)).model_dump()
+
+
+class SweepOut(BaseModel):
+    """One run of the freshness sweep of the caller's tenant."""
+
+    id: str
+    started_at: datetime
+    finished_at: datetime
+    policy_version: int = Field(description="version of the freshness policy the run started with")
+    checked: int = Field(description="entries whose freshness check was due")
+    changed: int = Field(
+        description="entries whose state changed (their events and owner mails are sent)"
+    )
+
+
+def _sweep_out(report: SweepReport) -> SweepOut:
+    return SweepOut(
+        id=report.id,
+        started_at=report.started_at,
+        finished_at=report.finished_at,
+        policy_version=report.policy_version,
+        checked=report.checked,
+        changed=report.changed,
+    )
+
+
+@router.post(
+    "/freshness/sweeps",
+    status_code=201,
+    response_model=SweepOut,
+    responses=problem_responses(401, 403),
+    summary="Run the freshness sweep of your tenant now",
+)
+async def run_freshness_sweep(
+    request: Request, response: Response, principal: CurrentPrincipal, ctx: Ctx
+) -> SweepOut:
+    """Neighbourhood manager: check the tenant's entries now instead of at the next hourly
+    run. Every entry whose check is due gets its state under the current freshness policy;
+    state changes are announced (events, one mail to the owner) exactly as by the timer, and
+    a repeated run announces nothing twice. The run completes within the request; `Location`
+    names its report. Only the caller's own tenant is swept."""
+    report = await freshness.run_now(ctx, principal)
+    response.headers["Location"] = str(request.url_for("get_freshness_sweep", sweep_id=report.id))
+    return _sweep_out(report)
+
+
+@router.get(
+    "/freshness/sweeps/{sweep_id}",
+    name="get_freshness_sweep",
+    response_model=SweepOut,
+    responses=problem_responses(401, 403, 404),
+    summary="The report of a freshness sweep run on request",
+)
+async def get_freshness_sweep(sweep_id: str, principal: CurrentPrincipal, ctx: Ctx) -> SweepOut:
+    """Neighbourhood manager of the sweep's tenant; any other tenant's sweep is 404."""
+    return _sweep_out(await freshness.sweep_report(ctx, principal, sweep_id))
 
 
 # HSDS packages are far larger than the platform's default body limit

@@ -62,5 +62,12 @@ async def replace_policy(
         await r.recheck_all_entries(ctx.now())
         return None, []
 
-    await ctx.runtime.commit(principal.tenant, work)
+    # `ctx.commit`: this process's cached view goes at once; other replicas see the new
+    # version where it matters (`ServiceContext.with_current_policy`)
+    await ctx.commit(principal.tenant, work)
     return policy
+
+
+async def current_policy(ctx: ServiceContext, principal: Principal) -> FreshnessPolicy:
+    """The tenant's policy as stored now (also when another replica just changed it)."""
+    return (await ctx.current_view(principal.tenant)).policy

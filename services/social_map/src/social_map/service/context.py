@@ -12,7 +12,11 @@ search does not re-validate thousands of unchanged documents on every request.
 The tenant view (taxonomy + freshness policy) is cached per tenant database like the search
 index is kept current: this process's own writes (`commit`: taxonomy and policy edits go
 through it) drop it at once, edits of other replicas show up within `search_refresh_seconds`
-(a TTL on the monotonic clock, not the injected one).
+(a TTL on the monotonic clock, not the injected one). Where a stale policy would be written
+down — every write of an entry computes its next freshness check from the policy, and the
+sweep decides with it — the policy is versioned instead: `with_current_policy` reads the
+stored version inside the writing transaction (one small read) and swaps in the stored policy
+when any replica changed it, and `current_view` does the same outside a transaction.
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ import hmac
 import time
 from collections import OrderedDict
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import TypeVar
 
@@ -132,9 +137,24 @@ class ServiceContext:
         analyzer = self._analyzers.get(key)
         if analyzer is None:
             analyzer = self._analyzers[key] = Analyzer.for_taxonomy(taxonomy)
-        view = TenantView(tenant, taxonomy, version, analyzer, await reader.load_policy())
+        policy, policy_version = await reader.load_policy()
+        view = TenantView(tenant, taxonomy, version, analyzer, policy, policy_version)
         self._views[db_name] = (loaded_at, view)
         return view
+
+    async def current_view(self, tenant: str) -> TenantView:
+        """The view with the freshness policy stored now (written by any replica)."""
+        return await self.with_current_policy(await self.reader(tenant), await self.view(tenant))
+
+    async def with_current_policy(self, r: Repository, view: TenantView) -> TenantView:
+        """`view` with the freshness policy `r` sees (inside a transaction: the one it commits
+        with; a policy written meanwhile conflicts with it or waits for it). A newer policy
+        also drops this process's cached view."""
+        if await r.policy_version() == view.policy_version:
+            return view
+        policy, version = await r.load_policy()
+        self._views.pop(self.database_name(view.tenant), None)
+        return replace(view, policy=policy, policy_version=version)
 
     def link_secret(self, tenant: str) -> bytes:
         """Per-tenant key of the verification links, derived from the master secret."""

@@ -120,8 +120,13 @@ async def create_entry(ctx: ServiceContext, principal: Principal, draft: EntryDr
     )
 
     async def work(db: repo.Db, session: Session) -> tuple[StoredEntry, list[Envelope[Any]]]:
-        stored = await ctx.repo(db, session).save_entry(
-            entry, owner_slug=org.tenant_org_slug, version=1, view=view, now=now
+        r = ctx.repo(db, session)
+        stored = await r.save_entry(
+            entry,
+            owner_slug=org.tenant_org_slug,
+            version=1,
+            view=await ctx.with_current_policy(r, view),
+            now=now,
         )
         event = new_event(
             EntryPublished(
@@ -183,7 +188,11 @@ async def update_entry(
         latest = await r.get_entry(entry_id)
         version = (latest.version if latest else current.version) + 1
         stored = await r.save_entry(
-            entry, owner_slug=owner_slug, version=version, view=view, now=now
+            entry,
+            owner_slug=owner_slug,
+            version=version,
+            view=await ctx.with_current_policy(r, view),
+            now=now,
         )
         await r.close_tasks(entry_id, now)
         event = new_event(
@@ -225,7 +234,11 @@ async def _verify(
             check(current.entry)
         entry = fresh.verify(current.entry, by, now)
         stored = await r.save_entry(
-            entry, owner_slug=current.owner_slug, version=current.version + 1, view=view, now=now
+            entry,
+            owner_slug=current.owner_slug,
+            version=current.version + 1,
+            view=await ctx.with_current_policy(r, view),
+            now=now,
         )
         await r.close_tasks(entry_id, now)
         event = new_event(
@@ -293,8 +306,11 @@ async def report_outdated(
         current = await r.get_entry(entry_id)
         if current is None or current.freshness is fresh.FreshnessState.HIDDEN:
             raise NotFound(NOT_FOUND)
+        policy_view = await ctx.with_current_policy(r, view)
         entry = fresh.report_outdated(current.entry, report_id, principal.subject, note, now)
-        new_state = fresh.freshness_state(entry.assured_at, open_reporters(entry), view.policy, now)
+        new_state = fresh.freshness_state(
+            entry.assured_at, open_reporters(entry), policy_view.policy, now
+        )
         events: list[Envelope[Any]] = list(
             await announce(
                 ctx,
@@ -312,7 +328,7 @@ async def report_outdated(
             entry,
             owner_slug=current.owner_slug,
             version=current.version + 1,
-            view=view,
+            view=policy_view,
             now=now,
             freshness=max(current.freshness, new_state, key=_rank),
         )

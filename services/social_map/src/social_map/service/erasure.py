@@ -35,9 +35,10 @@ async def on_erasure(
     view = await ctx.view(env.tenant)
 
     async def effect(db: repo.Db, session: Session) -> list[Staged]:
+        r = ctx.repo(db, session)
         return await erase_person(
-            ctx.repo(db, session),
-            view,
+            r,
+            await ctx.with_current_policy(r, view),
             tenant=env.tenant,
             person=person,
             replacement=replacement,

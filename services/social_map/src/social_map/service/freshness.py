@@ -1,9 +1,15 @@
-"""Freshness: state transitions with their events and owner mails, the periodic sweep,
-the one-click verification link and the overview per organisation.
+"""Freshness: state transitions with their events and owner mails, the periodic sweep (and
+the same sweep run on request), the one-click verification link and the overview per
+organisation.
 
 The stored `freshness` field is the state last announced. A transition (sweep, report)
 emits one event per threshold crossed and stages one mail to the owner, in the same
 transaction as the new state, so a repeated sweep never announces twice (idempotent).
+
+The sweep decides with the tenant's current policy: each entry's transaction reads the
+policy's version (`ServiceContext.with_current_policy`), so a policy changed just before or
+during a run, by any replica, is the one its states and next checks are computed with (a
+policy change also makes every entry due for a check at once).
 """
 
 from __future__ import annotations
@@ -14,7 +20,8 @@ from typing import Any
 from urllib.parse import quote
 
 from wijkkracht_common.auth import Principal
-from wijkkracht_common.events.envelope import Envelope, new_event
+from wijkkracht_common.errors import NotFound
+from wijkkracht_common.events.envelope import Envelope, new_event, new_event_id
 from wijkkracht_common.events.social_map import (
     EntryHidden,
     EntryVerificationDue,
@@ -31,7 +38,6 @@ from social_map.adapters.repositories import Repository
 from social_map.domain import verification_token
 from social_map.domain.freshness import (
     FreshnessEvent,
-    FreshnessPolicy,
     FreshnessState,
     OrganisationFreshness,
     freshness_state,
@@ -39,10 +45,14 @@ from social_map.domain.freshness import (
     transitions,
 )
 from social_map.domain.model import Entry
+from social_map.domain.sweeps import SweepReport
+from social_map.domain.tenant_view import TenantView
 from social_map.service import permissions
 from social_map.service.context import SERVICE, ServiceContext
 
 log = get_logger(__name__)
+
+SWEEP_NOT_FOUND = "Controleronde niet gevonden. / Sweep not found."
 
 _EVENT_CLASSES = {
     FreshnessEvent.VERIFICATION_DUE: EntryVerificationDue,
@@ -142,28 +152,31 @@ async def announce(
 
 async def sweep_tenant(ctx: ServiceContext, tenant: str, now: datetime) -> int:
     """Announce every transition due at `now`; returns how many entries changed state."""
+    _, changed, _ = await _sweep(ctx, tenant, now)
+    return changed
+
+
+async def _sweep(ctx: ServiceContext, tenant: str, now: datetime) -> tuple[int, int, int]:
+    """(entries checked, entries whose state changed, the policy version at the start)."""
     reader = await ctx.reader(tenant)
-    policy = (await ctx.view(tenant)).policy
-    changed = 0
+    view = await ctx.current_view(tenant)
+    checked = changed = 0
     while True:
         batch = await reader.due_for_check(now)
-        if not batch:
-            return changed
         for entry_id in batch:
-            changed += await _sweep_one(ctx, tenant, entry_id, now, policy)
-
+            changed += await _sweep_one(ctx, view, entry_id, now)
+        checked += len(batch)
         if len(batch) < repo.DUE_BATCH:
-            return changed
+            return checked, changed, view.policy_version
 
 
-async def _sweep_one(
-    ctx: ServiceContext, tenant: str, entry_id: str, now: datetime, policy: FreshnessPolicy
-) -> int:
+async def _sweep_one(ctx: ServiceContext, view: TenantView, entry_id: str, now: datetime) -> int:
     async def work(db: repo.Db, session: Session) -> tuple[int, Sequence[Envelope[Any]]]:
         r = ctx.repo(db, session)
         stored = await r.get_entry(entry_id)
         if stored is None:
             return 0, []
+        policy = (await ctx.with_current_policy(r, view)).policy
         entry = stored.entry
         new = freshness_state(entry.assured_at, open_reporters(entry), policy, now)
         version = stored.version + 1
@@ -174,7 +187,7 @@ async def _sweep_one(
         events = await announce(
             ctx,
             r,
-            tenant=tenant,
+            tenant=view.tenant,
             entry=entry,
             owner_slug=stored.owner_slug,
             previous=stored.freshness,
@@ -184,7 +197,41 @@ async def _sweep_one(
         await r.set_freshness(entry, new, version=version, policy=policy, now=now)
         return 1, events
 
-    return await ctx.commit(tenant, work)
+    return await ctx.commit(view.tenant, work)
+
+
+async def run_and_record(ctx: ServiceContext, tenant: str, *, actor: str) -> SweepReport:
+    """Sweep one tenant now (instead of waiting for the timer) and keep the report."""
+    started = ctx.now()
+    checked, changed, policy_version = await _sweep(ctx, tenant, started)
+    report = SweepReport(
+        id=new_event_id(),
+        tenant=tenant,
+        actor=actor,
+        started_at=started,
+        finished_at=ctx.now(),
+        policy_version=policy_version,
+        checked=checked,
+        changed=changed,
+    )
+    await (await ctx.reader(tenant)).save_sweep(report)
+    log.info("freshness sweep on request", tenant=tenant, checked=checked, changed=changed)
+    return report
+
+
+async def run_now(ctx: ServiceContext, principal: Principal) -> SweepReport:
+    """A neighbourhood manager runs the sweep of their own tenant now."""
+    permissions.require_curator(principal)
+    return await run_and_record(ctx, principal.tenant, actor=principal.subject)
+
+
+async def sweep_report(ctx: ServiceContext, principal: Principal, sweep_id: str) -> SweepReport:
+    """A sweep run on request, for a neighbourhood manager of its tenant (others: 404)."""
+    permissions.require_curator(principal)
+    found = await (await ctx.reader(principal.tenant)).sweep_report(sweep_id)
+    if found is None:
+        raise NotFound(SWEEP_NOT_FOUND)
+    return found
 
 
 async def sweep(ctx: ServiceContext, now: datetime | None = None) -> int:

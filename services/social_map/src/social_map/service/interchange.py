@@ -161,7 +161,8 @@ async def _write_batch(
         existing = await r.existing_entries([e.id for e in batch])
         with gc_paused():  # synchronous: compares up to a batch of entries
             writes, replaced, unchanged = _prepare(batch, existing, owners)
-        await r.write_imported(writes, replaced=replaced, view=view, now=now)
+        current = await ctx.with_current_policy(r, view)
+        await r.write_imported(writes, replaced=replaced, view=current, now=now)
         new = len(writes) - len(replaced)
         changed = set(replaced)
         events: list[Envelope[Any]] = []
