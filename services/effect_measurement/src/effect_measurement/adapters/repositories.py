@@ -22,7 +22,7 @@ from pymongo import UpdateOne
 from wijkkracht_common.access_log import record_access
 from wijkkracht_common.auth import Principal
 from wijkkracht_common.events.envelope import new_event_id
-from wijkkracht_common.storage import Database, Session, aborted_transactions
+from wijkkracht_common.storage import Database, Session, aborted_transactions, stored_datetime
 
 from effect_measurement.adapters.cell_cache import CELL_CACHE
 from effect_measurement.adapters.documents import (
@@ -142,8 +142,8 @@ class MotorMeasurements(_Repository):
             projection={"trajectory_id": 1, "submitted_at": 1},
             session=self.session,
         ):
-            trajectory, at = doc.get("trajectory_id"), doc["submitted_at"]
-            if trajectory and (trajectory not in latest or at > latest[trajectory]):
+            trajectory, at = doc.get("trajectory_id"), stored_datetime(doc["submitted_at"])
+            if trajectory and at and (trajectory not in latest or at > latest[trajectory]):
                 latest[trajectory] = at
         return latest
 
