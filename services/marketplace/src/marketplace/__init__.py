@@ -1,0 +1,1 @@
+"""The marketplace service, made from templates/service by scripts/new_service.py."""

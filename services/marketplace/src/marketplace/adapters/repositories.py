@@ -1,0 +1,949 @@
+"""Persistence of the marketplace: the only module that reads or writes its collections.
+
+`Repository` is what the service layer uses; it takes and returns domain objects, never a raw
+document. `MongoRepository(db, session)` implements it on one tenant's database
+(`wk_marketplace_<tenant>`), inside the transaction of `runtime.commit` when given its
+session; unit tests use an in-memory fake (`tests/unit/fakes.py`).
+
+Storage notes (engine differences are otherwise handled by `wijkkracht_common.storage`):
+documents are written whole with their own `_id` (see `documents`); no index names `_id`;
+array fields are never queried (categories of volunteers and social-map entries are stored
+one document per category); lookups use equality on indexed fields, not `$in` or `$or`.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Protocol, cast
+
+from wijkkracht_common import access_log, consent, mail
+from wijkkracht_common.auth import Principal
+from wijkkracht_common.idempotency import IDEMPOTENCY
+from wijkkracht_common.pagination import decode_cursor, encode_cursor
+from wijkkracht_common.storage import (
+    ASCENDING,
+    DESCENDING,
+    Database,
+    IndexModel,
+    IndexSpec,
+    Session,
+    stored_bool,
+    stored_datetime,
+)
+
+from marketplace.adapters.documents import epoch, from_doc, plain, to_doc
+from marketplace.domain.groups import Group, Membership
+from marketplace.domain.ledger import GroupStatistics, Movement, Transfer
+from marketplace.domain.matches import Match
+from marketplace.domain.matching import MapEntry, Offer
+from marketplace.domain.messages import Message
+from marketplace.domain.notifications import Delivery, Notification
+from marketplace.domain.places import Neighbourhood
+from marketplace.domain.posts import Post, PostKind, PostStatus, Scope, remind_at
+from marketplace.domain.residents import Organisation, ResidentProfile
+from marketplace.domain.safety import Block, Certificate, Report, ReportStatus
+from marketplace.domain.volunteers import VolunteerProfile
+
+Db = Database[dict[str, Any]]
+
+POSTS = "posts"
+GROUPS = "groups"
+MEMBERSHIPS = "memberships"
+MATCHES = "matches"
+MESSAGES = "messages"
+REPORTS = "reports"
+BLOCKS = "blocks"
+CERTIFICATES = "certificates"
+VOLUNTEERS = "volunteers"
+VOLUNTEER_CATEGORIES = "volunteer_categories"
+NOTIFICATIONS = "notifications"
+TRANSFERS = "transfers"
+MOVEMENTS = "movements"
+ACCOUNTS = "accounts"
+NEIGHBOURHOODS = "neighbourhoods"
+RESIDENTS = "residents"
+ORGANISATIONS = "organisations"
+MAP_ENTRIES = "map_entries"
+CATEGORIES = "categories"
+CONFIG = "config"
+
+_ASC = ASCENDING
+
+
+def _ix(*fields: str) -> IndexModel:
+    return IndexModel([(f, _ASC) for f in fields])
+
+
+# No index may name `_id` (every insert fails on the embedded server; developer guide).
+INDEXES: tuple[IndexSpec, ...] = (
+    IndexSpec(
+        POSTS,
+        (
+            _ix("status", "kind", "category", "neighbourhood_code"),
+            _ix("owner_id"),
+            _ix("organisation"),
+            _ix("group_id"),
+            _ix("sweep_ts"),
+        ),
+    ),
+    IndexSpec(GROUPS),
+    IndexSpec(MEMBERSHIPS, (_ix("group_id"), _ix("person_id"))),
+    IndexSpec(MATCHES, (_ix("post_id"), _ix("responder_id"), _ix("owner_id"))),
+    IndexSpec(MESSAGES, (_ix("match_id"), _ix("sender_id"))),
+    IndexSpec(REPORTS, (_ix("status", "group_id"), _ix("reporter_id"), _ix("author_id"))),
+    IndexSpec(BLOCKS, (_ix("blocker_id"), _ix("blocked_id"))),
+    IndexSpec(CERTIFICATES, (_ix("person_id"),)),
+    IndexSpec(VOLUNTEERS),
+    IndexSpec(VOLUNTEER_CATEGORIES, (_ix("category"), _ix("person_id"))),
+    IndexSpec(NOTIFICATIONS, (_ix("person_id"), _ix("digest_pending"))),
+    IndexSpec(TRANSFERS, (_ix("from_person_id"), _ix("to_person_id"), _ix("reverses"))),
+    IndexSpec(MOVEMENTS, (_ix("group_id"), _ix("person_id"))),
+    IndexSpec(ACCOUNTS, (_ix("group_id"), _ix("person_id"))),
+    IndexSpec(NEIGHBOURHOODS),
+    IndexSpec(RESIDENTS),
+    IndexSpec(ORGANISATIONS),
+    IndexSpec(MAP_ENTRIES, (_ix("category", "state"), _ix("entry_id"), _ix("owner_organisation"))),
+    IndexSpec(CATEGORIES),
+    IndexSpec(CONFIG),
+)
+
+#: Documents read per round when a list is filtered by rules the database cannot express.
+SCAN_BATCH = 200
+
+
+@dataclass(frozen=True)
+class PostQuery:
+    """Equality filters on posts (None: any)."""
+
+    status: PostStatus | None = None
+    kind: PostKind | None = None
+    category: str | None = None
+    neighbourhood_code: str | None = None
+    group_id: str | None = None
+    owner_id: str | None = None
+    organisation: str | None = None
+
+    def filter(self) -> dict[str, Any]:
+        return {k: plain(v) for k, v in vars(self).items() if v is not None}
+
+
+@dataclass(frozen=True)
+class PostFacts:
+    """What the balance figures need of a post (no text)."""
+
+    id: str
+    kind: PostKind
+    status: PostStatus
+    category: str
+    neighbourhood_code: str
+    created_at: datetime
+    first_response_at: datetime | None
+
+
+class Repository(Protocol):
+    """One tenant's marketplace; inside a use case's transaction every call is part of it."""
+
+    # projections of other services' events
+    async def replace_neighbourhoods(self, rows: Sequence[Neighbourhood]) -> None: ...
+    async def neighbourhoods(self) -> list[Neighbourhood]: ...
+    async def save_resident(self, profile: ResidentProfile) -> None: ...
+    async def resident(self, person_id: str) -> ResidentProfile | None: ...
+    async def save_organisation(self, organisation: Organisation) -> None: ...
+    async def organisation(self, slug: str) -> Organisation | None: ...
+    async def save_map_entry(self, entry: MapEntry) -> None: ...
+    async def map_entry(self, entry_id: str) -> MapEntry | None: ...
+    async def map_entries(self, category: str) -> list[MapEntry]: ...
+    async def social_map_record(self, organisation: str) -> str | None: ...
+    async def note_categories(self, codes: Iterable[str]) -> None: ...
+    async def seen_categories(self) -> list[str]: ...
+    async def set_config(self, key: str, value: Any) -> None: ...
+    async def config(self, key: str) -> Any: ...
+
+    # posts
+    async def save_post(self, post: Post) -> None: ...
+    async def get_post(self, post_id: str) -> Post | None: ...
+    async def posts_page(
+        self, query: PostQuery, keep: Callable[[Post], bool], *, limit: int, cursor: str | None
+    ) -> tuple[list[Post], str | None]: ...
+    async def open_offers(self, category: str, neighbourhood_code: str) -> list[Offer]: ...
+    async def posts_due(self, now: datetime, limit: int) -> list[Post]:
+        """Open posts whose reminder or expiry is due at `now`, the most overdue first."""
+        ...
+
+    async def post_facts(self) -> list[PostFacts]: ...
+    async def posts_of(self, owner_id: str) -> list[Post]: ...
+
+    # groups
+    async def save_group(self, group: Group) -> None: ...
+    async def get_group(self, group_id: str) -> Group | None: ...
+    async def groups(self) -> list[Group]: ...
+    async def save_membership(self, membership: Membership) -> None: ...
+    async def delete_membership(self, group_id: str, person_id: str) -> None: ...
+    async def membership(self, group_id: str, person_id: str) -> Membership | None: ...
+    async def memberships_of(self, person_id: str) -> list[Membership]: ...
+    async def members(self, group_id: str) -> list[Membership]: ...
+
+    # matches and messages
+    async def save_match(self, match: Match) -> None: ...
+    async def get_match(self, match_id: str) -> Match | None: ...
+    async def matches_of_post(self, post_id: str) -> list[Match]: ...
+    async def matches_of_person(self, person_id: str) -> list[Match]: ...
+    async def all_matches(self) -> list[Match]: ...
+    async def save_message(self, message: Message) -> None: ...
+    async def get_message(self, message_id: str) -> Message | None: ...
+    async def messages(self, match_id: str) -> list[Message]: ...
+
+    # safety
+    async def save_report(self, report: Report) -> None: ...
+    async def get_report(self, report_id: str) -> Report | None: ...
+    async def open_reports(self, group_id: str | None) -> list[Report]: ...
+    async def reports_by(self, person_id: str) -> list[Report]: ...
+    async def blocks_by(self, person_id: str) -> list[Block]: ...
+    async def save_block(self, block: Block) -> None: ...
+    async def delete_block(self, blocker_id: str, blocked_id: str) -> bool: ...
+    async def blocked_either_way(self, person_id: str) -> frozenset[str]: ...
+    async def save_certificate(self, certificate: Certificate) -> None: ...
+    async def certificates_of(self, person_id: str) -> list[Certificate]: ...
+
+    # volunteers and notifications
+    async def save_volunteer(self, profile: VolunteerProfile) -> None: ...
+    async def volunteer(self, person_id: str) -> VolunteerProfile | None: ...
+    async def volunteers_for(self, category: str) -> list[VolunteerProfile]: ...
+    async def add_notifications(self, notifications: Sequence[Notification]) -> None: ...
+    async def notifications_of(
+        self, person_id: str, *, limit: int, cursor: str | None
+    ) -> tuple[list[Notification], str | None]: ...
+    async def digest_pending(self, limit: int) -> list[Notification]: ...
+    async def mark_mailed(self, notification: Notification, at: datetime) -> None: ...
+
+    # time credits
+    async def get_transfer(self, transfer_id: str) -> Transfer | None: ...
+    async def add_transfer(self, transfer: Transfer, movements: Sequence[Movement]) -> None: ...
+    async def change_balance(
+        self, group_id: str, person_id: str, delta: int, *, floor: int, ceiling: int
+    ) -> bool: ...
+    async def balance(self, group_id: str, person_id: str) -> int: ...
+    async def balances(self, group_id: str) -> dict[str, int]: ...
+    async def group_movements(self, group_id: str) -> list[Movement]: ...
+    async def transfers_of(self, person_id: str) -> list[Transfer]: ...
+    async def group_statistics(self, group_id: str) -> GroupStatistics: ...
+
+    # privacy
+    async def consent_given(self, person_id: str, organisation: str, purpose: str) -> bool: ...
+    async def record_access(
+        self,
+        *,
+        principal: Principal,
+        resident: str,
+        action: str,
+        resource: str,
+        reason: str,
+        on_behalf_of: str | None,
+    ) -> None: ...
+    async def stage_mail(self, message: mail.Mail) -> None: ...
+    async def erase_person(self, person_id: str, tombstone: str) -> dict[str, dict[str, int]]: ...
+
+
+def _resident_doc(p: ResidentProfile) -> dict[str, Any]:
+    return {
+        "_id": p.person_id,
+        "neighbourhood_code": p.neighbourhood_code,
+        "pc4": p.pc4,
+        "age_band": p.age_band,
+        "at": p.at,
+    }
+
+
+def _map_entry(doc: dict[str, Any]) -> MapEntry:
+    return MapEntry(
+        entry_id=doc["entry_id"],
+        organization_id=doc["organization_id"],
+        owner_organisation=doc.get("owner_organisation"),
+        kind=doc.get("kind", "service"),
+        categories=tuple(doc.get("categories", ())),
+        pc4s=tuple(doc.get("pc4s", ())),
+        state=doc.get("state", "fresh"),
+        active=stored_bool(doc.get("active", True)),
+        revision=int(doc.get("revision", 0)),
+        state_at=float(doc.get("state_at", 0.0)),
+    )
+
+
+def _offer(doc: dict[str, Any]) -> Offer:
+    when = doc.get("when") or {}
+    on = when.get("on")
+    days = frozenset(when.get("weekdays") or ())
+    if on:
+        days = frozenset({datetime.fromisoformat(on).weekday()})
+    return Offer(
+        id=doc["_id"],
+        owner_id=doc.get("owner_id"),
+        category=doc["category"],
+        neighbourhood_code=doc["neighbourhood_code"],
+        weekdays=days,
+        created_ts=_required_time(doc["created_at"]).timestamp(),
+        expires_ts=float(doc.get("expires_ts") or 0.0),
+        scope=Scope(doc.get("scope", "tenant")),
+        group_id=doc.get("group_id"),
+        under_review=stored_bool(doc.get("under_review", False)),
+    )
+
+
+def _required_time(value: Any) -> datetime:
+    moment = stored_datetime(value)
+    assert moment is not None
+    return moment
+
+
+def _post_doc(post: Post) -> dict[str, Any]:
+    """With `sweep_ts`: when the expiry sweep must look at the post next (its reminder, then
+    its expiry; None once it is no longer open)."""
+    sweep = None
+    if post.status is PostStatus.OPEN:
+        sweep = post.expires_at if post.reminded_at is not None else remind_at(post)
+    return to_doc(post, post.id, expires_ts=epoch(post.expires_at), sweep_ts=epoch(sweep))
+
+
+class MongoRepository:
+    """The tenant's marketplace database, optionally inside a transaction."""
+
+    def __init__(self, db: Db, session: Session | None = None) -> None:
+        self._db = db
+        self._s = session
+
+    # -- projections -------------------------------------------------------------------------
+
+    async def replace_neighbourhoods(self, rows: Sequence[Neighbourhood]) -> None:
+        coll = self._db[NEIGHBOURHOODS]
+        await coll.delete_many({}, session=self._s)
+        if rows:
+            await coll.insert_many(
+                [
+                    {
+                        "_id": n.code,
+                        "name": n.name,
+                        "lat": n.lat,
+                        "lon": n.lon,
+                        "pc4s": list(n.pc4s),
+                    }
+                    for n in rows
+                ],
+                session=self._s,
+            )
+
+    async def neighbourhoods(self) -> list[Neighbourhood]:
+        docs = await self._db[NEIGHBOURHOODS].find({}, session=self._s).to_list(None)
+        return [
+            Neighbourhood(d["_id"], d["name"], float(d["lat"]), float(d["lon"]), tuple(d["pc4s"]))
+            for d in docs
+        ]
+
+    async def save_resident(self, profile: ResidentProfile) -> None:
+        doc = _resident_doc(profile)
+        await self._db[RESIDENTS].replace_one(
+            {"_id": doc["_id"]}, doc, upsert=True, session=self._s
+        )
+
+    async def resident(self, person_id: str) -> ResidentProfile | None:
+        doc = await self._db[RESIDENTS].find_one({"_id": person_id}, session=self._s)
+        if doc is None:
+            return None
+        return ResidentProfile(
+            doc["_id"],
+            doc.get("neighbourhood_code"),
+            doc.get("pc4"),
+            doc.get("age_band"),
+            float(doc.get("at") or 0.0),
+        )
+
+    async def save_organisation(self, organisation: Organisation) -> None:
+        doc = {"_id": organisation.slug, "kind": organisation.kind}
+        await self._db[ORGANISATIONS].replace_one(
+            {"_id": organisation.slug}, doc, upsert=True, session=self._s
+        )
+
+    async def organisation(self, slug: str) -> Organisation | None:
+        doc = await self._db[ORGANISATIONS].find_one({"_id": slug}, session=self._s)
+        return None if doc is None else Organisation(doc["_id"], doc.get("kind", "welfare"))
+
+    async def save_map_entry(self, entry: MapEntry) -> None:
+        coll = self._db[MAP_ENTRIES]
+        await coll.delete_many({"entry_id": entry.entry_id}, session=self._s)
+        base = {
+            "entry_id": entry.entry_id,
+            "organization_id": entry.organization_id,
+            "owner_organisation": entry.owner_organisation,
+            "kind": entry.kind,
+            "categories": list(entry.categories),
+            "pc4s": list(entry.pc4s),
+            "state": entry.state,
+            "active": entry.active,
+            "revision": entry.revision,
+            "state_at": entry.state_at,
+        }
+        # One document per category, so candidates are found by equality on `category`.
+        docs = [
+            {"_id": f"{entry.entry_id}|{code}", "category": code, **base}
+            for code in entry.categories or ("",)
+        ]
+        await coll.insert_many(docs, session=self._s)
+
+    async def map_entry(self, entry_id: str) -> MapEntry | None:
+        doc = await self._db[MAP_ENTRIES].find_one({"entry_id": entry_id}, session=self._s)
+        return None if doc is None else _map_entry(doc)
+
+    async def map_entries(self, category: str) -> list[MapEntry]:
+        docs = self._db[MAP_ENTRIES].find({"category": category}, session=self._s)
+        return [_map_entry(d) async for d in docs]
+
+    async def social_map_record(self, organisation: str) -> str | None:
+        doc = await self._db[MAP_ENTRIES].find_one(
+            {"owner_organisation": organisation}, session=self._s
+        )
+        return None if doc is None else str(doc["organization_id"])
+
+    async def note_categories(self, codes: Iterable[str]) -> None:
+        for code in sorted(set(codes)):
+            await self._db[CATEGORIES].replace_one(
+                {"_id": code}, {"_id": code}, upsert=True, session=self._s
+            )
+
+    async def seen_categories(self) -> list[str]:
+        docs = await self._db[CATEGORIES].find({}, session=self._s).to_list(None)
+        return sorted(str(d["_id"]) for d in docs)
+
+    async def set_config(self, key: str, value: Any) -> None:
+        await self._db[CONFIG].replace_one(
+            {"_id": key}, {"_id": key, "value": value}, upsert=True, session=self._s
+        )
+
+    async def config(self, key: str) -> Any:
+        doc = await self._db[CONFIG].find_one({"_id": key}, session=self._s)
+        return None if doc is None else doc.get("value")
+
+    # -- posts -------------------------------------------------------------------------------
+
+    async def save_post(self, post: Post) -> None:
+        doc = _post_doc(post)
+        await self._db[POSTS].replace_one({"_id": post.id}, doc, upsert=True, session=self._s)
+
+    async def get_post(self, post_id: str) -> Post | None:
+        doc = await self._db[POSTS].find_one({"_id": post_id}, session=self._s)
+        return None if doc is None else from_doc(Post, doc)
+
+    async def posts_page(
+        self, query: PostQuery, keep: Callable[[Post], bool], *, limit: int, cursor: str | None
+    ) -> tuple[list[Post], str | None]:
+        """Newest first. Rules the database cannot express (`keep`) are applied while
+        reading, in batches, so pages stay full; the cursor is the last row read."""
+        base = query.filter()
+        after = decode_cursor(cursor).get("id") if cursor else None
+        found: list[Post] = []
+        while True:
+            flt = {**base, "_id": {"$lt": after}} if after is not None else base
+            docs = (
+                await self._db[POSTS]
+                .find(flt, session=self._s)
+                .sort("_id", DESCENDING)
+                .limit(SCAN_BATCH)
+                .to_list(None)
+            )
+            for doc in docs:
+                after = doc["_id"]
+                post = from_doc(Post, doc)
+                if keep(post):
+                    found.append(post)
+                    if len(found) == limit:
+                        return found, encode_cursor({"id": after})
+            if len(docs) < SCAN_BATCH:
+                return found, None
+
+    async def open_offers(self, category: str, neighbourhood_code: str) -> list[Offer]:
+        flt = PostQuery(PostStatus.OPEN, PostKind.OFFER, category, neighbourhood_code).filter()
+        fields = {
+            "scope": 1,
+            "group_id": 1,
+            "under_review": 1,
+            "owner_id": 1,
+            "category": 1,
+            "neighbourhood_code": 1,
+            "when": 1,
+            "created_at": 1,
+            "expires_ts": 1,
+        }
+        docs = self._db[POSTS].find(flt, fields, session=self._s)
+        return [_offer(d) async for d in docs]
+
+    async def posts_due(self, now: datetime, limit: int) -> list[Post]:
+        docs = (
+            await self._db[POSTS]
+            .find({"sweep_ts": {"$lte": now.timestamp()}}, session=self._s)
+            .sort("sweep_ts", ASCENDING)
+            .limit(limit)
+            .to_list(None)
+        )
+        return [from_doc(Post, d) for d in docs]
+
+    async def posts_of(self, owner_id: str) -> list[Post]:
+        docs = self._db[POSTS].find({"owner_id": owner_id}, session=self._s).sort("_id", ASCENDING)
+        return [from_doc(Post, d) async for d in docs]
+
+    async def post_facts(self) -> list[PostFacts]:
+        fields = {
+            "kind": 1,
+            "status": 1,
+            "category": 1,
+            "neighbourhood_code": 1,
+            "created_at": 1,
+            "first_response_at": 1,
+        }
+        out = []
+        async for d in self._db[POSTS].find({}, fields, session=self._s):
+            out.append(
+                PostFacts(
+                    d["_id"],
+                    PostKind(d["kind"]),
+                    PostStatus(d["status"]),
+                    d["category"],
+                    d["neighbourhood_code"],
+                    _required_time(d["created_at"]),
+                    stored_datetime(d.get("first_response_at")),
+                )
+            )
+        return out
+
+    # -- groups ------------------------------------------------------------------------------
+
+    async def save_group(self, group: Group) -> None:
+        await self._db[GROUPS].replace_one(
+            {"_id": group.id}, to_doc(group, group.id), upsert=True, session=self._s
+        )
+
+    async def get_group(self, group_id: str) -> Group | None:
+        doc = await self._db[GROUPS].find_one({"_id": group_id}, session=self._s)
+        return None if doc is None else from_doc(Group, doc)
+
+    async def groups(self) -> list[Group]:
+        docs = self._db[GROUPS].find({}, session=self._s).sort("_id", ASCENDING)
+        return [from_doc(Group, d) async for d in docs]
+
+    async def save_membership(self, membership: Membership) -> None:
+        key = f"{membership.group_id}|{membership.person_id}"
+        await self._db[MEMBERSHIPS].replace_one(
+            {"_id": key}, to_doc(membership, key), upsert=True, session=self._s
+        )
+
+    async def delete_membership(self, group_id: str, person_id: str) -> None:
+        await self._db[MEMBERSHIPS].delete_one({"_id": f"{group_id}|{person_id}"}, session=self._s)
+
+    async def membership(self, group_id: str, person_id: str) -> Membership | None:
+        doc = await self._db[MEMBERSHIPS].find_one(
+            {"_id": f"{group_id}|{person_id}"}, session=self._s
+        )
+        return None if doc is None else from_doc(Membership, doc, id_field=None)
+
+    async def memberships_of(self, person_id: str) -> list[Membership]:
+        docs = self._db[MEMBERSHIPS].find({"person_id": person_id}, session=self._s)
+        return [from_doc(Membership, d, id_field=None) async for d in docs]
+
+    async def members(self, group_id: str) -> list[Membership]:
+        docs = (
+            self._db[MEMBERSHIPS]
+            .find({"group_id": group_id}, session=self._s)
+            .sort("_id", ASCENDING)
+        )
+        return [from_doc(Membership, d, id_field=None) async for d in docs]
+
+    # -- matches and messages ----------------------------------------------------------------
+
+    async def save_match(self, match: Match) -> None:
+        await self._db[MATCHES].replace_one(
+            {"_id": match.id}, to_doc(match, match.id), upsert=True, session=self._s
+        )
+
+    async def get_match(self, match_id: str) -> Match | None:
+        doc = await self._db[MATCHES].find_one({"_id": match_id}, session=self._s)
+        return None if doc is None else from_doc(Match, doc)
+
+    async def matches_of_post(self, post_id: str) -> list[Match]:
+        docs = self._db[MATCHES].find({"post_id": post_id}, session=self._s).sort("_id", ASCENDING)
+        return [from_doc(Match, d) async for d in docs]
+
+    async def matches_of_person(self, person_id: str) -> list[Match]:
+        found: dict[str, Match] = {}
+        for field in ("responder_id", "owner_id"):
+            async for d in self._db[MATCHES].find({field: person_id}, session=self._s):
+                found[d["_id"]] = from_doc(Match, d)
+        return [found[k] for k in sorted(found)]
+
+    async def all_matches(self) -> list[Match]:
+        return [from_doc(Match, d) async for d in self._db[MATCHES].find({}, session=self._s)]
+
+    async def save_message(self, message: Message) -> None:
+        await self._db[MESSAGES].replace_one(
+            {"_id": message.id}, to_doc(message, message.id), upsert=True, session=self._s
+        )
+
+    async def get_message(self, message_id: str) -> Message | None:
+        doc = await self._db[MESSAGES].find_one({"_id": message_id}, session=self._s)
+        return None if doc is None else from_doc(Message, doc)
+
+    async def messages(self, match_id: str) -> list[Message]:
+        docs = (
+            self._db[MESSAGES].find({"match_id": match_id}, session=self._s).sort("_id", ASCENDING)
+        )
+        return [from_doc(Message, d) async for d in docs]
+
+    # -- safety ------------------------------------------------------------------------------
+
+    async def save_report(self, report: Report) -> None:
+        await self._db[REPORTS].replace_one(
+            {"_id": report.id}, to_doc(report, report.id), upsert=True, session=self._s
+        )
+
+    async def get_report(self, report_id: str) -> Report | None:
+        doc = await self._db[REPORTS].find_one({"_id": report_id}, session=self._s)
+        return None if doc is None else from_doc(Report, doc)
+
+    async def open_reports(self, group_id: str | None) -> list[Report]:
+        flt = {"status": ReportStatus.OPEN.value, "group_id": group_id}
+        docs = self._db[REPORTS].find(flt, session=self._s).sort("_id", ASCENDING)
+        return [from_doc(Report, d) async for d in docs]
+
+    async def reports_by(self, person_id: str) -> list[Report]:
+        docs = self._db[REPORTS].find({"reporter_id": person_id}, session=self._s)
+        return [from_doc(Report, d) async for d in docs]
+
+    async def blocks_by(self, person_id: str) -> list[Block]:
+        docs = self._db[BLOCKS].find({"blocker_id": person_id}, session=self._s)
+        return [from_doc(Block, d, id_field=None) async for d in docs]
+
+    async def save_block(self, block: Block) -> None:
+        key = f"{block.blocker_id}|{block.blocked_id}"
+        await self._db[BLOCKS].replace_one(
+            {"_id": key}, to_doc(block, key), upsert=True, session=self._s
+        )
+
+    async def delete_block(self, blocker_id: str, blocked_id: str) -> bool:
+        result = await self._db[BLOCKS].delete_one(
+            {"_id": f"{blocker_id}|{blocked_id}"}, session=self._s
+        )
+        return bool(result.deleted_count)
+
+    async def blocked_either_way(self, person_id: str) -> frozenset[str]:
+        out: set[str] = set()
+        async for d in self._db[BLOCKS].find({"blocker_id": person_id}, session=self._s):
+            out.add(d["blocked_id"])
+        async for d in self._db[BLOCKS].find({"blocked_id": person_id}, session=self._s):
+            out.add(d["blocker_id"])
+        return frozenset(out)
+
+    async def save_certificate(self, certificate: Certificate) -> None:
+        key = f"{certificate.organisation}|{certificate.person_id}"
+        await self._db[CERTIFICATES].replace_one(
+            {"_id": key}, to_doc(certificate, key), upsert=True, session=self._s
+        )
+
+    async def certificates_of(self, person_id: str) -> list[Certificate]:
+        docs = self._db[CERTIFICATES].find({"person_id": person_id}, session=self._s)
+        return [from_doc(Certificate, d, id_field=None) async for d in docs]
+
+    # -- volunteers and notifications --------------------------------------------------------
+
+    async def save_volunteer(self, profile: VolunteerProfile) -> None:
+        pid = profile.person_id
+        await self._db[VOLUNTEERS].replace_one(
+            {"_id": pid}, to_doc(profile, pid), upsert=True, session=self._s
+        )
+        cats = self._db[VOLUNTEER_CATEGORIES]
+        await cats.delete_many({"person_id": pid}, session=self._s)
+        if profile.active:
+            await cats.insert_many(
+                [
+                    {"_id": f"{pid}|{c}", "person_id": pid, "category": c}
+                    for c in sorted(set(profile.categories))
+                ],
+                session=self._s,
+            )
+
+    async def volunteer(self, person_id: str) -> VolunteerProfile | None:
+        doc = await self._db[VOLUNTEERS].find_one({"_id": person_id}, session=self._s)
+        if doc is None:
+            return None
+        return from_doc(VolunteerProfile, doc, id_field=None)
+
+    async def volunteers_for(self, category: str) -> list[VolunteerProfile]:
+        ids = [
+            d["person_id"]
+            async for d in self._db[VOLUNTEER_CATEGORIES].find(
+                {"category": category}, session=self._s
+            )
+        ]
+        if not ids:
+            return []
+        docs = self._db[VOLUNTEERS].find({"_id": {"$in": ids}}, session=self._s)
+        return [from_doc(VolunteerProfile, d, id_field=None) async for d in docs]
+
+    async def add_notifications(self, notifications: Sequence[Notification]) -> None:
+        if not notifications:
+            return
+        docs = [
+            to_doc(n, n.id, digest_pending=n.delivery is Delivery.DIGEST and n.mailed_at is None)
+            for n in notifications
+        ]
+        await self._db[NOTIFICATIONS].insert_many(docs, session=self._s)
+
+    async def notifications_of(
+        self, person_id: str, *, limit: int, cursor: str | None
+    ) -> tuple[list[Notification], str | None]:
+        flt: dict[str, Any] = {"person_id": person_id}
+        if cursor:
+            flt["_id"] = {"$lt": decode_cursor(cursor).get("id")}
+        docs = (
+            await self._db[NOTIFICATIONS]
+            .find(flt, session=self._s)
+            .sort("_id", DESCENDING)
+            .limit(limit + 1)
+            .to_list(None)
+        )
+        more = len(docs) > limit
+        docs = docs[:limit]
+        items = [from_doc(Notification, d) for d in docs]
+        return items, encode_cursor({"id": docs[-1]["_id"]}) if more else None
+
+    async def digest_pending(self, limit: int) -> list[Notification]:
+        docs = (
+            await self._db[NOTIFICATIONS]
+            .find({"digest_pending": True}, session=self._s)
+            .sort("_id", ASCENDING)
+            .limit(limit)
+            .to_list(None)
+        )
+        return [from_doc(Notification, d) for d in docs]
+
+    async def mark_mailed(self, notification: Notification, at: datetime) -> None:
+        done = notification.model_copy(update={"mailed_at": at})
+        await self._db[NOTIFICATIONS].replace_one(
+            {"_id": done.id}, to_doc(done, done.id, digest_pending=False), session=self._s
+        )
+
+    # -- time credits ------------------------------------------------------------------------
+
+    async def get_transfer(self, transfer_id: str) -> Transfer | None:
+        doc = await self._db[TRANSFERS].find_one({"_id": transfer_id}, session=self._s)
+        return None if doc is None else from_doc(Transfer, doc)
+
+    async def add_transfer(self, transfer: Transfer, movements: Sequence[Movement]) -> None:
+        await self._db[TRANSFERS].insert_one(to_doc(transfer, transfer.id), session=self._s)
+        await self._db[MOVEMENTS].insert_many([to_doc(m, m.id) for m in movements], session=self._s)
+
+    async def change_balance(
+        self, group_id: str, person_id: str, delta: int, *, floor: int, ceiling: int
+    ) -> bool:
+        """Add `delta` unless the balance would leave [floor, ceiling]: one conditional
+        update, so concurrent bookings cannot both pass a limit check (on MongoDB the losing
+        transaction hits a write conflict and is retried; the embedded server serialises
+        transactions per database)."""
+        key = f"{group_id}|{person_id}"
+        coll = self._db[ACCOUNTS]
+        if await coll.find_one({"_id": key}, {"_id": 1}, session=self._s) is None:
+            await coll.insert_one(
+                {"_id": key, "group_id": group_id, "person_id": person_id, "balance": 0},
+                session=self._s,
+            )
+        bound = {"$gte": floor - delta} if delta < 0 else {"$lte": ceiling - delta}
+        result = await coll.update_one(
+            {"_id": key, "balance": bound}, {"$inc": {"balance": delta}}, session=self._s
+        )
+        return bool(result.modified_count)
+
+    async def balance(self, group_id: str, person_id: str) -> int:
+        doc = await self._db[ACCOUNTS].find_one({"_id": f"{group_id}|{person_id}"}, session=self._s)
+        return 0 if doc is None else int(doc["balance"])
+
+    async def balances(self, group_id: str) -> dict[str, int]:
+        docs = self._db[ACCOUNTS].find({"group_id": group_id}, session=self._s)
+        return {d["person_id"]: int(d["balance"]) async for d in docs}
+
+    async def group_movements(self, group_id: str) -> list[Movement]:
+        docs = (
+            self._db[MOVEMENTS].find({"group_id": group_id}, session=self._s).sort("_id", ASCENDING)
+        )
+        return [from_doc(Movement, d) async for d in docs]
+
+    async def transfers_of(self, person_id: str) -> list[Transfer]:
+        found: dict[str, Transfer] = {}
+        for field in ("from_person_id", "to_person_id"):
+            async for d in self._db[TRANSFERS].find({field: person_id}, session=self._s):
+                found[d["_id"]] = from_doc(Transfer, d)
+        return [found[k] for k in sorted(found)]
+
+    async def group_statistics(self, group_id: str) -> GroupStatistics:
+        balances = await self.balances(group_id)
+        moves = await self.group_movements(group_id)
+        by_transfer: dict[str, list[Movement]] = {}
+        for m in moves:
+            by_transfer.setdefault(m.transfer_id, []).append(m)
+        within = sum(1 for ms in by_transfer.values() if len(ms) == 2)
+        inflow = sum(
+            ms[0].amount for ms in by_transfer.values() if len(ms) == 1 and ms[0].amount > 0
+        )
+        outflow = -sum(
+            ms[0].amount for ms in by_transfer.values() if len(ms) == 1 and ms[0].amount < 0
+        )
+        return GroupStatistics(
+            group_id=group_id,
+            accounts=len(balances),
+            balance_total=sum(balances.values()),
+            movement_total=sum(m.amount for m in moves),
+            movements=len(moves),
+            transfers_within=within,
+            inflow=inflow,
+            outflow=outflow,
+            positive_total=sum(b for b in balances.values() if b > 0),
+            negative_total=sum(b for b in balances.values() if b < 0),
+        )
+
+    # -- privacy -----------------------------------------------------------------------------
+
+    async def consent_given(self, person_id: str, organisation: str, purpose: str) -> bool:
+        # The shared projection (`consent_states`); identity's purposes are a closed list.
+        return await consent.consent_given(self._db, person_id, organisation, cast(Any, purpose))
+
+    async def record_access(
+        self,
+        *,
+        principal: Principal,
+        resident: str,
+        action: str,
+        resource: str,
+        reason: str,
+        on_behalf_of: str | None,
+    ) -> None:
+        await access_log.record_access(
+            self._db,
+            service="marketplace",
+            principal=principal,
+            resident=resident,
+            action=action,
+            resource=resource,
+            reason=reason,
+            on_behalf_of=on_behalf_of,
+            session=self._s,
+        )
+
+    async def stage_mail(self, message: mail.Mail) -> None:
+        await mail.stage_mail(self._db, message, session=self._s)
+
+    async def erase_person(self, person_id: str, tombstone: str) -> dict[str, dict[str, int]]:
+        """Delete what is the person's; keep the ledger whole under `tombstone` (one random
+        id for all of the person's accounts, movements and transfers, so balances and group
+        statistics stay consistent and nothing links back). Returns erased and anonymised
+        counts."""
+        db, s = self._db, self._s
+        erased: dict[str, int] = {}
+        anonymised: dict[str, int] = {}
+
+        async def delete(coll: str, flt: dict[str, Any]) -> int:
+            return int((await db[coll].delete_many(flt, session=s)).deleted_count)
+
+        own_posts = [
+            d["_id"] async for d in db[POSTS].find({"owner_id": person_id}, {"_id": 1}, session=s)
+        ]
+        # Matches on the person's posts and the person's responses go, with their messages.
+        match_ids: set[str] = set()
+        for post_id in own_posts:
+            async for d in db[MATCHES].find({"post_id": post_id}, {"_id": 1}, session=s):
+                match_ids.add(d["_id"])
+        for field in ("responder_id", "owner_id"):
+            async for d in db[MATCHES].find({field: person_id}, {"_id": 1}, session=s):
+                match_ids.add(d["_id"])
+        erased["messages"] = 0
+        for match_id in sorted(match_ids):
+            erased["messages"] += await delete(MESSAGES, {"match_id": match_id})
+        erased["messages"] += await delete(MESSAGES, {"sender_id": person_id})
+        # Messages the person wrote for a resident (a broker) stay the resident's: unlink.
+        written = 0
+        async for d in db[MESSAGES].find({"written_by": person_id}, session=s):
+            await db[MESSAGES].replace_one(
+                {"_id": d["_id"]}, {**d, "written_by": tombstone}, session=s
+            )
+            written += 1
+        anonymised["messages_written_for_others"] = written
+        erased["matches"] = 0
+        for match_id in sorted(match_ids):
+            erased["matches"] += await delete(MATCHES, {"_id": match_id})
+        erased["posts"] = await delete(POSTS, {"owner_id": person_id})
+        # Posts the person typed for someone else (a broker) stay the resident's: unlink them.
+        typed = 0
+        async for d in db[POSTS].find({"posted_by": person_id}, session=s):
+            await db[POSTS].replace_one({"_id": d["_id"]}, {**d, "posted_by": tombstone}, session=s)
+            typed += 1
+        anonymised["posts_written_for_others"] = typed
+        erased["memberships"] = await delete(MEMBERSHIPS, {"person_id": person_id})
+        erased["reports"] = await delete(REPORTS, {"reporter_id": person_id})
+        erased["reports"] += await delete(REPORTS, {"author_id": person_id})
+        decided = 0
+        async for d in db[REPORTS].find({"decided_by": person_id}, session=s):
+            await db[REPORTS].replace_one(
+                {"_id": d["_id"]}, {**d, "decided_by": tombstone}, session=s
+            )
+            decided += 1
+        anonymised["reports_decided"] = decided
+        erased["blocks"] = await delete(BLOCKS, {"blocker_id": person_id})
+        erased["blocks"] += await delete(BLOCKS, {"blocked_id": person_id})
+        erased["certificates"] = await delete(CERTIFICATES, {"person_id": person_id})
+        volunteer = await db[VOLUNTEERS].find_one({"_id": person_id}, session=s)
+        if volunteer is not None and volunteer.get("email"):
+            # mail already staged for the volunteer's address (digests, notices) goes too
+            await delete(mail.MAIL_OUTBOX, {"to": volunteer["email"]})
+        erased["volunteer_profile"] = await delete(VOLUNTEERS, {"_id": person_id})
+        await delete(VOLUNTEER_CATEGORIES, {"person_id": person_id})
+        erased["notifications"] = await delete(NOTIFICATIONS, {"person_id": person_id})
+        # Replays of the person's requests (and of brokers' requests for them) hold their ids.
+        replays = []
+        async for d in db[IDEMPOTENCY].find({}, session=s):
+            if person_id in json.dumps(d, default=str):
+                replays.append(d["_id"])
+        for replay in replays:
+            await db[IDEMPOTENCY].delete_one({"_id": replay}, session=s)
+        erased["request_replays"] = len(replays)
+        erased["profile"] = await delete(RESIDENTS, {"_id": person_id})
+        # Groups the person created keep existing under the tombstone.
+        groups = 0
+        async for d in db[GROUPS].find({"created_by": person_id}, session=s):
+            await db[GROUPS].replace_one(
+                {"_id": d["_id"]}, {**d, "created_by": tombstone}, session=s
+            )
+            groups += 1
+        anonymised["groups"] = groups
+        anonymised.update(await self._anonymise_ledger(person_id, tombstone))
+        return {"erased": erased, "anonymised": anonymised}
+
+    async def _anonymise_ledger(self, person_id: str, tombstone: str) -> dict[str, int]:
+        db, s = self._db, self._s
+        accounts = 0
+        async for d in db[ACCOUNTS].find({"person_id": person_id}, session=s):
+            await db[ACCOUNTS].delete_one({"_id": d["_id"]}, session=s)
+            key = f"{d['group_id']}|{tombstone}"
+            await db[ACCOUNTS].insert_one({**d, "_id": key, "person_id": tombstone}, session=s)
+            accounts += 1
+        movements = 0
+        async for d in db[MOVEMENTS].find({"person_id": person_id}, session=s):
+            await db[MOVEMENTS].replace_one(
+                {"_id": d["_id"]}, {**d, "person_id": tombstone}, session=s
+            )
+            movements += 1
+        linked: dict[str, dict[str, Any]] = {}
+        for field in ("from_person_id", "to_person_id", "requested_by"):
+            async for d in db[TRANSFERS].find({field: person_id}, session=s):
+                linked[d["_id"]] = d
+        for doc in linked.values():
+            fields = ("from_person_id", "to_person_id", "requested_by")
+            renamed = {f: tombstone for f in fields if doc.get(f) == person_id}
+            await db[TRANSFERS].replace_one({"_id": doc["_id"]}, {**doc, **renamed}, session=s)
+        transfers = len(linked)
+        return {"accounts": accounts, "movements": movements, "transfers": transfers}

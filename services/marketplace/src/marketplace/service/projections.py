@@ -1,0 +1,200 @@
+"""Other services' events the marketplace keeps a projection of, each applied once
+(`messaging.apply_once`): identity's neighbourhood table, residents' neighbourhoods,
+organisations and the tenant's k-anonymity; the social map's entries (categories, places,
+freshness) and category codes. Events about a person pass `person=` so nothing is written
+back after the person's erasure."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any
+
+from pydantic import ValidationError
+from wijkkracht_common.events.envelope import Envelope
+from wijkkracht_common.events.identity import (
+    NeighbourhoodsImported,
+    OrganisationCreated,
+    PersonProfileUpdated,
+    PersonRegistered,
+    TenantCreated,
+)
+from wijkkracht_common.events.social_map import (
+    EntryHidden,
+    EntryPublished,
+    EntryUpdated,
+    EntryVerificationDue,
+    EntryVerified,
+    EntryWentStale,
+)
+from wijkkracht_common.messaging import Delivery, PermanentError, apply_once
+from wijkkracht_common.outbox import Staged
+from wijkkracht_common.storage import Session
+
+from marketplace.adapters.repositories import Db, Repository
+from marketplace.domain.matching import MapEntry
+from marketplace.domain.places import Neighbourhood, NeighbourhoodTable
+from marketplace.domain.residents import Organisation, ResidentProfile
+from marketplace.service.balance import K_ANONYMITY
+from marketplace.service.context import Context
+
+RepositoryEffect = Callable[[Repository], Awaitable[Sequence[Staged]]]
+
+
+async def _apply(
+    ctx: Context,
+    env: Envelope[Any],
+    delivery: Delivery,
+    effect: RepositoryEffect,
+    *,
+    person: str | None = None,
+) -> bool:
+    async def on_db(db: Db, session: Session) -> Sequence[Staged]:
+        return await effect(ctx.repo(db, session))
+
+    return await apply_once(ctx.runtime, env, delivery, on_db, person=person)
+
+
+def parse_neighbourhoods(rows: list[dict[str, object]]) -> list[Neighbourhood]:
+    """Identity's rows (code, name, lat, lon, postcodes)."""
+    table = []
+    for row in rows:
+        pcs = row.get("postcodes", row.get("pc4", []))
+        if isinstance(pcs, str):
+            pcs = pcs.replace(";", " ").split()
+        try:
+            table.append(
+                Neighbourhood(
+                    code=str(row["code"]),
+                    name=str(row.get("name", row["code"])),
+                    lat=float(row.get("lat", row.get("centroid_lat")) or 0.0),  # type: ignore[arg-type]
+                    lon=float(row.get("lon", row.get("centroid_lon")) or 0.0),  # type: ignore[arg-type]
+                    pc4s=tuple(str(p) for p in pcs) if isinstance(pcs, list | tuple) else (),
+                )
+            )
+        except (KeyError, TypeError, ValueError, ValidationError) as error:
+            raise PermanentError(f"invalid neighbourhood row: {error}") from error
+    return table
+
+
+async def on_neighbourhoods(
+    ctx: Context, env: Envelope[NeighbourhoodsImported], delivery: Delivery
+) -> bool:
+    table = parse_neighbourhoods(env.data.neighbourhoods)
+
+    async def effect(r: Repository) -> list[Staged]:
+        await r.replace_neighbourhoods(table)
+        return []
+
+    return await _apply(ctx, env, delivery, effect)
+
+
+async def on_person(
+    ctx: Context,
+    env: Envelope[PersonRegistered] | Envelope[PersonProfileUpdated],
+    delivery: Delivery,
+) -> bool:
+    data = env.data
+    at = env.time.timestamp()
+
+    async def effect(r: Repository) -> list[Staged]:
+        before = await r.resident(data.person_id)
+        if before is not None and before.at > at:
+            return []  # a newer profile is kept
+        code = data.neighbourhood_code
+        if code is None and data.pc4 is not None:
+            hood = NeighbourhoodTable(await r.neighbourhoods()).of_pc4(data.pc4)
+            code = hood.code if hood else None
+        await r.save_resident(ResidentProfile(data.person_id, code, data.pc4, data.age_band, at))
+        return []
+
+    return await _apply(ctx, env, delivery, effect, person=data.person_id)
+
+
+async def on_organisation(
+    ctx: Context, env: Envelope[OrganisationCreated], delivery: Delivery
+) -> bool:
+    async def effect(r: Repository) -> list[Staged]:
+        await r.save_organisation(Organisation(env.data.organisation_slug, env.data.kind))
+        return []
+
+    return await _apply(ctx, env, delivery, effect)
+
+
+async def on_tenant(ctx: Context, env: Envelope[TenantCreated], delivery: Delivery) -> bool:
+    async def effect(r: Repository) -> list[Staged]:
+        await r.set_config(K_ANONYMITY, env.data.k_anonymity)
+        return []
+
+    return await _apply(ctx, env, delivery, effect)
+
+
+async def on_entry(
+    ctx: Context,
+    env: Envelope[EntryPublished] | Envelope[EntryUpdated],
+    delivery: Delivery,
+) -> bool:
+    """An entry's content (categories, places, active or not); its freshness is kept."""
+    data = env.data
+    active = isinstance(data, EntryPublished) or data.status == "active"
+
+    async def effect(r: Repository) -> list[Staged]:
+        await r.note_categories(data.category_codes)
+        before = await r.map_entry(data.entry_id)
+        if before is not None and before.revision > data.revision:
+            return []
+        await r.save_map_entry(
+            MapEntry(
+                entry_id=data.entry_id,
+                organization_id=data.organization_id,
+                owner_organisation=data.owner_organisation,
+                kind=data.kind,
+                categories=tuple(data.category_codes),
+                pc4s=tuple(data.pc4s),
+                state=before.state if before is not None else "fresh",
+                active=active,
+                revision=data.revision,
+                state_at=before.state_at if before is not None else env.time.timestamp(),
+            )
+        )
+        return []
+
+    return await _apply(ctx, env, delivery, effect)
+
+
+FreshnessEvent = (
+    Envelope[EntryVerified]
+    | Envelope[EntryVerificationDue]
+    | Envelope[EntryWentStale]
+    | Envelope[EntryHidden]
+)
+
+
+async def on_freshness(ctx: Context, env: FreshnessEvent, delivery: Delivery) -> bool:
+    """Fresh, due, stale or hidden: only fresh and due entries are ever suggested."""
+    data = env.data
+    state = "fresh" if isinstance(data, EntryVerified) else data.state
+    at = env.time.timestamp()
+
+    async def effect(r: Repository) -> list[Staged]:
+        before = await r.map_entry(data.entry_id)
+        if before is None:
+            return []  # content unknown here (e.g. an imported entry): nothing to suggest
+        if (data.revision, at) < (before.revision, before.state_at):
+            return []
+        await r.save_map_entry(
+            MapEntry(
+                entry_id=before.entry_id,
+                organization_id=before.organization_id,
+                owner_organisation=before.owner_organisation,
+                kind=before.kind,
+                categories=before.categories,
+                pc4s=before.pc4s,
+                state=state,
+                active=before.active,
+                revision=max(before.revision, data.revision),
+                state_at=at,
+            )
+        )
+        return []
+
+    return await _apply(ctx, env, delivery, effect)
