@@ -41,13 +41,21 @@ class Settings(BaseServiceSettings):
     argon2_memory_kib: int = 65536
     argon2_parallelism: int = 4
 
-    # Login throttling (per account, and per client IP within a tenant).
-    login_account_limit: int = 5
-    login_ip_limit: int = 20
-    login_window_seconds: int = 900
+    # Login throttling (domain/login_throttle.py), per tenant: failures per (account, source)
+    # and per source (client address) allowed without delay; then the source waits the first
+    # delay, doubling per further failure up to the maximum. Failures count for
+    # `login_failure_memory_seconds`. The owner gets a notice after
+    # `login_notice_after_failures` failures of their account (all sources), at most once per
+    # `login_notice_interval_seconds`.
+    login_free_failures_per_account_source: int = Field(default=5, ge=1)
+    login_free_failures_per_source: int = Field(default=20, ge=1)
+    login_first_delay_seconds: float = Field(default=30.0, gt=0)
+    login_max_delay_seconds: float = Field(default=900.0, gt=0)
+    login_failure_memory_seconds: float = Field(default=6 * 3600.0, gt=0)
+    login_notice_after_failures: int = Field(default=5, ge=1)
+    login_notice_interval_seconds: float = Field(default=24 * 3600.0, ge=0)
     # How long a registered API client is served from memory by the token endpoint.
     client_cache_seconds: float = 10.0
-    login_lock_seconds: int = 900
     #: How long a rendered login form stays valid (its CSRF token's lifetime).
     login_form_max_age_seconds: int = 3600
 

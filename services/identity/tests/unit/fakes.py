@@ -20,7 +20,7 @@ from identity.domain.api_clients import ApiClient
 from identity.domain.consent import ConsentLedger
 from identity.domain.erasure import ErasureStatus
 from identity.domain.login_codes import LoginCode
-from identity.domain.login_throttle import LoginThrottlePolicy
+from identity.domain.login_throttle import LoginFailure
 from identity.domain.memberships import Membership
 from identity.domain.neighbourhoods import NeighbourhoodTable
 from identity.domain.oauth_policy import OAuthPolicy
@@ -28,11 +28,12 @@ from identity.domain.oauth_records import AuthorizationCode, MarkCodeUsed, Refre
 from identity.domain.people import Person
 from identity.domain.signing_keys import KeySet
 from identity.domain.tenancy import Organisation, Team, Tenant
-from identity.service.context import Identity
+from identity.service.context import Identity, throttle_policy
 from identity.service.keys import KeyStore
 from identity.service.passwords import PasswordHasher
 from identity.settings import Settings
 from wijkkracht_common.auth import Principal
+from wijkkracht_common.mail import Mail
 from wijkkracht_common.storage import DuplicateKeyError
 
 
@@ -369,16 +370,48 @@ class FakeLoginCodes:
 
 class FakeLoginFailures:
     def __init__(self) -> None:
-        self.failures: list[tuple[str, datetime]] = []
+        self.failures: list[LoginFailure] = []
 
-    async def record(self, keys: Sequence[str], at: datetime, expires_at: datetime) -> None:
-        self.failures += [(key, at) for key in keys]
+    async def record(self, failure: LoginFailure, *, expires_at: datetime) -> None:
+        self.failures.append(failure)
 
-    async def since(self, key: str, since: datetime) -> list[datetime]:
-        return [at for k, at in self.failures if k == key and at >= since]
+    async def of_account_source(self, account: str, source: str, since: datetime) -> list[datetime]:
+        return [
+            f.at
+            for f in self.failures
+            if f.account == account and f.source == source and f.at >= since
+        ]
 
-    async def forget(self, key: str) -> None:
-        self.failures = [(k, at) for k, at in self.failures if k != key]
+    async def of_source(self, source: str, since: datetime) -> list[datetime]:
+        return [f.at for f in self.failures if f.source == source and f.at >= since]
+
+    async def count_of_account(self, account: str, since: datetime) -> int:
+        return sum(1 for f in self.failures if f.account == account and f.at >= since)
+
+    async def forget_account(self, account: str) -> None:
+        self.failures = [f for f in self.failures if f.account != account]
+
+
+class FakeLoginNotices:
+    def __init__(self) -> None:
+        self.sent: dict[str, datetime] = {}
+
+    async def last_sent(self, account: str) -> datetime | None:
+        return self.sent.get(account)
+
+    async def mark_sent(self, account: str, at: datetime) -> None:
+        self.sent[account] = at
+
+    async def forget(self, account: str) -> None:
+        self.sent.pop(account, None)
+
+
+class FakeMailOutbox:
+    def __init__(self) -> None:
+        self.mails: list[Mail] = []
+
+    async def stage(self, mail: Mail) -> None:
+        self.mails.append(mail)
 
 
 class FakeNeighbourhoodTables:
@@ -452,6 +485,8 @@ class FakeRepositories:
     grants: FakeGrants = field(default_factory=FakeGrants)
     login_codes: FakeLoginCodes = field(default_factory=FakeLoginCodes)
     login_failures: FakeLoginFailures = field(default_factory=FakeLoginFailures)
+    login_notices: FakeLoginNotices = field(default_factory=FakeLoginNotices)
+    mail: FakeMailOutbox = field(default_factory=FakeMailOutbox)
     neighbourhoods: FakeNeighbourhoodTables = field(default_factory=FakeNeighbourhoodTables)
     access_log: FakeAccessLog = field(default_factory=FakeAccessLog)
     idempotency: FakeIdempotentResponses = field(default_factory=FakeIdempotentResponses)
@@ -514,6 +549,9 @@ class FakeRuntime:
     def notify_relay(self, tenant: str | None = None) -> None:
         self.relay_notified += 1
 
+    def notify_mail(self) -> None:
+        pass
+
     def event_types(self) -> list[str]:
         return [e.type.split(".")[-2] for e in self.staged]
 
@@ -541,6 +579,6 @@ def fake_identity(world: FakeWorld, **settings: Any) -> Identity:
         keys=KeyStore(keys),
         hasher=PasswordHasher(time_cost=1, memory_cost_kib=1024, parallelism=1),
         policy=OAuthPolicy(issuer=config.issuer),
-        throttle=LoginThrottlePolicy(),
+        throttle=throttle_policy(config),
         repositories=world.repositories,  # type: ignore[arg-type]
     )

@@ -25,6 +25,7 @@ from wijkkracht_common.access_log import record_access
 from wijkkracht_common.auth import Principal
 from wijkkracht_common.events.envelope import new_event_id
 from wijkkracht_common.idempotency import IDEMPOTENCY
+from wijkkracht_common.mail import Mail, stage_mail
 from wijkkracht_common.pagination import paginate
 from wijkkracht_common.storage import Database, DuplicateKeyError, Session, restore_datetimes
 
@@ -36,6 +37,7 @@ from identity.domain.api_clients import ApiClient
 from identity.domain.consent import ConsentLedger
 from identity.domain.erasure import ErasureStatus
 from identity.domain.login_codes import LoginCode
+from identity.domain.login_throttle import LoginFailure
 from identity.domain.memberships import Membership
 from identity.domain.neighbourhoods import NeighbourhoodTable
 from identity.domain.oauth_records import AuthorizationCode, MarkCodeUsed, RefreshToken
@@ -171,9 +173,27 @@ class LoginCodes(Protocol):
 
 
 class LoginFailures(Protocol):
-    async def record(self, keys: Sequence[str], at: datetime, expires_at: datetime) -> None: ...
-    async def since(self, key: str, since: datetime) -> list[datetime]: ...
-    async def forget(self, key: str) -> None: ...
+    """Failed logins, shared by every replica (the throttle's counters)."""
+
+    async def record(self, failure: LoginFailure, *, expires_at: datetime) -> None: ...
+    async def of_account_source(
+        self, account: str, source: str, since: datetime
+    ) -> list[datetime]: ...
+    async def of_source(self, source: str, since: datetime) -> list[datetime]: ...
+    async def count_of_account(self, account: str, since: datetime) -> int: ...
+    async def forget_account(self, account: str) -> None: ...
+
+
+class LoginNotices(Protocol):
+    """When an account's owner was last told about failed logins."""
+
+    async def last_sent(self, account: str) -> datetime | None: ...
+    async def mark_sent(self, account: str, at: datetime) -> None: ...
+    async def forget(self, account: str) -> None: ...
+
+
+class MailOutbox(Protocol):
+    async def stage(self, mail: Mail) -> None: ...
 
 
 class NeighbourhoodTables(Protocol):
@@ -230,6 +250,10 @@ class Repositories(Protocol):
     def login_codes(self) -> LoginCodes: ...
     @property
     def login_failures(self) -> LoginFailures: ...
+    @property
+    def login_notices(self) -> LoginNotices: ...
+    @property
+    def mail(self) -> MailOutbox: ...
     @property
     def neighbourhoods(self) -> NeighbourhoodTables: ...
     @property
@@ -701,20 +725,62 @@ class MongoLoginCodes(_Mongo):
 
 
 class MongoLoginFailures(_Mongo):
-    async def record(self, keys: Sequence[str], at: datetime, expires_at: datetime) -> None:
-        await self._db[c.LOGIN_FAILURES].insert_many(
-            [{"_id": new_event_id(), "key": k, "at": at, "expires_at": expires_at} for k in keys],
+    """One inserted document per failure (date-times stay queryable), removed by a TTL
+    index after `expires_at`."""
+
+    async def record(self, failure: LoginFailure, *, expires_at: datetime) -> None:
+        await self._db[c.LOGIN_FAILURES].insert_one(
+            {
+                "_id": new_event_id(),
+                "account": failure.account,
+                "source": failure.source,
+                "at": failure.at,
+                "expires_at": expires_at,
+            },
             session=self._session,
         )
 
-    async def since(self, key: str, since: datetime) -> list[datetime]:
-        cursor = self._db[c.LOGIN_FAILURES].find(
-            {"key": key, "at": {"$gte": since}}, projection={"at": 1}, session=self._session
-        )
-        return [doc["at"] async for doc in cursor]
+    async def _times(self, query: dict[str, Any]) -> list[datetime]:
+        cursor = self._db[c.LOGIN_FAILURES].find(query, projection={"at": 1}, session=self._session)
+        return [restore_datetimes(doc)["at"] async for doc in cursor]
 
-    async def forget(self, key: str) -> None:
-        await self._db[c.LOGIN_FAILURES].delete_many({"key": key}, session=self._session)
+    async def of_account_source(self, account: str, source: str, since: datetime) -> list[datetime]:
+        return await self._times({"account": account, "source": source, "at": {"$gte": since}})
+
+    async def of_source(self, source: str, since: datetime) -> list[datetime]:
+        return await self._times({"source": source, "at": {"$gte": since}})
+
+    async def count_of_account(self, account: str, since: datetime) -> int:
+        return await self._db[c.LOGIN_FAILURES].count_documents(
+            {"account": account, "at": {"$gte": since}}, session=self._session
+        )
+
+    async def forget_account(self, account: str) -> None:
+        failures = self._db[c.LOGIN_FAILURES]
+        await failures.delete_many({"account": account}, session=self._session)
+        # records of versions before the (account, source) counters
+        await failures.delete_many({"key": f"account:{account}"}, session=self._session)
+
+
+class MongoLoginNotices(_Mongo):
+    async def last_sent(self, account: str) -> datetime | None:
+        doc = await self._db[c.LOGIN_NOTICES].find_one({"_id": account}, session=self._session)
+        sent: datetime | None = None if doc is None else restore_datetimes(doc)["sent_at"]
+        return sent
+
+    async def mark_sent(self, account: str, at: datetime) -> None:
+        await self._db[c.LOGIN_NOTICES].replace_one(
+            {"_id": account}, {"_id": account, "sent_at": at}, upsert=True, session=self._session
+        )
+
+    async def forget(self, account: str) -> None:
+        await self._db[c.LOGIN_NOTICES].delete_one({"_id": account}, session=self._session)
+
+
+class MongoMailOutbox(_Mongo):
+    async def stage(self, mail: Mail) -> None:
+        """Sent by the runtime's mail relay once the transaction committed."""
+        await stage_mail(self._db, mail, session=self._session)
 
 
 NEIGHBOURHOOD_TABLE_ID = "table"
@@ -844,6 +910,14 @@ class MongoRepositories:
     @cached_property
     def login_failures(self) -> MongoLoginFailures:
         return MongoLoginFailures(self._db, self._session)
+
+    @cached_property
+    def login_notices(self) -> MongoLoginNotices:
+        return MongoLoginNotices(self._db, self._session)
+
+    @cached_property
+    def mail(self) -> MongoMailOutbox:
+        return MongoMailOutbox(self._db, self._session)
 
     @cached_property
     def neighbourhoods(self) -> MongoNeighbourhoodTables:

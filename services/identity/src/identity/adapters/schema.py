@@ -31,6 +31,7 @@ REFRESH_TOKENS = "refresh_tokens"
 REVOKED_JTIS = "revoked_access_tokens"
 LOGIN_CODES = "login_codes"
 LOGIN_FAILURES = "login_failures"
+LOGIN_NOTICES = "login_notices"  # account -> when its owner was last told of failed logins
 NEIGHBOURHOODS = "neighbourhoods"
 ACCESS_PROJECTION = "access_log_projection"  # AccessRecorded from every service
 ERASURES = "erasures"  # per-person erasure status: requested, confirmations, completed
@@ -54,10 +55,12 @@ INDEXES: tuple[IndexSpec, ...] = (
     IndexSpec(
         LOGIN_FAILURES,
         (
-            IndexModel([("key", ASCENDING), ("at", ASCENDING)]),
+            IndexModel([("account", ASCENDING), ("at", ASCENDING)]),
+            IndexModel([("source", ASCENDING), ("at", ASCENDING)]),
             IndexModel([("expires_at", ASCENDING)], expireAfterSeconds=0),
         ),
     ),
+    IndexSpec(LOGIN_NOTICES),
     IndexSpec(ACCESS_PROJECTION, (IndexModel([("resident", ASCENDING), ("at", ASCENDING)]),)),
     IndexSpec(CONSENTS),
     IndexSpec(ERASURES),

@@ -23,7 +23,7 @@ from identity.adapters.key_encryption import KeyRing
 from identity.adapters.repositories import MongoRepositories, MongoSigningKeys, Repositories
 from identity.adapters.schema import INDEXES
 from identity.domain.api_clients import ApiClient, tenant_of_client_id
-from identity.domain.login_throttle import LoginThrottlePolicy
+from identity.domain.login_throttle import DelaySchedule, LoginThrottlePolicy
 from identity.domain.oauth_policy import OAuthPolicy
 from identity.domain.randomness import SYSTEM_RANDOM, RandomSource
 from identity.domain.slugs import PLATFORM_TENANT, is_valid_slug
@@ -36,6 +36,20 @@ Db = Database[dict[str, Any]]
 RepositoryFactory = Callable[[Db, Session | None], Repositories]
 
 NOT_FOUND = "Niet gevonden. / Not found."
+
+
+def throttle_policy(settings: Settings) -> LoginThrottlePolicy:
+    first = timedelta(seconds=settings.login_first_delay_seconds)
+    longest = timedelta(seconds=settings.login_max_delay_seconds)
+    return LoginThrottlePolicy(
+        per_account_source=DelaySchedule(
+            settings.login_free_failures_per_account_source, first, longest
+        ),
+        per_source=DelaySchedule(settings.login_free_failures_per_source, first, longest),
+        memory=timedelta(seconds=settings.login_failure_memory_seconds),
+        notice_after=settings.login_notice_after_failures,
+        notice_every=timedelta(seconds=settings.login_notice_interval_seconds),
+    )
 
 
 @dataclass
@@ -56,7 +70,7 @@ class Identity:
 
     @classmethod
     def build(cls, settings: Settings, *, run_relay: bool = True) -> Identity:
-        runtime = ServiceRuntime(settings, indexes=INDEXES, run_relay=run_relay)
+        runtime = ServiceRuntime(settings, indexes=INDEXES, run_relay=run_relay, with_mail=True)
         key_ring = load_key_ring(settings)
 
         async def signing_keys() -> MongoSigningKeys:
@@ -75,12 +89,7 @@ class Identity:
             policy=OAuthPolicy(
                 issuer=settings.issuer.rstrip("/"), audience=settings.token_audience
             ),
-            throttle=LoginThrottlePolicy(
-                account_limit=settings.login_account_limit,
-                ip_limit=settings.login_ip_limit,
-                window=timedelta(seconds=settings.login_window_seconds),
-                lock_for=timedelta(seconds=settings.login_lock_seconds),
-            ),
+            throttle=throttle_policy(settings),
         )
 
     @staticmethod

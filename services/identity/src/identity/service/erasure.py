@@ -11,10 +11,10 @@ and confirm again), logged as a warning with the services still missing.
 
 What identity erases: name, e-mail (and its claim, so the address can register again),
 password hash, PC4/neighbourhood, birth year, household, memberships (each ends with
-`membership_changed` roles=[]), login codes, login-failure records keyed by the e-mail,
-stored idempotent responses about the person, the access-log projection (a copy; every
-service keeps its own NEN 7513 log) and every refresh-token family (revoked, their access
-tokens deny-listed). Kept: the person document as a tombstone with the pseudonymous id
+`membership_changed` roles=[]), login codes, login-failure records and failed-login notices
+of the account, stored idempotent responses about the person, the access-log projection (a
+copy; every service keeps its own NEN 7513 log) and every refresh-token family (revoked,
+their access tokens deny-listed). Kept: the person document as a tombstone with the pseudonymous id
 (status `erased`, so ids in past events still resolve to "erased"), the erasure status, and
 the consent history, anonymised (see `ConsentLedger.anonymised`).
 """
@@ -275,9 +275,11 @@ async def _complete(
 
 async def erase_person_data(within: Repositories, person: Person, now: datetime) -> None:
     await within.people.replace_with_tombstone(person.erased(), erased_at=now)
+    for account in [a for a in (person.email, person.id) if a is not None]:
+        await within.login_failures.forget_account(account)
+        await within.login_notices.forget(account)
     if person.email is not None:
         await within.people.release_email(person.email)
-        await within.login_failures.forget(f"account:{person.email}")
     await within.memberships.delete_of_person(person.id)
     await within.login_codes.delete_of_person(person.id)
     await _revoke_refresh_tokens(within, person.id, now)
