@@ -8,8 +8,10 @@ from wijkkracht_common.http_app import create_base_app
 from wijkkracht_common.runtime import ServiceRuntime
 
 from learning_paths.adapters.repositories import INDEXES
-from learning_paths.entrypoints import http
+from learning_paths.adapters.social_map import LocalOffers, NoLocalOffers, SocialMapOffers
+from learning_paths.entrypoints import http_content, http_learning, http_placement, http_staff
 from learning_paths.entrypoints.consumers import register_consumers
+from learning_paths.entrypoints.deps import install_domain_problems
 from learning_paths.service.context import Context
 from learning_paths.settings import Settings
 
@@ -17,23 +19,37 @@ PREFIX = "/learning-paths/v1"
 
 
 def create_app(
-    settings: Settings | None = None, *, verifier: TokenVerifier | None = None
+    settings: Settings | None = None,
+    *,
+    verifier: TokenVerifier | None = None,
+    local_offers: LocalOffers | None = None,
 ) -> FastAPI:
     settings = settings or Settings()
-    runtime = ServiceRuntime(settings, indexes=INDEXES)
-    ctx = Context(runtime, settings)
-    register_consumers(ctx)
+    runtime = ServiceRuntime(settings, indexes=INDEXES, with_mail=True)
+    offers = local_offers or (
+        SocialMapOffers(settings.social_map_url) if settings.social_map_url else NoLocalOffers()
+    )
+    ctx = Context(runtime, settings, local_offers=offers)
+    register_consumers(ctx, runtime)
     app = create_base_app(
         settings,
-        title="Wijkkracht learning_paths",
-        description="The shape every service starts from.",
+        title="Wijkkracht learning paths",
+        description="Modules and long paths, enrolments and homework, placement by measured "
+        "phase, consent-gated progress, an xAPI 2.0 learning record store.",
         prefix=PREFIX,
         metrics=runtime.metrics,
         readiness={"nats": runtime.nats_ready, "database": runtime.db_ready},
         lifespan=runtime.lifespan,
         verifier=verifier,
     )
+    install_domain_problems(app)
     app.state.runtime = runtime
     app.state.ctx = ctx
-    app.include_router(http.router, prefix=PREFIX)
+    for router in (
+        http_content.router,
+        http_learning.router,
+        http_staff.router,
+        http_placement.router,
+    ):
+        app.include_router(router, prefix=PREFIX)
     return app

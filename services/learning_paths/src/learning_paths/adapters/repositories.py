@@ -1,10 +1,26 @@
-"""Persistence: the only module that reads or writes this service's collections. It takes
-and returns domain objects; the service layer never sees a raw document."""
+"""Persistence of learning paths: the only module that reads or writes its collections.
+
+`Repository` is what the service layer uses: domain objects in and out, never a raw document.
+`MongoRepository(db, session)` implements it on one tenant's database
+(`wk_learning_paths_<tenant>`), inside the transaction of `runtime.commit` when given its
+session; unit tests use an in-memory fake (`tests/unit/fakes.py`).
+
+Storage notes: documents are written whole (`replace_one` with their own `_id`), so stored
+date-times keep their type on every engine; values queried by range (`due_at`) are
+top-level fields; array fields are matched with `$in` only.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, Protocol
 
+from wijkkracht_common import access_log, consent, erasure, mail
+from wijkkracht_common.auth import Principal
+from wijkkracht_common.events.envelope import new_event_id
+from wijkkracht_common.pagination import paginate
 from wijkkracht_common.storage import (
     ASCENDING,
     Database,
@@ -14,51 +30,558 @@ from wijkkracht_common.storage import (
     restore_datetimes,
 )
 
-from learning_paths.domain.bookmarks import Bookmark
+from learning_paths.domain.answers import Answer
+from learning_paths.domain.cohorts import Cohort
+from learning_paths.domain.content import Content, ContentKind, ContentVersion
+from learning_paths.domain.enrolment import Enrolment
+from learning_paths.domain.placement import Placement, PlacementRule, ResponseFacts
+from learning_paths.domain.reminders import ReminderPrefs
+from learning_paths.domain.usage import DEFAULT_K, UsageFact
 
-BOOKMARKS = "bookmarks"
+Db = Database[dict[str, Any]]
 
-INDEXES: tuple[IndexSpec, ...] = (IndexSpec(BOOKMARKS, (IndexModel([("person_id", ASCENDING)]),)),)
+CONTENTS = "contents"
+VERSIONS = "content_versions"
+ENROLMENTS = "enrolments"
+ANSWERS = "answers"
+PLACEMENTS = "placements"
+SETTINGS = "settings"
+RESPONSE_FACTS = "response_facts"
+MEASUREMENTS = "measurements"
+COHORTS = "cohorts"
+REMINDER_PREFS = "reminder_prefs"
+USAGE_FACTS = "usage_facts"
+SURVEY_CELLS = "survey_cells"
+POLICY_ID = "privacy_policy"
+#: xAPI statements (the LRS, `adapters/lrs.py`); `persons`: the residents a statement names.
+STATEMENTS = "xapi_statements"
+RULES_ID = "placement_rules"
+
+# No index may name `_id` (the embedded server's inserts fail; see the developer guide).
+INDEXES: tuple[IndexSpec, ...] = (
+    IndexSpec(
+        CONTENTS,
+        (
+            IndexModel([("organisation", ASCENDING), ("slug", ASCENDING)], unique=True),
+            IndexModel([("visible_to", ASCENDING)]),
+        ),
+    ),
+    IndexSpec(VERSIONS, (IndexModel([("content_id", ASCENDING)]),)),
+    IndexSpec(
+        ENROLMENTS,
+        (
+            IndexModel([("person_id", ASCENDING)]),
+            IndexModel([("content_id", ASCENDING)]),
+            IndexModel([("organisation", ASCENDING)]),
+            IndexModel([("cohort_id", ASCENDING)]),
+            IndexModel([("due_at", ASCENDING)]),
+        ),
+    ),
+    IndexSpec(
+        ANSWERS,
+        (IndexModel([("person_id", ASCENDING)]), IndexModel([("enrolment_id", ASCENDING)])),
+    ),
+    IndexSpec(PLACEMENTS, (IndexModel([("person_id", ASCENDING)]),)),
+    IndexSpec(SETTINGS),
+    IndexSpec(RESPONSE_FACTS, (IndexModel([("person_id", ASCENDING)]),)),
+    IndexSpec(MEASUREMENTS, (IndexModel([("person_id", ASCENDING)]),)),
+    IndexSpec(COHORTS, (IndexModel([("organisation", ASCENDING)]),)),
+    IndexSpec(REMINDER_PREFS),
+    IndexSpec(USAGE_FACTS, (IndexModel([("content_id", ASCENDING)]),)),
+    IndexSpec(SURVEY_CELLS, (IndexModel([("content_id", ASCENDING)]),)),
+)
 
 
-class Bookmarks(Protocol):
-    """What the service layer needs; `MongoBookmarks` here, an in-memory fake in unit tests."""
+class Repository(Protocol):
+    """One tenant's learning paths; inside a use case's transaction every call is part of it."""
 
-    async def add(self, bookmark: Bookmark) -> None: ...
-    async def get(self, bookmark_id: str) -> Bookmark | None: ...
-    async def of_person(self, person_id: str) -> list[Bookmark]: ...
-    async def delete_of_person(self, person_id: str) -> int: ...
+    # content
+    async def content(self, content_id: str) -> Content | None: ...
+    async def content_by_slug(self, organisation: str, slug: str) -> Content | None: ...
+    async def published_by_slug(self, slug: str, visible_to: Sequence[str]) -> list[Content]: ...
+    async def save_content(self, content: Content) -> None: ...
+    async def catalogue(
+        self,
+        kind: ContentKind,
+        *,
+        visible_to: Sequence[str],
+        editor_of: Sequence[str],
+        theme: str | None,
+        limit: int,
+        cursor: str | None,
+    ) -> tuple[list[Content], str | None]: ...
+    async def version(self, content_id: str, version: int) -> ContentVersion | None: ...
+    async def save_version(self, version: ContentVersion) -> None: ...
+    async def contents_of_organisation(self, organisation: str) -> list[Content]: ...
+
+    # enrolments and answers
+    async def enrolment(self, enrolment_id: str) -> Enrolment | None: ...
+    async def save_enrolment(self, enrolment: Enrolment) -> None: ...
+    async def enrolments_of_person(self, person_id: str) -> list[Enrolment]: ...
+    async def enrolment_page(
+        self, filter_: EnrolmentFilter, *, limit: int, cursor: str | None
+    ) -> tuple[list[Enrolment], str | None]: ...
+    async def enrolments_of_cohort(self, cohort_id: str) -> list[Enrolment]: ...
+    async def enrolments_of_content(self, content_ids: Sequence[str]) -> list[Enrolment]: ...
+    async def enrolments_assigned_by(self, organisation: str) -> list[Enrolment]: ...
+    async def enrolments_due_before(self, moment: datetime) -> list[Enrolment]: ...
+    async def delete_enrolments_of_person(self, person_id: str) -> int: ...
+    async def answer(self, answer_id: str) -> Answer | None: ...
+    async def save_answer(self, answer: Answer) -> None: ...
+    async def answers_of_enrolment(self, enrolment_id: str) -> list[Answer]: ...
+    async def answers_of_person(self, person_id: str) -> list[Answer]: ...
+    async def delete_answers_of_person(self, person_id: str) -> int: ...
+
+    # placement
+    async def rules(self) -> list[PlacementRule]: ...
+    async def save_rules(self, rules: Sequence[PlacementRule]) -> None: ...
+    async def placement(self, placement_id: str) -> Placement | None: ...
+    async def save_placement(self, placement: Placement) -> None: ...
+    async def placements_of_person(self, person_id: str) -> list[Placement]: ...
+    async def delete_placements_of_person(self, person_id: str) -> int: ...
+    async def save_facts(self, facts: ResponseFacts) -> None: ...
+    async def facts(self, response_id: str) -> ResponseFacts | None: ...
+    async def note_measurement(
+        self, response_id: str, measurement_id: str, person: str
+    ) -> None: ...
+    async def measurement_of(self, response_id: str) -> str | None: ...
+    async def delete_facts_of_person(self, person_id: str) -> int: ...
+
+    # cohorts and reminders
+    async def cohort(self, cohort_id: str) -> Cohort | None: ...
+    async def save_cohort(self, cohort: Cohort) -> None: ...
+    async def cohorts_of_organisation(self, organisation: str) -> list[Cohort]: ...
+    async def cohorts_with_member(self, person_id: str) -> list[Cohort]: ...
+    async def reminder_prefs(self, person_id: str) -> ReminderPrefs | None: ...
+    async def all_reminder_prefs(self) -> list[ReminderPrefs]: ...
+    async def save_reminder_prefs(self, prefs: ReminderPrefs) -> None: ...
+    async def delete_reminder_prefs(self, person_id: str) -> int: ...
+    async def stage_mail(self, message: mail.Mail) -> None: ...
+
+    # usage figures
+    async def add_usage_facts(self, facts: Sequence[UsageFact]) -> None: ...
+    async def usage_facts(self, content_ids: Sequence[str]) -> list[UsageFact]: ...
+    async def privacy_k(self) -> int: ...
+    async def save_privacy_k(self, k: int) -> None: ...
+    async def add_survey_scores(
+        self, content_id: str, organisation: str, family: str, scores: dict[str, float]
+    ) -> None: ...
+    async def survey_sums(self, content_ids: Sequence[str]) -> list[SurveySum]: ...
+
+    # privacy
+    async def consent_given(self, person_id: str, organisation: str) -> bool: ...
+    async def record_access(
+        self,
+        principal: Principal,
+        *,
+        resident: str,
+        action: str,
+        resource: str,
+        reason: str,
+        on_behalf_of: str | None,
+    ) -> None: ...
+    async def forget_person(self, tenant: str, person_id: str) -> dict[str, int]: ...
+    async def statements_of_person(self, person_id: str) -> list[dict[str, Any]]: ...
+    async def delete_statements_of_person(self, person_id: str) -> int: ...
 
 
-def _doc(bookmark: Bookmark) -> dict[str, Any]:
-    doc = bookmark.model_dump()
-    doc["_id"] = doc.pop("id")
+@dataclass(frozen=True)
+class SurveySum:
+    content_id: str
+    organisation: str
+    family: str
+    dimension: str
+    total: float
+    count: int
+
+
+class EnrolmentFilter(Protocol):
+    def query(self) -> dict[str, Any]: ...
+
+
+class PersonEnrolments:
+    def __init__(self, person_id: str, content_id: str | None = None) -> None:
+        self.person_id, self.content_id = person_id, content_id
+
+    def query(self) -> dict[str, Any]:
+        found: dict[str, Any] = {"person_id": self.person_id}
+        if self.content_id:
+            found["content_id"] = self.content_id
+        return found
+
+
+def _doc(model_id: str, data: dict[str, Any]) -> dict[str, Any]:
+    data.pop("id", None)
+    return {"_id": model_id, **data}
+
+
+def _data(doc: dict[str, Any]) -> dict[str, Any]:
+    data = restore_datetimes(doc)
+    data["id"] = data.pop("_id")
+    return data
+
+
+def content_doc(content: Content) -> dict[str, Any]:
+    doc = _doc(content.id, content.model_dump())
+    # `visible_to`: the keys a reader matches published content by (see access.py).
+    doc["visible_to"] = (
+        (["tenant"] if content.scope == "tenant" else [f"org:{content.organisation}"])
+        if content.is_published
+        else []
+    )
     return doc
 
 
-def _bookmark(doc: dict[str, Any]) -> Bookmark:
+def content_of(doc: dict[str, Any]) -> Content:
+    data = _data(doc)
+    data.pop("visible_to", None)
+    return Content.model_validate(data)
+
+
+def version_doc(version: ContentVersion) -> dict[str, Any]:
+    data = version.model_dump()
+    return {"_id": f"{version.content_id}:{version.version}", **data}
+
+
+def version_of(doc: dict[str, Any]) -> ContentVersion:
     data = restore_datetimes(doc)
-    return Bookmark.model_validate({**data, "id": data.pop("_id")})
+    data.pop("_id")
+    return ContentVersion.model_validate(data)
 
 
-class MongoBookmarks:
-    """Bookmarks of one tenant's database, optionally inside a transaction."""
+def enrolment_doc(enrolment: Enrolment) -> dict[str, Any]:
+    doc = _doc(enrolment.id, enrolment.model_dump())
+    # Top-level copies for queries (range queries and equality on nested fields differ
+    # between engines).
+    doc["organisation"] = enrolment.organisation
+    doc["due_at"] = enrolment.assignment.due_at if enrolment.assignment else None
+    return doc
 
-    def __init__(self, db: Database[dict[str, Any]], session: Session | None = None) -> None:
-        self._coll = db[BOOKMARKS]
+
+def enrolment_of(doc: dict[str, Any]) -> Enrolment:
+    data = _data(doc)
+    data.pop("organisation", None)
+    data.pop("due_at", None)
+    return Enrolment.model_validate(data)
+
+
+class MongoRepository:
+    """Learning paths of one tenant's database, optionally inside a transaction."""
+
+    def __init__(self, db: Db, session: Session | None = None) -> None:
+        self._db = db
         self._session = session
 
-    async def add(self, bookmark: Bookmark) -> None:
-        await self._coll.insert_one(_doc(bookmark), session=self._session)
+    async def _replace(self, collection: str, doc: dict[str, Any]) -> None:
+        await self._db[collection].replace_one(
+            {"_id": doc["_id"]}, doc, upsert=True, session=self._session
+        )
 
-    async def get(self, bookmark_id: str) -> Bookmark | None:
-        doc = await self._coll.find_one({"_id": bookmark_id}, session=self._session)
-        return None if doc is None else _bookmark(doc)
+    async def _one(self, collection: str, doc_id: str) -> dict[str, Any] | None:
+        found: dict[str, Any] | None = await self._db[collection].find_one(
+            {"_id": doc_id}, session=self._session
+        )
+        return found
 
-    async def of_person(self, person_id: str) -> list[Bookmark]:
-        cursor = self._coll.find({"person_id": person_id}, session=self._session)
-        return [_bookmark(doc) async for doc in cursor.sort("_id", ASCENDING)]
+    async def _many(
+        self, collection: str, query: dict[str, Any], sort: str = "_id"
+    ) -> list[dict[str, Any]]:
+        cursor = self._db[collection].find(query, session=self._session).sort(sort, ASCENDING)
+        return [doc async for doc in cursor]
 
-    async def delete_of_person(self, person_id: str) -> int:
-        result = await self._coll.delete_many({"person_id": person_id}, session=self._session)
+    async def _delete(self, collection: str, query: dict[str, Any]) -> int:
+        result = await self._db[collection].delete_many(query, session=self._session)
         return int(result.deleted_count)
+
+    # content ---------------------------------------------------------------------------------
+
+    async def content(self, content_id: str) -> Content | None:
+        doc = await self._one(CONTENTS, content_id)
+        return None if doc is None else content_of(doc)
+
+    async def content_by_slug(self, organisation: str, slug: str) -> Content | None:
+        doc = await self._db[CONTENTS].find_one(
+            {"organisation": organisation, "slug": slug}, session=self._session
+        )
+        return None if doc is None else content_of(doc)
+
+    async def published_by_slug(self, slug: str, visible_to: Sequence[str]) -> list[Content]:
+        docs = await self._many(CONTENTS, {"slug": slug, "visible_to": {"$in": list(visible_to)}})
+        return [content_of(d) for d in docs]
+
+    async def save_content(self, content: Content) -> None:
+        await self._replace(CONTENTS, content_doc(content))
+
+    async def catalogue(
+        self,
+        kind: ContentKind,
+        *,
+        visible_to: Sequence[str],
+        editor_of: Sequence[str],
+        theme: str | None,
+        limit: int,
+        cursor: str | None,
+    ) -> tuple[list[Content], str | None]:
+        visible: dict[str, Any] = {"visible_to": {"$in": list(visible_to)}}
+        if editor_of:
+            visible = {"$or": [visible, {"organisation": {"$in": list(editor_of)}}]}
+        query: dict[str, Any] = {"$and": [{"kind": kind}, visible]}
+        if theme:
+            query["$and"].append({"theme": theme})
+        docs, next_cursor = await paginate(self._db[CONTENTS], query, limit=limit, cursor=cursor)
+        return [content_of(d) for d in docs], next_cursor
+
+    async def version(self, content_id: str, version: int) -> ContentVersion | None:
+        doc = await self._one(VERSIONS, f"{content_id}:{version}")
+        return None if doc is None else version_of(doc)
+
+    async def save_version(self, version: ContentVersion) -> None:
+        await self._replace(VERSIONS, version_doc(version))
+
+    async def contents_of_organisation(self, organisation: str) -> list[Content]:
+        return [content_of(d) for d in await self._many(CONTENTS, {"organisation": organisation})]
+
+    # enrolments and answers ------------------------------------------------------------------
+
+    async def enrolment(self, enrolment_id: str) -> Enrolment | None:
+        doc = await self._one(ENROLMENTS, enrolment_id)
+        return None if doc is None else enrolment_of(doc)
+
+    async def save_enrolment(self, enrolment: Enrolment) -> None:
+        await self._replace(ENROLMENTS, enrolment_doc(enrolment))
+
+    async def enrolments_of_person(self, person_id: str) -> list[Enrolment]:
+        docs = await self._many(ENROLMENTS, {"person_id": person_id})
+        return [enrolment_of(d) for d in docs]
+
+    async def enrolment_page(
+        self, filter_: EnrolmentFilter, *, limit: int, cursor: str | None
+    ) -> tuple[list[Enrolment], str | None]:
+        docs, next_cursor = await paginate(
+            self._db[ENROLMENTS], filter_.query(), limit=limit, cursor=cursor
+        )
+        return [enrolment_of(d) for d in docs], next_cursor
+
+    async def enrolments_of_cohort(self, cohort_id: str) -> list[Enrolment]:
+        return [enrolment_of(d) for d in await self._many(ENROLMENTS, {"cohort_id": cohort_id})]
+
+    async def enrolments_of_content(self, content_ids: Sequence[str]) -> list[Enrolment]:
+        found: list[Enrolment] = []
+        for content_id in content_ids:  # equality uses the index; `$in` would scan
+            docs = await self._many(ENROLMENTS, {"content_id": content_id})
+            found.extend(enrolment_of(d) for d in docs)
+        return found
+
+    async def enrolments_assigned_by(self, organisation: str) -> list[Enrolment]:
+        docs = await self._many(ENROLMENTS, {"organisation": organisation})
+        return [enrolment_of(d) for d in docs]
+
+    async def enrolments_due_before(self, moment: datetime) -> list[Enrolment]:
+        docs = await self._many(
+            ENROLMENTS, {"due_at": {"$lte": moment}, "status": {"$ne": "completed"}}
+        )
+        return [enrolment_of(d) for d in docs]
+
+    async def delete_enrolments_of_person(self, person_id: str) -> int:
+        return await self._delete(ENROLMENTS, {"person_id": person_id})
+
+    async def answer(self, answer_id: str) -> Answer | None:
+        doc = await self._one(ANSWERS, answer_id)
+        return None if doc is None else Answer.model_validate(_data(doc))
+
+    async def save_answer(self, answer: Answer) -> None:
+        await self._replace(ANSWERS, _doc(answer.id, answer.model_dump()))
+
+    async def answers_of_enrolment(self, enrolment_id: str) -> list[Answer]:
+        docs = await self._many(ANSWERS, {"enrolment_id": enrolment_id})
+        return [Answer.model_validate(_data(d)) for d in docs]
+
+    async def answers_of_person(self, person_id: str) -> list[Answer]:
+        docs = await self._many(ANSWERS, {"person_id": person_id})
+        return [Answer.model_validate(_data(d)) for d in docs]
+
+    async def delete_answers_of_person(self, person_id: str) -> int:
+        return await self._delete(ANSWERS, {"person_id": person_id})
+
+    # placement -------------------------------------------------------------------------------
+
+    async def rules(self) -> list[PlacementRule]:
+        doc = await self._one(SETTINGS, RULES_ID)
+        return [] if doc is None else [PlacementRule.model_validate(r) for r in doc["rules"]]
+
+    async def save_rules(self, rules: Sequence[PlacementRule]) -> None:
+        await self._replace(SETTINGS, {"_id": RULES_ID, "rules": [r.model_dump() for r in rules]})
+
+    async def placement(self, placement_id: str) -> Placement | None:
+        doc = await self._one(PLACEMENTS, placement_id)
+        return None if doc is None else Placement.model_validate(_data(doc))
+
+    async def save_placement(self, placement: Placement) -> None:
+        await self._replace(PLACEMENTS, _doc(placement.id, placement.model_dump()))
+
+    async def placements_of_person(self, person_id: str) -> list[Placement]:
+        docs = await self._many(PLACEMENTS, {"person_id": person_id})
+        return [Placement.model_validate(_data(d)) for d in docs]
+
+    async def delete_placements_of_person(self, person_id: str) -> int:
+        return await self._delete(PLACEMENTS, {"person_id": person_id})
+
+    async def save_facts(self, facts: ResponseFacts) -> None:
+        await self._replace(RESPONSE_FACTS, {"_id": facts.response_id, **facts.model_dump()})
+
+    async def facts(self, response_id: str) -> ResponseFacts | None:
+        doc = await self._one(RESPONSE_FACTS, response_id)
+        if doc is None:
+            return None
+        data = restore_datetimes(doc)
+        data.pop("_id")
+        return ResponseFacts.model_validate(data)
+
+    async def note_measurement(self, response_id: str, measurement_id: str, person: str) -> None:
+        await self._replace(
+            MEASUREMENTS,
+            {"_id": response_id, "measurement_id": measurement_id, "person_id": person},
+        )
+
+    async def measurement_of(self, response_id: str) -> str | None:
+        doc = await self._one(MEASUREMENTS, response_id)
+        return None if doc is None else str(doc["measurement_id"])
+
+    async def delete_facts_of_person(self, person_id: str) -> int:
+        facts = await self._delete(RESPONSE_FACTS, {"person_id": person_id})
+        return facts + await self._delete(MEASUREMENTS, {"person_id": person_id})
+
+    # cohorts and reminders -------------------------------------------------------------------
+
+    async def cohort(self, cohort_id: str) -> Cohort | None:
+        doc = await self._one(COHORTS, cohort_id)
+        return None if doc is None else Cohort.model_validate(_data(doc))
+
+    async def save_cohort(self, cohort: Cohort) -> None:
+        await self._replace(COHORTS, _doc(cohort.id, cohort.model_dump()))
+
+    async def cohorts_of_organisation(self, organisation: str) -> list[Cohort]:
+        docs = await self._many(COHORTS, {"organisation": organisation})
+        return [Cohort.model_validate(_data(d)) for d in docs]
+
+    async def cohorts_with_member(self, person_id: str) -> list[Cohort]:
+        docs = await self._many(COHORTS, {"members": {"$in": [person_id]}})
+        return [Cohort.model_validate(_data(d)) for d in docs]
+
+    async def reminder_prefs(self, person_id: str) -> ReminderPrefs | None:
+        doc = await self._one(REMINDER_PREFS, person_id)
+        return None if doc is None else ReminderPrefs.model_validate(_data(doc))
+
+    async def all_reminder_prefs(self) -> list[ReminderPrefs]:
+        docs = await self._many(REMINDER_PREFS, {})
+        return [ReminderPrefs.model_validate(_data(d)) for d in docs]
+
+    async def save_reminder_prefs(self, prefs: ReminderPrefs) -> None:
+        await self._replace(REMINDER_PREFS, _doc(prefs.person_id, prefs.model_dump()))
+
+    async def delete_reminder_prefs(self, person_id: str) -> int:
+        return await self._delete(REMINDER_PREFS, {"_id": person_id})
+
+    async def stage_mail(self, message: mail.Mail) -> None:
+        await mail.stage_mail(self._db, message, session=self._session)
+
+    # usage figures ---------------------------------------------------------------------------
+
+    async def add_usage_facts(self, facts: Sequence[UsageFact]) -> None:
+        if facts:
+            docs = [{"_id": new_event_id(), **f.model_dump()} for f in facts]
+            await self._db[USAGE_FACTS].insert_many(docs, session=self._session)
+
+    async def usage_facts(self, content_ids: Sequence[str]) -> list[UsageFact]:
+        found: list[UsageFact] = []
+        for content_id in content_ids:
+            for doc in await self._many(USAGE_FACTS, {"content_id": content_id}):
+                data = restore_datetimes(doc)
+                data.pop("_id")
+                found.append(UsageFact.model_validate(data))
+        return found
+
+    async def privacy_k(self) -> int:
+        doc = await self._one(SETTINGS, POLICY_ID)
+        return DEFAULT_K if doc is None else int(doc["k"])
+
+    async def save_privacy_k(self, k: int) -> None:
+        await self._replace(SETTINGS, {"_id": POLICY_ID, "k": k})
+
+    async def add_survey_scores(
+        self, content_id: str, organisation: str, family: str, scores: dict[str, float]
+    ) -> None:
+        for dimension, score in scores.items():
+            key = f"{content_id}|{organisation}|{family}|{dimension}"
+            doc = await self._one(SURVEY_CELLS, key) or {
+                "_id": key,
+                "content_id": content_id,
+                "organisation": organisation,
+                "family": family,
+                "dimension": dimension,
+                "total": 0.0,
+                "count": 0,
+            }
+            doc["total"] = float(doc["total"]) + float(score)
+            doc["count"] = int(doc["count"]) + 1
+            await self._replace(SURVEY_CELLS, doc)
+
+    async def survey_sums(self, content_ids: Sequence[str]) -> list[SurveySum]:
+        found: list[SurveySum] = []
+        for content_id in content_ids:
+            for doc in await self._many(SURVEY_CELLS, {"content_id": content_id}):
+                found.append(
+                    SurveySum(
+                        content_id=doc["content_id"],
+                        organisation=doc["organisation"],
+                        family=doc["family"],
+                        dimension=doc["dimension"],
+                        total=float(doc["total"]),
+                        count=int(doc["count"]),
+                    )
+                )
+        return found
+
+    # privacy ---------------------------------------------------------------------------------
+
+    async def consent_given(self, person_id: str, organisation: str) -> bool:
+        return await consent.consent_given(
+            self._db, person_id, organisation, "share_learning_progress"
+        )
+
+    async def record_access(
+        self,
+        principal: Principal,
+        *,
+        resident: str,
+        action: str,
+        resource: str,
+        reason: str,
+        on_behalf_of: str | None,
+    ) -> None:
+        await access_log.record_access(
+            self._db,
+            service="learning_paths",
+            principal=principal,
+            resident=resident,
+            action=action,
+            resource=resource,
+            reason=reason,
+            on_behalf_of=on_behalf_of,
+            session=self._session,
+        )
+
+    async def statements_of_person(self, person_id: str) -> list[dict[str, Any]]:
+        docs = await self._many(STATEMENTS, {"persons": {"$in": [person_id]}})
+        return [d["statement"] for d in docs]
+
+    async def delete_statements_of_person(self, person_id: str) -> int:
+        return await self._delete(STATEMENTS, {"persons": {"$in": [person_id]}})
+
+    async def forget_person(self, tenant: str, person_id: str) -> dict[str, int]:
+        """The platform's part of an erasure: consent states, the access log (unlinked),
+        the erased-person tombstone."""
+        consents = await consent.forget_person(self._db, person_id, session=self._session)
+        logged = await access_log.anonymise_resident(self._db, person_id, session=self._session)
+        await erasure.remember_erased(self._db, tenant, person_id, session=self._session)
+        return {"consent_states": consents, "access_log_anonymised": logged}
