@@ -86,6 +86,7 @@ class _Block:
     meta: dict[str, Any]
     line: int
     body: str
+    broken: bool = False  # its front matter could not be read (one issue already says so)
 
 
 @dataclass
@@ -148,18 +149,24 @@ def _split(source: str, issues: _Issues) -> list[_Block]:
                 1,
             )
         body = []
+        broken = False
         try:
             meta = yaml.safe_load("\n".join(lines[i + 1 : end]))
         except yaml.YAMLError as error:
+            mark = getattr(error, "problem_mark", None)
+            at = i + 2 + (mark.line if mark is not None else 0)
+            problem = getattr(error, "problem", None) or "syntax"
             issues.add(
-                f"line {i + 2}",
+                f"line {at}",
                 "front_matter_syntax",
-                f"De instellingen zijn niet leesbaar: {error}",
-                f"The front matter cannot be read: {error}",
-                i + 2,
+                f"De instellingen op regel {at} zijn niet leesbaar ({problem}). Tip: zet tekst "
+                "met : ? [ ] , of # tussen aanhalingstekens.",
+                f"The front matter on line {at} cannot be read ({problem}). Tip: put text "
+                "holding : ? [ ] , or # between quotes.",
+                at,
             )
-            meta = {}
-        if not isinstance(meta, dict):
+            meta, broken = {}, True
+        if not isinstance(meta, dict) and not broken:
             issues.add(
                 f"line {i + 2}",
                 "front_matter_syntax",
@@ -167,8 +174,8 @@ def _split(source: str, issues: _Issues) -> list[_Block]:
                 "The front matter must be 'key: value' lines.",
                 i + 2,
             )
-            meta = {}
-        current = _Block({str(k): v for k, v in meta.items()}, i + 1, "")
+            meta, broken = {}, True
+        current = _Block({str(k): v for k, v in meta.items()}, i + 1, "", broken)
         blocks.append(current)
         i = end + 1
     if current is not None:
@@ -358,6 +365,8 @@ def _step(
     block: _Block, position: int, path: str, issues: _Issues, *, in_path: bool
 ) -> Step | PathItem | None:
     meta, line = block.meta, block.line
+    if block.broken:
+        return None
     kind = _text(meta.get("kind"))
     allowed_kinds = (*STEP_KINDS, "module") if in_path else STEP_KINDS
     if kind not in allowed_kinds:
@@ -529,7 +538,7 @@ def parse_source(source: str, kind: ContentKind) -> ParsedSource:
             "source", "too_long", Text("De tekst is te lang.", "The source is too long.")
         )
     blocks = _split(source, issues)
-    header = blocks[0] if blocks and "kind" not in blocks[0].meta else None
+    header = blocks[0] if blocks and "kind" not in blocks[0].meta and not blocks[0].broken else None
     if header is None:
         issues.add(
             "title",
@@ -594,20 +603,20 @@ def parse_source(source: str, kind: ContentKind) -> ParsedSource:
         made = _step(block, n + 1, f"steps[{n}]", issues, in_path=kind == "path")
         if made is not None:
             parsed.append(made)
-    ids: dict[str, int] = {}
-    for n, made in enumerate(parsed):
-        made_id = made.id if isinstance(made, Step) else (made.step.id if made.step else None)
-        if made_id is None:
+    seen_ids: set[str] = set()
+    for n, block in enumerate(blocks):
+        block_id = _text(block.meta.get("id")) or f"stap-{n + 1}"
+        if block.broken or block.meta.get("kind") == "module":
             continue
-        if made_id in ids:
+        if block_id in seen_ids:
             issues.add(
                 f"steps[{n}].id",
                 "duplicate_id",
-                f"De id '{made_id}' komt twee keer voor.",
-                f"The id '{made_id}' occurs twice.",
-                blocks[n].line,
+                f"De id '{block_id}' komt twee keer voor.",
+                f"The id '{block_id}' occurs twice.",
+                block.line,
             )
-        ids[made_id] = n
+        seen_ids.add(block_id)
     entry_points = (
         _entry_points(meta.get("entry_points"), len(blocks), issues, header.line)
         if kind == "path"

@@ -83,11 +83,25 @@ async def resolve_path_steps(
     first, then among modules shared with the tenant."""
     steps: list[Step] = []
     issues: list[Issue] = []
+    used: set[str] = set()
     for n, item in enumerate(items):
         if item.step is not None:
             steps.append(item.step)
             continue
         assert item.module_slug is not None
+        if item.module_slug in used:
+            issues.append(
+                Issue(
+                    f"steps[{n}].module",
+                    "duplicate_module",
+                    Text(
+                        f"De module '{item.module_slug}' staat al in deze leerlijn.",
+                        f"The module '{item.module_slug}' is already in this path.",
+                    ),
+                )
+            )
+            continue
+        used.add(item.module_slug)
         module = await repo.content_by_slug(organisation, item.module_slug)
         if module is None or not module.is_published or module.kind != "module":
             shared = await repo.published_by_slug(item.module_slug, ["tenant"])
