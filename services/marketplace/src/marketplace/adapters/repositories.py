@@ -35,6 +35,7 @@ from wijkkracht_common.storage import (
 )
 
 from marketplace.adapters.documents import epoch, from_doc, plain, to_doc
+from marketplace.domain import ledger
 from marketplace.domain.groups import Group, Membership
 from marketplace.domain.ledger import GroupStatistics, Movement, Transfer
 from marketplace.domain.matches import Match
@@ -783,29 +784,7 @@ class MongoRepository:
 
     async def group_statistics(self, group_id: str) -> GroupStatistics:
         balances = await self.balances(group_id)
-        moves = await self.group_movements(group_id)
-        by_transfer: dict[str, list[Movement]] = {}
-        for m in moves:
-            by_transfer.setdefault(m.transfer_id, []).append(m)
-        within = sum(1 for ms in by_transfer.values() if len(ms) == 2)
-        inflow = sum(
-            ms[0].amount for ms in by_transfer.values() if len(ms) == 1 and ms[0].amount > 0
-        )
-        outflow = -sum(
-            ms[0].amount for ms in by_transfer.values() if len(ms) == 1 and ms[0].amount < 0
-        )
-        return GroupStatistics(
-            group_id=group_id,
-            accounts=len(balances),
-            balance_total=sum(balances.values()),
-            movement_total=sum(m.amount for m in moves),
-            movements=len(moves),
-            transfers_within=within,
-            inflow=inflow,
-            outflow=outflow,
-            positive_total=sum(b for b in balances.values() if b > 0),
-            negative_total=sum(b for b in balances.values() if b < 0),
-        )
+        return ledger.statistics(group_id, balances, await self.group_movements(group_id))
 
     # -- privacy -----------------------------------------------------------------------------
 

@@ -11,6 +11,7 @@ the balance changes (`adapters`: a conditional update in the booking transaction
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Iterable, Mapping
 from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -143,3 +144,27 @@ class GroupStatistics(BaseModel):
     outflow: int
     positive_total: int
     negative_total: int
+
+
+def statistics(
+    group_id: str, balances: Mapping[str, int], moves: Iterable[Movement]
+) -> GroupStatistics:
+    """The group's figures from its accounts and its movements (a transfer within the group
+    has both halves here, one across groups only one)."""
+    moves = list(moves)
+    by_transfer: dict[str, list[Movement]] = {}
+    for m in moves:
+        by_transfer.setdefault(m.transfer_id, []).append(m)
+    single = [ms[0].amount for ms in by_transfer.values() if len(ms) == 1]
+    return GroupStatistics(
+        group_id=group_id,
+        accounts=len(balances),
+        balance_total=sum(balances.values()),
+        movement_total=sum(m.amount for m in moves),
+        movements=len(moves),
+        transfers_within=sum(1 for ms in by_transfer.values() if len(ms) == 2),
+        inflow=sum(a for a in single if a > 0),
+        outflow=-sum(a for a in single if a < 0),
+        positive_total=sum(b for b in balances.values() if b > 0),
+        negative_total=sum(b for b in balances.values() if b < 0),
+    )
