@@ -6,10 +6,16 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
+import httpx
 import pytest
+from asgi_lifespan import LifespanManager
 from questionnaires.adapters.batched_reads import BatchedReader
 from questionnaires.adapters.documents import RESPONSES
+from questionnaires.domain.catalog import shipped_instrument
+from questionnaires.main import create_app
 from questionnaires.service.context import Context
+from questionnaires.settings import Settings
+from wijkkracht_common.testing.issuer import TestIssuer
 
 pytestmark = pytest.mark.integration
 P = "/questionnaires/v1"
@@ -127,3 +133,39 @@ async def test_mixed_concurrent_submits_each_get_their_own_outcome(qs: Any) -> N
     assert sorted(e["data"]["response_id"] for e in events) == sorted(submitted)
     in_tenant_b = await qs.wait_events("response_submitted", tenant=qs.tenants.b)
     assert [e["data"]["response_id"] for e in in_tenant_b] == [in_b]
+
+
+async def test_submits_without_read_batching(
+    settings: Settings, test_issuer: TestIssuer, two_tenants: Any, answers_for: Any
+) -> None:
+    """`batch_reads=False` (WK_BATCH_READS=false): every read is its own query; the outcomes
+    are the same."""
+    app = create_app(
+        settings.model_copy(update={"batch_reads": False}), verifier=test_issuer.verifier()
+    )
+    async with (
+        LifespanManager(app),
+        httpx.AsyncClient(transport=httpx.ASGITransport(app), base_url="http://test") as client,
+    ):
+        ctx: Context = app.state.ctx
+        assert ctx.response_reads is None
+        me = test_issuer.headers(sub="person-n", tenant=two_tenants.a, orgs={"w": ["resident"]})
+        started = []
+        for _ in range(3):
+            r = await client.post(
+                f"{P}/responses", json={"instrument_id": "health-short"}, headers=me
+            )
+            assert r.status_code == 201, r.text
+            started.append(r.json()["id"])
+        body = {"answers": answers_for(shipped_instrument("health-short"))}
+        results = await asyncio.gather(
+            *(
+                client.post(f"{P}/responses/{rid}/submit", json=body, headers=me)
+                for rid in [*started, started[0]]
+            )
+        )
+        status = [r.status_code for r in results]
+        assert status[1:3] == [200, 200] and sorted([status[0], status[3]]) == [200, 409]
+        for rid in started:
+            r = await client.get(f"{P}/responses/{rid}", headers=me)
+            assert r.json()["status"] == "submitted"
