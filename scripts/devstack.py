@@ -3,12 +3,25 @@
 Starts the embedded NATS (JetStream, 127.0.0.1:14222, data in .data/nats) and database
 (nx-27017, 127.0.0.1:27117, data in .data/db) unless WK_NATS_URL / WK_MONGO_URL name external
 servers, then every service that exists, waits for each /readyz, seeds the demo tenant (dev
-mode only) and prints URLs and logins. Ctrl-C stops everything; a second run keeps the data.
+mode only) and prints URLs and logins. A second run keeps the data.
+
+Supervision: a part that exits (NATS, the database, the mail sink, a service) is started again
+after a delay that doubles from 1 s to at most 30 s and starts over once the part has run for
+60 s; each exit and restart is logged with the part, its exit code and the delay (on the
+console and in .data/logs/devstack.log). A part that exits 5 times within 5 minutes is
+reported loudly and still restarted. The rest keeps serving meanwhile.
+
+Stopping: SIGTERM, Ctrl-C (SIGINT) and SIGHUP stop everything, the services first, then NATS,
+the database and the mail sink: each part's process group gets SIGTERM, SIGKILL if it has not
+exited within a few seconds; a second signal kills at once. SIGINT counts also in a background
+job, where the shell starts it ignored; SIGHUP is left ignored under nohup.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import functools
 import os
 import re
 import signal
@@ -17,7 +30,12 @@ import sys
 import time
 import urllib.error
 import urllib.request
+from collections import deque
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
+from types import FrameType
+from typing import TextIO
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "libs" / "common" / "src"))
@@ -26,9 +44,8 @@ from wijkkracht_common.embedded import (  # noqa: E402
     EmbeddedError,
     ManagedProcess,
     port_open,
-    start_mongo,
-    start_nats,
-    stop_all,
+    spawn_mongo,
+    spawn_nats,
 )
 
 SERVICES: list[tuple[str, int, str]] = [
@@ -40,28 +57,391 @@ SERVICES: list[tuple[str, int, str]] = [
     ("effect_measurement", 8006, "/effects/v1"),
 ]
 NATS_PORT, MONGO_PORT, MAIL_PORT = 14222, 27117, 14025
+INFRASTRUCTURE_START_SECONDS = 30.0
+SERVICE_START_SECONDS = 180.0
+#: SIGTERM to SIGKILL; services get longer: they drain consumers and the outbox relay.
+SERVICE_STOP_SECONDS, INFRASTRUCTURE_STOP_SECONDS = 8.0, 5.0
+POLL_SECONDS = 0.2
 
 
 def available_services() -> list[tuple[str, int, str]]:
     return [s for s in SERVICES if (ROOT / "services" / s[0] / "src" / s[0] / "main.py").exists()]
 
 
-def wait_ready(url: str, process: subprocess.Popen[bytes], timeout: float = 180.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise EmbeddedError(f"{url} exited with code {process.returncode}")
+class Stopping(Exception):
+    """A stop signal arrived: leave whatever is being waited for."""
+
+
+class StartupFailed(Exception):
+    def __init__(self, part: Part, reason: str) -> None:
+        super().__init__(f"{part.name} {reason}")
+        self.part = part
+
+
+class StopRequest:
+    """Records SIGTERM, SIGINT and SIGHUP. The handler only records: the main loop stops the
+    parts, so no signal can land between starting a process and keeping track of it, and no
+    failing console write inside a handler can leave the children running."""
+
+    def __init__(self) -> None:
+        self.signal: int | None = None
+        self.forced = False
+
+    def install(self) -> None:
+        # SIGINT too when inherited ignored (a background job): `kill -INT` must still stop.
+        signal.signal(signal.SIGTERM, self._handle)
+        signal.signal(signal.SIGINT, self._handle)
+        if signal.getsignal(signal.SIGHUP) is not signal.SIG_IGN:  # nohup: outlive the terminal
+            signal.signal(signal.SIGHUP, self._handle)
+
+    def _handle(self, signum: int, _frame: FrameType | None) -> None:
+        if self.signal is None:
+            self.signal = signum
+        else:
+            self.forced = True
+
+    @property
+    def requested(self) -> bool:
+        return self.signal is not None
+
+    def check(self) -> None:
+        if self.signal is not None:
+            raise Stopping
+
+
+class Reporter:
+    """Console lines, each also kept with a timestamp in the launcher's log (the console may
+    be gone: a closed terminal or pipe must not stop the platform)."""
+
+    def __init__(self, log_path: Path) -> None:
+        self.log_path = log_path
+        self._log: TextIO = log_path.open("a", encoding="utf-8")
+
+    def __call__(self, message: str, *, loud: bool = False, stamped: bool = False) -> None:
+        now = time.strftime("%H:%M:%S")
+        self._log.write(f"{time.strftime('%Y-%m-%d')} {now} {message.strip()}\n")
+        self._log.flush()
+        with contextlib.suppress(OSError):
+            print(
+                f"{now} {message}" if stamped else message,
+                file=sys.stderr if loud else sys.stdout,
+                flush=True,
+            )
+
+
+@dataclass(frozen=True)
+class RestartPolicy:
+    first_delay: float = 1.0
+    max_delay: float = 30.0
+    #: a part that ran this long before exiting starts over at `first_delay`
+    stable_after: float = 60.0
+    #: this many exits within `loop_window` seconds are reported as a crash loop
+    loop_exits: int = 5
+    loop_window: float = 300.0
+
+
+@dataclass
+class Backoff:
+    policy: RestartPolicy
+    consecutive: int = 0
+    exits: deque[float] = field(default_factory=deque)
+
+    def after_exit(self, ran_for: float, now: float) -> float:
+        """The delay before starting again a part that exited at `now` after `ran_for` s."""
+        if ran_for >= self.policy.stable_after:
+            self.consecutive = 0
+        self.consecutive += 1
+        self.exits.append(now)
+        while self.exits and self.exits[0] <= now - self.policy.loop_window:
+            self.exits.popleft()
+        doubled = self.policy.first_delay * 2.0 ** min(self.consecutive - 1, 32)
+        return min(self.policy.max_delay, doubled)
+
+    @property
+    def crash_looping(self) -> bool:
+        return len(self.exits) >= self.policy.loop_exits
+
+
+@dataclass
+class Part:
+    name: str
+    log_path: Path
+    spawn: Callable[[], ManagedProcess]
+    service: bool
+    backoff: Backoff
+    managed: ManagedProcess | None = None
+    started_at: float = 0.0
+    #: has served since its last start
+    serving: bool = False
+    #: only a part that served once is restarted: one that exits while `make run` starts
+    #: is a start-up failure, reported with its log at once
+    served_once: bool = False
+    restart_at: float | None = None
+
+
+def describe_exit(code: int) -> str:
+    if code < 0:
+        with contextlib.suppress(ValueError):
+            return f"{code} ({signal.Signals(-code).name})"
+    return str(code)
+
+
+def log_tail(path: Path, lines: int = 15) -> list[str]:
+    if not path.exists():
+        return []
+    return path.read_text(errors="replace").splitlines()[-lines:]
+
+
+class Supervisor:
+    def __init__(self, say: Reporter, stop: StopRequest, policy: RestartPolicy) -> None:
+        self.say, self.stop, self.policy = say, stop, policy
+        self.parts: list[Part] = []
+
+    def add(
+        self, name: str, log_path: Path, spawn: Callable[[], ManagedProcess], *, service: bool
+    ) -> Part:
+        part = Part(name, log_path, spawn, service, Backoff(self.policy))
+        self.parts.append(part)
+        self._start(part)
+        return part
+
+    def _start(self, part: Part) -> None:
+        part.restart_at, part.serving = None, False
+        part.managed = part.spawn()
+        part.managed.name = part.name  # "database", not the server's own name
+        part.started_at = time.monotonic()
+
+    def wait_serving(self, part: Part, timeout: float) -> None:
+        """Until `part` serves, supervising the others meanwhile."""
+        deadline = time.monotonic() + timeout
+        while True:
+            self.stop.check()
+            assert part.managed is not None
+            code = part.managed.process.poll()
+            if code is not None:
+                raise StartupFailed(part, f"exited with code {describe_exit(code)}")
+            if part.managed.serving():
+                part.serving = part.served_once = True
+                return
+            if time.monotonic() > deadline:
+                raise StartupFailed(part, f"not ready after {timeout:.0f}s")
+            self.tick()
+            time.sleep(POLL_SECONDS)
+
+    def supervise(self) -> None:
+        """Until a stop signal arrives."""
+        while True:
+            self.stop.check()
+            self.tick()
+            time.sleep(POLL_SECONDS)
+
+    def tick(self) -> None:
+        now = time.monotonic()
+        for part in self.parts:
+            if not part.served_once or part.managed is None:
+                continue
+            if part.restart_at is not None:
+                if now >= part.restart_at:
+                    self._restart(part)
+                continue
+            code = part.managed.process.poll()
+            if code is not None:
+                self._exited(part, describe_exit(code), now)
+            elif not part.serving and part.managed.serving():
+                part.serving = True
+                self.say(
+                    f"{part.name} serves again ({time.monotonic() - part.started_at:.1f} s "
+                    "after its restart)",
+                    stamped=True,
+                )
+
+    def _exited(self, part: Part, code: str, now: float) -> None:
+        assert part.managed is not None
+        part.managed.signal(signal.SIGKILL)  # whatever it started goes with it
+        ran_for = now - part.started_at
+        delay = part.backoff.after_exit(ran_for, now)
+        part.restart_at, part.serving = now + delay, False
+        self.say(
+            f"{part.name} exited with code {code} after {ran_for:.1f} s; restarting in "
+            f"{delay:.1f} s (restart {part.backoff.consecutive} in a row, log {part.log_path})",
+            stamped=True,
+        )
+        if part.backoff.crash_looping:
+            self.say(
+                "\n".join(
+                    [
+                        f"!!! {part.name} keeps crashing: {len(part.backoff.exits)} exits within "
+                        f"{self.policy.loop_window:.0f} s; still restarting it, after at most "
+                        f"{self.policy.max_delay:.0f} s each time. Last lines of {part.log_path}:",
+                        *(f"  {line}" for line in log_tail(part.log_path, 10)),
+                    ]
+                ),
+                loud=True,
+                stamped=True,
+            )
+
+    def _restart(self, part: Part) -> None:
         try:
-            with urllib.request.urlopen(url, timeout=1) as response:
-                if response.status == 200:
-                    return
-        except (urllib.error.URLError, OSError):
-            pass
-        time.sleep(0.25)
-    raise EmbeddedError(f"{url} not ready after {timeout:.0f}s")
+            self._start(part)
+        except (OSError, EmbeddedError) as error:
+            self._exited(part, f"none (could not start: {error})", time.monotonic())
+            return
+        assert part.managed is not None
+        self.say(f"{part.name} restarted (pid {part.managed.process.pid})", stamped=True)
+
+    def stop_all(self) -> None:
+        """Services first (they drain towards NATS and the database), then the rest."""
+        for service, grace in ((True, SERVICE_STOP_SECONDS), (False, INFRASTRUCTURE_STOP_SECONDS)):
+            managed = [p.managed for p in self.parts if p.service is service and p.managed]
+            for process in managed:
+                if process.process.poll() is None:
+                    process.signal(signal.SIGTERM)
+            if not self._exit_within(managed, grace, until_forced=True):
+                why = (
+                    "a second stop signal" if self.stop.forced else f"not stopped in {grace:.0f} s"
+                )
+                for process in managed:
+                    if process.process.poll() is None:
+                        self.say(f"{process.name} killed ({why})")
+                        process.signal(signal.SIGKILL)
+                self._exit_within(managed, 5.0)
+            for process in managed:
+                process.signal(signal.SIGKILL)  # anything left in its process group
+
+    def _exit_within(
+        self, managed: Sequence[ManagedProcess], timeout: float, *, until_forced: bool = False
+    ) -> bool:
+        """Whether every process exited (and was reaped) within `timeout`; a second stop
+        signal ends the wait early when `until_forced`."""
+        deadline = time.monotonic() + timeout
+        while any(m.process.poll() is None for m in managed):
+            if (until_forced and self.stop.forced) or time.monotonic() > deadline:
+                return False
+            time.sleep(0.05)
+        return True
+
+
+def http_ready(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(url, timeout=1) as response:
+            return bool(response.status == 200)
+    except (urllib.error.URLError, OSError):
+        return False
+
+
+def spawner(
+    name: str,
+    command: list[str],
+    env: dict[str, str],
+    log_path: Path,
+    url: str,
+    ready: Callable[[], bool],
+) -> Callable[[], ManagedProcess]:
+    def spawn() -> ManagedProcess:
+        with log_path.open("ab") as log_file:  # the child keeps its own descriptor
+            process = subprocess.Popen(
+                command,
+                env=env,
+                stdout=log_file,
+                stderr=subprocess.STDOUT,
+                # Its own process group: signalled as a whole, and the terminal's Ctrl-C
+                # reaches only the launcher, which stops the parts in order.
+                start_new_session=True,
+            )
+        return ManagedProcess(name, process, url, ready)
+
+    return spawn
+
+
+def start_platform(
+    args: argparse.Namespace, env: dict[str, str], supervisor: Supervisor, say: Reporter
+) -> None:
+    data = args.data_dir
+    logs = data / "logs"
+    if "WK_NATS_URL" not in env:
+        if port_open(args.nats_port):
+            raise EmbeddedError(f"port {args.nats_port} is taken: stop it or set WK_NATS_URL")
+        nats = supervisor.add(
+            "nats",
+            logs / "nats.log",
+            lambda: spawn_nats(args.nats_port, data / "nats", logs / "nats.log"),
+            service=False,
+        )
+        supervisor.wait_serving(nats, INFRASTRUCTURE_START_SECONDS)
+        assert nats.managed is not None
+        env["WK_NATS_URL"] = nats.managed.url
+    if "WK_MONGO_URL" not in env:
+        if port_open(args.mongo_port):
+            raise EmbeddedError(f"port {args.mongo_port} is taken: stop it or set WK_MONGO_URL")
+        mongo = supervisor.add(
+            "database",
+            logs / "db.log",
+            lambda: spawn_mongo(args.mongo_port, data / "db", logs / "db.log"),
+            service=False,
+        )
+        supervisor.wait_serving(mongo, INFRASTRUCTURE_START_SECONDS)
+        assert mongo.managed is not None
+        env["WK_MONGO_URL"] = mongo.managed.url
+    if "WK_SMTP_HOST" not in env:
+        command = [sys.executable, "-m", "wijkkracht_common.mailsink"]
+        command += ["--port", str(args.mail_port), "--dir", str(data / "mail")]
+        mail = supervisor.add(
+            "mail",
+            logs / "mail.log",
+            spawner(
+                "mail",
+                command,
+                dict(env),
+                logs / "mail.log",
+                f"smtp://127.0.0.1:{args.mail_port}",
+                lambda: port_open(args.mail_port),
+            ),
+            service=False,
+        )
+        supervisor.wait_serving(mail, INFRASTRUCTURE_START_SECONDS)
+        env["WK_SMTP_HOST"], env["WK_SMTP_PORT"] = "127.0.0.1", str(args.mail_port)
+    say(
+        f"NATS      {env['WK_NATS_URL']}\nDatabase  {env['WK_MONGO_URL']}\n"
+        f"Mail      {data / 'mail'} (dev sink, one .eml file per message)"
+    )
+
+    services: list[Part] = []
+    for name, default_port, _prefix in available_services():
+        port = args.base_port + default_port - 8000
+        url = f"http://127.0.0.1:{port}"
+        command = [sys.executable, "-m", "uvicorn", "--factory", f"{name}.main:create_app"]
+        command += ["--host", "127.0.0.1", "--port", str(port), "--no-access-log"]
+        log_path = logs / f"{name}.log"
+        spawn = spawner(
+            name,
+            command,
+            {**env, "WK_HTTP_PORT": str(port)},
+            log_path,
+            url,
+            functools.partial(http_ready, f"{url}/readyz"),
+        )
+        services.append(supervisor.add(name, log_path, spawn, service=True))
+    for part in services:
+        supervisor.wait_serving(part, SERVICE_START_SECONDS)
+        assert part.managed is not None
+        say(f"  ✓ {part.name:<20} {part.managed.url}/docs")
+
+    logins = ROOT / "docs" / "demo-logins.txt"
+    if logins.exists():
+        # The file names the default ports; show the ones this run uses.
+        say(
+            re.sub(
+                r"127\.0\.0\.1:80(0\d)",
+                lambda m: f"127.0.0.1:{args.base_port + int(m.group(1))}",
+                logins.read_text(),
+            )
+        )
+    say(f"Logs in {logs}. Ctrl-C stops everything.")
 
 
 def main() -> int:
+    stop = StopRequest()
+    stop.install()  # first: a signal from here on is honoured once there is something to stop
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("command", choices=["run"])
     parser.add_argument("--no-seed", action="store_true", help="do not seed the demo tenant")
@@ -74,8 +454,7 @@ def main() -> int:
     )
     args = parser.parse_args()
 
-    data = args.data_dir
-    logs = data / "logs"
+    logs = args.data_dir / "logs"
     logs.mkdir(parents=True, exist_ok=True)
     env = {**os.environ}
     env.setdefault("WK_ENV", "dev")
@@ -86,120 +465,33 @@ def main() -> int:
     identity_url = f"http://127.0.0.1:{args.base_port + 1}/identity/v1"
     env.setdefault("WK_ISSUER", identity_url)
     env.setdefault("WK_JWKS_URL", f"{identity_url}/.well-known/jwks.json")
-    processes: list[ManagedProcess] = []
 
-    def shutdown(*_: object) -> None:
-        print("\nStopping Wijkkracht …", flush=True)
-        stop_all(processes)
-        print("Stopped.", flush=True)
-        sys.exit(0)
-
-    signal.signal(signal.SIGINT, shutdown)
-    signal.signal(signal.SIGTERM, shutdown)
-
+    say = Reporter(logs / "devstack.log")
+    supervisor = Supervisor(say, stop, RestartPolicy())
+    status = 0
     try:
-        if "WK_NATS_URL" not in env:
-            if port_open(args.nats_port):
-                raise EmbeddedError(f"port {args.nats_port} is taken: stop it or set WK_NATS_URL")
-            processes.append(start_nats(args.nats_port, data / "nats", logs / "nats.log"))
-            env["WK_NATS_URL"] = processes[-1].url
-        if "WK_MONGO_URL" not in env:
-            if port_open(args.mongo_port):
-                raise EmbeddedError(f"port {args.mongo_port} is taken: stop it or set WK_MONGO_URL")
-            processes.append(start_mongo(args.mongo_port, data / "db", logs / "db.log"))
-            env["WK_MONGO_URL"] = processes[-1].url
-        if "WK_SMTP_HOST" not in env:
-            mail_log = (logs / "mail.log").open("ab")
-            sink = subprocess.Popen(
-                [
-                    sys.executable,
-                    "-m",
-                    "wijkkracht_common.mailsink",
-                    "--port",
-                    str(args.mail_port),
-                    "--dir",
-                    str(data / "mail"),
-                ],
-                env=env,
-                stdout=mail_log,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-            )
-            processes.append(ManagedProcess("mail", sink, f"smtp://127.0.0.1:{args.mail_port}"))
-            env["WK_SMTP_HOST"], env["WK_SMTP_PORT"] = "127.0.0.1", str(args.mail_port)
-        print(
-            f"NATS      {env['WK_NATS_URL']}\nDatabase  {env['WK_MONGO_URL']}\n"
-            f"Mail      {data / 'mail'} (dev sink, one .eml file per message)",
-            flush=True,
+        start_platform(args, env, supervisor, say)
+        supervisor.supervise()
+    except Stopping:
+        pass
+    except StartupFailed as error:
+        say(
+            "\n  ".join(
+                [f"{error}; last lines of {error.part.log_path}:", *log_tail(error.part.log_path)]
+            ),
+            loud=True,
         )
-
-        started: list[tuple[str, int, str]] = []
-        for name, default_port, prefix in available_services():
-            port = args.base_port + default_port - 8000
-            log_file = (logs / f"{name}.log").open("ab")
-            process = subprocess.Popen(
-                [
-                    sys.executable,
-                    "-m",
-                    "uvicorn",
-                    "--factory",
-                    f"{name}.main:create_app",
-                    "--host",
-                    "127.0.0.1",
-                    "--port",
-                    str(port),
-                    "--no-access-log",
-                ],
-                env={**env, "WK_HTTP_PORT": str(port)},
-                stdout=log_file,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-            )
-            processes.append(ManagedProcess(name, process, f"http://127.0.0.1:{port}"))
-            started.append((name, port, prefix))
-        for (name, port, _), managed in zip(
-            started, processes[len(processes) - len(started) :], strict=True
-        ):
-            try:
-                wait_ready(f"http://127.0.0.1:{port}/readyz", managed.process)
-            except EmbeddedError:
-                log_tail = (logs / f"{name}.log").read_text(errors="replace").splitlines()[-15:]
-                print(
-                    f"{name} did not start; last lines of {logs / (name + '.log')}:",
-                    *log_tail,
-                    sep="\n  ",
-                    file=sys.stderr,
-                    flush=True,
-                )
-                raise
-            print(f"  ✓ {name:<20} http://127.0.0.1:{port}/docs", flush=True)
-
-        logins = ROOT / "docs" / "demo-logins.txt"
-        if logins.exists():
-            # The file names the default ports; show the ones this run uses.
-            print(
-                re.sub(
-                    r"127\.0\.0\.1:80(0\d)",
-                    lambda m: f"127.0.0.1:{args.base_port + int(m.group(1))}",
-                    logins.read_text(),
-                ),
-                flush=True,
-            )
-        print(f"Logs in {logs}. Ctrl-C stops everything.", flush=True)
-        while True:
-            for managed in processes:
-                if managed.process.poll() is not None:
-                    print(
-                        f"{managed.name} stopped unexpectedly (code "
-                        f"{managed.process.returncode}); see {logs}",
-                        flush=True,
-                    )
-                    shutdown()
-            time.sleep(1)
-    except (EmbeddedError, subprocess.CalledProcessError) as error:
-        print(f"make run failed: {error}", file=sys.stderr, flush=True)
-        stop_all(processes)
-        return 1
+        say(f"make run failed: {error}", loud=True)
+        status = 1
+    except (EmbeddedError, OSError) as error:
+        say(f"make run failed: {error}", loud=True)
+        status = 1
+    finally:
+        # Whatever ended the run (a signal, a failed start, a bug here), no part outlives it.
+        say("\nStopping Wijkkracht …")
+        supervisor.stop_all()
+        say("Stopped.")
+    return status
 
 
 if __name__ == "__main__":
