@@ -177,21 +177,21 @@ async def on_freshness(ctx: Context, env: FreshnessEvent, delivery: Delivery) ->
 
     async def effect(r: Repository) -> list[Staged]:
         before = await r.map_entry(data.entry_id)
-        if before is None:
-            return []  # content unknown here (e.g. an imported entry): nothing to suggest
-        if (data.revision, at) < (before.revision, before.state_at):
+        if before is not None and (data.revision, at) < (before.revision, before.state_at):
             return []
+        # Without content yet (its `entry_published` is still on its way, or an imported
+        # entry) the state is kept for when it comes; no categories: never suggested.
         await r.save_map_entry(
             MapEntry(
-                entry_id=before.entry_id,
-                organization_id=before.organization_id,
-                owner_organisation=before.owner_organisation,
-                kind=before.kind,
-                categories=before.categories,
-                pc4s=before.pc4s,
+                entry_id=data.entry_id,
+                organization_id=data.organization_id,
+                owner_organisation=data.owner_organisation,
+                kind=before.kind if before else "service",
+                categories=before.categories if before else (),
+                pc4s=before.pc4s if before else (),
                 state=state,
-                active=before.active,
-                revision=max(before.revision, data.revision),
+                active=before.active if before else True,
+                revision=max(before.revision if before else 0, data.revision),
                 state_at=at,
             )
         )
