@@ -9,6 +9,7 @@ from wijkkracht_common.settings import BaseServiceSettings
 class Settings(BaseServiceSettings):
     service_name: str = "marketplace"
     http_port: int = 8004
+    demo_tenant: str = "demo"
     #: How often open posts are checked for the expiry reminder and for expiry.
     expiry_sweep_seconds: float = Field(default=300.0, gt=0)
     #: How often the digest of pending notifications is mailed (daily by default).
