@@ -2,20 +2,26 @@
 
 Domain and use-case code raises `Problem` subclasses (or plain HTTP errors); the handlers
 installed by `install_problem_handlers` render all of them, request validation errors
-(with field-level `errors`) and unexpected exceptions (500, no stack trace) as
+(with field-level `errors`), a body over the limit (413), an unreachable database or broker
+(503 with `Retry-After`, never 500) and unexpected exceptions (500, no stack trace) as
 `application/problem+json`.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Iterator
+from typing import Any, Literal
 
+import nats.errors
+import nats.js.errors
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.middleware.body_limit import MAX_BODY_SIZE_SCOPE_KEY
 
 from wijkkracht_common.observability import get_logger
+from wijkkracht_common.storage import TRANSIENT_ERRORS
 
 PROBLEM_JSON = "application/problem+json"
 PROBLEM_BASE = "urn:wijkkracht:problem:"
@@ -114,6 +120,79 @@ class ServiceUnavailable(Problem):
     status, kind = 503, "service-unavailable"
 
 
+#: nats-py's errors that mean "the broker is unreachable or did not answer in time" (the same
+#: call may succeed later), as opposed to a wrong subject or payload.
+BROKER_UNAVAILABLE_ERRORS: tuple[type[Exception], ...] = (
+    nats.errors.TimeoutError,  # also flush, fetch and drain time-outs
+    nats.errors.NoRespondersError,
+    nats.errors.StaleConnectionError,
+    nats.errors.OutboundBufferLimitError,
+    nats.errors.ConnectionClosedError,
+    nats.errors.ConnectionDrainingError,
+    nats.errors.ConnectionReconnectingError,
+    nats.errors.NoServersError,
+    nats.js.errors.ServiceUnavailableError,
+    nats.js.errors.NoStreamResponseError,
+)
+
+Dependency = Literal["database", "broker"]
+
+_UNAVAILABLE_TEXTS: dict[Dependency, str] = {
+    "database": "De database is tijdelijk niet bereikbaar; probeer het straks opnieuw. / The "
+    "database is temporarily unavailable; please try again shortly.",
+    "broker": "De berichtenverwerking is tijdelijk niet bereikbaar; probeer het straks "
+    "opnieuw. / Messaging is temporarily unavailable; please try again shortly.",
+}
+
+
+def _chain(error: BaseException) -> Iterator[BaseException]:
+    """The error, its causes and contexts, and the members of exception groups."""
+    seen: set[int] = set()
+    pending = [error]
+    while pending:
+        current = pending.pop()
+        if id(current) in seen:
+            continue
+        seen.add(id(current))
+        yield current
+        if isinstance(current, BaseExceptionGroup):
+            pending.extend(current.exceptions)
+        pending.extend(e for e in (current.__cause__, current.__context__) if e is not None)
+
+
+def unavailable_dependency(error: BaseException) -> Dependency | None:
+    """ "database" or "broker" when `error` (or what caused it) says that one is unreachable
+    or did not answer in time, else None."""
+    for current in _chain(error):
+        if isinstance(current, TRANSIENT_ERRORS):
+            return "database"
+        if isinstance(current, BROKER_UNAVAILABLE_ERRORS):
+            return "broker"
+    return None
+
+
+def unavailable(dependency: Dependency, retry_after_seconds: int) -> ServiceUnavailable:
+    return ServiceUnavailable(
+        _UNAVAILABLE_TEXTS[dependency], headers={"Retry-After": str(retry_after_seconds)}
+    )
+
+
+def too_large(limit: int | None) -> Problem:
+    """413 for a request body over the route's limit (`limit` bytes, when known)."""
+    if limit is None:
+        detail = "Het verzoek is te groot. / The request is too large."
+    else:
+        detail = (
+            f"Het verzoek is te groot (max {limit} bytes). / The request is too large "
+            f"(max {limit} bytes)."
+        )
+    extra: dict[str, Any] = {} if limit is None else {"max_bytes": limit}
+    # Close the connection: the client may still be sending the rest of the body.
+    return Problem(
+        detail, status=413, kind="payload-too-large", headers={"Connection": "close"}, **extra
+    )
+
+
 def field_error(field: str, message: str, code: str = "invalid") -> dict[str, Any]:
     return {"field": field, "code": code, "message": message}
 
@@ -144,7 +223,10 @@ def _validation_errors(exc: RequestValidationError) -> list[dict[str, Any]]:
     return errors
 
 
-def install_problem_handlers(app: FastAPI) -> None:
+def install_problem_handlers(app: FastAPI, *, retry_after_seconds: int = 5) -> None:
+    """Render every error as a problem. `retry_after_seconds`: the `Retry-After` of the 503
+    answered while the database or the broker is unreachable."""
+
     async def on_problem(request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, Problem)
         return problem_response(exc, request)
@@ -161,6 +243,8 @@ def install_problem_handlers(app: FastAPI) -> None:
 
     async def on_http(request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, StarletteHTTPException)
+        if exc.status_code == 413:  # the body limit (FastAPI's `max_body_size`)
+            return problem_response(too_large(request.scope.get(MAX_BODY_SIZE_SCOPE_KEY)), request)
         detail = exc.detail if isinstance(exc.detail, str) else str(exc.detail)
         kind = {404: "not-found", 405: "method-not-allowed"}.get(exc.status_code, "http-error")
         return problem_response(
@@ -173,7 +257,19 @@ def install_problem_handlers(app: FastAPI) -> None:
             request,
         )
 
+    async def on_unavailable(request: Request, exc: Exception) -> JSONResponse:
+        dependency = unavailable_dependency(exc) or "database"
+        log.warning(
+            "dependency unavailable",
+            dependency=dependency,
+            error=type(exc).__name__,
+            path=request.url.path,
+        )
+        return problem_response(unavailable(dependency, retry_after_seconds), request)
+
     async def on_unexpected(request: Request, exc: Exception) -> JSONResponse:
+        if unavailable_dependency(exc) is not None:  # wrapped in another error or a group
+            return await on_unavailable(request, exc)
         log.exception("unhandled error", path=request.url.path)
         return problem_response(
             Problem(
@@ -187,4 +283,7 @@ def install_problem_handlers(app: FastAPI) -> None:
     app.add_exception_handler(Problem, on_problem)
     app.add_exception_handler(RequestValidationError, on_validation)
     app.add_exception_handler(StarletteHTTPException, on_http)
+    for error in (*TRANSIENT_ERRORS, *BROKER_UNAVAILABLE_ERRORS):
+        if issubclass(error, Exception):  # (all are; the tuple is typed as BaseException)
+            app.add_exception_handler(error, on_unavailable)
     app.add_exception_handler(Exception, on_unexpected)

@@ -2,23 +2,35 @@
 
 `/healthz`, `/readyz`, `/metrics`, RFC 9457 problems, CORS allow-list, request metrics,
 OpenTelemetry tracing, token verification. The service's composition root adds its routers.
+
+Hardening every service gets from here:
+- an unreachable or stalled database or broker answers 503 problem with `Retry-After`, never
+  500 (`errors.install_problem_handlers`); the driver timeouts (`settings.db_*_ms`) bound how
+  long a request waits for the database;
+- `/readyz` runs its checks concurrently, each bounded by `readiness_timeout_seconds`;
+- request bodies are limited to `settings.max_request_body_bytes` (FastAPI's `max_body_size`,
+  counted while the body streams in, chunked bodies too): 413 problem. A route that takes
+  more says so: `@router.post("/imports", max_body_size=50 * MIB)` (or on its router, or
+  `app.include_router(router, max_body_size=settings.some_limit)`).
 """
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Awaitable, Callable, MutableMapping, Sequence
 from contextlib import AbstractAsyncContextManager
 from typing import Any
 
-from fastapi import FastAPI, Response
+from fastapi import FastAPI, Request, Response
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from starlette.middleware.body_limit import MAX_BODY_SIZE_SCOPE_KEY
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from wijkkracht_common.auth import JwksCache, TokenVerifier, http_jwks_fetcher
-from wijkkracht_common.errors import install_problem_handlers
+from wijkkracht_common.errors import install_problem_handlers, problem_response, too_large
 from wijkkracht_common.observability import ServiceMetrics
 from wijkkracht_common.settings import BaseServiceSettings
 from wijkkracht_common.tenancy import set_correlation_id, set_tenant
@@ -28,6 +40,9 @@ Lifespan = Callable[[FastAPI], AbstractAsyncContextManager[None]]
 
 
 _PROBES = frozenset({"/healthz", "/readyz", "/metrics"})
+
+#: One mebibyte, for body limits: `max_body_size=50 * MIB`.
+MIB = 1024 * 1024
 
 
 def _is_probe(scope: MutableMapping[str, Any]) -> bool:
@@ -72,6 +87,53 @@ class RequestContextMiddleware:
             )
 
 
+class TooLargeAsProblem:
+    """Starlette's body limiter answers a request whose declared `Content-Length` exceeds the
+    limit with its own plain-text 413, outside every exception handler; this turns that one
+    response into the platform's problem. (A body that grows past the limit while streaming
+    raises inside the app and is rendered by `errors.install_problem_handlers`.)"""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        replacing = False
+
+        async def send_wrapper(message: Message) -> None:
+            nonlocal replacing
+            if message["type"] == "http.response.start" and _is_plain_413(message):
+                replacing = True
+                return
+            if not replacing:
+                await send(message)
+                return
+            if message["type"] == "http.response.body" and not message.get("more_body"):
+                problem = too_large(scope.get(MAX_BODY_SIZE_SCOPE_KEY))
+                await problem_response(problem, Request(scope))(scope, receive, send)
+
+        await self.app(scope, receive, send_wrapper)
+
+
+def _is_plain_413(message: Message) -> bool:
+    if message["status"] != 413:
+        return False
+    content_type = next(
+        (v for k, v in message.get("headers", ()) if k.lower() == b"content-type"), b""
+    )
+    return content_type.startswith(b"text/plain")
+
+
+class ServiceApp(FastAPI):
+    """The FastAPI app of a service: FastAPI with every error answered as a problem, also the
+    413 that the body limiter sends before any handler runs."""
+
+    def build_middleware_stack(self) -> ASGIApp:
+        return TooLargeAsProblem(super().build_middleware_stack())
+
+
 def build_verifier(settings: BaseServiceSettings, jwks: JwksCache | None = None) -> TokenVerifier:
     return TokenVerifier(
         jwks or JwksCache(http_jwks_fetcher(settings.jwks_url)),
@@ -79,7 +141,18 @@ def build_verifier(settings: BaseServiceSettings, jwks: JwksCache | None = None)
         audience=settings.token_audience,
         algorithms=settings.token_algorithms,
         leeway_seconds=settings.token_leeway_seconds,
+        cache_size=settings.token_cache_size,
     )
+
+
+async def _bounded(check: ReadinessCheck, seconds: float) -> bool:
+    """A readiness check's answer; one that fails or takes longer than `seconds` (a stalled
+    dependency) is "not ready"."""
+    try:
+        async with asyncio.timeout(seconds):
+            return bool(await check())
+    except Exception:  # noqa: BLE001 - a failing check means "not ready"
+        return False
 
 
 def create_base_app(
@@ -94,7 +167,7 @@ def create_base_app(
     verifier: TokenVerifier | None = None,
     description: str = "",
 ) -> FastAPI:
-    app = FastAPI(
+    app = ServiceApp(
         # FastAPI's own OpenTelemetry support: request spans only when tracing is enabled
         # (it costs CPU on every request); metrics and logs come from Prometheus/structlog.
         telemetry={
@@ -111,12 +184,13 @@ def create_base_app(
         openapi_url="/openapi.json",
         docs_url="/docs",
         redoc_url=None,
+        max_body_size=settings.max_request_body_bytes,
     )
     app.state.settings = settings
     app.state.metrics = metrics
     app.state.token_verifier = verifier or build_verifier(settings)
     app.state.api_prefix = prefix
-    install_problem_handlers(app)
+    install_problem_handlers(app, retry_after_seconds=settings.unavailable_retry_after_seconds)
     if cors_origins:
         app.add_middleware(
             CORSMiddleware,
@@ -133,12 +207,9 @@ def create_base_app(
 
     @app.get("/readyz", tags=["operations"], include_in_schema=False)
     async def readyz() -> JSONResponse:
-        results: dict[str, bool] = {}
-        for name, check in readiness.items():
-            try:
-                results[name] = await check()
-            except Exception:  # noqa: BLE001 - a failing check means "not ready"
-                results[name] = False
+        timeout = settings.readiness_timeout_seconds
+        answers = await asyncio.gather(*(_bounded(check, timeout) for check in readiness.values()))
+        results = dict(zip(readiness, answers, strict=True))
         ready = all(results.values())
         return JSONResponse(
             {"status": "ready" if ready else "not-ready", "checks": results},

@@ -7,15 +7,43 @@ time, so tests and tools can construct them with explicit values.
 from __future__ import annotations
 
 import os
-from typing import Literal
+from typing import Literal, Self
+from urllib.parse import parse_qsl, urlsplit, urlunsplit
 
-from pydantic import Field
+from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 Environment = Literal["dev", "test", "prod"]
 
 DEFAULT_NATS_URL = "nats://127.0.0.1:14222"
 DEFAULT_MONGO_URL = "mongodb://127.0.0.1:27117/?directConnection=true"
+
+#: Driver timeouts (milliseconds) when neither the settings nor the URL give them: the
+#: defaults of the `db_*_ms` settings below, which say what each one bounds.
+DEFAULT_DB_TIMEOUTS_MS: dict[str, int] = {
+    "timeoutMS": 8_000,
+    "serverSelectionTimeoutMS": 5_000,
+    "connectTimeoutMS": 5_000,
+    "socketTimeoutMS": 20_000,
+}
+
+
+def url_option_names(url: str) -> set[str]:
+    """The connection options a MongoDB URL sets, lower-cased (option names are
+    case-insensitive)."""
+    return {name.lower() for name, _ in parse_qsl(urlsplit(url).query, keep_blank_values=True)}
+
+
+def with_url_options(url: str, options: dict[str, int]) -> str:
+    """`url` with each of `options` the URL does not set already appended: an option written
+    in the URL wins, so an operator's URL keeps control."""
+    given = url_option_names(url)
+    missing = [f"{name}={value}" for name, value in options.items() if name.lower() not in given]
+    if not missing:
+        return url
+    parts = urlsplit(url)
+    query = "&".join([*([parts.query] if parts.query else []), *missing])
+    return urlunsplit(parts._replace(path=parts.path or "/", query=query))
 
 
 class BaseServiceSettings(BaseSettings):
@@ -37,12 +65,44 @@ class BaseServiceSettings(BaseSettings):
         "(tracing costs ~20% of a request's CPU, wasted when no span is exported)",
     )
 
+    # Database driver timeouts (milliseconds), so a stalled or unreachable database ends an
+    # operation with an error (HTTP 503) instead of a hanging request. They are added to
+    # `mongo_url` unless the URL sets the same option itself (the URL wins).
+    #: Client-side bound on each database operation, its retry and the wait for a connection
+    #: included (the driver's `timeoutMS`); 0: no bound. A read or write on a stalled database
+    #: fails after about this time (a cursor's batches are bounded one by one).
+    db_timeout_ms: int = Field(default=DEFAULT_DB_TIMEOUTS_MS["timeoutMS"], ge=0)
+    #: How long an operation waits for a reachable server (`serverSelectionTimeoutMS`); also
+    #: how soon an unreachable database is reported.
+    db_server_selection_timeout_ms: int = Field(
+        default=DEFAULT_DB_TIMEOUTS_MS["serverSelectionTimeoutMS"], ge=1
+    )
+    #: Opening a connection, TCP and handshake (`connectTimeoutMS`); also the bound of the
+    #: driver's background health checks.
+    db_connect_timeout_ms: int = Field(default=DEFAULT_DB_TIMEOUTS_MS["connectTimeoutMS"], ge=1)
+    #: One network round trip (`socketTimeoutMS`); only governs when `db_timeout_ms` is 0.
+    db_socket_timeout_ms: int = Field(default=DEFAULT_DB_TIMEOUTS_MS["socketTimeoutMS"], ge=1)
+
+    # HTTP hardening (every service).
+    #: Largest request body (bytes) a route accepts unless it declares its own limit
+    #: (`max_body_size=` on the route or its router); enforced while the body streams in,
+    #: chunked bodies included: 413 problem.
+    max_request_body_bytes: int = Field(default=1024 * 1024, ge=0)
+    #: `Retry-After` (seconds) of the 503 answered while the database or the broker is
+    #: unreachable.
+    unavailable_retry_after_seconds: int = Field(default=5, ge=1)
+    #: Bound on each `/readyz` check (seconds): a check that takes longer counts as not ready.
+    readiness_timeout_seconds: float = Field(default=2.0, gt=0)
+
     # Token verification (every service); identity issues the tokens.
     issuer: str = "http://127.0.0.1:8001/identity/v1"
     jwks_url: str = "http://127.0.0.1:8001/identity/v1/.well-known/jwks.json"
     token_audience: str = "wijkkracht-api"
     token_algorithms: list[str] = ["ES256", "RS256"]
     token_leeway_seconds: int = 30
+    #: Verified tokens kept in memory per process (least recently used dropped first), so a
+    #: flood of distinct tokens cannot grow memory without bound; 0: no cache.
+    token_cache_size: int = Field(default=10_000, ge=0)
 
     # Event plumbing.
     outbox_batch_size: int = 500
@@ -74,6 +134,21 @@ class BaseServiceSettings(BaseSettings):
     # Dev only: seed this service's part of the demo tenant during start-up (`make run`
     # sets it), so the service is the only writer to its databases (see embedded DB quirks).
     demo_seed: bool = False
+
+    @model_validator(mode="after")
+    def _database_timeouts_in_url(self) -> Self:
+        # The URL is what reaches the driver (ServiceRuntime passes it on to Storage).
+        self.mongo_url = with_url_options(self.mongo_url, self.db_client_options())
+        return self
+
+    def db_client_options(self) -> dict[str, int]:
+        """The driver timeouts of these settings, as MongoDB connection options."""
+        return {
+            "timeoutMS": self.db_timeout_ms,
+            "serverSelectionTimeoutMS": self.db_server_selection_timeout_ms,
+            "connectTimeoutMS": self.db_connect_timeout_ms,
+            "socketTimeoutMS": self.db_socket_timeout_ms,
+        }
 
     @property
     def tracing_enabled(self) -> bool:

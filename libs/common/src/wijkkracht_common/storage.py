@@ -44,6 +44,7 @@ from pymongo.errors import (
     WTimeoutError,
 )
 
+from wijkkracht_common.settings import DEFAULT_DB_TIMEOUTS_MS, url_option_names
 from wijkkracht_common.tenancy import PLATFORM_TENANT, require_slug
 
 Database = AsyncIOMotorDatabase
@@ -214,11 +215,22 @@ class Storage:
         service: str,
         indexes: Iterable[IndexSpec] = (),
         *,
-        server_selection_timeout_ms: int = 5000,
+        server_selection_timeout_ms: int | None = None,
     ) -> None:
         self.service = service
+        # Every operation has a bounded time (a stalled database must not hang a caller):
+        # the driver timeouts a URL leaves out get the defaults (`BaseServiceSettings.db_*_ms`
+        # documents them; services' settings put their values into the URL).
+        given = url_option_names(url)
+        timeouts: dict[str, Any] = {
+            name: value
+            for name, value in DEFAULT_DB_TIMEOUTS_MS.items()
+            if name.lower() not in given
+        }
+        if server_selection_timeout_ms is not None:
+            timeouts["serverSelectionTimeoutMS"] = server_selection_timeout_ms
         self.client: AsyncIOMotorClient[dict[str, Any]] = AsyncIOMotorClient(
-            url, serverSelectionTimeoutMS=server_selection_timeout_ms, tz_aware=True
+            url, tz_aware=True, **timeouts
         )
         self._indexes = tuple(indexes)
         self._ready: set[str] = set()
