@@ -4,6 +4,16 @@ Tokens are verified locally (architecture §5): signature with a key from the ca
 (refreshed when a token names an unknown `kid`, at most once per `min_refresh_seconds`),
 algorithm allow-list (so `alg: none` and HS256-with-the-public-key are refused), and the
 `iss`, `aud`, `exp`, `nbf` claims. Tenant and roles come from the verified token only.
+
+Who may call a route is declared with one of these dependencies, so every operation has a
+stance on machine tokens (client credentials, `sub = client:<id>`, no person behind them):
+- `PersonPrincipal` (`require_person`): a person must be calling; a machine token gets 403.
+  `require_roles(...)` implies it (machine tokens carry no roles).
+- `MachinePrincipal` (`allow_machine`): a machine client may call (a person may too); the
+  route checks what the client may do (scopes, its organisation) itself.
+- no principal at all: public.
+`CurrentPrincipal` alone authenticates without a stance; `operation_stances(app)` lists every
+operation's stance ("undeclared" for those), so a service's test can prove each one.
 """
 
 from __future__ import annotations
@@ -11,12 +21,14 @@ from __future__ import annotations
 import asyncio
 import time
 from collections import OrderedDict
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 import httpx
-from fastapi import Depends, Request
+from fastapi import Depends, FastAPI, Request
+from fastapi.dependencies.models import Dependant
+from fastapi.routing import iter_route_contexts
 from joserfc import jwt
 from joserfc.errors import JoseError
 from joserfc.jwk import KeySet
@@ -132,21 +144,29 @@ class TokenVerifier:
         self._leeway = leeway_seconds
         # token → (principal, exp, kid): a front end sends the same token with every call; a
         # verified token stays valid until its own `exp` while its key is still published
-        # (revocation is not checked here).
+        # (revocation is not checked here). At most `cache_size` tokens, least recently used
+        # dropped first, so a flood of distinct valid tokens cannot grow memory without bound.
         self._verified: OrderedDict[str, tuple[Principal, float, str]] = OrderedDict()
         self._cache_size = cache_size
+
+    @property
+    def cached_tokens(self) -> int:
+        return len(self._verified)
 
     async def verify(self, token: str) -> Principal:
         hit = self._verified.get(token)
         if hit is not None:
             principal, exp, kid = hit
             if time.time() < exp and await self._jwks.key_set_for(kid) is not None:
+                self._verified.move_to_end(token)
                 return principal
-            del self._verified[token]
+            self._verified.pop(token, None)
         principal, exp, kid = await self._verify_uncached(token)
-        self._verified[token] = (principal, exp, kid)
-        if len(self._verified) > self._cache_size:
-            self._verified.popitem(last=False)
+        if self._cache_size > 0:
+            self._verified[token] = (principal, exp, kid)
+            self._verified.move_to_end(token)
+            while len(self._verified) > self._cache_size:
+                self._verified.popitem(last=False)
         return principal
 
     async def _verify_uncached(self, token: str) -> tuple[Principal, float, str]:
@@ -209,10 +229,33 @@ async def get_principal(request: Request) -> Principal:
 CurrentPrincipal = Annotated[Principal, Depends(get_principal)]
 
 
-def require_roles(*roles: str) -> Callable[[Principal], Awaitable[Principal]]:
-    """Dependency: the caller must hold one of `roles` in some organisation."""
+async def require_person(principal: CurrentPrincipal) -> Principal:
+    """Dependency: a person must be calling. A machine token (client credentials) acts for no
+    person, so routes about "me" or a person's data refuse it: 403 `person-required`."""
+    if principal.person_id is None:
+        raise Forbidden(
+            "Alleen een persoon kan dit doen, geen machinetoken. / Only a person can do this, "
+            "not a machine (client-credentials) token.",
+            kind="person-required",
+        )
+    return principal
 
-    async def check(principal: CurrentPrincipal) -> Principal:
+
+async def allow_machine(principal: CurrentPrincipal) -> Principal:
+    """Dependency: a machine client (client credentials) may call this route, and so may a
+    person. It declares the route's stance; the route still checks what the caller may do
+    (a client's scopes and organisation, a person's roles)."""
+    return principal
+
+
+PersonPrincipal = Annotated[Principal, Depends(require_person)]
+MachinePrincipal = Annotated[Principal, Depends(allow_machine)]
+
+
+def require_roles(*roles: str) -> Callable[[Principal], Awaitable[Principal]]:
+    """Dependency: a person must be calling who holds one of `roles` in some organisation."""
+
+    async def check(principal: PersonPrincipal) -> Principal:
         if not principal.has_role(*roles):
             raise Forbidden(
                 "U heeft hiervoor niet de juiste rol. / You do not have the required role.",
@@ -221,3 +264,51 @@ def require_roles(*roles: str) -> Callable[[Principal], Awaitable[Principal]]:
         return principal
 
     return check
+
+
+Stance = Literal["public", "person", "machine", "undeclared"]
+
+
+@dataclass(frozen=True)
+class OperationStance:
+    """Who may call one operation (method + path) of an app."""
+
+    method: str
+    path: str
+    name: str
+    stance: Stance
+
+
+def _calls(dependant: Dependant) -> Iterator[Any]:
+    for sub in dependant.dependencies:
+        yield sub.call
+        yield from _calls(sub)
+
+
+def _stance(dependant: Dependant) -> Stance:
+    calls = set(_calls(dependant))
+    if require_person in calls:  # the strictest wins: it refuses machines whatever else runs
+        return "person"
+    if allow_machine in calls:
+        return "machine"
+    if get_principal in calls:
+        return "undeclared"
+    return "public"
+
+
+def operation_stances(app: FastAPI) -> list[OperationStance]:
+    """Every operation of `app` (router-level dependencies included, hidden ones too) with its
+    stance on machine tokens: "person" (`require_person`, also through `require_roles`),
+    "machine" (`allow_machine`), "public" (no token read), or "undeclared" (a token is read
+    but no stance declared). A service's test asserts that none is undeclared and that the
+    stances are the intended ones."""
+    stances: list[OperationStance] = []
+    for route in iter_route_contexts(app.routes):
+        dependant = getattr(route, "dependant", None)
+        if not isinstance(dependant, Dependant) or route.path is None:
+            continue  # not a FastAPI operation (docs, mounts)
+        for method in sorted(route.methods or ()):
+            stances.append(
+                OperationStance(method, route.path, route.name or "", _stance(dependant))
+            )
+    return sorted(stances, key=lambda s: (s.path, s.method))
