@@ -17,7 +17,8 @@ from identity.entrypoints.http_admin import router as admin_router
 from identity.entrypoints.http_oauth import router as oauth_router
 from identity.entrypoints.http_self import router as self_router
 from identity.service.context import Identity
-from identity.service.erasure import remind_pending
+from identity.service.erasure import purge_streams, remind_pending
+from identity.service.exports import assemble_pending
 from identity.service.keys import local_verifier
 from identity.settings import Settings
 from identity.startup import check_database, check_settings
@@ -38,14 +39,14 @@ def create_app(
     check_settings(settings)
     ctx = Identity.build(settings)
     register_consumers(ctx)
-    if settings.erasure_reminder_scan_seconds > 0:
-        ctx.runtime.add_job(
-            PeriodicTask(
-                "erasure-reminders",
-                partial(remind_pending, ctx),
-                settings.erasure_reminder_scan_seconds,
-            )
-        )
+    jobs = (
+        ("erasure-reminders", remind_pending, settings.erasure_reminder_scan_seconds),
+        ("erasure-stream-purge", purge_streams, settings.erasure_purge_scan_seconds),
+        ("export-assembly", assemble_pending, settings.export_assembly_scan_seconds),
+    )
+    for name, job, seconds in jobs:
+        if seconds > 0:
+            ctx.runtime.add_job(PeriodicTask(name, partial(job, ctx), seconds))
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

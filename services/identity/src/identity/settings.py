@@ -12,6 +12,14 @@ DEV_LOGIN_CODE_PEPPER = "dev-only-login-code-pepper-change-me"
 DEMO_TENANT = "demo"
 DEMO_PASSWORD = "wijkkracht-demo"
 DEMO_BACKEND_SECRET = "demo-backend-secret"
+#: The services that keep personal data: each answers erasure and export requests.
+PERSONAL_DATA_SERVICES = (
+    "questionnaires",
+    "effect_measurement",
+    "social_map",
+    "learning_paths",
+    "marketplace",
+)
 
 
 class Settings(BaseServiceSettings):
@@ -62,12 +70,26 @@ class Settings(BaseServiceSettings):
     #: Services whose `person_data_erased` an erasure waits for before identity erases its
     #: own data (`WK_ERASURE_EXPECTED_SERVICES='["questionnaires", ...]'`). Fixed per
     #: erasure when it is requested.
-    erasure_expected_services: list[str] = ["questionnaires", "effect_measurement", "social_map"]
+    erasure_expected_services: list[str] = list(PERSONAL_DATA_SERVICES)
     #: An erasure still waiting for a service after this long is requested again (a new
     #: `person_erasure_requested`; erasing is idempotent in every service), and logged.
     erasure_reminder_hours: float = Field(default=24.0, gt=0)
     #: How often pending erasures are checked; 0 turns the reminders off.
     erasure_reminder_scan_seconds: float = Field(default=600.0, ge=0)
+    #: How often completed erasures are purged from the event streams (every message that
+    #: names the person, once every consumer acknowledged it) until none is left; then the
+    #: person's id is forgotten and the erasure reads `completed`. 0 turns the job off.
+    erasure_purge_scan_seconds: float = Field(default=10.0, ge=0)
+
+    #: Services whose part an export waits for (`WK_EXPORT_EXPECTED_SERVICES`), fixed per
+    #: export when it is requested; identity adds its own part.
+    export_expected_services: list[str] = list(PERSONAL_DATA_SERVICES)
+    #: A repeated export request gets the running export back for this long; after that a
+    #: new request starts a new export (a service that never answers blocks nothing).
+    export_running_hours: float = Field(default=24.0, gt=0)
+    #: How often exports whose parts are all in but whose archive was not built (a crash
+    #: in between) are assembled; 0 turns the job off.
+    export_assembly_scan_seconds: float = Field(default=60.0, ge=0)
 
     #: Demo tenant slug (`wk demo seed`, dev mode only).
     demo_tenant: str = DEMO_TENANT

@@ -42,6 +42,11 @@ def make_settings(nats_url: str, mongo_url: str, **overrides: Any) -> Settings:
         "argon2_parallelism": 1,
         "key_min_published_seconds": 0,
         "key_keep_retired_seconds": 0,
+        # Tests say which services answer; the stream purge and export assembly run when a
+        # test calls them (service.erasure.purge_streams, service.exports.assemble_pending).
+        "erasure_expected_services": ["questionnaires", "effect_measurement", "social_map"],
+        "erasure_purge_scan_seconds": 0,
+        "export_assembly_scan_seconds": 0,
     }
     values.update(overrides)
     return Settings(**values)

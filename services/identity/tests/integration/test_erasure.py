@@ -12,12 +12,14 @@ import pytest
 from identity.adapters import schema as c
 from identity.adapters.repositories import MongoRepositories
 from identity.domain.roles import Role
+from identity.service.erasure import erasure_key, purge_streams
 from wijkkracht_common.events.common import PersonDataErasedBase
 from wijkkracht_common.events.effect_measurement import EffectsPersonDataErased
 from wijkkracht_common.events.envelope import new_event, new_event_id
 from wijkkracht_common.events.questionnaires import QuestionnairesPersonDataErased
 from wijkkracht_common.events.social_map import SocialMapPersonDataErased
 from wijkkracht_common.idempotency import IDEMPOTENCY
+from wijkkracht_common.privacy_scan import scan_databases, scan_streams
 from wijkkracht_common.testing.plugin import TwoTenants
 
 from .conftest import App
@@ -161,8 +163,9 @@ async def test_erasure_waits_for_every_service_then_erases_identity_data(
 
     async def completed() -> dict[str, Any] | None:
         body = await view()
-        return body if body["status"] == "completed" else None
+        return body if body["status"] == "purging" else None
 
+    # Every service confirmed and identity's data is gone; the streams are cleaned next.
     done = await eventually(completed)
     assert done is not None and done["completed_at"] and done["pending_services"] == []
     assert [x["service"] for x in done["confirmations"]] == [
@@ -171,21 +174,15 @@ async def test_erasure_waits_for_every_service_then_erases_identity_data(
         "social_map",
     ]
 
-    # Identity's own data: a tombstone with the pseudonymous id, nothing personal.
+    # Identity's own data is deleted: the person, the e-mail claim, memberships, the consent
+    # ledger, the stored response, tokens and codes.
     assert await db[IDEMPOTENCY].find_one({"_id": "k:people:1"}) is None
-    raw = await db[c.PEOPLE].find_one({"_id": resident})
-    assert raw is not None and raw["status"] == "erased"
-    assert raw["display_name"] == "" and raw["email"] is None and raw["pc4"] is None
-    assert raw["password_hash"] is None and raw["neighbourhood_code"] is None
+    assert await db[c.PEOPLE].find_one({"_id": resident}) is None
     assert await MongoRepositories(db).people.by_email("res@a.test") is None
     assert await MongoRepositories(db).memberships.of_person(resident) == []
-    assert await db[c.CONSENTS].find_one({"_id": resident}) is None
-    kept = [d async for d in db[c.CONSENTS].find({}) if str(d["_id"]).startswith("erased-")]
-    assert len(kept) == 1
-    kept = kept[0]
-    assert {e["by"] for e in kept["entries"]} == {"resident"}
-    assert [e["action"] for e in kept["entries"]] == ["granted", "revoked"]
-    assert {e["organisation"] for e in kept["entries"]} == {"welzijn"}
+    assert await db[c.CONSENTS].count_documents({}) == 0
+    assert await db[c.REFRESH_TOKENS].count_documents({"subject": resident}) == 0
+    assert await db[c.AUTH_CODES].count_documents({"subject": resident}) == 0
 
     # The account is gone: no /me, no status for the resident, refresh tokens revoked,
     # no login; the e-mail address may register again.
@@ -226,6 +223,15 @@ async def test_erasure_waits_for_every_service_then_erases_identity_data(
     assert {"person_id": resident, "organisation_slug": "welzijn", "roles": []} in [
         e["data"] for e in ended
     ]
+
+    # The stream purge removes every message that names the person, then forgets the id.
+    assert await eventually(lambda: purge_streams(identity.ctx), timeout=30)
+    final = await view()
+    assert final["status"] == "completed" and final["purged_at"]
+    assert await scan_streams(identity.ctx.runtime.js, t, resident) == []
+    prefix = f"wk_{identity.ctx.settings.service_name}_"
+    residue = await scan_databases(identity.ctx.settings.mongo_url, t, resident)
+    assert [r for r in residue if r.database.startswith(prefix)] == []
 
 
 async def test_confirmation_nobody_asked_for_is_dead_lettered_and_expected_set_is_a_setting(
@@ -268,10 +274,8 @@ async def test_confirmation_nobody_asked_for_is_dead_lettered_and_expected_set_i
             )
 
             async def gone() -> bool:
-                person = await MongoRepositories(await identity.ctx.tenant_db(t)).people.get(
-                    resident
-                )
-                return person is not None and not person.is_active
+                people = MongoRepositories(await identity.ctx.tenant_db(t)).people
+                return await people.get(resident) is None
 
             assert await eventually(gone)
     finally:
@@ -298,7 +302,7 @@ async def test_an_erasure_a_service_never_confirms_is_requested_again(
     db = await identity.ctx.tenant_db(t)
 
     async def two_confirmed() -> bool:
-        status = await MongoRepositories(db).erasures.get(resident)
+        status = await MongoRepositories(db).erasures.get(erasure_key(t, resident))
         return status is not None and len(status.confirmations) == 2
 
     assert await eventually(two_confirmed)
@@ -308,7 +312,7 @@ async def test_an_erasure_a_service_never_confirms_is_requested_again(
     monkeypatch.setattr(identity.ctx, "now", lambda: later)
     assert await remind_pending(identity.ctx) == 1
     assert await remind_pending(identity.ctx) == 0  # asked again just now
-    status = await MongoRepositories(db).erasures.get(resident)
+    status = await MongoRepositories(db).erasures.get(erasure_key(t, resident))
     assert status is not None and status.reminders == 1 and status.last_asked_at is not None
     assert abs(status.last_asked_at - later) < timedelta(milliseconds=1)  # stored in ms
     assert status.pending_services == ("social_map",)
@@ -325,7 +329,7 @@ async def test_an_erasure_a_service_never_confirms_is_requested_again(
     await publish(nats_url, t, SocialMapPersonDataErased(person_id=resident, erased={}))
 
     async def completed() -> bool:
-        done = await MongoRepositories(db).erasures.get(resident)
+        done = await MongoRepositories(db).erasures.get(erasure_key(t, resident))
         if done is None or not done.is_complete:
             return False
         subject = f"wk.{t}.identity.person_erasure_completed.v1"

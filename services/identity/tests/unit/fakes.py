@@ -19,6 +19,7 @@ from identity.domain.access_log import AccessRecord
 from identity.domain.api_clients import ApiClient
 from identity.domain.consent import ConsentLedger
 from identity.domain.erasure import ErasureStatus
+from identity.domain.exports import ExportJob
 from identity.domain.login_codes import LoginCode
 from identity.domain.login_throttle import LoginFailure
 from identity.domain.memberships import Membership
@@ -158,7 +159,6 @@ class FakePeople:
         self.people: dict[str, Person] = {}
         self.emails: dict[str, str] = {}
         self.erasure_requested: dict[str, datetime] = {}
-        self.erased_at: dict[str, datetime] = {}
 
     async def get(self, person_id: str) -> Person | None:
         return self.people.get(person_id)
@@ -193,9 +193,9 @@ class FakePeople:
         self.erasure_requested[person_id] = at
         return True
 
-    async def replace_with_tombstone(self, tombstone: Person, *, erased_at: datetime) -> None:
-        self.people[tombstone.id] = tombstone
-        self.erased_at[tombstone.id] = erased_at
+    async def delete(self, person_id: str) -> None:
+        self.people.pop(person_id, None)
+        self.erasure_requested.pop(person_id, None)
 
     async def release_email(self, email: str) -> None:
         self.emails.pop(email, None)
@@ -253,14 +253,49 @@ class FakeErasures:
     def __init__(self) -> None:
         self.statuses: dict[str, ErasureStatus] = {}
 
-    async def get(self, person_id: str) -> ErasureStatus | None:
-        return self.statuses.get(person_id)
+    async def get(self, key: str) -> ErasureStatus | None:
+        return self.statuses.get(key)
 
     async def save(self, status: ErasureStatus) -> None:
-        self.statuses[status.person_id] = status
+        self.statuses[status.key] = status
 
     async def incomplete(self) -> list[ErasureStatus]:
         return [s for s in self.statuses.values() if s.completed_at is None]
+
+    async def awaiting_purge(self) -> list[ErasureStatus]:
+        return [s for s in self.statuses.values() if s.awaits_purge]
+
+
+class FakeErasedPersons:
+    def __init__(self) -> None:
+        self.remembered: set[tuple[str, str]] = set()
+
+    async def remember(self, tenant: str, person_id: str) -> None:
+        self.remembered.add((tenant, person_id))
+
+
+class FakeExports:
+    def __init__(self) -> None:
+        self.jobs: dict[str, ExportJob] = {}
+
+    async def get(self, export_id: str) -> ExportJob | None:
+        return self.jobs.get(export_id)
+
+    async def save(self, job: ExportJob) -> None:
+        self.jobs[job.id] = job
+
+    async def of_person(self, person_id: str) -> list[ExportJob]:
+        mine = [j for j in self.jobs.values() if j.person_id == person_id]
+        return sorted(mine, key=lambda j: (j.requested_at, j.id), reverse=True)
+
+    async def unassembled(self) -> list[ExportJob]:
+        return [j for j in self.jobs.values() if j.all_parts_in and not j.is_ready]
+
+    async def delete_of_person(self, person_id: str) -> list[ExportJob]:
+        mine = await self.of_person(person_id)
+        for job in mine:
+            del self.jobs[job.id]
+        return mine
 
 
 class FakeApiClients:
@@ -338,6 +373,19 @@ class FakeGrants:
 
     async def families_of(self, subject: str) -> list[str]:
         return sorted({t.family_id for t in self.refresh.values() if t.subject == subject})
+
+    async def delete_of_subject(self, subject: str) -> list[tuple[str, datetime]]:
+        issued = [
+            (t.access_jti, t.access_expires_at)
+            for t in self.refresh.values()
+            if t.subject == subject
+        ]
+        for code in self.codes.values():
+            if code.subject == subject and code.issued_jti and code.issued_jti_expires_at:
+                issued.append((code.issued_jti, code.issued_jti_expires_at))
+        self.refresh = {k: t for k, t in self.refresh.items() if t.subject != subject}
+        self.codes = {k: c for k, c in self.codes.items() if c.subject != subject}
+        return issued
 
     async def deny(self, jti: str, expires_at: datetime) -> None:
         self.denied[jti] = expires_at
@@ -432,6 +480,7 @@ class LoggedAccess:
     action: str
     resource: str
     reason: str
+    on_behalf_of: str | None = None
 
 
 class FakeAccessLog:
@@ -440,9 +489,18 @@ class FakeAccessLog:
         self.projected: dict[str, AccessRecord] = {}
 
     async def record(
-        self, principal: Principal, *, resident: str, action: str, resource: str, reason: str
+        self,
+        principal: Principal,
+        *,
+        resident: str,
+        action: str,
+        resource: str,
+        reason: str,
+        on_behalf_of: str | None = None,
     ) -> None:
-        self.logged.append(LoggedAccess(principal.subject, resident, action, resource, reason))
+        self.logged.append(
+            LoggedAccess(principal.subject, resident, action, resource, reason, on_behalf_of)
+        )
 
     async def add_projected(self, record: AccessRecord) -> None:
         if record.id in self.projected:
@@ -459,9 +517,29 @@ class FakeAccessLog:
         )
         return mine[:limit], None
 
-    async def delete_projected(self, resident: str) -> None:
-        for key in [k for k, r in self.projected.items() if r.resident == resident]:
-            del self.projected[key]
+    async def anonymise_resident(self, person_id: str) -> int:
+        def unlinked(resource: str) -> str:
+            return f"{resource.split('/', 1)[0]}/erased"
+
+        count = 0
+        for i, line in enumerate(self.logged):
+            if person_id in (line.resident, line.actor):
+                count += line.resident == person_id
+                self.logged[i] = LoggedAccess(
+                    "erased" if line.actor == person_id else line.actor,
+                    "erased-x" if line.resident == person_id else line.resident,
+                    line.action,
+                    unlinked(line.resource) if line.resident == person_id else line.resource,
+                    line.reason,
+                    line.on_behalf_of,
+                )
+        for key, record in list(self.projected.items()):
+            if record.resident == person_id:
+                count += 1
+                self.projected[key] = record.model_copy(
+                    update={"resident": "erased-x", "resource": unlinked(record.resource)}
+                )
+        return count
 
 
 class FakeIdempotentResponses:
@@ -481,6 +559,8 @@ class FakeRepositories:
     memberships: FakeMemberships = field(default_factory=FakeMemberships)
     consents: FakeConsentLedgers = field(default_factory=FakeConsentLedgers)
     erasures: FakeErasures = field(default_factory=FakeErasures)
+    erased_persons: FakeErasedPersons = field(default_factory=FakeErasedPersons)
+    exports: FakeExports = field(default_factory=FakeExports)
     clients: FakeApiClients = field(default_factory=FakeApiClients)
     grants: FakeGrants = field(default_factory=FakeGrants)
     login_codes: FakeLoginCodes = field(default_factory=FakeLoginCodes)

@@ -8,7 +8,6 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from identity.domain.consent import ConsentAction, ConsentPurpose
 from identity.domain.oauth_records import RefreshToken
-from identity.domain.people import PersonStatus
 from identity.domain.roles import Role
 from identity.domain.tenancy import Organisation, OrganisationKind
 from identity.service import consents, erasure, people
@@ -151,7 +150,8 @@ async def test_the_last_confirmation_erases_identitys_own_data(world: FakeWorld)
 
     first = confirmation(QuestionnairesPersonDataErased, person_id)
     assert await erasure.record_confirmation(ctx, stored, first) == []
-    status = await stored.erasures.get(person_id)
+    key = erasure.erasure_key(T, person_id)
+    status = await stored.erasures.get(key)
     assert status is not None and status.pending_services == ("social_map",)
 
     last = confirmation(SocialMapPersonDataErased, person_id)
@@ -163,19 +163,15 @@ async def test_the_last_confirmation_erases_identitys_own_data(world: FakeWorld)
     ]
     assert events[0].data.roles == []
     assert sorted(events[-1].data.services) == ["questionnaires", "social_map"]
-    done = await stored.erasures.get(person_id)
-    assert done is not None and done.is_complete
-    tombstone = await stored.people.get(person_id)
-    assert tombstone is not None and tombstone.status is PersonStatus.ERASED
-    assert tombstone.email is None and tombstone.display_name == "" and not tombstone.password_hash
+    done = await stored.erasures.get(key)
+    assert done is not None and done.is_complete and done.phase == "purging"
+    assert await stored.people.get(person_id) is None  # deleted, not a tombstone
     assert await stored.people.by_email("res@example.test") is None  # may register again
     assert await stored.memberships.of_person(person_id) == []
-    assert person_id not in stored.consents.ledgers  # the history moved to an anonymous id
-    (kept,) = stored.consents.ledgers.values()
-    assert kept.person_id.startswith("erased-") and {e.by for e in kept.entries} == {"resident"}
+    assert stored.consents.ledgers == {}  # the ledger is deleted
     assert await stored.grants.is_denied("jti-1")
-    revoked = await stored.grants.get_refresh("h1")
-    assert revoked is not None and revoked.revoked_at is not None
+    assert await stored.grants.get_refresh("h1") is None  # deleted
+    assert stored.erased_persons.remembered == {(T, person_id)}
     with pytest.raises(NotFound):
         await erasure.own_status(ctx, me)  # the account is gone
 
@@ -189,7 +185,7 @@ async def test_without_expected_services_an_erasure_completes_at_once(world: Fak
         "membership_changed",
         "person_erasure_completed",
     ]
-    status = await world.of(T).erasures.get(str(me.person_id))
+    status = await world.of(T).erasures.get(erasure.erasure_key(T, str(me.person_id)))
     assert status is not None and status.is_complete
 
 
@@ -209,7 +205,7 @@ async def test_an_overdue_erasure_is_requested_again(world: FakeWorld) -> None:
     me = await resident(ctx)
     await erasure.request_erasure(ctx, me)
     stored = world.of(T)
-    status = await stored.erasures.get(str(me.person_id))
+    status = await stored.erasures.get(erasure.erasure_key(T, str(me.person_id)))
     assert status is not None
     await stored.erasures.save(
         status.model_copy(update={"requested_at": status.requested_at - timedelta(hours=2)})

@@ -12,7 +12,7 @@ NOW = datetime(2026, 3, 2, 14, 5, 9, tzinfo=UTC)
 
 def test_complete_only_when_every_expected_service_confirmed() -> None:
     status = ErasureStatus.requested(
-        "p1", at=NOW, expected=["social_map", "questionnaires", "questionnaires"]
+        "p1", key="k1", at=NOW, expected=["social_map", "questionnaires", "questionnaires"]
     )
     assert status.expected_services == ("questionnaires", "social_map")
     assert status.pending_services == ("questionnaires", "social_map")
@@ -34,7 +34,7 @@ def test_complete_only_when_every_expected_service_confirmed() -> None:
     assert status.all_confirmed and not status.is_complete
     done = status.completed(NOW + timedelta(seconds=1))
     assert done.is_complete and done.completed(NOW + timedelta(days=1)) == done
-    assert ErasureStatus.requested("p2", at=NOW, expected=[]).all_confirmed
+    assert ErasureStatus.requested("p2", key="k2", at=NOW, expected=[]).all_confirmed
 
 
 def test_anonymised_ledger_keeps_that_consent_existed_without_the_person() -> None:
@@ -51,7 +51,9 @@ def test_anonymised_ledger_keeps_that_consent_existed_without_the_person() -> No
 
 def test_a_reminder_is_due_a_day_after_the_last_request_until_everyone_confirmed() -> None:
     day = timedelta(hours=24)
-    status = ErasureStatus.requested("p1", at=NOW, expected=["questionnaires", "social_map"])
+    status = ErasureStatus.requested(
+        "p1", key="k1", at=NOW, expected=["questionnaires", "social_map"]
+    )
     assert not status.reminder_due(NOW + day - timedelta(seconds=1), day)
     assert status.reminder_due(NOW + day, day)
     status = status.reminded(NOW + day)
@@ -62,3 +64,16 @@ def test_a_reminder_is_due_a_day_after_the_last_request_until_everyone_confirmed
         status = status.confirm(service, event_id=service, at=NOW, erased={}, anonymised={})
     assert not status.reminder_due(NOW + 10 * day, day)  # all confirmed (completes next)
     assert not status.completed(NOW).reminder_due(NOW + 10 * day, day)
+
+
+def test_the_person_is_forgotten_once_the_streams_are_purged() -> None:
+    status = ErasureStatus.requested("p1", key="k1", at=NOW, expected=["questionnaires"])
+    assert status.phase == "pending" and not status.awaits_purge
+    status = status.confirm("questionnaires", event_id="e1", at=NOW, erased={}, anonymised={})
+    done = status.completed(NOW, export_objects=["t/x1/questionnaires.json"])
+    assert done.phase == "purging" and done.awaits_purge
+    assert done.export_objects == ("t/x1/questionnaires.json",)
+    gone = done.forgotten(NOW + timedelta(minutes=1))
+    assert gone.phase == "completed" and not gone.awaits_purge
+    assert gone.person_id is None and gone.export_objects == () and gone.key == "k1"
+    assert "p1" not in gone.model_dump_json()

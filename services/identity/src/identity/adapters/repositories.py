@@ -21,8 +21,9 @@ from datetime import datetime
 from functools import cached_property
 from typing import Any, Protocol
 
-from wijkkracht_common.access_log import record_access
+from wijkkracht_common.access_log import ACCESS_LOG, anonymise_resident, record_access
 from wijkkracht_common.auth import Principal
+from wijkkracht_common.erasure import remember_erased, retention_tombstone
 from wijkkracht_common.events.envelope import new_event_id
 from wijkkracht_common.idempotency import IDEMPOTENCY
 from wijkkracht_common.mail import Mail, stage_mail
@@ -36,6 +37,7 @@ from identity.domain.access_log import AccessRecord
 from identity.domain.api_clients import ApiClient
 from identity.domain.consent import ConsentLedger
 from identity.domain.erasure import ErasureStatus
+from identity.domain.exports import ExportJob
 from identity.domain.login_codes import LoginCode
 from identity.domain.login_throttle import LoginFailure
 from identity.domain.memberships import Membership
@@ -111,7 +113,7 @@ class People(Protocol):
     async def set_password_hash(self, person_id: str, password_hash: str) -> None: ...
     async def erasure_requested_at(self, person_id: str) -> datetime | None: ...
     async def mark_erasure_requested(self, person_id: str, at: datetime) -> bool: ...
-    async def replace_with_tombstone(self, tombstone: Person, *, erased_at: datetime) -> None: ...
+    async def delete(self, person_id: str) -> None: ...
     async def release_email(self, email: str) -> None: ...
     async def page_ids(self, *, limit: int, cursor: str | None) -> tuple[list[str], str | None]: ...
 
@@ -134,9 +136,26 @@ class ConsentLedgers(Protocol):
 
 
 class Erasures(Protocol):
-    async def get(self, person_id: str) -> ErasureStatus | None: ...
+    """Statuses by their key (the person's one-way tombstone), never by the person's id."""
+
+    async def get(self, key: str) -> ErasureStatus | None: ...
     async def save(self, status: ErasureStatus) -> None: ...
     async def incomplete(self) -> list[ErasureStatus]: ...
+    async def awaiting_purge(self) -> list[ErasureStatus]: ...
+
+
+class ErasedPersons(Protocol):
+    """One-way tombstones of erased persons: late events about them are dropped."""
+
+    async def remember(self, tenant: str, person_id: str) -> None: ...
+
+
+class Exports(Protocol):
+    async def get(self, export_id: str) -> ExportJob | None: ...
+    async def save(self, job: ExportJob) -> None: ...
+    async def of_person(self, person_id: str) -> list[ExportJob]: ...  # newest first
+    async def unassembled(self) -> list[ExportJob]: ...  # every part in, no archive yet
+    async def delete_of_person(self, person_id: str) -> list[ExportJob]: ...
 
 
 class ApiClients(Protocol):
@@ -161,6 +180,7 @@ class Grants(Protocol):
         self, family_id: str, at: datetime, reason: str
     ) -> list[tuple[str, datetime]]: ...
     async def families_of(self, subject: str) -> list[str]: ...
+    async def delete_of_subject(self, subject: str) -> list[tuple[str, datetime]]: ...
     async def deny(self, jti: str, expires_at: datetime) -> None: ...
     async def is_denied(self, jti: str) -> bool: ...
 
@@ -212,12 +232,13 @@ class AccessLog(Protocol):
         action: str,
         resource: str,
         reason: str,
+        on_behalf_of: str | None = None,
     ) -> None: ...
     async def add_projected(self, record: AccessRecord) -> None: ...
     async def projected_page(
         self, resident: str, *, limit: int, cursor: str | None
     ) -> tuple[list[AccessRecord], str | None]: ...
-    async def delete_projected(self, resident: str) -> None: ...
+    async def anonymise_resident(self, person_id: str) -> int: ...
 
 
 class IdempotentResponses(Protocol):
@@ -242,6 +263,10 @@ class Repositories(Protocol):
     def consents(self) -> ConsentLedgers: ...
     @property
     def erasures(self) -> Erasures: ...
+    @property
+    def erased_persons(self) -> ErasedPersons: ...
+    @property
+    def exports(self) -> Exports: ...
     @property
     def clients(self) -> ApiClients: ...
     @property
@@ -516,13 +541,9 @@ class MongoPeople(_Mongo):
         )
         return bool(result.modified_count)
 
-    async def replace_with_tombstone(self, tombstone: Person, *, erased_at: datetime) -> None:
-        """Replace the whole document: nothing of the person's data survives in extra fields."""
-        requested_at = await self.erasure_requested_at(tombstone.id)
-        doc = to_doc(tombstone, "id")
-        doc["erasure_requested_at"] = requested_at
-        doc["erased_at"] = erased_at
-        await self._db[c.PEOPLE].replace_one({"_id": tombstone.id}, doc, session=self._session)
+    async def delete(self, person_id: str) -> None:
+        """Erasure: the whole document goes (its id included)."""
+        await self._db[c.PEOPLE].delete_one({"_id": person_id}, session=self._session)
 
     async def release_email(self, email: str) -> None:
         await self._db[c.EMAILS].delete_one({"_id": email}, session=self._session)
@@ -590,23 +611,59 @@ class MongoConsentLedgers(_Mongo):
 
 
 class MongoErasures(_Mongo):
-    async def get(self, person_id: str) -> ErasureStatus | None:
-        doc = await self._db[c.ERASURES].find_one({"_id": person_id}, session=self._session)
-        return from_doc(ErasureStatus, doc, "person_id")
+    async def get(self, key: str) -> ErasureStatus | None:
+        doc = await self._db[c.ERASURES].find_one({"_id": key}, session=self._session)
+        return from_doc(ErasureStatus, doc, "key")
 
     async def save(self, status: ErasureStatus) -> None:
-        doc = to_doc(status, "person_id")
+        # Replaced whole: a forgotten person id leaves no field behind.
+        doc = to_doc(status, "key")
         await self._db[c.ERASURES].replace_one(
             {"_id": doc["_id"]}, doc, upsert=True, session=self._session
         )
 
+    async def _where(self, query: dict[str, Any]) -> list[ErasureStatus]:
+        docs = await self._db[c.ERASURES].find(query, session=self._session).to_list(None)
+        return [s for d in docs if (s := from_doc(ErasureStatus, d, "key")) is not None]
+
     async def incomplete(self) -> list[ErasureStatus]:
-        docs = (
-            await self._db[c.ERASURES]
-            .find({"completed_at": None}, session=self._session)
-            .to_list(None)
+        return await self._where({"completed_at": None})
+
+    async def awaiting_purge(self) -> list[ErasureStatus]:
+        return [s for s in await self._where({"purged_at": None}) if s.awaits_purge]
+
+
+class MongoErasedPersons(_Mongo):
+    async def remember(self, tenant: str, person_id: str) -> None:
+        await remember_erased(self._db, tenant, person_id, session=self._session)
+
+
+class MongoExports(_Mongo):
+    async def get(self, export_id: str) -> ExportJob | None:
+        doc = await self._db[c.EXPORTS].find_one({"_id": export_id}, session=self._session)
+        return from_doc(ExportJob, doc, "id")
+
+    async def save(self, job: ExportJob) -> None:
+        doc = to_doc(job, "id")
+        await self._db[c.EXPORTS].replace_one(
+            {"_id": doc["_id"]}, doc, upsert=True, session=self._session
         )
-        return [s for d in docs if (s := from_doc(ErasureStatus, d, "person_id")) is not None]
+
+    async def _jobs(self, query: dict[str, Any]) -> list[ExportJob]:
+        docs = await self._db[c.EXPORTS].find(query, session=self._session).to_list(None)
+        jobs = [j for d in docs if (j := from_doc(ExportJob, d, "id")) is not None]
+        return sorted(jobs, key=lambda j: (j.requested_at, j.id), reverse=True)
+
+    async def of_person(self, person_id: str) -> list[ExportJob]:
+        return await self._jobs({"person_id": person_id})
+
+    async def unassembled(self) -> list[ExportJob]:
+        return [j for j in await self._jobs({"archive_object": None}) if j.all_parts_in]
+
+    async def delete_of_person(self, person_id: str) -> list[ExportJob]:
+        jobs = await self.of_person(person_id)
+        await self._db[c.EXPORTS].delete_many({"person_id": person_id}, session=self._session)
+        return jobs
 
 
 class MongoApiClients(_Mongo):
@@ -690,6 +747,22 @@ class MongoGrants(_Mongo):
             {"subject": subject}, projection={"family_id": 1}, session=self._session
         )
         return sorted({str(doc["family_id"]) async for doc in cursor})
+
+    async def delete_of_subject(self, subject: str) -> list[tuple[str, datetime]]:
+        """Erasure: the subject's refresh tokens and authorization codes go; returns (jti,
+        expiry) of every access token they issued, for the deny-list."""
+        issued: list[tuple[str, datetime]] = []
+        tokens = self._db[c.REFRESH_TOKENS]
+        async for doc in tokens.find({"subject": subject}, session=self._session):
+            issued.append((str(doc["access_jti"]), restore_datetimes(doc)["access_expires_at"]))
+        codes = self._db[c.AUTH_CODES]
+        async for doc in codes.find({"subject": subject}, session=self._session):
+            code = restore_datetimes(doc)
+            if code.get("issued_jti") and code.get("issued_jti_expires_at"):
+                issued.append((str(code["issued_jti"]), code["issued_jti_expires_at"]))
+        await tokens.delete_many({"subject": subject}, session=self._session)
+        await codes.delete_many({"subject": subject}, session=self._session)
+        return issued
 
     async def deny(self, jti: str, expires_at: datetime) -> None:
         # Replaced (not $set): the TTL index needs a stored date-time.
@@ -817,6 +890,7 @@ class MongoAccessLog(_Mongo):
         action: str,
         resource: str,
         reason: str,
+        on_behalf_of: str | None = None,
     ) -> None:
         """NEN 7513: stored, and staged as `access.recorded` for the resident's projection."""
         await record_access(
@@ -827,6 +901,7 @@ class MongoAccessLog(_Mongo):
             action=action,
             resource=resource,
             reason=reason,
+            on_behalf_of=on_behalf_of,
             session=self._session,
         )
 
@@ -847,16 +922,44 @@ class MongoAccessLog(_Mongo):
         found = [from_doc(AccessRecord, d, "id") for d in docs]
         return [r for r in found if r is not None], next_cursor
 
-    async def delete_projected(self, resident: str) -> None:
-        await self._db[c.ACCESS_PROJECTION].delete_many(
-            {"resident": resident}, session=self._session
-        )
+    async def anonymise_resident(self, person_id: str) -> int:
+        """Erasure: identity's own log and the projection of every service's log keep their
+        legal retention, unlinked from the person (as `access_log.anonymise_resident` does:
+        a random tombstone for the resident, the resource without its id). Where the person
+        was the actor too (their own export request), the actor becomes `erased`."""
+        rewritten = await anonymise_resident(self._db, person_id, session=self._session)
+        rewritten += await self._unlink(c.ACCESS_PROJECTION, person_id)
+        for collection in (ACCESS_LOG, c.ACCESS_PROJECTION):
+            await self._db[collection].update_many(
+                {"actor": person_id}, {"$set": {"actor": "erased"}}, session=self._session
+            )
+        return rewritten
+
+    async def _unlink(self, collection: str, person_id: str) -> int:
+        tombstone = retention_tombstone()
+        table = self._db[collection]
+        docs = await table.find({"resident": person_id}, session=self._session).to_list(None)
+        for doc in docs:
+            kind = str(doc.get("resource", "")).split("/", 1)[0] or "resource"
+            await table.replace_one(
+                {"_id": doc["_id"]},
+                {**doc, "resident": tombstone, "resource": f"{kind}/erased"},
+                session=self._session,
+            )
+        return len(docs)
 
 
 class MongoIdempotentResponses(_Mongo):
     async def delete_about(self, person_id: str) -> None:
-        """Stored responses of creating requests that name the person (e.g. a registration)."""
-        await self._db[IDEMPOTENCY].delete_many({"body.id": person_id}, session=self._session)
+        """Stored responses of creating requests that name the person (a registration, an
+        export an admin started), and the person's own keys (scoped by their id)."""
+        table = self._db[IDEMPOTENCY]
+        for field in ("body.id", "body.person_id"):
+            await table.delete_many({field: person_id}, session=self._session)
+        # `<subject>:<route>:<key>`: ';' sorts right after ':'.
+        await table.delete_many(
+            {"_id": {"$gte": f"{person_id}:", "$lt": f"{person_id};"}}, session=self._session
+        )
 
 
 class MongoRepositories:
@@ -894,6 +997,14 @@ class MongoRepositories:
     @cached_property
     def erasures(self) -> MongoErasures:
         return MongoErasures(self._db, self._session)
+
+    @cached_property
+    def erased_persons(self) -> MongoErasedPersons:
+        return MongoErasedPersons(self._db, self._session)
+
+    @cached_property
+    def exports(self) -> MongoExports:
+        return MongoExports(self._db, self._session)
 
     @cached_property
     def clients(self) -> MongoApiClients:

@@ -34,7 +34,8 @@ LOGIN_FAILURES = "login_failures"
 LOGIN_NOTICES = "login_notices"  # account -> when its owner was last told of failed logins
 NEIGHBOURHOODS = "neighbourhoods"
 ACCESS_PROJECTION = "access_log_projection"  # AccessRecorded from every service
-ERASURES = "erasures"  # per-person erasure status: requested, confirmations, completed
+ERASURES = "erasures"  # erasure status per person tombstone: confirmations, completion
+EXPORTS = "exports"  # export jobs: a part per service, then the archive
 
 INDEXES: tuple[IndexSpec, ...] = (
     IndexSpec(CLIENT_NAMES, (IndexModel([("tenant", ASCENDING)]),)),
@@ -64,4 +65,5 @@ INDEXES: tuple[IndexSpec, ...] = (
     IndexSpec(ACCESS_PROJECTION, (IndexModel([("resident", ASCENDING), ("at", ASCENDING)]),)),
     IndexSpec(CONSENTS),
     IndexSpec(ERASURES),
+    IndexSpec(EXPORTS, (IndexModel([("person_id", ASCENDING)]),)),
 )

@@ -6,9 +6,12 @@ only when the resident reads it (events carry ids, never names).
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict
+
+from identity.domain.texts import Text
 
 
 class AccessRecord(BaseModel):
@@ -24,3 +27,14 @@ class AccessRecord(BaseModel):
     resource: str
     reason: str
     trace_id: str | None = None
+
+
+@dataclass(frozen=True)
+class AccessLine:
+    """A record as the resident reads it, resolved now (`domain.descriptions` words)."""
+
+    record: AccessRecord
+    who: Text
+    organisation_name: str | None
+    what: Text
+    why: Text

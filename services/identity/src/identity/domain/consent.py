@@ -48,6 +48,20 @@ class ConsentLedger(BaseModel):
                 return entry.action is ConsentAction.GRANTED
         return False
 
+    def version_of(self, organisation: str, purpose: ConsentPurpose) -> int:
+        """The consent's own version: its position in this ledger for (organisation, purpose),
+        1 for the first grant, 2 for the revocation after it, and so on. Published with every
+        consent event, so consumers keep the newest state whatever order events arrive in."""
+        return sum(
+            1 for e in self.entries if e.organisation == organisation and e.purpose is purpose
+        )
+
+    def last_changed_at(self, organisation: str, purpose: ConsentPurpose) -> datetime | None:
+        for entry in reversed(self.entries):
+            if entry.organisation == organisation and entry.purpose is purpose:
+                return entry.at
+        return None
+
     def current(self) -> dict[str, frozenset[ConsentPurpose]]:
         """Granted purposes per organisation, as derived from the history."""
         state: dict[tuple[str, ConsentPurpose], bool] = {}

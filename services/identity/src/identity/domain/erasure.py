@@ -3,6 +3,12 @@ service erases or anonymises its data and confirms (`person_data_erased`, counts
 when all expected services confirmed, identity erases its own data and the erasure is
 complete. The expected set is fixed when the erasure is requested (a setting), so changing
 the setting later does not change what an erasure in flight waits for.
+
+A status is kept under `key`, a one-way tombstone of the person (the service layer derives it
+from tenant and person id), never under the person's id. The id itself is held only while the
+erasure runs — to ask the services again, and afterwards to purge the person's messages from
+the event streams — and is forgotten once the streams are clean (`forgotten`): from then on
+nothing in the status links back to the person.
 """
 
 from __future__ import annotations
@@ -26,7 +32,10 @@ class ServiceConfirmation(BaseModel):
 class ErasureStatus(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    person_id: str
+    #: One-way tombstone of (tenant, person): the stored id of the status.
+    key: str
+    #: The person's id while the erasure runs; None once forgotten (streams purged).
+    person_id: str | None
     requested_at: datetime
     expected_services: tuple[str, ...]
     confirmations: tuple[ServiceConfirmation, ...] = ()
@@ -34,11 +43,20 @@ class ErasureStatus(BaseModel):
     #: Times the request was sent again to services that had not confirmed, and the last one.
     reminders: int = 0
     last_asked_at: datetime | None = None
+    #: Objects of the person's exports (parts, archives) to delete with the stream purge.
+    export_objects: tuple[str, ...] = ()
+    #: When the person's messages were gone from every stream and the id was forgotten.
+    purged_at: datetime | None = None
 
     @classmethod
-    def requested(cls, person_id: str, *, at: datetime, expected: Iterable[str]) -> ErasureStatus:
+    def requested(
+        cls, person_id: str, *, key: str, at: datetime, expected: Iterable[str]
+    ) -> ErasureStatus:
         return cls(
-            person_id=person_id, requested_at=at, expected_services=tuple(sorted(set(expected)))
+            key=key,
+            person_id=person_id,
+            requested_at=at,
+            expected_services=tuple(sorted(set(expected))),
         )
 
     @property
@@ -55,7 +73,22 @@ class ErasureStatus(BaseModel):
 
     @property
     def is_complete(self) -> bool:
+        """Every expected service confirmed and identity erased its own data."""
         return self.completed_at is not None
+
+    @property
+    def awaits_purge(self) -> bool:
+        """Complete, but the person's messages may still be in the streams."""
+        return self.is_complete and self.purged_at is None and self.person_id is not None
+
+    @property
+    def phase(self) -> str:
+        """What the resident and the admin see: `pending` (services still erasing),
+        `purging` (identity's data is gone, the event streams are being cleaned) or
+        `completed` (nothing left that names the person)."""
+        if not self.is_complete:
+            return "pending"
+        return "completed" if self.purged_at is not None else "purging"
 
     def confirm(
         self,
@@ -88,7 +121,12 @@ class ErasureStatus(BaseModel):
     def reminded(self, at: datetime) -> ErasureStatus:
         return self.model_copy(update={"reminders": self.reminders + 1, "last_asked_at": at})
 
-    def completed(self, at: datetime) -> ErasureStatus:
-        return (
-            self if self.completed_at is not None else self.model_copy(update={"completed_at": at})
-        )
+    def completed(self, at: datetime, *, export_objects: Iterable[str] = ()) -> ErasureStatus:
+        if self.completed_at is not None:
+            return self
+        objects = tuple(sorted({*self.export_objects, *export_objects}))
+        return self.model_copy(update={"completed_at": at, "export_objects": objects})
+
+    def forgotten(self, at: datetime) -> ErasureStatus:
+        """The streams are clean: drop the person's id and the export object names."""
+        return self.model_copy(update={"person_id": None, "export_objects": (), "purged_at": at})

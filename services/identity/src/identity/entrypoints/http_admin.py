@@ -5,16 +5,18 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
 from wijkkracht_common.errors import InvalidInput, field_error
 from wijkkracht_common.idempotency import idempotency_key, idempotent
 from wijkkracht_common.pagination import CursorParam, LimitParam
 
 from identity.entrypoints.deps import Ctx, LivePrincipal, Manager, PlatformOperator, TenantAdmin
+from identity.entrypoints.downloads import ZIP_RESPONSE, zip_download
 from identity.entrypoints.schemas import (
     ClientIn,
     ClientPatch,
+    ExportRequestIn,
     OrganisationIn,
     PersonIn,
     RolesIn,
@@ -22,11 +24,12 @@ from identity.entrypoints.schemas import (
     TenantIn,
     client_out,
     erasure_out,
+    export_out,
     memberships_out,
     organisation_out,
     person_out,
 )
-from identity.service import clients, directory, erasure, neighbourhoods, people
+from identity.service import clients, directory, erasure, exports, neighbourhoods, people
 from identity.service.problems import domain_call
 
 router = APIRouter(tags=["administration"])
@@ -225,7 +228,45 @@ async def get_person(person_id: str, principal: Manager, ctx: Ctx) -> dict[str, 
 async def get_erasure(person_id: str, principal: TenantAdmin, ctx: Ctx) -> dict[str, Any]:
     """Erasure status of a person in the tenant (also after completion: the record that
     every service confirmed, with counts). The read is access-logged."""
-    return erasure_out(await erasure.status_for_admin(ctx, principal, person_id))
+    return erasure_out(await erasure.status_for_admin(ctx, principal, person_id), person_id)
+
+
+def _admin_archive_url(request: Request, person_id: str, export_id: str) -> str:
+    return request.url_for("admin_export_archive", person_id=person_id, export_id=export_id).path
+
+
+@router.post("/people/{person_id}/exports", status_code=202)
+async def request_export_for(
+    person_id: str, body: ExportRequestIn, request: Request, principal: TenantAdmin, ctx: Ctx
+) -> JSONResponse:
+    """Export everything of a resident of this tenant on their written request; `reason`
+    (which request) is required and kept with the export. Access-logged. A running export
+    of the person is returned instead of a second one (200)."""
+    job, created = await exports.request_for_person(ctx, principal, person_id, body.reason)
+    out = export_out(job, ctx.now(), _admin_archive_url(request, person_id, job.id))
+    return JSONResponse(out, status_code=202 if created else 200)
+
+
+@router.get("/people/{person_id}/exports/{export_id}")
+async def get_export_for(
+    person_id: str, export_id: str, request: Request, principal: TenantAdmin, ctx: Ctx
+) -> dict[str, Any]:
+    job = await exports.export_for_admin(ctx, principal, person_id, export_id)
+    return export_out(job, ctx.now(), _admin_archive_url(request, person_id, job.id))
+
+
+@router.get(
+    "/people/{person_id}/exports/{export_id}/archive",
+    name="admin_export_archive",
+    response_class=Response,
+    responses=ZIP_RESPONSE,
+)
+async def download_export_for(
+    person_id: str, export_id: str, principal: TenantAdmin, ctx: Ctx
+) -> Response:
+    """The archive, to hand to the resident (application/zip); the download is logged."""
+    job, data = await exports.download_for_admin(ctx, principal, person_id, export_id)
+    return zip_download(data, job)
 
 
 @router.put("/people/{person_id}/memberships/{organisation}")

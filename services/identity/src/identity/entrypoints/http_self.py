@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
 from wijkkracht_common.auth import CurrentPrincipal
 from wijkkracht_common.errors import NotFound, TooManyRequests, Unauthorized
@@ -14,17 +14,20 @@ from wijkkracht_common.pagination import CursorParam, LimitParam
 from identity.domain.consent import ConsentPurpose
 from identity.domain.roles import Role
 from identity.entrypoints.deps import Ctx, LivePrincipal, Professional, client_ip
+from identity.entrypoints.downloads import ZIP_RESPONSE, zip_download
 from identity.entrypoints.schemas import (
     AssistedRegistrationIn,
     ConsentIn,
     PasswordChange,
     ProfilePatch,
     RegistrationIn,
+    access_line_out,
     consents_out,
     erasure_out,
+    export_out,
     person_out,
 )
-from identity.service import consents, erasure, people
+from identity.service import consents, erasure, exports, people
 from identity.service.access_log import own_log
 from identity.service.context import NOT_FOUND
 from identity.service.login import LoginRefused, check_current_password
@@ -189,28 +192,63 @@ async def revoke_consent(
 async def access_log(
     principal: LivePrincipal, ctx: Ctx, limit: LimitParam = 20, cursor: CursorParam = None
 ) -> dict[str, Any]:
-    """Who accessed my data, newest first, from every service (NEN 7513)."""
-    records, next_cursor = await own_log(ctx, principal, limit=limit, cursor=cursor)
-    items = [
-        {
-            "id": r.id,
-            "at": r.at.isoformat(),
-            "service": r.service,
-            "actor": r.actor,
-            "on_behalf_of": r.on_behalf_of,
-            "action": r.action,
-            "resource": r.resource,
-            "reason": r.reason,
-        }
-        for r in records
-    ]
-    return {"items": items, "next_cursor": next_cursor}
+    """Who accessed my data, newest first, from every service (NEN 7513): who (name and
+    role, e.g. "J. de Vries, sociaal werker"), for which organisation, what and why, in
+    words resolved now from identity's own data (`who`, `what`, `why`; `*_en` in English)."""
+    lines, next_cursor = await own_log(ctx, principal, limit=limit, cursor=cursor)
+    return {"items": [access_line_out(line) for line in lines], "next_cursor": next_cursor}
+
+
+# ---- export of everything ----------------------------------------------------------------------
+
+
+def _own_archive_url(request: Request, export_id: str) -> str:
+    return request.url_for("own_export_archive", export_id=export_id).path
+
+
+@router.post("/me/exports", status_code=202)
+async def request_export(request: Request, principal: LivePrincipal, ctx: Ctx) -> JSONResponse:
+    """Start an export of all my data (every service's part, one archive). While an export
+    is running, asking again returns that one (200)."""
+    job, created = await exports.request_own(ctx, principal)
+    body = export_out(job, ctx.now(), _own_archive_url(request, job.id))
+    return JSONResponse(body, status_code=202 if created else 200)
+
+
+@router.get("/me/exports")
+async def list_exports(request: Request, principal: LivePrincipal, ctx: Ctx) -> dict[str, Any]:
+    jobs = await exports.own_exports(ctx, principal)
+    now = ctx.now()
+    items = [export_out(j, now, _own_archive_url(request, j.id)) for j in jobs]
+    return {"items": items, "next_cursor": None}
+
+
+@router.get("/me/exports/{export_id}")
+async def get_export(
+    export_id: str, request: Request, principal: LivePrincipal, ctx: Ctx
+) -> dict[str, Any]:
+    job = await exports.own_export(ctx, principal, export_id)
+    return export_out(job, ctx.now(), _own_archive_url(request, job.id))
+
+
+@router.get(
+    "/me/exports/{export_id}/archive",
+    name="own_export_archive",
+    response_class=Response,
+    responses=ZIP_RESPONSE,
+)
+async def download_export(export_id: str, principal: LivePrincipal, ctx: Ctx) -> Response:
+    """The archive (application/zip): a JSON file per service, the questionnaires' FHIR
+    bundle, and `samenvatting.html`. 409 while it is made, 410 once it expired."""
+    job = await exports.own_export(ctx, principal, export_id)
+    return zip_download(await exports.archive_of(ctx, principal.tenant, job), job)
 
 
 @router.get("/me/erasure")
 async def erasure_status(principal: LivePrincipal, ctx: Ctx) -> dict[str, Any]:
     """Progress of my erasure; readable until it completes (then the account is gone)."""
-    return erasure_out(await erasure.own_status(ctx, principal))
+    status = await erasure.own_status(ctx, principal)
+    return erasure_out(status, str(principal.person_id))
 
 
 @router.post("/me/erasure", status_code=202)

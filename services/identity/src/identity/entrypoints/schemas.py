@@ -7,9 +7,11 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from identity.domain.access_log import AccessLine
 from identity.domain.api_clients import ApiClient
 from identity.domain.consent import ConsentLedger, ConsentPurpose
 from identity.domain.erasure import ErasureStatus
+from identity.domain.exports import ExportJob
 from identity.domain.memberships import Membership
 from identity.domain.people import HouseholdType, Person
 from identity.domain.roles import Role
@@ -94,6 +96,16 @@ class PasswordChange(_In):
 class ConsentIn(_In):
     organisation: str = Field(pattern=SLUG)
     purpose: ConsentPurpose
+
+
+class ExportRequestIn(_In):
+    """An admin starts an export on the resident's written request: say which (required)."""
+
+    reason: str = Field(
+        min_length=3,
+        max_length=500,
+        description="the resident's written request, e.g. 'brief van 3 maart 2026'",
+    )
 
 
 class ClientIn(_In):
@@ -195,10 +207,12 @@ def consents_out(ledger: ConsentLedger) -> dict[str, Any]:
     }
 
 
-def erasure_out(status: ErasureStatus) -> dict[str, Any]:
+def erasure_out(status: ErasureStatus, person_id: str) -> dict[str, Any]:
+    """`status`: pending (services erasing) -> purging (identity's data gone, the event
+    streams being cleaned) -> completed (nothing left that names the person)."""
     return {
-        "person_id": status.person_id,
-        "status": "completed" if status.is_complete else "pending",
+        "person_id": person_id,
+        "status": status.phase,
         "requested_at": status.requested_at.isoformat(),
         "expected_services": list(status.expected_services),
         "pending_services": list(status.pending_services),
@@ -214,4 +228,49 @@ def erasure_out(status: ErasureStatus) -> dict[str, Any]:
         "completed_at": None if status.completed_at is None else status.completed_at.isoformat(),
         "reminders": status.reminders,
         "last_asked_at": None if status.last_asked_at is None else status.last_asked_at.isoformat(),
+        "purged_at": None if status.purged_at is None else status.purged_at.isoformat(),
+    }
+
+
+def export_out(job: ExportJob, now: datetime, archive_url: str | None) -> dict[str, Any]:
+    state = job.state(now)
+    return {
+        "id": job.id,
+        "status": state.value,
+        "requested_at": job.requested_at.isoformat(),
+        "requested_by": "admin" if job.by_admin else "self",
+        "reason": job.reason,
+        "expected_services": list(job.expected_services),
+        "pending_services": list(job.pending_services),
+        "parts": [
+            {"service": p.service, "counts": p.counts, "received_at": p.received_at.isoformat()}
+            for p in job.parts
+        ],
+        "ready_at": None if job.ready_at is None else job.ready_at.isoformat(),
+        "expires_at": job.expires_at().isoformat(),
+        "archive_url": archive_url if state.value == "ready" else None,
+    }
+
+
+def access_line_out(line: AccessLine) -> dict[str, Any]:
+    r = line.record
+    return {
+        "id": r.id,
+        "at": r.at.isoformat(),
+        "service": r.service,
+        "actor": r.actor,
+        "on_behalf_of": r.on_behalf_of,
+        "action": r.action,
+        "resource": r.resource,
+        "reason": r.reason,
+        # In words, resolved now from identity's own data (Dutch, then English).
+        "who": line.who.nl,
+        "who_en": line.who.en,
+        "organisation": None
+        if r.on_behalf_of is None
+        else {"slug": r.on_behalf_of, "name": line.organisation_name},
+        "what": line.what.nl,
+        "what_en": line.what.en,
+        "why": line.why.nl,
+        "why_en": line.why.en,
     }

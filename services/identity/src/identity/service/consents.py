@@ -1,4 +1,11 @@
-"""Consent per organisation and purpose, with history (the ledger is one document)."""
+"""Consent per organisation and purpose, with history (the ledger is one document).
+
+Every change is published with the consent's own `version` (its position in the ledger for
+that person, organisation and purpose), so each service's projection keeps the newest state
+whatever order the events arrive in. Questionnaires' `invitation_answers_shared` is recorded
+here too: the resident allowed the inviting organisation to see the answers, which is a
+`share_results` consent like any other (history, version, `consent_granted`; revocable).
+"""
 
 from __future__ import annotations
 
@@ -6,8 +13,10 @@ from datetime import datetime
 
 from wijkkracht_common.auth import Principal
 from wijkkracht_common.errors import NotFound
-from wijkkracht_common.events.envelope import new_event
+from wijkkracht_common.events.envelope import Envelope, new_event
 from wijkkracht_common.events.identity import ConsentGranted, ConsentRevoked
+from wijkkracht_common.events.questionnaires import InvitationAnswersShared
+from wijkkracht_common.messaging import Delivery, PermanentError, apply_once
 from wijkkracht_common.outbox import Staged
 from wijkkracht_common.storage import Session
 
@@ -17,13 +26,21 @@ from identity.service.context import NOT_FOUND, Db, Identity
 from identity.service.people import me
 
 
-def _event(principal: Principal, person_id: str, entry: ConsentEntry) -> Staged:
+def _event(
+    tenant: str, actor: str, person_id: str, entry: ConsentEntry, ledger: ConsentLedger
+) -> Staged:
+    """The event of `entry`, the ledger's newest line for its (organisation, purpose)."""
     cls = ConsentGranted if entry.action is ConsentAction.GRANTED else ConsentRevoked
     return new_event(
-        cls(person_id=person_id, organisation_slug=entry.organisation, purpose=entry.purpose.value),
-        tenant=principal.tenant,
+        cls(
+            person_id=person_id,
+            organisation_slug=entry.organisation,
+            purpose=entry.purpose.value,
+            version=ledger.version_of(entry.organisation, entry.purpose),
+        ),
+        tenant=tenant,
         subject=person_id,
-        actor=principal.subject,
+        actor=actor,
         organisation=entry.organisation,
     )
 
@@ -55,7 +72,9 @@ async def change_consent(
         if entry is None:
             return (ledger, False), []
         await consents.save(ledger)
-        return (ledger, True), [_event(principal, person.id, entry)]
+        return (ledger, True), [
+            _event(principal.tenant, principal.subject, person.id, entry, ledger)
+        ]
 
     return await ctx.runtime.commit(principal.tenant, work)
 
@@ -68,4 +87,51 @@ async def revoke_all(
     ledger, changes = ledger.revoke_all(by=principal.subject, at=now)
     if changes:
         await within.consents.save(ledger)
-    return [_event(principal, person_id, entry) for entry in changes]
+    # Each change is the newest line of its (organisation, purpose): the final ledger's version.
+    return [_event(principal.tenant, principal.subject, person_id, e, ledger) for e in changes]
+
+
+# ---- answers of an invited response shared with the inviting organisation ------------------
+
+
+async def on_answers_shared(
+    ctx: Identity, envelope: Envelope[InvitationAnswersShared], delivery: Delivery
+) -> bool:
+    """Consumer of questionnaires' `invitation_answers_shared`. Without a person (a response
+    not attached to an account yet) there is nothing to record: questionnaires publishes it
+    again once the response is attached. An event about an erased person is dropped."""
+    person_id = envelope.data.person_id
+    if person_id is None:
+        return False
+
+    async def effect(db: Db, session: Session) -> list[Staged]:
+        return await record_shared_answers(ctx.within(db, session), envelope, person_id)
+
+    return await apply_once(ctx.runtime, envelope, delivery, effect, person=person_id)
+
+
+async def record_shared_answers(
+    within: Repositories, envelope: Envelope[InvitationAnswersShared], person_id: str
+) -> list[Staged]:
+    """`share_results` for the inviting organisation, as if the resident granted it now
+    (the resident did, at the end of the response). Nothing changes when it is granted
+    already, when the resident changed that consent after choosing (a late event must not
+    undo a newer decision), or when the resident asked for erasure."""
+    data = envelope.data
+    person = await within.people.get(person_id)
+    if person is None:
+        raise PermanentError(f"unknown person {person_id}")
+    if await within.organisations.get(data.organisation_slug) is None:
+        raise PermanentError(f"unknown organisation {data.organisation_slug}")
+    if not person.is_active or await within.people.erasure_requested_at(person_id) is not None:
+        return []
+    ledger = await within.consents.get(person_id)
+    purpose = ConsentPurpose.SHARE_RESULTS
+    changed_at = ledger.last_changed_at(data.organisation_slug, purpose)
+    if changed_at is not None and changed_at > envelope.time:
+        return []
+    ledger, entry = ledger.grant(data.organisation_slug, purpose, by=person_id, at=envelope.time)
+    if entry is None:
+        return []
+    await within.consents.save(ledger)
+    return [_event(envelope.tenant, person_id, person_id, entry, ledger)]

@@ -30,6 +30,7 @@ from identity.domain.texts import Text
 from identity.service.context import NOT_FOUND, Db, Identity
 from identity.service.directory import require_organisation
 from identity.service.permissions import (
+    acting_organisation,
     may_print_login_code,
     require_grant,
     require_manager,
@@ -222,6 +223,7 @@ async def read_person_logged(
     """Staff read of a person (NEN 7513): the access is recorded and sent to the projection."""
     person = await visible_person(ctx, principal, person_id)
     repos = await ctx.tenant(principal.tenant)
+    memberships = await repos.memberships.of_person(person_id)
     if principal.person_id != person_id:
         await repos.access_log.record(
             principal,
@@ -229,9 +231,19 @@ async def read_person_logged(
             action="read",
             resource=f"person/{person_id}",
             reason="administration",
+            on_behalf_of=_managing_organisation(principal, memberships),
         )
         ctx.runtime.notify_relay()
-    return person, await repos.memberships.of_person(person_id)
+    return person, memberships
+
+
+def _managing_organisation(principal: Principal, memberships: list[Membership]) -> str | None:
+    """The organisation a staff read of a person is done for (`on_behalf_of`): one of the
+    person's organisations that the caller administers, else the tenant admin's own."""
+    for m in sorted(memberships, key=lambda m: m.organisation):
+        if Role.ORG_ADMIN in principal.roles_in(m.organisation):
+            return m.organisation
+    return acting_organisation(principal, Role.TENANT_ADMIN, Role.ORG_ADMIN)
 
 
 async def list_people(
@@ -259,6 +271,7 @@ async def list_people(
             organisation, limit=limit, cursor=cursor
         )
         ids = [m.person_id for m in members]
+    on_behalf_of = organisation or acting_organisation(principal, Role.TENANT_ADMIN)
     listed: list[tuple[Person, list[Membership]]] = []
     for person_id in ids:
         person = await repos.people.get(person_id)
@@ -271,6 +284,7 @@ async def list_people(
                 action="list",
                 resource=f"person/{person_id}",
                 reason="administration",
+                on_behalf_of=on_behalf_of,
             )
         listed.append((person, await repos.memberships.of_person(person_id)))
     ctx.runtime.notify_relay()

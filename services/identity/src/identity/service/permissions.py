@@ -40,6 +40,13 @@ def require_grant(principal: Principal, roles: Iterable[Role]) -> None:
         raise Forbidden(MAY_NOT_GRANT)
 
 
+def acting_organisation(principal: Principal, *roles: Role) -> str | None:
+    """The organisation a staff member acts for (the access log's `on_behalf_of`): the
+    first of theirs in which they hold one of `roles`, else their first organisation."""
+    held = principal.organisations_with(*roles) or sorted(principal.orgs)
+    return held[0] if held else None
+
+
 def may_print_login_code(principal: Principal, organisations: Iterable[str]) -> bool:
     """A professional or org admin of one of the resident's organisations."""
     return any(principal.roles_in(o) & {Role.PROFESSIONAL, Role.ORG_ADMIN} for o in organisations)
