@@ -7,6 +7,7 @@ from wijkkracht_common.auth import TokenVerifier
 from wijkkracht_common.http_app import create_base_app
 from wijkkracht_common.runtime import ServiceRuntime
 
+from questionnaires.adapters import legacy_consents
 from questionnaires.adapters.documents import INDEXES
 from questionnaires.adapters.unit_of_work import StorageUnitOfWork
 from questionnaires.entrypoints import (
@@ -36,6 +37,7 @@ def create_app(
     runtime = ServiceRuntime(settings, indexes=INDEXES, with_mail=True)
     ctx = build_context(settings, runtime)
     register_consumers(ctx, runtime)
+    runtime.add_job(legacy_consents.migration_job(runtime))
     if settings.invitation_sweep_seconds > 0:
         runtime.add_job(invitations.sweep_job(ctx))
 

@@ -149,6 +149,10 @@ class Harness:
             await nc.drain()
         return envelope.id
 
+    async def consumer_info(self, durable: str, stream: str = "IDENTITY") -> Any:
+        """The service's durable consumer (e.g. to wait until it acknowledged everything)."""
+        return await self.app.state.runtime.js.consumer_info(stream, durable)
+
     async def events(
         self, event: str, tenant: str | None = None, settle: float = 0.0
     ) -> list[dict[str, Any]]:

@@ -6,6 +6,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from wijkkracht_common import consent
 from wijkkracht_common.events.identity import (
     ConsentGranted,
     PersonErasureRequested,
@@ -33,7 +34,7 @@ async def test_erasure_publishes_counts(qs: Any, eventually_: Any) -> None:
     db = await qs.app.state.ctx.db(qs.tenants.a)
 
     async def consent_known() -> bool:
-        return await db["consents"].count_documents({"person_id": "person-e1"}) == 1
+        return await consent.consent_given(db, "person-e1", "de-smd", "share_results")
 
     await eventually_(consent_known)
     event_id = await qs.publish(PersonErasureRequested(person_id="person-e1"))

@@ -13,7 +13,6 @@ from typing import Any
 
 from wijkkracht_common.storage import ASCENDING, IndexModel, IndexSpec, stored_datetime
 
-from questionnaires.domain.consent import Consent
 from questionnaires.domain.definition import InstrumentDefinition
 from questionnaires.domain.instrument import Instrument
 from questionnaires.domain.invitation import Invitation
@@ -29,7 +28,6 @@ INVITATIONS = "invitations"
 # `token_hashes` list on the invitation: equality on an indexed array field is not served by
 # every engine we run on, see the developer guide's known quirks.)
 INVITATION_LINKS = "invitation_links"
-CONSENTS = "consents"
 SHARES = "shares"
 TENANTS = "tenants"  # platform database: tenants registered by identity
 
@@ -55,7 +53,6 @@ INDEXES: tuple[IndexSpec, ...] = (
             IndexModel([("organisation", ASCENDING)]),
         ),
     ),
-    IndexSpec(CONSENTS, (IndexModel([("person_id", ASCENDING)]),)),
     IndexSpec(INVITATION_LINKS, (IndexModel([("invitation_id", ASCENDING)]),)),
     IndexSpec(SHARES, (IndexModel([("response_id", ASCENDING)]),)),
 )
@@ -201,34 +198,4 @@ def invitation_of(doc: Document) -> Invitation:
         reminders=int(doc.get("reminders") or 0),
         response_id=doc.get("response_id"),
         auto_reminded_at=doc.get("auto_reminded_at"),
-    )
-
-
-# ---- consents --------------------------------------------------------------------------------
-
-
-def consent_key(person_id: str, organisation: str, purpose: str) -> str:
-    return f"{person_id}:{organisation}:{purpose}"
-
-
-def consent_doc(consent: Consent) -> Document:
-    return {
-        "_id": consent_key(consent.person_id, consent.organisation, consent.purpose),
-        "person_id": consent.person_id,
-        "organisation": consent.organisation,
-        "purpose": consent.purpose,
-        "state": "granted" if consent.granted else "revoked",
-        "at": consent.at,
-    }
-
-
-def consent_of(doc: Document) -> Consent:
-    at = stored_datetime(doc["at"])
-    assert at is not None
-    return Consent(
-        person_id=doc["person_id"],
-        organisation=doc["organisation"],
-        purpose=doc["purpose"],
-        granted=doc["state"] == "granted",
-        at=at,
     )

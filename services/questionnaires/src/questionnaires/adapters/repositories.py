@@ -2,7 +2,8 @@
 
 Each repository is a Protocol (what the service layer may ask) and its implementation on the
 tenant's database through `wijkkracht_common.storage` (`Mongo...`). They take and return domain
-objects (`Instrument`, `ResponseRecord`, `Invitation`, `Consent`); documents stay in this
+objects (`Instrument`, `ResponseRecord`, `Invitation`; consent states of the shared
+projection, `wijkkracht_common.consent.ConsentState`); documents stay in this
 package (`documents.py`). One `Repositories` bundle is bound to one database and, inside a
 transaction, to its session (`mongo_repositories(db, session)`); the unit of work
 (`unit_of_work.py`) hands use cases such bundles. Unit tests use in-memory fakes of the same
@@ -21,15 +22,17 @@ from datetime import datetime
 from typing import Any, Protocol, TypeVar
 
 from pymongo import UpdateOne
+from wijkkracht_common import consent
 from wijkkracht_common.access_log import record_access
 from wijkkracht_common.auth import Principal
+from wijkkracht_common.consent import ConsentState
+from wijkkracht_common.events.identity import ConsentPurpose
 from wijkkracht_common.mail import Mail, stage_mail
 from wijkkracht_common.outbox import Staged
 from wijkkracht_common.pagination import paginate
-from wijkkracht_common.storage import Database, Session
+from wijkkracht_common.storage import Database, Session, stored_bool, stored_datetime
 
 from questionnaires.adapters.documents import (
-    CONSENTS,
     INSTRUMENTS,
     INVITATION_LINKS,
     INVITATIONS,
@@ -38,9 +41,6 @@ from questionnaires.adapters.documents import (
     TENANTS,
     Document,
     anonymised_fields,
-    consent_doc,
-    consent_key,
-    consent_of,
     instrument_doc,
     instrument_of,
     invitation_doc,
@@ -49,7 +49,6 @@ from questionnaires.adapters.documents import (
     response_doc,
     response_fields,
 )
-from questionnaires.domain.consent import Consent
 from questionnaires.domain.definition import Status
 from questionnaires.domain.instrument import Instrument, instrument_key
 from questionnaires.domain.invitation import OPEN_STATES, REMINDABLE_STATES, Invitation
@@ -182,17 +181,25 @@ class InvitationRepository(Protocol):
 
 
 class ConsentRepository(Protocol):
-    async def get(self, person_id: str, organisation: str, purpose: str) -> Consent | None: ...
-
-    async def put(self, consent: Consent) -> None: ...
+    """The platform's one consent projection (`wijkkracht_common.consent`: identity's
+    `consent_granted` / `consent_revoked`, newest by the consent's own version), read for
+    decisions; its consumer is `consent.register_consent_projection`."""
 
     async def granted_organisations(
-        self, person_id: str, purpose: str, among: Sequence[str]
+        self, person_id: str, purpose: ConsentPurpose, among: Sequence[str]
     ) -> list[str]:
-        """Those of `among` to which the person granted `purpose`, sorted."""
+        """Those of `among` to which the person grants `purpose` now, sorted."""
         ...
 
-    async def delete_of_person(self, person_id: str) -> int: ...
+    async def state(
+        self, person_id: str, organisation: str, purpose: ConsentPurpose
+    ) -> ConsentState | None:
+        """The newest known state (granted or revoked, and when), None when none is known."""
+        ...
+
+    async def forget_person(self, person_id: str) -> int:
+        """Erasure: the person's consent states go."""
+        ...
 
 
 class ShareRepository(Protocol):
@@ -548,34 +555,38 @@ class MongoInvitations(_OnDatabase):
 class MongoConsents(_OnDatabase):
     __slots__ = ()
 
-    async def get(self, person_id: str, organisation: str, purpose: str) -> Consent | None:
-        doc = await self._db[CONSENTS].find_one(
-            {"_id": consent_key(person_id, organisation, purpose)}, session=self._session
-        )
-        return None if doc is None else consent_of(doc)
-
-    async def put(self, consent: Consent) -> None:
-        doc = consent_doc(consent)  # carries its `_id`: an upsert must not rely on the filter's
-        await self._db[CONSENTS].replace_one(
-            {"_id": doc["_id"]}, doc, upsert=True, session=self._session
-        )
-
     async def granted_organisations(
-        self, person_id: str, purpose: str, among: Sequence[str]
+        self, person_id: str, purpose: ConsentPurpose, among: Sequence[str]
     ) -> list[str]:
         if not among:
             return []
-        keys = [consent_key(person_id, o, purpose) for o in among]
-        found = self._db[CONSENTS].find(
-            {"_id": {"$in": keys}, "state": "granted"}, session=self._session
-        )
-        return sorted({d["organisation"] async for d in found})
+        granted = await consent.organisations_with_consent(self._db, person_id, purpose)
+        return sorted(set(granted).intersection(among))
 
-    async def delete_of_person(self, person_id: str) -> int:
-        result = await self._db[CONSENTS].delete_many(
+    async def state(
+        self, person_id: str, organisation: str, purpose: ConsentPurpose
+    ) -> ConsentState | None:
+        # Until libs/common offers `consent.consent_state` (proposed), read the projection's
+        # documents of the person (indexed by person) with the engine-neutral readers.
+        found = self._db[consent.CONSENT_STATES].find(
             {"person_id": person_id}, session=self._session
         )
-        return result.deleted_count
+        async for doc in found:
+            if doc["organisation"] == organisation and doc["purpose"] == purpose:
+                at = stored_datetime(doc["at"])
+                assert at is not None
+                return ConsentState(
+                    person_id=person_id,
+                    organisation=organisation,
+                    purpose=purpose,
+                    granted=stored_bool(doc["granted"]),
+                    version=int(doc.get("version", 0)),
+                    at=at,
+                )
+        return None
+
+    async def forget_person(self, person_id: str) -> int:
+        return await consent.forget_person(self._db, person_id, session=self._session)
 
 
 class MongoShares(_OnDatabase):

@@ -73,12 +73,13 @@ class StorageUnitOfWork:
         effect: Effect,
         *,
         database: str | None = None,
+        person: str | None = None,
     ) -> bool:
         async def on_database(db: Db, session: Session) -> Sequence[Staged]:
             return await effect(mongo_repositories(db, session))
 
         return await messaging.apply_once(
-            self._runtime, envelope, delivery, on_database, database=database
+            self._runtime, envelope, delivery, on_database, database=database, person=person
         )
 
     async def tenants(self) -> list[str]:

@@ -1,52 +1,37 @@
 """Subscribers: identity's consents, tenants and erasure requests; effect measurement's
 follow-ups.
 
-Every event is applied through `wijkkracht_common.messaging.apply_once` (by the unit of work,
-`ctx.uow.apply_once`): the inbox claim, the effect and its follow-up events in one transaction,
-so a redelivered event has no second effect. The effects live in the service layer, one module
-each: `consent_projection`, `tenant_registry`, `erasure`, `followups`.
+Consent is the platform's one projection (`wijkkracht_common.consent.
+register_consent_projection`). Every other event is applied through
+`wijkkracht_common.messaging.apply_once` (by the unit of work, `ctx.uow.apply_once`): the inbox
+claim, the effect and its follow-up events in one transaction, so a redelivered event has no
+second effect; events about a person pass `person=`, so nothing is written back after the
+person's erasure. The effects live in the service layer, one module each: `tenant_registry`,
+`erasure`, `followups`.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+from wijkkracht_common.consent import register_consent_projection
 from wijkkracht_common.errors import NotFound
 from wijkkracht_common.events.effect_measurement import FollowupDue
 from wijkkracht_common.events.envelope import Envelope
-from wijkkracht_common.events.identity import (
-    ConsentGranted,
-    ConsentRevoked,
-    PersonErasureRequested,
-    TenantCreated,
-)
+from wijkkracht_common.events.identity import PersonErasureRequested, TenantCreated
 from wijkkracht_common.messaging import Delivery, PermanentError, subscribe
 from wijkkracht_common.runtime import ServiceRuntime
 from wijkkracht_common.tenancy import PLATFORM_TENANT
 
-from questionnaires.domain.consent import Consent
-from questionnaires.service import (
-    consent_projection,
-    erasure,
-    followups,
-    instruments,
-    tenant_registry,
-)
+from questionnaires.service import erasure, followups, instruments, tenant_registry
 from questionnaires.service.context import SERVICE, Context
 
 
 def register_consumers(ctx: Context, runtime: ServiceRuntime) -> None:
     uow = ctx.uow
-
-    async def on_granted(envelope: Envelope[ConsentGranted], delivery: Delivery) -> bool:
-        d = envelope.data
-        consent = Consent(d.person_id, d.organisation_slug, d.purpose, True, envelope.time)
-        return await uow.apply_once(envelope, delivery, consent_projection.consent_changed(consent))
-
-    async def on_revoked(envelope: Envelope[ConsentRevoked], delivery: Delivery) -> bool:
-        d = envelope.data
-        consent = Consent(d.person_id, d.organisation_slug, d.purpose, False, envelope.time)
-        return await uow.apply_once(envelope, delivery, consent_projection.consent_changed(consent))
+    max_deliver = ctx.settings.consumer_max_deliver
+    # The durable names stay `questionnaires__identity_consent_{granted,revoked}_v1`.
+    register_consent_projection(runtime, consumer_service=SERVICE, max_deliver=max_deliver)
 
     async def on_tenant(envelope: Envelope[TenantCreated], delivery: Delivery) -> bool:
         slug = envelope.data.tenant_slug
@@ -83,11 +68,9 @@ def register_consumers(ctx: Context, runtime: ServiceRuntime) -> None:
             )
         except NotFound as error:  # an instrument the tenant does not have: can never apply
             raise PermanentError(f"unknown instrument {d.instrument_id!r}") from error
-        return await uow.apply_once(envelope, delivery, effect)
+        return await uow.apply_once(envelope, delivery, effect, person=d.person_id)
 
     handlers: list[tuple[type[Any], Any]] = [
-        (ConsentGranted, on_granted),
-        (ConsentRevoked, on_revoked),
         (TenantCreated, on_tenant),
         (PersonErasureRequested, on_erasure),
         (FollowupDue, on_followup),
@@ -100,5 +83,5 @@ def register_consumers(ctx: Context, runtime: ServiceRuntime) -> None:
             handler=handler,
             js=lambda: runtime.js,
             metrics=runtime.metrics,
-            max_deliver=ctx.settings.consumer_max_deliver,
+            max_deliver=max_deliver,
         )

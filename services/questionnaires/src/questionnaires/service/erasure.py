@@ -33,7 +33,7 @@ def erase_person(ctx: Context, tenant: str, *, person_id: str, actor: str | None
             await repos.responses.store_anonymised(record.without_person(types))
             await repos.shares.delete_of_response(record.id)
         invitations = await repos.invitations.delete_of_person(person_id)
-        consents = await repos.consents.delete_of_person(person_id)
+        consents = await repos.consents.forget_person(person_id)
         event = new_event(
             QuestionnairesPersonDataErased(
                 person_id=person_id,

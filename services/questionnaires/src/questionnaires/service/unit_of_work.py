@@ -4,8 +4,9 @@
 `commit(tenant, work)` runs `work(repositories)` in one transaction on the tenant's database
 and stages the events it returns in that same transaction (the transactional outbox);
 `reader(tenant)` gives repositories for reads outside a transaction; `apply_once(envelope,
-delivery, effect)` applies a consumed event's effect at most once (inbox claim, effect and
-follow-up events in one transaction). The service runs on `adapters.unit_of_work.
+delivery, effect, person=...)` applies a consumed event's effect at most once (inbox claim,
+effect and follow-up events in one transaction), and not at all when the event is about a
+person this service erased. The service runs on `adapters.unit_of_work.
 StorageUnitOfWork`; unit tests inject an in-memory fake (`Context(uow=...)`).
 """
 
@@ -37,9 +38,11 @@ class UnitOfWork(Protocol):
         effect: Effect,
         *,
         database: str | None = None,
+        person: str | None = None,
     ) -> bool:
-        """True when applied, False for a duplicate. `database`: another database than the
-        envelope's tenant's (e.g. `PLATFORM_TENANT` for the tenant registry)."""
+        """True when applied, False for a duplicate (or an event about an erased person).
+        `database`: another database than the envelope's tenant's (e.g. `PLATFORM_TENANT`
+        for the tenant registry); `person`: the person the event is about."""
         ...
 
     async def tenants(self) -> list[str]:

@@ -24,7 +24,6 @@ from questionnaires.adapters.repositories import (
     Repositories,
     Work,
 )
-from questionnaires.domain.consent import Consent
 from questionnaires.domain.definition import Status
 from questionnaires.domain.instrument import Instrument
 from questionnaires.domain.invitation import OPEN_STATES, REMINDABLE_STATES, Invitation
@@ -32,6 +31,7 @@ from questionnaires.domain.response_record import ResponseRecord
 from questionnaires.service.context import Context
 from questionnaires.settings import Settings
 from wijkkracht_common.auth import Principal
+from wijkkracht_common.consent import ConsentState
 from wijkkracht_common.events.envelope import Envelope
 from wijkkracht_common.mail import Mail
 from wijkkracht_common.messaging import Delivery
@@ -52,12 +52,13 @@ class FakeStore:
     responses: dict[str, ResponseRecord] = field(default_factory=dict)
     invitations: dict[str, Invitation] = field(default_factory=dict)
     links: dict[str, str] = field(default_factory=dict)
-    consents: dict[tuple[str, str, str], Consent] = field(default_factory=dict)
+    consents: dict[tuple[str, str, str], ConsentState] = field(default_factory=dict)
     shares: dict[str, str] = field(default_factory=dict)
     tenants: dict[str, datetime] = field(default_factory=dict)
     access_log: list[dict[str, Any]] = field(default_factory=list)
     mails: list[Mail] = field(default_factory=list)
     inbox: set[str] = field(default_factory=set)
+    erased: set[str] = field(default_factory=set)  # persons remembered as erased
     events: list[Staged] = field(default_factory=list)
 
     def copy(self) -> FakeStore:
@@ -287,14 +288,14 @@ class FakeInvitations:
 
 
 class FakeConsents:
+    """The shared consent projection's states; tests set them with `put` (the projection's
+    own ordering is tested in libs/common)."""
+
     def __init__(self, store: FakeStore) -> None:
         self.s = store
 
-    async def get(self, person_id: str, organisation: str, purpose: str) -> Consent | None:
-        return self.s.consents.get((person_id, organisation, purpose))
-
-    async def put(self, consent: Consent) -> None:
-        self.s.consents[(consent.person_id, consent.organisation, consent.purpose)] = consent
+    async def put(self, state: ConsentState) -> None:
+        self.s.consents[(state.person_id, state.organisation, state.purpose)] = state
 
     async def granted_organisations(
         self, person_id: str, purpose: str, among: Sequence[str]
@@ -305,7 +306,10 @@ class FakeConsents:
             if (c := self.s.consents.get((person_id, o, purpose))) is not None and c.granted
         )
 
-    async def delete_of_person(self, person_id: str) -> int:
+    async def state(self, person_id: str, organisation: str, purpose: str) -> ConsentState | None:
+        return self.s.consents.get((person_id, organisation, purpose))
+
+    async def forget_person(self, person_id: str) -> int:
         gone = [k for k in self.s.consents if k[0] == person_id]
         for key in gone:
             del self.s.consents[key]
@@ -422,6 +426,7 @@ class FakeUnitOfWork:
         effect: Effect,
         *,
         database: str | None = None,
+        person: str | None = None,
     ) -> bool:
         async def work(repos: Repositories) -> tuple[bool, Sequence[Staged]]:
             store = self.store(database or envelope.tenant)
@@ -429,6 +434,8 @@ class FakeUnitOfWork:
             if claim in store.inbox:
                 return False, []
             store.inbox.add(claim)
+            if person is not None and person in store.erased:
+                return False, []  # an event about an erased person: dropped
             return True, await effect(repos)
 
         return await self.commit(database or envelope.tenant, work)

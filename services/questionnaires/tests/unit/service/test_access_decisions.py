@@ -10,7 +10,6 @@ from typing import Any
 
 import pytest
 from questionnaires.domain.catalog import shipped_instrument
-from questionnaires.domain.consent import Consent
 from questionnaires.domain.instrument import Instrument
 from questionnaires.domain.invitation import Invitation
 from questionnaires.domain.response import Response
@@ -19,6 +18,7 @@ from questionnaires.service import access
 from questionnaires.service.access import Viewer
 from questionnaires.service.tokens import new_token
 from wijkkracht_common.auth import Principal
+from wijkkracht_common.consent import ConsentState
 from wijkkracht_common.errors import Forbidden
 
 pytestmark = pytest.mark.unit
@@ -47,7 +47,7 @@ def _record(
 
 async def _grant(uow: Any, organisation: str, purpose: str, granted: bool = True) -> None:
     consents = (await uow.reader("zaanstreek")).consents
-    await consents.put(Consent("person-r1", organisation, purpose, granted, AT))
+    await consents.put(ConsentState("person-r1", organisation, purpose, granted, 0, AT))
 
 
 async def test_who_sees_a_response(uow: Any, principal: Callable[..., Principal]) -> None:

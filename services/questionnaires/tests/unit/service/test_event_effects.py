@@ -1,5 +1,5 @@
-"""Effects of consumed events (consent projection, tenant registry, erasure, follow-ups),
-applied once through the in-memory unit of work."""
+"""Effects of consumed events (tenant registry, erasure, follow-ups), applied once through the
+in-memory unit of work. (Consent is the shared projection of libs/common, tested there.)"""
 
 from __future__ import annotations
 
@@ -10,9 +10,7 @@ from typing import Any
 import pytest
 from questionnaires.domain.answers import ItemAnswer
 from questionnaires.domain.catalog import shipped_instrument
-from questionnaires.domain.consent import Consent
 from questionnaires.service import (
-    consent_projection,
     erasure,
     followups,
     invitations,
@@ -21,11 +19,11 @@ from questionnaires.service import (
 )
 from questionnaires.service.context import Context
 from wijkkracht_common.auth import Principal
+from wijkkracht_common.consent import ConsentState
 from wijkkracht_common.errors import NotFound
 from wijkkracht_common.events.effect_measurement import FollowupDue
 from wijkkracht_common.events.envelope import Envelope, EventData, new_event
 from wijkkracht_common.events.identity import (
-    ConsentGranted,
     PersonErasureRequested,
     TenantCreated,
 )
@@ -38,35 +36,6 @@ TENANT = "zaanstreek"
 
 def _event(data: EventData, tenant: str = TENANT) -> Envelope[Any]:
     return new_event(data, tenant=tenant, subject="s", actor="identity")
-
-
-async def test_consent_projection_newest_change_wins_and_applies_once(
-    ctx: Context, uow: Any, clock: Any, delivered: Callable[..., Delivery]
-) -> None:
-    consents = (await uow.reader(TENANT)).consents
-    envelope = _event(
-        ConsentGranted(person_id="p1", organisation_slug="de-smd", purpose="share_results")
-    )
-    granted = Consent("p1", "de-smd", "share_results", True, clock.now)
-    effect = consent_projection.consent_changed(granted)
-    assert await uow.apply_once(envelope, delivered(), effect)
-    assert not await uow.apply_once(envelope, delivered(), effect)  # redelivered
-    assert await consents.get("p1", "de-smd", "share_results") == granted
-
-    # A revocation recorded before the grant arrives late: it does not undo the grant.
-    late = Consent("p1", "de-smd", "share_results", False, clock.now - timedelta(minutes=1))
-    await uow.commit(TENANT, _effect_as_work(consent_projection.consent_changed(late)))
-    assert await consents.get("p1", "de-smd", "share_results") == granted
-    newer = Consent("p1", "de-smd", "share_results", False, clock.now + timedelta(minutes=1))
-    await uow.commit(TENANT, _effect_as_work(consent_projection.consent_changed(newer)))
-    assert await consents.get("p1", "de-smd", "share_results") == newer
-
-
-def _effect_as_work(effect: Any) -> Any:
-    async def work(repos: Any) -> tuple[None, Any]:
-        return None, await effect(repos)
-
-    return work
 
 
 async def test_tenant_registry(ctx: Context, uow: Any, delivered: Callable[..., Delivery]) -> None:
@@ -129,7 +98,9 @@ async def test_erasure_deletes_anonymises_and_reports_counts(
         language=None,
     )
     repos = await uow.reader(TENANT)
-    await repos.consents.put(Consent("person-e1", "de-smd", "share_results", True, ctx.now()))
+    await repos.consents.put(
+        ConsentState("person-e1", "de-smd", "share_results", True, 1, ctx.now())
+    )
     await repos.shares.first_view(done.id, "de-smd", "view", ctx.now())
 
     envelope = _event(PersonErasureRequested(person_id="person-e1"))
