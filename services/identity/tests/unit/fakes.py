@@ -642,6 +642,7 @@ def fake_identity(world: FakeWorld, **settings: Any) -> Identity:
         "env": "test",
         "login_code_pepper": "unit-test-pepper-" + "x" * 32,
         "erasure_expected_services": ["questionnaires", "social_map"],
+        "export_expected_services": ["questionnaires", "social_map"],
         "argon2_time_cost": 1,
         "argon2_memory_kib": 1024,
         "argon2_parallelism": 1,
