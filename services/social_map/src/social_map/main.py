@@ -13,6 +13,7 @@ from social_map.entrypoints.consumers import register_consumers
 from social_map.entrypoints.deps import install_domain_handlers
 from social_map.service.context import Clock, ServiceContext, system_clock
 from social_map.service.freshness import sweeper as freshness_sweeper
+from social_map.service.legacy_consents import adopter as legacy_consent_adopter
 from social_map.settings import Settings
 
 PREFIX = "/social-map/v1"
@@ -31,6 +32,8 @@ def create_app(
     register_consumers(ctx)
     if settings.run_freshness_sweep:
         runtime.add_job(freshness_sweeper(ctx, settings.freshness_sweep_seconds))
+    if settings.adopt_legacy_consents:
+        runtime.add_job(legacy_consent_adopter(ctx))
 
     app = create_base_app(
         settings,

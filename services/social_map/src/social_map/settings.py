@@ -23,6 +23,9 @@ class Settings(BaseServiceSettings):
     #: How often the freshness sweep runs (seconds); it is idempotent, so any period works.
     freshness_sweep_seconds: float = 3600.0
     run_freshness_sweep: bool = True
+    #: Move consents of the service's former projection into the platform's one (a job:
+    #: at start-up, then hourly for replicas of the previous release still writing them).
+    adopt_legacy_consents: bool = True
     #: Default search/recommendation radius and the demo tenant of `wk demo seed`.
     default_radius_km: float = 3.0
     #: Search index: how often (seconds) a replica looks for other replicas' writes.

@@ -31,7 +31,7 @@ from social_map.domain.freshness import (
 )
 from social_map.domain.geo import Neighbourhood
 from social_map.domain.model import Entry, Organization
-from social_map.domain.residents import ConsentState, Resident, ResponseScores
+from social_map.domain.residents import Resident, ResponseScores
 from social_map.domain.sweeps import SweepReport
 from social_map.domain.tasks import CorrectionTask
 from social_map.domain.taxonomy import Taxonomy, default_taxonomy
@@ -40,6 +40,9 @@ from social_map.domain.text_analysis import Analyzer
 from social_map.service.context import ServiceContext
 from social_map.settings import Settings
 from wijkkracht_common.auth import Principal
+from wijkkracht_common.consent import ConsentState
+from wijkkracht_common.erasure import person_tombstone, retention_tombstone
+from wijkkracht_common.events.identity import ConsentPurpose
 from wijkkracht_common.mail import Mail
 
 
@@ -68,10 +71,20 @@ class TenantData:
     sweeps: dict[str, SweepReport] = field(default_factory=dict)
     neighbourhoods: dict[str, Neighbourhood] = field(default_factory=dict)
     residents: dict[str, Resident] = field(default_factory=dict)
-    consents: dict[str, ConsentState] = field(default_factory=dict)
+    consents: dict[str, ConsentState] = field(default_factory=dict)  # the platform's projection
+    legacy_consents: list[ConsentState] = field(default_factory=list)  # the former one
     responses: dict[str, ResponseScores] = field(default_factory=dict)
     mails: list[Mail] = field(default_factory=list)
     access_log: list[dict[str, Any]] = field(default_factory=list)
+    replays: dict[str, Any] = field(default_factory=dict)  # Idempotency-Key results by id
+    erased: set[str] = field(default_factory=set)  # person tombstones
+
+    def keep_consent(self, state: ConsentState) -> None:
+        """What `wijkkracht_common.consent.apply_change` does: the newest state wins."""
+        key = f"{state.person_id}|{state.organisation}|{state.purpose}"
+        held = self.consents.get(key)
+        if held is None or state.supersedes(held):
+            self.consents[key] = state
 
 
 class FakeRepository:
@@ -305,11 +318,20 @@ class FakeRepository:
     async def entries_reported_by(self, person_id: str) -> set[str]:
         return {t.entry_id for t in self.data.tasks.values() if t.reporter == person_id}
 
+    async def reports_by(self, person_id: str) -> list[CorrectionTask]:
+        mine = [t for t in self.data.tasks.values() if t.reporter == person_id]
+        return sorted(mine, key=lambda t: t.created_at)
+
     async def rename_reporter(self, person_id: str, replacement: str) -> int:
         mine = [k for k, t in self.data.tasks.items() if t.reporter == person_id]
         for key in mine:
             self.data.tasks[key] = replace(self.data.tasks[key], reporter=replacement)
         return len(mine)
+
+    async def entries_assured_by(self, person_id: str) -> list[StoredEntry]:
+        return [
+            e.stored for e in self.data.entries.values() if e.stored.entry.assured_by == person_id
+        ]
 
     # freshness sweeps run on request
     async def save_sweep(self, report: SweepReport) -> None:
@@ -317,6 +339,12 @@ class FakeRepository:
 
     async def sweep_report(self, sweep_id: str) -> SweepReport | None:
         return self.data.sweeps.get(sweep_id)
+
+    async def rename_sweep_actor(self, person_id: str, replacement: str) -> int:
+        mine = [k for k, s in self.data.sweeps.items() if s.actor == person_id]
+        for key in mine:
+            self.data.sweeps[key] = replace(self.data.sweeps[key], actor=replacement)
+        return len(mine)
 
     # neighbourhoods
     async def replace_neighbourhoods(self, table: Sequence[Neighbourhood]) -> None:
@@ -338,21 +366,35 @@ class FakeRepository:
     async def resident(self, person_id: str) -> Resident | None:
         return self.data.residents.get(person_id)
 
-    async def save_consent(self, consent: ConsentState) -> None:
-        self.data.consents[consent.key] = consent
+    async def has_consent(self, person_id: str, organisation: str, purpose: ConsentPurpose) -> bool:
+        held = self.data.consents.get(f"{person_id}|{organisation}|{purpose}")
+        return held is not None and held.granted
 
-    async def has_consent(self, person_id: str, organisation: str, purpose: str) -> bool:
-        wanted = (person_id, organisation, purpose)
-        return any(
-            c.active and (c.person_id, c.organisation, c.purpose) == wanted
-            for c in self.data.consents.values()
-        )
+    async def consents_of(self, person_id: str) -> dict[str, list[str]]:
+        found: dict[str, list[str]] = {}
+        for c in self.data.consents.values():
+            if c.person_id == person_id and c.granted:
+                found.setdefault(c.purpose, []).append(c.organisation)
+        return {purpose: sorted(orgs) for purpose, orgs in sorted(found.items())}
+
+    async def adopt_legacy_consents(self, tenant: str) -> int:
+        adopted = 0
+        for state in self.data.legacy_consents:
+            if person_tombstone(tenant, state.person_id) not in self.data.erased:
+                self.data.keep_consent(state)
+                adopted += 1
+        self.data.legacy_consents = []
+        return adopted
 
     async def save_response(self, response: ResponseScores) -> None:
         self.data.responses[response.response_id] = response
 
     async def response(self, response_id: str) -> ResponseScores | None:
         return self.data.responses.get(response_id)
+
+    async def responses_of(self, person_id: str) -> list[ResponseScores]:
+        mine = [r for r in self.data.responses.values() if r.person_id == person_id]
+        return sorted(mine, key=lambda r: r.response_id)
 
     async def erase_resident_data(self, person_id: str) -> dict[str, int]:
         data = self.data
@@ -361,7 +403,28 @@ class FakeRepository:
         counts["responses"] = len([data.responses.pop(k) for k in mine])
         mine = [k for k, c in data.consents.items() if c.person_id == person_id]
         counts["consents"] = len([data.consents.pop(k) for k in mine])
+        legacy = [c for c in data.legacy_consents if c.person_id != person_id]
+        counts["consents"] += len(data.legacy_consents) - len(legacy)
+        data.legacy_consents = legacy
         return counts
+
+    # the erasure's platform parts
+    async def forget_requests(self, person_id: str) -> int:
+        mine = [k for k in self.data.replays if k.startswith(f"{person_id}:")]
+        for key in mine:
+            del self.data.replays[key]
+        return len(mine)
+
+    async def anonymise_access_log(self, person_id: str) -> int:
+        tombstone = retention_tombstone()
+        mine = [r for r in self.data.access_log if r["resident"] == person_id]
+        for record in mine:
+            kind = str(record["resource"]).split("/", 1)[0]
+            record.update(resident=tombstone, resource=f"{kind}/erased")
+        return len(mine)
+
+    async def remember_erased(self, tenant: str, person_id: str) -> None:
+        self.data.erased.add(person_tombstone(tenant, person_id))
 
     # shared tables
     async def stage_mail(self, message: Mail) -> None:
@@ -379,7 +442,12 @@ class FakeRepository:
         on_behalf_of: str | None,
     ) -> None:
         self.data.access_log.append(
-            {"actor": principal.subject, "resident": resident, "resource": resource}
+            {
+                "actor": principal.subject,
+                "resident": resident,
+                "resource": resource,
+                "on_behalf_of": on_behalf_of,
+            }
         )
 
 

@@ -6,10 +6,11 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from social_map.domain.freshness import FreshnessState
-from social_map.domain.residents import ConsentState, Resident, ResponseScores
+from social_map.domain.residents import Resident, ResponseScores
 from social_map.service import entries
 from social_map.service.erasure import erase_person
 from social_map_fakes import ADMIN, WALK, FakeClock, FakeRepository, fake_context, person
+from wijkkracht_common.consent import ConsentState
 
 T = "t1"
 AT = datetime(2025, 3, 1, tzinfo=UTC)
@@ -30,8 +31,8 @@ async def test_erasure_removes_the_person_and_keeps_their_reports_unlinked() -> 
     repo = FakeRepository(T, runtime.data(T))
     await repo.save_resident(Resident("p-piet", "9903", "DM01", "65-79", AT))
     await repo.save_response(ResponseScores("r1", "p-piet", {"meedoen": 3.0}, "zrm", AT))
-    await repo.save_consent(ConsentState("p-piet", "org-a", "share_results", True, AT))
-    await repo.save_consent(ConsentState("p-other", "org-a", "share_results", True, AT))
+    repo.data.keep_consent(ConsentState("p-piet", "org-a", "share_results", True, 1, AT))
+    repo.data.keep_consent(ConsentState("p-other", "org-a", "share_results", True, 1, AT))
 
     [answer] = await erase_person(
         repo,

@@ -16,9 +16,10 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, NamedTuple
 
+from wijkkracht_common.consent import ConsentState
 from wijkkracht_common.storage import stored_bool, stored_datetime
 
 from social_map.domain.freshness import (
@@ -29,7 +30,7 @@ from social_map.domain.freshness import (
     next_check_at,
 )
 from social_map.domain.model import Entry
-from social_map.domain.residents import ConsentState, Resident, ResponseScores
+from social_map.domain.residents import Resident, ResponseScores
 from social_map.domain.search_projection import (
     PROJECTION_VERSION,
     SearchProjection,
@@ -221,7 +222,7 @@ def task_of(doc: dict[str, Any]) -> CorrectionTask:
     )
 
 
-# --- residents, consents, responses (projections) -------------------------------------------
+# --- residents, legacy consents, responses (projections) ---------------------------------
 
 
 def resident_fields(resident: Resident) -> dict[str, Any]:
@@ -243,23 +244,17 @@ def resident_of(doc: dict[str, Any]) -> Resident:
     )
 
 
-def consent_fields(consent: ConsentState) -> dict[str, Any]:
-    return {
-        "person_id": consent.person_id,
-        "organisation": consent.organisation,
-        "purpose": consent.purpose,
-        "active": consent.active,
-        "at": consent.at,
-    }
-
-
-def consent_of(doc: dict[str, Any]) -> ConsentState:
+def legacy_consent_state(doc: dict[str, Any]) -> ConsentState:
+    """A consent kept by the social map's own projection before the platform's one
+    (`consents`: person, organisation, purpose, active, at): the platform's state for it,
+    version 0 (ordered by its time, so any newer event supersedes it)."""
     return ConsentState(
-        person_id=doc["person_id"],
-        organisation=doc["organisation"],
-        purpose=doc["purpose"],
-        active=stored_bool(doc.get("active")),
-        at=stored_datetime(doc.get("at")),
+        person_id=str(doc["person_id"]),
+        organisation=str(doc["organisation"]),
+        purpose=str(doc["purpose"]),
+        granted=stored_bool(doc.get("active")),
+        version=0,
+        at=stored_datetime(doc.get("at")) or datetime(1970, 1, 1, tzinfo=UTC),
     )
 
 

@@ -9,17 +9,24 @@ Storage layout notes (engine differences are otherwise handled by `wijkkracht_co
 replacement documents carry their own `_id` (the embedded server's `replace_one(upsert=True)`
 does not take it from the filter); array fields are queried with `$in` (it misses equality
 matches on an indexed array field); counters are created by insert, not by upsert.
+
+Consents are the platform's one projection (`wijkkracht_common.consent`, collection
+`consent_states`); this module only reads it, forgets a person in it, and moves states kept
+in the social map's former `consents` collection into it (`adopt_legacy_consents`).
 """
 
 from __future__ import annotations
 
+import re
 import uuid
 from collections.abc import Iterable, Sequence
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Any, Protocol, get_args
 
-from wijkkracht_common import access_log, mail
+from wijkkracht_common import access_log, consent, erasure, mail
 from wijkkracht_common.auth import Principal
+from wijkkracht_common.events.identity import ConsentPurpose
+from wijkkracht_common.idempotency import IDEMPOTENCY
 from wijkkracht_common.storage import (
     ASCENDING,
     Database,
@@ -35,10 +42,10 @@ from social_map.adapters.documents import (
     ImportedEntry,
     SearchRow,
     StoredEntry,
-    consent_fields,
     entry_document,
     entry_summary,
     freshness_fields,
+    legacy_consent_state,
     parse_entry,
     resident_fields,
     resident_of,
@@ -55,7 +62,7 @@ from social_map.bulk import gc_paused
 from social_map.domain.freshness import EntrySummary, FreshnessPolicy, FreshnessState
 from social_map.domain.geo import Neighbourhood
 from social_map.domain.model import Entry, Organization
-from social_map.domain.residents import ConsentState, Resident, ResponseScores, consent_key
+from social_map.domain.residents import Resident, ResponseScores
 from social_map.domain.sweeps import SweepReport
 from social_map.domain.tasks import CorrectionTask
 from social_map.domain.taxonomy import Category, Taxonomy, default_taxonomy
@@ -68,7 +75,9 @@ CONFIG = "config"
 ORGANISATIONS = "organisations"
 NEIGHBOURHOODS = "neighbourhoods"
 RESIDENTS = "residents"
-CONSENTS = "consents"
+#: The social map's own consent projection before `wijkkracht_common.consent`: read only to
+#: move its states into the platform's one (`adopt_legacy_consents`), emptied by erasure.
+LEGACY_CONSENTS = "consents"
 RESPONSES = "responses"
 TASKS = "tasks"
 SWEEPS = "sweeps"
@@ -101,7 +110,7 @@ INDEXES: tuple[IndexSpec, ...] = (
     IndexSpec(CONFIG),
     IndexSpec(ORGANISATIONS),
     IndexSpec(RESIDENTS),
-    IndexSpec(CONSENTS),
+    IndexSpec(LEGACY_CONSENTS),
     IndexSpec(SWEEPS),
 )
 
@@ -182,11 +191,14 @@ class Repository(Protocol):
         self, owner_slugs: Sequence[str] | None, status: str | None
     ) -> list[CorrectionTask]: ...
     async def entries_reported_by(self, person_id: str) -> set[str]: ...
+    async def reports_by(self, person_id: str) -> list[CorrectionTask]: ...
     async def rename_reporter(self, person_id: str, replacement: str) -> int: ...
+    async def entries_assured_by(self, person_id: str) -> list[StoredEntry]: ...
 
     # freshness sweeps run on request
     async def save_sweep(self, report: SweepReport) -> None: ...
     async def sweep_report(self, sweep_id: str) -> SweepReport | None: ...
+    async def rename_sweep_actor(self, person_id: str, replacement: str) -> int: ...
 
     # identity's neighbourhood table (projection)
     async def replace_neighbourhoods(self, table: Sequence[Neighbourhood]) -> None: ...
@@ -194,14 +206,23 @@ class Repository(Protocol):
     async def neighbourhood(self, code: str) -> Neighbourhood | None: ...
     async def neighbourhood_of_pc4(self, pc4: str) -> Neighbourhood | None: ...
 
-    # residents, consents, responses (projections)
+    # residents, responses (projections) and the platform's consent projection
     async def save_resident(self, resident: Resident) -> None: ...
     async def resident(self, person_id: str) -> Resident | None: ...
-    async def save_consent(self, consent: ConsentState) -> None: ...
-    async def has_consent(self, person_id: str, organisation: str, purpose: str) -> bool: ...
+    async def has_consent(
+        self, person_id: str, organisation: str, purpose: ConsentPurpose
+    ) -> bool: ...
+    async def consents_of(self, person_id: str) -> dict[str, list[str]]: ...
+    async def adopt_legacy_consents(self, tenant: str) -> int: ...
     async def save_response(self, response: ResponseScores) -> None: ...
     async def response(self, response_id: str) -> ResponseScores | None: ...
+    async def responses_of(self, person_id: str) -> list[ResponseScores]: ...
     async def erase_resident_data(self, person_id: str) -> dict[str, int]: ...
+
+    # the erasure's platform parts
+    async def forget_requests(self, person_id: str) -> int: ...
+    async def anonymise_access_log(self, person_id: str) -> int: ...
+    async def remember_erased(self, tenant: str, person_id: str) -> None: ...
 
     # the platform's shared tables (mail outbox, access log)
     async def stage_mail(self, message: mail.Mail) -> None: ...
@@ -537,11 +558,25 @@ class MongoRepository:
         )
         return {d["entry_id"] async for d in cursor}
 
+    async def reports_by(self, person_id: str) -> list[CorrectionTask]:
+        """The person's "dit klopt niet meer" reports (their tasks), oldest first."""
+        cursor = self._db[TASKS].find({"reporter": person_id}, session=self._session)
+        return sorted([task_of(d) async for d in cursor], key=lambda t: t.created_at)
+
     async def rename_reporter(self, person_id: str, replacement: str) -> int:
         result = await self._db[TASKS].update_many(
             {"reporter": person_id}, {"$set": {"reporter": replacement}}, session=self._session
         )
         return int(result.modified_count)
+
+    async def entries_assured_by(self, person_id: str) -> list[StoredEntry]:
+        """Entries the person last confirmed or edited (staff). The body is a JSON string, so
+        its text is searched for the id (a scan: erasure only) and each match checked."""
+        cursor = self._db[ENTRIES].find(
+            {"entry": {"$regex": re.escape(person_id)}}, session=self._session
+        )
+        found = [stored_entry(d) async for d in cursor]
+        return [s for s in found if s.entry.assured_by == person_id]
 
     # --- freshness sweeps run on request -----------------------------------------------------
 
@@ -551,6 +586,12 @@ class MongoRepository:
     async def sweep_report(self, sweep_id: str) -> SweepReport | None:
         doc = await self._db[SWEEPS].find_one({"_id": sweep_id}, session=self._session)
         return None if doc is None else sweep_of(doc)
+
+    async def rename_sweep_actor(self, person_id: str, replacement: str) -> int:
+        result = await self._db[SWEEPS].update_many(
+            {"actor": person_id}, {"$set": {"actor": replacement}}, session=self._session
+        )
+        return int(result.modified_count)
 
     # --- identity's neighbourhood table --------------------------------------------------------
 
@@ -589,20 +630,33 @@ class MongoRepository:
         doc = await self._db[RESIDENTS].find_one({"_id": person_id}, session=self._session)
         return None if doc is None else resident_of(doc)
 
-    async def save_consent(self, consent: ConsentState) -> None:
-        await self._db[CONSENTS].update_one(
-            {"_id": consent.key},
-            {"$set": consent_fields(consent)},
-            upsert=True,
-            session=self._session,
-        )
+    async def has_consent(self, person_id: str, organisation: str, purpose: ConsentPurpose) -> bool:
+        return await consent.consent_given(self._db, person_id, organisation, purpose)
 
-    async def has_consent(self, person_id: str, organisation: str, purpose: str) -> bool:
-        doc = await self._db[CONSENTS].find_one(
-            {"_id": consent_key(person_id, organisation, purpose), "active": True},
-            session=self._session,
-        )
-        return doc is not None
+    async def consents_of(self, person_id: str) -> dict[str, list[str]]:
+        """Purpose → organisations the person allows it now (purposes without any left out)."""
+        found: dict[str, list[str]] = {}
+        for purpose in get_args(ConsentPurpose):
+            orgs = await consent.organisations_with_consent(self._db, person_id, purpose)
+            if orgs:
+                found[purpose] = orgs
+        return found
+
+    async def adopt_legacy_consents(self, tenant: str) -> int:
+        """Move the states of the former `consents` collection into the platform's
+        projection (a newer state there wins) and delete them; an erased person's are only
+        deleted. Returns how many were moved."""
+        docs = await self._db[LEGACY_CONSENTS].find({}, session=self._session).to_list(None)
+        adopted = 0
+        for doc in docs:
+            state = legacy_consent_state(doc)
+            if not await erasure.is_erased(
+                self._db, tenant, state.person_id, session=self._session
+            ):
+                await consent.apply_change(self._db, state, session=self._session)
+                adopted += 1
+            await self._db[LEGACY_CONSENTS].delete_one({"_id": doc["_id"]}, session=self._session)
+        return adopted
 
     async def save_response(self, response: ResponseScores) -> None:
         await self._db[RESPONSES].replace_one(
@@ -616,17 +670,41 @@ class MongoRepository:
         doc = await self._db[RESPONSES].find_one({"_id": response_id}, session=self._session)
         return None if doc is None else response_of(doc)
 
+    async def responses_of(self, person_id: str) -> list[ResponseScores]:
+        cursor = self._db[RESPONSES].find({"person_id": person_id}, session=self._session)
+        return sorted([response_of(d) async for d in cursor], key=lambda r: r.response_id)
+
     async def erase_resident_data(self, person_id: str) -> dict[str, int]:
-        """Delete the person's profile, responses and consents; counts per collection."""
+        """Delete the person's profile, responses and consent states (the platform's
+        projection and any left in the former one); counts per kind."""
         erased: dict[str, int] = {}
         for coll, query in (
             (RESIDENTS, {"_id": person_id}),
             (RESPONSES, {"person_id": person_id}),
-            (CONSENTS, {"person_id": person_id}),
+            (LEGACY_CONSENTS, {"person_id": person_id}),
         ):
             result = await self._db[coll].delete_many(query, session=self._session)
             erased[coll] = int(result.deleted_count)
+        erased["consents"] += await consent.forget_person(
+            self._db, person_id, session=self._session
+        )
         return erased
+
+    # --- the erasure's platform parts ----------------------------------------------------------
+
+    async def forget_requests(self, person_id: str) -> int:
+        """Delete the stored results of the person's own requests (`Idempotency-Key`
+        replays): their keys are scoped `<caller>:<route>`, so they begin with the id."""
+        result = await self._db[IDEMPOTENCY].delete_many(
+            {"_id": {"$regex": f"^{re.escape(person_id)}:"}}, session=self._session
+        )
+        return int(result.deleted_count)
+
+    async def anonymise_access_log(self, person_id: str) -> int:
+        return await access_log.anonymise_resident(self._db, person_id, session=self._session)
+
+    async def remember_erased(self, tenant: str, person_id: str) -> None:
+        await erasure.remember_erased(self._db, tenant, person_id, session=self._session)
 
     # --- the platform's shared tables ----------------------------------------------------------
 

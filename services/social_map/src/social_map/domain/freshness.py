@@ -169,6 +169,14 @@ def without_reporter(entry: Entry, reporter: str, replacement: str) -> Entry:
     )
 
 
+def without_assurer(entry: Entry, assurer: str, replacement: str) -> Entry:
+    """The entry confirmed by `replacement` instead of `assurer` (an erased staff member's id
+    leaves the entry; when it was confirmed stays, so its freshness does not change)."""
+    if entry.assured_by != assurer:
+        return entry
+    return entry.model_copy(update={"assured_by": replacement})
+
+
 # --- overview per organisation -------------------------------------------------------------
 
 

@@ -1,6 +1,7 @@
 """What the social map keeps about residents, projected from other services' events:
-the coarse profile (identity), consents (identity) and dimension scores of responses
-(questionnaires). Used for recommendations; all of it goes on erasure."""
+the coarse profile (identity) and dimension scores of responses (questionnaires); consents
+are the platform's one projection (`wijkkracht_common.consent`). Used for recommendations;
+all of it goes on erasure and is in the person's export."""
 
 from __future__ import annotations
 
@@ -15,23 +16,6 @@ class Resident:
     neighbourhood_code: str | None
     age_band: str | None
     at: datetime | None
-
-
-@dataclass(frozen=True, slots=True)
-class ConsentState:
-    person_id: str
-    organisation: str
-    purpose: str
-    active: bool
-    at: datetime | None
-
-    @property
-    def key(self) -> str:
-        return consent_key(self.person_id, self.organisation, self.purpose)
-
-
-def consent_key(person_id: str, organisation: str, purpose: str) -> str:
-    return f"{person_id}|{organisation}|{purpose}"
 
 
 @dataclass(frozen=True, slots=True)

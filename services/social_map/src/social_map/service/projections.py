@@ -1,10 +1,12 @@
-"""Where other services' events are applied: identity's neighbourhood table, residents'
-profiles and consents, and questionnaire results (erasure: `service/erasure.py`).
+"""Where other services' events are applied: identity's neighbourhood table and residents'
+profiles, and questionnaire results (consents: the platform's one projection,
+`wijkkracht_common.consent`; erasure: `service/erasure.py`; export: `service/export.py`).
 
 Each handler applies its effect with `wijkkracht_common.messaging.apply_once`: the inbox
 claim, the effect and any follow-up events commit in one transaction, so a redelivered event
-is acked without a second effect. The effects live in modules named after what they keep:
-`neighbourhoods`, `residents`, `consents`, `responses`.
+is acked without a second effect; an event about a person passes `person=`, so it is dropped
+once the person is erased here. The effects live in modules named after what they keep:
+`neighbourhoods`, `residents`, `responses`.
 """
 
 from __future__ import annotations
@@ -14,8 +16,6 @@ from typing import Any
 
 from wijkkracht_common.events.envelope import Envelope
 from wijkkracht_common.events.identity import (
-    ConsentGranted,
-    ConsentRevoked,
     NeighbourhoodsImported,
     PersonProfileUpdated,
     PersonRegistered,
@@ -27,21 +27,27 @@ from wijkkracht_common.storage import Session
 
 from social_map.adapters import repositories as repo
 from social_map.adapters.repositories import Repository
-from social_map.service import consents, neighbourhoods, residents, responses
+from social_map.service import neighbourhoods, residents, responses
 from social_map.service.context import ServiceContext
 
 RepositoryEffect = Callable[[Repository], Awaitable[Sequence[Staged]]]
 
 
 async def apply_to_repository(
-    ctx: ServiceContext, envelope: Envelope[Any], delivery: Delivery, effect: RepositoryEffect
+    ctx: ServiceContext,
+    envelope: Envelope[Any],
+    delivery: Delivery,
+    effect: RepositoryEffect,
+    *,
+    person: str | None = None,
 ) -> bool:
-    """`apply_once` with the effect given the tenant's repository inside the transaction."""
+    """`apply_once` with the effect given the tenant's repository inside the transaction;
+    `person`: whom the event is about (dropped when erased)."""
 
     async def on_db(db: repo.Db, session: Session) -> Sequence[Staged]:
         return await effect(ctx.repo(db, session))
 
-    return await apply_once(ctx.runtime, envelope, delivery, on_db)
+    return await apply_once(ctx.runtime, envelope, delivery, on_db, person=person)
 
 
 async def on_neighbourhoods(
@@ -66,18 +72,7 @@ async def on_person(
     async def effect(r: Repository) -> list[Staged]:
         return await residents.save_profile(r, env.data, env.time)
 
-    return await apply_to_repository(ctx, env, delivery, effect)
-
-
-async def on_consent(
-    ctx: ServiceContext,
-    env: Envelope[ConsentGranted] | Envelope[ConsentRevoked],
-    delivery: Delivery,
-) -> bool:
-    async def effect(r: Repository) -> list[Staged]:
-        return await consents.save_consent(r, env.data, env.time)
-
-    return await apply_to_repository(ctx, env, delivery, effect)
+    return await apply_to_repository(ctx, env, delivery, effect, person=env.data.person_id)
 
 
 async def on_response(
@@ -86,4 +81,5 @@ async def on_response(
     async def effect(r: Repository) -> list[Staged]:
         return await responses.save_scores(r, env.data)
 
-    return await apply_to_repository(ctx, env, delivery, effect)
+    # anonymous responses (no person) are not kept: nothing to drop either
+    return await apply_to_repository(ctx, env, delivery, effect, person=env.data.person_id)
