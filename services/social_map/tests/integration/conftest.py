@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import sys
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -62,23 +63,31 @@ def clock() -> FakeClock:
     return FakeClock()
 
 
-@pytest.fixture
-async def api(
-    nats_url: str, mongo_url: str, mail_sink: MailSink, test_issuer: TestIssuer, clock: FakeClock
+@asynccontextmanager
+async def running_api(
+    nats_url: str,
+    mongo_url: str,
+    mail_sink: MailSink,
+    test_issuer: TestIssuer,
+    clock: FakeClock,
+    **overrides: Any,
 ) -> AsyncIterator[Api]:
-    settings = Settings(
-        nats_url=nats_url,
-        mongo_url=mongo_url,
-        env="test",
-        issuer=TEST_ISSUER_URL,
-        smtp_port=mail_sink.port,
-        run_freshness_sweep=False,
-        outbox_poll_seconds=0.1,
+    """The service in this process, with a client; `overrides`: settings of the test."""
+    fields: dict[str, Any] = {
+        "nats_url": nats_url,
+        "mongo_url": mongo_url,
+        "env": "test",
+        "issuer": TEST_ISSUER_URL,
+        "smtp_port": mail_sink.port,
+        "run_freshness_sweep": False,
+        "adopt_legacy_consents": False,
+        "outbox_poll_seconds": 0.1,
         # the tests read staged events from the outbox: keep them there once published
-        outbox_retain_sent=True,
-        public_base_url="http://t/social-map/v1",
-        verification_secret="x" * 40,
-    )
+        "outbox_retain_sent": True,
+        "public_base_url": "http://t/social-map/v1",
+        "verification_secret": "x" * 40,
+    }
+    settings = Settings(**{**fields, **overrides})
     app = create_app(settings, verifier=test_issuer.verifier(), clock=clock)
     async with LifespanManager(app):
         nc = await nats.connect(nats_url)
@@ -86,3 +95,11 @@ async def api(
         async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
             yield Api(app, client, test_issuer, clock, nc.jetstream())
         await nc.drain()
+
+
+@pytest.fixture
+async def api(
+    nats_url: str, mongo_url: str, mail_sink: MailSink, test_issuer: TestIssuer, clock: FakeClock
+) -> AsyncIterator[Api]:
+    async with running_api(nats_url, mongo_url, mail_sink, test_issuer, clock) as running:
+        yield running
