@@ -122,21 +122,6 @@ def response_doc(record: ResponseRecord) -> Document:
     }
 
 
-def anonymised_fields(record: ResponseRecord) -> Document:
-    """`$set` of an anonymised record (`ResponseRecord.without_person`)."""
-    return {
-        "person_id": None,
-        "assisted_by": None,
-        "organisation": None,
-        "invitation_id": None,
-        "body": record.response.model_dump_json(),
-        "anonymised": "yes",
-        "started_by": None,
-        "submit_key": None,
-        "submit_fingerprint": None,
-    }
-
-
 def record_of(doc: Document) -> ResponseRecord:
     key = doc.get("submit_key")
     return ResponseRecord(
@@ -149,7 +134,6 @@ def record_of(doc: Document) -> ResponseRecord:
         resume_hash=doc.get("resume_hash"),
         started_by=doc.get("started_by"),
         submit_key=SubmitKey(key, doc.get("submit_fingerprint") or "") if key else None,
-        anonymised=doc.get("anonymised") == "yes",
     )
 
 

@@ -22,12 +22,13 @@ from datetime import datetime
 from typing import Any, Protocol, TypeVar
 
 from pymongo import UpdateOne
-from wijkkracht_common import consent
+from wijkkracht_common import access_log, consent, erasure
 from wijkkracht_common.access_log import record_access
 from wijkkracht_common.auth import Principal
 from wijkkracht_common.consent import ConsentState
 from wijkkracht_common.events.identity import ConsentPurpose
-from wijkkracht_common.mail import Mail, stage_mail
+from wijkkracht_common.idempotency import IDEMPOTENCY
+from wijkkracht_common.mail import MAIL_OUTBOX, Mail, stage_mail
 from wijkkracht_common.outbox import Staged
 from wijkkracht_common.pagination import paginate
 from wijkkracht_common.storage import Database, Session, stored_bool, stored_datetime
@@ -40,7 +41,6 @@ from questionnaires.adapters.documents import (
     SHARES,
     TENANTS,
     Document,
-    anonymised_fields,
     instrument_doc,
     instrument_of,
     invitation_doc,
@@ -120,11 +120,16 @@ class ResponseRepository(Protocol):
         self, person_id: str, *, submitted_only: bool, limit: int, cursor: str | None
     ) -> tuple[list[ResponseRecord], str | None]: ...
 
-    async def delete_in_progress_of(self, person_id: str) -> int: ...
+    async def of_person(self, person_id: str) -> list[ResponseRecord]:
+        """Every response of the person, whatever its status."""
+        ...
 
-    async def submitted_of(self, person_id: str) -> list[ResponseRecord]: ...
+    async def delete(self, response_ids: Sequence[str]) -> int: ...
 
-    async def store_anonymised(self, record: ResponseRecord) -> None: ...
+    async def unlink_staff(self, staff_id: str, tombstone: str) -> int:
+        """Other residents' responses that name `staff_id` (who assisted or started them, the
+        scope of their submit's Idempotency-Key) name `tombstone` instead; how many."""
+        ...
 
 
 class InvitationRepository(Protocol):
@@ -169,7 +174,17 @@ class InvitationRepository(Protocol):
         invitation was started meanwhile)."""
         ...
 
-    async def delete_of_person(self, person_id: str) -> int: ...
+    async def of_person(self, person_id: str) -> list[Invitation]: ...
+
+    async def get_many(self, invitation_ids: Sequence[str]) -> list[Invitation]: ...
+
+    async def delete(self, invitation_ids: Sequence[str]) -> int:
+        """The invitations and their e-mail links; how many invitations."""
+        ...
+
+    async def unlink_inviter(self, staff_id: str, tombstone: str) -> int:
+        """Invitations sent by `staff_id` name `tombstone` instead; how many."""
+        ...
 
     async def page_of_person(
         self, person_id: str, *, limit: int, cursor: str | None
@@ -202,6 +217,16 @@ class ConsentRepository(Protocol):
         ...
 
 
+@dataclass(frozen=True, slots=True)
+class ShareMarker:
+    """A response shown to an organisation (`view`) or exported (`fhir_r4`) with consent."""
+
+    response_id: str
+    shared_with: str
+    format: str
+    at: datetime | None
+
+
 class ShareRepository(Protocol):
     async def first_view(
         self, response_id: str, shared_with: str, share_format: str, at: datetime
@@ -209,7 +234,9 @@ class ShareRepository(Protocol):
         """Record that the response was shown to `shared_with`; False if it was before."""
         ...
 
-    async def delete_of_response(self, response_id: str) -> None: ...
+    async def of_responses(self, response_ids: Sequence[str]) -> list[ShareMarker]: ...
+
+    async def delete_of_responses(self, response_ids: Sequence[str]) -> int: ...
 
 
 class TenantRegistry(Protocol):
@@ -234,10 +261,32 @@ class AccessLog(Protocol):
         on_behalf_of: str | None,
     ) -> None: ...
 
+    async def anonymise_resident(self, person_id: str) -> int:
+        """Erasure: the records keep their legal retention, unlinked from the person
+        (`wijkkracht_common.access_log.anonymise_resident`); how many."""
+        ...
+
 
 class MailOutbox(Protocol):
     async def stage(self, mail: Mail) -> None:
         """Send `mail` once the transaction committed (the mail relay)."""
+        ...
+
+    async def delete_to(self, addresses: Sequence[str]) -> int:
+        """Erasure: mail to these addresses, sent or not; how many."""
+        ...
+
+
+class PrivacyRecords(Protocol):
+    """The erasure's service-wide parts: stored replays of requests (`Idempotency-Key`) and
+    the erased persons' tombstones (`wijkkracht_common.erasure`)."""
+
+    async def forget_requests(self, person_id: str) -> int:
+        """Replays of the person's own requests and of requests that named them; how many."""
+        ...
+
+    async def remember_erased(self, tenant: str, person_id: str) -> None:
+        """Events about the person are dropped from now on (`apply_once(person=...)`)."""
         ...
 
 
@@ -253,6 +302,7 @@ class Repositories:
     tenants: TenantRegistry
     access_log: AccessLog
     mail: MailOutbox
+    privacy: PrivacyRecords
 
 
 #: A use case's work in one transaction: its result and the events to stage with it.
@@ -404,24 +454,41 @@ class MongoResponses(_OnDatabase):
         docs, next_cursor = await paginate(self._db[RESPONSES], query, limit=limit, cursor=cursor)
         return [record_of(d) for d in docs], next_cursor
 
-    async def delete_in_progress_of(self, person_id: str) -> int:
-        result = await self._db[RESPONSES].delete_many(
-            {"person_id": person_id, "status": "in_progress"}, session=self._session
-        )
-        return result.deleted_count
-
-    async def submitted_of(self, person_id: str) -> list[ResponseRecord]:
+    async def of_person(self, person_id: str) -> list[ResponseRecord]:
         docs = (
             await self._db[RESPONSES]
-            .find({"person_id": person_id, "status": "submitted"}, session=self._session)
+            .find({"person_id": person_id}, session=self._session)
+            .sort("_id", 1)
             .to_list(None)
         )
         return [record_of(d) for d in docs]
 
-    async def store_anonymised(self, record: ResponseRecord) -> None:
-        await self._db[RESPONSES].update_one(
-            {"_id": record.id}, {"$set": anonymised_fields(record)}, session=self._session
+    async def delete(self, response_ids: Sequence[str]) -> int:
+        if not response_ids:
+            return 0
+        result = await self._db[RESPONSES].delete_many(
+            {"_id": {"$in": list(response_ids)}}, session=self._session
         )
+        return result.deleted_count
+
+    async def unlink_staff(self, staff_id: str, tombstone: str) -> int:
+        # Unindexed fields (a full scan each; erasure is rare) and no `$or` (not served well
+        # by every engine): one query per field, then each response rewritten whole.
+        collection = self._db[RESPONSES]
+        found: dict[str, Document] = {}
+        for query in (
+            {"assisted_by": staff_id},
+            {"started_by": staff_id},
+            {"submit_key": {"$gte": f"{staff_id}:", "$lt": f"{staff_id};"}},
+        ):
+            async for doc in collection.find(query, session=self._session):
+                found[doc["_id"]] = doc
+        for doc in found.values():
+            unlinked = record_of(doc).without_staff(staff_id, tombstone)
+            await collection.replace_one(
+                {"_id": doc["_id"]}, response_doc(unlinked), session=self._session
+            )
+        return len(found)
 
 
 class MongoInvitations(_OnDatabase):
@@ -529,11 +596,41 @@ class MongoInvitations(_OnDatabase):
         )
         return claimed.matched_count == 1
 
-    async def delete_of_person(self, person_id: str) -> int:
+    async def of_person(self, person_id: str) -> list[Invitation]:
+        docs = (
+            await self._db[INVITATIONS]
+            .find({"person_id": person_id}, session=self._session)
+            .to_list(None)
+        )
+        return [invitation_of(d) for d in docs]
+
+    async def get_many(self, invitation_ids: Sequence[str]) -> list[Invitation]:
+        if not invitation_ids:
+            return []
+        docs = (
+            await self._db[INVITATIONS]
+            .find({"_id": {"$in": list(invitation_ids)}}, session=self._session)
+            .to_list(None)
+        )
+        return [invitation_of(d) for d in docs]
+
+    async def delete(self, invitation_ids: Sequence[str]) -> int:
+        if not invitation_ids:
+            return 0
+        for invitation_id in invitation_ids:  # equality on the indexed field, per id
+            await self._db[INVITATION_LINKS].delete_many(
+                {"invitation_id": invitation_id}, session=self._session
+            )
         result = await self._db[INVITATIONS].delete_many(
-            {"person_id": person_id}, session=self._session
+            {"_id": {"$in": list(invitation_ids)}}, session=self._session
         )
         return result.deleted_count
+
+    async def unlink_inviter(self, staff_id: str, tombstone: str) -> int:
+        result = await self._db[INVITATIONS].update_many(
+            {"invited_by": staff_id}, {"$set": {"invited_by": tombstone}}, session=self._session
+        )
+        return int(result.modified_count)
 
     async def page_of_person(
         self, person_id: str, *, limit: int, cursor: str | None
@@ -603,8 +700,26 @@ class MongoShares(_OnDatabase):
         )
         return True
 
-    async def delete_of_response(self, response_id: str) -> None:
-        await self._db[SHARES].delete_many({"response_id": response_id}, session=self._session)
+    async def of_responses(self, response_ids: Sequence[str]) -> list[ShareMarker]:
+        markers = []
+        for response_id in response_ids:  # equality on the indexed field, per response
+            async for doc in self._db[SHARES].find(
+                {"response_id": response_id}, session=self._session
+            ):
+                _, shared_with, share_format = str(doc["_id"]).rsplit(":", 2)
+                markers.append(
+                    ShareMarker(response_id, shared_with, share_format, stored_datetime(doc["at"]))
+                )
+        return markers
+
+    async def delete_of_responses(self, response_ids: Sequence[str]) -> int:
+        deleted = 0
+        for response_id in response_ids:
+            result = await self._db[SHARES].delete_many(
+                {"response_id": response_id}, session=self._session
+            )
+            deleted += result.deleted_count
+        return deleted
 
 
 class MongoTenants(_OnDatabase):
@@ -644,12 +759,40 @@ class MongoAccessLog(_OnDatabase):
             session=self._session,
         )
 
+    async def anonymise_resident(self, person_id: str) -> int:
+        return await access_log.anonymise_resident(self._db, person_id, session=self._session)
+
 
 class MongoMailOutbox(_OnDatabase):
     __slots__ = ()
 
     async def stage(self, mail: Mail) -> None:
         await stage_mail(self._db, mail, session=self._session)
+
+    async def delete_to(self, addresses: Sequence[str]) -> int:
+        deleted = 0
+        for address in addresses:
+            result = await self._db[MAIL_OUTBOX].delete_many({"to": address}, session=self._session)
+            deleted += result.deleted_count
+        return deleted
+
+
+class MongoPrivacyRecords(_OnDatabase):
+    __slots__ = ()
+
+    async def forget_requests(self, person_id: str) -> int:
+        replays = self._db[IDEMPOTENCY]
+        # Keys are scoped `<caller subject>:<route>`: ';' sorts right after ':'.
+        own = await replays.delete_many(
+            {"_id": {"$gte": f"{person_id}:", "$lt": f"{person_id};"}}, session=self._session
+        )
+        # Staff requests about the person (an assisted start, an invitation) stored the
+        # response, which names the person.
+        about = await replays.delete_many({"body.person_id": person_id}, session=self._session)
+        return own.deleted_count + about.deleted_count
+
+    async def remember_erased(self, tenant: str, person_id: str) -> None:
+        await erasure.remember_erased(self._db, tenant, person_id, session=self._session)
 
 
 def mongo_repositories(
@@ -668,6 +811,7 @@ def mongo_repositories(
         tenants=MongoTenants(db, session),
         access_log=MongoAccessLog(db, session),
         mail=MongoMailOutbox(db, session),
+        privacy=MongoPrivacyRecords(db, session),
     )
 
 
@@ -678,9 +822,11 @@ __all__ = [
     "InstrumentRepository",
     "InvitationRepository",
     "MailOutbox",
+    "PrivacyRecords",
     "RenderedSubmit",
     "Repositories",
     "ResponseRepository",
+    "ShareMarker",
     "ShareRepository",
     "TenantRegistry",
     "Work",

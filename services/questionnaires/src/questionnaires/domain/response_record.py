@@ -12,7 +12,6 @@ from dataclasses import dataclass, field, replace
 
 from wijkkracht_common.events.questionnaires import InstrumentPurpose
 
-from questionnaires.domain.answers import ItemAnswer
 from questionnaires.domain.response import Response, ResponseStatus
 
 
@@ -35,7 +34,6 @@ class ResponseRecord:
     resume_hash: str | None = None  # anonymous responses: hash of the resume token
     started_by: str | None = None  # the person or staff subject who started it
     submit_key: SubmitKey | None = None
-    anonymised: bool = False
 
     @property
     def id(self) -> str:
@@ -64,31 +62,19 @@ class ResponseRecord:
         """The record of a submit (`key`: its Idempotency-Key, kept for retries)."""
         return replace(self, response=response, submit_key=key or self.submit_key)
 
-    def without_person(self, answer_types: Mapping[str, str]) -> ResponseRecord:
-        """The record without the person (erasure of a submitted response): free-text
-        answers, who assisted, the organisation and invitation, who started it and the
-        submit's Idempotency-Key (scoped by the caller's subject) are removed; scores and
-        coded answers stay for anonymous statistics. `answer_types`: link id -> answer type."""
-        answers = {
-            link_id: (
-                ItemAnswer(skipped=answer.skipped)
-                if isinstance(answer.value, str)
-                and answer_types.get(link_id, "short_text") == "short_text"
-                else answer
-            )
-            for link_id, answer in self.response.answers.items()
-        }
-        cleaned = self.response.model_copy(
-            update={"subject_id": None, "assisted_by": None, "answers": answers}
-        )
+    def without_staff(self, staff_id: str, tombstone: str) -> ResponseRecord:
+        """The record with a (now erased) staff member unlinked: who assisted or started it
+        becomes `tombstone` (the response still shows that it was assisted), and the submit's
+        Idempotency-Key scoped by that staff member's subject goes."""
+        response = self.response
+        if response.assisted_by == staff_id:
+            response = response.model_copy(update={"assisted_by": tombstone})
+        key = self.submit_key
         return replace(
             self,
-            response=cleaned,
-            organisation=None,
-            invitation_id=None,
-            started_by=None,
-            submit_key=None,
-            anonymised=True,
+            response=response,
+            started_by=tombstone if self.started_by == staff_id else self.started_by,
+            submit_key=None if key is not None and key.key.startswith(f"{staff_id}:") else key,
         )
 
 

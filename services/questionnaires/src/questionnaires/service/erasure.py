@@ -1,21 +1,33 @@
 """Effect of identity's `person_erasure_requested` (architecture §9, README "Flows").
 
-In-progress responses, invitations and the consent projection are deleted; submitted
-responses are anonymised (`ResponseRecord.without_person`: kept without the person for
-anonymous statistics) and their share markers removed; then the counts are published as
-`person_data_erased`, in the same transaction. Access-log records are kept (NEN 7513
-retention). A new request for the same person (a new event) finds nothing left: its counts are
-zero.
+In one transaction with the inbox claim, nothing that names or links back to the person is
+left in the service's database:
+- the person's responses are deleted, submitted or not (answers and scores: no anonymised
+  copy is kept), with their share markers;
+- the person's invitations are deleted with their e-mail links and the mail to their
+  addresses, also an e-mail invitation whose response the person attached to their account;
+- the consent projection forgets the person; stored replays of requests by or about the
+  person go;
+- the access log keeps its legal retention (NEN 7513) unlinked
+  (`access_log.anonymise_resident`);
+- where the person worked as staff, other residents' responses and invitations name a random
+  `retention_tombstone()` instead of them (those records are the other residents');
+- the person is remembered as erased, so later events about them are dropped
+  (`apply_once(person=...)` in the consumers);
+then `person_data_erased` answers with the counts.
+
+The request itself is not dropped for a person erased before: a repeated request (identity
+asks again when an answer seems missing) finds nothing left and is answered with zero counts.
 """
 
 from __future__ import annotations
 
+from wijkkracht_common.erasure import retention_tombstone
 from wijkkracht_common.events.envelope import new_event
 from wijkkracht_common.events.questionnaires import QuestionnairesPersonDataErased
 from wijkkracht_common.outbox import Staged
 
 from questionnaires.adapters.repositories import Effect, Repositories
-from questionnaires.service import instruments
 from questionnaires.service.context import Context
 
 
@@ -23,26 +35,35 @@ def erase_person(ctx: Context, tenant: str, *, person_id: str, actor: str | None
     """The effect of one erasure request (applied once by the consumer)."""
 
     async def effect(repos: Repositories) -> list[Staged]:
-        in_progress = await repos.responses.delete_in_progress_of(person_id)
-        submitted = await repos.responses.submitted_of(person_id)
-        for record in submitted:
-            definition = await instruments.definition(
-                ctx, tenant, record.response.instrument_id, record.response.version
-            )
-            types = {i.link_id: i.answer_type for i in definition.items()}
-            await repos.responses.store_anonymised(record.without_person(types))
-            await repos.shares.delete_of_response(record.id)
-        invitations = await repos.invitations.delete_of_person(person_id)
-        consents = await repos.consents.forget_person(person_id)
+        records = await repos.responses.of_person(person_id)
+        response_ids = [r.id for r in records]
+        invitations = {i.id: i for i in await repos.invitations.of_person(person_id)}
+        linked = {r.invitation_id for r in records if r.invitation_id} - invitations.keys()
+        for invitation in await repos.invitations.get_many(sorted(linked)):
+            invitations[invitation.id] = invitation
+        addresses = sorted({i.email for i in invitations.values() if i.email})
+        submitted = sum(1 for r in records if r.status == "submitted")
+        erased = {
+            "responses": submitted,
+            "responses_in_progress": len(records) - submitted,
+            "shares": await repos.shares.delete_of_responses(response_ids),
+            "invitations": await repos.invitations.delete(sorted(invitations)),
+            "mails": await repos.mail.delete_to(addresses),
+            "consents": await repos.consents.forget_person(person_id),
+            "request_replays": await repos.privacy.forget_requests(person_id),
+        }
+        await repos.responses.delete(response_ids)
+        tombstone = retention_tombstone()
+        staff_records = await repos.responses.unlink_staff(person_id, tombstone)
+        staff_records += await repos.invitations.unlink_inviter(person_id, tombstone)
+        anonymised = {
+            "access_log": await repos.access_log.anonymise_resident(person_id),
+            "staff_records": staff_records,
+        }
+        await repos.privacy.remember_erased(tenant, person_id)
         event = new_event(
             QuestionnairesPersonDataErased(
-                person_id=person_id,
-                erased={
-                    "responses_in_progress": in_progress,
-                    "invitations": invitations,
-                    "consents": consents,
-                },
-                anonymised={"responses": len(submitted)},
+                person_id=person_id, erased=erased, anonymised=anonymised
             ),
             tenant=tenant,
             subject=person_id,

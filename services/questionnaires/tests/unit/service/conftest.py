@@ -22,6 +22,7 @@ from questionnaires.adapters.repositories import (
     Effect,
     RenderedSubmit,
     Repositories,
+    ShareMarker,
     Work,
 )
 from questionnaires.domain.definition import Status
@@ -53,10 +54,11 @@ class FakeStore:
     invitations: dict[str, Invitation] = field(default_factory=dict)
     links: dict[str, str] = field(default_factory=dict)
     consents: dict[tuple[str, str, str], ConsentState] = field(default_factory=dict)
-    shares: dict[str, str] = field(default_factory=dict)
+    shares: dict[str, ShareMarker] = field(default_factory=dict)
     tenants: dict[str, datetime] = field(default_factory=dict)
     access_log: list[dict[str, Any]] = field(default_factory=list)
     mails: list[Mail] = field(default_factory=list)
+    replays: dict[str, dict[str, Any]] = field(default_factory=dict)  # Idempotency-Key records
     inbox: set[str] = field(default_factory=set)
     erased: set[str] = field(default_factory=set)  # persons remembered as erased
     events: list[Staged] = field(default_factory=list)
@@ -173,25 +175,27 @@ class FakeResponses:
             cursor,
         )
 
-    async def delete_in_progress_of(self, person_id: str) -> int:
-        gone = [
-            r.id
-            for r in self.s.responses.values()
-            if r.person_id == person_id and r.status == "in_progress"
-        ]
+    async def of_person(self, person_id: str) -> list[ResponseRecord]:
+        return sorted(
+            (r for r in self.s.responses.values() if r.person_id == person_id), key=lambda r: r.id
+        )
+
+    async def delete(self, response_ids: Sequence[str]) -> int:
+        gone = [i for i in response_ids if i in self.s.responses]
         for response_id in gone:
             del self.s.responses[response_id]
         return len(gone)
 
-    async def submitted_of(self, person_id: str) -> list[ResponseRecord]:
-        return [
+    async def unlink_staff(self, staff_id: str, tombstone: str) -> int:
+        named = [
             r
             for r in self.s.responses.values()
-            if r.person_id == person_id and r.status == "submitted"
+            if staff_id in (r.assisted_by, r.started_by)
+            or (r.submit_key is not None and r.submit_key.key.startswith(f"{staff_id}:"))
         ]
-
-    async def store_anonymised(self, record: ResponseRecord) -> None:
-        self.s.responses[record.id] = record
+        for record in named:
+            self.s.responses[record.id] = record.without_staff(staff_id, tombstone)
+        return len(named)
 
 
 class FakeInvitations:
@@ -268,11 +272,25 @@ class FakeInvitations:
         )
         return True
 
-    async def delete_of_person(self, person_id: str) -> int:
-        gone = [i.id for i in self.s.invitations.values() if i.person_id == person_id]
+    async def of_person(self, person_id: str) -> list[Invitation]:
+        return [i for i in self.s.invitations.values() if i.person_id == person_id]
+
+    async def get_many(self, invitation_ids: Sequence[str]) -> list[Invitation]:
+        return [self.s.invitations[i] for i in invitation_ids if i in self.s.invitations]
+
+    async def delete(self, invitation_ids: Sequence[str]) -> int:
+        gone = [i for i in invitation_ids if i in self.s.invitations]
         for invitation_id in gone:
             del self.s.invitations[invitation_id]
+        for token_hash in [h for h, i in self.s.links.items() if i in gone]:
+            del self.s.links[token_hash]
         return len(gone)
+
+    async def unlink_inviter(self, staff_id: str, tombstone: str) -> int:
+        sent = [i.id for i in self.s.invitations.values() if i.invited_by == staff_id]
+        for invitation_id in sent:
+            self._update(invitation_id, invited_by=tombstone)
+        return len(sent)
 
     async def page_of_person(
         self, person_id: str, *, limit: int, cursor: str | None
@@ -326,12 +344,17 @@ class FakeShares:
         key = f"{response_id}:{shared_with}:{share_format}"
         if key in self.s.shares:
             return False
-        self.s.shares[key] = response_id
+        self.s.shares[key] = ShareMarker(response_id, shared_with, share_format, at)
         return True
 
-    async def delete_of_response(self, response_id: str) -> None:
-        for key in [k for k, v in self.s.shares.items() if v == response_id]:
+    async def of_responses(self, response_ids: Sequence[str]) -> list[ShareMarker]:
+        return [m for m in self.s.shares.values() if m.response_id in response_ids]
+
+    async def delete_of_responses(self, response_ids: Sequence[str]) -> int:
+        gone = [k for k, m in self.s.shares.items() if m.response_id in response_ids]
+        for key in gone:
             del self.s.shares[key]
+        return len(gone)
 
 
 class FakeTenants:
@@ -370,6 +393,17 @@ class FakeAccessLog:
             }
         )
 
+    async def anonymise_resident(self, person_id: str) -> int:
+        def unlinked(entry: dict[str, Any]) -> dict[str, Any]:
+            kind = entry["resource"].split("/", 1)[0]
+            return {**entry, "resident": "erased-tombstone", "resource": f"{kind}/erased"}
+
+        mine = sum(1 for e in self.s.access_log if e["resident"] == person_id)
+        self.s.access_log = [
+            unlinked(e) if e["resident"] == person_id else e for e in self.s.access_log
+        ]
+        return mine
+
 
 class FakeMail:
     def __init__(self, store: FakeStore) -> None:
@@ -377,6 +411,30 @@ class FakeMail:
 
     async def stage(self, mail: Mail) -> None:
         self.s.mails.append(mail)
+
+    async def delete_to(self, addresses: Sequence[str]) -> int:
+        kept = [m for m in self.s.mails if m.to not in addresses]
+        deleted = len(self.s.mails) - len(kept)
+        self.s.mails = kept
+        return deleted
+
+
+class FakePrivacy:
+    def __init__(self, store: FakeStore) -> None:
+        self.s = store
+
+    async def forget_requests(self, person_id: str) -> int:
+        gone = [
+            k
+            for k, body in self.s.replays.items()
+            if k.startswith(f"{person_id}:") or body.get("person_id") == person_id
+        ]
+        for key in gone:
+            del self.s.replays[key]
+        return len(gone)
+
+    async def remember_erased(self, tenant: str, person_id: str) -> None:
+        self.s.erased.add(person_id)
 
 
 def fake_repositories(store: FakeStore) -> Repositories:
@@ -389,6 +447,7 @@ def fake_repositories(store: FakeStore) -> Repositories:
         tenants=FakeTenants(store),
         access_log=FakeAccessLog(store),
         mail=FakeMail(store),
+        privacy=FakePrivacy(store),
     )
 
 
@@ -453,6 +512,8 @@ class FakeUnitOfWork:
         produce: Callable[[], Awaitable[tuple[int, Any]]],
     ) -> JSONResponse:
         status, content = await produce()
+        if key is not None:  # kept like the real replays, so erasure can be checked
+            self.store(tenant).replays[f"{scope}:{key}"] = content
         return JSONResponse(content, status_code=status)
 
     def events(self, tenant: str, event_type: str | None = None) -> list[dict[str, Any]]:

@@ -52,7 +52,13 @@ async def test_tenant_registry(ctx: Context, uow: Any, delivered: Callable[..., 
             await tenant_registry.require_known(ctx, refused)
 
 
-async def test_erasure_deletes_anonymises_and_reports_counts(
+def _mentions(store: Any, person_id: str) -> list[str]:
+    """The collections of a fake database that still contain the person's id."""
+    kept = ("responses", "invitations", "links", "consents", "shares", "access_log", "mails")
+    return [name for name in (*kept, "replays") if person_id in repr(getattr(store, name))]
+
+
+async def test_erasure_deletes_everything_of_the_person_and_reports_counts(
     ctx: Context,
     uow: Any,
     principal: Callable[..., Principal],
@@ -73,9 +79,10 @@ async def test_erasure_deletes_anonymises_and_reports_counts(
         version=None,
         language=None,
         person_id="person-e1",
-        actor=resident.subject,
+        actor=pro.subject,
         assisted_by="person-p1",
         organisation="de-smd",
+        staff=pro,
     )
     await responses.submit(ctx, TENANT, done, actor=pro.subject, answers=answers)
     await responses.start(
@@ -97,38 +104,106 @@ async def test_erasure_deletes_anonymises_and_reports_counts(
         due_at=None,
         language=None,
     )
+    # The same professional helped another resident too.
+    helped, _ = await responses.start(
+        ctx,
+        TENANT,
+        instrument_id="health-short",
+        version=None,
+        language=None,
+        person_id="person-e2",
+        actor=pro.subject,
+        assisted_by="person-p1",
+        organisation="de-smd",
+    )
     repos = await uow.reader(TENANT)
     await repos.consents.put(
         ConsentState("person-e1", "de-smd", "share_results", True, 1, ctx.now())
     )
     await repos.shares.first_view(done.id, "de-smd", "view", ctx.now())
+    store = uow.store(TENANT)
+    assert _mentions(store, "person-e1")
 
     envelope = _event(PersonErasureRequested(person_id="person-e1"))
     effect = erasure.erase_person(ctx, TENANT, person_id="person-e1", actor="identity")
     assert await uow.apply_once(envelope, delivered(), effect)
     [erased] = uow.events(TENANT, "person_data_erased")
     assert erased["data"]["erased"] == {
+        "responses": 1,
         "responses_in_progress": 1,
+        "shares": 1,
         "invitations": 1,
+        "mails": 0,
         "consents": 1,
+        "request_replays": 0,
     }
-    assert erased["data"]["anonymised"] == {"responses": 1}
-
+    assert erased["data"]["anonymised"] == {"access_log": 1, "staff_records": 0}
     store = uow.store(TENANT)
-    [kept] = store.responses.values()
-    assert kept.id == done.id and kept.anonymised and kept.status == "submitted"
-    assert kept.person_id is None and kept.assisted_by is None and kept.organisation is None
-    assert kept.started_by is None and kept.submit_key is None
-    assert kept.response.answers[free_text[0]] == ItemAnswer()  # free text removed
-    assert kept.response.result == (await responses.load(ctx, TENANT, done.id)).response.result
+    assert list(store.responses) == [helped.id]  # deleted, not anonymised
     assert store.invitations == {} and store.consents == {} and store.shares == {}
+    assert _mentions(store, "person-e1") == []
+    assert "person-e1" in store.erased
+    [entry] = store.access_log  # kept for its retention, unlinked
+    assert entry["resource"] == "response/erased" and entry["on_behalf_of"] == "de-smd"
+
+    # A follow-up about the erased person arriving late is dropped.
+    followup = await followups.followup_due(
+        ctx,
+        TENANT,
+        person_id="person-e1",
+        instrument_id="effect-monitor",
+        trajectory_id="traj-e1",
+        due_at=ctx.now(),
+        organisation="de-smd",
+    )
+    late = _event(
+        FollowupDue(
+            trajectory_id="traj-e1",
+            person_id="person-e1",
+            instrument_id="effect-monitor",
+            family="effect-monitor",
+            sequence=1,
+            due_at=ctx.now(),
+        )
+    )
+    assert not await uow.apply_once(late, delivered(), followup, person="person-e1")
+    assert uow.store(TENANT).invitations == {}
 
     # The same event again has no effect; a new request finds nothing left.
     assert not await uow.apply_once(envelope, delivered(), effect)
     again = _event(PersonErasureRequested(person_id="person-e1"))
     assert await uow.apply_once(again, delivered(), effect)
-    counts = [e["data"]["anonymised"] for e in uow.events(TENANT, "person_data_erased")]
-    assert counts == [{"responses": 1}, {"responses": 0}]
+    counts = [e["data"]["erased"]["responses"] for e in uow.events(TENANT, "person_data_erased")]
+    assert counts == [1, 0]
+
+    # Erasing the professional: the other resident's response no longer names them.
+    await invitations.create(
+        ctx,
+        pro,
+        organisation="de-smd",
+        instrument_id="health-short",
+        person_id="person-e3",
+        email=None,
+        due_at=None,
+        language=None,
+    )
+    staff = erasure.erase_person(ctx, TENANT, person_id="person-p1", actor="identity")
+    assert await uow.apply_once(
+        _event(PersonErasureRequested(person_id="person-p1")), delivered(), staff
+    )
+    answer = uow.events(TENANT, "person_data_erased")[-1]["data"]
+    assert answer["anonymised"]["staff_records"] == 2
+    store = uow.store(TENANT)
+    # Only as the actor of access records: who looked at a resident's data stays accountable
+    # (NEN 7513); unlinking actors is for libs/common's access log to decide.
+    assert _mentions(store, "person-p1") == ["access_log"]
+    assert {e["actor"] for e in store.access_log} == {"person-p1"}
+    kept = store.responses[helped.id]
+    assert (
+        kept.person_id == "person-e2"
+        and kept.assisted_by
+        and kept.assisted_by.startswith("erased-")
+    )
 
 
 async def test_followup_due_becomes_an_invitation(
