@@ -97,3 +97,15 @@ async def anonymise_resident(
             session=session,
         )
     return len(docs)
+
+
+async def anonymise_actor(
+    db: Database[dict[str, Any]], person_id: str, *, session: Session | None
+) -> int:
+    """Erasure of a staff member: the records of what they looked at keep their retention, but
+    the viewer becomes one random tombstone (their organisation, `on_behalf_of`, stays)."""
+    tombstone = retention_tombstone()
+    result = await db[ACCESS_LOG].update_many(
+        {"actor": person_id}, {"$set": {"actor": tombstone}}, session=session
+    )
+    return int(result.modified_count)

@@ -21,6 +21,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from wijkkracht_common.events.envelope import new_event_id
+from wijkkracht_common.idempotency import IDEMPOTENCY
 from wijkkracht_common.storage import Database, IndexSpec, Session
 
 ERASED_PERSONS = "erased_persons"
@@ -55,3 +56,16 @@ async def is_erased(
         {"_id": person_tombstone(tenant, person_id)}, session=session
     )
     return doc is not None
+
+
+async def forget_requests_of(
+    db: Database[dict[str, Any]], person_id: str, *, session: Session | None
+) -> int:
+    """The stored results of the person's own requests (`Idempotency-Key` replays, scoped
+    `<caller>:<route>:<key>`) are theirs: erasure deletes them. A range on `_id`, so it uses
+    the primary index on every engine."""
+    # ";" is the character after ":": every id that starts with "<person>:".
+    result = await db[IDEMPOTENCY].delete_many(
+        {"_id": {"$gte": f"{person_id}:", "$lt": f"{person_id};"}}, session=session
+    )
+    return int(result.deleted_count)

@@ -117,10 +117,15 @@ class ServiceRuntime:
         return job
 
     async def nats_ready(self) -> bool:
+        """Connected, and JetStream answers: a paused or stalled server keeps the connection
+        open but answers nothing (/readyz bounds the wait)."""
         try:
-            return bool(self.broker.connection.is_connected)
-        except Exception:  # noqa: BLE001 - not connected yet
+            if not self.broker.connection.is_connected:
+                return False
+            await self.js.account_info()
+        except Exception:  # noqa: BLE001 - not connected yet, or no answer
             return False
+        return True
 
     async def db_ready(self) -> bool:
         return await self.storage.ping()

@@ -22,7 +22,7 @@ import weakref
 from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 from motor.motor_asyncio import (
     AsyncIOMotorClient,
@@ -31,6 +31,7 @@ from motor.motor_asyncio import (
     AsyncIOMotorDatabase,
 )
 from pymongo import ASCENDING, DESCENDING, IndexModel
+from pymongo.client_options import ClientOptions
 from pymongo.errors import (
     AutoReconnect,
     BulkWriteError,
@@ -40,6 +41,7 @@ from pymongo.errors import (
     ExecutionTimeout,
     NetworkTimeout,
     OperationFailure,
+    PyMongoError,
     ServerSelectionTimeoutError,
     WTimeoutError,
 )
@@ -186,6 +188,18 @@ async def _retry_races(operation: Callable[[], Awaitable[T]], attempts: int = 6)
                 raise
             await asyncio.sleep(0.05 * 2**attempt)
     raise AssertionError("unreachable")
+
+
+#: How long a transaction is retried when the client has no operation timeout (motor's limit).
+_TRANSACTION_RETRY_SECONDS = 120.0
+
+
+def _may_retry(error: BaseException, label: str, deadline: float) -> bool:
+    return (
+        isinstance(error, PyMongoError)
+        and error.has_error_label(label)
+        and time.monotonic() < deadline
+    )
 
 
 def is_duplicate_key(error: BaseException) -> bool:
@@ -336,23 +350,42 @@ class Storage:
     async def _run_transaction(
         self, database: str, callback: Callable[[Session], Coroutine[Any, Any, T]]
     ) -> T:
+        """motor's `with_transaction` loop, except that retries stop once the client's
+        operation timeout (`timeoutMS`) has passed: motor retries transient errors for 120 s
+        whatever the timeouts, so a stalled or killed database held the caller (and, on
+        nx-27017, the database's transaction lock) that long."""
+        # (motor's stubs declare `options` and `in_transaction`, properties, as methods)
+        options = cast(ClientOptions, self.client.options)
+        deadline = time.monotonic() + (options.timeout or _TRANSACTION_RETRY_SECONDS)
         attempts = 0
-
-        async def attempt(session: Session) -> T:
-            nonlocal attempts
-            attempts += 1
-            if attempts > 1:  # the driver retries after rolling the previous attempt back
-                _note_abort(database)
-            return await callback(session)
-
-        try:
-            async with await self.client.start_session() as session:
-                result: T = await session.with_transaction(attempt)
-                return result
-        except BaseException:
-            if attempts:
-                _note_abort(database)
-            raise
+        async with await self.client.start_session() as session:
+            while True:
+                attempts += 1
+                if attempts > 1:  # the previous attempt was rolled back
+                    _note_abort(database)
+                session.start_transaction()
+                try:
+                    result = await callback(session)
+                except BaseException as error:
+                    if cast(bool, session.in_transaction):
+                        await session.abort_transaction()
+                    if _may_retry(error, "TransientTransactionError", deadline):
+                        continue
+                    _note_abort(database)
+                    raise
+                while True:
+                    try:
+                        await session.commit_transaction()
+                        return result
+                    except PyMongoError as error:
+                        if not error.timeout and _may_retry(
+                            error, "UnknownTransactionCommitResult", deadline
+                        ):
+                            continue
+                        if _may_retry(error, "TransientTransactionError", deadline):
+                            break
+                        _note_abort(database)
+                        raise
 
     def close(self) -> None:
         self.client.close()

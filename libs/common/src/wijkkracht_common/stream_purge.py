@@ -104,12 +104,14 @@ async def find_person(js: JetStreamContext, tenant: str, person_id: str) -> list
 
 async def _ack_floors(js: JetStreamContext, stream: str) -> list[tuple[str, int]]:
     """(filter subject, acknowledged-up-to sequence) of each durable consumer of the stream."""
-    floors = []
+    floors: list[tuple[str, int]] = []
     for info in await js.consumers_info(stream):
         if not info.config.durable_name:
             continue
-        pattern = info.config.filter_subject or ">"
-        floors.append((pattern, int(info.ack_floor.stream_seq if info.ack_floor else 0)))
+        floor = int(info.ack_floor.stream_seq if info.ack_floor else 0)
+        patterns = [info.config.filter_subject] if info.config.filter_subject else []
+        patterns += list(getattr(info.config, "filter_subjects", None) or [])
+        floors.extend((pattern, floor) for pattern in patterns or [">"])
     return floors
 
 

@@ -282,16 +282,6 @@ async def test_broker_paused_answers_503_within_the_bound(harness: Harness) -> N
     assert (await harness.post("/t/v1/pings")).status_code == 200
 
 
-NEEDS_BOUNDED_TRANSACTIONS = pytest.mark.xfail(
-    strict=True,
-    raises=TimeoutError,
-    reason="Storage._run_transaction runs motor's with_transaction, which retries transient "
-    "errors for 120 s whatever the driver timeouts; it must stop at timeoutMS (proposed change "
-    "to storage.py, outside this change's files)",
-)
-
-
-@NEEDS_BOUNDED_TRANSACTIONS
 async def test_a_transaction_answers_503_within_the_bound(harness: Harness) -> None:
     """What most services' POSTs do (runtime.commit), with the database killed, then paused."""
     assert (await harness.post("/t/v1/things")).status_code == 200
@@ -310,13 +300,6 @@ async def test_a_transaction_answers_503_within_the_bound(harness: Harness) -> N
     assert (await harness.post("/t/v1/things")).status_code == 200
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=TimeoutError,
-    reason="ServiceRuntime.nats_ready only asks whether the connection is open, and a paused "
-    "server keeps it open; it must ask JetStream for an answer (proposed change to runtime.py, "
-    "outside this change's files)",
-)
 async def test_readyz_reports_a_paused_broker(harness: Harness) -> None:
     broker = harness.servers.broker
     broker.pause()

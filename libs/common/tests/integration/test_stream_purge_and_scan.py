@@ -4,12 +4,13 @@ consumer is done with them; the scanner finds residue in databases and streams."
 from __future__ import annotations
 
 import uuid
+from typing import ClassVar
 
 import pytest
 from nats.js.api import ConsumerConfig, DeliverPolicy
 from nats.js.client import JetStreamContext
-from wijkkracht_common.events.envelope import new_event
-from wijkkracht_common.events.identity import ConsentGranted, PersonProfileUpdated
+from wijkkracht_common.events.envelope import EventData, new_event
+from wijkkracht_common.events.identity import PersonProfileUpdated
 from wijkkracht_common.outbox import stage
 from wijkkracht_common.privacy_scan import scan_databases
 from wijkkracht_common.storage import Storage
@@ -18,13 +19,18 @@ from wijkkracht_common.stream_purge import find_person, purge_person
 pytestmark = pytest.mark.integration
 
 
+class PurgeProbe(EventData):
+    """An event no other test's durable consumer listens to (their ack floors would defer)."""
+
+    producer: ClassVar[str] = "identity"
+    event_name: ClassVar[str] = "purge_probe_test"
+    person_id: str
+    n: int
+
+
 async def _publish_about(js: JetStreamContext, tenant: str, person: str, n: int) -> None:
     for i in range(n):
-        event = new_event(
-            ConsentGranted(person_id=person, organisation_slug=f"org{i}", purpose="research"),
-            tenant=tenant,
-            subject=person,
-        )
+        event = new_event(PurgeProbe(person_id=person, n=i), tenant=tenant, subject=person)
         await js.publish(
             event.nats_subject, event.model_dump_json().encode(), headers={"Nats-Msg-Id": event.id}
         )
