@@ -7,12 +7,22 @@ from wijkkracht_common.auth import TokenVerifier
 from wijkkracht_common.http_app import create_base_app
 from wijkkracht_common.runtime import ServiceRuntime
 
+from learning_paths.adapters.identity_tokens import CredentialExchange, TokenEndpointExchange
+from learning_paths.adapters.lrs import LRS_INDEXES
 from learning_paths.adapters.repositories import INDEXES
 from learning_paths.adapters.social_map import LocalOffers, NoLocalOffers, SocialMapOffers
-from learning_paths.entrypoints import http_content, http_learning, http_placement, http_staff
+from learning_paths.entrypoints import (
+    http_content,
+    http_learning,
+    http_placement,
+    http_staff,
+    http_xapi,
+)
 from learning_paths.entrypoints.consumers import register_consumers
 from learning_paths.entrypoints.deps import install_domain_problems
 from learning_paths.service.context import Context
+from learning_paths.service.lrs import Lrs
+from learning_paths.service.lrs_documents import Documents
 from learning_paths.settings import Settings
 
 PREFIX = "/learning-paths/v1"
@@ -23,9 +33,10 @@ def create_app(
     *,
     verifier: TokenVerifier | None = None,
     local_offers: LocalOffers | None = None,
+    credentials: CredentialExchange | None = None,
 ) -> FastAPI:
     settings = settings or Settings()
-    runtime = ServiceRuntime(settings, indexes=INDEXES, with_mail=True)
+    runtime = ServiceRuntime(settings, indexes=(*INDEXES, *LRS_INDEXES), with_mail=True)
     offers = local_offers or (
         SocialMapOffers(settings.social_map_url) if settings.social_map_url else NoLocalOffers()
     )
@@ -43,8 +54,15 @@ def create_app(
         verifier=verifier,
     )
     install_domain_problems(app)
+    http_xapi.install(app, PREFIX)
     app.state.runtime = runtime
     app.state.ctx = ctx
+    # xAPI accounts of people are identity's: their homePage is identity's issuer URL
+    app.state.lrs = Lrs(ctx, home_page=settings.issuer)
+    app.state.lrs_documents = Documents(ctx, home_page=settings.issuer)
+    app.state.credential_exchange = credentials or TokenEndpointExchange(
+        settings.token_endpoint, app.state.token_verifier
+    )
     for router in (
         http_content.router,
         http_learning.router,
@@ -52,4 +70,5 @@ def create_app(
         http_placement.router,
     ):
         app.include_router(router, prefix=PREFIX)
+    app.include_router(http_xapi.router, prefix=PREFIX, max_body_size=http_xapi.MAX_STATEMENTS_BODY)
     return app

@@ -17,9 +17,13 @@ class Settings(BaseServiceSettings):
     #: How often reminders and weekly digests are composed (seconds).
     reminder_interval_seconds: float = Field(default=3600.0, gt=0)
     #: Identity's token endpoint: xAPI clients that authenticate with HTTP Basic (client id
-    #: and secret) get their client-credentials token there.
-    token_url: str = "http://127.0.0.1:8001/identity/v1/oauth/token"
+    #: and secret) get their client-credentials token there. Empty: `<issuer>/oauth/token`.
+    token_url: str = ""
     #: Public base URL of this service (cmi5 packages and printed pages link to it).
     public_url: str = "http://127.0.0.1:8003/learning-paths/v1"
     #: Demo tenant (dev only), seeded by `learning_paths.demo_seed`.
     demo_tenant: str = "demo"
+
+    @property
+    def token_endpoint(self) -> str:
+        return self.token_url or f"{self.issuer.rstrip('/')}/oauth/token"

@@ -30,6 +30,7 @@ from wijkkracht_common.storage import (
     restore_datetimes,
 )
 
+from learning_paths.adapters.lrs import STATEMENTS, LrsStore
 from learning_paths.domain.answers import Answer
 from learning_paths.domain.cohorts import Cohort
 from learning_paths.domain.content import Content, ContentKind, ContentVersion
@@ -53,8 +54,6 @@ REMINDER_PREFS = "reminder_prefs"
 USAGE_FACTS = "usage_facts"
 SURVEY_CELLS = "survey_cells"
 POLICY_ID = "privacy_policy"
-#: xAPI statements (the LRS, `adapters/lrs.py`); `persons`: the residents a statement names.
-STATEMENTS = "xapi_statements"
 RULES_ID = "placement_rules"
 
 # No index may name `_id` (the embedded server's inserts fail; see the developer guide).
@@ -573,10 +572,23 @@ class MongoRepository:
 
     async def statements_of_person(self, person_id: str) -> list[dict[str, Any]]:
         docs = await self._many(STATEMENTS, {"persons": {"$in": [person_id]}})
-        return [d["statement"] for d in docs]
+        documents = await LrsStore(self._db, self._session).documents_of(person_id)
+        return [d["st"] for d in docs] + [
+            {"document": d.doc_id, "kind": d.kind, "content_type": d.content_type}
+            for d in documents
+        ]
 
     async def delete_statements_of_person(self, person_id: str) -> int:
-        return await self._delete(STATEMENTS, {"persons": {"$in": [person_id]}})
+        """The person's statements, their xAPI documents, and attachments nobody else's
+        statement uses any more."""
+        store = LrsStore(self._db, self._session)
+        before = await self._db[STATEMENTS].count_documents(
+            {"persons": {"$in": [person_id]}}, session=self._session
+        )
+        hashes = await store.delete_statements_of(person_id)
+        await store.delete_attachments(sorted(set(hashes) - await store.hashes_in_use(hashes)))
+        documents = await store.delete_documents_of(person_id)
+        return int(before) + documents
 
     async def forget_person(self, tenant: str, person_id: str) -> dict[str, int]:
         """The platform's part of an erasure: consent states, the access log (unlinked),

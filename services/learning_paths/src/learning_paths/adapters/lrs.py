@@ -1,0 +1,298 @@
+"""Storage of the learning record store (one tenant's database): statements with the keys
+queries filter on, attachments by hash, documents (state, activity and agent profiles) and
+canonical activity definitions.
+
+Statements are ordered by `seq` (milliseconds of `stored` × 1000 + a counter, unique), so
+`since`/`until` and paging are range conditions on one indexed number. Queries combine
+equality on scalar key fields (each with an index that ends in `seq`): `aa` (actor and
+activity together) serves "this person in this activity" from one index; related agents and
+activities are arrays, matched with `$in` (a scan on the embedded engine; rare queries).
+"""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from wijkkracht_common.storage import (
+    ASCENDING,
+    DESCENDING,
+    Database,
+    IndexModel,
+    IndexSpec,
+    Session,
+    is_duplicate_key,
+    restore_datetimes,
+)
+
+Db = Database[dict[str, Any]]
+
+STATEMENTS = "xapi_statements"
+ATTACHMENTS = "xapi_attachments"
+DOCUMENTS = "xapi_documents"
+ACTIVITIES = "xapi_activities"
+
+LRS_INDEXES: tuple[IndexSpec, ...] = (
+    IndexSpec(
+        STATEMENTS,
+        (
+            IndexModel([("seq", ASCENDING)]),
+            IndexModel([("aa", ASCENDING), ("seq", ASCENDING)]),
+            IndexModel([("actor", ASCENDING), ("seq", ASCENDING)]),
+            IndexModel([("oagent", ASCENDING), ("seq", ASCENDING)]),
+            IndexModel([("verb", ASCENDING), ("seq", ASCENDING)]),
+            IndexModel([("act", ASCENDING), ("seq", ASCENDING)]),
+            IndexModel([("reg", ASCENDING), ("seq", ASCENDING)]),
+            IndexModel([("hasref", ASCENDING), ("seq", ASCENDING)]),
+        ),
+    ),
+    IndexSpec(ATTACHMENTS),
+    IndexSpec(
+        DOCUMENTS,
+        (
+            IndexModel([("kind", ASCENDING), ("scope", ASCENDING)]),
+            IndexModel([("agent", ASCENDING)]),
+        ),
+    ),
+    IndexSpec(ACTIVITIES),
+)
+
+
+@dataclass(frozen=True)
+class StoredStatement:
+    id: str
+    seq: int
+    statement: dict[str, Any]
+    voided: bool
+    keys: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Document:
+    kind: str
+    scope: str  # activity + agent + registration (state), activity, or agent
+    doc_id: str
+    content_type: str
+    content: bytes
+    etag: str
+    updated: datetime
+    persons: tuple[str, ...] = ()
+
+
+def _stored(doc: dict[str, Any]) -> StoredStatement:
+    keys = {
+        k: doc.get(k)
+        for k in ("actor", "oagent", "verb", "act", "reg", "ref", "voids", "ragents", "racts")
+    }
+    return StoredStatement(
+        id=doc["_id"],
+        seq=int(doc["seq"]),
+        statement=doc["st"],
+        voided=bool(doc.get("voided")),
+        keys=keys,
+    )
+
+
+class LrsStore:
+    """The LRS collections of one tenant, optionally inside a transaction."""
+
+    def __init__(self, db: Db, session: Session | None = None) -> None:
+        self._db = db
+        self._session = session
+
+    # statements ------------------------------------------------------------------------------
+
+    async def statements_by_ids(self, ids: Sequence[str]) -> dict[str, StoredStatement]:
+        if not ids:
+            return {}
+        cursor = self._db[STATEMENTS].find(
+            {"_id": {"$in": [i.lower() for i in ids]}}, session=self._session
+        )
+        return {d["_id"]: _stored(d) async for d in cursor}
+
+    async def insert_statements(self, docs: Sequence[dict[str, Any]]) -> bool:
+        """Insert prepared documents; False when an id exists already (nothing inserted
+        inside a transaction: the caller re-checks)."""
+        try:
+            await self._db[STATEMENTS].insert_many(list(docs), ordered=True, session=self._session)
+        except Exception as error:
+            if is_duplicate_key(error):
+                return False
+            raise
+        return True
+
+    async def mark_voided(self, ids: Sequence[str]) -> None:
+        if ids:
+            await self._db[STATEMENTS].update_many(
+                {"_id": {"$in": list(ids)}}, {"$set": {"voided": True}}, session=self._session
+            )
+
+    async def page(
+        self,
+        condition: dict[str, Any],
+        *,
+        low: int | None,
+        high: int | None,
+        descending: bool,
+        limit: int,
+    ) -> list[StoredStatement]:
+        """Statements matching `condition` with `low <= seq < high`, in seq order."""
+        bounds: dict[str, int] = {}
+        if low is not None:
+            bounds["$gte"] = low
+        if high is not None:
+            bounds["$lt"] = high
+        query = dict(condition)
+        if bounds:
+            query["seq"] = bounds
+        cursor = (
+            self._db[STATEMENTS]
+            .find(query, session=self._session)
+            .sort("seq", DESCENDING if descending else ASCENDING)
+            .limit(limit)
+        )
+        return [_stored(d) async for d in cursor]
+
+    async def delete_statements_of(self, person_id: str) -> list[str]:
+        """Erasure: the person's statements go; returns the attachment hashes they used."""
+        docs = (
+            await self._db[STATEMENTS]
+            .find({"persons": {"$in": [person_id]}}, session=self._session)
+            .to_list(None)
+        )
+        hashes = sorted({h for d in docs for h in d.get("att") or []})
+        if docs:
+            await self._db[STATEMENTS].delete_many(
+                {"_id": {"$in": [d["_id"] for d in docs]}}, session=self._session
+            )
+        return hashes
+
+    async def hashes_in_use(self, hashes: Sequence[str]) -> set[str]:
+        used: set[str] = set()
+        for sha2 in hashes:
+            found = await self._db[STATEMENTS].find_one(
+                {"att": {"$in": [sha2]}}, session=self._session
+            )
+            if found is not None:
+                used.add(sha2)
+        return used
+
+    # attachments -----------------------------------------------------------------------------
+
+    async def save_attachments(self, parts: Sequence[tuple[str, str, bytes]]) -> None:
+        for sha2, content_type, content in parts:
+            await self._db[ATTACHMENTS].replace_one(
+                {"_id": sha2},
+                {"_id": sha2, "content_type": content_type, "content": _encode(content)},
+                upsert=True,
+                session=self._session,
+            )
+
+    async def attachments(self, hashes: Sequence[str]) -> dict[str, tuple[str, bytes]]:
+        if not hashes:
+            return {}
+        cursor = self._db[ATTACHMENTS].find({"_id": {"$in": list(hashes)}}, session=self._session)
+        return {d["_id"]: (d["content_type"], _decode(d["content"])) async for d in cursor}
+
+    async def delete_attachments(self, hashes: Sequence[str]) -> int:
+        if not hashes:
+            return 0
+        result = await self._db[ATTACHMENTS].delete_many(
+            {"_id": {"$in": list(hashes)}}, session=self._session
+        )
+        return int(result.deleted_count)
+
+    # activities ------------------------------------------------------------------------------
+
+    async def definitions(self, activity_ids: Sequence[str]) -> dict[str, dict[str, Any]]:
+        if not activity_ids:
+            return {}
+        cursor = self._db[ACTIVITIES].find(
+            {"_id": {"$in": list(activity_ids)}}, session=self._session
+        )
+        return {d["_id"]: d.get("definition") or {} async for d in cursor}
+
+    async def save_definition(self, activity_id: str, definition: dict[str, Any]) -> None:
+        await self._db[ACTIVITIES].replace_one(
+            {"_id": activity_id},
+            {"_id": activity_id, "definition": definition},
+            upsert=True,
+            session=self._session,
+        )
+
+    # documents -------------------------------------------------------------------------------
+
+    async def document(self, key: str) -> Document | None:
+        doc = await self._db[DOCUMENTS].find_one({"_id": key}, session=self._session)
+        return None if doc is None else _document(doc)
+
+    async def save_document(self, key: str, document: Document, agent: str | None) -> None:
+        await self._db[DOCUMENTS].replace_one(
+            {"_id": key},
+            {
+                "_id": key,
+                "kind": document.kind,
+                "scope": document.scope,
+                "doc_id": document.doc_id,
+                "content_type": document.content_type,
+                "content": _encode(document.content),
+                "etag": document.etag,
+                "updated_at": document.updated,
+                "agent": agent,
+                "persons": list(document.persons),
+            },
+            upsert=True,
+            session=self._session,
+        )
+
+    async def documents(self, kind: str, scope: str) -> list[Document]:
+        cursor = self._db[DOCUMENTS].find({"kind": kind, "scope": scope}, session=self._session)
+        return [_document(d) async for d in cursor]
+
+    async def delete_document(self, key: str) -> None:
+        await self._db[DOCUMENTS].delete_one({"_id": key}, session=self._session)
+
+    async def delete_documents(self, kind: str, scope: str) -> int:
+        result = await self._db[DOCUMENTS].delete_many(
+            {"kind": kind, "scope": scope}, session=self._session
+        )
+        return int(result.deleted_count)
+
+    async def delete_documents_of(self, person_id: str) -> int:
+        result = await self._db[DOCUMENTS].delete_many(
+            {"persons": {"$in": [person_id]}}, session=self._session
+        )
+        return int(result.deleted_count)
+
+    async def documents_of(self, person_id: str) -> list[Document]:
+        cursor = self._db[DOCUMENTS].find({"persons": {"$in": [person_id]}}, session=self._session)
+        return [_document(d) async for d in cursor]
+
+
+def _encode(content: bytes) -> str:
+    """Binary content as text (base64): every engine stores it the same way."""
+    return base64.b64encode(content).decode("ascii")
+
+
+def _decode(stored: str | bytes) -> bytes:
+    return bytes(stored) if isinstance(stored, bytes) else base64.b64decode(stored)
+
+
+def _document(doc: dict[str, Any]) -> Document:
+    data = restore_datetimes(doc)
+    return Document(
+        kind=data["kind"],
+        scope=data["scope"],
+        doc_id=data["doc_id"],
+        content_type=data["content_type"],
+        content=_decode(data["content"]),
+        etag=data["etag"],
+        updated=data["updated_at"],
+        persons=tuple(data.get("persons") or ()),
+    )
+
+
+__all__ = ["LRS_INDEXES", "Document", "LrsStore", "StoredStatement", "is_duplicate_key"]

@@ -1,0 +1,439 @@
+"""The learning record store's statement use cases: store (PUT, POST, with attachments and
+signatures, voiding), read one, query with the standard filters and `more` paging.
+
+Who sees what: statements are the tenant's (each tenant has its own database). A machine
+client of the tenant reads and writes all of them; a person (resident or staff member) writes
+statements about themselves only (actor = their account) and reads only those (others: 404),
+so one query answers "what did this person do" without showing anyone else's learning.
+"""
+
+from __future__ import annotations
+
+import itertools
+import time
+import uuid
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from wijkkracht_common.auth import Principal
+
+from learning_paths.adapters.lrs import LrsStore, StoredStatement
+from learning_paths.domain.xapi import formats, multipart
+from learning_paths.domain.xapi import statements as rules
+from learning_paths.domain.xapi.errors import XapiError
+from learning_paths.domain.xapi.validation import VOIDED, check_statement
+from learning_paths.service.context import Context
+
+MAX_LIMIT = 500
+DEFAULT_LIMIT = 100
+REF_SCAN_LIMIT = 10_000
+
+
+class SeqClock:
+    """Statement order: milliseconds of `stored` × 1000 + a counter, increasing in this
+    process; `stored` is read back from it, so both orders agree."""
+
+    def __init__(self) -> None:
+        self._last = 0
+        self._inflight: dict[int, int] = {}
+        self._tickets = itertools.count()
+
+    def take(self, count: int) -> list[int]:
+        now = int(time.time() * 1000) * 1000
+        start = max(self._last + 1, now)
+        self._last = start + count - 1
+        return list(range(start, start + count))
+
+    def begin(self, first_seq: int) -> int:
+        ticket = next(self._tickets)
+        self._inflight[ticket] = first_seq
+        return ticket
+
+    def end(self, ticket: int) -> None:
+        self._inflight.pop(ticket, None)
+
+    def consistent_through(self) -> datetime:
+        """Every statement stored before this moment can be read now (writes still in
+        flight in this process hold it back to just before their `stored`)."""
+        if self._inflight:
+            first = min(self._inflight.values())
+            return seq_time(first - 1000)
+        return datetime.now(UTC)
+
+
+def seq_time(seq: int) -> datetime:
+    return datetime.fromtimestamp(seq // 1000 / 1000, UTC)
+
+
+def time_seq(moment: datetime) -> int:
+    """The first seq of the millisecond after `moment` (exclusive bounds on `stored`)."""
+    return (int(moment.timestamp() * 1000) + 1) * 1000
+
+
+@dataclass(frozen=True)
+class Caller:
+    principal: Principal
+    agent: dict[str, Any]  # the caller as an xAPI Agent (the authority of what they store)
+    person: str | None  # a person: their own statements only; None: a machine client
+
+    @property
+    def tenant(self) -> str:
+        return self.principal.tenant
+
+
+def caller_of(principal: Principal, home_page: str) -> Caller:
+    agent = {
+        "objectType": "Agent",
+        "account": {"homePage": home_page, "name": principal.subject},
+    }
+    return Caller(principal, agent, principal.person_id)
+
+
+def person_of(agent: Mapping[str, Any] | None, home_page: str) -> str | None:
+    account = (agent or {}).get("account")
+    if isinstance(account, dict) and account.get("homePage") == home_page:
+        name = account.get("name")
+        return str(name) if name else None
+    return None
+
+
+def _persons(keys: rules.Keys, home_page: str) -> list[str]:
+    prefix = f"account|{home_page}|"
+    return sorted({k[len(prefix) :] for k in keys.related_agents if k.startswith(prefix)})
+
+
+def document_of(
+    statement: Mapping[str, Any], seq: int, home_page: str, *, voided: bool = False
+) -> dict[str, Any]:
+    """The stored document: the statement and the keys queries use (see adapters/lrs.py)."""
+    keys = rules.keys_of(statement)
+    activity = keys.activity
+    doc: dict[str, Any] = {
+        "_id": str(statement["id"]).lower(),
+        "seq": seq,
+        "st": statement,
+        "voided": int(voided),
+        "actor": keys.actor,
+        "oagent": keys.object_agent,
+        "verb": keys.verb,
+        "act": activity,
+        "aa": f"{keys.actor}\x1f{activity}" if activity and keys.actor else None,
+        "reg": keys.registration,
+        "ragents": sorted(keys.related_agents),
+        "racts": sorted(keys.related_activities),
+        "persons": _persons(keys, home_page),
+        "owner": person_of(statement.get("actor"), home_page),
+        "att": sorted({str(a["sha2"]).lower() for a in statement.get("attachments") or []}),
+    }
+    # a voiding statement targets a statement too: both count for filters (xAPI "Filter
+    # Conditions for StatementRefs")
+    target = keys.ref or keys.voids
+    if target:
+        doc["ref"], doc["hasref"] = target, 1
+    if keys.voids:
+        doc["voids"] = keys.voids
+    return doc
+
+
+@dataclass
+class Incoming:
+    """Statements of one request, with the attachment parts that came with them."""
+
+    statements: list[dict[str, Any]]
+    parts: dict[str, multipart.Part] = field(default_factory=dict)
+    batch: bool = False  # the body was an array
+
+
+def _check_attachments(incoming: Incoming) -> list[tuple[str, str, bytes]]:
+    """Every attachment without a fileUrl has its part, every part is used, hashes match;
+    signatures are checked. Returns (sha2, content type, content) to store."""
+    wanted: dict[str, str] = {}
+    for statement in incoming.statements:
+        for attachment in statement.get("attachments") or []:
+            sha2 = str(attachment["sha2"]).lower()
+            if sha2 in incoming.parts:
+                wanted[sha2] = str(attachment["contentType"])
+            elif "fileUrl" not in attachment:
+                raise XapiError(400, f"attachment {sha2} is neither sent nor at a fileUrl")
+        for signature in rules.signature_attachments(statement):
+            sha2 = str(signature["sha2"]).lower()
+            if signature.get("contentType") != "application/octet-stream":
+                raise XapiError(400, "a signature attachment is application/octet-stream")
+            part = incoming.parts.get(sha2)
+            if part is None:
+                raise XapiError(400, "a signed statement must carry its signature")
+            rules.check_signature(statement, part.body)
+    extra = sorted(set(incoming.parts) - set(wanted))
+    if extra:
+        raise XapiError(400, f"a part ({extra[0]}) belongs to no attachment")
+    stored = []
+    for sha2, content_type in sorted(wanted.items()):
+        content = incoming.parts[sha2].body
+        if not multipart.digest_matches(sha2, content):
+            raise XapiError(400, f"the part {sha2} does not match its hash")
+        stored.append((sha2, content_type, content))
+    return stored
+
+
+class Lrs:
+    """Statement use cases over the tenant's store (one per service: it owns the clock)."""
+
+    def __init__(self, ctx: Context, home_page: str) -> None:
+        self.ctx = ctx
+        self.home_page = home_page
+        self.clock = SeqClock()
+        self._definitions: dict[tuple[str, str], int] = {}  # (tenant, activity) → hash
+
+    def store_of(self, db: Any, session: Any = None) -> LrsStore:
+        return LrsStore(db, session)
+
+    # writing ---------------------------------------------------------------------------------
+
+    async def store(
+        self, caller: Caller, incoming: Incoming, *, statement_id: str | None = None
+    ) -> list[str]:
+        """Validate and store a batch, all or nothing. A statement whose id is stored
+        already is accepted once more only if it is the same statement (else 409)."""
+        if not incoming.statements:
+            raise XapiError(400, "no statements given")
+        for statement in incoming.statements:
+            check_statement(statement)
+        if statement_id is not None:
+            given = incoming.statements[0].get("id")
+            if given is not None and str(given).lower() != statement_id.lower():
+                raise XapiError(400, "the statement's id differs from statementId")
+            incoming.statements[0]["id"] = statement_id
+        ids: list[str] = []
+        for statement in incoming.statements:
+            statement.setdefault("id", str(uuid.uuid4()))
+            ids.append(str(statement["id"]).lower())
+        if len(set(ids)) != len(ids):
+            raise XapiError(400, "a batch uses one statement id more than once")
+        if caller.person is not None:
+            for statement in incoming.statements:
+                if person_of(statement.get("actor"), self.home_page) != caller.person:
+                    raise XapiError(403, "a person stores statements about themselves only")
+        parts = _check_attachments(incoming)
+        seqs = self.clock.take(len(incoming.statements))
+        ticket = self.clock.begin(seqs[0])
+        try:
+            return await self._commit(caller, incoming.statements, ids, seqs, parts)
+        finally:
+            self.clock.end(ticket)
+
+    async def _commit(
+        self,
+        caller: Caller,
+        statements: list[dict[str, Any]],
+        ids: list[str],
+        seqs: list[int],
+        parts: list[tuple[str, str, bytes]],
+    ) -> list[str]:
+        db = await self.ctx.runtime.storage.tenant_db(caller.tenant)
+
+        async def work(_db: Any, session: Any) -> tuple[list[str], list[Any]]:
+            store = LrsStore(db, session)
+            existing = await store.statements_by_ids(ids)
+            docs: list[dict[str, Any]] = []
+            voided: list[str] = []
+            void_targets = [
+                str(s["object"]["id"]).lower() for s in statements if s["verb"]["id"] == VOIDED
+            ]
+            known = await store.statements_by_ids(void_targets)
+            for statement, sid, seq in zip(statements, ids, seqs, strict=True):
+                found = existing.get(sid)
+                if found is not None:
+                    if not rules.equivalent(found.statement, statement):
+                        raise XapiError(409, f"statement {sid} exists with other content")
+                    continue
+                stored = formats.format_timestamp(seq_time(seq))
+                done = rules.complete(
+                    statement, statement_id=sid, stored=stored, authority=caller.agent
+                )
+                if done["verb"]["id"] == VOIDED:
+                    target = str(done["object"]["id"]).lower()
+                    victim = known.get(target)
+                    if victim is not None and victim.keys.get("voids"):
+                        raise XapiError(400, "a voiding statement cannot be voided")
+                    voided.append(target)
+                docs.append(document_of(done, seq, self.home_page))
+            if docs:
+                if not await store.insert_statements(docs):
+                    raise XapiError(409, "a statement with one of these ids was just stored")
+                await store.mark_voided(voided)
+                await store.save_attachments(parts)
+                await self._update_definitions(caller.tenant, store, [d["st"] for d in docs])
+            return ids, []
+
+        result: list[str] = await self.ctx.runtime.commit(caller.tenant, work)
+        return result
+
+    async def _update_definitions(
+        self, tenant: str, store: LrsStore, statements: Sequence[Mapping[str, Any]]
+    ) -> None:
+        """Canonical activity definitions: merged from every statement that defines one
+        (skipped when a definition repeats one already merged in this process)."""
+        incoming: dict[str, list[Mapping[str, Any]]] = {}
+        for statement in statements:
+            for activity in rules.activities_with_definitions(statement):
+                definition = activity.get("definition")
+                if not isinstance(definition, dict):
+                    continue
+                marker = hash(repr(sorted(definition.items())))
+                key = (tenant, str(activity["id"]))
+                if self._definitions.get(key) == marker:
+                    continue
+                incoming.setdefault(str(activity["id"]), []).append(definition)
+                self._definitions[key] = marker
+        if not incoming:
+            return
+        current = await store.definitions(sorted(incoming))
+        for activity_id, definitions in incoming.items():
+            merged = current.get(activity_id)
+            for definition in definitions:
+                merged = rules.merge_definition(merged, definition)
+            assert merged is not None
+            await store.save_definition(activity_id, merged)
+
+    # reading ---------------------------------------------------------------------------------
+
+    async def one(self, caller: Caller, statement_id: str, *, voided: bool) -> StoredStatement:
+        db = await self.ctx.runtime.storage.tenant_db(caller.tenant)
+        found = (await LrsStore(db).statements_by_ids([statement_id])).get(statement_id.lower())
+        if found is None or found.voided != voided:
+            raise XapiError(404, "no such statement")
+        if caller.person is not None and caller.person not in _owner_of(found, self.home_page):
+            raise XapiError(404, "no such statement")
+        return found
+
+    async def definitions(self, tenant: str, activity_ids: Sequence[str]) -> dict[str, Any]:
+        db = await self.ctx.runtime.storage.tenant_db(tenant)
+        return await LrsStore(db).definitions(activity_ids)
+
+    async def attachments(self, tenant: str, hashes: Sequence[str]) -> dict[str, tuple[str, bytes]]:
+        db = await self.ctx.runtime.storage.tenant_db(tenant)
+        return await LrsStore(db).attachments(hashes)
+
+    async def query(
+        self, caller: Caller, query: StatementQuery
+    ) -> tuple[list[StoredStatement], int | None]:
+        """One page of statements and the seq to continue from (None: no more)."""
+        db = await self.ctx.runtime.storage.tenant_db(caller.tenant)
+        store = LrsStore(db)
+        owner = caller.person
+        limit = query.limit
+        low, high = query.bounds()
+        found: dict[str, StoredStatement] = {}
+        for condition in query.conditions(owner):
+            for item in await store.page(
+                condition, low=low, high=high, descending=not query.ascending, limit=limit + 1
+            ):
+                found[item.id] = item
+        if query.filters_statements:
+            base: dict[str, Any] = {"hasref": 1, "voided": 0}
+            if owner:
+                base["owner"] = owner
+            refs = await store.page(
+                base, low=low, high=high, descending=not query.ascending, limit=REF_SCAN_LIMIT
+            )
+            for ref in refs:
+                if ref.id not in found and await self._targets_match(store, ref, query):
+                    found[ref.id] = ref
+        ordered = sorted(found.values(), key=lambda s: s.seq, reverse=not query.ascending)
+        if len(ordered) > limit:
+            return ordered[:limit], ordered[limit - 1].seq
+        return ordered, None
+
+    async def _targets_match(
+        self, store: LrsStore, ref: StoredStatement, query: StatementQuery
+    ) -> bool:
+        seen: set[str] = set()
+        current = ref
+        while current.keys.get("ref") and current.keys["ref"] not in seen:
+            seen.add(current.keys["ref"])
+            target = (await store.statements_by_ids([current.keys["ref"]])).get(current.keys["ref"])
+            if target is None:
+                return False
+            if query.matches(target.keys):
+                return True
+            current = target
+        return False
+
+
+def _owner_of(found: StoredStatement, home_page: str) -> set[str]:
+    person = person_of(found.statement.get("actor"), home_page)
+    return {person} if person else set()
+
+
+@dataclass
+class StatementQuery:
+    agent: str | None = None
+    verb: str | None = None
+    activity: str | None = None
+    registration: str | None = None
+    related_activities: bool = False
+    related_agents: bool = False
+    since: datetime | None = None
+    until: datetime | None = None
+    limit: int = DEFAULT_LIMIT
+    ascending: bool = False
+    cursor: int | None = None
+
+    @property
+    def filters_statements(self) -> bool:
+        return any((self.agent, self.verb, self.activity, self.registration))
+
+    def bounds(self) -> tuple[int | None, int | None]:
+        low = time_seq(self.since) if self.since else None
+        high = time_seq(self.until) if self.until else None
+        if self.cursor is not None:
+            if self.ascending:
+                low = max(low or 0, self.cursor + 1)
+            else:
+                high = min(high, self.cursor) if high is not None else self.cursor
+        return low, high
+
+    def conditions(self, owner: str | None) -> list[dict[str, Any]]:
+        """Alternatives (OR) of equality conditions (AND), each served by one index."""
+        base: dict[str, Any] = {"voided": 0}
+        if owner:
+            base["owner"] = owner
+        if self.verb:
+            base["verb"] = self.verb
+        if self.registration:
+            base["reg"] = self.registration.lower()
+        if self.activity and self.related_activities:
+            base["racts"] = {"$in": [self.activity]}
+        if self.agent and self.related_agents:
+            base["ragents"] = {"$in": [self.agent]}
+        plain_agent = self.agent if self.agent and not self.related_agents else None
+        plain_activity = self.activity if self.activity and not self.related_activities else None
+        if plain_agent and plain_activity:
+            return [{**base, "aa": f"{plain_agent}\x1f{plain_activity}"}]
+        if plain_activity:
+            base["act"] = plain_activity
+        if plain_agent:
+            return [{**base, "actor": plain_agent}, {**base, "oagent": plain_agent}]
+        return [base]
+
+    def matches(self, keys: Mapping[str, Any]) -> bool:
+        """Whether a stored statement's keys meet the filters (for StatementRef targets)."""
+        if self.verb and keys.get("verb") != self.verb:
+            return False
+        if self.registration and keys.get("reg") != self.registration.lower():
+            return False
+        if self.activity:
+            if self.related_activities:
+                if self.activity not in (keys.get("racts") or []):
+                    return False
+            elif keys.get("act") != self.activity:
+                return False
+        if self.agent:
+            if self.related_agents:
+                if self.agent not in (keys.get("ragents") or []):
+                    return False
+            elif self.agent not in (keys.get("actor"), keys.get("oagent")):
+                return False
+        return True
