@@ -98,8 +98,8 @@ async def submit(
         lambda: payload.model_dump(mode="json"),
     )
     record = await responses.load_changeable(ctx, principal, response_id)
-    out, replayed = await responses.submit(
-        ctx, principal.tenant, record, actor=principal.subject, answers=payload.answers, key=key
+    out, replayed = await responses.submit_as(
+        ctx, principal, record, answers=payload.answers, key=key
     )
     return FastJSONResponse(out, headers=REPLAY if replayed else None)
 

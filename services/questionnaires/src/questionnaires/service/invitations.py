@@ -32,6 +32,7 @@ from questionnaires.domain.invitation import Invitation
 from questionnaires.service import access, instruments, tenant_registry
 from questionnaires.service.context import Context
 from questionnaires.service.problems import not_found
+from questionnaires.service.staff_access import StaffAccess, record_reads
 from questionnaires.service.tokens import MAX_TOKEN_LENGTH, hash_token, new_token
 
 SWEEP_BATCH = 200
@@ -57,6 +58,21 @@ def present(invitation: Invitation, now: datetime) -> dict[str, Any]:
         "response_id": invitation.response_id,
         "created_at": invitation.created_at.isoformat(),
     }
+
+
+def staff_access(principal: Principal, invitation: Invitation, action: str) -> StaffAccess | None:
+    """A staff member handling an invitation to a resident with an account (an e-mail
+    invitation names nobody here), on behalf of the inviting organisation."""
+    if invitation.person_id is None:
+        return None
+    return StaffAccess(
+        principal,
+        resident=invitation.person_id,
+        action=action,
+        resource=f"invitation/{invitation.id}",
+        reason="invitation",
+        on_behalf_of=invitation.organisation,
+    )
 
 
 def _mail(
@@ -200,8 +216,12 @@ async def create(
         followup_of=None,
     )
 
+    logged = staff_access(principal, new.invitation, "create")
+
     async def work(repos: Repositories) -> tuple[Invitation, list[Envelope[Any]]]:
         await store(ctx, repos, tenant, new)
+        if logged is not None:
+            await logged.record(repos)
         return new.invitation, [new.event]
 
     stored = await ctx.commit(tenant, work, mail=email is not None)
@@ -246,6 +266,8 @@ async def view(ctx: Context, principal: Principal, invitation_id: str) -> dict[s
         raise not_found(INVITATION)
     if seen_by == "invited":
         invitation = await mark_opened(ctx, principal.tenant, invitation)
+    elif (logged := staff_access(principal, invitation, "read")) is not None:
+        await record_reads(ctx, principal.tenant, [logged])
     return present(invitation, ctx.now())
 
 
@@ -288,12 +310,15 @@ async def remind(ctx: Context, principal: Principal, invitation_id: str) -> dict
             kind="invitation-closed",
         )
     latest = await instruments.load(ctx, tenant, invitation.instrument_id, None, None)
+    logged = staff_access(principal, invitation, "update")
 
     async def work(repos: Repositories) -> tuple[Invitation, list[Envelope[Any]]]:
         now = ctx.now()
         if invitation.email:
             await _send_link(ctx, repos, tenant, invitation, latest.definition, reminder=True)
         await repos.invitations.count_reminder(invitation.id, now)
+        if logged is not None:
+            await logged.record(repos)
         return invitation.reminded(now), []
 
     reminded = await ctx.commit(tenant, work, mail=invitation.email is not None)
@@ -318,6 +343,16 @@ async def organisation_page(
     reader = await ctx.reader(principal.tenant)
     found, next_cursor = await reader.invitations.page_of_organisation(
         organisation, limit=limit, cursor=cursor
+    )
+    # One record per resident the page shows (an invitation names its resident).
+    listed = {i.person_id for i in found if i.person_id is not None}
+    await record_reads(
+        ctx,
+        principal.tenant,
+        [
+            StaffAccess(principal, person, "list", "invitations", "invitation", organisation)
+            for person in sorted(listed)
+        ],
     )
     now = ctx.now()
     return [present(i, now) for i in found], next_cursor

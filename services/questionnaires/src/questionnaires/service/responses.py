@@ -32,6 +32,7 @@ from questionnaires.service import access, instruments, invitations, tenant_regi
 from questionnaires.service.access import Viewer
 from questionnaires.service.context import Context
 from questionnaires.service.problems import already_submitted, answer_errors, not_found
+from questionnaires.service.staff_access import StaffAccess
 from questionnaires.service.submissions import PendingSubmit
 from questionnaires.service.tokens import new_token
 
@@ -106,17 +107,30 @@ async def start(
         if invitation is not None:
             await repos.invitations.mark_started(invitation.id, response.id, now)
         if staff is not None and person_id is not None and assisted_by is not None:
-            await repos.access_log.record(
-                staff,
-                resident=person_id,
-                action="create",
-                resource=f"response/{response.id}",
-                reason="assisted",
-                on_behalf_of=organisation,
-            )
+            await assisted(staff, record, "create").record(repos)
         return record, []
 
     return await ctx.commit(tenant, work), token
+
+
+def assisted(staff: Principal, record: ResponseRecord, action: str) -> StaffAccess:
+    """A staff member filling in a resident's response with them, on behalf of the
+    organisation they assist for."""
+    assert record.person_id is not None
+    return StaffAccess(
+        staff,
+        resident=record.person_id,
+        action=action,
+        resource=f"response/{record.id}",
+        reason="assisted",
+        on_behalf_of=record.organisation,
+    )
+
+
+def _assisting(principal: Principal, record: ResponseRecord) -> Principal | None:
+    """The caller, when they change a resident's response as the assisting staff member."""
+    helping = access.is_assisting(principal, record) and record.person_id != principal.person_id
+    return principal if helping and record.person_id is not None else None
 
 
 @dataclass(frozen=True, slots=True)
@@ -233,7 +247,9 @@ async def save(
     answers: Mapping[str, ItemAnswer],
     *,
     assisted_by: str | None = None,
+    staff: Principal | None = None,
 ) -> ResponseRecord:
+    """`staff`: the assisting staff member, whose change is access-logged with it."""
     current = record.response
     definition = await instruments.definition(ctx, tenant, current.instrument_id, current.version)
     try:
@@ -249,6 +265,8 @@ async def save(
     async def work(repos: Repositories) -> tuple[ResponseRecord, list[Envelope[Any]]]:
         if not await repos.responses.save_in_progress(saved):
             raise already_submitted()
+        if staff is not None:
+            await assisted(staff, saved, "update").record(repos)
         return saved, []
 
     return await ctx.commit(tenant, work)
@@ -260,7 +278,14 @@ async def save_as(
     """A partial save by the resident or the assisting staff member (recorded as such)."""
     record = await load_changeable(ctx, principal, response_id)
     assisted_by = principal.subject if access.is_assisting(principal, record) else None
-    return await save(ctx, principal.tenant, record, answers, assisted_by=assisted_by)
+    return await save(
+        ctx,
+        principal.tenant,
+        record,
+        answers,
+        assisted_by=assisted_by,
+        staff=_assisting(principal, record),
+    )
 
 
 def submitted_event(
@@ -332,6 +357,7 @@ async def submit(
     answers: Mapping[str, ItemAnswer] | None = None,
     now: datetime | None = None,
     key: SubmitKey | None = None,
+    staff: Principal | None = None,
 ) -> tuple[dict[str, Any], bool]:
     """Validate completeness, score, freeze; returns (API representation, replayed).
 
@@ -340,7 +366,8 @@ async def submit(
     record and the invitation's new status go in one transaction, grouped with concurrent
     submits of the tenant (service/submissions.py). With `key`, the key and the body's
     fingerprint are stored on the response in that same update, so a retry with the key finds
-    the first result on the record it loads anyway: no extra round trips."""
+    the first result on the record it loads anyway: no extra round trips. `staff`: the
+    assisting staff member, whose submit is access-logged in that transaction."""
     replayed = _replay(record, key)
     if replayed is not None:
         return replayed, True
@@ -360,7 +387,10 @@ async def submit(
     event: Envelope[Any] = submitted_event(submitted, tenant=tenant, actor=actor)
     reader = await ctx.reader(tenant)
     pending = PendingSubmit(
-        submit=reader.responses.render_submit(submitted), records=prepare([event]), now=now
+        submit=reader.responses.render_submit(submitted),
+        records=prepare([event]),
+        now=now,
+        access=assisted(staff, submitted, "update") if staff is not None else None,
     )
     try:
         await ctx.submissions.commit(tenant, pending)
@@ -380,6 +410,26 @@ async def load(ctx: Context, tenant: str, response_id: str) -> ResponseRecord:
     if found is None:
         raise not_found(RESPONSE)
     return found
+
+
+async def submit_as(
+    ctx: Context,
+    principal: Principal,
+    record: ResponseRecord,
+    *,
+    answers: Mapping[str, ItemAnswer] | None,
+    key: SubmitKey | None,
+) -> tuple[dict[str, Any], bool]:
+    """A submit by the resident or the assisting staff member (then access-logged)."""
+    return await submit(
+        ctx,
+        principal.tenant,
+        record,
+        actor=principal.subject,
+        answers=answers,
+        key=key,
+        staff=_assisting(principal, record),
+    )
 
 
 async def load_changeable(ctx: Context, principal: Principal, response_id: str) -> ResponseRecord:

@@ -30,6 +30,7 @@ from wijkkracht_common.outbox import PreparedRecord
 
 from questionnaires.adapters.repositories import RenderedSubmit, Repositories, Work
 from questionnaires.service.problems import already_submitted
+from questionnaires.service.staff_access import StaffAccess
 from questionnaires.service.unit_of_work import UnitOfWork
 
 MAX_BATCH = 64
@@ -40,6 +41,7 @@ class PendingSubmit:
     submit: RenderedSubmit  # the submitted response (stored if still in progress)
     records: list[PreparedRecord]  # the submit's events (outbox.prepare)
     now: datetime
+    access: StaffAccess | None = None  # a staff member submitting with the resident
     future: asyncio.Future[None] = field(init=False)
 
     def __post_init__(self) -> None:
@@ -112,6 +114,8 @@ def _work(batch: list[PendingSubmit]) -> Work[None]:
             record = item.submit.record
             if record.invitation_id:
                 await repos.invitations.mark_submitted(record.invitation_id, record.id, item.now)
+            if item.access is not None:
+                await item.access.record(repos)
         return None, [r for item in batch for r in item.records]
 
     return work

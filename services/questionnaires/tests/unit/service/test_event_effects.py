@@ -137,14 +137,18 @@ async def test_erasure_deletes_everything_of_the_person_and_reports_counts(
         "consents": 1,
         "request_replays": 0,
     }
-    assert erased["data"]["anonymised"] == {"access_log": 1, "staff_records": 0}
+    # The assisted start and the invitation were access-logged.
+    assert erased["data"]["anonymised"] == {"access_log": 2, "staff_records": 0}
     store = uow.store(TENANT)
     assert list(store.responses) == [helped.id]  # deleted, not anonymised
     assert store.invitations == {} and store.consents == {} and store.shares == {}
     assert _mentions(store, "person-e1") == []
     assert "person-e1" in store.erased
-    [entry] = store.access_log  # kept for its retention, unlinked
-    assert entry["resource"] == "response/erased" and entry["on_behalf_of"] == "de-smd"
+    # Kept for their retention, unlinked.
+    assert [(e["resource"], e["on_behalf_of"]) for e in store.access_log] == [
+        ("response/erased", "de-smd"),
+        ("invitation/erased", "de-smd"),
+    ]
 
     # A follow-up about the erased person arriving late is dropped.
     followup = await followups.followup_due(
