@@ -17,6 +17,7 @@ from learning_paths.main import PREFIX
 from learning_paths.settings import Settings
 from nats.aio.client import Client as NatsClient
 from nats.js.client import JetStreamContext
+from wijkkracht_common.auth import Principal
 from wijkkracht_common.events.effect_measurement import MeasurementRecorded
 from wijkkracht_common.events.envelope import Envelope, new_event, new_event_id
 from wijkkracht_common.events.identity import ConsentGranted, ConsentRevoked
@@ -129,6 +130,26 @@ Tekst 6.
 """
 
 
+class FakeCredentials:
+    """Plays identity's token endpoint for HTTP Basic: known (id, secret) → a client."""
+
+    def __init__(self) -> None:
+        self.clients: dict[tuple[str, str], Principal] = {}
+        self.exchanges = 0
+
+    def add(self, client_id: str, secret: str, tenant: str, org: str = ORG) -> None:
+        self.clients[(client_id, secret)] = Principal(
+            subject=f"client:{client_id}",
+            tenant=tenant,
+            client_id=client_id,
+            orgs={org: frozenset({"service"})},
+        )
+
+    async def principal_for(self, client_id: str, secret: str) -> Principal | None:
+        self.exchanges += 1
+        return self.clients.get((client_id, secret))
+
+
 @dataclass
 class Api:
     app: FastAPI
@@ -136,6 +157,7 @@ class Api:
     issuer: TestIssuer
     nc: NatsClient
     js: JetStreamContext
+    credentials: FakeCredentials
 
     def as_(self, tenant: str, sub: str, **orgs: list[str]) -> dict[str, str]:
         return self.issuer.headers(

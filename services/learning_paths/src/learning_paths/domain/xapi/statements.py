@@ -195,9 +195,15 @@ def _comparable(value: Any, key: str | None = None) -> Any:
 
 def equivalent(first: Mapping[str, Any], second: Mapping[str, Any]) -> bool:
     """The same statement for the LRS (xAPI "Statement comparison"): properties the LRS
-    sets (stored, authority, version) are ignored, UUIDs compare case-insensitively,
-    timestamps by the moment they name."""
-    return bool(_comparable(dict(first)) == _comparable(dict(second)))
+    sets (stored, authority, version; timestamp and id when one side lacks them) are
+    ignored, UUIDs compare case-insensitively, timestamps by the moment they name,
+    durations to 0.01 s."""
+    one, other = dict(first), dict(second)
+    for key in ("timestamp", "id"):  # the LRS fills these in when they are not given
+        if key not in one or key not in other:
+            one.pop(key, None)
+            other.pop(key, None)
+    return bool(_comparable(one) == _comparable(other))
 
 
 # ---- response formats ------------------------------------------------------------------------
