@@ -18,10 +18,25 @@ K8S_VERSION = "1.30.0"
 SERVICES = sorted(p.parent.parent.parent.name for p in (ROOT / "services").glob("*/src/*/main.py"))
 
 
+def patch_files() -> set[Path]:
+    """Files that kustomizations apply as patches: fragments, not whole manifests (the built
+    overlays, which include them, are validated in test_overlays.py)."""
+    found = set()
+    for kustomization in K8S.rglob("kustomization.yaml"):
+        spec = yaml.safe_load(kustomization.read_text())
+        for patch in spec.get("patches", []):
+            if "path" in patch:
+                found.add((kustomization.parent / patch["path"]).resolve())
+    return found
+
+
 def manifests() -> list[tuple[Path, dict[str, Any]]]:
     found = []
+    patches = patch_files()
     for path in sorted(K8S.rglob("*.yaml")):
         if path.name == "kustomization.yaml" or path.name.endswith("-config.yaml"):
+            continue
+        if path.resolve() in patches:
             continue
         for doc in yaml.safe_load_all(path.read_text()):
             if doc:
@@ -43,7 +58,11 @@ def test_kustomize_references_exist() -> None:
         spec = yaml.safe_load(kustomization.read_text())
         for ref in [*spec.get("resources", []), *spec.get("components", [])]:
             assert (kustomization.parent / ref).exists(), f"{kustomization}: {ref} missing"
-        for generator in spec.get("configMapGenerator", []):
+        for patch in spec.get("patches", []):
+            if "path" in patch:
+                assert (kustomization.parent / patch["path"]).exists(), patch["path"]
+        generators = [*spec.get("configMapGenerator", []), *spec.get("secretGenerator", [])]
+        for generator in generators:
             for file in generator.get("files", []):
                 assert (kustomization.parent / file.split("=")[-1]).exists(), file
 
