@@ -82,6 +82,19 @@ async def test_a_resident_completes_a_module_on_their_own(
     printed = await api.client.get(f"{url}/steps/mijn-signalen/print", headers=me)
     assert SECRET in printed.text
 
+    # The same progress, as learning records: one query answers "what did I do".
+    records = await api.client.get(
+        f"{PREFIX}/xapi/statements",
+        params={"registration": enrolment["id"], "ascending": "true"},
+        headers={**me, "X-Experience-API-Version": "2.0.0"},
+    )
+    verbs = [s["verb"]["id"].rsplit("/", 1)[1] for s in records.json()["statements"]]
+    assert verbs == ["attempted", "completed", "completed", "completed", "completed"]
+    assert SECRET not in records.text
+    quiz_record = records.json()["statements"][3]
+    assert quiz_record["result"]["score"]["scaled"] == 1.0
+    assert quiz_record["object"]["id"].endswith("/steps/check")
+
 
 async def test_homework_progress_needs_consent_and_is_access_logged(
     api: Api, two_tenants: TwoTenants

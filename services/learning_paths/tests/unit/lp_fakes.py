@@ -304,6 +304,15 @@ class FakeRepository:
     async def statements_of_person(self, person_id: str) -> list[dict[str, Any]]:
         return [s["statement"] for s in self.s.statements if person_id in s["persons"]]
 
+    async def record_statements(
+        self, statements: Sequence[dict[str, Any]], *, home_page: str
+    ) -> None:
+        known = {s["statement"]["id"] for s in self.s.statements}
+        for statement in statements:
+            if statement["id"] not in known:
+                person = statement["actor"]["account"]["name"]
+                self.s.statements.append({"statement": statement, "persons": [person]})
+
     async def delete_statements_of_person(self, person_id: str) -> int:
         before = len(self.s.statements)
         self.s.statements = [s for s in self.s.statements if person_id not in s["persons"]]

@@ -12,9 +12,11 @@ activities are arrays, matched with `$in` (a scan on the embedded engine; rare q
 from __future__ import annotations
 
 import base64
-from collections.abc import Sequence
+import itertools
+import time
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from wijkkracht_common.storage import (
@@ -27,6 +29,8 @@ from wijkkracht_common.storage import (
     is_duplicate_key,
     restore_datetimes,
 )
+
+from learning_paths.domain.xapi.statements import Keys, keys_of, person_of
 
 Db = Database[dict[str, Any]]
 
@@ -80,6 +84,89 @@ class Document:
     etag: str
     updated: datetime
     persons: tuple[str, ...] = ()
+
+
+class SeqClock:
+    """Statement order: milliseconds of `stored` × 1000 + a counter, increasing in this
+    process; `stored` is read back from it, so both orders agree."""
+
+    def __init__(self) -> None:
+        self._last = 0
+        self._inflight: dict[int, int] = {}
+        self._tickets = itertools.count()
+
+    def take(self, count: int) -> list[int]:
+        now = int(time.time() * 1000) * 1000
+        start = max(self._last + 1, now)
+        self._last = start + count - 1
+        return list(range(start, start + count))
+
+    def begin(self, first_seq: int) -> int:
+        ticket = next(self._tickets)
+        self._inflight[ticket] = first_seq
+        return ticket
+
+    def end(self, ticket: int) -> None:
+        self._inflight.pop(ticket, None)
+
+    def consistent_through(self) -> datetime:
+        """Every statement stored before this moment can be read now (writes still in
+        flight in this process hold it back to just before their `stored`)."""
+        if self._inflight:
+            first = min(self._inflight.values())
+            return seq_time(first - 1000)
+        return datetime.now(UTC)
+
+
+#: One statement order per process: the LRS and the service's own progress statements.
+CLOCK = SeqClock()
+
+
+def seq_time(seq: int) -> datetime:
+    return datetime.fromtimestamp(seq // 1000 / 1000, UTC)
+
+
+def time_seq(moment: datetime) -> int:
+    """The first seq of the millisecond after `moment` (exclusive bounds on `stored`)."""
+    return (int(moment.timestamp() * 1000) + 1) * 1000
+
+
+def _persons(keys: Keys, home_page: str) -> list[str]:
+    prefix = f"account|{home_page}|"
+    return sorted({k[len(prefix) :] for k in keys.related_agents if k.startswith(prefix)})
+
+
+def document_of(
+    statement: Mapping[str, Any], seq: int, home_page: str, *, voided: bool = False
+) -> dict[str, Any]:
+    """The stored document: the statement and the keys queries use (see adapters/lrs.py)."""
+    keys = keys_of(statement)
+    activity = keys.activity
+    doc: dict[str, Any] = {
+        "_id": str(statement["id"]).lower(),
+        "seq": seq,
+        "st": statement,
+        "voided": int(voided),
+        "actor": keys.actor,
+        "oagent": keys.object_agent,
+        "verb": keys.verb,
+        "act": activity,
+        "aa": f"{keys.actor}\x1f{activity}" if activity and keys.actor else None,
+        "reg": keys.registration,
+        "ragents": sorted(keys.related_agents),
+        "racts": sorted(keys.related_activities),
+        "persons": _persons(keys, home_page),
+        "owner": person_of(statement.get("actor"), home_page),
+        "att": sorted({str(a["sha2"]).lower() for a in statement.get("attachments") or []}),
+    }
+    # a voiding statement targets a statement too: both count for filters (xAPI "Filter
+    # Conditions for StatementRefs")
+    target = keys.ref or keys.voids
+    if target:
+        doc["ref"], doc["hasref"] = target, 1
+    if keys.voids:
+        doc["voids"] = keys.voids
+    return doc
 
 
 def _stored(doc: dict[str, Any]) -> StoredStatement:
@@ -295,4 +382,15 @@ def _document(doc: dict[str, Any]) -> Document:
     )
 
 
-__all__ = ["LRS_INDEXES", "Document", "LrsStore", "StoredStatement", "is_duplicate_key"]
+__all__ = [
+    "CLOCK",
+    "LRS_INDEXES",
+    "Document",
+    "LrsStore",
+    "SeqClock",
+    "StoredStatement",
+    "document_of",
+    "is_duplicate_key",
+    "seq_time",
+    "time_seq",
+]

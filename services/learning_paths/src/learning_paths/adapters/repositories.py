@@ -30,7 +30,13 @@ from wijkkracht_common.storage import (
     restore_datetimes,
 )
 
-from learning_paths.adapters.lrs import STATEMENTS, LrsStore
+from learning_paths.adapters.lrs import (
+    CLOCK,
+    STATEMENTS,
+    LrsStore,
+    document_of,
+    seq_time,
+)
 from learning_paths.domain.answers import Answer
 from learning_paths.domain.cohorts import Cohort
 from learning_paths.domain.content import Content, ContentKind, ContentVersion
@@ -38,6 +44,8 @@ from learning_paths.domain.enrolment import Enrolment
 from learning_paths.domain.placement import Placement, PlacementRule, ResponseFacts
 from learning_paths.domain.reminders import ReminderPrefs
 from learning_paths.domain.usage import DEFAULT_K, UsageFact
+from learning_paths.domain.xapi import statements as xapi_rules
+from learning_paths.domain.xapi.formats import format_timestamp
 
 Db = Database[dict[str, Any]]
 
@@ -182,6 +190,9 @@ class Repository(Protocol):
     async def forget_person(self, tenant: str, person_id: str) -> dict[str, int]: ...
     async def statements_of_person(self, person_id: str) -> list[dict[str, Any]]: ...
     async def delete_statements_of_person(self, person_id: str) -> int: ...
+    async def record_statements(
+        self, statements: Sequence[dict[str, Any]], *, home_page: str
+    ) -> None: ...
 
 
 @dataclass(frozen=True)
@@ -577,6 +588,32 @@ class MongoRepository:
             {"document": d.doc_id, "kind": d.kind, "content_type": d.content_type}
             for d in documents
         ]
+
+    async def record_statements(
+        self, statements: Sequence[dict[str, Any]], *, home_page: str
+    ) -> None:
+        """The service's own progress as xAPI statements (authority: this service); a
+        statement stored before (the same event applied again) is not stored twice."""
+        if not statements:
+            return
+        store = LrsStore(self._db, self._session)
+        known = await store.statements_by_ids([str(s["id"]) for s in statements])
+        fresh = [s for s in statements if str(s["id"]).lower() not in known]
+        authority = {
+            "objectType": "Agent",
+            "account": {"homePage": home_page, "name": "service:learning_paths"},
+        }
+        docs = []
+        for statement, seq in zip(fresh, CLOCK.take(len(fresh)), strict=True):
+            done = xapi_rules.complete(
+                statement,
+                statement_id=str(statement["id"]),
+                stored=format_timestamp(seq_time(seq)),
+                authority=authority,
+            )
+            docs.append(document_of(done, seq, home_page))
+        if docs:
+            await store.insert_statements(docs)
 
     async def delete_statements_of_person(self, person_id: str) -> int:
         """The person's statements, their xAPI documents, and attachments nobody else's

@@ -26,7 +26,7 @@ from wijkkracht_common.auth import Principal
 from wijkkracht_common.errors import Problem, problem_response
 
 from learning_paths.adapters.identity_tokens import CredentialExchange
-from learning_paths.adapters.lrs import StoredStatement
+from learning_paths.adapters.lrs import StoredStatement, seq_time
 from learning_paths.domain.xapi import formats, multipart
 from learning_paths.domain.xapi import statements as rules
 from learning_paths.domain.xapi.errors import XapiError
@@ -38,7 +38,6 @@ from learning_paths.service.lrs import (
     Lrs,
     StatementQuery,
     caller_of,
-    seq_time,
 )
 from learning_paths.service.lrs_documents import (
     Address,

@@ -5,6 +5,7 @@ steps; each change stages its events (ids and facts, no free text) in the same t
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -30,6 +31,7 @@ from learning_paths.domain.content import Content, ContentVersion
 from learning_paths.domain.enrolment import Assignment, Enrolment, NewEnrolment
 from learning_paths.domain.errors import InvalidContent, RuleBroken
 from learning_paths.domain.placement import Choice, placement_id
+from learning_paths.domain.xapi.progress import ATTEMPTED, COMPLETED, progress_statement
 from learning_paths.service import problems
 from learning_paths.service.content import load_readable
 from learning_paths.service.context import Context
@@ -141,6 +143,55 @@ def step_events(
     return events
 
 
+def progress_statements(
+    ctx: Context, events: Sequence[Staged], enrolment: Enrolment, version: ContentVersion
+) -> list[dict[str, Any]]:
+    """The learning events of one change as xAPI statements (see domain/xapi/progress.py)."""
+    made = []
+    for event in events:
+        if not isinstance(event, Envelope):
+            continue
+        data = event.data
+        common: dict[str, Any] = {
+            "event_id": event.id,
+            "home_page": ctx.settings.issuer,
+            "base_url": ctx.settings.public_url,
+            "person_id": enrolment.person_id,
+            "enrolment_id": enrolment.id,
+            "version": version,
+            "kind": enrolment.kind,
+        }
+        if isinstance(data, ModuleStarted):
+            made.append(progress_statement(**common, verb=ATTEMPTED, at=data.started_at))
+        elif isinstance(data, StepCompleted):
+            made.append(
+                progress_statement(
+                    **common,
+                    verb=COMPLETED,
+                    at=data.completed_at,
+                    step_id=data.step_id,
+                    score=data.score,
+                    completed=True,
+                )
+            )
+        elif isinstance(data, ModuleCompleted):
+            made.append(
+                progress_statement(**common, verb=COMPLETED, at=data.completed_at, completed=True)
+            )
+    return made
+
+
+async def _record(
+    ctx: Context,
+    repo: Repository,
+    events: Sequence[Staged],
+    enrolment: Enrolment,
+    version: ContentVersion,
+) -> None:
+    statements = progress_statements(ctx, events, enrolment, version)
+    await repo.record_statements(statements, home_page=ctx.settings.issuer)
+
+
 def _person(principal: Principal) -> str:
     if principal.person_id is None:  # a machine client follows no modules
         raise problems.enrolment_not_found()
@@ -185,7 +236,9 @@ async def start_own(
                 if existing.status == "not_started":
                     opened, _ = rules.start(existing, now)
                     await repo.save_enrolment(opened)
-                    return opened, [started_event(opened, tenant=tenant, actor=person)]
+                    events: list[Staged] = [started_event(opened, tenant=tenant, actor=person)]
+                    await _record(ctx, repo, events, opened, version)
+                    return opened, events
                 return existing, []
         placement = (
             await repo.placement(placement_id(person, content.id))
@@ -235,7 +288,9 @@ async def start_own(
                 )
             )
         await repo.save_enrolment(enrolment)
-        return enrolment, [started_event(enrolment, tenant=tenant, actor=person)]
+        started: list[Staged] = [started_event(enrolment, tenant=tenant, actor=person)]
+        await _record(ctx, repo, started, enrolment, version)
+        return enrolment, started
 
     return await ctx.commit(tenant, work)
 
@@ -347,7 +402,13 @@ async def open_(ctx: Context, principal: Principal, enrolment_id: str) -> Enrolm
         if not started:
             return enrolment, []
         await repo.save_enrolment(opened)
-        return opened, [started_event(opened, tenant=principal.tenant, actor=opened.person_id)]
+        events: list[Staged] = [
+            started_event(opened, tenant=principal.tenant, actor=opened.person_id)
+        ]
+        version = await repo.version(opened.content_id, opened.version)
+        if version is not None:
+            await _record(ctx, repo, events, opened, version)
+        return opened, events
 
     return await ctx.commit(principal.tenant, work)
 
@@ -381,6 +442,7 @@ async def save_answer(
         events: list[Staged] = []
         if started:
             events.append(started_event(opened, tenant=principal.tenant, actor=opened.person_id))
+            await _record(ctx, repo, events, opened, version)
         await repo.save_enrolment(opened.model_copy(update={"last_activity_at": now}))
         return answer, events
 
@@ -410,9 +472,11 @@ async def complete_step(
             enrolment, step, now, score=answer.score if answer and step.kind == "quiz" else None
         )
         await repo.save_enrolment(outcome.enrolment)
-        return outcome.enrolment, step_events(
+        events = step_events(
             outcome, step.id, step.kind, tenant=principal.tenant, actor=enrolment.person_id
         )
+        await _record(ctx, repo, events, outcome.enrolment, version)
+        return outcome.enrolment, events
 
     return await ctx.commit(principal.tenant, work)
 

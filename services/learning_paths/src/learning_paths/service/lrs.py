@@ -9,67 +9,32 @@ so one query answers "what did this person do" without showing anyone else's lea
 
 from __future__ import annotations
 
-import itertools
-import time
 import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from wijkkracht_common.auth import Principal
 
-from learning_paths.adapters.lrs import LrsStore, StoredStatement
+from learning_paths.adapters.lrs import (
+    CLOCK,
+    LrsStore,
+    StoredStatement,
+    document_of,
+    seq_time,
+    time_seq,
+)
 from learning_paths.domain.xapi import formats, multipart
 from learning_paths.domain.xapi import statements as rules
 from learning_paths.domain.xapi.errors import XapiError
+from learning_paths.domain.xapi.statements import person_of
 from learning_paths.domain.xapi.validation import VOIDED, check_statement
 from learning_paths.service.context import Context
 
 MAX_LIMIT = 500
 DEFAULT_LIMIT = 100
 REF_SCAN_LIMIT = 10_000
-
-
-class SeqClock:
-    """Statement order: milliseconds of `stored` × 1000 + a counter, increasing in this
-    process; `stored` is read back from it, so both orders agree."""
-
-    def __init__(self) -> None:
-        self._last = 0
-        self._inflight: dict[int, int] = {}
-        self._tickets = itertools.count()
-
-    def take(self, count: int) -> list[int]:
-        now = int(time.time() * 1000) * 1000
-        start = max(self._last + 1, now)
-        self._last = start + count - 1
-        return list(range(start, start + count))
-
-    def begin(self, first_seq: int) -> int:
-        ticket = next(self._tickets)
-        self._inflight[ticket] = first_seq
-        return ticket
-
-    def end(self, ticket: int) -> None:
-        self._inflight.pop(ticket, None)
-
-    def consistent_through(self) -> datetime:
-        """Every statement stored before this moment can be read now (writes still in
-        flight in this process hold it back to just before their `stored`)."""
-        if self._inflight:
-            first = min(self._inflight.values())
-            return seq_time(first - 1000)
-        return datetime.now(UTC)
-
-
-def seq_time(seq: int) -> datetime:
-    return datetime.fromtimestamp(seq // 1000 / 1000, UTC)
-
-
-def time_seq(moment: datetime) -> int:
-    """The first seq of the millisecond after `moment` (exclusive bounds on `stored`)."""
-    return (int(moment.timestamp() * 1000) + 1) * 1000
 
 
 @dataclass(frozen=True)
@@ -89,52 +54,6 @@ def caller_of(principal: Principal, home_page: str) -> Caller:
         "account": {"homePage": home_page, "name": principal.subject},
     }
     return Caller(principal, agent, principal.person_id)
-
-
-def person_of(agent: Mapping[str, Any] | None, home_page: str) -> str | None:
-    account = (agent or {}).get("account")
-    if isinstance(account, dict) and account.get("homePage") == home_page:
-        name = account.get("name")
-        return str(name) if name else None
-    return None
-
-
-def _persons(keys: rules.Keys, home_page: str) -> list[str]:
-    prefix = f"account|{home_page}|"
-    return sorted({k[len(prefix) :] for k in keys.related_agents if k.startswith(prefix)})
-
-
-def document_of(
-    statement: Mapping[str, Any], seq: int, home_page: str, *, voided: bool = False
-) -> dict[str, Any]:
-    """The stored document: the statement and the keys queries use (see adapters/lrs.py)."""
-    keys = rules.keys_of(statement)
-    activity = keys.activity
-    doc: dict[str, Any] = {
-        "_id": str(statement["id"]).lower(),
-        "seq": seq,
-        "st": statement,
-        "voided": int(voided),
-        "actor": keys.actor,
-        "oagent": keys.object_agent,
-        "verb": keys.verb,
-        "act": activity,
-        "aa": f"{keys.actor}\x1f{activity}" if activity and keys.actor else None,
-        "reg": keys.registration,
-        "ragents": sorted(keys.related_agents),
-        "racts": sorted(keys.related_activities),
-        "persons": _persons(keys, home_page),
-        "owner": person_of(statement.get("actor"), home_page),
-        "att": sorted({str(a["sha2"]).lower() for a in statement.get("attachments") or []}),
-    }
-    # a voiding statement targets a statement too: both count for filters (xAPI "Filter
-    # Conditions for StatementRefs")
-    target = keys.ref or keys.voids
-    if target:
-        doc["ref"], doc["hasref"] = target, 1
-    if keys.voids:
-        doc["voids"] = keys.voids
-    return doc
 
 
 @dataclass
@@ -183,7 +102,7 @@ class Lrs:
     def __init__(self, ctx: Context, home_page: str) -> None:
         self.ctx = ctx
         self.home_page = home_page
-        self.clock = SeqClock()
+        self.clock = CLOCK
         self._definitions: dict[tuple[str, str], int] = {}  # (tenant, activity) → hash
 
     def store_of(self, db: Any, session: Any = None) -> LrsStore:

@@ -20,9 +20,10 @@ from learning_paths.adapters.lrs import Document, LrsStore
 from learning_paths.domain.xapi import formats
 from learning_paths.domain.xapi import statements as rules
 from learning_paths.domain.xapi.errors import XapiError
+from learning_paths.domain.xapi.statements import person_of
 from learning_paths.domain.xapi.validation import actor as check_actor
 from learning_paths.service.context import Context
-from learning_paths.service.lrs import Caller, person_of
+from learning_paths.service.lrs import Caller
 
 Kind = Literal["state", "activity_profile", "agent_profile"]
 

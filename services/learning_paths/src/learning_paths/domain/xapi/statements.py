@@ -34,6 +34,14 @@ def agent_key(agent: Mapping[str, Any]) -> str | None:
     return None
 
 
+def person_of(agent: Mapping[str, Any] | None, home_page: str) -> str | None:
+    account = (agent or {}).get("account")
+    if isinstance(account, dict) and account.get("homePage") == home_page:
+        name = account.get("name")
+        return str(name) if name else None
+    return None
+
+
 def ifi_only(agent: Mapping[str, Any]) -> dict[str, Any]:
     kept: dict[str, Any] = {k: agent[k] for k in IFIS if k in agent}
     if "objectType" in agent:
