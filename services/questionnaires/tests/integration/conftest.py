@@ -23,7 +23,7 @@ from questionnaires.domain.catalog import shipped_instrument
 from questionnaires.domain.definition import InstrumentDefinition, Item
 from questionnaires.main import create_app
 from questionnaires.settings import Settings
-from wijkkracht_common.events.envelope import EventData, new_event
+from wijkkracht_common.events.envelope import Envelope, EventData, new_event
 from wijkkracht_common.messaging import ensure_streams
 from wijkkracht_common.testing.issuer import TestIssuer
 from wijkkracht_common.testing.plugin import MailSink, TwoTenants
@@ -136,6 +136,12 @@ class Harness:
             organisation=organisation,
             actor="test",
         )
+        await self.send(envelope)
+        return envelope.id
+
+    async def send(self, envelope: Envelope[Any], *, msg_id: str | None = None) -> None:
+        """Publish an envelope to JetStream; the same envelope under another `msg_id` is a
+        redelivery the stream does not de-duplicate."""
         nc = await nats.connect(self.nats_url)
         try:
             js = nc.jetstream()
@@ -143,11 +149,10 @@ class Harness:
             await js.publish(
                 envelope.nats_subject,
                 envelope.model_dump_json().encode(),
-                headers={"Nats-Msg-Id": envelope.id},
+                headers={"Nats-Msg-Id": msg_id or envelope.id},
             )
         finally:
             await nc.drain()
-        return envelope.id
 
     async def consumer_info(self, durable: str, stream: str = "IDENTITY") -> Any:
         """The service's durable consumer (e.g. to wait until it acknowledged everything)."""

@@ -1,5 +1,5 @@
-"""Subscribers: identity's consents, tenants and erasure requests; effect measurement's
-follow-ups.
+"""Subscribers: identity's consents, tenants, erasure and export requests; effect
+measurement's follow-ups.
 
 Consent is the platform's one projection (`wijkkracht_common.consent.
 register_consent_projection`). Every other event is applied through
@@ -7,7 +7,7 @@ register_consent_projection`). Every other event is applied through
 claim, the effect and its follow-up events in one transaction, so a redelivered event has no
 second effect; events about a person pass `person=`, so nothing is written back after the
 person's erasure. The effects live in the service layer, one module each: `tenant_registry`,
-`erasure`, `followups`.
+`erasure`, `followups`; the export's part (`export`) through `wijkkracht_common.export`.
 """
 
 from __future__ import annotations
@@ -18,12 +18,16 @@ from wijkkracht_common.consent import register_consent_projection
 from wijkkracht_common.errors import NotFound
 from wijkkracht_common.events.effect_measurement import FollowupDue
 from wijkkracht_common.events.envelope import Envelope
-from wijkkracht_common.events.identity import PersonErasureRequested, TenantCreated
+from wijkkracht_common.events.identity import (
+    PersonErasureRequested,
+    PersonExportRequested,
+    TenantCreated,
+)
 from wijkkracht_common.messaging import Delivery, PermanentError, subscribe
 from wijkkracht_common.runtime import ServiceRuntime
 from wijkkracht_common.tenancy import PLATFORM_TENANT
 
-from questionnaires.service import erasure, followups, instruments, tenant_registry
+from questionnaires.service import erasure, export, followups, instruments, tenant_registry
 from questionnaires.service.context import SERVICE, Context
 
 
@@ -54,6 +58,9 @@ def register_consumers(ctx: Context, runtime: ServiceRuntime) -> None:
         )
         return await uow.apply_once(envelope, delivery, effect)
 
+    async def on_export(envelope: Envelope[PersonExportRequested], delivery: Delivery) -> bool:
+        return await export.contribute(ctx, runtime, envelope, delivery)
+
     async def on_followup(envelope: Envelope[FollowupDue], delivery: Delivery) -> bool:
         d = envelope.data
         try:
@@ -73,6 +80,7 @@ def register_consumers(ctx: Context, runtime: ServiceRuntime) -> None:
     handlers: list[tuple[type[Any], Any]] = [
         (TenantCreated, on_tenant),
         (PersonErasureRequested, on_erasure),
+        (PersonExportRequested, on_export),
         (FollowupDue, on_followup),
     ]
     for event_cls, handler in handlers:

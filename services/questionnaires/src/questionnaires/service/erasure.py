@@ -28,6 +28,7 @@ from wijkkracht_common.events.questionnaires import QuestionnairesPersonDataEras
 from wijkkracht_common.outbox import Staged
 
 from questionnaires.adapters.repositories import Effect, Repositories
+from questionnaires.service import invitations
 from questionnaires.service.context import Context
 
 
@@ -37,17 +38,14 @@ def erase_person(ctx: Context, tenant: str, *, person_id: str, actor: str | None
     async def effect(repos: Repositories) -> list[Staged]:
         records = await repos.responses.of_person(person_id)
         response_ids = [r.id for r in records]
-        invitations = {i.id: i for i in await repos.invitations.of_person(person_id)}
-        linked = {r.invitation_id for r in records if r.invitation_id} - invitations.keys()
-        for invitation in await repos.invitations.get_many(sorted(linked)):
-            invitations[invitation.id] = invitation
-        addresses = sorted({i.email for i in invitations.values() if i.email})
+        invited = await invitations.belonging_to(repos, person_id, records)
+        addresses = sorted({i.email for i in invited if i.email})
         submitted = sum(1 for r in records if r.status == "submitted")
         erased = {
             "responses": submitted,
             "responses_in_progress": len(records) - submitted,
             "shares": await repos.shares.delete_of_responses(response_ids),
-            "invitations": await repos.invitations.delete(sorted(invitations)),
+            "invitations": await repos.invitations.delete([i.id for i in invited]),
             "mails": await repos.mail.delete_to(addresses),
             "consents": await repos.consents.forget_person(person_id),
             "request_replays": await repos.privacy.forget_requests(person_id),

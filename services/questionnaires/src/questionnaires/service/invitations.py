@@ -29,6 +29,7 @@ from questionnaires.adapters.repositories import Repositories
 from questionnaires.domain.definition import InstrumentDefinition
 from questionnaires.domain.i18n import Language
 from questionnaires.domain.invitation import Invitation
+from questionnaires.domain.response_record import ResponseRecord
 from questionnaires.service import access, instruments, tenant_registry
 from questionnaires.service.context import Context
 from questionnaires.service.problems import not_found
@@ -226,6 +227,18 @@ async def create(
 
     stored = await ctx.commit(tenant, work, mail=email is not None)
     return present(stored, ctx.now())
+
+
+async def belonging_to(
+    repos: Repositories, person_id: str, records: Iterable[ResponseRecord]
+) -> list[Invitation]:
+    """The person's invitations (export, erasure): addressed to them, or linked to one of
+    their responses `records` (an e-mail invitation whose response they attached)."""
+    found = {i.id: i for i in await repos.invitations.of_person(person_id)}
+    linked = {r.invitation_id for r in records if r.invitation_id} - found.keys()
+    for invitation in await repos.invitations.get_many(sorted(linked)):
+        found[invitation.id] = invitation
+    return sorted(found.values(), key=lambda i: i.id)
 
 
 async def by_link_token(ctx: Context, tenant: str, token: str) -> Invitation:
