@@ -3,12 +3,13 @@ packages. The same routes serve `/modules` and `/paths`."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 from enum import Enum
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
-from fastapi.responses import HTMLResponse, JSONResponse
+from fastapi.responses import HTMLResponse, JSONResponse, Response
 from pydantic import BaseModel, Field
 from wijkkracht_common.auth import CurrentPrincipal
 from wijkkracht_common.errors import InvalidInput, field_error
@@ -21,7 +22,7 @@ from learning_paths.entrypoints.deps import Ctx
 from learning_paths.entrypoints.views import content_view, step_view, version_view
 from learning_paths.presentation.pages import page
 from learning_paths.service import content as content_service
-from learning_paths.service import problems
+from learning_paths.service import packages, problems
 
 router = APIRouter(tags=["content"])
 
@@ -232,3 +233,62 @@ def _register(collection: str, kind: ContentKind) -> None:
 
 _register("modules", "module")
 _register("paths", "path")
+
+
+@router.get(
+    "/modules/{content_id}/package",
+    tags=["modules"],
+    response_class=Response,
+    responses={200: {"content": {"application/zip": {}}}},
+)
+async def export_package(content_id: str, principal: CurrentPrincipal, ctx: Ctx) -> Response:
+    """The module as a package: cmi5.xml (cmi5 CourseStructure) and its Markdown."""
+    body = await packages.export(ctx, principal, content_id)
+    return Response(
+        body,
+        media_type="application/zip",
+        headers={"Content-Disposition": f'attachment; filename="{content_id}.zip"'},
+    )
+
+
+@router.post(
+    "/modules/packages",
+    tags=["modules"],
+    status_code=201,
+    max_body_size=packages.MAX_PACKAGE_BYTES,
+    openapi_extra={"requestBody": {"content": {"application/zip": {"schema": {"type": "string"}}}}},
+)
+async def import_package(
+    request: Request,
+    principal: CurrentPrincipal,
+    ctx: Ctx,
+    organisation: Annotated[str, Query(min_length=2, max_length=31)],
+    slug: Annotated[str, Query(pattern=SLUG.pattern)],
+    scope: Scope = "organisation",
+) -> JSONResponse:
+    """Import a cmi5 package (zip: cmi5.xml, optionally content/<variant>.md) as a draft
+    module; everything is checked first, nothing is stored when anything is wrong."""
+    body = await request.body()
+
+    async def produce() -> tuple[int, Any]:
+        made = await packages.import_package(
+            ctx, principal, organisation=organisation, slug=slug, scope=scope, package=body
+        )
+        return 201, {
+            **content_view(made.content),
+            "draft": version_view(made.version, "nl", editor=True),
+        }
+
+    db = await ctx.runtime.storage.tenant_db(principal.tenant)
+    return await idempotent(
+        db,
+        key=idempotency_key(request),
+        scope=f"{principal.subject}:packages",
+        body={
+            "organisation": organisation,
+            "slug": slug,
+            "scope": scope,
+            "package": hashlib.sha256(body).hexdigest(),
+        },
+        produce=produce,
+    )
