@@ -106,24 +106,30 @@ async def ensure_streams(
     producers: Sequence[str] = PRODUCERS,
     *,
     max_age_seconds: float | None = None,
+    replicas: int = 1,
 ) -> None:
-    """Create the platform's streams if missing, and give existing ones the bounded age
-    (idempotent; safe from every service). Every stream carries person ids, the dead-letter
-    stream whole payloads: all get `max_age_seconds` (architecture §9)."""
+    """Create the platform's streams if missing, and give existing ones the bounded age and
+    the replica count (idempotent; safe from every service). Every stream carries person ids,
+    the dead-letter stream whole payloads: all get `max_age_seconds` (architecture §9)."""
     streams = [
         *(stream_for(p, max_age_seconds=max_age_seconds) for p in producers),
         dlq_stream(max_age_seconds=max_age_seconds),
     ]
     for stream in streams:
         # JStream keeps its subjects outside `.config`; build the server config from both.
-        config = replace(stream.config, subjects=list(stream.subjects))
+        config = replace(stream.config, subjects=list(stream.subjects), num_replicas=replicas)
         try:
             info = await js.stream_info(stream.name)
         except NotFoundError:
             await js.add_stream(config)
             continue
+        changes: dict[str, Any] = {}
         if max_age_seconds is not None and abs(_age_of(info.config) - max_age_seconds) > 1e-3:
-            await js.update_stream(replace(info.config, max_age=max_age_seconds))
+            changes["max_age"] = max_age_seconds
+        if (info.config.num_replicas or 1) != replicas:
+            changes["num_replicas"] = replicas
+        if changes:
+            await js.update_stream(replace(info.config, **changes))
 
 
 def create_broker(settings: BaseServiceSettings, metrics: ServiceMetrics) -> NatsBroker:

@@ -164,7 +164,11 @@ class ServiceRuntime:
     @asynccontextmanager
     async def lifespan(self, _: Any = None) -> AsyncIterator[None]:
         await self.broker.connect()
-        await ensure_streams(self.js, max_age_seconds=self.settings.stream_max_age_days * 86_400)
+        await ensure_streams(
+            self.js,
+            max_age_seconds=self.settings.stream_max_age_days * 86_400,
+            replicas=self.settings.stream_replicas,
+        )
         await self.broker.start()
         if self._run_relay:
             self._publisher = PipelinedPublisher(self.nats)

@@ -118,6 +118,9 @@ class BaseServiceSettings(BaseSettings):
     #: Bounded age of the event streams (they carry person ids and facts about people): a
     #: message older than this is removed by NATS. Architecture §9: at most 30 days.
     stream_max_age_days: float = Field(default=30.0, gt=0, le=30)
+    #: JetStream replicas of every stream `ensure_streams` declares: 1 on one server, 3 on
+    #: the production cluster (deploy/k8s overlays set it).
+    stream_replicas: int = Field(default=1, ge=1, le=5)
 
     # Outgoing mail (invitations, verification links). Dev: the local sink of `make run`.
     smtp_host: str = "127.0.0.1"
