@@ -17,7 +17,7 @@ from questionnaires.domain.definition import InstrumentDefinition
 from questionnaires.domain.instrument import Instrument
 from questionnaires.domain.invitation import Invitation
 from questionnaires.domain.response import Response
-from questionnaires.domain.response_record import ResponseRecord, SubmitKey
+from questionnaires.domain.response_record import InviterShare, ResponseRecord, SubmitKey
 
 Document = dict[str, Any]
 
@@ -119,13 +119,38 @@ def response_doc(record: ResponseRecord) -> Document:
         "params": dict(record.params),
         "resume_hash": record.resume_hash,
         "started_by": record.started_by,
+        "inviter_share": inviter_share_doc(record.inviter_share),
     }
+
+
+def inviter_share_doc(share: InviterShare | None) -> Document | None:
+    """A sub-document (its date-time keeps its type on every engine, even under `$set`);
+    `shared` as yes/no: a boolean written with `$set` may read back as 1/0."""
+    if share is None:
+        return None
+    return {
+        "organisation": share.organisation,
+        "shared": "yes" if share.shared else "no",
+        "at": share.at,
+    }
+
+
+def inviter_share_of(doc: Document | None) -> InviterShare | None:
+    at = stored_datetime(doc.get("at")) if doc else None
+    if doc is None or at is None:
+        return None
+    return InviterShare(doc["organisation"], doc["shared"] == "yes", at)
 
 
 def record_of(doc: Document) -> ResponseRecord:
     key = doc.get("submit_key")
+    response = Response.model_validate_json(doc["body"])
+    if response.subject_id != doc.get("person_id"):
+        # The plain field decides: attaching a response to an account sets it conditionally,
+        # and a save racing the attach may still write the body without the person.
+        response = response.model_copy(update={"subject_id": doc.get("person_id")})
     return ResponseRecord(
-        response=Response.model_validate_json(doc["body"]),
+        response=response,
         purpose=doc["purpose"],
         organisation=doc.get("organisation"),
         invitation_id=doc.get("invitation_id"),
@@ -134,6 +159,7 @@ def record_of(doc: Document) -> ResponseRecord:
         resume_hash=doc.get("resume_hash"),
         started_by=doc.get("started_by"),
         submit_key=SubmitKey(key, doc.get("submit_fingerprint") or "") if key else None,
+        inviter_share=inviter_share_of(doc.get("inviter_share")),
     )
 
 

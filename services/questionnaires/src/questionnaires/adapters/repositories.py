@@ -45,6 +45,7 @@ from questionnaires.adapters.documents import (
     instrument_of,
     invitation_doc,
     invitation_of,
+    inviter_share_doc,
     record_of,
     response_doc,
     response_fields,
@@ -52,7 +53,7 @@ from questionnaires.adapters.documents import (
 from questionnaires.domain.definition import Status
 from questionnaires.domain.instrument import Instrument, instrument_key
 from questionnaires.domain.invitation import OPEN_STATES, REMINDABLE_STATES, Invitation
-from questionnaires.domain.response_record import ResponseRecord
+from questionnaires.domain.response_record import InviterShare, ResponseRecord
 
 Db = Database[dict[str, Any]]
 T = TypeVar("T")
@@ -124,6 +125,15 @@ class ResponseRepository(Protocol):
         """Every response of the person, whatever its status."""
         ...
 
+    async def set_inviter_share(self, response_id: str, share: InviterShare) -> None:
+        """The resident's choice about the inviting organisation (any status)."""
+        ...
+
+    async def attach(self, attached: ResponseRecord) -> bool:
+        """Store the person of `attached` (`ResponseRecord.attached_to`) if the stored
+        response has none yet; False otherwise."""
+        ...
+
     async def delete(self, response_ids: Sequence[str]) -> int: ...
 
     async def unlink_staff(self, staff_id: str, tombstone: str) -> int:
@@ -184,6 +194,11 @@ class InvitationRepository(Protocol):
 
     async def unlink_inviter(self, staff_id: str, tombstone: str) -> int:
         """Invitations sent by `staff_id` name `tombstone` instead; how many."""
+        ...
+
+    async def attach(self, invitation_id: str, person_id: str) -> None:
+        """An e-mail invitation becomes the person's (their response was attached), if it
+        names nobody yet."""
         ...
 
     async def page_of_person(
@@ -463,6 +478,26 @@ class MongoResponses(_OnDatabase):
         )
         return [record_of(d) for d in docs]
 
+    async def set_inviter_share(self, response_id: str, share: InviterShare) -> None:
+        await self._db[RESPONSES].update_one(
+            {"_id": response_id},
+            {"$set": {"inviter_share": inviter_share_doc(share)}},
+            session=self._session,
+        )
+
+    async def attach(self, attached: ResponseRecord) -> bool:
+        result = await self._db[RESPONSES].update_one(
+            {"_id": attached.id, "person_id": None},
+            {
+                "$set": {
+                    "person_id": attached.person_id,
+                    "body": attached.response.model_dump_json(),
+                }
+            },
+            session=self._session,
+        )
+        return result.matched_count == 1
+
     async def delete(self, response_ids: Sequence[str]) -> int:
         if not response_ids:
             return 0
@@ -631,6 +666,13 @@ class MongoInvitations(_OnDatabase):
             {"invited_by": staff_id}, {"$set": {"invited_by": tombstone}}, session=self._session
         )
         return int(result.modified_count)
+
+    async def attach(self, invitation_id: str, person_id: str) -> None:
+        await self._db[INVITATIONS].update_one(
+            {"_id": invitation_id, "person_id": None},
+            {"$set": {"person_id": person_id}},
+            session=self._session,
+        )
 
     async def page_of_person(
         self, person_id: str, *, limit: int, cursor: str | None

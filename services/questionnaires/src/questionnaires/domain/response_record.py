@@ -1,6 +1,7 @@
 """A response as this service keeps it: the `Response` aggregate and the context of its start
 (purpose, organisation, invitation and trajectory, parameters), the hash of an anonymous
-resume token, who started it, and the Idempotency-Key of its submit.
+resume token, who started it, the Idempotency-Key of its submit, and, for an invited
+response, the resident's choice whether the inviting organisation may see the answers.
 
 Records are immutable like the aggregate; a change returns a new record.
 """
@@ -9,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
+from datetime import datetime
 
 from wijkkracht_common.events.questionnaires import InstrumentPurpose
 
@@ -24,6 +26,16 @@ class SubmitKey:
 
 
 @dataclass(frozen=True, slots=True)
+class InviterShare:
+    """The resident's choice at the end of an invited response: may the inviting
+    organisation see the answers (`shared`), decided at `at`."""
+
+    organisation: str
+    shared: bool
+    at: datetime
+
+
+@dataclass(frozen=True, slots=True)
 class ResponseRecord:
     response: Response
     purpose: InstrumentPurpose
@@ -34,6 +46,7 @@ class ResponseRecord:
     resume_hash: str | None = None  # anonymous responses: hash of the resume token
     started_by: str | None = None  # the person or staff subject who started it
     submit_key: SubmitKey | None = None
+    inviter_share: InviterShare | None = None
 
     @property
     def id(self) -> str:
@@ -62,6 +75,19 @@ class ResponseRecord:
         """The record of a submit (`key`: its Idempotency-Key, kept for retries)."""
         return replace(self, response=response, submit_key=key or self.submit_key)
 
+    @property
+    def shared_with_inviter(self) -> InviterShare | None:
+        """The share, if the resident allowed the inviting organisation to see the answers."""
+        share = self.inviter_share
+        return share if share is not None and share.shared else None
+
+    def with_inviter_share(self, share: InviterShare) -> ResponseRecord:
+        return replace(self, inviter_share=share)
+
+    def attached_to(self, person_id: str) -> ResponseRecord:
+        """An anonymous (invited) response attached to the account the resident made later."""
+        return replace(self, response=self.response.model_copy(update={"subject_id": person_id}))
+
     def without_staff(self, staff_id: str, tombstone: str) -> ResponseRecord:
         """The record with a (now erased) staff member unlinked: who assisted or started it
         becomes `tombstone` (the response still shows that it was assisted), and the submit's
@@ -78,4 +104,4 @@ class ResponseRecord:
         )
 
 
-__all__ = ["ResponseRecord", "SubmitKey"]
+__all__ = ["InviterShare", "ResponseRecord", "SubmitKey"]

@@ -88,6 +88,16 @@ class AnonymousStart(_Body):
     )
 
 
+class InvitationShareChoice(_Body):
+    share: bool = Field(description="may the inviting organisation see the answers")
+
+
+class AttachResponse(_Body):
+    invitation_token: str = Field(
+        min_length=1, max_length=200, description="the token of the invitation's e-mail link"
+    )
+
+
 class SaveAnswers(_Body):
     answers: dict[Annotated[str, Field(max_length=64)], ItemAnswer] = Field(max_length=MAX_ANSWERS)
 

@@ -20,12 +20,19 @@ from questionnaires.entrypoints.deps import (
     AnonymousStart,
     Ctx,
     FastJSONResponse,
+    InvitationShareChoice,
     LangParam,
     SaveAnswers,
     SubmitBody,
     body_limit,
 )
-from questionnaires.service import invitations, responses, results, tenant_registry
+from questionnaires.service import (
+    invitation_answers,
+    invitations,
+    responses,
+    results,
+    tenant_registry,
+)
 from questionnaires.service.context import Context
 
 router = APIRouter(
@@ -129,6 +136,21 @@ async def submit_anonymous(
         ctx, tenant, record, actor=None, answers=payload.answers, key=key
     )
     return FastJSONResponse(out, headers={"Idempotent-Replay": "true"} if replayed else None)
+
+
+@router.put("/anonymous-responses/{response_id}/invitation-share")
+async def choose_invitation_share_anonymous(
+    tenant: TenantPath,
+    response_id: str,
+    body: InvitationShareChoice,
+    ctx: Ctx,
+    x_resume_token: ResumeToken = None,
+) -> dict[str, Any]:
+    """The choice at the end of a response started from an invitation's e-mail link: may the
+    inviting organisation see the answers? (Changeable here until the response is attached
+    to an account.)"""
+    record = await responses.load_anonymous(ctx, tenant, response_id, x_resume_token)
+    return await invitation_answers.choose(ctx, tenant, record, share=body.share, actor=None)
 
 
 @router.get("/anonymous-responses/{response_id}/chart.svg", response_class=Response)

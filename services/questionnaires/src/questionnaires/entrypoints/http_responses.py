@@ -14,15 +14,17 @@ from wijkkracht_common.auth import CurrentPrincipal
 from wijkkracht_common.pagination import CursorParam, LimitParam
 
 from questionnaires.entrypoints.deps import (
+    AttachResponse,
     CompareParam,
     Ctx,
     FastJSONResponse,
+    InvitationShareChoice,
     LangParam,
     SaveAnswers,
     StartResponse,
     SubmitBody,
 )
-from questionnaires.service import invitations, responses, results
+from questionnaires.service import invitation_answers, invitations, responses, results
 from questionnaires.service.sharing import log_view
 
 router = APIRouter(tags=["responses"])
@@ -102,6 +104,28 @@ async def submit(
         ctx, principal, record, answers=payload.answers, key=key
     )
     return FastJSONResponse(out, headers=REPLAY if replayed else None)
+
+
+@router.put("/responses/{response_id}/invitation-share")
+async def choose_invitation_share(
+    response_id: str, body: InvitationShareChoice, principal: CurrentPrincipal, ctx: Ctx
+) -> dict[str, Any]:
+    """At the end of an invited response: may the inviting organisation see the answers
+    (`invitation_share` in the response says it in plain words)? Yes: shared with that
+    organisation, and identity records it as `share_results` consent. Only the resident the
+    response belongs to (404 otherwise); the same choice again changes nothing; "no" after
+    "yes" is taken back in identity's consents (409)."""
+    return await invitation_answers.choose_as(ctx, principal, response_id, share=body.share)
+
+
+@router.post("/responses/{response_id}/attachment")
+async def attach_response(
+    response_id: str, body: AttachResponse, principal: CurrentPrincipal, ctx: Ctx
+) -> dict[str, Any]:
+    """Attach a response filled in from an invitation's e-mail link (without an account) to
+    the caller's account; proof: the token of the link in the e-mail. 404 for a wrong token
+    or another person's response; again: the same answer."""
+    return await invitation_answers.attach(ctx, principal, response_id, body.invitation_token)
 
 
 @router.get("/responses/{response_id}")

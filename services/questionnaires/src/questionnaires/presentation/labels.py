@@ -26,6 +26,15 @@ FILLED_IN_WITH_HELP = t(
     "Samen met een medewerker ingevuld", "Filled in together with a staff member"
 )
 PRINT = t("Afdrukken", "Print")
+# At the end of an invited response (B1): may the inviting organisation see the answers?
+SHARE_WITH_INVITER = t(
+    "Mag {organisation} uw antwoorden zien? Dan kunt u erover praten in het eerste gesprek. "
+    "U kunt dit later altijd weer intrekken.",
+    "May {organisation} see your answers? Then you can talk about them in your first "
+    "conversation. You can always take this back later.",
+)
+SHARE_YES = t("Ja, dat mag", "Yes, they may")
+SHARE_NO = t("Nee, liever niet", "No, I would rather not")
 OUT_OF_TEN = t("van de 10", "out of 10")
 
 _MONTHS = {

@@ -3,8 +3,11 @@
 Rules (README "Roles and sharing"):
 - A response is seen by the resident it belongs to; by the professional or volunteer who
   filled it in with them (`assisted`); by any other professional or volunteer only once it
-  is submitted and the resident granted `share_results` to one of the caller's organisations.
-  Everyone else gets 404, so the existence of a response is not revealed.
+  is submitted and the resident granted `share_results` to one of the caller's organisations,
+  or, for an invited response, allowed the inviting organisation to see the answers at its
+  end (`InviterShare`; for a response with a person, until a `share_results` revocation for
+  that organisation newer than the choice). Everyone else gets 404, so the existence of a
+  response is not revealed.
 - A response is changed (answers, submit) by the resident it belongs to or the staff member
   who assists; an anonymous one only with its resume token.
 - A FHIR export by someone else needs `share_with_gp` for one of the caller's organisations
@@ -27,7 +30,7 @@ from wijkkracht_common.events.identity import ConsentPurpose
 from questionnaires.adapters.repositories import ConsentRepository
 from questionnaires.domain.instrument import Instrument
 from questionnaires.domain.invitation import Invitation
-from questionnaires.domain.response_record import ResponseRecord
+from questionnaires.domain.response_record import InviterShare, ResponseRecord
 from questionnaires.service.tokens import token_matches
 
 STAFF_ROLES = ("professional", "volunteer")
@@ -73,10 +76,25 @@ async def viewer_of(
         return Viewer("owner")
     if record.assisted_by == principal.subject and principal.has_role(*STAFF_ROLES):
         return Viewer("assisted", record.organisation)
-    if person is None or record.status != "submitted":
+    if record.status != "submitted":
         return None
-    organisations = await consenting_organisations(consents, principal, person, "share_results")
-    return Viewer("share_results", organisations[0]) if organisations else None
+    if person is not None:
+        organisations = await consenting_organisations(consents, principal, person, "share_results")
+        if organisations:
+            return Viewer("share_results", organisations[0])
+    share = record.shared_with_inviter
+    if share is None or not is_staff_of(principal, share.organisation):
+        return None
+    if person is not None and await _revoked_since(consents, person, share):
+        return None
+    # The choice is a `share_results` consent for that organisation (identity records it).
+    return Viewer("share_results", share.organisation)
+
+
+async def _revoked_since(consents: ConsentRepository, person_id: str, share: InviterShare) -> bool:
+    """The resident revoked `share_results` for the organisation after choosing to share."""
+    state = await consents.state(person_id, share.organisation, "share_results")
+    return state is not None and not state.granted and state.at >= share.at
 
 
 def is_assisting(principal: Principal, record: ResponseRecord) -> bool:
@@ -86,6 +104,10 @@ def is_assisting(principal: Principal, record: ResponseRecord) -> bool:
 def may_change(principal: Principal, record: ResponseRecord) -> bool:
     owner = record.person_id is not None and record.person_id == principal.person_id
     return owner or is_assisting(principal, record)
+
+
+def is_owner(principal: Principal, record: ResponseRecord) -> bool:
+    return record.person_id is not None and record.person_id == principal.person_id
 
 
 def may_change_anonymously(record: ResponseRecord, resume_token: str | None) -> bool:
@@ -206,6 +228,7 @@ __all__ = [
     "instrument_visible",
     "invitation_viewer",
     "is_assisting",
+    "is_owner",
     "is_staff_of",
     "may_change",
     "may_change_anonymously",

@@ -28,6 +28,7 @@ from questionnaires.domain.i18n import Language
 from questionnaires.domain.invitation import Invitation
 from questionnaires.domain.response import Response
 from questionnaires.domain.response_record import ResponseRecord, SubmitKey
+from questionnaires.presentation import labels as L
 from questionnaires.service import access, instruments, invitations, tenant_registry
 from questionnaires.service.access import Viewer
 from questionnaires.service.context import Context
@@ -534,4 +535,27 @@ def present(record: ResponseRecord, *, include_answers: bool = True) -> dict[str
     out["result"] = nested["result"]
     if include_answers:
         out["answers"] = nested["answers"]
+    if record.invitation_id is not None:
+        share = invitation_share(record)
+        if share is not None:
+            out["invitation_share"] = share
     return out
+
+
+def invitation_share(record: ResponseRecord) -> dict[str, Any] | None:
+    """The question at the end of an invited response, and the resident's choice (None for a
+    response without an inviting organisation)."""
+    share = record.inviter_share
+    organisation = share.organisation if share is not None else record.organisation
+    if organisation is None:
+        return None
+    return {
+        "organisation": organisation,
+        "question": L.SHARE_WITH_INVITER.substitute({"organisation": organisation}).model_dump(),
+        "options": [
+            {"share": True, "label": L.SHARE_YES.model_dump()},
+            {"share": False, "label": L.SHARE_NO.model_dump()},
+        ],
+        "choice": None if share is None else ("shared" if share.shared else "declined"),
+        "chosen_at": share.at.isoformat() if share is not None else None,
+    }

@@ -28,7 +28,7 @@ from questionnaires.adapters.repositories import (
 from questionnaires.domain.definition import Status
 from questionnaires.domain.instrument import Instrument
 from questionnaires.domain.invitation import OPEN_STATES, REMINDABLE_STATES, Invitation
-from questionnaires.domain.response_record import ResponseRecord
+from questionnaires.domain.response_record import InviterShare, ResponseRecord
 from questionnaires.service.context import Context
 from questionnaires.settings import Settings
 from wijkkracht_common.auth import Principal
@@ -180,6 +180,16 @@ class FakeResponses:
             (r for r in self.s.responses.values() if r.person_id == person_id), key=lambda r: r.id
         )
 
+    async def set_inviter_share(self, response_id: str, share: InviterShare) -> None:
+        self.s.responses[response_id] = self.s.responses[response_id].with_inviter_share(share)
+
+    async def attach(self, attached: ResponseRecord) -> bool:
+        current = self.s.responses.get(attached.id)
+        if current is None or current.person_id is not None:
+            return False
+        self.s.responses[attached.id] = current.attached_to(attached.person_id or "")
+        return True
+
     async def delete(self, response_ids: Sequence[str]) -> int:
         gone = [i for i in response_ids if i in self.s.responses]
         for response_id in gone:
@@ -291,6 +301,10 @@ class FakeInvitations:
         for invitation_id in sent:
             self._update(invitation_id, invited_by=tombstone)
         return len(sent)
+
+    async def attach(self, invitation_id: str, person_id: str) -> None:
+        if self.s.invitations[invitation_id].person_id is None:
+            self._update(invitation_id, person_id=person_id)
 
     async def page_of_person(
         self, person_id: str, *, limit: int, cursor: str | None
