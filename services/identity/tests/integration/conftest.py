@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -113,12 +114,13 @@ class App:
         roles: dict[str, list[Role]],
         *,
         pc4: str | None = None,
+        display_name: str | None = None,
     ) -> str:
         person, _ = await people.register_person(
             self.ctx,
             tenant,
             people.NewPerson(
-                display_name=f"Person {email}",
+                display_name=display_name or f"Person {email}",
                 email=email,
                 password=PASSWORD if email else None,
                 pc4=pc4,
@@ -146,9 +148,9 @@ async def drop_databases(settings: Settings) -> None:
         storage.close()
 
 
-@pytest.fixture
-async def identity(settings_factory: Callable[..., Settings]) -> AsyncIterator[App]:
-    settings = settings_factory()
+@asynccontextmanager
+async def running(settings: Settings) -> AsyncIterator[App]:
+    """The app with these settings, started; its databases dropped afterwards."""
     app = create_app(settings)
     try:
         async with (
@@ -160,3 +162,9 @@ async def identity(settings_factory: Callable[..., Settings]) -> AsyncIterator[A
             yield App(app, http)
     finally:
         await drop_databases(settings)
+
+
+@pytest.fixture
+async def identity(settings_factory: Callable[..., Settings]) -> AsyncIterator[App]:
+    async with running(settings_factory()) as app:
+        yield app

@@ -12,7 +12,7 @@ import pytest
 from identity.adapters import schema as c
 from identity.adapters.repositories import MongoRepositories
 from identity.domain.roles import Role
-from identity.service.erasure import erasure_key, purge_streams
+from identity.service.erasure import erasure_key
 from wijkkracht_common.events.common import PersonDataErasedBase
 from wijkkracht_common.events.effect_measurement import EffectsPersonDataErased
 from wijkkracht_common.events.envelope import new_event, new_event_id
@@ -24,6 +24,7 @@ from wijkkracht_common.testing.plugin import TwoTenants
 
 from .conftest import App
 from .oauth_helpers import A, authorization_code, exchange, login, public_client
+from .privacy_helpers import purged
 from .test_events_and_consent import stream_events
 
 pytestmark = pytest.mark.integration
@@ -225,7 +226,7 @@ async def test_erasure_waits_for_every_service_then_erases_identity_data(
     ]
 
     # The stream purge removes every message that names the person, then forgets the id.
-    assert await eventually(lambda: purge_streams(identity.ctx), timeout=30)
+    assert await purged(identity.ctx)
     final = await view()
     assert final["status"] == "completed" and final["purged_at"]
     assert await scan_streams(identity.ctx.runtime.js, t, resident) == []

@@ -273,6 +273,9 @@ class FakeErasedPersons:
     async def remember(self, tenant: str, person_id: str) -> None:
         self.remembered.add((tenant, person_id))
 
+    async def contains(self, tenant: str, person_id: str) -> bool:
+        return (tenant, person_id) in self.remembered
+
 
 class FakeExports:
     def __init__(self) -> None:

@@ -23,7 +23,7 @@ from typing import Any, Protocol
 
 from wijkkracht_common.access_log import ACCESS_LOG, anonymise_resident, record_access
 from wijkkracht_common.auth import Principal
-from wijkkracht_common.erasure import remember_erased, retention_tombstone
+from wijkkracht_common.erasure import is_erased, remember_erased, retention_tombstone
 from wijkkracht_common.events.envelope import new_event_id
 from wijkkracht_common.idempotency import IDEMPOTENCY
 from wijkkracht_common.mail import Mail, stage_mail
@@ -148,6 +148,7 @@ class ErasedPersons(Protocol):
     """One-way tombstones of erased persons: late events about them are dropped."""
 
     async def remember(self, tenant: str, person_id: str) -> None: ...
+    async def contains(self, tenant: str, person_id: str) -> bool: ...
 
 
 class Exports(Protocol):
@@ -636,6 +637,9 @@ class MongoErasures(_Mongo):
 class MongoErasedPersons(_Mongo):
     async def remember(self, tenant: str, person_id: str) -> None:
         await remember_erased(self._db, tenant, person_id, session=self._session)
+
+    async def contains(self, tenant: str, person_id: str) -> bool:
+        return await is_erased(self._db, tenant, person_id, session=self._session)
 
 
 class MongoExports(_Mongo):

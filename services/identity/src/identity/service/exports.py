@@ -203,6 +203,11 @@ async def on_part_exported(ctx: Identity, envelope: Envelope[X], delivery: Deliv
         return []
 
     applied = await apply_once(ctx.runtime, envelope, delivery, effect, person=data.person_id)
+    repos = await ctx.tenant(envelope.tenant)
+    if not applied and await repos.erased_persons.contains(envelope.tenant, data.person_id):
+        # A part stored after the person's erasure: dropped, and gone from the store too.
+        await export.delete_parts(ctx.runtime.js, [data.object_name])
+        return applied
     try:
         await assemble(ctx, envelope.tenant, data.export_id)
     except Exception:  # the part is recorded; `assemble_pending` tries again later
