@@ -48,6 +48,7 @@ async def seed_tenant(ctx: Context, tenant: str) -> str:
     reader = await ctx.reader(tenant)
     if not await reader.neighbourhoods():
         await reader.replace_neighbourhoods(DEMO_NEIGHBOURHOODS)
+        ctx.invalidate(tenant)
     data = demo_market(await _reference(ctx, tenant))
     counts = await ctx.runtime.commit(
         tenant, lambda db, session: _write(ctx, tenant, data, db, session), batch_events=True

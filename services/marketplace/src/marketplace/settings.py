@@ -14,6 +14,9 @@ class Settings(BaseServiceSettings):
     expiry_sweep_seconds: float = Field(default=300.0, gt=0)
     #: How often the digest of pending notifications is mailed (daily by default).
     digest_interval_seconds: float = Field(default=86_400.0, gt=0)
+    #: How long a process keeps a tenant's neighbourhood table and categories (projections
+    #: written by another replica show up within this time; this process's own at once).
+    reference_refresh_seconds: float = Field(default=5.0, ge=0)
     #: Public address of the marketplace front end, used in mails.
     public_url: str = "http://localhost:8080/marketplace"
     #: Small-cell threshold until the tenant's own arrives (identity's `tenant_created`).

@@ -12,6 +12,7 @@ from typing import Any
 
 from marketplace.adapters.repositories import PostFacts, PostQuery
 from marketplace.domain import ledger
+from marketplace.domain.categories import family_of
 from marketplace.domain.groups import Group, Membership
 from marketplace.domain.ledger import GroupStatistics, Movement, Transfer
 from marketplace.domain.matches import Match
@@ -22,7 +23,7 @@ from marketplace.domain.places import Neighbourhood
 from marketplace.domain.posts import Post, PostKind, PostStatus, remind_at
 from marketplace.domain.residents import Organisation, ResidentProfile
 from marketplace.domain.safety import Block, Certificate, Report, ReportStatus
-from marketplace.domain.volunteers import VolunteerProfile
+from marketplace.domain.volunteers import Helper, VolunteerProfile
 from marketplace.service.context import Context
 from marketplace.settings import Settings
 from wijkkracht_common.pagination import decode_cursor, encode_cursor
@@ -85,8 +86,10 @@ class FakeRepository:
     async def map_entry(self, entry_id: str) -> MapEntry | None:
         return self.s.map_entries.get(entry_id)
 
-    async def map_entries(self, category: str) -> list[MapEntry]:
-        return [e for e in self.s.map_entries.values() if category in e.categories]
+    async def map_entries(self, family: str) -> list[MapEntry]:
+        return [
+            e for e in self.s.map_entries.values() if family in {family_of(c) for c in e.categories}
+        ]
 
     async def social_map_record(self, organisation: str) -> str | None:
         found = [e for e in self.s.map_entries.values() if e.owner_organisation == organisation]
@@ -131,7 +134,7 @@ class FakeRepository:
                     return found, encode_cursor({"id": post.id})
         return found, None
 
-    async def open_offers(self, category: str, neighbourhood_code: str) -> list[Offer]:
+    async def open_offers(self, family: str, neighbourhood_code: str) -> list[Offer]:
         return [
             Offer(
                 p.id,
@@ -148,7 +151,7 @@ class FakeRepository:
             for p in self.s.posts.values()
             if p.status is PostStatus.OPEN
             and p.kind is PostKind.OFFER
-            and p.category == category
+            and family_of(p.category) == family
             and p.neighbourhood_code == neighbourhood_code
         ]
 
@@ -281,8 +284,12 @@ class FakeRepository:
     async def volunteer(self, person_id: str) -> VolunteerProfile | None:
         return self.s.volunteers.get(person_id)
 
-    async def volunteers_for(self, category: str) -> list[VolunteerProfile]:
-        return [v for v in self.s.volunteers.values() if v.active and category in v.categories]
+    async def helpers_for(self, family: str) -> list[Helper]:
+        return [
+            v.helper()
+            for v in self.s.volunteers.values()
+            if v.active and family in {family_of(c) for c in v.categories}
+        ]
 
     async def add_notifications(self, notifications: Sequence[Notification]) -> None:
         for n in notifications:

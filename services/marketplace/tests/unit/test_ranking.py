@@ -20,9 +20,8 @@ from marketplace.domain.matching import (
 from marketplace.domain.places import NeighbourhoodTable
 from marketplace.domain.posts import Post, PostKind, Scope, Timing, When
 from marketplace.domain.ranking import Signals, rank
-from marketplace.domain.residents import ResidentProfile
 from marketplace.domain.visibility import Viewer
-from marketplace.domain.volunteers import VolunteerProfile
+from marketplace.domain.volunteers import Helper, VolunteerProfile
 from marketplace.service.sourcing import candidate_sources
 from mp_fakes import FakeRepository, Store
 
@@ -60,15 +59,24 @@ def offer(
 
 
 def volunteer(
-    pid: str, *cats: str, hours: list[float] | None = None, days: list[int] | None = None
+    pid: str,
+    *cats: str,
+    hood: str = "DM01",
+    hours: list[float] | None = None,
+    days: list[int] | None = None,
 ) -> VolunteerProfile:
     return VolunteerProfile(
         person_id=pid,
         categories=list(cats),
         weekdays=days or [],
         response_hours=hours or [],
+        neighbourhood_code=hood,
         updated_at=NOW,
     )
+
+
+def helper(pid: str, *cats: str, **kw: object) -> Helper:
+    return volunteer(pid, *cats, **kw).helper()  # type: ignore[arg-type]
 
 
 def entry(eid: str, category: str, pc4: str, state: str = "fresh") -> MapEntry:
@@ -124,10 +132,7 @@ def test_no_repeats_of_the_same_helper_and_vog_where_required() -> None:
     ranked = candidates_for(
         request(),
         offers=[offer("o1", "wandelen", "DM01", "vera"), offer("o2", "wandelen", "DM02", "vera")],
-        volunteers=[
-            (volunteer("vera", "wandelen"), "DM01"),
-            (volunteer("wim", "wandelen"), "DM01"),
-        ],
+        volunteers=[helper("vera", "wandelen"), helper("wim", "wandelen")],
         entries=[],
         table=TABLE,
         categories=CATS,
@@ -143,9 +148,9 @@ def test_availability_and_responsiveness_order_equal_volunteers() -> None:
         tuesday,
         offers=[],
         volunteers=[
-            (volunteer("slow-any", "wandelen", hours=[72]), "DM01"),
-            (volunteer("fast-tue", "wandelen", hours=[1], days=[1]), "DM01"),
-            (volunteer("fast-wed", "wandelen", hours=[1], days=[2]), "DM01"),
+            helper("slow-any", "wandelen", hours=[72]),
+            helper("fast-tue", "wandelen", hours=[1], days=[1]),
+            helper("fast-wed", "wandelen", hours=[1], days=[2]),
         ],
         entries=[],
         table=TABLE,
@@ -202,10 +207,9 @@ async def test_tiered_reads_rank_like_reading_everything(
         all_offers.append(offer(post.id, code, hood, f"p{owner}"))
     volunteers = []
     for i, (codes, hood) in enumerate(helpers):
-        profile = volunteer(f"v{i}", *codes)
+        profile = volunteer(f"v{i}", *codes, hood=hood)
         await repo.save_volunteer(profile)
-        volunteers.append((profile, hood))
-        await repo.save_resident(ResidentProfile(f"v{i}", hood))
+        volunteers.append(profile.helper())
     wanted_post = request(category=wanted, radius=radius)
     viewer = Viewer("piet", neighbourhood_code="DM01")
     tiered = await candidate_sources(repo, wanted_post, viewer, TABLE, CATS, None, limit=limit)

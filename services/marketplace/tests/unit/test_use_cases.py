@@ -51,7 +51,11 @@ def names(runtime: FakeRuntime) -> list[str]:
 async def test_a_request_tells_the_volunteers_who_fit_by_their_choice(world: Any) -> None:
     ctx, runtime, store, clock = world
     store.volunteers["vera"] = VolunteerProfile(
-        person_id="vera", categories=["administratie"], email="v@x.test", updated_at=clock.now
+        person_id="vera",
+        categories=["administratie"],
+        email="v@x.test",
+        neighbourhood_code="DM02",
+        updated_at=clock.now,
     )
     store.volunteers["wim"] = VolunteerProfile(
         person_id="wim",
@@ -59,10 +63,11 @@ async def test_a_request_tells_the_volunteers_who_fit_by_their_choice(world: Any
         email="w@x.test",
         notify=NotifyMode.DAILY,
         radius_km=10,
+        neighbourhood_code="DM06",
         updated_at=clock.now,
     )
     store.volunteers["bram"] = VolunteerProfile(
-        person_id="bram", categories=["wandelen"], updated_at=clock.now
+        person_id="bram", categories=["wandelen"], neighbourhood_code="DM03", updated_at=clock.now
     )
     post = await posts.publish(ctx, who("piet"), draft())
     assert post.neighbourhood_code == "DM01" and names(runtime) == ["post_published"]

@@ -3,12 +3,21 @@
 `Repository` is what the service layer uses; it takes and returns domain objects, never a raw
 document. `MongoRepository(db, session)` implements it on one tenant's database
 (`wk_marketplace_<tenant>`), inside the transaction of `runtime.commit` when given its
-session; unit tests use an in-memory fake (`tests/unit/fakes.py`).
+session; unit tests use an in-memory fake (`tests/unit/mp_fakes.py`).
 
 Storage notes (engine differences are otherwise handled by `wijkkracht_common.storage`):
 documents are written whole with their own `_id` (see `documents`); no index names `_id`;
-array fields are never queried (categories of volunteers and social-map entries are stored
-one document per category); lookups use equality on indexed fields, not `$in` or `$or`.
+array fields are never queried; lookups use equality on one indexed field or `_id` (the
+embedded server serves neither compound indexes nor `$in`/`$or` on other fields from an
+index, and reads cost ~50 µs per document, measured).
+
+Candidate buckets: what matching reads is kept beside the aggregates, one document per
+(kind, category family[, neighbourhood]) holding the compact candidates
+(`offer|<family>|<hood>`: open offers; `helper|<family>`: active volunteers with their
+neighbourhood; `entry|<family>`: the social map's entries; a family is a top-level category
+with its branch). They are updated in the same transaction as
+the post, profile or entry they mirror, so a candidate query reads a few documents instead
+of hundreds.
 """
 
 from __future__ import annotations
@@ -30,12 +39,14 @@ from wijkkracht_common.storage import (
     IndexModel,
     IndexSpec,
     Session,
+    restore_datetimes,
     stored_bool,
     stored_datetime,
 )
 
 from marketplace.adapters.documents import epoch, from_doc, plain, to_doc
 from marketplace.domain import ledger
+from marketplace.domain.categories import family_of
 from marketplace.domain.groups import Group, Membership
 from marketplace.domain.ledger import GroupStatistics, Movement, Transfer
 from marketplace.domain.matches import Match
@@ -43,10 +54,10 @@ from marketplace.domain.matching import MapEntry, Offer
 from marketplace.domain.messages import Message
 from marketplace.domain.notifications import Delivery, Notification
 from marketplace.domain.places import Neighbourhood
-from marketplace.domain.posts import Post, PostKind, PostStatus, Scope, remind_at
+from marketplace.domain.posts import PartOfDay, Post, PostKind, PostStatus, Scope, remind_at
 from marketplace.domain.residents import Organisation, ResidentProfile
 from marketplace.domain.safety import Block, Certificate, Report, ReportStatus
-from marketplace.domain.volunteers import VolunteerProfile
+from marketplace.domain.volunteers import Helper, NotifyMode, VolunteerProfile
 
 Db = Database[dict[str, Any]]
 
@@ -59,7 +70,7 @@ REPORTS = "reports"
 BLOCKS = "blocks"
 CERTIFICATES = "certificates"
 VOLUNTEERS = "volunteers"
-VOLUNTEER_CATEGORIES = "volunteer_categories"
+BUCKETS = "candidate_buckets"
 NOTIFICATIONS = "notifications"
 TRANSFERS = "transfers"
 MOVEMENTS = "movements"
@@ -83,7 +94,6 @@ INDEXES: tuple[IndexSpec, ...] = (
     IndexSpec(
         POSTS,
         (
-            _ix("status", "kind", "category", "neighbourhood_code"),
             _ix("owner_id"),
             _ix("organisation"),
             _ix("group_id"),
@@ -95,10 +105,10 @@ INDEXES: tuple[IndexSpec, ...] = (
     IndexSpec(MATCHES, (_ix("post_id"), _ix("responder_id"), _ix("owner_id"))),
     IndexSpec(MESSAGES, (_ix("match_id"), _ix("sender_id"))),
     IndexSpec(REPORTS, (_ix("status", "group_id"), _ix("reporter_id"), _ix("author_id"))),
-    IndexSpec(BLOCKS, (_ix("blocker_id"), _ix("blocked_id"))),
+    IndexSpec(BLOCKS),
     IndexSpec(CERTIFICATES, (_ix("person_id"),)),
     IndexSpec(VOLUNTEERS),
-    IndexSpec(VOLUNTEER_CATEGORIES, (_ix("category"), _ix("person_id"))),
+    IndexSpec(BUCKETS),
     IndexSpec(NOTIFICATIONS, (_ix("person_id"), _ix("digest_pending"))),
     IndexSpec(TRANSFERS, (_ix("from_person_id"), _ix("to_person_id"), _ix("reverses"))),
     IndexSpec(MOVEMENTS, (_ix("group_id"), _ix("person_id"))),
@@ -106,7 +116,7 @@ INDEXES: tuple[IndexSpec, ...] = (
     IndexSpec(NEIGHBOURHOODS),
     IndexSpec(RESIDENTS),
     IndexSpec(ORGANISATIONS),
-    IndexSpec(MAP_ENTRIES, (_ix("category", "state"), _ix("entry_id"), _ix("owner_organisation"))),
+    IndexSpec(MAP_ENTRIES, (_ix("owner_organisation"),)),
     IndexSpec(CATEGORIES),
     IndexSpec(CONFIG),
 )
@@ -156,7 +166,10 @@ class Repository(Protocol):
     async def organisation(self, slug: str) -> Organisation | None: ...
     async def save_map_entry(self, entry: MapEntry) -> None: ...
     async def map_entry(self, entry_id: str) -> MapEntry | None: ...
-    async def map_entries(self, category: str) -> list[MapEntry]: ...
+    async def map_entries(self, family: str) -> list[MapEntry]:
+        """The social map's entries in a category family."""
+        ...
+
     async def social_map_record(self, organisation: str) -> str | None: ...
     async def note_categories(self, codes: Iterable[str]) -> None: ...
     async def seen_categories(self) -> list[str]: ...
@@ -169,7 +182,10 @@ class Repository(Protocol):
     async def posts_page(
         self, query: PostQuery, keep: Callable[[Post], bool], *, limit: int, cursor: str | None
     ) -> tuple[list[Post], str | None]: ...
-    async def open_offers(self, category: str, neighbourhood_code: str) -> list[Offer]: ...
+    async def open_offers(self, family: str, neighbourhood_code: str) -> list[Offer]:
+        """Open offers in a category family and neighbourhood."""
+        ...
+
     async def posts_due(self, now: datetime, limit: int) -> list[Post]:
         """Open posts whose reminder or expiry is due at `now`, the most overdue first."""
         ...
@@ -212,7 +228,10 @@ class Repository(Protocol):
     # volunteers and notifications
     async def save_volunteer(self, profile: VolunteerProfile) -> None: ...
     async def volunteer(self, person_id: str) -> VolunteerProfile | None: ...
-    async def volunteers_for(self, category: str) -> list[VolunteerProfile]: ...
+    async def helpers_for(self, family: str) -> list[Helper]:
+        """Active volunteers who help in a category family (with their neighbourhood)."""
+        ...
+
     async def add_notifications(self, notifications: Sequence[Notification]) -> None: ...
     async def notifications_of(
         self, person_id: str, *, limit: int, cursor: str | None
@@ -258,39 +277,97 @@ def _resident_doc(p: ResidentProfile) -> dict[str, Any]:
     }
 
 
-def _map_entry(doc: dict[str, Any]) -> MapEntry:
+def _entry_item(entry: MapEntry) -> dict[str, Any]:
+    return {
+        "organization_id": entry.organization_id,
+        "owner_organisation": entry.owner_organisation,
+        "kind": entry.kind,
+        "categories": list(entry.categories),
+        "pc4s": list(entry.pc4s),
+        "state": entry.state,
+        "active": entry.active,
+        "revision": entry.revision,
+        "state_at": entry.state_at,
+    }
+
+
+def _map_entry(item: dict[str, Any]) -> MapEntry:
     return MapEntry(
-        entry_id=doc["entry_id"],
-        organization_id=doc["organization_id"],
-        owner_organisation=doc.get("owner_organisation"),
-        kind=doc.get("kind", "service"),
-        categories=tuple(doc.get("categories", ())),
-        pc4s=tuple(doc.get("pc4s", ())),
-        state=doc.get("state", "fresh"),
-        active=stored_bool(doc.get("active", True)),
-        revision=int(doc.get("revision", 0)),
-        state_at=float(doc.get("state_at", 0.0)),
+        entry_id=item["ref"],
+        organization_id=item["organization_id"],
+        owner_organisation=item.get("owner_organisation"),
+        kind=item.get("kind", "service"),
+        categories=tuple(item.get("categories", ())),
+        pc4s=tuple(item.get("pc4s", ())),
+        state=item.get("state", "fresh"),
+        active=stored_bool(item.get("active", True)),
+        revision=int(item.get("revision", 0)),
+        state_at=float(item.get("state_at", 0.0)),
     )
 
 
-def _offer(doc: dict[str, Any]) -> Offer:
-    when = doc.get("when") or {}
-    on = when.get("on")
-    days = frozenset(when.get("weekdays") or ())
-    if on:
-        days = frozenset({datetime.fromisoformat(on).weekday()})
+def _offer_item(post: Post) -> dict[str, Any]:
+    return {
+        "owner_id": post.owner_id,
+        "category": post.category,
+        "hood": post.neighbourhood_code,
+        "days": sorted(post.when.weekdays_meant()),
+        "created_ts": post.created_at.timestamp(),
+        "expires_ts": post.expires_at.timestamp(),
+        "scope": post.scope.value,
+        "group_id": post.group_id,
+        "under_review": post.under_review,
+    }
+
+
+def _offer(item: dict[str, Any]) -> Offer:
     return Offer(
-        id=doc["_id"],
-        owner_id=doc.get("owner_id"),
-        category=doc["category"],
-        neighbourhood_code=doc["neighbourhood_code"],
-        weekdays=days,
-        created_ts=_required_time(doc["created_at"]).timestamp(),
-        expires_ts=float(doc.get("expires_ts") or 0.0),
-        scope=Scope(doc.get("scope", "tenant")),
-        group_id=doc.get("group_id"),
-        under_review=stored_bool(doc.get("under_review", False)),
+        id=item["ref"],
+        owner_id=item.get("owner_id"),
+        category=item["category"],
+        neighbourhood_code=item["hood"],
+        weekdays=frozenset(item.get("days") or ()),
+        created_ts=float(item["created_ts"]),
+        expires_ts=float(item["expires_ts"]),
+        scope=Scope(item.get("scope", "tenant")),
+        group_id=item.get("group_id"),
+        under_review=stored_bool(item.get("under_review", False)),
     )
+
+
+def _helper_item(h: Helper) -> dict[str, Any]:
+    return {
+        "hood": h.neighbourhood_code,
+        "categories": list(h.categories),
+        "days": sorted(h.weekdays),
+        "parts": sorted(p.value for p in h.parts_of_day),
+        "radius_km": h.radius_km,
+        "responsiveness": h.responsiveness,
+        "notify": h.notify.value,
+        "email": h.email,
+    }
+
+
+def _helper(item: dict[str, Any]) -> Helper:
+    return Helper(
+        person_id=item["ref"],
+        neighbourhood_code=item.get("hood"),
+        categories=tuple(item["categories"]),
+        weekdays=frozenset(item.get("days") or ()),
+        parts_of_day=frozenset(PartOfDay(p) for p in item.get("parts") or ()),
+        radius_km=float(item["radius_km"]),
+        responsiveness=float(item["responsiveness"]),
+        notify=NotifyMode(item["notify"]),
+        email=item.get("email"),
+    )
+
+
+def _offer_key(post: Post) -> str:
+    return f"offer|{family_of(post.category)}|{post.neighbourhood_code}"
+
+
+def _families(codes: Iterable[str]) -> set[str]:
+    return {family_of(c) for c in codes}
 
 
 def _required_time(value: Any) -> datetime:
@@ -299,7 +376,7 @@ def _required_time(value: Any) -> datetime:
     return moment
 
 
-def _post_doc(post: Post) -> dict[str, Any]:
+def post_document(post: Post) -> dict[str, Any]:
     """With `sweep_ts`: when the expiry sweep must look at the post next (its reminder, then
     its expiry; None once it is no longer open)."""
     sweep = None
@@ -371,34 +448,24 @@ class MongoRepository:
         return None if doc is None else Organisation(doc["_id"], doc.get("kind", "welfare"))
 
     async def save_map_entry(self, entry: MapEntry) -> None:
-        coll = self._db[MAP_ENTRIES]
-        await coll.delete_many({"entry_id": entry.entry_id}, session=self._s)
-        base = {
-            "entry_id": entry.entry_id,
-            "organization_id": entry.organization_id,
-            "owner_organisation": entry.owner_organisation,
-            "kind": entry.kind,
-            "categories": list(entry.categories),
-            "pc4s": list(entry.pc4s),
-            "state": entry.state,
-            "active": entry.active,
-            "revision": entry.revision,
-            "state_at": entry.state_at,
-        }
-        # One document per category, so candidates are found by equality on `category`.
-        docs = [
-            {"_id": f"{entry.entry_id}|{code}", "category": code, **base}
-            for code in entry.categories or ("",)
-        ]
-        await coll.insert_many(docs, session=self._s)
+        before = await self.map_entry(entry.entry_id)
+        doc = {"_id": entry.entry_id, **_entry_item(entry)}
+        await self._db[MAP_ENTRIES].replace_one(
+            {"_id": entry.entry_id}, doc, upsert=True, session=self._s
+        )
+        now = _families(entry.categories)
+        gone = _families(before.categories) - now if before is not None else set()
+        for family in sorted(gone):
+            await self._bucket_put(f"entry|{family}", entry.entry_id, None)
+        for family in sorted(now):
+            await self._bucket_put(f"entry|{family}", entry.entry_id, _entry_item(entry))
 
     async def map_entry(self, entry_id: str) -> MapEntry | None:
-        doc = await self._db[MAP_ENTRIES].find_one({"entry_id": entry_id}, session=self._s)
-        return None if doc is None else _map_entry(doc)
+        doc = await self._db[MAP_ENTRIES].find_one({"_id": entry_id}, session=self._s)
+        return None if doc is None else _map_entry({**doc, "ref": doc["_id"]})
 
-    async def map_entries(self, category: str) -> list[MapEntry]:
-        docs = self._db[MAP_ENTRIES].find({"category": category}, session=self._s)
-        return [_map_entry(d) async for d in docs]
+    async def map_entries(self, family: str) -> list[MapEntry]:
+        return [_map_entry(i) for i in await self._bucket(f"entry|{family}")]
 
     async def social_map_record(self, organisation: str) -> str | None:
         doc = await self._db[MAP_ENTRIES].find_one(
@@ -428,8 +495,24 @@ class MongoRepository:
     # -- posts -------------------------------------------------------------------------------
 
     async def save_post(self, post: Post) -> None:
-        doc = _post_doc(post)
+        doc = post_document(post)
         await self._db[POSTS].replace_one({"_id": post.id}, doc, upsert=True, session=self._s)
+        if post.kind is PostKind.OFFER:
+            item = _offer_item(post) if post.status is PostStatus.OPEN else None
+            await self._bucket_put(_offer_key(post), post.id, item)
+
+    async def _bucket(self, key: str) -> list[dict[str, Any]]:
+        doc = await self._db[BUCKETS].find_one({"_id": key}, session=self._s)
+        return [] if doc is None else list(doc["items"])
+
+    async def _bucket_put(self, key: str, ref: str, item: dict[str, Any] | None) -> None:
+        """Replace (or with None remove) the bucket's item `ref`."""
+        items = [i for i in await self._bucket(key) if i["ref"] != ref]
+        if item is not None:
+            items.append({"ref": ref, **item})
+        await self._db[BUCKETS].replace_one(
+            {"_id": key}, {"_id": key, "items": items}, upsert=True, session=self._s
+        )
 
     async def get_post(self, post_id: str) -> Post | None:
         doc = await self._db[POSTS].find_one({"_id": post_id}, session=self._s)
@@ -462,21 +545,9 @@ class MongoRepository:
             if len(docs) < SCAN_BATCH:
                 return found, None
 
-    async def open_offers(self, category: str, neighbourhood_code: str) -> list[Offer]:
-        flt = PostQuery(PostStatus.OPEN, PostKind.OFFER, category, neighbourhood_code).filter()
-        fields = {
-            "scope": 1,
-            "group_id": 1,
-            "under_review": 1,
-            "owner_id": 1,
-            "category": 1,
-            "neighbourhood_code": 1,
-            "when": 1,
-            "created_at": 1,
-            "expires_ts": 1,
-        }
-        docs = self._db[POSTS].find(flt, fields, session=self._s)
-        return [_offer(d) async for d in docs]
+    async def open_offers(self, family: str, neighbourhood_code: str) -> list[Offer]:
+        items = await self._bucket(f"offer|{family}|{neighbourhood_code}")
+        return [_offer(i) for i in items]
 
     async def posts_due(self, now: datetime, limit: int) -> list[Post]:
         docs = (
@@ -619,28 +690,42 @@ class MongoRepository:
         return [from_doc(Report, d) async for d in docs]
 
     async def blocks_by(self, person_id: str) -> list[Block]:
-        docs = self._db[BLOCKS].find({"blocker_id": person_id}, session=self._s)
-        return [from_doc(Block, d, id_field=None) async for d in docs]
+        doc = await self._db[BLOCKS].find_one({"_id": person_id}, session=self._s)
+        return [Block.model_validate(b) for b in restore_datetimes(doc or {}).get("blocks", [])]
+
+    async def _block_doc(self, person_id: str) -> dict[str, Any]:
+        doc = await self._db[BLOCKS].find_one({"_id": person_id}, session=self._s)
+        return doc or {"_id": person_id, "blocks": [], "blocked_by": []}
+
+    async def _save_block_doc(self, doc: dict[str, Any]) -> None:
+        await self._db[BLOCKS].replace_one({"_id": doc["_id"]}, doc, upsert=True, session=self._s)
 
     async def save_block(self, block: Block) -> None:
-        key = f"{block.blocker_id}|{block.blocked_id}"
-        await self._db[BLOCKS].replace_one(
-            {"_id": key}, to_doc(block, key), upsert=True, session=self._s
-        )
+        """One document per person (whom they block, who blocks them): a person's blocks
+        either way are one read."""
+        mine = await self._block_doc(block.blocker_id)
+        mine["blocks"] = [b for b in mine["blocks"] if b["blocked_id"] != block.blocked_id]
+        mine["blocks"].append(plain(block.model_dump()))
+        await self._save_block_doc(mine)
+        theirs = await self._block_doc(block.blocked_id)
+        if block.blocker_id not in theirs["blocked_by"]:
+            theirs["blocked_by"].append(block.blocker_id)
+        await self._save_block_doc(theirs)
 
     async def delete_block(self, blocker_id: str, blocked_id: str) -> bool:
-        result = await self._db[BLOCKS].delete_one(
-            {"_id": f"{blocker_id}|{blocked_id}"}, session=self._s
-        )
-        return bool(result.deleted_count)
+        mine = await self._block_doc(blocker_id)
+        kept = [b for b in mine["blocks"] if b["blocked_id"] != blocked_id]
+        if len(kept) == len(mine["blocks"]):
+            return False
+        await self._save_block_doc({**mine, "blocks": kept})
+        theirs = await self._block_doc(blocked_id)
+        theirs["blocked_by"] = [p for p in theirs["blocked_by"] if p != blocker_id]
+        await self._save_block_doc(theirs)
+        return True
 
     async def blocked_either_way(self, person_id: str) -> frozenset[str]:
-        out: set[str] = set()
-        async for d in self._db[BLOCKS].find({"blocker_id": person_id}, session=self._s):
-            out.add(d["blocked_id"])
-        async for d in self._db[BLOCKS].find({"blocked_id": person_id}, session=self._s):
-            out.add(d["blocker_id"])
-        return frozenset(out)
+        doc = await self._block_doc(person_id)
+        return frozenset([b["blocked_id"] for b in doc["blocks"]] + list(doc["blocked_by"]))
 
     async def save_certificate(self, certificate: Certificate) -> None:
         key = f"{certificate.organisation}|{certificate.person_id}"
@@ -656,19 +741,16 @@ class MongoRepository:
 
     async def save_volunteer(self, profile: VolunteerProfile) -> None:
         pid = profile.person_id
+        before = await self.volunteer(pid)
         await self._db[VOLUNTEERS].replace_one(
             {"_id": pid}, to_doc(profile, pid), upsert=True, session=self._s
         )
-        cats = self._db[VOLUNTEER_CATEGORIES]
-        await cats.delete_many({"person_id": pid}, session=self._s)
-        if profile.active:
-            await cats.insert_many(
-                [
-                    {"_id": f"{pid}|{c}", "person_id": pid, "category": c}
-                    for c in sorted(set(profile.categories))
-                ],
-                session=self._s,
-            )
+        now = _families(profile.categories) if profile.active else set()
+        gone = _families(before.categories) - now if before is not None else set()
+        for family in sorted(gone):
+            await self._bucket_put(f"helper|{family}", pid, None)
+        for family in sorted(now):
+            await self._bucket_put(f"helper|{family}", pid, _helper_item(profile.helper()))
 
     async def volunteer(self, person_id: str) -> VolunteerProfile | None:
         doc = await self._db[VOLUNTEERS].find_one({"_id": person_id}, session=self._s)
@@ -676,17 +758,8 @@ class MongoRepository:
             return None
         return from_doc(VolunteerProfile, doc, id_field=None)
 
-    async def volunteers_for(self, category: str) -> list[VolunteerProfile]:
-        ids = [
-            d["person_id"]
-            async for d in self._db[VOLUNTEER_CATEGORIES].find(
-                {"category": category}, session=self._s
-            )
-        ]
-        if not ids:
-            return []
-        docs = self._db[VOLUNTEERS].find({"_id": {"$in": ids}}, session=self._s)
-        return [from_doc(VolunteerProfile, d, id_field=None) async for d in docs]
+    async def helpers_for(self, family: str) -> list[Helper]:
+        return [_helper(i) for i in await self._bucket(f"helper|{family}")]
 
     async def add_notifications(self, notifications: Sequence[Notification]) -> None:
         if not notifications:
@@ -750,16 +823,21 @@ class MongoRepository:
         transactions per database)."""
         key = f"{group_id}|{person_id}"
         coll = self._db[ACCOUNTS]
-        if await coll.find_one({"_id": key}, {"_id": 1}, session=self._s) is None:
+        bound = {"$gte": floor - delta} if delta < 0 else {"$lte": ceiling - delta}
+        for attempt in range(2):
+            result = await coll.update_one(
+                {"_id": key, "balance": bound}, {"$inc": {"balance": delta}}, session=self._s
+            )
+            if result.modified_count:
+                return True
+            if attempt or await coll.find_one({"_id": key}, {"_id": 1}, session=self._s):
+                return False  # the account exists: the limit refused it
+            # an account's first movement opens it (balance 0), then the update is tried again
             await coll.insert_one(
                 {"_id": key, "group_id": group_id, "person_id": person_id, "balance": 0},
                 session=self._s,
             )
-        bound = {"$gte": floor - delta} if delta < 0 else {"$lte": ceiling - delta}
-        result = await coll.update_one(
-            {"_id": key, "balance": bound}, {"$inc": {"balance": delta}}, session=self._s
-        )
-        return bool(result.modified_count)
+        return False
 
     async def balance(self, group_id: str, person_id: str) -> int:
         doc = await self._db[ACCOUNTS].find_one({"_id": f"{group_id}|{person_id}"}, session=self._s)
@@ -855,6 +933,9 @@ class MongoRepository:
         erased["matches"] = 0
         for match_id in sorted(match_ids):
             erased["matches"] += await delete(MATCHES, {"_id": match_id})
+        for d in await db[POSTS].find({"owner_id": person_id}, session=s).to_list(None):
+            if d["kind"] == PostKind.OFFER.value:
+                await self._bucket_put(_offer_key(from_doc(Post, d)), d["_id"], None)
         erased["posts"] = await delete(POSTS, {"owner_id": person_id})
         # Posts the person typed for someone else (a broker) stay the resident's: unlink them.
         typed = 0
@@ -872,15 +953,23 @@ class MongoRepository:
             )
             decided += 1
         anonymised["reports_decided"] = decided
-        erased["blocks"] = await delete(BLOCKS, {"blocker_id": person_id})
-        erased["blocks"] += await delete(BLOCKS, {"blocked_id": person_id})
+        own = await self._block_doc(person_id)
+        for other in {b["blocked_id"] for b in own["blocks"]} | set(own["blocked_by"]):
+            doc = await self._block_doc(other)
+            doc["blocks"] = [b for b in doc["blocks"] if b["blocked_id"] != person_id]
+            doc["blocked_by"] = [p for p in doc["blocked_by"] if p != person_id]
+            await self._save_block_doc(doc)
+        erased["blocks"] = len(own["blocks"])
+        await delete(BLOCKS, {"_id": person_id})
         erased["certificates"] = await delete(CERTIFICATES, {"person_id": person_id})
         volunteer = await db[VOLUNTEERS].find_one({"_id": person_id}, session=s)
         if volunteer is not None and volunteer.get("email"):
             # mail already staged for the volunteer's address (digests, notices) goes too
             await delete(mail.MAIL_OUTBOX, {"to": volunteer["email"]})
+        if volunteer is not None:
+            for family in _families(volunteer.get("categories", [])):
+                await self._bucket_put(f"helper|{family}", person_id, None)
         erased["volunteer_profile"] = await delete(VOLUNTEERS, {"_id": person_id})
-        await delete(VOLUNTEER_CATEGORIES, {"person_id": person_id})
         erased["notifications"] = await delete(NOTIFICATIONS, {"person_id": person_id})
         # Replays of the person's requests (and of brokers' requests for them) hold their ids.
         replays = []

@@ -145,6 +145,18 @@ HOME_VISIT_CATEGORIES: frozenset[str] = frozenset(
 )
 
 
+_TREE = {c.code: c for c in DEFAULT_CATEGORIES}
+
+
+def family_of(code: str) -> str:
+    """The top of the category's branch in the tree (itself for a top-level or unknown code):
+    what matching reads together."""
+    cat = _TREE.get(code)
+    while cat is not None and cat.parent is not None:
+        cat = _TREE.get(cat.parent)
+    return code if cat is None else cat.code
+
+
 class Categories:
     """The tenant's known categories: the default tree plus codes seen in social-map events
     (codes without a known parent or dimensions fit only themselves in matching)."""
@@ -175,11 +187,11 @@ class Categories:
         return code
 
     def family(self, code: str) -> str:
-        """The top of the category's branch (itself for a top-level or unknown code)."""
-        cat = self._tree.get(code)
-        while cat is not None and cat.parent is not None:
-            cat = self._tree.get(cat.parent)
-        return code if cat is None else cat.code
+        return family_of(code)
+
+    @property
+    def families(self) -> list[str]:
+        return sorted({family_of(c) for c in self._codes})
 
     def dimensions(self, code: str) -> frozenset[str]:
         cat = self._tree.get(code)

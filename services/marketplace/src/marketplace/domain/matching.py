@@ -24,7 +24,7 @@ from marketplace.domain.places import (
 )
 from marketplace.domain.posts import Post, Scope
 from marketplace.domain.ranking import Ranked, Signals, rank
-from marketplace.domain.volunteers import VolunteerProfile
+from marketplace.domain.volunteers import Helper
 
 #: Social-map freshness states that may be suggested (stale and hidden never are).
 SUGGESTED_MAP_STATES = {"fresh": 1.0, "due": 0.8}
@@ -121,14 +121,13 @@ def _offer_signals(
 
 def _volunteer_signals(
     request: Post,
-    volunteer: VolunteerProfile,
-    where: str | None,
+    volunteer: Helper,
     home: Neighbourhood,
     table: NeighbourhoodTable,
     cats: Categories,
 ) -> tuple[Candidate, Signals] | None:
-    there = table.get(where)
-    if there is None or not volunteer.active:
+    there = table.get(volunteer.neighbourhood_code)
+    if there is None:
         return None
     d = distance_km(home, there)
     if d > max(request.radius_km, volunteer.radius_km):
@@ -149,7 +148,7 @@ def _volunteer_signals(
         band_score(band),
         d,
         volunteer.availability_fit(request.when),
-        volunteer.responsiveness(),
+        volunteer.responsiveness,
         1.0,
     )
     return candidate, signals
@@ -179,14 +178,14 @@ def candidates_for(
     request: Post,
     *,
     offers: Iterable[Offer],
-    volunteers: Iterable[tuple[VolunteerProfile, str | None]],
+    volunteers: Iterable[Helper],
     entries: Iterable[MapEntry],
     table: NeighbourhoodTable,
     categories: Categories,
     exclusions: Exclusions = Exclusions(),
     limit: int = 20,
 ) -> list[Ranked[Candidate]]:
-    """Ranked candidates; `volunteers` come with their neighbourhood code."""
+    """Ranked candidates."""
     home = table.get(request.neighbourhood_code)
     if home is None:
         return []
@@ -198,12 +197,12 @@ def candidates_for(
         found = _offer_signals(request, offer, home, table, categories)
         if found is not None:
             pairs.append(found)
-    for volunteer, where in volunteers:
+    for volunteer in volunteers:
         if volunteer.person_id in excluded:
             continue
         if exclusions.vog_required and volunteer.person_id not in exclusions.vog_valid:
             continue
-        found = _volunteer_signals(request, volunteer, where, home, table, categories)
+        found = _volunteer_signals(request, volunteer, home, table, categories)
         if found is not None:
             pairs.append(found)
     for entry in entries:
@@ -227,7 +226,7 @@ def candidates_for(
 
 def nearby_volunteers(
     request: Post,
-    volunteers: Iterable[tuple[VolunteerProfile, str | None]],
+    volunteers: Iterable[Helper],
     *,
     table: NeighbourhoodTable,
     categories: Categories,

@@ -71,7 +71,7 @@ async def my_notifications(
 @router.get("/categories")
 async def categories(principal: PersonPrincipal, ctx: Ctx) -> dict[str, Any]:
     """The categories posts may have: the social map's taxonomy as known here."""
-    cats = await categories_of(await ctx.reader(principal.tenant))
+    cats = await categories_of(ctx, principal.tenant)
     items = [
         {"code": c, "label_nl": cats.label(c, "nl"), "label_en": cats.label(c, "en")}
         for c in cats.codes

@@ -177,7 +177,7 @@ async def post_candidates(
     """Open offers, volunteers and fresh social-map entries that fit a request, best first
     (neighbourhood and distance band only, never an address)."""
     _, ranked = await posts.candidates(ctx, principal, post_id, limit=limit, for_person=for_person)
-    cats = await posts.categories_of(await ctx.reader(principal.tenant))
+    cats = await posts.categories_of(ctx, principal.tenant)
     return {"items": [candidate_out(c, cats) for c in ranked], "next_cursor": None}
 
 

@@ -7,6 +7,7 @@ from wijkkracht_common.auth import Principal
 from wijkkracht_common.errors import Forbidden
 
 from marketplace.domain.balance import GroupBy, Row, Tally, table
+from marketplace.domain.categories import family_of
 from marketplace.domain.matches import MatchStatus
 from marketplace.domain.posts import PostKind, PostStatus
 from marketplace.service.acting import ANALYST_ROLES
@@ -61,9 +62,12 @@ async def _volunteer_supply(ctx: Context, tenant: str) -> list[tuple[str, str]]:
     """(neighbourhood, category) per active volunteer and category they help with."""
     r = await ctx.reader(tenant)
     out: list[tuple[str, str]] = []
-    for code in (await categories_of(r)).codes:
-        for profile in await r.volunteers_for(code):
-            resident = await r.resident(profile.person_id)
-            if resident is not None and resident.neighbourhood_code and profile.active:
-                out.append((resident.neighbourhood_code, code))
+    for family in (await categories_of(ctx, tenant)).families:
+        for helper in await r.helpers_for(family):
+            if helper.neighbourhood_code:
+                out += [
+                    (helper.neighbourhood_code, c)
+                    for c in helper.categories
+                    if family_of(c) == family
+                ]
     return out

@@ -7,7 +7,9 @@ work)`, where `work(db, session)` builds its repository with `ctx.repo(db, sessi
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TypeVar
 
@@ -15,6 +17,8 @@ from wijkkracht_common.runtime import ServiceRuntime, Work
 from wijkkracht_common.storage import Session
 
 from marketplace.adapters.repositories import Db, MongoRepository, Repository
+from marketplace.domain.categories import Categories
+from marketplace.domain.places import NeighbourhoodTable
 from marketplace.settings import Settings
 
 SERVICE = "marketplace"
@@ -25,6 +29,15 @@ T = TypeVar("T")
 
 def system_clock() -> datetime:
     return datetime.now(UTC)
+
+
+@dataclass(frozen=True)
+class Reference:
+    """A tenant's reference data (projections of other services' tables), read on nearly
+    every request: the neighbourhood table and the known categories."""
+
+    table: NeighbourhoodTable
+    categories: Categories
 
 
 class Context:
@@ -40,6 +53,7 @@ class Context:
         self.settings = settings
         self.clock = clock
         self._repositories = repositories
+        self._reference: dict[str, tuple[float, Reference]] = {}
 
     def now(self) -> datetime:
         return self.clock()
@@ -56,3 +70,23 @@ class Context:
 
     async def commit(self, tenant: str, work: Work[T]) -> T:
         return await self.runtime.commit(tenant, work)
+
+    async def reference(self, tenant: str) -> Reference:
+        """Cached per tenant; this process's projection writes drop it at once (`invalidate`),
+        those of other replicas show up within `reference_refresh_seconds`."""
+        cached = self._reference.get(tenant)
+        if (
+            cached is not None
+            and time.monotonic() - cached[0] < self.settings.reference_refresh_seconds
+        ):
+            return cached[1]
+        loaded_at = time.monotonic()
+        r = await self.reader(tenant)
+        ref = Reference(
+            NeighbourhoodTable(await r.neighbourhoods()), Categories(await r.seen_categories())
+        )
+        self._reference[tenant] = (loaded_at, ref)
+        return ref
+
+    def invalidate(self, tenant: str) -> None:
+        self._reference.pop(tenant, None)

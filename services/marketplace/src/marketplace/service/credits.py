@@ -101,37 +101,40 @@ async def transfer(
     idempotency_key: str,
     for_person: str | None = None,
 ) -> tuple[Transfer, bool]:
-    """The booked transfer, and whether this call booked it (False: a replay)."""
+    """The booked transfer, and whether this call booked it (False: a replay). Who may pay
+    whom is read before the transaction; the transaction holds the idempotency check and the
+    booking (the embedded database runs one database's transactions one at a time)."""
     now = ctx.now()
     tenant = principal.tenant
+    r = await ctx.reader(tenant)
+    acting = await acting_for(r, principal, for_person)
+    ledger.check_amount(request.amount, acting.person_id, request.to_person_id)
+    source = await _member_group(r, group_id, acting.person_id)
+    target = source
+    if request.to_group_id is not None and request.to_group_id != group_id:
+        found = await r.get_group(request.to_group_id)
+        if found is None:
+            raise NotFound(NOT_FOUND)
+        target = found
+    payee = await r.membership(target.id, request.to_person_id)
+    if payee is None or not payee.active:
+        raise DomainValidationError.single("to_person_id", "not a member of the group")
+    ledger.check_groups(source, target)
+    wanted = Transfer(
+        id=ledger.transfer_id(f"{principal.subject}|{acting.person_id}", idempotency_key),
+        from_group_id=source.id,
+        to_group_id=target.id,
+        from_person_id=acting.person_id,
+        to_person_id=request.to_person_id,
+        amount=request.amount,
+        at=now,
+        requested_by=principal.subject,
+        match_id=request.match_id,
+    )
 
     async def work(db: Db, session: Session) -> tuple[tuple[Transfer, bool], list[Staged]]:
-        r = ctx.repo(db, session)
-        acting = await acting_for(r, principal, for_person)
-        ledger.check_amount(request.amount, acting.person_id, request.to_person_id)
-        source = await _member_group(r, group_id, acting.person_id)
-        target = source
-        if request.to_group_id is not None and request.to_group_id != group_id:
-            found = await r.get_group(request.to_group_id)
-            if found is None:
-                raise NotFound(NOT_FOUND)
-            target = found
-        payee = await r.membership(target.id, request.to_person_id)
-        if payee is None or not payee.active:
-            raise DomainValidationError.single("to_person_id", "not a member of the group")
-        ledger.check_groups(source, target)
-        wanted = Transfer(
-            id=ledger.transfer_id(f"{principal.subject}|{acting.person_id}", idempotency_key),
-            from_group_id=source.id,
-            to_group_id=target.id,
-            from_person_id=acting.person_id,
-            to_person_id=request.to_person_id,
-            amount=request.amount,
-            at=now,
-            requested_by=principal.subject,
-            match_id=request.match_id,
-        )
-        existing = await r.get_transfer(wanted.id)
+        w = ctx.repo(db, session)
+        existing = await w.get_transfer(wanted.id)
         if existing is not None:
             if not _same_request(existing, wanted):
                 raise InvalidInput(
@@ -140,8 +143,8 @@ async def transfer(
                     kind="idempotency-key-reused",
                 )
             return (existing, False), []
-        await book(r, wanted, source, target)
-        await log_for(r, acting, action="create", resource=f"transfer/{wanted.id}")
+        await book(w, wanted, source, target)
+        await log_for(w, acting, action="create", resource=f"transfer/{wanted.id}")
         return (wanted, True), [transferred(wanted, tenant, principal.subject)]
 
     return await ctx.commit(tenant, work)

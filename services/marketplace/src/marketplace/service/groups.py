@@ -84,10 +84,10 @@ async def _moderator(r: Repository, principal: Principal, group: Group) -> None:
         )
 
 
-async def _check_categories(r: Repository, codes: list[str] | None) -> None:
+async def _check_categories(ctx: Context, tenant: str, codes: list[str] | None) -> None:
     if codes is None:
         return
-    cats = await categories_of(r)
+    cats = await categories_of(ctx, tenant)
     errors = [
         FieldError(f"home_visit_categories[{i}]", f"unknown category {c!r}")
         for i, c in enumerate(codes)
@@ -110,7 +110,7 @@ async def create(ctx: Context, principal: Principal, draft: GroupDraft) -> Group
 
     async def work(db: Db, session: Session) -> tuple[Group, list[Staged]]:
         r = ctx.repo(db, session)
-        await _check_categories(r, draft.home_visit_categories)
+        await _check_categories(ctx, principal.tenant, draft.home_visit_categories)
         extra = (
             {"home_visit_categories": draft.home_visit_categories}
             if draft.home_visit_categories is not None
@@ -164,7 +164,7 @@ async def change_settings(
         r = ctx.repo(db, session)
         group = await _group(r, group_id)
         await _moderator(r, principal, group)
-        await _check_categories(r, change.home_visit_categories)
+        await _check_categories(ctx, principal.tenant, change.home_visit_categories)
         fields = {k: v for k, v in vars(change).items() if v is not None}
         updated = Group.model_validate(
             {**group.model_dump(), **fields, "version": group.version + 1}

@@ -37,7 +37,7 @@ def reference(post: Post) -> str:
 
 async def board(ctx: Context, principal: Principal, code: str) -> Board:
     r = await ctx.reader(principal.tenant)
-    hood = (await table_of(r)).get(code)
+    hood = (await table_of(ctx, principal.tenant)).get(code)
     if hood is None:
         raise NotFound("Wijk niet gevonden. / Neighbourhood not found.")
 
@@ -51,4 +51,4 @@ async def board(ctx: Context, principal: Principal, code: str) -> Board:
         cursor=None,
     )
     found.sort(key=lambda p: (p.kind.value, p.category, p.created_at))
-    return Board(hood, found, await categories_of(r), ctx.now())
+    return Board(hood, found, await categories_of(ctx, principal.tenant), ctx.now())

@@ -44,7 +44,7 @@ async def send_digests(ctx: Context, tenant: str) -> int:
         by_person: dict[str, list[Notification]] = defaultdict(list)
         for item in pending:
             by_person[item.person_id].append(item)
-        cats = await categories_of(r)
+        cats = await categories_of(ctx, tenant)
         mails = 0
         for person, items in sorted(by_person.items()):
             profile = await r.volunteer(person)

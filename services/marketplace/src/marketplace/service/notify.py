@@ -14,7 +14,7 @@ from marketplace.adapters.repositories import Repository
 from marketplace.domain.categories import Categories
 from marketplace.domain.notifications import Delivery, Notification, NotificationKind
 from marketplace.domain.posts import Post
-from marketplace.domain.volunteers import NotifyMode, VolunteerProfile
+from marketplace.domain.volunteers import Helper, NotifyMode
 
 
 def notification(
@@ -39,7 +39,7 @@ def notification(
     )
 
 
-def _delivery(profile: VolunteerProfile) -> Delivery:
+def _delivery(profile: Helper) -> Delivery:
     if profile.email is None or profile.notify is NotifyMode.NONE:
         return Delivery.PLATFORM
     return Delivery.DIGEST if profile.notify is NotifyMode.DAILY else Delivery.IMMEDIATE
@@ -88,7 +88,7 @@ def digest_mail(to: str, items: Sequence[Notification], categories: Categories, 
 async def tell_volunteers(
     r: Repository,
     post: Post,
-    volunteers: Sequence[VolunteerProfile],
+    volunteers: Sequence[Helper],
     *,
     categories: Categories,
     now: datetime,

@@ -75,12 +75,12 @@ def not_found() -> NotFound:
     return NotFound(NOT_FOUND)
 
 
-async def categories_of(r: Repository) -> Categories:
-    return Categories(await r.seen_categories())
+async def categories_of(ctx: Context, tenant: str) -> Categories:
+    return (await ctx.reference(tenant)).categories
 
 
-async def table_of(r: Repository) -> NeighbourhoodTable:
-    return NeighbourhoodTable(await r.neighbourhoods())
+async def table_of(ctx: Context, tenant: str) -> NeighbourhoodTable:
+    return (await ctx.reference(tenant)).table
 
 
 def _shape_errors(draft: PostDraft, cats: Categories, owner: str | None) -> list[FieldError]:
@@ -196,63 +196,68 @@ def closed(post: Post, tenant: str, actor: str | None) -> Envelope[PostClosed]:
 async def publish(
     ctx: Context, principal: Principal, draft: PostDraft, *, for_person: str | None = None
 ) -> Post:
+    """Reads and checks come first; the transaction holds only the writes (the embedded
+    database runs one database's transactions one at a time, so a publication's time in it
+    bounds how many posts per second a tenant can take)."""
     now = ctx.now()
     tenant = principal.tenant
-    post_id = new_event_id()
+    r = await ctx.reader(tenant)
+    ref = await ctx.reference(tenant)
+    table, cats = ref.table, ref.categories
+    if draft.organisation is not None:
+        if for_person is not None:
+            raise DomainValidationError.single(
+                "for_person", "an organisation's post is not made for a resident"
+            )
+        acting, hood, errors = await _organisation_post(r, principal, draft, table)
+        owner: str | None = None
+    else:
+        acting = await acting_for(r, principal, for_person)
+        owner = acting.person_id
+        errors = []
+        if draft.neighbourhood_code is not None:
+            errors.append(
+                FieldError("neighbourhood_code", "a resident posts in their own neighbourhood")
+            )
+    errors = _shape_errors(draft, cats, owner) + errors
+    if errors:
+        raise DomainValidationError(errors)
+    if draft.organisation is None:
+        hood = await home_of(r, table, acting.person_id)
+    group = None
+    if draft.group_id is not None:
+        group = await _group_for_post(r, draft.group_id, acting, draft.organisation)
+    post = Post(
+        id=new_event_id(),
+        kind=draft.kind,
+        category=draft.category,
+        text=draft.text,
+        neighbourhood_code=hood.code,
+        radius_km=draft.radius_km,
+        when=draft.when,
+        scope=draft.scope,
+        group_id=draft.group_id,
+        owner_id=owner,
+        organisation=draft.organisation,
+        organization_id=(
+            await r.social_map_record(draft.organisation) if draft.organisation else None
+        ),
+        posted_by=principal.subject,
+        broker_org=acting.broker_org,
+        created_at=now,
+        expires_at=now + rules.lifetime(draft.lifetime_days),
+    )
+    told = []
+    if post.kind is PostKind.REQUEST:
+        told = await volunteers_near(r, post, table, cats, group)
+    link = f"{ctx.settings.public_url}/posts/{post.id}"
 
     async def work(db: Db, session: Session) -> tuple[Post, list[Staged]]:
-        r = ctx.repo(db, session)
-        table = await table_of(r)
-        cats = await categories_of(r)
-        if draft.organisation is not None:
-            if for_person is not None:
-                raise DomainValidationError.single(
-                    "for_person", "an organisation's post is not made for a resident"
-                )
-            acting, hood, errors = await _organisation_post(r, principal, draft, table)
-            owner: str | None = None
-        else:
-            acting = await acting_for(r, principal, for_person)
-            owner = acting.person_id
-            errors = []
-            if draft.neighbourhood_code is not None:
-                errors.append(
-                    FieldError("neighbourhood_code", "a resident posts in their own neighbourhood")
-                )
-        errors = _shape_errors(draft, cats, owner) + errors
-        if errors:
-            raise DomainValidationError(errors)
-        if draft.organisation is None:
-            hood = await home_of(r, table, acting.person_id)
-        group = None
-        if draft.group_id is not None:
-            group = await _group_for_post(r, draft.group_id, acting, draft.organisation)
-        post = Post(
-            id=post_id,
-            kind=draft.kind,
-            category=draft.category,
-            text=draft.text,
-            neighbourhood_code=hood.code,
-            radius_km=draft.radius_km,
-            when=draft.when,
-            scope=draft.scope,
-            group_id=draft.group_id,
-            owner_id=owner,
-            organisation=draft.organisation,
-            organization_id=(
-                await r.social_map_record(draft.organisation) if draft.organisation else None
-            ),
-            posted_by=principal.subject,
-            broker_org=acting.broker_org,
-            created_at=now,
-            expires_at=now + rules.lifetime(draft.lifetime_days),
-        )
-        await r.save_post(post)
-        await log_for(r, acting, action="create", resource=f"post/{post.id}")
-        if post.kind is PostKind.REQUEST:
-            chosen = await volunteers_near(r, post, table, cats, group)
-            link = f"{ctx.settings.public_url}/posts/{post.id}"
-            await notify.tell_volunteers(r, post, chosen, categories=cats, now=now, link=link)
+        w = ctx.repo(db, session)
+        await w.save_post(post)
+        await log_for(w, acting, action="create", resource=f"post/{post.id}")
+        if told:
+            await notify.tell_volunteers(w, post, told, categories=cats, now=now, link=link)
         return post, [published(post, tenant, principal.subject)]
 
     return await ctx.commit(tenant, work)
@@ -290,7 +295,9 @@ async def read(
     acting = await acting_for(r, principal, for_person)
     post, viewer = await _load_visible(r, acting, post_id)
     await log_read(ctx, acting, f"post/{post.id}")
-    return Shown(post, owns(post, viewer), _band(await table_of(r), viewer, post))
+    return Shown(
+        post, owns(post, viewer), _band(await table_of(ctx, principal.tenant), viewer, post)
+    )
 
 
 async def market(
@@ -316,7 +323,7 @@ async def market(
     found, next_cursor = await r.posts_page(
         query, lambda p: listed(p, viewer), limit=limit, cursor=cursor
     )
-    table = await table_of(r)
+    table = await table_of(ctx, principal.tenant)
     return [Shown(p, False, _band(table, viewer, p)) for p in found], next_cursor
 
 
@@ -432,15 +439,20 @@ async def candidates(
     for_person: str | None = None,
 ) -> tuple[Post, list[Ranked[Candidate]]]:
     """Ranked candidates for the owner side of a request."""
-    r = await ctx.reader(principal.tenant)
+    tenant = principal.tenant
+    r = await ctx.reader(tenant)
     acting = await acting_for(r, principal, for_person)
-    post, viewer = await _load_visible(r, acting, post_id)
-    if not owns(post, viewer) or post.kind is not PostKind.REQUEST:
+    post = await r.get_post(post_id)
+    # the owner side only: decided without the viewer's other data
+    if (
+        post is None
+        or post.kind is not PostKind.REQUEST
+        or not owns(post, Viewer(acting.person_id, staff_of=acting.staff_of))
+    ):
         raise not_found()
-    table = await table_of(r)
-    cats = await categories_of(r)
+    viewer = await viewer_of(r, acting)
+    ref = await ctx.reference(tenant)
     group = await r.get_group(post.group_id) if post.group_id else None
-    ranked = await candidate_sources(r, post, viewer, table, cats, group, limit=limit)
-    if acting.by_broker:
-        await log_read(ctx, acting, f"post/{post.id}/candidates")
+    ranked = await candidate_sources(r, post, viewer, ref.table, ref.categories, group, limit=limit)
+    await log_read(ctx, acting, f"post/{post.id}/candidates")
     return post, ranked

@@ -85,7 +85,10 @@ async def on_neighbourhoods(
         await r.replace_neighbourhoods(table)
         return []
 
-    return await _apply(ctx, env, delivery, effect)
+    try:
+        return await _apply(ctx, env, delivery, effect)
+    finally:  # this process's cached table catches up (also after a failure: harmless)
+        ctx.invalidate(env.tenant)
 
 
 async def on_person(
@@ -105,6 +108,10 @@ async def on_person(
             hood = NeighbourhoodTable(await r.neighbourhoods()).of_pc4(data.pc4)
             code = hood.code if hood else None
         await r.save_resident(ResidentProfile(data.person_id, code, data.pc4, data.age_band, at))
+        volunteer = await r.volunteer(data.person_id)
+        if volunteer is not None and volunteer.neighbourhood_code != code:
+            # matching reads the volunteer's neighbourhood from the volunteer's record
+            await r.save_volunteer(volunteer.model_copy(update={"neighbourhood_code": code}))
         return []
 
     return await _apply(ctx, env, delivery, effect, person=data.person_id)
@@ -158,7 +165,10 @@ async def on_entry(
         )
         return []
 
-    return await _apply(ctx, env, delivery, effect)
+    try:
+        return await _apply(ctx, env, delivery, effect)
+    finally:  # new category codes: this process's cached list catches up
+        ctx.invalidate(env.tenant)
 
 
 FreshnessEvent = (

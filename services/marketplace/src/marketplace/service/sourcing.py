@@ -1,15 +1,13 @@
 """Where candidates come from: the reads behind matching (`domain.matching`).
 
-Candidates are read by category, best-fitting categories first: the request's own, then
-the rest of its branch, then categories sharing a questionnaire dimension. A tier is only
-read when its candidates could still enter the list: with `limit` distinct candidates in
-hand that all score at least the best score a lower tier could reach, the rest is skipped.
-So the result is the same as ranking everything, at a fraction of the reads.
+Candidates are read by category family (a top-level category with its branch): the
+request's own family first, then the families sharing a questionnaire dimension with it. The
+second tier is only read when its candidates could still enter the list: with `limit`
+distinct candidates in hand that all score at least the best a 0.3 fit can reach, it is
+skipped. So the result is the same as ranking everything, at a fraction of the reads.
 """
 
 from __future__ import annotations
-
-from collections.abc import Sequence
 
 from marketplace.adapters.repositories import Repository
 from marketplace.domain.categories import Categories
@@ -26,35 +24,26 @@ from marketplace.domain.places import NeighbourhoodTable
 from marketplace.domain.posts import Post
 from marketplace.domain.ranking import WEIGHTS, Ranked
 from marketplace.domain.visibility import Viewer, scope_allows
-from marketplace.domain.volunteers import VolunteerProfile
+from marketplace.domain.volunteers import Helper
 
 #: How many volunteers are told about a new request.
 TELL_AT_MOST = 20
 
 
 def tiers(request: Post, cats: Categories) -> list[tuple[float, list[str]]]:
-    """Categories by fit to the request, best first: [(fit, codes)]."""
-    by_fit: dict[float, list[str]] = {}
-    for code in cats.codes:
-        fit = cats.fit(request.category, code)
-        if fit > 0:
-            by_fit.setdefault(fit, []).append(code)
-    return sorted(by_fit.items(), key=lambda item: -item[0])
+    """Category families by how well they can fit the request, best first: [(best fit,
+    families)]: the request's own branch (the category itself 1, the rest of the branch 0.6),
+    then the branches sharing a questionnaire dimension with it (0.3)."""
+    own = cats.family(request.category)
+    others = sorted(
+        {cats.family(c) for c in cats.codes if cats.fit(request.category, c) > 0} - {own}
+    )
+    return [(1.0, [own]), (0.3, others)] if others else [(1.0, [own])]
 
 
 def _best_possible(fit: float) -> float:
     """The highest score a candidate of this fit can reach (all other signals 1)."""
     return WEIGHTS["fit"] * fit + sum(v for k, v in WEIGHTS.items() if k != "fit")
-
-
-async def _with_homes(
-    r: Repository, profiles: Sequence[VolunteerProfile]
-) -> list[tuple[VolunteerProfile, str | None]]:
-    out = []
-    for profile in profiles:
-        resident = await r.resident(profile.person_id)
-        out.append((profile, resident.neighbourhood_code if resident else None))
-    return out
 
 
 async def _exclusions(r: Repository, request: Post, group: Group | None) -> Exclusions:
@@ -71,9 +60,7 @@ async def _exclusions(r: Repository, request: Post, group: Group | None) -> Excl
     return Exclusions(persons=blocked, vog_required=True, vog_valid=frozenset(valid))
 
 
-async def _members_only(
-    r: Repository, group: Group | None, profiles: list[VolunteerProfile]
-) -> list[VolunteerProfile]:
+async def _members_only(r: Repository, group: Group | None, profiles: list[Helper]) -> list[Helper]:
     """A group's request is seen by its members only: tell no one else."""
     if group is None:
         return profiles
@@ -87,19 +74,12 @@ async def volunteers_near(
     table: NeighbourhoodTable,
     cats: Categories,
     group: Group | None,
-) -> list[VolunteerProfile]:
+) -> list[Helper]:
     """The volunteers to tell about a new request: its category and branch, best first."""
-    seen: dict[str, VolunteerProfile] = {}
-    for fit, codes in tiers(request, cats):
-        if fit < 0.6:
-            break
-        for code in codes:
-            for profile in await r.volunteers_for(code):
-                seen[profile.person_id] = profile
-    profiles = await _members_only(r, group, list(seen.values()))
+    seen = {h.person_id: h for h in await r.helpers_for(cats.family(request.category))}
     ranked = nearby_volunteers(
         request,
-        await _with_homes(r, profiles),
+        await _members_only(r, group, list(seen.values())),
         table=table,
         categories=cats,
         exclusions=await _exclusions(r, request, group),
@@ -124,27 +104,26 @@ async def candidate_sources(
     near = [n.code for n in table.near(home, request.radius_km)]
     exclusions = await _exclusions(r, request, group)
     offers: list[Offer] = []
-    volunteers: dict[str, VolunteerProfile] = {}
+    helpers: dict[str, Helper] = {}
     entries: list[MapEntry] = []
     ranked: list[Ranked[Candidate]] = []
     levels = tiers(request, cats)
-    for index, (_, codes) in enumerate(levels):
-        for code in codes:
+    for index, (_, families) in enumerate(levels):
+        for family in families:
             for hood in near:
                 offers += [
                     o
-                    for o in await r.open_offers(code, hood)
+                    for o in await r.open_offers(family, hood)
                     if not o.under_review
                     and scope_allows(o.scope, o.group_id, o.neighbourhood_code, requester)
                 ]
-            for profile in await r.volunteers_for(code):
-                volunteers[profile.person_id] = profile
-            entries += await r.map_entries(code)
-        profiles = await _members_only(r, group, list(volunteers.values()))
+            for helper in await r.helpers_for(family):
+                helpers[helper.person_id] = helper
+            entries += await r.map_entries(family)
         ranked = candidates_for(
             request,
             offers=offers,
-            volunteers=await _with_homes(r, profiles),
+            volunteers=await _members_only(r, group, list(helpers.values())),
             entries=entries,
             table=table,
             categories=cats,

@@ -40,7 +40,7 @@ async def opt_in(
     async def work(db: Db, session: Session) -> tuple[VolunteerProfile, list[Staged]]:
         r = ctx.repo(db, session)
         acting = await acting_for(r, principal, for_person)
-        cats = await categories_of(r)
+        cats = await categories_of(ctx, principal.tenant)
         errors = [
             FieldError(f"categories[{i}]", f"unknown category {c!r}")
             for i, c in enumerate(choice.categories)
@@ -55,6 +55,7 @@ async def opt_in(
         if errors:
             raise DomainValidationError(errors)
         before = await r.volunteer(acting.person_id)
+        resident = await r.resident(acting.person_id)
         profile = VolunteerProfile(
             person_id=acting.person_id,
             categories=sorted(set(choice.categories)),
@@ -63,6 +64,7 @@ async def opt_in(
             radius_km=choice.radius_km,
             notify=choice.notify,
             email=choice.email,
+            neighbourhood_code=resident.neighbourhood_code if resident else None,
             response_hours=before.response_hours if before else [],
             updated_at=now,
         )
