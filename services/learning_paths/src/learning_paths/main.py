@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import FastAPI
 from wijkkracht_common.auth import TokenVerifier
 from wijkkracht_common.http_app import create_base_app
+from wijkkracht_common.periodic import PeriodicTask
 from wijkkracht_common.runtime import ServiceRuntime
 
 from learning_paths.adapters.identity_tokens import CredentialExchange, TokenEndpointExchange
@@ -13,6 +14,7 @@ from learning_paths.adapters.repositories import INDEXES
 from learning_paths.adapters.social_map import LocalOffers, NoLocalOffers, SocialMapOffers
 from learning_paths.entrypoints import (
     http_content,
+    http_groups,
     http_learning,
     http_placement,
     http_staff,
@@ -20,6 +22,7 @@ from learning_paths.entrypoints import (
 )
 from learning_paths.entrypoints.consumers import register_consumers
 from learning_paths.entrypoints.deps import install_domain_problems
+from learning_paths.service import reminders
 from learning_paths.service.context import Context
 from learning_paths.service.lrs import Lrs
 from learning_paths.service.lrs_documents import Documents
@@ -42,6 +45,18 @@ def create_app(
     )
     ctx = Context(runtime, settings, local_offers=offers)
     register_consumers(ctx, runtime)
+
+    async def remind() -> int:
+        staged = 0
+        for tenant in await runtime.storage.tenants():
+            staged += await reminders.run_tenant(ctx, tenant)
+        if staged:
+            runtime.notify_mail()
+        return staged
+
+    app_reminders = runtime.add_job(
+        PeriodicTask("learning-reminders", remind, settings.reminder_interval_seconds)
+    )
     app = create_base_app(
         settings,
         title="Wijkkracht learning paths",
@@ -57,6 +72,7 @@ def create_app(
     http_xapi.install(app, PREFIX)
     app.state.runtime = runtime
     app.state.ctx = ctx
+    app.state.reminders = app_reminders
     # xAPI accounts of people are identity's: their homePage is identity's issuer URL
     app.state.lrs = Lrs(ctx, home_page=settings.issuer)
     app.state.lrs_documents = Documents(ctx, home_page=settings.issuer)
@@ -68,6 +84,7 @@ def create_app(
         http_learning.router,
         http_staff.router,
         http_placement.router,
+        http_groups.router,
     ):
         app.include_router(router, prefix=PREFIX)
     app.include_router(http_xapi.router, prefix=PREFIX, max_body_size=http_xapi.MAX_STATEMENTS_BODY)

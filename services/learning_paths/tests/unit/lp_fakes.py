@@ -104,6 +104,9 @@ class FakeRepository:
     async def contents_of_organisation(self, organisation: str) -> list[Content]:
         return [c for c in self.s.contents.values() if c.organisation == organisation]
 
+    async def all_contents(self) -> list[Content]:
+        return list(self.s.contents.values())
+
     async def enrolment(self, enrolment_id: str) -> Enrolment | None:
         return self.s.enrolments.get(enrolment_id)
 

@@ -120,6 +120,7 @@ class Repository(Protocol):
     async def version(self, content_id: str, version: int) -> ContentVersion | None: ...
     async def save_version(self, version: ContentVersion) -> None: ...
     async def contents_of_organisation(self, organisation: str) -> list[Content]: ...
+    async def all_contents(self) -> list[Content]: ...
 
     # enrolments and answers
     async def enrolment(self, enrolment_id: str) -> Enrolment | None: ...
@@ -229,6 +230,12 @@ def _data(doc: dict[str, Any]) -> dict[str, Any]:
     data = restore_datetimes(doc)
     data["id"] = data.pop("_id")
     return data
+
+
+def _prefs(doc: dict[str, Any]) -> ReminderPrefs:
+    data = restore_datetimes(doc)
+    data.pop("_id")
+    return ReminderPrefs.model_validate(data)
 
 
 def content_doc(content: Content) -> dict[str, Any]:
@@ -351,6 +358,9 @@ class MongoRepository:
     async def contents_of_organisation(self, organisation: str) -> list[Content]:
         return [content_of(d) for d in await self._many(CONTENTS, {"organisation": organisation})]
 
+    async def all_contents(self) -> list[Content]:
+        return [content_of(d) for d in await self._many(CONTENTS, {})]
+
     # enrolments and answers ------------------------------------------------------------------
 
     async def enrolment(self, enrolment_id: str) -> Enrolment | None:
@@ -468,7 +478,8 @@ class MongoRepository:
         return None if doc is None else Cohort.model_validate(_data(doc))
 
     async def save_cohort(self, cohort: Cohort) -> None:
-        await self._replace(COHORTS, _doc(cohort.id, cohort.model_dump()))
+        # dates (start, schedule) as ISO text: BSON has date-times only
+        await self._replace(COHORTS, _doc(cohort.id, cohort.model_dump(mode="json")))
 
     async def cohorts_of_organisation(self, organisation: str) -> list[Cohort]:
         docs = await self._many(COHORTS, {"organisation": organisation})
@@ -480,16 +491,21 @@ class MongoRepository:
 
     async def reminder_prefs(self, person_id: str) -> ReminderPrefs | None:
         doc = await self._one(REMINDER_PREFS, person_id)
-        return None if doc is None else ReminderPrefs.model_validate(_data(doc))
+        return None if doc is None else _prefs(doc)
 
     async def all_reminder_prefs(self) -> list[ReminderPrefs]:
         docs = await self._many(REMINDER_PREFS, {})
-        return [ReminderPrefs.model_validate(_data(d)) for d in docs]
+        return [_prefs(d) for d in docs]
 
     async def save_reminder_prefs(self, prefs: ReminderPrefs) -> None:
-        await self._replace(REMINDER_PREFS, _doc(prefs.person_id, prefs.model_dump()))
+        await self._replace(REMINDER_PREFS, {"_id": prefs.person_id, **prefs.model_dump()})
 
     async def delete_reminder_prefs(self, person_id: str) -> int:
+        """The address and, with it, the mails to it still kept in the mail outbox."""
+        prefs = await self.reminder_prefs(person_id)
+        if prefs is None:
+            return 0
+        await self._delete(mail.MAIL_OUTBOX, {"to": prefs.email})
         return await self._delete(REMINDER_PREFS, {"_id": person_id})
 
     async def stage_mail(self, message: mail.Mail) -> None:

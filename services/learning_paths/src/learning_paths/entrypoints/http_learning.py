@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
-from fastapi.responses import HTMLResponse, JSONResponse
+from fastapi.responses import HTMLResponse, JSONResponse, Response
 from pydantic import BaseModel, Field
 from wijkkracht_common.auth import CurrentPrincipal
 from wijkkracht_common.idempotency import idempotency_key, idempotent
@@ -23,7 +23,7 @@ from learning_paths.entrypoints.views import (
     step_view,
 )
 from learning_paths.presentation.pages import page
-from learning_paths.service import enrolments, placement, problems
+from learning_paths.service import enrolments, placement, problems, reminders
 
 router = APIRouter(tags=["learning"])
 
@@ -38,6 +38,12 @@ class EnrolmentIn(BaseModel):
 
 class SharingIn(BaseModel):
     shared: bool
+
+
+class RemindersIn(BaseModel):
+    email: str = Field(pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$", max_length=320)
+    reminders: bool = True
+    digest: bool = True
 
 
 @router.post("/enrolments", status_code=201)
@@ -196,3 +202,24 @@ async def print_step(
             limit=5,
         )
     return HTMLResponse(page(shown, [step], answers=view.answers, offers=offers))
+
+
+@router.get("/me/reminders")
+async def my_reminders(principal: CurrentPrincipal, ctx: Ctx) -> dict[str, Any]:
+    return (await reminders.read(ctx, principal)).model_dump(mode="json")
+
+
+@router.put("/me/reminders")
+async def set_reminders(body: RemindersIn, principal: CurrentPrincipal, ctx: Ctx) -> dict[str, Any]:
+    """Reminders of homework due soon and a weekly digest, by mail (one mail per person
+    per pass, never one per event)."""
+    made = await reminders.save(
+        ctx, principal, email=body.email, reminders=body.reminders, digest=body.digest
+    )
+    return made.model_dump(mode="json")
+
+
+@router.delete("/me/reminders", status_code=204)
+async def stop_reminders(principal: CurrentPrincipal, ctx: Ctx) -> Response:
+    await reminders.remove(ctx, principal)
+    return Response(status_code=204)
