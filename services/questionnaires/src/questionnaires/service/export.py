@@ -3,11 +3,12 @@
 Everything the service holds about the person, JSON-ready: their responses (answers, scores,
 instrument id and version, dates; in progress too), their invitations (with the e-mail
 address an invitation was sent to, if any; also an e-mail invitation whose response they
-attached), the share markers of their responses (shown to which organisation, exported to the
-GP, when), and their submitted responses as FHIR R4 `QuestionnaireResponse` resources in a
-`Bundle` of type `collection`; `counts` says how many of each. Stored in the export bucket
-and answered with `questionnaires.person_data_exported` by
-`wijkkracht_common.export.contribute` (once per request; nothing for an erased person).
+attached), the shares of their responses (shown to which organisation, exported to the GP,
+allowed to the inviting organisation at the end of an invited response; when), and their
+submitted responses as FHIR R4 `QuestionnaireResponse` resources in a `Bundle` of type
+`collection`; `counts` says how many of each. Stored in the export bucket and answered with
+`questionnaires.person_data_exported` by `wijkkracht_common.export.contribute` (once per
+request; nothing for an erased person).
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from wijkkracht_common.messaging import Delivery
 from wijkkracht_common.runtime import ServiceRuntime
 from wijkkracht_common.storage import Database
 
+from questionnaires.adapters.repositories import ShareMarker
 from questionnaires.domain.fhir_response import response_to_fhir
 from questionnaires.domain.response_record import ResponseRecord
 from questionnaires.service import instruments, invitations, responses
@@ -58,6 +60,12 @@ async def part(ctx: Context, tenant: str, person_id: str) -> dict[str, Any]:
     records = await repos.responses.of_person(person_id)
     invited = await invitations.belonging_to(repos, person_id, records)
     shares = await repos.shares.of_responses([r.id for r in records])
+    # The invited resident's "yes" at the end of a response is a share too.
+    shares += [
+        ShareMarker(r.id, share.organisation, "invitation_answers", share.at)
+        for r in records
+        if (share := r.shared_with_inviter) is not None
+    ]
     bundle = await fhir_bundle(ctx, tenant, records)
     now = ctx.now()
     return {

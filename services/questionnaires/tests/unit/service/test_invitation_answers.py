@@ -12,7 +12,14 @@ from typing import Any
 import pytest
 from questionnaires.domain.answers import ItemAnswer
 from questionnaires.domain.definition import InstrumentDefinition
-from questionnaires.service import access, erasure, invitation_answers, invitations, responses
+from questionnaires.service import (
+    access,
+    erasure,
+    export,
+    invitation_answers,
+    invitations,
+    responses,
+)
 from questionnaires.service.context import Context
 from wijkkracht_common.auth import Principal
 from wijkkracht_common.consent import ConsentState
@@ -99,6 +106,11 @@ async def test_choice_from_the_email_link_then_attach(
     assert [e["data"]["person_id"] for e in events] == [None, "person-new"]
     [invitation] = uow.store(TENANT).invitations.values()
     assert invitation.person_id == "person-new"  # the resident's invitation now
+    part = await export.part(ctx, TENANT, "person-new")  # in the resident's export
+    assert [(s["shared_with"], s["format"]) for s in part["shares"]] == [
+        ("de-smd", "invitation_answers")
+    ]
+    assert part["invitations"][0]["email"] == "bewoner@example.org"
     # The anonymous way in is closed; the resident's own is open.
     with pytest.raises(NotFound):
         await responses.load_anonymous(ctx, TENANT, rid, "any")
