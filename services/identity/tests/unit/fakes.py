@@ -374,9 +374,6 @@ class FakeGrants:
                 self.refresh[token.token_hash] = token.model_copy(update={"revoked_at": at})
         return [(t.access_jti, t.access_expires_at) for t in members]
 
-    async def families_of(self, subject: str) -> list[str]:
-        return sorted({t.family_id for t in self.refresh.values() if t.subject == subject})
-
     async def delete_of_subject(self, subject: str) -> list[tuple[str, datetime]]:
         issued = [
             (t.access_jti, t.access_expires_at)

@@ -180,7 +180,6 @@ class Grants(Protocol):
     async def revoke_family(
         self, family_id: str, at: datetime, reason: str
     ) -> list[tuple[str, datetime]]: ...
-    async def families_of(self, subject: str) -> list[str]: ...
     async def delete_of_subject(self, subject: str) -> list[tuple[str, datetime]]: ...
     async def deny(self, jti: str, expires_at: datetime) -> None: ...
     async def is_denied(self, jti: str) -> bool: ...
@@ -745,12 +744,6 @@ class MongoGrants(_Mongo):
             session=self._session,
         )
         return [(str(m["access_jti"]), restore_datetimes(m)["access_expires_at"]) for m in members]
-
-    async def families_of(self, subject: str) -> list[str]:
-        cursor = self._db[c.REFRESH_TOKENS].find(
-            {"subject": subject}, projection={"family_id": 1}, session=self._session
-        )
-        return sorted({str(doc["family_id"]) async for doc in cursor})
 
     async def delete_of_subject(self, subject: str) -> list[tuple[str, datetime]]:
         """Erasure: the subject's refresh tokens and authorization codes go; returns (jti,
