@@ -1,0 +1,1 @@
+"""Official files of the standards the social map speaks, vendored as package data."""
