@@ -2,7 +2,8 @@
 
 HSDS spells a recurrence as columns (freq, interval, byday, bymonthday, byweekno, byyearday,
 count, until, wkst). Parts HSDS has no column for (e.g. BYMONTH, BYSETPOS, an UNTIL with a
-time) travel losslessly in `notes` as "RRULE:<value>", which the importer prefers.
+time) travel losslessly in `notes` as "RRULE:<value>", which the importer prefers. HSDS allows
+only WEEKLY and MONTHLY in `freq`: other rules (DAILY, YEARLY) travel in `notes` alone.
 """
 
 from __future__ import annotations
@@ -21,6 +22,8 @@ _COLUMNS = {
     "WKST": "wkst",
 }
 NOTES_PREFIX = "RRULE:"
+#: The values HSDS 3.0 allows in `schedule.freq`.
+HSDS_FREQS = frozenset({"WEEKLY", "MONTHLY"})
 
 
 def rrule_to_columns(rrule: str | None) -> dict[str, Any]:
@@ -28,6 +31,9 @@ def rrule_to_columns(rrule: str | None) -> dict[str, Any]:
     if rrule is None:
         return cols
     parts = dict(p.split("=", 1) for p in rrule.split(";"))
+    if parts.get("FREQ") not in HSDS_FREQS:
+        cols["notes"] = NOTES_PREFIX + rrule
+        return cols
     lossless = True
     for key, value in parts.items():
         if key in _COLUMNS:

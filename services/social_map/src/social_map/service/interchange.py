@@ -4,7 +4,8 @@ Import = parse and validate EVERYTHING first (pure domain, all-or-nothing: a bad
 imports nothing and the caller gets the line-level report), then write in batches of
 `BATCH` entries with insert_many, each batch in one transaction with its events. Entries
 that exist are replaced (revision + 1, open reports kept), unchanged ones are skipped, so a
-re-import is idempotent. The organisation's identity slug (`tenant_org_slug`) is not part of
+re-import is idempotent (an import of the date of the last check keeps its stored time, see
+`keep_stored_assurance`). The organisation's identity slug (`tenant_org_slug`) is not part of
 HSDS: an existing owner record keeps its slug.
 """
 
@@ -31,9 +32,12 @@ from social_map.domain.hsds_interchange import (
     export_json,
     import_csv,
     import_json,
+    keep_stored_assurance,
 )
 from social_map.domain.model import Entry, Organization, SocialMapData
 from social_map.service.context import SERVICE, ServiceContext, TenantView
+from social_map.standards import hsds as hsds_standard
+from social_map.standards.hsds import DESCRIPTOR
 
 BATCH = 1000
 MAX_ISSUES = 500
@@ -101,9 +105,13 @@ def report_problem(result: ImportResult) -> InvalidInput:
     )
 
 
-def _comparable(entry_json: dict[str, Any]) -> dict[str, Any]:
-    skip = {"outdated_reports", "revision"}
-    return {k: v for k, v in entry_json.items() if k not in skip}
+_NOT_IMPORTED = {"outdated_reports": [], "revision": 0}
+
+
+def _same_content(stored: Entry, imported: Entry) -> bool:
+    """Equal as values (an amount of 2.5 is 2.50, an instant is one in any zone), apart from
+    what an import never carries (reports, revision)."""
+    return stored.model_copy(update=_NOT_IMPORTED) == imported.model_copy(update=_NOT_IMPORTED)
 
 
 async def write_import(
@@ -199,9 +207,8 @@ def _prepare(
         version = 1
         if old is not None:
             previous = old.entry
-            if _comparable(previous.model_dump(mode="json")) == _comparable(
-                entry.model_dump(mode="json")
-            ):
+            entry = keep_stored_assurance(previous, entry)
+            if _same_content(previous, entry):
                 unchanged += 1
                 continue
             entry = entry.model_copy(
@@ -234,6 +241,7 @@ async def export(ctx: ServiceContext, tenant: str, fmt: str) -> bytes:
         return export_json(data, view.taxonomy).encode()
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr(DESCRIPTOR, hsds_standard.datapackage_descriptor())
         for name, text in sorted(export_csv(data, view.taxonomy).items()):
             archive.writestr(name, text)
     return buffer.getvalue()
