@@ -52,6 +52,25 @@ def _local_starts(schedule: Schedule, lo: datetime, hi: datetime) -> list[dateti
     return [s for s in starts if _active_on(schedule, s.date())]
 
 
+def first_start(schedule: Schedule) -> datetime | None:
+    """The schedule's first occurrence (naive local start), None if it has none: the first
+    start of its rule on or after `dtstart` and `valid_from`, before the end of `valid_to`.
+
+    `dtstart` anchors the rule but need not be an occurrence itself ("Tuesdays" from a
+    Monday); a calendar (RFC 5545) counts DTSTART as the first occurrence, so a feed must
+    start there."""
+    start_time = schedule.opens_at or time(0, 0)
+    anchor = datetime.combine(schedule.dtstart, start_time)
+    lower = anchor
+    if schedule.valid_from is not None:
+        lower = max(lower, datetime.combine(schedule.valid_from, time(0, 0)))
+    if schedule.rrule is None:
+        first: datetime | None = anchor if anchor >= lower else None
+    else:
+        first = build_rrule(schedule.rrule, anchor).after(lower, inc=True)
+    return first if first is not None and _active_on(schedule, first.date()) else None
+
+
 def _duration(schedule: Schedule) -> timedelta:
     if schedule.opens_at and schedule.closes_at:
         return datetime.combine(date.min, schedule.closes_at) - datetime.combine(
