@@ -121,6 +121,22 @@ async def apply_change(
     return True
 
 
+async def consent_state(
+    db: Database[dict[str, Any]],
+    person_id: str,
+    organisation: str,
+    purpose: ConsentPurpose,
+    *,
+    session: Session | None = None,
+) -> ConsentState | None:
+    """The newest known state (granted or revoked, version, time), if any: for rules that
+    compare a consent with another decision's time (e.g. a share chosen on a response)."""
+    doc = await db[CONSENT_STATES].find_one(
+        {"_id": _key(person_id, organisation, purpose)}, session=session
+    )
+    return None if doc is None else _from_doc(doc)
+
+
 async def consent_given(
     db: Database[dict[str, Any]], person_id: str, organisation: str, purpose: ConsentPurpose
 ) -> bool:

@@ -31,7 +31,7 @@ from wijkkracht_common.idempotency import IDEMPOTENCY
 from wijkkracht_common.mail import MAIL_OUTBOX, Mail, stage_mail
 from wijkkracht_common.outbox import Staged
 from wijkkracht_common.pagination import paginate
-from wijkkracht_common.storage import Database, Session, stored_bool, stored_datetime
+from wijkkracht_common.storage import Database, Session, stored_datetime
 
 from questionnaires.adapters.documents import (
     INSTRUMENTS,
@@ -705,24 +705,9 @@ class MongoConsents(_OnDatabase):
     async def state(
         self, person_id: str, organisation: str, purpose: ConsentPurpose
     ) -> ConsentState | None:
-        # Until libs/common offers `consent.consent_state` (proposed), read the projection's
-        # documents of the person (indexed by person) with the engine-neutral readers.
-        found = self._db[consent.CONSENT_STATES].find(
-            {"person_id": person_id}, session=self._session
+        return await consent.consent_state(
+            self._db, person_id, organisation, purpose, session=self._session
         )
-        async for doc in found:
-            if doc["organisation"] == organisation and doc["purpose"] == purpose:
-                at = stored_datetime(doc["at"])
-                assert at is not None
-                return ConsentState(
-                    person_id=person_id,
-                    organisation=organisation,
-                    purpose=purpose,
-                    granted=stored_bool(doc["granted"]),
-                    version=int(doc.get("version", 0)),
-                    at=at,
-                )
-        return None
 
     async def forget_person(self, person_id: str) -> int:
         return await consent.forget_person(self._db, person_id, session=self._session)
