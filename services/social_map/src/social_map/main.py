@@ -50,4 +50,8 @@ def create_app(
     app.state.ctx = ctx
     for router in (http_entries.router, http_search.router, http_admin.router):
         app.include_router(router, prefix=PREFIX)
+    # HSDS packages are far larger than the platform's default body limit
+    app.include_router(
+        http_admin.imports_router, prefix=PREFIX, max_body_size=settings.import_max_bytes
+    )
     return app

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pydantic import SecretStr
+from pydantic import Field, SecretStr
 from wijkkracht_common.settings import BaseServiceSettings
 
 #: Dev-only default; outside dev mode the service refuses to start with it.
@@ -18,8 +18,12 @@ class Settings(BaseServiceSettings):
     verification_link_days: int = 30
     #: Lifetime of signed calendar-feed URLs (revocable per neighbourhood at any time).
     feed_link_days: int = 365
-    #: Public base URL of this API, for links in e-mails.
+    #: Public base URL of this API as callers reach it (behind the ingress): every link in
+    #: an e-mail, feed or page (verification links, calendar-feed URLs, `Location`) uses it.
     public_base_url: str = "http://127.0.0.1:8005/social-map/v1"
+    #: Largest HSDS import body (JSON or zipped CSV package); bigger ones get 413 while they
+    #: arrive. Other routes keep the platform's limit (`WK_MAX_REQUEST_BODY_BYTES`).
+    import_max_bytes: int = Field(default=200 * 1024 * 1024, gt=0)
     #: How often the freshness sweep runs (seconds); it is idempotent, so any period works.
     freshness_sweep_seconds: float = 3600.0
     run_freshness_sweep: bool = True

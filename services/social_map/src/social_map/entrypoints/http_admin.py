@@ -1,15 +1,18 @@
 """Tenant curation: taxonomy, freshness policy (and running its sweep now), HSDS import and
-export."""
+export. Reading the taxonomy and the policy is reference data (machine clients too); the rest
+is a neighbourhood manager's work (a person). HSDS imports have their own router: its body
+limit is the `import_max_bytes` setting (`main.py`)."""
 
 from __future__ import annotations
 
 from datetime import datetime
 from typing import Annotated, Any
+from urllib.parse import quote
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 from pydantic import BaseModel, Field
-from wijkkracht_common.auth import CurrentPrincipal
+from wijkkracht_common.auth import MachinePrincipal, PersonPrincipal
 from wijkkracht_common.errors import Problem
 
 from social_map.domain.freshness import FreshnessPolicy
@@ -19,8 +22,8 @@ from social_map.entrypoints.deps import Ctx, problem_responses
 from social_map.service import config, freshness, interchange, permissions
 
 router = APIRouter(tags=["curation"])
-
-MAX_IMPORT_BYTES = 200 * 1024 * 1024
+#: HSDS imports, included with `max_body_size=settings.import_max_bytes`.
+imports_router = APIRouter(tags=["curation"])
 
 
 class TaxonomyIn(BaseModel):
@@ -32,26 +35,26 @@ def _taxonomy_body(categories: list[Category], version: int) -> dict[str, Any]:
 
 
 @router.get("/taxonomy")
-async def get_taxonomy(principal: CurrentPrincipal, ctx: Ctx) -> dict[str, Any]:
+async def get_taxonomy(principal: MachinePrincipal, ctx: Ctx) -> dict[str, Any]:
     view = await ctx.view(principal.tenant)
     return _taxonomy_body(view.taxonomy.categories, view.taxonomy_version)
 
 
 @router.put("/taxonomy")
-async def put_taxonomy(body: TaxonomyIn, principal: CurrentPrincipal, ctx: Ctx) -> dict[str, Any]:
+async def put_taxonomy(body: TaxonomyIn, principal: PersonPrincipal, ctx: Ctx) -> dict[str, Any]:
     """Replace the category tree and its mapping to questionnaire dimensions."""
     taxonomy, version = await config.replace_taxonomy(ctx, principal, body.categories)
     return _taxonomy_body(taxonomy.categories, version)
 
 
 @router.get("/freshness-policy")
-async def get_policy(principal: CurrentPrincipal, ctx: Ctx) -> dict[str, Any]:
+async def get_policy(principal: MachinePrincipal, ctx: Ctx) -> dict[str, Any]:
     return (await config.current_policy(ctx, principal)).model_dump()
 
 
 @router.put("/freshness-policy")
 async def put_policy(
-    policy: FreshnessPolicy, principal: CurrentPrincipal, ctx: Ctx
+    policy: FreshnessPolicy, principal: PersonPrincipal, ctx: Ctx
 ) -> dict[str, Any]:
     return (await config.replace_policy(ctx, principal, policy)).model_dump()
 
@@ -87,16 +90,14 @@ def _sweep_out(report: SweepReport) -> SweepOut:
     responses=problem_responses(401, 403),
     summary="Run the freshness sweep of your tenant now",
 )
-async def run_freshness_sweep(
-    request: Request, response: Response, principal: CurrentPrincipal, ctx: Ctx
-) -> SweepOut:
+async def run_freshness_sweep(response: Response, principal: PersonPrincipal, ctx: Ctx) -> SweepOut:
     """Neighbourhood manager: check the tenant's entries now instead of at the next hourly
     run. Every entry whose check is due gets its state under the current freshness policy;
     state changes are announced (events, one mail to the owner) exactly as by the timer, and
     a repeated run announces nothing twice. The run completes within the request; `Location`
     names its report. Only the caller's own tenant is swept."""
     report = await freshness.run_now(ctx, principal)
-    response.headers["Location"] = str(request.url_for("get_freshness_sweep", sweep_id=report.id))
+    response.headers["Location"] = ctx.public_url(f"freshness/sweeps/{quote(report.id)}")
     return _sweep_out(report)
 
 
@@ -107,16 +108,17 @@ async def run_freshness_sweep(
     responses=problem_responses(401, 403, 404),
     summary="The report of a freshness sweep run on request",
 )
-async def get_freshness_sweep(sweep_id: str, principal: CurrentPrincipal, ctx: Ctx) -> SweepOut:
+async def get_freshness_sweep(sweep_id: str, principal: PersonPrincipal, ctx: Ctx) -> SweepOut:
     """Neighbourhood manager of the sweep's tenant; any other tenant's sweep is 404."""
     return _sweep_out(await freshness.sweep_report(ctx, principal, sweep_id))
 
 
-# HSDS packages are far larger than the platform's default body limit
-@router.post("/imports", status_code=201, max_body_size=MAX_IMPORT_BYTES)
-async def import_hsds(request: Request, principal: CurrentPrincipal, ctx: Ctx) -> dict[str, Any]:
-    """HSDS 3.0 import: `application/json` (list of services) or `application/zip` (CSV
-    tabular package). All or nothing: any error → 422 with the line-level report."""
+@imports_router.post("/imports", status_code=201)
+async def import_hsds(request: Request, principal: PersonPrincipal, ctx: Ctx) -> dict[str, Any]:
+    """HSDS 3.0 import: `application/json` (a list of services, one service, or a paged
+    `contents` response) or `application/zip` (the CSV tabular package). All or nothing: any
+    error → 422 with the line-level report. Larger than the platform's default body limit
+    (`WK_IMPORT_MAX_BYTES`, 200 MiB): a bigger body is refused (413) while it arrives."""
     permissions.require_curator(principal)
     media = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if media not in ("application/json", "application/zip"):
@@ -127,8 +129,6 @@ async def import_hsds(request: Request, principal: CurrentPrincipal, ctx: Ctx) -
             kind="unsupported-media-type",
         )
     raw = await request.body()
-    if len(raw) > MAX_IMPORT_BYTES:
-        raise Problem("Bestand te groot. / File too large.", status=413, kind="too-large")
     view = await ctx.view(principal.tenant)
     result = interchange.parse_package(
         raw, "zip" if media.endswith("zip") else "json", principal.tenant, view
@@ -143,7 +143,7 @@ async def import_hsds(request: Request, principal: CurrentPrincipal, ctx: Ctx) -
 
 @router.get("/exports/hsds")
 async def export_hsds(
-    principal: CurrentPrincipal,
+    principal: PersonPrincipal,
     ctx: Ctx,
     format: Annotated[str, Query(pattern="^(json|csv)$")] = "json",
 ) -> Response:

@@ -1,14 +1,19 @@
-"""Entries, owner records, reports/tasks, freshness overview and the one-click link."""
+"""Entries, owner records, reports/tasks, freshness overview and the one-click link.
+
+Reading owner records and entries is catalogue data (machine clients of the tenant too);
+writes, reports and the owners' work need a person; the one-click link is public (the signed
+link is the credential)."""
 
 from __future__ import annotations
 
 from html import escape
 from typing import Annotated, Any
+from urllib.parse import quote
 
 from fastapi import APIRouter, Body, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse
 from pydantic import BaseModel, Field
-from wijkkracht_common.auth import CurrentPrincipal
+from wijkkracht_common.auth import MachinePrincipal, PersonPrincipal
 from wijkkracht_common.http_app import json_body
 from wijkkracht_common.idempotency import idempotency_key, idempotent
 
@@ -28,14 +33,14 @@ class ReportIn(BaseModel):
 
 
 @router.get("/organisations")
-async def list_organisations(principal: CurrentPrincipal, ctx: Ctx) -> dict[str, Any]:
+async def list_organisations(principal: MachinePrincipal, ctx: Ctx) -> dict[str, Any]:
     orgs = await organisations.list_organisations(ctx, principal)
     return {"items": [o.model_dump(mode="json") for o in orgs]}
 
 
 @router.put("/organisations/{org_id}")
 async def put_organisation(
-    org_id: str, org: Organization, principal: CurrentPrincipal, ctx: Ctx
+    org_id: str, org: Organization, principal: PersonPrincipal, ctx: Ctx
 ) -> dict[str, Any]:
     """Owner record of entries: an org admin for its own organisation; the neighbourhood
     manager for anyone, including residents' initiatives."""
@@ -45,7 +50,7 @@ async def put_organisation(
 
 @router.post("/entries", status_code=201)
 async def create_entry(
-    draft: uc.EntryDraft, request: Request, principal: CurrentPrincipal, ctx: Ctx
+    draft: uc.EntryDraft, request: Request, principal: PersonPrincipal, ctx: Ctx
 ) -> JSONResponse:
     async def produce() -> tuple[int, Any]:
         stored = await uc.create_entry(ctx, principal, draft)
@@ -62,7 +67,7 @@ async def create_entry(
 
 
 @router.get("/entries/{entry_id}")
-async def get_entry(entry_id: str, principal: CurrentPrincipal, ctx: Ctx) -> dict[str, Any]:
+async def get_entry(entry_id: str, principal: MachinePrincipal, ctx: Ctx) -> dict[str, Any]:
     stored, manager = await uc.read_entry(ctx, principal, entry_id)
     policy = (await ctx.view(principal.tenant)).policy
     return entry_view(stored, policy=policy, now=ctx.now(), manager=manager)
@@ -70,7 +75,7 @@ async def get_entry(entry_id: str, principal: CurrentPrincipal, ctx: Ctx) -> dic
 
 @router.put("/entries/{entry_id}")
 async def update_entry(
-    entry_id: str, draft: uc.EntryDraft, principal: CurrentPrincipal, ctx: Ctx
+    entry_id: str, draft: uc.EntryDraft, principal: PersonPrincipal, ctx: Ctx
 ) -> dict[str, Any]:
     stored = await uc.update_entry(ctx, principal, entry_id, draft)
     policy = (await ctx.view(principal.tenant)).policy
@@ -78,7 +83,7 @@ async def update_entry(
 
 
 @router.post("/entries/{entry_id}/verification")
-async def verify_entry(entry_id: str, principal: CurrentPrincipal, ctx: Ctx) -> dict[str, Any]:
+async def verify_entry(entry_id: str, principal: PersonPrincipal, ctx: Ctx) -> dict[str, Any]:
     """ "Klopt nog": the owner confirms the entry (resets the freshness clock)."""
     stored = await uc.verify_entry(ctx, principal, entry_id)
     policy = (await ctx.view(principal.tenant)).policy
@@ -89,7 +94,7 @@ async def verify_entry(entry_id: str, principal: CurrentPrincipal, ctx: Ctx) -> 
 async def report_outdated(
     entry_id: str,
     request: Request,
-    principal: CurrentPrincipal,
+    principal: PersonPrincipal,
     ctx: Ctx,
     report: Annotated[ReportIn, Body()] = ReportIn(),
 ) -> JSONResponse:
@@ -110,7 +115,7 @@ async def report_outdated(
 
 @router.get("/tasks")
 async def list_tasks(
-    principal: CurrentPrincipal,
+    principal: PersonPrincipal,
     ctx: Ctx,
     status: Annotated[str | None, Query(pattern="^(open|done)$")] = "open",
 ) -> dict[str, Any]:
@@ -118,7 +123,7 @@ async def list_tasks(
 
 
 @router.get("/freshness")
-async def freshness_overview(principal: CurrentPrincipal, ctx: Ctx) -> dict[str, Any]:
+async def freshness_overview(principal: PersonPrincipal, ctx: Ctx) -> dict[str, Any]:
     """Counts per state and the least recently checked entries, per owner organisation."""
     items = await organisation_overview(ctx, principal, ctx.now())
     return {"items": [overview_view(i) for i in items]}
@@ -159,8 +164,8 @@ async def verification_page(token: str, ctx: Ctx) -> HTMLResponse:
     body = (
         f"<p>Klopt de informatie over <strong>{escape(stored.entry.name)}</strong> nog? / "
         f"Is the information about this entry still correct?</p>"
-        f'<form method="post"><button type="submit">Ja, dit klopt nog / Yes, still correct'
-        f"</button></form>"
+        f'<form method="post" action="{escape(ctx.public_url(f"verification/{quote(token)}"))}">'
+        f'<button type="submit">Ja, dit klopt nog / Yes, still correct</button></form>'
     )
     return HTMLResponse(_PAGE.format(title="Klopt dit nog?", body=body))
 

@@ -1,4 +1,9 @@
-"""Search, recommendations, neighbourhoods and their activity feeds (iCalendar, print)."""
+"""Search, recommendations, neighbourhoods and their activity feeds (iCalendar, print).
+
+Search, neighbourhoods, feeds and the agenda are public reference data (machine clients of
+the tenant too); recommendations concern a person's results and feed links are handed to a
+person; revoking them is a manager's work. The signed feed URL is public (the token is the
+credential)."""
 
 from __future__ import annotations
 
@@ -8,7 +13,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query
 from fastapi.responses import HTMLResponse, Response
 from pydantic import ValidationError
-from wijkkracht_common.auth import CurrentPrincipal
+from wijkkracht_common.auth import MachinePrincipal, PersonPrincipal
 from wijkkracht_common.pagination import CursorParam, LimitParam
 
 from social_map.domain.errors import DomainValidationError
@@ -34,7 +39,7 @@ Radius = Annotated[
 
 @router.get("/search")
 async def search_entries(
-    principal: CurrentPrincipal,
+    principal: MachinePrincipal,
     ctx: Ctx,
     q: Annotated[str, Query(max_length=200, description="free text (Dutch)")] = "",
     category: Annotated[str | None, Query(max_length=61)] = None,
@@ -88,7 +93,7 @@ async def search_entries(
 
 @router.get("/recommendations")
 async def recommendations(
-    principal: CurrentPrincipal,
+    principal: PersonPrincipal,
     ctx: Ctx,
     response_id: Annotated[str, Query(min_length=1, max_length=100)],
     interests: Annotated[str, Query(max_length=200, description="own words, e.g. wandelen")] = "",
@@ -108,13 +113,13 @@ async def recommendations(
 
 
 @router.get("/neighbourhoods")
-async def neighbourhoods(principal: CurrentPrincipal, ctx: Ctx) -> dict[str, Any]:
+async def neighbourhoods(principal: MachinePrincipal, ctx: Ctx) -> dict[str, Any]:
     table = await hoods.table(ctx, principal)
     return {"items": [n.model_dump() for n in table]}
 
 
 @router.get("/neighbourhoods/{code}/activities.ics")
-async def activities_ics(code: str, principal: CurrentPrincipal, ctx: Ctx) -> Response:
+async def activities_ics(code: str, principal: MachinePrincipal, ctx: Ctx) -> Response:
     """iCalendar feed of the neighbourhood's activities (one VEVENT + RRULE per schedule)."""
     hood, entries, policy = await hoods.with_entries(ctx, principal.tenant, code)
     text = activities_feed(hood, entries, policy=policy, now=ctx.now())
@@ -126,13 +131,13 @@ async def activities_ics(code: str, principal: CurrentPrincipal, ctx: Ctx) -> Re
 
 
 @router.post("/neighbourhoods/{code}/feed-link")
-async def create_feed_link(code: str, principal: CurrentPrincipal, ctx: Ctx) -> dict[str, Any]:
+async def create_feed_link(code: str, principal: PersonPrincipal, ctx: Ctx) -> dict[str, Any]:
     """A signed URL of the neighbourhood's iCalendar feed for calendar apps (no login)."""
     return await feeds.feed_url(ctx, principal, code)
 
 
 @router.delete("/neighbourhoods/{code}/feed-link")
-async def revoke_feed_links(code: str, principal: CurrentPrincipal, ctx: Ctx) -> dict[str, Any]:
+async def revoke_feed_links(code: str, principal: PersonPrincipal, ctx: Ctx) -> dict[str, Any]:
     """Neighbourhood manager: every feed URL of this neighbourhood issued so far stops working."""
     generation = await feeds.revoke(ctx, principal, code)
     return {"neighbourhood_code": code, "generation": generation}
@@ -158,7 +163,7 @@ async def signed_activities_ics(token: str, ctx: Ctx) -> Response:
 @router.get("/neighbourhoods/{code}/agenda", response_class=HTMLResponse)
 async def printable_agenda(
     code: str,
-    principal: CurrentPrincipal,
+    principal: MachinePrincipal,
     ctx: Ctx,
     days: Annotated[int, Query(ge=1, le=62)] = 14,
 ) -> HTMLResponse:

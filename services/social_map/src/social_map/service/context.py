@@ -156,6 +156,11 @@ class ServiceContext:
         self._views.pop(self.database_name(view.tenant), None)
         return replace(view, policy=policy, policy_version=version)
 
+    def public_url(self, path: str) -> str:
+        """An absolute link to `path` of this API as the public sees it (`public_base_url`):
+        every link in a mail, feed or page is made here, never from the request's host."""
+        return f"{self.settings.public_base_url.rstrip('/')}/{path.lstrip('/')}"
+
     def link_secret(self, tenant: str) -> bytes:
         """Per-tenant key of the verification links, derived from the master secret."""
         master = self.settings.verification_secret.get_secret_value().encode()

@@ -54,9 +54,8 @@ async def feed_url(ctx: ServiceContext, principal: Principal, code: str) -> dict
         tenant, code, await reader.feed_generation(code), int(expires.timestamp())
     )
     token = feed_token.issue(feed_secret(ctx, tenant), claim)
-    base = ctx.settings.public_base_url.rstrip("/")
     return {
-        "url": f"{base}/feeds/{quote(token)}/activities.ics",
+        "url": ctx.public_url(f"feeds/{quote(token)}/activities.ics"),
         "expires_at": expires.isoformat(),
         "neighbourhood_code": code,
     }

@@ -87,7 +87,7 @@ def verification_url(ctx: ServiceContext, tenant: str, entry: Entry, now: dateti
         entry,
         now + timedelta(days=ctx.settings.verification_link_days),
     )
-    return f"{ctx.settings.public_base_url.rstrip('/')}/verification/{quote(token)}"
+    return ctx.public_url(f"verification/{quote(token)}")
 
 
 async def owner_address(r: Repository, entry: Entry) -> str | None:
