@@ -24,11 +24,15 @@ from typing import Any
 
 from fastapi import FastAPI, Request, Response
 from fastapi.middleware.cors import CORSMiddleware
-from fastapi.responses import JSONResponse
+from fastapi.openapi.docs import get_swagger_ui_html
+from fastapi.responses import HTMLResponse, JSONResponse
+from fastapi.staticfiles import StaticFiles
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.middleware.body_limit import MAX_BODY_SIZE_SCOPE_KEY
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from swagger_ui_bundle import swagger_ui_path
 
+from wijkkracht_common import openapi_doc
 from wijkkracht_common.auth import JwksCache, TokenVerifier, http_jwks_fetcher
 from wijkkracht_common.errors import install_problem_handlers, problem_response, too_large
 from wijkkracht_common.observability import ServiceMetrics
@@ -182,7 +186,7 @@ def create_base_app(
         version="1.0.0",
         lifespan=lifespan,
         openapi_url="/openapi.json",
-        docs_url="/docs",
+        docs_url=None,  # served below from packaged assets: no CDN, works offline
         redoc_url=None,
         max_body_size=settings.max_request_body_bytes,
     )
@@ -191,6 +195,7 @@ def create_base_app(
     app.state.token_verifier = verifier or build_verifier(settings)
     app.state.api_prefix = prefix
     install_problem_handlers(app, retry_after_seconds=settings.unavailable_retry_after_seconds)
+    openapi_doc.install(app, settings.issuer)
     if cors_origins:
         app.add_middleware(
             CORSMiddleware,
@@ -214,6 +219,18 @@ def create_base_app(
         return JSONResponse(
             {"status": "ready" if ready else "not-ready", "checks": results},
             status_code=200 if ready else 503,
+        )
+
+    app.mount("/docs-assets", StaticFiles(directory=swagger_ui_path), name="docs-assets")
+
+    @app.get("/docs", include_in_schema=False)
+    async def docs() -> HTMLResponse:
+        return get_swagger_ui_html(
+            openapi_url="/openapi.json",
+            title=f"{title} — API",
+            swagger_js_url="/docs-assets/swagger-ui-bundle.js",
+            swagger_css_url="/docs-assets/swagger-ui.css",
+            swagger_favicon_url="/docs-assets/favicon-32x32.png",
         )
 
     @app.get("/metrics", tags=["operations"], include_in_schema=False)

@@ -271,3 +271,12 @@ async def test_tracing_is_off_without_an_exporter(
         await c.get("/healthz")
     server = [s.name for s in span_capture.get_finished_spans() if s.kind.name == "SERVER"]
     assert not server, server
+
+
+async def test_api_docs_work_offline(client: httpx.AsyncClient) -> None:
+    page = await client.get("/docs")
+    assert page.status_code == 200
+    assert "cdn" not in page.text.lower() and "https://" not in page.text.split("<body>")[0]
+    for asset in ("/docs-assets/swagger-ui-bundle.js", "/docs-assets/swagger-ui.css"):
+        assert asset in page.text
+        assert (await client.get(asset)).status_code == 200
