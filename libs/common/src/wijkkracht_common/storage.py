@@ -165,7 +165,9 @@ _ABORTED: dict[str, int] = {}
 def aborted_transactions(database: str) -> int:
     """How many transaction attempts on `database` this process has rolled back. nx-27017
     lets reads outside a transaction see its uncommitted writes: a reader that must not have
-    seen rolled-back data compares this count before its reads and after."""
+    seen rolled-back data compares this count before its reads and after. Counted only where
+    reads can see uncommitted writes (nx-27017): always 0 on MongoDB, whose reads are
+    committed, so such readers cost nothing there."""
     return _ABORTED.get(database, 0)
 
 
@@ -362,7 +364,7 @@ class Storage:
             while True:
                 attempts += 1
                 if attempts > 1:  # the previous attempt was rolled back
-                    _note_abort(database)
+                    self._note_abort(database)
                 session.start_transaction()
                 try:
                     result = await callback(session)
@@ -371,7 +373,7 @@ class Storage:
                         await session.abort_transaction()
                     if _may_retry(error, "TransientTransactionError", deadline):
                         continue
-                    _note_abort(database)
+                    self._note_abort(database)
                     raise
                 while True:
                     try:
@@ -384,8 +386,12 @@ class Storage:
                             continue
                         if _may_retry(error, "TransientTransactionError", deadline):
                             break
-                        _note_abort(database)
+                        self._note_abort(database)
                         raise
+
+    def _note_abort(self, database: str) -> None:
+        if self._serial:  # only where reads outside a transaction see uncommitted writes
+            _note_abort(database)
 
     def close(self) -> None:
         self.client.close()
