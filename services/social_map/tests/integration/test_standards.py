@@ -1,0 +1,184 @@
+"""What the running service answers, checked by the standards' own validators: the HSDS 3.0
+export (official compiled schemas with jsonschema, the tabular package with frictionless), the
+official examples through the import endpoint, re-imports of an unchanged export, and the
+iCalendar feed (icalendar + dateutil)."""
+
+from __future__ import annotations
+
+import io
+import json
+import zipfile
+from pathlib import Path
+
+import pytest
+from conftest import PREFIX, Api
+from dateutil.rrule import rrulestr
+from helpers import IDENTITY_DEMO_TABLE, demo_hsds_json, entry, eventually
+from icalendar import Calendar
+from social_map.demo.generator import demo_map
+from social_map.service.interchange import write_import
+from social_map.standards import hsds
+from wijkkracht_common.events.envelope import new_event
+from wijkkracht_common.events.identity import NeighbourhoodsImported
+from wijkkracht_common.testing.plugin import TwoTenants
+
+pytestmark = pytest.mark.integration
+JSON = {"Content-Type": "application/json"}
+ZIP = {"Content-Type": "application/zip"}
+OFFICIAL = Path(str(hsds.root())) / "examples"
+REAL_PLACE = (52.4388, 4.8262)  # instead of the examples' latitude 100, off the globe
+
+
+def _manager(api: Api, tenant: str) -> dict[str, str]:
+    return api.headers(tenant, sub="p-m", gemeente_demo=["neighbourhood_manager"])
+
+
+async def _import(api: Api, tenant: str, body: bytes, kind: dict[str, str]) -> dict[str, object]:
+    r = await api.client.post(
+        f"{PREFIX}/imports", content=body, headers={**_manager(api, tenant), **kind}
+    )
+    assert r.status_code in (201, 422), r.text[:300]
+    return {"status": r.status_code, **r.json()}
+
+
+async def _export(api: Api, tenant: str, fmt: str) -> bytes:
+    r = await api.client.get(
+        f"{PREFIX}/exports/hsds", params={"format": fmt}, headers=_manager(api, tenant)
+    )
+    assert r.status_code == 200
+    return r.content
+
+
+def _files(raw: bytes) -> dict[str, bytes]:
+    with zipfile.ZipFile(io.BytesIO(raw)) as archive:
+        return {n: archive.read(n) for n in archive.namelist()}
+
+
+def _zip(files: dict[str, bytes]) -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        for name, content in files.items():
+            archive.writestr(name, content)
+    return buffer.getvalue()
+
+
+async def test_the_export_passes_the_official_validators(
+    api: Api, two_tenants: TwoTenants, tmp_path: Path
+) -> None:
+    t = two_tenants.a
+    imported = await _import(api, t, demo_hsds_json(t, api.clock()), JSON)
+    assert imported["created"] == 373
+    services = json.loads(await _export(api, t, "json"))
+    assert len(services) == 373
+    assert hsds.json_problems(services) == []
+    package = _files(await _export(api, t, "csv"))
+    assert package[hsds.DESCRIPTOR] == hsds.datapackage_descriptor()  # the official descriptor
+    assert "service_at_location.csv" in package and "service_at_locations.csv" not in package
+    for name, content in package.items():
+        (tmp_path / name).write_bytes(content)
+    assert hsds.package_problems(tmp_path) == []
+
+
+async def _seed_as_make_run(api: Api, tenant: str) -> None:
+    """The demo map as `make run` seeds it (last checks at all times of day, e-mail
+    assurers) plus an entry published through the API (our own ids such as "loc-1", a staff
+    member's id as assurer)."""
+    data = demo_map(reference=api.clock())
+    entries = [e.model_copy(update={"tenant": tenant}) for e in data.entries]
+    ctx = api.app.state.ctx
+    await write_import(ctx, tenant, data.model_copy(update={"entries": entries}), actor="test")
+    admin = api.headers(tenant, sub="p-admin", org_a=["org_admin"])
+    r = await api.client.post(f"{PREFIX}/entries", json=entry(), headers=admin)
+    assert r.status_code == 201
+
+
+@pytest.mark.parametrize("fmt", ["json", "csv"])
+async def test_an_unchanged_export_imports_back_as_unchanged(
+    fmt: str, api: Api, two_tenants: TwoTenants
+) -> None:
+    """HSDS keeps only the date of the last check and only e-mail addresses as assurers."""
+    t = two_tenants.a
+    await _seed_as_make_run(api, t)
+    checked = (await api.client.get(f"{PREFIX}/freshness", headers=_manager(api, t))).json()
+    exported = await _export(api, t, fmt)
+    again = await _import(api, t, exported, ZIP if fmt == "csv" else JSON)
+    assert again == {
+        "status": 201,
+        "organisations": 12,
+        "created": 0,
+        "updated": 0,
+        "unchanged": 374,
+    }
+    again_exported = await _export(api, t, fmt)
+    if fmt == "csv":
+        assert _files(again_exported) == _files(exported)
+    else:
+        assert again_exported == exported
+    after = (await api.client.get(f"{PREFIX}/freshness", headers=_manager(api, t))).json()
+    assert after == checked  # the stored checks (their times) are kept
+
+
+async def test_the_official_examples_import(api: Api, two_tenants: TwoTenants) -> None:
+    example = json.loads((OFFICIAL / "service_full.json").read_text())
+    package = {p.name: p.read_bytes() for p in (OFFICIAL / "csv").glob("*.csv")}
+    package[hsds.DESCRIPTOR] = hsds.datapackage_descriptor()
+    # as published, only the placeholder coordinates are refused (no "unknown file")
+    for tenant, body, kind in (
+        (two_tenants.a, json.dumps(example).encode(), JSON),
+        (two_tenants.b, _zip(package), ZIP),
+    ):
+        refused = await _import(api, tenant, body, kind)
+        assert refused["status"] == 422
+        assert [(e["field"].rsplit(".", 1)[-1], e["message"]) for e in refused["errors"]] == [  # type: ignore[attr-defined]
+            ("latitude", "Input should be less than or equal to 90")
+        ]
+    for loc in (
+        example["service_at_locations"][0]["location"],
+        *example["organization"]["locations"],
+    ):
+        loc["latitude"], loc["longitude"] = REAL_PLACE
+    package["locations.csv"] = package["locations.csv"].replace(
+        b",100,101,", f",{REAL_PLACE[0]},{REAL_PLACE[1]},".encode()
+    )
+    for tenant, body, kind in (
+        (two_tenants.a, json.dumps(example).encode(), JSON),
+        (two_tenants.b, _zip(package), ZIP),
+    ):
+        done = await _import(api, tenant, body, kind)
+        assert done == {
+            "status": 201,
+            "organisations": 1,
+            "created": 1,
+            "updated": 0,
+            "unchanged": 0,
+        }
+        r = await api.client.get(
+            f"{PREFIX}/entries/ac148810-d857-441c-9679-408f346de14b", headers=_manager(api, tenant)
+        )
+        assert r.status_code == 200 and r.json()["entry"]["name"] == "Community Counselling"
+        assert hsds.json_problems(json.loads(await _export(api, tenant, "json"))) == []
+
+
+async def test_the_calendar_feed_reads_back_in_a_real_parser(
+    api: Api, two_tenants: TwoTenants
+) -> None:
+    t = two_tenants.a
+    await _import(api, t, demo_hsds_json(t, api.clock()), JSON)
+    await api.publish(
+        new_event(NeighbourhoodsImported(neighbourhoods=IDENTITY_DEMO_TABLE), tenant=t, subject=t)
+    )
+    partner = api.issuer.headers(sub="client:partner", tenant=t)  # a machine client may read it
+
+    async def feed() -> bool:
+        r = await api.client.get(f"{PREFIX}/neighbourhoods/DM01/activities.ics", headers=partner)
+        return r.status_code == 200
+
+    await eventually(feed)
+    r = await api.client.get(f"{PREFIX}/neighbourhoods/DM01/activities.ics", headers=partner)
+    cal = Calendar.from_ical(r.text)
+    assert [str(z["tzid"]) for z in cal.walk("VTIMEZONE")] == ["Europe/Amsterdam"]
+    events = cal.walk("VEVENT")
+    assert len(events) > 10
+    for ev in events:
+        start = ev.decoded("dtstart")
+        assert rrulestr(ev["rrule"].to_ical().decode(), dtstart=start)[0] == start
