@@ -86,7 +86,9 @@ async def anonymise_resident(
 ) -> int:
     """Erasure: the log keeps its legal retention (who looked, when, why) but no longer links to
     the person: `resident` becomes a random tombstone and the resource loses its id
-    (`response/<id>` -> `response/erased`). Returns how many records were rewritten."""
+    (`response/<id>` -> `response/erased`); records where the person was the one looking (a
+    resident's own export, a staff member's reads) get the same tombstone as `actor`. Returns
+    how many records were rewritten."""
     tombstone = retention_tombstone()
     docs = await db[ACCESS_LOG].find({"resident": person_id}, session=session).to_list(None)
     for doc in docs:
@@ -96,15 +98,19 @@ async def anonymise_resident(
             {**doc, "resident": tombstone, "resource": f"{kind}/erased"},
             session=session,
         )
-    return len(docs)
+    return len(docs) + await anonymise_actor(db, person_id, session=session, tombstone=tombstone)
 
 
 async def anonymise_actor(
-    db: Database[dict[str, Any]], person_id: str, *, session: Session | None
+    db: Database[dict[str, Any]],
+    person_id: str,
+    *,
+    session: Session | None,
+    tombstone: str | None = None,
 ) -> int:
-    """Erasure of a staff member: the records of what they looked at keep their retention, but
-    the viewer becomes one random tombstone (their organisation, `on_behalf_of`, stays)."""
-    tombstone = retention_tombstone()
+    """The records of what the person looked at keep their retention, but the viewer becomes
+    a random tombstone (their organisation, `on_behalf_of`, stays)."""
+    tombstone = tombstone or retention_tombstone()
     result = await db[ACCESS_LOG].update_many(
         {"actor": person_id}, {"$set": {"actor": tombstone}}, session=session
     )

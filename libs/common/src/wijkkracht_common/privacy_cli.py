@@ -9,7 +9,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from wijkkracht_common.privacy_scan import scan_databases, scan_streams
+from wijkkracht_common.privacy_scan import scan_databases, scan_exports, scan_streams
 from wijkkracht_common.settings import BaseServiceSettings
 from wijkkracht_common.tenancy import require_slug
 
@@ -28,6 +28,9 @@ async def _scan(tenant: str, person_id: str) -> list[tuple[str, str, str]]:
         rows += [
             ("stream", f"{r.stream} {r.subject}", str(r.sequence))
             for r in await scan_streams(nc.jetstream(), tenant, person_id)
+        ]
+        rows += [
+            ("export", name, "") for name in await scan_exports(nc.jetstream(), tenant, person_id)
         ]
     finally:
         await nc.drain()

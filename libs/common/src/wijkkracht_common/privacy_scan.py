@@ -14,7 +14,9 @@ from typing import Any
 from bson import json_util
 from motor.motor_asyncio import AsyncIOMotorClient
 from nats.js.client import JetStreamContext
+from nats.js.errors import NotFoundError
 
+from wijkkracht_common.export import export_bucket
 from wijkkracht_common.outbox import OUTBOX, record_events
 from wijkkracht_common.stream_purge import Residue, find_person
 
@@ -55,3 +57,22 @@ async def scan_databases(mongo_url: str, tenant: str, person_id: str) -> list[St
 
 async def scan_streams(js: JetStreamContext, tenant: str, person_id: str) -> list[Residue]:
     return await find_person(js, tenant, person_id)
+
+
+async def scan_exports(js: JetStreamContext, tenant: str, person_id: str) -> list[str]:
+    """Export parts of the tenant in the `EXPORTS` object store that name the person (parts
+    are JSON; zipped archives are checked by name only: identity keys them by export id)."""
+    bucket = await export_bucket(js)
+    try:
+        infos = await bucket.list()
+    except NotFoundError:
+        return []
+    found = []
+    needle = person_id.encode()
+    for info in infos:
+        if not info.name.startswith(f"{tenant}/") or info.deleted:
+            continue
+        data = (await bucket.get(info.name)).data or b""
+        if needle in data:
+            found.append(info.name)
+    return found

@@ -15,6 +15,7 @@ from wijkkracht_common.events.identity import PersonExportRequested
 from wijkkracht_common.events.social_map import SocialMapPersonDataExported
 from wijkkracht_common.messaging import Delivery, subscribe
 from wijkkracht_common.outbox import OUTBOX, record_events
+from wijkkracht_common.privacy_scan import scan_exports
 from wijkkracht_common.runtime import ServiceRuntime
 from wijkkracht_common.settings import BaseServiceSettings
 from wijkkracht_common.storage import Database
@@ -85,12 +86,10 @@ async def test_a_part_is_stored_and_answered_once(runtime: ServiceRuntime, nats_
         assert part["notes"] == ["Mijn plan"] and part["person_id"] == person
         await eventually(lambda: _duplicates(runtime))
         assert len(await answers()) == len(found) == 1
-        assert (
-            await export.delete_parts(
-                nc.jetstream(), [export.part_name(tenant, "x1", "social_map")]
-            )
-            == 1
-        )
+        name = export.part_name(tenant, "x1", "social_map")
+        assert await scan_exports(nc.jetstream(), tenant, person) == [name]
+        assert await export.delete_parts(nc.jetstream(), [name]) == 1
+        assert await scan_exports(nc.jetstream(), tenant, person) == []
     finally:
         await nc.drain()
         await runtime.storage.drop_tenant(tenant)
