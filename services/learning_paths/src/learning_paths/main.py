@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
 from fastapi import FastAPI
 from wijkkracht_common.auth import TokenVerifier
 from wijkkracht_common.http_app import create_base_app
@@ -20,7 +23,7 @@ from learning_paths.entrypoints import (
     http_staff,
     http_xapi,
 )
-from learning_paths.entrypoints.consumers import register_consumers
+from learning_paths.entrypoints.consumers import register_batch_consumers, register_consumers
 from learning_paths.entrypoints.deps import install_domain_problems
 from learning_paths.service import reminders
 from learning_paths.service.context import Context
@@ -45,6 +48,7 @@ def create_app(
     )
     ctx = Context(runtime, settings, local_offers=offers)
     register_consumers(ctx, runtime)
+    batches = register_batch_consumers(ctx, runtime)
 
     async def remind() -> int:
         staged = 0
@@ -57,6 +61,18 @@ def create_app(
     app_reminders = runtime.add_job(
         PeriodicTask("learning-reminders", remind, settings.reminder_interval_seconds)
     )
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        async with runtime.lifespan(app):
+            for consumer in batches:
+                consumer.start(runtime.js, runtime.nats)
+            try:
+                yield
+            finally:
+                for consumer in batches:
+                    await consumer.stop()
+
     app = create_base_app(
         settings,
         title="Wijkkracht learning paths",
@@ -65,7 +81,7 @@ def create_app(
         prefix=PREFIX,
         metrics=runtime.metrics,
         readiness={"nats": runtime.nats_ready, "database": runtime.db_ready},
-        lifespan=runtime.lifespan,
+        lifespan=lifespan,
         verifier=verifier,
     )
     install_domain_problems(app)

@@ -283,7 +283,8 @@ class Api:
     async def published(
         self, tenant: str, event: str = ">", *, producer: str = "learning_paths"
     ) -> list[dict[str, Any]]:
-        """Every event `producer` published for `tenant` so far (JSON envelopes)."""
+        """Every event `producer` published for `tenant` so far (JSON envelopes), however
+        long a busy machine takes to deliver them: read until the consumer has none left."""
         subject = f"wk.{tenant}.{producer}.{event}"
         found: list[dict[str, Any]] = []
         try:
@@ -295,7 +296,10 @@ class Api:
                 try:
                     msg = await sub.next_msg(timeout=0.3)
                 except (TimeoutError, nats.errors.TimeoutError):
-                    break
+                    info = await sub.consumer_info()
+                    if info.num_pending == 0 and sub.pending_msgs == 0:
+                        break
+                    continue
                 found.append(json.loads(msg.data))
         finally:
             await sub.unsubscribe()

@@ -169,6 +169,18 @@ def document_of(
     return doc
 
 
+def exact(query: Mapping[str, Any]) -> dict[str, Any]:
+    """The query with each top-level scalar equality written as `$eq`. Same meaning for
+    scalar fields; plain equality also matches array elements, which keeps some engines
+    (the embedded one, measured: 100 ms vs 1 ms at 20,000 statements) from the index."""
+    return {
+        k: {"$eq": v}
+        if not k.startswith("$") and v is not None and not isinstance(v, dict | list)
+        else v
+        for k, v in query.items()
+    }
+
+
 def _stored(doc: dict[str, Any]) -> StoredStatement:
     keys = {
         k: doc.get(k)
@@ -232,7 +244,7 @@ class LrsStore:
             bounds["$gte"] = low
         if high is not None:
             bounds["$lt"] = high
-        query = dict(condition)
+        query = exact(condition)
         if bounds:
             query["seq"] = bounds
         cursor = (
@@ -390,6 +402,7 @@ __all__ = [
     "SeqClock",
     "StoredStatement",
     "document_of",
+    "exact",
     "is_duplicate_key",
     "seq_time",
     "time_seq",

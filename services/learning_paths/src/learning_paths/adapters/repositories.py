@@ -35,6 +35,7 @@ from learning_paths.adapters.lrs import (
     STATEMENTS,
     LrsStore,
     document_of,
+    exact,
     seq_time,
 )
 from learning_paths.domain.answers import Answer
@@ -303,11 +304,13 @@ class MongoRepository:
     async def _many(
         self, collection: str, query: dict[str, Any], sort: str = "_id"
     ) -> list[dict[str, Any]]:
-        cursor = self._db[collection].find(query, session=self._session).sort(sort, ASCENDING)
+        cursor = (
+            self._db[collection].find(exact(query), session=self._session).sort(sort, ASCENDING)
+        )
         return [doc async for doc in cursor]
 
     async def _delete(self, collection: str, query: dict[str, Any]) -> int:
-        result = await self._db[collection].delete_many(query, session=self._session)
+        result = await self._db[collection].delete_many(exact(query), session=self._session)
         return int(result.deleted_count)
 
     # content ---------------------------------------------------------------------------------
@@ -318,7 +321,7 @@ class MongoRepository:
 
     async def content_by_slug(self, organisation: str, slug: str) -> Content | None:
         doc = await self._db[CONTENTS].find_one(
-            {"organisation": organisation, "slug": slug}, session=self._session
+            exact({"organisation": organisation, "slug": slug}), session=self._session
         )
         return None if doc is None else content_of(doc)
 
@@ -378,7 +381,7 @@ class MongoRepository:
         self, filter_: EnrolmentFilter, *, limit: int, cursor: str | None
     ) -> tuple[list[Enrolment], str | None]:
         docs, next_cursor = await paginate(
-            self._db[ENROLMENTS], filter_.query(), limit=limit, cursor=cursor
+            self._db[ENROLMENTS], exact(filter_.query()), limit=limit, cursor=cursor
         )
         return [enrolment_of(d) for d in docs], next_cursor
 

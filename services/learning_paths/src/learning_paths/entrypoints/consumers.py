@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+from wijkkracht_common.batch_consumer import BatchConsumer, subscribe_batch
 from wijkkracht_common.consent import register_consent_projection
 from wijkkracht_common.events.effect_measurement import MeasurementRecorded
 from wijkkracht_common.events.envelope import DataT, Envelope
@@ -21,8 +22,9 @@ from wijkkracht_common.outbox import Staged
 from wijkkracht_common.storage import Database, Session
 
 from learning_paths.domain.usage import clamp_k
-from learning_paths.service import erasure, export, placement, surveys
+from learning_paths.service import erasure, export
 from learning_paths.service.context import Context
+from learning_paths.service.placement_batches import MeasurementBatches, ResponseBatches
 
 Handler = Callable[[Envelope[DataT], Delivery], Awaitable[bool]]
 
@@ -50,25 +52,6 @@ def register_consumers(ctx: Context, runtime: Any) -> None:
     async def on_export(envelope: Envelope[PersonExportRequested], delivery: Delivery) -> bool:
         return await export.on_export_requested(ctx, envelope, delivery)
 
-    async def on_response(envelope: Envelope[ResponseSubmitted], delivery: Delivery) -> bool:
-        async def effect(db: Database[dict[str, Any]], session: Session) -> list[Staged]:
-            repo = ctx.repos(db, session)
-            await surveys.on_survey(repo, envelope)
-            return await placement.on_response(repo, envelope, ctx.now())
-
-        person = envelope.data.person_id
-        if person is None:
-            return False  # anonymous: nothing to place, nothing to count
-        return await apply_once(ctx.runtime, envelope, delivery, effect, person=person)
-
-    async def on_measurement(envelope: Envelope[MeasurementRecorded], delivery: Delivery) -> bool:
-        async def effect(db: Database[dict[str, Any]], session: Session) -> list[Staged]:
-            return await placement.on_measurement(ctx.repos(db, session), envelope, ctx.now())
-
-        return await apply_once(
-            ctx.runtime, envelope, delivery, effect, person=envelope.data.person_id
-        )
-
     async def on_tenant(envelope: Envelope[TenantCreated], delivery: Delivery) -> bool:
         async def effect(db: Database[dict[str, Any]], session: Session) -> list[Staged]:
             await ctx.repos(db, session).save_privacy_k(clamp_k(envelope.data.k_anonymity))
@@ -78,6 +61,28 @@ def register_consumers(ctx: Context, runtime: Any) -> None:
 
     on(PersonErasureRequested, on_erasure)
     on(PersonExportRequested, on_export)
-    on(ResponseSubmitted, on_response)
-    on(MeasurementRecorded, on_measurement)
     on(TenantCreated, on_tenant)
+
+
+def register_batch_consumers(
+    ctx: Context, runtime: Any
+) -> list[BatchConsumer[ResponseSubmitted] | BatchConsumer[MeasurementRecorded]]:
+    """Responses and measurements, a batch per transaction (service/placement_batches.py);
+    the composition root starts them once the broker is connected."""
+
+    def js() -> Any:
+        return runtime.js
+
+    common: dict[str, Any] = {
+        "consumer_service": ctx.settings.service_name,
+        "storage": runtime.storage,
+        "js": js,
+        "batch_size": 200,
+        "batch_timeout": 0.1,
+        "max_deliver": ctx.settings.consumer_max_deliver,
+        "metrics": runtime.metrics,
+    }
+    return [
+        subscribe_batch(event_cls=ResponseSubmitted, apply=ResponseBatches(ctx), **common),
+        subscribe_batch(event_cls=MeasurementRecorded, apply=MeasurementBatches(ctx), **common),
+    ]

@@ -102,6 +102,21 @@ def placed_event(placement: Placement, *, tenant: str, actor: str | None) -> Env
     )
 
 
+class Placer:
+    """The tenant's rules and their paths' entry points, read once per batch of events."""
+
+    def __init__(self, repo: Repository) -> None:
+        self.repo = repo
+        self._loaded: tuple[list[PlacementRule], dict[str, PathEntry]] | None = None
+
+    async def rules(self) -> tuple[list[PlacementRule], dict[str, PathEntry]]:
+        if self._loaded is None:
+            rules = await self.repo.rules()
+            entries = await path_entries(self.repo, [r.path_id for r in rules]) if rules else {}
+            self._loaded = (rules, entries)
+        return self._loaded
+
+
 async def place(
     repo: Repository,
     facts: ResponseFacts,
@@ -110,13 +125,13 @@ async def place(
     now: datetime,
     tenant: str,
     actor: str | None,
+    placer: Placer | None = None,
 ) -> list[Staged]:
     """Suggest entry steps for `facts`; a suggestion replaces an earlier one the resident
     has not acted on; once they started, the new suggestion is kept beside their choice."""
-    rules = await repo.rules()
+    rules, entries = await (placer or Placer(repo)).rules()
     if not rules:
         return []
-    entries = await path_entries(repo, [r.path_id for r in rules])
     events: list[Staged] = []
     for found in suggest(rules, facts, entries):
         placement = _placement(found, facts, source, now)
@@ -157,7 +172,10 @@ def _placement(
 
 
 async def on_response(
-    repo: Repository, envelope: Envelope[ResponseSubmitted], now: datetime
+    repo: Repository,
+    envelope: Envelope[ResponseSubmitted],
+    now: datetime,
+    placer: Placer | None = None,
 ) -> list[Staged]:
     facts = facts_of(envelope.data)
     if facts is None:
@@ -166,19 +184,27 @@ async def on_response(
     if measurement is not None:
         facts = facts.model_copy(update={"measurement_id": measurement})
     await repo.save_facts(facts)
-    if not facts.has_phases:
-        return await place(
-            repo, facts, source="response", now=now, tenant=envelope.tenant, actor=envelope.actor
-        )
-    if measurement is not None:  # the measurement came first
-        return await place(
-            repo, facts, source="measurement", now=now, tenant=envelope.tenant, actor=envelope.actor
-        )
-    return []
+    source: PlacementSource | None = (
+        "response" if not facts.has_phases else "measurement" if measurement else None
+    )  # with phases, the measurement places (here when it came first)
+    if source is None:
+        return []
+    return await place(
+        repo,
+        facts,
+        source=source,
+        now=now,
+        tenant=envelope.tenant,
+        actor=envelope.actor,
+        placer=placer,
+    )
 
 
 async def on_measurement(
-    repo: Repository, envelope: Envelope[MeasurementRecorded], now: datetime
+    repo: Repository,
+    envelope: Envelope[MeasurementRecorded],
+    now: datetime,
+    placer: Placer | None = None,
 ) -> list[Staged]:
     data = envelope.data
     await repo.note_measurement(data.response_id, data.measurement_id, data.person_id)
@@ -188,7 +214,13 @@ async def on_measurement(
     facts = facts.model_copy(update={"measurement_id": data.measurement_id})
     await repo.save_facts(facts)
     return await place(
-        repo, facts, source="measurement", now=now, tenant=envelope.tenant, actor=envelope.actor
+        repo,
+        facts,
+        source="measurement",
+        now=now,
+        tenant=envelope.tenant,
+        actor=envelope.actor,
+        placer=placer,
     )
 
 
