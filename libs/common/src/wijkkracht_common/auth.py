@@ -35,6 +35,7 @@ from joserfc.jwk import KeySet
 from joserfc.jws import extract_compact
 
 from wijkkracht_common.errors import Forbidden, Unauthorized
+from wijkkracht_common.revocation import Revocations
 from wijkkracht_common.tenancy import set_tenant
 
 JwksFetcher = Callable[[], Awaitable[dict[str, Any]]]
@@ -51,6 +52,7 @@ class Principal:
     orgs: dict[str, frozenset[str]] = field(default_factory=dict)
     scopes: frozenset[str] = frozenset()
     token_id: str | None = None
+    issued_at: float | None = None  # `iat`, epoch seconds
 
     @property
     def person_id(self) -> str | None:
@@ -148,10 +150,23 @@ class TokenVerifier:
         # dropped first, so a flood of distinct valid tokens cannot grow memory without bound.
         self._verified: OrderedDict[str, tuple[Principal, float, str]] = OrderedDict()
         self._cache_size = cache_size
+        #: What identity revoked (set by the service's runtime, fed by identity's events).
+        self.revocations: Revocations | None = None
 
     @property
     def cached_tokens(self) -> int:
         return len(self._verified)
+
+    def _refuse_revoked(self, principal: Principal) -> Principal:
+        if self.revocations is not None and self.revocations.refuses(
+            tenant=principal.tenant,
+            subject=principal.subject,
+            client_id=principal.client_id,
+            token_id=principal.token_id,
+            issued_at=principal.issued_at,
+        ):
+            raise Unauthorized("Toegangstoken ingetrokken. / Access token revoked.")
+        return principal
 
     async def verify(self, token: str) -> Principal:
         hit = self._verified.get(token)
@@ -159,9 +174,10 @@ class TokenVerifier:
             principal, exp, kid = hit
             if time.time() < exp and await self._jwks.key_set_for(kid) is not None:
                 self._verified.move_to_end(token)
-                return principal
+                return self._refuse_revoked(principal)
             self._verified.pop(token, None)
         principal, exp, kid = await self._verify_uncached(token)
+        self._refuse_revoked(principal)
         if self._cache_size > 0:
             self._verified[token] = (principal, exp, kid)
             self._verified.move_to_end(token)
@@ -206,6 +222,7 @@ class TokenVerifier:
             orgs={str(o): frozenset(rs) for o, rs in orgs_claim.items()},
             scopes=frozenset(str(claims.get("scope") or "").split()),
             token_id=claims.get("jti"),
+            issued_at=float(claims["iat"]) if isinstance(claims.get("iat"), int | float) else None,
         )
         return principal, float(claims["exp"]), kid
 

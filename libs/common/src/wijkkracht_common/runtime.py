@@ -28,6 +28,7 @@ from wijkkracht_common.observability import ServiceMetrics, get_logger, setup
 from wijkkracht_common.outbox import OUTBOX_INDEXES, OutboxRelay, Staged, stage
 from wijkkracht_common.periodic import PeriodicTask
 from wijkkracht_common.pipelined_publish import PipelinedPublisher
+from wijkkracht_common.revocation import RevocationFeed, Revocations
 from wijkkracht_common.settings import BaseServiceSettings
 from wijkkracht_common.storage import Database, IndexSpec, Session, Storage
 
@@ -98,6 +99,10 @@ class ServiceRuntime:
         self._publisher: PipelinedPublisher | None = None
         self._run_relay = run_relay
         self._jobs: list[PeriodicTask] = []
+        self.revocations = Revocations()
+        self._revocation_feed = RevocationFeed(
+            self.revocations, window_seconds=settings.token_revocation_window_seconds
+        )
 
     @property
     def nats(self) -> NatsClient:
@@ -162,7 +167,7 @@ class ServiceRuntime:
         return result
 
     @asynccontextmanager
-    async def lifespan(self, _: Any = None) -> AsyncIterator[None]:
+    async def lifespan(self, app: Any = None) -> AsyncIterator[None]:
         await self.broker.connect()
         await ensure_streams(
             self.js,
@@ -170,6 +175,10 @@ class ServiceRuntime:
             replicas=self.settings.stream_replicas,
         )
         await self.broker.start()
+        verifier = getattr(getattr(app, "state", None), "token_verifier", None)
+        if verifier is not None:  # tokens identity revoked are refused here too, within seconds
+            verifier.revocations = self.revocations
+        await self._revocation_feed.start(self.js)
         if self._run_relay:
             self._publisher = PipelinedPublisher(self.nats)
             self.relay = OutboxRelay(
@@ -201,6 +210,7 @@ class ServiceRuntime:
                 await self._publisher.close()
             if self.mail is not None:
                 await self.mail.stop()
+            await self._revocation_feed.stop()
             await self.broker.stop()
             self.storage.close()
             log.info("service stopped", service=self.settings.service_name)

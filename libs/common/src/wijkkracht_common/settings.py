@@ -100,6 +100,9 @@ class BaseServiceSettings(BaseSettings):
     token_audience: str = "wijkkracht-api"
     token_algorithms: list[str] = ["ES256", "RS256"]
     token_leeway_seconds: int = 30
+    #: How far back a starting replica reads identity's revocations: at least the longest
+    #: access-token lifetime (a revoked token older than this has expired anyway).
+    token_revocation_window_seconds: float = Field(default=7200.0, gt=0)
     #: Verified tokens kept in memory per process (least recently used dropped first), so a
     #: flood of distinct tokens cannot grow memory without bound; 0: no cache.
     token_cache_size: int = Field(default=10_000, ge=0)

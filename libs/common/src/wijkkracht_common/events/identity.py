@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import ClassVar, Literal
 
 from pydantic import Field
@@ -115,6 +116,31 @@ class PersonErasureCompleted(_IdentityEvent):
     event_name: ClassVar[str] = "person_erasure_completed"
     person_id: str
     services: list[str] = []
+
+
+class AccessTokenRevoked(_IdentityEvent):
+    """An access token was revoked (RFC 7009, logout): every service refuses it from now on,
+    not only when it expires (`wijkkracht_common.revocation`)."""
+
+    event_name: ClassVar[str] = "access_token_revoked"
+    token_id: str = Field(description="the token's jti")
+    expires_at: datetime
+
+
+class PersonDisabled(_IdentityEvent):
+    """A person was disabled or erased: every service refuses the tokens issued to them before
+    this event's time."""
+
+    event_name: ClassVar[str] = "person_disabled"
+    person_id: str
+
+
+class ClientDisabled(_IdentityEvent):
+    """An API client was disabled: every service refuses its tokens issued before this event's
+    time."""
+
+    event_name: ClassVar[str] = "client_disabled"
+    client_id: str
 
 
 class NeighbourhoodsImported(_IdentityEvent):
