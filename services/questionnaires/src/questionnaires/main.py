@@ -55,6 +55,13 @@ def create_app(
     app.state.runtime = runtime
     app.state.ctx = ctx
     app.state.anonymous_limiter = http_anonymous.RateLimiter()
-    for module in (http_instruments, http_responses, http_invitations, http_anonymous):
+    for module in (http_instruments, http_responses, http_invitations):
         app.include_router(module.router, prefix=PREFIX)
+    # Routes with a body limit of their own (the platform's default is 1 MiB).
+    app.include_router(
+        http_instruments.import_router, prefix=PREFIX, max_body_size=settings.max_import_body
+    )
+    app.include_router(
+        http_anonymous.router, prefix=PREFIX, max_body_size=settings.max_anonymous_body
+    )
     return app

@@ -8,7 +8,6 @@ import pydantic_core
 from fastapi import Depends, Query, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
-from wijkkracht_common.errors import Problem
 
 from questionnaires.domain.answers import ItemAnswer
 from questionnaires.service.context import Context
@@ -37,29 +36,6 @@ class FastJSONResponse(JSONResponse):
 
     def render(self, content: Any) -> bytes:
         return pydantic_core.to_json(content)
-
-
-def body_limit(max_bytes_setting: str) -> Any:
-    """Dependency refusing bodies larger than the named setting (413), before parsing."""
-
-    async def check(request: Request, ctx: Ctx) -> None:
-        limit = int(getattr(ctx.settings, max_bytes_setting))
-        declared = request.headers.get("content-length")
-        if declared is not None and declared.isdigit() and int(declared) > limit:
-            raise _too_large(limit)
-        if len(await request.body()) > limit:
-            raise _too_large(limit)
-
-    return Depends(check)
-
-
-def _too_large(limit: int) -> Problem:
-    return Problem(
-        f"Het verzoek is te groot (max {limit} bytes). / The request is too large "
-        f"(max {limit} bytes).",
-        status=413,
-        kind="payload-too-large",
-    )
 
 
 class _Body(BaseModel):

@@ -1,4 +1,10 @@
-"""Instruments: list, read (our JSON or FHIR Questionnaire), import, publish, retire."""
+"""Instruments: list, read (our JSON or FHIR Questionnaire), import, publish, retire.
+
+Published instruments are reference data: a machine client of the tenant may read them
+(`MachinePrincipal`). Import, publish and retire are an organisation admin's work
+(`PersonPrincipal`). The import's body limit is its own: its router is included with
+`max_body_size=settings.max_import_body` (main.py).
+"""
 
 from __future__ import annotations
 
@@ -7,15 +13,17 @@ from typing import Any, Literal
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
-from wijkkracht_common.auth import CurrentPrincipal
+from wijkkracht_common.auth import MachinePrincipal, PersonPrincipal
 from wijkkracht_common.events.questionnaires import InstrumentPurpose
 from wijkkracht_common.pagination import CursorParam, LimitParam
 
 from questionnaires.domain.fhir_questionnaire import definition_to_fhir
-from questionnaires.entrypoints.deps import Ctx, body_limit
+from questionnaires.entrypoints.deps import Ctx
 from questionnaires.service import instruments
 
 router = APIRouter(prefix="/instruments", tags=["instruments"])
+#: The import only: included with its own body limit.
+import_router = APIRouter(prefix="/instruments", tags=["instruments"])
 
 
 class ImportRequest(BaseModel):
@@ -31,7 +39,7 @@ class ImportRequest(BaseModel):
 
 @router.get("")
 async def list_instruments(
-    principal: CurrentPrincipal,
+    principal: MachinePrincipal,
     ctx: Ctx,
     limit: LimitParam = 50,
     cursor: CursorParam = None,
@@ -48,7 +56,7 @@ async def list_instruments(
 @router.get("/{instrument_id}")
 async def get_instrument(
     instrument_id: str,
-    principal: CurrentPrincipal,
+    principal: MachinePrincipal,
     ctx: Ctx,
     version: int | None = Query(default=None, ge=1),
     format: Literal["json", "fhir"] = "json",
@@ -64,9 +72,9 @@ async def get_instrument(
     }
 
 
-@router.post("/import", status_code=201, dependencies=[body_limit("max_import_body")])
+@import_router.post("/import", status_code=201)
 async def import_instrument(
-    body: ImportRequest, request: Request, principal: CurrentPrincipal, ctx: Ctx
+    body: ImportRequest, request: Request, principal: PersonPrincipal, ctx: Ctx
 ) -> JSONResponse:
     """Import as a draft (org_admin). Any problem: 422 with every error and its path, and
     nothing is stored."""
@@ -92,13 +100,13 @@ async def import_instrument(
 
 @router.post("/{instrument_id}/versions/{version}/publish")
 async def publish(
-    instrument_id: str, version: int, principal: CurrentPrincipal, ctx: Ctx
+    instrument_id: str, version: int, principal: PersonPrincipal, ctx: Ctx
 ) -> dict[str, Any]:
     return await instruments.change_status(ctx, principal, instrument_id, version, "publish")
 
 
 @router.post("/{instrument_id}/versions/{version}/retire")
 async def retire(
-    instrument_id: str, version: int, principal: CurrentPrincipal, ctx: Ctx
+    instrument_id: str, version: int, principal: PersonPrincipal, ctx: Ctx
 ) -> dict[str, Any]:
     return await instruments.change_status(ctx, principal, instrument_id, version, "retire")

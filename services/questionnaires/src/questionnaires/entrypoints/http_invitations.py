@@ -8,7 +8,7 @@ from typing import Any, Literal
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
-from wijkkracht_common.auth import CurrentPrincipal
+from wijkkracht_common.auth import PersonPrincipal
 from wijkkracht_common.pagination import CursorParam, LimitParam
 
 from questionnaires.entrypoints.deps import ID, Ctx
@@ -37,7 +37,7 @@ class InviteRequest(BaseModel):
 
 @router.post("", status_code=201)
 async def invite(
-    body: InviteRequest, request: Request, principal: CurrentPrincipal, ctx: Ctx
+    body: InviteRequest, request: Request, principal: PersonPrincipal, ctx: Ctx
 ) -> JSONResponse:
     async def produce() -> tuple[int, Any]:
         return 201, await invitations.create(
@@ -62,7 +62,7 @@ async def invite(
 
 @router.get("")
 async def list_invitations(
-    principal: CurrentPrincipal,
+    principal: PersonPrincipal,
     ctx: Ctx,
     organisation: str = Query(max_length=31),
     limit: LimitParam = 20,
@@ -77,13 +77,13 @@ async def list_invitations(
 
 @router.get("/{invitation_id}")
 async def get_invitation(
-    invitation_id: str, principal: CurrentPrincipal, ctx: Ctx
+    invitation_id: str, principal: PersonPrincipal, ctx: Ctx
 ) -> dict[str, Any]:
     """The invited resident opening it marks it `opened`; staff of the organisation see it."""
     return await invitations.view(ctx, principal, invitation_id)
 
 
 @router.post("/{invitation_id}/reminders")
-async def remind(invitation_id: str, principal: CurrentPrincipal, ctx: Ctx) -> dict[str, Any]:
+async def remind(invitation_id: str, principal: PersonPrincipal, ctx: Ctx) -> dict[str, Any]:
     """Another e-mail (e-mail invitations) and the counter; staff of the organisation."""
     return await invitations.remind(ctx, principal, invitation_id)

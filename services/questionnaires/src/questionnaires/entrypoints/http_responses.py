@@ -10,7 +10,7 @@ from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
-from wijkkracht_common.auth import CurrentPrincipal
+from wijkkracht_common.auth import PersonPrincipal
 from wijkkracht_common.pagination import CursorParam, LimitParam
 
 from questionnaires.entrypoints.deps import (
@@ -34,7 +34,7 @@ REPLAY = {"Idempotent-Replay": "true"}
 
 @router.post("/responses", status_code=201)
 async def start_response(
-    body: StartResponse, request: Request, principal: CurrentPrincipal, ctx: Ctx
+    body: StartResponse, request: Request, principal: PersonPrincipal, ctx: Ctx
 ) -> JSONResponse:
     """Start for yourself, for a resident in assisted mode (`person_id` + `organisation`), or
     from an invitation (`invitation_id`)."""
@@ -65,7 +65,7 @@ async def start_response(
 
 @router.get("/responses")
 async def my_responses(
-    principal: CurrentPrincipal,
+    principal: PersonPrincipal,
     ctx: Ctx,
     limit: LimitParam = 20,
     cursor: CursorParam = None,
@@ -77,7 +77,7 @@ async def my_responses(
 
 @router.patch("/responses/{response_id}")
 async def save_answers(
-    response_id: str, body: SaveAnswers, principal: CurrentPrincipal, ctx: Ctx
+    response_id: str, body: SaveAnswers, principal: PersonPrincipal, ctx: Ctx
 ) -> dict[str, Any]:
     """Partial save (merge); an empty answer `{}` clears an earlier one."""
     return responses.present(await responses.save_as(ctx, principal, response_id, body.answers))
@@ -87,7 +87,7 @@ async def save_answers(
 async def submit(
     response_id: str,
     request: Request,
-    principal: CurrentPrincipal,
+    principal: PersonPrincipal,
     ctx: Ctx,
     body: SubmitBody | None = None,
 ) -> JSONResponse:
@@ -108,7 +108,7 @@ async def submit(
 
 @router.put("/responses/{response_id}/invitation-share")
 async def choose_invitation_share(
-    response_id: str, body: InvitationShareChoice, principal: CurrentPrincipal, ctx: Ctx
+    response_id: str, body: InvitationShareChoice, principal: PersonPrincipal, ctx: Ctx
 ) -> dict[str, Any]:
     """At the end of an invited response: may the inviting organisation see the answers
     (`invitation_share` in the response says it in plain words)? Yes: shared with that
@@ -120,7 +120,7 @@ async def choose_invitation_share(
 
 @router.post("/responses/{response_id}/attachment")
 async def attach_response(
-    response_id: str, body: AttachResponse, principal: CurrentPrincipal, ctx: Ctx
+    response_id: str, body: AttachResponse, principal: PersonPrincipal, ctx: Ctx
 ) -> dict[str, Any]:
     """Attach a response filled in from an invitation's e-mail link (without an account) to
     the caller's account; proof: the token of the link in the e-mail. 404 for a wrong token
@@ -129,7 +129,7 @@ async def attach_response(
 
 
 @router.get("/responses/{response_id}")
-async def get_response(response_id: str, principal: CurrentPrincipal, ctx: Ctx) -> dict[str, Any]:
+async def get_response(response_id: str, principal: PersonPrincipal, ctx: Ctx) -> dict[str, Any]:
     record, viewer = await responses.load_readable(ctx, principal, response_id)
     await log_view(ctx, principal, record, viewer, what="answers")
     return responses.present(record)
@@ -138,7 +138,7 @@ async def get_response(response_id: str, principal: CurrentPrincipal, ctx: Ctx) 
 @router.get("/responses/{response_id}/chart.svg", response_class=Response)
 async def chart(
     response_id: str,
-    principal: CurrentPrincipal,
+    principal: PersonPrincipal,
     ctx: Ctx,
     lang: LangParam = None,
     compare_with: CompareParam = None,
@@ -153,7 +153,7 @@ async def chart(
 
 @router.get("/responses/{response_id}/talk-about")
 async def talk_about(
-    response_id: str, principal: CurrentPrincipal, ctx: Ctx, lang: LangParam = None
+    response_id: str, principal: PersonPrincipal, ctx: Ctx, lang: LangParam = None
 ) -> dict[str, Any]:
     """The "Hier wil ik over praten / I want to talk about this" items."""
     record, viewer = await responses.load_readable(ctx, principal, response_id)
@@ -165,7 +165,7 @@ async def talk_about(
 @router.get("/responses/{response_id}/printable", response_class=HTMLResponse)
 async def printable(
     response_id: str,
-    principal: CurrentPrincipal,
+    principal: PersonPrincipal,
     ctx: Ctx,
     lang: LangParam = None,
     compare_with: CompareParam = None,
@@ -179,7 +179,7 @@ async def printable(
 
 
 @router.get("/responses/{response_id}/fhir")
-async def fhir_export(response_id: str, principal: CurrentPrincipal, ctx: Ctx) -> JSONResponse:
+async def fhir_export(response_id: str, principal: PersonPrincipal, ctx: Ctx) -> JSONResponse:
     """FHIR R4 QuestionnaireResponse: the resident themself, or staff of an organisation the
     resident gave `share_with_gp` consent (403 with only `share_results`)."""
     record, viewer = await responses.load_readable(ctx, principal, response_id)
@@ -190,7 +190,7 @@ async def fhir_export(response_id: str, principal: CurrentPrincipal, ctx: Ctx) -
 @router.get("/people/{person_id}/responses")
 async def responses_of_person(
     person_id: str,
-    principal: CurrentPrincipal,
+    principal: PersonPrincipal,
     ctx: Ctx,
     limit: LimitParam = 20,
     cursor: CursorParam = None,
@@ -204,7 +204,7 @@ async def responses_of_person(
 
 @router.get("/me/invitations")
 async def my_invitations(
-    principal: CurrentPrincipal, ctx: Ctx, limit: LimitParam = 20, cursor: CursorParam = None
+    principal: PersonPrincipal, ctx: Ctx, limit: LimitParam = 20, cursor: CursorParam = None
 ) -> dict[str, Any]:
     items, next_cursor = await invitations.own_page(ctx, principal, limit=limit, cursor=cursor)
     return {"items": items, "next_cursor": next_cursor}
