@@ -221,3 +221,35 @@ async def _access_event(market: Market, tenant: str) -> dict[str, Any] | None:
         return None
     data: dict[str, Any] = json.loads(msg.data)
     return data
+
+
+async def test_another_tenant_reaches_no_match_message_or_credit(
+    market: Market, two_tenants: TwoTenants
+) -> None:
+    a, b = two_tenants.a, two_tenants.b
+    anna, vera, stranger = person(), person(), person()
+    await market.setup(a, {anna: "DM01", vera: "DM01"})
+    await market.setup(b, {stranger: "DM01"})
+    c = market.client
+    post = (await market.post(a, anna, request_body())).json()
+    match = (
+        await c.post(f"{PREFIX}/posts/{post['id']}/responses", headers=market.h(a, vera))
+    ).json()
+    url = f"{PREFIX}/matches/{match['id']}"
+    # the same ids, another tenant: the person with Vera's id there included
+    for sub in (stranger, vera, anna):
+        hb = market.h(b, sub)
+        assert (await c.get(url, headers=hb)).status_code == 404
+        assert (await c.get(f"{url}/messages", headers=hb)).status_code == 404
+        for action in ("acceptance", "declination", "withdrawal", "completion"):
+            assert (await c.post(f"{url}/{action}", headers=hb)).status_code == 404
+        sent = await c.post(f"{url}/messages", json={"text": "hallo"}, headers=hb)
+        assert sent.status_code == 404
+        shared = await c.post(f"{url}/contact", json={"contact": "06-1"}, headers=hb)
+        assert shared.status_code == 404
+        assert (await c.get(f"{PREFIX}/matches", headers=hb)).json()["items"] == []
+    # and within the tenant, a third person is no party either
+    third = person()
+    await market.setup(a, {third: "DM02"})
+    assert (await c.get(url, headers=market.h(a, third))).status_code == 404
+    assert (await c.get(url, headers=market.h(a, anna))).json()["status"] == "proposed"

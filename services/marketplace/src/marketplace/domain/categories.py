@@ -164,6 +164,7 @@ class Categories:
     def __init__(self, seen: Iterable[str] = ()) -> None:
         self._tree = {c.code: c for c in DEFAULT_CATEGORIES}
         self._codes = set(self._tree) | set(seen)
+        self._fits: dict[tuple[str, str], float] = {}
 
     def __contains__(self, code: object) -> bool:
         return code in self._codes
@@ -201,7 +202,14 @@ class Categories:
 
     def fit(self, wanted: str, offered: str) -> float:
         """How well `offered` serves a request for `wanted`: 1 the same category, 0.6 the same
-        branch, 0.3 a shared questionnaire dimension, else 0."""
+        branch, 0.3 a shared questionnaire dimension, else 0 (remembered per pair)."""
+        key = (wanted, offered)
+        found = self._fits.get(key)
+        if found is None:
+            found = self._fits[key] = self._fit(wanted, offered)
+        return found
+
+    def _fit(self, wanted: str, offered: str) -> float:
         if wanted == offered:
             return 1.0
         if self.family(wanted) == self.family(offered):

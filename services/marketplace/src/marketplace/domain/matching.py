@@ -20,7 +20,6 @@ from marketplace.domain.places import (
     NeighbourhoodTable,
     band_of,
     band_score,
-    distance_km,
 )
 from marketplace.domain.posts import Post, Scope
 from marketplace.domain.ranking import Ranked, Signals, rank
@@ -95,7 +94,7 @@ def _offer_signals(
     there = table.get(offer.neighbourhood_code)
     if there is None:
         return None
-    d = distance_km(home, there)
+    d = table.distance(home, there)
     if d > request.radius_km:
         return None
     fit = cats.fit(request.category, offer.category)
@@ -129,7 +128,7 @@ def _volunteer_signals(
     there = table.get(volunteer.neighbourhood_code)
     if there is None:
         return None
-    d = distance_km(home, there)
+    d = table.distance(home, there)
     if d > max(request.radius_km, volunteer.radius_km):
         return None
     fit = max((cats.fit(request.category, c) for c in volunteer.categories), default=0.0)
@@ -163,8 +162,8 @@ def _entry_signals(
     places = [n for n in (table.of_pc4(p) for p in entry.pc4s) if n is not None]
     if not places:
         return None
-    there = min(places, key=lambda n: (distance_km(home, n), n.code))
-    d = distance_km(home, there)
+    there = min(places, key=lambda n: (table.distance(home, n), n.code))
+    d = table.distance(home, there)
     if d > request.radius_km:
         return None
     fit = max((cats.fit(request.category, c) for c in entry.categories), default=0.0)

@@ -102,6 +102,16 @@ class NeighbourhoodTable:
     def __init__(self, rows: list[Neighbourhood]) -> None:
         self._by_code = {n.code: n for n in rows}
         self._by_pc4 = {pc4: n for n in rows for pc4 in n.pc4s}
+        self._distances: dict[tuple[str, str], float] = {}
+
+    def distance(self, a: Neighbourhood, b: Neighbourhood) -> float:
+        """`distance_km`, remembered per pair (a tenant has tens of neighbourhoods; matching
+        asks for the same pairs thousands of times)."""
+        key = (a.code, b.code)
+        d = self._distances.get(key)
+        if d is None:
+            d = self._distances[key] = distance_km(a, b)
+        return d
 
     def __len__(self) -> int:
         return len(self._by_code)
