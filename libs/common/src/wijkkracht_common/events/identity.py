@@ -9,7 +9,9 @@ from pydantic import Field
 
 from wijkkracht_common.events.envelope import EventData
 
-ConsentPurpose = Literal["share_results", "share_learning_progress", "share_with_gp", "research"]
+ConsentPurpose = Literal[
+    "share_results", "share_learning_progress", "share_with_gp", "research", "marketplace_broker"
+]
 AgeBand = Literal["0-17", "18-26", "27-44", "45-64", "65-79", "80+"]
 HouseholdType = Literal[
     "single", "couple", "couple_with_children", "single_parent", "other", "unknown"
