@@ -148,7 +148,7 @@ async def test_unknown_never_places_and_scores_place_without_phases(
     found = (await eventually(placed))[0]
     assert found["source"] == "response" and found["score"] == 3.5 and found["step_id"] == "p1"
     # The measurement without the theme was applied by now (same stream order): no placement.
-    events = await api.published(t, "path_placed.v1")
+    events = await api.wait_for_event(t, "path_placed")
     assert {e["data"]["person_id"] for e in events} == {"r-scored"}
     assert await _placements(api, t, "r-unknown") == []
 

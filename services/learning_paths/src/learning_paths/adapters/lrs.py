@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import base64
 import itertools
+import json
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -30,11 +31,14 @@ from wijkkracht_common.storage import (
     restore_datetimes,
 )
 
-from learning_paths.domain.xapi.statements import Keys, keys_of, person_of
+from learning_paths.domain.xapi.statements import Keys, agent_key, keys_of, person_of
 
 Db = Database[dict[str, Any]]
 
 STATEMENTS = "xapi_statements"
+#: Statements whose object is a StatementRef (voiding ones too): few, scanned by seq when a
+#: query must also return statements that target matching ones.
+REFS = "xapi_refs"
 ATTACHMENTS = "xapi_attachments"
 DOCUMENTS = "xapi_documents"
 ACTIVITIES = "xapi_activities"
@@ -46,13 +50,11 @@ LRS_INDEXES: tuple[IndexSpec, ...] = (
             IndexModel([("seq", ASCENDING)]),
             IndexModel([("aa", ASCENDING), ("seq", ASCENDING)]),
             IndexModel([("actor", ASCENDING), ("seq", ASCENDING)]),
-            IndexModel([("oagent", ASCENDING), ("seq", ASCENDING)]),
-            IndexModel([("verb", ASCENDING), ("seq", ASCENDING)]),
             IndexModel([("act", ASCENDING), ("seq", ASCENDING)]),
             IndexModel([("reg", ASCENDING), ("seq", ASCENDING)]),
-            IndexModel([("hasref", ASCENDING), ("seq", ASCENDING)]),
         ),
     ),
+    IndexSpec(REFS, (IndexModel([("seq", ASCENDING)]),)),
     IndexSpec(ATTACHMENTS),
     IndexSpec(
         DOCUMENTS,
@@ -136,36 +138,53 @@ def _persons(keys: Keys, home_page: str) -> list[str]:
     return sorted({k[len(prefix) :] for k in keys.related_agents if k.startswith(prefix)})
 
 
+def activity_key(activity_id: str) -> str:
+    """An activity among the related keys (`rel`): prefixed, so it never equals an agent's
+    key (agent keys start with their identifier's kind, e.g. `mbox|`)."""
+    return f"a|{activity_id}"
+
+
 def document_of(
     statement: Mapping[str, Any], seq: int, home_page: str, *, voided: bool = False
 ) -> dict[str, Any]:
-    """The stored document: the statement and the keys queries use (see adapters/lrs.py)."""
+    """The stored document: the statement as JSON text (a fraction of the database's work
+    of a nested document) and the keys queries use, scalar where an index serves them;
+    keys without a value are left out."""
     keys = keys_of(statement)
-    activity = keys.activity
+    authority = statement.get("authority")
+    auth = agent_key(authority) if isinstance(authority, dict) else None
+    primary = {keys.actor, keys.object_agent, auth}
+    related = sorted(
+        {k for k in keys.related_agents if k not in primary}
+        | {activity_key(a) for a in keys.related_activities if a != keys.activity}
+    )
+    owner = person_of(statement.get("actor"), home_page)
+    persons = _persons(keys, home_page)
+    hashes = sorted({str(a["sha2"]).lower() for a in statement.get("attachments") or []})
+    fields: dict[str, Any] = {
+        "actor": keys.actor,
+        "oagent": keys.object_agent,
+        "auth": auth,
+        "verb": keys.verb,
+        "act": keys.activity,
+        "aa": f"{keys.actor}\x1f{keys.activity}" if keys.activity and keys.actor else None,
+        "reg": keys.registration,
+        "rel": related or None,
+        "owner": owner,
+        "persons": persons or None,
+        "att": hashes or None,
+        # a voiding statement targets a statement too: both count for filters (xAPI
+        # "Filter Conditions for StatementRefs")
+        "ref": keys.ref or keys.voids,
+        "voids": keys.voids,
+    }
     doc: dict[str, Any] = {
         "_id": str(statement["id"]).lower(),
         "seq": seq,
-        "st": statement,
         "voided": int(voided),
-        "actor": keys.actor,
-        "oagent": keys.object_agent,
-        "verb": keys.verb,
-        "act": activity,
-        "aa": f"{keys.actor}\x1f{activity}" if activity and keys.actor else None,
-        "reg": keys.registration,
-        "ragents": sorted(keys.related_agents),
-        "racts": sorted(keys.related_activities),
-        "persons": _persons(keys, home_page),
-        "owner": person_of(statement.get("actor"), home_page),
-        "att": sorted({str(a["sha2"]).lower() for a in statement.get("attachments") or []}),
+        "sj": json.dumps(statement, separators=(",", ":"), ensure_ascii=False),
     }
-    # a voiding statement targets a statement too: both count for filters (xAPI "Filter
-    # Conditions for StatementRefs")
-    target = keys.ref or keys.voids
-    if target:
-        doc["ref"], doc["hasref"] = target, 1
-    if keys.voids:
-        doc["voids"] = keys.voids
+    doc.update({k: v for k, v in fields.items() if v is not None})
     return doc
 
 
@@ -183,13 +202,13 @@ def exact(query: Mapping[str, Any]) -> dict[str, Any]:
 
 def _stored(doc: dict[str, Any]) -> StoredStatement:
     keys = {
-        k: doc.get(k)
-        for k in ("actor", "oagent", "verb", "act", "reg", "ref", "voids", "ragents", "racts")
+        k: doc.get(k) for k in ("actor", "oagent", "auth", "verb", "act", "reg", "ref", "voids")
     }
+    keys["rel"] = doc.get("rel") or []
     return StoredStatement(
         id=doc["_id"],
         seq=int(doc["seq"]),
-        statement=doc["st"],
+        statement=json.loads(doc["sj"]),
         voided=bool(doc.get("voided")),
         keys=keys,
     )
@@ -217,16 +236,44 @@ class LrsStore:
         inside a transaction: the caller re-checks)."""
         try:
             await self._db[STATEMENTS].insert_many(list(docs), ordered=True, session=self._session)
+            refs = [
+                {
+                    "_id": d["_id"],
+                    "seq": d["seq"],
+                    **({"owner": d["owner"]} if "owner" in d else {}),
+                }
+                for d in docs
+                if "ref" in d
+            ]
+            if refs:
+                await self._db[REFS].insert_many(refs, session=self._session)
         except Exception as error:
             if is_duplicate_key(error):
                 return False
             raise
         return True
 
+    async def refs(
+        self, *, low: int | None, high: int | None, owner: str | None, limit: int
+    ) -> list[StoredStatement]:
+        """Statements targeting others (StatementRef, voiding) in a seq range."""
+        bounds: dict[str, int] = {}
+        if low is not None:
+            bounds["$gte"] = low
+        if high is not None:
+            bounds["$lt"] = high
+        query: dict[str, Any] = {"seq": bounds} if bounds else {}
+        if owner:
+            query["owner"] = {"$eq": owner}
+        cursor = self._db[REFS].find(query, session=self._session).sort("seq", ASCENDING)
+        ids = [d["_id"] async for d in cursor.limit(limit)]
+        found = await self.statements_by_ids(ids)
+        return [found[i] for i in ids if i in found]
+
     async def mark_voided(self, ids: Sequence[str]) -> None:
         if ids:
             await self._db[STATEMENTS].update_many(
-                {"_id": {"$in": list(ids)}}, {"$set": {"voided": True}}, session=self._session
+                {"_id": {"$in": list(ids)}}, {"$set": {"voided": 1}}, session=self._session
             )
 
     async def page(
@@ -264,9 +311,9 @@ class LrsStore:
         )
         hashes = sorted({h for d in docs for h in d.get("att") or []})
         if docs:
-            await self._db[STATEMENTS].delete_many(
-                {"_id": {"$in": [d["_id"] for d in docs]}}, session=self._session
-            )
+            ids = [d["_id"] for d in docs]
+            await self._db[STATEMENTS].delete_many({"_id": {"$in": ids}}, session=self._session)
+            await self._db[REFS].delete_many({"_id": {"$in": ids}}, session=self._session)
         return hashes
 
     async def hashes_in_use(self, hashes: Sequence[str]) -> set[str]:

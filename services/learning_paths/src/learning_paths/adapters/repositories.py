@@ -12,6 +12,7 @@ top-level fields; array fields are matched with `$in` only.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -603,7 +604,7 @@ class MongoRepository:
     async def statements_of_person(self, person_id: str) -> list[dict[str, Any]]:
         docs = await self._many(STATEMENTS, {"persons": {"$in": [person_id]}})
         documents = await LrsStore(self._db, self._session).documents_of(person_id)
-        return [d["st"] for d in docs] + [
+        return [json.loads(d["sj"]) for d in docs] + [
             {"document": d.doc_id, "kind": d.kind, "content_type": d.content_type}
             for d in documents
         ]

@@ -21,6 +21,7 @@ from learning_paths.adapters.lrs import (
     CLOCK,
     LrsStore,
     StoredStatement,
+    activity_key,
     document_of,
     seq_time,
     time_seq,
@@ -156,6 +157,7 @@ class Lrs:
             store = LrsStore(db, session)
             existing = await store.statements_by_ids(ids)
             docs: list[dict[str, Any]] = []
+            completed: list[dict[str, Any]] = []
             voided: list[str] = []
             void_targets = [
                 str(s["object"]["id"]).lower() for s in statements if s["verb"]["id"] == VOIDED
@@ -178,12 +180,13 @@ class Lrs:
                         raise XapiError(400, "a voiding statement cannot be voided")
                     voided.append(target)
                 docs.append(document_of(done, seq, self.home_page))
+                completed.append(done)
             if docs:
                 if not await store.insert_statements(docs):
                     raise XapiError(409, "a statement with one of these ids was just stored")
                 await store.mark_voided(voided)
                 await store.save_attachments(parts)
-                await self._update_definitions(caller.tenant, store, [d["st"] for d in docs])
+                await self._update_definitions(caller.tenant, store, completed)
             return ids, []
 
         result: list[str] = await self.ctx.runtime.commit(caller.tenant, work)
@@ -251,14 +254,11 @@ class Lrs:
             ):
                 found[item.id] = item
         if query.filters_statements:
-            base: dict[str, Any] = {"hasref": 1, "voided": 0}
-            if owner:
-                base["owner"] = owner
-            refs = await store.page(
-                base, low=low, high=high, descending=not query.ascending, limit=REF_SCAN_LIMIT
-            )
+            refs = await store.refs(low=low, high=high, owner=owner, limit=REF_SCAN_LIMIT)
             for ref in refs:
-                if ref.id not in found and await self._targets_match(store, ref, query):
+                if ref.voided or ref.id in found:
+                    continue
+                if await self._targets_match(store, ref, query):
                     found[ref.id] = ref
         ordered = sorted(found.values(), key=lambda s: s.seq, reverse=not query.ascending)
         if len(ordered) > limit:
@@ -315,7 +315,8 @@ class StatementQuery:
         return low, high
 
     def conditions(self, owner: str | None) -> list[dict[str, Any]]:
-        """Alternatives (OR) of equality conditions (AND), each served by one index."""
+        """Alternatives (OR) of equality conditions (AND), each served by one index where
+        the query is common (agent and activity together: `aa`)."""
         base: dict[str, Any] = {"voided": 0}
         if owner:
             base["owner"] = owner
@@ -323,19 +324,30 @@ class StatementQuery:
             base["verb"] = self.verb
         if self.registration:
             base["reg"] = self.registration.lower()
-        if self.activity and self.related_activities:
-            base["racts"] = {"$in": [self.activity]}
-        if self.agent and self.related_agents:
-            base["ragents"] = {"$in": [self.agent]}
-        plain_agent = self.agent if self.agent and not self.related_agents else None
-        plain_activity = self.activity if self.activity and not self.related_activities else None
-        if plain_agent and plain_activity:
-            return [{**base, "aa": f"{plain_agent}\x1f{plain_activity}"}]
-        if plain_activity:
-            base["act"] = plain_activity
-        if plain_agent:
-            return [{**base, "actor": plain_agent}, {**base, "oagent": plain_agent}]
-        return [base]
+        agent_alternatives: list[dict[str, Any]] = [{}]
+        if self.agent:
+            agent_alternatives = [{"actor": self.agent}, {"oagent": self.agent}]
+            if self.related_agents:
+                agent_alternatives += [{"auth": self.agent}, {"rel": {"$in": [self.agent]}}]
+        activity_alternatives: list[dict[str, Any]] = [{}]
+        if self.activity:
+            activity_alternatives = [{"act": self.activity}]
+            if self.related_activities:
+                activity_alternatives.append({"rel": {"$in": [activity_key(self.activity)]}})
+        found: list[dict[str, Any]] = []
+        for by_agent in agent_alternatives:
+            for by_activity in activity_alternatives:
+                if "rel" in by_agent and "rel" in by_activity:
+                    condition = {
+                        **base,
+                        "$and": [{"rel": by_agent["rel"]}, {"rel": by_activity["rel"]}],
+                    }
+                elif by_agent.keys() == {"actor"} and by_activity.keys() == {"act"}:
+                    condition = {**base, "aa": f"{self.agent}\x1f{self.activity}"}
+                else:
+                    condition = {**base, **by_agent, **by_activity}
+                found.append(condition)
+        return found
 
     def matches(self, keys: Mapping[str, Any]) -> bool:
         """Whether a stored statement's keys meet the filters (for StatementRef targets)."""
@@ -343,16 +355,12 @@ class StatementQuery:
             return False
         if self.registration and keys.get("reg") != self.registration.lower():
             return False
-        if self.activity:
-            if self.related_activities:
-                if self.activity not in (keys.get("racts") or []):
-                    return False
-            elif keys.get("act") != self.activity:
-                return False
-        if self.agent:
-            if self.related_agents:
-                if self.agent not in (keys.get("ragents") or []):
-                    return False
-            elif self.agent not in (keys.get("actor"), keys.get("oagent")):
+        related = set(keys.get("rel") or ())
+        activity_related = self.related_activities and (activity_key(str(self.activity)) in related)
+        if self.activity and keys.get("act") != self.activity and not activity_related:
+            return False
+        if self.agent and self.agent not in (keys.get("actor"), keys.get("oagent")):
+            direct = self.agent == keys.get("auth") or self.agent in related
+            if not self.related_agents or not direct:
                 return False
         return True
