@@ -42,8 +42,11 @@ async def client(
 
 async def test_it_starts_and_is_ready(client: httpx.AsyncClient) -> None:
     assert (await client.get("/healthz")).status_code == 200
-    ready = await client.get("/readyz")
-    assert ready.status_code == 200, ready.text
+
+    async def ready() -> bool:  # on a busy machine a first check may exceed its bound
+        return (await client.get("/readyz")).status_code == 200
+
+    await eventually(ready)
 
 
 async def test_tenant_b_cannot_read_tenant_a_bookmark(

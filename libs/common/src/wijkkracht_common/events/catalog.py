@@ -27,14 +27,20 @@ ASYNCAPI_PATH = ROOT / "docs" / "asyncapi.json"
 
 
 def all_events() -> list[type[EventData]]:
-    for module in pkgutil.iter_modules(events_package.__path__):
-        importlib.import_module(f"{events_package.__name__}.{module.name}")
+    """Every event class defined in a module of this package (not in tests, nor in a module
+    registered under the package's name without being one of its files)."""
+    modules = {
+        f"{events_package.__name__}.{module.name}"
+        for module in pkgutil.iter_modules(events_package.__path__)
+    }
+    for name in modules:
+        importlib.import_module(name)
     found: dict[str, type[EventData]] = {}
     stack = list(EventData.__subclasses__())
     while stack:
         cls = stack.pop()
         stack.extend(cls.__subclasses__())
-        defined_here = cls.__module__.startswith(f"{events_package.__name__}.")
+        defined_here = cls.__module__ in modules
         if defined_here and "producer" in _classvars(cls) and "event_name" in _classvars(cls):
             found[cls.event_type()] = cls
     return [found[k] for k in sorted(found)]
