@@ -406,16 +406,27 @@ def start_platform(
     )
 
     services: list[Part] = []
+    # Where each API is reachable on this run's ports: links in mails, feeds and pages use the
+    # service's public URL, and services that call another one use its URL.
+    api = {
+        name: f"http://127.0.0.1:{args.base_port + default - 8000}{prefix}"
+        for name, default, prefix in available_services()
+    }
+    if "social_map" in api:
+        env.setdefault("WK_SOCIAL_MAP_URL", api["social_map"])
     for name, default_port, _prefix in available_services():
         port = args.base_port + default_port - 8000
         url = f"http://127.0.0.1:{port}"
+        public = {"WK_PUBLIC_URL": api[name], "WK_PUBLIC_BASE_URL": api[name]}
+        if name == "marketplace":  # its links lead to the front end's pages, not to its API
+            public = {}
         command = [sys.executable, "-m", "uvicorn", "--factory", f"{name}.main:create_app"]
         command += ["--host", "127.0.0.1", "--port", str(port), "--no-access-log"]
         log_path = logs / f"{name}.log"
         spawn = spawner(
             name,
             command,
-            {**env, "WK_HTTP_PORT": str(port)},
+            {**env, **public, "WK_HTTP_PORT": str(port)},
             log_path,
             url,
             functools.partial(http_ready, f"{url}/readyz"),
