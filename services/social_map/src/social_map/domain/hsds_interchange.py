@@ -245,8 +245,9 @@ def _flatten_service(svc: dict[str, Any], n: int, t: Tables, issues: list[Import
             values.setdefault(k, v)
         row = _Row(JSON_FILE, n, prefix, values)
         t[table].append(row)
-        for j, m in enumerate(_objs(obj.get("metadata"), row, "metadata", issues)):
-            t["metadata"].append(_Row(JSON_FILE, n, f"{prefix}metadata[{j}].", dict(m)))
+        if (metadata := obj.get("metadata")) is not None:  # rare: only our mapped ids
+            for j, m in enumerate(_objs(metadata, row, "metadata", issues)):
+                t["metadata"].append(_Row(JSON_FILE, n, f"{prefix}metadata[{j}].", dict(m)))
         return row
 
     srow = add("service", "", svc)
