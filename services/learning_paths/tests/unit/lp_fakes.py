@@ -206,6 +206,27 @@ class FakeRepository:
         found = self.s.measurements.get(response_id)
         return found[0] if found else None
 
+    async def placements_by_ids(self, placement_ids: Sequence[str]) -> dict[str, Placement]:
+        return {i: self.s.placements[i] for i in placement_ids if i in self.s.placements}
+
+    async def save_placements(self, placements: Sequence[Placement]) -> None:
+        for placement in placements:
+            self.s.placements[placement.id] = placement
+
+    async def facts_many(self, response_ids: Sequence[str]) -> dict[str, ResponseFacts]:
+        return {i: self.s.facts[i] for i in response_ids if i in self.s.facts}
+
+    async def save_facts_many(self, facts: Sequence[ResponseFacts]) -> None:
+        for item in facts:
+            self.s.facts[item.response_id] = item
+
+    async def measurements_of(self, response_ids: Sequence[str]) -> dict[str, str]:
+        return {i: self.s.measurements[i][0] for i in response_ids if i in self.s.measurements}
+
+    async def note_measurements(self, notes: Sequence[tuple[str, str, str]]) -> None:
+        for response_id, measurement_id, person in notes:
+            self.s.measurements[response_id] = (measurement_id, person)
+
     async def delete_facts_of_person(self, person_id: str) -> int:
         facts = [k for k, f in self.s.facts.items() if f.person_id == person_id]
         measured = [k for k, (_, p) in self.s.measurements.items() if p == person_id]

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
 
+from pymongo import ReplaceOne
 from wijkkracht_common import access_log, consent, erasure, mail
 from wijkkracht_common.auth import Principal
 from wijkkracht_common.events.envelope import new_event_id
@@ -155,6 +156,12 @@ class Repository(Protocol):
         self, response_id: str, measurement_id: str, person: str
     ) -> None: ...
     async def measurement_of(self, response_id: str) -> str | None: ...
+    async def placements_by_ids(self, placement_ids: Sequence[str]) -> dict[str, Placement]: ...
+    async def save_placements(self, placements: Sequence[Placement]) -> None: ...
+    async def facts_many(self, response_ids: Sequence[str]) -> dict[str, ResponseFacts]: ...
+    async def save_facts_many(self, facts: Sequence[ResponseFacts]) -> None: ...
+    async def measurements_of(self, response_ids: Sequence[str]) -> dict[str, str]: ...
+    async def note_measurements(self, notes: Sequence[tuple[str, str, str]]) -> None: ...
     async def delete_facts_of_person(self, person_id: str) -> int: ...
 
     # cohorts and reminders
@@ -470,6 +477,50 @@ class MongoRepository:
     async def measurement_of(self, response_id: str) -> str | None:
         doc = await self._one(MEASUREMENTS, response_id)
         return None if doc is None else str(doc["measurement_id"])
+
+    async def _by_ids(self, collection: str, ids: Sequence[str]) -> list[dict[str, Any]]:
+        if not ids:
+            return []
+        cursor = self._db[collection].find({"_id": {"$in": list(ids)}}, session=self._session)
+        return [doc async for doc in cursor]
+
+    async def _replace_many(self, collection: str, docs: Sequence[dict[str, Any]]) -> None:
+        if docs:
+            await self._db[collection].bulk_write(
+                [ReplaceOne({"_id": d["_id"]}, d, upsert=True) for d in docs],
+                ordered=False,
+                session=self._session,
+            )
+
+    async def placements_by_ids(self, placement_ids: Sequence[str]) -> dict[str, Placement]:
+        docs = await self._by_ids(PLACEMENTS, placement_ids)
+        return {d["_id"]: Placement.model_validate(_data(d)) for d in docs}
+
+    async def save_placements(self, placements: Sequence[Placement]) -> None:
+        await self._replace_many(PLACEMENTS, [_doc(p.id, p.model_dump()) for p in placements])
+
+    async def facts_many(self, response_ids: Sequence[str]) -> dict[str, ResponseFacts]:
+        found = {}
+        for doc in await self._by_ids(RESPONSE_FACTS, response_ids):
+            data = restore_datetimes(doc)
+            data.pop("_id")
+            found[doc["_id"]] = ResponseFacts.model_validate(data)
+        return found
+
+    async def save_facts_many(self, facts: Sequence[ResponseFacts]) -> None:
+        await self._replace_many(
+            RESPONSE_FACTS, [{"_id": f.response_id, **f.model_dump()} for f in facts]
+        )
+
+    async def measurements_of(self, response_ids: Sequence[str]) -> dict[str, str]:
+        docs = await self._by_ids(MEASUREMENTS, response_ids)
+        return {d["_id"]: str(d["measurement_id"]) for d in docs}
+
+    async def note_measurements(self, notes: Sequence[tuple[str, str, str]]) -> None:
+        await self._replace_many(
+            MEASUREMENTS,
+            [{"_id": r, "measurement_id": m, "person_id": p} for r, m, p in notes],
+        )
 
     async def delete_facts_of_person(self, person_id: str) -> int:
         facts = await self._delete(RESPONSE_FACTS, {"person_id": person_id})

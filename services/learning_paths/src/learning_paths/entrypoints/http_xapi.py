@@ -179,7 +179,23 @@ async def _caller(request: Request, allowed: set[str]) -> Caller:
     return caller_of(principal, _lrs(request).home_page)
 
 
+def _key_count(value: Any) -> int:
+    count, stack = 0, [value]
+    while stack:
+        item = stack.pop()
+        if type(item) is dict:
+            count += len(item)
+            stack.extend(item.values())
+        elif type(item) is list:
+            stack.extend(item)
+    return count
+
+
 def _json(raw: bytes, what: str) -> Any:
+    """Parsed JSON; a property given twice in one object is refused (400). Fast path: when
+    the text has as many `":` as the parsed objects have keys, no key repeats (a repeat, a
+    `":` inside a string or a space before a colon makes them differ: checked key by key)."""
+
     def no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
         keys = [k for k, _ in pairs]
         if len(keys) != len(set(keys)):
@@ -187,9 +203,13 @@ def _json(raw: bytes, what: str) -> Any:
         return dict(pairs)
 
     try:
-        return json.loads(raw.decode("utf-8"), object_pairs_hook=no_duplicates)
+        text = raw.decode("utf-8")
+        value = json.loads(text)
+        if _key_count(value) != text.count('":'):
+            value = json.loads(text, object_pairs_hook=no_duplicates)
     except (ValueError, UnicodeDecodeError):
         raise XapiError(400, f"{what} is not valid JSON") from None
+    return value
 
 
 def _bool(request: Request, name: str) -> bool:

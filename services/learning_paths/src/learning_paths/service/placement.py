@@ -117,6 +117,41 @@ class Placer:
         return self._loaded
 
 
+async def place_many(
+    repo: Repository,
+    items: Sequence[tuple[ResponseFacts, PlacementSource]],
+    *,
+    now: datetime,
+    tenant: str,
+    actor: str | None,
+    placer: Placer | None = None,
+) -> list[Staged]:
+    """Suggest entry steps for each (facts, source): a suggestion replaces an earlier one
+    the resident has not acted on; once they started, the new suggestion is kept beside
+    their choice. Existing placements are read, and the new ones written, in bulk."""
+    rules, entries = await (placer or Placer(repo)).rules()
+    if not rules or not items:
+        return []
+    made: dict[str, Placement] = {}
+    for facts, source in items:
+        for found in suggest(rules, facts, entries):
+            placement = _placement(found, facts, source, now)
+            made[placement.id] = placement  # a later event about the same path wins
+    existing = await repo.placements_by_ids(sorted(made))
+    for key, placement in made.items():
+        before = existing.get(key)
+        if before is not None and before.status != "suggested":
+            made[key] = placement.model_copy(
+                update={
+                    "status": before.status,
+                    "enrolment_id": before.enrolment_id,
+                    "choices": before.choices,
+                }
+            )
+    await repo.save_placements(list(made.values()))
+    return [placed_event(p, tenant=tenant, actor=actor) for p in made.values()]
+
+
 async def place(
     repo: Repository,
     facts: ResponseFacts,
@@ -127,26 +162,56 @@ async def place(
     actor: str | None,
     placer: Placer | None = None,
 ) -> list[Staged]:
-    """Suggest entry steps for `facts`; a suggestion replaces an earlier one the resident
-    has not acted on; once they started, the new suggestion is kept beside their choice."""
-    rules, entries = await (placer or Placer(repo)).rules()
-    if not rules:
+    return await place_many(
+        repo, [(facts, source)], now=now, tenant=tenant, actor=actor, placer=placer
+    )
+
+
+async def responses_arrived(
+    repo: Repository, envelopes: Sequence[Envelope[ResponseSubmitted]], now: datetime
+) -> list[Staged]:
+    """A batch of responses (of one tenant): their facts are kept; an instrument without
+    phases places at once, one with phases when its measurement is known (it came first)."""
+    facts = [f for f in (facts_of(e.data) for e in envelopes) if f is not None]
+    if not facts:
         return []
-    events: list[Staged] = []
-    for found in suggest(rules, facts, entries):
-        placement = _placement(found, facts, source, now)
-        existing = await repo.placement(placement.id)
-        if existing is not None and existing.status != "suggested":
-            placement = placement.model_copy(
-                update={
-                    "status": existing.status,
-                    "enrolment_id": existing.enrolment_id,
-                    "choices": existing.choices,
-                }
+    measured = await repo.measurements_of([f.response_id for f in facts])
+    facts = [
+        f.model_copy(update={"measurement_id": measured[f.response_id]})
+        if f.response_id in measured
+        else f
+        for f in facts
+    ]
+    await repo.save_facts_many(facts)
+    ready: list[tuple[ResponseFacts, PlacementSource]] = [
+        (f, "response") if not f.has_phases else (f, "measurement")
+        for f in facts
+        if not f.has_phases or f.measurement_id is not None
+    ]
+    first = envelopes[0]
+    return await place_many(repo, ready, now=now, tenant=first.tenant, actor=first.actor)
+
+
+async def measurements_arrived(
+    repo: Repository, envelopes: Sequence[Envelope[MeasurementRecorded]], now: datetime
+) -> list[Staged]:
+    """A batch of measurements (of one tenant): each places with its response's phases; a
+    measurement whose response has not arrived yet is noted (the response places then)."""
+    known = await repo.facts_many([e.data.response_id for e in envelopes])
+    ready: list[tuple[ResponseFacts, PlacementSource]] = []
+    early: list[MeasurementRecorded] = []
+    for envelope in envelopes:
+        data = envelope.data
+        facts = known.get(data.response_id)
+        if facts is None:
+            early.append(data)
+        elif facts.has_phases:
+            ready.append(
+                (facts.model_copy(update={"measurement_id": data.measurement_id}), "measurement")
             )
-        await repo.save_placement(placement)
-        events.append(placed_event(placement, tenant=tenant, actor=actor))
-    return events
+    await repo.note_measurements([(d.response_id, d.measurement_id, d.person_id) for d in early])
+    first = envelopes[0]
+    return await place_many(repo, ready, now=now, tenant=first.tenant, actor=first.actor)
 
 
 def _placement(
@@ -172,56 +237,15 @@ def _placement(
 
 
 async def on_response(
-    repo: Repository,
-    envelope: Envelope[ResponseSubmitted],
-    now: datetime,
-    placer: Placer | None = None,
+    repo: Repository, envelope: Envelope[ResponseSubmitted], now: datetime
 ) -> list[Staged]:
-    facts = facts_of(envelope.data)
-    if facts is None:
-        return []
-    measurement = await repo.measurement_of(facts.response_id)
-    if measurement is not None:
-        facts = facts.model_copy(update={"measurement_id": measurement})
-    await repo.save_facts(facts)
-    source: PlacementSource | None = (
-        "response" if not facts.has_phases else "measurement" if measurement else None
-    )  # with phases, the measurement places (here when it came first)
-    if source is None:
-        return []
-    return await place(
-        repo,
-        facts,
-        source=source,
-        now=now,
-        tenant=envelope.tenant,
-        actor=envelope.actor,
-        placer=placer,
-    )
+    return await responses_arrived(repo, [envelope], now)
 
 
 async def on_measurement(
-    repo: Repository,
-    envelope: Envelope[MeasurementRecorded],
-    now: datetime,
-    placer: Placer | None = None,
+    repo: Repository, envelope: Envelope[MeasurementRecorded], now: datetime
 ) -> list[Staged]:
-    data = envelope.data
-    await repo.note_measurement(data.response_id, data.measurement_id, data.person_id)
-    facts = await repo.facts(data.response_id)
-    if facts is None or not facts.has_phases:
-        return []  # placed when the response arrives (or already placed by its scores)
-    facts = facts.model_copy(update={"measurement_id": data.measurement_id})
-    await repo.save_facts(facts)
-    return await place(
-        repo,
-        facts,
-        source="measurement",
-        now=now,
-        tenant=envelope.tenant,
-        actor=envelope.actor,
-        placer=placer,
-    )
+    return await measurements_arrived(repo, [envelope], now)
 
 
 async def mine(ctx: Context, principal: Principal) -> list[Placement]:

@@ -18,13 +18,16 @@ from wijkkracht_common.storage import Database, Session
 
 from learning_paths.service import surveys
 from learning_paths.service.context import Context
-from learning_paths.service.placement import Placer, on_measurement, on_response
+from learning_paths.service.placement import measurements_arrived, responses_arrived
 
 Db = Database[dict[str, Any]]
 
 
 async def _erased(db: Db, tenant: str, persons: set[str], session: Session) -> set[str]:
     return {p for p in persons if await erasure.is_erased(db, tenant, p, session=session)}
+
+
+# An empty batch (all about erased persons) stages nothing and places nobody.
 
 
 class ResponseBatches:
@@ -39,17 +42,12 @@ class ResponseBatches:
         async def work(db: Db, session: Session) -> tuple[None, list[Staged]]:
             await inbox.claim_many(db, durable, [e.id for e in envelopes], session=session)
             repo = self.ctx.repos(db, session)
-            placer = Placer(repo)
             persons = {e.data.person_id for e in envelopes if e.data.person_id}
             erased = await _erased(db, tenant, persons, session)
-            events: list[Staged] = []
-            for envelope in envelopes:
-                person = envelope.data.person_id
-                if person is None or person in erased:
-                    continue
+            kept = [e for e in envelopes if e.data.person_id and e.data.person_id not in erased]
+            for envelope in kept:
                 await surveys.on_survey(repo, envelope)
-                events.extend(await on_response(repo, envelope, self.ctx.now(), placer))
-            return None, events
+            return None, await responses_arrived(repo, kept, self.ctx.now())
 
         await self.ctx.runtime.commit(tenant, work)
         return {}
@@ -67,14 +65,9 @@ class MeasurementBatches:
         async def work(db: Db, session: Session) -> tuple[None, list[Staged]]:
             await inbox.claim_many(db, durable, [e.id for e in envelopes], session=session)
             repo = self.ctx.repos(db, session)
-            placer = Placer(repo)
             erased = await _erased(db, tenant, {e.data.person_id for e in envelopes}, session)
-            events: list[Staged] = []
-            for envelope in envelopes:
-                if envelope.data.person_id in erased:
-                    continue
-                events.extend(await on_measurement(repo, envelope, self.ctx.now(), placer))
-            return None, events
+            kept = [e for e in envelopes if e.data.person_id not in erased]
+            return None, await measurements_arrived(repo, kept, self.ctx.now())
 
         await self.ctx.runtime.commit(tenant, work)
         return {}

@@ -99,8 +99,17 @@ def format_timestamp(moment: datetime) -> str:
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
 
 
+_UTC_SUFFIXES = ("+00:00", "+0000", "+00")
+
+
 def normalise_timestamp(value: str) -> str:
-    """A valid timestamp converted to UTC, keeping the precision given (xAPI 2.0)."""
+    """A valid timestamp converted to UTC, keeping the precision given (xAPI 2.0). One
+    already in UTC is only given its `Z` (the common case, no date arithmetic)."""
+    if value.endswith("Z") and "T" in value:
+        return value
+    for suffix in _UTC_SUFFIXES:
+        if value.endswith(suffix) and "T" in value:
+            return value[: -len(suffix)] + "Z"
     moment = parse_timestamp(value)
     assert moment is not None
     match = TIMESTAMP.match(value)

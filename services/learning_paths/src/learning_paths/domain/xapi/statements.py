@@ -333,25 +333,22 @@ def _replace_definitions(node: Any, definitions: Mapping[str, Mapping[str, Any]]
 
 
 def activities_with_definitions(statement: Mapping[str, Any]) -> Iterator[Mapping[str, Any]]:
-    """Every Activity in the statement (object, context activities, sub-statement)."""
-
-    def walk(node: Any, parent_key: str | None) -> Iterator[Mapping[str, Any]]:
-        if isinstance(node, dict):
-            is_activity = (
-                node.get("objectType", "Activity") == "Activity"
-                and "id" in node
-                and parent_key in ("object", "parent", "grouping", "category", "other")
-            )
-            if is_activity:
-                yield node
-            for key, child in node.items():
-                if key not in ("definition", "actor", "authority", "verb"):
-                    yield from walk(child, key)
-        elif isinstance(node, list):
-            for child in node:
-                yield from walk(child, parent_key)
-
-    yield from walk(statement, None)
+    """Every Activity in the statement: the object, the context activities, and those of
+    a sub-statement."""
+    target = statement.get("object")
+    if isinstance(target, dict):
+        kind = target.get("objectType", "Activity")
+        if kind == "Activity" and "id" in target:
+            yield target
+        elif kind == "SubStatement":
+            yield from activities_with_definitions(target)
+    context = statement.get("context")
+    holder = context.get("contextActivities") if isinstance(context, dict) else None
+    if isinstance(holder, dict):
+        for items in holder.values():
+            for item in items if isinstance(items, list) else [items]:
+                if isinstance(item, dict) and "id" in item:
+                    yield item
 
 
 def merge_definition(current: Mapping[str, Any] | None, new: Mapping[str, Any]) -> dict[str, Any]:
