@@ -142,6 +142,14 @@ async def test_a_person_reads_and_writes_their_own_statements_only(
     assert conflict.status_code == 204  # B's own database: A's statement is untouched
     still = await api.client.get(f"{url}?statementId={sid}", headers=me)
     assert still.json()["actor"]["account"]["name"] == "r-1"
+    # A machine client of the tenant reads them; each resident's record read is logged.
+    client = {**api.as_(t, "client:app", **{"welzijn-a": ["service"]}), **V}
+    seen = await api.client.get(url, headers=client)
+    assert [s["id"] for s in seen.json()["statements"]] == [sid]
+    logged = await api.wait_for_event_in(t, "access", "recorded")
+    assert [(e["data"]["resident"], e["data"]["on_behalf_of"]) for e in logged] == [
+        ("r-1", "welzijn-a")
+    ]
 
 
 async def test_filters_and_more_paging(api: Api, two_tenants: TwoTenants) -> None:

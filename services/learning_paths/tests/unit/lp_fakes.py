@@ -193,19 +193,6 @@ class FakeRepository:
             del self.s.placements[key]
         return len(gone)
 
-    async def save_facts(self, facts: ResponseFacts) -> None:
-        self.s.facts[facts.response_id] = facts
-
-    async def facts(self, response_id: str) -> ResponseFacts | None:
-        return self.s.facts.get(response_id)
-
-    async def note_measurement(self, response_id: str, measurement_id: str, person: str) -> None:
-        self.s.measurements[response_id] = (measurement_id, person)
-
-    async def measurement_of(self, response_id: str) -> str | None:
-        found = self.s.measurements.get(response_id)
-        return found[0] if found else None
-
     async def placements_by_ids(self, placement_ids: Sequence[str]) -> dict[str, Placement]:
         return {i: self.s.placements[i] for i in placement_ids if i in self.s.placements}
 

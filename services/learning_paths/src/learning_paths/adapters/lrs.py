@@ -205,6 +205,7 @@ def _stored(doc: dict[str, Any]) -> StoredStatement:
         k: doc.get(k) for k in ("actor", "oagent", "auth", "verb", "act", "reg", "ref", "voids")
     }
     keys["rel"] = doc.get("rel") or []
+    keys["persons"] = doc.get("persons") or []
     return StoredStatement(
         id=doc["_id"],
         seq=int(doc["seq"]),

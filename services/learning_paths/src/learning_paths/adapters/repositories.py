@@ -150,12 +150,6 @@ class Repository(Protocol):
     async def save_placement(self, placement: Placement) -> None: ...
     async def placements_of_person(self, person_id: str) -> list[Placement]: ...
     async def delete_placements_of_person(self, person_id: str) -> int: ...
-    async def save_facts(self, facts: ResponseFacts) -> None: ...
-    async def facts(self, response_id: str) -> ResponseFacts | None: ...
-    async def note_measurement(
-        self, response_id: str, measurement_id: str, person: str
-    ) -> None: ...
-    async def measurement_of(self, response_id: str) -> str | None: ...
     async def placements_by_ids(self, placement_ids: Sequence[str]) -> dict[str, Placement]: ...
     async def save_placements(self, placements: Sequence[Placement]) -> None: ...
     async def facts_many(self, response_ids: Sequence[str]) -> dict[str, ResponseFacts]: ...
@@ -456,27 +450,6 @@ class MongoRepository:
 
     async def delete_placements_of_person(self, person_id: str) -> int:
         return await self._delete(PLACEMENTS, {"person_id": person_id})
-
-    async def save_facts(self, facts: ResponseFacts) -> None:
-        await self._replace(RESPONSE_FACTS, {"_id": facts.response_id, **facts.model_dump()})
-
-    async def facts(self, response_id: str) -> ResponseFacts | None:
-        doc = await self._one(RESPONSE_FACTS, response_id)
-        if doc is None:
-            return None
-        data = restore_datetimes(doc)
-        data.pop("_id")
-        return ResponseFacts.model_validate(data)
-
-    async def note_measurement(self, response_id: str, measurement_id: str, person: str) -> None:
-        await self._replace(
-            MEASUREMENTS,
-            {"_id": response_id, "measurement_id": measurement_id, "person_id": person},
-        )
-
-    async def measurement_of(self, response_id: str) -> str | None:
-        doc = await self._one(MEASUREMENTS, response_id)
-        return None if doc is None else str(doc["measurement_id"])
 
     async def _by_ids(self, collection: str, ids: Sequence[str]) -> list[dict[str, Any]]:
         if not ids:

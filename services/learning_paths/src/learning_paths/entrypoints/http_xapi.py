@@ -415,11 +415,14 @@ async def get_statements(request: Request) -> Response:
         if not formats.is_uuid(statement_id):
             raise XapiError(400, f"{single[0]} must be a UUID")
         found = await lrs.one(caller, statement_id, voided=single[0] == "voidedStatementId")
+        await lrs.log_reads(caller, set(found.keys.get("persons") or ()), "xapi/statements")
         definitions = await lrs.definitions(caller.tenant, _activity_ids([found]))
         shaped = _shape(request, [found], definitions)[0]
         return await _respond(request, caller, shaped, [found], seq_time(found.seq))
     query = _query(request)
     page, next_seq = await lrs.query(caller, query)
+    persons = {p for s in page for p in s.keys.get("persons") or ()}
+    await lrs.log_reads(caller, persons, "xapi/statements")
     definitions = (
         await lrs.definitions(caller.tenant, _activity_ids(page)) if wanted == "canonical" else {}
     )
@@ -529,6 +532,8 @@ def _document_routes(
         if "since" in request.query_params:
             raise XapiError(400, f"since is used without {id_param}")
         found = await documents.get(caller, where, doc_id)
+        if where.person:
+            await _lrs(request).log_reads(caller, {where.person}, f"xapi/{kind}")
         return Response(
             found.content,
             media_type=found.content_type,

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from wijkkracht_common import access_log
 from wijkkracht_common.auth import Principal
 
 from learning_paths.adapters.lrs import (
@@ -31,7 +32,7 @@ from learning_paths.domain.xapi import statements as rules
 from learning_paths.domain.xapi.errors import XapiError
 from learning_paths.domain.xapi.statements import person_of
 from learning_paths.domain.xapi.validation import VOIDED, check_statement
-from learning_paths.service.context import Context
+from learning_paths.service.context import SERVICE, Context
 
 MAX_LIMIT = 500
 DEFAULT_LIMIT = 100
@@ -108,6 +109,31 @@ class Lrs:
 
     def store_of(self, db: Any, session: Any = None) -> LrsStore:
         return LrsStore(db, session)
+
+    async def log_reads(self, caller: Caller, persons: set[str], resource: str) -> None:
+        """A machine client reading residents' learning records: one access-log record per
+        resident (NEN 7513), on behalf of the client's organisation. A person reads only
+        their own records (nothing to log)."""
+        if caller.person is not None or not persons:
+            return
+        organisation = next(iter(sorted(caller.principal.orgs)), None)
+
+        async def work(db: Any, session: Any) -> tuple[None, list[Any]]:
+            for person in sorted(persons):
+                await access_log.record_access(
+                    db,
+                    service=SERVICE,
+                    principal=caller.principal,
+                    resident=person,
+                    action="read",
+                    resource=resource,
+                    reason="xapi",
+                    on_behalf_of=organisation,
+                    session=session,
+                )
+            return None, []
+
+        await self.ctx.runtime.commit(caller.tenant, work)
 
     # writing ---------------------------------------------------------------------------------
 
