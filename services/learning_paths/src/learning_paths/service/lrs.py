@@ -107,9 +107,6 @@ class Lrs:
         self.clock = CLOCK
         self._definitions: dict[tuple[str, str], int] = {}  # (tenant, activity) → hash
 
-    def store_of(self, db: Any, session: Any = None) -> LrsStore:
-        return LrsStore(db, session)
-
     async def log_reads(self, caller: Caller, persons: set[str], resource: str) -> None:
         """A machine client reading residents' learning records: one access-log record per
         resident (NEN 7513), on behalf of the client's organisation. A person reads only
@@ -363,6 +360,8 @@ class StatementQuery:
         found: list[dict[str, Any]] = []
         for by_agent in agent_alternatives:
             for by_activity in activity_alternatives:
+                if "oagent" in by_agent and "act" in by_activity:
+                    continue  # the object is an agent or an activity, never both
                 if "rel" in by_agent and "rel" in by_activity:
                     condition = {
                         **base,

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
@@ -216,7 +215,3 @@ class Documents:
             return None, []
 
         await self.ctx.runtime.commit(caller.tenant, work)
-
-
-def latest(documents: Sequence[Document]) -> datetime | None:
-    return max((d.updated for d in documents), default=None)

@@ -10,7 +10,6 @@ from __future__ import annotations
 import io
 import re
 import zipfile
-from typing import Any
 
 from wijkkracht_common.auth import Principal
 from wijkkracht_common.texts import Text
@@ -198,7 +197,3 @@ async def import_package(
                 for i in error.issues
             ]
         ) from None
-
-
-def describe(structure: cmi5.CourseStructure) -> dict[str, Any]:
-    return {"course_id": structure.course_id, "units": len(structure.units)}
