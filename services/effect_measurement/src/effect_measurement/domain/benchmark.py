@@ -4,6 +4,8 @@ Only organisations with at least k people behind the metric take part; percentil
 p75, linear interpolation) need at least three others. Others are shown as "Organisatie A/B/..."
 in order of their value (ties broken by a per-response salt), so a letter says nothing about
 who it is, unless the organisation opted in to be named. Counts of others are never shown.
+An organisation's figures sum its published rows only (`disclosure.py`): rows with fewer
+than k residents measured, suppressed whole in the report, are left out.
 """
 
 from __future__ import annotations
@@ -43,10 +45,14 @@ class Benchmark:
     percentiles: Mapping[str, float] | None  # {"p25":..,"p50":..,"p75":..}
 
 
-def _org_totals(cells: Mapping[CellKey, Accumulator], key: ReportKey) -> dict[str, Accumulator]:
+def _org_totals(
+    cells: Mapping[CellKey, Accumulator], key: ReportKey, k: int
+) -> dict[str, Accumulator]:
+    """Per organisation, the sum of its published rows (a row with fewer than k residents
+    measured is suppressed whole in the report; its follow-ups must not move a benchmark)."""
     totals: dict[str, Accumulator] = {}
     for cell, value in cells.items():
-        if (cell.tenant, cell.family, cell.dimension, cell.period) == (
+        if value.measured >= k and (cell.tenant, cell.family, cell.dimension, cell.period) == (
             key.tenant,
             key.family,
             key.dimension,
@@ -91,7 +97,7 @@ def build_benchmark(
     salt: str,
     named_organisations: Collection[str] = (),
 ) -> Benchmark:
-    totals = _org_totals(cells, key)
+    totals = _org_totals(cells, key, k)
     own = totals.get(organisation, Accumulator())
     own_value, own_n = metric_value(own, metric)
     own_reason = None if own_value is not None and own_n >= k else SuppressionReason.SMALL_COUNT

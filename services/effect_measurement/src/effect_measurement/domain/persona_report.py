@@ -1,5 +1,10 @@
 """The persona report: people with a change and their mean change, per value of one profile
-attribute x intervention type, with the same suppression as every published table."""
+attribute x intervention type, with the same suppression as every published table.
+
+Over time (`disclosure.py`): a row (profile value) whose counts add up to fewer than k is
+suppressed whole (its counts are an upper bound of its people), a zero beside a suppressed
+cell is hidden, and counts are rounded to the tenant's base. The counts do not depend on a
+follow-up's outcome, only the means do, and a mean needs a published count of k or more."""
 
 from __future__ import annotations
 
@@ -7,6 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from effect_measurement.domain.accumulator import Accumulator
+from effect_measurement.domain.disclosure import round_to_base
 from effect_measurement.domain.keys import PersonaKey
 from effect_measurement.domain.periods import Period
 from effect_measurement.domain.suppression import suppress
@@ -37,6 +43,8 @@ def build_persona_report(
     year: Period,
     attribute: str,
     k: int,
+    *,
+    rounding_base: int = 1,
 ) -> PersonaReport:
     """Rows: values of ``attribute``; columns: intervention types; true column totals.
 
@@ -54,7 +62,24 @@ def build_persona_report(
     types = sorted({key.intervention_type for key in chosen})
     lookup = {(key.value, key.intervention_type): value for key, value in chosen.items()}
     grid = [[lookup[(v, t)].change_count if (v, t) in lookup else 0 for t in types] for v in values]
-    result = suppress(grid, k, row_totals=False, column_totals=True) if values else None
+    small_rows = [
+        ((i, j), SuppressionReason.SMALL_ROW)
+        for i, row in enumerate(grid)
+        if sum(row) < k
+        for j in range(len(types))
+    ]
+    result = (
+        suppress(
+            grid,
+            k,
+            row_totals=False,
+            column_totals=True,
+            force=small_rows,
+            zeros_beside_suppressed=True,
+        )
+        if values
+        else None
+    )
     columns = tuple(Column(t, Text(t, t)) for t in types)
     count_rows: list[Row] = []
     mean_rows: list[Row] = []
@@ -63,7 +88,9 @@ def build_persona_report(
         means: dict[str, Cell] = {}
         for j, kind in enumerate(types):
             reason = result.reasons.get((i, j)) if result else None
-            counts[kind] = hidden(reason) if reason else shown(grid[i][j])
+            counts[kind] = (
+                hidden(reason) if reason else shown(round_to_base(grid[i][j], rounding_base))
+            )
             acc = lookup.get((value, kind))
             mean = acc.mean_change if acc else None
             if reason or mean is None or grid[i][j] < k:
@@ -81,7 +108,7 @@ def build_persona_report(
             {
                 kind: hidden(result.reasons[(m, j)])
                 if (m, j) in result.reasons
-                else shown(result.values[(m, j)])
+                else shown(round_to_base(result.values[(m, j)], rounding_base))
                 for j, kind in enumerate(types)
             },
         )

@@ -12,6 +12,12 @@ figure the two reports share (same row and column), if the raw values differ by 
 is suppressed in BOTH (the rule is symmetric, so each report reaches the same decision
 independently). Hence no two published figures of nesting reports differ by fewer than k people.
 The same check guards the hidden counts behind means.
+
+Over time (`disclosure.py`, the method): a row with fewer than k residents measured is
+suppressed whole, and while any row is, the totals of the outcome columns are not published
+(a follow-up in the hidden row would move them); a zero beside a suppressed cell is hidden;
+published counts are rounded to the tenant's base. So the same report asked before and after
+the follow-up of a person in a row below k is the same report, whatever the outcome.
 """
 
 from __future__ import annotations
@@ -20,6 +26,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from effect_measurement.domain.accumulator import Accumulator
+from effect_measurement.domain.disclosure import round_to_base
 from effect_measurement.domain.keys import ALL_DIMENSIONS, CellKey
 from effect_measurement.domain.periods import Period, nested_periods
 from effect_measurement.domain.suppression import Position, suppress
@@ -104,6 +111,22 @@ def _named(leaves: Mapping[Leaf, Accumulator], dimension: str) -> Named:
     return named
 
 
+def _withheld(leaves: Mapping[Leaf, Accumulator], dimension: str, k: int) -> set[tuple[str, str]]:
+    """Figures a report hides by the rules over time whatever else holds (`disclosure.py`):
+    the whole of each row below k and, while there is one, the outcome totals. They move
+    with the hidden rows' follow-ups, so a linked report must not decide on them either:
+    its decision (shown or hidden as differencing) would be published in their place."""
+    small = [leaf for leaf, value in leaves.items() if value.measured < k]
+    withheld = {
+        (leaf_key(leaf), column)
+        for leaf in small
+        for column in [c.key for c in _columns(dimension)] + [MEASURED, *_MEAN_COUNTS.values()]
+    }
+    if small and dimension != ALL_DIMENSIONS:
+        withheld |= {(TOTAL, c.key) for c in OUTCOME_COLUMNS}
+    return withheld
+
+
 def linked_reports(key: ReportKey, dimensions: set[str]) -> list[ReportKey]:
     """Reports whose populations nest with this one (the adapter loads their cells too)."""
     periods = [key.period, *nested_periods(key.period)]
@@ -123,9 +146,11 @@ def _differencing_risks(
     dimensions = {c.dimension for c in cells if c.family == key.family}
     risky: set[tuple[str, str]] = set()
     for other_key in linked_reports(key, dimensions):
-        other = _named(_slice(slices, other_key), other_key.dimension)
+        leaves = _slice(slices, other_key)
+        other = _named(leaves, other_key.dimension)
+        withheld = _withheld(leaves, other_key.dimension, k)
         for name, value in own.items():
-            if 0 < abs(value - other.get(name, 0)) < k:
+            if name not in withheld and 0 < abs(value - other.get(name, 0)) < k:
                 risky.add(name)
     return risky
 
@@ -135,8 +160,11 @@ def build_report(
     key: ReportKey,
     k: int,
     organisation_labels: Mapping[str, str] | None = None,
+    *,
+    rounding_base: int = 1,
 ) -> PublishedTable:
-    """The published report; ``cells`` must hold this report's and its linked reports' cells."""
+    """The published report; ``cells`` must hold this report's and its linked reports' cells.
+    ``rounding_base``: published counts are rounded to it (the service passes the tenant's)."""
     slices = _slices(cells)
     leaves_map = _slice(slices, key)
     leaves = sorted(leaves_map)
@@ -164,13 +192,26 @@ def build_report(
         for name in risky
         if (pos := position(name)) is not None
     ]
+    # Later entries win: a small row's cells and the totals it moves get the same reason
+    # whatever else holds (the reason is published too).
+    small_rows = [i for i, leaf in enumerate(leaves) if leaves_map[leaf].measured < k]
+    width = n if all_dims else n + 1
+    forced += [((i, j), SuppressionReason.SMALL_ROW) for i in small_rows for j in range(width)]
+    if small_rows and not all_dims:
+        forced += [((m, j), SuppressionReason.COMPLEMENTARY) for j in range(n)]
     result = suppress(
-        values, k, row_totals=not all_dims, column_totals=True, force=forced, columns=n
+        values,
+        k,
+        row_totals=not all_dims,
+        column_totals=True,
+        force=forced,
+        columns=n,
+        zeros_beside_suppressed=True,
     )
 
     def cell(pos: Position) -> Cell:
         reason = result.reasons.get(pos)
-        return hidden(reason) if reason else shown(result.values[pos])
+        return hidden(reason) if reason else shown(round_to_base(result.values[pos], rounding_base))
 
     def count_cells(i: int) -> dict[str, Cell]:
         out = {c: cell((i, j)) for j, c in enumerate(column_keys)}

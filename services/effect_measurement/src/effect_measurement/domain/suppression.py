@@ -18,7 +18,10 @@ cycle one can add +t/-t alternately and every equation still holds). So:
    "never exactly one suppressed cell in a row or column" holds; the grand total is handled
    the same way as any other cell.
 
-Zero cells are not primary-suppressed: "nobody" identifies nobody.
+Zero cells are not primary-suppressed: "nobody" identifies nobody. With
+``zeros_beside_suppressed`` (every published table of this service, `disclosure.py` rule 3)
+a zero in a row that has a suppressed cell is hidden too: beside a hidden "improved", a
+published "same = 0, worse = 0" says what the hidden cell holds.
 """
 
 from __future__ import annotations
@@ -128,6 +131,14 @@ class Suppression:
         return position in self.reasons
 
 
+def _zeros_beside(
+    layout: Layout, grid: dict[Position, int], reasons: dict[Position, SuppressionReason]
+) -> list[Position]:
+    """Published zeros in a row (the totals row too) that has a suppressed cell."""
+    rows_with_hidden = {p[0] for p in reasons}
+    return [p for p, v in grid.items() if v == 0 and p not in reasons and p[0] in rows_with_hidden]
+
+
 def suppress(
     values: Sequence[Sequence[int]],
     k: int,
@@ -136,10 +147,12 @@ def suppress(
     column_totals: bool,
     force: Iterable[tuple[Position, SuppressionReason]] = (),
     columns: int | None = None,
+    zeros_beside_suppressed: bool = False,
 ) -> Suppression:
     """Primary and complementary suppression of one table; see the module docstring.
 
-    ``columns`` gives the width of a table that has no rows (yet).
+    ``columns`` gives the width of a table that has no rows (yet). ``force``: cells hidden
+    whatever their value (a later entry's reason wins for the same cell).
     """
     width = columns if columns is not None else (len(values[0]) if values else 0)
     layout = Layout(len(values), width, row_totals, column_totals)
@@ -155,7 +168,13 @@ def suppress(
     def rank(p: Position) -> tuple[bool, bool, int, Position]:
         return (layout.is_total(p), grid[p] == 0, grid[p], p)
 
-    while (exposed := find_exposed(layout, reasons)) is not None:
+    while True:
+        if zeros_beside_suppressed:
+            for position in _zeros_beside(layout, grid, reasons):
+                reasons[position] = SuppressionReason.COMPLEMENTARY
+        exposed = find_exposed(layout, reasons)
+        if exposed is None:
+            break
         bridge, side_a, side_b = exposed
         free = [p for p in grid if p not in reasons]
         ends = {p: layout.endpoints(p) for p in free}

@@ -15,6 +15,7 @@ from effect_measurement.domain.texts import Text
 
 class SuppressionReason(StrEnum):
     SMALL_COUNT = "small_count"  # fewer than k people
+    SMALL_ROW = "small_row"  # the whole group (row) has fewer than k people: nothing shown
     COMPLEMENTARY = "complementary"  # hidden so that totals cannot reveal another cell
     DIFFERENCING = "differencing"  # an overlapping published figure differs by fewer than k
     SMALL_GROUP = "small_group"  # a mean over fewer than k people, or of a suppressed group
@@ -23,6 +24,10 @@ class SuppressionReason(StrEnum):
 
 REASON_TEXTS: dict[SuppressionReason, Text] = {
     SuppressionReason.SMALL_COUNT: Text("Minder dan k personen.", "Fewer than k people."),
+    SuppressionReason.SMALL_ROW: Text(
+        "Groep van minder dan k personen: niets ervan wordt getoond.",
+        "A group of fewer than k people: none of it is shown.",
+    ),
     SuppressionReason.COMPLEMENTARY: Text(
         "Verborgen zodat totalen geen andere cel verraden.",
         "Hidden so that totals cannot reveal another cell.",

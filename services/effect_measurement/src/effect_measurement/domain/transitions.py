@@ -4,6 +4,9 @@ Transition counts carry extra equations (the moves upwards add up to "improved")
 complementary suppression of a from x to table does not cover. So the matrix is shown only
 when every non-zero cell has at least k people, the report's outcome totals are published,
 and no linked report's matrix differs by 1..k-1 in any cell; otherwise nothing is shown.
+A report with a row suppressed whole publishes no outcome totals (`disclosure.py`), so its
+matrix, which would move with that row's follow-ups, is withheld. Counts shown are rounded
+to the tenant's base.
 """
 
 from __future__ import annotations
@@ -12,6 +15,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from effect_measurement.domain.accumulator import Accumulator
+from effect_measurement.domain.disclosure import round_to_base
 from effect_measurement.domain.keys import CellKey
 from effect_measurement.domain.periods import nested_periods
 from effect_measurement.domain.reports import ReportKey
@@ -43,17 +47,24 @@ def _raw(cells: Mapping[CellKey, Accumulator], key: ReportKey) -> dict[tuple[int
 
 
 def build_transitions(
-    cells: Mapping[CellKey, Accumulator], key: ReportKey, report: PublishedTable, k: int
+    cells: Mapping[CellKey, Accumulator],
+    key: ReportKey,
+    report: PublishedTable,
+    k: int,
+    *,
+    rounding_base: int = 1,
 ) -> TransitionMatrix:
-    counts = _raw(cells, key)
-    if any(0 < c < k for c in counts.values()):
-        return TransitionMatrix(None, SuppressionReason.SMALL_COUNT)
+    # The totals first: withheld for them, the reason must not tell whether a hidden row's
+    # follow-up added a move.
     totals = report.totals
     if totals is None or any(totals.cells[c].suppressed for c in ("improved", "same", "worse")):
         return TransitionMatrix(None, SuppressionReason.COMPLEMENTARY)
+    counts = _raw(cells, key)
+    if any(0 < c < k for c in counts.values()):
+        return TransitionMatrix(None, SuppressionReason.SMALL_COUNT)
     for period in nested_periods(key.period):
         other = _raw(cells, ReportKey(key.tenant, key.family, key.dimension, period))
         for move in set(counts) | set(other):
             if 0 < abs(counts.get(move, 0) - other.get(move, 0)) < k:
                 return TransitionMatrix(None, SuppressionReason.DIFFERENCING)
-    return TransitionMatrix(counts, None)
+    return TransitionMatrix({m: round_to_base(c, rounding_base) for m, c in counts.items()}, None)

@@ -83,6 +83,7 @@ async def reports(
             ReportKey(principal.tenant, query.family, query.dimension, period),
             query.k,
             labels,
+            rounding_base=settings.policy.rounding_base,
         )
         result.append(slice_for_organisation(table, labels.get(own, own)) if own else table)
     return result
@@ -124,7 +125,7 @@ async def transitions(
     repositories: RepositoryFactory = MotorRepositories,
 ) -> TransitionMatrix:
     repos = await reading(runtime, principal.tenant, repositories)
-    query, _, version = await _query(repos, params)
+    query, settings, version = await _query(repos, params)
     if len(query.periods) != 1:
         raise InvalidInput(
             "Kies één periode. / Choose one period.",
@@ -133,7 +134,8 @@ async def transitions(
     cells = await repos.cells.read(query.family, query.periods[0], version)
     key = ReportKey(principal.tenant, query.family, query.dimension, query.periods[0])
     report = build_report(cells, key, query.k)
-    return build_transitions(cells, key, report, query.k)
+    base = settings.policy.rounding_base
+    return build_transitions(cells, key, report, query.k, rounding_base=base)
 
 
 async def persona(
@@ -144,7 +146,7 @@ async def persona(
     repositories: RepositoryFactory = MotorRepositories,
 ) -> PersonaReport:
     repos = await reading(runtime, principal.tenant, repositories)
-    query, _, _ = await _query(repos, params)
+    query, settings, _ = await _query(repos, params)
     if len(query.periods) != 1 or query.periods[0].kind is not PeriodKind.YEAR:
         raise InvalidInput(
             "Persona's gaan per jaar. / Personas are per year.",
@@ -153,5 +155,12 @@ async def persona(
     year, attribute = query.periods[0], query.attribute or "age_band"
     cells = await repos.persona.read(query.family, year, query.dimension, attribute)
     return build_persona_report(
-        cells, principal.tenant, query.family, query.dimension, year, attribute, query.k
+        cells,
+        principal.tenant,
+        query.family,
+        query.dimension,
+        year,
+        attribute,
+        query.k,
+        rounding_base=settings.policy.rounding_base,
     )
