@@ -17,17 +17,27 @@ from questionnaires.entrypoints import (
     http_responses,
 )
 from questionnaires.entrypoints.consumers import register_consumers
+from questionnaires.entrypoints.shutdown import lifespan
 from questionnaires.service import invitations
 from questionnaires.service.context import Context
+from questionnaires.service.intake import Intake
 from questionnaires.settings import Settings
 
 PREFIX = "/questionnaires/v1"
 
 
 def build_context(settings: Settings, runtime: ServiceRuntime) -> Context:
-    """The use cases' context on the runtime's storage (unit tests build theirs on fakes)."""
-    uow = StorageUnitOfWork(runtime, batch_reads=settings.batch_reads)
-    return Context(settings=settings, uow=uow, db=uow.database, response_reads=uow.response_reads)
+    """The use cases' context on the runtime's storage (unit tests build theirs on fakes).
+    Every transaction passes the consumers' intake first (closed at shutdown)."""
+    intake = Intake(max_deliver=settings.consumer_max_deliver)
+    uow = StorageUnitOfWork(runtime, batch_reads=settings.batch_reads, admit=intake.admit)
+    return Context(
+        settings=settings,
+        uow=uow,
+        db=uow.database,
+        response_reads=uow.response_reads,
+        intake=intake,
+    )
 
 
 def create_app(
@@ -49,7 +59,7 @@ def create_app(
         prefix=PREFIX,
         metrics=runtime.metrics,
         readiness={"nats": runtime.nats_ready, "database": runtime.db_ready},
-        lifespan=runtime.lifespan,
+        lifespan=lifespan(runtime, ctx),
         verifier=verifier,
     )
     app.state.runtime = runtime

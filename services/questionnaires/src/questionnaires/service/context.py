@@ -13,6 +13,7 @@ from wijkkracht_common.storage import Database
 
 from questionnaires.adapters.repositories import Repositories, Work
 from questionnaires.domain.definition import InstrumentDefinition
+from questionnaires.service.intake import Intake
 from questionnaires.service.submissions import SubmitQueue
 from questionnaires.service.unit_of_work import UnitOfWork
 from questionnaires.settings import Settings
@@ -43,11 +44,15 @@ class Context:
     definitions: dict[tuple[str, str, int], InstrumentDefinition] = field(default_factory=dict)
     seeded_tenants: set[str] = field(default_factory=set)
     seed_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    # Whether consumed events may still begin work (closed at shutdown, service/intake.py).
+    intake: Intake = field(default_factory=Intake)
     # Group commit of submits (see service/submissions.py).
     submissions: SubmitQueue = field(init=False)
 
     def __post_init__(self) -> None:
-        self.submissions = SubmitQueue(self.uow)
+        self.submissions = SubmitQueue(
+            self.uow, retry_after_seconds=self.settings.unavailable_retry_after_seconds
+        )
 
     def now(self) -> datetime:
         return self.clock()

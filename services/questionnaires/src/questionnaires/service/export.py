@@ -20,10 +20,10 @@ from wijkkracht_common.events.envelope import Envelope
 from wijkkracht_common.events.identity import PersonExportRequested
 from wijkkracht_common.events.questionnaires import QuestionnairesPersonDataExported
 from wijkkracht_common.messaging import Delivery
-from wijkkracht_common.runtime import ServiceRuntime
 from wijkkracht_common.storage import Database
 
 from questionnaires.adapters.repositories import ShareMarker
+from questionnaires.adapters.unit_of_work import GatedRuntime
 from questionnaires.domain.fhir_response import response_to_fhir
 from questionnaires.domain.response_record import ResponseRecord
 from questionnaires.service import instruments, invitations, responses
@@ -92,12 +92,12 @@ async def part(ctx: Context, tenant: str, person_id: str) -> dict[str, Any]:
 
 async def contribute(
     ctx: Context,
-    runtime: ServiceRuntime,
+    runtime: GatedRuntime,
     envelope: Envelope[PersonExportRequested],
     delivery: Delivery,
 ) -> bool:
     """Consumer of identity's `person_export_requested`: the contract needs the runtime's
-    storage, object store and commit."""
+    storage, object store and commit (behind the shutdown gate, like every consumer's)."""
     tenant = envelope.tenant
 
     async def build(_db: Database[dict[str, Any]], person_id: str) -> dict[str, Any]:

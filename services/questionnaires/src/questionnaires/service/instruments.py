@@ -56,6 +56,9 @@ async def ensure_tenant(ctx: Context, tenant: str) -> None:
     async with ctx.seed_lock:
         if tenant in ctx.seeded_tenants:
             return
+        # A consumer's seeding waits here behind other tenants' seedings. Once the service is
+        # stopping it gives way before it creates the tenant's database (service/intake.py).
+        ctx.intake.admit()
         shipped = shipped_instruments()
         stored = await (await ctx.reader(tenant)).instruments.stored(
             [(d.id, d.version) for d in shipped]

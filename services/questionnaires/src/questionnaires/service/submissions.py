@@ -14,6 +14,11 @@ meantime, e.g. two submits of one response in one batch) or the batch fails for 
 reason, the transaction is aborted and every submit of it is retried on its own, so each gets
 its own outcome (409 for the loser, the error for a bad one) and the others still commit.
 
+At shutdown (`close`, then `wait_idle`) new submits are refused with 503 and `Retry-After`
+before anything is stored, and the batches already queued still run to their outcome. So a
+submit in flight is either committed, with its event in the outbox, or refused. It is never
+lost (entrypoints/shutdown.py).
+
 Outbox records are prepared by the caller (`outbox.prepare`, in the request's context, so
 each event keeps its own request's trace) and staged by the unit of work's commit in the
 batch's transaction, like every other use case's events; the responses' stored form is rendered
@@ -29,7 +34,7 @@ from datetime import datetime
 from wijkkracht_common.outbox import PreparedRecord
 
 from questionnaires.adapters.repositories import RenderedSubmit, Repositories, Work
-from questionnaires.service.problems import already_submitted
+from questionnaires.service.problems import already_submitted, stopping
 from questionnaires.service.staff_access import StaffAccess
 from questionnaires.service.unit_of_work import UnitOfWork
 
@@ -55,20 +60,40 @@ class _NotInProgress(Exception):
 class SubmitQueue:
     """Per-tenant group commit of `PendingSubmit`s: one transaction per batch."""
 
-    def __init__(self, uow: UnitOfWork, *, max_batch: int = MAX_BATCH) -> None:
+    def __init__(
+        self, uow: UnitOfWork, *, max_batch: int = MAX_BATCH, retry_after_seconds: int = 5
+    ) -> None:
         self._uow = uow
         self._max_batch = max_batch
+        self._retry_after = retry_after_seconds
         self._pending: dict[str, list[PendingSubmit]] = {}
         self._tasks: dict[str, asyncio.Task[None]] = {}
+        self._closed = False
         self.transactions = 0  # for the benchmark / tests: batches committed or tried
 
     async def commit(self, tenant: str, item: PendingSubmit) -> None:
-        """Returns once the submit is committed; raises Conflict (already submitted) or the
-        error of its own transaction."""
+        """Returns once the submit is committed; raises Conflict (already submitted), the
+        error of its own transaction, or 503 once the queue is closed."""
+        if self._closed:
+            raise stopping(self._retry_after)
         self._pending.setdefault(tenant, []).append(item)
         if tenant not in self._tasks:
             self._tasks[tenant] = asyncio.create_task(self._drain(tenant), name=f"submits-{tenant}")
         await asyncio.shield(item.future)
+
+    def close(self) -> None:
+        """Shutdown: refuse new submits; those already queued still go to the database."""
+        self._closed = True
+
+    @property
+    def busy(self) -> bool:
+        """Submits are queued or being committed."""
+        return bool(self._tasks)
+
+    async def wait_idle(self) -> None:
+        """Returns when every queued submit has been committed or refused."""
+        while self._tasks:
+            await asyncio.wait(list(self._tasks.values()))
 
     async def _drain(self, tenant: str) -> None:
         try:

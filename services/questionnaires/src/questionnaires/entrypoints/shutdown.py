@@ -1,0 +1,63 @@
+"""How the service stops without losing work, and without waiting for work it has not begun.
+
+When the app shuts down, the service first stops taking work, then lets the work already
+running finish. Only after that does the runtime stop its jobs, the outbox relay, the broker
+and the storage:
+1. The consumers' intake closes (`service/intake.py`). A consumed event whose handler has not
+   begun its transaction is refused, and its message is nak'd and delivered again.
+2. The group commit of submits refuses new submits (503 with `Retry-After`) and finishes the
+   batches it holds (`SubmitQueue.close`, `wait_idle`). Every submit is committed or refused,
+   and none is lost.
+3. The broker's subscribers stop while the relay still runs. Each one waits for the handlers
+   it started: they finish, or they are refused by step 1. The events of the handlers that
+   finish are published now, not after the next start.
+
+Why: a subscriber fetches up to 64 messages and starts them all together. Where the database
+runs one transaction per database at a time, and a new tenant's instruments are seeded one
+tenant at a time, most of those handlers wait. Waiting for all of them took longer than the
+5 s a lifespan may take on a busy machine. Refused before they begin, they leave at once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
+
+from fastapi import FastAPI
+from wijkkracht_common.observability import get_logger
+from wijkkracht_common.runtime import ServiceRuntime
+
+from questionnaires.service.context import Context
+
+log = get_logger(__name__)
+
+
+async def stop_taking_work(runtime: ServiceRuntime, ctx: Context) -> None:
+    """Steps 1-3 of the module docstring: run them before the runtime's own shutdown."""
+    ctx.intake.close()
+    ctx.submissions.close()
+    await ctx.submissions.wait_idle()
+    await asyncio.gather(*(subscriber.stop() for subscriber in runtime.broker.subscribers))
+    if ctx.intake.refused:
+        log.info("consumed events left for redelivery", refused=ctx.intake.refused)
+
+
+def lifespan(
+    runtime: ServiceRuntime, ctx: Context
+) -> Callable[[FastAPI], AbstractAsyncContextManager[None]]:
+    """The app's lifespan: the runtime's lifespan, with `stop_taking_work` run first when the
+    app shuts down."""
+
+    @asynccontextmanager
+    async def run(app: FastAPI) -> AsyncIterator[None]:
+        async with runtime.lifespan(app):
+            try:
+                yield
+            finally:
+                await stop_taking_work(runtime, ctx)
+
+    return run
+
+
+__all__ = ["lifespan", "stop_taking_work"]
