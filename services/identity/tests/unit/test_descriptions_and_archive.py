@@ -90,3 +90,20 @@ def test_the_archive_has_a_file_per_service_the_fhir_bundle_and_a_bilingual_summ
     assert html.index("Uw gegevens bij Wijkkracht") < html.index("Your data at Wijkkracht")
     assert "&lt;b&gt;Ina&lt;/b&gt;" in html and "<b>Ina</b>" not in html  # escaped
     assert "02-03-2026" in html and "2026-03-02" in html
+
+
+def test_questionnaires_invitations_and_assisted_filling_in_in_words() -> None:
+    invited = words.what("create", "invitation/i-1")
+    assert invited.nl.endswith("uw uitnodiging voor een vragenlijst")
+    assert invited.en.endswith("your invitation to a questionnaire")
+    listed = words.what("list", "invitations")
+    assert listed.nl.endswith("de lijst met uitnodigingen")
+    assert listed.en.endswith("the list of invitations")
+    assert words.why("assisted") == words.Text(
+        "U vulde de vragenlijst samen met een medewerker in.",
+        "You filled in the questionnaire together with a staff member.",
+    )
+    assert words.why("invitation") == words.Text(
+        "Uw organisatie nodigde u uit voor een vragenlijst.",
+        "Your organisation invited you to fill in a questionnaire.",
+    )

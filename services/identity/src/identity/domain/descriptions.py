@@ -77,6 +77,8 @@ _OBJECTS: dict[str, Text] = {
     "enrolment": Text("uw leerpad", "your learning path"),
     "post": Text("uw bericht op de marktplaats", "your marketplace post"),
     "match": Text("uw match op de marktplaats", "your marketplace match"),
+    "invitation": Text("uw uitnodiging voor een vragenlijst", "your invitation to a questionnaire"),
+    "invitations": Text("de lijst met uitnodigingen", "the list of invitations"),
 }
 _REASONS: dict[str, Text] = {
     "share_results": Text(
@@ -101,6 +103,14 @@ _REASONS: dict[str, Text] = {
     "resident_request": Text("U vroeg er zelf om.", "You asked for it yourself."),
     "written_request": Text(
         "U vroeg erom in een brief of formulier.", "You asked for it in writing."
+    ),
+    "assisted": Text(
+        "U vulde de vragenlijst samen met een medewerker in.",
+        "You filled in the questionnaire together with a staff member.",
+    ),
+    "invitation": Text(
+        "Uw organisatie nodigde u uit voor een vragenlijst.",
+        "Your organisation invited you to fill in a questionnaire.",
     ),
 }
 
