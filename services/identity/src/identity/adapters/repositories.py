@@ -21,7 +21,7 @@ from datetime import datetime
 from functools import cached_property
 from typing import Any, Protocol
 
-from wijkkracht_common.access_log import ACCESS_LOG, anonymise_resident, record_access
+from wijkkracht_common.access_log import anonymise_resident, record_access
 from wijkkracht_common.auth import Principal
 from wijkkracht_common.erasure import is_erased, remember_erased, retention_tombstone
 from wijkkracht_common.events.envelope import new_event_id
@@ -921,20 +921,16 @@ class MongoAccessLog(_Mongo):
 
     async def anonymise_resident(self, person_id: str) -> int:
         """Erasure: identity's own log and the projection of every service's log keep their
-        legal retention, unlinked from the person (as `access_log.anonymise_resident` does:
-        a random tombstone for the resident, the resource without its id). Where the person
-        was the actor too (their own export request), the actor becomes `erased`."""
+        legal retention, unlinked from the person. The own log through
+        `access_log.anonymise_resident` (a random tombstone for the person as resident and as
+        viewer, the resource without its id); the projection, identity's own collection,
+        the same way here."""
         rewritten = await anonymise_resident(self._db, person_id, session=self._session)
-        rewritten += await self._unlink(c.ACCESS_PROJECTION, person_id)
-        for collection in (ACCESS_LOG, c.ACCESS_PROJECTION):
-            await self._db[collection].update_many(
-                {"actor": person_id}, {"$set": {"actor": "erased"}}, session=self._session
-            )
-        return rewritten
+        return rewritten + await self._unlink_projection(person_id)
 
-    async def _unlink(self, collection: str, person_id: str) -> int:
+    async def _unlink_projection(self, person_id: str) -> int:
         tombstone = retention_tombstone()
-        table = self._db[collection]
+        table = self._db[c.ACCESS_PROJECTION]
         docs = await table.find({"resident": person_id}, session=self._session).to_list(None)
         for doc in docs:
             kind = str(doc.get("resource", "")).split("/", 1)[0] or "resource"
@@ -943,7 +939,10 @@ class MongoAccessLog(_Mongo):
                 {**doc, "resident": tombstone, "resource": f"{kind}/erased"},
                 session=self._session,
             )
-        return len(docs)
+        viewed = await table.update_many(
+            {"actor": person_id}, {"$set": {"actor": tombstone}}, session=self._session
+        )
+        return len(docs) + int(viewed.modified_count)
 
 
 class MongoIdempotentResponses(_Mongo):

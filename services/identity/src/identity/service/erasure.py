@@ -358,11 +358,14 @@ async def _purge(ctx: Identity, tenant: str, status: ErasureStatus) -> int:
     now = ctx.now()
 
     async def work(db: Db, session: Session) -> tuple[bool, list[Staged]]:
-        erasures = ctx.within(db, session).erasures
-        current = await erasures.get(status.key)
+        within = ctx.within(db, session)
+        current = await within.erasures.get(status.key)
         if current is None or not current.awaits_purge:
             return False, []
-        await erasures.save(current.forgotten(now))
+        # Before the id is forgotten: an access record written while the erasure completed
+        # (a staff read racing the completion) is unlinked too.
+        await within.access_log.anonymise_resident(person_id)
+        await within.erasures.save(current.forgotten(now))
         return True, []
 
     done: bool = await ctx.runtime.commit(tenant, work)
