@@ -48,6 +48,11 @@ class Settings(BaseServiceSettings):
     argon2_time_cost: int = 3
     argon2_memory_kib: int = 65536
     argon2_parallelism: int = 4
+    #: At most this many password hashes (or verifications) at once per process: each takes
+    #: `argon2_memory_kib` (64 MiB) while it runs, so a burst of logins waits for a slot
+    #: rather than exceeding the pod's memory. None: twice the CPUs the process may use
+    #: (the container's CPU limit where one is set).
+    password_hash_concurrency: int | None = Field(default=None, ge=1)
 
     # Login throttling (domain/login_throttle.py), per tenant: failures per (account, source)
     # and per source (client address) allowed without delay; then the source waits the first

@@ -6,7 +6,6 @@ in-memory fake in unit tests) and change state only through `runtime.commit`.
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import hmac
 from collections.abc import Callable
@@ -28,7 +27,7 @@ from identity.domain.oauth_policy import OAuthPolicy
 from identity.domain.randomness import SYSTEM_RANDOM, RandomSource
 from identity.domain.slugs import PLATFORM_TENANT, is_valid_slug
 from identity.service.keys import KeyStore
-from identity.service.passwords import PasswordHasher
+from identity.service.passwords import HashingSlots, PasswordHasher, available_cpus
 from identity.settings import Settings
 
 Db = Database[dict[str, Any]]
@@ -67,6 +66,12 @@ class Identity:
     key_ring: KeyRing | None = None
     _known_tenants: set[str] = field(default_factory=set)
     client_cache: dict[str, tuple[ApiClient, float]] = field(default_factory=dict)
+    #: Bounds the password hashes running at once (`Settings.password_hash_concurrency`).
+    hashing: HashingSlots = field(init=False)
+
+    def __post_init__(self) -> None:
+        slots = self.settings.password_hash_concurrency or 2 * available_cpus()
+        self.hashing = HashingSlots(slots)
 
     @classmethod
     def build(cls, settings: Settings, *, run_relay: bool = True) -> Identity:
@@ -149,10 +154,10 @@ class Identity:
         return tenant
 
     async def hash_password(self, password: str) -> str:
-        return await asyncio.to_thread(self.hasher.hash, password)
+        return await self.hashing.run(self.hasher.hash, password)
 
     async def verify_password(self, password_hash: str | None, password: str) -> bool:
         if password_hash is None:
-            await asyncio.to_thread(self.hasher.dummy_verify, password)
+            await self.hashing.run(self.hasher.dummy_verify, password)
             return False
-        return await asyncio.to_thread(self.hasher.verify, password_hash, password)
+        return await self.hashing.run(self.hasher.verify, password_hash, password)
