@@ -1,0 +1,1 @@
+"""Wijkkracht reference portal."""

@@ -1,0 +1,227 @@
+"""The browser tier: the platform started like `tests/e2e` does (the `make run` launcher on
+free ports), plus the portal process, driven by Playwright in Debian's Chromium.
+
+Select with `pytest -m browser`. Without Chromium (/usr/bin/chromium) or Playwright the tier
+is skipped with a loud message; `make test` installs Chromium first where it can."""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import re
+import secrets
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from wijkkracht_common.embedded import free_port
+
+ROOT = Path(__file__).resolve().parents[2]
+CHROMIUM = Path(os.environ.get("WK_CHROMIUM", "/usr/bin/chromium"))
+PASSWORD = "wijkkracht-demo"
+HERE = Path(__file__).parent
+
+
+def _e2e() -> Any:
+    """The e2e tier's launcher and login helper, loaded by path (conftests are no package)."""
+    spec = importlib.util.spec_from_file_location("e2e_launcher", ROOT / "tests/e2e/conftest.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses look their module up there
+    spec.loader.exec_module(module)
+    return module
+
+
+E2E = _e2e()
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "browser: Playwright + Chromium tests of the portal")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if Path(str(item.fspath)).is_relative_to(HERE):
+            item.add_marker(pytest.mark.browser)
+
+
+def _browser_missing() -> str | None:
+    if not CHROMIUM.exists():
+        return f"{CHROMIUM} is missing (apt-get install -y chromium)"
+    if importlib.util.find_spec("playwright") is None:
+        return "the Python package playwright is missing (pip install playwright)"
+    if importlib.util.find_spec("axe_playwright_python") is None:
+        return "the Python package axe-playwright-python is missing"
+    return None
+
+
+@dataclass
+class Portal:
+    url: str
+    platform: Any
+    process: subprocess.Popen[bytes]
+    env: dict[str, str]
+    log: Path
+    people: dict[str, str] = field(default_factory=dict)
+
+    def api(self, offset: int, path: str) -> str:
+        return str(self.platform.api(offset, path))
+
+    def service_url(self, offset: int) -> str:
+        return str(self.platform.url(offset))
+
+    def token(self, email: str, password: str = PASSWORD) -> str:
+        return str(E2E.login(self.platform, email, password))
+
+    def register_resident(self, name: str = "Ria Test", pc4: str = "9904") -> str:
+        """A fresh resident of welzijn-demo (through identity's public registration)."""
+        email = f"portal-{uuid.uuid4().hex[:10]}@demo.test"
+        answer = httpx.post(
+            self.api(1, "/registrations"),
+            json={
+                "client_id": "portal",
+                "display_name": name,
+                "email": email,
+                "password": PASSWORD,
+                "pc4": pc4,
+                "birth_year": 1956,
+            },
+            timeout=15,
+        )
+        assert answer.status_code == 201, answer.text
+        self.people[email] = str(answer.json()["id"])
+        return email
+
+
+def _line_value(lines: list[str], label: str) -> str:
+    for line in lines:
+        match = re.match(rf"^{label}\s+(\S+)", line.strip())
+        if match:
+            return match.group(1)
+    raise AssertionError(f"launcher did not print {label}")
+
+
+def _wait_ready(url: str, process: subprocess.Popen[bytes], log: Path) -> None:
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise AssertionError("portal exited:\n" + log.read_text(errors="replace")[-3000:])
+        try:
+            if httpx.get(f"{url}/readyz", timeout=2).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.3)
+    raise AssertionError("portal not ready:\n" + log.read_text(errors="replace")[-3000:])
+
+
+@pytest.fixture(scope="session")
+def portal(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Portal]:
+    missing = _browser_missing()
+    if missing:
+        message = f"!!! BROWSER TIER SKIPPED: {missing}"
+        print(f"\n{message}\n", file=sys.stderr)
+        pytest.skip(message)
+    data = tmp_path_factory.mktemp("platform")
+    with E2E.launch(data) as platform:
+        nats, mongo = _line_value(platform.output, "NATS"), _line_value(platform.output, "Database")
+        port = free_port()
+        url = f"http://127.0.0.1:{port}"
+        secret = secrets.token_urlsafe(24)
+        env = {k: v for k, v in os.environ.items() if not k.startswith("WK_")}
+        env.update(
+            {
+                "WK_ENV": "dev",
+                "WK_NATS_URL": nats,
+                "WK_MONGO_URL": mongo,
+                "WK_ISSUER": platform.api(1, ""),
+            }
+        )
+        registered = subprocess.run(
+            [sys.executable, str(HERE / "register_portal_client.py"), f"{url}/callback", secret],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+        assert registered.returncode == 0, registered.stdout + registered.stderr
+        env.update(
+            {
+                "WK_PORTAL_PUBLIC_URL": url,
+                "WK_PORTAL_CLIENT_SECRET": secret,
+                "WK_PORTAL_QUESTIONNAIRES_URL": platform.api(2, ""),
+                "WK_PORTAL_LEARNING_PATHS_URL": platform.url(3, "/learning-paths/v1"),
+                "WK_PORTAL_MARKETPLACE_URL": platform.url(4, "/marketplace/v1"),
+                "WK_PORTAL_SOCIAL_MAP_URL": platform.api(5, ""),
+                "WK_PORTAL_EFFECTS_URL": platform.api(6, ""),
+            }
+        )
+        log = data / "portal.log"
+        with log.open("wb") as out:
+            process = subprocess.Popen(
+                [
+                    sys.executable,
+                    "-m",
+                    "uvicorn",
+                    "--factory",
+                    "portal.main:create_app",
+                    "--host",
+                    "127.0.0.1",
+                    "--port",
+                    str(port),
+                    "--no-access-log",
+                ],
+                env=env,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+            )
+        try:
+            _wait_ready(url, process, log)
+            yield Portal(url, platform, process, env, log)
+        finally:
+            process.terminate()
+            try:
+                process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                process.kill()
+
+
+@pytest.fixture(scope="session")
+def browser(portal: Portal) -> Iterator[Any]:
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(
+            executable_path=str(CHROMIUM),
+            headless=True,
+            args=["--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu"],
+        )
+        try:
+            yield chromium
+        finally:
+            chromium.close()
+
+
+@pytest.fixture(scope="session")
+def manager_email(portal: Portal) -> str:
+    """The demo's tenant admin, given the neighbourhood manager role through identity's API."""
+    email = "beheer@demo.test"
+    token = portal.token(email)
+    headers = {"Authorization": f"Bearer {token}"}
+    me = httpx.get(portal.api(1, "/me"), headers=headers, timeout=15).json()
+    answer = httpx.put(
+        portal.api(1, f"/people/{me['id']}/memberships/welzijn-demo"),
+        json={"roles": ["tenant_admin", "org_admin", "neighbourhood_manager"]},
+        headers=headers,
+        timeout=15,
+    )
+    assert answer.status_code == 200, answer.text
+    return email
