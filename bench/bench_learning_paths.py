@@ -33,6 +33,7 @@ import time
 import uuid
 from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -54,6 +55,26 @@ TENANT = "bench"
 ISSUER = "http://identity.bench/identity/v1"
 ORG = "welzijn-bench"
 V = {"X-Experience-API-Version": "2.0.0"}
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process so far (Linux /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def database_pid(mongo_url: str) -> int | None:
+    """The embedded database's process (by its port), when this run started it."""
+    port = mongo_url.rsplit(":", 1)[1].split("/")[0]
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                command = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode()
+            except OSError:
+                continue
+            if "nx-27017" in command and f"-p {port}" in command:
+                return int(entry.name)
+    return None
 
 
 def serve_jwks(issuer: TestIssuer) -> tuple[ThreadingHTTPServer, str]:
@@ -147,7 +168,9 @@ def statement(
     }
 
 
-async def raw_insert_many(mongo_url: str, rng: random.Random, docs: int) -> float:
+async def raw_insert_many(
+    mongo_url: str, rng: random.Random, docs: int, db_pid: int | None = None
+) -> tuple[float, float | None]:
     client: AsyncIOMotorClient[dict[str, Any]] = AsyncIOMotorClient(mongo_url)
     db = client[f"wk_raw_{uuid.uuid4().hex[:6]}"]
     batch = [
@@ -160,13 +183,15 @@ async def raw_insert_many(mongo_url: str, rng: random.Random, docs: int) -> floa
         )
         for n, s in enumerate(statement(i, rng) for i in range(docs))
     ]
+    cpu = cpu_seconds(db_pid) if db_pid else 0.0
     start = time.perf_counter()
     for offset in range(0, docs, 500):
         await db.raw.insert_many(batch[offset : offset + 500])
     rate = docs / (time.perf_counter() - start)
+    db_cpu = (cpu_seconds(db_pid) - cpu) / docs if db_pid else None
     await client.drop_database(db.name)
     client.close()
-    return rate
+    return rate, db_cpu
 
 
 async def ingest(
@@ -370,7 +395,8 @@ async def main() -> None:
     }
     print("learning paths benchmarks", flush=True)
     with embedded_stack() as stack:
-        raw_before = await raw_insert_many(stack.mongo_url, rng, 20_000)
+        db_pid = database_pid(stack.mongo_url)
+        raw_before, raw_cpu_before = await raw_insert_many(stack.mongo_url, rng, 20_000, db_pid)
         process, base = await start_service(stack, jwks_url)
         try:
             statements = [statement(i, rng) for i in range(args.statements)]
@@ -378,8 +404,13 @@ async def main() -> None:
                 statements[i : i + args.batch] for i in range(0, len(statements), args.batch)
             ]
             await ingest(base, client_headers, batches[:4], 1)  # warm-up: definitions, indexes
+            cpu_service = cpu_seconds(process.pid)
+            cpu_db = cpu_seconds(db_pid) if db_pid else 0.0
             rate = await ingest(base, client_headers, batches[4:], args.concurrency)
-            raw_after = await raw_insert_many(stack.mongo_url, rng, 20_000)
+            sent = sum(len(b) for b in batches[4:])
+            service_cpu = (cpu_seconds(process.pid) - cpu_service) / sent
+            ingest_db_cpu = (cpu_seconds(db_pid) - cpu_db) / sent if db_pid else None
+            raw_after, raw_cpu_after = await raw_insert_many(stack.mongo_url, rng, 20_000, db_pid)
             raw = statistics.fmean([raw_before, raw_after])
             stored = await count_statements(stack.mongo_url)
             await ingest(base, client_headers, batches, args.concurrency)  # every id again
@@ -393,6 +424,18 @@ async def main() -> None:
             )
             row("ingestion", f"{rate:,.0f} statements/s", "target ≥ 3,000/s")
             row("ratio to raw insert_many", f"{rate / raw:.0%}", "target ≥ 40 %")
+            row("CPU per statement: service", f"{service_cpu * 1e6:.0f} µs")
+            if ingest_db_cpu is not None and raw_cpu_before and raw_cpu_after:
+                raw_cpu = statistics.fmean([raw_cpu_before, raw_cpu_after])
+                row(
+                    "CPU per statement: database (raw insert_many)",
+                    f"{ingest_db_cpu * 1e6:.0f} µs ({raw_cpu * 1e6:.0f} µs)",
+                )
+                row(
+                    "ratio by CPU: raw ÷ (database + service)",
+                    f"{raw_cpu / (ingest_db_cpu + service_cpu):.0%}",
+                    "load-independent",
+                )
             row("re-sent statement ids: duplicates", f"{again - stored}", "target 0")
 
             fill_rate = await fill(stack.mongo_url, max(0, args.stored - again), rng)
