@@ -61,6 +61,7 @@ async def seed_with(ctx: Identity) -> str:
             scopes=FRONTEND_SCOPES,
             redirect_uris=["http://localhost:8080/callback"],
             allowed_origins=["http://localhost:8080"],
+            post_logout_redirect_uris=["http://localhost:8080/"],
             fixed_id="demo-frontend",
         )
     if await registry.tenant_of_client_name("demo-backend") is None:

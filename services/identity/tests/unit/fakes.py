@@ -358,6 +358,9 @@ class FakeGrants:
     async def add_refresh(self, record: RefreshToken) -> None:
         self.refresh[record.token_hash] = record
 
+    async def family_of(self, family_id: str) -> RefreshToken | None:
+        return next((t for t in self.refresh.values() if t.family_id == family_id), None)
+
     async def mark_refresh_rotated(self, token_hash: str, at: datetime) -> bool:
         token = self.refresh.get(token_hash)
         if token is None or token.rotated_at is not None or token.revoked_at is not None:

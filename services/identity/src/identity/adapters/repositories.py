@@ -44,7 +44,7 @@ from identity.domain.memberships import Membership
 from identity.domain.neighbourhoods import NeighbourhoodTable
 from identity.domain.oauth_records import AuthorizationCode, MarkCodeUsed, RefreshToken
 from identity.domain.people import Person
-from identity.domain.signing_keys import KeySet
+from identity.domain.signing_keys import DEFAULT_ALG, KeySet, SigningAlg
 from identity.domain.slugs import PLATFORM_TENANT
 from identity.domain.tenancy import Organisation, Team, Tenant
 
@@ -176,6 +176,7 @@ class Grants(Protocol):
     async def mark_code_used(self, write: MarkCodeUsed) -> bool: ...
     async def get_refresh(self, token_hash: str) -> RefreshToken | None: ...
     async def add_refresh(self, record: RefreshToken) -> None: ...
+    async def family_of(self, family_id: str) -> RefreshToken | None: ...  # any member
     async def mark_refresh_rotated(self, token_hash: str, at: datetime) -> bool: ...
     async def revoke_family(
         self, family_id: str, at: datetime, reason: str
@@ -353,16 +354,22 @@ class MongoAllowedOrigins(_Mongo):
         }
 
 
-KEYSET_ID = "keyset"
+KEYSET_ID = "keyset"  # the default algorithm's set (ES256), as named before RS256 came
+
+
+def keyset_id(alg: SigningAlg) -> str:
+    """One stored set per algorithm, so each rotates on its own."""
+    return KEYSET_ID if alg == DEFAULT_ALG else f"{KEYSET_ID}-{alg.lower()}"
 
 
 SEALED = "sealed_private_jwk"
 
 
 class MongoSigningKeys(_Mongo):
-    """Each stored key holds its private JWK sealed (`SEALED`), never in clear; the tenant
-    of the database and the kid are bound into the sealing. Keys stored in clear by an older
-    version are read, and sealed at the next save (`StoredKeySet.outdated`)."""
+    """One algorithm's key set (`keyset_id(alg)`). Each stored key holds its private JWK
+    sealed (`SEALED`), never in clear; the tenant of the database and the kid are bound into
+    the sealing. Keys stored in clear by an older version are read, and sealed at the next
+    save (`StoredKeySet.outdated`)."""
 
     def __init__(
         self,
@@ -371,10 +378,12 @@ class MongoSigningKeys(_Mongo):
         session: Session | None = None,
         *,
         tenant: str = PLATFORM_TENANT,
+        alg: SigningAlg = DEFAULT_ALG,
     ) -> None:
         super().__init__(db, session)
         self._ring = ring
         self._tenant = tenant
+        self._id = keyset_id(alg)
         # kid -> (sealed record, its private JWK) as loaded: a save re-wraps these
         # instead of sealing them anew.
         self._loaded: dict[str, tuple[dict[str, str], dict[str, Any]]] = {}
@@ -390,12 +399,12 @@ class MongoSigningKeys(_Mongo):
     async def exists(self) -> bool:
         """Whether a key set is stored (known without opening it)."""
         doc = await self._db[c.SIGNING_KEYS].find_one(
-            {"_id": KEYSET_ID}, projection={"_id": 1}, session=self._session
+            {"_id": self._id}, projection={"_id": 1}, session=self._session
         )
         return doc is not None
 
     async def load(self) -> StoredKeySet | None:
-        doc = await self._db[c.SIGNING_KEYS].find_one({"_id": KEYSET_ID}, session=self._session)
+        doc = await self._db[c.SIGNING_KEYS].find_one({"_id": self._id}, session=self._session)
         if doc is None:
             return None
         outdated = False
@@ -431,7 +440,7 @@ class MongoSigningKeys(_Mongo):
         """The first key set; False when another process created one first."""
         try:
             await self._db[c.SIGNING_KEYS].insert_one(
-                {"_id": KEYSET_ID, "keys": self._documents(keys), "version": 1},
+                {"_id": self._id, "keys": self._documents(keys), "version": 1},
                 session=self._session,
             )
         except DuplicateKeyError:
@@ -442,8 +451,8 @@ class MongoSigningKeys(_Mongo):
         """Optimistic concurrency: False when another process changed the set first.
         Every key is saved sealed with the current key-encryption key."""
         result = await self._db[c.SIGNING_KEYS].replace_one(
-            {"_id": KEYSET_ID, "version": expected_version},
-            {"_id": KEYSET_ID, "keys": self._documents(keys), "version": expected_version + 1},
+            {"_id": self._id, "version": expected_version},
+            {"_id": self._id, "keys": self._documents(keys), "version": expected_version + 1},
             session=self._session,
         )
         return bool(result.modified_count)
@@ -723,6 +732,12 @@ class MongoGrants(_Mongo):
         await self._db[c.REFRESH_TOKENS].insert_one(
             to_doc(record, "token_hash"), session=self._session
         )
+
+    async def family_of(self, family_id: str) -> RefreshToken | None:
+        doc = await self._db[c.REFRESH_TOKENS].find_one(
+            {"family_id": family_id}, session=self._session
+        )
+        return from_doc(RefreshToken, doc, "token_hash")
 
     async def mark_refresh_rotated(self, token_hash: str, at: datetime) -> bool:
         result = await self._db[c.REFRESH_TOKENS].update_one(

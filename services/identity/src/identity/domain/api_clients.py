@@ -16,6 +16,7 @@ from pydantic import BaseModel, ConfigDict, field_validator, model_validator
 from identity.domain.hashing import matches_sha256, sha256_hex
 from identity.domain.randomness import RandomSource, token_urlsafe
 from identity.domain.scopes import is_scope_token
+from identity.domain.signing_keys import DEFAULT_ALG, SigningAlg
 from identity.domain.slugs import is_valid_slug, validate_slug
 from identity.domain.texts import DomainError, Text
 
@@ -121,6 +122,11 @@ class ApiClient(BaseModel):
     allowed_origins: tuple[str, ...] = ()
     secret_hash: str | None = None
     disabled: bool = False
+    #: Where RP-initiated logout may send the browser back to (exact strings, like
+    #: `redirect_uris`; OpenID Connect RP-Initiated Logout 1.0).
+    post_logout_redirect_uris: tuple[str, ...] = ()
+    #: The algorithm of this client's ID tokens (OpenID Connect client metadata).
+    id_token_signed_response_alg: SigningAlg = DEFAULT_ALG
 
     @field_validator("tenant", "organisation")
     @classmethod
@@ -131,6 +137,14 @@ class ApiClient(BaseModel):
     @classmethod
     def _redirects(cls, value: tuple[str, ...]) -> tuple[str, ...]:
         return tuple(validate_redirect_uri(uri) for uri in value)
+
+    @field_validator("post_logout_redirect_uris")
+    @classmethod
+    def _post_logout_redirects(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        try:
+            return tuple(validate_redirect_uri(uri) for uri in value)
+        except DomainError as error:
+            raise DomainError(error.text, "post_logout_redirect_uris") from None
 
     @field_validator("allowed_origins")
     @classmethod
@@ -195,6 +209,10 @@ class ApiClient(BaseModel):
         """Exact string match only (RFC 9700): no prefix, no normalisation, no wildcard."""
         return uri in self.redirect_uris
 
+    def has_post_logout_redirect_uri(self, uri: str) -> bool:
+        """Exact string match, as for `redirect_uris`."""
+        return uri in self.post_logout_redirect_uris
+
     def allows_origin(self, origin: str) -> bool:
         return origin in self.allowed_origins
 
@@ -230,6 +248,8 @@ def new_public_client(
     now: datetime,
     source: RandomSource,
     refresh_tokens: bool = True,
+    post_logout_redirect_uris: Iterable[str] = (),
+    id_token_signed_response_alg: SigningAlg = DEFAULT_ALG,
 ) -> ApiClient:
     grants = [GrantType.AUTHORIZATION_CODE] + ([GrantType.REFRESH_TOKEN] if refresh_tokens else [])
     return ApiClient(
@@ -243,6 +263,8 @@ def new_public_client(
         created_at=now,
         redirect_uris=tuple(redirect_uris),
         allowed_origins=tuple(allowed_origins),
+        post_logout_redirect_uris=tuple(post_logout_redirect_uris),
+        id_token_signed_response_alg=id_token_signed_response_alg,
     )
 
 
@@ -256,6 +278,8 @@ def new_confidential_client(
     source: RandomSource,
     grant_types: Iterable[GrantType] = (GrantType.CLIENT_CREDENTIALS,),
     redirect_uris: Iterable[str] = (),
+    post_logout_redirect_uris: Iterable[str] = (),
+    id_token_signed_response_alg: SigningAlg = DEFAULT_ALG,
 ) -> tuple[str, ApiClient]:
     """Return the plain secret (shown once) and the client with only its hash."""
     secret = token_urlsafe(source, 32)
@@ -270,5 +294,7 @@ def new_confidential_client(
         created_at=now,
         redirect_uris=tuple(redirect_uris),
         secret_hash=sha256_hex(secret),
+        post_logout_redirect_uris=tuple(post_logout_redirect_uris),
+        id_token_signed_response_alg=id_token_signed_response_alg,
     )
     return secret, client

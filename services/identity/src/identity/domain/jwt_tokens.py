@@ -10,7 +10,7 @@ from joserfc import jwt
 from joserfc.errors import JoseError
 from joserfc.jwk import KeySet as JoseKeySet
 
-from identity.domain.signing_keys import KeySet
+from identity.domain.signing_keys import KeySet, SigningAlg
 
 ALLOWED_ALGORITHMS = ("ES256", "RS256")
 
@@ -64,7 +64,11 @@ def id_token_claims(
     auth_time: datetime,
     nonce: str | None,
     tenant: str,
+    sid: str | None = None,
 ) -> dict[str, Any]:
+    """`sid` names the login the ID token belongs to (its refresh-token family, else its
+    access token's jti), so RP-initiated logout with it as `id_token_hint` ends exactly
+    that login."""
     issued = epoch(now)
     claims: dict[str, Any] = {
         "iss": issuer,
@@ -77,15 +81,20 @@ def id_token_claims(
     }
     if nonce is not None:
         claims["nonce"] = nonce
+    if sid is not None:
+        claims["sid"] = sid
     return claims
 
 
-def sign(claims: Mapping[str, Any], keys: KeySet, *, typ: str = "JWT") -> str:
-    """Sign with the active key; the header names it by ``kid`` so verifiers pick the right one.
+def sign(
+    claims: Mapping[str, Any], keys: KeySet, *, typ: str = "JWT", alg: SigningAlg | None = None
+) -> str:
+    """Sign with the active key (of `alg`, else the default algorithm's); the header names it
+    by ``kid`` so verifiers pick the right one.
 
     Access tokens use ``typ: at+jwt`` (RFC 9068) so an ID token can never be replayed as one.
     """
-    key = keys.active_key()
+    key = keys.active_key(alg)
     header = {"alg": key.alg, "kid": key.kid, "typ": typ}
     return jwt.encode(header, dict(claims), key.private_key(), algorithms=[key.alg])
 

@@ -11,6 +11,8 @@ from identity.domain.scopes import STANDARD_SCOPES
 AUTHORIZE_PATH = "/oauth/authorize"
 TOKEN_PATH = "/oauth/token"
 REVOCATION_PATH = "/oauth/revoke"
+INTROSPECTION_PATH = "/oauth/introspect"
+END_SESSION_PATH = "/oauth/logout"
 USERINFO_PATH = "/oauth/userinfo"
 JWKS_PATH = "/.well-known/jwks.json"
 DISCOVERY_PATH = "/.well-known/openid-configuration"
@@ -19,6 +21,8 @@ DISCOVERY_PATH = "/.well-known/openid-configuration"
 def discovery_document(
     issuer: str, *, extra_scopes: Iterable[str] = (), signing_algs: Iterable[str] = ("ES256",)
 ) -> dict[str, Any]:
+    """`signing_algs`: the algorithms the issuer has an active key of (RS256 must be among
+    them for an OpenID Provider; ES256 signs access tokens and, by default, ID tokens)."""
     base = issuer.rstrip("/")
     auth_methods = ["client_secret_basic", "client_secret_post", "none"]
     return {
@@ -26,6 +30,8 @@ def discovery_document(
         "authorization_endpoint": base + AUTHORIZE_PATH,
         "token_endpoint": base + TOKEN_PATH,
         "revocation_endpoint": base + REVOCATION_PATH,
+        "introspection_endpoint": base + INTROSPECTION_PATH,
+        "end_session_endpoint": base + END_SESSION_PATH,
         "userinfo_endpoint": base + USERINFO_PATH,
         "jwks_uri": base + JWKS_PATH,
         "scopes_supported": sorted(STANDARD_SCOPES | set(extra_scopes)),
@@ -36,6 +42,8 @@ def discovery_document(
         "id_token_signing_alg_values_supported": sorted(set(signing_algs)),
         "token_endpoint_auth_methods_supported": auth_methods,
         "revocation_endpoint_auth_methods_supported": auth_methods,
+        # Only confidential clients (resource servers) may introspect.
+        "introspection_endpoint_auth_methods_supported": auth_methods[:2],
         "code_challenge_methods_supported": ["S256"],
         "claims_supported": [
             "sub",
@@ -45,6 +53,7 @@ def discovery_document(
             "iat",
             "auth_time",
             "nonce",
+            "sid",
             "name",
             "email",
             "tenant",
@@ -52,5 +61,9 @@ def discovery_document(
             "orgs",
         ],
         "authorization_response_iss_parameter_supported": True,
+        # No request objects and no `claims` parameter (their defaults would claim support).
+        "request_parameter_supported": False,
+        "request_uri_parameter_supported": False,
+        "claims_parameter_supported": False,
         "ui_locales_supported": ["nl", "en"],
     }

@@ -344,21 +344,6 @@ def _issue_user_tokens(
         lifetime=policy.access_token_lifetime,
     )
     access_token = sign(claims, keys, typ=ACCESS_TOKEN_TYP)
-    id_token = None
-    if with_id_token:
-        id_token = sign(
-            id_token_claims(
-                issuer=policy.issuer,
-                subject=subject.person_id,
-                client_id=client.client_id,
-                now=now,
-                lifetime=policy.id_token_lifetime,
-                auth_time=auth_time,
-                nonce=nonce,
-                tenant=subject.tenant,
-            ),
-            keys,
-        )
     refresh_plain = None
     refresh = None
     if client.allows_grant(GrantType.REFRESH_TOKEN):
@@ -376,6 +361,23 @@ def _issue_user_tokens(
             family_expires_at=family_expires_at or now + policy.refresh_family_max_lifetime,
             access_jti=jti,
             access_expires_at=now + policy.access_token_lifetime,
+        )
+    id_token = None
+    if with_id_token:
+        id_token = sign(
+            id_token_claims(
+                issuer=policy.issuer,
+                subject=subject.person_id,
+                client_id=client.client_id,
+                now=now,
+                lifetime=policy.id_token_lifetime,
+                auth_time=auth_time,
+                nonce=nonce,
+                tenant=subject.tenant,
+                sid=refresh.family_id if refresh is not None else jti,
+            ),
+            keys,
+            alg=client.id_token_signed_response_alg,
         )
     response = TokenResponse(
         access_token=access_token,

@@ -303,6 +303,8 @@ async def create_client(
                 scopes=body.scopes,
                 redirect_uris=body.redirect_uris,
                 allowed_origins=body.allowed_origins,
+                post_logout_redirect_uris=body.post_logout_redirect_uris,
+                id_token_signed_response_alg=body.id_token_signed_response_alg,
             )
         )
         return 201, client_out(client, secret)

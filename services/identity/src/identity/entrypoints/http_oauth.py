@@ -12,19 +12,26 @@ from wijkkracht_common.errors import Forbidden
 
 from identity.domain import login_csrf as csrf
 from identity.domain.authorization_request import AuthorizationRejected, ValidatedAuthorization
+from identity.domain.logout import LogoutRejected
 from identity.domain.oidc_discovery import (
     AUTHORIZE_PATH,
     DISCOVERY_PATH,
+    END_SESSION_PATH,
+    INTROSPECTION_PATH,
     JWKS_PATH,
     REVOCATION_PATH,
     TOKEN_PATH,
     USERINFO_PATH,
     discovery_document,
 )
+from identity.domain.signing_keys import KeyStatus
 from identity.entrypoints.deps import Ctx, client_ip
 from identity.entrypoints.login_page import CSRF_REFUSED, ERROR_PAGE, pick_language, render
+from identity.entrypoints.logout_page import render_logout
 from identity.service import oauth
+from identity.service.introspection import introspect
 from identity.service.login import LoginRefused, login_with_code, login_with_password
+from identity.service.logout import logout
 
 router = APIRouter(tags=["oauth"])
 
@@ -43,7 +50,8 @@ NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
 
 @router.get(DISCOVERY_PATH)
 async def openid_configuration(ctx: Ctx) -> JSONResponse:
-    algs = {k.alg for k in (await ctx.keys.current()).keys}
+    keys = (await ctx.keys.current()).keys
+    algs = {k.alg for k in keys if k.status is KeyStatus.ACTIVE}
     return JSONResponse(discovery_document(ctx.policy.issuer, signing_algs=algs))
 
 
@@ -229,6 +237,40 @@ async def revoke(request: Request, ctx: Ctx) -> JSONResponse:
     if form is None:
         return _invalid_request("form-encoded body without repeated parameters required")
     return _oauth_response(await oauth.revoke(ctx, form, request.headers.get("authorization")))
+
+
+@router.post(INTROSPECTION_PATH)
+async def introspection(request: Request, ctx: Ctx) -> JSONResponse:
+    """RFC 7662 for confidential clients (HTTP Basic or form credentials): `{"active":
+    false}` for any token that is not valid for the asking client."""
+    form = await _form(request)
+    if form is None:
+        return _invalid_request("form-encoded body without repeated parameters required")
+    return _oauth_response(await introspect(ctx, form, request.headers.get("authorization")))
+
+
+async def _end_session(request: Request, ctx: Ctx) -> Response:
+    """OpenID Connect RP-Initiated Logout 1.0: ends the login named by `id_token_hint`
+    (its refresh tokens and the access tokens issued from them are revoked everywhere),
+    then back to a registered `post_logout_redirect_uri` with `state`, or our own page."""
+    if request.method == "POST":
+        form = await request.form()
+        pairs = [(k, v) for k, v in form.multi_items() if isinstance(v, str)]
+    else:
+        pairs = list(request.query_params.multi_items())
+    lang = pick_language(dict(pairs).get("ui_locales"))
+    try:
+        decision = await logout(ctx, pairs)
+    except LogoutRejected:
+        return render_logout(lang=lang, ok=False)
+    if decision.redirect_to is not None:
+        return RedirectResponse(decision.redirect_to, status_code=303, headers=NO_STORE)
+    return render_logout(lang=lang, ok=True)
+
+
+router.add_api_route(
+    END_SESSION_PATH, _end_session, methods=["GET", "POST"], response_class=Response
+)
 
 
 async def _userinfo(principal: CurrentPrincipal, ctx: Ctx) -> JSONResponse:

@@ -15,6 +15,7 @@ from identity.domain.exports import ExportJob
 from identity.domain.memberships import Membership
 from identity.domain.people import HouseholdType, Person
 from identity.domain.roles import Role
+from identity.domain.signing_keys import DEFAULT_ALG, SigningAlg
 from identity.domain.tenancy import Organisation, OrganisationKind
 
 SLUG = r"^[a-z][a-z0-9-]{1,30}$"
@@ -114,15 +115,26 @@ class ClientIn(_In):
     scopes: list[str] = Field(default_factory=lambda: ["openid", "profile"], max_length=30)
     redirect_uris: list[str] = Field(default_factory=list, max_length=20)
     allowed_origins: list[str] = Field(default_factory=list, max_length=20)
+    post_logout_redirect_uris: list[str] = Field(
+        default_factory=list,
+        max_length=20,
+        description="where RP-initiated logout may return to (exact strings)",
+    )
+    id_token_signed_response_alg: SigningAlg = Field(
+        default=DEFAULT_ALG, description="the algorithm of this client's ID tokens"
+    )
 
 
 class ClientPatch(_In):
-    """Only the given fields change; `disabled: true` makes the token endpoint refuse it."""
+    """Only the given fields change; `disabled: true` makes the token endpoint refuse it
+    and every service refuse the tokens issued through it before."""
 
     disabled: bool | None = None
     name: str | None = Field(default=None, min_length=1, max_length=120)
     redirect_uris: list[str] | None = Field(default=None, max_length=20)
     allowed_origins: list[str] | None = Field(default=None, max_length=20)
+    post_logout_redirect_uris: list[str] | None = Field(default=None, max_length=20)
+    id_token_signed_response_alg: SigningAlg | None = None
 
 
 # ---- output --------------------------------------------------------------------------------
@@ -180,6 +192,8 @@ def client_out(client: ApiClient, secret: str | None = None) -> dict[str, Any]:
         "grant_types": [g.value for g in client.grant_types],
         "redirect_uris": list(client.redirect_uris),
         "allowed_origins": list(client.allowed_origins),
+        "post_logout_redirect_uris": list(client.post_logout_redirect_uris),
+        "id_token_signed_response_alg": client.id_token_signed_response_alg,
         "disabled": bool(client.disabled),
         "created_at": client.created_at.isoformat(),
     }

@@ -17,6 +17,7 @@ from identity.domain.api_clients import (
 )
 from identity.domain.hashing import sha256_hex
 from identity.domain.randomness import token_urlsafe
+from identity.domain.signing_keys import DEFAULT_ALG, SigningAlg
 from identity.domain.texts import DomainError, Text
 from identity.service.context import Identity
 from identity.service.directory import require_organisation
@@ -41,6 +42,8 @@ async def create_client(
     grant_types: Sequence[GrantType] | None = None,
     fixed_id: str | None = None,
     fixed_secret: str | None = None,
+    post_logout_redirect_uris: Sequence[str] = (),
+    id_token_signed_response_alg: SigningAlg = DEFAULT_ALG,
 ) -> tuple[ApiClient, str | None]:
     """Returns the client and, for a confidential one, its plain secret (shown once).
 
@@ -61,6 +64,8 @@ async def create_client(
             source=ctx.random,
             grant_types=grant_types or (GrantType.CLIENT_CREDENTIALS,),
             redirect_uris=redirect_uris,
+            post_logout_redirect_uris=post_logout_redirect_uris,
+            id_token_signed_response_alg=id_token_signed_response_alg,
         )
     else:
         client = new_public_client(
@@ -72,6 +77,8 @@ async def create_client(
             scopes=scopes,
             now=now,
             source=ctx.random,
+            post_logout_redirect_uris=post_logout_redirect_uris,
+            id_token_signed_response_alg=id_token_signed_response_alg,
         )
     if fixed_secret is not None and confidential:
         secret = fixed_secret
@@ -139,10 +146,18 @@ async def update_client(
     *,
     changes: Mapping[str, Any],
 ) -> ApiClient:
-    """PATCH: `disabled`, `name`, `redirect_uris`, `allowed_origins` (validated by the model:
+    """PATCH: `disabled`, `name`, `redirect_uris`, `allowed_origins`,
+    `post_logout_redirect_uris`, `id_token_signed_response_alg` (validated by the model:
     https only, exact strings, at least one redirect URI for the code flow)."""
     client = await managed_client(ctx, principal, organisation, client_id)
-    allowed = {"disabled", "name", "redirect_uris", "allowed_origins"}
+    allowed = {
+        "disabled",
+        "name",
+        "redirect_uris",
+        "allowed_origins",
+        "post_logout_redirect_uris",
+        "id_token_signed_response_alg",
+    }
     update = {k: v for k, v in changes.items() if k in allowed}
     if "allowed_origins" in update and not client.is_public and update["allowed_origins"]:
         raise DomainError(

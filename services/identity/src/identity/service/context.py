@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -25,6 +25,7 @@ from identity.domain.api_clients import ApiClient, tenant_of_client_id
 from identity.domain.login_throttle import DelaySchedule, LoginThrottlePolicy
 from identity.domain.oauth_policy import OAuthPolicy
 from identity.domain.randomness import SYSTEM_RANDOM, RandomSource
+from identity.domain.signing_keys import DEFAULT_ALG, SIGNING_ALGS, SigningAlg
 from identity.domain.slugs import PLATFORM_TENANT, is_valid_slug
 from identity.service.keys import KeyStore
 from identity.service.passwords import HashingSlots, PasswordHasher, available_cpus
@@ -78,13 +79,17 @@ class Identity:
         runtime = ServiceRuntime(settings, indexes=INDEXES, run_relay=run_relay, with_mail=True)
         key_ring = load_key_ring(settings)
 
-        async def signing_keys() -> MongoSigningKeys:
-            return MongoSigningKeys(await runtime.storage.platform_db(), key_ring)
+        def signing_keys(alg: SigningAlg) -> Callable[[], Awaitable[MongoSigningKeys]]:
+            async def of_alg() -> MongoSigningKeys:
+                return MongoSigningKeys(await runtime.storage.platform_db(), key_ring, alg=alg)
 
+            return of_alg
+
+        more = {alg: signing_keys(alg) for alg in SIGNING_ALGS if alg != DEFAULT_ALG}
         return cls(
             settings=settings,
             runtime=runtime,
-            keys=KeyStore(signing_keys),
+            keys=KeyStore(signing_keys(DEFAULT_ALG), more=more),
             key_ring=key_ring,
             hasher=PasswordHasher(
                 time_cost=settings.argon2_time_cost,
