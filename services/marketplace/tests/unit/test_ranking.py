@@ -19,11 +19,11 @@ from marketplace.domain.matching import (
 )
 from marketplace.domain.places import NeighbourhoodTable
 from marketplace.domain.posts import Post, PostKind, Scope, Timing, When
-from marketplace.domain.ranking import Signals, rank
 from marketplace.domain.visibility import Viewer
 from marketplace.domain.volunteers import Helper, VolunteerProfile
 from marketplace.service.sourcing import candidate_sources
 from mp_fakes import FakeRepository, Store
+from wijkkracht_common.ranking import Signals, rank
 
 NOW = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 TABLE = NeighbourhoodTable(list(DEMO_NEIGHBOURHOODS))
@@ -164,7 +164,7 @@ def test_rank_keeps_the_best_of_each_key_and_breaks_ties_by_distance() -> None:
     items = [("a", 0.9, 2.0), ("a", 0.5, 1.0), ("b", 0.9, 1.0), ("c", 0.0, 0.0)]
     ranked = rank(
         items,
-        signals=lambda i: Signals(fit=i[1], distance=1.0, distance_km=i[2]),
+        signals=lambda i: Signals(fit=i[1], distance_km=i[2], reach_km=5.0),
         key=lambda i: i[0],
         tie=lambda i: i[0],
     )

@@ -1,6 +1,7 @@
 """Candidates for a help request: open offers, volunteers who opted in, and fresh social-map
 entries for the category (never stale or hidden ones), within the request's radius, ranked
-by category fit, distance band, availability and responsiveness (`ranking.rank`).
+by category fit, distance, availability, responsiveness and freshness with the platform's
+one ranking (`wijkkracht_common.ranking`, shared with the social map's recommendations).
 
 Nobody is shown an address: a candidate carries its neighbourhood and a distance band. The
 request's owner, people they blocked or who blocked them, and volunteers without a valid
@@ -13,20 +14,17 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import StrEnum
 
+from wijkkracht_common.ranking import Ranked, Signals, map_freshness, rank
+
 from marketplace.domain.categories import Categories
 from marketplace.domain.places import (
     DistanceBand,
     Neighbourhood,
     NeighbourhoodTable,
     band_of,
-    band_score,
 )
 from marketplace.domain.posts import Post, Scope
-from marketplace.domain.ranking import Ranked, Signals, rank
 from marketplace.domain.volunteers import Helper
-
-#: Social-map freshness states that may be suggested (stale and hidden never are).
-SUGGESTED_MAP_STATES = {"fresh": 1.0, "due": 0.8}
 
 
 class CandidateKind(StrEnum):
@@ -115,7 +113,8 @@ def _offer_signals(
         band,
         d,
     )
-    return candidate, Signals(fit, band_score(band), d, availability, 0.5, freshness)
+    signals = Signals(fit, d, request.radius_km, availability=availability, freshness=freshness)
+    return candidate, signals
 
 
 def _volunteer_signals(
@@ -144,11 +143,10 @@ def _volunteer_signals(
     )
     signals = Signals(
         fit,
-        band_score(band),
         d,
-        volunteer.availability_fit(request.when),
-        volunteer.responsiveness,
-        1.0,
+        request.radius_km,
+        availability=volunteer.availability_fit(request.when),
+        responsiveness=volunteer.responsiveness,
     )
     return candidate, signals
 
@@ -156,7 +154,7 @@ def _volunteer_signals(
 def _entry_signals(
     request: Post, entry: MapEntry, home: Neighbourhood, table: NeighbourhoodTable, cats: Categories
 ) -> tuple[Candidate, Signals] | None:
-    freshness = SUGGESTED_MAP_STATES.get(entry.state)
+    freshness = map_freshness(entry.state)  # stale and hidden: never suggested
     if freshness is None or not entry.active:
         return None
     places = [n for n in (table.of_pc4(p) for p in entry.pc4s) if n is not None]
@@ -170,7 +168,7 @@ def _entry_signals(
     band = band_of(home, there)
     best = max(entry.categories, key=lambda c: (cats.fit(request.category, c), c))
     candidate = Candidate(CandidateKind.MAP_ENTRY, entry.entry_id, None, best, there.code, band, d)
-    return candidate, Signals(fit, band_score(band), d, 0.5, 0.5, freshness)
+    return candidate, Signals(fit, d, request.radius_km, freshness=freshness)
 
 
 def candidates_for(

@@ -50,12 +50,13 @@ class DistanceBand(StrEnum):
     FURTHER = "further"
 
 
-#: Upper bounds of the bands (km) and the score a band gives in matching.
-_BANDS: tuple[tuple[DistanceBand, float, float], ...] = (
-    (DistanceBand.WITHIN_1_KM, 1.0, 0.85),
-    (DistanceBand.WITHIN_3_KM, 3.0, 0.65),
-    (DistanceBand.WITHIN_5_KM, 5.0, 0.45),
-    (DistanceBand.WITHIN_10_KM, 10.0, 0.25),
+#: Upper bounds of the bands (km). Bands are what people see; matching ranks by distance
+#: (`wijkkracht_common.ranking.proximity`).
+_BANDS: tuple[tuple[DistanceBand, float], ...] = (
+    (DistanceBand.WITHIN_1_KM, 1.0),
+    (DistanceBand.WITHIN_3_KM, 3.0),
+    (DistanceBand.WITHIN_5_KM, 5.0),
+    (DistanceBand.WITHIN_10_KM, 10.0),
 )
 
 BAND_LABELS: dict[DistanceBand, tuple[str, str]] = {
@@ -72,16 +73,10 @@ def band_of(a: Neighbourhood, b: Neighbourhood) -> DistanceBand:
     if a.code == b.code:
         return DistanceBand.SAME_NEIGHBOURHOOD
     d = distance_km(a, b)
-    for band, limit, _ in _BANDS:
+    for band, limit in _BANDS:
         if d <= limit:
             return band
     return DistanceBand.FURTHER
-
-
-def band_score(band: DistanceBand) -> float:
-    if band is DistanceBand.SAME_NEIGHBOURHOOD:
-        return 1.0
-    return next((score for b, _, score in _BANDS if b is band), 0.1)
 
 
 def validate_radius(radius_km: float, field: str = "radius_km") -> float:

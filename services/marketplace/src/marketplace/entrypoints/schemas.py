@@ -8,6 +8,7 @@ from typing import Annotated, Any
 
 from fastapi import Query
 from pydantic import BaseModel, ConfigDict, Field, model_validator
+from wijkkracht_common.ranking import Ranked
 
 from marketplace.domain.categories import CODE_PATTERN, Categories
 from marketplace.domain.groups import CreditPolicy, Group, GroupKind, Membership
@@ -18,7 +19,6 @@ from marketplace.domain.messages import MESSAGE_MAX, Message
 from marketplace.domain.notifications import Notification
 from marketplace.domain.places import BAND_LABELS, MAX_RADIUS_KM, MIN_RADIUS_KM, DistanceBand
 from marketplace.domain.posts import MAX_LIFETIME_DAYS, TEXT_MAX, PartOfDay, PostKind, Scope, When
-from marketplace.domain.ranking import Ranked
 from marketplace.domain.safety import Certificate, Report, ReportReason, ReportTarget
 from marketplace.domain.volunteers import NotifyMode, VolunteerProfile
 from marketplace.service.matches import Side

@@ -16,6 +16,7 @@ from wijkkracht_common.errors import Conflict, Forbidden, NotFound
 from wijkkracht_common.events.envelope import Envelope, new_event, new_event_id
 from wijkkracht_common.events.marketplace import PostClosed, PostPublished
 from wijkkracht_common.outbox import Staged
+from wijkkracht_common.ranking import Ranked
 from wijkkracht_common.storage import Session
 
 from marketplace.adapters.repositories import Db, PostQuery, Repository
@@ -32,7 +33,6 @@ from marketplace.domain.places import (
     validate_radius,
 )
 from marketplace.domain.posts import Post, PostKind, PostStatus, Scope, When
-from marketplace.domain.ranking import Ranked
 from marketplace.domain.visibility import Viewer, listed, owns, visible
 from marketplace.service import notify
 from marketplace.service.acting import (

@@ -9,6 +9,8 @@ skipped. So the result is the same as ranking everything, at a fraction of the r
 
 from __future__ import annotations
 
+from wijkkracht_common.ranking import Ranked, best_possible
+
 from marketplace.adapters.repositories import Repository
 from marketplace.domain.categories import Categories
 from marketplace.domain.groups import Group
@@ -22,7 +24,6 @@ from marketplace.domain.matching import (
 )
 from marketplace.domain.places import NeighbourhoodTable
 from marketplace.domain.posts import Post
-from marketplace.domain.ranking import WEIGHTS, Ranked
 from marketplace.domain.visibility import Viewer, scope_allows
 from marketplace.domain.volunteers import Helper
 
@@ -39,11 +40,6 @@ def tiers(request: Post, cats: Categories) -> list[tuple[float, list[str]]]:
         {cats.family(c) for c in cats.codes if cats.fit(request.category, c) > 0} - {own}
     )
     return [(1.0, [own]), (0.3, others)] if others else [(1.0, [own])]
-
-
-def _best_possible(fit: float) -> float:
-    """The highest score a candidate of this fit can reach (all other signals 1)."""
-    return WEIGHTS["fit"] * fit + sum(v for k, v in WEIGHTS.items() if k != "fit")
 
 
 async def _exclusions(r: Repository, request: Post, group: Group | None) -> Exclusions:
@@ -133,6 +129,6 @@ async def candidate_sources(
         following = levels[index + 1][0] if index + 1 < len(levels) else None
         if following is None:
             break
-        if len(ranked) == limit and ranked[-1].score >= _best_possible(following):
+        if len(ranked) == limit and ranked[-1].score >= best_possible(following):
             break
     return ranked

@@ -1,11 +1,14 @@
 """Offers that fit a questionnaire result ("from the spider web to local offers").
 
 Pick the 1–2 lowest dimensions scoring below the threshold (ties broken by the fixed
-dimension order), map them to categories through the taxonomy, and rank candidates by
-dimension match (lowest dimension weighs 1.0, the second 0.6), distance from the resident's
-neighbourhood centroid and, if given, the resident's own words ("wandelen") through the
-same text analysis as search. Hidden/inactive entries and entries whose age band excludes
-the resident are left out.
+dimension order), map them to categories through the taxonomy, and rank candidates with the
+platform's one ranking (`wijkkracht_common.ranking`, shared with the marketplace): fit to
+the lowest dimension the entry serves (most when it is the entry's main one; blended with
+the resident's own words, "wandelen", through the same text analysis as search, when
+given), distance from the resident's neighbourhood centroid, the resident's age band and
+freshness. Inactive, stale and hidden entries and entries whose age band excludes the
+resident are left out; one entry per service name, so the list does not repeat the same
+offer at other places (the others only fill a list that would otherwise be short).
 """
 
 from __future__ import annotations
@@ -15,24 +18,20 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
+from wijkkracht_common.ranking import Signals, audience_fit, dimension_fit, map_freshness, rank
+
 from social_map.domain.errors import DomainValidationError, FieldError
-from social_map.domain.freshness import FreshnessPolicy, FreshnessState, state
+from social_map.domain.freshness import FreshnessPolicy, state
 from social_map.domain.geo import GeoPoint, validate_radius
 from social_map.domain.model import Entry, ServiceStatus
-from social_map.domain.ranking import (
-    ONLINE_GEO_SCORE,
-    STALE_FACTOR,
-    distance_score,
-    entry_field_tokens,
-    nearest_location,
-    text_score,
-)
+from social_map.domain.ranking import entry_field_tokens, nearest_location, text_score
 from social_map.domain.taxonomy import Dimension, Taxonomy
-from social_map.domain.text_analysis import Analyzer
+from social_map.domain.text_analysis import Analyzer, QueryTerm
 
 DEFAULT_THRESHOLD = 6.0
-FOCUS_WEIGHTS = (1.0, 0.6)
-TARGETED_AUDIENCE_BONUS = 0.05
+#: With the resident's own words, their match is this share of the fit (the rest: the
+#: lowest dimension served), so words refine the list but never replace the dimensions.
+INTEREST_SHARE = 0.3
 
 DIMENSION_LABELS: dict[Dimension, tuple[str, str]] = {
     Dimension.BODILY_FUNCTIONS: ("Lichaamsfuncties", "Bodily functions"),
@@ -51,7 +50,7 @@ class Recommendation:
     score: float
     dimensions: list[Dimension]  # focus dimensions this entry serves
     distance_km: float | None
-    stale_warning: bool
+    stale_warning: bool  # always False: stale entries are not recommended (kept in the view)
     reason_nl: str
     reason_en: str
 
@@ -83,6 +82,13 @@ def _reason(dims: list[Dimension]) -> tuple[str, str]:
     return f"Past bij wat u aangaf over: {nl}", f"Fits what you told us about: {en}"
 
 
+def service_key(entry: Entry) -> str:
+    """No repeats: one entry per service name as the resident reads it ("Maatjesproject"
+    at three places, or by two organisations, is one suggestion, the best placed); the
+    others only follow when fewer than `limit` different services are in reach."""
+    return " ".join(entry.name.casefold().split())
+
+
 def recommend(
     scores: Mapping[str, float],
     *,
@@ -102,52 +108,51 @@ def recommend(
     focus = focus_dimensions(scores, threshold)
     if not focus:
         return []
-    weights = dict(zip(focus, FOCUS_WEIGHTS, strict=False))
-    total_weight = sum(weights.values())
     terms = analyzer.query_terms(interests) if analyzer is not None and interests else []
-    out: list[Recommendation] = []
-    for entry in candidates:
+    served_of: dict[str, list[Dimension]] = {}
+
+    def signals(entry: Entry) -> Signals | None:
         if entry.status is not ServiceStatus.ACTIVE:
-            continue
-        fresh = state(entry, policy, now)
-        if fresh is FreshnessState.HIDDEN:
-            continue
-        if age is not None and not entry.eligibility.admits(age):
-            continue
-        entry_dims = {
-            d for c in entry.category_codes if c in taxonomy for d in taxonomy.dimensions_for(c)
-        }
-        served = [d for d in focus if d in entry_dims]
-        if not served:
-            continue
-        match = sum(weights[d] for d in served) / total_weight
+            return None
+        freshness = map_freshness(state(entry, policy, now).value)
+        band = entry.eligibility
+        audience = audience_fit(age, band.minimum_age, band.maximum_age)
+        if freshness is None or audience is None:
+            return None
+        offered = [taxonomy.dimensions_for(c) for c in entry.category_codes if c in taxonomy]
+        served = [d for d in focus if any(d in dims for dims in offered)]
+        fit = max((dimension_fit(focus, dims) for dims in offered), default=0.0)
+        if fit <= 0.0:
+            return None
+        if terms and analyzer is not None:
+            fit = (1 - INTEREST_SHARE) * fit + INTEREST_SHARE * _interest(
+                terms, entry, analyzer, taxonomy
+            )
         near = nearest_location(entry, home)
         if near is not None and near[1] <= radius_km:
             distance: float | None = near[1]
-            geo = distance_score(near[1], radius_km)
         elif near is None and entry.locations:
-            distance, geo = None, ONLINE_GEO_SCORE
+            distance = None  # online only
         else:
-            continue
-        if terms and analyzer is not None:
-            interest = text_score(terms, entry_field_tokens(entry, analyzer, taxonomy))
-            score = 0.5 * match + 0.3 * geo + 0.2 * interest
-        else:
-            score = 0.6 * match + 0.4 * geo
-        band = entry.eligibility
-        if age is not None and (band.minimum_age is not None or band.maximum_age is not None):
-            score += TARGETED_AUDIENCE_BONUS
-        stale = fresh is FreshnessState.STALE
-        if stale:
-            score *= STALE_FACTOR
-        nl, en = _reason(served)
-        out.append(Recommendation(entry, round(score, 9), served, distance, stale, nl, en))
-    out.sort(
-        key=lambda r: (
-            -r.score,
-            r.distance_km if r.distance_km is not None else math.inf,
-            r.entry.name.casefold(),
-            r.entry.id,
-        )
+            return None
+        served_of[entry.id] = served
+        return Signals(fit, distance, radius_km, audience=audience, freshness=freshness)
+
+    ranked = rank(
+        candidates,
+        signals=signals,
+        key=service_key,
+        tie=lambda e: f"{e.name.casefold()}|{e.id}",
+        limit=limit,
+        fill_with_repeats=True,
     )
-    return out[:limit]
+    out: list[Recommendation] = []
+    for r in ranked:
+        served = served_of[r.item.id]
+        nl, en = _reason(served)
+        out.append(Recommendation(r.item, r.score, served, r.signals.distance_km, False, nl, en))
+    return out
+
+
+def _interest(terms: list[QueryTerm], entry: Entry, analyzer: Analyzer, tax: Taxonomy) -> float:
+    return text_score(terms, entry_field_tokens(entry, analyzer, tax))
