@@ -159,6 +159,7 @@ async def test_the_last_confirmation_erases_identitys_own_data(world: FakeWorld)
 
     assert [e.type.split(".")[-2] for e in events] == [
         "membership_changed",
+        "person_disabled",
         "person_erasure_completed",
     ]
     assert events[0].data.roles == []
@@ -183,6 +184,7 @@ async def test_without_expected_services_an_erasure_completes_at_once(world: Fak
     assert runtime(ctx).event_types() == [
         "person_erasure_requested",
         "membership_changed",
+        "person_disabled",
         "person_erasure_completed",
     ]
     status = await world.of(T).erasures.get(erasure.erasure_key(T, str(me.person_id)))

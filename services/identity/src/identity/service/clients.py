@@ -8,6 +8,8 @@ from typing import Any
 from wijkkracht_common.auth import Principal
 from wijkkracht_common.errors import NotFound
 from wijkkracht_common.observability import get_logger
+from wijkkracht_common.outbox import Staged
+from wijkkracht_common.storage import Session
 
 from identity.domain.api_clients import (
     ApiClient,
@@ -19,10 +21,11 @@ from identity.domain.hashing import sha256_hex
 from identity.domain.randomness import token_urlsafe
 from identity.domain.signing_keys import DEFAULT_ALG, SigningAlg
 from identity.domain.texts import DomainError, Text
-from identity.service.context import Identity
+from identity.service.context import Db, Identity
 from identity.service.directory import require_organisation
 from identity.service.permissions import require_manager
 from identity.service.problems import conflict
+from identity.service.revocations import client_disabled
 
 log = get_logger(__name__)
 
@@ -132,8 +135,27 @@ def forget(ctx: Identity, client_id: str) -> None:
     ctx.client_cache.pop(client_id, None)
 
 
-async def _save(ctx: Identity, client: ApiClient) -> ApiClient:
-    await (await ctx.tenant(client.tenant)).clients.replace(client)
+async def _save(ctx: Identity, client: ApiClient, *, actor: str) -> ApiClient:
+    """Replace the stored client; one that becomes disabled is announced in the same
+    transaction (`client_disabled`), so every service refuses its earlier tokens too."""
+    now = ctx.now()
+
+    async def work(db: Db, session: Session) -> tuple[None, list[Staged]]:
+        stored = ctx.within(db, session).clients
+        before = await stored.get(client.client_id)
+        await stored.replace(client)
+        if not client.disabled or (before is not None and before.disabled):
+            return None, []
+        event = client_disabled(
+            client.tenant,
+            client.client_id,
+            organisation=client.organisation,
+            actor=actor,
+            now=now,
+        )
+        return None, [event]
+
+    await ctx.runtime.commit(client.tenant, work)
     forget(ctx, client.client_id)
     return client
 
@@ -168,7 +190,7 @@ async def update_client(
             "allowed_origins",
         )
     updated = ApiClient.model_validate(client.model_dump() | update)
-    await _save(ctx, updated)
+    await _save(ctx, updated, actor=principal.subject)
     if set(updated.allowed_origins) != set(client.allowed_origins):
         await (await ctx.platform()).origins.move(
             client.client_id, before=client.allowed_origins, after=updated.allowed_origins
@@ -188,7 +210,7 @@ async def rotate_secret(
         raise conflict(NOT_CONFIDENTIAL)
     secret = token_urlsafe(ctx.random, 32)
     rotated = client.model_copy(update={"secret_hash": sha256_hex(secret)})
-    await _save(ctx, rotated)
+    await _save(ctx, rotated, actor=principal.subject)
     log.info("api client secret rotated", client_id=client_id, actor=principal.subject)
     return rotated, secret
 

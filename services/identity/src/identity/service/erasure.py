@@ -9,7 +9,8 @@ periodic job) requests an erasure again when a service has not confirmed within
 `WK_ERASURE_REMINDER_HOURS`. `purge_streams` (a periodic job) then removes every message
 that names the person from the event streams (`stream_purge.purge_person`, once every
 consumer acknowledged it) and the person's export objects, until a pass finds nothing left;
-then the person's id is forgotten and the erasure reads `completed`.
+then the person's id is forgotten and the erasure reads `completed`. Completion also publishes
+`person_disabled`, so every service refuses the person's remaining tokens at once.
 
 What identity erases (deleted, not emptied): the person document, the e-mail claim (the
 address may register again), memberships (each ends with `membership_changed` roles=[]),
@@ -54,6 +55,7 @@ from identity.service.exports import export_objects
 from identity.service.people import me
 from identity.service.permissions import acting_organisation
 from identity.service.problems import conflict
+from identity.service.revocations import person_disabled
 
 log = get_logger(__name__)
 
@@ -291,6 +293,8 @@ async def _complete(
         )
         for m in memberships
     ]
+    # Tokens still held for the erased person are refused everywhere, not only here.
+    events.append(person_disabled(tenant, person_id, actor=person_id, now=now))
     done = status.completed(now, export_objects=objects)
     events.append(
         new_event(

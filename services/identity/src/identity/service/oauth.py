@@ -12,6 +12,7 @@ import binascii
 import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 from urllib.parse import unquote
 
@@ -54,6 +55,10 @@ from identity.domain.token_grants import (
 )
 from identity.domain.userinfo import userinfo_claims
 from identity.service.context import Db, Identity
+from identity.service.revocations import tokens_revoked
+
+#: The envelope actor of what a client's request caused (architecture: `client:<id>`).
+CLIENT_ACTOR = "client:"
 
 
 class _LostRace(Exception):
@@ -141,8 +146,10 @@ async def _subject(repos: Repositories, person_id: str) -> Subject | None:
     return subject_for(person, await repos.memberships.of_person(person_id))
 
 
-async def _apply(within: Repositories, writes: Iterable[Write]) -> None:
+async def _apply(within: Repositories, writes: Iterable[Write]) -> list[tuple[str, datetime]]:
+    """Persist the writes; returns the access tokens revoked on the way (jti, expiry)."""
     grants = within.grants
+    revoked: list[tuple[str, datetime]] = []
     for write in writes:
         if isinstance(write, MarkCodeUsed):
             if not await grants.mark_code_used(write):
@@ -157,17 +164,22 @@ async def _apply(within: Repositories, writes: Iterable[Write]) -> None:
                 write.family_id, write.revoked_at, write.reason
             ):
                 await grants.deny(jti, expires)
+                revoked.append((jti, expires))
         elif isinstance(write, RevokeAccessToken):
             await grants.deny(write.jti, write.expires_at)
+            revoked.append((write.jti, write.expires_at))
+    return revoked
 
 
-async def _persist(ctx: Identity, tenant: str, outcome: GrantOutcome) -> None:
+async def _persist(ctx: Identity, tenant: str, outcome: GrantOutcome, *, actor: str) -> None:
+    """The writes, and an `access_token_revoked` per access token they revoked (so every
+    service refuses it, not only identity), in one transaction."""
     if not outcome.writes:
         return
 
     async def work(db: Db, session: Session) -> tuple[None, list[Staged]]:
-        await _apply(ctx.within(db, session), outcome.writes)
-        return None, []
+        revoked = await _apply(ctx.within(db, session), outcome.writes)
+        return None, tokens_revoked(tenant, revoked, actor=actor, now=ctx.now())
 
     await ctx.runtime.commit(tenant, work)
 
@@ -246,7 +258,7 @@ async def token(ctx: Identity, form: Mapping[str, str], authorization: str | Non
                 )
             )
         try:
-            await _persist(ctx, tenant, outcome)
+            await _persist(ctx, tenant, outcome, actor=CLIENT_ACTOR + client.client_id)
         except _LostRace:
             continue
         if outcome.error is not None:
@@ -284,7 +296,9 @@ async def revoke(ctx: Identity, form: Mapping[str, str], authorization: str | No
         policy=ctx.policy,
         now=ctx.now(),
     )
-    await _persist(ctx, client.tenant, GrantOutcome(writes=writes))
+    await _persist(
+        ctx, client.tenant, GrantOutcome(writes=writes), actor=CLIENT_ACTOR + client.client_id
+    )
     return TokenResult(200, {})
 
 
@@ -303,8 +317,9 @@ async def userinfo(ctx: Identity, principal: Principal) -> dict[str, Any] | None
 
 
 async def is_revoked(ctx: Identity, principal: Principal) -> bool:
-    """Identity's own endpoints also refuse access tokens on the deny-list (other services
-    rely on the 15-minute lifetime)."""
+    """Identity's own endpoints also refuse access tokens on the deny-list, from the request
+    that revoked them on (every service refuses them within seconds through
+    `access_token_revoked`)."""
     if not principal.token_id:
         return False
     return await (await ctx.tenant(principal.tenant)).grants.is_denied(principal.token_id)
