@@ -14,6 +14,7 @@ from wijkkracht_common.runtime import ServiceRuntime
 from effect_measurement.adapters.schema import INDEXES
 from effect_measurement.entrypoints.consumers import register_consumers
 from effect_measurement.entrypoints.http import router
+from effect_measurement.service import legacy_consents
 from effect_measurement.service.followups import FollowupScheduler
 from effect_measurement.settings import Settings
 
@@ -31,6 +32,8 @@ def create_app(
         runtime.add_job(
             PeriodicTask("followup-scheduler", scheduler.run_once, settings.followup_scan_seconds)
         )
+    if settings.adopt_legacy_consents:
+        runtime.add_job(legacy_consents.adopter(runtime))
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

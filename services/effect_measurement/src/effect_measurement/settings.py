@@ -26,3 +26,6 @@ class Settings(BaseServiceSettings):
     followup_after_seconds: float | None = None
     followup_scan_seconds: float = Field(default=60.0, gt=0)
     run_scheduler: bool = True
+    #: Move the service's former consent projection into the platform's (a start-up pass,
+    #: then hourly; `service/legacy_consents.py`).
+    adopt_legacy_consents: bool = True

@@ -160,9 +160,10 @@ async def test_cached_histories_stay_exact_across_other_writers(  # type: ignore
         return await erase_person_data(MotorRepositories(db, session, tenant), tenant, "c1")
 
     await runtime.commit(tenant, erase)
-    await ingest(ours, datetime(2026, 4, 10, tzinfo=UTC), 5, ["c1", "c2"])  # c1 starts anew
+    await ingest(ours, datetime(2026, 4, 10, tzinfo=UTC), 5, ["c1", "c2"])
 
-    assert await db.measurements.count_documents({"person_id": "c1"}) == 1
+    # Issue 10: a response about an erased person (in flight) is dropped, not a new start.
+    assert await db.measurements.count_documents({"person_id": "c1"}) == 0
     await assert_projection_exact(db, tenant)
     assert ours._caches[tenant].epoch is not None  # the cache was in use, not bypassed
 

@@ -187,7 +187,7 @@ async def test_tenant_isolation_and_consent(harness: Harness, two_tenants) -> No
             "shared-id",
         )
     )
-    await wait_for(lambda: _n(db.consents, 1))
+    await wait_for(lambda: _n(db.consent_states, 1))  # the platform's one projection
     seen = await harness.client.get("/effects/v1/people/shared-id/trajectories", headers=pro)
     assert seen.status_code == 200 and len(seen.json()["items"]) == 1
     assert await db.access_log.count_documents({"resident": "shared-id"}) == 1

@@ -14,12 +14,11 @@ import copy
 import itertools
 from collections import defaultdict
 from collections.abc import Collection, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
 from effect_measurement.domain.accumulator import Accumulator, apply_deltas
-from effect_measurement.domain.consents import Consent
 from effect_measurement.domain.followups import WaitingMeasurement
 from effect_measurement.domain.inputs import InstrumentKind, InterventionInput
 from effect_measurement.domain.keys import CellKey, PersonaKey
@@ -29,6 +28,7 @@ from effect_measurement.domain.profiles import Profile
 from effect_measurement.domain.trajectories import Goal, StoredMeasurement
 from pymongo.errors import DuplicateKeyError
 from wijkkracht_common.auth import Principal
+from wijkkracht_common.erasure import ERASED_PERSONS, person_tombstone
 from wijkkracht_common.inbox import INBOX
 
 
@@ -51,13 +51,18 @@ class TenantState:
     projection_version: int = 0
     persona: dict[PersonaKey, Accumulator] = field(default_factory=dict)
     profiles: dict[str, Profile] = field(default_factory=dict)
-    consents: dict[tuple[str, str, str], Consent] = field(default_factory=dict)
+    #: The platform's consent projection as the service reads it: granted or not.
+    consents: dict[tuple[str, str, str], bool] = field(default_factory=dict)
+    legacy_consents: list[tuple[str, str, str, bool]] = field(default_factory=list)
+    erased: set[str] = field(default_factory=set)
     goals: list[tuple[str, str, Goal]] = field(default_factory=list)
     interventions: dict[str, InterventionInput] = field(default_factory=dict)
     instruments: dict[str, set[str]] = field(default_factory=dict)
     privacy: PrivacySettings = field(default_factory=PrivacySettings)
     epoch: int = 0
     access_log: list[dict[str, str]] = field(default_factory=list)
+    #: The organisation each access_log entry was on behalf of (same order).
+    access_on_behalf_of: list[str] = field(default_factory=list)
     inbox: set[str] = field(default_factory=set)
 
 
@@ -184,22 +189,49 @@ class FakeProfiles(_Part):
 
 
 class FakeConsents(_Part):
-    async def get(self, person: str, organisation: str, purpose: str) -> Consent | None:
-        return self.state.consents.get((person, organisation, purpose))
+    async def organisations_sharing(self, person: str, purpose: str) -> list[str]:
+        return sorted(
+            org
+            for (p, org, pur), granted in self.state.consents.items()
+            if (p, pur) == (person, purpose) and granted
+        )
 
-    async def of_person(self, person: str, purpose: str) -> list[Consent]:
-        return [
-            c for c in self.state.consents.values() if (c.person_id, c.purpose) == (person, purpose)
-        ]
+    async def given(self, person: str, organisation: str, purpose: str) -> bool:
+        return self.state.consents.get((person, organisation, purpose), False)
 
-    async def save(self, consent: Consent) -> None:
-        self.state.consents[(consent.person_id, consent.organisation, consent.purpose)] = consent
+    async def sharing(self, person: str) -> dict[str, list[str]]:
+        result: dict[str, list[str]] = defaultdict(list)
+        for (p, org, purpose), granted in sorted(self.state.consents.items()):
+            if p == person and granted:
+                result[purpose].append(org)
+        return dict(result)
 
-    async def delete_of_person(self, person: str) -> int:
+    async def forget(self, person: str) -> int:
         mine = [k for k in self.state.consents if k[0] == person]
         for k in mine:
             del self.state.consents[k]
-        return len(mine)
+        legacy = [c for c in self.state.legacy_consents if c[0] == person]
+        self.state.legacy_consents = [c for c in self.state.legacy_consents if c[0] != person]
+        return len(mine) + len(legacy)
+
+    async def has_legacy(self) -> bool:
+        return bool(self.state.legacy_consents)
+
+    async def adopt_legacy(self, tenant: str) -> int:
+        moved = self.state.legacy_consents
+        for person, org, purpose, granted in moved:
+            if person not in self.state.erased:
+                self.state.consents.setdefault((person, org, purpose), granted)
+        self.state.legacy_consents = []
+        return len(moved)
+
+
+class FakeErasedPersons(_Part):
+    async def among(self, persons: Sequence[str]) -> set[str]:
+        return {p for p in persons if p in self.state.erased}
+
+    async def remember(self, person: str) -> None:
+        self.state.erased.add(person)
 
 
 class FakeGoals(_Part):
@@ -217,6 +249,14 @@ class FakeGoals(_Part):
         kept = [g for g in self.state.goals if g[0] != person]
         erased, self.state.goals = len(self.state.goals) - len(kept), kept
         return erased
+
+    async def unlink_setter(self, person: str, tombstone: str) -> int:
+        changed = 0
+        for n, (owner, trajectory, goal) in enumerate(self.state.goals):
+            if goal.set_by == person:
+                self.state.goals[n] = (owner, trajectory, replace(goal, set_by=tombstone))
+                changed += 1
+        return changed
 
 
 class FakeInterventions(_Part):
@@ -272,11 +312,31 @@ class FakeTenantSettings(_Part):
 
 class FakeAccessLog(_Part):
     async def record(
-        self, principal: Principal, *, resident: str, action: str, resource: str, reason: str
+        self,
+        principal: Principal,
+        *,
+        resident: str,
+        action: str,
+        resource: str,
+        reason: str,
+        on_behalf_of: str,
     ) -> None:
         self.state.access_log.append(
             {"actor": principal.subject, "resident": resident, "action": action, "reason": reason}
         )
+        self.state.access_on_behalf_of.append(on_behalf_of)
+
+    async def anonymise_resident(self, person: str) -> int:
+        mine = [e for e in self.state.access_log if e["resident"] == person]
+        for entry in mine:
+            entry["resident"] = "erased"
+        return len(mine)
+
+    async def anonymise_actor(self, person: str) -> int:
+        mine = [e for e in self.state.access_log if e["actor"] == person]
+        for entry in mine:
+            entry["actor"] = "erased"
+        return len(mine)
 
 
 @dataclass
@@ -315,6 +375,7 @@ class FakeRepositories:
         self.persona = FakePersonaCells(state, tenant)
         self.profiles = FakeProfiles(state, tenant)
         self.consents = FakeConsents(state, tenant)
+        self.erased = FakeErasedPersons(state, tenant)
         self.goals = FakeGoals(state, tenant)
         self.interventions = FakeInterventions(state, tenant)
         self.instruments = FakeInstruments(state, tenant)
@@ -354,13 +415,26 @@ class FakeInboxCollection:
         self.claims.add(doc["_id"])
 
 
+class FakeErasedCollection:
+    """`erased_persons` as `apply_once(..., person=...)` reads it (one-way tombstones)."""
+
+    def __init__(self, tenant: str, erased: set[str]) -> None:
+        self.tombstones = {person_tombstone(tenant, p) for p in erased}
+
+    async def find_one(self, query: dict[str, Any], session: Any = None) -> dict[str, Any] | None:
+        return {"_id": query["_id"]} if query["_id"] in self.tombstones else None
+
+
 class FakeDb:
-    """A tenant database as far as the shared library touches one here: the inbox."""
+    """A tenant database as far as the shared library touches one here: the inbox and the
+    erased persons `apply_once` checks."""
 
     def __init__(self, tenant: str, state: TenantState) -> None:
         self.name, self.tenant, self.state = f"fake_{tenant}", tenant, state
 
-    def __getitem__(self, collection: str) -> FakeInboxCollection:
+    def __getitem__(self, collection: str) -> FakeInboxCollection | FakeErasedCollection:
+        if collection == ERASED_PERSONS:
+            return FakeErasedCollection(self.tenant, self.state.erased)
         assert collection == INBOX, f"use cases reach {collection!r} through repositories"
         return FakeInboxCollection(self.state.inbox)
 

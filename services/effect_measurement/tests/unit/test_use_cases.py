@@ -26,8 +26,6 @@ from wijkkracht_common.auth import Principal
 from wijkkracht_common.errors import Forbidden, NotFound
 from wijkkracht_common.events.envelope import Envelope, EventData, new_event
 from wijkkracht_common.events.identity import (
-    ConsentGranted,
-    ConsentRevoked,
     PersonErasureRequested,
     PersonProfileUpdated,
     PersonRegistered,
@@ -214,26 +212,6 @@ async def test_privacy_settings_change_through_a_commit() -> None:
     assert settings.named == {"welzijn-a"} and runtime.commits == 2
 
 
-async def test_the_newest_consent_decision_wins_and_events_apply_once() -> None:
-    runtime = FakeRuntime()
-    projections = Projections(runtime, repositories=runtime.store.repositories)
-    granted = event(
-        ConsentGranted(person_id="p1", organisation_slug="welzijn-a", purpose="share_results"),
-        APR,
-    )
-    older = event(
-        ConsentRevoked(person_id="p1", organisation_slug="welzijn-a", purpose="share_results"),
-        JAN,
-    )
-
-    assert await projections.consent(granted, delivery()) is True
-    assert await projections.consent(older, delivery()) is True  # applied: changes nothing
-    assert await projections.consent(granted, delivery()) is False  # redelivered
-
-    [consent] = runtime.store.tenant(TENANT).consents.values()
-    assert consent.granted and consent.at == APR
-
-
 async def test_profiles_and_tenant_k_are_projected() -> None:
     runtime = FakeRuntime()
     projections = Projections(runtime, repositories=runtime.store.repositories)
@@ -259,9 +237,8 @@ async def test_a_professional_sees_shared_trajectories_only_and_is_logged() -> N
     with pytest.raises(NotFound):
         await shared_trajectories(runtime, professional, "p1", repositories=repositories)
 
-    projections = Projections(runtime, repositories=repositories)
-    consent = ConsentGranted(person_id="p1", organisation_slug="welzijn-a", purpose="share_results")
-    await projections.consent(event(consent), delivery())
+    # The platform's consent projection (wijkkracht_common.consent) holds the grant.
+    runtime.store.tenant(TENANT).consents[("p1", "welzijn-a", "share_results")] = True
     found = await shared_trajectories(runtime, professional, "p1", repositories=repositories)
 
     assert len(found) == 1

@@ -6,16 +6,16 @@ Stored date-times and booleans are read through `wijkkracht_common.storage` (`st
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from datetime import datetime
 from functools import lru_cache
 from typing import Any
 
 from pymongo import UpdateOne
+from wijkkracht_common.consent import ConsentState
 from wijkkracht_common.storage import stored_bool, stored_datetime
 
 from effect_measurement.domain.accumulator import Accumulator
-from effect_measurement.domain.consents import Consent
 from effect_measurement.domain.followups import WaitingMeasurement
 from effect_measurement.domain.inputs import InstrumentKind, InterventionInput, MeasurementInput
 from effect_measurement.domain.keys import CellKey, PersonaKey
@@ -110,28 +110,20 @@ def profile_fields(profile: Profile, at: datetime) -> dict[str, Any]:
     }
 
 
-def consent_id(person: str, organisation: str, purpose: str) -> str:
-    return f"{person}|{organisation}|{purpose}"
-
-
-def consent_fields(consent: Consent) -> dict[str, Any]:
-    return {
-        "person_id": consent.person_id,
-        "organisation": consent.organisation,
-        "purpose": consent.purpose,
-        "at": consent.at,
-        "granted": consent.granted,
-    }
-
-
-def consent_from_document(doc: Mapping[str, Any]) -> Consent:
-    return Consent(
-        person_id=doc["person_id"],
-        organisation=doc["organisation"],
-        purpose=doc["purpose"],
-        granted=stored_bool(doc.get("granted")),
-        at=_datetime(doc["at"]),
-    )
+def legacy_consent_states(docs: Iterable[Mapping[str, Any]]) -> list[ConsentState]:
+    """The service's former consent documents as states of the platform's projection: no
+    version was known then (0: ordered by the decision's time)."""
+    return [
+        ConsentState(
+            person_id=str(doc["person_id"]),
+            organisation=str(doc["organisation"]),
+            purpose=str(doc["purpose"]),
+            granted=stored_bool(doc.get("granted")),
+            version=0,
+            at=_datetime(doc["at"]),
+        )
+        for doc in docs
+    ]
 
 
 def goal_document(person: str, trajectory: str, goal: Goal, goal_id: str) -> dict[str, Any]:

@@ -16,25 +16,24 @@ from collections import defaultdict
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, get_args
 
 from pymongo import UpdateOne
-from wijkkracht_common.access_log import record_access
+from wijkkracht_common import access_log, consent, erasure
 from wijkkracht_common.auth import Principal
 from wijkkracht_common.events.envelope import new_event_id
+from wijkkracht_common.events.identity import ConsentPurpose
 from wijkkracht_common.storage import Database, Session, aborted_transactions, stored_datetime
 
 from effect_measurement.adapters.cell_cache import CELL_CACHE
 from effect_measurement.adapters.documents import (
     cell_from_document,
     cell_upserts,
-    consent_fields,
-    consent_from_document,
-    consent_id,
     goal_document,
     goal_from_document,
     intervention_document,
     intervention_from_document,
+    legacy_consent_states,
     measurement_document,
     persona_from_document,
     persona_upserts,
@@ -45,11 +44,11 @@ from effect_measurement.adapters.documents import (
 )
 from effect_measurement.adapters.schema import (
     CELLS,
-    CONSENTS,
     EPOCH,
     GOALS,
     INSTRUMENTS,
     INTERVENTIONS,
+    LEGACY_CONSENTS,
     MEASUREMENTS,
     PERSONA,
     PRIVACY,
@@ -58,12 +57,16 @@ from effect_measurement.adapters.schema import (
     SETTINGS,
 )
 from effect_measurement.domain.accumulator import Accumulator
-from effect_measurement.domain.consents import Consent
 from effect_measurement.domain.followups import WaitingMeasurement
 from effect_measurement.domain.inputs import InstrumentKind, InterventionInput
 from effect_measurement.domain.keys import CellKey, PersonaKey
 from effect_measurement.domain.periods import Period, nested_periods
-from effect_measurement.domain.policy import DEFAULT_K, PrivacyPolicy, PrivacySettings
+from effect_measurement.domain.policy import (
+    DEFAULT_K,
+    DEFAULT_ROUNDING_BASE,
+    PrivacyPolicy,
+    PrivacySettings,
+)
 from effect_measurement.domain.profiles import Profile
 from effect_measurement.domain.trajectories import Goal, StoredMeasurement
 from effect_measurement.service.ports import IngestionWrites
@@ -246,31 +249,69 @@ class MotorProfiles(_Repository):
 
 
 class MotorConsents(_Repository):
+    """The platform's consent projection (`wijkkracht_common.consent`), read here; the
+    service's former `consents` collection is moved into it (`adopt_legacy`)."""
+
     __slots__ = ()
 
-    async def get(self, person: str, organisation: str, purpose: str) -> Consent | None:
-        doc = await self.db[CONSENTS].find_one(
-            {"_id": consent_id(person, organisation, purpose)}, session=self.session
-        )
-        return None if doc is None else consent_from_document(doc)
+    async def organisations_sharing(self, person: str, purpose: ConsentPurpose) -> list[str]:
+        return await consent.organisations_with_consent(self.db, person, purpose)
 
-    async def of_person(self, person: str, purpose: str) -> list[Consent]:
-        found = self.db[CONSENTS].find(
-            {"person_id": person, "purpose": purpose}, session=self.session
+    async def given(self, person: str, organisation: str, purpose: ConsentPurpose) -> bool:
+        state = await consent.consent_state(
+            self.db, person, organisation, purpose, session=self.session
         )
-        return [consent_from_document(doc) async for doc in found]
+        return state is not None and state.granted
 
-    async def save(self, consent: Consent) -> None:
-        await self.db[CONSENTS].update_one(
-            {"_id": consent_id(consent.person_id, consent.organisation, consent.purpose)},
-            {"$set": consent_fields(consent)},
-            upsert=True,
-            session=self.session,
+    async def sharing(self, person: str) -> dict[str, list[str]]:
+        purposes: tuple[ConsentPurpose, ...] = get_args(ConsentPurpose)
+        found = {p: await self.organisations_sharing(person, p) for p in purposes}
+        return {purpose: orgs for purpose, orgs in found.items() if orgs}
+
+    async def forget(self, person: str) -> int:
+        forgotten = await consent.forget_person(self.db, person, session=self.session)
+        legacy = await self.db[LEGACY_CONSENTS].delete_many(
+            {"person_id": person}, session=self.session
         )
+        return forgotten + int(legacy.deleted_count)
 
-    async def delete_of_person(self, person: str) -> int:
-        result = await self.db[CONSENTS].delete_many({"person_id": person}, session=self.session)
-        return int(result.deleted_count)
+    async def has_legacy(self) -> bool:
+        found = await self.db[LEGACY_CONSENTS].find_one({}, session=self.session)
+        return found is not None
+
+    async def adopt_legacy(self, tenant: str) -> int:
+        """Move the former projection's states into the platform's (version 0, their own
+        time; a newer state there wins; an erased person's are only deleted)."""
+        docs = await self.db[LEGACY_CONSENTS].find({}, session=self.session).to_list(None)
+        if not docs:
+            return 0
+        erased = await MotorErasedPersons(self.db, self.session, tenant).among(
+            sorted({str(d["person_id"]) for d in docs})
+        )
+        for state in legacy_consent_states(docs):
+            if state.person_id not in erased:
+                await consent.apply_change(self.db, state, session=self.session)
+        await self.db[LEGACY_CONSENTS].delete_many(
+            {"_id": {"$in": [d["_id"] for d in docs]}}, session=self.session
+        )
+        return len(docs)
+
+
+class MotorErasedPersons(_Repository):
+    __slots__ = ()
+
+    async def among(self, persons: Sequence[str]) -> set[str]:
+        if not persons:
+            return set()
+        tombstones = {erasure.person_tombstone(self.tenant, p): p for p in persons}
+        # `$in` on `_id`: the primary index on every engine, one read for a whole batch.
+        found = self.db[erasure.ERASED_PERSONS].find(
+            {"_id": {"$in": list(tombstones)}}, projection={"_id": 1}, session=self.session
+        )
+        return {tombstones[doc["_id"]] async for doc in found}
+
+    async def remember(self, person: str) -> None:
+        await erasure.remember_erased(self.db, self.tenant, person, session=self.session)
 
 
 class MotorGoals(_Repository):
@@ -290,6 +331,12 @@ class MotorGoals(_Repository):
     async def delete_of_person(self, person: str) -> int:
         result = await self.db[GOALS].delete_many({"person_id": person}, session=self.session)
         return int(result.deleted_count)
+
+    async def unlink_setter(self, person: str, tombstone: str) -> int:
+        result = await self.db[GOALS].update_many(
+            {"set_by": person}, {"$set": {"set_by": tombstone}}, session=self.session
+        )
+        return int(result.modified_count)
 
 
 class MotorInterventions(_Repository):
@@ -352,9 +399,11 @@ class MotorTenantSettings(_Repository):
         }
         privacy = docs.get(PRIVACY, {})
         version = str(docs.get(PROJECTION_VERSION, {}).get("version", ""))
-        settings = PrivacySettings(
-            PrivacyPolicy(int(privacy.get("k", DEFAULT_K))), frozenset(privacy.get("named", []))
+        policy = PrivacyPolicy(
+            int(privacy.get("k", DEFAULT_K)),
+            int(privacy.get("rounding_base", DEFAULT_ROUNDING_BASE)),
         )
+        settings = PrivacySettings(policy, frozenset(privacy.get("named", [])))
         return settings, version
 
     async def set_k(self, k: int) -> None:
@@ -380,9 +429,16 @@ class MotorAccessLog(_Repository):
     __slots__ = ()
 
     async def record(
-        self, principal: Principal, *, resident: str, action: str, resource: str, reason: str
+        self,
+        principal: Principal,
+        *,
+        resident: str,
+        action: str,
+        resource: str,
+        reason: str,
+        on_behalf_of: str,
     ) -> None:
-        await record_access(
+        await access_log.record_access(
             self.db,
             service=SERVICE,
             principal=principal,
@@ -390,8 +446,15 @@ class MotorAccessLog(_Repository):
             action=action,
             resource=resource,
             reason=reason,
+            on_behalf_of=on_behalf_of,
             session=self.session,
         )
+
+    async def anonymise_resident(self, person: str) -> int:
+        return await access_log.anonymise_resident(self.db, person, session=self.session)
+
+    async def anonymise_actor(self, person: str) -> int:
+        return await access_log.anonymise_actor(self.db, person, session=self.session)
 
 
 @dataclass(slots=True)
@@ -443,6 +506,7 @@ class MotorRepositories:
         self.persona = MotorPersonaCells(db, session, tenant)
         self.profiles = MotorProfiles(db, session, tenant)
         self.consents = MotorConsents(db, session, tenant)
+        self.erased = MotorErasedPersons(db, session, tenant)
         self.goals = MotorGoals(db, session, tenant)
         self.interventions = MotorInterventions(db, session, tenant)
         self.instruments = MotorInstruments(db, session, tenant)

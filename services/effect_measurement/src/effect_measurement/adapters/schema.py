@@ -11,7 +11,10 @@ MEASUREMENTS = "measurements"  # one per response (`_id` = response id), with pr
 CELLS = "cells"  # aggregate projection, `_id` = CellKey.as_id(), counters by `$inc`
 PERSONA = "persona_cells"  # persona projection, same delta method
 PROFILES = "profiles"  # coarse profile per person (from identity events)
-CONSENTS = "consents"  # `_id` = person|organisation|purpose
+#: The service's former consent projection, moved into the platform's one
+#: (`wijkkracht_common.consent`, collection `consent_states`) by `service/legacy_consents.py`;
+#: remove with it once every deployment has run it.
+LEGACY_CONSENTS = "consents"
 GOALS = "goals"  # goals per trajectory × dimension (history kept)
 INTERVENTIONS = "interventions"  # any person/type/time fact
 INSTRUMENTS = "instruments"  # instrument families published by questionnaires
@@ -34,7 +37,7 @@ INDEXES: tuple[IndexSpec, ...] = (
     IndexSpec(PERSONA, (IndexModel([("family", ASCENDING), ("year", ASCENDING)]),)),
     IndexSpec(GOALS, (IndexModel([("person_id", ASCENDING)]),)),
     IndexSpec(INTERVENTIONS, (IndexModel([("person_id", ASCENDING)]),)),
-    IndexSpec(CONSENTS, (IndexModel([("person_id", ASCENDING)]),)),
+    IndexSpec(LEGACY_CONSENTS, (IndexModel([("person_id", ASCENDING)]),)),
     IndexSpec(SETTINGS),  # read inside ingestion's transaction (the person-data epoch)
     IndexSpec(PROFILES),  # read inside ingestion's transaction
     IndexSpec(INSTRUMENTS),

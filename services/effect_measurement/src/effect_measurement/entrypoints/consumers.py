@@ -4,21 +4,25 @@ from __future__ import annotations
 
 from nats.js.client import JetStreamContext
 from wijkkracht_common.batch_consumer import BatchConsumer, subscribe_batch
+from wijkkracht_common.consent import register_consent_projection
 from wijkkracht_common.events.envelope import DataT
 from wijkkracht_common.events.identity import (
-    ConsentGranted,
-    ConsentRevoked,
     PersonErasureRequested,
+    PersonExportRequested,
     PersonProfileUpdated,
     PersonRegistered,
     TenantCreated,
 )
+from wijkkracht_common.events.learning_paths import ModuleCompleted
+from wijkkracht_common.events.marketplace import HelpCompleted
 from wijkkracht_common.events.questionnaires import InstrumentPublished, ResponseSubmitted
 from wijkkracht_common.messaging import EventHandler, subscribe
 from wijkkracht_common.runtime import ServiceRuntime
 
 from effect_measurement.service.erasure import Erasure
+from effect_measurement.service.export import Export
 from effect_measurement.service.ingest import ResponseIngestion
+from effect_measurement.service.interventions_in import InterventionsIn
 from effect_measurement.service.projections import Projections
 from effect_measurement.settings import Settings
 
@@ -47,8 +51,11 @@ def register_consumers(
         max_deliver=settings.consumer_max_deliver,
         metrics=runtime.metrics,
         use_inbox=False,  # idempotent by the measurement's `_id` (see service/ingest.py)
+        # One span per batch, linked to each response's trace (from the HTTP submit on).
+        trace_batches=settings.tracing_enabled,
     )
     projections = Projections(runtime)
+    interventions = InterventionsIn(runtime)
 
     def single(event_cls: type[DataT], handler: EventHandler[DataT]) -> None:
         subscribe(
@@ -63,9 +70,13 @@ def register_consumers(
 
     single(PersonRegistered, projections.person)
     single(PersonProfileUpdated, projections.person)
-    single(ConsentGranted, projections.consent)
-    single(ConsentRevoked, projections.consent)
+    register_consent_projection(
+        runtime, consumer_service=SERVICE, max_deliver=settings.consumer_max_deliver
+    )
     single(TenantCreated, projections.tenant_created)
     single(InstrumentPublished, projections.instrument)
+    single(ModuleCompleted, interventions.module_completed)
+    single(HelpCompleted, interventions.help_completed)
     single(PersonErasureRequested, Erasure(runtime))
+    single(PersonExportRequested, Export(runtime))
     return responses

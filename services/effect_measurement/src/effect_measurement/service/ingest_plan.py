@@ -113,17 +113,26 @@ async def make_plan(
     if cache is not None:
         cached, unknown = cache.split(unknown)
         history_docs.extend(cached)
+    # Responses of an erased person (in flight when they were erased) are dropped. Only
+    # persons read from the database are looked up: one known from a previous plan or the
+    # cache was not erased then, and an erasure since advanced the epoch, voiding both.
+    erased = await repos.erased.among(unknown)
     history_docs.extend(await repos.measurements.of_persons(unknown))
     existing = {stored.measurement.response_id for stored in history_docs}
     if anonymous:
         # A person's responses are in their history; only anonymous ones need a look-up.
         existing |= await repos.measurements.stored_ids(anonymous)
     writes = repos.ingestion_writes()
-    plan = Plan(epoch, aborts, 0, plan_key(accepted), writes, [], {p: [] for p in persons})
+    kept = [p for p in persons if p not in erased]
+    plan = Plan(epoch, aborts, 0, plan_key(accepted), writes, [], {p: [] for p in kept})
     for stored in history_docs:
         plan.after[stored.measurement.person_id or ""].append(stored)
     # A response already stored (redelivered under another event id) has no second effect.
-    candidates = {m.response_id: (e, m) for e, m in accepted if m is not None}
+    candidates = {
+        m.response_id: (e, m)
+        for e, m in accepted
+        if m is not None and (m.person_id is None or m.person_id not in erased)
+    }
     fresh = sorted(
         (pair for rid, pair in candidates.items() if rid not in existing),
         key=lambda pair: (pair[1].submitted_at, pair[1].response_id),

@@ -7,7 +7,7 @@ tenant databases to read from. A use case opens the repositories of a database w
 transaction). They take and return domain objects.
 
 Implementations: `adapters/repositories.py` on the database (the default everywhere); in
-memory, `tests/unit/fakes.py`.
+memory, `tests/unit/em_fakes.py`.
 """
 
 from __future__ import annotations
@@ -17,11 +17,11 @@ from datetime import datetime
 from typing import Any, Protocol, TypeVar
 
 from wijkkracht_common.auth import Principal
+from wijkkracht_common.events.identity import ConsentPurpose
 from wijkkracht_common.runtime import Work
 from wijkkracht_common.storage import Database, Session
 
 from effect_measurement.domain.accumulator import Accumulator
-from effect_measurement.domain.consents import Consent
 from effect_measurement.domain.followups import WaitingMeasurement
 from effect_measurement.domain.inputs import InterventionInput
 from effect_measurement.domain.keys import CellKey, PersonaKey
@@ -102,10 +102,33 @@ class Profiles(Protocol):
 
 
 class Consents(Protocol):
-    async def get(self, person: str, organisation: str, purpose: str) -> Consent | None: ...
-    async def of_person(self, person: str, purpose: str) -> list[Consent]: ...
-    async def save(self, consent: Consent) -> None: ...
-    async def delete_of_person(self, person: str) -> int: ...
+    """The platform's one consent projection (`wijkkracht_common.consent`), kept by the
+    shared consumer; the service only reads it, and forgets a person on erasure."""
+
+    async def organisations_sharing(self, person: str, purpose: ConsentPurpose) -> list[str]:
+        """Organisations the person allows `purpose` now."""
+
+    async def given(self, person: str, organisation: str, purpose: ConsentPurpose) -> bool: ...
+
+    async def sharing(self, person: str) -> dict[str, list[str]]:
+        """Per purpose, the organisations the person allows it now (export)."""
+
+    async def forget(self, person: str) -> int: ...
+
+    async def has_legacy(self) -> bool:
+        """Whether the service's former consent projection still holds states."""
+
+    async def adopt_legacy(self, tenant: str) -> int:
+        """Move the service's former consent states into the platform's projection."""
+
+
+class ErasedPersons(Protocol):
+    """One-way tombstones of the persons erased here (`wijkkracht_common.erasure`)."""
+
+    async def among(self, persons: Sequence[str]) -> set[str]:
+        """Which of these persons were erased (one read for a whole batch)."""
+
+    async def remember(self, person: str) -> None: ...
 
 
 class Goals(Protocol):
@@ -114,6 +137,9 @@ class Goals(Protocol):
 
     async def add(self, person: str, trajectory: str, goal: Goal) -> None: ...
     async def delete_of_person(self, person: str) -> int: ...
+
+    async def unlink_setter(self, person: str, tombstone: str) -> int:
+        """Goals a staff member set on others' trajectories name `tombstone` instead."""
 
 
 class Interventions(Protocol):
@@ -146,9 +172,23 @@ class TenantSettings(Protocol):
 
 class AccessLog(Protocol):
     async def record(
-        self, principal: Principal, *, resident: str, action: str, resource: str, reason: str
+        self,
+        principal: Principal,
+        *,
+        resident: str,
+        action: str,
+        resource: str,
+        reason: str,
+        on_behalf_of: str,
     ) -> None:
-        """One access to a resident's data (NEN 7513), with its `access.recorded` event."""
+        """One access to a resident's data by staff of `on_behalf_of` (NEN 7513), with its
+        `access.recorded` event."""
+
+    async def anonymise_resident(self, person: str) -> int:
+        """Erasure: the records keep their retention, no longer linked to the person."""
+
+    async def anonymise_actor(self, person: str) -> int:
+        """Erasure of a staff member: what they looked at keeps its retention, unlinked."""
 
 
 class IngestionWrites(Protocol):
@@ -184,6 +224,8 @@ class Repositories(Protocol):
     def profiles(self) -> Profiles: ...
     @property
     def consents(self) -> Consents: ...
+    @property
+    def erased(self) -> ErasedPersons: ...
     @property
     def goals(self) -> Goals: ...
     @property

@@ -1,7 +1,9 @@
-"""Projections of other services' facts: coarse profiles, consents, tenant k, instruments.
+"""Projections of other services' facts: coarse profiles, tenant k, instruments.
 
 Each handler applies its event once (`messaging.apply_once`: the inbox claim and the change
-in one transaction). Erasure has its own module (`erasure.py`).
+in one transaction); an event about a person this service erased is dropped (`person=`).
+Consents are the platform's one projection (`wijkkracht_common.consent`, subscribed in
+`entrypoints/consumers.py`); erasure has its own module (`erasure.py`).
 """
 
 from __future__ import annotations
@@ -11,8 +13,6 @@ from typing import Any
 
 from wijkkracht_common.events.envelope import Envelope
 from wijkkracht_common.events.identity import (
-    ConsentGranted,
-    ConsentRevoked,
     PersonProfileUpdated,
     PersonRegistered,
     TenantCreated,
@@ -24,7 +24,6 @@ from wijkkracht_common.storage import Session
 from wijkkracht_common.tenancy import PLATFORM_TENANT
 
 from effect_measurement.adapters.repositories import MotorRepositories
-from effect_measurement.domain.consents import Consent, supersedes
 from effect_measurement.domain.inputs import PersonProfileInput
 from effect_measurement.domain.policy import clamp_k
 from effect_measurement.domain.profiles import (
@@ -59,13 +58,20 @@ class Projections:
         self.repositories = repositories
 
     async def _apply_once(
-        self, envelope: Envelope[Any], delivery: Delivery, change: Change, tenant: str
+        self,
+        envelope: Envelope[Any],
+        delivery: Delivery,
+        change: Change,
+        tenant: str,
+        person: str | None = None,
     ) -> bool:
         async def effect(db: Db, session: Session) -> list[Staged]:
             await change(self.repositories(db, session, tenant))
             return []
 
-        return await apply_once(self.runtime, envelope, delivery, effect, database=tenant)
+        return await apply_once(
+            self.runtime, envelope, delivery, effect, database=tenant, person=person
+        )
 
     async def person(
         self,
@@ -73,8 +79,9 @@ class Projections:
         delivery: Delivery,
     ) -> bool:
         data = envelope.data
+        person = data.person_id
         if isinstance(data, PersonRegistered) and data.kind != "resident":
-            return await self._apply_once(envelope, delivery, _nothing, envelope.tenant)
+            return await self._apply_once(envelope, delivery, _nothing, envelope.tenant, person)
 
         async def change(repos: Repositories) -> None:
             if isinstance(data, PersonRegistered):
@@ -84,28 +91,7 @@ class Projections:
                 profile = apply_person_profile_updated(current, _profile_input(data), envelope.time)
             await repos.profiles.save(profile, envelope.time)
 
-        return await self._apply_once(envelope, delivery, change, envelope.tenant)
-
-    async def consent(
-        self, envelope: Envelope[ConsentGranted] | Envelope[ConsentRevoked], delivery: Delivery
-    ) -> bool:
-        data = envelope.data
-        decision = Consent(
-            person_id=data.person_id,
-            organisation=data.organisation_slug,
-            purpose=data.purpose,
-            granted=isinstance(data, ConsentGranted),
-            at=envelope.time,
-        )
-
-        async def change(repos: Repositories) -> None:
-            current = await repos.consents.get(
-                decision.person_id, decision.organisation, decision.purpose
-            )
-            if supersedes(decision, current):
-                await repos.consents.save(decision)
-
-        return await self._apply_once(envelope, delivery, change, envelope.tenant)
+        return await self._apply_once(envelope, delivery, change, envelope.tenant, person)
 
     async def tenant_created(self, envelope: Envelope[TenantCreated], delivery: Delivery) -> bool:
         # The platform operator creates tenants; the event may travel on the platform subject.

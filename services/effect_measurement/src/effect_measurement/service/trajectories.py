@@ -15,7 +15,7 @@ from wijkkracht_common.events.envelope import Envelope
 from wijkkracht_common.storage import Session
 
 from effect_measurement.adapters.repositories import MotorRepositories
-from effect_measurement.domain.consents import SHARE_RESULTS
+from effect_measurement.domain.consents import SHARE_RESULTS, visible_trajectory
 from effect_measurement.domain.goals import set_goal
 from effect_measurement.domain.texts import DomainError
 from effect_measurement.domain.trajectories import (
@@ -32,13 +32,16 @@ NOT_FOUND = "Traject niet gevonden. / Trajectory not found."
 Found = dict[str, list[Trajectory]]
 
 
-async def _trajectories(
+async def person_trajectories(
     repos: Repositories, person: str, organisations: set[str] | None = None
 ) -> Found:
-    """A person's trajectories, optionally only those with some organisations."""
+    """A person's trajectories; with `organisations`, only those staff of these
+    organisations may see (`consents.visible_trajectory`: theirs, and the resident's own
+    ones kept under no organisation)."""
     by_id: dict[str, list[StoredMeasurement]] = defaultdict(list)
     for trajectory, stored in await repos.measurements.of_person(person):
-        if organisations is None or stored.measurement.organisation in organisations:
+        organisation = stored.measurement.organisation
+        if organisations is None or visible_trajectory(organisation, organisations):
             by_id[trajectory].append(stored)
     goals = await repos.goals.of_person(person)
     result: Found = {}
@@ -66,7 +69,7 @@ async def own_trajectories(
 ) -> Found:
     """The resident's own trajectories (all organisations)."""
     person = access.resident(principal)
-    return await _trajectories(await reading(runtime, principal.tenant, repositories), person)
+    return await person_trajectories(await reading(runtime, principal.tenant, repositories), person)
 
 
 async def shared_trajectories(
@@ -78,24 +81,27 @@ async def shared_trajectories(
     repositories: RepositoryFactory = MotorRepositories,
 ) -> Found:
     """A resident's trajectories with the organisations where the caller is a professional and
-    the resident shares results; the access is logged. 404 when there are none: whether data
-    exists is not revealed."""
+    the resident shares results (and the resident's own ones kept under no organisation); the
+    access is logged on behalf of each such organisation. 404 when there are none: whether
+    data exists is not revealed."""
     repos = await reading(runtime, principal.tenant, repositories)
-    consents = await repos.consents.of_person(person, SHARE_RESULTS)
-    organisations = access.visible_organisations(principal, consents)
-    found = await _trajectories(repos, person, organisations) if organisations else {}
+    sharing = await repos.consents.organisations_sharing(person, SHARE_RESULTS)
+    organisations = access.visible_organisations(principal, sharing)
+    found = await person_trajectories(repos, person, organisations) if organisations else {}
     if not found:
         raise NotFound(NOT_FOUND)
 
     async def work(db: Db, session: Session) -> tuple[None, list[Envelope[Any]]]:
         log = repositories(db, session, principal.tenant).access_log
-        await log.record(
-            principal,
-            resident=person,
-            action=action,
-            resource=f"trajectories/{person}",
-            reason=SHARE_RESULTS,
-        )
+        for organisation in sorted(organisations):
+            await log.record(
+                principal,
+                resident=person,
+                action=action,
+                resource=f"trajectories/{person}",
+                reason=SHARE_RESULTS,
+                on_behalf_of=organisation,
+            )
         return None, []
 
     await runtime.commit(principal.tenant, work)
@@ -136,7 +142,9 @@ async def add_own_goal(
 ) -> Goal:
     """A resident sets a goal in one of their own trajectories."""
     person = access.resident(principal)
-    found = await _trajectories(await reading(runtime, principal.tenant, repositories), person)
+    found = await person_trajectories(
+        await reading(runtime, principal.tenant, repositories), person
+    )
     tracks = require(found, trajectory)
     return await _add_goal(
         runtime, principal, person, trajectory, tracks, dimension, target, "resident", repositories
