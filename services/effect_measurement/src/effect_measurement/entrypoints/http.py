@@ -2,6 +2,12 @@
 
 Routes parse the request, check the coarse role a token carries and render the result; the
 use cases (`service/`) read, decide who may see what (`service/access.py`) and write.
+
+Every operation declares who may call it (issue 16): a person (`PersonPrincipal`, or
+`require_roles`, which implies one) for a resident's own data, staff work, reports and every
+write; a machine client of the tenant (`MachinePrincipal`) only for the tenant's publication
+policy (k, rounding base, named organisations), the reference data every published table
+refers to. No route takes a large body: the platform's limit (1 MiB) applies to all.
 """
 
 from __future__ import annotations
@@ -13,8 +19,8 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, ConfigDict, Field
-from wijkkracht_common.auth import CurrentPrincipal, Principal, require_roles
-from wijkkracht_common.errors import InvalidInput, field_error
+from wijkkracht_common.auth import MachinePrincipal, PersonPrincipal, Principal, require_roles
+from wijkkracht_common.errors import Forbidden, InvalidInput, field_error
 from wijkkracht_common.events.envelope import new_event_id
 from wijkkracht_common.runtime import ServiceRuntime
 
@@ -80,18 +86,18 @@ def _chart(tracks: list[Trajectory]) -> Response:
 
 
 @router.get("/me/trajectories", tags=["trajectories"])
-async def my_trajectories(request: Request, principal: CurrentPrincipal) -> dict[str, Any]:
+async def my_trajectories(request: Request, principal: PersonPrincipal) -> dict[str, Any]:
     return _items(await trajectories.own_trajectories(runtime_of(request), principal))
 
 
 @router.get("/me/trajectories/{trajectory_id}/chart.svg", tags=["trajectories"])
-async def my_chart(trajectory_id: str, request: Request, principal: CurrentPrincipal) -> Response:
+async def my_chart(trajectory_id: str, request: Request, principal: PersonPrincipal) -> Response:
     return _chart(await trajectories.own_trajectory(runtime_of(request), principal, trajectory_id))
 
 
 @router.post("/me/trajectories/{trajectory_id}/goals", status_code=201, tags=["trajectories"])
 async def my_goal(
-    trajectory_id: str, body: GoalIn, request: Request, principal: CurrentPrincipal
+    trajectory_id: str, body: GoalIn, request: Request, principal: PersonPrincipal
 ) -> dict[str, Any]:
     goal = await trajectories.add_own_goal(
         runtime_of(request),
@@ -250,11 +256,22 @@ class PrivacyIn(BaseModel):
 
 
 def _privacy_json(settings: PrivacySettings) -> dict[str, Any]:
-    return {"k": settings.policy.k, "named_organisations": sorted(settings.named)}
+    return {
+        "k": settings.policy.k,
+        "rounding_base": settings.policy.rounding_base,
+        "named_organisations": sorted(settings.named),
+    }
 
 
 @router.get("/settings/privacy", tags=["settings"])
-async def get_privacy(request: Request, principal: Reporter) -> dict[str, Any]:
+async def get_privacy(request: Request, principal: MachinePrincipal) -> dict[str, Any]:
+    # A machine client of the tenant (a dashboard) reads the publication policy; a person
+    # needs a reporting role, as for the reports themselves.
+    if principal.person_id is not None and not principal.has_role(*REPORT_ROLES):
+        raise Forbidden(
+            "U heeft hiervoor niet de juiste rol. / You do not have the required role.",
+            required_roles=sorted(REPORT_ROLES),
+        )
     return _privacy_json(await privacy.privacy_settings(runtime_of(request), principal.tenant))
 
 
@@ -270,7 +287,7 @@ class OptIn(BaseModel):
 
 
 @router.put("/settings/benchmark-opt-in", tags=["settings"])
-async def opt_in(body: OptIn, request: Request, principal: CurrentPrincipal) -> dict[str, Any]:
+async def opt_in(body: OptIn, request: Request, principal: PersonPrincipal) -> dict[str, Any]:
     await privacy.name_in_benchmarks(runtime_of(request), principal, body.organisation, body.named)
     return {"organisation": body.organisation, "named": body.named}
 
@@ -281,7 +298,11 @@ class InterventionIn(BaseModel):
     person_id: str = Field(min_length=1, max_length=64)
     type: str = Field(pattern=r"^[a-z][a-z0-9_]{1,60}$")
     occurred_at: datetime
-    organisation: str | None = Field(default=None, pattern=r"^[a-z][a-z0-9-]{1,30}$")
+    organisation: str | None = Field(
+        default=None,
+        pattern=r"^[a-z][a-z0-9-]{1,30}$",
+        description="the recording organisation; may be left out by staff of one organisation",
+    )
 
 
 @router.post("/interventions", status_code=201, tags=["interventions"])
