@@ -33,9 +33,9 @@ def new_page(
     csp_errors: list[str] = []
     context.on(
         "console",
-        lambda message: csp_errors.append(message.text)
-        if "Content Security Policy" in message.text
-        else None,
+        lambda message: (
+            csp_errors.append(message.text) if "Content Security Policy" in message.text else None
+        ),
     )
     cookies = [{"name": "wk-lang", "value": lang, "url": portal.url}]
     if theme:
@@ -83,14 +83,13 @@ def log_in(
     names the client's redirect origin there (services/portal/README.md, "Needed elsewhere"),
     the login form is filled in a context that ignores CSP; the portal's own pages are then
     used in a context that enforces it."""
-    login = new_page(browser, portal, lang=lang, theme=theme, javascript=javascript, bypass_csp=True)
+    login = new_page(
+        browser, portal, lang=lang, theme=theme, javascript=javascript, bypass_csp=True
+    )
     if keyboard:
         login.goto("/")
         login.focus("body")
-        for _ in range(30):
-            login.keyboard.press("Tab")
-            if login.evaluate("document.activeElement && document.activeElement.getAttribute('href') || ''").startswith("/login"):
-                break
+        tab_to(login, "a[href^='/login']")
         login.keyboard.press("Enter")
         login.wait_for_url(lambda url: "/oauth/authorize" in url)
     else:
@@ -114,6 +113,25 @@ def axe_violations(page: Any) -> list[dict[str, Any]]:
 def describe(violations: list[dict[str, Any]]) -> str:
     return "\n".join(
         f"{v['id']} ({v['impact']}): {v['help']} — "
-        + "; ".join(str(n.get("target")) + " " + n.get("failureSummary", "")[:200] for n in v["nodes"][:3])
+        + "; ".join(
+            f"{n.get('target')} {n.get('failureSummary', '')[:200]}" for n in v["nodes"][:3]
+        )
         for v in violations
     )
+
+
+def tab_to(page: Any, selector: str, *, limit: int = 80) -> None:
+    """Press Tab until the focused element matches `selector` (a keyboard user's way)."""
+    for _ in range(limit):
+        page.keyboard.press("Tab")
+        if page.evaluate(
+            "s => document.activeElement && document.activeElement.matches(s)", selector
+        ):
+            return
+    raise AssertionError(f"Tab never reached {selector} on {page.url}")
+
+
+def press(page: Any, key: str = "Enter") -> None:
+    """A key that navigates (a link, a form's button): wait for the next page."""
+    with page.expect_navigation():
+        page.keyboard.press(key)

@@ -194,7 +194,8 @@ async def assign(page: PageDep, form: Form, person_id: str) -> Response:
 
 @router.post("/{person_id}/posts")
 async def post_for(page: PageDep, form: Form, person_id: str) -> Response:
-    page.require(*STAFF)
+    """Only a broker (marketplace role) with the resident's marketplace_broker consent."""
+    page.require("broker")
     kind = "offer" if field(form, "kind") == "offer" else "request"
     await page.api.json(
         page.session,
