@@ -5,11 +5,11 @@ through `wijkkracht_common.messaging.apply_once`; reads outside a transaction us
 repositories bundle per tenant, whose reads of responses by id go through the read batching
 (`batched_reads.py`) unless `batch_reads` is off.
 
-Every transaction passes a gate first (`GatedRuntime`): an `admit()` callable that runs once
-the transaction may begin and before its first write. At shutdown the gate refuses the
-transactions of consumed events that have not begun (service/intake.py), so nothing needs
-to be rolled back. The consent projection and the export contract commit through the same
-gate.
+Every transaction passes a gate first (`GatedRuntime`): an `admit()` callable that runs
+before the commit queues for its transaction and again before its first write. At shutdown
+the gate refuses the transactions of consumed events that have not begun
+(service/intake.py), so nothing needs to be rolled back. The consent projection and the
+export contract commit through the same gate.
 """
 
 from __future__ import annotations
@@ -55,12 +55,13 @@ def admit_all() -> None:
 
 
 class GatedRuntime:
-    """The service runtime, every transaction behind `admit()`. It runs once the transaction
-    may begin and before its first write: on nx-27017 that is once the database's
-    transaction lock is held, which is where concurrent handlers queue. If it raises, the
-    work is refused and nothing is rolled back. It has what `messaging.apply_once`,
-    `export.contribute` and `consent.register_consent_projection` use: `broker`, `js`,
-    `metrics`, `storage`, `commit`."""
+    """The service runtime, every transaction behind `admit()`. It runs before the commit
+    queues for its transaction and again once the transaction may begin, before its first
+    write: on nx-27017 that is once the database's transaction lock is held, which is where
+    concurrent handlers queue. If it raises, the work is refused and nothing is rolled back.
+    It has what `messaging.apply_once`, `export.contribute` and
+    `consent.register_consent_projection` use: `broker`, `js`, `metrics`, `storage`,
+    `commit`."""
 
     def __init__(self, runtime: ServiceRuntime, admit: Callable[[], None] = admit_all) -> None:
         self._runtime = runtime
@@ -87,6 +88,7 @@ class GatedRuntime:
             self._admit()
             return await work(db, session)
 
+        self._admit()
         return await self._runtime.commit(tenant, admitted, batch_events=batch_events)
 
 
