@@ -142,7 +142,7 @@ def create_broker(settings: BaseServiceSettings, metrics: ServiceMetrics) -> Nat
     return NatsBroker(
         settings.nats_url,
         middlewares=tuple(middlewares),
-        graceful_timeout=10.0,
+        graceful_timeout=settings.consumer_grace_seconds,
         max_reconnect_attempts=-1,
         logger=None,
     )

@@ -113,6 +113,10 @@ class BaseServiceSettings(BaseSettings):
     #: Keep published events in the outbox (marked sent) instead of deleting them.
     outbox_retain_sent: bool = False
     consumer_max_deliver: int = 8
+    #: How long stopping waits for messages being handled; the rest are not acknowledged and
+    #: come back to the next instance (at-least-once, applied once): a fast shutdown loses
+    #: nothing.
+    consumer_grace_seconds: float = Field(default=3.0, gt=0)
     #: Store hundreds of events of one commit as zlib-compressed batch records (outbox.py).
     #: A gain on the embedded server (~13 µs of database CPU per event); on MongoDB, where a
     #: list of small documents is cheap, it costs ~1-2 µs of service CPU per event for the
