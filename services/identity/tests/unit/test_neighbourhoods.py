@@ -57,3 +57,11 @@ def test_header_is_required() -> None:
 def test_empty_file_is_an_error() -> None:
     with pytest.raises(NeighbourhoodCsvError):
         parse_neighbourhood_csv(HEADER)
+
+
+def test_an_unreadable_csv_is_a_line_error_not_a_crash() -> None:
+    # A field over the csv module's size limit (a file that is no neighbourhood table).
+    content = "code,name,lat,lon,postcodes\n" + "x" * 200_000 + "\n"
+    with pytest.raises(NeighbourhoodCsvError) as raised:
+        parse_neighbourhood_csv(content)
+    assert raised.value.errors[0].line == 2 and "Unreadable CSV" in raised.value.errors[0].text.en

@@ -78,7 +78,17 @@ def parse_neighbourhood_csv(content: str) -> NeighbourhoodTable:
     """Parse ``code,name,lat,lon,postcodes`` CSV; raise with every line error, or return all."""
     reader = csv.reader(io.StringIO(content.lstrip("\ufeff")))
     errors: list[CsvLineError] = []
-    rows = list(reader)
+    try:
+        rows = list(reader)
+    except csv.Error as error:  # e.g. a field over the csv module's size limit: bad input
+        raise NeighbourhoodCsvError(
+            [
+                CsvLineError(
+                    reader.line_num,
+                    Text(f"Onleesbare CSV: {error}.", f"Unreadable CSV: {error}."),
+                )
+            ]
+        ) from None
     if not rows or tuple(cell.strip().lower() for cell in rows[0]) != CSV_HEADER:
         raise NeighbourhoodCsvError(
             [

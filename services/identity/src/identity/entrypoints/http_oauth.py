@@ -7,7 +7,7 @@ import time
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, RedirectResponse, Response
-from wijkkracht_common.auth import CurrentPrincipal
+from wijkkracht_common.auth import PersonPrincipal
 from wijkkracht_common.errors import Forbidden
 
 from identity.domain import login_csrf as csrf
@@ -273,7 +273,7 @@ router.add_api_route(
 )
 
 
-async def _userinfo(principal: CurrentPrincipal, ctx: Ctx) -> JSONResponse:
+async def _userinfo(principal: PersonPrincipal, ctx: Ctx) -> JSONResponse:
     claims = await oauth.userinfo(ctx, principal)
     if claims is None:
         raise Forbidden(

@@ -6,14 +6,14 @@ from typing import Any
 
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
-from wijkkracht_common.auth import CurrentPrincipal
+from wijkkracht_common.auth import MachinePrincipal
 from wijkkracht_common.errors import NotFound, TooManyRequests, Unauthorized
 from wijkkracht_common.idempotency import idempotency_key, idempotent
 from wijkkracht_common.pagination import CursorParam, LimitParam
 
 from identity.domain.consent import ConsentPurpose
 from identity.domain.roles import Role
-from identity.entrypoints.deps import Ctx, LivePrincipal, Professional, client_ip
+from identity.entrypoints.deps import Ctx, LivePerson, Professional, client_ip
 from identity.entrypoints.downloads import ZIP_RESPONSE, zip_download
 from identity.entrypoints.schemas import (
     AssistedRegistrationIn,
@@ -125,14 +125,15 @@ async def new_login_code(person_id: str, principal: Professional, ctx: Ctx) -> d
 
 
 @router.get("/me")
-async def get_me(principal: LivePrincipal, ctx: Ctx) -> dict[str, Any]:
+async def get_me(principal: LivePerson, ctx: Ctx) -> dict[str, Any]:
     person, memberships, pending = await people.me(ctx, principal)
     return person_out(person, memberships, erasure_requested_at=pending)
 
 
 @router.get("/me/token")
-async def token_claims(principal: CurrentPrincipal) -> dict[str, Any]:
-    """What the presented access token says (verification only, no database read)."""
+async def token_claims(principal: MachinePrincipal) -> dict[str, Any]:
+    """What the presented access token says (verification only, no database read). About
+    the token, not a person's data, so a machine client may check its own token too."""
     return {
         "sub": principal.subject,
         "tenant": principal.tenant,
@@ -144,7 +145,7 @@ async def token_claims(principal: CurrentPrincipal) -> dict[str, Any]:
 
 
 @router.patch("/me")
-async def patch_me(body: ProfilePatch, principal: LivePrincipal, ctx: Ctx) -> dict[str, Any]:
+async def patch_me(body: ProfilePatch, principal: LivePerson, ctx: Ctx) -> dict[str, Any]:
     changes = body.model_dump(exclude_unset=True)
     await domain_call(lambda: people.update_profile(ctx, principal, changes=changes))
     person, memberships, pending = await people.me(ctx, principal)
@@ -153,7 +154,7 @@ async def patch_me(body: ProfilePatch, principal: LivePrincipal, ctx: Ctx) -> di
 
 @router.put("/me/password", status_code=204)
 async def change_password(
-    body: PasswordChange, request: Request, principal: LivePrincipal, ctx: Ctx
+    body: PasswordChange, request: Request, principal: LivePerson, ctx: Ctx
 ) -> None:
     person, _, _ = await people.me(ctx, principal)
     try:
@@ -168,12 +169,12 @@ async def change_password(
 
 
 @router.get("/me/consents")
-async def get_consents(principal: LivePrincipal, ctx: Ctx) -> dict[str, Any]:
+async def get_consents(principal: LivePerson, ctx: Ctx) -> dict[str, Any]:
     return consents_out(await consents.ledger_of(ctx, principal))
 
 
 @router.post("/me/consents")
-async def grant_consent(body: ConsentIn, principal: LivePrincipal, ctx: Ctx) -> JSONResponse:
+async def grant_consent(body: ConsentIn, principal: LivePerson, ctx: Ctx) -> JSONResponse:
     ledger, changed = await consents.change_consent(
         ctx, principal, body.organisation, body.purpose, grant=True
     )
@@ -182,7 +183,7 @@ async def grant_consent(body: ConsentIn, principal: LivePrincipal, ctx: Ctx) -> 
 
 @router.delete("/me/consents/{organisation}/{purpose}")
 async def revoke_consent(
-    organisation: str, purpose: ConsentPurpose, principal: LivePrincipal, ctx: Ctx
+    organisation: str, purpose: ConsentPurpose, principal: LivePerson, ctx: Ctx
 ) -> dict[str, Any]:
     ledger, _ = await consents.change_consent(ctx, principal, organisation, purpose, grant=False)
     return consents_out(ledger)
@@ -190,7 +191,7 @@ async def revoke_consent(
 
 @router.get("/me/access-log")
 async def access_log(
-    principal: LivePrincipal, ctx: Ctx, limit: LimitParam = 20, cursor: CursorParam = None
+    principal: LivePerson, ctx: Ctx, limit: LimitParam = 20, cursor: CursorParam = None
 ) -> dict[str, Any]:
     """Who accessed my data, newest first, from every service (NEN 7513): who (name and
     role, e.g. "J. de Vries, sociaal werker"), for which organisation, what and why, in
@@ -207,7 +208,7 @@ def _own_archive_url(request: Request, export_id: str) -> str:
 
 
 @router.post("/me/exports", status_code=202)
-async def request_export(request: Request, principal: LivePrincipal, ctx: Ctx) -> JSONResponse:
+async def request_export(request: Request, principal: LivePerson, ctx: Ctx) -> JSONResponse:
     """Start an export of all my data (every service's part, one archive). While an export
     is running, asking again returns that one (200)."""
     job, created = await exports.request_own(ctx, principal)
@@ -216,7 +217,7 @@ async def request_export(request: Request, principal: LivePrincipal, ctx: Ctx) -
 
 
 @router.get("/me/exports")
-async def list_exports(request: Request, principal: LivePrincipal, ctx: Ctx) -> dict[str, Any]:
+async def list_exports(request: Request, principal: LivePerson, ctx: Ctx) -> dict[str, Any]:
     jobs = await exports.own_exports(ctx, principal)
     now = ctx.now()
     items = [export_out(j, now, _own_archive_url(request, j.id)) for j in jobs]
@@ -225,7 +226,7 @@ async def list_exports(request: Request, principal: LivePrincipal, ctx: Ctx) -> 
 
 @router.get("/me/exports/{export_id}")
 async def get_export(
-    export_id: str, request: Request, principal: LivePrincipal, ctx: Ctx
+    export_id: str, request: Request, principal: LivePerson, ctx: Ctx
 ) -> dict[str, Any]:
     job = await exports.own_export(ctx, principal, export_id)
     return export_out(job, ctx.now(), _own_archive_url(request, job.id))
@@ -237,7 +238,7 @@ async def get_export(
     response_class=Response,
     responses=ZIP_RESPONSE,
 )
-async def download_export(export_id: str, principal: LivePrincipal, ctx: Ctx) -> Response:
+async def download_export(export_id: str, principal: LivePerson, ctx: Ctx) -> Response:
     """The archive (application/zip): a JSON file per service, the questionnaires' FHIR
     bundle, and `samenvatting.html`. 409 while it is made, 410 once it expired."""
     job = await exports.own_export(ctx, principal, export_id)
@@ -245,13 +246,13 @@ async def download_export(export_id: str, principal: LivePrincipal, ctx: Ctx) ->
 
 
 @router.get("/me/erasure")
-async def erasure_status(principal: LivePrincipal, ctx: Ctx) -> dict[str, Any]:
+async def erasure_status(principal: LivePerson, ctx: Ctx) -> dict[str, Any]:
     """Progress of my erasure; readable until it completes (then the account is gone)."""
     status = await erasure.own_status(ctx, principal)
     return erasure_out(status, str(principal.person_id))
 
 
 @router.post("/me/erasure", status_code=202)
-async def request_erasure(principal: LivePrincipal, ctx: Ctx) -> dict[str, Any]:
+async def request_erasure(principal: LivePerson, ctx: Ctx) -> dict[str, Any]:
     at = await erasure.request_erasure(ctx, principal)
     return {"status": "erasure_pending", "erasure_requested_at": at.isoformat()}
