@@ -6,11 +6,13 @@ are public by nature. The neighbourhood import's own body limit (2 MB)."""
 from __future__ import annotations
 
 import re
+import warnings
 from collections.abc import AsyncIterator
 
 import pytest
 from identity.domain.roles import Role
 from identity.entrypoints.http_admin import NEIGHBOURHOODS_MAX_BYTES
+from openapi_spec_validator import validate
 from wijkkracht_common.auth import operation_stances
 from wijkkracht_common.testing.plugin import TwoTenants
 
@@ -173,3 +175,18 @@ async def test_a_too_large_neighbourhood_table_is_refused_before_it_is_read_whol
         f"{PREFIX}/me", json={"display_name": "x" * 1_500_000}, headers=admin
     )
     assert too_big.status_code == 413
+
+
+def test_the_openapi_document_is_valid_and_names_every_operation_once(identity: App) -> None:
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # FastAPI warns of a duplicate operation id
+        spec = identity.app.openapi()
+    validate(spec)
+    operations = [
+        (path.removeprefix(PREFIX), method.upper())
+        for path, item in spec["paths"].items()
+        for method, operation in item.items()
+        if isinstance(operation, dict)
+    ]
+    assert ("/oauth/logout", "GET") in operations and ("/oauth/logout", "POST") in operations
+    assert ("/oauth/introspect", "POST") in operations

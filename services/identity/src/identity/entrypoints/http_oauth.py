@@ -268,9 +268,9 @@ async def _end_session(request: Request, ctx: Ctx) -> Response:
     return render_logout(lang=lang, ok=True)
 
 
-router.add_api_route(
-    END_SESSION_PATH, _end_session, methods=["GET", "POST"], response_class=Response
-)
+# One route per method: each gets its own operation id in the OpenAPI document.
+for _method in ("GET", "POST"):
+    router.add_api_route(END_SESSION_PATH, _end_session, methods=[_method], response_class=Response)
 
 
 async def _userinfo(principal: PersonPrincipal, ctx: Ctx) -> JSONResponse:
@@ -283,4 +283,5 @@ async def _userinfo(principal: PersonPrincipal, ctx: Ctx) -> JSONResponse:
     return JSONResponse(claims, headers=NO_STORE)
 
 
-router.add_api_route(USERINFO_PATH, _userinfo, methods=["GET", "POST"], tags=["oauth"])
+for _method in ("GET", "POST"):
+    router.add_api_route(USERINFO_PATH, _userinfo, methods=[_method], tags=["oauth"])
