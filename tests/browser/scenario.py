@@ -5,6 +5,7 @@ welzijn-demo, and an invitation from welzijn-demo so the resident is in its case
 from __future__ import annotations
 
 import random
+import time
 from dataclasses import dataclass
 
 import httpx
@@ -83,3 +84,15 @@ def invite(portal: Portal, resident: Resident) -> None:
         timeout=30,
     )
     assert answer.status_code == 201, answer.text
+    # Consent reaches the questionnaires service as an event: wait until it shows the results.
+    deadline = time.monotonic() + 90
+    while time.monotonic() < deadline:
+        shared = httpx.get(
+            portal.api(QUESTIONNAIRES, f"/people/{resident.person_id}/responses"),
+            headers=_headers(token),
+            timeout=30,
+        )
+        if shared.status_code == 200 and shared.json()["items"]:
+            return
+        time.sleep(0.5)
+    raise AssertionError("the resident's consent never reached the questionnaires service")

@@ -8,24 +8,43 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from fastapi import FastAPI
 from openapi_spec_validator import validate
+from wijkkracht_common.auth import operation_stances
 
 ROOT = Path(__file__).resolve().parents[2]
-SERVICES = sorted(p.parent.name for p in (ROOT / "services").glob("*/src/*/main.py"))
+#: The API services (the portal is a web front end: it serves pages, not an API).
+SERVICES = sorted(
+    p.parent.name for p in (ROOT / "services").glob("*/src/*/main.py") if p.parent.name != "portal"
+)
 
 
-def document_of(service: str) -> dict[str, Any]:
+def app_of(service: str) -> FastAPI:
     main = importlib.import_module(f"{service}.main")
     settings_cls = importlib.import_module(f"{service}.settings").Settings
     settings = settings_cls(env="dev", demo_seed=False)  # dev: demo secrets allowed
-    app = main.create_app(settings)
+    app: FastAPI = main.create_app(settings)
+    return app
+
+
+@pytest.fixture(scope="module", params=SERVICES)
+def app(request: pytest.FixtureRequest) -> FastAPI:
+    return app_of(request.param)
+
+
+@pytest.fixture(scope="module")
+def document(app: FastAPI) -> dict[str, Any]:
     document: dict[str, Any] = app.openapi()
     return document
 
 
-@pytest.fixture(scope="module", params=SERVICES)
-def document(request: pytest.FixtureRequest) -> dict[str, Any]:
-    return document_of(request.param)
+def test_every_operation_declares_who_may_call_it(app: FastAPI) -> None:
+    """A person, a machine client too, or anyone: never left to chance (issue 16); each
+    service's own tests call its person-only operations with a machine token."""
+    undeclared = [
+        f"{s.method} {s.path}" for s in operation_stances(app) if s.stance == "undeclared"
+    ]
+    assert undeclared == []
 
 
 def test_the_document_is_valid_openapi(document: dict[str, Any]) -> None:

@@ -37,9 +37,11 @@ benchmarks, persona tables):
 What it guarantees (tested adversarially with hypothesis in
 `tests/unit/test_disclosure_over_time.py`): for a person in a row below k, every published
 output of the same query is identical whatever the outcome of their follow-up (improved,
-same or worse), and identical to the output before it while the row keeps its members, so an
-attacker who queries before and after cannot tell the outcome better than chance. No
-published row shows a zero beside a suppressed cell. What it does not guarantee: a person in
+same or worse), so an attacker who queries before and after cannot tell the outcome better
+than chance. When the follow-up adds the person to no new period (the baseline's month), the
+outputs are identical to those before it; a follow-up in a later month shows, in that
+month's population and in the reports linked to it, that a follow-up happened, never its
+outcome. No published row shows a zero beside a suppressed cell. What it does not guarantee: a person in
 a published row (k or more people) whose follow-up the attacker knows about moves that row's
 figures by one before rounding; rounding hides it unless a figure crosses a boundary, and
 means of published rows (shown only over k or more people) move with it.

@@ -16,8 +16,8 @@ The same check guards the hidden counts behind means.
 Over time (`disclosure.py`, the method): a row with fewer than k residents measured is
 suppressed whole, and while any row is, the totals of the outcome columns are not published
 (a follow-up in the hidden row would move them); a zero beside a suppressed cell is hidden;
-published counts are rounded to the tenant's base. So the same report asked before and after
-the follow-up of a person in a row below k is the same report, whatever the outcome.
+published counts are rounded to the tenant's base. So what the same report shows after the
+follow-up of a person in a row below k does not depend on the follow-up's outcome.
 """
 
 from __future__ import annotations

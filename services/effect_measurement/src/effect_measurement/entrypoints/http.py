@@ -38,7 +38,7 @@ from effect_measurement.presentation.svg import (
 )
 from effect_measurement.presentation.trajectories import goal_view, merged, trajectory_view
 from effect_measurement.service import privacy, reports, trajectories
-from effect_measurement.service.access import REPORT_ROLES
+from effect_measurement.service.access import RECORDER_ROLES, REPORT_ROLES
 from effect_measurement.service.interventions import record_intervention_by
 
 SVG = "image/svg+xml"
@@ -46,7 +46,7 @@ router = APIRouter()
 Reporter = Annotated[Principal, Depends(require_roles(*REPORT_ROLES))]
 Professional = Annotated[Principal, Depends(require_roles("professional"))]
 TenantAdmin = Annotated[Principal, Depends(require_roles("tenant_admin"))]
-Recorder = Annotated[Principal, Depends(require_roles("professional", "org_admin"))]
+Recorder = Annotated[Principal, Depends(require_roles(*RECORDER_ROLES))]
 
 
 def runtime_of(request: Request) -> ServiceRuntime:

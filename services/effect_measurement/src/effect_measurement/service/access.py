@@ -55,12 +55,6 @@ def require_org_admin(principal: Principal, organisation: str) -> None:
         raise Forbidden(NO_ACCESS)
 
 
-def require_member(principal: Principal, organisation: str | None) -> None:
-    """Facts recorded for an organisation come from one of its members."""
-    if organisation is not None and organisation not in principal.orgs:
-        raise Forbidden(NO_ACCESS)
-
-
 #: Who may record an intervention about a resident, for one of their organisations.
 RECORDER_ROLES = ("professional", "org_admin")
 PERSON_NOT_FOUND = "Inwoner niet gevonden. / Resident not found."

@@ -16,7 +16,7 @@ from fastapi import APIRouter
 from fastapi.responses import Response
 
 from portal import instruments
-from portal.api import ApiError
+from portal.api import ApiError, Service
 from portal.pages.results import SVG_HEADERS, dimension_titles
 from portal.pages.selftest import _cache
 from portal.web import Form, Page, PageDep, field
@@ -24,6 +24,7 @@ from portal.web import Form, Page, PageDep, field
 router = APIRouter(prefix="/caseload")
 STAFF = ("professional",)
 CANDIDATES = 40
+MAX_PAGES = 20
 _ID = re.compile(r"^[A-Za-z0-9_.:-]{1,100}$")
 
 
@@ -50,19 +51,36 @@ async def _shared_responses(page: Page, person_id: str) -> list[dict[str, Any]]:
     return sorted(items, key=lambda r: str(r.get("submitted_at")), reverse=True)
 
 
+async def _every_page(
+    page: Page, service: Service, path: str, **params: str
+) -> list[dict[str, Any]]:
+    """A list's items over its pages (oldest first), up to MAX_PAGES."""
+    items: list[dict[str, Any]] = []
+    cursor: str | None = None
+    for _ in range(MAX_PAGES):
+        found = await page.api.get(page.session, service, path, limit=100, cursor=cursor, **params)
+        items.extend(found.get("items", []))
+        cursor = found.get("next_cursor")
+        if not cursor:
+            break
+    return items
+
+
 @router.get("")
 async def caseload(page: PageDep) -> Response:
     organisation = _organisation(page)
     invitations, assignments = await asyncio.gather(
-        page.api.get(
-            page.session, "questionnaires", "/invitations", organisation=organisation, limit=100
-        ),
-        page.api.get(
-            page.session, "learning_paths", f"/organisations/{organisation}/assignments", limit=100
-        ),
+        _every_page(page, "questionnaires", "/invitations", organisation=organisation),
+        _every_page(page, "learning_paths", f"/organisations/{organisation}/assignments"),
     )
     people: list[str] = []
-    for item in [*assignments.get("items", []), *invitations.get("items", [])]:
+    # Newest first: the residents the organisation works with now.
+    recent = sorted(
+        [*assignments, *invitations],
+        key=lambda item: str(item.get("created_at") or item.get("assigned_at") or ""),
+        reverse=True,
+    )
+    for item in recent:
         person = item.get("person_id")
         if person and person not in people:
             people.append(str(person))
