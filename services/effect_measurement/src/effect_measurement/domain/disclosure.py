@@ -41,10 +41,12 @@ same or worse), so an attacker who queries before and after cannot tell the outc
 than chance. When the follow-up adds the person to no new period (the baseline's month), the
 outputs are identical to those before it; a follow-up in a later month shows, in that
 month's population and in the reports linked to it, that a follow-up happened, never its
-outcome. No published row shows a zero beside a suppressed cell. What it does not guarantee: a person in
-a published row (k or more people) whose follow-up the attacker knows about moves that row's
-figures by one before rounding; rounding hides it unless a figure crosses a boundary, and
-means of published rows (shown only over k or more people) move with it.
+outcome. No published row shows a zero beside a suppressed cell.
+
+What it does not guarantee: a person in a published row (k or more people) whose follow-up
+the attacker knows about moves that row's figures by one before rounding; rounding hides it
+unless a figure crosses a boundary, and means of published rows (shown only over k or more
+people) move with it.
 """
 
 from __future__ import annotations
