@@ -7,7 +7,6 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-
 from portal.accessibility import PAGES
 
 from .conftest import Portal
