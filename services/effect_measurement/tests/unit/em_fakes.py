@@ -227,6 +227,9 @@ class FakeConsents(_Part):
 
 
 class FakeErasedPersons(_Part):
+    async def exist(self) -> bool:
+        return bool(self.state.erased)
+
     async def among(self, persons: Sequence[str]) -> set[str]:
         return {p for p in persons if p in self.state.erased}
 

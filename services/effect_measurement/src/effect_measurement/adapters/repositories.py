@@ -300,6 +300,12 @@ class MotorConsents(_Repository):
 class MotorErasedPersons(_Repository):
     __slots__ = ()
 
+    async def exist(self) -> bool:
+        found = await self.db[erasure.ERASED_PERSONS].find_one(
+            {}, projection={"_id": 1}, session=self.session
+        )
+        return found is not None
+
     async def among(self, persons: Sequence[str]) -> set[str]:
         if not persons:
             return set()

@@ -30,7 +30,7 @@ from effect_measurement.domain.persona import persona_fold
 from effect_measurement.domain.profiles import Profile
 from effect_measurement.domain.trajectories import StoredMeasurement, snapshot, trajectory_id
 from effect_measurement.service.history_cache import HistoryCache
-from effect_measurement.service.ports import Db, IngestionWrites, RepositoryFactory
+from effect_measurement.service.ports import Db, IngestionWrites, Repositories, RepositoryFactory
 
 #: A person's stored measurements, decoded once when read from the database (not again for
 #: every batch that finds them in the cache). Everything a plan needs of a stored measurement
@@ -113,11 +113,8 @@ async def make_plan(
     if cache is not None:
         cached, unknown = cache.split(unknown)
         history_docs.extend(cached)
-    # Responses of an erased person (in flight when they were erased) are dropped. Only
-    # persons read from the database are looked up: one known from a previous plan or the
-    # cache was not erased then, and an erasure since advanced the epoch, voiding both.
-    erased = await repos.erased.among(unknown)
     history_docs.extend(await repos.measurements.of_persons(unknown))
+    erased = await _erased(repos, unknown, history_docs)
     existing = {stored.measurement.response_id for stored in history_docs}
     if anonymous:
         # A person's responses are in their history; only anonymous ones need a look-up.
@@ -170,6 +167,21 @@ async def make_plan(
         if stored.measurement.person_id:
             plan.after[stored.measurement.person_id].append(stored)
     return plan
+
+
+async def _erased(repos: Repositories, unknown: Sequence[str], history_docs: Entries) -> set[str]:
+    """The batch's persons erased here: their responses (in flight when they were erased)
+    are dropped. Only persons read from the database are looked up (one known from a previous
+    plan or the cache was not erased then, and an erasure since advanced the epoch, voiding
+    both), and of those only the ones with no stored measurement (erasure deleted an erased
+    person's, and none is stored since), and only when the tenant erased anyone at all."""
+    if not unknown:
+        return set()
+    measured = {stored.measurement.person_id for stored in history_docs}
+    without_history = [person for person in unknown if person not in measured]
+    if not without_history or not await repos.erased.exist():
+        return set()
+    return await repos.erased.among(without_history)
 
 
 def _measurements(

@@ -125,6 +125,9 @@ class Consents(Protocol):
 class ErasedPersons(Protocol):
     """One-way tombstones of the persons erased here (`wijkkracht_common.erasure`)."""
 
+    async def exist(self) -> bool:
+        """Whether the tenant erased anyone at all (one cheap read)."""
+
     async def among(self, persons: Sequence[str]) -> set[str]:
         """Which of these persons were erased (one read for a whole batch)."""
 
