@@ -15,6 +15,7 @@ import sys
 import time
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -122,14 +123,9 @@ def _wait_ready(url: str, process: subprocess.Popen[bytes], log: Path) -> None:
     raise AssertionError("portal not ready:\n" + log.read_text(errors="replace")[-3000:])
 
 
-@pytest.fixture(scope="session")
-def portal(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Portal]:
-    missing = _browser_missing()
-    if missing:
-        message = f"!!! BROWSER TIER SKIPPED: {missing}"
-        print(f"\n{message}\n", file=sys.stderr)
-        pytest.skip(message)
-    data = tmp_path_factory.mktemp("platform")
+@contextmanager
+def running_portal(data: Path) -> Iterator[Portal]:
+    """The platform (the `make run` launcher) and the portal on free ports, until closed."""
     with E2E.launch(data) as platform:
         nats, mongo = _line_value(platform.output, "NATS"), _line_value(platform.output, "Database")
         port = free_port()
@@ -192,6 +188,17 @@ def portal(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Portal]:
                 process.wait(timeout=10)
             except subprocess.TimeoutExpired:
                 process.kill()
+
+
+@pytest.fixture(scope="session")
+def portal(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Portal]:
+    missing = _browser_missing()
+    if missing:
+        message = f"!!! BROWSER TIER SKIPPED: {missing}"
+        print(f"\n{message}\n", file=sys.stderr)
+        pytest.skip(message)
+    with running_portal(tmp_path_factory.mktemp("platform")) as running:
+        yield running
 
 
 @pytest.fixture(scope="session")

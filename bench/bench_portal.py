@@ -1,0 +1,138 @@
+"""Portal: HTML pages' time to first byte with 20 concurrent signed-in users (p50/p95), the
+part spent waiting for the services' APIs reported separately (the portal's Server-Timing
+`api` figure), and the gzipped JavaScript each page loads (budget 50 KB).
+
+Starts the platform and the portal like the browser tests (tests/browser/conftest.py).
+Prints figures; asserts nothing."""
+
+from __future__ import annotations
+
+import asyncio
+import gzip
+import re
+import sys
+import tempfile
+import time
+from pathlib import Path
+from urllib.parse import urljoin
+
+import httpx
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
+
+from _stack import percentile, row  # noqa: E402
+
+from tests.browser.conftest import E2E, PASSWORD, running_portal  # noqa: E402
+from tests.browser.scenario import resident_with_results  # noqa: E402
+
+USERS, ROUNDS = 20, 10
+COOKIE = "__Host-wk-portal"
+
+
+def sign_in(portal_url: str, email: str) -> str:
+    """The portal's session cookie after the login form, filled in like the e2e tests do."""
+    with httpx.Client(timeout=30) as client:
+        start = client.get(f"{portal_url}/login")
+        session = start.cookies.get(COOKIE) or ""
+        page = client.get(start.headers["location"])
+        form = E2E._LoginForm()
+        form.feed(page.text)
+        data = {f["name"]: f.get("value", "") for f in form.inputs if f.get("type") == "hidden"}
+        data.update({"email": email, "password": PASSWORD})
+        posted = client.post(urljoin(str(page.url), form.action or ""), data=data)
+        done = client.get(posted.headers["location"], headers={"cookie": f"{COOKIE}={session}"})
+        cookie = done.headers["set-cookie"].split(";")[0].split("=", 1)[1]
+        return cookie
+
+
+async def user(
+    portal_url: str, cookie: str, paths: list[str], out: list[tuple[str, float, float]]
+) -> None:
+    async with httpx.AsyncClient(timeout=30, headers={"cookie": f"{COOKIE}={cookie}"}) as client:
+        for _ in range(ROUNDS):
+            for path in paths:
+                started = time.perf_counter()
+                async with client.stream("GET", portal_url + path) as answer:
+                    first_byte = time.perf_counter() - started
+                    await answer.aread()
+                timing = re.search(r"api;dur=([\d.]+)", answer.headers.get("server-timing", ""))
+                api = float(timing.group(1)) / 1000 if timing else 0.0
+                out.append((re.sub(r"/[0-9a-f-]{20,}", "/{id}", path), first_byte, api))
+
+
+def javascript_per_page(portal_url: str, cookie: str, paths: list[str]) -> None:
+    with httpx.Client(timeout=30, headers={"cookie": f"{COOKIE}={cookie}"}) as client:
+        for path in paths[:3]:
+            html = client.get(portal_url + path).text
+            scripts = re.findall(r'<script src="([^"]+)"', html)
+            total = sum(len(gzip.compress(client.get(portal_url + s).content)) for s in scripts)
+            row(f"gzipped JavaScript on {path[:30]}", f"{total / 1024:.1f} KB", "≤ 50 KB")
+
+
+def main() -> None:
+    with (
+        tempfile.TemporaryDirectory(prefix="wk-bench-portal-") as tmp,
+        running_portal(Path(tmp)) as portal,
+    ):
+        residents = [resident_with_results(portal, f"Bench {i}") for i in range(USERS)]
+        cookies = [sign_in(portal.url, r.email) for r in residents]
+        samples: list[tuple[str, float, float]] = []
+
+        async def everyone() -> None:
+            await asyncio.gather(
+                *(
+                    user(
+                        portal.url,
+                        cookie,
+                        [
+                            "/",
+                            "/self-assessment",
+                            f"/self-assessment/{r.in_progress}/q/0",
+                            "/results",
+                            f"/results/{r.submitted[-1]}",
+                            "/my-data",
+                        ],
+                        samples,
+                    )
+                    for r, cookie in zip(residents, cookies, strict=True)
+                )
+            )
+
+        started = time.perf_counter()
+        asyncio.run(everyone())
+        elapsed = time.perf_counter() - started
+        ttfb = [s[1] for s in samples]
+        own = [max(0.0, s[1] - s[2]) for s in samples]
+        api = [s[2] for s in samples]
+        print(
+            f"\nportal: {len(samples)} pages, {USERS} concurrent users, "
+            f"{len(samples) / elapsed:.0f} pages/s"
+        )
+        row(
+            "TTFB p50 / p95",
+            f"{percentile(ttfb, 50) * 1000:.0f} / {percentile(ttfb, 95) * 1000:.0f} ms",
+            "p95 < 200 ms",
+        )
+        row(
+            "  of which in the services' APIs p50 / p95",
+            f"{percentile(api, 50) * 1000:.0f} / {percentile(api, 95) * 1000:.0f} ms",
+        )
+        row(
+            "  the portal's own p50 / p95",
+            f"{percentile(own, 50) * 1000:.0f} / {percentile(own, 95) * 1000:.0f} ms",
+        )
+        for page in sorted({s[0] for s in samples}):
+            values = [s[1] for s in samples if s[0] == page]
+            apis = [s[2] for s in samples if s[0] == page]
+            row(
+                f"  {page} p95",
+                f"{percentile(values, 95) * 1000:.0f} ms "
+                f"(API {percentile(apis, 95) * 1000:.0f} ms)",
+            )
+        javascript_per_page(portal.url, cookies[0], ["/", "/results", "/my-data"])
+
+
+if __name__ == "__main__":
+    main()
