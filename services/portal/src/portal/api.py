@@ -21,8 +21,9 @@ Service = Literal[
     "identity", "questionnaires", "learning_paths", "marketplace", "social_map", "effects"
 ]
 
-#: seconds spent in API calls during the current request
-api_seconds: ContextVar[float] = ContextVar("api_seconds", default=0.0)
+#: seconds spent in API calls during the current request: a mutable cell, so calls made in
+#: tasks of `asyncio.gather` (which copy the context) add to the request's own total
+api_seconds: ContextVar[list[float]] = ContextVar("api_seconds")
 #: refresh the access token this long before it expires
 REFRESH_MARGIN_SECONDS = 30.0
 
@@ -95,7 +96,9 @@ class Api:
                     headers={"Authorization": f"Bearer {token}", **(headers or {})},
                 )
             finally:
-                api_seconds.set(api_seconds.get() + time.perf_counter() - started)
+                cell = api_seconds.get(None)
+                if cell is not None:
+                    cell[0] += time.perf_counter() - started
             if answer.status_code != 401:
                 return answer
         session.tokens, session.user = None, None

@@ -65,7 +65,8 @@ class SecurityHeaders:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        token = api_seconds.set(0.0)
+        spent = [0.0]
+        token = api_seconds.set(spent)
         state: MutableMapping[str, Any] = scope.setdefault("state", {})
         static = scope["path"].startswith("/static/")
 
@@ -85,7 +86,7 @@ class SecurityHeaders:
                     )
                 for extra in state.get("extra_cookies", ()):
                     headers.append("set-cookie", extra)
-                headers.append("server-timing", f"api;dur={api_seconds.get() * 1000:.1f}")
+                headers.append("server-timing", f"api;dur={spent[0] * 1000:.1f}")
             await send(message)
 
         try:
