@@ -167,7 +167,8 @@ def test_prod_ingress_serves_every_prefix_over_tls(build: Build) -> None:
             port_names = {p["name"] for p in services[backend["name"]]["spec"]["ports"]}
             assert backend["port"]["name"] in port_names
             routed[path["path"]] = backend["name"]
-    assert routed == {prefix: slug for slug, prefix in SERVICES.values()}
+    # Every API under its prefix; the reference portal's pages at the root.
+    assert routed == {**{prefix: slug for slug, prefix in SERVICES.values()}, "/": "portal"}
     origin = config_data(docs, "wijkkracht-config")["PUBLIC_ORIGIN"]
     assert origin.startswith("https://") and urlsplit(origin).hostname in tls_hosts
 
