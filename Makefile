@@ -18,6 +18,9 @@ $(STAMP): $(PYPROJECTS) constraints.txt requirements-dev.txt
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -c constraints.txt -r requirements-dev.txt \
 		-e "libs/common[embedded,test]" $(addprefix -e ,$(filter-out libs/common,$(PACKAGES)))
+	@# The portal's browser tier (tests/browser): Playwright + axe-core; Chromium comes from apt.
+	@test ! -f services/portal/pyproject.toml || $(BIN)/python -m pip install --quiet \
+		-c constraints.txt -e "services/portal[browser]"
 	@touch $(STAMP)
 
 install: $(STAMP) ## Create .venv and install every package (editable) with pinned versions
@@ -26,6 +29,7 @@ run: $(STAMP) ## Start NATS, the database and every service; seed the demo tenan
 	$(BIN)/python scripts/devstack.py run
 
 test: $(STAMP) ## Run the whole test suite on the embedded NATS + database
+	@bash scripts/ensure_chromium.sh
 	$(BIN)/python -m pytest
 
 test-unit: $(STAMP) ## Only the unit tests (no I/O)
