@@ -35,11 +35,12 @@ from swagger_ui_bundle import swagger_ui_path
 from wijkkracht_common import openapi_doc
 from wijkkracht_common.auth import JwksCache, TokenVerifier, http_jwks_fetcher
 from wijkkracht_common.errors import install_problem_handlers, problem_response, too_large
-from wijkkracht_common.observability import ServiceMetrics
+from wijkkracht_common.observability import ServiceMetrics, get_logger
 from wijkkracht_common.settings import BaseServiceSettings
 from wijkkracht_common.tenancy import set_correlation_id, set_tenant
 
 ReadinessCheck = Callable[[], Awaitable[bool]]
+_request_log = get_logger("wijkkracht.request")
 Lifespan = Callable[[FastAPI], AbstractAsyncContextManager[None]]
 
 
@@ -85,10 +86,19 @@ class RequestContextMiddleware:
             path = getattr(scope.get("route"), "path", "unmatched")
             method = scope.get("method", "")
             service = self.metrics.service_name
+            elapsed = time.perf_counter() - start
             self.metrics.http_requests.labels(service, method, path, str(status)).inc()
-            self.metrics.http_latency.labels(service, method, path).observe(
-                time.perf_counter() - start
-            )
+            self.metrics.http_latency.labels(service, method, path).observe(elapsed)
+            if not _is_probe(scope):
+                # One line per request: the route's template, never the path's values, the
+                # query or the body (they may name a person).
+                _request_log.info(
+                    "request",
+                    method=method,
+                    route=path,
+                    status=status,
+                    duration_ms=round(elapsed * 1000, 1),
+                )
 
 
 class TooLargeAsProblem:
