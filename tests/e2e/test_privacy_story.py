@@ -49,7 +49,7 @@ def story() -> dict[str, Any]:
     return {}
 
 
-def eventually(probe: Callable[[], T | None], what: str, timeout: float = 60.0) -> T:
+def eventually(probe: Callable[[], T | None], what: str, timeout: float = 120.0) -> T:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         result = probe()

@@ -27,7 +27,7 @@ def platform(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Platform]:
         yield running
 
 
-def eventually(probe: Callable[[], T | None], what: str, timeout: float = 45.0) -> T:
+def eventually(probe: Callable[[], T | None], what: str, timeout: float = 120.0) -> T:
     """Events travel asynchronously between services: poll until `probe` has a result."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:

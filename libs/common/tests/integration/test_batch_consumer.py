@@ -30,7 +30,7 @@ class Batched(EventData):
     n: int
 
 
-async def wait_for(predicate: Any, timeout: float = 20.0) -> Any:
+async def wait_for(predicate: Any, timeout: float = 60.0) -> Any:
     deadline = asyncio.get_running_loop().time() + timeout
     while asyncio.get_running_loop().time() < deadline:
         value = await predicate()

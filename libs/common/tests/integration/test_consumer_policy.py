@@ -33,7 +33,7 @@ class Counted(EventData):
     n: int
 
 
-async def wait_for(predicate: Any, timeout: float = 10.0) -> None:
+async def wait_for(predicate: Any, timeout: float = 60.0) -> None:
     deadline = asyncio.get_running_loop().time() + timeout
     while asyncio.get_running_loop().time() < deadline:
         if await predicate():

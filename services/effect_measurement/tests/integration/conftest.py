@@ -116,7 +116,7 @@ def event(data: EventData, tenant: str, subject: str = "x") -> Envelope[Any]:
     return new_event(data, tenant=tenant, subject=subject)
 
 
-async def wait_for(predicate: Callable[[], Awaitable[Any]], timeout: float = 40.0) -> Any:
+async def wait_for(predicate: Callable[[], Awaitable[Any]], timeout: float = 60.0) -> Any:
     deadline = asyncio.get_running_loop().time() + timeout
     while True:
         value = await predicate()

@@ -56,7 +56,7 @@ async def publish(
     return envelope.id
 
 
-async def eventually(check: Callable[[], Awaitable[Any]], timeout: float = 15.0) -> Any:
+async def eventually(check: Callable[[], Awaitable[Any]], timeout: float = 60.0) -> Any:
     """Poll until `check()` returns something truthy (bounded; never a timing assertion)."""
     loop = asyncio.get_running_loop()
     deadline = loop.time() + timeout

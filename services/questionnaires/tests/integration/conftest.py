@@ -195,7 +195,7 @@ class Harness:
         return await eventually(ready, timeout)
 
 
-async def eventually(check: Callable[[], Awaitable[Any]], timeout: float = 15.0) -> Any:
+async def eventually(check: Callable[[], Awaitable[Any]], timeout: float = 60.0) -> Any:
     """Poll until `check()` returns something truthy (no duration is asserted)."""
     deadline = asyncio.get_running_loop().time() + timeout
     while True:

@@ -49,7 +49,7 @@ def entry(**overrides: Any) -> dict[str, Any]:
     return {**WALK, **overrides}
 
 
-async def eventually(check: Callable[[], Awaitable[bool]], timeout: float = 15.0) -> None:
+async def eventually(check: Callable[[], Awaitable[bool]], timeout: float = 60.0) -> None:
     """Wait for an asynchronous effect (event consumption, mail delivery)."""
     loop = asyncio.get_running_loop()
     deadline = loop.time() + timeout
