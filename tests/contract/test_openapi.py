@@ -7,10 +7,13 @@ import importlib
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from fastapi import FastAPI
 from openapi_spec_validator import validate
 from wijkkracht_common.auth import operation_stances
+from wijkkracht_common.testing.issuer import TestIssuer
+from wijkkracht_common.testing.plugin import TEST_ISSUER_URL
 
 ROOT = Path(__file__).resolve().parents[2]
 #: The API services (the portal is a web front end: it serves pages, not an API).
@@ -19,11 +22,15 @@ SERVICES = sorted(
 )
 
 
+ISSUER = TestIssuer(TEST_ISSUER_URL)
+
+
 def app_of(service: str) -> FastAPI:
     main = importlib.import_module(f"{service}.main")
     settings_cls = importlib.import_module(f"{service}.settings").Settings
-    settings = settings_cls(env="dev", demo_seed=False)  # dev: demo secrets allowed
-    app: FastAPI = main.create_app(settings)
+    # dev: demo secrets allowed; tokens of the test issuer
+    settings = settings_cls(env="dev", demo_seed=False, issuer=TEST_ISSUER_URL)
+    app: FastAPI = main.create_app(settings, verifier=ISSUER.verifier(settings))
     return app
 
 
@@ -83,3 +90,16 @@ def test_operation_ids_are_unique(document: dict[str, Any]) -> None:
         if isinstance(op, dict) and "operationId" in op
     ]
     assert len(ids) == len(set(ids))
+
+
+async def test_person_only_operations_refuse_a_machine_token(app: FastAPI) -> None:
+    """The stance holds before anything else runs (path values and bodies do not matter)."""
+    machine = ISSUER.headers(sub="client:partner", tenant="demo", client_id="partner")
+    transport = httpx.ASGITransport(app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
+        for operation in operation_stances(app):
+            if operation.stance != "person":
+                continue
+            path = operation.path.replace("{", "").replace("}", "")
+            answer = await client.request(operation.method, path, headers=machine)
+            assert answer.status_code == 403, (operation, answer.text[:200])

@@ -8,10 +8,10 @@ import json
 from enum import Enum
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from pydantic import BaseModel, Field
-from wijkkracht_common.auth import CurrentPrincipal
+from wijkkracht_common.auth import CurrentPrincipal, require_person
 from wijkkracht_common.errors import InvalidInput, field_error
 from wijkkracht_common.idempotency import idempotency_key, idempotent
 from wijkkracht_common.pagination import CursorParam, LimitParam
@@ -24,7 +24,8 @@ from learning_paths.presentation.pages import page
 from learning_paths.service import content as content_service
 from learning_paths.service import packages, problems
 
-router = APIRouter(tags=["content"])
+# Everything here is a person's own learning or staff work: machine tokens get 403.
+router = APIRouter(tags=["content"], dependencies=[Depends(require_person)])
 
 MAX_SOURCE_BYTES = 4 * 1024 * 1024
 

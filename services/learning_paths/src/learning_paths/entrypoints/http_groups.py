@@ -5,10 +5,10 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
-from wijkkracht_common.auth import CurrentPrincipal
+from wijkkracht_common.auth import CurrentPrincipal, require_person
 from wijkkracht_common.idempotency import idempotency_key, idempotent
 
 from learning_paths.domain.cohorts import MAX_MEMBERS, ScheduledStep
@@ -16,7 +16,8 @@ from learning_paths.entrypoints.deps import Ctx
 from learning_paths.entrypoints.views import cohort_view, enrolment_view
 from learning_paths.service import cohorts, usage
 
-router = APIRouter(tags=["groups and figures"])
+# Everything here is a person's own learning or staff work: machine tokens get 403.
+router = APIRouter(tags=["groups and figures"], dependencies=[Depends(require_person)])
 
 
 class CohortIn(BaseModel):

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from pydantic import BaseModel, Field
-from wijkkracht_common.auth import CurrentPrincipal
+from wijkkracht_common.auth import CurrentPrincipal, require_person
 from wijkkracht_common.idempotency import idempotency_key, idempotent
 from wijkkracht_common.pagination import CursorParam, LimitParam
 
@@ -25,7 +25,8 @@ from learning_paths.entrypoints.views import (
 from learning_paths.presentation.pages import page
 from learning_paths.service import enrolments, placement, problems, reminders
 
-router = APIRouter(tags=["learning"])
+# Everything here is a person's own learning or staff work: machine tokens get 403.
+router = APIRouter(tags=["learning"], dependencies=[Depends(require_person)])
 
 PC4 = Annotated[str | None, Query(pattern=r"^[1-9][0-9]{3}$", description="for local offers")]
 

@@ -5,16 +5,17 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Depends
 from pydantic import BaseModel, Field
-from wijkkracht_common.auth import CurrentPrincipal
+from wijkkracht_common.auth import CurrentPrincipal, require_person
 
 from learning_paths.domain.placement import PlacementRule
 from learning_paths.entrypoints.deps import Ctx
 from learning_paths.entrypoints.views import rule_view
 from learning_paths.service import placement
 
-router = APIRouter(tags=["placement"])
+# Everything here is a person's own learning or staff work: machine tokens get 403.
+router = APIRouter(tags=["placement"], dependencies=[Depends(require_person)])
 
 
 class RulesIn(BaseModel):

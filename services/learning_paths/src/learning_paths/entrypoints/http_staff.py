@@ -6,10 +6,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
-from wijkkracht_common.auth import CurrentPrincipal
+from wijkkracht_common.auth import CurrentPrincipal, require_person
 from wijkkracht_common.idempotency import idempotency_key, idempotent
 from wijkkracht_common.pagination import CursorParam, LimitParam, decode_cursor, encode_cursor
 
@@ -25,7 +25,12 @@ from learning_paths.entrypoints.views import (
 )
 from learning_paths.service import enrolments, placement, progress
 
-router = APIRouter(prefix="/organisations/{organisation}", tags=["professionals"])
+# Everything here is a person's own learning or staff work: machine tokens get 403.
+router = APIRouter(
+    prefix="/organisations/{organisation}",
+    tags=["professionals"],
+    dependencies=[Depends(require_person)],
+)
 
 
 class AssignmentIn(BaseModel):
