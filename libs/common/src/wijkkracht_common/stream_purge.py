@@ -6,7 +6,10 @@ service confirmed an erasure, identity calls `purge_person`: it reads the tenant
 every stream and deletes each one that names the person. A message is deleted only once every
 durable consumer that would receive it has acknowledged it (its ack floor is past it), so no
 service misses an event it still has to apply; such messages are counted as deferred and the
-caller tries again later. `find_person` is the read-only half, for `wk privacy verify-erasure`.
+caller tries again later; a consumer that is not running (no pull request waiting, nothing
+delivered for `STALE_CONSUMER_SECONDS`) does not hold a purge back: every service answered the
+erasure already and drops later events about the person. `find_person` is the read-only
+half, for `wk privacy verify-erasure`.
 """
 
 from __future__ import annotations
@@ -15,6 +18,8 @@ import asyncio
 import contextlib
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
 
 from nats.aio.msg import Msg
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
@@ -102,11 +107,30 @@ async def find_person(js: JetStreamContext, tenant: str, person_id: str) -> list
     return found
 
 
+#: A durable consumer that has neither a pull request waiting nor delivered anything for this
+#: long is not running (a retired service, a stopped test): it does not hold back a purge.
+STALE_CONSUMER_SECONDS = 60.0
+
+
+def _is_live(info: Any, now: datetime) -> bool:
+    if info.num_waiting:
+        return True
+    last = getattr(info.delivered, "last_active", None) if info.delivered else None
+    if isinstance(last, str):
+        last = datetime.fromisoformat(last.replace("Z", "+00:00"))
+    if not isinstance(last, datetime):
+        return False
+    last = last if last.tzinfo else last.replace(tzinfo=UTC)
+    return (now - last).total_seconds() < STALE_CONSUMER_SECONDS
+
+
 async def _ack_floors(js: JetStreamContext, stream: str) -> list[tuple[str, int]]:
-    """(filter subject, acknowledged-up-to sequence) of each durable consumer of the stream."""
+    """(filter subject, acknowledged-up-to sequence) of each running durable consumer of the
+    stream (see `STALE_CONSUMER_SECONDS`)."""
     floors: list[tuple[str, int]] = []
+    now = datetime.now(UTC)
     for info in await js.consumers_info(stream):
-        if not info.config.durable_name:
+        if not info.config.durable_name or not _is_live(info, now):
             continue
         floor = int(info.ack_floor.stream_seq if info.ack_floor else 0)
         patterns = [info.config.filter_subject] if info.config.filter_subject else []

@@ -55,11 +55,12 @@ async def test_purge_deletes_what_every_consumer_acknowledged_and_defers_the_res
     await _publish_about(js, tenant, other, 1)
     try:
         assert len(await find_person(js, tenant, person)) == 3
-        first = await purge_person(js, tenant, person)  # the consumer has acked nothing yet
+        sub = await js.pull_subscribe_bind(durable, stream="IDENTITY")
+        delivered = await sub.fetch(4, timeout=5)  # a running consumer, nothing acked yet
+        first = await purge_person(js, tenant, person)
         assert (first.deleted, first.deferred) == (0, 3)
 
-        sub = await js.pull_subscribe_bind(durable, stream="IDENTITY")
-        for msg in await sub.fetch(4, timeout=5):
+        for msg in delivered:
             await msg.ack_sync()
         second = await purge_person(js, tenant, person)
         assert (second.deleted, second.deferred) == (3, 0)
@@ -89,3 +90,26 @@ async def test_the_scanner_finds_a_person_in_documents_and_compressed_outbox_rec
     }
     await storage.drop_tenant(tenant)
     assert await scan_databases(mongo_url, tenant, person) == []
+
+
+async def test_a_consumer_that_is_not_running_does_not_hold_a_purge_back(
+    js: JetStreamContext,
+) -> None:
+    tenant = f"pg-{uuid.uuid4().hex[:6]}"
+    person = str(uuid.uuid4())
+    durable = f"purgestale_{uuid.uuid4().hex[:6]}"
+    await js.add_consumer(
+        "IDENTITY",
+        ConsumerConfig(
+            durable_name=durable,
+            filter_subject=f"wk.{tenant}.identity.>",
+            deliver_policy=DeliverPolicy.ALL,
+            ack_wait=30,
+        ),
+    )  # never pulls: a retired service
+    await _publish_about(js, tenant, person, 2)
+    try:
+        result = await purge_person(js, tenant, person)
+        assert (result.deleted, result.deferred) == (2, 0)
+    finally:
+        await js.delete_consumer("IDENTITY", durable)
