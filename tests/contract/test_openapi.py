@@ -7,9 +7,9 @@ import importlib
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 from fastapi import FastAPI
+from fastapi.testclient import TestClient
 from openapi_spec_validator import validate
 from wijkkracht_common.auth import operation_stances
 from wijkkracht_common.testing.issuer import TestIssuer
@@ -30,7 +30,7 @@ def app_of(service: str) -> FastAPI:
     settings_cls = importlib.import_module(f"{service}.settings").Settings
     # dev: demo secrets allowed; tokens of the test issuer
     settings = settings_cls(env="dev", demo_seed=False, issuer=TEST_ISSUER_URL)
-    app: FastAPI = main.create_app(settings, verifier=ISSUER.verifier(settings))
+    app: FastAPI = main.create_app(settings, verifier=ISSUER.verifier())  # env-independent
     return app
 
 
@@ -92,14 +92,15 @@ def test_operation_ids_are_unique(document: dict[str, Any]) -> None:
     assert len(ids) == len(set(ids))
 
 
-async def test_person_only_operations_refuse_a_machine_token(app: FastAPI) -> None:
-    """The stance holds before anything else runs (path values and bodies do not matter)."""
+def test_person_only_operations_refuse_a_machine_token(app: FastAPI) -> None:
+    """The stance holds before anything else runs (path values and bodies do not matter).
+    Synchronous (TestClient runs the app in its own thread): the browser tier before it leaves
+    an event loop behind in this one."""
     machine = ISSUER.headers(sub="client:partner", tenant="demo", client_id="partner")
-    transport = httpx.ASGITransport(app)
-    async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
-        for operation in operation_stances(app):
-            if operation.stance != "person":
-                continue
-            path = operation.path.replace("{", "").replace("}", "")
-            answer = await client.request(operation.method, path, headers=machine)
-            assert answer.status_code == 403, (operation, answer.text[:200])
+    client = TestClient(app)  # no lifespan: the stance is decided before any I/O
+    for operation in operation_stances(app):
+        if operation.stance != "person":
+            continue
+        path = operation.path.replace("{", "").replace("}", "")
+        answer = client.request(operation.method, path, headers=machine)
+        assert answer.status_code == 403, (operation, answer.text[:200])
