@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import ClassVar, Literal
 
-from pydantic import Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from wijkkracht_common.events.common import PersonDataErasedBase, PersonDataExportedBase
 from wijkkracht_common.events.envelope import EventData
@@ -40,16 +40,59 @@ class EntryPublished(_EntryFacts):
     source: Literal["api", "import"] = "api"
 
 
+class ImportedEntryFacts(BaseModel):
+    """The facts of one new or changed entry of an import: ids and codes, no free text."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    entry_id: str
+    organization_id: str
+    owner_organisation: str | None = None
+    kind: EntryKind
+    category_codes: list[str] = []
+    pc4s: list[str] = Field(default_factory=list, description="PC4s of the entry's locations")
+    status: str
+    freshness: FreshnessState = Field(default="fresh", description="the state when stored")
+    revision: int = 0
+
+
 class EntriesImported(_SocialMapEvent):
-    """A batch of an HSDS import was stored: the ids of its new and changed entries (no
-    content). One event per batch instead of one per entry keeps a 50,000-entry import's
-    writes down by half; consumers fetch what they need by id."""
+    """A batch of an HSDS import was stored: its new and changed entries with their facts
+    (ids and codes, no content). One event per batch instead of one per entry keeps a
+    50,000-entry import's writes down by half; `entries` spares consumers a fetch."""
 
     event_name: ClassVar[str] = "entries_imported"
     import_id: str
     batch: int = Field(ge=0)
     published: list[str] = Field(default_factory=list, description="ids of new entries")
     updated: list[str] = Field(default_factory=list, description="ids of changed entries")
+    entries: list[ImportedEntryFacts] = Field(
+        default_factory=list,
+        description="facts of each entry in published + updated, in that order (empty in "
+        "events of older producers)",
+    )
+
+
+class TaxonomyTermFacts(BaseModel):
+    """One category of the tenant's taxonomy. Labels are public vocabulary, not personal text."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    code: str
+    parent_code: str | None = None
+    labels: dict[str, str] = Field(description='{"nl": ..., "en": ...}')
+    dimensions: list[str] = Field(
+        default_factory=list, description="dimension codes of Positieve Gezondheid (own only)"
+    )
+
+
+class TaxonomyChanged(_SocialMapEvent):
+    """The tenant's category tree as a whole (a snapshot, not a diff). Consumers keep the
+    highest `version`; an equal version repeats the same content."""
+
+    event_name: ClassVar[str] = "taxonomy_changed"
+    version: int = Field(ge=0, description="0 = the default tree, never edited")
+    terms: list[TaxonomyTermFacts]
 
 
 class EntryUpdated(_EntryFacts):
