@@ -22,8 +22,10 @@ import weakref
 from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any, TypeVar, cast
 
+from bson.binary import UUID_SUBTYPE, Binary
 from motor.motor_asyncio import (
     AsyncIOMotorClient,
     AsyncIOMotorClientSession,
@@ -45,7 +47,10 @@ from pymongo.errors import (
     ServerSelectionTimeoutError,
     WTimeoutError,
 )
+from pymongo.uri_parser import parse_uri
 
+from wijkkracht_common.observability import get_logger
+from wijkkracht_common.process_lock import DatabaseLock, Orphan, lock_dir
 from wijkkracht_common.settings import DEFAULT_DB_TIMEOUTS_MS, url_option_names
 from wijkkracht_common.tenancy import PLATFORM_TENANT, require_slug
 
@@ -54,6 +59,8 @@ Collection = AsyncIOMotorCollection
 Session = AsyncIOMotorClientSession
 
 T = TypeVar("T")
+
+log = get_logger(__name__)
 
 #: Errors after which the same operation may succeed later (nak and retry, never drop).
 TRANSIENT_ERRORS: tuple[type[BaseException], ...] = (
@@ -158,21 +165,29 @@ def _transaction_lock(database: str) -> asyncio.Lock:
     return lock
 
 
-#: Transaction attempts that were rolled back, per database name (process-wide).
-_ABORTED: dict[str, int] = {}
+#: Cross-process locks of nx-27017 databases (`process_lock`), per (lock folder, database),
+#: and by database name for `aborted_transactions`.
+_PROCESS_LOCKS: dict[tuple[Path, str], DatabaseLock] = {}
+_SHARED_RECORDS: dict[str, DatabaseLock] = {}
+
+
+def _process_lock(folder: Path, database: str) -> DatabaseLock:
+    lock = _PROCESS_LOCKS.get((folder, database))
+    if lock is None:
+        lock = _PROCESS_LOCKS[(folder, database)] = DatabaseLock(folder / f"{database}.lock")
+    _SHARED_RECORDS[database] = lock
+    return lock
 
 
 def aborted_transactions(database: str) -> int:
-    """How many transaction attempts on `database` this process has rolled back. nx-27017
-    lets reads outside a transaction see its uncommitted writes: a reader that must not have
-    seen rolled-back data compares this count before its reads and after. Counted only where
-    reads can see uncommitted writes (nx-27017): always 0 on MongoDB, whose reads are
-    committed, so such readers cost nothing there."""
-    return _ABORTED.get(database, 0)
-
-
-def _note_abort(database: str) -> None:
-    _ABORTED[database] = _ABORTED.get(database, 0) + 1
+    """How many transaction attempts on `database` were rolled back, by any process (or
+    left unfinished by a process that died). nx-27017 lets reads outside a transaction see
+    its uncommitted writes, another process's too: a reader that must not have seen
+    rolled-back data compares this count before its reads and after. Counted only where reads
+    can see uncommitted writes (nx-27017, in the database's shared lock record): always 0 on
+    MongoDB, whose reads are committed, so such readers cost nothing there."""
+    lock = _SHARED_RECORDS.get(database)
+    return 0 if lock is None else lock.aborts
 
 
 _NX_RACE = "returned NULL without setting an exception"
@@ -250,7 +265,10 @@ class Storage:
         )
         self._indexes = tuple(indexes)
         self._ready: set[str] = set()
-        self._serial: bool | None = None  # decided on the first transaction
+        self._serial: bool | None = None  # decided on the first use of a database
+        # The cross-process locks' folder: one per server address (see `process_lock`).
+        nodes = sorted(f"{host}:{port}" for host, port in parse_uri(url)["nodelist"])
+        self._server_key = ",".join(nodes)
         self._known_tenants: set[str] = set()
         self._tenants_listed_at = float("-inf")
 
@@ -266,6 +284,10 @@ class Storage:
         name = self.database_name(tenant)
         db = self.client[name]
         if name not in self._ready:
+            if await self._serialize_transactions():
+                # Registered before anything reads it: `aborted_transactions` counts every
+                # process's rollbacks from here on.
+                self._process_lock(name)
             async with _catalog_lock():
                 if name not in self._ready:
                     await self.ensure_indexes(db)
@@ -315,8 +337,10 @@ class Storage:
 
     async def _serialize_transactions(self) -> bool:
         # nx-27017 runs transactions as SQLite savepoints on one connection per database: two
-        # concurrent transactions on one database break its transaction state for good. The
-        # service owns its databases, so a per-database lock in this process is sufficient.
+        # concurrent transactions on one database break its transaction state for good, from
+        # one process or from two (replicas of a service). There a database's transactions
+        # hold a lock per event loop and a lock across processes (`process_lock`). MongoDB
+        # isolates transactions itself: no lock, replicas' transactions run in parallel.
         if self._serial is None:
             info = await self.client.admin.command("serverStatus")
             self._serial = info.get("process") == "nx_27017"
@@ -340,14 +364,43 @@ class Storage:
         async with self._exclusive(db):
             return await read()
 
+    def _process_lock(self, database: str) -> DatabaseLock:
+        return _process_lock(lock_dir(self._server_key), database)
+
     @contextlib.asynccontextmanager
     async def _exclusive(self, db: Database[dict[str, Any]]) -> AsyncIterator[None]:
-        """Holds the database's transaction lock on nx-27017; nothing on MongoDB."""
-        if await self._serialize_transactions():
-            async with _transaction_lock(db.name):
-                yield
-        else:
+        """Holds the database's transaction locks on nx-27017 (this event loop's, then the
+        cross-process one); nothing on MongoDB."""
+        if not await self._serialize_transactions():
             yield
+            return
+        async with _transaction_lock(db.name):
+            lock = self._process_lock(db.name)
+            orphan = await lock.acquire()
+            try:
+                if orphan is not None:
+                    await self._end_orphan(db.name, lock, orphan)
+                yield
+            finally:
+                lock.release()
+
+    async def _end_orphan(self, database: str, lock: DatabaseLock, orphan: Orphan) -> None:
+        """A process died holding the database's lock: whatever it was doing counts as rolled
+        back (readers drop what they read meanwhile), and its unfinished transaction, which
+        the server keeps open on the database's connection (later transactions would nest in
+        it and never reach the disk), is ended by ending its session: the server rolls it
+        back. Ending a session that has no open transaction does nothing."""
+        lock.note_abort()
+        log.warning(
+            "a process died holding the database's transaction lock",
+            database=database,
+            pid=orphan.pid,
+            open_transaction=orphan.session_id is not None,
+        )
+        if orphan.session_id is not None:
+            await self.client.admin.command(
+                "endSessions", [{"id": Binary(orphan.session_id, UUID_SUBTYPE)}]
+            )
 
     async def _run_transaction(
         self, database: str, callback: Callable[[Session], Coroutine[Any, Any, T]]
@@ -360,7 +413,11 @@ class Storage:
         options = cast(ClientOptions, self.client.options)
         deadline = time.monotonic() + (options.timeout or _TRANSACTION_RETRY_SECONDS)
         attempts = 0
+        shared = self._process_lock(database) if self._serial else None
         async with await self.client.start_session() as session:
+            if shared is not None:  # ended by the next holder should this process die
+                lsid = cast(dict[str, Any], session.session_id)
+                shared.transaction_started(bytes(lsid["id"]))
             while True:
                 attempts += 1
                 if attempts > 1:  # the previous attempt was rolled back
@@ -391,7 +448,7 @@ class Storage:
 
     def _note_abort(self, database: str) -> None:
         if self._serial:  # only where reads outside a transaction see uncommitted writes
-            _note_abort(database)
+            self._process_lock(database).note_abort()
 
     def close(self) -> None:
         self.client.close()
