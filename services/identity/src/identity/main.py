@@ -16,6 +16,7 @@ from identity.entrypoints.cors import install_cors
 from identity.entrypoints.http_admin import router as admin_router
 from identity.entrypoints.http_oauth import router as oauth_router
 from identity.entrypoints.http_self import router as self_router
+from identity.service.consents import index_current_grants
 from identity.service.context import Identity
 from identity.service.erasure import purge_streams, remind_pending
 from identity.service.exports import assemble_pending
@@ -51,6 +52,7 @@ def create_app(
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await check_database(ctx)
+        await index_current_grants(ctx)
         async with ctx.runtime.lifespan(app):
             yield
 

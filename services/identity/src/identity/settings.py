@@ -98,6 +98,11 @@ class Settings(BaseServiceSettings):
 
     #: Demo tenant slug (`wk demo seed`, dev mode only).
     demo_tenant: str = DEMO_TENANT
+    #: The reference portal's confidential client `portal`, registered (or updated) by the
+    #: demo seed when the secret is set (`make run` gives identity and the portal the same).
+    portal_client_secret: SecretStr | None = None
+    #: The portal's public base URL: redirect URI `<url>/callback`, post-logout `<url>/`.
+    portal_public_url: str = "http://127.0.0.1:8080"
 
     @property
     def may_generate_keys(self) -> bool:

@@ -14,7 +14,7 @@ pytestmark = pytest.mark.integration
 async def test_demo_seed_is_idempotent_and_demo_clients_work(identity: App) -> None:
     first = await seed_with(identity.ctx)
     second = await seed_with(identity.ctx)
-    assert "5 new" in first and "0 new" in second
+    assert "8 new" in first and "0 new" in second
 
     cc = await identity.http.post(
         "/identity/v1/oauth/token",
@@ -22,10 +22,10 @@ async def test_demo_seed_is_idempotent_and_demo_clients_work(identity: App) -> N
         data={"grant_type": "client_credentials"},
     )
     assert cc.status_code == 200, cc.text
-    me = await identity.http.get(
-        "/identity/v1/me/token", headers={"Authorization": f"Bearer {cc.json()['access_token']}"}
-    )
-    assert me.json()["client_id"] == "demo-backend" and me.json()["tenant"] == "demo"
+    machine = {"Authorization": f"Bearer {cc.json()['access_token']}"}
+    orgs = await identity.http.get("/identity/v1/organisations", headers=machine)
+    assert orgs.status_code == 200
+    assert {o["slug"] for o in orgs.json()["items"]} == {"welzijn-demo", "gemeente-demo"}
 
     verifier, challenge = pkce()
     params = auth_params("demo-frontend", challenge)

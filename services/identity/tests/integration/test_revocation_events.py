@@ -125,7 +125,10 @@ async def test_a_disabled_client_is_announced_and_its_earlier_tokens_refused(
 
     await eventually(next_second)
     after = await machine_token()
+    # `/me/token` is a person's: a machine token the verifier accepts gets 403
+    # `person-required` (not 401), which is how this test tells "accepted" from "refused".
     ok = await identity.http.get(f"{P}/me/token", headers={"Authorization": f"Bearer {after}"})
-    assert ok.status_code == 200
+    assert ok.status_code == 403
+    assert ok.json()["type"] == "urn:wijkkracht:problem:person-required"
     old = await identity.http.get(f"{P}/me/token", headers={"Authorization": f"Bearer {before}"})
     assert old.status_code == 401

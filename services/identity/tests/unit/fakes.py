@@ -17,7 +17,7 @@ from typing import Any
 from identity.adapters.repositories import StoredKeySet
 from identity.domain.access_log import AccessRecord
 from identity.domain.api_clients import ApiClient
-from identity.domain.consent import ConsentLedger
+from identity.domain.consent import ConsentLedger, ConsentPurpose
 from identity.domain.erasure import ErasureStatus
 from identity.domain.exports import ExportJob
 from identity.domain.login_codes import LoginCode
@@ -247,6 +247,30 @@ class FakeConsentLedgers:
 
     async def delete(self, person_id: str) -> None:
         self.ledgers.pop(person_id, None)
+
+    async def page_granting(
+        self,
+        organisation: str,
+        purpose: ConsentPurpose | None,
+        *,
+        limit: int,
+        cursor: str | None,
+    ) -> tuple[list[ConsentLedger], str | None]:
+        granting = [
+            ledger
+            for person_id, ledger in sorted(self.ledgers.items())
+            if (cursor is None or person_id > cursor)
+            and (
+                purpose in ledger.current().get(organisation, frozenset())
+                if purpose is not None
+                else organisation in ledger.current()
+            )
+        ]
+        page = granting[:limit]
+        return page, (page[-1].person_id if len(granting) > limit else None)
+
+    async def add_missing_granted_keys(self) -> int:
+        return 0  # nothing stored in an older shape here
 
 
 class FakeErasures:

@@ -73,4 +73,6 @@ def test_roles_enum_values() -> None:
         "neighbourhood_manager",
         "tenant_admin",
         "platform_operator",
+        "content_editor",
+        "broker",
     }

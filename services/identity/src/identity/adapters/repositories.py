@@ -35,7 +35,7 @@ from identity.adapters.documents import from_doc, to_doc, without_id
 from identity.adapters.key_encryption import KeyEncryptionMissing, KeyRing
 from identity.domain.access_log import AccessRecord
 from identity.domain.api_clients import ApiClient
-from identity.domain.consent import ConsentLedger
+from identity.domain.consent import ConsentLedger, ConsentPurpose
 from identity.domain.erasure import ErasureStatus
 from identity.domain.exports import ExportJob
 from identity.domain.login_codes import LoginCode
@@ -133,6 +133,15 @@ class ConsentLedgers(Protocol):
     async def get(self, person_id: str) -> ConsentLedger: ...  # empty when none is stored
     async def save(self, ledger: ConsentLedger) -> None: ...
     async def delete(self, person_id: str) -> None: ...
+    async def page_granting(
+        self,
+        organisation: str,
+        purpose: ConsentPurpose | None,
+        *,
+        limit: int,
+        cursor: str | None,
+    ) -> tuple[list[ConsentLedger], str | None]: ...  # by person id
+    async def add_missing_granted_keys(self) -> int: ...  # upgrade of older ledgers
 
 
 class Erasures(Protocol):
@@ -602,18 +611,60 @@ class MongoMemberships(_Mongo):
         return [without_id(Membership, d) for d in docs], next_cursor
 
 
+def granted_keys(ledger: ConsentLedger) -> list[str]:
+    """Query keys of the grants in force, stored beside the history so a caseload is one
+    indexed query: `<org>` (any purpose) and `<org>|<purpose>`. Derived on every save, never
+    read back into the model (the history stays the only truth)."""
+    keys: list[str] = []
+    for organisation, purposes in ledger.current().items():
+        keys.append(organisation)
+        keys.extend(f"{organisation}|{purpose.value}" for purpose in sorted(purposes))
+    return keys
+
+
 class MongoConsentLedgers(_Mongo):
     async def get(self, person_id: str) -> ConsentLedger:
         doc = await self._db[c.CONSENTS].find_one({"_id": person_id}, session=self._session)
         return from_doc(ConsentLedger, doc, "person_id") or ConsentLedger(person_id=person_id)
 
     async def save(self, ledger: ConsentLedger) -> None:
+        doc = to_doc(ledger, "person_id") | {c.CONSENT_GRANTED_KEYS: granted_keys(ledger)}
         await self._db[c.CONSENTS].replace_one(
-            {"_id": ledger.person_id},
-            to_doc(ledger, "person_id"),
-            upsert=True,
-            session=self._session,
+            {"_id": ledger.person_id}, doc, upsert=True, session=self._session
         )
+
+    async def page_granting(
+        self,
+        organisation: str,
+        purpose: ConsentPurpose | None,
+        *,
+        limit: int,
+        cursor: str | None,
+    ) -> tuple[list[ConsentLedger], str | None]:
+        key = organisation if purpose is None else f"{organisation}|{purpose.value}"
+        # `$in`, not equality: one engine we run on finds nothing by equality on an indexed
+        # array field (docs/developer-guide.md).
+        docs, next_cursor = await paginate(
+            self._db[c.CONSENTS],
+            {c.CONSENT_GRANTED_KEYS: {"$in": [key]}},
+            limit=limit,
+            cursor=cursor,
+        )
+        found = [from_doc(ConsentLedger, d, "person_id") for d in docs]
+        return [ledger for ledger in found if ledger is not None], next_cursor
+
+    async def add_missing_granted_keys(self) -> int:
+        """Upgrade: ledgers saved before `granted_keys` existed get it (idempotent)."""
+        docs = await (
+            self._db[c.CONSENTS]
+            .find({c.CONSENT_GRANTED_KEYS: {"$exists": False}}, session=self._session)
+            .to_list(None)
+        )
+        for doc in docs:
+            ledger = from_doc(ConsentLedger, doc, "person_id")
+            if ledger is not None:
+                await self.save(ledger)
+        return len(docs)
 
     async def delete(self, person_id: str) -> None:
         await self._db[c.CONSENTS].delete_one({"_id": person_id}, session=self._session)

@@ -25,6 +25,7 @@ PEOPLE = "people"
 EMAILS = "emails"  # normalised e-mail -> person id; `_id` uniqueness is the duplicate check
 MEMBERSHIPS = "memberships"
 CONSENTS = "consents"
+CONSENT_GRANTED_KEYS = "granted_keys"  # query keys of the grants in force (caseload)
 CLIENTS = "clients"
 AUTH_CODES = "authorization_codes"
 REFRESH_TOKENS = "refresh_tokens"
@@ -63,7 +64,7 @@ INDEXES: tuple[IndexSpec, ...] = (
     ),
     IndexSpec(LOGIN_NOTICES),
     IndexSpec(ACCESS_PROJECTION, (IndexModel([("resident", ASCENDING), ("at", ASCENDING)]),)),
-    IndexSpec(CONSENTS),
+    IndexSpec(CONSENTS, (IndexModel([(CONSENT_GRANTED_KEYS, ASCENDING)]),)),
     IndexSpec(ERASURES),
     IndexSpec(EXPORTS, (IndexModel([("person_id", ASCENDING)]),)),
 )

@@ -17,6 +17,7 @@ class ConsentPurpose(StrEnum):
     SHARE_LEARNING_PROGRESS = "share_learning_progress"
     SHARE_WITH_GP = "share_with_gp"
     RESEARCH = "research"
+    MARKETPLACE_BROKER = "marketplace_broker"  # the organisation's brokers may act for me
 
 
 class ConsentAction(StrEnum):
@@ -72,6 +73,19 @@ class ConsentLedger(BaseModel):
             if granted:
                 result.setdefault(organisation, set()).add(purpose)
         return {org: frozenset(purposes) for org, purposes in sorted(result.items())}
+
+    def granted_since(self, organisation: str) -> dict[ConsentPurpose, datetime]:
+        """The purposes currently granted to `organisation`, each with when it was granted
+        (the grant that is in force now, not an earlier one revoked since)."""
+        since: dict[ConsentPurpose, datetime] = {}
+        for entry in self.entries:
+            if entry.organisation != organisation:
+                continue
+            if entry.action is ConsentAction.GRANTED:
+                since[entry.purpose] = entry.at
+            else:
+                since.pop(entry.purpose, None)
+        return since
 
     def grant(
         self, organisation: str, purpose: ConsentPurpose, *, by: str, at: datetime

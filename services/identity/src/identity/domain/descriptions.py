@@ -17,10 +17,12 @@ from identity.domain.texts import Text
 #: The role a resident would name a person by, most specific first.
 _ROLE_ORDER = (
     Role.PROFESSIONAL,
+    Role.BROKER,
     Role.VOLUNTEER,
     Role.ORG_ADMIN,
     Role.TENANT_ADMIN,
     Role.NEIGHBOURHOOD_MANAGER,
+    Role.CONTENT_EDITOR,
     Role.ANALYST,
     Role.PLATFORM_OPERATOR,
     Role.RESIDENT,
@@ -34,6 +36,8 @@ ROLE_LABELS: dict[Role, Text] = {
     Role.ANALYST: Text("analist", "analyst"),
     Role.PLATFORM_OPERATOR: Text("platformbeheerder", "platform operator"),
     Role.RESIDENT: Text("inwoner", "resident"),
+    Role.CONTENT_EDITOR: Text("redacteur", "content editor"),
+    Role.BROKER: Text("makelaar", "broker"),
 }
 
 SERVICE_LABELS: dict[str, Text] = {
@@ -49,6 +53,9 @@ PURPOSE_LABELS: dict[str, Text] = {
     "share_learning_progress": Text("uw voortgang in leerpaden inzien", "see your learning"),
     "share_with_gp": Text("gegevens delen met uw huisarts", "share data with your GP"),
     "research": Text("uw gegevens gebruiken voor onderzoek", "use your data for research"),
+    "marketplace_broker": Text(
+        "namens u hulp vragen en bieden", "ask for and offer help on your behalf"
+    ),
 }
 
 YOU = Text("U zelf", "You")
@@ -79,6 +86,8 @@ _OBJECTS: dict[str, Text] = {
     "match": Text("uw match op de marktplaats", "your marketplace match"),
     "invitation": Text("uw uitnodiging voor een vragenlijst", "your invitation to a questionnaire"),
     "invitations": Text("de lijst met uitnodigingen", "the list of invitations"),
+    "caseload": Text("uw naam en wijk", "your name and neighbourhood"),
+    "consent": Text("uw toestemming", "your consent"),
 }
 _REASONS: dict[str, Text] = {
     "share_results": Text(
@@ -95,6 +104,18 @@ _REASONS: dict[str, Text] = {
     ),
     "research": Text(
         "U gaf toestemming voor onderzoek.", "You allowed your data to be used for research."
+    ),
+    "marketplace_broker": Text(
+        "U gaf toestemming dat iemand namens u hulp vraagt of biedt.",
+        "You allowed someone to ask for or offer help on your behalf.",
+    ),
+    "caseload": Text(
+        "U gaf deze organisatie toestemming; zo ziet een medewerker dat u cliënt bent.",
+        "You gave this organisation consent; this is how a staff member sees you are a client.",
+    ),
+    "assisted_consent": Text(
+        "Een medewerker legde op uw verzoek uw toestemming vast.",
+        "A staff member recorded your consent at your request.",
     ),
     "administration": Text("Beheer van accounts.", "Managing accounts."),
     "erasure_administration": Text(

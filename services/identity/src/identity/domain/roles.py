@@ -14,6 +14,8 @@ class Role(StrEnum):
     NEIGHBOURHOOD_MANAGER = "neighbourhood_manager"
     TENANT_ADMIN = "tenant_admin"
     PLATFORM_OPERATOR = "platform_operator"
+    CONTENT_EDITOR = "content_editor"  # authors the organisation's learning content
+    BROKER = "broker"  # acts on the marketplace for residents who are not online (with consent)
 
 
 # Appears only in client-credentials tokens (orgs claim); deliberately NOT a Role, so a check

@@ -11,25 +11,45 @@ from wijkkracht_common.errors import InvalidInput, field_error
 from wijkkracht_common.idempotency import idempotency_key, idempotent
 from wijkkracht_common.pagination import CursorParam, LimitParam
 
-from identity.entrypoints.deps import Ctx, LiveCaller, Manager, PlatformOperator, TenantAdmin
+from identity.domain.consent import ConsentPurpose
+from identity.entrypoints.deps import (
+    Ctx,
+    LiveCaller,
+    LivePerson,
+    Manager,
+    PlatformOperator,
+    TenantAdmin,
+)
 from identity.entrypoints.downloads import ZIP_RESPONSE, zip_download
 from identity.entrypoints.schemas import (
     ClientIn,
     ClientPatch,
+    ConsentIn,
     ExportRequestIn,
     OrganisationIn,
     PersonIn,
     RolesIn,
     TeamIn,
     TenantIn,
+    caseload_out,
     client_out,
+    consents_out,
     erasure_out,
     export_out,
     memberships_out,
     organisation_out,
     person_out,
 )
-from identity.service import clients, directory, erasure, exports, neighbourhoods, people
+from identity.service import (
+    caseload,
+    clients,
+    consents,
+    directory,
+    erasure,
+    exports,
+    neighbourhoods,
+    people,
+)
 from identity.service.problems import domain_call
 
 router = APIRouter(tags=["administration"])
@@ -157,6 +177,26 @@ async def list_teams(
     }
 
 
+@router.get("/organisations/{slug}/caseload")
+async def get_caseload(
+    slug: str,
+    principal: LivePerson,
+    ctx: Ctx,
+    purpose: ConsentPurpose | None = None,
+    limit: LimitParam = LIMIT_DEFAULT,
+    cursor: CursorParam = None,
+) -> dict[str, Any]:
+    """Residents who currently consent to the organisation (any purpose, or `purpose`), by
+    id: `id`, `display_name`, `neighbourhood_code`, `purposes` (all granted to it now),
+    `since` (when `purpose`, else the earliest grant in force, was given). For its
+    professionals, org admins and brokers (anyone else 404); every resident listed is
+    access-logged."""
+    entries, next_cursor = await caseload.caseload(
+        ctx, principal, slug, purpose, limit=limit, cursor=cursor
+    )
+    return {"items": [caseload_out(e) for e in entries], "next_cursor": next_cursor}
+
+
 # ---- people and memberships --------------------------------------------------------------------
 
 
@@ -281,6 +321,33 @@ async def put_membership(
     if membership is None:
         return {"person_id": person_id, "organisation": organisation, "roles": []}
     return {"person_id": person_id, **memberships_out([membership])[0]}
+
+
+@router.post("/people/{person_id}/consents")
+async def record_consent(
+    person_id: str, body: ConsentIn, principal: LivePerson, ctx: Ctx
+) -> JSONResponse:
+    """A staff member (professional, org admin or broker of the organisation) records a
+    resident's consent for that organisation at the resident's request, e.g. a resident who
+    is not online. 201 when recorded, 200 when it was in force; the answer shows only that
+    organisation's consents. Access-logged; the history names the staff member (`by`)."""
+    ledger, changed = await consents.change_for_resident(
+        ctx, principal, person_id, body.organisation, body.purpose, grant=True
+    )
+    return JSONResponse(
+        consents_out(ledger, body.organisation), status_code=201 if changed else 200
+    )
+
+
+@router.delete("/people/{person_id}/consents/{organisation}/{purpose}")
+async def withdraw_consent(
+    person_id: str, organisation: str, purpose: ConsentPurpose, principal: LivePerson, ctx: Ctx
+) -> dict[str, Any]:
+    """The same for a revocation at the resident's request."""
+    ledger, _ = await consents.change_for_resident(
+        ctx, principal, person_id, organisation, purpose, grant=False
+    )
+    return consents_out(ledger, organisation)
 
 
 # ---- API clients ---------------------------------------------------------------------------------

@@ -137,6 +137,7 @@ async def authorize_page(request: Request, ctx: Ctx) -> Response:
             params=pairs,
             csrf_token=form.token(),
             client_name=client.name if client else None,
+            redirect_uri=validated.redirect_uri,
         )
     )
 
@@ -168,6 +169,7 @@ async def authorize_submit(request: Request, ctx: Ctx) -> Response:
                 client_name=client_name,
                 status=403,
                 csrf_token=login_form.token(),
+                redirect_uri=validated.redirect_uri,
             )
         )
     code = values.get("login_code", "").strip()
@@ -189,6 +191,7 @@ async def authorize_submit(request: Request, ctx: Ctx) -> Response:
                 email=email,
                 client_name=client_name,
                 csrf_token=login_form.token(),
+                redirect_uri=validated.redirect_uri,
                 status=429 if throttled else 401,
                 headers={"Retry-After": str(refused.retry_after)} if throttled else None,
             )

@@ -6,7 +6,7 @@ from typing import Any
 
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
-from wijkkracht_common.auth import MachinePrincipal
+from wijkkracht_common.auth import PersonPrincipal
 from wijkkracht_common.errors import NotFound, TooManyRequests, Unauthorized
 from wijkkracht_common.idempotency import idempotency_key, idempotent
 from wijkkracht_common.pagination import CursorParam, LimitParam
@@ -131,9 +131,10 @@ async def get_me(principal: LivePerson, ctx: Ctx) -> dict[str, Any]:
 
 
 @router.get("/me/token")
-async def token_claims(principal: MachinePrincipal) -> dict[str, Any]:
-    """What the presented access token says (verification only, no database read). About
-    the token, not a person's data, so a machine client may check its own token too."""
+async def token_claims(principal: PersonPrincipal) -> dict[str, Any]:
+    """What the presented access token says (verification only, no database read, so no
+    deny-list either: only the verifier and its revocations decide). A person's token only:
+    a machine (client-credentials) token gets 403 `person-required`."""
     return {
         "sub": principal.subject,
         "tenant": principal.tenant,

@@ -9,6 +9,7 @@ from urllib.parse import urlencode
 from fastapi.responses import HTMLResponse
 from jinja2 import Environment, select_autoescape
 
+from identity.domain.login_csp import login_page_csp
 from identity.domain.texts import Text
 
 _env = Environment(autoescape=select_autoescape(default=True), auto_reload=False)
@@ -46,8 +47,7 @@ TEXTS: dict[str, dict[str, str]] = {
 SECURITY_HEADERS = {
     "Cache-Control": "no-store",
     "X-Frame-Options": "DENY",
-    "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; "
-    "form-action 'self'; frame-ancestors 'none'",
+    "Content-Security-Policy": login_page_csp(),
     "Referrer-Policy": "no-referrer",
 }
 
@@ -83,7 +83,10 @@ def render(
     email: str = "",
     headers: dict[str, str] | None = None,
     csrf_token: str = "",
+    redirect_uri: str | None = None,
 ) -> HTMLResponse:
+    """`redirect_uri`: the VALIDATED one of the request, whose origin the form may be sent
+    on to (`form-action`); None on pages for invalid requests."""
     other = "en" if lang == "nl" else "nl"
     switch_url = f"{action}?{urlencode([*params, ('ui_locales', other)])}"
     context: dict[str, Any] = {
@@ -101,5 +104,9 @@ def render(
     return HTMLResponse(
         _template.render(context),
         status_code=status,
-        headers={**SECURITY_HEADERS, **(headers or {})},
+        headers={
+            **SECURITY_HEADERS,
+            "Content-Security-Policy": login_page_csp(redirect_uri),
+            **(headers or {}),
+        },
     )

@@ -9,6 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from identity.domain.access_log import AccessLine
 from identity.domain.api_clients import ApiClient
+from identity.domain.caseload import CaseloadEntry
 from identity.domain.consent import ConsentLedger, ConsentPurpose
 from identity.domain.erasure import ErasureStatus
 from identity.domain.exports import ExportJob
@@ -202,11 +203,14 @@ def client_out(client: ApiClient, secret: str | None = None) -> dict[str, Any]:
     return out
 
 
-def consents_out(ledger: ConsentLedger) -> dict[str, Any]:
+def consents_out(ledger: ConsentLedger, organisation: str | None = None) -> dict[str, Any]:
+    """The resident's consents; with `organisation` only that organisation's (what a staff
+    member of it may see: not which other organisations the resident trusts)."""
     return {
         "current": [
             {"organisation": org, "purposes": sorted(p.value for p in purposes)}
             for org, purposes in ledger.current().items()
+            if organisation in (None, org)
         ],
         "history": [
             {
@@ -217,7 +221,18 @@ def consents_out(ledger: ConsentLedger) -> dict[str, Any]:
                 "by": e.by,
             }
             for e in reversed(ledger.entries)
+            if organisation in (None, e.organisation)
         ],
+    }
+
+
+def caseload_out(entry: CaseloadEntry) -> dict[str, Any]:
+    return {
+        "id": entry.id,
+        "display_name": entry.display_name,
+        "neighbourhood_code": entry.neighbourhood_code,
+        "purposes": [p.value for p in entry.purposes],
+        "since": entry.since.isoformat(),
     }
 
 

@@ -101,6 +101,61 @@ async def create_client(
     return client, secret
 
 
+async def ensure_named_client(
+    ctx: Identity,
+    tenant: str,
+    *,
+    client_id: str,
+    organisation: str,
+    name: str,
+    scopes: Sequence[str],
+    grant_types: Sequence[GrantType],
+    secret: str,
+    redirect_uris: Sequence[str],
+    post_logout_redirect_uris: Sequence[str] = (),
+    actor: str,
+) -> str:
+    """A confidential client under a platform-wide name (demo seed): registered when missing,
+    else brought up to date — secret, redirect and post-logout URIs, grants, scopes — so a
+    new secret or public URL on the next start takes effect. "created" | "updated" | "same"."""
+    registry = (await ctx.platform()).tenants
+    if await registry.tenant_of_client_name(client_id) is None:
+        await create_client(
+            ctx,
+            tenant,
+            organisation=organisation,
+            name=name,
+            confidential=True,
+            scopes=scopes,
+            grant_types=grant_types,
+            redirect_uris=redirect_uris,
+            post_logout_redirect_uris=post_logout_redirect_uris,
+            fixed_id=client_id,
+            fixed_secret=secret,
+        )
+        return "created"
+    stored = await (await ctx.tenant(tenant)).clients.get(client_id)
+    if stored is None or stored.organisation != organisation:
+        raise conflict(NAME_TAKEN)  # the name belongs to another tenant or organisation
+    wanted = ApiClient.model_validate(
+        stored.model_dump()
+        | {
+            "name": name,
+            "scopes": tuple(scopes),
+            "grant_types": tuple(grant_types),
+            "redirect_uris": tuple(redirect_uris),
+            "post_logout_redirect_uris": tuple(post_logout_redirect_uris),
+            "secret_hash": sha256_hex(secret),
+            "disabled": False,
+        }
+    )
+    if wanted == stored:
+        return "same"
+    await _save(ctx, wanted, actor=actor)
+    log.info("named client updated", client_id=client_id)
+    return "updated"
+
+
 async def check_manager_of(ctx: Identity, principal: Principal, organisation: str) -> None:
     """The organisation exists in the caller's tenant (else 404) and the caller manages it."""
     await require_organisation(await ctx.tenant(principal.tenant), organisation)

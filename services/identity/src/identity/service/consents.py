@@ -9,6 +9,7 @@ here too: the resident allowed the inviting organisation to see the answers, whi
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from datetime import datetime
 
 from wijkkracht_common.auth import Principal
@@ -22,6 +23,7 @@ from wijkkracht_common.storage import Session
 
 from identity.adapters.repositories import Repositories
 from identity.domain.consent import ConsentAction, ConsentEntry, ConsentLedger, ConsentPurpose
+from identity.service.caseload import require_caseload_role
 from identity.service.context import NOT_FOUND, Db, Identity
 from identity.service.people import me
 
@@ -62,21 +64,86 @@ async def change_consent(
     person, _, _ = await me(ctx, principal)
     if await (await ctx.tenant(principal.tenant)).organisations.get(organisation) is None:
         raise NotFound(NOT_FOUND)
+    return await apply_change(
+        ctx, principal.tenant, principal.subject, person.id, organisation, purpose, grant=grant
+    )
+
+
+async def change_for_resident(
+    ctx: Identity,
+    principal: Principal,
+    person_id: str,
+    organisation: str,
+    purpose: ConsentPurpose,
+    *,
+    grant: bool,
+) -> tuple[ConsentLedger, bool]:
+    """A staff member records a resident's consent for their own organisation, at the
+    resident's request (a resident who is not online): professional, org admin or broker of
+    `organisation`, and the resident a member of it; anything else 404. The ledger line names
+    the staff member (`by`) and the change is access-logged in the same transaction."""
+    require_caseload_role(principal, organisation)
+    repos = await ctx.tenant(principal.tenant)
+    person = await repos.people.get(person_id)
+    if (
+        person is None
+        or not person.is_active
+        or person_id == principal.person_id
+        or await repos.memberships.get(person_id, organisation) is None
+        or await repos.people.erasure_requested_at(person_id) is not None
+    ):
+        raise NotFound(NOT_FOUND)
+
+    async def log(within: Repositories) -> None:
+        await within.access_log.record(
+            principal,
+            resident=person_id,
+            action="update",
+            resource=f"consent/{organisation}",
+            reason="assisted_consent",
+            on_behalf_of=organisation,
+        )
+
+    return await apply_change(
+        ctx,
+        principal.tenant,
+        principal.subject,
+        person_id,
+        organisation,
+        purpose,
+        grant=grant,
+        on_change=log,
+    )
+
+
+async def apply_change(
+    ctx: Identity,
+    tenant: str,
+    actor: str,
+    person_id: str,
+    organisation: str,
+    purpose: ConsentPurpose,
+    *,
+    grant: bool,
+    on_change: Callable[[Repositories], Awaitable[None]] | None = None,
+) -> tuple[ConsentLedger, bool]:
+    """Grant or revoke for `person_id` as `actor` (the ledger's `by`, the event's actor) in
+    one transaction with its event and `on_change`'s writes; callers checked who may."""
     now = ctx.now()
 
     async def work(db: Db, session: Session) -> tuple[tuple[ConsentLedger, bool], list[Staged]]:
-        consents = ctx.within(db, session).consents
-        ledger = await consents.get(person.id)
+        within = ctx.within(db, session)
+        ledger = await within.consents.get(person_id)
         change_fn = ledger.grant if grant else ledger.revoke
-        ledger, entry = change_fn(organisation, purpose, by=principal.subject, at=now)
+        ledger, entry = change_fn(organisation, purpose, by=actor, at=now)
         if entry is None:
             return (ledger, False), []
-        await consents.save(ledger)
-        return (ledger, True), [
-            _event(principal.tenant, principal.subject, person.id, entry, ledger)
-        ]
+        await within.consents.save(ledger)
+        if on_change is not None:
+            await on_change(within)
+        return (ledger, True), [_event(tenant, actor, person_id, entry, ledger)]
 
-    return await ctx.runtime.commit(principal.tenant, work)
+    return await ctx.runtime.commit(tenant, work)
 
 
 async def revoke_all(
@@ -89,6 +156,15 @@ async def revoke_all(
         await within.consents.save(ledger)
     # Each change is the newest line of its (organisation, purpose): the final ledger's version.
     return [_event(principal.tenant, principal.subject, person_id, e, ledger) for e in changes]
+
+
+async def index_current_grants(ctx: Identity) -> int:
+    """Start-up upgrade: consent ledgers stored before the caseload existed get their query
+    keys (`granted_keys`), so they appear in caseloads. Idempotent; cheap once done."""
+    upgraded = 0
+    for tenant in await ctx.runtime.storage.tenants(max_age_seconds=0):
+        upgraded += await (await ctx.tenant(tenant)).consents.add_missing_granted_keys()
+    return upgraded
 
 
 # ---- answers of an invited response shared with the inviting organisation ------------------

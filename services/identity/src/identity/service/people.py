@@ -95,9 +95,11 @@ async def register_person(
     actor: str | None,
     assisted: bool = False,
     login_code_by: str | None = None,
+    fixed_id: str | None = None,
 ) -> tuple[Person, str | None]:
     """Create a person with memberships; returns the person and, for assisted registration,
-    the plain one-time login code (to print once; only its HMAC is stored)."""
+    the plain one-time login code (to print once; only its HMAC is stored). `fixed_id`:
+    the demo seed only (a demo resident without e-mail other seeds can refer to)."""
     repos = await ctx.tenant(tenant)
     email = None if data.email is None else normalise_email(data.email)
     if data.password is not None:
@@ -108,7 +110,7 @@ async def register_person(
     table = await repos.neighbourhoods.get()
     now = ctx.now()
     person = new_person(
-        person_id=new_event_id(),
+        person_id=fixed_id or new_event_id(),
         tenant=tenant,
         display_name=data.display_name,
         now=now,
