@@ -2,8 +2,13 @@
 
 Starts the embedded NATS (JetStream, 127.0.0.1:14222, data in .data/nats) and database
 (nx-27017, 127.0.0.1:27117, data in .data/db) unless WK_NATS_URL / WK_MONGO_URL name external
-servers, then every service that exists, waits for each /readyz, seeds the demo tenant (dev
-mode only) and prints URLs and logins. A second run keeps the data.
+servers, then every service that exists and the reference portal (port 8080), waits for each
+/readyz, seeds the demo tenant (dev mode only) and prints the portal first, then URLs and logins.
+A second run keeps the data.
+
+The portal is identity's confidential OIDC client `portal`: the launcher gives identity (whose
+demo seed registers the client) and the portal the same secret, `WK_PORTAL_CLIENT_SECRET` from
+the environment or a random one per run, and the portal's public URL from the port it chose.
 
 Supervision: a part that exits (NATS, the database, the mail sink, a service) is started again
 after a delay that doubles from 1 s to at most 30 s and starts over once the part has run for
@@ -24,6 +29,7 @@ import contextlib
 import functools
 import os
 import re
+import secrets
 import signal
 import subprocess
 import sys
@@ -56,6 +62,16 @@ SERVICES: list[tuple[str, int, str]] = [
     ("social_map", 8005, "/social-map/v1"),
     ("effect_measurement", 8006, "/effects/v1"),
 ]
+#: The reference web front end: no database or broker, only the services' public APIs.
+PORTAL: tuple[str, int] = ("portal", 8080)
+DEMO_PASSWORD = "wijkkracht-demo"
+#: Shown first: who to log in as in the portal, by role.
+PORTAL_LOGINS: tuple[tuple[str, str], ...] = (
+    ("inwoner@demo.test", "resident: self-assessment, results, my data"),
+    ("sociaalwerker@demo.test", "professional: caseload, assisted registration"),
+    ("beheer@demo.test", "tenant admin"),
+    ("analist@demo.test", "analyst: figures per neighbourhood"),
+)
 NATS_PORT, MONGO_PORT, MAIL_PORT = 14222, 27117, 14025
 INFRASTRUCTURE_START_SECONDS = 30.0
 SERVICE_START_SECONDS = 180.0
@@ -66,6 +82,43 @@ POLL_SECONDS = 0.2
 
 def available_services() -> list[tuple[str, int, str]]:
     return [s for s in SERVICES if (ROOT / "services" / s[0] / "src" / s[0] / "main.py").exists()]
+
+
+def portal_available() -> bool:
+    return (ROOT / "services" / "portal" / "src" / "portal" / "main.py").exists()
+
+
+def portal_env(secret: str, api: dict[str, str], public_url: str) -> dict[str, str]:
+    """The portal's settings for this run: its public URL (the OIDC redirect URI's base), the
+    client secret identity's seed registers, and each service's public API on this run's
+    ports."""
+    names = {
+        "questionnaires": "QUESTIONNAIRES",
+        "learning_paths": "LEARNING_PATHS",
+        "marketplace": "MARKETPLACE",
+        "social_map": "SOCIAL_MAP",
+        "effect_measurement": "EFFECTS",
+    }
+    values = {
+        "WK_PORTAL_PUBLIC_URL": public_url,
+        "WK_PORTAL_CLIENT_SECRET": secret,
+    }
+    for service, name in names.items():
+        if service in api:
+            values[f"WK_PORTAL_{name}_URL"] = api[service]
+    return values
+
+
+def portal_summary(url: str) -> str:
+    width = max(len(email) for email, _ in PORTAL_LOGINS)
+    return "\n".join(
+        [
+            "",
+            f"==> Open {url} and log in as one of these (password {DEMO_PASSWORD}):",
+            *(f"      {email:<{width}}  {what}" for email, what in PORTAL_LOGINS),
+            "",
+        ]
+    )
 
 
 class Stopping(Exception):
@@ -414,28 +467,45 @@ def start_platform(
     }
     if "social_map" in api:
         env.setdefault("WK_SOCIAL_MAP_URL", api["social_map"])
-    for name, default_port, _prefix in available_services():
-        port = args.base_port + default_port - 8000
+    portal_port = args.portal_port or args.base_port + PORTAL[1] - 8000
+    portal_url = args.portal_public_url or f"http://127.0.0.1:{portal_port}"
+    # Only identity (its seed registers the client) and the portal see the secret.
+    portal = portal_env(args.portal_secret, api, portal_url) if portal_available() else {}
+
+    def add_service(name: str, port: int, extra: dict[str, str]) -> None:
         url = f"http://127.0.0.1:{port}"
-        public = {"WK_PUBLIC_URL": api[name], "WK_PUBLIC_BASE_URL": api[name]}
-        if name == "marketplace":  # its links lead to the front end's pages, not to its API
-            public = {}
         command = [sys.executable, "-m", "uvicorn", "--factory", f"{name}.main:create_app"]
         command += ["--host", "127.0.0.1", "--port", str(port), "--no-access-log"]
         log_path = logs / f"{name}.log"
         spawn = spawner(
             name,
             command,
-            {**env, **public, "WK_HTTP_PORT": str(port)},
+            {**env, **extra, "WK_HTTP_PORT": str(port)},
             log_path,
             url,
             functools.partial(http_ready, f"{url}/readyz"),
         )
         services.append(supervisor.add(name, log_path, spawn, service=True))
+
+    for name, default_port, _prefix in available_services():
+        public = {"WK_PUBLIC_URL": api[name], "WK_PUBLIC_BASE_URL": api[name]}
+        if name == "marketplace":  # its links lead to the front end's pages, not to its API
+            public = {}
+        if name == "identity" and portal:
+            public |= {k: portal[k] for k in ("WK_PORTAL_PUBLIC_URL", "WK_PORTAL_CLIENT_SECRET")}
+        add_service(name, args.base_port + default_port - 8000, public)
+    if portal:
+        add_service(PORTAL[0], portal_port, portal)
+    say(f"Starting {len(services)} services and seeding the demo tenant …")
+    ready: list[str] = []
     for part in services:
         supervisor.wait_serving(part, SERVICE_START_SECONDS)
         assert part.managed is not None
-        say(f"  ✓ {part.name:<20} {part.managed.url}/docs")
+        docs = "" if part.name == PORTAL[0] else "/docs"
+        ready.append(f"  ✓ {part.name:<20} {part.managed.url}{docs}")
+    if portal:  # the summary starts with what a new user opens
+        say(portal_summary(portal_url))
+    say("\n".join(ready))
 
     logins = ROOT / "docs" / "demo-logins.txt"
     if logins.exists():
@@ -463,6 +533,9 @@ def main() -> int:
     parser.add_argument(
         "--base-port", type=int, default=8000, help="services listen on base+1 (identity) … base+6"
     )
+    parser.add_argument(
+        "--portal-port", type=int, default=None, help="the portal's port (default base+80)"
+    )
     args = parser.parse_args()
 
     logs = args.data_dir / "logs"
@@ -476,6 +549,10 @@ def main() -> int:
     identity_url = f"http://127.0.0.1:{args.base_port + 1}/identity/v1"
     env.setdefault("WK_ISSUER", identity_url)
     env.setdefault("WK_JWKS_URL", f"{identity_url}/.well-known/jwks.json")
+    # Per run unless given (identity's seed updates the registered client to it); kept out of
+    # the environment the other services get.
+    args.portal_secret = env.pop("WK_PORTAL_CLIENT_SECRET", "") or secrets.token_urlsafe(32)
+    args.portal_public_url = env.pop("WK_PORTAL_PUBLIC_URL", "")
 
     say = Reporter(logs / "devstack.log")
     supervisor = Supervisor(say, stop, RestartPolicy())

@@ -12,7 +12,6 @@ import re
 import secrets
 import subprocess
 import sys
-import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -22,7 +21,7 @@ from typing import Any
 
 import httpx
 import pytest
-from wijkkracht_common.embedded import free_port
+from portal.oidc import code_challenge
 
 ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = Path(os.environ.get("WK_CHROMIUM", "/usr/bin/chromium"))
@@ -109,85 +108,66 @@ def _line_value(lines: list[str], label: str) -> str:
     raise AssertionError(f"launcher did not print {label}")
 
 
-def _wait_ready(url: str, process: subprocess.Popen[bytes], log: Path) -> None:
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise AssertionError("portal exited:\n" + log.read_text(errors="replace")[-3000:])
-        try:
-            if httpx.get(f"{url}/readyz", timeout=2).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.3)
-    raise AssertionError("portal not ready:\n" + log.read_text(errors="replace")[-3000:])
+def portal_url(lines: list[str]) -> str:
+    """The portal's address from the launcher's summary ("==> Open http://… and log in")."""
+    for line in lines:
+        match = re.search(r"==> Open (http://\S+) and log in", line)
+        if match:
+            return match.group(1)
+    raise AssertionError("the launcher did not print the portal:\n" + "\n".join(lines))
+
+
+def client_known(platform: Any, url: str) -> bool:
+    """Whether identity shows its login page for the client `portal` with this redirect URI."""
+    answer = httpx.get(
+        platform.api(1, "/oauth/authorize"),
+        params={
+            "response_type": "code",
+            "client_id": "portal",
+            "redirect_uri": f"{url}/callback",
+            "scope": "openid",
+            "state": "probe",
+            "code_challenge": code_challenge(secrets.token_urlsafe(48)),
+            "code_challenge_method": "S256",
+        },
+        timeout=15,
+    )
+    return answer.status_code == 200
 
 
 @contextmanager
 def running_portal(data: Path) -> Iterator[Portal]:
-    """The platform (the `make run` launcher) and the portal on free ports, until closed."""
-    with E2E.launch(data) as platform:
-        nats, mongo = _line_value(platform.output, "NATS"), _line_value(platform.output, "Database")
-        port = free_port()
-        url = f"http://127.0.0.1:{port}"
-        secret = secrets.token_urlsafe(24)
+    """The platform with the portal, as `make run` starts it (the launcher on free ports),
+    until closed. The launcher passes the client secret to identity's demo seed and the
+    portal; where identity's seed does not register the client yet, the harness does."""
+    secret = secrets.token_urlsafe(24)
+    with E2E.launch(data, {"WK_PORTAL_CLIENT_SECRET": secret}) as platform:
+        url = portal_url(platform.output)
         env = {k: v for k, v in os.environ.items() if not k.startswith("WK_")}
-        env.update(
-            {
-                "WK_ENV": "dev",
-                "WK_NATS_URL": nats,
-                "WK_MONGO_URL": mongo,
-                "WK_ISSUER": platform.api(1, ""),
-            }
-        )
-        registered = subprocess.run(
-            [sys.executable, str(HERE / "register_portal_client.py"), f"{url}/callback", secret],
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=120,
-            check=False,
-        )
-        assert registered.returncode == 0, registered.stdout + registered.stderr
-        env.update(
-            {
-                "WK_PORTAL_PUBLIC_URL": url,
-                "WK_PORTAL_CLIENT_SECRET": secret,
-                "WK_PORTAL_QUESTIONNAIRES_URL": platform.api(2, ""),
-                "WK_PORTAL_LEARNING_PATHS_URL": platform.url(3, "/learning-paths/v1"),
-                "WK_PORTAL_MARKETPLACE_URL": platform.url(4, "/marketplace/v1"),
-                "WK_PORTAL_SOCIAL_MAP_URL": platform.api(5, ""),
-                "WK_PORTAL_EFFECTS_URL": platform.api(6, ""),
-            }
-        )
-        log = data / "portal.log"
-        with log.open("wb") as out:
-            process = subprocess.Popen(
+        if not client_known(platform, url):
+            env.update(
+                {
+                    "WK_ENV": "dev",
+                    "WK_NATS_URL": _line_value(platform.output, "NATS"),
+                    "WK_MONGO_URL": _line_value(platform.output, "Database"),
+                    "WK_ISSUER": platform.api(1, ""),
+                }
+            )
+            registered = subprocess.run(
                 [
                     sys.executable,
-                    "-m",
-                    "uvicorn",
-                    "--factory",
-                    "portal.main:create_app",
-                    "--host",
-                    "127.0.0.1",
-                    "--port",
-                    str(port),
-                    "--no-access-log",
+                    str(HERE / "register_portal_client.py"),
+                    f"{url}/callback",
+                    secret,
                 ],
                 env=env,
-                stdout=out,
-                stderr=subprocess.STDOUT,
+                capture_output=True,
+                text=True,
+                timeout=120,
+                check=False,
             )
-        try:
-            _wait_ready(url, process, log)
-            yield Portal(url, platform, process, env, log)
-        finally:
-            process.terminate()
-            try:
-                process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                process.kill()
+            assert registered.returncode == 0, registered.stdout + registered.stderr
+        yield Portal(url, platform, platform.process, env, data / "logs" / "portal.log")
 
 
 @pytest.fixture(scope="session")
