@@ -6,12 +6,14 @@ the bench can report the portal's own time and the services' time separately.
 
 from __future__ import annotations
 
+import asyncio
 import time
 from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any, Literal
 
 import httpx
+from wijkkracht_common.observability import get_logger
 
 from portal.oidc import OidcClient
 from portal.sessions import Session
@@ -21,11 +23,25 @@ Service = Literal[
     "identity", "questionnaires", "learning_paths", "marketplace", "social_map", "effects"
 ]
 
+log = get_logger(__name__)
 #: seconds spent in API calls during the current request: a mutable cell, so calls made in
 #: tasks of `asyncio.gather` (which copy the context) add to the request's own total
 api_seconds: ContextVar[list[float]] = ContextVar("api_seconds")
 #: refresh the access token this long before it expires
 REFRESH_MARGIN_SECONDS = 30.0
+#: Lists with no personal data that are the same for everyone with the same tenant and roles
+#: (the services decide visibility by those alone): kept this many seconds, so pages do not
+#: ask the services for them again and again.
+SHARED_LISTS: dict[tuple[str, str], float] = {
+    ("questionnaires", "/instruments"): 60.0,
+    ("identity", "/organisations"): 60.0,
+    ("marketplace", "/categories"): 300.0,
+}
+SHARED_CACHE_LIMIT = 2_000
+
+
+def log_shared_failure(service: str, path: str) -> None:
+    log.info("shared list failed for another request; asking again", service=service, path=path)
 
 
 class SignInRequired(Exception):
@@ -58,6 +74,8 @@ class Api:
             "social_map": settings.social_map_url,
             "effects": settings.effects_url,
         }
+        self._shared: dict[tuple[Any, ...], tuple[float, Any]] = {}
+        self._loading: dict[tuple[Any, ...], asyncio.Future[Any]] = {}
 
     async def _token(self, session: Session, *, force_refresh: bool = False) -> str:
         tokens = session.tokens
@@ -130,5 +148,49 @@ class Api:
         return answer.json()
 
     async def get(self, session: Session, service: Service, path: str, **params: Any) -> Any:
+        """The JSON of a GET. Lists in SHARED_LISTS come from a short cache shared by people
+        with the same tenant and roles (callers must not change what they get)."""
         clean = {k: v for k, v in params.items() if v is not None}
-        return await self.json(session, "GET", service, path, params=clean or None)
+        ttl = SHARED_LISTS.get((service, path))
+        user = session.user
+        if ttl is None or user is None:
+            return await self.json(session, "GET", service, path, params=clean or None)
+        key = (
+            service,
+            path,
+            tuple(sorted((k, str(v)) for k, v in clean.items())),
+            user.tenant,
+            tuple(sorted((org, tuple(sorted(roles))) for org, roles in user.orgs.items())),
+        )
+        cached = self._shared.get(key)
+        if cached is not None and time.monotonic() - cached[0] < ttl:
+            return cached[1]
+        loading = self._loading.get(key)
+        if loading is not None:  # someone asks for it already: share that answer
+            try:
+                return await asyncio.shield(loading)
+            except asyncio.CancelledError:
+                if not loading.cancelled():
+                    raise  # this request was cancelled, not the shared one
+            except (ApiError, SignInRequired, httpx.HTTPError):
+                log_shared_failure(service, path)  # the first asker's call (its own session,
+                # say): this request asks with its own token
+            return await self.json(session, "GET", service, path, params=clean or None)
+        future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+        self._loading[key] = future
+        try:
+            value = await self.json(session, "GET", service, path, params=clean or None)
+        except Exception as error:
+            future.set_exception(error)
+            future.exception()  # retrieved: no warning when nobody else waited
+            raise
+        except BaseException:
+            future.cancel()
+            raise
+        finally:
+            self._loading.pop(key, None)
+        future.set_result(value)
+        if len(self._shared) >= SHARED_CACHE_LIMIT:
+            self._shared.clear()
+        self._shared[key] = (time.monotonic(), value)
+        return value

@@ -58,6 +58,8 @@ def build_templates() -> Jinja2Templates:
     templates.env.globals["format_date"] = format_date
     templates.env.trim_blocks = True
     templates.env.lstrip_blocks = True
+    # Compiled once per process: no file-system check of every template on every page.
+    templates.env.auto_reload = False
     return templates
 
 

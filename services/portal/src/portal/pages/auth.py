@@ -71,6 +71,9 @@ async def logout(page: PageDep, _: Form) -> Response:
     if tokens is not None:
         await page.request.app.state.oidc.revoke(tokens)
     _store(page.request).drop(page.session)
+    notes = getattr(page.request.app.state, "notes", None)
+    if notes is not None:  # what the professional's pages remembered goes with the session
+        notes.drop(page.session.id)
     fresh = _store(page.request).new()
     fresh.flashes.append("logged_out")
     page.request.state.session_cookie = (fresh.id, page.settings.session_max_seconds)

@@ -1,10 +1,7 @@
-"""A professional's work: the caseload (residents who share their results with the
-organisation), a resident's results and trend, homework (a learning module), and a post on
-the neighbourhood market on the resident's behalf (broker).
-
-Identity has no caseload endpoint yet, so the caseload is gathered from what the organisation
-already knows through the public APIs (its questionnaire invitations and its homework) and
-kept to the residents whose results the questionnaires service shows it, i.e. who consent."""
+"""A professional's work: the caseload (identity's list of the residents who consent to the
+organisation, with their names; identity logs each listing in the residents' access logs),
+a resident's results and trend, a new one-time login code, homework (a learning module), and
+a post on the neighbourhood market on the resident's behalf (broker)."""
 
 from __future__ import annotations
 
@@ -12,30 +9,35 @@ import asyncio
 import re
 from typing import Any
 
+import httpx
 from fastapi import APIRouter
 from fastapi.responses import Response
+from wijkkracht_common.observability import get_logger
 
 from portal import instruments
-from portal.api import ApiError, Service
+from portal.api import ApiError
+from portal.pages import assisted, together
+from portal.pages.casework import (
+    ID,
+    STAFF,
+    caseload_page,
+    checked_id,
+    login_code_page,
+    notes_of,
+    organisation_of,
+    resident_code,
+    resident_name,
+)
 from portal.pages.results import SVG_HEADERS, dimension_titles
-from portal.pages.selftest import _cache
+from portal.pages.selftest import SHOWN_PURPOSES, _cache
 from portal.web import Form, Page, PageDep, field
 
-router = APIRouter(prefix="/caseload")
-STAFF = ("professional",)
-CANDIDATES = 40
-MAX_PAGES = 20
-_ID = re.compile(r"^[A-Za-z0-9_.:-]{1,100}$")
-
-
-def resident_code(person_id: str) -> str:
-    """A short, speakable reference (no name travels to the portal without an API for it)."""
-    return person_id.replace("-", "")[-6:].upper()
-
-
-def _organisation(page: Page) -> str:
-    user = page.require(*STAFF)
-    return user.orgs_with(*STAFF)[0]
+log = get_logger(__name__)
+router = APIRouter()
+# The assisted registration and fill-in-together pages are the professional's too.
+router.include_router(assisted.router)
+router.include_router(together.router)
+_ID = ID
 
 
 async def _shared_responses(page: Page, person_id: str) -> list[dict[str, Any]]:
@@ -51,99 +53,112 @@ async def _shared_responses(page: Page, person_id: str) -> list[dict[str, Any]]:
     return sorted(items, key=lambda r: str(r.get("submitted_at")), reverse=True)
 
 
-async def _every_page(
-    page: Page, service: Service, path: str, **params: str
-) -> list[dict[str, Any]]:
-    """A list's items over its pages (oldest first), up to MAX_PAGES."""
-    items: list[dict[str, Any]] = []
-    cursor: str | None = None
-    for _ in range(MAX_PAGES):
-        found = await page.api.get(page.session, service, path, limit=100, cursor=cursor, **params)
-        items.extend(found.get("items", []))
-        cursor = found.get("next_cursor")
-        if not cursor:
-            break
-    return items
-
-
-@router.get("")
-async def caseload(page: PageDep) -> Response:
-    organisation = _organisation(page)
-    invitations, assignments = await asyncio.gather(
-        _every_page(page, "questionnaires", "/invitations", organisation=organisation),
-        _every_page(page, "learning_paths", f"/organisations/{organisation}/assignments"),
-    )
-    people: list[str] = []
-    # Newest first: the residents the organisation works with now.
-    recent = sorted(
-        [*assignments, *invitations],
-        key=lambda item: str(item.get("created_at") or item.get("assigned_at") or ""),
-        reverse=True,
-    )
-    for item in recent:
-        person = item.get("person_id")
-        if person and person not in people:
-            people.append(str(person))
-    people = people[:CANDIDATES]
-    gate = asyncio.Semaphore(8)
-
-    async def shared(person: str) -> list[dict[str, Any]]:
-        async with gate:
-            return await _shared_responses(page, person)
-
-    found = await asyncio.gather(*(shared(p) for p in people))
+@router.get("/caseload")
+async def caseload(page: PageDep, cursor: str | None = None) -> Response:
+    organisation = organisation_of(page)
+    if cursor is not None and not _ID.match(cursor.replace("=", "")):
+        cursor = None
+    try:
+        found = await caseload_page(page, organisation, cursor)
+    except (ApiError, httpx.HTTPError) as error:
+        # The list is identity's: say so plainly, keep the rest of the page usable.
+        log.warning("caseload unavailable", error=repr(error)[:300])
+        return page.render(
+            "professional/caseload.html",
+            status=503,
+            title=page.t("caseload_title"),
+            residents=[],
+            unavailable=True,
+            organisation=organisation,
+            next_cursor=None,
+        )
     residents = [
-        {"id": person, "code": resident_code(person), "latest": responses[0]}
-        for person, responses in zip(people, found, strict=True)
-        if responses
+        {
+            **item,
+            "code": resident_code(str(item["id"])),
+            "purposes": [page.t(f"purpose_{p}") for p in item.get("purposes", [])],
+        }
+        for item in found.get("items", [])
     ]
     return page.render(
         "professional/caseload.html",
         title=page.t("caseload_title"),
         residents=residents,
+        unavailable=False,
         organisation=organisation,
+        next_cursor=found.get("next_cursor"),
+        first_page=cursor is None,
     )
 
 
-@router.get("/{person_id}")
+async def _instruments(page: Page) -> list[dict[str, Any]]:
+    """The questionnaires a professional may fill in together with a resident."""
+    listed = await page.api.get(page.session, "questionnaires", "/instruments", limit=100)
+    choices = [
+        i
+        for i in listed["items"]
+        if i.get("respondent") == "resident"
+        and i.get("purpose") in SHOWN_PURPOSES
+        and page.lang in i.get("languages", [page.lang])
+    ]
+    choices.sort(key=lambda i: (i.get("purpose") != "self_assessment", i.get("variant") != "short"))
+    return choices
+
+
+@router.get("/caseload/{person_id}")
 async def resident(page: PageDep, person_id: str) -> Response:
-    organisation = _organisation(page)
-    responses = await _shared_responses(page, person_id)
-    if not responses:
-        raise ApiError(404, {})
-    latest = responses[0]
-    earlier = next((r for r in responses[1:] if r.get("family") == latest.get("family")), None)
-    full, trajectories, modules, categories = await asyncio.gather(
-        page.api.get(page.session, "questionnaires", f"/responses/{latest['id']}"),
-        _trajectories(page, person_id),
+    organisation = organisation_of(page)
+    checked_id(person_id)
+    try:
+        name = await resident_name(page, organisation, person_id)
+    except (ApiError, httpx.HTTPError):
+        name = None  # identity is unavailable: the page still shows what the others allow
+    responses, choices, modules, categories, trajectories = await asyncio.gather(
+        _shared_responses(page, person_id),
+        _instruments(page),
         page.api.get(page.session, "learning_paths", "/modules", limit=100),
         page.api.get(page.session, "marketplace", "/categories"),
+        _trajectories(page, person_id),
     )
-    definition = await _cache(page.request).get(
-        page.api, page.session, full["instrument_id"], int(full["version"])
-    )
-    answers = full.get("answers", {})
-    talk = [
-        q.text(page.lang)
-        for q in instruments.questions(definition, answers)
-        if (answers.get(q.link_id) or {}).get("discussable")
-    ]
+    if name is None and not responses:
+        raise ApiError(404, {})
+    code = resident_code(person_id)
+    context: dict[str, Any] = {
+        "person_id": person_id,
+        "name": name,
+        "code": code,
+        "organisation": organisation,
+        "responses": responses,
+        "choices": choices,
+        "titles": {i["id"]: instruments.title(i, page.lang) for i in choices},
+        "open_together": notes_of(page).open_together.get(person_id, []),
+        "trajectories": trajectories,
+        "modules": [m for m in modules.get("items", []) if m.get("status") == "published"],
+        "categories": categories.get("items", []),
+        "latest": None,
+    }
+    if responses:
+        latest = responses[0]
+        earlier = next((r for r in responses[1:] if r.get("family") == latest.get("family")), None)
+        full = await page.api.get(page.session, "questionnaires", f"/responses/{latest['id']}")
+        definition = await _cache(page.request).get(
+            page.api, page.session, full["instrument_id"], int(full["version"])
+        )
+        answers = full.get("answers", {})
+        context |= {
+            "latest": full,
+            "earlier": earlier,
+            "instrument_title": instruments.title(definition, page.lang),
+            "names": dimension_titles(definition, page.lang),
+            "scores": (full.get("result") or {}).get("dimension_scores", []),
+            "talk": [
+                q.text(page.lang)
+                for q in instruments.questions(definition, answers)
+                if (answers.get(q.link_id) or {}).get("discussable")
+            ],
+        }
     return page.render(
-        "professional/resident.html",
-        title=page.t("resident_title", code=resident_code(person_id)),
-        person_id=person_id,
-        code=resident_code(person_id),
-        organisation=organisation,
-        responses=responses,
-        latest=full,
-        earlier=earlier,
-        instrument_title=instruments.title(definition, page.lang),
-        names=dimension_titles(definition, page.lang),
-        scores=(full.get("result") or {}).get("dimension_scores", []),
-        talk=talk,
-        trajectories=trajectories,
-        modules=[m for m in modules.get("items", []) if m.get("status") == "published"],
-        categories=categories.get("items", []),
+        "professional/resident.html", title=name or page.t("resident_title", code=code), **context
     )
 
 
@@ -157,7 +172,27 @@ async def _trajectories(page: Page, person_id: str) -> list[dict[str, Any]]:
     return [t for t in found.get("items", []) if int(t.get("measurements", 0)) > 1]
 
 
-@router.get("/{person_id}/results/{response_id}/chart.svg")
+@router.post("/caseload/{person_id}/login-codes")
+async def new_login_code(page: PageDep, _: Form, person_id: str) -> Response:
+    """A fresh one-time code for a resident who logs in without e-mail (shown once)."""
+    organisation = organisation_of(page)
+    checked_id(person_id)
+    name = await resident_name(page, organisation, person_id)
+    try:
+        issued = await page.api.json(
+            page.session, "POST", "identity", f"/people/{person_id}/login-codes"
+        )
+    except ApiError as error:
+        if error.status != 404:
+            raise
+        page.flash("login_code_refused")
+        return page.redirect(f"/caseload/{person_id}")
+    return login_code_page(
+        page, person_id, name or "", str(issued["login_code"]), issued.get("expires_at")
+    )
+
+
+@router.get("/caseload/{person_id}/results/{response_id}/chart.svg")
 async def result_chart(
     page: PageDep, person_id: str, response_id: str, compare_with: str | None = None
 ) -> Response:
@@ -173,7 +208,7 @@ async def result_chart(
     return Response(answer.content, media_type="image/svg+xml", headers=SVG_HEADERS)
 
 
-@router.get("/{person_id}/trajectories/{trajectory_id}/chart.svg")
+@router.get("/caseload/{person_id}/trajectories/{trajectory_id}/chart.svg")
 async def trend_chart(page: PageDep, person_id: str, trajectory_id: str) -> Response:
     page.require(*STAFF)
     answer = await page.api.request(
@@ -187,9 +222,9 @@ async def trend_chart(page: PageDep, person_id: str, trajectory_id: str) -> Resp
     return Response(answer.content, media_type="image/svg+xml", headers=SVG_HEADERS)
 
 
-@router.post("/{person_id}/assignments")
+@router.post("/caseload/{person_id}/assignments")
 async def assign(page: PageDep, form: Form, person_id: str) -> Response:
-    organisation = _organisation(page)
+    organisation = organisation_of(page)
     body: dict[str, Any] = {
         "person_id": person_id,
         "content_id": field(form, "content_id"),
@@ -210,7 +245,7 @@ async def assign(page: PageDep, form: Form, person_id: str) -> Response:
     return page.redirect(f"/caseload/{person_id}")
 
 
-@router.post("/{person_id}/posts")
+@router.post("/caseload/{person_id}/posts")
 async def post_for(page: PageDep, form: Form, person_id: str) -> Response:
     """Only a broker (marketplace role) with the resident's marketplace_broker consent."""
     page.require("broker")
