@@ -45,6 +45,23 @@ async def confidential_client(app: App, tenant: str, org: str = "welzijn") -> tu
     return client.client_id, secret
 
 
+async def machine_headers(app: App, tenant: str) -> dict[str, str]:
+    """A client-credentials (machine) token of a new confidential client of the tenant."""
+    client_id, secret = await confidential_client(app, tenant)
+    issued = await app.http.post(
+        f"{A}/token", auth=(client_id, secret), data={"grant_type": "client_credentials"}
+    )
+    assert issued.status_code == 200, issued.text
+    return {"Authorization": f"Bearer {issued.json()['access_token']}"}
+
+
+def assert_person_required(response: httpx.Response) -> None:
+    """The refusal of a machine token where a person must be calling."""
+    assert response.status_code == 403, response.text
+    assert response.headers["content-type"] == "application/problem+json"
+    assert response.json()["type"] == "urn:wijkkracht:problem:person-required"
+
+
 def pkce() -> tuple[str, str]:
     verifier = secrets.token_urlsafe(48)
     challenge = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest())

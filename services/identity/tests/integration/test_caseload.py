@@ -16,7 +16,7 @@ from wijkkracht_common.testing.plugin import TwoTenants
 from wijkkracht_common.testing.waiting import eventually
 
 from .conftest import App
-from .oauth_helpers import A, confidential_client
+from .oauth_helpers import assert_person_required, machine_headers
 from .test_events_and_consent import stream_events
 
 pytestmark = pytest.mark.integration
@@ -157,14 +157,17 @@ async def test_only_the_organisations_professionals_admins_and_brokers_see_it(
     assert claimed.status_code == 404
 
     # A machine (client-credentials) token is refused: a person must be calling.
-    client_id, secret = await confidential_client(identity, t)
-    issued = await identity.http.post(
-        f"{A}/token", auth=(client_id, secret), data={"grant_type": "client_credentials"}
+    machine = await machine_headers(identity, t)
+    assert_person_required(
+        await identity.http.get(f"{P}/organisations/welzijn/caseload", headers=machine)
     )
-    machine = {"Authorization": f"Bearer {issued.json()['access_token']}"}
-    r = await identity.http.get(f"{P}/organisations/welzijn/caseload", headers=machine)
-    assert r.status_code == 403
-    assert r.json()["type"] == "urn:wijkkracht:problem:person-required"
+    assert_person_required(
+        await identity.http.post(
+            f"{P}/people/{resident}/consents",
+            headers=machine,
+            json={"organisation": "welzijn", "purpose": "research"},
+        )
+    )
 
 
 async def test_staff_record_consent_for_a_resident_who_is_not_online(

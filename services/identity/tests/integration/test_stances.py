@@ -17,7 +17,7 @@ from wijkkracht_common.auth import operation_stances
 from wijkkracht_common.testing.plugin import TwoTenants
 
 from .conftest import App
-from .oauth_helpers import A, confidential_client
+from .oauth_helpers import assert_person_required, machine_headers
 
 pytestmark = pytest.mark.integration
 
@@ -100,19 +100,14 @@ async def test_a_machine_token_is_refused_where_a_person_is_needed(
 ) -> None:
     t = two_tenants.a
     await identity.tenant(t)
-    client_id, secret = await confidential_client(identity, t)
-    issued = await identity.http.post(
-        f"{A}/token", auth=(client_id, secret), data={"grant_type": "client_credentials"}
-    )
-    machine = {"Authorization": f"Bearer {issued.json()['access_token']}"}
+    machine = await machine_headers(identity, t)
     for (method, path), stance in _ours(identity).items():
         url = PREFIX + re.sub(r"\{[a-z_]+\}", "unknown", path)
         body = {} if method in ("POST", "PUT", "PATCH") else None
         r = await identity.http.request(method, url, json=body, headers=machine)
         if stance == "person":
             assert r.status_code == 403, (method, path, r.status_code)
-            assert r.headers["content-type"] == "application/problem+json"
-            assert r.json()["type"] == "urn:wijkkracht:problem:person-required", (method, path)
+            assert_person_required(r)
         elif stance == "machine":
             assert r.status_code not in (401, 403), (method, path, r.text[:200])
     # and the machine-allowed reads serve the client its tenant's reference data
