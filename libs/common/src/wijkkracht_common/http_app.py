@@ -12,6 +12,8 @@ Hardening every service gets from here:
   counted while the body streams in, chunked bodies too): 413 problem. A route that takes
   more says so: `@router.post("/imports", max_body_size=50 * MIB)` (or on its router, or
   `app.include_router(router, max_body_size=settings.some_limit)`).
+- back-pressure: at most `settings.max_concurrent_requests` requests run at once; the rest
+  wait briefly or get 503 `service-busy` with `Retry-After` (`admission.py`).
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from swagger_ui_bundle import swagger_ui_path
 
 from wijkkracht_common import openapi_doc
+from wijkkracht_common.admission import AdmissionControlMiddleware
 from wijkkracht_common.auth import JwksCache, TokenVerifier, http_jwks_fetcher
 from wijkkracht_common.errors import install_problem_handlers, problem_response, too_large
 from wijkkracht_common.observability import ServiceMetrics, get_logger
@@ -214,6 +217,17 @@ def create_base_app(
             allow_headers=["Authorization", "Content-Type", "Idempotency-Key"],
         )
 
+    if settings.max_concurrent_requests:
+        # Inside the request context: a shed request is counted and logged like any other.
+        app.add_middleware(
+            AdmissionControlMiddleware,
+            limit=settings.max_concurrent_requests,
+            max_waiting=settings.admission_max_waiting,
+            wait_seconds=settings.admission_wait_ms / 1000,
+            retry_after_seconds=settings.busy_retry_after_seconds,
+            metrics=metrics,
+            exempt=_is_probe,
+        )
     app.add_middleware(RequestContextMiddleware, metrics=metrics)
 
     @app.get("/healthz", tags=["operations"], include_in_schema=False)

@@ -147,6 +147,12 @@ class ServiceMetrics:
             buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5),
             registry=self.registry,
         )
+        self.http_shed = Counter(
+            "wk_http_shed_total",
+            "HTTP requests answered 503 service-busy by admission control",
+            ["service"],
+            registry=self.registry,
+        )
         self.events_published = Counter(
             "wk_events_published_total",
             "Events published by the outbox relay",

@@ -225,8 +225,11 @@ class OutboxRelay:
         publish_timeout: float = 5.0,
         retain_sent: bool = False,
         trace_publishing: bool = True,
+        handoff_limit: int = 20_000,
     ) -> None:
         self._retain_sent = retain_sent
+        self._handoff_limit = handoff_limit
+        self._handed_count = 0
         self._trace = trace_publishing
         self._storage = storage
         self._publisher = publisher
@@ -262,13 +265,22 @@ class OutboxRelay:
             await db[OUTBOX].delete_many({"_id": {"$in": sent_ids}})
 
     def handoff(self, tenant: str, records: Sequence[dict[str, Any]]) -> None:
-        """Publish these just-committed records at the next pass, without reading them."""
-        if records:
+        """Publish these just-committed records at the next pass, without reading them.
+        Bounded: past `handoff_limit` records waiting (the broker slower than the commits)
+        they are not held in memory; they are in the outbox, and the tenant's next pass
+        reads them from there."""
+        if not records:
+            return
+        if self._handed_count + len(records) > self._handoff_limit:
+            self._dirty.add(tenant)
+        else:
             self._handed.setdefault(tenant, []).extend(records)
-            self._wake.set()
+            self._handed_count += len(records)
+        self._wake.set()
 
     async def _publish_handed(self) -> int:
         handed, self._handed = self._handed, {}
+        self._handed_count = 0
         published = 0
         for tenant, records in handed.items():
             sent_ids, events = await self._publish(records)

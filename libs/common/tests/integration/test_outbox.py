@@ -257,3 +257,27 @@ async def test_a_record_of_the_retired_format_stays_pending_and_blocks_nothing_b
     received = await stream_messages(js, f"wk.{tenant}.identity.thing_happened_test.v1")
     assert [m.headers["Nats-Msg-Id"] for m in received] == [first.id]
     await storage.drop_tenant(tenant)
+
+
+async def test_handed_records_past_the_limit_wait_in_the_outbox_not_in_memory(
+    storage: Storage, js: JetStreamContext
+) -> None:
+    """The hand-off is bounded: records past `handoff_limit` are not held by the relay; their
+    tenant is marked for a pass that reads them from the outbox, so every event is still
+    published once."""
+    tenant = f"handoff-{uuid.uuid4().hex[:6]}"
+    db = await storage.tenant_db(tenant)
+    events = [new_event(ThingHappened(n=i), tenant=tenant, subject=f"h{i}") for i in range(30)]
+    first = await stage(db, events[:10])
+    second = await stage(db, events[10:])
+
+    relay = OutboxRelay(storage, js, handoff_limit=15)
+    relay.handoff(tenant, first)
+    relay.handoff(tenant, second)  # 10 + 20 > 15: left in the outbox, the tenant marked
+    assert relay._dirty == {tenant}
+    assert await relay._publish_handed() == 10
+    assert await pending_count(db) == 20
+    assert await relay.run_once([tenant]) == 20
+    assert await pending_count(db) == 0
+    received = await stream_messages(js, f"wk.{tenant}.identity.thing_happened_test.v1")
+    assert sorted(m.headers["Nats-Msg-Id"] for m in received) == sorted(e.id for e in events)

@@ -28,6 +28,11 @@ TEST_ISSUER_URL = "http://identity.test/identity/v1"
 
 
 def pytest_configure(config: pytest.Config) -> None:
+    # Back-pressure (admission control) is off in tests unless a test turns it on: many tests
+    # fire bursts of concurrent requests to prove concurrency rules, and on a busy machine a
+    # 503 `service-busy` would fail them for the wrong reason. Its own tests set it explicitly;
+    # processes the tests start inherit this.
+    os.environ.setdefault("WK_MAX_CONCURRENT_REQUESTS", "0")
     for marker, text in {
         "unit": "no I/O",
         "integration": "real NATS and database",

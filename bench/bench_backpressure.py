@@ -1,0 +1,156 @@
+"""Back-pressure: questionnaire submits offered at twice the sustainable rate, with admission
+control on (the default) and off, in the same run on the same database.
+
+1. Sustainable rate: a closed loop of submits (concurrency 16) against the service.
+2. Open loop at `--factor` (2) times that rate for `--seconds`: every submit is sent on time
+   whatever the earlier ones do, as clients in the field would.
+   - admission on: the admitted submits' p99 (target < 100 ms), the share answered 503
+     `service-busy` with `Retry-After`, and the longest time any request waited;
+   - admission off: the p99 of all submits (before this change, 100 submits/s on a busy machine
+     drove it to 21 s).
+Nothing queues without bound: a shed request costs the service one small answer.
+
+    .venv/bin/python bench/bench_backpressure.py [--seconds 6] [--factor 2]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import time
+import uuid
+from contextlib import contextmanager
+from typing import Any
+
+import httpx
+from _stack import embedded_stack, latency_summary, percentile, row
+from bench_questionnaires import P, answers, closed_loop, prepare, serve_jwks, start_service
+from wijkkracht_common.testing.issuer import TestIssuer
+
+
+@contextmanager
+def env(**values: str) -> Any:
+    before = {k: os.environ.get(k) for k in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for key, value in before.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+
+
+async def offered(
+    client: httpx.AsyncClient,
+    todo: list[tuple[str, dict[str, str]]],
+    rate: float,
+    body: dict[str, Any],
+) -> tuple[list[float], list[float], int]:
+    """Open loop at `rate`: (admitted latencies, shed latencies, other failures)."""
+    admitted: list[float] = []
+    shed: list[float] = []
+    failed = 0
+
+    async def one(rid: str, h: dict[str, str]) -> None:
+        nonlocal failed
+        start = time.perf_counter()
+        try:
+            r = await client.post(
+                f"{P}/responses/{rid}/submit", json=body, headers={**h, "Idempotency-Key": rid}
+            )
+        except httpx.HTTPError:
+            failed += 1
+            return
+        elapsed = time.perf_counter() - start
+        if r.status_code == 200:
+            admitted.append(elapsed)
+        elif r.status_code == 503 and "retry-after" in r.headers:
+            shed.append(elapsed)
+        else:
+            failed += 1
+
+    tasks = []
+    start = time.perf_counter()
+    for i, (rid, h) in enumerate(todo):
+        delay = start + i / rate - time.perf_counter()
+        if delay > 0:
+            await asyncio.sleep(delay)
+        tasks.append(asyncio.create_task(one(rid, h)))
+    await asyncio.gather(*tasks)
+    return admitted, shed, failed
+
+
+async def phase(
+    label: str,
+    stack: Any,
+    issuer: TestIssuer,
+    jwks_url: str,
+    limit: str,
+    rate: float | None,
+    seconds: float,
+    factor: float,
+) -> float:
+    """Start a service with WK_MAX_CONCURRENT_REQUESTS=`limit`; measure the sustainable rate
+    when `rate` is None, then offer `factor` times it. Returns the sustainable rate."""
+    with env(WK_MAX_CONCURRENT_REQUESTS=limit):
+        process, base = await start_service(stack, issuer, jwks_url, "/tmp/bench_bp_service.log")
+    tenant = f"bp-{uuid.uuid4().hex[:6]}"
+    headers = [
+        issuer.headers(sub=f"p{i}", tenant=tenant, orgs={"wijkteam": ["resident"]}, lifetime=3600)
+        for i in range(50)
+    ]
+    body = {"answers": answers()}
+    limits = httpx.Limits(max_connections=2000, max_keepalive_connections=200)
+    try:
+        async with httpx.AsyncClient(base_url=base, limits=limits, timeout=60) as client:
+            if rate is None:
+                todo = await prepare(client, headers, 650)
+                await closed_loop(client, todo[:50], 8, body)
+                done, elapsed, _ = await closed_loop(client, todo[50:], 16, body)
+                rate = done / elapsed
+                row("sustainable submits/s (closed loop, 16)", f"{rate:.0f}/s")
+            offered_rate = rate * factor
+            n = int(offered_rate * seconds)
+            todo = await prepare(client, headers, n)
+            admitted, shed, failed = await offered(client, todo, offered_rate, body)
+            row(
+                f"{label}: offered {offered_rate:.0f}/s for {seconds:.0f} s",
+                f"admitted {len(admitted)}, shed {len(shed)} "
+                f"({100 * len(shed) / max(1, n):.0f} %), failed {failed}",
+            )
+            if admitted:
+                row(f"{label}: admitted latency", latency_summary(admitted), "p99 < 100 ms")
+            if shed:
+                row(f"{label}: shed answered in", f"p99 {percentile(shed, 99) * 1000:.1f} ms")
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+    return rate
+
+
+async def run(seconds: float, factor: float) -> None:
+    issuer = TestIssuer("http://identity.bench/identity/v1")
+    server, jwks_url = serve_jwks(issuer)
+    try:
+        with embedded_stack() as stack:
+            rate = await phase(
+                "admission on (32)", stack, issuer, jwks_url, "32", None, seconds, factor
+            )
+            await phase("admission off", stack, issuer, jwks_url, "0", rate, seconds, factor)
+    finally:
+        server.shutdown()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--seconds", type=float, default=6.0)
+    parser.add_argument("--factor", type=float, default=2.0)
+    args = parser.parse_args()
+    asyncio.run(run(args.seconds, args.factor))
+
+
+if __name__ == "__main__":
+    main()
