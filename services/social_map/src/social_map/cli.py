@@ -43,8 +43,12 @@ def _read_package(path: Path) -> tuple[bytes, str]:
 def import_command(
     file: Annotated[Path, typer.Argument(exists=True, help="HSDS .json, .zip or CSV directory")],
     tenant: Annotated[str, typer.Option(help="tenant slug")] = "demo",
+    strict: Annotated[
+        bool, typer.Option(help="refuse unusable coordinates instead of dropping them")
+    ] = False,
 ) -> None:
-    """Import an HSDS 3.0 file (all or nothing; errors are listed per line)."""
+    """Import an HSDS 3.0 file (all or nothing; errors are listed per line; unusable
+    coordinates are dropped with a warning unless --strict)."""
     raw, media = _read_package(file)
 
     async def run() -> int:
@@ -52,7 +56,7 @@ def import_command(
         runtime = ServiceRuntime(settings, indexes=INDEXES, run_relay=False)
         ctx = ServiceContext(runtime, settings, system_clock)
         try:
-            result = parse_package(raw, media, tenant, await ctx.view(tenant))
+            result = parse_package(raw, media, tenant, await ctx.view(tenant), strict=strict)
             if result.data is None:
                 for issue in result.issues[:200]:
                     console.print(
@@ -63,6 +67,10 @@ def import_command(
                     f"error(s); nothing imported[/red]"
                 )
                 return 1
+            for issue in result.warnings[:200]:
+                console.print(
+                    f"[yellow]{issue.file}:{issue.line}[/yellow] {issue.field}: {issue.message}"
+                )
             with Progress(
                 TextColumn("{task.description}"),
                 BarColumn(),

@@ -3,10 +3,11 @@ from __future__ import annotations
 import io
 import json
 import zipfile
+from typing import Any
 
 import pytest
 from conftest import PREFIX, Api
-from helpers import demo_hsds_json
+from helpers import demo_hsds_json, entry
 from wijkkracht_common.testing.plugin import TwoTenants
 
 pytestmark = pytest.mark.integration
@@ -31,6 +32,20 @@ def _files(raw: bytes) -> dict[str, str]:
         return {n: archive.read(n).decode() for n in archive.namelist()}
 
 
+def _off_the_globe(services: list[dict[str, Any]], index: int) -> tuple[int, str]:
+    """Put the first location of services[index] at latitude 123.4, in every service that
+    shares it (JSON repeats a shared location); returns the line and path of its first
+    occurrence (where the import reports it)."""
+    location_id = services[index]["service_at_locations"][0]["location"]["id"]
+    found: list[tuple[int, str]] = []
+    for n, svc in enumerate(services, start=1):
+        for j, sal in enumerate(svc["service_at_locations"]):
+            if sal["location"]["id"] == location_id:
+                sal["location"]["latitude"] = 123.4
+                found.append((n, f"service_at_locations[{j}].location.latitude"))
+    return found[0]
+
+
 async def test_json_round_trip_without_loss(api: Api, two_tenants: TwoTenants) -> None:
     a, b = two_tenants.a, two_tenants.b
     r = await api.client.post(
@@ -49,7 +64,14 @@ async def test_json_round_trip_without_loss(api: Api, two_tenants: TwoTenants) -
     r = await api.client.post(
         f"{PREFIX}/imports", content=exported, headers={**_manager(api, b), **JSON}
     )
-    assert r.json() == {"organisations": 11, "created": 0, "updated": 0, "unchanged": 373}
+    assert r.json() == {
+        "organisations": 11,
+        "created": 0,
+        "updated": 0,
+        "unchanged": 373,
+        "warnings": [],
+        "warning_count": 0,
+    }
     # one `entries_imported` event per stored batch, naming every new entry once; an
     # import that changed nothing publishes nothing
     db = await api.app.state.ctx.db(b)
@@ -83,18 +105,21 @@ async def test_csv_round_trip_without_loss(api: Api, two_tenants: TwoTenants) ->
 async def test_a_bad_file_imports_nothing(api: Api, two_tenants: TwoTenants) -> None:
     a = two_tenants.a
     services = json.loads(demo_hsds_json(a, api.clock()))
-    services[4]["service_at_locations"][0]["location"]["latitude"] = 123.4
+    line, _ = _off_the_globe(services, 4)
     services[9]["schedules"][0]["freq"] = "HOURLY"
-    r = await api.client.post(
-        f"{PREFIX}/imports",
-        content=json.dumps(services).encode(),
-        headers={**_manager(api, a), **JSON},
-    )
-    assert r.status_code == 422, r.text[:300]
-    body = r.json()
-    lines = {(e["file"], e["line"]) for e in body["errors"]}
-    assert ("services.json", 5) in lines and ("services.json", 10) in lines
-    assert (await _export(api, a, "json")) == b"[]"
+    for strict, refused_lines in ((True, {line, 10}), (False, {10})):
+        r = await api.client.post(
+            f"{PREFIX}/imports",
+            content=json.dumps(services).encode(),
+            headers={**_manager(api, a), **JSON},
+            params={"strict": str(strict).lower()},
+        )
+        assert r.status_code == 422, r.text[:300]
+        body = r.json()
+        # strict: the coordinates are an error too; else only the rule refuses the file
+        assert {e["line"] for e in body["errors"]} == refused_lines
+        assert {e["file"] for e in body["errors"]} == {"services.json"}
+        assert (await _export(api, a, "json")) == b"[]"
     r = await api.client.post(
         f"{PREFIX}/imports", content=b"{broken", headers={**_manager(api, a), **JSON}
     )
@@ -103,6 +128,47 @@ async def test_a_bad_file_imports_nothing(api: Api, two_tenants: TwoTenants) -> 
         f"{PREFIX}/imports", content=b"PK-not-a-zip", headers={**_manager(api, a), **ZIP}
     )
     assert r.status_code == 422
+
+
+async def test_out_of_range_coordinates_are_never_stored(api: Api, two_tenants: TwoTenants) -> None:
+    """An import keeps the entry and drops the value (a warning with its path); the API
+    refuses it (422)."""
+    a = two_tenants.a
+    services = json.loads(demo_hsds_json(a, api.clock()))
+    line, path = _off_the_globe(services, 4)
+    location_id = services[4]["service_at_locations"][0]["location"]["id"]
+    r = await api.client.post(
+        f"{PREFIX}/imports",
+        content=json.dumps(services).encode(),
+        headers={**_manager(api, a), **JSON},
+    )
+    assert r.status_code == 201, r.text[:300]
+    report = r.json()
+    assert report["created"] == len(services) and report["warning_count"] >= 1
+    assert [(w["file"], w["line"], w["field"], w["code"]) for w in report["warnings"]] == [
+        ("services.json", line, path, "dropped")
+    ]
+    exported = json.loads(await _export(api, a, "json"))
+    kept = [
+        s["location"]
+        for svc in exported
+        for s in svc["service_at_locations"]
+        if s["location"]["id"] == location_id
+    ]
+    assert kept and all(loc.get("latitude") is None for loc in kept)
+    assert not any(
+        abs(s["location"].get("latitude") or 0) > 90
+        for svc in exported
+        for s in svc["service_at_locations"]
+    )
+    admin = api.headers(a, org_a=["org_admin"])
+    bad = entry()
+    bad["service_at_locations"] = [
+        {"id": "s", "location": {"id": "l", "latitude": 123.4, "longitude": 4.8}}
+    ]
+    r = await api.client.post(f"{PREFIX}/entries", json=bad, headers=admin)
+    assert r.status_code == 422
+    assert any("latitude" in e["field"] for e in r.json()["errors"])
 
 
 async def test_only_the_neighbourhood_manager_imports_and_exports(

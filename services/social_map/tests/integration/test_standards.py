@@ -26,16 +26,20 @@ pytestmark = pytest.mark.integration
 JSON = {"Content-Type": "application/json"}
 ZIP = {"Content-Type": "application/zip"}
 OFFICIAL = Path(str(hsds.root())) / "examples"
-REAL_PLACE = (52.4388, 4.8262)  # instead of the examples' latitude 100, off the globe
 
 
 def _manager(api: Api, tenant: str) -> dict[str, str]:
     return api.headers(tenant, sub="p-m", gemeente_demo=["neighbourhood_manager"])
 
 
-async def _import(api: Api, tenant: str, body: bytes, kind: dict[str, str]) -> dict[str, object]:
+async def _import(
+    api: Api, tenant: str, body: bytes, kind: dict[str, str], *, strict: bool = False
+) -> dict[str, object]:
     r = await api.client.post(
-        f"{PREFIX}/imports", content=body, headers={**_manager(api, tenant), **kind}
+        f"{PREFIX}/imports",
+        content=body,
+        headers={**_manager(api, tenant), **kind},
+        params={"strict": "true"} if strict else {},
     )
     assert r.status_code in (201, 422), r.text[:300]
     return {"status": r.status_code, **r.json()}
@@ -108,6 +112,8 @@ async def test_an_unchanged_export_imports_back_as_unchanged(
         "created": 0,
         "updated": 0,
         "unchanged": 374,
+        "warnings": [],
+        "warning_count": 0,
     }
     again_exported = await _export(api, t, fmt)
     if fmt == "csv":
@@ -118,45 +124,54 @@ async def test_an_unchanged_export_imports_back_as_unchanged(
     assert after == checked  # the stored checks (their times) are kept
 
 
-async def test_the_official_examples_import(api: Api, two_tenants: TwoTenants) -> None:
-    example = json.loads((OFFICIAL / "service_full.json").read_text())
+async def test_the_official_examples_import_unchanged(
+    api: Api, two_tenants: TwoTenants, tmp_path: Path
+) -> None:
+    """`service_full.json` and the official CSV package as published: imported, the
+    placeholder coordinates (latitude 100, off the globe) dropped with a warning that names
+    the value; `strict` refuses them and imports nothing; the re-export validates."""
+    example = (OFFICIAL / "service_full.json").read_bytes()
     package = {p.name: p.read_bytes() for p in (OFFICIAL / "csv").glob("*.csv")}
     package[hsds.DESCRIPTOR] = hsds.datapackage_descriptor()
-    # as published, only the placeholder coordinates are refused (no "unknown file")
-    for tenant, body, kind in (
-        (two_tenants.a, json.dumps(example).encode(), JSON),
-        (two_tenants.b, _zip(package), ZIP),
+    for tenant, body, kind, path in (
+        (two_tenants.a, example, JSON, "service_at_locations[0].location.latitude"),
+        (two_tenants.b, _zip(package), ZIP, "latitude"),
     ):
-        refused = await _import(api, tenant, body, kind)
+        refused = await _import(api, tenant, body, kind, strict=True)
         assert refused["status"] == 422
-        assert [(e["field"].rsplit(".", 1)[-1], e["message"]) for e in refused["errors"]] == [  # type: ignore[attr-defined]
-            ("latitude", "Input should be less than or equal to 90")
+        assert [(e["field"], e["message"]) for e in refused["errors"]] == [  # type: ignore[attr-defined]
+            (path, "Input should be less than or equal to 90")
         ]
-    for loc in (
-        example["service_at_locations"][0]["location"],
-        *example["organization"]["locations"],
-    ):
-        loc["latitude"], loc["longitude"] = REAL_PLACE
-    package["locations.csv"] = package["locations.csv"].replace(
-        b",100,101,", f",{REAL_PLACE[0]},{REAL_PLACE[1]},".encode()
-    )
-    for tenant, body, kind in (
-        (two_tenants.a, json.dumps(example).encode(), JSON),
-        (two_tenants.b, _zip(package), ZIP),
-    ):
+        assert json.loads(await _export(api, tenant, "json")) == []  # nothing imported
         done = await _import(api, tenant, body, kind)
+        [warning] = done.pop("warnings")  # type: ignore[misc]
         assert done == {
             "status": 201,
             "organisations": 1,
             "created": 1,
             "updated": 0,
             "unchanged": 0,
+            "warning_count": 1,
         }
+        assert warning["field"] == path and warning["code"] == "dropped"
+        assert warning["message"].startswith("Breedtegraad 100 ligt buiten -90..90")
+        assert "Latitude 100 is outside -90..90" in warning["message"]
         r = await api.client.get(
             f"{PREFIX}/entries/ac148810-d857-441c-9679-408f346de14b", headers=_manager(api, tenant)
         )
         assert r.status_code == 200 and r.json()["entry"]["name"] == "Community Counselling"
-        assert hsds.json_problems(json.loads(await _export(api, tenant, "json"))) == []
+        [sal] = r.json()["entry"]["service_at_locations"]
+        assert sal["location"]["latitude"] is None and sal["location"]["longitude"] is None
+        # the re-export of what was kept passes the official validators, in both forms
+        services = json.loads(await _export(api, tenant, "json"))
+        assert hsds.json_problems(services) == []
+        [location] = [s["location"] for s in services[0]["service_at_locations"]]
+        assert "latitude" not in location or location["latitude"] is None
+        out = tmp_path / tenant
+        out.mkdir()
+        for name, content in _files(await _export(api, tenant, "csv")).items():
+            (out / name).write_bytes(content)
+        assert hsds.package_problems(out) == []
 
 
 async def test_the_calendar_feed_reads_back_in_a_real_parser(

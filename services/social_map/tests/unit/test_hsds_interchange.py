@@ -128,13 +128,63 @@ def test_errors_are_reported_per_line_and_field_and_nothing_is_imported(taxonomy
             "taxonomy_terms.csv": TERMS.replace("schulden,Schuldhulp", "paardrijden,Paard"),
         }
     )
-    result = import_csv(bad, tenant="demo", taxonomy=taxonomy)
+    result = import_csv(bad, tenant="demo", taxonomy=taxonomy, strict=True)
     assert result.data is None and not result.ok
     got = {(i.file, i.line, i.field) for i in result.issues}
     assert ("locations.csv", 3, "latitude") in got
     assert ("schedules.csv", 2, "freq") in got
     assert ("services.csv", 4, "organization_id") in got
     assert ("taxonomy_terms.csv", 3, "code") in got
+
+
+def test_unusable_coordinates_are_dropped_with_a_warning_unless_strict(
+    taxonomy: Taxonomy,
+) -> None:
+    """The record stays, its location without coordinates (not on the map); an
+    out-of-range value is never stored. `strict` refuses instead."""
+    for row, bad in (
+        ("loc-1,Park,95,4.85", ["latitude"]),
+        ("loc-1,Park,52.47,-181", ["longitude"]),
+        ("loc-1,Park,noord,oost", ["latitude", "longitude"]),
+        ("loc-1,Park,52.47,", ["longitude"]),
+    ):
+        files = _package(**{"locations.csv": f"id,name,latitude,longitude\n{row}\n"})
+        lenient = import_csv(files, tenant="demo", taxonomy=taxonomy)
+        assert lenient.issues == [] and lenient.data is not None, lenient.issues
+        assert [(w.file, w.line, w.field) for w in lenient.warnings] == [
+            ("locations.csv", 2, f) for f in bad
+        ]
+        assert all(
+            "zonder coördinaten" in w.message and "without coordinates" in w.message
+            for w in lenient.warnings
+        )
+        for entry in lenient.data.entries:
+            [loc] = entry.locations
+            assert (loc.latitude, loc.longitude) == (None, None) and loc.name == "Park"
+        strict = import_csv(files, tenant="demo", taxonomy=taxonomy, strict=True)
+        assert strict.data is None
+        assert {(i.file, i.line) for i in strict.issues} == {("locations.csv", 2)}
+    # dropping coordinates never hides another error: the file is still refused
+    files = _package(
+        **{
+            "locations.csv": "id,name,latitude,longitude\nloc-1,Park,95,4.85\n",
+            "schedules.csv": "id,service_id,dtstart,freq,byday\nsch-1,svc-1,2025-01-07,WEEKLY,XX\n",
+        }
+    )
+    refused = import_csv(files, tenant="demo", taxonomy=taxonomy)
+    assert refused.data is None
+    assert [(i.file, i.field) for i in refused.issues] == [("schedules.csv", "freq")]
+    # the JSON form names the nested path
+    services = json.loads(
+        export_json(import_csv(_package(), tenant="demo", taxonomy=taxonomy).data, taxonomy)
+    )  # type: ignore[arg-type]
+    services[1]["service_at_locations"][0]["location"]["latitude"] = 100
+    services[0]["service_at_locations"][0]["location"]["latitude"] = 100  # the same location
+    again = import_json(json.dumps(services), tenant="demo", taxonomy=taxonomy)
+    assert again.data is not None
+    assert [(w.file, w.line, w.field) for w in again.warnings] == [
+        ("services.json", 1, "service_at_locations[0].location.latitude")
+    ]
 
 
 def test_missing_files_unknown_files_and_broken_references(taxonomy: Taxonomy) -> None:
@@ -175,7 +225,7 @@ def test_json_errors_point_into_the_nested_object(taxonomy: Taxonomy) -> None:
             ],
         }
     ]
-    r = import_json(json.dumps(doc), tenant="demo", taxonomy=taxonomy)
+    r = import_json(json.dumps(doc), tenant="demo", taxonomy=taxonomy, strict=True)
     assert [(i.line, i.field) for i in r.issues] == [
         (1, "service_at_locations[0].location.longitude")
     ]

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 from social_map.domain.hsds_ids import is_uuid
 from social_map.domain.hsds_interchange import (
+    ImportResult,
     export_csv,
     export_json,
     import_csv,
@@ -34,8 +35,6 @@ from social_map.standards import hsds
 from social_map_testkit import make_entry
 
 OFFICIAL = Path(str(hsds.root()))
-#: The official examples' location lies at latitude 100 (off the globe); a real place instead.
-REAL_PLACE = (52.4388, 4.8262)
 
 
 def _ours() -> SocialMapData:
@@ -186,45 +185,42 @@ def test_tabular_package_validates_with_frictionless(
     assert 'cell "twee"' in problems and 'type is "number/default"' in problems
 
 
-def _official_example(coordinates: tuple[float, float] | None) -> str:
-    doc = json.loads((OFFICIAL / "examples" / "service_full.json").read_text())
-    if coordinates is not None:
-        for loc in (doc["service_at_locations"][0]["location"], *doc["organization"]["locations"]):
-            loc["latitude"], loc["longitude"] = coordinates
-    return json.dumps(doc)
+def _official_example() -> str:
+    return (OFFICIAL / "examples" / "service_full.json").read_text()
 
 
-def _official_package(coordinates: tuple[float, float] | None) -> dict[str, str]:
-    files = {p.name: p.read_text() for p in (OFFICIAL / "examples" / "csv").glob("*.csv")}
-    if coordinates is not None:
-        files["locations.csv"] = files["locations.csv"].replace(
-            ",100,101,", f",{coordinates[0]},{coordinates[1]},"
-        )
-    return files
+def _official_package() -> dict[str, str]:
+    return {p.name: p.read_text() for p in (OFFICIAL / "examples" / "csv").glob("*.csv")}
 
 
 def test_official_examples_are_valid_hsds() -> None:
-    doc = json.loads(_official_example(None))
+    doc = json.loads(_official_example())
     assert hsds.json_problems([doc]) == []
 
 
 @pytest.mark.parametrize("form", ["json", "csv"])
-def test_official_examples_import(form: str, taxonomy: Taxonomy) -> None:
-    def load(coordinates: tuple[float, float] | None) -> object:
+def test_official_examples_import_unchanged(form: str, taxonomy: Taxonomy, tmp_path: Path) -> None:
+    def load(*, strict: bool) -> ImportResult:
         if form == "json":
-            return import_json(_official_example(coordinates), tenant="demo", taxonomy=taxonomy)
-        return import_csv(_official_package(coordinates), tenant="demo", taxonomy=taxonomy)
+            return import_json(_official_example(), tenant="demo", taxonomy=taxonomy, strict=strict)
+        return import_csv(_official_package(), tenant="demo", taxonomy=taxonomy, strict=strict)
 
-    # as published: every file and field is understood; only the placeholder coordinates
-    # (latitude 100, off the globe) cannot be placed on a map
-    as_published = load(None)
-    assert [(i.field.rsplit(".", 1)[-1], i.message) for i in as_published.issues] == [  # type: ignore[attr-defined]
-        ("latitude", "Input should be less than or equal to 90")
+    # as published: every file and field is understood; the placeholder coordinates
+    # (latitude 100, off the globe) are dropped with a warning, the location kept
+    result = load(strict=False)
+    assert result.issues == [] and result.data is not None
+    assert [(w.field.rsplit(".", 1)[-1], w.message) for w in result.warnings] == [
+        (
+            "latitude",
+            "Breedtegraad 100 ligt buiten -90..90: de locatie is zonder coördinaten "
+            "geïmporteerd. / Latitude 100 is outside -90..90: the location was imported "
+            "without coordinates.",
+        )
     ]
-    result = load(REAL_PLACE)
-    assert result.issues == [] and result.data is not None  # type: ignore[attr-defined]
-    [org] = result.data.organizations  # type: ignore[attr-defined]
-    [entry] = result.data.entries  # type: ignore[attr-defined]
+    expected_path = "service_at_locations[0].location.latitude" if form == "json" else "latitude"
+    assert result.warnings[0].field == expected_path
+    [org] = result.data.organizations
+    [entry] = result.data.entries
     assert org.id == "d9d5e0f5-d3ce-4f73-9a2f-4dd0ecc6c610" and org.name.startswith("Example")
     assert entry.id == "ac148810-d857-441c-9679-408f346de14b"
     assert entry.name == "Community Counselling" and entry.eligibility.minimum_age == 12
@@ -233,9 +229,26 @@ def test_official_examples_import(form: str, taxonomy: Taxonomy) -> None:
     [schedule] = entry.schedules  # nested twice in the JSON example: one schedule
     assert schedule.service_at_location_id == entry.service_at_locations[0].id
     assert schedule.opens_at == time(10) and "BYDAY=TH,FR" in (schedule.rrule or "")
-    [feature] = entry.locations[0].accessibility
+    [location] = entry.locations
+    assert (location.latitude, location.longitude) == (None, None)  # off the globe: not kept
+    assert location.name == "MyCity Civic Center"
+    [feature] = location.accessibility
     assert feature.code == "other" and "induction loops" in feature.description
     assert entry.contacts[0].name == "Ann Persona" and entry.languages[0].code == "ur"
+    # what we keep exports as valid HSDS again (a location without coordinates is allowed)
+    assert hsds.json_problems(json.loads(export_json(result.data, taxonomy))) == []
+    files = export_csv(result.data, taxonomy)
+    for name, text in files.items():
+        (tmp_path / name).write_text(text, encoding="utf-8")
+    (tmp_path / hsds.DESCRIPTOR).write_bytes(hsds.datapackage_descriptor())
+    assert hsds.package_problems(tmp_path) == []  # its phone of service and contact: one row
+    assert import_csv(files, tenant="demo", taxonomy=taxonomy).data == result.data
+    # strict: the same file is refused with the path of the value, nothing imported
+    refused = load(strict=True)
+    assert refused.data is None
+    assert [(i.field, i.message) for i in refused.issues] == [
+        (expected_path, "Input should be less than or equal to 90")
+    ]
 
 
 def test_a_reimport_of_the_same_date_keeps_the_stored_check() -> None:

@@ -14,6 +14,7 @@ from social_map.domain.model import (
     Schedule,
     field_errors,
 )
+from social_map.service.entries import EntryDraft
 from social_map_testkit import make_entry
 
 
@@ -36,10 +37,20 @@ def test_invalid_coordinates_name_the_field(lat: float, lon: float, field: str) 
     assert _fields(exc) == [field]
 
 
-def test_physical_location_needs_both_coordinates() -> None:
+def test_coordinates_come_in_pairs_and_owners_must_give_them() -> None:
     with pytest.raises(ValidationError, match="latitude and longitude"):
         Location(id="l1", latitude=52.4)
     assert Location(id="l2", location_type="virtual").latitude is None
+    # stored without coordinates (an import dropped unusable ones): kept, not on the map
+    assert Location(id="l3").latitude is None
+    # but an owner's draft places a physical location on the map
+    draft = {"organization_id": "org-a", "name": "Wandelgroep"}
+    with pytest.raises(ValidationError, match="a physical location needs latitude"):
+        EntryDraft.model_validate(
+            {**draft, "service_at_locations": [{"id": "s", "location": {"id": "l"}}]}
+        )
+    online = {"id": "s", "location": {"id": "l", "location_type": "virtual"}}
+    assert EntryDraft.model_validate({**draft, "service_at_locations": [online]}).name
 
 
 def test_bad_rrule_is_rejected_with_field_name() -> None:

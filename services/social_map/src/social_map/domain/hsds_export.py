@@ -80,6 +80,7 @@ class _Exporter:
         self.taxonomy = taxonomy
         self.t: Tables = {table.name: [] for table in TABLES}
         self.terms: dict[str, Row] = {}
+        self.phones: dict[str, Row] = {}
 
     def add(self, table: str, row: Row, kind_and_id: tuple[str, str] | None = None) -> Row:
         self.t[table].append(row)
@@ -266,17 +267,21 @@ class _Exporter:
         service_id: str | None = None,
         contact_id: str | None = None,
     ) -> None:
-        self.add(
-            "phone",
-            {
-                "id": record_uuid("phone", p.id, entry_id),
-                "service_id": service_id,
-                "contact_id": contact_id,
-                "number": p.number,
-                "description": p.description or None,
-            },
-            ("phone", p.id),
-        )
+        row: Row = {
+            "id": record_uuid("phone", p.id, entry_id),
+            "service_id": service_id,
+            "contact_id": contact_id,
+            "number": p.number,
+            "description": p.description or None,
+        }
+        twin = self.phones.get(row["id"])
+        if twin is not None and all(twin[k] == row[k] for k in ("number", "description")):
+            # one phone of both the service and its contact (as the official example has):
+            # one row with both links, as HSDS writes it; the import reads it back as both
+            twin["service_id"] = twin["service_id"] or service_id
+            twin["contact_id"] = twin["contact_id"] or contact_id
+            return
+        self.phones[row["id"]] = self.add("phone", row, ("phone", p.id))
 
     def term(self, tax: str, code: str) -> None:
         tid = term_id(tax, code)

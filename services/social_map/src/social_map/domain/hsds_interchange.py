@@ -4,7 +4,11 @@
 Both formats go through one flat-table form (HSDS object name → rows), so there is one mapping
 to our model. Import is all-or-nothing: any issue → no data, and a report of every issue with
 file, line (CSV: physical line, header = 1; JSON: 1-based index of the service), field (HSDS
-column, prefixed with the nested path in JSON) and message.
+column, prefixed with the nested path in JSON) and message. One exception, as importers of
+open data do: a location's unusable coordinates (off the globe, not a number, half a pair) are
+dropped with a warning in the same form and the record is kept (the location is then not on
+the map); `strict=True` makes them issues like any other (the official examples place their
+location at latitude 100).
 
 What is read: every file of the specification's package is accepted (`hsds_tables`; also
 `service_at_locations.csv`, our name before 2026-12), the ones we have no place for
@@ -23,6 +27,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import math
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -115,6 +120,8 @@ class ImportIssue:
 class ImportResult:
     data: SocialMapData | None
     issues: list[ImportIssue] = field(default_factory=list)
+    #: values dropped while the record was kept (lenient import only)
+    warnings: list[ImportIssue] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -152,12 +159,17 @@ class _Collector:
     caller validates everything in one pydantic call at the end (fast path); if anything is
     wrong, the import runs again with per-row validation for the line-level report."""
 
-    def __init__(self, *, deferred: bool = False) -> None:
+    def __init__(self, *, deferred: bool = False, strict: bool = False) -> None:
         self.issues: list[ImportIssue] = []
+        self.warnings: list[ImportIssue] = []
         self.deferred = deferred
+        self.strict = strict
 
     def add(self, row: _Row, column: str, message: str) -> None:
         self.issues.append(ImportIssue(row.file, row.line, row.prefix + column, message))
+
+    def warn(self, row: _Row, column: str, message: str) -> None:
+        self.warnings.append(ImportIssue(row.file, row.line, row.prefix + column, message))
 
     def build(self, row: _Row, model: type[M], column_of: Mapping[str, str], **kw: Any) -> M | None:
         if self.deferred:
@@ -174,7 +186,9 @@ class _Collector:
 # --- reading the two formats -------------------------------------------------------------------
 
 
-def import_csv(files: Mapping[str, str], *, tenant: str, taxonomy: Taxonomy) -> ImportResult:
+def import_csv(
+    files: Mapping[str, str], *, tenant: str, taxonomy: Taxonomy, strict: bool = False
+) -> ImportResult:
     """`files`: file name (e.g. "services.csv") → CSV text with a header row."""
     tables = _empty_tables()
     issues: list[ImportIssue] = []
@@ -197,10 +211,12 @@ def import_csv(files: Mapping[str, str], *, tenant: str, taxonomy: Taxonomy) -> 
             issues.append(ImportIssue(req, 0, "", "required file missing"))
     if issues:
         return ImportResult(None, issues)
-    return _from_tables(tables, tenant, taxonomy)
+    return _from_tables(tables, tenant, taxonomy, strict)
 
 
-def import_json(text: str, *, tenant: str, taxonomy: Taxonomy) -> ImportResult:
+def import_json(
+    text: str, *, tenant: str, taxonomy: Taxonomy, strict: bool = False
+) -> ImportResult:
     """`text`: a JSON list of HSDS 3.0 service objects with nested organization etc., one
     service object, or a paged HSDS API response."""
     try:
@@ -224,7 +240,7 @@ def import_json(text: str, *, tenant: str, taxonomy: Taxonomy) -> ImportResult:
         _flatten_service(svc, i, tables, issues)
     if issues:
         return ImportResult(None, issues)
-    return _from_tables(tables, tenant, taxonomy)
+    return _from_tables(tables, tenant, taxonomy, strict)
 
 
 def _objs(value: Any, row: _Row, key: str, issues: list[ImportIssue]) -> list[dict[str, Any]]:
@@ -345,14 +361,59 @@ def _schedules_of(rows: list[_Row]) -> list[_Row]:
     return out
 
 
-def _from_tables(t: Tables, tenant: str, taxonomy: Taxonomy) -> ImportResult:
+def _from_tables(t: Tables, tenant: str, taxonomy: Taxonomy, strict: bool) -> ImportResult:
     """Fast path first: build plain dicts and validate the whole map in one pydantic call.
     Only if that finds any problem, run again validating row by row: that pass gives the
     line-level report (file, line, column) exactly as before."""
-    fast = _build_map(t, tenant, taxonomy, _Collector(deferred=True))
+    fast = _build_map(t, tenant, taxonomy, _Collector(deferred=True, strict=strict))
     if fast.data is not None:
         return fast
-    return _build_map(t, tenant, taxonomy, _Collector())
+    return _build_map(t, tenant, taxonomy, _Collector(strict=strict))
+
+
+#: coordinate → (its Dutch name, the largest absolute value)
+_COORDINATES = {"latitude": ("breedtegraad", 90.0), "longitude": ("lengtegraad", 180.0)}
+
+
+def _coordinates(r: _Row, col: _Collector) -> tuple[Any, Any]:
+    """The location's (latitude, longitude) as given; in a lenient import an unusable pair
+    becomes (None, None) with a warning per bad value (strict: the model reports them)."""
+    lat, lon = r.get("latitude"), r.get("longitude")
+    if col.strict or (lat is None and lon is None):
+        return lat, lon
+    reasons: dict[str, tuple[str, str]] = {}
+    for name, value in (("latitude", lat), ("longitude", lon)):
+        nl, limit = _COORDINATES[name]
+        number = _number(value)
+        if value is None:
+            reasons[name] = (f"{nl} ontbreekt", f"{name} is missing")
+        elif number is None:
+            reasons[name] = (f"{nl} {value} is geen getal", f"{name} {value} is not a number")
+        elif not -limit <= number <= limit:
+            bounds = f"-{limit:g}..{limit:g}"
+            reasons[name] = (
+                f"{nl} {value} ligt buiten {bounds}",
+                f"{name} {value} is outside {bounds}",
+            )
+    for name, (nl, en) in reasons.items():
+        col.warn(
+            r,
+            name,
+            f"{nl.capitalize()}: de locatie is zonder coördinaten geïmporteerd. / "
+            f"{en.capitalize()}: the location was imported without coordinates.",
+        )
+    return (None, None) if reasons else (lat, lon)
+
+
+def _number(value: Any) -> float | None:
+    """A finite number, or None."""
+    if value is None or isinstance(value, bool):
+        return None
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return None
+    return number if math.isfinite(number) else None
 
 
 def _build_map(t: Tables, tenant: str, taxonomy: Taxonomy, col: _Collector) -> ImportResult:
@@ -422,6 +483,7 @@ def _build_map(t: Tables, tenant: str, taxonomy: Taxonomy, col: _Collector) -> I
         access = [
             acc for a in access_by_loc.get(lid, []) if (acc := _accessibility(a, col)) is not None
         ]
+        latitude, longitude = _coordinates(r, col)
         loc = col.build(
             r,
             Location,
@@ -430,8 +492,8 @@ def _build_map(t: Tables, tenant: str, taxonomy: Taxonomy, col: _Collector) -> I
             name=r.text("name"),
             description=r.text("description"),
             location_type=r.get("location_type") or "physical",
-            latitude=r.get("latitude"),
-            longitude=r.get("longitude"),
+            latitude=latitude,
+            longitude=longitude,
             address=address,
             accessibility=access,
         )
@@ -548,13 +610,14 @@ def _build_map(t: Tables, tenant: str, taxonomy: Taxonomy, col: _Collector) -> I
         return ImportResult(None, sorted(col.issues, key=lambda i: (i.file, i.line, i.field)))
     # JSON has no file order: by our id, as stored
     orgs_sorted = sorted(organizations.values(), key=lambda o: _field(o, "id"))
+    warnings = sorted(col.warnings, key=lambda i: (i.file, i.line, i.field))
     if not col.deferred:
-        return ImportResult(SocialMapData(organizations=orgs_sorted, entries=entries))
+        return ImportResult(SocialMapData(organizations=orgs_sorted, entries=entries), [], warnings)
     try:
         data = SocialMapData.model_validate({"organizations": orgs_sorted, "entries": entries})
     except ValidationError:
         return ImportResult(None, [ImportIssue("", 0, "", "invalid (see the per-row pass)")])
-    return ImportResult(data)
+    return ImportResult(data, [], warnings)
 
 
 def _field(obj: Any, name: str) -> Any:

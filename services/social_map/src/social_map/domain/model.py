@@ -127,10 +127,10 @@ class Location(_Model):
 
     @model_validator(mode="after")
     def _both_or_neither(self) -> Self:
+        # a physical location without coordinates exists (an import that dropped unusable
+        # ones); it is not on the map. Owners must give them (`EntryDraft`).
         if (self.latitude is None) != (self.longitude is None):
             raise ValueError("latitude and longitude must be given together")
-        if self.location_type is LocationType.PHYSICAL and self.latitude is None:
-            raise ValueError("a physical location needs latitude and longitude")
         return self
 
 

@@ -114,11 +114,21 @@ async def get_freshness_sweep(sweep_id: str, principal: PersonPrincipal, ctx: Ct
 
 
 @imports_router.post("/imports", status_code=201)
-async def import_hsds(request: Request, principal: PersonPrincipal, ctx: Ctx) -> dict[str, Any]:
+async def import_hsds(
+    request: Request,
+    principal: PersonPrincipal,
+    ctx: Ctx,
+    strict: Annotated[
+        bool, Query(description="refuse unusable coordinates instead of dropping them")
+    ] = False,
+) -> dict[str, Any]:
     """HSDS 3.0 import: `application/json` (a list of services, one service, or a paged
     `contents` response) or `application/zip` (the CSV tabular package). All or nothing: any
-    error → 422 with the line-level report. Larger than the platform's default body limit
-    (`WK_IMPORT_MAX_BYTES`, 200 MiB): a bigger body is refused (413) while it arrives."""
+    error → 422 with the line-level report. Unusable coordinates (off the globe, not a
+    number) are the exception: the location is kept without them and `warnings` lists each
+    dropped value; `strict=true` refuses them like any other error. Larger than the
+    platform's default body limit (`WK_IMPORT_MAX_BYTES`, 200 MiB): a bigger body is refused
+    (413) while it arrives."""
     permissions.require_curator(principal)
     media = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if media not in ("application/json", "application/zip"):
@@ -131,14 +141,14 @@ async def import_hsds(request: Request, principal: PersonPrincipal, ctx: Ctx) ->
     raw = await request.body()
     view = await ctx.view(principal.tenant)
     result = interchange.parse_package(
-        raw, "zip" if media.endswith("zip") else "json", principal.tenant, view
+        raw, "zip" if media.endswith("zip") else "json", principal.tenant, view, strict=strict
     )
     if result.data is None:
         raise interchange.report_problem(result)
     summary = await interchange.write_import(
         ctx, principal.tenant, result.data, actor=principal.subject
     )
-    return summary.as_dict()
+    return interchange.import_report(summary, result)
 
 
 @router.get("/exports/hsds")

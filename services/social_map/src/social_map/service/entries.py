@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 from wijkkracht_common.auth import Principal
 from wijkkracht_common.errors import InvalidInput, NotFound, field_error
 from wijkkracht_common.events.envelope import Envelope, new_event, new_event_id
@@ -31,6 +31,7 @@ from social_map.domain.model import (
     Entry,
     EntryKind,
     Language,
+    LocationType,
     Organization,
     Phone,
     Schedule,
@@ -67,6 +68,17 @@ class EntryDraft(BaseModel):
     cost: Cost = Cost()
     eligibility: Eligibility = Eligibility()
     languages: list[Language] = []
+
+    @field_validator("service_at_locations")
+    @classmethod
+    def _physical_places_on_the_map(cls, sals: list[ServiceAtLocation]) -> list[ServiceAtLocation]:
+        """An owner gives a physical location its coordinates (only an import may keep one
+        without, when it dropped unusable ones)."""
+        for i, sal in enumerate(sals):
+            loc = sal.location
+            if loc.location_type is LocationType.PHYSICAL and loc.latitude is None:
+                raise ValueError(f"[{i}]: a physical location needs latitude and longitude")
+        return sals
 
 
 def _build(data: dict[str, Any]) -> Entry:

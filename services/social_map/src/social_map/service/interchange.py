@@ -1,7 +1,8 @@
 """HSDS 3.0 import and export for a tenant.
 
 Import = parse and validate EVERYTHING first (pure domain, all-or-nothing: a bad file
-imports nothing and the caller gets the line-level report), then write in batches of
+imports nothing and the caller gets the line-level report; only unusable coordinates are
+dropped with a warning unless `strict`, see `hsds_interchange`), then write in batches of
 `BATCH` entries with insert_many, each batch in one transaction with its events. Entries
 that exist are replaced (revision + 1, open reports kept), unchanged ones are skipped, so a
 re-import is idempotent (an import of the date of the last check keeps its stored time, see
@@ -60,13 +61,17 @@ class ImportSummary:
         }
 
 
-def parse_package(raw: bytes, media: str, tenant: str, view: TenantView) -> ImportResult:
+def parse_package(
+    raw: bytes, media: str, tenant: str, view: TenantView, *, strict: bool = False
+) -> ImportResult:
     """JSON (a list of HSDS services) or a zip of the CSV tabular package."""
     with gc_paused():
-        return _parse_package(raw, media, tenant, view)
+        return _parse_package(raw, media, tenant, view, strict)
 
 
-def _parse_package(raw: bytes, media: str, tenant: str, view: TenantView) -> ImportResult:
+def _parse_package(
+    raw: bytes, media: str, tenant: str, view: TenantView, strict: bool
+) -> ImportResult:
     if media == "zip" or raw[:2] == b"PK":
         try:
             with zipfile.ZipFile(io.BytesIO(raw)) as archive:
@@ -77,12 +82,12 @@ def _parse_package(raw: bytes, media: str, tenant: str, view: TenantView) -> Imp
                 }
         except (zipfile.BadZipFile, UnicodeDecodeError, ValueError) as error:
             return ImportResult(None, [ImportIssue("package.zip", 0, "", f"unreadable: {error}")])
-        return import_csv(files, tenant=tenant, taxonomy=view.taxonomy)
+        return import_csv(files, tenant=tenant, taxonomy=view.taxonomy, strict=strict)
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError:
         return ImportResult(None, [ImportIssue("services.json", 0, "", "not UTF-8 text")])
-    return import_json(text, tenant=tenant, taxonomy=view.taxonomy)
+    return import_json(text, tenant=tenant, taxonomy=view.taxonomy, strict=strict)
 
 
 def report_problem(result: ImportResult) -> InvalidInput:
@@ -103,6 +108,24 @@ def report_problem(result: ImportResult) -> InvalidInput:
         ],
         issue_count=len(result.issues),
     )
+
+
+def import_report(summary: ImportSummary, result: ImportResult) -> dict[str, Any]:
+    """The counts and a warning per value the import dropped (same form as errors)."""
+    return {
+        **summary.as_dict(),
+        "warnings": [
+            {
+                "field": w.field or "file",
+                "code": "dropped",
+                "message": w.message,
+                "file": w.file,
+                "line": w.line,
+            }
+            for w in result.warnings[:MAX_ISSUES]
+        ],
+        "warning_count": len(result.warnings),
+    }
 
 
 _NOT_IMPORTED = {"outdated_reports": [], "revision": 0}
