@@ -95,8 +95,13 @@ def serve_jwks(issuer: TestIssuer) -> tuple[ThreadingHTTPServer, str]:
     return server, f"http://127.0.0.1:{server.server_address[1]}/jwks.json"
 
 
-async def start_service(stack: Stack, jwks_url: str) -> tuple[subprocess.Popen[bytes], str]:
+async def start_service(
+    stack: Stack, jwks_url: str, profile: str | None = None
+) -> tuple[subprocess.Popen[bytes], str]:
+    """The service as a uvicorn process; `profile`: under cProfile, written to that file
+    when the service stops (SIGTERM: uvicorn shuts down and returns)."""
     port = free_port()
+    profiler = ["-m", "cProfile", "-o", profile] if profile else []
     env = {
         **os.environ,
         "WK_NATS_URL": stack.nats_url,
@@ -111,6 +116,7 @@ async def start_service(stack: Stack, jwks_url: str) -> tuple[subprocess.Popen[b
     process = subprocess.Popen(
         [
             sys.executable,
+            *profiler,
             "-m",
             "uvicorn",
             "--factory",
@@ -131,7 +137,7 @@ async def start_service(stack: Stack, jwks_url: str) -> tuple[subprocess.Popen[b
     )
     base = f"http://127.0.0.1:{port}"
     async with httpx.AsyncClient() as client:
-        for _ in range(300):
+        for _ in range(1200):  # a busy machine (and cProfile) make start-up slow
             try:
                 if (await client.get(f"{base}/readyz")).status_code == 200:
                     return process, base
@@ -319,7 +325,7 @@ async def placement_latency(
 
     async def on_placed(msg: Any) -> None:
         data = json.loads(msg.data)["data"]
-        started = sent.get(data["measurement_id"])
+        started = sent.pop(data["measurement_id"], None)  # the first placement per measurement
         if started is not None:
             latencies.append(time.perf_counter() - started)
             if len(latencies) >= count:
@@ -384,7 +390,15 @@ async def main() -> None:
     parser.add_argument("--stored", type=int, default=200_000, help="statements for the query")
     parser.add_argument("--queries", type=int, default=500)
     parser.add_argument("--placements", type=int, default=1000)
+    parser.add_argument(
+        "--only",
+        choices=["ingestion", "query", "placement"],
+        action="append",
+        help="run only these parts (repeatable; ingestion always runs: it fills the LRS)",
+    )
+    parser.add_argument("--profile", help="run the service under cProfile, stats to this file")
     args = parser.parse_args()
+    parts = set(args.only or ["ingestion", "query", "placement"])
     # A stop signal ends the run through its `finally`s: the service and the embedded
     # servers are stopped, nothing is left running.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
@@ -399,7 +413,7 @@ async def main() -> None:
     with embedded_stack() as stack:
         db_pid = database_pid(stack.mongo_url)
         raw_before, raw_cpu_before = await raw_insert_many(stack.mongo_url, rng, 20_000, db_pid)
-        process, base = await start_service(stack, jwks_url)
+        process, base = await start_service(stack, jwks_url, args.profile)
         try:
             statements = [statement(i, rng) for i in range(args.statements)]
             batches = [
@@ -440,25 +454,47 @@ async def main() -> None:
                 )
             row("re-sent statement ids: duplicates", f"{again - stored}", "target 0")
 
-            fill_rate = await fill(stack.mongo_url, max(0, args.stored - again), rng)
-            total = max(args.stored, again)
-            timings = await query_latency(base, client_headers, args.queries, rng)
-            print(f"GET statements by agent and activity ({total:,} statements stored)")
-            row("fill rate (LRS layout, insert_many)", f"{fill_rate:,.0f} docs/s")
-            row("query latency", latency_summary(timings), "target p95 < 50 ms")
-
-            latencies = await placement_latency(stack, base, issuer, 100.0, args.placements)
-            print("placement after a measurement (100 measurements/s)")
-            p50, p99 = percentile(latencies, 50) * 1000, percentile(latencies, 99) * 1000
-            row(
-                "measurement published → path_placed",
-                f"p50 {p50:.0f} ms, p99 {p99:.0f} ms (n={len(latencies)})",
-                "target p99 < 1 s",
-            )
+            if "query" in parts:
+                await query_part(args, stack, base, client_headers, again, rng)
+            if "placement" in parts:
+                await placement_part(args, stack, base, issuer)
         finally:
-            process.terminate()
-            process.wait(timeout=15)
+            if args.profile:  # uvicorn re-raises the signal it stopped on: SIGTERM would
+                process.send_signal(signal.SIGINT)  # end cProfile before it writes
+                process.wait(timeout=120)
+            else:
+                process.terminate()
+                process.wait(timeout=15)
             jwks_server.shutdown()
+
+
+async def query_part(
+    args: argparse.Namespace,
+    stack: Stack,
+    base: str,
+    client_headers: dict[str, str],
+    again: int,
+    rng: random.Random,
+) -> None:
+    fill_rate = await fill(stack.mongo_url, max(0, args.stored - again), rng)
+    total = max(args.stored, again)
+    timings = await query_latency(base, client_headers, args.queries, rng)
+    print(f"GET statements by agent and activity ({total:,} statements stored)")
+    row("fill rate (LRS layout, insert_many)", f"{fill_rate:,.0f} docs/s")
+    row("query latency", latency_summary(timings), "target p95 < 50 ms")
+
+
+async def placement_part(
+    args: argparse.Namespace, stack: Stack, base: str, issuer: TestIssuer
+) -> None:
+    latencies = await placement_latency(stack, base, issuer, 100.0, args.placements)
+    print("placement after a measurement (100 measurements/s)")
+    p50, p99 = percentile(latencies, 50) * 1000, percentile(latencies, 99) * 1000
+    row(
+        "measurement published → path_placed",
+        f"p50 {p50:.0f} ms, p99 {p99:.0f} ms (n={len(latencies)})",
+        "target p99 < 1 s",
+    )
 
 
 if __name__ == "__main__":

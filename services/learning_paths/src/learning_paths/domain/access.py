@@ -1,8 +1,11 @@
 """Who may do what (decisions on the verified principal and domain objects, no I/O).
 
-- Content is written by the owning organisation's `content_editor`s. Drafts are theirs only;
+- Content is written by the owning organisation's `content_editor`s (the role alone: an
+  `org_admin` or `professional` without it does not author). Drafts are theirs only;
   a published module is seen by everyone in the tenant (scope `tenant`) or by members of the
-  owning organisation (scope `organisation`). Anyone else gets 404.
+  owning organisation (scope `organisation`). Anyone else gets 404. A package is exported
+  by a content editor (of any organisation of the tenant: to adapt a shared module) who may
+  read the module; imported by one of the organisation it is imported into.
 - A resident reads and changes their own enrolments and answers. A professional assigns
   homework on behalf of an organisation they work for, and sees a resident's progress only
   with the resident's `share_learning_progress` consent for that organisation (404 without),
@@ -26,6 +29,10 @@ RULE_READERS = ("tenant_admin", "professional", "content_editor")
 
 def editor_organisations(principal: Principal) -> list[str]:
     return principal.organisations_with(EDITOR)
+
+
+def is_editor(principal: Principal) -> bool:
+    return bool(editor_organisations(principal))
 
 
 def may_edit(principal: Principal, content: Content) -> bool:

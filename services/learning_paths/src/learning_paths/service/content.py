@@ -43,8 +43,13 @@ class Draft:
     version: ContentVersion
 
 
-def _editor_of(principal: Principal, organisation: str) -> None:
-    if access.EDITOR not in principal.roles_in(organisation):
+def require_editor(principal: Principal, organisation: str | None = None) -> None:
+    """403 unless a content editor of the organisation (None: of any organisation)."""
+    if organisation is None:
+        allowed = access.is_editor(principal)
+    else:
+        allowed = access.EDITOR in principal.roles_in(organisation)
+    if not allowed:
         raise problems.forbidden(
             Text(
                 "Alleen inhoudsredacteuren van deze organisatie schrijven modules.",
@@ -71,7 +76,7 @@ async def load_editable(repo: Repository, principal: Principal, content_id: str)
     content = await repo.content(content_id)
     if content is None or not access.may_read(principal, content):
         raise problems.module_not_found()
-    _editor_of(principal, content.organisation)
+    require_editor(principal, content.organisation)
     return content
 
 
@@ -188,7 +193,7 @@ async def create(
     sources: Mapping[Variant, str],
 ) -> Draft:
     """A new module or path with its first draft (the `nl` variant at least)."""
-    _editor_of(principal, organisation)
+    require_editor(principal, organisation)
     if "nl" not in sources:
         raise InvalidContent.single(
             "sources.nl",

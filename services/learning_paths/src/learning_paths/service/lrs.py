@@ -10,7 +10,7 @@ so one query answers "what did this person do" without showing anyone else's lea
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -31,8 +31,9 @@ from learning_paths.domain.xapi import formats, multipart
 from learning_paths.domain.xapi import statements as rules
 from learning_paths.domain.xapi.errors import XapiError
 from learning_paths.domain.xapi.statements import person_of
-from learning_paths.domain.xapi.validation import VOIDED, check_statement
+from learning_paths.domain.xapi.validation import check_statement
 from learning_paths.service.context import SERVICE, Context
+from learning_paths.service.statement_writer import Prepared, StatementWriter
 
 MAX_LIMIT = 500
 DEFAULT_LIMIT = 100
@@ -105,6 +106,7 @@ class Lrs:
         self.ctx = ctx
         self.home_page = home_page
         self.clock = CLOCK
+        self.writer = StatementWriter(ctx.runtime.commit, self._update_definitions)
         self._definitions: dict[tuple[str, str], int] = {}  # (tenant, activity) → hash
 
     async def log_reads(self, caller: Caller, persons: set[str], resource: str) -> None:
@@ -174,53 +176,26 @@ class Lrs:
         seqs: list[int],
         parts: list[tuple[str, str, bytes]],
     ) -> list[str]:
-        db = await self.ctx.runtime.storage.tenant_db(caller.tenant)
-
-        async def work(_db: Any, session: Any) -> tuple[list[str], list[Any]]:
-            store = LrsStore(db, session)
-            existing = await store.statements_by_ids(ids)
-            docs: list[dict[str, Any]] = []
-            completed: list[dict[str, Any]] = []
-            voided: list[str] = []
-            void_targets = [
-                str(s["object"]["id"]).lower() for s in statements if s["verb"]["id"] == VOIDED
-            ]
-            known = await store.statements_by_ids(void_targets)
-            for statement, sid, seq in zip(statements, ids, seqs, strict=True):
-                found = existing.get(sid)
-                if found is not None:
-                    if not rules.equivalent(found.statement, statement):
-                        raise XapiError(409, f"statement {sid} exists with other content")
-                    continue
-                stored = formats.format_timestamp(seq_time(seq))
-                done = rules.complete(
-                    statement, statement_id=sid, stored=stored, authority=caller.agent
-                )
-                if done["verb"]["id"] == VOIDED:
-                    target = str(done["object"]["id"]).lower()
-                    victim = known.get(target)
-                    if victim is not None and victim.keys.get("voids"):
-                        raise XapiError(400, "a voiding statement cannot be voided")
-                    voided.append(target)
-                docs.append(document_of(done, seq, self.home_page))
-                completed.append(done)
-            if docs:
-                if not await store.insert_statements(docs):
-                    raise XapiError(409, "a statement with one of these ids was just stored")
-                await store.mark_voided(voided)
-                await store.save_attachments(parts)
-                await self._update_definitions(caller.tenant, store, completed)
-            return ids, []
-
-        result: list[str] = await self.ctx.runtime.commit(caller.tenant, work)
-        return result
+        """Complete the statements and build their documents here, then hand them to the
+        group writer (service/statement_writer.py): concurrent requests share a transaction,
+        and nothing but reads and writes happens while it holds the database."""
+        prepared = []
+        for statement, sid, seq in zip(statements, ids, seqs, strict=True):
+            stored = formats.format_timestamp(seq_time(seq))
+            done = rules.complete(
+                statement, statement_id=sid, stored=stored, authority=caller.agent
+            )
+            prepared.append(Prepared(sid, statement, done, document_of(done, seq, self.home_page)))
+        return await self.writer.write(caller.tenant, prepared, parts)
 
     async def _update_definitions(
         self, tenant: str, store: LrsStore, statements: Sequence[Mapping[str, Any]]
-    ) -> None:
+    ) -> Callable[[], None] | None:
         """Canonical activity definitions: merged from every statement that defines one
-        (skipped when a definition repeats one already merged in this process)."""
+        (skipped when a definition repeats one already merged in this process). Returns what
+        remembers them as merged, for after the commit: a rolled-back merge is done again."""
         incoming: dict[str, list[Mapping[str, Any]]] = {}
+        marks: dict[tuple[str, str], int] = {}
         for statement in statements:
             for activity in rules.activities_with_definitions(statement):
                 definition = activity.get("definition")
@@ -228,12 +203,12 @@ class Lrs:
                     continue
                 marker = hash(repr(sorted(definition.items())))
                 key = (tenant, str(activity["id"]))
-                if self._definitions.get(key) == marker:
+                if marks.get(key, self._definitions.get(key)) == marker:
                     continue
                 incoming.setdefault(str(activity["id"]), []).append(definition)
-                self._definitions[key] = marker
+                marks[key] = marker
         if not incoming:
-            return
+            return None
         current = await store.definitions(sorted(incoming))
         for activity_id, definitions in incoming.items():
             merged = current.get(activity_id)
@@ -241,6 +216,7 @@ class Lrs:
                 merged = rules.merge_definition(merged, definition)
             assert merged is not None
             await store.save_definition(activity_id, merged)
+        return lambda: self._definitions.update(marks)
 
     # reading ---------------------------------------------------------------------------------
 

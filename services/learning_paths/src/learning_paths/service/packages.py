@@ -58,6 +58,7 @@ def structure_of(ctx: Context, version: ContentVersion) -> cmi5.CourseStructure:
 
 
 async def export(ctx: Context, principal: Principal, content_id: str) -> bytes:
+    content_service.require_editor(principal)
     _content, version = await content_service.read_version(
         ctx, principal, content_id, None, "module"
     )
@@ -157,6 +158,7 @@ async def import_package(
     scope: Scope,
     package: bytes,
 ) -> content_service.Draft:
+    content_service.require_editor(principal, organisation)  # before reading the package
     files = _read(package)
     structure = cmi5.parse(files["cmi5.xml"])
     sources: dict[Variant, str] = {}
