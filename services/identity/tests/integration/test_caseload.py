@@ -9,8 +9,10 @@ from datetime import datetime
 from typing import Any
 
 import pytest
+from identity.adapters.documents import to_doc
+from identity.domain.consent import ConsentLedger, ConsentPurpose
 from identity.domain.roles import Role
-from identity.service import neighbourhoods
+from identity.service import consents, neighbourhoods
 from wijkkracht_common.access_log import ACCESS_LOG
 from wijkkracht_common.testing.plugin import TwoTenants
 from wijkkracht_common.testing.waiting import eventually
@@ -226,3 +228,24 @@ async def test_staff_record_consent_for_a_resident_who_is_not_online(
     )
     assert withdrawn.status_code == 200 and withdrawn.json()["current"] == []
     assert (await _caseload(identity, broker_h))["items"] == []
+
+
+async def test_ledgers_stored_before_the_caseload_existed_join_it_after_the_upgrade(
+    identity: App, two_tenants: TwoTenants
+) -> None:
+    t = two_tenants.a
+    await identity.tenant(t)
+    resident = await identity.person(t, "old@a.test", {"welzijn": [Role.RESIDENT]})
+    pro = await identity.person(t, "pro@a.test", {"welzijn": [Role.PROFESSIONAL]})
+    pro_h = await identity.headers_for(t, pro)
+    # A ledger as an earlier version stored it: the history only.
+    ledger, _ = ConsentLedger(person_id=resident).grant(
+        "welzijn", ConsentPurpose.RESEARCH, by=resident, at=identity.ctx.now()
+    )
+    db = await identity.ctx.tenant_db(t)
+    await db["consents"].insert_one(to_doc(ledger, "person_id"))
+    assert (await _caseload(identity, pro_h))["items"] == []
+
+    assert await consents.index_current_grants(identity.ctx) == 1
+    assert [i["id"] for i in (await _caseload(identity, pro_h))["items"]] == [resident]
+    assert await consents.index_current_grants(identity.ctx) == 0  # idempotent

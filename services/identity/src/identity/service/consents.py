@@ -162,9 +162,15 @@ async def index_current_grants(ctx: Identity) -> int:
     """Start-up upgrade: consent ledgers stored before the caseload existed get their query
     keys (`granted_keys`), so they appear in caseloads. Idempotent; cheap once done."""
     upgraded = 0
-    for tenant in await ctx.runtime.storage.tenants(max_age_seconds=0):
-        upgraded += await (await ctx.tenant(tenant)).consents.add_missing_granted_keys()
-    return upgraded
+    registry = (await ctx.platform()).tenants
+    cursor: str | None = None
+    while True:  # the registry, not the database catalog (listing that is slow on one engine)
+        tenants, cursor = await registry.page(limit=100, cursor=cursor)
+        for tenant in tenants:
+            repos = await ctx.tenant(tenant.slug)
+            upgraded += await repos.consents.add_missing_granted_keys()
+        if cursor is None:
+            return upgraded
 
 
 # ---- answers of an invited response shared with the inviting organisation ------------------
