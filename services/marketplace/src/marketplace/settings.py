@@ -21,3 +21,6 @@ class Settings(BaseServiceSettings):
     public_url: str = "http://localhost:8080/marketplace"
     #: Small-cell threshold until the tenant's own arrives (identity's `tenant_created`).
     default_k_anonymity: int = Field(default=10, ge=2)
+    #: Published counts of the balance figures are rounded to this base (1: exact), as effect
+    #: measurement's (`domain/balance.py`).
+    balance_rounding_base: int = Field(default=5, ge=1)

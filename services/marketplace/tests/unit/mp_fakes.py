@@ -26,7 +26,26 @@ from marketplace.domain.safety import Block, Certificate, Report, ReportStatus
 from marketplace.domain.volunteers import Helper, VolunteerProfile
 from marketplace.service.context import Context
 from marketplace.settings import Settings
+from wijkkracht_common.events import marketplace as marketplace_events
+from wijkkracht_common.events.envelope import EventData, parse_event
+from wijkkracht_common.outbox import PreparedRecord
 from wijkkracht_common.pagination import decode_cursor, encode_cursor
+
+_EVENT_CLASSES = {
+    cls.event_type(): cls
+    for cls in vars(marketplace_events).values()
+    if isinstance(cls, type)
+    and issubclass(cls, EventData)
+    and getattr(cls, "producer", None) == "marketplace"
+    and "event_name" in vars(cls)
+}
+
+
+def _envelope(event: Any) -> Any:
+    """Events prepared ahead (`outbox.prepare`) read back as envelopes, like the others."""
+    if not isinstance(event, PreparedRecord):
+        return event
+    return parse_event(_EVENT_CLASSES[event.record["type"]], event.record["payload"])
 
 
 @dataclass
@@ -110,6 +129,10 @@ class FakeRepository:
     # posts
     async def save_post(self, post: Post) -> None:
         self.s.posts[post.id] = post
+
+    async def add_posts(self, posts: Sequence[Post]) -> None:
+        for post in posts:
+            await self.save_post(post)
 
     async def get_post(self, post_id: str) -> Post | None:
         return self.s.posts.get(post_id)
@@ -406,7 +429,7 @@ class FakeRuntime:
         except BaseException:
             store.__dict__.update(before.__dict__)  # in place: repositories hold the store
             raise
-        self.staged.extend(events)
+        self.staged.extend(_envelope(e) for e in events)
         return result
 
 

@@ -119,7 +119,7 @@ async def test_respond_accept_complete_emits_match_made_and_help_completed(world
     assert (completed.helped_person_id, completed.helper_id) == ("piet", "vera")
 
 
-def test_small_cells_are_suppressed_with_a_complement() -> None:
+def test_small_cells_are_suppressed_and_coarse_rows_add_published_cells_only() -> None:
     def tally(requests: int, supply: int) -> Tally:
         return Tally(requests=requests, open_requests=requests, supply=supply)
 
@@ -129,11 +129,21 @@ def test_small_cells_are_suppressed_with_a_complement() -> None:
         ("DM01", "taal"): tally(3, 12),  # small
         ("DM02", "administratie"): tally(25, 40),
     }
-    rows = {(r.neighbourhood_code, r.category): r for r in table(cells, GroupBy.BOTH, k=10)}
+    grid = {"neighbourhoods": ["DM01", "DM02", "DM03"], "categories": ["taal", "wandelen"]}
+    rows = {
+        (r.neighbourhood_code, r.category): r
+        for r in table(cells, GroupBy.BOTH, k=10, base=1, **grid)
+    }
     assert rows[("DM01", "taal")].requests is None and rows[("DM01", "taal")].suppressed
-    # the complement: the next smallest of DM01 goes too, so 'taal' is not the difference
-    assert rows[("DM01", "wandelen")].requests is None
+    assert rows[("DM01", "wandelen")].requests == 12
     assert rows[("DM01", "administratie")].requests == 30
     assert rows[("DM02", "administratie")].demand_supply_ratio == 0.625
-    by_hood = {r.neighbourhood_code: r for r in table(cells, GroupBy.NEIGHBOURHOOD, k=10)}
-    assert by_hood["DM01"].requests == 45 and by_hood["DM02"].requests == 25
+    # the grid: every neighbourhood x category, posted in or not
+    assert rows[("DM03", "taal")].suppressed and len(rows) == 3 * 3
+    by_hood = {r.neighbourhood_code: r for r in table(cells, GroupBy.NEIGHBOURHOOD, k=10, base=1)}
+    # 'taal' (hidden) is not in DM01's total, so nothing can be solved by subtraction
+    assert by_hood["DM01"].requests == 42 and by_hood["DM02"].requests == 25
+    rounded = {r.neighbourhood_code: r for r in table(cells, GroupBy.NEIGHBOURHOOD, k=10)}
+    assert rounded["DM01"].requests == 40 and rounded["DM01"].demand_supply_ratio == round(
+        40 / 35, 3
+    )

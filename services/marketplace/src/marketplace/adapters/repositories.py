@@ -178,6 +178,10 @@ class Repository(Protocol):
 
     # posts
     async def save_post(self, post: Post) -> None: ...
+    async def add_posts(self, posts: Sequence[Post]) -> None:
+        """New posts, stored together (publishing's group commit)."""
+        ...
+
     async def get_post(self, post_id: str) -> Post | None: ...
     async def posts_page(
         self, query: PostQuery, keep: Callable[[Post], bool], *, limit: int, cursor: str | None
@@ -500,6 +504,25 @@ class MongoRepository:
         if post.kind is PostKind.OFFER:
             item = _offer_item(post) if post.status is PostStatus.OPEN else None
             await self._bucket_put(_offer_key(post), post.id, item)
+
+    async def add_posts(self, posts: Sequence[Post]) -> None:
+        """One insert for the posts and one rewrite per offer bucket they join, however many
+        posts: on the embedded database every write in a transaction costs a round trip."""
+        if not posts:
+            return
+        await self._db[POSTS].insert_many([post_document(p) for p in posts], session=self._s)
+        joining: dict[str, list[dict[str, Any]]] = {}
+        for post in posts:
+            if post.kind is PostKind.OFFER and post.status is PostStatus.OPEN:
+                joining.setdefault(_offer_key(post), []).append(
+                    {"ref": post.id, **_offer_item(post)}
+                )
+        for key, items in joining.items():
+            refs = {i["ref"] for i in items}
+            kept = [i for i in await self._bucket(key) if i["ref"] not in refs]
+            await self._db[BUCKETS].replace_one(
+                {"_id": key}, {"_id": key, "items": kept + items}, upsert=True, session=self._s
+            )
 
     async def _bucket(self, key: str) -> list[dict[str, Any]]:
         doc = await self._db[BUCKETS].find_one({"_id": key}, session=self._s)

@@ -111,6 +111,10 @@ class NeighbourhoodTable:
     def __len__(self) -> int:
         return len(self._by_code)
 
+    @property
+    def codes(self) -> list[str]:
+        return sorted(self._by_code)
+
     def __contains__(self, code: object) -> bool:
         return code in self._by_code
 

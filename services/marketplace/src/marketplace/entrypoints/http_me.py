@@ -88,4 +88,9 @@ async def balance_figures(
     """Demand and supply per neighbourhood and category: ratio, median hours to the first
     response, match rate, completed help; rows below the tenant's k are suppressed."""
     k, rows = await balance.figures(ctx, principal, by)
-    return {"k_anonymity": k, "by": by.value, "items": [vars(row) for row in rows]}
+    return {
+        "k_anonymity": k,
+        "rounding_base": ctx.settings.balance_rounding_base,
+        "by": by.value,
+        "items": [vars(row) for row in rows],
+    }

@@ -55,7 +55,15 @@ async def figures(ctx: Context, principal: Principal, by: GroupBy) -> tuple[int,
         cell(f.neighbourhood_code, f.category).matched += 1
     for hood, category in await _volunteer_supply(ctx, principal.tenant):
         cell(hood, category).supply += 1
-    return k, table(cells, by, k)
+    ref = await ctx.reference(principal.tenant)
+    return k, table(
+        cells,
+        by,
+        k,
+        neighbourhoods=ref.table.codes,
+        categories=ref.categories.codes,
+        base=ctx.settings.balance_rounding_base,
+    )
 
 
 async def _volunteer_supply(ctx: Context, tenant: str) -> list[tuple[str, str]]:

@@ -19,6 +19,7 @@ from wijkkracht_common.storage import Session
 from marketplace.adapters.repositories import Db, MongoRepository, Repository
 from marketplace.domain.categories import Categories
 from marketplace.domain.places import NeighbourhoodTable
+from marketplace.service.publishing import PublishQueue
 from marketplace.settings import Settings
 
 SERVICE = "marketplace"
@@ -54,6 +55,8 @@ class Context:
         self.clock = clock
         self._repositories = repositories
         self._reference: dict[str, tuple[float, Reference]] = {}
+        #: New posts of one tenant share a transaction (service/publishing.py).
+        self.publications = PublishQueue(self.commit, self.repo)
 
     def now(self) -> datetime:
         return self.clock()

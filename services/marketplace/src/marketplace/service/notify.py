@@ -85,6 +85,30 @@ def digest_mail(to: str, items: Sequence[Notification], categories: Categories, 
     )
 
 
+def notices(
+    post: Post,
+    volunteers: Sequence[Helper],
+    *,
+    categories: Categories,
+    now: datetime,
+    link: str,
+) -> tuple[list[Notification], list[Mail]]:
+    """Notifications for the chosen volunteers and the mail for those who want it at once
+    (the digest job mails the others): decided before the transaction that stores them."""
+    out: list[Notification] = []
+    mails: list[Mail] = []
+    for profile in volunteers:
+        delivery = _delivery(profile)
+        item = notification(
+            profile.person_id, NotificationKind.REQUEST_NEARBY, now, post=post, delivery=delivery
+        )
+        if delivery is Delivery.IMMEDIATE and profile.email is not None:
+            mails.append(request_mail(profile.email, post, categories, link))
+            item = item.model_copy(update={"mailed_at": now})
+        out.append(item)
+    return out, mails
+
+
 async def tell_volunteers(
     r: Repository,
     post: Post,
@@ -94,17 +118,9 @@ async def tell_volunteers(
     now: datetime,
     link: str,
 ) -> list[Notification]:
-    """Notifications for the chosen volunteers (mail staged now for those who want it at
-    once; the digest job mails the others)."""
-    out: list[Notification] = []
-    for profile in volunteers:
-        delivery = _delivery(profile)
-        item = notification(
-            profile.person_id, NotificationKind.REQUEST_NEARBY, now, post=post, delivery=delivery
-        )
-        if delivery is Delivery.IMMEDIATE and profile.email is not None:
-            await r.stage_mail(request_mail(profile.email, post, categories, link))
-            item = item.model_copy(update={"mailed_at": now})
-        out.append(item)
+    """Store the notifications and stage the mail of `notices`."""
+    out, mails = notices(post, volunteers, categories=categories, now=now, link=link)
+    for message in mails:
+        await r.stage_mail(message)
     await r.add_notifications(out)
     return out

@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from wijkkracht_common import outbox
 from wijkkracht_common.auth import Principal
 from wijkkracht_common.errors import Conflict, Forbidden, NotFound
 from wijkkracht_common.events.envelope import Envelope, new_event, new_event_id
@@ -44,6 +45,7 @@ from marketplace.service.acting import (
     viewer_of,
 )
 from marketplace.service.context import Context
+from marketplace.service.publishing import PendingPost
 from marketplace.service.sourcing import candidate_sources, volunteers_near
 
 NOT_FOUND = "Oproep niet gevonden. / Post not found."
@@ -251,16 +253,24 @@ async def publish(
     if post.kind is PostKind.REQUEST:
         told = await volunteers_near(r, post, table, cats, group)
     link = f"{ctx.settings.public_url}/posts/{post.id}"
+    event = published(post, tenant, principal.subject)
+    if acting.by_broker:
+        # its access record carries this request's trace: a transaction of its own
 
-    async def work(db: Db, session: Session) -> tuple[Post, list[Staged]]:
-        w = ctx.repo(db, session)
-        await w.save_post(post)
-        await log_for(w, acting, action="create", resource=f"post/{post.id}")
-        if told:
-            await notify.tell_volunteers(w, post, told, categories=cats, now=now, link=link)
-        return post, [published(post, tenant, principal.subject)]
+        async def work(db: Db, session: Session) -> tuple[Post, list[Staged]]:
+            w = ctx.repo(db, session)
+            await w.save_post(post)
+            await log_for(w, acting, action="create", resource=f"post/{post.id}")
+            if told:
+                await notify.tell_volunteers(w, post, told, categories=cats, now=now, link=link)
+            return post, [event]
 
-    return await ctx.commit(tenant, work)
+        return await ctx.commit(tenant, work)
+    notifications, mails = notify.notices(post, told, categories=cats, now=now, link=link)
+    await ctx.publications.publish(
+        tenant, PendingPost(post, notifications, mails, outbox.prepare([event]))
+    )
+    return post
 
 
 async def _load_visible(r: Repository, acting: Acting, post_id: str) -> tuple[Post, Viewer]:
