@@ -40,6 +40,12 @@ def test_screenshots(portal: Portal, browser: Any, manager_email: str, theme: st
     _shoot(page, f"/results/{latest}", f"{theme}-result")
     _shoot(page, f"/results/{latest}/offers", f"{theme}-offers")
     _shoot(page, "/my-data", f"{theme}-my-data")
+    _shoot(page, "/learning", f"{theme}-learning")
+    with page.expect_navigation():  # start the first course: its first step
+        page.click("form[action='/learning/start'] button")
+    _shoot(page, page.url.removeprefix(portal.url), f"{theme}-learning-step")
+    _shoot(page, "/market", f"{theme}-market")
+    _shoot(page, "/market/new?kind=request", f"{theme}-market-ask")
     english = log_in(browser, portal, resident.email, theme=theme, lang="en")
     _shoot(english, "/my-data/erasure", f"{theme}-erasure-en")
     staff = log_in(browser, portal, "sociaalwerker@demo.test", theme=theme)

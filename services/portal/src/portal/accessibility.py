@@ -39,6 +39,20 @@ PAGES: tuple[TestedPage, ...] = (
         "Een inwoner: uitslagen, huiswerk, buurtmarkt",
         "A resident: results, homework, market",
     ),
+    TestedPage("register", "professional", "Inwoner inschrijven", "Registering a resident"),
+    TestedPage("login_code", "professional", "Inlogcode afdrukken", "Printing a login code"),
+    TestedPage(
+        "together", "professional", "Samen invullen: één vraag", "Filling in together: a question"
+    ),
+    TestedPage(
+        "together_review",
+        "professional",
+        "Samen invullen: controleren",
+        "Filling in together: checking",
+    ),
+    TestedPage(
+        "together_done", "professional", "Samen ingevuld: uitslag", "Filled in together: result"
+    ),
     TestedPage(
         "socialmap",
         "neighbourhood_manager",
@@ -46,6 +60,32 @@ PAGES: tuple[TestedPage, ...] = (
         "Keeping the social map up to date",
     ),
     TestedPage("dashboards", "analyst", "Cijfers per wijk", "Figures per neighbourhood"),
+)
+
+#: Learning and the neighbourhood market, walked by `tests/browser/test_learning_market.py`
+#: (same checks: axe-core per language and theme, top tasks keyboard-only and without
+#: JavaScript).
+LEARNING_MARKET_PAGES: tuple[TestedPage, ...] = (
+    TestedPage(
+        "learning", "resident", "Leren: huiswerk en cursussen", "Learning: homework and courses"
+    ),
+    TestedPage("entry", "resident", "Leerlijn: waar begin ik", "Learning path: where to start"),
+    TestedPage("enrolment", "resident", "Een cursus: alle stappen", "A course: all steps"),
+    TestedPage("step_text", "resident", "Stap: lezen", "Step: reading"),
+    TestedPage("step_checklist", "resident", "Stap: lijstje", "Step: checklist"),
+    TestedPage("step_exercise", "resident", "Stap: opdracht", "Step: exercise"),
+    TestedPage("step_quiz", "resident", "Stap: vragen", "Step: questions"),
+    TestedPage("step_plan", "resident", "Stap: mijn plan", "Step: my plan"),
+    TestedPage("step_offer", "resident", "Stap: in de buurt", "Step: nearby"),
+    TestedPage("step_print", "resident", "Stap afdrukken", "Printing a step"),
+    TestedPage("market", "resident", "Buurtmarkt bekijken", "Browsing the market"),
+    TestedPage("ask", "resident", "Hulp vragen", "Asking for help"),
+    TestedPage("offer", "resident", "Hulp aanbieden", "Offering help"),
+    TestedPage("mine", "resident", "Mijn berichten op de buurtmarkt", "My posts on the market"),
+    TestedPage("own_post", "resident", "Mijn bericht met reacties", "My post with responses"),
+    TestedPage("other_post", "resident", "Reageren of melden", "Responding or reporting"),
+    TestedPage("match", "resident", "Berichten en contactgegevens", "Messages and contact details"),
+    TestedPage("groups", "resident", "Groepen", "Groups"),
 )
 
 METHODS_NL = (
