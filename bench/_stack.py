@@ -61,3 +61,13 @@ def latency_summary(seconds: Sequence[float]) -> str:
 
 def row(name: str, value: str, target: str = "") -> None:
     print(f"  {name:<52} {value:<28} {target}", flush=True)
+
+
+def paired_ratios(rates: Sequence[float], raws: Sequence[float]) -> list[float]:
+    """Each measured run against the mean of the raw runs just before and after it
+    (`raws` has one more entry than `rates`: raw, run, raw, run, raw). On a shared machine
+    whose speed drifts, a ratio of neighbours means the same as one taken on a quiet machine;
+    best-with-best across the whole run does not."""
+    if len(raws) != len(rates) + 1:
+        raise ValueError("measure raw, run, raw, ..., run, raw")
+    return [rate / ((raws[i] + raws[i + 1]) / 2) for i, rate in enumerate(rates)]
