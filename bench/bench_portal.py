@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import gzip
+import os
 import re
 import sys
 import tempfile
@@ -48,7 +49,11 @@ def sign_in(portal_url: str, email: str) -> str:
 
 
 async def user(
-    portal_url: str, cookie: str, paths: list[str], out: list[tuple[str, float, float]]
+    portal_url: str,
+    cookie: str,
+    paths: list[str],
+    out: list[tuple[str, float, float]],
+    statuses: dict[int, int] | None = None,
 ) -> None:
     async with httpx.AsyncClient(timeout=30, headers={"cookie": f"{COOKIE}={cookie}"}) as client:
         for _ in range(ROUNDS):
@@ -57,6 +62,8 @@ async def user(
                 async with client.stream("GET", portal_url + path) as answer:
                     first_byte = time.perf_counter() - started
                     await answer.aread()
+                if statuses is not None:
+                    statuses[answer.status_code] = statuses.get(answer.status_code, 0) + 1
                 timing = re.search(r"api;dur=([\d.]+)", answer.headers.get("server-timing", ""))
                 api = float(timing.group(1)) / 1000 if timing else 0.0
                 out.append((re.sub(r"/[0-9a-f-]{20,}", "/{id}", path), first_byte, api))
@@ -79,6 +86,7 @@ def main() -> None:
         residents = [resident_with_results(portal, f"Bench {i}") for i in range(USERS)]
         cookies = [sign_in(portal.url, r.email) for r in residents]
         samples: list[tuple[str, float, float]] = []
+        statuses: dict[int, int] = {}
 
         async def everyone() -> None:
             await asyncio.gather(
@@ -95,11 +103,13 @@ def main() -> None:
                             "/my-data",
                         ],
                         samples,
+                        statuses,
                     )
                     for r, cookie in zip(residents, cookies, strict=True)
                 )
             )
 
+        load_before = os.getloadavg()[0]
         started = time.perf_counter()
         asyncio.run(everyone())
         elapsed = time.perf_counter() - started
@@ -108,7 +118,9 @@ def main() -> None:
         api = [s[2] for s in samples]
         print(
             f"\nportal: {len(samples)} pages, {USERS} concurrent users, "
-            f"{len(samples) / elapsed:.0f} pages/s"
+            f"{len(samples) / elapsed:.0f} pages/s; answers {dict(sorted(statuses.items()))}; "
+            f"machine load average {load_before:.1f} before, {os.getloadavg()[0]:.1f} after "
+            f"({os.cpu_count()} cores)"
         )
         row(
             "TTFB p50 / p95",

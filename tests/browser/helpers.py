@@ -47,20 +47,28 @@ def new_page(
     return page
 
 
-def _fill_login_form(page: Any, email: str, password: str, *, keyboard: bool) -> None:
+def _fill_login_form(
+    page: Any, email: str, password: str, *, keyboard: bool, code: str | None = None
+) -> None:
+    """Identity's login form: e-mail and password, or a printed one-time login code."""
+    first, rest = ("login_code", [code]) if code else ("email", [email, password])
     if not keyboard:
-        page.fill("#email", email)
-        page.fill("#password", password)
+        if code:
+            page.fill("#login_code", code)
+        else:
+            page.fill("#email", email)
+            page.fill("#password", password)
         page.click("button[type=submit]")
         return
     page.focus("body")
-    for _ in range(30):  # Tab to the e-mail field, as a keyboard user does
+    for _ in range(30):  # Tab to the first field, as a keyboard user does
         page.keyboard.press("Tab")
-        if page.evaluate("document.activeElement && document.activeElement.id") == "email":
+        if page.evaluate("document.activeElement && document.activeElement.id") == first:
             break
-    page.keyboard.type(email)
-    page.keyboard.press("Tab")
-    page.keyboard.type(password)
+    page.keyboard.type(str(rest[0]))
+    for value in rest[1:]:
+        page.keyboard.press("Tab")
+        page.keyboard.type(str(value))
     page.keyboard.press("Enter")
 
 
@@ -74,31 +82,24 @@ def log_in(
     theme: str | None = None,
     javascript: bool = True,
     keyboard: bool = False,
+    code: str | None = None,
 ) -> Any:
-    """Log in through the portal's login link and identity's form, like a person; returns a
-    page of a fresh context holding only the portal's session cookie.
-
-    Identity's login page says `form-action 'self'`, and Chromium applies that to the redirect
-    after the form: the code can never reach a front end on another origin. Until identity
-    names the client's redirect origin there (services/portal/README.md, "Needed elsewhere"),
-    the login form is filled in a context that ignores CSP; the portal's own pages are then
-    used in a context that enforces it."""
-    login = new_page(
-        browser, portal, lang=lang, theme=theme, javascript=javascript, bypass_csp=True
-    )
+    """Log in through the portal's login link and identity's form, like a person (with a
+    printed login code when `code` is given); returns a page signed in to the portal. The
+    browser enforces every page's Content-Security-Policy, identity's login page too (it
+    allows the form to lead to the portal's registered redirect URI)."""
+    page = new_page(browser, portal, lang=lang, theme=theme, javascript=javascript)
     if keyboard:
-        login.goto("/")
-        login.focus("body")
-        tab_to(login, "a[href^='/login']")
-        login.keyboard.press("Enter")
-        login.wait_for_url(lambda url: "/oauth/authorize" in url)
+        page.goto("/")
+        page.focus("body")
+        tab_to(page, "a[href^='/login']")
+        page.keyboard.press("Enter")
+        page.wait_for_url(lambda url: "/oauth/authorize" in url)
     else:
-        login.goto("/login")
-    _fill_login_form(login, email, password, keyboard=keyboard)
-    login.wait_for_url(lambda url: url.startswith(portal.url) and "/callback" not in url)
-    state = login.context.storage_state()
-    login.context.close()
-    page = new_page(browser, portal, lang=lang, theme=theme, javascript=javascript, state=state)
+        page.goto("/login")
+    _fill_login_form(page, email, password, keyboard=keyboard, code=code)
+    page.wait_for_url(lambda url: url.startswith(portal.url) and "/callback" not in url)
+    page.csp_errors.clear()  # the portal's own pages are checked; identity's page is its own
     page.goto("/")
     return page
 

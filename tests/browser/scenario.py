@@ -96,3 +96,37 @@ def invite(portal: Portal, resident: Resident) -> None:
             return
         time.sleep(0.5)
     raise AssertionError("the resident's consent never reached the questionnaires service")
+
+
+@dataclass
+class Together:
+    """Questionnaires a professional of welzijn-demo fills in together with a resident
+    (assisted mode, through the questionnaires API): one in progress, one sent."""
+
+    in_progress: str
+    submitted: str
+
+
+def filled_in_together(portal: Portal, resident: Resident) -> Together:
+    token = portal.token("sociaalwerker@demo.test")
+    headers = _headers(token)
+    base = portal.api(QUESTIONNAIRES, "")
+    body = {
+        "instrument_id": INSTRUMENT,
+        "language": "nl",
+        "person_id": resident.person_id,
+        "organisation": "welzijn-demo",
+    }
+    with httpx.Client(timeout=30) as client:
+        ids = []
+        for _ in range(2):
+            started = client.post(f"{base}/responses", json=body, headers=headers)
+            assert started.status_code == 201, started.text
+            ids.append(started.json()["id"])
+        client.patch(
+            f"{base}/responses/{ids[1]}",
+            json={"answers": _answers(client, base, headers)},
+            headers=headers,
+        ).raise_for_status()
+        client.post(f"{base}/responses/{ids[1]}/submit", headers=headers).raise_for_status()
+    return Together(ids[0], ids[1])

@@ -11,10 +11,14 @@ from portal.accessibility import PAGES
 
 from .conftest import Portal
 from .helpers import axe_violations, describe, log_in, new_page
-from .scenario import Resident, invite, resident_with_results
+from .scenario import Resident, Together, filled_in_together, invite, resident_with_results
 
 LANGS = ("nl", "en")
 THEMES = ("welzijn-demo", "gemeente-demo")
+
+
+#: a path that is a form's answer: fill in the form, check the page it answers with
+REGISTER_FORM = "/assisted-registration#submit"
 
 
 @pytest.fixture(scope="module")
@@ -24,8 +28,14 @@ def resident(portal: Portal) -> Resident:
     return someone
 
 
-def _paths(role: str, resident: Resident) -> dict[str, str]:
+@pytest.fixture(scope="module")
+def together(portal: Portal, resident: Resident) -> Together:
+    return filled_in_together(portal, resident)
+
+
+def _paths(role: str, resident: Resident, together: Together) -> dict[str, str]:
     latest, draft = resident.submitted[-1], resident.in_progress
+    assisted = f"/caseload/{resident.person_id}/together"
     return {
         "anonymous": {"home": "/", "statement": "/toegankelijkheid"},
         "resident": {
@@ -42,14 +52,29 @@ def _paths(role: str, resident: Resident) -> dict[str, str]:
             "export": "/my-data/export",
             "erasure": "/my-data/erasure",
         },
-        "professional": {"caseload": "/caseload", "resident": f"/caseload/{resident.person_id}"},
+        "professional": {
+            "caseload": "/caseload",
+            "resident": f"/caseload/{resident.person_id}",
+            "register": "/assisted-registration",
+            "login_code": REGISTER_FORM,
+            "together": f"{assisted}/{together.in_progress}/q/0",
+            "together_review": f"{assisted}/{together.in_progress}/review",
+            "together_done": f"{assisted}/{together.submitted}/done",
+        },
         "neighbourhood_manager": {"socialmap": "/social-map"},
         "analyst": {"dashboards": "/dashboards"},
     }[role]
 
 
 def _check(page: Any, path: str) -> list[str]:
-    answer = page.goto(path)
+    if path == REGISTER_FORM:
+        page.goto("/assisted-registration")
+        page.fill("#display_name", "Axe Toets")
+        with page.expect_navigation() as navigation:
+            page.click("form[action='/assisted-registration'] button[type=submit]")
+        answer = navigation.value
+    else:
+        answer = page.goto(path)
     problems = []
     if answer is None or answer.status != 200:
         problems.append(f"{path}: status {answer.status if answer else None}")
@@ -94,10 +119,10 @@ def pages_of(portal: Portal, browser: Any, resident: Resident, manager_email: st
 @pytest.mark.parametrize("lang", LANGS)
 @pytest.mark.parametrize("role", sorted({p.role for p in PAGES}))
 def test_every_page_has_no_axe_violations(
-    role: str, lang: str, theme: str, resident: Resident, pages_of: Any
+    role: str, lang: str, theme: str, resident: Resident, together: Together, pages_of: Any
 ) -> None:
     page = pages_of(role, lang, theme)
-    paths = _paths(role, resident)
+    paths = _paths(role, resident, together)
     listed = {p.key for p in PAGES if p.role == role}
     assert listed == set(paths), "the statement and the test must name the same pages"
     problems = [problem for path in paths.values() for problem in _check(page, path)]

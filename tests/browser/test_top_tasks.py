@@ -3,12 +3,13 @@ with JavaScript switched off (plain links and forms)."""
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import pytest
 
 from .conftest import Portal
-from .helpers import log_in, press, tab_to
+from .helpers import log_in, new_page, press, tab_to
 from .scenario import Resident, invite, resident_with_results
 
 MODES = ("keyboard", "no-javascript")
@@ -123,6 +124,82 @@ def test_professional_sees_a_resident_and_assigns_a_module(
         page.fill("#note", "Lees stap 1 voor ons gesprek.")
     _go(page, mode, "form[action$='/assignments'] button")
     assert page.locator("[role=status]").count()
+
+
+def _type(page: Any, mode: str, selector: str, text: str) -> None:
+    if mode == "keyboard":
+        tab_to(page, selector)
+        page.keyboard.type(text)
+    else:
+        page.fill(selector, text)
+
+
+def _answer_every_question(page: Any, mode: str) -> None:
+    """One question per screen until the check page, the way the resident's test answers."""
+    for _ in range(60):
+        if "/review" in page.url:
+            return
+        assert "/q/" in page.url, page.url
+        if mode == "keyboard":
+            tab_to(page, "input[name=value]")
+            page.keyboard.press("ArrowRight")
+        else:
+            page.check("input[name=value][value='6']")
+        _go(page, mode, "button[value=next]")
+    raise AssertionError(f"no check page after 60 questions: {page.url}")
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_professional_registers_a_resident_and_fills_in_together(
+    portal: Portal, browser: Any, mode: str
+) -> None:
+    """Assisted registration with a printable code, then the questionnaire filled in together;
+    the resident then logs in with the printed code and finds the result as their own."""
+    page = _sign_in(browser, portal, "sociaalwerker@demo.test", mode)
+    _go(page, mode, "a.task[href='/caseload']")
+    _go(page, mode, "a[href='/assisted-registration']")
+    name = f"Gerrit Toets {mode}"
+    _type(page, mode, "#display_name", name)
+    _type(page, mode, "#pc4", "9904")
+    _type(page, mode, "#birth_year", "1949")
+    if mode == "keyboard":
+        tab_to(page, "#consent-share_results")
+        page.keyboard.press("Space")
+    else:
+        page.check("#consent-share_results")
+    _go(page, mode, "form[action='/assisted-registration'] button[type=submit]")
+    code = page.locator("#login-code").inner_text().strip()
+    assert re.fullmatch(r"[2-9A-Z]{4}-[2-9A-Z]{4}", code), code
+    assert name in page.locator("main").inner_text()
+    _go(page, mode, "main a[href^='/caseload/']")  # to the resident's page
+    assert name in page.locator("h1").inner_text()
+    _go(page, mode, "form[action$='/together'] button[type=submit]")
+    _answer_every_question(page, mode)
+    _go(page, mode, "form[action$='/submit'] button[type=submit]")
+    assert page.url.endswith("/done")
+    assert page.locator("table.scores tbody tr").count() == 6
+    assert page.locator("img[src*='chart.svg']").evaluate("img => img.naturalWidth") > 0
+    page.context.close()
+    # The resident, at home: the printed code logs in once, the result is theirs.
+    resident = log_in(
+        browser,
+        portal,
+        "",
+        code=code,
+        keyboard=mode == "keyboard",
+        javascript=mode != "no-javascript",
+    )
+    assert name in resident.locator("header").inner_text()
+    resident.goto("/results")
+    assert resident.locator("a[href^='/results/']").count() == 1
+    resident.context.close()
+    again = new_page(browser, portal)
+    again.goto("/login")
+    again.fill("#login_code", code)
+    with again.expect_navigation():
+        again.click("button[type=submit]")
+    assert again.locator("[role=alert]").count() == 1, "a used code must not log in again"
+    again.context.close()
 
 
 @pytest.mark.parametrize("mode", MODES)
