@@ -100,14 +100,6 @@ class Portal:
         return email
 
 
-def _line_value(lines: list[str], label: str) -> str:
-    for line in lines:
-        match = re.match(rf"^{label}\s+(\S+)", line.strip())
-        if match:
-            return match.group(1)
-    raise AssertionError(f"launcher did not print {label}")
-
-
 def portal_url(lines: list[str]) -> str:
     """The portal's address from the launcher's summary ("==> Open http://… and log in")."""
     for line in lines:
@@ -138,35 +130,13 @@ def client_known(platform: Any, url: str) -> bool:
 @contextmanager
 def running_portal(data: Path) -> Iterator[Portal]:
     """The platform with the portal, as `make run` starts it (the launcher on free ports),
-    until closed. The launcher passes the client secret to identity's demo seed and the
-    portal; where identity's seed does not register the client yet, the harness does."""
+    until closed. The launcher gives identity's demo seed (which registers the client
+    `portal`) and the portal the same client secret."""
     secret = secrets.token_urlsafe(24)
     with E2E.launch(data, {"WK_PORTAL_CLIENT_SECRET": secret}) as platform:
         url = portal_url(platform.output)
+        assert client_known(platform, url), "identity's demo seed did not register the portal"
         env = {k: v for k, v in os.environ.items() if not k.startswith("WK_")}
-        if not client_known(platform, url):
-            env.update(
-                {
-                    "WK_ENV": "dev",
-                    "WK_NATS_URL": _line_value(platform.output, "NATS"),
-                    "WK_MONGO_URL": _line_value(platform.output, "Database"),
-                    "WK_ISSUER": platform.api(1, ""),
-                }
-            )
-            registered = subprocess.run(
-                [
-                    sys.executable,
-                    str(HERE / "register_portal_client.py"),
-                    f"{url}/callback",
-                    secret,
-                ],
-                env=env,
-                capture_output=True,
-                text=True,
-                timeout=120,
-                check=False,
-            )
-            assert registered.returncode == 0, registered.stdout + registered.stderr
         yield Portal(url, platform, platform.process, env, data / "logs" / "portal.log")
 
 
