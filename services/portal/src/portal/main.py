@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -13,17 +12,29 @@ import httpx
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, PlainTextResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
-from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Histogram, generate_latest
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from wijkkracht_common.observability import get_logger, setup
 
 from portal.api import Api, ApiError, SignInRequired
 from portal.oidc import OidcClient
-from portal.pages import admin, analyst, auth, mydata, professional, public, results, selftest
+from portal.pages import (
+    admin,
+    analyst,
+    auth,
+    learning,
+    market,
+    mydata,
+    professional,
+    public,
+    results,
+    selftest,
+)
 from portal.pages.auth import login_path
 from portal.security import SecurityHeaders
 from portal.sessions import SessionStore
 from portal.settings import Settings
+from portal.timing import PageTimer, page_histogram
 from portal.web import FormExpired, LoginNeeded, NotAllowed, build_templates, page_context
 
 STATIC = Path(__file__).parent / "static"
@@ -63,6 +74,14 @@ def create_app(
 
     app = FastAPI(
         title="Wijkkracht portal",
+        # FastAPI's own OpenTelemetry support is on by default (spans, metrics and logs per
+        # request): only request spans, and only when tracing is enabled, as in the services.
+        telemetry={
+            "tracing": settings.tracing_enabled,
+            "metrics": False,
+            "logs": False,
+            "operation_spans": False,
+        },
         lifespan=lifespan,
         docs_url=None,
         redoc_url=None,
@@ -75,28 +94,24 @@ def create_app(
     app.state.api = Api(settings, client, oidc)
     app.state.templates = build_templates()
     registry = CollectorRegistry()
-    latency = Histogram(
-        "portal_page_seconds",
-        "Time to answer a page, by route",
-        ["route"],
-        registry=registry,
-        buckets=(0.01, 0.025, 0.05, 0.1, 0.2, 0.5, 1, 2, 5),
-    )
-
     app.add_middleware(
         SecurityHeaders, secure=settings.cookie_secure, max_age=settings.session_max_seconds
     )
-
-    @app.middleware("http")
-    async def timed(request: Request, call_next):  # type: ignore[no-untyped-def]
-        started = time.perf_counter()
-        response: Response = await call_next(request)
-        route = request.scope.get("route")
-        latency.labels(getattr(route, "path", "other")).observe(time.perf_counter() - started)
-        return response
+    app.add_middleware(PageTimer, histogram=page_histogram(registry))
 
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
-    for module in (public, auth, selftest, results, mydata, professional, admin, analyst):
+    for module in (
+        public,
+        auth,
+        selftest,
+        results,
+        learning,
+        market,
+        mydata,
+        professional,
+        admin,
+        analyst,
+    ):
         app.include_router(module.router)
 
     @app.get("/healthz", include_in_schema=False)
