@@ -40,6 +40,7 @@ STANCES = {
     ("GET", "/neighbourhoods/{code}/agenda"): "machine",
     ("GET", "/taxonomy"): "machine",
     ("PUT", "/taxonomy"): "person",
+    ("POST", "/taxonomy/announcements"): "person",
     ("GET", "/freshness-policy"): "machine",
     ("PUT", "/freshness-policy"): "person",
     ("POST", "/imports"): "person",

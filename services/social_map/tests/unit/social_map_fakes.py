@@ -60,6 +60,7 @@ class TenantData:
     """One tenant's 'database'."""
 
     taxonomy: tuple[Taxonomy, int] | None = None
+    taxonomy_announced: int | None = None
     policy: FreshnessPolicy | None = None
     policy_version: int = 0
     feed_generations: dict[str, int] = field(default_factory=dict)
@@ -102,6 +103,12 @@ class FakeRepository:
 
     async def save_taxonomy(self, taxonomy: Taxonomy, version: int) -> None:
         self.data.taxonomy = (taxonomy, version)
+
+    async def taxonomy_announced(self) -> int | None:
+        return self.data.taxonomy_announced
+
+    async def save_taxonomy_announced(self, version: int) -> None:
+        self.data.taxonomy_announced = version
 
     async def load_policy(self) -> tuple[FreshnessPolicy, int]:
         return self.data.policy or FreshnessPolicy(), self.data.policy_version

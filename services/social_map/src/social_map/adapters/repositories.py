@@ -129,6 +129,8 @@ class Repository(Protocol):
     # tenant configuration
     async def load_taxonomy(self) -> tuple[Taxonomy, int]: ...
     async def save_taxonomy(self, taxonomy: Taxonomy, version: int) -> None: ...
+    async def taxonomy_announced(self) -> int | None: ...
+    async def save_taxonomy_announced(self, version: int) -> None: ...
     async def load_policy(self) -> tuple[FreshnessPolicy, int]: ...
     async def policy_version(self) -> int: ...
     async def save_policy(self, policy: FreshnessPolicy) -> int: ...
@@ -268,6 +270,19 @@ class MongoRepository:
                 "v": version,
                 "categories": [c.model_dump(mode="json") for c in taxonomy.categories],
             },
+            upsert=True,
+            session=self._session,
+        )
+
+    async def taxonomy_announced(self) -> int | None:
+        """The taxonomy version last published as `taxonomy_changed` (None: never)."""
+        doc = await self._db[CONFIG].find_one({"_id": "taxonomy_announced"}, session=self._session)
+        return None if doc is None else int(doc["v"])
+
+    async def save_taxonomy_announced(self, version: int) -> None:
+        await self._db[CONFIG].replace_one(
+            {"_id": "taxonomy_announced"},
+            {"_id": "taxonomy_announced", "v": version},
             upsert=True,
             session=self._session,
         )

@@ -47,6 +47,15 @@ async def put_taxonomy(body: TaxonomyIn, principal: PersonPrincipal, ctx: Ctx) -
     return _taxonomy_body(taxonomy.categories, version)
 
 
+@router.post("/taxonomy/announcements", status_code=202)
+async def announce_taxonomy(principal: PersonPrincipal, ctx: Ctx) -> dict[str, Any]:
+    """Publish the current tree again as `taxonomy_changed` (other services keep it as a
+    projection; it is also published on every change and on a tenant's first import)."""
+    await config.republish_taxonomy(ctx, principal)
+    view = await ctx.view(principal.tenant)
+    return {"version": view.taxonomy_version}
+
+
 @router.get("/freshness-policy")
 async def get_policy(principal: MachinePrincipal, ctx: Ctx) -> dict[str, Any]:
     return (await config.current_policy(ctx, principal)).model_dump()

@@ -16,16 +16,18 @@ import io
 import zipfile
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from wijkkracht_common.errors import InvalidInput
 from wijkkracht_common.events.envelope import Envelope, new_event, new_event_id
-from wijkkracht_common.events.social_map import EntriesImported
+from wijkkracht_common.events.social_map import EntriesImported, ImportedEntryFacts
 from wijkkracht_common.storage import Session
 
 from social_map.adapters import repositories as repo
-from social_map.adapters.documents import ExistingEntry, ImportedEntry
+from social_map.adapters.documents import ExistingEntry, ImportedEntry, open_reporters, pc4s_of
 from social_map.bulk import gc_paused
+from social_map.domain.freshness import FreshnessPolicy, freshness_state
 from social_map.domain.hsds_interchange import (
     ImportIssue,
     ImportResult,
@@ -36,6 +38,7 @@ from social_map.domain.hsds_interchange import (
     keep_stored_assurance,
 )
 from social_map.domain.model import Entry, Organization, SocialMapData
+from social_map.service import config
 from social_map.service.context import SERVICE, ServiceContext, TenantView
 from social_map.standards import hsds as hsds_standard
 from social_map.standards.hsds import DESCRIPTOR
@@ -146,6 +149,8 @@ async def write_import(
     progress: Progress | None = None,
 ) -> ImportSummary:
     now = ctx.now()
+    # the categories the entries use reach other services first (once per tree version)
+    await config.announce_taxonomy(ctx, tenant, actor, force=False)
     reader = await ctx.reader(tenant)
     view = await ctx.view(tenant)
     known = await reader.organisations(o.id for o in data.organizations)
@@ -198,14 +203,18 @@ async def _write_batch(
         changed = set(replaced)
         events: list[Envelope[Any]] = []
         if writes:  # one event per batch, not per entry (see EntriesImported)
-            ids = [w.entry.id for w in writes]
+            new_ones = [w for w in writes if w.entry.id not in changed]
+            replaced_ones = [w for w in writes if w.entry.id in changed]
             events.append(
                 new_event(
                     EntriesImported(
                         import_id=batch_id[0],
                         batch=batch_id[1],
-                        published=[i for i in ids if i not in changed],
-                        updated=[i for i in ids if i in changed],
+                        published=[w.entry.id for w in new_ones],
+                        updated=[w.entry.id for w in replaced_ones],
+                        entries=[
+                            _facts(w, current.policy, now) for w in (*new_ones, *replaced_ones)
+                        ],
                     ),
                     tenant=tenant,
                     subject=f"{batch_id[0]}:{batch_id[1]}",
@@ -215,6 +224,22 @@ async def _write_batch(
         return (new, len(replaced), unchanged), events
 
     return await ctx.commit(tenant, work)
+
+
+def _facts(item: ImportedEntry, policy: FreshnessPolicy, now: datetime) -> ImportedEntryFacts:
+    """What consumers need of an imported entry: ids and codes, no free text."""
+    entry = item.entry
+    return ImportedEntryFacts(
+        entry_id=entry.id,
+        organization_id=entry.organization_id,
+        owner_organisation=item.owner_slug,
+        kind=entry.kind.value,
+        category_codes=list(entry.category_codes),
+        pc4s=pc4s_of(entry),
+        status=entry.status.value,
+        freshness=freshness_state(entry.assured_at, open_reporters(entry), policy, now).value,
+        revision=entry.revision,
+    )
 
 
 def _prepare(
