@@ -3,6 +3,7 @@ keys and query conditions statements are found by."""
 
 from __future__ import annotations
 
+import random
 from typing import Any
 
 import pytest
@@ -120,3 +121,35 @@ def test_multipart_bodies_are_read_and_checked() -> None:
         multipart.parse(body.replace(b"binary", b"base64"), "multipart/mixed; boundary=b")
     with pytest.raises(XapiError):
         multipart.parse(body, "multipart/mixed;")
+
+
+def test_the_quick_timestamp_check_agrees_with_the_full_parse() -> None:
+    """`is_timestamp` (checked on every statement) accepts exactly what `parse_timestamp`
+    parses: calendar ranges, leap years, offsets, negative zero, the calendar's edges."""
+    rng = random.Random(9)
+    cases: list[object] = [
+        "2024-02-29T10:00:00Z",
+        "2023-02-29T10:00:00Z",
+        "1900-02-29T00:00:00Z",
+        "2000-02-29T00:00:00Z",
+        "2024-04-31T00:00:00Z",
+        "2024-04-30T23:59:59-00:00",
+        "2024-04-30T23:59:59.123456789+05:30",
+        "0001-01-01T00:00:00+01:00",  # before the calendar in UTC: not a timestamp (was a 500)
+        "9999-12-31T23:59:59-01:00",
+        "2024-04-30t23:59:59z",
+        5,
+        None,
+    ]
+    for _ in range(5000):
+        date = (
+            f"{rng.randrange(0, 10000):04d}-{rng.randrange(0, 14):02d}-{rng.randrange(0, 33):02d}"
+        )
+        time_of_day = (
+            f"{rng.randrange(0, 26):02d}:{rng.randrange(0, 62):02d}:{rng.randrange(0, 62):02d}"
+        )
+        offset = rng.choice(["Z", "", "+00:00", "-00:00", "+23:59", "-05:30", "+24:00", "-00"])
+        cases.append(f"{date}T{time_of_day}{offset}")
+    for case in cases:
+        assert formats.is_timestamp(case) == (formats.parse_timestamp(case) is not None), case
+    assert formats.parse_timestamp("0001-01-01T00:00:00+01:00") is None

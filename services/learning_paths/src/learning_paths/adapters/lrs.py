@@ -31,6 +31,7 @@ from wijkkracht_common.storage import (
     restore_datetimes,
 )
 
+from learning_paths.domain.xapi.formats import format_timestamp
 from learning_paths.domain.xapi.statements import Keys, agent_key, keys_of, person_of
 
 Db = Database[dict[str, Any]]
@@ -182,10 +183,26 @@ def document_of(
         "_id": str(statement["id"]).lower(),
         "seq": seq,
         "voided": int(voided),
-        "sj": json.dumps(statement, separators=(",", ":"), ensure_ascii=False),
+        "sj": _ENCODE(statement),
     }
     doc.update({k: v for k, v in fields.items() if v is not None})
     return doc
+
+
+#: One encoder for every stored statement (json.dumps with options builds one per call).
+_ENCODE = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
+
+
+def stored_at(seq: int) -> str:
+    """`stored` of the statement with this seq (format_timestamp of seq_time), computed once
+    per millisecond: a batch's statements mostly share one."""
+    millis = seq // 1000
+    if _STORED[0] != millis:
+        _STORED[:] = [millis, format_timestamp(seq_time(seq))]
+    return str(_STORED[1])
+
+
+_STORED: list[Any] = [None, ""]
 
 
 def exact(query: Mapping[str, Any]) -> dict[str, Any]:
@@ -453,5 +470,6 @@ __all__ = [
     "exact",
     "is_duplicate_key",
     "seq_time",
+    "stored_at",
     "time_seq",
 ]

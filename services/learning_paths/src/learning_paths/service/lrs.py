@@ -24,10 +24,10 @@ from learning_paths.adapters.lrs import (
     StoredStatement,
     activity_key,
     document_of,
-    seq_time,
+    stored_at,
     time_seq,
 )
-from learning_paths.domain.xapi import formats, multipart
+from learning_paths.domain.xapi import multipart
 from learning_paths.domain.xapi import statements as rules
 from learning_paths.domain.xapi.errors import XapiError
 from learning_paths.domain.xapi.statements import person_of
@@ -181,7 +181,7 @@ class Lrs:
         and nothing but reads and writes happens while it holds the database."""
         prepared = []
         for statement, sid, seq in zip(statements, ids, seqs, strict=True):
-            stored = formats.format_timestamp(seq_time(seq))
+            stored = stored_at(seq)
             done = rules.complete(
                 statement, statement_id=sid, stored=stored, authority=caller.agent
             )

@@ -44,8 +44,26 @@ def is_uuid(value: Any) -> bool:
     return isinstance(value, str) and UUID.match(value) is not None
 
 
+#: Verified IRIs and language tags: statements repeat the same verbs, activity ids, types
+#: and tags, so most checks are a set look-up (bounded: emptied when full).
+_KNOWN_IRIS: set[str] = set()
+_KNOWN_TAGS: set[str] = set()
+_KNOWN_LIMIT = 20_000
+
+
+def _matches(value: Any, pattern: re.Pattern[str], known: set[str]) -> bool:
+    if value.__class__ is str and value in known:
+        return True
+    if isinstance(value, str) and pattern.match(value) is not None:
+        if len(known) >= _KNOWN_LIMIT:
+            known.clear()
+        known.add(value)
+        return True
+    return False
+
+
 def is_iri(value: Any) -> bool:
-    return isinstance(value, str) and IRI.match(value) is not None
+    return _matches(value, IRI, _KNOWN_IRIS)
 
 
 def is_irl(value: Any) -> bool:
@@ -53,7 +71,7 @@ def is_irl(value: Any) -> bool:
 
 
 def is_language_tag(value: Any) -> bool:
-    return isinstance(value, str) and LANGUAGE_TAG.match(value) is not None
+    return _matches(value, LANGUAGE_TAG, _KNOWN_TAGS)
 
 
 def is_duration(value: Any) -> bool:
@@ -91,7 +109,39 @@ def parse_timestamp(value: Any) -> datetime | None:
     except ValueError:
         return None
     del zulu
-    return moment.astimezone(UTC)
+    try:
+        return moment.astimezone(UTC)
+    except OverflowError:  # year 1 or 9999 shifted out of the calendar by its offset
+        return None
+
+
+_DAYS = (31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)
+
+
+def is_timestamp(value: Any) -> bool:
+    """`parse_timestamp(value) is not None`, without building the datetime (checked on
+    every statement): the same pattern, offsets and calendar ranges."""
+    if not isinstance(value, str):
+        return False
+    match = TIMESTAMP.match(value)
+    if match is None:
+        return False
+    year, month, day, hour, minute, second = map(int, match.group(1, 2, 3, 4, 5, 6))
+    if year in (1, 9999):  # the UTC conversion may leave the calendar: the full parse
+        return parse_timestamp(value) is not None
+    sign, oh, om, sign2, oh2 = match.group(9, 10, 11, 12, 13)
+    if sign is not None:
+        offset_h, offset_m, negative = int(oh), int(om), sign == "-"
+    elif sign2 is not None:
+        offset_h, offset_m, negative = int(oh2), 0, sign2 == "-"
+    else:
+        offset_h, offset_m, negative = 0, 0, False
+    if (negative and offset_h == 0 and offset_m == 0) or offset_h > 23 or offset_m > 59:
+        return False
+    if not (year >= 1 and 1 <= month <= 12 and hour < 24 and minute < 60 and second < 60):
+        return False
+    leap = month == 2 and year % 4 == 0 and (year % 100 != 0 or year % 400 == 0)
+    return 1 <= day <= _DAYS[month - 1] + leap
 
 
 def format_timestamp(moment: datetime) -> str:

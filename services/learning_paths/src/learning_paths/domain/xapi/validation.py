@@ -44,6 +44,41 @@ STATEMENT_KEYS = {
     "version",
     "attachments",
 }
+AGENT_KEYS = frozenset({"objectType", "name", *IFIS})
+GROUP_KEYS = frozenset({"objectType", "name", "member", *IFIS})
+ACCOUNT_KEYS = frozenset({"homePage", "name"})
+VERB_KEYS = frozenset({"id", "display"})
+ACTIVITY_KEYS = frozenset({"objectType", "id", "definition"})
+DEFINITION_KEYS = frozenset(
+    {
+        "name",
+        "description",
+        "type",
+        "moreInfo",
+        "extensions",
+        "interactionType",
+        "correctResponsesPattern",
+        *COMPONENT_LISTS,
+    }
+)
+SCORE_KEYS = frozenset({"scaled", "raw", "min", "max"})
+RESULT_KEYS = frozenset({"score", "success", "completion", "response", "duration", "extensions"})
+CONTEXT_KEYS = frozenset(
+    {
+        "registration",
+        "instructor",
+        "team",
+        "contextActivities",
+        "revision",
+        "platform",
+        "language",
+        "statement",
+        "extensions",
+        "contextAgents",
+        "contextGroups",
+    }
+)
+CONTEXT_ACTIVITY_KEYS = frozenset({"parent", "grouping", "category", "other"})
 SUBSTATEMENT_KEYS = {
     "objectType",
     "actor",
@@ -66,10 +101,11 @@ def _object(value: Any, path: str) -> Mapping[str, Any]:
     return value
 
 
-def _only(value: Mapping[str, Any], allowed: set[str], path: str) -> None:
+def _only(value: Mapping[str, Any], allowed: frozenset[str] | set[str], path: str) -> None:
+    if value.keys() <= allowed:  # the common case, without building a set
+        return
     extra = sorted(set(value) - allowed)
-    if extra:
-        raise _fail(f"{path}.{extra[0]}", "is not a property defined by xAPI here")
+    raise _fail(f"{path}.{extra[0]}", "is not a property defined by xAPI here")
 
 
 def _string(value: Any, path: str) -> str:
@@ -123,7 +159,7 @@ def extensions(value: Any, path: str) -> None:
 
 def agent(value: Any, path: str, *, object_type_required: bool = False) -> None:
     data = _object(value, path)
-    _only(data, {"objectType", "name", *IFIS}, path)
+    _only(data, AGENT_KEYS, path)
     kind = data.get("objectType")
     if kind is None and object_type_required:
         raise _fail(f"{path}.objectType", "is required for an Agent used as object")
@@ -152,7 +188,7 @@ def ifi(data: Mapping[str, Any], key: str, path: str) -> None:
         _iri(value, at)
     elif key == "account":
         account = _object(value, at)
-        _only(account, {"homePage", "name"}, at)
+        _only(account, ACCOUNT_KEYS, at)
         if "homePage" not in account or "name" not in account:
             raise _fail(at, "an account has a homePage and a name")
         _irl(account["homePage"], f"{at}.homePage")
@@ -161,7 +197,7 @@ def ifi(data: Mapping[str, Any], key: str, path: str) -> None:
 
 def group(value: Any, path: str) -> None:
     data = _object(value, path)
-    _only(data, {"objectType", "name", "member", *IFIS}, path)
+    _only(data, GROUP_KEYS, path)
     if data.get("objectType") != "Group":
         raise _fail(f"{path}.objectType", "must be 'Group'")
     if "name" in data:
@@ -196,7 +232,7 @@ def actor(value: Any, path: str, *, as_object: bool = False) -> None:
 
 def verb(value: Any, path: str) -> None:
     data = _object(value, path)
-    _only(data, {"id", "display"}, path)
+    _only(data, VERB_KEYS, path)
     if "id" not in data:
         raise _fail(f"{path}.id", "is required")
     _iri(data["id"], f"{path}.id")
@@ -224,20 +260,7 @@ def _components(value: Any, path: str) -> None:
 
 def definition(value: Any, path: str) -> None:
     data = _object(value, path)
-    _only(
-        data,
-        {
-            "name",
-            "description",
-            "type",
-            "moreInfo",
-            "extensions",
-            "interactionType",
-            "correctResponsesPattern",
-            *COMPONENT_LISTS,
-        },
-        path,
-    )
+    _only(data, DEFINITION_KEYS, path)
     for key in ("name", "description"):
         if key in data:
             language_map(data[key], f"{path}.{key}")
@@ -270,7 +293,7 @@ def definition(value: Any, path: str) -> None:
 
 def activity(value: Any, path: str) -> None:
     data = _object(value, path)
-    _only(data, {"objectType", "id", "definition"}, path)
+    _only(data, ACTIVITY_KEYS, path)
     if data.get("objectType", "Activity") != "Activity":
         raise _fail(f"{path}.objectType", "must be 'Activity'")
     if "id" not in data:
@@ -311,7 +334,7 @@ def object_(value: Any, path: str, *, in_substatement: bool = False) -> None:
 
 def score(value: Any, path: str) -> None:
     data = _object(value, path)
-    _only(data, {"scaled", "raw", "min", "max"}, path)
+    _only(data, SCORE_KEYS, path)
     numbers = {k: _number(v, f"{path}.{k}") for k, v in data.items()}
     scaled = numbers.get("scaled")
     if scaled is not None and not -1.0 <= scaled <= 1.0:
@@ -327,7 +350,7 @@ def score(value: Any, path: str) -> None:
 
 def result(value: Any, path: str) -> None:
     data = _object(value, path)
-    _only(data, {"score", "success", "completion", "response", "duration", "extensions"}, path)
+    _only(data, RESULT_KEYS, path)
     if "score" in data:
         score(data["score"], f"{path}.score")
     for key in ("success", "completion"):
@@ -356,23 +379,7 @@ def _relevant_types(value: Any, path: str) -> None:
 
 def context(value: Any, path: str, statement_object: Mapping[str, Any]) -> None:
     data = _object(value, path)
-    _only(
-        data,
-        {
-            "registration",
-            "instructor",
-            "team",
-            "contextActivities",
-            "revision",
-            "platform",
-            "language",
-            "statement",
-            "extensions",
-            "contextAgents",
-            "contextGroups",
-        },
-        path,
-    )
+    _only(data, CONTEXT_KEYS, path)
     if "registration" in data:
         _uuid(data["registration"], f"{path}.registration")
     if "instructor" in data:
@@ -381,7 +388,7 @@ def context(value: Any, path: str, statement_object: Mapping[str, Any]) -> None:
         group(data["team"], f"{path}.team")
     if "contextActivities" in data:
         holder = _object(data["contextActivities"], f"{path}.contextActivities")
-        _only(holder, {"parent", "grouping", "category", "other"}, f"{path}.contextActivities")
+        _only(holder, CONTEXT_ACTIVITY_KEYS, f"{path}.contextActivities")
         for key, items in holder.items():
             _activities(items, f"{path}.contextActivities.{key}")
     is_activity = statement_object.get("objectType", "Activity") == "Activity"
@@ -451,7 +458,7 @@ def attachments(value: Any, path: str) -> None:
 
 
 def _timestamp(value: Any, path: str) -> None:
-    if formats.parse_timestamp(value) is None:
+    if not formats.is_timestamp(value):
         raise _fail(path, "must be an RFC 3339 timestamp (offset -00:00 is not allowed)")
 
 
