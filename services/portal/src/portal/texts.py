@@ -375,6 +375,11 @@ TEXTS: dict[str, tuple[str, str]] = {
         "The list of residents cannot be loaded right now. Please try again in a few minutes. You can still register a resident.",
     ),
     "caseload_shares": ("Deelt met u", "Shares with you"),
+    "shares_share_results": ("uitslagen", "results"),
+    "shares_share_learning_progress": ("voortgang cursussen", "course progress"),
+    "shares_share_with_gp": ("uitslag voor de huisarts", "result for the GP"),
+    "shares_research": ("onderzoek", "research"),
+    "shares_marketplace_broker": ("buurtmarkt via u", "market through you"),
     "caseload_logged": (
         "Inwoners zien in hun eigen overzicht dat u deze lijst heeft bekeken.",
         "Residents see in their own overview that you looked at this list.",

@@ -76,7 +76,7 @@ async def caseload(page: PageDep, cursor: str | None = None) -> Response:
         {
             **item,
             "code": resident_code(str(item["id"])),
-            "purposes": [page.t(f"purpose_{p}") for p in item.get("purposes", [])],
+            "purposes": [page.t(f"shares_{p}") for p in item.get("purposes", [])],
         }
         for item in found.get("items", [])
     ]
