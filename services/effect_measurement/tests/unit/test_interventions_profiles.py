@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import itertools
 from dataclasses import astuple
 from datetime import UTC, datetime
 
@@ -66,3 +67,25 @@ def test_profile_keeps_only_coarse_fields_and_patches() -> None:
         updated, PersonProfileInput(person_id="p1", neighbourhood_code=None), now
     )
     assert moved.neighbourhood_code == UNKNOWN
+
+
+def test_profile_events_in_any_order_end_in_the_same_profile() -> None:
+    """Redelivered or applied by two replicas at once, identity's events may arrive in any
+    order; each field keeps the value of the newest event that set it."""
+    t1, t2, t3 = (datetime(2026, 6, day, tzinfo=UTC) for day in (1, 2, 3))
+    registered = PersonProfileInput(person_id="p1", neighbourhood_code="wijk-01", birth_year=1990)
+    moved = PersonProfileInput(person_id="p1", neighbourhood_code="wijk-02")
+    household = PersonProfileInput(person_id="p1", household_type="single")
+    steps = [
+        lambda p: apply_person_registered(registered, t1, p),
+        lambda p: apply_person_profile_updated(p, moved, t2),
+        lambda p: apply_person_profile_updated(p, household, t3),
+    ]
+    results = set()
+    for order in itertools.permutations(steps):
+        profile = None
+        for step in order:
+            profile = step(profile)
+        assert profile is not None
+        results.add((profile.neighbourhood_code, profile.age_band, profile.household_type))
+    assert results == {("wijk-02", "27-44", "single")}

@@ -93,19 +93,23 @@ def _datetime(value: Any) -> datetime:
 
 
 def profile_from_document(doc: Mapping[str, Any]) -> Profile:
+    changed = doc.get("changed_at") or {}
     return Profile(
         doc["_id"],
         doc.get("neighbourhood_code", UNKNOWN),
         doc.get("age_band", UNKNOWN),
         doc.get("household_type", UNKNOWN),
+        {name: at for name, value in changed.items() if (at := stored_datetime(value))},
     )
 
 
 def profile_fields(profile: Profile, at: datetime) -> dict[str, Any]:
+    # `changed_at` is a sub-document: nx-27017 keeps datetimes nested in a `$set` as dates
     return {
         "neighbourhood_code": profile.neighbourhood_code,
         "age_band": profile.age_band,
         "household_type": profile.household_type,
+        "changed_at": dict(profile.changed_at),
         "updated_at": at,
     }
 

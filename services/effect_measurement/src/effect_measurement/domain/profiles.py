@@ -1,11 +1,17 @@
 """Coarse profile projection per person: neighbourhood code, age band, household type.
 
 Never names, addresses, postcodes or birth years are kept: the age band is derived on apply.
+
+Ordered per field by the event's time (a version check, not read-modify-write in arrival
+order): each field keeps the time it was set, and an event older than that leaves the field
+as it is. Identity's events can arrive in any order: redelivered, or applied by two replicas
+at once; the projection ends the same whatever the order.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 
 from effect_measurement.domain.inputs import PersonProfileInput
@@ -45,32 +51,59 @@ class Profile:
     neighbourhood_code: str = UNKNOWN
     age_band: str = UNKNOWN
     household_type: str = UNKNOWN
+    #: When each field was last set (the event's time); a field not named: any event sets it.
+    changed_at: Mapping[str, datetime] = field(default_factory=dict, compare=False)
 
 
-def _coarse(data: PersonProfileInput, now: datetime, previous: Profile | None) -> Profile:
-    base = previous or Profile(person_id=data.person_id)
+PROFILE_FIELDS: tuple[str, ...] = ("neighbourhood_code", "age_band", "household_type")
+
+
+def _given(data: PersonProfileInput, now: datetime, *, all_fields: bool) -> dict[str, str]:
+    """The profile fields the event sets (all three for a registration: what it does not
+    carry was unknown then)."""
     fields = data.model_fields_set
-    band = base.age_band
+    given: dict[str, str] = {}
     if "birth_year" in fields:
-        band = UNKNOWN if data.birth_year is None else age_band(data.birth_year, now.year)
+        given["age_band"] = (
+            UNKNOWN if data.birth_year is None else age_band(data.birth_year, now.year)
+        )
     elif "age_band" in fields:
-        band = data.age_band if data.age_band in AGE_BANDS else UNKNOWN
-    household = base.household_type
+        given["age_band"] = data.age_band if data.age_band in AGE_BANDS else UNKNOWN
     if "household_type" in fields:
-        household = data.household_type if data.household_type in HOUSEHOLD_TYPES else UNKNOWN
-    neighbourhood = base.neighbourhood_code
+        household = data.household_type
+        given["household_type"] = household if household in HOUSEHOLD_TYPES else UNKNOWN
     if "neighbourhood_code" in fields:
-        neighbourhood = data.neighbourhood_code or UNKNOWN
-    return replace(base, neighbourhood_code=neighbourhood, age_band=band, household_type=household)
+        given["neighbourhood_code"] = data.neighbourhood_code or UNKNOWN
+    if all_fields:
+        given = {name: given.get(name, UNKNOWN) for name in PROFILE_FIELDS}
+    return given
 
 
-def apply_person_registered(data: PersonProfileInput, now: datetime) -> Profile:
-    """A new profile; fields the event did not carry stay ``onbekend``."""
-    return _coarse(data, now, None)
+def _apply(
+    previous: Profile | None, person: str, given: Mapping[str, str], now: datetime
+) -> Profile:
+    base = previous or Profile(person_id=person)
+    changes: dict[str, str] = {}
+    changed_at = dict(base.changed_at)
+    for name, value in given.items():
+        at = changed_at.get(name)
+        if at is None or now >= at:  # an older event never overwrites a newer one's field
+            changes[name] = value
+            changed_at[name] = now
+    return replace(base, **changes, changed_at=changed_at)
+
+
+def apply_person_registered(
+    data: PersonProfileInput, now: datetime, current: Profile | None = None
+) -> Profile:
+    """The profile at registration; fields the event did not carry are ``onbekend``. A field
+    an update newer than the registration set (an update that arrived first) is kept."""
+    return _apply(current, data.person_id, _given(data, now, all_fields=True), now)
 
 
 def apply_person_profile_updated(
     current: Profile | None, data: PersonProfileInput, now: datetime
 ) -> Profile:
-    """Patch semantics: only fields present in the event change (an explicit null clears)."""
-    return _coarse(data, now, current)
+    """Patch semantics: only fields present in the event change (an explicit null clears),
+    and only where no newer event set them already."""
+    return _apply(current, data.person_id, _given(data, now, all_fields=False), now)

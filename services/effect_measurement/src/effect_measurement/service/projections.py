@@ -84,10 +84,11 @@ class Projections:
             return await self._apply_once(envelope, delivery, _nothing, envelope.tenant, person)
 
         async def change(repos: Repositories) -> None:
+            # Ordered by the events' own time per field (domain/profiles.py), not by arrival.
+            current = await repos.profiles.get(data.person_id)
             if isinstance(data, PersonRegistered):
-                profile = apply_person_registered(_profile_input(data), envelope.time)
+                profile = apply_person_registered(_profile_input(data), envelope.time, current)
             else:
-                current = await repos.profiles.get(data.person_id)
                 profile = apply_person_profile_updated(current, _profile_input(data), envelope.time)
             await repos.profiles.save(profile, envelope.time)
 
