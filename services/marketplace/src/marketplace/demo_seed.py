@@ -20,6 +20,7 @@ from wijkkracht_common.storage import Session
 from marketplace.adapters.repositories import INDEXES, Db
 from marketplace.demo.generator import WELFARE, DemoMarket, certificate_dates, demo_market
 from marketplace.demo.neighbourhoods import DEMO_NEIGHBOURHOODS
+from marketplace.demo.taxonomy import DEFAULT_TREE
 from marketplace.domain.matches import MatchStatus
 from marketplace.domain.posts import PostStatus
 from marketplace.domain.safety import Certificate
@@ -48,6 +49,10 @@ async def seed_tenant(ctx: Context, tenant: str) -> str:
     reader = await ctx.reader(tenant)
     if not await reader.neighbourhoods():
         await reader.replace_neighbourhoods(DEMO_NEIGHBOURHOODS)
+        ctx.invalidate(tenant)
+    if await reader.taxonomy() is None:
+        # the social map's default tree (version 0) until its own `taxonomy_changed` arrives
+        await reader.save_taxonomy(0, DEFAULT_TREE)
         ctx.invalidate(tenant)
     data = demo_market(await _reference(ctx, tenant))
     counts = await ctx.runtime.commit(

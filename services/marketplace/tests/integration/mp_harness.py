@@ -12,6 +12,7 @@ import httpx
 from fastapi import FastAPI
 from marketplace.adapters.repositories import Repository
 from marketplace.demo.neighbourhoods import as_identity_rows
+from marketplace.demo.taxonomy import default_taxonomy
 from marketplace.main import PREFIX
 from marketplace.service.acting import BROKER_PURPOSE
 from marketplace.service.context import Context
@@ -86,14 +87,21 @@ class Market:
         return await self.ctx.reader(tenant)
 
     async def setup(self, tenant: str, people: dict[str, str]) -> None:
-        """Identity's neighbourhood table and residents (person id → neighbourhood code),
-        through the events, and waits until the projection holds them."""
+        """Identity's neighbourhood table, the social map's taxonomy and residents (person id
+        → neighbourhood code), through the events, and waits until the projections hold
+        them."""
         await self.publish(NeighbourhoodsImported(neighbourhoods=as_identity_rows()), tenant)
 
         async def table() -> bool:
             return len(await (await self.repo(tenant)).neighbourhoods()) == 6
 
         await eventually(table)
+        await self.publish(default_taxonomy(), tenant, subject="taxonomy")
+
+        async def taxonomy() -> bool:
+            return await (await self.repo(tenant)).taxonomy() is not None
+
+        await eventually(taxonomy)
         for pid, code in people.items():
             await self.publish(
                 PersonRegistered(person_id=pid, pc4=PC4[code], neighbourhood_code=code),

@@ -8,7 +8,7 @@ from collections import Counter
 
 import pytest
 from marketplace.adapters.repositories import POSTS
-from marketplace.demo.generator import demo_id
+from marketplace.demo.generator import OFFLINE_RESIDENT_ID, demo_id
 from marketplace.demo_seed import seed_tenant
 from mp_harness import PREFIX, Market
 from wijkkracht_common.access_log import ACCESS_LOG
@@ -22,13 +22,13 @@ async def test_demo_seed_is_complete_and_idempotent(
 ) -> None:
     t = two_tenants.a
     first = await seed_tenant(market.ctx, t)
-    assert "223 posts" in first and "nothing new" not in first
+    assert "224 posts" in first and "nothing new" not in first
     second = await seed_tenant(market.ctx, t)
     assert second.endswith("(nothing new)")
 
     db = await market.ctx.db(t)
     posts = await db[POSTS].find({}).to_list(None)
-    assert len(posts) == 223
+    assert len(posts) == 224
     per_hood = Counter(p["neighbourhood_code"] for p in posts)
     assert set(per_hood) == {"DM01", "DM02", "DM03", "DM04", "DM05", "DM06"}
     assert min(per_hood.values()) >= 30
@@ -46,6 +46,8 @@ async def test_demo_seed_is_complete_and_idempotent(
     assert stats.movements > 0 and stats.balance_total == stats.movement_total == 0
     brokered = [p for p in posts if p.get("broker_org")]
     assert brokered and all(p["posted_by"] == demo_id("broker") for p in brokered)
+    # identity's demo resident who is not online has a request the broker posted for him
+    assert OFFLINE_RESIDENT_ID in {p["owner_id"] for p in brokered}
     logged = await db[ACCESS_LOG].find({"actor": demo_id("broker")}).to_list(None)
     assert {d["resident"] for d in logged} == {p["owner_id"] for p in brokered}
 

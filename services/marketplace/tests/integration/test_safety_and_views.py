@@ -195,25 +195,6 @@ async def test_fresh_social_map_entries_are_candidates_stale_ones_never(
     refs = [(x["kind"], x["ref_id"]) for x in found.json()["items"]]
     assert refs == [("map_entry", "e-walk")]
     assert found.json()["items"][0]["distance_band"]["code"] == "same_neighbourhood"
-    # a social-map category is a valid category here too
-    await market.publish(
-        EntryPublished(
-            entry_id="e-new",
-            organization_id="o3",
-            kind="service",
-            category_codes=["klussen"],
-            pc4s=["9903"],
-        ),
-        t,
-        subject="e-new",
-    )
-
-    async def known() -> bool:
-        listed = await market.client.get(f"{PREFIX}/categories", headers=market.h(t, piet))
-        return "klussen" in [c["code"] for c in listed.json()["items"]]
-
-    await eventually(known)
-    assert (await market.post(t, piet, request_body(category="klussen"))).status_code == 201
 
 
 async def test_local_businesses_offer_to_the_neighbourhood(

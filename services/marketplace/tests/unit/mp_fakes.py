@@ -5,14 +5,15 @@ runs the work as one transaction (on an exception every write of the work is und
 from __future__ import annotations
 
 import copy
-from collections.abc import Awaitable, Callable, Iterable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
 from marketplace.adapters.repositories import PostFacts, PostQuery
+from marketplace.demo.taxonomy import DEFAULT_TREE
 from marketplace.domain import ledger
-from marketplace.domain.categories import family_of
+from marketplace.domain.categories import Category
 from marketplace.domain.groups import Group, Membership
 from marketplace.domain.ledger import GroupStatistics, Movement, Transfer
 from marketplace.domain.matches import Match
@@ -56,7 +57,10 @@ class Store:
     residents: dict[str, ResidentProfile] = field(default_factory=dict)
     organisations: dict[str, Organisation] = field(default_factory=dict)
     map_entries: dict[str, MapEntry] = field(default_factory=dict)
-    categories: set[str] = field(default_factory=set)
+    #: The social map's default tree unless a test projects another.
+    taxonomy: tuple[int, list[Category]] | None = field(
+        default_factory=lambda: (0, list(DEFAULT_TREE))
+    )
     config: dict[str, Any] = field(default_factory=dict)
     posts: dict[str, Post] = field(default_factory=dict)
     groups: dict[str, Group] = field(default_factory=dict)
@@ -105,20 +109,18 @@ class FakeRepository:
     async def map_entry(self, entry_id: str) -> MapEntry | None:
         return self.s.map_entries.get(entry_id)
 
-    async def map_entries(self, family: str) -> list[MapEntry]:
-        return [
-            e for e in self.s.map_entries.values() if family in {family_of(c) for c in e.categories}
-        ]
+    async def map_entries(self, codes: Sequence[str]) -> list[MapEntry]:
+        return [e for e in self.s.map_entries.values() if set(codes) & set(e.categories)]
 
     async def social_map_record(self, organisation: str) -> str | None:
         found = [e for e in self.s.map_entries.values() if e.owner_organisation == organisation]
         return found[0].organization_id if found else None
 
-    async def note_categories(self, codes: Iterable[str]) -> None:
-        self.s.categories |= set(codes)
+    async def save_taxonomy(self, version: int, terms: Sequence[Category]) -> None:
+        self.s.taxonomy = (version, list(terms))
 
-    async def seen_categories(self) -> list[str]:
-        return sorted(self.s.categories)
+    async def taxonomy(self) -> tuple[int, list[Category]] | None:
+        return self.s.taxonomy
 
     async def set_config(self, key: str, value: Any) -> None:
         self.s.config[key] = value
@@ -157,7 +159,7 @@ class FakeRepository:
                     return found, encode_cursor({"id": post.id})
         return found, None
 
-    async def open_offers(self, family: str, neighbourhood_code: str) -> list[Offer]:
+    async def open_offers(self, codes: Sequence[str], neighbourhood_code: str) -> list[Offer]:
         return [
             Offer(
                 p.id,
@@ -174,7 +176,7 @@ class FakeRepository:
             for p in self.s.posts.values()
             if p.status is PostStatus.OPEN
             and p.kind is PostKind.OFFER
-            and family_of(p.category) == family
+            and p.category in codes
             and p.neighbourhood_code == neighbourhood_code
         ]
 
@@ -307,11 +309,11 @@ class FakeRepository:
     async def volunteer(self, person_id: str) -> VolunteerProfile | None:
         return self.s.volunteers.get(person_id)
 
-    async def helpers_for(self, family: str) -> list[Helper]:
+    async def helpers_for(self, codes: Sequence[str]) -> list[Helper]:
         return [
             v.helper()
             for v in self.s.volunteers.values()
-            if v.active and family in {family_of(c) for c in v.categories}
+            if v.active and set(codes) & set(v.categories)
         ]
 
     async def add_notifications(self, notifications: Sequence[Notification]) -> None:

@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from marketplace.demo.neighbourhoods import DEMO_NEIGHBOURHOODS
+from marketplace.demo.taxonomy import DEFAULT_TREE
 from marketplace.domain.categories import Categories
 from marketplace.domain.matching import (
     CandidateKind,
@@ -27,7 +28,7 @@ from wijkkracht_common.ranking import Signals, rank
 
 NOW = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 TABLE = NeighbourhoodTable(list(DEMO_NEIGHBOURHOODS))
-CATS = Categories()
+CATS = Categories(DEFAULT_TREE)
 
 
 def request(
@@ -171,7 +172,7 @@ def test_rank_keeps_the_best_of_each_key_and_breaks_ties_by_distance() -> None:
     assert [(r.item[0], r.item[1]) for r in ranked] == [("b", 0.9), ("a", 0.9)]
 
 
-CODES = sorted(Categories().codes)
+CODES = sorted(Categories(DEFAULT_TREE).codes)
 HOODS = [n.code for n in DEMO_NEIGHBOURHOODS]
 
 

@@ -12,12 +12,12 @@ embedded server serves neither compound indexes nor `$in`/`$or` on other fields 
 index, and reads cost ~50 µs per document, measured).
 
 Candidate buckets: what matching reads is kept beside the aggregates, one document per
-(kind, category family[, neighbourhood]) holding the compact candidates
-(`offer|<family>|<hood>`: open offers; `helper|<family>`: active volunteers with their
-neighbourhood; `entry|<family>`: the social map's entries; a family is a top-level category
-with its branch). They are updated in the same transaction as
-the post, profile or entry they mirror, so a candidate query reads a few documents instead
-of hundreds.
+(kind, category[, neighbourhood]) holding the compact candidates (`offer|<code>|<hood>`: open
+offers; `helper|<code>`: active volunteers with their neighbourhood; `entry|<code>`: the
+social map's entries). Keyed by category, not by branch, so the layout does not depend on the
+social map's taxonomy (a new tree moves no candidate); a family's buckets are read in one
+`$in` on `_id`. They are updated in the same transaction as the post, profile or entry they
+mirror, so a candidate query reads a few documents instead of hundreds.
 """
 
 from __future__ import annotations
@@ -46,7 +46,7 @@ from wijkkracht_common.storage import (
 
 from marketplace.adapters.documents import epoch, from_doc, plain, to_doc
 from marketplace.domain import ledger
-from marketplace.domain.categories import family_of
+from marketplace.domain.categories import Category
 from marketplace.domain.groups import Group, Membership
 from marketplace.domain.ledger import GroupStatistics, Movement, Transfer
 from marketplace.domain.matches import Match
@@ -79,8 +79,10 @@ NEIGHBOURHOODS = "neighbourhoods"
 RESIDENTS = "residents"
 ORGANISATIONS = "organisations"
 MAP_ENTRIES = "map_entries"
-CATEGORIES = "categories"
+CATEGORIES = "categories"  # retired: codes seen in entries (the taxonomy event replaced it)
 CONFIG = "config"
+#: The config document holding the social map's taxonomy as projected.
+TAXONOMY = "taxonomy"
 
 _ASC = ASCENDING
 
@@ -166,13 +168,16 @@ class Repository(Protocol):
     async def organisation(self, slug: str) -> Organisation | None: ...
     async def save_map_entry(self, entry: MapEntry) -> None: ...
     async def map_entry(self, entry_id: str) -> MapEntry | None: ...
-    async def map_entries(self, family: str) -> list[MapEntry]:
-        """The social map's entries in a category family."""
+    async def map_entries(self, codes: Sequence[str]) -> list[MapEntry]:
+        """The social map's entries in any of these categories (each once)."""
         ...
 
     async def social_map_record(self, organisation: str) -> str | None: ...
-    async def note_categories(self, codes: Iterable[str]) -> None: ...
-    async def seen_categories(self) -> list[str]: ...
+    async def save_taxonomy(self, version: int, terms: Sequence[Category]) -> None: ...
+    async def taxonomy(self) -> tuple[int, list[Category]] | None:
+        """The social map's taxonomy as last projected: (version, terms)."""
+        ...
+
     async def set_config(self, key: str, value: Any) -> None: ...
     async def config(self, key: str) -> Any: ...
 
@@ -186,8 +191,8 @@ class Repository(Protocol):
     async def posts_page(
         self, query: PostQuery, keep: Callable[[Post], bool], *, limit: int, cursor: str | None
     ) -> tuple[list[Post], str | None]: ...
-    async def open_offers(self, family: str, neighbourhood_code: str) -> list[Offer]:
-        """Open offers in a category family and neighbourhood."""
+    async def open_offers(self, codes: Sequence[str], neighbourhood_code: str) -> list[Offer]:
+        """Open offers in any of these categories in a neighbourhood."""
         ...
 
     async def posts_due(self, now: datetime, limit: int) -> list[Post]:
@@ -232,8 +237,9 @@ class Repository(Protocol):
     # volunteers and notifications
     async def save_volunteer(self, profile: VolunteerProfile) -> None: ...
     async def volunteer(self, person_id: str) -> VolunteerProfile | None: ...
-    async def helpers_for(self, family: str) -> list[Helper]:
-        """Active volunteers who help in a category family (with their neighbourhood)."""
+    async def helpers_for(self, codes: Sequence[str]) -> list[Helper]:
+        """Active volunteers who help in any of these categories (with their neighbourhood,
+        each once)."""
         ...
 
     async def add_notifications(self, notifications: Sequence[Notification]) -> None: ...
@@ -367,11 +373,11 @@ def _helper(item: dict[str, Any]) -> Helper:
 
 
 def _offer_key(post: Post) -> str:
-    return f"offer|{family_of(post.category)}|{post.neighbourhood_code}"
+    return f"offer|{post.category}|{post.neighbourhood_code}"
 
 
-def _families(codes: Iterable[str]) -> set[str]:
-    return {family_of(c) for c in codes}
+def _codes(codes: Iterable[str]) -> set[str]:
+    return set(codes)
 
 
 def _required_time(value: Any) -> datetime:
@@ -387,6 +393,16 @@ def post_document(post: Post) -> dict[str, Any]:
     if post.status is PostStatus.OPEN:
         sweep = post.expires_at if post.reminded_at is not None else remind_at(post)
     return to_doc(post, post.id, expires_ts=epoch(post.expires_at), sweep_ts=epoch(sweep))
+
+
+def offer_buckets(posts: Iterable[Post]) -> list[dict[str, Any]]:
+    """The candidate buckets of open offers, for a bulk load (the benchmark): what
+    `save_post` keeps one post at a time."""
+    buckets: dict[str, list[dict[str, Any]]] = {}
+    for post in posts:
+        if post.kind is PostKind.OFFER and post.status is PostStatus.OPEN:
+            buckets.setdefault(_offer_key(post), []).append({"ref": post.id, **_offer_item(post)})
+    return [{"_id": key, "items": items} for key, items in buckets.items()]
 
 
 class MongoRepository:
@@ -457,19 +473,19 @@ class MongoRepository:
         await self._db[MAP_ENTRIES].replace_one(
             {"_id": entry.entry_id}, doc, upsert=True, session=self._s
         )
-        now = _families(entry.categories)
-        gone = _families(before.categories) - now if before is not None else set()
-        for family in sorted(gone):
-            await self._bucket_put(f"entry|{family}", entry.entry_id, None)
-        for family in sorted(now):
-            await self._bucket_put(f"entry|{family}", entry.entry_id, _entry_item(entry))
+        now = _codes(entry.categories)
+        gone = _codes(before.categories) - now if before is not None else set()
+        for code in sorted(gone):
+            await self._bucket_put(f"entry|{code}", entry.entry_id, None)
+        for code in sorted(now):
+            await self._bucket_put(f"entry|{code}", entry.entry_id, _entry_item(entry))
 
     async def map_entry(self, entry_id: str) -> MapEntry | None:
         doc = await self._db[MAP_ENTRIES].find_one({"_id": entry_id}, session=self._s)
         return None if doc is None else _map_entry({**doc, "ref": doc["_id"]})
 
-    async def map_entries(self, family: str) -> list[MapEntry]:
-        return [_map_entry(i) for i in await self._bucket(f"entry|{family}")]
+    async def map_entries(self, codes: Sequence[str]) -> list[MapEntry]:
+        return [_map_entry(i) for i in await self._buckets([f"entry|{c}" for c in codes])]
 
     async def social_map_record(self, organisation: str) -> str | None:
         doc = await self._db[MAP_ENTRIES].find_one(
@@ -477,15 +493,32 @@ class MongoRepository:
         )
         return None if doc is None else str(doc["organization_id"])
 
-    async def note_categories(self, codes: Iterable[str]) -> None:
-        for code in sorted(set(codes)):
-            await self._db[CATEGORIES].replace_one(
-                {"_id": code}, {"_id": code}, upsert=True, session=self._s
-            )
+    async def save_taxonomy(self, version: int, terms: Sequence[Category]) -> None:
+        doc = {
+            "_id": TAXONOMY,
+            "version": version,
+            "terms": [
+                {
+                    "code": t.code,
+                    "parent": t.parent,
+                    "nl": t.label_nl,
+                    "en": t.label_en,
+                    "dimensions": list(t.dimensions),
+                }
+                for t in terms
+            ],
+        }
+        await self._db[CONFIG].replace_one({"_id": TAXONOMY}, doc, upsert=True, session=self._s)
 
-    async def seen_categories(self) -> list[str]:
-        docs = await self._db[CATEGORIES].find({}, session=self._s).to_list(None)
-        return sorted(str(d["_id"]) for d in docs)
+    async def taxonomy(self) -> tuple[int, list[Category]] | None:
+        doc = await self._db[CONFIG].find_one({"_id": TAXONOMY}, session=self._s)
+        if doc is None:
+            return None
+        terms = [
+            Category(t["code"], t.get("parent"), t["nl"], t["en"], tuple(t.get("dimensions") or ()))
+            for t in doc["terms"]
+        ]
+        return int(doc["version"]), terms
 
     async def set_config(self, key: str, value: Any) -> None:
         await self._db[CONFIG].replace_one(
@@ -528,6 +561,22 @@ class MongoRepository:
         doc = await self._db[BUCKETS].find_one({"_id": key}, session=self._s)
         return [] if doc is None else list(doc["items"])
 
+    async def _buckets(self, keys: Sequence[str]) -> list[dict[str, Any]]:
+        """The items of several buckets in one read (`$in` on `_id` uses the index), each
+        ref once."""
+        if len(keys) == 1:
+            return await self._bucket(keys[0])
+        docs = (
+            await self._db[BUCKETS]
+            .find({"_id": {"$in": list(keys)}}, session=self._s)
+            .to_list(None)
+        )
+        seen: dict[str, dict[str, Any]] = {}
+        for doc in sorted(docs, key=lambda d: str(d["_id"])):
+            for item in doc["items"]:
+                seen.setdefault(item["ref"], item)
+        return list(seen.values())
+
     async def _bucket_put(self, key: str, ref: str, item: dict[str, Any] | None) -> None:
         """Replace (or with None remove) the bucket's item `ref`."""
         items = [i for i in await self._bucket(key) if i["ref"] != ref]
@@ -568,8 +617,8 @@ class MongoRepository:
             if len(docs) < SCAN_BATCH:
                 return found, None
 
-    async def open_offers(self, family: str, neighbourhood_code: str) -> list[Offer]:
-        items = await self._bucket(f"offer|{family}|{neighbourhood_code}")
+    async def open_offers(self, codes: Sequence[str], neighbourhood_code: str) -> list[Offer]:
+        items = await self._buckets([f"offer|{c}|{neighbourhood_code}" for c in codes])
         return [_offer(i) for i in items]
 
     async def posts_due(self, now: datetime, limit: int) -> list[Post]:
@@ -768,12 +817,12 @@ class MongoRepository:
         await self._db[VOLUNTEERS].replace_one(
             {"_id": pid}, to_doc(profile, pid), upsert=True, session=self._s
         )
-        now = _families(profile.categories) if profile.active else set()
-        gone = _families(before.categories) - now if before is not None else set()
-        for family in sorted(gone):
-            await self._bucket_put(f"helper|{family}", pid, None)
-        for family in sorted(now):
-            await self._bucket_put(f"helper|{family}", pid, _helper_item(profile.helper()))
+        now = _codes(profile.categories) if profile.active else set()
+        gone = _codes(before.categories) - now if before is not None else set()
+        for code in sorted(gone):
+            await self._bucket_put(f"helper|{code}", pid, None)
+        for code in sorted(now):
+            await self._bucket_put(f"helper|{code}", pid, _helper_item(profile.helper()))
 
     async def volunteer(self, person_id: str) -> VolunteerProfile | None:
         doc = await self._db[VOLUNTEERS].find_one({"_id": person_id}, session=self._s)
@@ -781,8 +830,8 @@ class MongoRepository:
             return None
         return from_doc(VolunteerProfile, doc, id_field=None)
 
-    async def helpers_for(self, family: str) -> list[Helper]:
-        return [_helper(i) for i in await self._bucket(f"helper|{family}")]
+    async def helpers_for(self, codes: Sequence[str]) -> list[Helper]:
+        return [_helper(i) for i in await self._buckets([f"helper|{c}" for c in codes])]
 
     async def add_notifications(self, notifications: Sequence[Notification]) -> None:
         if not notifications:
@@ -990,8 +1039,8 @@ class MongoRepository:
             # mail already staged for the volunteer's address (digests, notices) goes too
             await delete(mail.MAIL_OUTBOX, {"to": volunteer["email"]})
         if volunteer is not None:
-            for family in _families(volunteer.get("categories", [])):
-                await self._bucket_put(f"helper|{family}", person_id, None)
+            for code in _codes(volunteer.get("categories", [])):
+                await self._bucket_put(f"helper|{code}", person_id, None)
         erased["volunteer_profile"] = await delete(VOLUNTEERS, {"_id": person_id})
         erased["notifications"] = await delete(NOTIFICATIONS, {"person_id": person_id})
         # Replays of the person's requests (and of brokers' requests for them) hold their ids.

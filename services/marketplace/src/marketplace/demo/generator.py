@@ -90,6 +90,10 @@ VACANCIES: tuple[tuple[str, str, str, str], ...] = (
 )
 
 
+#: identity's demo resident who is not online (a fixed id in identity's demo seed)
+OFFLINE_RESIDENT_ID = "01930000-0000-7000-8000-000000000066"
+
+
 def demo_id(*parts: object) -> str:
     return str(uuid.uuid5(NAMESPACE, "/".join(str(p) for p in parts)))
 
@@ -221,6 +225,27 @@ def demo_market(reference: datetime) -> DemoMarket:
                 expires_at=created + timedelta(days=30),
             )
         )
+    # identity's demo resident who is not online (no e-mail; his consent recorded by the
+    # broker): a request the broker posted for him
+    out.residents.append(ResidentProfile(OFFLINE_RESIDENT_ID, "DM01", "9901", "65-79"))
+    out.brokered_for.append(OFFLINE_RESIDENT_ID)
+    created = reference - timedelta(days=2)
+    out.posts.append(
+        Post(
+            id=demo_id("post", "offline-resident"),
+            kind=PostKind.REQUEST,
+            category="administratie",
+            text="Wie helpt mij met de brieven van de gemeente?",
+            neighbourhood_code="DM01",
+            radius_km=3.0,
+            when=When(),
+            owner_id=OFFLINE_RESIDENT_ID,
+            posted_by=out.broker_id,
+            broker_org=WELFARE,
+            created_at=created,
+            expires_at=created + timedelta(days=30),
+        )
+    )
     for v, (org, hood, category, text) in enumerate(VACANCIES):
         created = reference - timedelta(days=v * 2)
         out.posts.append(

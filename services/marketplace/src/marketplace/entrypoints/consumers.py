@@ -19,12 +19,14 @@ from wijkkracht_common.events.identity import (
     TenantCreated,
 )
 from wijkkracht_common.events.social_map import (
+    EntriesImported,
     EntryHidden,
     EntryPublished,
     EntryUpdated,
     EntryVerificationDue,
     EntryVerified,
     EntryWentStale,
+    TaxonomyChanged,
 )
 from wijkkracht_common.messaging import subscribe
 
@@ -39,6 +41,8 @@ HANDLERS: list[tuple[type[EventData], Callable[..., Awaitable[bool]]]] = [
     (TenantCreated, projections.on_tenant),
     (EntryPublished, projections.on_entry),
     (EntryUpdated, projections.on_entry),
+    (EntriesImported, projections.on_entries_imported),
+    (TaxonomyChanged, projections.on_taxonomy),
     (EntryVerified, projections.on_freshness),
     (EntryVerificationDue, projections.on_freshness),
     (EntryWentStale, projections.on_freshness),

@@ -7,7 +7,6 @@ from wijkkracht_common.auth import Principal
 from wijkkracht_common.errors import Forbidden
 
 from marketplace.domain.balance import GroupBy, Row, Tally, table
-from marketplace.domain.categories import family_of
 from marketplace.domain.matches import MatchStatus
 from marketplace.domain.posts import PostKind, PostStatus
 from marketplace.service.acting import ANALYST_ROLES
@@ -70,12 +69,8 @@ async def _volunteer_supply(ctx: Context, tenant: str) -> list[tuple[str, str]]:
     """(neighbourhood, category) per active volunteer and category they help with."""
     r = await ctx.reader(tenant)
     out: list[tuple[str, str]] = []
-    for family in (await categories_of(ctx, tenant)).families:
-        for helper in await r.helpers_for(family):
-            if helper.neighbourhood_code:
-                out += [
-                    (helper.neighbourhood_code, c)
-                    for c in helper.categories
-                    if family_of(c) == family
-                ]
+    codes = (await categories_of(ctx, tenant)).codes
+    for helper in await r.helpers_for(codes):
+        if helper.neighbourhood_code:
+            out += [(helper.neighbourhood_code, c) for c in helper.categories if c in codes]
     return out

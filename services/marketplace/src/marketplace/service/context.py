@@ -85,8 +85,10 @@ class Context:
             return cached[1]
         loaded_at = time.monotonic()
         r = await self.reader(tenant)
+        taxonomy = await r.taxonomy()
         ref = Reference(
-            NeighbourhoodTable(await r.neighbourhoods()), Categories(await r.seen_categories())
+            NeighbourhoodTable(await r.neighbourhoods()),
+            Categories(taxonomy[1] if taxonomy is not None else ()),
         )
         self._reference[tenant] = (loaded_at, ref)
         return ref

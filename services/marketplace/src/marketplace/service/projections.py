@@ -1,8 +1,8 @@
 """Other services' events the marketplace keeps a projection of, each applied once
 (`messaging.apply_once`): identity's neighbourhood table, residents' neighbourhoods,
 organisations and the tenant's k-anonymity; the social map's entries (categories, places,
-freshness) and category codes. Events about a person pass `person=` so nothing is written
-back after the person's erasure."""
+freshness; one by one and in import batches) and its taxonomy. Events about a person pass
+`person=` so nothing is written back after the person's erasure."""
 
 from __future__ import annotations
 
@@ -19,18 +19,22 @@ from wijkkracht_common.events.identity import (
     TenantCreated,
 )
 from wijkkracht_common.events.social_map import (
+    EntriesImported,
     EntryHidden,
     EntryPublished,
     EntryUpdated,
     EntryVerificationDue,
     EntryVerified,
     EntryWentStale,
+    ImportedEntryFacts,
+    TaxonomyChanged,
 )
 from wijkkracht_common.messaging import Delivery, PermanentError, apply_once
 from wijkkracht_common.outbox import Staged
 from wijkkracht_common.storage import Session
 
 from marketplace.adapters.repositories import Db, Repository
+from marketplace.domain.categories import Category
 from marketplace.domain.matching import MapEntry
 from marketplace.domain.places import Neighbourhood, NeighbourhoodTable
 from marketplace.domain.residents import Organisation, ResidentProfile
@@ -135,39 +139,91 @@ async def on_tenant(ctx: Context, env: Envelope[TenantCreated], delivery: Delive
     return await _apply(ctx, env, delivery, effect)
 
 
+EntryContent = EntryPublished | EntryUpdated | ImportedEntryFacts
+
+
+async def _store_content(
+    r: Repository, data: EntryContent, *, active: bool, state: str | None, at: float
+) -> None:
+    """An entry's content (categories, places, active or not), unless a newer revision is
+    stored; `state` None keeps the stored freshness."""
+    before = await r.map_entry(data.entry_id)
+    if before is not None and before.revision > data.revision:
+        return
+    if state is None and before is not None:
+        state, at = before.state, before.state_at
+    await r.save_map_entry(
+        MapEntry(
+            entry_id=data.entry_id,
+            organization_id=data.organization_id,
+            owner_organisation=data.owner_organisation,
+            kind=data.kind,
+            categories=tuple(data.category_codes),
+            pc4s=tuple(data.pc4s),
+            state=state or "fresh",
+            active=active,
+            revision=data.revision,
+            state_at=at,
+        )
+    )
+
+
 async def on_entry(
     ctx: Context,
     env: Envelope[EntryPublished] | Envelope[EntryUpdated],
     delivery: Delivery,
 ) -> bool:
-    """An entry's content (categories, places, active or not); its freshness is kept."""
+    """An entry's content; its freshness is kept."""
     data = env.data
     active = isinstance(data, EntryPublished) or data.status == "active"
 
     async def effect(r: Repository) -> list[Staged]:
-        await r.note_categories(data.category_codes)
-        before = await r.map_entry(data.entry_id)
-        if before is not None and before.revision > data.revision:
-            return []
-        await r.save_map_entry(
-            MapEntry(
-                entry_id=data.entry_id,
-                organization_id=data.organization_id,
-                owner_organisation=data.owner_organisation,
-                kind=data.kind,
-                categories=tuple(data.category_codes),
-                pc4s=tuple(data.pc4s),
-                state=before.state if before is not None else "fresh",
-                active=active,
-                revision=data.revision,
-                state_at=before.state_at if before is not None else env.time.timestamp(),
-            )
+        await _store_content(r, data, active=active, state=None, at=env.time.timestamp())
+        return []
+
+    return await _apply(ctx, env, delivery, effect)
+
+
+async def on_entries_imported(
+    ctx: Context, env: Envelope[EntriesImported], delivery: Delivery
+) -> bool:
+    """A batch of an HSDS import: each new or changed entry with its facts (categories,
+    places, status, freshness), so no entry has to be fetched."""
+    at = env.time.timestamp()
+
+    async def effect(r: Repository) -> list[Staged]:
+        for data in env.data.entries:
+            active = data.status == "active"
+            await _store_content(r, data, active=active, state=data.freshness, at=at)
+        return []
+
+    return await _apply(ctx, env, delivery, effect)
+
+
+async def on_taxonomy(ctx: Context, env: Envelope[TaxonomyChanged], delivery: Delivery) -> bool:
+    """The social map's whole tree: kept when its version is at least the one held (the same
+    version repeats the same content; a lower one arrived late)."""
+    data = env.data
+    terms = [
+        Category(
+            t.code,
+            t.parent_code,
+            t.labels.get("nl") or t.labels.get("en") or t.code,
+            t.labels.get("en") or t.labels.get("nl") or t.code,
+            tuple(t.dimensions),
         )
+        for t in data.terms
+    ]
+
+    async def effect(r: Repository) -> list[Staged]:
+        held = await r.taxonomy()
+        if held is None or held[0] <= data.version:
+            await r.save_taxonomy(data.version, terms)
         return []
 
     try:
         return await _apply(ctx, env, delivery, effect)
-    finally:  # new category codes: this process's cached list catches up
+    finally:  # this process's cached taxonomy catches up (also after a failure: harmless)
         ctx.invalidate(env.tenant)
 
 

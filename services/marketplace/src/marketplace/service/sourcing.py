@@ -36,10 +36,13 @@ def tiers(request: Post, cats: Categories) -> list[tuple[float, list[str]]]:
     families)]: the request's own branch (the category itself 1, the rest of the branch 0.6),
     then the branches sharing a questionnaire dimension with it (0.3)."""
     own = cats.family(request.category)
-    others = sorted(
-        {cats.family(c) for c in cats.codes if cats.fit(request.category, c) > 0} - {own}
-    )
-    return [(1.0, [own]), (0.3, others)] if others else [(1.0, [own])]
+    fitting = [c for c in cats.codes if cats.fit(request.category, c) > 0]
+    others = sorted({cats.family(c) for c in fitting} - {own})
+    if not others:
+        return [(1.0, [own])]
+    # the best fit the second tier can reach (0.3 unless the tree is unusual)
+    best = max(cats.fit(request.category, c) for c in fitting if cats.family(c) != own)
+    return [(1.0, [own]), (best, others)]
 
 
 async def _exclusions(r: Repository, request: Post, group: Group | None) -> Exclusions:
@@ -72,7 +75,8 @@ async def volunteers_near(
     group: Group | None,
 ) -> list[Helper]:
     """The volunteers to tell about a new request: its category and branch, best first."""
-    seen = {h.person_id: h for h in await r.helpers_for(cats.family(request.category))}
+    family = cats.members(cats.family(request.category))
+    seen = {h.person_id: h for h in await r.helpers_for(family)}
     ranked = nearby_volunteers(
         request,
         await _members_only(r, group, list(seen.values())),
@@ -106,16 +110,17 @@ async def candidate_sources(
     levels = tiers(request, cats)
     for index, (_, families) in enumerate(levels):
         for family in families:
+            codes = cats.members(family)
             for hood in near:
                 offers += [
                     o
-                    for o in await r.open_offers(family, hood)
+                    for o in await r.open_offers(codes, hood)
                     if not o.under_review
                     and scope_allows(o.scope, o.group_id, o.neighbourhood_code, requester)
                 ]
-            for helper in await r.helpers_for(family):
+            for helper in await r.helpers_for(codes):
                 helpers[helper.person_id] = helper
-            entries += await r.map_entries(family)
+            entries += await r.map_entries(codes)
         ranked = candidates_for(
             request,
             offers=offers,
