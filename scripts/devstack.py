@@ -69,6 +69,7 @@ DEMO_PASSWORD = "wijkkracht-demo"
 PORTAL_LOGINS: tuple[tuple[str, str], ...] = (
     ("inwoner@demo.test", "resident: self-assessment, results, my data"),
     ("sociaalwerker@demo.test", "professional: caseload, assisted registration"),
+    ("makelaar@demo.test", "professional and broker: the market on a resident's behalf"),
     ("beheer@demo.test", "tenant admin"),
     ("analist@demo.test", "analyst: figures per neighbourhood"),
 )
