@@ -26,6 +26,9 @@ from identity.settings import Settings
 from wijkkracht_common.storage import Storage
 
 ISSUER = "http://identity.test/identity/v1"
+#: asgi-lifespan's default (5 s) is exceeded on a busy shared machine (start-up opens the
+#: key store and databases); a limit for a hung start, not a measure of speed.
+STARTUP_TIMEOUT = 60.0
 PASSWORD = "correct-horse-battery"
 
 
@@ -154,7 +157,7 @@ async def running(settings: Settings) -> AsyncIterator[App]:
     app = create_app(settings)
     try:
         async with (
-            LifespanManager(app),
+            LifespanManager(app, startup_timeout=STARTUP_TIMEOUT, shutdown_timeout=STARTUP_TIMEOUT),
             httpx.AsyncClient(
                 transport=httpx.ASGITransport(app), base_url="http://identity.test"
             ) as http,
