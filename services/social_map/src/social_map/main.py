@@ -14,6 +14,7 @@ from social_map.entrypoints.deps import install_domain_handlers
 from social_map.service.context import Clock, ServiceContext, system_clock
 from social_map.service.freshness import sweeper as freshness_sweeper
 from social_map.service.legacy_consents import adopter as legacy_consent_adopter
+from social_map.service.search_index import warmer as search_warmer
 from social_map.settings import Settings
 
 PREFIX = "/social-map/v1"
@@ -34,6 +35,8 @@ def create_app(
         runtime.add_job(freshness_sweeper(ctx, settings.freshness_sweep_seconds))
     if settings.adopt_legacy_consents:
         runtime.add_job(legacy_consent_adopter(ctx))
+    if settings.search_warm_at_startup:
+        runtime.add_job(search_warmer(ctx.search_indexes, ctx.tenants_to_warm, 300.0))
 
     app = create_base_app(
         settings,

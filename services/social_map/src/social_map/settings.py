@@ -34,6 +34,9 @@ class Settings(BaseServiceSettings):
     default_radius_km: float = 3.0
     #: Search index: how often (seconds) a replica looks for other replicas' writes.
     search_refresh_seconds: float = 1.0
+    #: Build every tenant's search index in the background at start-up (searches of a
+    #: tenant still warming wait for its build; everything else is served meanwhile).
+    search_warm_at_startup: bool = True
     demo_tenant: str = "demo"
 
     def check_secrets(self) -> None:

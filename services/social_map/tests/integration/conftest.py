@@ -81,6 +81,8 @@ async def running_api(
         "smtp_port": mail_sink.port,
         "run_freshness_sweep": False,
         "adopt_legacy_consents": False,
+        # the shared test server holds many tenants' databases: build indexes on first use
+        "search_warm_at_startup": False,
         "outbox_poll_seconds": 0.1,
         # the tests read staged events from the outbox: keep them there once published
         "outbox_retain_sent": True,

@@ -31,6 +31,7 @@ STANCES = {
     ("GET", "/verification/{token}"): "public",
     ("POST", "/verification/{token}"): "public",
     ("GET", "/search"): "machine",
+    ("GET", "/search/index"): "machine",
     ("GET", "/recommendations"): "person",
     ("GET", "/neighbourhoods"): "machine",
     ("GET", "/neighbourhoods/{code}/activities.ics"): "machine",

@@ -37,6 +37,14 @@ Radius = Annotated[
 ]
 
 
+@router.get("/search/index")
+async def search_index_state(principal: MachinePrincipal, ctx: Ctx) -> dict[str, str]:
+    """The state of this replica's search index of the caller's tenant: "ready", "warming"
+    (built in the background since start-up; a search waits for it) or "cold" (built by
+    the first search). The service is ready (`/readyz`) in every state."""
+    return {"state": ctx.search_indexes.state(ctx.database_name(principal.tenant))}
+
+
 @router.get("/search")
 async def search_entries(
     principal: MachinePrincipal,

@@ -35,6 +35,7 @@ from wijkkracht_common.storage import Session
 
 from social_map.adapters.documents import StoredEntry
 from social_map.adapters.repositories import Db, MongoRepository, Repository
+from social_map.domain.taxonomy import Taxonomy
 from social_map.domain.tenant_view import TenantView
 from social_map.domain.text_analysis import Analyzer
 from social_map.service.centroids import CentroidCache
@@ -106,6 +107,14 @@ class ServiceContext:
 
     def database_name(self, tenant: str) -> str:
         return self.runtime.storage.database_name(tenant)
+
+    async def tenants_to_warm(self) -> list[tuple[Repository, Analyzer, Taxonomy]]:
+        """Every tenant with a database of this service, with what its index is built on."""
+        out: list[tuple[Repository, Analyzer, Taxonomy]] = []
+        for tenant in await self.runtime.storage.tenants(max_age_seconds=0):
+            view = await self.view(tenant)
+            out.append((await self.reader(tenant), view.analyzer, view.taxonomy))
+        return out
 
     async def commit(self, tenant: str, work: Work[T]) -> T:
         """`runtime.commit`; this process's cached view and search index of the tenant catch

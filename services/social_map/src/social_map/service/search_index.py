@@ -13,13 +13,23 @@ entry change counter that every write of an entry document increments in its tra
   window, without events or coordination;
 - a database that was dropped and recreated has a new counter epoch → full rebuild; a new
   analyzer version (taxonomy edit) → full rebuild.
+
+At start-up `warmer` builds every tenant's index in the background (the service is ready
+meanwhile; `state(db)` says "warming" until its build is done). A search of a tenant whose
+build is running waits for that build instead of starting a second one; every other request
+is served from the database as always. The build hands the event loop back between chunks
+of rows, so health checks and other requests keep being answered while it runs.
 """
 
 from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+
+import structlog
+from wijkkracht_common.periodic import PeriodicTask
 
 from social_map.adapters.documents import SearchRow
 from social_map.adapters.repositories import Repository
@@ -47,6 +57,18 @@ class SearchIndexes:
         self.refresh_seconds = refresh_seconds
         self._tenants: dict[str, _Tenant] = {}
         self._build_locks: dict[str, asyncio.Lock] = {}
+        #: a start-up warm-up is planned or running: unbuilt tenants are "warming"
+        self.warming = False
+
+    def state(self, db_name: str) -> str:
+        """ "ready" (built), "warming" (a build is running) or "cold" (built on first use)."""
+        if db_name in self._tenants:
+            return "ready"
+        lock = self._build_locks.get(db_name)
+        return "warming" if self.warming or (lock is not None and lock.locked()) else "cold"
+
+    def built(self) -> set[str]:
+        return set(self._tenants)
 
     def mark_stale(self, db_name: str) -> None:
         """This process changed entries of the tenant: catch up before the next search."""
@@ -97,6 +119,10 @@ class SearchIndexes:
         item.seq = seq
 
 
+#: Rows projected between two hand-backs of the event loop (~10-20 ms of CPU each).
+CHUNK = 1000
+
+
 async def _apply(
     reader: Repository,
     index: SearchIndex,
@@ -106,8 +132,12 @@ async def _apply(
 ) -> None:
     """Upsert projections of these entries; entries written before the projection existed
     (or with another analyzer version) are projected from their body (read in batches)."""
-    with gc_paused():
-        missing = _apply_projections(index, rows, analyzer)
+    missing: list[str] = []
+    for start in range(0, len(rows), CHUNK):
+        with gc_paused():
+            missing += _apply_projections(index, rows[start : start + CHUNK], analyzer)
+        if len(rows) > CHUNK:
+            await asyncio.sleep(0)  # a big build must not stall other requests
     for start in range(0, len(missing), 1000):
         for stored in await reader.entries_by_ids(missing[start : start + 1000]):
             data = project(stored.entry, analyzer, taxonomy)
@@ -127,3 +157,33 @@ def _apply_projections(index: SearchIndex, rows: list[SearchRow], analyzer: Anal
         else:
             index.upsert(projection)
     return missing
+
+
+log = structlog.get_logger("social_map.search_index")
+TenantsAndViews = Callable[[], Awaitable[list[tuple[Repository, Analyzer, Taxonomy]]]]
+
+
+def warmer(
+    indexes: SearchIndexes, tenants: TenantsAndViews, interval_seconds: float
+) -> PeriodicTask:
+    """Build (or catch up) the index of every tenant with a database: at start-up, then every
+    `interval_seconds` (an idle tenant's index stays current, a new tenant gets one)."""
+
+    indexes.warming = True  # from now until the first pass ends (the job starts later)
+
+    async def warm() -> None:
+        try:
+            for reader, analyzer, taxonomy in await tenants():
+                built = reader.name in indexes.built()
+                started = time.perf_counter()
+                await indexes.get(reader, analyzer, taxonomy)
+                if not built:
+                    log.info(
+                        "search index built",
+                        database=reader.name,
+                        seconds=round(time.perf_counter() - started, 2),
+                    )
+        finally:
+            indexes.warming = False  # a failed pass leaves the rest to their first search
+
+    return PeriodicTask("search-index-warmer", warm, interval_seconds)
