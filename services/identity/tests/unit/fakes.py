@@ -163,6 +163,9 @@ class FakePeople:
     async def get(self, person_id: str) -> Person | None:
         return self.people.get(person_id)
 
+    async def get_many(self, person_ids: Sequence[str]) -> dict[str, Person]:
+        return {i: self.people[i] for i in person_ids if i in self.people}
+
     async def by_email(self, email: str) -> Person | None:
         person_id = self.emails.get(email)
         return None if person_id is None else self.people.get(person_id)

@@ -107,6 +107,7 @@ class Organisations(Protocol):
 
 class People(Protocol):
     async def get(self, person_id: str) -> Person | None: ...
+    async def get_many(self, person_ids: Sequence[str]) -> dict[str, Person]: ...  # found ones
     async def by_email(self, email: str) -> Person | None: ...
     async def add(self, person: Person) -> None: ...  # DuplicateKeyError: e-mail taken
     async def save(self, person: Person) -> None: ...
@@ -517,6 +518,18 @@ class MongoPeople(_Mongo):
             await self._db[c.PEOPLE].find_one({"_id": person_id}, session=self._session),
             "id",
         )
+
+    async def get_many(self, person_ids: Sequence[str]) -> dict[str, Person]:
+        """One query (`$in` on `_id` uses the index on every engine we run on)."""
+        if not person_ids:
+            return {}
+        docs = await (
+            self._db[c.PEOPLE]
+            .find({"_id": {"$in": list(person_ids)}}, session=self._session)
+            .to_list(None)
+        )
+        found = [from_doc(Person, d, "id") for d in docs]
+        return {p.id: p for p in found if p is not None}
 
     async def by_email(self, email: str) -> Person | None:
         claim = await self._db[c.EMAILS].find_one({"_id": email}, session=self._session)

@@ -5,10 +5,12 @@ from __future__ import annotations
 
 from wijkkracht_common.auth import Principal
 from wijkkracht_common.errors import NotFound
+from wijkkracht_common.outbox import Staged
+from wijkkracht_common.storage import Session
 
 from identity.domain.caseload import CASELOAD_ROLES, CaseloadEntry, caseload_entry
 from identity.domain.consent import ConsentPurpose
-from identity.service.context import NOT_FOUND, Identity
+from identity.service.context import NOT_FOUND, Db, Identity
 
 CASELOAD_REASON = "caseload"
 
@@ -36,21 +38,30 @@ async def caseload(
     ledgers, next_cursor = await repos.consents.page_granting(
         organisation, purpose, limit=limit, cursor=cursor
     )
-    entries: list[CaseloadEntry] = []
-    for ledger in ledgers:
-        person = await repos.people.get(ledger.person_id)
-        entry = None if person is None else caseload_entry(person, ledger, organisation, purpose)
-        if entry is None:
-            continue
-        if entry.id != principal.person_id:
-            await repos.access_log.record(
-                principal,
-                resident=entry.id,
-                action="list",
-                resource=f"caseload/{organisation}",
-                reason=CASELOAD_REASON,
-                on_behalf_of=organisation,
-            )
-        entries.append(entry)
-    ctx.runtime.notify_relay()
+    people = await repos.people.get_many([ledger.person_id for ledger in ledgers])
+    entries = [
+        entry
+        for ledger in ledgers
+        if (person := people.get(ledger.person_id)) is not None
+        and (entry := caseload_entry(person, ledger, organisation, purpose)) is not None
+    ]
+
+    async def log(db: Db, session: Session) -> tuple[None, list[Staged]]:
+        # One transaction for the page's records: one commit instead of two per resident.
+        within = ctx.within(db, session)
+        for entry in entries:
+            if entry.id != principal.person_id:
+                await within.access_log.record(
+                    principal,
+                    resident=entry.id,
+                    action="list",
+                    resource=f"caseload/{organisation}",
+                    reason=CASELOAD_REASON,
+                    on_behalf_of=organisation,
+                )
+        return None, []
+
+    if entries:
+        await ctx.runtime.commit(principal.tenant, log)
+        ctx.runtime.notify_relay()
     return entries, next_cursor
