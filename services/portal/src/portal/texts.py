@@ -92,6 +92,11 @@ TEXTS: dict[str, tuple[str, str]] = {
         "Check your organisation's activities",
     ),
     "task_dashboards": ("Bekijk de cijfers per wijk", "See the figures per neighbourhood"),
+    "task_learning": ("Leren: huiswerk en cursussen", "Learning: homework and courses"),
+    "task_market": (
+        "Buurtmarkt: hulp vragen of aanbieden",
+        "Neighbourhood market: ask for or offer help",
+    ),
     # ---- self-assessment ----------------------------------------------------------------
     "selftest_title": ("Vragenlijst invullen", "Fill in a questionnaire"),
     "selftest_intro": (

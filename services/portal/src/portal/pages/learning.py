@@ -16,6 +16,7 @@ from fastapi.responses import Response
 from starlette.datastructures import FormData
 
 from portal.api import ApiError
+from portal.pages.mydata import set_consent
 from portal.web import Form, Page, PageDep, field
 
 router = APIRouter(prefix="/learning")
@@ -286,18 +287,7 @@ async def sharing(page: PageDep, form: Form) -> Response:
     """Share learning progress with an organisation, or stop sharing (identity's consent)."""
     page.require()
     organisation = field(form, "organisation")
-    if field(form, "action") == "revoke":
-        await page.api.json(
-            page.session, "DELETE", "identity", f"/me/consents/{organisation}/{PURPOSE}"
-        )
-        page.flash("learn_sharing_off")
-    else:
-        await page.api.json(
-            page.session,
-            "POST",
-            "identity",
-            "/me/consents",
-            json={"organisation": organisation, "purpose": PURPOSE},
-        )
-        page.flash("learn_sharing_on")
+    grant = field(form, "action") != "revoke"
+    await set_consent(page, organisation, PURPOSE, grant=grant)
+    page.flash("learn_sharing_on" if grant else "learn_sharing_off")
     return page.redirect("/learning#sharing")

@@ -51,18 +51,10 @@ async def overview(page: PageDep) -> Response:
     )
 
 
-@router.post("/consents")
-async def change_consent(page: PageDep, form: Form) -> Response:
-    page.require()
-    organisation, purpose = field(form, "organisation"), field(form, "purpose")
-    if purpose not in PURPOSES:
-        return page.redirect("/my-data")
-    if field(form, "action") == "revoke":
-        await page.api.json(
-            page.session, "DELETE", "identity", f"/me/consents/{organisation}/{purpose}"
-        )
-        page.flash("consent_revoked")
-    else:
+async def set_consent(page: Page, organisation: str, purpose: str, *, grant: bool) -> None:
+    """Grant or revoke the resident's consent at identity (the my-data page and the learning
+    page's "share progress" both change consent this way)."""
+    if grant:
         await page.api.json(
             page.session,
             "POST",
@@ -70,7 +62,21 @@ async def change_consent(page: PageDep, form: Form) -> Response:
             "/me/consents",
             json={"organisation": organisation, "purpose": purpose},
         )
-        page.flash("consent_granted")
+    else:
+        await page.api.json(
+            page.session, "DELETE", "identity", f"/me/consents/{organisation}/{purpose}"
+        )
+
+
+@router.post("/consents")
+async def change_consent(page: PageDep, form: Form) -> Response:
+    page.require()
+    organisation, purpose = field(form, "organisation"), field(form, "purpose")
+    if purpose not in PURPOSES:
+        return page.redirect("/my-data")
+    grant = field(form, "action") != "revoke"
+    await set_consent(page, organisation, purpose, grant=grant)
+    page.flash("consent_granted" if grant else "consent_revoked")
     if page.is_htmx:
         return page.render("mydata/_consents.html", **await _consents(page))
     return page.redirect("/my-data")
