@@ -54,8 +54,15 @@ async def user(
     paths: list[str],
     out: list[tuple[str, float, float]],
     statuses: dict[int, int] | None = None,
+    barrier: asyncio.Barrier | None = None,
 ) -> None:
+    """ROUNDS walks over `paths`. With a barrier, every user first makes its client and
+    connection (making a client is blocking work: measured inside the loop, it would count
+    in the others' first pages), then all start at once."""
     async with httpx.AsyncClient(timeout=30, headers={"cookie": f"{COOKIE}={cookie}"}) as client:
+        if barrier is not None:
+            await client.get(portal_url + "/healthz")
+            await barrier.wait()
         for _ in range(ROUNDS):
             for path in paths:
                 started = time.perf_counter()
@@ -67,6 +74,34 @@ async def user(
                 timing = re.search(r"api;dur=([\d.]+)", answer.headers.get("server-timing", ""))
                 api = float(timing.group(1)) / 1000 if timing else 0.0
                 out.append((re.sub(r"/[0-9a-f-]{20,}", "/{id}", path), first_byte, api))
+
+
+def server_times(portal_url: str) -> dict[str, dict[str, float]]:
+    """The portal's own histogram of time to the answer's start, per route: sums, counts
+    and cumulative buckets (seen from inside the process, so without the load generator's
+    own waiting)."""
+    text = httpx.get(f"{portal_url}/metrics", timeout=30).text
+    found: dict[str, dict[str, float]] = {}
+    pattern = (
+        r"portal_page_seconds_(sum|count|bucket)"
+        r'\{(?:le="([^"]+)",)?route="([^"]+)"(?:,le="([^"]+)")?\} (\S+)'
+    )
+    for kind, le_first, route, le_last, value in re.findall(pattern, text):
+        le = le_first or le_last
+        found.setdefault(route, {})[f"le={le}" if kind == "bucket" else kind] = float(value)
+    return found
+
+
+def server_rows(before: dict[str, dict[str, float]], after: dict[str, dict[str, float]]) -> None:
+    for route, now in sorted(after.items()):
+        was = before.get(route, {})
+        count = now.get("count", 0) - was.get("count", 0)
+        if count < 10 or route in ("/metrics", "/healthz"):
+            continue
+        mean = (now.get("sum", 0) - was.get("sum", 0)) / count
+        bounds = sorted((float(k[3:]), now[k] - was.get(k, 0)) for k in now if k.startswith("le="))
+        p95 = next((le for le, n in bounds if n >= 0.95 * count), float("inf"))
+        row(f"  server side {route[:34]}", f"mean {mean * 1000:.0f} ms, p95 ≤ {p95 * 1000:.0f} ms")
 
 
 def javascript_per_page(portal_url: str, cookie: str, paths: list[str]) -> None:
@@ -88,8 +123,17 @@ def main() -> None:
         samples: list[tuple[str, float, float]] = []
         statuses: dict[int, int] = {}
 
+        begun: list[float] = []
+
         async def everyone() -> None:
+            barrier = asyncio.Barrier(USERS + 1)
+
+            async def go() -> None:
+                await barrier.wait()
+                begun.append(time.perf_counter())
+
             await asyncio.gather(
+                go(),
                 *(
                     user(
                         portal.url,
@@ -104,15 +148,16 @@ def main() -> None:
                         ],
                         samples,
                         statuses,
+                        barrier,
                     )
                     for r, cookie in zip(residents, cookies, strict=True)
-                )
+                ),
             )
 
         load_before = os.getloadavg()[0]
-        started = time.perf_counter()
+        inside_before = server_times(portal.url)
         asyncio.run(everyone())
-        elapsed = time.perf_counter() - started
+        elapsed = time.perf_counter() - begun[0]
         ttfb = [s[1] for s in samples]
         own = [max(0.0, s[1] - s[2]) for s in samples]
         api = [s[2] for s in samples]
@@ -143,6 +188,7 @@ def main() -> None:
                 f"{percentile(values, 95) * 1000:.0f} ms "
                 f"(API {percentile(apis, 95) * 1000:.0f} ms)",
             )
+        server_rows(inside_before, server_times(portal.url))
         javascript_per_page(portal.url, cookies[0], ["/", "/results", "/my-data"])
 
 
