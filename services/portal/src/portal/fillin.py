@@ -14,13 +14,14 @@ from portal.instruments import Question
 
 
 def read_answer(
-    form: FormData, q: Question, action: str
+    form: FormData, q: Question, action: str, prefix: str = ""
 ) -> tuple[dict[str, Any] | None, str | None]:
-    """(the answer to save or None, an error text key), a skipped sensitive question too."""
+    """(the answer to save or None, an error text key), a skipped sensitive question too;
+    `prefix` keeps the fields apart when all questions share one form."""
     if action == "skip" and q.may_skip:
         return {"skipped": True}, None
-    raw = [v for v in form.getlist("value") if isinstance(v, str)]
-    discussable = q.discussable and form.get("discussable") == "yes"
+    raw = [v for v in form.getlist(f"{prefix}value") if isinstance(v, str)]
+    discussable = q.discussable and form.get(f"{prefix}discussable") == "yes"
     try:
         value = instruments.parse_answer(q, raw)
     except ValueError:
