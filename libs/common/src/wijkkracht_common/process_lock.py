@@ -141,10 +141,14 @@ class DatabaseLock:
             await asyncio.sleep(wait)
             wait = min(wait * 1.5, _MAX_WAIT)
 
-    def release(self) -> None:
+    def release(self, *, leave: Orphan | None = None) -> None:
+        """Release; `leave`: an orphan this holder could not end, left for the next one."""
         self._require_held()
         aborts, _, _ = self._read()
-        self._write(aborts, 0, _NO_SESSION)
+        if leave is None:
+            self._write(aborts, 0, _NO_SESSION)
+        else:
+            self._write(aborts, leave.pid, leave.session_id or _NO_SESSION)
         self._held = False
         try:
             fcntl.flock(self._fd, fcntl.LOCK_UN)

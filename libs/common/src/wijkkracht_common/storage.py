@@ -377,9 +377,13 @@ class Storage:
         async with _transaction_lock(db.name):
             lock = self._process_lock(db.name)
             orphan = await lock.acquire()
-            try:
-                if orphan is not None:
+            if orphan is not None:
+                try:
                     await self._end_orphan(db.name, lock, orphan)
+                except BaseException:
+                    lock.release(leave=orphan)  # the next holder tries again
+                    raise
+            try:
                 yield
             finally:
                 lock.release()

@@ -182,3 +182,24 @@ async def test_a_waiter_takes_the_lock_once_the_holder_releases_it(tmp_path: Pat
     finally:
         holder.close()
         waiter.close()
+
+
+async def test_an_orphan_not_ended_is_left_for_the_next_holder(tmp_path: Path) -> None:
+    dead = DatabaseLock(tmp_path / "db.lock")
+    assert await dead.acquire() is None
+    dead.transaction_started(b"s" * 16)
+    dead.close()  # like a killed process: the kernel drops the flock, the record stays
+    first = DatabaseLock(tmp_path / "db.lock")
+    second = DatabaseLock(tmp_path / "db.lock")
+    try:
+        orphan = await first.acquire()
+        assert orphan is not None
+        assert (orphan.pid, orphan.session_id) == (os.getpid(), b"s" * 16)
+        first.release(leave=orphan)  # e.g. the database could not be reached to end it
+        assert await second.acquire() == orphan
+        second.release()
+        assert await first.acquire() is None
+        first.release()
+    finally:
+        first.close()
+        second.close()
