@@ -12,7 +12,7 @@ T = TypeVar("T")
 async def eventually(
     check: Callable[[], Awaitable[T]],
     *,
-    timeout: float = 30.0,  # noqa: ASYNC109 - a deadline for polling, not for one await
+    timeout: float = 60.0,  # noqa: ASYNC109 - a deadline for polling, not for one await
     interval: float = 0.05,
 ) -> T:
     """Call `check` until it returns a truthy value and return that value; fail after
