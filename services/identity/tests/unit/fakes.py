@@ -532,6 +532,26 @@ class FakeAccessLog:
             LoggedAccess(principal.subject, resident, action, resource, reason, on_behalf_of)
         )
 
+    async def record_many(
+        self,
+        principal: Principal,
+        *,
+        residents: Sequence[str],
+        action: str,
+        resource: str,
+        reason: str,
+        on_behalf_of: str | None = None,
+    ) -> None:
+        for resident in residents:
+            await self.record(
+                principal,
+                resident=resident,
+                action=action,
+                resource=resource,
+                reason=reason,
+                on_behalf_of=on_behalf_of,
+            )
+
     async def add_projected(self, record: AccessRecord) -> None:
         if record.id in self.projected:
             raise DuplicateKeyError("record exists")

@@ -21,7 +21,7 @@ from datetime import datetime
 from functools import cached_property
 from typing import Any, Protocol
 
-from wijkkracht_common.access_log import anonymise_resident, record_access
+from wijkkracht_common.access_log import anonymise_resident, record_access, record_accesses
 from wijkkracht_common.auth import Principal
 from wijkkracht_common.erasure import is_erased, remember_erased, retention_tombstone
 from wijkkracht_common.events.envelope import new_event_id
@@ -240,6 +240,16 @@ class AccessLog(Protocol):
         principal: Principal,
         *,
         resident: str,
+        action: str,
+        resource: str,
+        reason: str,
+        on_behalf_of: str | None = None,
+    ) -> None: ...
+    async def record_many(
+        self,
+        principal: Principal,
+        *,
+        residents: Sequence[str],
         action: str,
         resource: str,
         reason: str,
@@ -974,6 +984,29 @@ class MongoAccessLog(_Mongo):
             service="identity",
             principal=principal,
             resident=resident,
+            action=action,
+            resource=resource,
+            reason=reason,
+            on_behalf_of=on_behalf_of,
+            session=self._session,
+        )
+
+    async def record_many(
+        self,
+        principal: Principal,
+        *,
+        residents: Sequence[str],
+        action: str,
+        resource: str,
+        reason: str,
+        on_behalf_of: str | None = None,
+    ) -> None:
+        """One access to each of `residents` (a list): two writes in all."""
+        await record_accesses(
+            self._db,
+            service="identity",
+            principal=principal,
+            residents=residents,
             action=action,
             resource=resource,
             reason=reason,
