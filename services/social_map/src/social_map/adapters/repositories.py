@@ -81,6 +81,8 @@ LEGACY_CONSENTS = "consents"
 RESPONSES = "responses"
 TASKS = "tasks"
 SWEEPS = "sweeps"
+#: Entry documents per query when the search index reads them all.
+SEARCH_ROWS_PAGE = 2000
 SEQ = "entry_seq"  # CONFIG document: the tenant's entry change counter
 
 # No index may name `_id` (every insert fails on the embedded server; see the developer guide).
@@ -540,10 +542,24 @@ class MongoRepository:
 
     async def search_rows(self, after_seq: int | None) -> list[SearchRow]:
         """Entry documents without their body, for the search index: all of them, or those
-        changed after `after_seq`."""
+        changed after `after_seq`. Read in pages by `_id`, each its own query: one cursor
+        over 50,000 rows outlived the client's operation timeout on a busy machine."""
         query: dict[str, Any] = {} if after_seq is None else {"seq": {"$gt": after_seq}}
-        cursor = self._db[ENTRIES].find(query, projection={"entry": 0}, session=self._session)
-        return [SearchRow(d) for d in await cursor.to_list(None)]
+        rows: list[SearchRow] = []
+        last: str | None = None
+        while True:
+            page_query = query if last is None else {**query, "_id": {"$gt": last}}
+            cursor = (
+                self._db[ENTRIES]
+                .find(page_query, projection={"entry": 0}, session=self._session)
+                .sort("_id", 1)
+                .limit(SEARCH_ROWS_PAGE)
+            )
+            page = await cursor.to_list(None)
+            rows += (SearchRow(d) for d in page)
+            if len(page) < SEARCH_ROWS_PAGE:
+                return rows
+            last = page[-1]["_id"]
 
     # --- correction tasks ----------------------------------------------------------------------
 
