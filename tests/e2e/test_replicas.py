@@ -44,13 +44,14 @@ from effect_measurement.adapters.documents import (
 )
 from effect_measurement.adapters.schema import CELLS, MEASUREMENTS, PERSONA
 from effect_measurement.demo import generator
+from effect_measurement.demo_seed import demo_response
 from effect_measurement.domain.accumulator import Accumulator, apply_deltas
 from effect_measurement.domain.aggregates import person_cells
 from effect_measurement.domain.persona import persona_cells
 from nats.js.api import ConsumerConfig, DeliverPolicy
 from nats.js.client import JetStreamContext
 from wijkkracht_common.embedded import free_port
-from wijkkracht_common.events.envelope import Envelope, new_event
+from wijkkracht_common.events.envelope import Envelope
 from wijkkracht_common.events.questionnaires import ResponseSubmitted
 from wijkkracht_common.messaging import ensure_streams, stream_name
 from wijkkracht_common.outbox import OUTBOX
@@ -62,12 +63,6 @@ pytestmark = [pytest.mark.e2e, pytest.mark.timeout(900)]
 ROOT = Path(__file__).resolve().parents[2]
 EVENTS = 2400  # bounded: this runs in `make test` on a busy machine
 BATCH = 150  # small batches, so both replicas take many of them
-FAMILIES = {
-    generator.MATRIX_FAMILY: "self-sufficiency-matrix",
-    generator.MONITOR_FAMILY: "effect-monitor",
-}
-CODES = {"time_use": "daytime_activities", "social_participation": "community_participation"}
-ORGANISATIONS = {"demo-welzijn": "welzijn-demo", "demo-wijkteam": "buurtkracht-demo"}
 # Stored per measurement but not part of the answer: which event carried it (new ids per run).
 VOLATILE = {"event_id", "sequence", "followup_pending"}
 
@@ -84,32 +79,10 @@ def response_events(tenant: str) -> list[Envelope[ResponseSubmitted]]:
         for seq, stored in enumerate(measurements)
     )
     start = datetime(2026, 1, 5, tzinfo=UTC)
-    events = []
-    for index, (_, _, _, stored) in enumerate(slots):
-        m = stored.measurement
-        family = FAMILIES[m.family]
-        data = ResponseSubmitted(
-            response_id=m.response_id,
-            person_id=m.person_id,
-            instrument_id=family,
-            family=family,
-            variant="standard",
-            version=1,
-            purpose="measurement",
-            submitted_at=start + timedelta(hours=index),
-            dimension_scores={},
-            phases={CODES.get(c, c): v for c, v in m.phases.items()},
-            levels={CODES.get(c, c): v for c, v in m.levels.items()},
-        )
-        events.append(
-            new_event(
-                data,
-                tenant=tenant,
-                subject=data.response_id,
-                organisation=ORGANISATIONS[m.organisation or "demo-welzijn"],
-            )
-        )
-    return events
+    return [
+        demo_response(stored.measurement, tenant, submitted_at=start + timedelta(hours=index))
+        for index, (_, _, _, stored) in enumerate(slots)
+    ]
 
 
 @dataclass
@@ -217,10 +190,12 @@ async def recorded(js: JetStreamContext, tenant: str) -> list[dict[str, Any]]:
 async def settled(stack: Stack, tenant: str) -> bool:
     """Every event stored and its `measurement_recorded` published (the last write of a
     batch is its outbox record; the relay deletes it once published)."""
+    # Polled gently while replicas run: `count_documents` is an aggregation (a scan on
+    # nx-27017) on the connection the replicas' transactions use; these are cheap reads.
     db = await stack.storage.tenant_db(tenant)
-    if await db[MEASUREMENTS].count_documents({}) < EVENTS:
+    if await db[MEASUREMENTS].estimated_document_count() < EVENTS:
         return False
-    if await db[OUTBOX].count_documents({}) > 0:
+    if await db[OUTBOX].find_one({}, {"_id": 1}) is not None:
         return False
     subject = recorded_subject(tenant)
     info = await stack.js.stream_info(stream_name("effect_measurement"), subjects_filter=subject)
@@ -382,7 +357,7 @@ async def ingest(stack: Stack, replicas: int, *, kill_one_at: int | None = None)
         if kill_one_at is not None:
 
             async def under_way() -> bool:
-                return await db[MEASUREMENTS].count_documents({}) >= kill_one_at
+                return await db[MEASUREMENTS].estimated_document_count() >= kill_one_at
 
             await eventually(under_way, timeout=120, interval=0.1)
             victim = running.pop(0)

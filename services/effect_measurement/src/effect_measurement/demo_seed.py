@@ -18,7 +18,7 @@ from wijkkracht_common.storage import Session
 from effect_measurement.adapters.repositories import MotorRepositories
 from effect_measurement.adapters.schema import INDEXES
 from effect_measurement.demo import generator
-from effect_measurement.domain.inputs import InterventionInput
+from effect_measurement.domain.inputs import InterventionInput, MeasurementInput
 from effect_measurement.service.ingest import ResponseIngestion
 from effect_measurement.service.interventions import record_intervention
 from effect_measurement.service.ports import Db
@@ -39,6 +39,37 @@ _NS = uuid.UUID("0b7f9a52-5f7e-4a43-8c1e-1d1f3c0de111")
 
 def _codes(values: dict[str, int]) -> dict[str, int]:
     return {CODES.get(code, code): value for code, value in values.items()}
+
+
+def demo_response(
+    m: MeasurementInput,
+    tenant: str,
+    *,
+    submitted_at: datetime | None = None,
+    time: datetime | None = None,
+) -> Envelope[ResponseSubmitted]:
+    """The `response_submitted` a demo measurement comes in as (questionnaires' family,
+    dimension and organisation names); `submitted_at` defaults to the measurement's."""
+    family = FAMILIES[m.family]
+    return new_event(
+        ResponseSubmitted(
+            response_id=m.response_id,
+            person_id=m.person_id,
+            instrument_id=family,
+            family=family,
+            variant="standard",
+            version=1,
+            purpose="measurement",
+            submitted_at=submitted_at or m.submitted_at,
+            dimension_scores={},
+            phases=_codes(m.phases),
+            levels=_codes(m.levels),
+        ),
+        tenant=tenant,
+        subject=m.response_id,
+        organisation=ORGANISATIONS.get(m.organisation or "", m.organisation),
+        time=time,
+    )
 
 
 async def seed() -> str:
@@ -62,27 +93,7 @@ async def seed() -> str:
         envelopes: list[Envelope[Any]] = []
         for stored in data.measurements:
             m = stored.measurement
-            organisation = ORGANISATIONS.get(m.organisation or "", m.organisation)
-            family = FAMILIES[m.family]
-            envelope = new_event(
-                ResponseSubmitted(
-                    response_id=m.response_id,
-                    person_id=m.person_id,
-                    instrument_id=family,
-                    family=family,
-                    variant="standard",
-                    version=1,
-                    purpose="measurement",
-                    submitted_at=m.submitted_at,
-                    dimension_scores={},
-                    phases=_codes(m.phases),
-                    levels=_codes(m.levels),
-                ),
-                tenant=TENANT,
-                subject=m.response_id,
-                organisation=organisation,
-                time=m.submitted_at,
-            )
+            envelope = demo_response(m, TENANT, time=m.submitted_at)
             envelopes.append(
                 envelope.model_copy(update={"id": str(uuid.uuid5(_NS, m.response_id))})
             )
