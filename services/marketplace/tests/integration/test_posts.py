@@ -3,6 +3,9 @@ problems with field errors; Idempotency-Key; pagination."""
 
 from __future__ import annotations
 
+import asyncio
+import json
+
 import pytest
 from mp_harness import PREFIX, Market, person, request_body
 from wijkkracht_common.testing.plugin import TwoTenants
@@ -211,3 +214,47 @@ async def test_renewal_and_expiry(market: Market, two_tenants: TwoTenants) -> No
     # renewing an expired post puts it back on the market
     back = await market.client.post(f"{url}/renewal", headers=market.h(t, anna))
     assert back.json()["status"] == "open"
+
+
+async def test_concurrent_posts_share_transactions_and_each_is_stored_with_its_event(
+    market: Market, two_tenants: TwoTenants
+) -> None:
+    t = two_tenants.a
+    people = [person() for _ in range(24)]
+    await market.setup(t, {p: ("DM01", "DM02")[i % 2] for i, p in enumerate(people)})
+    before = market.ctx.publications.transactions
+    bodies = [
+        request_body() if i % 2 else {**request_body(), "kind": "offer"} for i in range(len(people))
+    ]
+    sent = (market.post(t, p, b) for p, b in zip(people, bodies, strict=True))
+    made = await asyncio.gather(*sent)
+    assert [m.status_code for m in made] == [201] * len(people)
+    # fewer transactions than posts (group commit), and every post stored with its event
+    assert market.ctx.publications.transactions - before < len(people)
+    r = await market.repo(t)
+    for m in made:
+        assert await r.get_post(m.json()["id"]) is not None
+    ids = {m.json()["id"] for m in made}
+    offers = {m.json()["id"] for m in made if m.json()["kind"] == "offer"}
+    buckets = [
+        *(await r.open_offers(["administratie"], "DM01")),
+        *(await r.open_offers(["administratie"], "DM02")),
+    ]
+    assert offers <= {o.id for o in buckets}
+
+    async def all_published() -> bool:
+        sub = await market.js.pull_subscribe(
+            f"wk.{t}.marketplace.post_published.v1", durable=None, stream="MARKETPLACE"
+        )
+        seen: set[str] = set()
+        try:
+            while True:
+                for msg in await sub.fetch(100, timeout=2):
+                    seen.add(json.loads(msg.data)["data"]["post_id"])
+        except Exception:
+            pass
+        finally:
+            await sub.unsubscribe()
+        return ids <= seen
+
+    await eventually(all_published)

@@ -539,8 +539,9 @@ class MongoRepository:
             await self._bucket_put(_offer_key(post), post.id, item)
 
     async def add_posts(self, posts: Sequence[Post]) -> None:
-        """One insert for the posts and one rewrite per offer bucket they join, however many
-        posts: on the embedded database every write in a transaction costs a round trip."""
+        """One insert for the posts, one read of the offer buckets they join and one rewrite
+        per bucket, however many posts: on the embedded database every operation in a
+        transaction costs a round trip (~10 ms measured on the loaded 2-core machine)."""
         if not posts:
             return
         await self._db[POSTS].insert_many([post_document(p) for p in posts], session=self._s)
@@ -550,9 +551,18 @@ class MongoRepository:
                 joining.setdefault(_offer_key(post), []).append(
                     {"ref": post.id, **_offer_item(post)}
                 )
+        if not joining:
+            return
+        # the buckets joined, read in one query (`$in` on `_id`)
+        stored = {
+            doc["_id"]: doc["items"]
+            for doc in await self._db[BUCKETS]
+            .find({"_id": {"$in": list(joining)}}, session=self._s)
+            .to_list(None)
+        }
         for key, items in joining.items():
             refs = {i["ref"] for i in items}
-            kept = [i for i in await self._bucket(key) if i["ref"] not in refs]
+            kept = [i for i in stored.get(key, []) if i["ref"] not in refs]
             await self._db[BUCKETS].replace_one(
                 {"_id": key}, {"_id": key, "items": kept + items}, upsert=True, session=self._s
             )
