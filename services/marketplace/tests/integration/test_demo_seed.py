@@ -8,7 +8,7 @@ from collections import Counter
 
 import pytest
 from marketplace.adapters.repositories import POSTS
-from marketplace.demo.generator import OFFLINE_RESIDENT_ID, demo_id
+from marketplace.demo.generator import BROKER_ID, OFFLINE_RESIDENT_ID, demo_id
 from marketplace.demo_seed import seed_tenant
 from mp_harness import PREFIX, Market
 from wijkkracht_common.access_log import ACCESS_LOG
@@ -45,10 +45,10 @@ async def test_demo_seed_is_complete_and_idempotent(
     stats = await r.group_statistics(groups["open"].id)
     assert stats.movements > 0 and stats.balance_total == stats.movement_total == 0
     brokered = [p for p in posts if p.get("broker_org")]
-    assert brokered and all(p["posted_by"] == demo_id("broker") for p in brokered)
+    assert brokered and all(p["posted_by"] == BROKER_ID for p in brokered)
     # identity's demo resident who is not online has a request the broker posted for him
     assert OFFLINE_RESIDENT_ID in {p["owner_id"] for p in brokered}
-    logged = await db[ACCESS_LOG].find({"actor": demo_id("broker")}).to_list(None)
+    logged = await db[ACCESS_LOG].find({"actor": BROKER_ID}).to_list(None)
     assert {d["resident"] for d in logged} == {p["owner_id"] for p in brokered}
 
     # a demo resident of Oeverhoek sees a lively market
@@ -59,6 +59,6 @@ async def test_demo_seed_is_complete_and_idempotent(
     assert len(seen.json()["items"]) >= 50
     board = await market.client.get(
         f"{PREFIX}/neighbourhoods/DM01/notice-board",
-        headers=market.h(t, demo_id("broker"), welzijn_demo=["broker"]),
+        headers=market.h(t, BROKER_ID, welzijn_demo=["broker"]),
     )
     assert board.status_code == 200 and board.text.count("<article>") >= 10

@@ -92,6 +92,9 @@ VACANCIES: tuple[tuple[str, str, str, str], ...] = (
 
 #: identity's demo resident who is not online (a fixed id in identity's demo seed)
 OFFLINE_RESIDENT_ID = "01930000-0000-7000-8000-000000000066"
+#: identity's demo broker `makelaar@demo.test` (professional + broker in welzijn-demo); the
+#: fixed id is asked of identity's demo seed, like the offline resident's
+BROKER_ID = "01930000-0000-7000-8000-000000000067"
 
 
 def demo_id(*parts: object) -> str:
@@ -141,7 +144,7 @@ def demo_market(reference: datetime) -> DemoMarket:
                 ResidentProfile(demo_id("resident", place.code, k), place.code, place.pc4s[0], band)
             )
     people = [r.person_id for r in out.residents]
-    out.broker_id = demo_id("broker")
+    out.broker_id = BROKER_ID
     out.residents.append(ResidentProfile(out.broker_id, "DM01", "9901", "45-64"))
     # residents who are not online: the broker posts and arranges for them (with consent)
     out.brokered_for = [people[i] for i in range(0, len(people), 9)]
