@@ -73,3 +73,18 @@ def test_a_person_tombstone_is_one_way_and_per_tenant() -> None:
     assert one == erasure.person_tombstone("a", person)
     assert one != erasure.person_tombstone("b", person) and person not in one
     assert erasure.retention_tombstone() != erasure.retention_tombstone()
+
+
+async def test_the_erased_among_a_batch_are_found_in_one_look_up(storage: Storage) -> None:
+    tenant = f"erased-{uuid.uuid4().hex[:6]}"
+    db = await storage.tenant_db(tenant)
+    assert not await erasure.any_erased(db, session=None)
+    assert await erasure.erased_among(db, tenant, [], session=None) == set()
+    await erasure.remember_erased(db, tenant, "p1", session=None)
+    await erasure.remember_erased(db, tenant, "p3", session=None)
+    assert await erasure.any_erased(db, session=None)
+    found = await erasure.erased_among(db, tenant, ["p1", "p2", "p3", "p4"], session=None)
+    assert found == {"p1", "p3"}
+    # Tombstones are per tenant: the same ids in another tenant's name are not erased.
+    assert await erasure.erased_among(db, "other", ["p1", "p3"], session=None) == set()
+    await storage.drop_tenant(tenant)

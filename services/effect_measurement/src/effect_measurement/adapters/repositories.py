@@ -301,20 +301,10 @@ class MotorErasedPersons(_Repository):
     __slots__ = ()
 
     async def exist(self) -> bool:
-        found = await self.db[erasure.ERASED_PERSONS].find_one(
-            {}, projection={"_id": 1}, session=self.session
-        )
-        return found is not None
+        return await erasure.any_erased(self.db, session=self.session)
 
     async def among(self, persons: Sequence[str]) -> set[str]:
-        if not persons:
-            return set()
-        tombstones = {erasure.person_tombstone(self.tenant, p): p for p in persons}
-        # `$in` on `_id`: the primary index on every engine, one read for a whole batch.
-        found = self.db[erasure.ERASED_PERSONS].find(
-            {"_id": {"$in": list(tombstones)}}, projection={"_id": 1}, session=self.session
-        )
-        return {tombstones[doc["_id"]] async for doc in found}
+        return await erasure.erased_among(self.db, self.tenant, persons, session=self.session)
 
     async def remember(self, person: str) -> None:
         await erasure.remember_erased(self.db, self.tenant, person, session=self.session)

@@ -24,15 +24,8 @@ Db = Database[dict[str, Any]]
 
 
 async def _erased(db: Db, tenant: str, persons: set[str], session: Session) -> set[str]:
-    """The erased among `persons`: one query by their tombstones (`_id`, indexed) for the
-    whole batch, not one `is_erased` round trip per person."""
-    tombstones = {erasure.person_tombstone(tenant, p): p for p in persons}
-    if not tombstones:
-        return set()
-    found = db[erasure.ERASED_PERSONS].find(
-        {"_id": {"$in": sorted(tombstones)}}, {"_id": 1}, session=session
-    )
-    return {tombstones[doc["_id"]] async for doc in found}
+    """The erased among `persons`: one query for the whole batch."""
+    return await erasure.erased_among(db, tenant, persons, session=session)
 
 
 # An empty batch (all about erased persons) stages nothing and places nobody.
