@@ -82,7 +82,7 @@ RESPONSES = "responses"
 TASKS = "tasks"
 SWEEPS = "sweeps"
 #: Entry documents per query when the search index reads them all.
-SEARCH_ROWS_PAGE = 2000
+SEARCH_ROWS_PAGE = 1000
 SEQ = "entry_seq"  # CONFIG document: the tenant's entry change counter
 
 # No index may name `_id` (every insert fails on the embedded server; see the developer guide).
@@ -542,24 +542,38 @@ class MongoRepository:
 
     async def search_rows(self, after_seq: int | None) -> list[SearchRow]:
         """Entry documents without their body, for the search index: all of them, or those
-        changed after `after_seq`. Read in pages by `_id`, each its own query: one cursor
-        over 50,000 rows outlived the client's operation timeout on a busy machine."""
-        query: dict[str, Any] = {} if after_seq is None else {"seq": {"$gt": after_seq}}
+        changed after `after_seq`. Read in windows of the indexed `seq` (sized to about
+        `SEARCH_ROWS_PAGE` documents each), every window its own query: one cursor over
+        50,000 documents outlived the client's operation timeout on a busy machine, and
+        paging by `_id` scans the collection per page on the embedded server."""
+        _, top = await self.current_seq()
         rows: list[SearchRow] = []
-        last: str | None = None
-        while True:
-            page_query = query if last is None else {**query, "_id": {"$gt": last}}
-            cursor = (
-                self._db[ENTRIES]
-                .find(page_query, projection={"entry": 0}, session=self._session)
-                .sort("_id", 1)
-                .limit(SEARCH_ROWS_PAGE)
+        low, width = (-1 if after_seq is None else after_seq), 1
+        while low < top:
+            high = min(low + width, top)
+            page = (
+                await self._db[ENTRIES]
+                .find(
+                    {"seq": {"$gt": low, "$lte": high}},
+                    projection={"entry": 0},
+                    session=self._session,
+                )
+                .to_list(None)
             )
-            page = await cursor.to_list(None)
             rows += (SearchRow(d) for d in page)
-            if len(page) < SEARCH_ROWS_PAGE:
-                return rows
-            last = page[-1]["_id"]
+            low = high
+            if len(page) < SEARCH_ROWS_PAGE // 2:
+                width *= 2
+            elif len(page) > SEARCH_ROWS_PAGE * 2:
+                width = max(1, width // 2)
+        if after_seq is None:  # documents from before the counter (none written since)
+            legacy = self._db[ENTRIES].find(
+                {"seq": {"$exists": False}}, projection={"entry": 0}, session=self._session
+            )
+            rows += (SearchRow(d) for d in await legacy.to_list(None))
+        # documents written after `top` was read come with the next catch-up (their seq is
+        # above the counter value the index keeps)
+        return rows
 
     # --- correction tasks ----------------------------------------------------------------------
 
