@@ -19,7 +19,7 @@ import hashlib
 import json
 import time
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -67,8 +67,11 @@ async def idempotent(
     body: Any,
     produce: Producer,
     lease_seconds: float = IDEMPOTENCY_LEASE_SECONDS,
+    shown_once: Sequence[str] = (),
 ) -> JSONResponse:
-    """Run `produce()` once per (scope, key); `produce` returns (status, JSON body)."""
+    """Run `produce()` once per (scope, key); `produce` returns (status, JSON body).
+    `shown_once`: top-level fields of the body that only the first answer carries (a one-time
+    login code): the stored replay has them as null, so no secret waits 24 h in the store."""
     if key is None:
         status, content = await produce()
         return JSONResponse(content, status_code=status)
@@ -105,8 +108,13 @@ async def idempotent(
         await _release(db, doc_id, attempt)
         raise
     try:
+        stored = (
+            {k: (None if k in shown_once else v) for k, v in content.items()}
+            if shown_once and isinstance(content, dict)
+            else content
+        )
         await db[IDEMPOTENCY].update_one(
-            {"_id": doc_id}, {"$set": {"state": "done", "status": status, "body": content}}
+            {"_id": doc_id}, {"$set": {"state": "done", "status": status, "body": stored}}
         )
     except TRANSIENT_ERRORS as error:
         # The change is made; the caller gets its result. A retry with this key after the

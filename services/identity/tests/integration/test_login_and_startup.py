@@ -102,6 +102,16 @@ async def test_assisted_registration_and_one_time_login_code(
     second = await submit_login(identity.http, params, {"login_code": fresh.json()["login_code"]})
     code_of(second)
 
+    # Retried with the same Idempotency-Key: the same resident, but the code only once (the
+    # replay store never holds it).
+    keyed = {**await identity.headers_for(t, pro), "Idempotency-Key": "assist-1"}
+    body = {"organisation": "welzijn", "display_name": "Meneer K.", "birth_year": 1938}
+    once = await identity.http.post(f"{P}/assisted-registrations", headers=keyed, json=body)
+    replay = await identity.http.post(f"{P}/assisted-registrations", headers=keyed, json=body)
+    assert once.status_code == replay.status_code == 201
+    assert once.json()["login_code"] and replay.json()["login_code"] is None
+    assert replay.json()["id"] == once.json()["id"]
+
     # A professional of another organisation cannot register residents for this one.
     await directory.create_organisation(
         identity.ctx,

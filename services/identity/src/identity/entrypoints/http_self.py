@@ -112,6 +112,8 @@ async def assisted_register(
         scope=f"{principal.subject}:assisted",
         body=body.model_dump(mode="json"),
         produce=produce,
+        # The code is shown once: a replay answers without it (ask for a new code instead).
+        shown_once=("login_code",),
     )
 
 
