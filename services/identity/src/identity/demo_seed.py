@@ -44,6 +44,10 @@ OFFLINE_RESIDENT = people.NewPerson(
 )
 OFFLINE_RESIDENT_CONSENTS = (ConsentPurpose.MARKETPLACE_BROKER, ConsentPurpose.SHARE_RESULTS)
 BROKER_EMAIL = "makelaar@demo.test"
+#: The demo broker, fixed so other services' demo seeds (the marketplace's brokered posts)
+#: can refer to him.
+BROKER_ID = "01930000-0000-7000-8000-000000000067"
+FIXED_IDS = {BROKER_EMAIL: BROKER_ID}
 FRONTEND_SCOPES = ["openid", "profile", "email", "offline_access"]
 BACKEND_SCOPES = ["questionnaires.read", "effects.read", "social-map.read"]
 PORTAL_CLIENT_ID = "portal"
@@ -72,6 +76,7 @@ async def seed_with(ctx: Identity) -> str:
                 people.NewPerson(display_name=name, email=email, password=DEMO_PASSWORD, pc4=pc4),
                 memberships=[(org, roles)],
                 actor=ACTOR,
+                fixed_id=FIXED_IDS.get(email),
             )
             created += 1
     created += await _seed_offline_resident(ctx, tenant)

@@ -6,7 +6,7 @@ from collections.abc import Callable
 
 import httpx
 import pytest
-from identity.demo_seed import OFFLINE_RESIDENT_ID, seed_with
+from identity.demo_seed import BROKER_ID, OFFLINE_RESIDENT_ID, seed_with
 from identity.settings import DEMO_PASSWORD, Settings
 from pydantic import SecretStr
 
@@ -84,6 +84,7 @@ async def test_demo_editor_broker_and_a_resident_who_is_not_online(identity: App
     ledger = await repos.consents.get(OFFLINE_RESIDENT_ID)
     makelaar = await repos.people.by_email("makelaar@demo.test")
     assert makelaar is not None and {e.by for e in ledger.entries} == {makelaar.id}
+    assert makelaar.id == BROKER_ID  # the marketplace's demo posts name him
 
     # He withdraws (through the broker); seeding again must not grant it back.
     withdrawn = await identity.http.delete(
