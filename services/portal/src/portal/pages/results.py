@@ -4,6 +4,7 @@ fit the result (the social map's recommendations)."""
 
 from __future__ import annotations
 
+import asyncio
 import re
 from typing import Any
 
@@ -31,9 +32,8 @@ def dimension_titles(definition: dict[str, Any], lang: str) -> dict[str, str]:
     return titles
 
 
-async def earlier_of(page: Page, response: dict[str, Any]) -> dict[str, Any] | None:
+def earlier_of(mine: dict[str, Any], response: dict[str, Any]) -> dict[str, Any] | None:
     """The resident's previous submitted response of the same family (their own trend)."""
-    mine = await page.api.get(page.session, "questionnaires", "/responses", limit=100)
     earlier = [
         r
         for r in mine["items"]
@@ -48,9 +48,11 @@ async def earlier_of(page: Page, response: dict[str, Any]) -> dict[str, Any] | N
 @router.get("/results")
 async def results(page: PageDep) -> Response:
     page.require(*RESIDENT)
-    mine = await page.api.get(page.session, "questionnaires", "/responses", limit=100)
+    mine, listed = await asyncio.gather(
+        page.api.get(page.session, "questionnaires", "/responses", limit=100),
+        page.api.get(page.session, "questionnaires", "/instruments", limit=100),
+    )
     items = sorted(mine["items"], key=lambda r: str(r.get("started_at")), reverse=True)
-    listed = await page.api.get(page.session, "questionnaires", "/instruments", limit=100)
     titles = {i["id"]: instruments.title(i, page.lang) for i in listed["items"]}
     return page.render(
         "results/list.html", title=page.t("results_title"), items=items, titles=titles
@@ -60,13 +62,17 @@ async def results(page: PageDep) -> Response:
 @router.get("/results/{response_id}")
 async def result(page: PageDep, response_id: str) -> Response:
     page.require(*RESIDENT)
-    response = await page.api.get(page.session, "questionnaires", f"/responses/{response_id}")
+    # The response and the resident's own list (for the earlier one) at once.
+    response, mine = await asyncio.gather(
+        page.api.get(page.session, "questionnaires", f"/responses/{response_id}"),
+        page.api.get(page.session, "questionnaires", "/responses", limit=100),
+    )
     if response.get("status") == "in_progress":
         return page.redirect(f"/self-assessment/{response_id}/review")
     definition = await _cache(page.request).get(
         page.api, page.session, response["instrument_id"], int(response["version"])
     )
-    earlier = await earlier_of(page, response)
+    earlier = earlier_of(mine, response)
     previous_scores = {
         s["dimension"]: s.get("score")
         for s in ((earlier or {}).get("result") or {}).get("dimension_scores", [])

@@ -3,12 +3,13 @@ question, mark "I want to talk about this", save and continue later, check and s
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
-from portal import instruments
+from portal import fillin, instruments
 from portal.api import ApiError
 from portal.instruments import DefinitionCache, Question
 from portal.web import Form, Page, PageDep, field
@@ -44,7 +45,10 @@ def _errors(error: ApiError, lang: str) -> list[str]:
 @router.get("")
 async def choose(page: PageDep) -> Response:
     page.require(*RESIDENT)
-    listed = await page.api.get(page.session, "questionnaires", "/instruments", limit=100)
+    listed, mine = await asyncio.gather(
+        page.api.get(page.session, "questionnaires", "/instruments", limit=100),
+        page.api.get(page.session, "questionnaires", "/responses", limit=50),
+    )
     choices = [
         i
         for i in listed["items"]
@@ -52,8 +56,12 @@ async def choose(page: PageDep) -> Response:
         and i.get("purpose") in SHOWN_PURPOSES
         and page.lang in i.get("languages", [page.lang])
     ]
-    choices.sort(key=lambda i: (i.get("purpose") != "self_assessment", i.get("variant") != "short"))
-    mine = await page.api.get(page.session, "questionnaires", "/responses", limit=50)
+    choices.sort(
+        key=lambda i: (
+            i.get("purpose") != "self_assessment",
+            i.get("variant") != "short",
+        )
+    )
     open_ones = [r for r in mine["items"] if r.get("status") == "in_progress"]
     titles = {i["id"]: instruments.title(i, page.lang) for i in listed["items"]}
     return page.render(
@@ -108,36 +116,16 @@ def _question_page(
     errors: list[str],
     status: int = 200,
 ) -> Response:
-    current = shown[index]
+    title = instruments.title(definition, page.lang)
     return page.render(
-        "selftest/question.html",
+        "fillin/question.html",
         status=status,
-        title=page.t("question_of", n=index + 1, total=len(shown))
-        + " — "
-        + instruments.title(definition, page.lang),
-        instrument_title=instruments.title(definition, page.lang),
-        response=response,
-        q=current,
-        index=index,
-        total=len(shown),
-        answer=response.get("answers", {}).get(current.link_id) or {},
+        title=page.t("question_of", n=index + 1, total=len(shown)) + " — " + title,
+        instrument_title=title,
+        base=f"/self-assessment/{response['id']}",
         errors=errors,
+        **fillin.question_context(definition, response, shown, index),
     )
-
-
-def _answer_from(
-    form: Any, q: Question, prefix: str = ""
-) -> tuple[dict[str, Any] | None, str | None]:
-    """(the answer to save or None, an error text key)."""
-    raw = [v for v in form.getlist(f"{prefix}value") if isinstance(v, str)]
-    discussable = q.discussable and form.get(f"{prefix}discussable") == "yes"
-    try:
-        value = instruments.parse_answer(q, raw)
-    except ValueError:
-        return None, "there_are_errors"
-    if value is None:
-        return ({"value": None, "discussable": True} if discussable else None), None
-    return {"value": value, "discussable": discussable}, None
 
 
 async def _save(page: Page, response_id: str, answers: dict[str, dict[str, Any]]) -> None:
@@ -161,34 +149,36 @@ async def answer(page: PageDep, form: Form, response_id: str, index: int) -> Res
     index = max(0, min(index, len(shown) - 1))
     q = shown[index]
     action = field(form, "action") or "next"
-    if action == "skip" and q.may_skip:
-        given: dict[str, Any] | None = {"skipped": True}
-    else:
-        given, problem = _answer_from(form, q)
-        if problem is not None:
-            return _question_page(
-                page, response, definition, shown, index, errors=[page.t(problem)], status=422
-            )
+    given, problem = fillin.read_answer(form, q, action)
+    if problem is not None:
+        return _question_page(
+            page,
+            response,
+            definition,
+            shown,
+            index,
+            errors=[page.t(problem)],
+            status=422,
+        )
     try:
         await _save(page, response_id, {q.link_id: given} if given else {})
     except ApiError as error:
         if error.status != 422:
             raise
         return _question_page(
-            page, response, definition, shown, index, errors=_errors(error, page.lang), status=422
+            page,
+            response,
+            definition,
+            shown,
+            index,
+            errors=_errors(error, page.lang),
+            status=422,
         )
     if action == "later":
         page.flash("saved_later")
         return page.redirect("/")
-    if action == "previous":
-        return page.redirect(f"/self-assessment/{response_id}/q/{max(0, index - 1)}")
-    # Answers can switch conditional questions on or off: count again after saving.
-    answers = {**response.get("answers", {}), **({q.link_id: given} if given else {})}
-    now_shown = instruments.questions(definition, answers)
-    position = next((i for i, s in enumerate(now_shown) if s.link_id == q.link_id), index)
-    if position + 1 >= len(now_shown):
-        return page.redirect(f"/self-assessment/{response_id}/review")
-    return page.redirect(f"/self-assessment/{response_id}/q/{position + 1}")
+    base, answers = f"/self-assessment/{response_id}", response.get("answers", {})
+    return page.redirect(fillin.next_screen(base, definition, answers, q, given, index, action))
 
 
 @router.get("/{response_id}/all")
@@ -233,7 +223,7 @@ async def save_all(page: PageDep, form: Form, response_id: str) -> Response:
         if q.may_skip and form.get(f"{prefix}skip") == "yes":
             answers[q.link_id] = {"skipped": True}
             continue
-        given, problem = _answer_from(form, q, prefix)
+        given, problem = fillin.read_answer(form, q, "next", prefix)
         if problem is not None:
             return _all_page(page, response, definition, errors=[page.t(problem)], status=422)
         if given is not None:
@@ -267,23 +257,13 @@ def _review_page(
     errors: list[str],
     status: int = 200,
 ) -> Response:
-    answers = response.get("answers", {})
-    rows = [
-        {
-            "q": q,
-            "answer": instruments.shown_answer(q, answers.get(q.link_id), page.lang),
-            "skipped": bool((answers.get(q.link_id) or {}).get("skipped")),
-            "discussable": bool((answers.get(q.link_id) or {}).get("discussable")),
-        }
-        for q in instruments.questions(definition, answers)
-    ]
     return page.render(
-        "selftest/review.html",
+        "fillin/review.html",
         status=status,
         title=page.t("review_title"),
         instrument_title=instruments.title(definition, page.lang),
-        response=response,
-        rows=rows,
+        base=f"/self-assessment/{response['id']}",
+        rows=fillin.review_rows(definition, response.get("answers", {}), page.lang),
         errors=errors,
     )
 
