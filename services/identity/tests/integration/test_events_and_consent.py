@@ -22,7 +22,7 @@ P = "/identity/v1"
 
 
 async def stream_events(
-    nats_url: str, subject: str, *, expect: int, timeout: float = 10.0
+    nats_url: str, subject: str, *, expect: int, timeout: float = 60.0
 ) -> list[dict[str, Any]]:
     """All messages on `subject`; waits (bounded) until at least `expect` arrived, then
     drains a little longer so duplicates would show up too."""

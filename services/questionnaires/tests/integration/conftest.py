@@ -186,7 +186,7 @@ class Harness:
             await nc.drain()
 
     async def wait_events(
-        self, event: str, count: int = 1, tenant: str | None = None, timeout: float = 15.0
+        self, event: str, count: int = 1, tenant: str | None = None, timeout: float = 60.0
     ) -> list[dict[str, Any]]:
         async def ready() -> list[dict[str, Any]] | None:
             found = await self.events(event, tenant)
