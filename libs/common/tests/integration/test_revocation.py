@@ -58,7 +58,7 @@ async def client(
 ) -> AsyncIterator[httpx.AsyncClient]:
     app = build_app(nats_url, mongo_url, test_issuer)
     async with (
-        LifespanManager(app),
+        LifespanManager(app, startup_timeout=60),
         httpx.AsyncClient(transport=httpx.ASGITransport(app), base_url="http://t") as c,
     ):
         yield c
@@ -135,7 +135,7 @@ async def test_a_replica_started_later_knows_earlier_revocations(
     )
     app = build_app(nats_url, mongo_url, test_issuer)
     async with (
-        LifespanManager(app),
+        LifespanManager(app, startup_timeout=60),
         httpx.AsyncClient(transport=httpx.ASGITransport(app), base_url="http://t") as late,
     ):
         await eventually(refused(late, token), timeout=20)

@@ -95,7 +95,7 @@ async def client(
     )
     app = build_app(settings, test_issuer)
     async with (
-        LifespanManager(app),
+        LifespanManager(app, startup_timeout=60),
         httpx.AsyncClient(transport=httpx.ASGITransport(app), base_url="http://test") as c,
     ):
         yield c
@@ -221,7 +221,7 @@ async def test_a_request_trace_continues_into_its_event(
     tenant = f"tr-{uuid.uuid4().hex[:6]}"
     headers = test_issuer.headers(sub="p1", tenant=tenant)
     async with (
-        LifespanManager(app),
+        LifespanManager(app, startup_timeout=60),
         httpx.AsyncClient(transport=httpx.ASGITransport(app), base_url="http://test") as client,
     ):
         response = await client.post("/t/v1/notes", json={"name": "a", "size": 1}, headers=headers)

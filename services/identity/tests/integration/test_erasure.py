@@ -249,7 +249,7 @@ async def test_confirmation_nobody_asked_for_is_dead_lettered_and_expected_set_i
     t = two_tenants.a
     try:
         async with (
-            LifespanManager(app),
+            LifespanManager(app, startup_timeout=60),
             httpx.AsyncClient(
                 transport=httpx.ASGITransport(app), base_url="http://identity.test"
             ) as http,

@@ -145,7 +145,7 @@ async def test_refuses_to_start_in_prod_with_demo_clients_or_without_keys(
 ) -> None:
     dev = settings_factory(env="dev")
     app = create_app(dev)
-    async with LifespanManager(app):
+    async with LifespanManager(app, startup_timeout=60):
         ctx = app.state.identity
         await directory.register_tenant(ctx, slug="shop", name="Shop", actor="t")
         await directory.create_organisation(

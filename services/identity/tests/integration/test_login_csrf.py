@@ -127,7 +127,7 @@ async def test_https_issuer_uses_a_host_only_secure_cookie(
     app = create_app(settings)
     try:
         async with (
-            LifespanManager(app),
+            LifespanManager(app, startup_timeout=60),
             httpx.AsyncClient(
                 transport=httpx.ASGITransport(app), base_url="https://identity.test"
             ) as http,

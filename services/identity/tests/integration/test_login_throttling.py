@@ -69,7 +69,7 @@ async def two_replicas(
         replicas = []
         for _ in range(2):
             app = create_app(settings)
-            await stack.enter_async_context(LifespanManager(app))
+            await stack.enter_async_context(LifespanManager(app, startup_timeout=60))
             http = await stack.enter_async_context(client_from(app, X))
             replicas.append(App(app, http))
         yield replicas[0], replicas[1]

@@ -39,7 +39,7 @@ A, B = KeyEncryptionKey.generate(), KeyEncryptionKey.generate()
 async def running(settings: Settings) -> AsyncIterator[App]:
     app = create_app(settings)
     async with (
-        LifespanManager(app),
+        LifespanManager(app, startup_timeout=60),
         httpx.AsyncClient(
             transport=httpx.ASGITransport(app), base_url="http://identity.test"
         ) as http,

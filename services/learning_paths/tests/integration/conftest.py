@@ -33,7 +33,7 @@ async def api(
     )
     nc = await nats.connect(nats_url)
     try:
-        async with LifespanManager(app):
+        async with LifespanManager(app, startup_timeout=60):
             transport = httpx.ASGITransport(app=app)
             async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
                 yield Api(app, client, test_issuer, nc, nc.jetstream(), credentials)

@@ -38,7 +38,7 @@ async def market(
         digest_interval_seconds=3600,
     )
     app = create_app(settings, verifier=test_issuer.verifier(), clock=clock)
-    async with LifespanManager(app):
+    async with LifespanManager(app, startup_timeout=60):
         nc = await nats.connect(nats_url)
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:

@@ -167,7 +167,7 @@ async def signed_in() -> AsyncIterator[tuple[httpx.AsyncClient, FakePlatform, st
         issuer=SECURITY.ISSUER, public_url=SECURITY.PORTAL, client_id="portal", client_secret="s"
     )
     app = create_app(settings, http=upstream)
-    async with LifespanManager(app):
+    async with LifespanManager(app, startup_timeout=60):
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url=SECURITY.PORTAL) as browser:
             await SECURITY._log_in(browser, platform)

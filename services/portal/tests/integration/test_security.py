@@ -90,7 +90,7 @@ async def setup() -> AsyncIterator[tuple[httpx.AsyncClient, FakeIdentity]]:
         issuer=ISSUER, public_url=PORTAL, client_id="portal", client_secret="s3cret"
     )
     app = create_app(settings, http=upstream)
-    async with LifespanManager(app):
+    async with LifespanManager(app, startup_timeout=60):
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url=PORTAL) as browser:
             yield browser, identity

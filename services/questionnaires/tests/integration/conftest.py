@@ -232,7 +232,7 @@ async def qs(
 ) -> AsyncIterator[Harness]:
     app = create_app(settings, verifier=test_issuer.verifier())
     async with (
-        LifespanManager(app),
+        LifespanManager(app, startup_timeout=60),
         httpx.AsyncClient(transport=httpx.ASGITransport(app), base_url="http://test") as client,
     ):
         yield Harness(client, app, test_issuer, two_tenants, nats_url, mail_sink)

@@ -93,7 +93,7 @@ async def test_the_import_limit_comes_from_the_settings(
     )
     big = b'{"organisation": "de-smd", "definition": {"x": "' + b"x" * (2 * MIB) + b'"}}'
     async with (
-        LifespanManager(app),
+        LifespanManager(app, startup_timeout=60),
         httpx.AsyncClient(transport=httpx.ASGITransport(app), base_url="http://t") as client,
     ):
         imported = await client.post(

@@ -144,7 +144,7 @@ async def test_submits_without_read_batching(
         settings.model_copy(update={"batch_reads": False}), verifier=test_issuer.verifier()
     )
     async with (
-        LifespanManager(app),
+        LifespanManager(app, startup_timeout=60),
         httpx.AsyncClient(transport=httpx.ASGITransport(app), base_url="http://test") as client,
     ):
         ctx: Context = app.state.ctx

@@ -106,7 +106,7 @@ async def test_lifespan_runs_the_sweep(
         verifier=test_issuer.verifier(),
     )
     async with (
-        LifespanManager(app),
+        LifespanManager(app, startup_timeout=60),
         httpx.AsyncClient(transport=httpx.ASGITransport(app), base_url="http://test") as client,
     ):
         headers = test_issuer.headers(

@@ -91,7 +91,7 @@ async def running_api(
     }
     settings = Settings(**{**fields, **overrides})
     app = create_app(settings, verifier=test_issuer.verifier(), clock=clock)
-    async with LifespanManager(app):
+    async with LifespanManager(app, startup_timeout=60):
         nc = await nats.connect(nats_url)
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:

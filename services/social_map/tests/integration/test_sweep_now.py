@@ -75,7 +75,7 @@ async def replicas(
                 verifier=test_issuer.verifier(),
                 clock=clock,
             )
-            await stack.enter_async_context(LifespanManager(app))
+            await stack.enter_async_context(LifespanManager(app, startup_timeout=60))
             client = await stack.enter_async_context(
                 httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t")
             )

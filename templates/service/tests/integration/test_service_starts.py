@@ -33,7 +33,7 @@ async def client(
         outbox_poll_seconds=0.1,
     )
     app = create_app(settings, verifier=test_issuer.verifier())
-    async with LifespanManager(app):
+    async with LifespanManager(app, startup_timeout=60):
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://t") as c:
             c.app = app  # type: ignore[attr-defined]
