@@ -21,7 +21,7 @@ from datetime import datetime
 from functools import cached_property
 from typing import Any, Protocol
 
-from wijkkracht_common.access_log import anonymise_resident, record_access, record_accesses
+from wijkkracht_common.access_log import anonymise_resident, record_accesses
 from wijkkracht_common.auth import Principal
 from wijkkracht_common.erasure import is_erased, remember_erased, retention_tombstone
 from wijkkracht_common.events.envelope import new_event_id
@@ -979,16 +979,13 @@ class MongoAccessLog(_Mongo):
         on_behalf_of: str | None = None,
     ) -> None:
         """NEN 7513: stored, and staged as `access.recorded` for the resident's projection."""
-        await record_access(
-            self._db,
-            service="identity",
-            principal=principal,
-            resident=resident,
+        await self.record_many(
+            principal,
+            residents=[resident],
             action=action,
             resource=resource,
             reason=reason,
             on_behalf_of=on_behalf_of,
-            session=self._session,
         )
 
     async def record_many(
