@@ -40,8 +40,10 @@ def kustomize_command() -> list[str] | None:
 
 
 def public_url_settings() -> dict[str, list[str]]:
-    """Service module -> the environment variables of its public-URL settings (fields of its
-    `Settings` named like `public_*url`), read from the source, without importing it."""
+    """Service module -> the environment variables of its own public-URL settings (fields of
+    its `Settings` named like `public_*url`), read from the source, without importing it.
+    `portal_public_url` (identity: where the demo seed points the portal client) is the
+    portal's origin, not the service's own prefix: see `portal_url_settings`."""
     found: dict[str, list[str]] = {}
     for module in SERVICES:
         path = ROOT / "services" / module / "src" / module / "settings.py"
@@ -54,7 +56,9 @@ def public_url_settings() -> dict[str, list[str]]:
             if isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name)
         ]
         found[module] = [
-            f"WK_{name.upper()}" for name in names if "public" in name and "url" in name
+            f"WK_{name.upper()}"
+            for name in names
+            if "public" in name and "url" in name and not name.startswith("portal_")
         ]
     return found
 

@@ -104,6 +104,12 @@ def test_every_public_url_setting_is_set() -> None:
             assert not (var.endswith("_URL") and "127.0.0.1" in value), f"{slug}: {var}"
 
 
+def test_identity_points_the_portal_client_at_the_portal() -> None:
+    services = compose()["services"]
+    identity = services["identity"]["environment"]["WK_PORTAL_PUBLIC_URL"]
+    assert identity == services["portal"]["environment"]["WK_PORTAL_PUBLIC_URL"]
+
+
 def test_prometheus_loads_the_recording_rules() -> None:
     prometheus = compose()["services"]["prometheus"]
     config = yaml.safe_load((ROOT / "deploy/observability/prometheus.yml").read_text())

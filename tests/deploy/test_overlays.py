@@ -325,6 +325,9 @@ def test_public_urls_follow_the_public_origin(build: Build, overlay: str) -> Non
         assert env["WK_ISSUER"] == f"{origin}/identity/v1", slug
         for var in settings[module]:
             assert env.get(var) == f"{origin}{prefix}", f"{overlay}: {slug} {var}"
+        if slug == "identity":
+            # The portal client's redirect URIs: the portal, at / of the same origin.
+            assert env["WK_PORTAL_PUBLIC_URL"] == origin, overlay
         # Calls to other services stay inside the cluster.
         for var, value in env.items():
             if var.endswith("_URL") and "127.0.0.1" in value:
