@@ -48,6 +48,8 @@ def _settings(nats_url: str, mongo_url: str, mail_port: int) -> Settings:
         # a replica keeps its tenant view for an hour: only versioning can tell it the
         # policy changed (the default refresh of 1 s hides the bug most of the time)
         search_refresh_seconds=3600,
+        # not a warm-up of every tenant the session has made, twice, beside the test's writes
+        search_warm_at_startup=False,
     )
 
 
