@@ -110,6 +110,16 @@ def portal_env(secret: str, api: dict[str, str], public_url: str) -> dict[str, s
     return values
 
 
+def portal_secret(data_dir: Path) -> str:
+    """The portal client's secret of this data directory, made on its first run (owner-only
+    file, like the database files beside it)."""
+    path = data_dir / "portal-client-secret"
+    if not path.exists():
+        path.touch(mode=0o600)
+        path.write_text(secrets.token_urlsafe(32))
+    return path.read_text().strip()
+
+
 def portal_summary(url: str) -> str:
     width = max(len(email) for email, _ in PORTAL_LOGINS)
     return "\n".join(
@@ -550,9 +560,10 @@ def main() -> int:
     identity_url = f"http://127.0.0.1:{args.base_port + 1}/identity/v1"
     env.setdefault("WK_ISSUER", identity_url)
     env.setdefault("WK_JWKS_URL", f"{identity_url}/.well-known/jwks.json")
-    # Per run unless given (identity's seed updates the registered client to it); kept out of
-    # the environment the other services get.
-    args.portal_secret = env.pop("WK_PORTAL_CLIENT_SECRET", "") or secrets.token_urlsafe(32)
+    # Kept out of the environment the other services get. Unless given, one per data
+    # directory: a run with --no-seed (no seed to update the registered client) still matches
+    # the client an earlier run registered.
+    args.portal_secret = env.pop("WK_PORTAL_CLIENT_SECRET", "") or portal_secret(args.data_dir)
     args.portal_public_url = env.pop("WK_PORTAL_PUBLIC_URL", "")
 
     say = Reporter(logs / "devstack.log")

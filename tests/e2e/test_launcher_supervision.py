@@ -202,6 +202,19 @@ def test_restart_delays_double_to_a_cap_and_start_over_after_a_stable_run() -> N
     assert backoff.after_exit(ran_for=2.0, now=1003.0) == 2.0
 
 
+def test_the_portal_client_secret_is_one_per_data_directory(tmp_path: Path) -> None:
+    """A later run, seeded or not (`--no-seed`: nothing updates the registered client), gives
+    the portal the secret identity registered its client with; only its owner reads it."""
+    devstack = load_devstack()
+    first = devstack.portal_secret(tmp_path)
+    assert len(first) >= 32
+    assert devstack.portal_secret(tmp_path) == first
+    assert (tmp_path / "portal-client-secret").stat().st_mode & 0o077 == 0
+    other = tmp_path / "other"
+    other.mkdir()
+    assert devstack.portal_secret(other) != first
+
+
 def test_a_killed_service_comes_back_while_the_rest_keeps_serving(launcher: Background) -> None:
     console, platform = launcher.console, launcher.platform
     since = len(console.lines)
