@@ -29,6 +29,17 @@ PASSWORD = "wijkkracht-demo"
 HERE = Path(__file__).parent
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The browser tier runs last. Playwright's sync API runs its event loop in a greenlet
+    of the main thread, so while its session-scoped browser is open every later asyncio test
+    finds "a running event loop" (pytest-asyncio: `Runner.run() cannot be called from a
+    running event loop`). Stable: the order within each part stays."""
+    for item in items:
+        if Path(str(item.path)).is_relative_to(HERE):
+            item.add_marker(pytest.mark.browser)
+    items.sort(key=lambda item: Path(str(item.path)).is_relative_to(HERE))
+
+
 def _e2e() -> Any:
     """The e2e tier's launcher and login helper, loaded by path (conftests are no package)."""
     spec = importlib.util.spec_from_file_location("e2e_launcher", ROOT / "tests/e2e/conftest.py")
@@ -44,12 +55,6 @@ E2E = _e2e()
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "browser: Playwright + Chromium tests of the portal")
-
-
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    for item in items:
-        if Path(str(item.fspath)).is_relative_to(HERE):
-            item.add_marker(pytest.mark.browser)
 
 
 def _browser_missing() -> str | None:
