@@ -37,7 +37,7 @@ from effect_measurement.adapters.repositories import MotorRepositories
 from effect_measurement.domain.inputs import MeasurementInput
 from effect_measurement.domain.trajectories import StoredMeasurement
 from effect_measurement.service.history_cache import HistoryCache
-from effect_measurement.service.ingest_plan import Plan, make_plan, plan_key
+from effect_measurement.service.ingest_plan import Entries, Plan, make_plan, plan_key
 from effect_measurement.service.instruments import families, to_measurement
 from effect_measurement.service.ports import Db, RepositoryFactory, Runtime
 
@@ -67,8 +67,10 @@ class ResponseIngestion:
     """The batch consumer's `prepare` and `apply` for `response_submitted` (see the module
     docstring). One instance per process; a tenant's batches are prepared and applied in order.
 
-    Plans chain: each prepared plan builds on the tenant's latest plan (`_last`). When a
-    transaction cannot use its prepared plan (the epoch moved, a rollback) or fails, the
+    Plans chain: each prepared plan builds on the tenant's latest plan (`_last`), which may
+    itself be a prepared plan on top of the batch still being written (the consumer works up to
+    two batches ahead); the persons of every plan not committed yet come from those plans. When
+    a transaction cannot use its prepared plan (the epoch moved, a rollback) or fails, the
     tenant's generation goes up, which voids every plan built on the one not used.
     """
 
@@ -133,23 +135,33 @@ class ResponseIngestion:
         base = self._last.get(tenant)
         if base is None or base.generation != generation:
             return  # nothing to build on: the batch plans inside its transaction
+        # The histories once `base` is written. Plans not committed yet (the batch being
+        # written, and the prepared one(s) on top of it) give their persons' histories; the
+        # cache and the database hold what was committed before the oldest of them, so they
+        # give everyone else's. A person of the batch being written read from the database
+        # would miss what it has not written yet (the one-process replicas run: a second
+        # follow-up folded against a history without the first).
+        unwritten = base.unwritten()
+        known: dict[str, Entries] = {}
+        for pending in unwritten:
+            known.update(pending.after)
+        committed = unwritten[0].epoch if unwritten else base.epoch_after
         cache = self._caches[tenant]
-        # Persons `base` does not touch are as the cache has them, whether `base` has been
-        # committed yet or not.
-        usable = cache if cache.holds_at((base.epoch, base.epoch_after)) else None
+        usable = cache if cache.holds_at((committed,)) else None
         plan = await make_plan(
             db,
             None,
             tenant,
             accepted,
             epoch=base.epoch_after,
-            known=base.after,
+            known=known,
             cache=usable,
             repositories=self.repositories,
         )
         if self._generation[tenant] != generation:
             return  # `base` was not used meanwhile
         plan.generation = generation
+        plan.base = base
         while len(self._planned) >= self._PLANS:
             self._planned.pop(next(iter(self._planned)))
         self._planned[plan.key] = plan
@@ -223,5 +235,6 @@ class ResponseIngestion:
             self._last.pop(tenant, None)
             raise
         plan = used[0]
+        plan.mark_committed()
         cache.record(plan.epoch_after, plan.after)
         return refused

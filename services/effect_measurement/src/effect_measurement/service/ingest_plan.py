@@ -52,10 +52,25 @@ class Plan:
     writes: IngestionWrites  # new measurements, cell and persona deltas
     events: list[SerializedEvent]  # measurement_recorded
     after: dict[str, Entries]  # every person's complete history once the batch is written
+    base: Plan | None = None  # the plan it was prepared on, until this one is committed
+    committed: bool = False
 
     @property
     def epoch_after(self) -> int:
         return self.epoch + 1 if self.writes.measurements else self.epoch
+
+    def unwritten(self) -> list[Plan]:
+        """This plan and those it builds on that are not committed yet, oldest first."""
+        chain: list[Plan] = []
+        plan: Plan | None = self
+        while plan is not None and not plan.committed:
+            chain.append(plan)
+            plan = plan.base
+        return chain[::-1]
+
+    def mark_committed(self) -> None:
+        self.committed = True
+        self.base = None  # the chain behind a committed plan is no longer needed
 
 
 def plan_key(accepted: Accepted) -> tuple[str, ...]:
