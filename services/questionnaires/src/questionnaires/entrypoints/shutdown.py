@@ -6,8 +6,8 @@ and the storage:
 1. The consumers' intake closes (`service/intake.py`). A consumed event whose handler has not
    begun its transaction is refused, and its message is nak'd and delivered again.
 2. The group commit of submits refuses new submits (503 with `Retry-After`) and finishes the
-   batches it holds (`SubmitQueue.close`, `wait_idle`). Every submit is committed or refused,
-   and none is lost.
+   batches it holds (`GroupCommit.stop`: close, then wait_idle). Every submit is committed
+   or refused, and none is lost.
 3. The broker's subscribers stop while the relay still runs. Each one waits for the handlers
    it started: they finish, or they are refused by step 1. The events of the handlers that
    finish are published now, not after the next start.
@@ -36,8 +36,7 @@ log = get_logger(__name__)
 async def stop_taking_work(runtime: ServiceRuntime, ctx: Context) -> None:
     """Steps 1-3 of the module docstring: run them before the runtime's own shutdown."""
     ctx.intake.close()
-    ctx.submissions.close()
-    await ctx.submissions.wait_idle()
+    await ctx.submissions.stop()
     await asyncio.gather(*(subscriber.stop() for subscriber in runtime.broker.subscribers))
     if ctx.intake.refused:
         log.info("consumed events left for redelivery", refused=ctx.intake.refused)

@@ -394,7 +394,7 @@ async def submit(
         access=assisted(staff, submitted, "update") if staff is not None else None,
     )
     try:
-        await ctx.submissions.commit(tenant, pending)
+        await ctx.submissions.submit(tenant, pending)
     except Conflict:
         if key is not None:  # a concurrent request with the same key won
             again = _replay(await load(ctx, tenant, record.id), key)
