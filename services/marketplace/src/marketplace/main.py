@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 from wijkkracht_common.auth import TokenVerifier
@@ -62,6 +65,16 @@ def create_app(
             runtime.notify_mail()
         return total
 
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        async with runtime.lifespan(app):
+            try:
+                yield
+            finally:
+                # Before the runtime stops (relay, storage): new posts get 503, those queued
+                # are committed with their events (service/publishing.py).
+                await ctx.publications.stop()
+
     app = create_base_app(
         settings,
         title="Wijkkracht marketplace",
@@ -70,7 +83,7 @@ def create_app(
         prefix=PREFIX,
         metrics=runtime.metrics,
         readiness={"nats": runtime.nats_ready, "database": runtime.db_ready},
-        lifespan=runtime.lifespan,
+        lifespan=lifespan,
         verifier=verifier,
     )
     app.state.runtime = runtime

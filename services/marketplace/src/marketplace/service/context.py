@@ -55,8 +55,11 @@ class Context:
         self.clock = clock
         self._repositories = repositories
         self._reference: dict[str, tuple[float, Reference]] = {}
-        #: New posts of one tenant share a transaction (service/publishing.py).
-        self.publications = PublishQueue(self.commit, self.repo)
+        #: New posts of one tenant share a transaction (service/publishing.py); closed at
+        #: shutdown (main.py's lifespan).
+        self.publications = PublishQueue(
+            self.commit, self.repo, retry_after_seconds=settings.unavailable_retry_after_seconds
+        )
 
     def now(self) -> datetime:
         return self.clock()
