@@ -62,6 +62,9 @@ def create_app(
         PeriodicTask("learning-reminders", remind, settings.reminder_interval_seconds)
     )
 
+    # xAPI accounts of people are identity's: their homePage is identity's issuer URL
+    lrs = Lrs(ctx, home_page=settings.issuer)
+
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         async with runtime.lifespan(app):
@@ -70,6 +73,9 @@ def create_app(
             try:
                 yield
             finally:
+                # Before the runtime stops: new statements get 503, those queued are stored
+                # (service/statement_writer.py).
+                await lrs.writer.stop()
                 for consumer in batches:
                     await consumer.stop()
 
@@ -89,8 +95,7 @@ def create_app(
     app.state.runtime = runtime
     app.state.ctx = ctx
     app.state.reminders = app_reminders
-    # xAPI accounts of people are identity's: their homePage is identity's issuer URL
-    app.state.lrs = Lrs(ctx, home_page=settings.issuer)
+    app.state.lrs = lrs
     app.state.lrs_documents = Documents(ctx, home_page=settings.issuer)
     app.state.credential_exchange = credentials or TokenEndpointExchange(
         settings.token_endpoint, app.state.token_verifier

@@ -1,6 +1,7 @@
-"""Group commit of statement batches: requests arriving while a write is under way are
-written together in the next transaction (one existence check, one insert), each request
-still all or nothing on its own.
+"""Group commit of statement batches (`wijkkracht_common.group_commit`): requests arriving
+while a write is under way are written together in the next transaction (one existence check,
+one insert), each request still all or nothing on its own. Groups hold up to `MAX_GROUP`
+statements (a request counts its statements).
 
 Measured on the embedded database: a transaction of 50 statements costs ~130 µs of database
 CPU per statement, one of 200-500 ~80-90 µs. Concurrent clients of the LRS (learning apps
@@ -13,14 +14,20 @@ same statement (else 409) — as if they had come one after the other. When a gr
 transaction fails as a whole (another process stored one of its ids first, the database
 refused a document), each of its requests is written again on its own, so one request's
 failure never becomes another's.
+
+At shutdown (main.py's lifespan) new requests are refused with 503 and `Retry-After`, those
+queued are written before the runtime stops: a request in flight is stored or refused, never
+lost.
 """
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
+
+from wijkkracht_common.group_commit import GroupCommit, stopping
 
 from learning_paths.adapters.lrs import LrsStore, StoredStatement
 from learning_paths.domain.xapi import statements as rules
@@ -48,10 +55,10 @@ class Prepared:
 
 @dataclass
 class Job:
+    """One request's statements, stored all or nothing."""
+
     statements: list[Prepared]
     parts: list[tuple[str, str, bytes]]
-    future: asyncio.Future[list[str]]
-    error: XapiError | None = None
 
     @property
     def ids(self) -> list[str]:
@@ -60,7 +67,7 @@ class Job:
 
 @dataclass
 class _Group:
-    jobs: list[Job]
+    errors: list[XapiError | None] = field(default_factory=list)  # per job (None: stored)
     docs: list[dict[str, Any]] = field(default_factory=list)
     done: list[dict[str, Any]] = field(default_factory=list)
     voided: list[str] = field(default_factory=list)
@@ -71,11 +78,11 @@ def _settle(
     jobs: list[Job], existing: dict[str, StoredStatement], known: dict[str, StoredStatement]
 ) -> _Group:
     """Decide each job against what is stored and what earlier jobs of the group store."""
-    group = _Group(jobs)
+    group = _Group()
     taken: dict[str, dict[str, Any]] = {}  # ids stored by earlier jobs of this group
     voiding: set[str] = set()  # voiding statements among them
     for job in jobs:
-        job.error = None
+        error: XapiError | None = None
         docs: list[dict[str, Any]] = []
         done: list[dict[str, Any]] = []
         voided: list[str] = []
@@ -87,7 +94,7 @@ def _settle(
                 before = stored.statement if stored is not None else earlier
                 assert before is not None
                 if not rules.equivalent(before, item.sent):
-                    job.error = XapiError(409, f"statement {item.id} exists with other content")
+                    error = XapiError(409, f"statement {item.id} exists with other content")
                     break
                 continue
             if item.done["verb"]["id"] == VOIDED:
@@ -98,13 +105,14 @@ def _settle(
                     or target in own_voiding
                     or (victim is not None and victim.keys.get("voids"))
                 ):
-                    job.error = XapiError(400, "a voiding statement cannot be voided")
+                    error = XapiError(400, "a voiding statement cannot be voided")
                     break
                 voided.append(target)
                 own_voiding.add(item.id)
             docs.append(item.doc)
             done.append(item.done)
-        if job.error is not None:
+        group.errors.append(error)
+        if error is not None:
             continue
         for item in job.statements:
             if item.id not in taken and item.id not in existing:
@@ -118,54 +126,34 @@ def _settle(
     return group
 
 
-class StatementWriter:
+def _statement_count(job: Job) -> int:
+    return len(job.statements)
+
+
+class StatementWriter(GroupCommit[Job, list[str]]):
     """One writer per process; groups are per tenant (each tenant has its own database)."""
 
-    def __init__(self, commit: Commit, after_insert: AfterInsert) -> None:
+    def __init__(
+        self, commit: Commit, after_insert: AfterInsert, *, retry_after_seconds: int = 5
+    ) -> None:
+        super().__init__(
+            self._write_group,
+            refusal=partial(stopping, retry_after_seconds),
+            max_batch=MAX_GROUP,
+            size=_statement_count,
+            name="lrs-writer",
+        )
         self._commit = commit
         self._after_insert = after_insert
-        self._pending: dict[str, list[Job]] = {}
-        self._writing: set[str] = set()
-        self._tasks: set[asyncio.Task[None]] = set()
 
     async def write(
         self, tenant: str, statements: list[Prepared], parts: list[tuple[str, str, bytes]]
     ) -> list[str]:
-        future: asyncio.Future[list[str]] = asyncio.get_running_loop().create_future()
-        self._pending.setdefault(tenant, []).append(Job(statements, parts, future))
-        if tenant not in self._writing:
-            self._writing.add(tenant)
-            task = asyncio.create_task(self._drain(tenant), name=f"lrs-writer-{tenant}")
-            self._tasks.add(task)
-            task.add_done_callback(self._tasks.discard)
-        return await future
+        """The statements' ids once stored; raises the request's own error (409, 400, the
+        database's), or 503 once the writer is closed."""
+        return await self.submit(tenant, Job(statements, parts))
 
-    def _next_group(self, tenant: str) -> list[Job]:
-        pending = self._pending.get(tenant, [])
-        jobs: list[Job] = []
-        size = 0
-        while pending and (not jobs or size + len(pending[0].statements) <= MAX_GROUP):
-            job = pending.pop(0)
-            jobs.append(job)
-            size += len(job.statements)
-        return jobs
-
-    async def _drain(self, tenant: str) -> None:
-        try:
-            while True:
-                jobs = self._next_group(tenant)
-                if not jobs:
-                    return
-                await self._write_group(tenant, jobs)
-        finally:
-            self._writing.discard(tenant)
-            if self._pending.get(tenant):  # arrived while this task was finishing
-                self._writing.add(tenant)
-                task = asyncio.create_task(self._drain(tenant), name=f"lrs-writer-{tenant}")
-                self._tasks.add(task)
-                task.add_done_callback(self._tasks.discard)
-
-    async def _write_group(self, tenant: str, jobs: list[Job]) -> None:
+    async def _write_group(self, tenant: str, jobs: list[Job]) -> list[list[str] | XapiError]:
         ids = [i for job in jobs for i in job.ids]
         targets = [
             str(p.sent["object"]["id"]).lower()
@@ -173,15 +161,17 @@ class StatementWriter:
             for p in job.statements
             if p.sent["verb"]["id"] == VOIDED
         ]
-
+        # Of the transaction's last attempt (a retried transaction runs `work` again).
+        errors: list[XapiError | None] = []
         after_commit: list[Callable[[], None] | None] = [None]
 
         async def work(db: Any, session: Any) -> tuple[None, list[Any]]:
-            after_commit[0] = None  # a retried transaction keeps only its last attempt's
+            after_commit[0] = None
             store = LrsStore(db, session)
             existing = await store.statements_by_ids(ids)
             known = await store.statements_by_ids(targets)
             group = _settle(jobs, existing, known)
+            errors[:] = group.errors
             if group.docs:
                 if not await store.insert_statements(group.docs):
                     raise XapiError(409, "a statement with one of these ids was just stored")
@@ -190,27 +180,7 @@ class StatementWriter:
                 after_commit[0] = await self._after_insert(tenant, store, group.done)
             return None, []
 
-        try:
-            await self._commit(tenant, work)
-        except Exception as error:  # noqa: BLE001 - handed to the waiting requests
-            if len(jobs) > 1:  # each request on its own: the failure stays with its cause
-                for job in jobs:
-                    await self._write_group(tenant, [job])
-                return
-            self._fail(jobs, error)
-            return
+        await self._commit(tenant, work)
         if after_commit[0] is not None:
             after_commit[0]()
-        for job in jobs:
-            if job.future.done():
-                continue
-            if job.error is not None:
-                job.future.set_exception(job.error)
-            else:
-                job.future.set_result(job.ids)
-
-    @staticmethod
-    def _fail(jobs: list[Job], error: BaseException) -> None:
-        for job in jobs:
-            if not job.future.done():
-                job.future.set_exception(error)
+        return [job.ids if e is None else e for job, e in zip(jobs, errors, strict=True)]
