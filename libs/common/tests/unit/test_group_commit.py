@@ -32,12 +32,16 @@ class Writer:
         self.began.clear()
         self.go_on.clear()
 
-    async def held(self, commit: GroupCommit[str, str], item: str) -> asyncio.Task[str]:
-        """`item` submitted; returns once its batch is being written, held there."""
+    async def held(
+        self, commit: GroupCommit[str, str], item: str, *then: str
+    ) -> list[asyncio.Task[str]]:
+        """`item` submitted and its batch held while being written, then `then` queued."""
         self.hold()
-        task = asyncio.create_task(commit.submit(T, item))
+        tasks = [asyncio.create_task(commit.submit(T, item))]
         await self.began.wait()
-        return task
+        tasks += [asyncio.create_task(commit.submit(T, x)) for x in then]
+        await settle()
+        return tasks
 
     async def __call__(self, tenant: str, items: list[str]) -> Sequence[str | BaseException]:
         self.batches.append((tenant, list(items)))
@@ -67,7 +71,7 @@ def group(
 
 
 async def settle() -> None:
-    """Let every ready task run until none is left (no timing involved)."""
+    """Let the ready tasks run: ten rounds of the event loop, no timing involved."""
     for _ in range(10):
         await asyncio.sleep(0)
 
@@ -76,11 +80,9 @@ async def test_an_idle_tenant_starts_at_once_and_later_items_share_the_next_batc
     writer = Writer()
     commit = group(writer)
     assert await commit.submit(T, "a") == "A"  # alone: no waiting for company
-    first = await writer.held(commit, "b")
-    later = [asyncio.create_task(commit.submit(T, x)) for x in ("c", "d", "e")]
-    await settle()
+    callers = await writer.held(commit, "b", "c", "d", "e")
     writer.go_on.set()
-    assert await asyncio.gather(first, *later) == ["B", "C", "D", "E"]
+    assert await asyncio.gather(*callers) == ["B", "C", "D", "E"]
     assert writer.batches == [(T, ["a"]), (T, ["b"]), (T, ["c", "d", "e"])]
     assert commit.transactions == 3 and not commit.busy
 
@@ -169,9 +171,7 @@ async def test_tenants_are_grouped_apart_and_written_side_by_side() -> None:
 async def test_close_refuses_new_items_and_lets_the_queued_ones_commit() -> None:
     writer = Writer()
     commit = group(writer)
-    running = await writer.held(commit, "a")
-    queued = asyncio.create_task(commit.submit(T, "b"))
-    await settle()
+    running, queued = await writer.held(commit, "a", "b")
     commit.close()
     with pytest.raises(ServiceUnavailable) as refused:
         await commit.submit(T, "c")
@@ -190,7 +190,7 @@ async def test_close_refuses_new_items_and_lets_the_queued_ones_commit() -> None
 async def test_stop_closes_and_waits() -> None:
     writer = Writer()
     commit = group(writer)
-    running = await writer.held(commit, "a")
+    [running] = await writer.held(commit, "a")
     stopping_ = asyncio.create_task(commit.stop())
     await settle()
     assert commit.closed and not stopping_.done()
@@ -202,7 +202,7 @@ async def test_stop_closes_and_waits() -> None:
 async def test_a_caller_that_goes_away_does_not_take_its_item_out_of_the_batch() -> None:
     writer = Writer()
     commit = group(writer)
-    caller = await writer.held(commit, "a")
+    [caller] = await writer.held(commit, "a")
     caller.cancel()
     writer.go_on.set()
     await commit.wait_idle()
@@ -213,9 +213,7 @@ async def test_a_caller_that_goes_away_does_not_take_its_item_out_of_the_batch()
 async def test_cancelling_a_drain_task_cancels_its_batch_and_what_is_queued() -> None:
     writer = Writer()
     commit = group(writer)
-    running = await writer.held(commit, "a")
-    queued = asyncio.create_task(commit.submit(T, "b"))
-    await settle()
+    running, queued = await writer.held(commit, "a", "b")
     for task in asyncio.all_tasks():
         if task.get_name() == f"group-commit-{T}":
             task.cancel()

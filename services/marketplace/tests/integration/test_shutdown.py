@@ -35,15 +35,12 @@ async def test_a_post_in_flight_at_shutdown_is_committed_and_a_later_one_refused
     two_tenants: TwoTenants,
 ) -> None:
     settings = Settings(
+        outbox_retain_sent=True,  # the outbox keeps the event after publishing it
         nats_url=nats_url,
         mongo_url=mongo_url,
         env="test",
         issuer=TEST_ISSUER_URL,
         smtp_port=mail_sink.port,
-        outbox_poll_seconds=0.1,
-        outbox_retain_sent=True,  # the outbox keeps the event after publishing it
-        expiry_sweep_seconds=3600,
-        digest_interval_seconds=3600,
     )
     t = two_tenants.a
     anna, bert = person(), person()
