@@ -25,10 +25,11 @@ A caller awaits its item's own outcome through `asyncio.shield`: a caller that g
 (a client disconnecting) does not take the item out of a batch. Shutdown: `close()` refuses
 new items with the service's error (`stopping`: 503 with `Retry-After`, nothing stored, so
 the client sends it again), the items already queued still run to their outcome; `wait_idle()`
-returns once they have; `stop()` does both. Run it in the app's lifespan before the runtime's
-own shutdown: a batch still queued when the storage closes fails ("Cannot use MongoClient
-after close") and its items are lost. So an item in flight at shutdown is committed or
-refused, never lost. If a drain task is cancelled even so, its batch and the items still queued are cancelled.
+returns once they have; `stop()` does both. Register it with `ServiceRuntime.on_stopping`, so
+it runs before the runtime's own shutdown: a batch still queued when the storage closes fails
+("Cannot use MongoClient after close") and its items are lost. So an item in flight at
+shutdown is committed or refused, never lost. If a drain task is cancelled even so, its batch
+and the items still queued are cancelled.
 """
 
 from __future__ import annotations

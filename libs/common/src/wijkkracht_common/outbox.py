@@ -244,6 +244,7 @@ class OutboxRelay:
         self._full_requested = False
         self._task: asyncio.Task[None] | None = None
         self._stopping = False
+        self._idle = asyncio.Event()  # set while the loop waits with nothing to do
 
     def notify(self, tenant: str | None = None) -> None:
         """Wake the relay now (after a commit that staged events for `tenant`)."""
@@ -403,6 +404,7 @@ class OutboxRelay:
         loop = asyncio.get_running_loop()
         next_full = 0.0
         while not self._stopping:
+            self._idle.clear()
             try:
                 if self._handed:
                     await self._publish_handed()
@@ -419,6 +421,7 @@ class OutboxRelay:
             except Exception:
                 log.exception("outbox relay pass failed")
             if not self._dirty and not self._full_requested and not self._handed:
+                self._idle.set()
                 self._wake.clear()
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(
@@ -431,7 +434,16 @@ class OutboxRelay:
             self._stopping = False
             self._task = asyncio.create_task(self._loop(), name="outbox-relay")
 
-    async def stop(self) -> None:
+    async def stop(self, flush_seconds: float = 2.0) -> None:
+        """Stop, after publishing what was committed since the last pass (the events of work
+        a service finished while shutting down go out now, not at the next start), for at
+        most `flush_seconds`: with NATS in trouble the records stay pending in the outbox and
+        the next start (or another replica) publishes them."""
+        if self._task is not None and (self._handed or self._dirty or self._full_requested):
+            self._idle.clear()
+            self._wake.set()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._idle.wait(), flush_seconds)
         self._stopping = True
         self._wake.set()
         if self._task is not None:

@@ -99,6 +99,7 @@ class ServiceRuntime:
         self._publisher: PipelinedPublisher | None = None
         self._run_relay = run_relay
         self._jobs: list[PeriodicTask] = []
+        self._stopping: list[Callable[[], Awaitable[None]]] = []
         self.revocations = Revocations()
         self._revocation_feed = RevocationFeed(
             self.revocations, window_seconds=settings.token_revocation_window_seconds
@@ -120,6 +121,13 @@ class ServiceRuntime:
         stopped before them)."""
         self._jobs.append(job)
         return job
+
+    def on_stopping(self, step: Callable[[], Awaitable[None]]) -> None:
+        """Run `step` first when the service stops, before the jobs, the relay, the broker and
+        the storage: a service stops taking work there and finishes what it accepted (e.g. a
+        `GroupCommit.stop`), while what it finishes can still be written and published.
+        Steps run in the order they were added."""
+        self._stopping.append(step)
 
     async def nats_ready(self) -> bool:
         """Connected, and JetStream answers: a paused or stalled server keeps the connection
@@ -202,6 +210,11 @@ class ServiceRuntime:
         try:
             yield
         finally:
+            for step in self._stopping:
+                try:
+                    await step()
+                except Exception:  # the rest of the shutdown must still run
+                    log.exception("stopping step failed", step=getattr(step, "__qualname__", ""))
             for job in self._jobs:
                 await job.stop()
             if self.relay is not None:

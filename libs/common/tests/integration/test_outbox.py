@@ -281,3 +281,45 @@ async def test_handed_records_past_the_limit_wait_in_the_outbox_not_in_memory(
     assert await pending_count(db) == 0
     received = await stream_messages(js, f"wk.{tenant}.identity.thing_happened_test.v1")
     assert sorted(m.headers["Nats-Msg-Id"] for m in received) == sorted(e.id for e in events)
+
+
+async def test_stopping_steps_run_before_the_runtime_stops_and_one_failing_skips_nothing(
+    js: JetStreamContext, nats_url: str, mongo_url: str
+) -> None:
+    """`on_stopping`: what a service finishes at shutdown is committed and its event
+    published (the storage and the relay still run); a failing step is logged and the next
+    step and the runtime's own shutdown still run."""
+    settings = BaseServiceSettings(
+        service_name="outboxtest", nats_url=nats_url, mongo_url=mongo_url, env="test"
+    )
+    runtime = ServiceRuntime(settings)
+    tenant = f"stop-{uuid.uuid4().hex[:6]}"
+    event = new_event(ThingHappened(n=1), tenant=tenant, subject="last")
+    ran: list[str] = []
+
+    async def failing() -> None:
+        ran.append("failing")
+        raise RuntimeError("a step that breaks")
+
+    async def finish_work() -> None:
+        async def work(db: Any, session: Session) -> tuple[None, list[Any]]:
+            await db.things.insert_one({"_id": "finished at shutdown"}, session=session)
+            return None, [event]
+
+        await runtime.commit(tenant, work)
+        ran.append("finished")
+
+    runtime.on_stopping(failing)
+    runtime.on_stopping(finish_work)
+    async with runtime.lifespan():
+        pass
+    assert ran == ["failing", "finished"]
+    received = await stream_messages(js, f"wk.{tenant}.identity.thing_happened_test.v1")
+    assert [m.headers["Nats-Msg-Id"] for m in received] == [event.id]
+    storage = Storage(mongo_url, "outboxtest")
+    try:
+        db = await storage.tenant_db(tenant)
+        assert await db.things.find_one({"_id": "finished at shutdown"}) is not None
+        await storage.drop_tenant(tenant)
+    finally:
+        storage.close()

@@ -65,6 +65,10 @@ def create_app(
     # xAPI accounts of people are identity's: their homePage is identity's issuer URL
     lrs = Lrs(ctx, home_page=settings.issuer)
 
+    # Before the runtime stops: new statements get 503, those queued are stored
+    # (service/statement_writer.py).
+    runtime.on_stopping(lrs.writer.stop)
+
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         async with runtime.lifespan(app):
@@ -73,9 +77,6 @@ def create_app(
             try:
                 yield
             finally:
-                # Before the runtime stops: new statements get 503, those queued are stored
-                # (service/statement_writer.py).
-                await lrs.writer.stop()
                 for consumer in batches:
                     await consumer.stop()
 

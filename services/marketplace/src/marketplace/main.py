@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
-
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 from wijkkracht_common.auth import TokenVerifier
@@ -65,15 +62,9 @@ def create_app(
             runtime.notify_mail()
         return total
 
-    @asynccontextmanager
-    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        async with runtime.lifespan(app):
-            try:
-                yield
-            finally:
-                # Before the runtime stops (relay, storage): new posts get 503, those queued
-                # are committed with their events (service/publishing.py).
-                await ctx.publications.stop()
+    # Before the runtime stops (relay, storage): new posts get 503, those queued are
+    # committed with their events (service/publishing.py).
+    runtime.on_stopping(ctx.publications.stop)
 
     app = create_base_app(
         settings,
@@ -83,7 +74,7 @@ def create_app(
         prefix=PREFIX,
         metrics=runtime.metrics,
         readiness={"nats": runtime.nats_ready, "database": runtime.db_ready},
-        lifespan=lifespan,
+        lifespan=runtime.lifespan,
         verifier=verifier,
     )
     app.state.runtime = runtime

@@ -17,7 +17,7 @@ from questionnaires.entrypoints import (
     http_responses,
 )
 from questionnaires.entrypoints.consumers import register_consumers
-from questionnaires.entrypoints.shutdown import lifespan
+from questionnaires.entrypoints.shutdown import stop_first
 from questionnaires.service import invitations
 from questionnaires.service.context import Context
 from questionnaires.service.intake import Intake
@@ -51,6 +51,7 @@ def create_app(
     if settings.invitation_sweep_seconds > 0:
         runtime.add_job(invitations.sweep_job(ctx))
 
+    stop_first(runtime, ctx)
     app = create_base_app(
         settings,
         title="Wijkkracht questionnaires",
@@ -59,7 +60,7 @@ def create_app(
         prefix=PREFIX,
         metrics=runtime.metrics,
         readiness={"nats": runtime.nats_ready, "database": runtime.db_ready},
-        lifespan=lifespan(runtime, ctx),
+        lifespan=runtime.lifespan,
         verifier=verifier,
     )
     app.state.runtime = runtime

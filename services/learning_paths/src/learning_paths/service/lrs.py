@@ -106,7 +106,11 @@ class Lrs:
         self.ctx = ctx
         self.home_page = home_page
         self.clock = CLOCK
-        self.writer = StatementWriter(ctx.runtime.commit, self._update_definitions)
+        self.writer = StatementWriter(
+            ctx.runtime.commit,
+            self._update_definitions,
+            retry_after_seconds=ctx.settings.unavailable_retry_after_seconds,
+        )
         self._definitions: dict[tuple[str, str], int] = {}  # (tenant, activity) → hash
 
     async def log_reads(self, caller: Caller, persons: set[str], resource: str) -> None:

@@ -267,7 +267,7 @@ async def publish(
 
         return await ctx.commit(tenant, work)
     notifications, mails = notify.notices(post, told, categories=cats, now=now, link=link)
-    await ctx.publications.publish(
+    await ctx.publications.submit(
         tenant, PendingPost(post, notifications, mails, outbox.prepare([event]))
     )
     return post

@@ -66,11 +66,6 @@ class PublishQueue(GroupCommit[PendingPost, None]):
         self._commit = commit
         self._repositories = repositories
 
-    async def publish(self, tenant: str, item: PendingPost) -> None:
-        """Returns once the post is committed; raises the error of its own transaction, or
-        503 once the queue is closed."""
-        await self.submit(tenant, item)
-
     async def _write_posts(self, tenant: str, batch: list[PendingPost]) -> list[None]:
         async def work(db: Db, session: Session) -> tuple[None, list[Staged]]:
             r = self._repositories(db, session)

@@ -21,10 +21,7 @@ tenant at a time, most of those handlers wait. Waiting for all of them took long
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable
-from contextlib import AbstractAsyncContextManager, asynccontextmanager
 
-from fastapi import FastAPI
 from wijkkracht_common.observability import get_logger
 from wijkkracht_common.runtime import ServiceRuntime
 
@@ -42,21 +39,13 @@ async def stop_taking_work(runtime: ServiceRuntime, ctx: Context) -> None:
         log.info("consumed events left for redelivery", refused=ctx.intake.refused)
 
 
-def lifespan(
-    runtime: ServiceRuntime, ctx: Context
-) -> Callable[[FastAPI], AbstractAsyncContextManager[None]]:
-    """The app's lifespan: the runtime's lifespan, with `stop_taking_work` run first when the
-    app shuts down."""
+def stop_first(runtime: ServiceRuntime, ctx: Context) -> None:
+    """Run `stop_taking_work` first when the service stops (`ServiceRuntime.on_stopping`)."""
 
-    @asynccontextmanager
-    async def run(app: FastAPI) -> AsyncIterator[None]:
-        async with runtime.lifespan(app):
-            try:
-                yield
-            finally:
-                await stop_taking_work(runtime, ctx)
+    async def step() -> None:
+        await stop_taking_work(runtime, ctx)
 
-    return run
+    runtime.on_stopping(step)
 
 
-__all__ = ["lifespan", "stop_taking_work"]
+__all__ = ["stop_first", "stop_taking_work"]

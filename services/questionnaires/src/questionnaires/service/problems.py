@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from wijkkracht_common.errors import Conflict, InvalidInput, NotFound, ServiceUnavailable
+from wijkkracht_common.errors import Conflict, InvalidInput, NotFound
 
 from questionnaires.domain.errors import AnswerError, DefinitionIssue
 
@@ -58,15 +58,4 @@ def already_submitted() -> Conflict:
         "Deze vragenlijst is al ingestuurd en kan niet meer veranderen. / This response was "
         "already submitted and can no longer change.",
         kind="response-submitted",
-    )
-
-
-def stopping(retry_after_seconds: int) -> ServiceUnavailable:
-    """A submit that arrives while this instance shuts down. Nothing was stored, so the client
-    may send it again, to this instance after its restart or to another instance."""
-    return ServiceUnavailable(
-        "De dienst wordt herstart; er is niets opgeslagen, probeer het zo opnieuw. / The "
-        "service is restarting; nothing was stored, please try again shortly.",
-        kind="service-stopping",
-        headers={"Retry-After": str(retry_after_seconds)},
     )
