@@ -396,7 +396,13 @@ async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--statements", type=int, default=30_000, help="ingested over HTTP")
     parser.add_argument("--batch", type=int, default=50)
-    parser.add_argument("--concurrency", type=int, default=4)
+    parser.add_argument(
+        "--concurrency",
+        type=int,
+        default=32,
+        help="clients posting at once (each waits for its answer: with few of them the rate "
+        "is bound by round trips, not by the service; 4 gave 1,717/s, 16 2,880/s, 32 3,589/s)",
+    )
     parser.add_argument("--stored", type=int, default=200_000, help="statements for the query")
     parser.add_argument("--queries", type=int, default=500)
     parser.add_argument("--placements", type=int, default=1000)
