@@ -22,10 +22,20 @@ from effect_measurement.settings import Settings
 from nats.js.api import ConsumerConfig, DeliverPolicy
 from nats.js.client import JetStreamContext
 from wijkkracht_common.events.envelope import Envelope, EventData, new_event
+from wijkkracht_common.events.identity import (
+    ConsentGranted,
+    ConsentPurpose,
+    ConsentRevoked,
+    PersonRegistered,
+)
+from wijkkracht_common.events.learning_paths import ModuleCompleted
 from wijkkracht_common.events.questionnaires import ResponseSubmitted
+from wijkkracht_common.messaging import durable_name
 from wijkkracht_common.testing.issuer import TestIssuer
 
 sys.path.insert(0, str(Path(__file__).parent))
+SERVICE = "effect_measurement"
+ORG = "welzijn-a"
 
 
 @dataclass
@@ -142,3 +152,108 @@ async def read_subject(
         pass
     await sub.unsubscribe()
     return messages
+
+
+def new_person() -> str:
+    return str(uuid.uuid4())
+
+
+def consent(
+    tenant: str,
+    person: str,
+    *,
+    granted: bool = True,
+    version: int = 1,
+    org: str = ORG,
+    purpose: ConsentPurpose = "share_results",
+) -> Any:
+    cls = ConsentGranted if granted else ConsentRevoked
+    data = cls(person_id=person, organisation_slug=org, purpose=purpose, version=version)
+    return event(data, tenant, person)
+
+
+async def applied(harness: Harness, tenant: str, envelope: Any) -> bool:
+    """The single-event consumer of this event's type claimed it (applied or dropped)."""
+    db = await harness.db(tenant)
+    durable = durable_name(SERVICE, type(envelope.data))
+    return await db.inbox.find_one({"_id": f"{durable}:{envelope.id}"}) is not None
+
+
+async def publish_applied(harness: Harness, tenant: str, data: EventData, subject: str) -> Any:
+    envelope = event(data, tenant, subject)
+    await harness.publish(envelope)
+    await wait_for(lambda: applied(harness, tenant, envelope))
+    return envelope
+
+
+async def register(harness: Harness, tenant: str, person: str) -> None:
+    await harness.publish(
+        event(PersonRegistered(person_id=person, neighbourhood_code="DM01"), tenant, person)
+    )
+    db = await harness.db(tenant)
+    await wait_for(lambda: db.profiles.find_one({"_id": person}))
+
+
+async def share(
+    harness: Harness,
+    tenant: str,
+    person: str,
+    *,
+    granted: bool = True,
+    version: int = 1,
+    org: str = ORG,
+    purpose: ConsentPurpose = "share_results",
+) -> None:
+    """A consent change, waited for until the projection holds it (its transaction's last
+    write: nx-27017 shows a transaction's writes before it commits)."""
+    changed = consent(tenant, person, granted=granted, version=version, org=org, purpose=purpose)
+    await harness.publish(changed)
+    db = await harness.db(tenant)
+    wanted = {"person_id": person, "organisation": org, "purpose": purpose, "version": version}
+    await wait_for(lambda: db.consent_states.find_one(wanted))
+
+
+async def measured(harness: Harness, tenant: str, *envelopes: Any) -> None:
+    """Publish responses and wait for the last one's `measurement_recorded` (the last write of
+    its batch: nx-27017 lets reads see a transaction's first writes before it commits)."""
+    for envelope in envelopes:
+        await harness.publish(envelope)
+    last = envelopes[-1].data.response_id
+
+    async def recorded() -> bool:
+        events = await read_subject(
+            harness.js, f"wk.{tenant}.effect_measurement.measurement_recorded.v1"
+        )
+        return any(e["data"]["response_id"] == last for e in events)
+
+    await wait_for(recorded)
+
+
+def pro(harness: Harness, tenant: str, sub: str = "pro-1", org: str = ORG) -> dict[str, str]:
+    return harness.headers(tenant, sub, {org: ["professional"]})
+
+
+def module_completed(
+    tenant: str,
+    person: str,
+    enrolment: str,
+    *,
+    started_at: datetime,
+    completed_at: datetime,
+    theme: str = "household_budget",
+    organisation: str | None = ORG,
+) -> Envelope[ModuleCompleted]:
+    """Learning paths' completion of a module (assigned by `organisation`, if any)."""
+    data = ModuleCompleted(
+        enrolment_id=enrolment,
+        person_id=person,
+        module_id=f"mod-{theme}",
+        version=1,
+        theme=theme,
+        dimensions=["finances"],
+        origin="assignment" if organisation else "self",
+        organisation=organisation,
+        started_at=started_at,
+        completed_at=completed_at,
+    )
+    return event(data, tenant, enrolment)

@@ -10,29 +10,13 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
-from conftest import Harness, event, read_subject, response, wait_for
+from conftest import Harness, event, module_completed, read_subject, response, wait_for
 from wijkkracht_common.events.identity import PersonErasureRequested
-from wijkkracht_common.events.learning_paths import ModuleCompleted
 from wijkkracht_common.events.marketplace import HelpCompleted
 
 pytestmark = pytest.mark.integration
 FEB, MAR, MAY = (datetime(2026, m, 10, tzinfo=UTC) for m in (2, 3, 5))
-
-
-def module_completed(tenant: str, person: str, enrolment: str) -> Any:
-    data = ModuleCompleted(
-        enrolment_id=enrolment,
-        person_id=person,
-        module_id="mod-grip-op-geld",
-        version=1,
-        theme="household_budget",
-        dimensions=["finances"],
-        origin="assignment",
-        organisation="welzijn-a",
-        started_at=FEB,
-        completed_at=MAR,
-    )
-    return event(data, tenant, enrolment)
+MODULE_DATES = {"started_at": FEB, "completed_at": MAR}
 
 
 def help_completed(tenant: str, helped: str, helper: str) -> Any:
@@ -60,7 +44,7 @@ async def test_completed_modules_and_help_are_interventions_once_per_tenant(
     resident, helper = (f"p-{uuid.uuid4().hex[:8]}" for _ in range(2))
     # A baseline before and a follow-up after the module: the persona loop can use it.
     await harness.publish(response(a, resident, levels={"finances": 2}, at=FEB))
-    done = module_completed(a, resident, f"en-{uuid.uuid4().hex[:8]}")
+    done = module_completed(a, resident, f"en-{uuid.uuid4().hex[:8]}", **MODULE_DATES)
     await harness.publish(done)
     await harness.js.publish(  # delivered twice
         done.nats_subject, done.model_dump_json().encode(), headers={"Nats-Msg-Id": "twice"}
@@ -111,7 +95,7 @@ async def test_an_erased_persons_completions_are_dropped(
         return any(e["data"]["person_id"] == person for e in answers)
 
     await wait_for(erased)
-    done = module_completed(tenant, person, f"en-{uuid.uuid4().hex[:8]}")
+    done = module_completed(tenant, person, f"en-{uuid.uuid4().hex[:8]}", **MODULE_DATES)
     await harness.publish(done)
     await harness.publish(help_completed(tenant, person, helper))
     # The helper's participation still counts; nothing is written about the erased person.

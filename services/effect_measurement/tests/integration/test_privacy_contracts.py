@@ -12,96 +12,34 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from conftest import Harness, event, read_subject, response, wait_for
+from conftest import (
+    ORG,
+    SERVICE,
+    Harness,
+    consent,
+    event,
+    measured,
+    new_person,
+    pro,
+    publish_applied,
+    read_subject,
+    register,
+    response,
+    share,
+    wait_for,
+)
 from wijkkracht_common import export, privacy_scan
-from wijkkracht_common.events.envelope import EventData, new_event
+from wijkkracht_common.events.envelope import new_event
 from wijkkracht_common.events.identity import (
-    ConsentGranted,
-    ConsentRevoked,
     PersonErasureRequested,
     PersonExportRequested,
     PersonProfileUpdated,
-    PersonRegistered,
 )
 from wijkkracht_common.events.learning_paths import ModuleCompleted
 from wijkkracht_common.events.marketplace import HelpCompleted
-from wijkkracht_common.messaging import durable_name
 
 pytestmark = pytest.mark.integration
-SERVICE = "effect_measurement"
-ORG = "welzijn-a"
 PREFIX = "/effects/v1"
-
-
-def new_person() -> str:
-    return str(uuid.uuid4())
-
-
-def consent(
-    tenant: str, person: str, *, granted: bool = True, version: int = 1, org: str = ORG
-) -> Any:
-    cls = ConsentGranted if granted else ConsentRevoked
-    data = cls(person_id=person, organisation_slug=org, purpose="share_results", version=version)
-    return event(data, tenant, person)
-
-
-async def applied(harness: Harness, tenant: str, envelope: Any) -> bool:
-    """The single-event consumer of this event's type claimed it (applied or dropped)."""
-    db = await harness.db(tenant)
-    durable = durable_name(SERVICE, type(envelope.data))
-    return await db.inbox.find_one({"_id": f"{durable}:{envelope.id}"}) is not None
-
-
-async def publish_applied(harness: Harness, tenant: str, data: EventData, subject: str) -> Any:
-    envelope = event(data, tenant, subject)
-    await harness.publish(envelope)
-    await wait_for(lambda: applied(harness, tenant, envelope))
-    return envelope
-
-
-async def register(harness: Harness, tenant: str, person: str) -> None:
-    await harness.publish(
-        event(PersonRegistered(person_id=person, neighbourhood_code="DM01"), tenant, person)
-    )
-    db = await harness.db(tenant)
-    await wait_for(lambda: db.profiles.find_one({"_id": person}))
-
-
-async def share(
-    harness: Harness,
-    tenant: str,
-    person: str,
-    *,
-    granted: bool = True,
-    version: int = 1,
-    org: str = ORG,
-) -> None:
-    """A consent change, waited for until the projection holds it (its transaction's last
-    write: nx-27017 shows a transaction's writes before it commits)."""
-    await harness.publish(consent(tenant, person, granted=granted, version=version, org=org))
-    db = await harness.db(tenant)
-    wanted = {"person_id": person, "organisation": org, "version": version}
-    await wait_for(lambda: db.consent_states.find_one(wanted))
-
-
-async def measured(harness: Harness, tenant: str, *envelopes: Any) -> None:
-    """Publish responses and wait for the last one's `measurement_recorded` (the last write of
-    its batch: nx-27017 lets reads see a transaction's first writes before it commits)."""
-    for envelope in envelopes:
-        await harness.publish(envelope)
-    last = envelopes[-1].data.response_id
-
-    async def recorded() -> bool:
-        events = await read_subject(
-            harness.js, f"wk.{tenant}.effect_measurement.measurement_recorded.v1"
-        )
-        return any(e["data"]["response_id"] == last for e in events)
-
-    await wait_for(recorded)
-
-
-def pro(harness: Harness, tenant: str, sub: str = "pro-1", org: str = ORG) -> dict[str, str]:
-    return harness.headers(tenant, sub, {org: ["professional"]})
 
 
 async def residue(harness: Harness, tenant: str, person: str) -> list[Any]:
@@ -155,6 +93,7 @@ async def test_an_erasure_leaves_nothing_of_the_person_not_even_after_late_event
     await harness.publish(event(PersonErasureRequested(person_id=person), tenant, person))
     answers = await wait_for(lambda: _answers(harness, tenant, person))
     assert answers[0]["data"]["erased"]["measurements"] == 2
+    assert answers[0]["data"]["erased"]["interventions"] == 1  # gone from every view too
     assert answers[0]["data"]["anonymised"]["goals_set_as_staff"] == 1
     await wait_for(lambda: _clean(harness, tenant, person))
     assert await residue(harness, tenant, person) == []

@@ -17,7 +17,12 @@ from wijkkracht_common.storage import stored_bool, stored_datetime
 
 from effect_measurement.domain.accumulator import Accumulator
 from effect_measurement.domain.followups import WaitingMeasurement
-from effect_measurement.domain.inputs import InstrumentKind, InterventionInput, MeasurementInput
+from effect_measurement.domain.inputs import (
+    InstrumentKind,
+    InterventionInput,
+    InterventionSource,
+    MeasurementInput,
+)
 from effect_measurement.domain.keys import CellKey, PersonaKey
 from effect_measurement.domain.periods import Period, parse_period
 from effect_measurement.domain.profiles import UNKNOWN, Profile
@@ -156,7 +161,17 @@ def intervention_document(item: InterventionInput) -> dict[str, Any]:
         "type": item.type,
         "occurred_at": item.occurred_at,
         "organisation": item.organisation,
+        "source": item.source,
     }
+
+
+def _former_source(intervention_id: str) -> InterventionSource:
+    """The source of an intervention stored before it was kept: the consumers' ids name it."""
+    if intervention_id.startswith("learning_paths:"):
+        return "learning_paths"
+    if intervention_id.startswith("marketplace:"):
+        return "marketplace"
+    return "recorded"
 
 
 def intervention_from_document(doc: Mapping[str, Any]) -> InterventionInput:
@@ -166,6 +181,7 @@ def intervention_from_document(doc: Mapping[str, Any]) -> InterventionInput:
         type=doc["type"],
         occurred_at=_datetime(doc["occurred_at"]),
         organisation=doc.get("organisation"),
+        source=doc.get("source") or _former_source(doc["_id"]),
     )
 
 

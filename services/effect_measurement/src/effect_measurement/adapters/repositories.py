@@ -346,9 +346,10 @@ class MotorInterventions(_Repository):
 
     async def of_persons(self, persons: Sequence[str]) -> dict[str, list[InterventionInput]]:
         result: dict[str, list[InterventionInput]] = defaultdict(list)
-        async for doc in self.db[INTERVENTIONS].find(
-            {"person_id": {"$in": list(persons)}}, session=self.session
-        ):
+        # One person (a trajectory view, an intervention, an erasure, an export): equality,
+        # which the index serves; `$in` on nx-27017 scans the whole collection.
+        wanted = persons[0] if len(persons) == 1 else {"$in": list(persons)}
+        async for doc in self.db[INTERVENTIONS].find({"person_id": wanted}, session=self.session):
             result[doc["person_id"]].append(intervention_from_document(doc))
         return result
 

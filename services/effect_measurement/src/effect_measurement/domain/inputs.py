@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import StrEnum
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator
 
@@ -67,6 +67,12 @@ class PersonProfileInput(BaseModel):
     household_type: str | None = None
 
 
+#: Where an intervention comes from: learning paths' completed modules and paths, the
+#: marketplace's completed help, or recorded by staff (`POST /interventions`; the demo's
+#: are recorded that way too). Stored with it: who may see it follows from it.
+InterventionSource = Literal["learning_paths", "marketplace", "recorded"]
+
+
 class InterventionInput(BaseModel):
     """Any event with a person, a type and a time: an intervention (see ``interventions``)."""
 
@@ -77,5 +83,6 @@ class InterventionInput(BaseModel):
     type: str = Field(min_length=1, pattern=r"^[a-z][a-z0-9_]{1,60}$")
     occurred_at: datetime
     organisation: str | None = None
+    source: InterventionSource = "recorded"
 
     _aware = field_validator("occurred_at")(_require_aware)

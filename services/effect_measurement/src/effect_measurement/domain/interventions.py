@@ -8,7 +8,7 @@ An intervention belongs to the trajectory window it falls in: after measurement 
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -55,6 +55,30 @@ def link_interventions(
         )
         windows.append(InterventionWindow(sequence, start, end, inside))
     return windows
+
+
+def of_trajectory(
+    tracks: Sequence[Trajectory], interventions: Iterable[InterventionInput]
+) -> list[InterventionInput]:
+    """The interventions shown in a trajectory (its tracks: one person, organisation and
+    instrument family): the person's, after the trajectory's baseline (its first
+    measurement), by time; of any organisation and source.
+
+    The persona fold's attribution, at the level of the trajectory: a change measured at a
+    follow-up counts once for every type in (baseline, follow-up]
+    (``intervention_types_between``), and one after the latest measurement is in the open
+    window until the next. It ignores who recorded an intervention (help from the
+    marketplace or a module the resident chose counts for every trajectory they had then),
+    so the view does too; who may *see* one is decided apart (``consents.visible_intervention``).
+    One before the baseline happened outside the measured trajectory: in no trajectory (the
+    export keeps it). A self-assessment's trajectory, which the fold never aggregates, shows
+    them by the same rule (the resident's own trend).
+    """
+    points = [t.points[0].submitted_at for t in tracks if t.points]
+    if not points:
+        return []
+    baseline = min(points)
+    return [i for i in _for_person(tracks[0], interventions) if i.occurred_at > baseline]
 
 
 def intervention_types_between(

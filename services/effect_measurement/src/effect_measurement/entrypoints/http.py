@@ -73,8 +73,13 @@ class GoalIn(BaseModel):
     target: float = Field(ge=0, le=10)
 
 
-def _items(found: dict[str, list[Trajectory]]) -> dict[str, Any]:
-    return {"items": [trajectory_view(tid, tracks) for tid, tracks in sorted(found.items())]}
+def _items(shown: trajectories.Overview) -> dict[str, Any]:
+    return {
+        "items": [
+            trajectory_view(tid, tracks, shown.interventions.get(tid, ()))
+            for tid, tracks in sorted(shown.trajectories.items())
+        ]
+    }
 
 
 def _chart(tracks: list[Trajectory]) -> Response:
@@ -87,7 +92,10 @@ def _chart(tracks: list[Trajectory]) -> Response:
 
 @router.get("/me/trajectories", tags=["trajectories"])
 async def my_trajectories(request: Request, principal: PersonPrincipal) -> dict[str, Any]:
-    return _items(await trajectories.own_trajectories(runtime_of(request), principal))
+    """The resident's trajectories; each with its `interventions` (after its baseline, by
+    time: `intervention_id`, `type`, `source` learning_paths|marketplace|recorded,
+    `organisation`, `occurred_at`)."""
+    return _items(await trajectories.own_overview(runtime_of(request), principal))
 
 
 @router.get("/me/trajectories/{trajectory_id}/chart.svg", tags=["trajectories"])
@@ -116,7 +124,10 @@ async def my_goal(
 async def person_trajectories(
     person_id: str, request: Request, principal: Professional
 ) -> dict[str, Any]:
-    return _items(await trajectories.shared_trajectories(runtime_of(request), principal, person_id))
+    """A resident's trajectories the caller may see (`share_results`; 404 otherwise), with the
+    interventions the consent of their source shows: a completed module only with
+    `share_learning_progress`, others recorded or arranged for the caller's organisation."""
+    return _items(await trajectories.shared_overview(runtime_of(request), principal, person_id))
 
 
 @router.get("/people/{person_id}/trajectories/{trajectory_id}/chart.svg", tags=["trajectories"])
@@ -318,6 +329,7 @@ async def intervention(body: InterventionIn, request: Request, principal: Record
         type=body.type,
         occurred_at=body.occurred_at,
         organisation=body.organisation,
+        source="recorded",
     )
     created = await record_intervention_by(runtime_of(request), principal, item)
     return JSONResponse(

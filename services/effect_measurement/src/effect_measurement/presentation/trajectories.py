@@ -3,10 +3,12 @@ for a chart."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import replace
 from typing import Any
 
 from effect_measurement.domain.goals import goal_reached
+from effect_measurement.domain.inputs import InterventionInput
 from effect_measurement.domain.trajectories import Goal, Point, Trajectory
 
 
@@ -25,7 +27,21 @@ def merged(tracks: list[Trajectory]) -> Trajectory:
     return replace(tracks[0], points=ordered)
 
 
-def trajectory_view(tid: str, tracks: list[Trajectory]) -> dict[str, Any]:
+def intervention_view(item: InterventionInput) -> dict[str, Any]:
+    """Facts only: what (type), where it comes from, for which organisation, when."""
+    return {
+        "intervention_id": item.intervention_id,
+        "type": item.type,
+        "source": item.source,
+        "organisation": item.organisation,
+        "occurred_at": item.occurred_at,
+    }
+
+
+def trajectory_view(
+    tid: str, tracks: list[Trajectory], interventions: Sequence[InterventionInput] = ()
+) -> dict[str, Any]:
+    """A trajectory; `interventions`: those in it, by time (`domain.interventions`)."""
     first = tracks[0]
     times = sorted({p.submitted_at for t in tracks for p in t.points})
     return {
@@ -63,6 +79,7 @@ def trajectory_view(tid: str, tracks: list[Trajectory]) -> dict[str, Any]:
             }
             for t in tracks
         ],
+        "interventions": [intervention_view(i) for i in interventions],
     }
 
 

@@ -20,11 +20,14 @@ from wijkkracht_common.messaging import Delivery
 from wijkkracht_common.runtime import ServiceRuntime
 
 from effect_measurement.adapters.repositories import MotorRepositories
-from effect_measurement.domain.inputs import InterventionInput
 from effect_measurement.domain.trajectories import StoredMeasurement
-from effect_measurement.presentation.trajectories import trajectory_view
+from effect_measurement.presentation.trajectories import intervention_view, trajectory_view
 from effect_measurement.service.ports import Db, Repositories, RepositoryFactory
-from effect_measurement.service.trajectories import person_trajectories
+from effect_measurement.service.trajectories import (
+    Overview,
+    interventions_of,
+    person_trajectories,
+)
 
 
 def _measurement(trajectory: str, stored: StoredMeasurement) -> dict[str, Any]:
@@ -50,33 +53,27 @@ def _measurement(trajectory: str, stored: StoredMeasurement) -> dict[str, Any]:
     }
 
 
-def _intervention(item: InterventionInput) -> dict[str, Any]:
-    return {
-        "intervention_id": item.intervention_id,
-        "type": item.type,
-        "occurred_at": item.occurred_at,
-        "organisation": item.organisation,
-    }
-
-
 async def build(repos: Repositories, person: str) -> dict[str, Any]:
     """The person's part, JSON-ready (datetimes become ISO strings when it is stored)."""
     measurements = sorted(
         await repos.measurements.of_person(person),
         key=lambda pair: (pair[1].measurement.submitted_at, pair[1].measurement.response_id),
     )
-    found = await person_trajectories(repos, person)
-    trajectories = [trajectory_view(tid, tracks) for tid, tracks in sorted(found.items())]
     interventions = sorted(
-        (await repos.interventions.of_persons([person])).get(person, []),
-        key=lambda i: (i.occurred_at, i.intervention_id),
+        await interventions_of(repos, person), key=lambda i: (i.occurred_at, i.intervention_id)
     )
+    # As the resident sees them, each with the interventions in it.
+    shown = Overview.of(await person_trajectories(repos, person), interventions)
+    trajectories = [
+        trajectory_view(tid, tracks, shown.interventions[tid])
+        for tid, tracks in sorted(shown.trajectories.items())
+    ]
     goals = await repos.goals.of_person(person)
     profile = await repos.profiles.get(person)
     return {
         "measurements": [_measurement(tid, stored) for tid, stored in measurements],
         "trajectories": trajectories,
-        "interventions": [_intervention(i) for i in interventions],
+        "interventions": [intervention_view(i) for i in interventions],
         "profile": None
         if profile is None
         else {

@@ -54,6 +54,7 @@ def module_interventions(envelope: Envelope[ModuleCompleted]) -> list[Interventi
             type=intervention_type(data.kind, data.theme, f"{data.kind}_completed"),
             occurred_at=data.completed_at,
             organisation=data.organisation,
+            source="learning_paths",
         )
     ]
 
@@ -71,6 +72,7 @@ def help_interventions(envelope: Envelope[HelpCompleted]) -> list[InterventionIn
             type=intervention_type(prefix, data.category, prefix),
             occurred_at=data.completed_at,
             organisation=data.organisation_slug,
+            source="marketplace",
         )
         for person, role, prefix in roles
         if person

@@ -1,11 +1,18 @@
 """Use cases on one person's trajectories: the resident's own view, a professional's view
 with consent (access-logged), goals. Trajectories are rebuilt from the stored measurements
-(domain); who may see them is decided in `access`."""
+(domain); who may see them is decided in `access`.
+
+The views (`own_overview`, `shared_overview`) show each trajectory's interventions beside its
+measurements: the person's after its baseline (`domain.interventions.of_trajectory`, the
+persona fold's rule); a professional sees only those the consent of their source shows
+(`consents.visible_intervention`: a completed module needs `share_learning_progress`, which
+is then access-logged too)."""
 
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import replace
+from collections.abc import Iterable
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -15,8 +22,15 @@ from wijkkracht_common.events.envelope import Envelope
 from wijkkracht_common.storage import Session
 
 from effect_measurement.adapters.repositories import MotorRepositories
-from effect_measurement.domain.consents import SHARE_RESULTS, visible_trajectory
+from effect_measurement.domain.consents import (
+    SHARE_LEARNING_PROGRESS,
+    SHARE_RESULTS,
+    visible_intervention,
+    visible_trajectory,
+)
 from effect_measurement.domain.goals import set_goal
+from effect_measurement.domain.inputs import InterventionInput
+from effect_measurement.domain.interventions import of_trajectory
 from effect_measurement.domain.texts import DomainError
 from effect_measurement.domain.trajectories import (
     Goal,
@@ -30,6 +44,26 @@ from effect_measurement.service.ports import Db, Repositories, RepositoryFactory
 NOT_FOUND = "Traject niet gevonden. / Trajectory not found."
 #: trajectory id -> the domain trajectories (tracks) inside it
 Found = dict[str, list[Trajectory]]
+
+
+@dataclass(frozen=True, slots=True)
+class Overview:
+    """Trajectories as the views show them: per trajectory id its tracks and interventions."""
+
+    trajectories: Found
+    interventions: dict[str, list[InterventionInput]]
+
+    @classmethod
+    def of(cls, found: Found, interventions: Iterable[InterventionInput]) -> Overview:
+        items = list(interventions)
+        return cls(found, {tid: of_trajectory(tracks, items) for tid, tracks in found.items()})
+
+    def shows(self, source: str) -> bool:
+        return any(i.source == source for items in self.interventions.values() for i in items)
+
+
+async def interventions_of(repos: Repositories, person: str) -> list[InterventionInput]:
+    return (await repos.interventions.of_persons([person])).get(person, [])
 
 
 async def person_trajectories(
@@ -72,6 +106,19 @@ async def own_trajectories(
     return await person_trajectories(await reading(runtime, principal.tenant, repositories), person)
 
 
+async def own_overview(
+    runtime: Runtime,
+    principal: Principal,
+    *,
+    repositories: RepositoryFactory = MotorRepositories,
+) -> Overview:
+    """The resident's own trajectories with every intervention in each."""
+    person = access.resident(principal)
+    repos = await reading(runtime, principal.tenant, repositories)
+    found = await person_trajectories(repos, person)
+    return Overview.of(found, await interventions_of(repos, person) if found else ())
+
+
 async def shared_trajectories(
     runtime: Runtime,
     principal: Principal,
@@ -84,28 +131,71 @@ async def shared_trajectories(
     the resident shares results (and the resident's own ones kept under no organisation); the
     access is logged on behalf of each such organisation. 404 when there are none: whether
     data exists is not revealed."""
+    shown = await _shared(runtime, principal, person, action, repositories, interventions=False)
+    return shown.trajectories
+
+
+async def shared_overview(
+    runtime: Runtime,
+    principal: Principal,
+    person: str,
+    *,
+    repositories: RepositoryFactory = MotorRepositories,
+) -> Overview:
+    """`shared_trajectories` with the interventions the caller may see in each
+    (`consents.visible_intervention`); completed modules shown on the resident's
+    `share_learning_progress` consent are logged on behalf of the organisations it names."""
+    return await _shared(runtime, principal, person, "read", repositories, interventions=True)
+
+
+async def _shared(
+    runtime: Runtime,
+    principal: Principal,
+    person: str,
+    action: str,
+    repositories: RepositoryFactory,
+    *,
+    interventions: bool,
+) -> Overview:
     repos = await reading(runtime, principal.tenant, repositories)
     sharing = await repos.consents.organisations_sharing(person, SHARE_RESULTS)
     organisations = access.visible_organisations(principal, sharing)
     found = await person_trajectories(repos, person, organisations) if organisations else {}
     if not found:
         raise NotFound(NOT_FOUND)
+    shown = Overview(found, {})
+    learning: set[str] = set()
+    if interventions:
+        learning = access.visible_organisations(
+            principal, await repos.consents.organisations_sharing(person, SHARE_LEARNING_PROGRESS)
+        )
+        mine = await interventions_of(repos, person)
+        shown = Overview.of(
+            found, (i for i in mine if visible_intervention(i, organisations, learning))
+        )
+    # (on behalf of, reason, resource): each consent that made something visible.
+    logged: list[tuple[str, str, str]] = [
+        (o, SHARE_RESULTS, f"trajectories/{person}") for o in sorted(organisations)
+    ]
+    if shown.shows("learning_paths"):
+        about = f"interventions/{person}"
+        logged += [(o, SHARE_LEARNING_PROGRESS, about) for o in sorted(learning)]
 
     async def work(db: Db, session: Session) -> tuple[None, list[Envelope[Any]]]:
         log = repositories(db, session, principal.tenant).access_log
-        for organisation in sorted(organisations):
+        for organisation, reason, resource in logged:
             await log.record(
                 principal,
                 resident=person,
                 action=action,
-                resource=f"trajectories/{person}",
-                reason=SHARE_RESULTS,
+                resource=resource,
+                reason=reason,
                 on_behalf_of=organisation,
             )
         return None, []
 
     await runtime.commit(principal.tenant, work)
-    return found
+    return shown
 
 
 async def own_trajectory(
