@@ -2,9 +2,10 @@
 a resident's measurement places them at the matching step of the demo long path "Grip op je
 geld" (not aware → step 1, aware → step 3); a professional assigns a module as homework, the
 resident completes it; the professional sees the progress only with the resident's
-`share_learning_progress` consent (404 before); effect measurement records the completion
-as an intervention on the resident's trajectory (`module_<theme>`, read back from the
-resident's export)."""
+`share_learning_progress` consent (404 before); effect measurement shows the completion as
+an intervention on the resident's trajectory (`module_<theme>`): in the resident's own
+trajectory view, in the professional's once the resident shares results too (a completed
+module needs both consents there), and in the resident's export."""
 
 from __future__ import annotations
 
@@ -185,7 +186,37 @@ def test_the_learning_loop_through_the_platform(platform: Platform) -> None:
 
     assert eventually(logged, "the professional's view in the resident's access log")
 
-    # 5. Effect measurement keeps the completion as an intervention on the trajectory.
+    # 5. Effect measurement shows the completion as an intervention on the trajectory.
+    completion = f"learning_paths:{homework['id']}"
+
+    def in_trajectory(url: str, token: str) -> dict[str, Any] | None:
+        got = httpx.get(url, headers=bearer(token), timeout=10)
+        if got.status_code != 200:
+            return None
+        shown = [i for t in got.json()["items"] for i in t["interventions"]]
+        return next((i for i in shown if i["intervention_id"] == completion), None)
+
+    own = platform.api(EFFECTS, "/me/trajectories")
+    mine = eventually(lambda: in_trajectory(own, unaware), "the completion in my trajectory")
+    assert (mine["type"], mine["source"]) == ("module_loneliness", "learning_paths"), mine
+    assert mine["organisation"] == ORGANISATION and mine["occurred_at"], mine
+    # The professional: with `share_results` (to see the trajectory) and the
+    # `share_learning_progress` given above (to see a completed module in it).
+    shared = platform.api(EFFECTS, f"/people/{resident_id}/trajectories")
+    assert in_trajectory(shared, professional) is None
+    consent = httpx.post(
+        platform.api(IDENTITY, "/me/consents"),
+        headers=bearer(unaware),
+        json={"organisation": ORGANISATION, "purpose": "share_results"},
+        timeout=10,
+    )
+    assert consent.status_code in (200, 201), consent.text
+    theirs = eventually(
+        lambda: in_trajectory(shared, professional), "the completion in the professional's view"
+    )
+    assert theirs == mine, theirs
+
+    # And in the resident's export.
     started = httpx.post(platform.api(IDENTITY, "/me/exports"), headers=bearer(unaware), timeout=10)
     assert started.status_code in (200, 202), started.text
     export_id = started.json()["id"]
@@ -204,5 +235,6 @@ def test_the_learning_loop_through_the_platform(platform: Platform) -> None:
     with zipfile.ZipFile(io.BytesIO(archive.content)) as zipped:
         effects = json.loads(zipped.read("effect_measurement.json"))
     found = {i["intervention_id"]: i["type"] for i in effects["interventions"]}
-    assert found.get(f"learning_paths:{homework['id']}") == "module_loneliness", found
-    assert effects["trajectories"], effects  # the trajectory the intervention belongs to
+    assert found.get(completion) == "module_loneliness", found
+    in_export = [i["intervention_id"] for t in effects["trajectories"] for i in t["interventions"]]
+    assert completion in in_export, effects  # on the trajectory it belongs to
