@@ -88,6 +88,17 @@ def placement_in(platform: Platform, token: str, path_id: str) -> dict[str, Any]
     return eventually(placed, "the resident's placement on the long path")
 
 
+def give_consent(platform: Platform, token: str, purpose: str) -> None:
+    """The resident allows `ORGANISATION` `purpose`."""
+    consent = httpx.post(
+        platform.api(IDENTITY, "/me/consents"),
+        headers=bearer(token),
+        json={"organisation": ORGANISATION, "purpose": purpose},
+        timeout=10,
+    )
+    assert consent.status_code in (200, 201), consent.text
+
+
 ANSWERS: dict[str, dict[str, Any]] = {
     "exercise": {"text": "Mijn buurvrouw en de man van de bakker."},
     "plan": {"plan": {"1": "Woensdag naar de koffieochtend."}},
@@ -160,13 +171,7 @@ def test_the_learning_loop_through_the_platform(platform: Platform) -> None:
     progress = lp(platform, f"/organisations/{ORGANISATION}/residents/{resident_id}/progress")
     hidden = httpx.get(progress, headers=bearer(professional), timeout=10)
     assert hidden.status_code == 404, hidden.text
-    consent = httpx.post(
-        platform.api(IDENTITY, "/me/consents"),
-        headers=bearer(unaware),
-        json={"organisation": ORGANISATION, "purpose": "share_learning_progress"},
-        timeout=10,
-    )
-    assert consent.status_code in (200, 201), consent.text
+    give_consent(platform, unaware, "share_learning_progress")
 
     def visible() -> dict[str, Any] | None:
         got = httpx.get(progress, headers=bearer(professional), timeout=10)
@@ -204,13 +209,7 @@ def test_the_learning_loop_through_the_platform(platform: Platform) -> None:
     # `share_learning_progress` given above (to see a completed module in it).
     shared = platform.api(EFFECTS, f"/people/{resident_id}/trajectories")
     assert in_trajectory(shared, professional) is None
-    consent = httpx.post(
-        platform.api(IDENTITY, "/me/consents"),
-        headers=bearer(unaware),
-        json={"organisation": ORGANISATION, "purpose": "share_results"},
-        timeout=10,
-    )
-    assert consent.status_code in (200, 201), consent.text
+    give_consent(platform, unaware, "share_results")
     theirs = eventually(
         lambda: in_trajectory(shared, professional), "the completion in the professional's view"
     )
