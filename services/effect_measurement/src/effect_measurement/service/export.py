@@ -2,9 +2,10 @@
 
 `build(repos, person)` reads everything kept about the person here: their measurements (with
 the coarse profile snapshot each one carries), their trajectories as the resident sees them
-(tracks, changes, goals), interventions, the coarse profile, and which organisations they
-share what with as this service knows it; `counts` says how many of each. Aggregate cells are
-not part of it: they hold counts of groups, never a person. Subscribed as
+(tracks, changes, goals, the interventions in each), all their interventions, the coarse
+profile, and which organisations they share what with as this service knows it; `counts` says
+how many of each. Aggregate cells are not part of it: they hold counts of groups, never a
+person. Subscribed as
 `export.contribute(..., answer=EffectsPersonDataExported)` (`entrypoints/consumers.py`).
 """
 
