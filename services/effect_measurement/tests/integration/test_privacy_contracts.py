@@ -270,6 +270,12 @@ async def test_an_intervention_needs_the_person_and_their_consent(
         url, json=body(person, intervention_id="iv-1"), headers=headers
     )
     assert again.status_code == 200 and again.json()["created"] is False
+    # the ids the consumers derive from other services' events are not for the taking
+    taken = await harness.client.post(
+        url, json=body(person, intervention_id="learning_paths:enrolment-1"), headers=headers
+    )
+    assert taken.status_code == 422, taken.text
+    assert taken.headers["content-type"] == "application/problem+json"
     elsewhere = await harness.client.post(
         url, json=body(person, organisation="other-org"), headers=headers
     )

@@ -305,7 +305,15 @@ async def opt_in(body: OptIn, request: Request, principal: PersonPrincipal) -> d
 
 class InterventionIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    intervention_id: str | None = Field(default=None, min_length=1, max_length=64)
+    # No ':': ids with a prefix (`learning_paths:…`, `marketplace:…`) are those the consumers
+    # derive from events; one taken by hand would make the real one a duplicate, and dropped.
+    intervention_id: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=64,
+        pattern=r"^[^:]+$",
+        description="the caller's own id (repeat-safe); no ':' (reserved for other services)",
+    )
     person_id: str = Field(min_length=1, max_length=64)
     type: str = Field(pattern=r"^[a-z][a-z0-9_]{1,60}$")
     occurred_at: datetime
