@@ -16,8 +16,10 @@ from portal import fillin, instruments
 from portal.api import Api, ApiError
 from portal.notes import NoteBook
 from portal.oidc import OidcClient
+from portal.pages.professional import HELP_SOURCES, shown_trajectory
 from portal.sessions import Session, Tokens, User
 from portal.settings import Settings
+from portal.texts import text
 
 DEFINITION = {
     "groups": [
@@ -131,3 +133,26 @@ async def test_shared_lists_are_cached_per_tenant_and_roles_with_one_request_in_
             with pytest.raises(ApiError):
                 await api.get(fresh, "questionnaires", "/instruments", limit=100)
         assert len(calls) == 7, "a failure is not cached"
+
+
+def test_a_trajectory_shows_its_help_in_time_order_in_plain_words() -> None:
+    found = {
+        "trajectory_id": "t1",
+        "measurements": 2,
+        "interventions": [
+            {"source": "marketplace", "occurred_at": "2026-03-04T10:00:00+00:00", "type": "x"},
+            {"source": "learning_paths", "occurred_at": "2026-03-01T10:00:00+00:00"},
+            {"source": "somewhere-new", "occurred_at": "2026-03-02T10:00:00+00:00"},
+        ],
+    }
+    shown = shown_trajectory(found)
+    assert shown["trajectory_id"] == "t1"
+    # a source the portal has no words for is left out; codes (`type`) are not shown
+    assert shown["interventions"] == [
+        {"source": "learning_paths", "occurred_at": "2026-03-01T10:00:00+00:00"},
+        {"source": "marketplace", "occurred_at": "2026-03-04T10:00:00+00:00"},
+    ]
+    assert shown_trajectory({"trajectory_id": "t2"})["interventions"] == []
+    for source in HELP_SOURCES:
+        nl, en = text(f"help_{source}", "nl"), text(f"help_{source}", "en")
+        assert nl and en and nl != en

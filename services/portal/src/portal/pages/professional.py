@@ -171,7 +171,25 @@ async def _trajectories(page: Page, person_id: str) -> list[dict[str, Any]]:
         if error.status in (403, 404):
             return []
         raise
-    return [t for t in found.get("items", []) if int(t.get("measurements", 0)) > 1]
+    return [
+        shown_trajectory(t) for t in found.get("items", []) if int(t.get("measurements", 0)) > 1
+    ]
+
+
+#: Where help in a trajectory came from (effect measurement's `source`); others are not shown.
+HELP_SOURCES = ("learning_paths", "marketplace", "recorded")
+
+
+def shown_trajectory(found: dict[str, Any]) -> dict[str, Any]:
+    """A trajectory as the page shows it: its help (interventions the professional may see,
+    effect measurement decides which) in time order, each as where it came from and when."""
+    interventions = [
+        {"source": i["source"], "occurred_at": i["occurred_at"]}
+        for i in found.get("interventions") or []
+        if i.get("source") in HELP_SOURCES and i.get("occurred_at")
+    ]
+    interventions.sort(key=lambda i: str(i["occurred_at"]))
+    return {**found, "interventions": interventions}
 
 
 @router.post("/caseload/{person_id}/login-codes")
