@@ -244,7 +244,6 @@ class OutboxRelay:
         self._full_requested = False
         self._task: asyncio.Task[None] | None = None
         self._stopping = False
-        self._idle = asyncio.Event()  # set while the loop waits with nothing to do
 
     def notify(self, tenant: str | None = None) -> None:
         """Wake the relay now (after a commit that staged events for `tenant`)."""
@@ -404,7 +403,6 @@ class OutboxRelay:
         loop = asyncio.get_running_loop()
         next_full = 0.0
         while not self._stopping:
-            self._idle.clear()
             try:
                 if self._handed:
                     await self._publish_handed()
@@ -421,7 +419,6 @@ class OutboxRelay:
             except Exception:
                 log.exception("outbox relay pass failed")
             if not self._dirty and not self._full_requested and not self._handed:
-                self._idle.set()
                 self._wake.clear()
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(
@@ -434,16 +431,12 @@ class OutboxRelay:
             self._stopping = False
             self._task = asyncio.create_task(self._loop(), name="outbox-relay")
 
-    async def stop(self, flush_seconds: float = 2.0) -> None:
-        """Stop, after publishing what was committed since the last pass (the events of work
-        a service finished while shutting down go out now, not at the next start), for at
-        most `flush_seconds`: with NATS in trouble the records stay pending in the outbox and
-        the next start (or another replica) publishes them."""
-        if self._task is not None and (self._handed or self._dirty or self._full_requested):
-            self._idle.clear()
-            self._wake.set()
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._idle.wait(), flush_seconds)
+    async def stop(self, flush_seconds: float = 1.0) -> None:
+        """Stop, then publish what was committed since the last pass (the events of work a
+        service finished while shutting down go out now, not at the next start): only the
+        handed-off records and the tenants marked since, never a full pass, for at most
+        `flush_seconds`. Whatever is left stays pending in the outbox; the next start (or
+        another replica) publishes it."""
         self._stopping = True
         self._wake.set()
         if self._task is not None:
@@ -451,6 +444,21 @@ class OutboxRelay:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
             self._task = None
+        if not (self._handed or self._dirty):
+            return
+        try:
+            await asyncio.wait_for(self._flush(), flush_seconds)
+        except TimeoutError:
+            log.info("outbox relay stopped with events still pending")
+        except Exception as error:  # noqa: BLE001 - pending records stay in the outbox
+            log.warning("outbox relay: last flush failed", error=str(error))
+
+    async def _flush(self) -> None:
+        if self._handed:
+            await self._publish_handed()
+        if self._dirty:
+            tenants, self._dirty = self._dirty, set()
+            await self.run_once(tenants)
 
 
 def _chunks(records: list[dict[str, Any]], events: int) -> list[list[dict[str, Any]]]:
