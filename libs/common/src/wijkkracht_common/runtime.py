@@ -17,6 +17,7 @@ from nats.aio.client import Client as NatsClient
 from nats.js.client import JetStreamContext
 
 from wijkkracht_common.access_log import ACCESS_LOG_INDEXES
+from wijkkracht_common.batch_consumer import BatchConsumer
 from wijkkracht_common.consent import CONSENT_INDEXES
 from wijkkracht_common.erasure import ERASED_INDEXES
 from wijkkracht_common.gc_tuning import tune_gc
@@ -100,6 +101,7 @@ class ServiceRuntime:
         self._run_relay = run_relay
         self._jobs: list[PeriodicTask] = []
         self._stopping: list[Callable[[], Awaitable[None]]] = []
+        self._batch_consumers: list[BatchConsumer[Any]] = []
         self.revocations = Revocations()
         self._revocation_feed = RevocationFeed(
             self.revocations, window_seconds=settings.token_revocation_window_seconds
@@ -121,6 +123,13 @@ class ServiceRuntime:
         stopped before them)."""
         self._jobs.append(job)
         return job
+
+    def add_batch_consumer(self, consumer: BatchConsumer[Any]) -> BatchConsumer[Any]:
+        """Run a batch consumer while the service runs: started once the service has started
+        (NATS connected, relay running), stopped at shutdown after the `on_stopping` steps,
+        waiting at most `batch_stop_grace_seconds` for the batch being applied."""
+        self._batch_consumers.append(consumer)
+        return consumer
 
     def on_stopping(self, step: Callable[[], Awaitable[None]]) -> None:
         """Run `step` first when the service stops, before the jobs, the relay, the broker and
@@ -206,6 +215,8 @@ class ServiceRuntime:
         if self.settings.is_dev and self.settings.demo_seed:
             await run_demo_seed(self.settings.service_name)
         tune_gc(self.settings.gc_gen0_threshold)
+        for consumer in self._batch_consumers:
+            consumer.start(self.js, self.nats)
         log.info("service started", service=self.settings.service_name)
         try:
             yield
@@ -215,6 +226,8 @@ class ServiceRuntime:
                     await step()
                 except Exception:  # the rest of the shutdown must still run
                     log.exception("stopping step failed", step=getattr(step, "__qualname__", ""))
+            for consumer in self._batch_consumers:
+                await consumer.stop(self.settings.batch_stop_grace_seconds)
             for job in self._jobs:
                 await job.stop()
             if self.relay is not None:

@@ -91,6 +91,9 @@ class BaseServiceSettings(BaseSettings):
     #: `Retry-After` (seconds) of the 503 answered while the database or the broker is
     #: unreachable.
     unavailable_retry_after_seconds: int = Field(default=5, ge=1)
+    #: How long a batch consumer's stop waits for the batch being applied (seconds); past it
+    #: the batch's transaction is abandoned and its messages come again (nothing is lost).
+    batch_stop_grace_seconds: float = Field(default=10.0, ge=0)
     #: Bound on each `/readyz` check (seconds): a check that takes longer counts as not ready.
     readiness_timeout_seconds: float = Field(default=2.0, gt=0)
     #: Back-pressure (`admission.py`): requests served at once per process (0: no limit).

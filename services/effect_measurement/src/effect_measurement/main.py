@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
-
 from fastapi import FastAPI
 from wijkkracht_common.auth import TokenVerifier
 from wijkkracht_common.http_app import create_base_app
@@ -26,7 +23,7 @@ def create_app(
 ) -> FastAPI:
     settings = settings or Settings()
     runtime = ServiceRuntime(settings, indexes=INDEXES)
-    responses = register_consumers(runtime, settings)
+    runtime.add_batch_consumer(register_consumers(runtime, settings))
     scheduler = FollowupScheduler(runtime, settings)
     if settings.run_scheduler:
         runtime.add_job(
@@ -34,15 +31,6 @@ def create_app(
         )
     if settings.adopt_legacy_consents:
         runtime.add_job(legacy_consents.adopter(runtime))
-
-    @asynccontextmanager
-    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        async with runtime.lifespan(app):
-            responses.start(runtime.js, runtime.nats)
-            try:
-                yield
-            finally:
-                await responses.stop()
 
     app = create_base_app(
         settings,
@@ -52,7 +40,7 @@ def create_app(
         prefix=PREFIX,
         metrics=runtime.metrics,
         readiness={"nats": runtime.nats_ready, "database": runtime.db_ready},
-        lifespan=lifespan,
+        lifespan=runtime.lifespan,
         verifier=verifier,
     )
     app.state.runtime = runtime

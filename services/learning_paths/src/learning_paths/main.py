@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
-
 from fastapi import FastAPI
 from wijkkracht_common.auth import TokenVerifier
 from wijkkracht_common.http_app import create_base_app
@@ -48,7 +45,8 @@ def create_app(
     )
     ctx = Context(runtime, settings, local_offers=offers)
     register_consumers(ctx, runtime)
-    batches = register_batch_consumers(ctx, runtime)
+    for consumer in register_batch_consumers(ctx, runtime):
+        runtime.add_batch_consumer(consumer)
 
     async def remind() -> int:
         staged = 0
@@ -69,17 +67,6 @@ def create_app(
     # (service/statement_writer.py).
     runtime.on_stopping(lrs.writer.stop)
 
-    @asynccontextmanager
-    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        async with runtime.lifespan(app):
-            for consumer in batches:
-                consumer.start(runtime.js, runtime.nats)
-            try:
-                yield
-            finally:
-                for consumer in batches:
-                    await consumer.stop()
-
     app = create_base_app(
         settings,
         title="Wijkkracht learning paths",
@@ -88,7 +75,7 @@ def create_app(
         prefix=PREFIX,
         metrics=runtime.metrics,
         readiness={"nats": runtime.nats_ready, "database": runtime.db_ready},
-        lifespan=lifespan,
+        lifespan=runtime.lifespan,
         verifier=verifier,
     )
     install_domain_problems(app)
