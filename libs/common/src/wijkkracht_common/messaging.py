@@ -31,7 +31,7 @@ from nats.js.client import JetStreamContext
 from nats.js.errors import NotFoundError
 from pydantic import ValidationError
 
-from wijkkracht_common import erasure, inbox
+from wijkkracht_common import erasure, inbox, intake
 from wijkkracht_common.events.envelope import (
     SUBJECT_ROOT,
     DataT,
@@ -346,10 +346,10 @@ def subscribe(
                 )
             set_tenant(envelope.tenant)
             set_correlation_id(envelope.correlationid)
-            applied = await handler(
-                envelope,
-                Delivery(message.raw_message.subject, _attempt(message.raw_message), durable),
-            )
+            subject, attempt = message.raw_message.subject, _attempt(message.raw_message)
+            # Its transactions are refused once the service is stopping (intake.py).
+            with intake.applying(durable, subject, attempt, max_deliver):
+                applied = await handler(envelope, Delivery(subject, attempt, durable))
             return "applied" if applied else "duplicate"
 
         await settle(

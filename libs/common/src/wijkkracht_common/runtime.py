@@ -7,6 +7,7 @@ consumers on `runtime.broker`, and uses `runtime.lifespan` as (part of) the app'
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
 from contextlib import asynccontextmanager
 from importlib.metadata import entry_points
@@ -23,6 +24,7 @@ from wijkkracht_common.erasure import ERASED_INDEXES
 from wijkkracht_common.gc_tuning import tune_gc
 from wijkkracht_common.idempotency import IDEMPOTENCY_INDEXES
 from wijkkracht_common.inbox import INBOX_INDEXES
+from wijkkracht_common.intake import Intake
 from wijkkracht_common.mail import MAIL_INDEXES, MailRelay, SmtpConfig
 from wijkkracht_common.messaging import create_broker, ensure_streams
 from wijkkracht_common.observability import ServiceMetrics, get_logger, setup
@@ -102,6 +104,8 @@ class ServiceRuntime:
         self._jobs: list[PeriodicTask] = []
         self._stopping: list[Callable[[], Awaitable[None]]] = []
         self._batch_consumers: list[BatchConsumer[Any]] = []
+        #: Closed first at shutdown: consumed events that have not begun are refused.
+        self.intake = Intake()
         self.revocations = Revocations()
         self._revocation_feed = RevocationFeed(
             self.revocations, window_seconds=settings.token_revocation_window_seconds
@@ -166,10 +170,12 @@ class ServiceRuntime:
         (result, events). The events are staged in the same transaction, then the relay is
         woken. This is the only way use cases should change state and emit events.
         `batch_events`: stage them as batch records (hundreds of events per commit)."""
+        self.intake.admit()  # a consumed event, once stopping: before it queues (intake.py)
         db = await self.storage.tenant_db(tenant)
         staged: list[dict[str, Any]] = []
 
         async def callback(session: Session) -> T:
+            self.intake.admit()  # and when its turn comes, before anything is written
             result, events = await work(db, session)
             # A retried transaction runs the callback again: keep only the last attempt's.
             batched = batch_events and self.settings.outbox_batch_records
@@ -221,6 +227,7 @@ class ServiceRuntime:
         try:
             yield
         finally:
+            self.intake.close()
             for step in self._stopping:
                 try:
                     await step()
@@ -228,6 +235,12 @@ class ServiceRuntime:
                     log.exception("stopping step failed", step=getattr(step, "__qualname__", ""))
             for consumer in self._batch_consumers:
                 await consumer.stop(self.settings.batch_stop_grace_seconds)
+            # Subscribers stop while the relay still runs: each waits for the handlers it
+            # started (they finish, or the closed intake refuses them), and the events of
+            # those that finish are published now, not after the next start.
+            await asyncio.gather(*(subscriber.stop() for subscriber in self.broker.subscribers))
+            if self.intake.refused:
+                log.info("consumed events left for redelivery", refused=self.intake.refused)
             for job in self._jobs:
                 await job.stop()
             if self.relay is not None:

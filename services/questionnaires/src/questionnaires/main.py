@@ -20,7 +20,6 @@ from questionnaires.entrypoints.consumers import register_consumers
 from questionnaires.entrypoints.shutdown import stop_first
 from questionnaires.service import invitations
 from questionnaires.service.context import Context
-from questionnaires.service.intake import Intake
 from questionnaires.settings import Settings
 
 PREFIX = "/questionnaires/v1"
@@ -28,15 +27,14 @@ PREFIX = "/questionnaires/v1"
 
 def build_context(settings: Settings, runtime: ServiceRuntime) -> Context:
     """The use cases' context on the runtime's storage (unit tests build theirs on fakes).
-    Every transaction passes the consumers' intake first (closed at shutdown)."""
-    intake = Intake(max_deliver=settings.consumer_max_deliver)
-    uow = StorageUnitOfWork(runtime, batch_reads=settings.batch_reads, admit=intake.admit)
+    The runtime's intake refuses consumed events' transactions once it stops (intake.py)."""
+    uow = StorageUnitOfWork(runtime, batch_reads=settings.batch_reads)
     return Context(
         settings=settings,
         uow=uow,
         db=uow.database,
         response_reads=uow.response_reads,
-        intake=intake,
+        intake=runtime.intake,
     )
 
 

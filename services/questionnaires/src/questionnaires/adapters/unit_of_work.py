@@ -5,11 +5,8 @@ through `wijkkracht_common.messaging.apply_once`; reads outside a transaction us
 repositories bundle per tenant, whose reads of responses by id go through the read batching
 (`batched_reads.py`) unless `batch_reads` is off.
 
-Every transaction passes a gate first (`GatedRuntime`): an `admit()` callable that runs
-before the commit queues for its transaction and again before its first write. At shutdown
-the gate refuses the transactions of consumed events that have not begun
-(service/intake.py), so nothing needs to be rolled back. The consent projection and the
-export contract commit through the same gate.
+At shutdown the runtime's intake refuses the transactions of consumed events that have not
+begun (`wijkkracht_common.intake`), so nothing needs to be rolled back.
 """
 
 from __future__ import annotations
@@ -17,19 +14,14 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, TypeVar
 
-from faststream.nats import NatsBroker
-from nats.js.client import JetStreamContext
-from pymongo.errors import ConnectionFailure
 from starlette.responses import JSONResponse
 from wijkkracht_common import messaging
 from wijkkracht_common.events.envelope import Envelope
 from wijkkracht_common.idempotency import idempotent
 from wijkkracht_common.messaging import Delivery
-from wijkkracht_common.observability import ServiceMetrics
 from wijkkracht_common.outbox import Staged
 from wijkkracht_common.runtime import ServiceRuntime
-from wijkkracht_common.runtime import Work as RuntimeWork
-from wijkkracht_common.storage import Database, Session, Storage
+from wijkkracht_common.storage import Database, Session
 
 from questionnaires.adapters.batched_reads import BatchedReader
 from questionnaires.adapters.documents import RESPONSES, Document
@@ -39,69 +31,14 @@ T = TypeVar("T")
 Db = Database[dict[str, Any]]
 
 
-class ShuttingDown(ConnectionFailure):
-    """The service is stopping, so this consumed event was not applied. Its message is nak'd
-    and delivered again.
-
-    It is a transient error to the consumers' settle policy (`storage.TRANSIENT_ERRORS`,
-    which holds the driver's errors, hence the base class). That policy naks the message with
-    back-off and logs one line. Any other error gets a traceback in the log, and hundreds of
-    them at once made the shutdown itself slow on a busy machine. Nothing else catches it:
-    only consumers' transactions raise it (`service/intake.py`), never an HTTP request's."""
-
-
-def admit_all() -> None:
-    """The default gate: every transaction begins."""
-
-
-class GatedRuntime:
-    """The service runtime, every transaction behind `admit()`. It runs before the commit
-    queues for its transaction and again once the transaction may begin, before its first
-    write: on nx-27017 that is once the database's transaction lock is held, which is where
-    concurrent handlers queue. If it raises, the work is refused and nothing is rolled back.
-    It has what `messaging.apply_once`, `export.contribute` and
-    `consent.register_consent_projection` use: `broker`, `js`, `metrics`, `storage`,
-    `commit`."""
-
-    def __init__(self, runtime: ServiceRuntime, admit: Callable[[], None] = admit_all) -> None:
-        self._runtime = runtime
-        self._admit = admit
-
-    @property
-    def broker(self) -> NatsBroker:
-        return self._runtime.broker
-
-    @property
-    def metrics(self) -> ServiceMetrics:
-        return self._runtime.metrics
-
-    @property
-    def storage(self) -> Storage:
-        return self._runtime.storage
-
-    @property
-    def js(self) -> JetStreamContext:
-        return self._runtime.js
-
-    async def commit(self, tenant: str, work: RuntimeWork[T], *, batch_events: bool = False) -> T:
-        async def admitted(db: Db, session: Session) -> tuple[T, Sequence[Staged]]:
-            self._admit()
-            return await work(db, session)
-
-        self._admit()
-        return await self._runtime.commit(tenant, admitted, batch_events=batch_events)
-
-
 class StorageUnitOfWork:
     def __init__(
         self,
         runtime: ServiceRuntime,
         *,
         batch_reads: bool = True,
-        admit: Callable[[], None] = admit_all,
     ) -> None:
         self._runtime = runtime
-        self._gated = GatedRuntime(runtime, admit)
         #: The read batching of responses (None when off); its `queries` count is read by
         #: tests and the benchmark.
         self.response_reads = BatchedReader(self.database, RESPONSES) if batch_reads else None
@@ -114,7 +51,7 @@ class StorageUnitOfWork:
         async def on_database(db: Db, session: Session) -> tuple[T, Sequence[Staged]]:
             return await work(mongo_repositories(db, session))
 
-        result = await self._gated.commit(tenant, on_database)
+        result = await self._runtime.commit(tenant, on_database)
         if mail:
             self._runtime.notify_mail()
         return result
@@ -150,7 +87,7 @@ class StorageUnitOfWork:
             return await effect(mongo_repositories(db, session))
 
         return await messaging.apply_once(
-            self._gated, envelope, delivery, on_database, database=database, person=person
+            self._runtime, envelope, delivery, on_database, database=database, person=person
         )
 
     async def tenants(self) -> list[str]:
@@ -170,4 +107,4 @@ class StorageUnitOfWork:
         )
 
 
-__all__ = ["GatedRuntime", "ShuttingDown", "StorageUnitOfWork", "admit_all"]
+__all__ = ["StorageUnitOfWork"]

@@ -9,10 +9,9 @@ second effect; events about a person pass `person=`, so nothing is written back 
 person's erasure. The effects live in the service layer, one module each: `tenant_registry`,
 `erasure`, `followups`; the export's part (`export`) through `wijkkracht_common.export`.
 
-Each handler runs inside `ctx.intake.applying(delivery)`, and the consent projection and the
-export commit through `GatedRuntime`: once the service is stopping, an event whose
-transaction has not begun is refused and its message delivered again (service/intake.py,
-entrypoints/shutdown.py).
+Once the service is stopping, an event whose transaction has not begun is refused and its
+message delivered again (`wijkkracht_common.intake`: `subscribe` marks each handler's
+transactions as a consumed event's, the runtime's commit refuses them).
 """
 
 from __future__ import annotations
@@ -28,25 +27,21 @@ from wijkkracht_common.events.identity import (
     PersonExportRequested,
     TenantCreated,
 )
-from wijkkracht_common.messaging import Delivery, EventHandler, PermanentError, subscribe
+from wijkkracht_common.messaging import Delivery, PermanentError, subscribe
 from wijkkracht_common.runtime import ServiceRuntime
 from wijkkracht_common.tenancy import PLATFORM_TENANT
 
-from questionnaires.adapters.unit_of_work import GatedRuntime
 from questionnaires.service import erasure, export, followups, instruments, tenant_registry
 from questionnaires.service.context import SERVICE, Context
-from questionnaires.service.intake import Intake
 
 E = TypeVar("E", bound=EventData)
 
 
 def register_consumers(ctx: Context, runtime: ServiceRuntime) -> None:
     uow = ctx.uow
-    # Commits only consumed events make: refused once the service is stopping.
-    gated = GatedRuntime(runtime, ctx.intake.admit_consumed)
     max_deliver = ctx.settings.consumer_max_deliver
     # The durable names stay `questionnaires__identity_consent_{granted,revoked}_v1`.
-    register_consent_projection(gated, consumer_service=SERVICE, max_deliver=max_deliver)
+    register_consent_projection(runtime, consumer_service=SERVICE, max_deliver=max_deliver)
 
     async def on_tenant(envelope: Envelope[TenantCreated], delivery: Delivery) -> bool:
         slug = envelope.data.tenant_slug
@@ -70,7 +65,7 @@ def register_consumers(ctx: Context, runtime: ServiceRuntime) -> None:
         return await uow.apply_once(envelope, delivery, effect)
 
     async def on_export(envelope: Envelope[PersonExportRequested], delivery: Delivery) -> bool:
-        return await export.contribute(ctx, gated, envelope, delivery)
+        return await export.contribute(ctx, runtime, envelope, delivery)
 
     async def on_followup(envelope: Envelope[FollowupDue], delivery: Delivery) -> bool:
         d = envelope.data
@@ -99,18 +94,8 @@ def register_consumers(ctx: Context, runtime: ServiceRuntime) -> None:
             runtime.broker,
             consumer_service=SERVICE,
             event_cls=event_cls,
-            handler=_within(ctx.intake, handler),
+            handler=handler,
             js=lambda: runtime.js,
             metrics=runtime.metrics,
             max_deliver=max_deliver,
         )
-
-
-def _within(intake: Intake, handler: EventHandler[E]) -> EventHandler[E]:
-    """`handler` run inside `intake.applying(delivery)`."""
-
-    async def handle(envelope: Envelope[E], delivery: Delivery) -> bool:
-        with intake.applying(delivery):
-            return await handler(envelope, delivery)
-
-    return handle

@@ -9,11 +9,11 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, TypeVar
 
+from wijkkracht_common.intake import Intake
 from wijkkracht_common.storage import Database
 
 from questionnaires.adapters.repositories import Repositories, Work
 from questionnaires.domain.definition import InstrumentDefinition
-from questionnaires.service.intake import Intake
 from questionnaires.service.submissions import SubmitQueue
 from questionnaires.service.unit_of_work import UnitOfWork
 from questionnaires.settings import Settings
@@ -44,7 +44,7 @@ class Context:
     definitions: dict[tuple[str, str, int], InstrumentDefinition] = field(default_factory=dict)
     seeded_tenants: set[str] = field(default_factory=set)
     seed_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
-    # Whether consumed events may still begin work (closed at shutdown, service/intake.py).
+    # Whether consumed events may still begin work (the runtime's, closed at shutdown).
     intake: Intake = field(default_factory=Intake)
     # Group commit of submits (see service/submissions.py).
     submissions: SubmitQueue = field(init=False)

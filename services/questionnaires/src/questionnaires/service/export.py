@@ -20,10 +20,10 @@ from wijkkracht_common.events.envelope import Envelope
 from wijkkracht_common.events.identity import PersonExportRequested
 from wijkkracht_common.events.questionnaires import QuestionnairesPersonDataExported
 from wijkkracht_common.messaging import Delivery
+from wijkkracht_common.runtime import ServiceRuntime
 from wijkkracht_common.storage import Database
 
 from questionnaires.adapters.repositories import ShareMarker
-from questionnaires.adapters.unit_of_work import GatedRuntime
 from questionnaires.domain.fhir_response import response_to_fhir
 from questionnaires.domain.response_record import ResponseRecord
 from questionnaires.service import instruments, invitations, responses
@@ -92,7 +92,7 @@ async def part(ctx: Context, tenant: str, person_id: str) -> dict[str, Any]:
 
 async def contribute(
     ctx: Context,
-    runtime: GatedRuntime,
+    runtime: ServiceRuntime,
     envelope: Envelope[PersonExportRequested],
     delivery: Delivery,
 ) -> bool:

@@ -57,7 +57,7 @@ async def ensure_tenant(ctx: Context, tenant: str) -> None:
         if tenant in ctx.seeded_tenants:
             return
         # A consumer's seeding waits here behind other tenants' seedings. Once the service is
-        # stopping it gives way before it creates the tenant's database (service/intake.py).
+        # stopping it gives way before it creates the tenant's database (wijkkracht_common.intake).
         ctx.intake.admit()
         shipped = shipped_instruments()
         stored = await (await ctx.reader(tenant)).instruments.stored(

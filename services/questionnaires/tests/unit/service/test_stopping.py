@@ -1,7 +1,6 @@
-"""Stopping without losing work (issue 16, finding 7), without I/O: once the intake is closed,
-consumed events that have not begun are refused (so their messages are nak'd and delivered
-again), HTTP work is not refused; the group commit refuses new submits and finishes those it
-holds."""
+"""Stopping without losing work (issue 16, finding 7), without I/O: the group commit refuses
+new submits and finishes those it holds. (The intake that refuses consumed events is
+libs/common's: tests/unit/test_intake.py.)"""
 
 from __future__ import annotations
 
@@ -10,71 +9,15 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from questionnaires.adapters.unit_of_work import ShuttingDown
 from questionnaires.domain.answers import ItemAnswer
 from questionnaires.domain.definition import InstrumentDefinition
 from questionnaires.service import responses
 from questionnaires.service.context import Context
-from questionnaires.service.intake import Intake
 from wijkkracht_common.auth import Principal
 from wijkkracht_common.errors import ServiceUnavailable
-from wijkkracht_common.messaging import Delivery, PermanentError
-from wijkkracht_common.storage import TRANSIENT_ERRORS
 
 pytestmark = pytest.mark.unit
 TENANT = "zaanstreek"
-
-
-def message(attempt: int = 1) -> Delivery:
-    return Delivery(subject="wk.t.identity.tenant_created.v1", attempt=attempt, durable="q__t")
-
-
-def test_an_open_intake_admits_everything() -> None:
-    intake = Intake(max_deliver=3)
-    intake.admit()
-    intake.admit_consumed()
-    with intake.applying(message()):
-        intake.admit()
-        intake.admit_consumed()
-    assert intake.refused == 0
-
-
-def test_a_closed_intake_refuses_consumed_events_only() -> None:
-    intake = Intake(max_deliver=3)
-    with intake.applying(message()):
-        intake.close()
-        # A handler that has not begun its transaction yet: refused there.
-        with pytest.raises(ShuttingDown):
-            intake.admit()
-    # An HTTP request or a job (no message): its work goes on.
-    intake.admit()
-    # A commit only consumers make, whose message is not known: refused.
-    with pytest.raises(ShuttingDown):
-        intake.admit_consumed()
-    # A message arriving after the close: refused before its handler does anything.
-    with pytest.raises(ShuttingDown), intake.applying(message()):
-        pytest.fail("the handler must not run")
-    assert intake.refused == 3
-
-
-def test_a_message_on_its_last_delivery_is_applied_anyway() -> None:
-    """Refusing it would dead-letter it: settle gives up after `max_deliver`."""
-    intake = Intake(max_deliver=3)
-    intake.close()
-    with intake.applying(message(attempt=3)):
-        intake.admit()
-        intake.admit_consumed()
-    with pytest.raises(ShuttingDown), intake.applying(message(attempt=2)):
-        pass
-    assert intake.refused == 1
-
-
-def test_a_refusal_is_retried_by_the_settle_policy_never_dead_lettered_as_invalid() -> None:
-    """`messaging.settle` dead-letters PermanentError/ValueError at once and naks transient
-    errors with back-off (one log line each)."""
-    refusal = ShuttingDown("stopping")
-    assert isinstance(refusal, TRANSIENT_ERRORS)
-    assert not isinstance(refusal, PermanentError | ValueError)
 
 
 async def _started(ctx: Context, who: Principal) -> Any:
