@@ -233,8 +233,9 @@ class ServiceRuntime:
                     await step()
                 except Exception:  # the rest of the shutdown must still run
                     log.exception("stopping step failed", step=getattr(step, "__qualname__", ""))
-            for consumer in self._batch_consumers:
-                await consumer.stop(self.settings.batch_stop_grace_seconds)
+            # All at once: each may wait its grace for the batch it applies.
+            grace = self.settings.batch_stop_grace_seconds
+            await asyncio.gather(*(c.stop(grace) for c in self._batch_consumers))
             # Subscribers stop while the relay still runs: each waits for the handlers it
             # started (they finish, or the closed intake refuses them), and the events of
             # those that finish are published now, not after the next start.

@@ -35,9 +35,9 @@ def pytest_configure(config: pytest.Config) -> None:
     os.environ.setdefault("WK_MAX_CONCURRENT_REQUESTS", "0")
     # A test app's shutdown has 5 s (asgi-lifespan's bound, kept as a check that shutdowns
     # stay fast). The first app of a service in a session may be applying a batch of the
-    # backlog other tests left on the shared streams; it is abandoned after 2 s and comes
+    # backlog other tests left on the shared streams; it is abandoned after 1 s and comes
     # again (redelivered, applied once), instead of the production grace of 10 s.
-    os.environ.setdefault("WK_BATCH_STOP_GRACE_SECONDS", "2")
+    os.environ.setdefault("WK_BATCH_STOP_GRACE_SECONDS", "1")
     for marker, text in {
         "unit": "no I/O",
         "integration": "real NATS and database",
