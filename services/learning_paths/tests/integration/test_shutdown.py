@@ -19,6 +19,7 @@ from lp_harness import FakeCredentials, settings_for
 from wijkkracht_common.storage import Storage
 from wijkkracht_common.testing.issuer import TestIssuer
 from wijkkracht_common.testing.plugin import MailSink, TwoTenants
+from wijkkracht_common.testing.stopping import assert_refused_while_stopping
 from wijkkracht_common.testing.waiting import eventually
 
 pytestmark = pytest.mark.integration
@@ -80,10 +81,7 @@ async def test_statements_in_flight_at_shutdown_are_stored_and_later_ones_refuse
 
         await eventually(closed)
         refused = await client.post(url, json=late, headers=headers)
-        assert refused.status_code == 503
-        assert refused.headers["content-type"] == "application/problem+json"
-        assert refused.headers["retry-after"] == str(settings.unavailable_retry_after_seconds)
-        assert refused.json()["type"].endswith("service-stopping")
+        assert_refused_while_stopping(refused, settings.unavailable_retry_after_seconds)
         # The shutdown waits for the request it holds: the storage stays open for it.
         assert not stopping.done() and not sent.done()
         go_on.set()

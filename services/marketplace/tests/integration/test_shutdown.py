@@ -20,6 +20,7 @@ from wijkkracht_common.outbox import OUTBOX, record_events
 from wijkkracht_common.storage import Storage
 from wijkkracht_common.testing.issuer import TestIssuer
 from wijkkracht_common.testing.plugin import TEST_ISSUER_URL, MailSink, TwoTenants
+from wijkkracht_common.testing.stopping import assert_refused_while_stopping
 from wijkkracht_common.testing.waiting import eventually
 
 pytestmark = pytest.mark.integration
@@ -74,10 +75,7 @@ async def test_a_post_in_flight_at_shutdown_is_committed_and_a_later_one_refused
 
         await eventually(closed)
         refused = await market.post(t, bert, BODY)
-        assert refused.status_code == 503
-        assert refused.headers["content-type"] == "application/problem+json"
-        assert refused.headers["retry-after"] == str(settings.unavailable_retry_after_seconds)
-        assert refused.json()["type"].endswith("service-stopping")
+        assert_refused_while_stopping(refused, settings.unavailable_retry_after_seconds)
         # The shutdown waits for the post it holds: the storage stays open for it.
         assert not stopping.done() and not in_flight.done()
         go_on.set()
