@@ -41,6 +41,10 @@ WEIGHTS: Mapping[str, float] = MappingProxyType(
         "freshness": 0.05,
     }
 )
+# the weights as plain floats: `score` runs for every candidate of every ranking
+_FIT, _PROXIMITY, _AUDIENCE = WEIGHTS["fit"], WEIGHTS["proximity"], WEIGHTS["audience"]
+_AVAILABILITY, _RESPONSIVENESS = WEIGHTS["availability"], WEIGHTS["responsiveness"]
+_FRESHNESS = WEIGHTS["freshness"]
 #: A signal nobody knows (availability, responsiveness, audience without an age).
 NEUTRAL = 0.5
 #: Online-only offers: reachable from anywhere, but not "nearby".
@@ -119,12 +123,12 @@ class Signals:
 
     def score(self) -> float:
         return round(
-            WEIGHTS["fit"] * self.fit
-            + WEIGHTS["proximity"] * self.proximity
-            + WEIGHTS["audience"] * self.audience
-            + WEIGHTS["availability"] * self.availability
-            + WEIGHTS["responsiveness"] * self.responsiveness
-            + WEIGHTS["freshness"] * self.freshness,
+            _FIT * self.fit
+            + _PROXIMITY * self.proximity
+            + _AUDIENCE * self.audience
+            + _AVAILABILITY * self.availability
+            + _RESPONSIVENESS * self.responsiveness
+            + _FRESHNESS * self.freshness,
             9,
         )
 

@@ -17,7 +17,9 @@ offers; `helper|<code>`: active volunteers with their neighbourhood; `entry|<cod
 social map's entries). Keyed by category, not by branch, so the layout does not depend on the
 social map's taxonomy (a new tree moves no candidate); a family's buckets are read in one
 `$in` on `_id`. They are updated in the same transaction as the post, profile or entry they
-mirror, so a candidate query reads a few documents instead of hundreds.
+mirror, so a candidate query reads a few documents instead of hundreds. Each bucket carries a
+random `rev`, new at every write, so a process keeps what it decoded until the bucket changes
+(`bucket_cache`).
 """
 
 from __future__ import annotations
@@ -44,6 +46,7 @@ from wijkkracht_common.storage import (
     stored_datetime,
 )
 
+from marketplace.adapters.bucket_cache import SHARED, Decoded, DecodedBuckets, new_rev
 from marketplace.adapters.documents import epoch, from_doc, plain, to_doc
 from marketplace.domain import ledger
 from marketplace.domain.categories import Category
@@ -402,15 +405,18 @@ def offer_buckets(posts: Iterable[Post]) -> list[dict[str, Any]]:
     for post in posts:
         if post.kind is PostKind.OFFER and post.status is PostStatus.OPEN:
             buckets.setdefault(_offer_key(post), []).append({"ref": post.id, **_offer_item(post)})
-    return [{"_id": key, "items": items} for key, items in buckets.items()]
+    return [{"_id": key, "rev": new_rev(), "items": items} for key, items in buckets.items()]
 
 
 class MongoRepository:
     """The tenant's marketplace database, optionally inside a transaction."""
 
-    def __init__(self, db: Db, session: Session | None = None) -> None:
+    def __init__(
+        self, db: Db, session: Session | None = None, *, decoded: DecodedBuckets = SHARED
+    ) -> None:
         self._db = db
         self._s = session
+        self._cache = decoded
 
     # -- projections -------------------------------------------------------------------------
 
@@ -485,7 +491,7 @@ class MongoRepository:
         return None if doc is None else _map_entry({**doc, "ref": doc["_id"]})
 
     async def map_entries(self, codes: Sequence[str]) -> list[MapEntry]:
-        return [_map_entry(i) for i in await self._buckets([f"entry|{c}" for c in codes])]
+        return await self._decoded([f"entry|{c}" for c in codes], _map_entry)
 
     async def social_map_record(self, organisation: str) -> str | None:
         doc = await self._db[MAP_ENTRIES].find_one(
@@ -563,28 +569,45 @@ class MongoRepository:
         for key, items in joining.items():
             refs = {i["ref"] for i in items}
             kept = [i for i in stored.get(key, []) if i["ref"] not in refs]
-            await self._db[BUCKETS].replace_one(
-                {"_id": key}, {"_id": key, "items": kept + items}, upsert=True, session=self._s
-            )
+            await self._bucket_write(key, kept + items)
 
     async def _bucket(self, key: str) -> list[dict[str, Any]]:
         doc = await self._db[BUCKETS].find_one({"_id": key}, session=self._s)
         return [] if doc is None else list(doc["items"])
 
-    async def _buckets(self, keys: Sequence[str]) -> list[dict[str, Any]]:
-        """The items of several buckets in one read (`$in` on `_id` uses the index), each
-        ref once."""
-        if len(keys) == 1:
-            return await self._bucket(keys[0])
-        docs = (
+    async def _decoded(
+        self, keys: Sequence[str], decode: Callable[[dict[str, Any]], Any]
+    ) -> list[Any]:
+        """The decoded items of several buckets, each ref once (the first bucket by key
+        wins). Asks for the buckets' revisions first and reads whole only those this
+        process has not decoded at that revision (`bucket_cache`); `$in` on `_id` uses the
+        index."""
+        name = self._db.name
+        stamps = (
             await self._db[BUCKETS]
-            .find({"_id": {"$in": list(keys)}}, session=self._s)
+            .find({"_id": {"$in": sorted(set(keys))}}, {"rev": 1}, session=self._s)
             .to_list(None)
         )
-        seen: dict[str, dict[str, Any]] = {}
-        for doc in sorted(docs, key=lambda d: str(d["_id"])):
-            for item in doc["items"]:
-                seen.setdefault(item["ref"], item)
+        found: dict[str, list[Decoded]] = {}
+        stale = []
+        for stamp in stamps:
+            hit = self._cache.get(name, stamp["_id"], stamp.get("rev"))
+            if hit is None:
+                stale.append(stamp["_id"])
+            else:
+                found[stamp["_id"]] = hit
+        if stale:
+            docs = (
+                await self._db[BUCKETS].find({"_id": {"$in": stale}}, session=self._s).to_list(None)
+            )
+            for doc in docs:
+                items = [(i["ref"], decode(i)) for i in doc["items"]]
+                self._cache.put(name, doc["_id"], doc.get("rev"), items)
+                found[doc["_id"]] = items
+        seen: dict[str, Any] = {}
+        for key in sorted(found):
+            for ref, item in found[key]:
+                seen.setdefault(ref, item)
         return list(seen.values())
 
     async def _bucket_put(self, key: str, ref: str, item: dict[str, Any] | None) -> None:
@@ -592,8 +615,15 @@ class MongoRepository:
         items = [i for i in await self._bucket(key) if i["ref"] != ref]
         if item is not None:
             items.append({"ref": ref, **item})
+        await self._bucket_write(key, items)
+
+    async def _bucket_write(self, key: str, items: list[dict[str, Any]]) -> None:
+        self._cache.forget(self._db.name, key)
         await self._db[BUCKETS].replace_one(
-            {"_id": key}, {"_id": key, "items": items}, upsert=True, session=self._s
+            {"_id": key},
+            {"_id": key, "rev": new_rev(), "items": items},
+            upsert=True,
+            session=self._s,
         )
 
     async def get_post(self, post_id: str) -> Post | None:
@@ -628,8 +658,7 @@ class MongoRepository:
                 return found, None
 
     async def open_offers(self, codes: Sequence[str], neighbourhood_code: str) -> list[Offer]:
-        items = await self._buckets([f"offer|{c}|{neighbourhood_code}" for c in codes])
-        return [_offer(i) for i in items]
+        return await self._decoded([f"offer|{c}|{neighbourhood_code}" for c in codes], _offer)
 
     async def posts_due(self, now: datetime, limit: int) -> list[Post]:
         docs = (
@@ -841,7 +870,7 @@ class MongoRepository:
         return from_doc(VolunteerProfile, doc, id_field=None)
 
     async def helpers_for(self, codes: Sequence[str]) -> list[Helper]:
-        return [_helper(i) for i in await self._buckets([f"helper|{c}" for c in codes])]
+        return await self._decoded([f"helper|{c}" for c in codes], _helper)
 
     async def add_notifications(self, notifications: Sequence[Notification]) -> None:
         if not notifications:

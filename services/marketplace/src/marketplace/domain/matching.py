@@ -23,7 +23,7 @@ from marketplace.domain.places import (
     NeighbourhoodTable,
     band_of,
 )
-from marketplace.domain.posts import Post, Scope
+from marketplace.domain.posts import PartOfDay, Post, Scope
 from marketplace.domain.volunteers import Helper
 
 
@@ -86,20 +86,62 @@ class Exclusions:
     vog_valid: frozenset[str] = frozenset()
 
 
-def _offer_signals(
-    request: Post, offer: Offer, home: Neighbourhood, table: NeighbourhoodTable, cats: Categories
-) -> tuple[Candidate, Signals] | None:
-    there = table.get(offer.neighbourhood_code)
-    if there is None:
+class _From:
+    """Where candidates stand from one request: distance and band per neighbourhood and fit
+    per category, each worked out once per ranking (a request ranks hundreds of
+    candidates from tens of neighbourhoods and categories)."""
+
+    def __init__(
+        self, request: Post, home: Neighbourhood, table: NeighbourhoodTable, cats: Categories
+    ) -> None:
+        self.request, self.home, self.table, self.cats = request, home, table, cats
+        self._places: dict[str, tuple[Neighbourhood, float, DistanceBand] | None] = {}
+        self._fits: dict[str, float] = {}
+        self._availability: dict[tuple[frozenset[int], frozenset[PartOfDay]], float] = {}
+
+    def place(self, code: str | None) -> tuple[Neighbourhood, float, DistanceBand] | None:
+        """The neighbourhood `code`, its distance and band; None when unknown."""
+        if code is None:
+            return None
+        if code not in self._places:
+            there = self.table.get(code)
+            self._places[code] = (
+                None
+                if there is None
+                else (there, self.table.distance(self.home, there), band_of(self.home, there))
+            )
+        return self._places[code]
+
+    def fit(self, categories: tuple[str, ...]) -> float:
+        """The best fit of any of `categories` to the request's category."""
+        best = 0.0
+        for code in categories:
+            fit = self._fits.get(code)
+            if fit is None:
+                fit = self._fits[code] = self.cats.fit(self.request.category, code)
+            best = max(best, fit)
+        return best
+
+    def availability(self, volunteer: Helper) -> float:
+        """How well the volunteer's days and parts of the day meet the request's."""
+        key = (volunteer.weekdays, volunteer.parts_of_day)
+        found = self._availability.get(key)
+        if found is None:
+            found = self._availability[key] = volunteer.availability_fit(self.request.when)
+        return found
+
+
+def _offer_signals(request: Post, offer: Offer, at: _From) -> tuple[Candidate, Signals] | None:
+    place = at.place(offer.neighbourhood_code)
+    if place is None:
         return None
-    d = table.distance(home, there)
+    there, d, band = place
     if d > request.radius_km:
         return None
-    fit = cats.fit(request.category, offer.category)
+    fit = at.fit((offer.category,))
     days = request.when.weekdays_meant()
     offered = offer.weekdays
     availability = 0.5 if not days or not offered else (1.0 if days & offered else 0.0)
-    band = band_of(home, there)
     # A newer offer (more of its lifetime left) is fresher.
     life = max(offer.expires_ts - offer.created_ts, 1.0)
     left = max(offer.expires_ts - request.created_at.timestamp(), 0.0)
@@ -118,20 +160,15 @@ def _offer_signals(
 
 
 def _volunteer_signals(
-    request: Post,
-    volunteer: Helper,
-    home: Neighbourhood,
-    table: NeighbourhoodTable,
-    cats: Categories,
+    request: Post, volunteer: Helper, at: _From
 ) -> tuple[Candidate, Signals] | None:
-    there = table.get(volunteer.neighbourhood_code)
-    if there is None:
+    place = at.place(volunteer.neighbourhood_code)
+    if place is None:
         return None
-    d = table.distance(home, there)
+    there, d, band = place
     if d > max(request.radius_km, volunteer.radius_km):
         return None
-    fit = max((cats.fit(request.category, c) for c in volunteer.categories), default=0.0)
-    band = band_of(home, there)
+    fit = at.fit(volunteer.categories)
     candidate = Candidate(
         CandidateKind.VOLUNTEER,
         volunteer.person_id,
@@ -145,7 +182,7 @@ def _volunteer_signals(
         fit,
         d,
         request.radius_km,
-        availability=volunteer.availability_fit(request.when),
+        availability=at.availability(volunteer),
         responsiveness=volunteer.responsiveness,
     )
     return candidate, signals
@@ -186,12 +223,13 @@ def candidates_for(
     home = table.get(request.neighbourhood_code)
     if home is None:
         return []
+    at = _From(request, home, table, categories)
     pairs: list[tuple[Candidate, Signals]] = []
     excluded = exclusions.persons | ({request.owner_id} if request.owner_id else set())
     for offer in offers:
         if offer.owner_id in excluded or offer.id == request.id:
             continue
-        found = _offer_signals(request, offer, home, table, categories)
+        found = _offer_signals(request, offer, at)
         if found is not None:
             pairs.append(found)
     for volunteer in volunteers:
@@ -199,7 +237,7 @@ def candidates_for(
             continue
         if exclusions.vog_required and volunteer.person_id not in exclusions.vog_valid:
             continue
-        found = _volunteer_signals(request, volunteer, home, table, categories)
+        found = _volunteer_signals(request, volunteer, at)
         if found is not None:
             pairs.append(found)
     for entry in entries:
