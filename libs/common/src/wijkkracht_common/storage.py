@@ -49,6 +49,7 @@ from pymongo.errors import (
 )
 from pymongo.uri_parser import parse_uri
 
+from wijkkracht_common import dead_clients
 from wijkkracht_common.observability import get_logger
 from wijkkracht_common.process_lock import DatabaseLock, Orphan, lock_dir
 from wijkkracht_common.settings import DEFAULT_DB_TIMEOUTS_MS, url_option_names
@@ -191,6 +192,8 @@ def aborted_transactions(database: str) -> int:
 
 
 _NX_RACE = "returned NULL without setting an exception"
+#: How long the next holder waits for the server to finish a dead holder's last command.
+_ORPHAN_WAIT = 30.0
 
 
 async def _retry_races(operation: Callable[[], Awaitable[T]], attempts: int = 6) -> T:
@@ -267,8 +270,9 @@ class Storage:
         self._ready: set[str] = set()
         self._serial: bool | None = None  # decided on the first use of a database
         # The cross-process locks' folder: one per server address (see `process_lock`).
-        nodes = sorted(f"{host}:{port}" for host, port in parse_uri(url)["nodelist"])
-        self._server_key = ",".join(nodes)
+        nodelist = parse_uri(url)["nodelist"]
+        self._server_key = ",".join(sorted(f"{host}:{port}" for host, port in nodelist))
+        self._server_ports = frozenset(int(port) for _, port in nodelist)
         self._known_tenants: set[str] = set()
         self._tenants_listed_at = float("-inf")
 
@@ -393,7 +397,14 @@ class Storage:
         back (readers drop what they read meanwhile), and its unfinished transaction, which
         the server keeps open on the database's connection (later transactions would nest in
         it and never reach the disk), is ended by ending its session: the server rolls it
-        back. Ending a session that has no open transaction does nothing."""
+        back. Ending a session that has no open transaction does nothing. First the server
+        must have finished the command the dead process was waiting on: ended while it runs,
+        its remaining statements would run outside the transaction and stay (`dead_clients`)."""
+        if not await dead_clients.until_served(orphan.pid, self._server_ports, _ORPHAN_WAIT):
+            raise AutoReconnect(
+                f"the database server is still finishing the commands of process {orphan.pid},"
+                " which died holding the transaction lock"
+            )
         lock.note_abort()
         log.warning(
             "a process died holding the database's transaction lock",
