@@ -392,12 +392,6 @@ async def test_two_replicas_give_the_answers_of_one_process(stack: Stack, refere
     assert_same(reference.answer, two.answer)
 
 
-@pytest.mark.xfail(
-    strict=False,
-    reason="known bug (issue 11, 2026-12-07): after a replica is SIGKILLed mid-load the cells "
-    "sometimes differ from the domain's sum over persons (79 cells off in 1 of 9 runs). "
-    "Not gating until fixed; it still runs and reports (xpassed / xfailed).",
-)
 async def test_a_replica_killed_mid_load_loses_nothing_and_applies_nothing_twice(
     stack: Stack, reference: Run
 ) -> None:
