@@ -8,8 +8,9 @@ consumers on `runtime.broker`, and uses `runtime.lifespan` as (part of) the app'
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
-from contextlib import asynccontextmanager
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Iterator, Sequence
+from contextlib import asynccontextmanager, contextmanager
 from importlib.metadata import entry_points
 from typing import Any, TypeVar
 
@@ -37,6 +38,43 @@ from wijkkracht_common.storage import Database, IndexSpec, Session, Storage
 
 T = TypeVar("T")
 log = get_logger(__name__)
+#: A stopping phase slower than this is logged (the whole stop has 5 s in tests' lifespans).
+SLOW_STOPPING_PHASE_SECONDS = 1.0
+
+
+class StopClock:
+    """Times the phases of a service's stop: a phase slower than
+    `SLOW_STOPPING_PHASE_SECONDS` is logged when it ends, and the phase a cancelled stop (a
+    lifespan's deadline) was in is logged with how long it had run."""
+
+    def __init__(self, service: str) -> None:
+        self.service = service
+        self.started = time.monotonic()
+
+    def total(self) -> float:
+        return round(time.monotonic() - self.started, 3)
+
+    @contextmanager
+    def __call__(self, name: str) -> Iterator[None]:
+        begun = time.monotonic()
+        try:
+            yield
+        except asyncio.CancelledError:
+            seconds = round(time.monotonic() - begun, 3)
+            log.warning(
+                "stop cancelled",
+                service=self.service,
+                phase=name,
+                phase_seconds=seconds,
+                seconds=self.total(),
+            )
+            raise
+        seconds = time.monotonic() - begun
+        if seconds > SLOW_STOPPING_PHASE_SECONDS:
+            log.warning(
+                "slow stopping phase", service=self.service, phase=name, seconds=round(seconds, 3)
+            )
+
 
 COMMON_INDEXES: tuple[IndexSpec, ...] = (
     OUTBOX_INDEXES,
@@ -227,30 +265,42 @@ class ServiceRuntime:
         try:
             yield
         finally:
-            self.intake.close()
+            await self._stop()
+
+    async def _stop(self) -> None:
+        """Stop in the documented order (developer guide, "How a service stops"), timed per
+        phase (`StopClock`), so a stop past its deadline says where the time went."""
+        phase = StopClock(self.settings.service_name)
+        self.intake.close()
+        with phase("stopping steps"):
             for step in self._stopping:
                 try:
                     await step()
                 except Exception:  # the rest of the shutdown must still run
                     log.exception("stopping step failed", step=getattr(step, "__qualname__", ""))
+        with phase("batch consumers"):
             # All at once: each may wait its grace for the batch it applies.
             grace = self.settings.batch_stop_grace_seconds
             await asyncio.gather(*(c.stop(grace) for c in self._batch_consumers))
+        with phase("subscribers"):
             # Subscribers stop while the relay still runs: each waits for the handlers it
             # started (they finish, or the closed intake refuses them), and the events of
             # those that finish are published now, not after the next start.
             await asyncio.gather(*(subscriber.stop() for subscriber in self.broker.subscribers))
-            if self.intake.refused:
-                log.info("consumed events left for redelivery", refused=self.intake.refused)
+        if self.intake.refused:
+            log.info("consumed events left for redelivery", refused=self.intake.refused)
+        with phase("jobs"):
             for job in self._jobs:
                 await job.stop()
+        with phase("relay"):
             if self.relay is not None:
                 await self.relay.stop()
             if self._publisher is not None:
                 await self._publisher.close()
+        with phase("mail, revocations, broker, storage"):
             if self.mail is not None:
                 await self.mail.stop()
             await self._revocation_feed.stop()
             await self.broker.stop()
             self.storage.close()
-            log.info("service stopped", service=self.settings.service_name)
+        log.info("service stopped", service=self.settings.service_name, seconds=phase.total())
