@@ -122,15 +122,41 @@ class Signals:
         return proximity(self.distance_km, self.reach_km)
 
     def score(self) -> float:
-        return round(
-            _FIT * self.fit
-            + _PROXIMITY * self.proximity
-            + _AUDIENCE * self.audience
-            + _AVAILABILITY * self.availability
-            + _RESPONSIVENESS * self.responsiveness
-            + _FRESHNESS * self.freshness,
-            9,
+        return weighted_score(
+            self.fit,
+            self.proximity,
+            self.audience,
+            self.availability,
+            self.responsiveness,
+            self.freshness,
         )
+
+    def qualifies(self) -> bool:
+        """Ranked at all: some fit and some freshness."""
+        return self.fit > 0.0 and self.freshness > 0.0
+
+
+def weighted_score(
+    fit: float,
+    proximity: float,
+    audience: float,
+    availability: float,
+    responsiveness: float,
+    freshness: float,
+) -> float:
+    """`Signals.score` from the signals themselves, for callers that score many candidates
+    sharing most signals without building `Signals` for each. Non-decreasing in every
+    signal (each weighted term and each float addition, then the rounding, are), so the
+    score of a group's best possible signals bounds the score of each of its members."""
+    return round(
+        _FIT * fit
+        + _PROXIMITY * proximity
+        + _AUDIENCE * audience
+        + _AVAILABILITY * availability
+        + _RESPONSIVENESS * responsiveness
+        + _FRESHNESS * freshness,
+        9,
+    )
 
 
 def best_possible(fit: float) -> float:
@@ -143,6 +169,16 @@ class Ranked(Generic[T]):
     item: T
     signals: Signals
     score: float
+
+
+#: How ranked items order, lowest first: (-score, distance, tie-break).
+Order = tuple[float, float, str]
+_ONLINE_KM = float("inf")
+
+
+def order_key(score: float, distance_km: float | None, tie: str) -> Order:
+    """Higher scores first; equal scores nearer first (online last), then `tie`."""
+    return (-score, distance_km if distance_km is not None else _ONLINE_KM, tie)
 
 
 def rank(
@@ -165,10 +201,10 @@ def rank(
     scored: list[Ranked[T]] = []
     for item in items:
         s = signals(item)
-        if s is None or s.fit <= 0.0 or s.freshness <= 0.0:
+        if s is None or not s.qualifies():
             continue
         scored.append(Ranked(item, s, s.score()))
-    scored.sort(key=lambda r: (-r.score, _km(r.signals), tie(r.item)))
+    scored.sort(key=lambda r: order_key(r.score, r.signals.distance_km, tie(r.item)))
     seen: set[str] = set()
     out: list[Ranked[T]] = []
     repeats: list[Ranked[T]] = []
@@ -186,5 +222,38 @@ def rank(
     return out
 
 
-def _km(s: Signals) -> float:
-    return s.distance_km if s.distance_km is not None else float("inf")
+class Leaderboard(Generic[T]):
+    """What `rank` keeps, built from items given one at a time in any order: the best
+    `limit` items by `order_key`, one per key (its best item), without sorting everything.
+
+    A caller that scores its items in groups asks `admits` before building an item, or
+    before scoring a group with the best order any member of it can reach: an order that
+    is not admitted can change nothing, now or later (the board only gets better). Equal
+    orders keep the item given first, like the stable sort in `rank`."""
+
+    def __init__(self, limit: int) -> None:
+        self._limit = limit
+        self._held: dict[str, tuple[Order, int, T]] = {}
+        self._given = 0
+        #: The worst order held once `limit` keys are held: what a newcomer must beat.
+        self._bar: Order | None = None
+
+    def admits(self, order: Order) -> bool:
+        return self._limit > 0 and (self._bar is None or order < self._bar)
+
+    def add(self, key: str, order: Order, item: T) -> None:
+        if not self.admits(order):
+            return
+        held = self._held.get(key)
+        if held is not None and held[0] <= order:
+            return
+        self._given += 1
+        self._held[key] = (order, self._given, item)
+        if held is None and len(self._held) > self._limit:
+            del self._held[max(self._held, key=lambda k: self._held[k][:2])]
+        if len(self._held) == self._limit:
+            self._bar = max(h[0] for h in self._held.values())
+
+    def ranked(self) -> list[T]:
+        """The items held, best first."""
+        return [h[2] for h in sorted(self._held.values(), key=lambda h: h[:2])]

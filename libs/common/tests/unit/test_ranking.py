@@ -4,19 +4,24 @@ fit to the lowest dimension and the age band."""
 
 from __future__ import annotations
 
+import random
 from dataclasses import dataclass
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from wijkkracht_common.ranking import (
     MAP_FRESHNESS,
+    Leaderboard,
+    Ranked,
     Signals,
     audience_fit,
     best_possible,
     dimension_fit,
     map_freshness,
+    order_key,
     proximity,
     rank,
+    weighted_score,
 )
 
 
@@ -139,3 +144,84 @@ def test_best_possible_bounds_every_score() -> None:
     assert top.score() == round(best_possible(0.6), 9)
     assert Signals(0.6, 1.0, 5.0).score() < best_possible(0.6)
     assert rank([1], signals=lambda _: top, key=str, tie=str, limit=0) == []
+
+
+@settings(max_examples=400, deadline=None, derandomize=True)
+@given(
+    items=st.lists(
+        st.builds(
+            Item,
+            # few ids, services and distances: equal orders, repeated tie-breaks; and
+            # different items of equal score (fit 0.625 for everyone = 0.5 aimed at one)
+            id=st.sampled_from("abc"),
+            service=st.sampled_from(["walk", "coffee", "debt", "choir"]),
+            fit=st.sampled_from([0.0, 0.5, 0.625, 1.0]),
+            km=st.sampled_from([None, 0.0, 2.0]),
+            state=st.sampled_from(["fresh", "due", "stale"]),
+            audience=st.sampled_from([0.5, 1.0]),
+        ),
+        max_size=40,
+    ),
+    limit=st.integers(0, 6),
+    order=st.randoms(use_true_random=False),
+)
+def test_a_leaderboard_fed_in_any_order_keeps_what_rank_returns(
+    items: list[Item], limit: int, order: random.Random
+) -> None:
+    """Items given one by one (shuffled, only the arrival order of equal ones kept) end as
+    `rank` orders them, including items of equal score, distance and tie-break."""
+    ranked = rank(items, signals=signals, key=lambda i: i.service, tie=lambda i: i.id, limit=limit)
+    assert on_a_board(_shuffled_keeping_equals_in_order(items, order), limit) == ranked
+
+
+def test_of_equal_items_a_leaderboard_keeps_the_first_given_like_rank() -> None:
+    # fit 0.625 for everyone scores what fit 0.5 aimed at the person's age does
+    first = Item("a", "walk", 0.625, 0.0)
+    same_service = Item("a", "walk", 0.5, 0.0, audience=1.0)
+    other_service = Item("a", "coffee", 0.5, 0.0, audience=1.0)
+    better = Item("b", "debt", 1.0, 0.0)
+    for items in ([first, same_service], [first, other_service, better]):
+        ranked = rank(items, signals=signals, key=lambda i: i.service, tie=lambda i: i.id, limit=2)
+        assert on_a_board(items, 2) == ranked
+        assert ranked[-1].item == first
+
+
+def on_a_board(items: list[Item], limit: int) -> list[Ranked[Item]]:
+    board: Leaderboard[Ranked[Item]] = Leaderboard(limit)
+    for item in items:
+        s = signals(item)
+        if s is not None and s.qualifies():
+            ranked_item = Ranked(item, s, s.score())
+            board.add(item.service, order_key(s.score(), s.distance_km, item.id), ranked_item)
+    return board.ranked()
+
+
+def _shuffled_keeping_equals_in_order(items: list[Item], order: random.Random) -> list[Item]:
+    """Shuffled, but items of the same order keep their relative order: of equal ones,
+    `rank` (a stable sort) keeps the first given, and so does the board."""
+
+    def order_of(item: Item) -> tuple[float, float, str] | None:
+        s = signals(item)
+        return None if s is None else order_key(s.score(), s.distance_km, item.id)
+
+    equals: dict[object, list[Item]] = {}
+    for item in items:
+        equals.setdefault(order_of(item), []).append(item)
+    places = [order_of(i) for i in items]
+    order.shuffle(places)
+    return [equals[place].pop(0) for place in places]
+
+
+@settings(max_examples=300, deadline=None, derandomize=True)
+@given(
+    low=st.tuples(*[st.floats(0.0, 1.0)] * 6),
+    rise=st.tuples(*[st.floats(0.0, 1.0)] * 6),
+)
+def test_the_score_never_falls_when_a_signal_rises(
+    low: tuple[float, ...], rise: tuple[float, ...]
+) -> None:
+    """What lets a caller bound a group's scores by its best possible signals."""
+    high = tuple(min(a + b, 1.0) for a, b in zip(low, rise, strict=True))
+    assert weighted_score(*low) <= weighted_score(*high)
+    as_signals = Signals(low[0], None, 5.0, *low[2:])
+    assert as_signals.score() == weighted_score(low[0], as_signals.proximity, *low[2:])

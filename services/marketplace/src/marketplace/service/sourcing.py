@@ -3,13 +3,20 @@
 Candidates are read by category family (a top-level category with its branch): the
 request's own family first, then the families sharing a questionnaire dimension with it. The
 second tier is only read when its candidates could still enter the list: with `limit`
-distinct candidates in hand that all score at least the best a 0.3 fit can reach, it is
-skipped. So the result is the same as ranking everything, at a fraction of the reads.
+distinct candidates in hand that all score above the best a 0.3 fit can reach
+(`Matching.could_use`), it is skipped; when it is read, a neighbourhood's offers are read
+only if one of them could still enter (`Matching.could_use_offers`: the bound of its
+categories at that distance). So the result is the same as ranking everything, at a
+fraction of the reads. The reads of a tier are sent together.
 """
 
 from __future__ import annotations
 
-from wijkkracht_common.ranking import Ranked, best_possible
+import asyncio
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+
+from wijkkracht_common.ranking import Ranked
 
 from marketplace.adapters.repositories import Repository
 from marketplace.domain.categories import Categories
@@ -18,13 +25,13 @@ from marketplace.domain.matching import (
     Candidate,
     Exclusions,
     MapEntry,
+    Matching,
     Offer,
-    candidates_for,
     nearby_volunteers,
 )
 from marketplace.domain.places import NeighbourhoodTable
 from marketplace.domain.posts import Post
-from marketplace.domain.visibility import Viewer, scope_allows
+from marketplace.domain.visibility import Viewer
 from marketplace.domain.volunteers import Helper
 
 #: How many volunteers are told about a new request.
@@ -88,6 +95,50 @@ async def volunteers_near(
     return [seen[c.item.ref_id] for c in ranked]
 
 
+@dataclass
+class _Found:
+    """What one tier's reads found."""
+
+    offers: list[Offer] = field(default_factory=list)
+    helpers: dict[str, Helper] = field(default_factory=dict)
+    entries: list[MapEntry] = field(default_factory=list)
+
+
+async def _read_tier(
+    r: Repository,
+    families: list[str],
+    cats: Categories,
+    near: list[str],
+    wanted: Callable[[list[str], str], bool],
+) -> _Found:
+    """Every family's volunteers and entries, and its open offers in each neighbourhood in
+    reach where `wanted`: reads that do not depend on each other, so they are sent at once
+    (one wait instead of one per read; `r` reads outside any transaction)."""
+    members = [cats.members(f) for f in families]
+    reads = await asyncio.gather(
+        *(_family(r, codes, [h for h in near if wanted(codes, h)]) for codes in members)
+    )
+    found = _Found()
+    for per_hood, helpers, entries in reads:
+        for offers in per_hood:
+            found.offers += offers
+        for helper in helpers:
+            found.helpers[helper.person_id] = helper
+        found.entries += entries
+    return found
+
+
+async def _family(
+    r: Repository, codes: list[str], hoods: list[str]
+) -> tuple[list[list[Offer]], list[Helper], list[MapEntry]]:
+    offers = asyncio.gather(*(r.open_offers(codes, hood) for hood in hoods))
+    return await asyncio.gather(offers, r.helpers_for(codes), r.map_entries(codes))
+
+
+def _everywhere(codes: list[str], neighbourhood_code: str) -> bool:
+    return True
+
+
 async def candidate_sources(
     r: Repository,
     request: Post,
@@ -98,42 +149,34 @@ async def candidate_sources(
     *,
     limit: int,
 ) -> list[Ranked[Candidate]]:
+    """The ranked candidates for `request`. The first tier is read whole; a later one only
+    when a candidate of its fit could still enter the list, and then only the offers of
+    the neighbourhoods where one could (`Matching.could_use_offers`). `r` must read
+    outside a transaction (its reads run concurrently)."""
     home = table.get(request.neighbourhood_code)
     if home is None:
         return []
     near = [n.code for n in table.near(home, request.radius_km)]
-    exclusions = await _exclusions(r, request, group)
-    offers: list[Offer] = []
-    helpers: dict[str, Helper] = {}
-    entries: list[MapEntry] = []
-    ranked: list[Ranked[Candidate]] = []
     levels = tiers(request, cats)
-    for index, (_, families) in enumerate(levels):
-        for family in families:
-            codes = cats.members(family)
-            for hood in near:
-                offers += [
-                    o
-                    for o in await r.open_offers(codes, hood)
-                    if not o.under_review
-                    and scope_allows(o.scope, o.group_id, o.neighbourhood_code, requester)
-                ]
-            for helper in await r.helpers_for(codes):
-                helpers[helper.person_id] = helper
-            entries += await r.map_entries(codes)
-        ranked = candidates_for(
-            request,
-            offers=offers,
-            volunteers=await _members_only(r, group, list(helpers.values())),
-            entries=entries,
-            table=table,
-            categories=cats,
-            exclusions=exclusions,
-            limit=limit,
-        )
-        following = levels[index + 1][0] if index + 1 < len(levels) else None
-        if following is None:
-            break
-        if len(ranked) == limit and ranked[-1].score >= best_possible(following):
-            break
-    return ranked
+    excluded, found = await asyncio.gather(
+        _exclusions(r, request, group), _read_tier(r, levels[0][1], cats, near, _everywhere)
+    )
+    matching = Matching(
+        request,
+        table=table,
+        categories=cats,
+        # matching leaves out, offer by offer, what the requester may not see
+        exclusions=replace(excluded, viewer=requester),
+        limit=limit,
+    )
+    given: set[str] = set()  # volunteers already given to matching (an earlier tier)
+    for index, (fit, families) in enumerate(levels):
+        if index > 0:
+            if not matching.could_use(fit):
+                break
+            found = await _read_tier(r, families, cats, near, matching.could_use_offers)
+        helpers = await _members_only(r, group, list(found.helpers.values()))
+        volunteers = [h for h in helpers if h.person_id not in given]
+        given.update(h.person_id for h in volunteers)
+        matching.add(offers=found.offers, volunteers=volunteers, entries=found.entries)
+    return matching.ranked()
