@@ -361,7 +361,7 @@ async def run(stack: Stack, args: argparse.Namespace) -> None:
                 row("candidates for a request (HTTP)", latency_summary(lat), "target p95 < 100 ms")
                 # process CPU holds on a busy machine, where the latencies above do not
                 row(
-                    "  process CPU per request (service + in-process client)",
+                    "  process CPU per request (service + client)",
                     f"{cpu / len(lat) * 1000:.1f} ms",
                 )
             if args.only in (None, "publish"):

@@ -240,15 +240,14 @@ class Matching:
         return self._board.ranked()
 
     def could_use(self, fit: float) -> bool:
-        """Whether a candidate fitting at most `fit` could still enter the list (at the
-        door, every other signal at its best)."""
+        """Whether a candidate fitting at most `fit` could still enter the list: at the
+        door, available, responsive and fresh (no candidate here has an audience signal:
+        each counts the ranking's unknown one)."""
         if self._at is None:
             return False
-        reach = self._request.radius_km
-        best = Signals(
-            fit, 0.0, reach, audience=1.0, availability=1.0, responsiveness=1.0, freshness=1.0
-        )
-        return self._board.admits(order_key(best.score(), 0.0, ""))
+        unknown = self._unknown
+        best = weighted_score(fit, 1.0, unknown.audience, 1.0, 1.0, 1.0)
+        return self._board.admits(order_key(best, 0.0, ""))
 
     def could_use_offers(self, codes: Iterable[str], neighbourhood_code: str) -> bool:
         """Whether an open offer in any of these categories in that neighbourhood could

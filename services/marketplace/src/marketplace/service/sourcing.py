@@ -4,10 +4,11 @@ Candidates are read by category family (a top-level category with its branch): t
 request's own family first, then the families sharing a questionnaire dimension with it. The
 second tier is only read when its candidates could still enter the list: with `limit`
 distinct candidates in hand that all score above the best a 0.3 fit can reach
-(`Matching.could_use`), it is skipped; when it is read, a neighbourhood's offers are read
-only if one of them could still enter (`Matching.could_use_offers`: the bound of its
-categories at that distance). So the result is the same as ranking everything, at a
-fraction of the reads. The reads of a tier are sent together.
+(`Matching.could_use`: at the door, with every other signal at its best), it is skipped;
+when it is read, a neighbourhood's offers are read only if one of them could still enter
+(`Matching.could_use_offers`: the bound of its categories at that distance). So the result
+is the same as ranking everything, at a fraction of the reads. The reads of a tier are sent
+together.
 """
 
 from __future__ import annotations
