@@ -13,10 +13,17 @@ data to one archive, the same way.
 
 Parts live in the bucket for `EXPORT_TTL_SECONDS` only; erasure removes a person's parts at
 once (`delete_parts`). A new service joins by writing `build` and subscribing `contribute`.
+
+A request delivered again (a crash before the ack, a re-send) stores its part again only when
+the part changed: a re-put purges the old chunks, and nats-py's `ObjectStore.get` waits forever
+for chunks purged under it. `read_part` bounds each read and reads the newer version instead.
 """
 
 from __future__ import annotations
 
+import asyncio
+import base64
+import hashlib
 import json
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
@@ -35,6 +42,15 @@ from wijkkracht_common.storage import Database, Session
 
 EXPORT_BUCKET = "EXPORTS"
 EXPORT_TTL_SECONDS = 7 * 86_400
+#: A part is a few kilobytes, read from a local NATS in milliseconds; a read still waiting after
+#: this long waits for chunks a concurrent re-put purged, and is made again on the new version.
+READ_ATTEMPT_SECONDS = 5.0
+READ_ATTEMPTS = 3
+
+
+class PartUnreadable(Exception):
+    """The part kept changing under every read (transient: the caller tries again later)."""
+
 
 Build = Callable[[Database[dict[str, Any]], str], Awaitable[dict[str, Any]]]
 
@@ -69,8 +85,10 @@ async def contribute(
     name = part_name(tenant, data.export_id, answer.producer)
     document = {"service": answer.producer, "person_id": data.person_id, **part}
     bucket = await export_bucket(runtime.js)
-    # Stored before the answer is committed; a redelivery stores the same part again.
-    await bucket.put(name, json.dumps(document, default=str, ensure_ascii=False).encode())
+    # Stored before the answer is committed; a redelivery stores it again only if it changed.
+    payload = json.dumps(document, default=str, ensure_ascii=False).encode()
+    if await _stored_digest(bucket, name) != _digest(payload):
+        await bucket.put(name, payload)
     counts = {str(k): int(v) for k, v in dict(part.get("counts", {})).items()}
     reply = answer(
         export_id=data.export_id, person_id=data.person_id, object_name=name, counts=counts
@@ -83,11 +101,35 @@ async def contribute(
     return await apply_once(committer, envelope, delivery, effect, person=data.person_id)
 
 
+def _digest(payload: bytes) -> str:
+    """The object store's own digest of `payload` (what `ObjectInfo.digest` holds)."""
+    return "SHA-256=" + base64.urlsafe_b64encode(hashlib.sha256(payload).digest()).decode()
+
+
+async def _stored_digest(bucket: ObjectStore, name: str) -> str | None:
+    try:
+        info = await bucket.get_info(name)
+    except NotFoundError:
+        return None
+    return None if info.deleted else info.digest
+
+
 async def read_part(js: JetStreamContext, object_name: str) -> dict[str, Any]:
+    """A stored part. `NotFoundError` when there is none (expired or erased);
+    `PartUnreadable` when each of `READ_ATTEMPTS` reads waited in vain."""
     bucket = await export_bucket(js)
-    result = await bucket.get(object_name)
-    part: dict[str, Any] = json.loads(result.data or b"{}")
-    return part
+    for _ in range(READ_ATTEMPTS):
+        try:
+            async with asyncio.timeout(READ_ATTEMPT_SECONDS):
+                result = await bucket.get(object_name)
+        except TimeoutError:
+            continue  # re-put meanwhile: the next read takes the newer version
+        part: dict[str, Any] = json.loads(result.data or b"{}")
+        return part
+    raise PartUnreadable(
+        f"export part {object_name} unreadable after {READ_ATTEMPTS} attempts"
+        f" of {READ_ATTEMPT_SECONDS:g} s"
+    )
 
 
 async def delete_parts(js: JetStreamContext, object_names: Sequence[str]) -> int:

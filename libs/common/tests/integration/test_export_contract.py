@@ -3,12 +3,14 @@ answers once, however often the request is delivered."""
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import AsyncIterator
 from typing import Any
 
 import nats
 import pytest
+from nats.js.errors import NotFoundError
 from wijkkracht_common import export
 from wijkkracht_common.events.envelope import Envelope, new_event
 from wijkkracht_common.events.identity import PersonExportRequested
@@ -106,3 +108,103 @@ async def _duplicates(runtime: ServiceRuntime) -> float:
         },
     )
     return value or 0.0
+
+
+async def test_a_request_delivered_again_leaves_the_stored_part_as_it_was(
+    runtime: ServiceRuntime, nats_url: str
+) -> None:
+    """Storing an unchanged part again would purge the chunks a reader may be reading."""
+    tenant = f"ex-{uuid.uuid4().hex[:6]}"
+    person = str(uuid.uuid4())
+    db = await runtime.storage.tenant_db(tenant)
+    await db.notes.insert_one({"person_id": person, "text": "Mijn plan"})
+    request = new_event(
+        PersonExportRequested(export_id="x2", person_id=person), tenant=tenant, subject=person
+    )
+    name = export.part_name(tenant, "x2", "social_map")
+    nc = await nats.connect(nats_url)
+    try:
+        js = nc.jetstream()
+        bucket = await export.export_bucket(js)
+        await js.publish(request.nats_subject, request.model_dump_json().encode())
+        first = await eventually(lambda: _info_or_none(bucket, name))
+        duplicates = await _duplicates(runtime)
+        await js.publish(request.nats_subject, request.model_dump_json().encode())
+        await eventually(lambda: _more_than(runtime, duplicates))
+        assert (await bucket.get_info(name)).nuid == first.nuid  # not stored again
+        await db.notes.insert_one({"person_id": person, "text": "Nog een plan"})
+        changed = new_event(
+            PersonExportRequested(export_id="x2", person_id=person), tenant=tenant, subject=person
+        )
+        await js.publish(changed.nats_subject, changed.model_dump_json().encode())
+        await eventually(lambda: _nuid_changed(bucket, name, first.nuid))
+        assert (await export.read_part(js, name))["counts"] == {"notes": 2}
+    finally:
+        await nc.drain()
+        await runtime.storage.drop_tenant(tenant)
+
+
+async def test_a_read_whose_chunks_are_purged_under_it_reads_the_new_version(
+    nats_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A part stored again while it is read: nats-py's get waits forever for the purged
+    chunks; read_part gives up on that read and reads the new version."""
+    monkeypatch.setattr(export, "READ_ATTEMPT_SECONDS", 2.0)
+    name = export.part_name(f"ex-{uuid.uuid4().hex[:6]}", "x3", "social_map")
+    nc = await nats.connect(nats_url)
+    try:
+        js = nc.jetstream()
+        bucket = await export.export_bucket(js)
+        old = await bucket.put(name, b'{"version": 1}')
+        # the moment a reader has read the meta of version 1 and its chunks are purged
+        await js.purge_stream("OBJ_EXPORTS", subject=f"$O.EXPORTS.C.{old.nuid}")
+        reading = asyncio.create_task(export.read_part(js, name))
+        await eventually(lambda: _reading(js, old.nuid))
+        await bucket.put(name, b'{"version": 2}')
+        async with asyncio.timeout(30):  # before: waited forever
+            assert await reading == {"version": 2}
+        await export.delete_parts(js, [name])
+        with pytest.raises(NotFoundError):  # gone is gone, not "unreadable"
+            await export.read_part(js, name)
+    finally:
+        await nc.drain()
+
+
+async def test_a_part_whose_chunks_never_come_is_reported_unreadable(
+    nats_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(export, "READ_ATTEMPT_SECONDS", 0.2)
+    name = export.part_name(f"ex-{uuid.uuid4().hex[:6]}", "x4", "social_map")
+    nc = await nats.connect(nats_url)
+    try:
+        js = nc.jetstream()
+        bucket = await export.export_bucket(js)
+        info = await bucket.put(name, b'{"version": 1}')
+        await js.purge_stream("OBJ_EXPORTS", subject=f"$O.EXPORTS.C.{info.nuid}")
+        with pytest.raises(export.PartUnreadable, match="3 attempts"):
+            await export.read_part(js, name)
+        await export.delete_parts(js, [name])
+    finally:
+        await nc.drain()
+
+
+async def _info_or_none(bucket: Any, name: str) -> Any:
+    try:
+        return await bucket.get_info(name)
+    except NotFoundError:
+        return None
+
+
+async def _more_than(runtime: ServiceRuntime, before: float) -> bool:
+    return await _duplicates(runtime) > before
+
+
+async def _nuid_changed(bucket: Any, name: str, nuid: str | None) -> bool:
+    current: str | None = (await bucket.get_info(name)).nuid
+    return current != nuid
+
+
+async def _reading(js: Any, nuid: str | None) -> bool:
+    """A reader waits on the chunks of version `nuid` (its ordered consumer exists)."""
+    consumers = await js.consumers_info("OBJ_EXPORTS")
+    return any(c.config.filter_subject == f"$O.EXPORTS.C.{nuid}" for c in consumers)
