@@ -144,48 +144,47 @@ async def test_a_request_delivered_again_leaves_the_stored_part_as_it_was(
         await runtime.storage.drop_tenant(tenant)
 
 
+@pytest.fixture
+async def js(nats_url: str) -> AsyncIterator[Any]:
+    nc = await nats.connect(nats_url)
+    yield nc.jetstream()
+    await nc.drain()
+
+
+async def _stored_then_purged(js: Any, export_id: str) -> tuple[str, str | None]:
+    """A part (version 1) whose chunks are gone: what a reader meets that read its meta
+    just before the part was stored again. Returns the part's name and that version's nuid."""
+    name = export.part_name(f"ex-{uuid.uuid4().hex[:6]}", export_id, "social_map")
+    info = await (await export.export_bucket(js)).put(name, b'{"version": 1}')
+    await js.purge_stream("OBJ_EXPORTS", subject=f"$O.EXPORTS.C.{info.nuid}")
+    return name, info.nuid
+
+
 async def test_a_read_whose_chunks_are_purged_under_it_reads_the_new_version(
-    nats_url: str, monkeypatch: pytest.MonkeyPatch
+    js: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A part stored again while it is read: nats-py's get waits forever for the purged
     chunks; read_part gives up on that read and reads the new version."""
     monkeypatch.setattr(export, "READ_ATTEMPT_SECONDS", 2.0)
-    name = export.part_name(f"ex-{uuid.uuid4().hex[:6]}", "x3", "social_map")
-    nc = await nats.connect(nats_url)
-    try:
-        js = nc.jetstream()
-        bucket = await export.export_bucket(js)
-        old = await bucket.put(name, b'{"version": 1}')
-        # the moment a reader has read the meta of version 1 and its chunks are purged
-        await js.purge_stream("OBJ_EXPORTS", subject=f"$O.EXPORTS.C.{old.nuid}")
-        reading = asyncio.create_task(export.read_part(js, name))
-        await eventually(lambda: _reading(js, old.nuid))
-        await bucket.put(name, b'{"version": 2}')
-        async with asyncio.timeout(30):  # before: waited forever
-            assert await reading == {"version": 2}
-        await export.delete_parts(js, [name])
-        with pytest.raises(NotFoundError):  # gone is gone, not "unreadable"
-            await export.read_part(js, name)
-    finally:
-        await nc.drain()
+    name, old_nuid = await _stored_then_purged(js, "x3")
+    reading = asyncio.create_task(export.read_part(js, name))
+    await eventually(lambda: _reading(js, old_nuid))
+    await (await export.export_bucket(js)).put(name, b'{"version": 2}')
+    async with asyncio.timeout(30):  # before: waited forever
+        assert await reading == {"version": 2}
+    await export.delete_parts(js, [name])
+    with pytest.raises(NotFoundError):  # gone is gone, not "unreadable"
+        await export.read_part(js, name)
 
 
 async def test_a_part_whose_chunks_never_come_is_reported_unreadable(
-    nats_url: str, monkeypatch: pytest.MonkeyPatch
+    js: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(export, "READ_ATTEMPT_SECONDS", 0.2)
-    name = export.part_name(f"ex-{uuid.uuid4().hex[:6]}", "x4", "social_map")
-    nc = await nats.connect(nats_url)
-    try:
-        js = nc.jetstream()
-        bucket = await export.export_bucket(js)
-        info = await bucket.put(name, b'{"version": 1}')
-        await js.purge_stream("OBJ_EXPORTS", subject=f"$O.EXPORTS.C.{info.nuid}")
-        with pytest.raises(export.PartUnreadable, match="3 attempts"):
-            await export.read_part(js, name)
-        await export.delete_parts(js, [name])
-    finally:
-        await nc.drain()
+    name, _ = await _stored_then_purged(js, "x4")
+    with pytest.raises(export.PartUnreadable, match="3 attempts"):
+        await export.read_part(js, name)
+    await export.delete_parts(js, [name])
 
 
 async def _info_or_none(bucket: Any, name: str) -> Any:
