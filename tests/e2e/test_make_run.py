@@ -4,18 +4,26 @@ without orphans. Scenarios then go through HTTP only, like a member organisation
 
 from __future__ import annotations
 
+import io
 import os
 import re
 import signal
 import subprocess
 import time
+import zipfile
 from collections.abc import Iterator
+from pathlib import Path
 from urllib.parse import urljoin, urlsplit
 
 import httpx
 import pytest
+from authlib.oidc.discovery import OpenIDProviderMetadata
+from dateutil.rrule import rrulestr
+from icalendar import Calendar
+from openapi_spec_validator import validate as validate_openapi
+from social_map.standards import hsds
 
-from .conftest import DEMO_PASSWORD, Platform, _LoginForm, launch
+from .conftest import DEMO_PASSWORD, Platform, _LoginForm, launch, login
 
 pytestmark = pytest.mark.e2e
 
@@ -120,6 +128,101 @@ def test_portal_login_round_trip_through_identity(platform: Platform) -> None:
         assert 'href="/caseload"' in home.text, "not signed in: the code exchange failed"
         caseload = client.get(f"{url}/caseload", headers={"cookie": f"{cookie}={signed_in}"})
         assert caseload.status_code == 200, caseload.text[:500]
+
+
+#: Every API service `make run` starts: port offset → path prefix.
+APIS = {
+    1: "/identity/v1",
+    2: "/questionnaires/v1",
+    3: "/learning-paths/v1",
+    4: "/marketplace/v1",
+    5: "/social-map/v1",
+    6: "/effects/v1",
+}
+
+
+def _machine_token(platform: Platform) -> dict[str, str]:
+    discovery = httpx.get(platform.api(1, "/.well-known/openid-configuration"), timeout=30)
+    token = httpx.post(
+        discovery.json()["token_endpoint"],
+        data={"grant_type": "client_credentials"},
+        auth=("demo-backend", "demo-backend-secret"),
+        timeout=30,
+    )
+    assert token.status_code == 200, token.text
+    return {"Authorization": f"Bearer {token.json()['access_token']}"}
+
+
+def test_the_running_services_pass_the_standards_validators(platform: Platform) -> None:
+    """Issue 15's table, against the processes `make run` starts: OpenID Connect discovery
+    (Authlib's validator), every service's OpenAPI document (openapi-spec-validator) and the
+    iCalendar feed of every demo neighbourhood (icalendar, each rule's first occurrence)."""
+    discovery = httpx.get(platform.api(1, "/.well-known/openid-configuration"), timeout=30)
+    OpenIDProviderMetadata(discovery.json()).validate()
+    for offset, prefix in APIS.items():
+        document = httpx.get(platform.url(offset, "/openapi.json"), timeout=30)
+        assert document.status_code == 200, (prefix, document.text[:300])
+        validate_openapi(document.json())
+    machine = _machine_token(platform)
+    hoods = httpx.get(platform.api(5, "/neighbourhoods"), headers=machine, timeout=30)
+    assert hoods.status_code == 200, hoods.text
+    codes = [h["code"] for h in hoods.json()["items"]]
+    events = 0
+    for code in codes:
+        feed = httpx.get(
+            platform.api(5, f"/neighbourhoods/{code}/activities.ics"), headers=machine, timeout=30
+        )
+        assert feed.status_code == 200, (code, feed.text[:300])
+        calendar = Calendar.from_ical(feed.text)
+        assert [str(z["tzid"]) for z in calendar.walk("VTIMEZONE")] == ["Europe/Amsterdam"]
+        for event in calendar.walk("VEVENT"):
+            start = event.decoded("dtstart")
+            rule = event["rrule"].to_ical()
+            rule = rule.decode() if isinstance(rule, bytes) else str(rule)
+            assert rrulestr(rule, dtstart=start)[0] == start
+            events += 1
+    assert events > 10, "the demo map has weekly activities"
+
+
+def test_the_demo_map_exports_valid_hsds(platform: Platform, tmp_path: Path) -> None:
+    """The demo map as a neighbourhood manager exports it (the tenant admin grants the role
+    over the API, as in a real region), checked by the official HSDS 3.0 schemas and the
+    tabular package by frictionless."""
+    admin = {"Authorization": f"Bearer {login(platform, 'beheer@demo.test')}"}
+    people = httpx.get(
+        platform.api(1, "/people"),
+        params={"organisation": "gemeente-demo"},
+        headers=admin,
+        timeout=30,
+    )
+    assert people.status_code == 200, people.text
+    # the list shows no e-mail addresses: the demo's one analyst is found by role
+    [analyst] = [
+        p for p in people.json()["items"] if any("analyst" in m["roles"] for m in p["memberships"])
+    ]
+    granted = httpx.put(
+        platform.api(1, f"/people/{analyst['id']}/memberships/gemeente-demo"),
+        json={"roles": ["analyst", "neighbourhood_manager"]},
+        headers=admin,
+        timeout=30,
+    )
+    assert granted.status_code == 200, granted.text
+    manager = {"Authorization": f"Bearer {login(platform, 'analist@demo.test')}"}
+    exported = httpx.get(
+        platform.api(5, "/exports/hsds"), params={"format": "json"}, headers=manager, timeout=60
+    )
+    assert exported.status_code == 200, exported.text[:300]
+    services = exported.json()
+    assert len(services) > 300  # the demo map
+    assert hsds.json_problems(services) == []
+    package = httpx.get(
+        platform.api(5, "/exports/hsds"), params={"format": "csv"}, headers=manager, timeout=60
+    )
+    assert package.status_code == 200
+    with zipfile.ZipFile(io.BytesIO(package.content)) as archive:
+        archive.extractall(tmp_path)
+    assert (tmp_path / hsds.DESCRIPTOR).read_bytes() == hsds.datapackage_descriptor()
+    assert hsds.package_problems(tmp_path) == []
 
 
 def test_ctrl_c_stops_everything_without_orphans(platform: Platform) -> None:
