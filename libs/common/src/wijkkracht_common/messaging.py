@@ -259,7 +259,9 @@ async def settle(
             return
         await message.nack(delay=backoff_delay(attempt))
         count("retried")
-        if transient:
+        if isinstance(error, intake.ShuttingDown):
+            pass  # hundreds at a shutdown: counted, and logged once by the runtime
+        elif transient:
             log.warning("event retried: transient error", consumer=durable, error=repr(error))
         else:
             log.exception("event handler failed; will retry", consumer=durable)

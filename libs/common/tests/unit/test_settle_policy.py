@@ -9,6 +9,8 @@ from typing import Any
 import pytest
 from pydantic import BaseModel
 from pymongo.errors import AutoReconnect
+from structlog.testing import capture_logs
+from wijkkracht_common.intake import ShuttingDown
 from wijkkracht_common.messaging import PermanentError, backoff_delay, settle
 
 pytestmark = pytest.mark.unit
@@ -109,6 +111,23 @@ async def test_unexpected_error_is_retried_not_dropped() -> None:
 
     message, js = await run(bug)
     assert message.settled[0][0] == "nack" and js.published == []
+
+
+async def test_an_event_refused_while_stopping_is_naked_without_a_line_of_its_own() -> None:
+    """A backlog refused at shutdown is hundreds of events: the runtime logs one summary."""
+
+    async def refused() -> str:
+        raise ShuttingDown("the service is stopping")
+
+    async def unavailable() -> str:
+        raise AutoReconnect("database down")
+
+    with capture_logs() as logs:
+        message, js = await run(refused)
+        assert message.settled == [("nack", backoff_delay(1))] and js.published == []
+        assert logs == []
+        await run(unavailable)
+        assert [e["event"] for e in logs] == ["event retried: transient error"]
 
 
 def test_backoff_grows_and_caps() -> None:
