@@ -10,6 +10,12 @@ The portal is identity's confidential OIDC client `portal`: the launcher gives i
 demo seed registers the client) and the portal the same secret, `WK_PORTAL_CLIENT_SECRET` from
 the environment or a random one per run, and the portal's public URL from the port it chose.
 
+Replicas: `--replicas N` runs N processes of every API service on one NATS and database, as a
+deployment does (the portal stays one): replica k listens on its service's port + 100·(k-1)
+(identity's second on 8101), logs to `<service>-<k>.log`, and starts once the first ones are
+ready (they seed the demo tenant; the others do not seed). No load balancer: callers pick a
+replica; every replica consumes the shared event streams.
+
 Supervision: a part that exits (NATS, the database, the mail sink, a service) is started again
 after a delay that doubles from 1 s to at most 30 s and starts over once the part has run for
 60 s; each exit and restart is logged with the part, its exit code and the delay (on the
@@ -385,6 +391,11 @@ class Supervisor:
         return True
 
 
+def replica_port(port: int, replica: int) -> int:
+    """Replica k (from 1) of a service whose first replica listens on `port`."""
+    return port + 100 * (replica - 1)
+
+
 def http_ready(url: str) -> bool:
     try:
         with urllib.request.urlopen(url, timeout=1) as response:
@@ -483,37 +494,53 @@ def start_platform(
     # Only identity (its seed registers the client) and the portal see the secret.
     portal = portal_env(args.portal_secret, api, portal_url) if portal_available() else {}
 
-    def add_service(name: str, port: int, extra: dict[str, str]) -> None:
+    def add_service(name: str, port: int, extra: dict[str, str], replica: int = 1) -> None:
         url = f"http://127.0.0.1:{port}"
         command = [sys.executable, "-m", "uvicorn", "--factory", f"{name}.main:create_app"]
         command += ["--host", "127.0.0.1", "--port", str(port), "--no-access-log"]
-        log_path = logs / f"{name}.log"
+        part = name if replica == 1 else f"{name}#{replica}"
+        log_path = logs / (f"{name}.log" if replica == 1 else f"{name}-{replica}.log")
         spawn = spawner(
-            name,
+            part,
             command,
             {**env, **extra, "WK_HTTP_PORT": str(port)},
             log_path,
             url,
             functools.partial(http_ready, f"{url}/readyz"),
         )
-        services.append(supervisor.add(name, log_path, spawn, service=True))
+        services.append(supervisor.add(part, log_path, spawn, service=True))
 
-    for name, default_port, _prefix in available_services():
+    def service_env(name: str) -> dict[str, str]:
         public = {"WK_PUBLIC_URL": api[name], "WK_PUBLIC_BASE_URL": api[name]}
         if name == "marketplace":  # its links lead to the front end's pages, not to its API
             public = {}
         if name == "identity" and portal:
             public |= {k: portal[k] for k in ("WK_PORTAL_PUBLIC_URL", "WK_PORTAL_CLIENT_SECRET")}
-        add_service(name, args.base_port + default_port - 8000, public)
+        return public
+
+    for name, default_port, _prefix in available_services():
+        add_service(name, args.base_port + default_port - 8000, service_env(name))
     if portal:
         add_service(PORTAL[0], portal_port, portal)
     say(f"Starting {len(services)} services and seeding the demo tenant …")
     ready: list[str] = []
-    for part in services:
-        supervisor.wait_serving(part, SERVICE_START_SECONDS)
-        assert part.managed is not None
-        docs = "" if part.name == PORTAL[0] else "/docs"
-        ready.append(f"  ✓ {part.name:<20} {part.managed.url}{docs}")
+
+    def wait_for_services() -> None:
+        for part in services[len(ready) :]:
+            supervisor.wait_serving(part, SERVICE_START_SECONDS)
+            assert part.managed is not None
+            docs = "" if part.name == PORTAL[0] else "/docs"
+            ready.append(f"  ✓ {part.name:<20} {part.managed.url}{docs}")
+
+    wait_for_services()
+    if args.replicas > 1:
+        # Started once the first ones have seeded the demo tenant: the seed has one writer.
+        for replica in range(2, args.replicas + 1):
+            for name, default_port, _prefix in available_services():
+                port = replica_port(args.base_port + default_port - 8000, replica)
+                add_service(name, port, {**service_env(name), "WK_DEMO_SEED": "false"}, replica)
+        say(f"Starting {args.replicas - 1} more replica(s) of every API service …")
+        wait_for_services()
     if portal:  # the summary starts with what a new user opens
         say(portal_summary(portal_url))
     say("\n".join(ready))
@@ -546,6 +573,14 @@ def main() -> int:
     )
     parser.add_argument(
         "--portal-port", type=int, default=None, help="the portal's port (default base+80)"
+    )
+    parser.add_argument(
+        "--replicas",
+        type=int,
+        default=1,
+        choices=range(1, 10),
+        metavar="N",
+        help="processes per API service (replica k on its port + 100·(k-1); default 1)",
     )
     args = parser.parse_args()
 

@@ -3,6 +3,7 @@ HTTP only — like a member organisation's front end."""
 
 from __future__ import annotations
 
+import itertools
 import os
 import random
 import signal
@@ -12,10 +13,10 @@ import sys
 import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from html.parser import HTMLParser
 from pathlib import Path
-from urllib.parse import urljoin
+from urllib.parse import urljoin, urlsplit, urlunsplit
 
 import httpx
 from authlib.common.security import generate_token
@@ -33,9 +34,24 @@ class Platform:
     process: subprocess.Popen[bytes]
     base_port: int
     output: list[str]
+    #: processes per API service; with more than one, each `url` names the next replica
+    replicas: int = 1
+    _calls: itertools.count[int] = field(default_factory=itertools.count)
 
     def url(self, offset: int, path: str = "") -> str:
-        return f"http://127.0.0.1:{self.base_port + offset}{path}"
+        port = self.base_port + offset
+        if self.replicas > 1 and offset < 10:  # API services; not the portal
+            port += 100 * (next(self._calls) % self.replicas)
+        return f"http://127.0.0.1:{port}{path}"
+
+    def spread(self, url: str) -> str:
+        """`url` of a first replica (as links and discovery name them) sent to the next
+        replica, as a load balancer would: state kept in one process shows up as a failure."""
+        parts = urlsplit(url)
+        offset = (parts.port or 0) - self.base_port
+        if not 0 < offset < 10:
+            return url
+        return urlunsplit(parts._replace(netloc=urlsplit(self.url(offset)).netloc))
 
     def api(self, offset: int, path: str) -> str:
         return self.url(offset, PREFIX[offset] + path)
@@ -68,12 +84,16 @@ def wait_for_line(
 
 
 @contextmanager
-def launch(data_dir: Path, extra_env: Mapping[str, str] | None = None) -> Iterator[Platform]:
-    # Services on base+1 … base+6, picked below Linux's ephemeral range (32768+) so the free
-    # ports handed to NATS, the database and the mail sink can never land on them.
+def launch(
+    data_dir: Path, extra_env: Mapping[str, str] | None = None, *, replicas: int = 1
+) -> Iterator[Platform]:
+    # Services on base+1 … base+6 (replica k: +100·(k-1)), picked below Linux's ephemeral range
+    # (32768+) so the free ports handed to NATS, the database and the mail sink can never land
+    # on them.
     rng = random.Random()
+    ports = [100 * k + i for k in range(replicas) for i in range(1, 7)] + [80]
     base_port = rng.randrange(20000, 30000, 10)
-    while any(_port_taken(base_port + i) for i in range(1, 7)):
+    while any(_port_taken(base_port + i) for i in ports):
         base_port = rng.randrange(20000, 30000, 10)
     env = {k: v for k, v in os.environ.items() if not k.startswith("WK_")}
     env.update({"WK_ENV": "dev", **(extra_env or {})})
@@ -92,6 +112,8 @@ def launch(data_dir: Path, extra_env: Mapping[str, str] | None = None) -> Iterat
             str(free_port()),
             "--mail-port",
             str(free_port()),
+            "--replicas",
+            str(replicas),
         ],
         cwd=ROOT,
         env=env,
@@ -100,8 +122,9 @@ def launch(data_dir: Path, extra_env: Mapping[str, str] | None = None) -> Iterat
     )
     lines: list[str] = []
     try:
-        wait_for_line(process, "Ctrl-C stops everything", lines, timeout=180)
-        yield Platform(process, base_port, lines)
+        # each further replica of the six services starts after the first ones
+        wait_for_line(process, "Ctrl-C stops everything", lines, timeout=180 * replicas)
+        yield Platform(process, base_port, lines, replicas)
     finally:
         if process.poll() is None:
             process.send_signal(signal.SIGINT)
@@ -144,7 +167,8 @@ def login(
         uri, _state = oauth.create_authorization_url(
             discovery["authorization_endpoint"], code_verifier=verifier
         )
-        page = oauth.request("GET", uri, withhold_token=True)
+        # each step on the next replica (a no-op with one process per service)
+        page = oauth.request("GET", platform.spread(uri), withhold_token=True)
         assert page.status_code == 200, page.text
         form = _LoginForm()
         form.feed(page.text)
@@ -158,11 +182,14 @@ def login(
             elif kind == "password":
                 data[name] = password
         posted = oauth.request(
-            "POST", urljoin(uri, form.action or uri), data=data, withhold_token=True
+            "POST",
+            platform.spread(urljoin(uri, form.action or uri)),
+            data=data,
+            withhold_token=True,
         )
         assert posted.status_code in (302, 303), posted.text[:500]
         token = oauth.fetch_token(
-            discovery["token_endpoint"],
+            platform.spread(discovery["token_endpoint"]),
             authorization_response=posted.headers["location"],
             code_verifier=verifier,
         )

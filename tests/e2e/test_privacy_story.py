@@ -5,7 +5,8 @@ service; the resident asks for erasure, and when identity reports it complete,
 `wk privacy verify-erasure` finds nothing of the resident in any database or stream.
 
 The steps are separate tests sharing one resident (in file order), so a step that fails
-(another service's part missing, say) does not hide what the later steps show."""
+(another service's part missing, say) does not hide what the later steps show. The story runs
+twice: on one process per service, and on two replicas of every service (issue 11)."""
 
 from __future__ import annotations
 
@@ -35,17 +36,23 @@ SERVICES = ("questionnaires", "effect_measurement", "social_map", "learning_path
 T = TypeVar("T")
 
 
-@pytest.fixture(scope="module")
-def platform(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Platform]:
+@pytest.fixture(scope="module", params=[1, 2], ids=["one-process", "two-replicas"])
+def platform(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Platform]:
+    """The story on one process per service, then on two replicas of every service (issue
+    11): each request goes to the next replica, and both consume the shared streams."""
     # The stream purge and the export assembly run every second or two instead of 10-60 s.
     env = {"WK_ERASURE_PURGE_SCAN_SECONDS": "1", "WK_EXPORT_ASSEMBLY_SCAN_SECONDS": "2"}
-    with launch(tmp_path_factory.mktemp("privacy"), env) as running:
+    with launch(tmp_path_factory.mktemp("privacy"), env, replicas=request.param) as running:
+        started = [line.split()[1] for line in running.output if "✓" in line]
+        assert len([s for s in started if "#2" in s]) == (6 if request.param == 2 else 0), started
         yield running
 
 
 @pytest.fixture(scope="module")
-def story() -> dict[str, Any]:
-    """What the steps learn about the resident, in order."""
+def story(platform: Platform) -> dict[str, Any]:
+    """What the steps learn about the resident, in order (one resident per platform)."""
     return {}
 
 
@@ -152,7 +159,13 @@ def test_2_the_resident_downloads_everything_in_one_archive(
     export_id = started.json()["id"]
     assert sorted(started.json()["expected_services"]) == sorted(SERVICES)
     again = httpx.post(platform.api(IDENTITY, "/me/exports"), headers=bearer(token), timeout=10)
-    assert again.status_code == 200 and again.json()["id"] == export_id
+    if again.status_code == 202:  # a new request once the first is done starts a new export
+        first = httpx.get(
+            platform.api(IDENTITY, f"/me/exports/{export_id}"), headers=bearer(token), timeout=10
+        )
+        assert first.json()["status"] == "ready", (again.json(), first.json())
+    else:  # while it runs, the same export
+        assert again.status_code == 200 and again.json()["id"] == export_id, again.text
 
     last: dict[str, Any] = {}
 
@@ -222,6 +235,22 @@ def test_3_after_the_erasure_nothing_is_left_anywhere(
         timeout=300,
     )
     assert verified.returncode == 0, verified.stdout + verified.stderr
+
+
+def test_4_every_replica_served_its_share(platform: Platform) -> None:
+    """With two replicas, the story's requests reached both processes of each service it
+    used (so what one process kept to itself would have failed a step above)."""
+    if platform.replicas == 1:
+        pytest.skip("one process per service")
+    logs = next(Path(line.split()[2].rstrip(".")) for line in platform.output if "Logs in" in line)
+    for service in ("identity", "questionnaires"):
+        for log in (logs / f"{service}.log", logs / f"{service}-2.log"):
+            routes = [
+                json.loads(line)["route"]
+                for line in log.read_text().splitlines()
+                if line.startswith("{") and '"event": "request"' in line
+            ]
+            assert routes, f"{log.name} served no request"
 
 
 def platform_urls(platform: Platform) -> dict[str, str]:
