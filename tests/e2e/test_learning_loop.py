@@ -34,7 +34,8 @@ PATH = "grip-op-geld"  # entry points by the household_budget phase
 @pytest.fixture(scope="module")
 def platform(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Platform]:
     env = {"WK_EXPORT_ASSEMBLY_SCAN_SECONDS": "2"}
-    with launch(tmp_path_factory.mktemp("learning"), env) as running:
+    # Two replicas of every service (issue 11): each request goes to the next one.
+    with launch(tmp_path_factory.mktemp("learning"), env, replicas=2) as running:
         yield running
 
 

@@ -39,7 +39,8 @@ CATEGORY = "administratie"
 def running(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Platform, Path]]:
     data = tmp_path_factory.mktemp("marketplace")
     env = {"WK_EXPORT_ASSEMBLY_SCAN_SECONDS": "2"}
-    with launch(data, env) as platform:
+    # Two replicas of every service (issue 11): each request goes to the next one.
+    with launch(data, env, replicas=2) as platform:
         yield platform, data
 
 

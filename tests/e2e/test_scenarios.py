@@ -23,7 +23,8 @@ T = TypeVar("T")
 def platform(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Platform]:
     # Follow-ups fall due seconds (not months) after the baseline, to close the loop here.
     env = {"WK_FOLLOWUP_AFTER_SECONDS": "4", "WK_FOLLOWUP_SCAN_SECONDS": "0.5"}
-    with launch(tmp_path_factory.mktemp("scenarios"), env) as running:
+    # Two replicas of every service (issue 11): each request goes to the next one.
+    with launch(tmp_path_factory.mktemp("scenarios"), env, replicas=2) as running:
         yield running
 
 
