@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from pydantic import BaseModel
 from pymongo.errors import AutoReconnect
-from structlog.testing import capture_logs
+from wijkkracht_common import messaging
 from wijkkracht_common.intake import ShuttingDown
 from wijkkracht_common.messaging import PermanentError, backoff_delay, settle
 
@@ -113,8 +113,25 @@ async def test_unexpected_error_is_retried_not_dropped() -> None:
     assert message.settled[0][0] == "nack" and js.published == []
 
 
-async def test_an_event_refused_while_stopping_is_naked_without_a_line_of_its_own() -> None:
+@dataclass
+class LogLines:
+    """Stands in for the module's logger: a configured structlog caches its loggers, so
+    `structlog.testing.capture_logs` misses them once another test configured logging."""
+
+    events: list[str] = field(default_factory=list)
+
+    def _line(self, event: str, **_: Any) -> None:
+        self.events.append(event)
+
+    warning = error = exception = info = _line
+
+
+async def test_an_event_refused_while_stopping_is_naked_without_a_line_of_its_own(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     """A backlog refused at shutdown is hundreds of events: the runtime logs one summary."""
+    logs = LogLines()
+    monkeypatch.setattr(messaging, "log", logs)
 
     async def refused() -> str:
         raise ShuttingDown("the service is stopping")
@@ -122,12 +139,11 @@ async def test_an_event_refused_while_stopping_is_naked_without_a_line_of_its_ow
     async def unavailable() -> str:
         raise AutoReconnect("database down")
 
-    with capture_logs() as logs:
-        message, js = await run(refused)
-        assert message.settled == [("nack", backoff_delay(1))] and js.published == []
-        assert logs == []
-        await run(unavailable)
-        assert [e["event"] for e in logs] == ["event retried: transient error"]
+    message, js = await run(refused)
+    assert message.settled == [("nack", backoff_delay(1))] and js.published == []
+    assert logs.events == []
+    await run(unavailable)
+    assert logs.events == ["event retried: transient error"]
 
 
 def test_backoff_grows_and_caps() -> None:
