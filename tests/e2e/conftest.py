@@ -29,6 +29,12 @@ DEMO_PASSWORD = "wijkkracht-demo"
 REDIRECT = "http://localhost:8080/callback"
 
 
+def replica_port(port: int, replica: int) -> int:
+    """Replica k (from 1) of a service whose first replica listens on `port` (as
+    `scripts/devstack.py --replicas` places them)."""
+    return port + 100 * (replica - 1)
+
+
 @dataclass
 class Platform:
     process: subprocess.Popen[bytes]
@@ -41,7 +47,7 @@ class Platform:
     def url(self, offset: int, path: str = "") -> str:
         port = self.base_port + offset
         if self.replicas > 1 and offset < 10:  # API services; not the portal
-            port += 100 * (next(self._calls) % self.replicas)
+            port = replica_port(port, next(self._calls) % self.replicas + 1)
         return f"http://127.0.0.1:{port}{path}"
 
     def spread(self, url: str) -> str:
@@ -91,7 +97,7 @@ def launch(
     # (32768+) so the free ports handed to NATS, the database and the mail sink can never land
     # on them.
     rng = random.Random()
-    ports = [100 * k + i for k in range(replicas) for i in range(1, 7)] + [80]
+    ports = [replica_port(i, k) for k in range(1, replicas + 1) for i in range(1, 7)] + [80]
     base_port = rng.randrange(20000, 30000, 10)
     while any(_port_taken(base_port + i) for i in ports):
         base_port = rng.randrange(20000, 30000, 10)

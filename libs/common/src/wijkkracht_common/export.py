@@ -31,7 +31,7 @@ from typing import Any
 from nats.js.api import ObjectStoreConfig, StorageType
 from nats.js.client import JetStreamContext
 from nats.js.errors import BucketNotFoundError, NotFoundError
-from nats.js.object_store import ObjectStore
+from nats.js.object_store import OBJ_DIGEST_TEMPLATE, ObjectStore
 
 from wijkkracht_common.events.common import PersonDataExportedBase
 from wijkkracht_common.events.envelope import Envelope, new_event
@@ -103,7 +103,8 @@ async def contribute(
 
 def _digest(payload: bytes) -> str:
     """The object store's own digest of `payload` (what `ObjectInfo.digest` holds)."""
-    return "SHA-256=" + base64.urlsafe_b64encode(hashlib.sha256(payload).digest()).decode()
+    digest = base64.urlsafe_b64encode(hashlib.sha256(payload).digest()).decode()
+    return OBJ_DIGEST_TEMPLATE.format(digest=digest)
 
 
 async def _stored_digest(bucket: ObjectStore, name: str) -> str | None:

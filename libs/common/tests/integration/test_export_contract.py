@@ -11,6 +11,7 @@ from typing import Any
 import nats
 import pytest
 from nats.js.errors import NotFoundError
+from nats.js.object_store import OBJ_CHUNKS_PRE_TEMPLATE, OBJ_STREAM_TEMPLATE
 from wijkkracht_common import export
 from wijkkracht_common.events.envelope import Envelope, new_event
 from wijkkracht_common.events.identity import PersonExportRequested
@@ -24,6 +25,12 @@ from wijkkracht_common.storage import Database
 from wijkkracht_common.testing.waiting import eventually
 
 pytestmark = pytest.mark.integration
+STREAM = OBJ_STREAM_TEMPLATE.format(bucket=export.EXPORT_BUCKET)
+
+
+def _chunks(nuid: str | None) -> str:
+    """The subject of one stored version's chunks."""
+    return OBJ_CHUNKS_PRE_TEMPLATE.format(bucket=export.EXPORT_BUCKET, obj=nuid)
 
 
 @pytest.fixture
@@ -156,7 +163,7 @@ async def _stored_then_purged(js: Any, export_id: str) -> tuple[str, str | None]
     just before the part was stored again. Returns the part's name and that version's nuid."""
     name = export.part_name(f"ex-{uuid.uuid4().hex[:6]}", export_id, "social_map")
     info = await (await export.export_bucket(js)).put(name, b'{"version": 1}')
-    await js.purge_stream("OBJ_EXPORTS", subject=f"$O.EXPORTS.C.{info.nuid}")
+    await js.purge_stream(STREAM, subject=_chunks(info.nuid))
     return name, info.nuid
 
 
@@ -205,5 +212,5 @@ async def _nuid_changed(bucket: Any, name: str, nuid: str | None) -> bool:
 
 async def _reading(js: Any, nuid: str | None) -> bool:
     """A reader waits on the chunks of version `nuid` (its ordered consumer exists)."""
-    consumers = await js.consumers_info("OBJ_EXPORTS")
-    return any(c.config.filter_subject == f"$O.EXPORTS.C.{nuid}" for c in consumers)
+    consumers = await js.consumers_info(STREAM)
+    return any(c.config.filter_subject == _chunks(nuid) for c in consumers)
