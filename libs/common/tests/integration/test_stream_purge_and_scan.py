@@ -3,6 +3,7 @@ consumer is done with them; the scanner finds residue in databases and streams."
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from typing import ClassVar
 
@@ -15,6 +16,7 @@ from wijkkracht_common.outbox import stage
 from wijkkracht_common.privacy_scan import scan_databases
 from wijkkracht_common.storage import Storage
 from wijkkracht_common.stream_purge import find_person, purge_person
+from wijkkracht_common.testing.plugin import purge_tenant_events
 
 pytestmark = pytest.mark.integration
 
@@ -113,3 +115,18 @@ async def test_a_consumer_that_is_not_running_does_not_hold_a_purge_back(
         assert (result.deleted, result.deferred) == (2, 0)
     finally:
         await js.delete_consumer("IDENTITY", durable)
+
+
+async def test_a_finished_tests_tenants_leave_no_events_behind(
+    js: JetStreamContext, nats_url: str
+) -> None:
+    """The `two_tenants` teardown empties the streams of the test's tenants, so later tests'
+    consumers do not first work through every earlier test's events; other tenants keep theirs."""
+    gone, kept = f"pg-{uuid.uuid4().hex[:6]}", f"pg-{uuid.uuid4().hex[:6]}"
+    await _publish_about(js, gone, str(uuid.uuid4()), 2)
+    await _publish_about(js, kept, str(uuid.uuid4()), 1)
+
+    await asyncio.to_thread(purge_tenant_events, nats_url, [gone])
+
+    assert await find_person(js, gone, "") == []
+    assert len(await find_person(js, kept, "")) == 1

@@ -5,15 +5,20 @@ database for integration tests, started once per session on free ports unless
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import os
 import tempfile
 import uuid
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from email.message import EmailMessage
 from pathlib import Path
 
+import nats
 import pytest
+from nats.js.errors import NotFoundError
 from opentelemetry import trace
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
@@ -22,6 +27,7 @@ from pymongo import MongoClient
 
 from wijkkracht_common.embedded import ManagedProcess, free_port, start_mongo, start_nats
 from wijkkracht_common.mailsink import start_sink
+from wijkkracht_common.stream_purge import tenant_filters
 from wijkkracht_common.testing.issuer import TestIssuer
 
 TEST_ISSUER_URL = "http://identity.test/identity/v1"
@@ -89,14 +95,37 @@ class TwoTenants:
 
 @pytest.fixture
 def two_tenants(request: pytest.FixtureRequest) -> Iterator[TwoTenants]:
-    """Fresh tenant slugs per test, so tests never see each other's data. Their databases
-    are dropped afterwards: nx-27017 keeps at most 100 databases open and evicts the least
-    recently used one even while it is being read, so a long suite must not pile them up."""
+    """Fresh tenant slugs per test, so tests never see each other's data. Afterwards their
+    events leave the shared streams and their databases are dropped: otherwise every later
+    test's consumers would first work through the events of all earlier tests (and make a
+    database for each of their tenants), and nx-27017 keeps at most 100 databases open and
+    evicts the least recently used one even while it is being read."""
     suffix = uuid.uuid4().hex[:8]
     tenants = TwoTenants(a=f"ta-{suffix}", b=f"tb-{suffix}")
     yield tenants
+    if "nats_url" in request.fixturenames:
+        purge_tenant_events(request.getfixturevalue("nats_url"), [tenants.a, tenants.b])
     if "mongo_url" in request.fixturenames:
         drop_tenant_databases(request.getfixturevalue("mongo_url"), [tenants.a, tenants.b])
+
+
+def purge_tenant_events(nats_url: str, tenants: list[str]) -> None:
+    """Remove the tenants' messages from every stream (run on a thread of its own: a sync
+    fixture's teardown may run while the session's event loop is running)."""
+
+    async def purge() -> None:
+        nc = await nats.connect(nats_url, connect_timeout=10, max_reconnect_attempts=3)
+        try:
+            jsm = nc.jsm()
+            for tenant in tenants:
+                for stream, subject in tenant_filters(tenant):
+                    with contextlib.suppress(NotFoundError):
+                        await jsm.purge_stream(stream, subject=subject)
+        finally:
+            await nc.close()
+
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="purge-tenant-events") as worker:
+        worker.submit(asyncio.run, purge()).result()
 
 
 def drop_tenant_databases(mongo_url: str, tenants: list[str]) -> None:
