@@ -109,6 +109,20 @@ def resident(portal: Portal) -> Resident:
     return someone
 
 
+def test_a_resident_sees_the_latest_result_beside_the_earlier_one(
+    portal: Portal, browser: Any, resident: Resident
+) -> None:
+    """The spider web of the latest measurement overlays the resident's earlier one."""
+    first, latest = resident.submitted[0], resident.submitted[-1]
+    page = _sign_in(browser, portal, resident.email, "keyboard")
+    page.goto(f"/results/{latest}")
+    chart = page.locator("figure.chart img")
+    assert f"compare_with={first}" in (chart.get_attribute("src") or "")
+    assert chart.evaluate("img => img.naturalWidth") > 0
+    page.goto(f"/results/{first}")
+    assert "compare_with" not in (page.locator("figure.chart img").get_attribute("src") or "")
+
+
 @pytest.mark.parametrize("mode", MODES)
 def test_professional_sees_a_resident_and_assigns_a_module(
     portal: Portal, browser: Any, resident: Resident, mode: str

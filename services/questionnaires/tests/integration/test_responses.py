@@ -189,3 +189,43 @@ async def test_authentication_is_required(qs: Any) -> None:
     assert r.status_code == 401 and r.json()["status"] == 401
     r = await qs.client.get(f"{P}/instruments", headers={"Authorization": "Bearer nope"})
     assert r.status_code == 401
+
+
+async def test_a_response_with_the_residents_earlier_one_of_the_same_family(qs: Any) -> None:
+    """`include=earlier` gives the resident's previous submitted response of the family (the
+    trend the portal overlays) in the same call; only to the resident themself."""
+    me = qs.resident("person-r1")
+    first = await qs.fill_and_submit(me, "health-short", pick=3)
+    await qs.fill_and_submit(me, "self-sufficiency-matrix")  # another family
+    second = await qs.fill_and_submit(me, "health-full", pick=7)  # same family, other variant
+    await qs.start(me, "health-short")  # in progress: not a measurement yet
+
+    async def earlier_of(response_id: str, headers: dict[str, str]) -> Any:
+        r = await qs.client.get(
+            f"{P}/responses/{response_id}", params={"include": "earlier"}, headers=headers
+        )
+        return r
+
+    r = await earlier_of(second["id"], me)
+    assert r.status_code == 200, r.text
+    earlier = r.json()["earlier"]
+    assert earlier["id"] == first["id"] and "answers" not in earlier
+    assert earlier["result"] == first["result"]
+    assert (await earlier_of(first["id"], me)).json()["earlier"] is None
+    plain = await qs.client.get(f"{P}/responses/{second['id']}", headers=me)
+    assert "earlier" not in plain.json()
+
+    # Someone else's response stays unknown; a professional who may read it (assisted mode)
+    # gets the response one at a time, not the resident's other measurements this way.
+    assert (await earlier_of(second["id"], qs.resident("person-r9"))).status_code == 404
+    pro = qs.professional("person-p1", org="de-smd")
+    assisted = await qs.fill_and_submit(
+        pro, "health-short", person_id="person-r1", organisation="de-smd"
+    )
+    refused = await earlier_of(assisted["id"], pro)
+    assert refused.status_code == 403
+    assert refused.json()["type"].endswith("own-responses-only")
+    bad = await qs.client.get(
+        f"{P}/responses/{second['id']}", params={"include": "everything"}, headers=me
+    )
+    assert bad.status_code == 422

@@ -32,19 +32,6 @@ def dimension_titles(definition: dict[str, Any], lang: str) -> dict[str, str]:
     return titles
 
 
-def earlier_of(mine: dict[str, Any], response: dict[str, Any]) -> dict[str, Any] | None:
-    """The resident's previous submitted response of the same family (their own trend)."""
-    earlier = [
-        r
-        for r in mine["items"]
-        if r.get("family") == response.get("family")
-        and r.get("status") == "submitted"
-        and r["id"] != response["id"]
-        and str(r.get("submitted_at") or "") < str(response.get("submitted_at") or "")
-    ]
-    return max(earlier, key=lambda r: str(r.get("submitted_at"))) if earlier else None
-
-
 @router.get("/results")
 async def results(page: PageDep) -> Response:
     page.require(*RESIDENT)
@@ -62,17 +49,16 @@ async def results(page: PageDep) -> Response:
 @router.get("/results/{response_id}")
 async def result(page: PageDep, response_id: str) -> Response:
     page.require(*RESIDENT)
-    # The response and the resident's own list (for the earlier one) at once.
-    response, mine = await asyncio.gather(
-        page.api.get(page.session, "questionnaires", f"/responses/{response_id}"),
-        page.api.get(page.session, "questionnaires", "/responses", limit=100),
+    # The response with the resident's previous one of the same family (their trend).
+    response = await page.api.get(
+        page.session, "questionnaires", f"/responses/{response_id}", include="earlier"
     )
     if response.get("status") == "in_progress":
         return page.redirect(f"/self-assessment/{response_id}/review")
     definition = await _cache(page.request).get(
         page.api, page.session, response["instrument_id"], int(response["version"])
     )
-    earlier = earlier_of(mine, response)
+    earlier = response.get("earlier")
     previous_scores = {
         s["dimension"]: s.get("score")
         for s in ((earlier or {}).get("result") or {}).get("dimension_scores", [])

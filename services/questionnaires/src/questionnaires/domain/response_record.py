@@ -8,7 +8,7 @@ Records are immutable like the aggregate; a change returns a new record.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 
@@ -104,4 +104,20 @@ class ResponseRecord:
         )
 
 
-__all__ = ["InviterShare", "ResponseRecord", "SubmitKey"]
+def earlier_of(record: ResponseRecord, others: Iterable[ResponseRecord]) -> ResponseRecord | None:
+    """The person's submitted response of the same family just before `record` (their own
+    trend: the earlier web the spider chart overlays), None when this is their first."""
+    at = record.response.submitted_at or record.response.started_at
+    earlier = [
+        other
+        for other in others
+        if other.id != record.id
+        and other.family == record.family
+        and other.person_id == record.person_id
+        and other.response.submitted_at is not None
+        and other.response.submitted_at < at
+    ]
+    return max(earlier, key=lambda r: r.response.submitted_at or at, default=None)
+
+
+__all__ = ["InviterShare", "ResponseRecord", "SubmitKey", "earlier_of"]

@@ -6,9 +6,9 @@ every view by someone else is access-logged (`service/sharing.py`).
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from wijkkracht_common.auth import PersonPrincipal
 from wijkkracht_common.pagination import CursorParam, LimitParam
@@ -129,10 +129,28 @@ async def attach_response(
 
 
 @router.get("/responses/{response_id}")
-async def get_response(response_id: str, principal: PersonPrincipal, ctx: Ctx) -> dict[str, Any]:
+async def get_response(
+    response_id: str,
+    principal: PersonPrincipal,
+    ctx: Ctx,
+    include: Annotated[
+        Literal["earlier"] | None,
+        Query(
+            description="`earlier`: add the resident's own previous submitted response of the"
+            " same family (without answers; null when this is the first), for the trend in"
+            " one call. Only for the resident themself (403 otherwise)."
+        ),
+    ] = None,
+) -> dict[str, Any]:
     record, viewer = await responses.load_readable(ctx, principal, response_id)
+    earlier = await responses.own_earlier(ctx, principal, record, viewer) if include else None
     await log_view(ctx, principal, record, viewer, what="answers")
-    return responses.present(record)
+    out = responses.present(record)
+    if include:
+        out["earlier"] = (
+            None if earlier is None else responses.present(earlier, include_answers=False)
+        )
+    return out
 
 
 @router.get("/responses/{response_id}/chart.svg", response_class=Response)

@@ -27,7 +27,7 @@ from questionnaires.domain.errors import InvalidResponse, LifecycleError, Respon
 from questionnaires.domain.i18n import Language
 from questionnaires.domain.invitation import Invitation
 from questionnaires.domain.response import Response
-from questionnaires.domain.response_record import ResponseRecord, SubmitKey
+from questionnaires.domain.response_record import ResponseRecord, SubmitKey, earlier_of
 from questionnaires.presentation import labels as L
 from questionnaires.service import access, instruments, invitations, tenant_registry
 from questionnaires.service.access import Viewer
@@ -451,6 +451,22 @@ async def load_readable(
     if viewer is None:
         raise not_found(RESPONSE)
     return record, viewer
+
+
+async def own_earlier(
+    ctx: Context, principal: Principal, record: ResponseRecord, viewer: Viewer
+) -> ResponseRecord | None:
+    """The resident's own previous submitted response of the same family (`include=earlier`).
+    Only for the resident themself: another viewer's reads are logged one response at a time
+    (`/people/{id}/responses`)."""
+    if not viewer.is_owner or record.person_id is None:
+        raise Forbidden(
+            "Alleen de bewoner zelf kan de eerdere meting zo opvragen. / Only the resident "
+            "themself can ask for the earlier measurement this way.",
+            kind="own-responses-only",
+        )
+    reader = await ctx.reader(principal.tenant)
+    return earlier_of(record, await reader.responses.of_person(record.person_id))
 
 
 async def load_anonymous(
