@@ -49,6 +49,10 @@ class Revocations:
         key = (tenant, client_id)
         self._clients[key] = max(at, self._clients.get(key, at))
 
+    def client_disabled_at(self, tenant: str, client_id: str) -> float | None:
+        """When identity last announced the client disabled (epoch seconds), if it did."""
+        return self._clients.get((tenant, client_id))
+
     def refuses(
         self,
         *,

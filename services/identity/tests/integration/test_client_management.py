@@ -3,12 +3,19 @@ tenant and organisation isolation."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
+import httpx
 import pytest
+from asgi_lifespan import LifespanManager
 from identity.adapters.repositories import MongoRepositories
 from identity.domain.roles import Role
+from identity.main import create_app
+from identity.settings import Settings
 from wijkkracht_common.testing.plugin import TwoTenants
+from wijkkracht_common.testing.waiting import eventually
 
-from .conftest import App
+from .conftest import App, running
 from .oauth_helpers import REDIRECT, A, auth_params, confidential_client, pkce, public_client
 
 pytestmark = pytest.mark.integration
@@ -131,3 +138,36 @@ async def test_other_tenants_and_organisations_cannot_touch_a_client(
     assert (await identity.http.post(f"{url}/secret", headers=hp)).status_code == 403
 
     assert await _cc_token(identity, client_id, secret) == 200  # untouched
+
+
+async def test_a_disabled_client_is_refused_by_a_replica_that_cached_it(
+    settings_factory: Callable[..., Settings], two_tenants: TwoTenants
+) -> None:
+    """The disable is announced (`client_disabled`); every replica's token endpoint drops its
+    cached copy of the client on that event, not only after `client_cache_seconds`."""
+    settings = settings_factory(client_cache_seconds=3600.0)
+    async with running(settings) as first:
+        second_app = create_app(settings)
+        async with (
+            LifespanManager(second_app, startup_timeout=60, shutdown_timeout=60),
+            httpx.AsyncClient(
+                transport=httpx.ASGITransport(second_app), base_url="http://identity.test"
+            ) as http,
+        ):
+            second = App(second_app, http)
+            t = two_tenants.a
+            await first.tenant(t)
+            admin = await first.person(t, "oa@a.test", {"welzijn": [Role.ORG_ADMIN]})
+            client_id, secret = await confidential_client(first, t)
+            assert await _cc_token(second, client_id, secret) == 200  # cached by the second
+
+            headers = await first.headers_for(t, admin)
+            url = f"{P}/organisations/welzijn/clients/{client_id}"
+            assert (await first.http.patch(url, headers=headers, json={"disabled": True})).json()[
+                "disabled"
+            ]
+
+            async def refused() -> bool:
+                return await _cc_token(second, client_id, secret) == 401
+
+            await eventually(refused, interval=0.2)

@@ -185,8 +185,9 @@ async def managed_client(
 
 
 def forget(ctx: Identity, client_id: str) -> None:
-    """Evict the token endpoint's cached copy in THIS process. Other replicas keep theirs
-    for at most `client_cache_seconds` (the documented window of a disable/rotation)."""
+    """Evict the token endpoint's cached copy in THIS process. Other replicas drop theirs when
+    the `client_disabled` event reaches them (`oauth.load_client`); a rotated secret reaches
+    them within `client_cache_seconds`."""
     ctx.client_cache.pop(client_id, None)
 
 

@@ -52,6 +52,16 @@ def throttle_policy(settings: Settings) -> LoginThrottlePolicy:
     )
 
 
+@dataclass(frozen=True, slots=True)
+class CachedClient:
+    """The token endpoint's copy of a client: until `expires` (monotonic), read at `read_at`
+    (epoch seconds, compared with when a disable was announced)."""
+
+    client: ApiClient
+    expires: float
+    read_at: float
+
+
 @dataclass
 class Identity:
     settings: Settings
@@ -66,7 +76,7 @@ class Identity:
     #: the service refuses to start, `startup.check_database`).
     key_ring: KeyRing | None = None
     _known_tenants: set[str] = field(default_factory=set)
-    client_cache: dict[str, tuple[ApiClient, float]] = field(default_factory=dict)
+    client_cache: dict[str, CachedClient] = field(default_factory=dict)
     #: Bounds the password hashes running at once (`Settings.password_hash_concurrency`).
     hashing: HashingSlots = field(init=False)
 

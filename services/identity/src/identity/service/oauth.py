@@ -54,7 +54,7 @@ from identity.domain.token_grants import (
     revoke_token,
 )
 from identity.domain.userinfo import userinfo_claims
-from identity.service.context import Db, Identity
+from identity.service.context import CachedClient, Db, Identity
 from identity.service.revocations import tokens_revoked
 
 #: The envelope actor of what a client's request caused (architecture: `client:<id>`).
@@ -68,22 +68,41 @@ class _LostRace(Exception):
 # ---- authorization endpoint -----------------------------------------------------------------
 
 
+#: Clocks of two replicas may differ a little: a copy cached up to this long after a disable
+#: was announced is read again too.
+_CLOCK_MARGIN_SECONDS = 5.0
+
+
 async def load_client(ctx: Identity, client_id: str | None) -> ApiClient | None:
     """The registered client, from a short-lived per-process cache: the token endpoint's
-    hottest read. Only found clients are cached (a new client is visible at once); a change
-    to a client takes effect within `client_cache_seconds`."""
+    hottest read. Only found clients are cached (a new client is visible at once). A disable
+    reaches every replica's cache as identity's own `client_disabled` event (the revocation
+    feed); other changes (a rotated secret) take effect within `client_cache_seconds`."""
     if not client_id:
         return None
     cached = ctx.client_cache.get(client_id)
-    if cached is not None and cached[1] > time.monotonic():
-        return cached[0]
+    if (
+        cached is not None
+        and cached.expires > time.monotonic()
+        and not _disabled_since(ctx, cached)
+    ):
+        return cached.client
     tenant = await ctx.tenant_of_client(client_id)
     if tenant is None:
         return None
     client = await (await ctx.tenant(tenant)).clients.get(client_id)
     if client is not None:
-        ctx.client_cache[client_id] = (client, time.monotonic() + ctx.settings.client_cache_seconds)
+        ctx.client_cache[client_id] = CachedClient(
+            client, time.monotonic() + ctx.settings.client_cache_seconds, time.time()
+        )
     return client
+
+
+def _disabled_since(ctx: Identity, cached: CachedClient) -> bool:
+    """Was the client announced disabled after (or about when) this copy was read?"""
+    client = cached.client
+    at = ctx.runtime.revocations.client_disabled_at(client.tenant, client.client_id)
+    return at is not None and at >= cached.read_at - _CLOCK_MARGIN_SECONDS
 
 
 async def validate_authorization(
