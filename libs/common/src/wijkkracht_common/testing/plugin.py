@@ -93,20 +93,35 @@ class TwoTenants:
     b: str
 
 
+_TEST_TENANTS = pytest.StashKey[list[str]]()
+
+
 @pytest.fixture
-def two_tenants(request: pytest.FixtureRequest) -> Iterator[TwoTenants]:
-    """Fresh tenant slugs per test, so tests never see each other's data. Afterwards their
-    events leave the shared streams and their databases are dropped: otherwise every later
-    test's consumers would first work through the events of all earlier tests (and make a
-    database for each of their tenants), and nx-27017 keeps at most 100 databases open and
-    evicts the least recently used one even while it is being read."""
+def two_tenants(request: pytest.FixtureRequest) -> TwoTenants:
+    """Fresh tenant slugs per test, so tests never see each other's data. After the test
+    (`_clean_test_tenants`) their events leave the shared streams and their databases are
+    dropped: otherwise every later test's consumers would first work through the events of
+    all earlier tests (and make a database for each of their tenants), and nx-27017 keeps at
+    most 100 databases open and evicts the least recently used one even while it is read."""
     suffix = uuid.uuid4().hex[:8]
     tenants = TwoTenants(a=f"ta-{suffix}", b=f"tb-{suffix}")
-    yield tenants
+    request.node.stash.setdefault(_TEST_TENANTS, []).extend([tenants.a, tenants.b])
+    return tenants
+
+
+@pytest.fixture(autouse=True)
+def _clean_test_tenants(request: pytest.FixtureRequest) -> Iterator[None]:
+    """Set up before, so torn down after, every other fixture of the test: its apps have
+    stopped, so nothing recreates a database or publishes for its tenants after the clean-up
+    (an app torn down after the clean-up did, from its in-flight work)."""
+    yield
+    tenants = request.node.stash.get(_TEST_TENANTS, [])
+    if not tenants:
+        return
     if "nats_url" in request.fixturenames:
-        purge_tenant_events(request.getfixturevalue("nats_url"), [tenants.a, tenants.b])
+        purge_tenant_events(request.getfixturevalue("nats_url"), tenants)
     if "mongo_url" in request.fixturenames:
-        drop_tenant_databases(request.getfixturevalue("mongo_url"), [tenants.a, tenants.b])
+        drop_tenant_databases(request.getfixturevalue("mongo_url"), tenants)
 
 
 def purge_tenant_events(nats_url: str, tenants: list[str]) -> None:
