@@ -24,7 +24,15 @@ from authlib.integrations.httpx_client import OAuth2Client
 from wijkkracht_common.embedded import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
-PREFIX = {1: "/identity/v1", 2: "/questionnaires/v1", 5: "/social-map/v1", 6: "/effects/v1"}
+#: Every API service `make run` starts: port offset → path prefix.
+PREFIX = {
+    1: "/identity/v1",
+    2: "/questionnaires/v1",
+    3: "/learning-paths/v1",
+    4: "/marketplace/v1",
+    5: "/social-map/v1",
+    6: "/effects/v1",
+}
 DEMO_PASSWORD = "wijkkracht-demo"
 REDIRECT = "http://localhost:8080/callback"
 

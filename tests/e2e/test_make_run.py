@@ -23,7 +23,7 @@ from icalendar import Calendar
 from openapi_spec_validator import validate as validate_openapi
 from social_map.standards import hsds
 
-from .conftest import DEMO_PASSWORD, Platform, _LoginForm, launch, login
+from .conftest import DEMO_PASSWORD, PREFIX, Platform, _LoginForm, launch, login
 
 pytestmark = pytest.mark.e2e
 
@@ -130,17 +130,6 @@ def test_portal_login_round_trip_through_identity(platform: Platform) -> None:
         assert caseload.status_code == 200, caseload.text[:500]
 
 
-#: Every API service `make run` starts: port offset → path prefix.
-APIS = {
-    1: "/identity/v1",
-    2: "/questionnaires/v1",
-    3: "/learning-paths/v1",
-    4: "/marketplace/v1",
-    5: "/social-map/v1",
-    6: "/effects/v1",
-}
-
-
 def _machine_token(token_endpoint: str) -> dict[str, str]:
     token = httpx.post(
         token_endpoint,
@@ -158,7 +147,7 @@ def test_the_running_services_pass_the_standards_validators(platform: Platform) 
     iCalendar feed of every demo neighbourhood (icalendar, each rule's first occurrence)."""
     discovery = httpx.get(platform.api(1, "/.well-known/openid-configuration"), timeout=30).json()
     OpenIDProviderMetadata(discovery).validate()
-    for offset, prefix in APIS.items():
+    for offset, prefix in PREFIX.items():
         document = httpx.get(platform.url(offset, "/openapi.json"), timeout=30)
         assert document.status_code == 200, (prefix, document.text[:300])
         validate_openapi(document.json())
