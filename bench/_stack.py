@@ -8,6 +8,7 @@ WK_NATS_URL / WK_MONGO_URL are set.
 from __future__ import annotations
 
 import os
+import re
 import statistics
 import tempfile
 from collections.abc import Iterator, Sequence
@@ -71,3 +72,59 @@ def paired_ratios(rates: Sequence[float], raws: Sequence[float]) -> list[float]:
     if len(raws) != len(rates) + 1:
         raise ValueError("measure raw, run, raw, ..., run, raw")
     return [rate / ((raws[i] + raws[i + 1]) / 2) for i, rate in enumerate(rates)]
+
+
+def _part_of(args: str) -> str:
+    """A process's part of the platform, from its command line."""
+    if "nx-27017" in args:
+        return "database"
+    if "nats-server" in args:
+        return "nats"
+    found = re.search(r"(\w+)\.main:create_app", args)
+    if found:
+        return found.group(1)
+    return "other"
+
+
+def tree_cpu_seconds(root: int) -> dict[str, float]:
+    """CPU time (user + system, seconds) of every live descendant of `root`, summed per part
+    of the platform (each service, `database`, `nats`), read from Linux's /proc. The
+    difference of two readings is what each part spent in between, whatever else the machine
+    was doing: a figure that holds on a busy machine where wall-clock latencies do not."""
+    tick = os.sysconf("SC_CLK_TCK")
+    parent: dict[int, int] = {}
+    spent: dict[int, float] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue  # gone meanwhile
+        fields = stat[stat.rindex(")") + 2 :].split()  # after "pid (comm) "
+        parent[int(entry.name)] = int(fields[1])
+        spent[int(entry.name)] = (int(fields[11]) + int(fields[12])) / tick
+    parts: dict[str, float] = {}
+    for pid, seconds in spent.items():
+        ancestor = parent.get(pid)
+        while ancestor not in (None, 0, 1, root):
+            ancestor = parent.get(ancestor)
+        if ancestor != root:
+            continue
+        try:
+            args = (Path("/proc") / str(pid) / "cmdline").read_bytes().replace(b"\0", b" ")
+        except OSError:
+            continue
+        part = _part_of(args.decode(errors="replace"))
+        parts[part] = parts.get(part, 0.0) + seconds
+    return parts
+
+
+def cpu_rows(before: dict[str, float], after: dict[str, float], per: int, unit: str) -> None:
+    """CPU milliseconds per `unit` of each part between two `tree_cpu_seconds` readings."""
+    spent = {k: after.get(k, 0.0) - before.get(k, 0.0) for k in after}
+    total = sum(spent.values())
+    row(f"platform CPU per {unit}", f"{total / per * 1000:.1f} ms")
+    for part, seconds in sorted(spent.items(), key=lambda kv: -kv[1]):
+        if seconds > 0:
+            row(f"  {part}", f"{seconds / per * 1000:.1f} ms")

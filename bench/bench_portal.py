@@ -23,7 +23,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
-from _stack import percentile, row  # noqa: E402
+from _stack import cpu_rows, percentile, row, tree_cpu_seconds  # noqa: E402
 
 from tests.browser.conftest import E2E, PASSWORD, running_portal  # noqa: E402
 from tests.browser.scenario import resident_with_results  # noqa: E402
@@ -156,8 +156,10 @@ def main() -> None:
 
         load_before = os.getloadavg()[0]
         inside_before = server_times(portal.url)
+        cpu_before, client_before = tree_cpu_seconds(portal.process.pid), time.process_time()
         asyncio.run(everyone())
         elapsed = time.perf_counter() - begun[0]
+        cpu_after, client_after = tree_cpu_seconds(portal.process.pid), time.process_time()
         ttfb = [s[1] for s in samples]
         own = [max(0.0, s[1] - s[2]) for s in samples]
         api = [s[2] for s in samples]
@@ -189,6 +191,11 @@ def main() -> None:
                 f"(API {percentile(apis, 95) * 1000:.0f} ms)",
             )
         server_rows(inside_before, server_times(portal.url))
+        cpu_rows(cpu_before, cpu_after, len(samples), "page")
+        row(
+            "  the load client (this process)",
+            f"{(client_after - client_before) / len(samples) * 1000:.1f} ms",
+        )
         javascript_per_page(portal.url, cookies[0], ["/", "/results", "/my-data"])
 
 
