@@ -206,19 +206,24 @@ def test_official_examples_import_unchanged(form: str, taxonomy: Taxonomy, tmp_p
         return import_csv(_official_package(), tenant="demo", taxonomy=taxonomy, strict=strict)
 
     # as published: every file and field is understood; the placeholder coordinates
-    # (latitude 100, off the globe) are dropped with a warning, the location kept
+    # (latitude 100, off the globe) are dropped with a warning, the location kept; the
+    # schedule's count and until (RFC 5545 allows one) keep the end date, with a warning
     result = load(strict=False)
     assert result.issues == [] and result.data is not None
-    assert [(w.field.rsplit(".", 1)[-1], w.message) for w in result.warnings] == [
-        (
-            "latitude",
-            "Breedtegraad 100 ligt buiten -90..90: de locatie is zonder coördinaten "
-            "geïmporteerd. / Latitude 100 is outside -90..90: the location was imported "
-            "without coordinates.",
-        )
-    ]
+    warned = {w.field.rsplit(".", 1)[-1]: w.message for w in result.warnings}
+    assert len(result.warnings) == 2 and warned["latitude"] == (
+        "Breedtegraad 100 ligt buiten -90..90: de locatie is zonder coördinaten "
+        "geïmporteerd. / Latitude 100 is outside -90..90: the location was imported "
+        "without coordinates."
+    )
+    assert warned["count"] == (
+        "Herhaling: 'count' (3) en 'until' (2005-01-01) samen kan niet in iCalendar; 'count' "
+        "is weggelaten, de herhaling stopt op 2005-01-01. / Recurrence: 'count' (3) and "
+        "'until' (2005-01-01) together are not allowed in iCalendar; 'count' was dropped, the "
+        "recurrence ends on 2005-01-01."
+    )
     expected_path = "service_at_locations[0].location.latitude" if form == "json" else "latitude"
-    assert result.warnings[0].field == expected_path
+    assert expected_path in {w.field for w in result.warnings}
     [org] = result.data.organizations
     [entry] = result.data.entries
     assert org.id == "d9d5e0f5-d3ce-4f73-9a2f-4dd0ecc6c610" and org.name.startswith("Example")
@@ -229,6 +234,7 @@ def test_official_examples_import_unchanged(form: str, taxonomy: Taxonomy, tmp_p
     [schedule] = entry.schedules  # nested twice in the JSON example: one schedule
     assert schedule.service_at_location_id == entry.service_at_locations[0].id
     assert schedule.opens_at == time(10) and "BYDAY=TH,FR" in (schedule.rrule or "")
+    assert "UNTIL=20050101" in (schedule.rrule or "") and "COUNT" not in (schedule.rrule or "")
     [location] = entry.locations
     assert (location.latitude, location.longitude) == (None, None)  # off the globe: not kept
     assert location.name == "MyCity Civic Center"
@@ -246,9 +252,12 @@ def test_official_examples_import_unchanged(form: str, taxonomy: Taxonomy, tmp_p
     # strict: the same file is refused with the path of the value, nothing imported
     refused = load(strict=True)
     assert refused.data is None
-    assert [(i.field, i.message) for i in refused.issues] == [
-        (expected_path, "Input should be less than or equal to 90")
-    ]
+    refusals = {i.field.rsplit(".", 1)[-1]: (i.field, i.message) for i in refused.issues}
+    assert len(refused.issues) == 2
+    assert refusals["latitude"] == (expected_path, "Input should be less than or equal to 90")
+    assert refusals["count"][1] == (
+        "count and until together: iCalendar (RFC 5545) allows one of them"
+    )
 
 
 def test_a_reimport_of_the_same_date_keeps_the_stored_check() -> None:

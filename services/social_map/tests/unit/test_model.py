@@ -71,6 +71,14 @@ def test_sub_daily_and_dtstart_in_rrule_are_rejected() -> None:
         )
 
 
+def test_count_and_until_together_are_rejected() -> None:
+    """RFC 5545: UNTIL and COUNT MUST NOT occur in the same recurrence rule."""
+    with pytest.raises(ValidationError, match="COUNT or UNTIL, not both"):
+        Schedule(id="s", rrule="FREQ=WEEKLY;COUNT=3;UNTIL=20250301", dtstart=date(2025, 1, 1))
+    for one in ("FREQ=WEEKLY;COUNT=3", "FREQ=WEEKLY;UNTIL=20250301"):
+        assert Schedule(id="s", rrule=one, dtstart=date(2025, 1, 1)).rrule
+
+
 def test_rrule_is_stored_canonically() -> None:
     s = Schedule(id="s", rrule="RRULE:freq=weekly;interval=1;byday=TU", dtstart=date(2025, 1, 1))
     assert s.rrule == "FREQ=WEEKLY;BYDAY=TU"

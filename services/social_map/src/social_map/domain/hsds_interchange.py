@@ -671,6 +671,27 @@ def _accessibility(r: _Row, col: _Collector) -> Accessibility | None:
     return col.build(r, Accessibility, {"code": "details"}, code=details, description=description)
 
 
+def _one_recurrence_end(r: _Row, col: _Collector) -> dict[str, Any]:
+    """The schedule's columns with at most one of `count` and `until`: RFC 5545 forbids both
+    in one RRULE (the official HSDS example has both). Lenient: the end date is kept and the
+    count dropped with a warning; strict: refused."""
+    count, until = r.get("count"), r.get("until")
+    if count in (None, "") or until in (None, ""):
+        return r.values
+    if col.strict:
+        col.add(r, "count", "count and until together: iCalendar (RFC 5545) allows one of them")
+    else:
+        col.warn(
+            r,
+            "count",
+            f"Herhaling: 'count' ({count}) en 'until' ({until}) samen kan niet in iCalendar; "
+            f"'count' is weggelaten, de herhaling stopt op {until}. / Recurrence: 'count' "
+            f"({count}) and 'until' ({until}) together are not allowed in iCalendar; 'count' "
+            f"was dropped, the recurrence ends on {until}.",
+        )
+    return {**r.values, "count": None}
+
+
 def _schedule(
     r: _Row, col: _Collector, local: Callable[[str], str], built_sals: set[str]
 ) -> Schedule | None:
@@ -686,7 +707,7 @@ def _schedule(
         Schedule,
         {"rrule": "freq", "service_at_location_id": "service_at_location_id"},
         id=local(r.text("id")),
-        rrule=columns_to_rrule(r.values),
+        rrule=columns_to_rrule(_one_recurrence_end(r, col)),
         dtstart=str(dtstart)[:10],
         opens_at=r.get("opens_at"),
         closes_at=r.get("closes_at"),

@@ -26,6 +26,8 @@ def canonical_rrule(value: str) -> str:
     parts = dict(p.split("=", 1) for p in text.upper().split(";") if "=" in p)
     if parts.get("FREQ") not in ALLOWED_FREQS:
         raise ValueError(f"rrule: FREQ must be one of {sorted(ALLOWED_FREQS)}")
+    if "COUNT" in parts and "UNTIL" in parts:
+        raise ValueError("rrule: give COUNT or UNTIL, not both (RFC 5545)")
     try:
         rule = rrulestr(text, dtstart=_ANCHOR)
     except (ValueError, TypeError, KeyError) as exc:
