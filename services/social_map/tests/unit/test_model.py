@@ -14,6 +14,7 @@ from social_map.domain.model import (
     Schedule,
     field_errors,
 )
+from social_map.domain.schedule_rules import STORED
 from social_map.service.entries import EntryDraft
 from social_map_testkit import make_entry
 
@@ -77,6 +78,10 @@ def test_count_and_until_together_are_rejected() -> None:
         Schedule(id="s", rrule="FREQ=WEEKLY;COUNT=3;UNTIL=20250301", dtstart=date(2025, 1, 1))
     for one in ("FREQ=WEEKLY;COUNT=3", "FREQ=WEEKLY;UNTIL=20250301"):
         assert Schedule(id="s", rrule=one, dtstart=date(2025, 1, 1)).rrule
+    # stored by an earlier version: read back with the end date, not refused
+    stored = {"id": "s", "rrule": "FREQ=WEEKLY;COUNT=3;UNTIL=20250301", "dtstart": "2025-01-01"}
+    kept = Schedule.model_validate(stored, context={STORED: True})
+    assert "UNTIL=20250301" in (kept.rrule or "") and "COUNT" not in (kept.rrule or "")
 
 
 def test_rrule_is_stored_canonically() -> None:

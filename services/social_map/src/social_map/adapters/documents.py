@@ -31,6 +31,7 @@ from social_map.domain.freshness import (
 )
 from social_map.domain.model import Entry
 from social_map.domain.residents import Resident, ResponseScores
+from social_map.domain.schedule_rules import STORED
 from social_map.domain.search_projection import (
     PROJECTION_VERSION,
     SearchProjection,
@@ -132,7 +133,10 @@ def freshness_fields(
 
 
 def parse_entry(raw: str | dict[str, Any]) -> Entry:
-    return Entry.model_validate_json(raw) if isinstance(raw, str) else Entry.model_validate(raw)
+    context = {STORED: True}  # what an earlier version stored is repaired, not refused
+    if isinstance(raw, str):
+        return Entry.model_validate_json(raw, context=context)
+    return Entry.model_validate(raw, context=context)
 
 
 def stored_entry(doc: dict[str, Any]) -> StoredEntry:

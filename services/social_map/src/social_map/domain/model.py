@@ -16,10 +16,18 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Annotated, Self
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 from social_map.domain.errors import FieldError
-from social_map.domain.schedule_rules import canonical_rrule
+from social_map.domain.schedule_rules import STORED, canonical_rrule, until_over_count
 
 Id = Annotated[str, Field(min_length=1, max_length=100, pattern=r"^[A-Za-z0-9][A-Za-z0-9._:-]*$")]
 Slug = Annotated[str, Field(pattern=r"^[a-z][a-z0-9-]{1,30}$")]
@@ -211,8 +219,12 @@ class Schedule(_Model):
 
     @field_validator("rrule")
     @classmethod
-    def _valid_rrule(cls, v: str | None) -> str | None:
-        return None if v is None or v == "" else canonical_rrule(v)
+    def _valid_rrule(cls, v: str | None, info: ValidationInfo) -> str | None:
+        if v is None or v == "":
+            return None
+        if info.context and info.context.get(STORED):
+            v = until_over_count(v)  # stored before COUNT with UNTIL was refused
+        return canonical_rrule(v)
 
     @model_validator(mode="after")
     def _times(self) -> Self:

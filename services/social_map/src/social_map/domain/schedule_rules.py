@@ -12,6 +12,21 @@ ALLOWED_FREQS = frozenset({"DAILY", "WEEKLY", "MONTHLY", "YEARLY"})
 _ANCHOR = datetime(2000, 1, 3)
 
 
+#: Validation context key of data read back from the database (`Entry.model_validate(...,
+#: context={STORED: True})`): rules stored before a check was added are repaired, not refused.
+STORED = "stored"
+
+
+def until_over_count(value: str) -> str:
+    """The rule without COUNT when it also has UNTIL (RFC 5545 allows one of them): the end
+    date is what a reader sees."""
+    parts = value.split(";")
+    names = {p.split("=", 1)[0].strip().upper() for p in parts}
+    if "COUNT" not in names or "UNTIL" not in names:
+        return value
+    return ";".join(p for p in parts if p.split("=", 1)[0].strip().upper() != "COUNT")
+
+
 @lru_cache(maxsize=4096)  # imports repeat a handful of rules thousands of times
 def canonical_rrule(value: str) -> str:
     """Validate an RRULE value and return dateutil's canonical spelling.
