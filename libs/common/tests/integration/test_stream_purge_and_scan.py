@@ -120,8 +120,8 @@ async def test_a_consumer_that_is_not_running_does_not_hold_a_purge_back(
 async def test_a_finished_tests_tenants_leave_no_events_behind(
     js: JetStreamContext, nats_url: str
 ) -> None:
-    """The `two_tenants` teardown empties the streams of the test's tenants, so later tests'
-    consumers do not first work through every earlier test's events; other tenants keep theirs."""
+    """After a test the plugin empties the streams of its tenants (`_clean_test_tenants`), so
+    later tests' consumers do not first work through earlier tests' events; others keep theirs."""
     gone, kept = f"pg-{uuid.uuid4().hex[:6]}", f"pg-{uuid.uuid4().hex[:6]}"
     await _publish_about(js, gone, str(uuid.uuid4()), 2)
     await _publish_about(js, kept, str(uuid.uuid4()), 1)

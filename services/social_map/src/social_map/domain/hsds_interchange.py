@@ -66,6 +66,7 @@ from social_map.domain.model import (
     SocialMapData,
     field_errors,
 )
+from social_map.domain.schedule_rules import until_over_count
 from social_map.domain.taxonomy import Taxonomy
 
 __all__ = [
@@ -671,13 +672,14 @@ def _accessibility(r: _Row, col: _Collector) -> Accessibility | None:
     return col.build(r, Accessibility, {"code": "details"}, code=details, description=description)
 
 
-def _one_recurrence_end(r: _Row, col: _Collector) -> dict[str, Any]:
-    """The schedule's columns with at most one of `count` and `until`: RFC 5545 forbids both
-    in one RRULE (the official HSDS example has both). Lenient: the end date is kept and the
-    count dropped with a warning; strict: refused."""
+def _rrule_of(r: _Row, col: _Collector) -> str | None:
+    """The schedule's RRULE with at most one of `count` and `until`: RFC 5545 forbids both
+    (the official HSDS example has both). Lenient: the end date wins (`until_over_count`),
+    with a warning; strict: refused."""
+    rrule = columns_to_rrule(r.values)
     count, until = r.get("count"), r.get("until")
-    if count in (None, "") or until in (None, ""):
-        return r.values
+    if rrule is None or count in (None, "") or until in (None, ""):
+        return rrule
     if col.strict:
         col.add(r, "count", "count and until together: iCalendar (RFC 5545) allows one of them")
     else:
@@ -689,7 +691,7 @@ def _one_recurrence_end(r: _Row, col: _Collector) -> dict[str, Any]:
             f"({count}) and 'until' ({until}) together are not allowed in iCalendar; 'count' "
             f"was dropped, the recurrence ends on {until}.",
         )
-    return {**r.values, "count": None}
+    return until_over_count(rrule)
 
 
 def _schedule(
@@ -707,7 +709,7 @@ def _schedule(
         Schedule,
         {"rrule": "freq", "service_at_location_id": "service_at_location_id"},
         id=local(r.text("id")),
-        rrule=columns_to_rrule(_one_recurrence_end(r, col)),
+        rrule=_rrule_of(r, col),
         dtstart=str(dtstart)[:10],
         opens_at=r.get("opens_at"),
         closes_at=r.get("closes_at"),
