@@ -25,7 +25,7 @@ from collections.abc import Awaitable, Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Annotated, Any, Literal
 
-import httpx
+import httpx2
 from fastapi import Depends, FastAPI, Request
 from fastapi.dependencies.models import Dependant
 from fastapi.routing import iter_route_contexts
@@ -74,7 +74,7 @@ class Principal:
 
 def http_jwks_fetcher(url: str, timeout: float = 5.0) -> JwksFetcher:
     async def fetch() -> dict[str, Any]:
-        async with httpx.AsyncClient(timeout=timeout) as client:
+        async with httpx2.AsyncClient(timeout=timeout) as client:
             response = await client.get(url)
             response.raise_for_status()
             document: dict[str, Any] = response.json()
@@ -120,7 +120,7 @@ class JwksCache:
             if self._keys is None or age >= self._min_refresh:
                 try:
                     await self._refresh()
-                except (httpx.HTTPError, ValueError) as error:
+                except (httpx2.HTTPError, ValueError) as error:
                     if self._keys is None:
                         raise Unauthorized(
                             "Sleutels van de uitgever niet bereikbaar. / Issuer keys unavailable."

@@ -90,8 +90,9 @@ def configure_logging(service_name: str, level: str = "INFO", json: bool | None 
     # One line per request comes from the app itself (method, route template, status,
     # duration: `http_app.RequestContextMiddleware`), not from uvicorn's access log.
     logging.getLogger("uvicorn.access").setLevel(logging.WARNING)
-    # Outgoing calls' URLs may hold a person's id: httpx logs each one at INFO.
-    for name in ("httpx", "httpcore"):
+    # Outgoing calls' URLs may hold a person's id: httpx2 (and httpx, the tests' client)
+    # log each one at INFO.
+    for name in ("httpx2", "httpcore2", "httpx", "httpcore"):
         logging.getLogger(name).setLevel(logging.WARNING)
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-import httpx
+import httpx2
 import pytest
 from learning_paths.adapters.social_map import SocialMapOffers
 from learning_paths.main import PREFIX
@@ -31,12 +31,12 @@ Kijk wat er bij u in de buurt is.
 
 class FakeSocialMap:
     def __init__(self) -> None:
-        self.calls: list[httpx.Request] = []
+        self.calls: list[httpx2.Request] = []
 
-    def __call__(self, request: httpx.Request) -> httpx.Response:
+    def __call__(self, request: httpx2.Request) -> httpx2.Response:
         self.calls.append(request)
         if request.url.path.endswith("/taxonomy"):
-            return httpx.Response(
+            return httpx2.Response(
                 200,
                 json={
                     "categories": [
@@ -53,14 +53,14 @@ class FakeSocialMap:
             ],
             "samen_eten": [{"entry": {"id": "e3", "name": "Buurtmaaltijd"}, "distance_km": 2.0}],
         }
-        return httpx.Response(200, json={"items": hits.get(category, [])})
+        return httpx2.Response(200, json={"items": hits.get(category, [])})
 
 
 async def test_a_local_offer_step_lists_nearby_entries(api: Api, two_tenants: TwoTenants) -> None:
     t = two_tenants.a
     social_map = FakeSocialMap()
     api.app.state.ctx.local_offers = SocialMapOffers(
-        "http://social-map.test/social-map/v1", transport=httpx.MockTransport(social_map)
+        "http://social-map.test/social-map/v1", transport=httpx2.MockTransport(social_map)
     )
     module = await api.module(t, slug="contact", source=OFFER)
     me = api.resident(t, "r-offers")
@@ -90,11 +90,11 @@ async def test_without_the_social_map_the_step_shows_its_text(
 ) -> None:
     t = two_tenants.a
 
-    def down(_: httpx.Request) -> httpx.Response:
-        return httpx.Response(503)
+    def down(_: httpx2.Request) -> httpx2.Response:
+        return httpx2.Response(503)
 
     api.app.state.ctx.local_offers = SocialMapOffers(
-        "http://social-map.test/social-map/v1", transport=httpx.MockTransport(down)
+        "http://social-map.test/social-map/v1", transport=httpx2.MockTransport(down)
     )
     module = await api.module(t, slug="contact", source=OFFER)
     me = api.resident(t, "r-offline")

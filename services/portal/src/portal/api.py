@@ -12,7 +12,7 @@ from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any, Literal
 
-import httpx
+import httpx2
 from wijkkracht_common.observability import get_logger
 
 from portal.oidc import OidcClient
@@ -63,7 +63,7 @@ class ApiError(Exception):
 
 
 class Api:
-    def __init__(self, settings: Settings, http: httpx.AsyncClient, oidc: OidcClient) -> None:
+    def __init__(self, settings: Settings, http: httpx2.AsyncClient, oidc: OidcClient) -> None:
         self.http = http
         self.oidc = oidc
         self.base: dict[str, str] = {
@@ -99,7 +99,7 @@ class Api:
         params: dict[str, Any] | None = None,
         json: Any = None,
         headers: dict[str, str] | None = None,
-    ) -> httpx.Response:
+    ) -> httpx2.Response:
         """The raw answer; 401 once -> refresh and retry; still 401 -> SignInRequired."""
         url = self.base[service] + path
         for attempt in (0, 1):
@@ -172,7 +172,7 @@ class Api:
             except asyncio.CancelledError:
                 if not loading.cancelled():
                     raise  # this request was cancelled, not the shared one
-            except (ApiError, SignInRequired, httpx.HTTPError):
+            except (ApiError, SignInRequired, httpx2.HTTPError):
                 log_shared_failure(service, path)  # the first asker's call (its own session,
                 # say): this request asks with its own token
             return await self.json(session, "GET", service, path, params=clean or None)

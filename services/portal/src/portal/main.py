@@ -8,7 +8,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
-import httpx
+import httpx2
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, PlainTextResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
@@ -43,13 +43,13 @@ log = get_logger(__name__)
 
 
 def create_app(
-    settings: Settings | None = None, *, http: httpx.AsyncClient | None = None
+    settings: Settings | None = None, *, http: httpx2.AsyncClient | None = None
 ) -> FastAPI:
     settings = settings or Settings()
     setup(settings.service_name, settings)
-    client = http or httpx.AsyncClient(
+    client = http or httpx2.AsyncClient(
         timeout=settings.api_timeout_seconds,
-        limits=httpx.Limits(max_connections=200, max_keepalive_connections=50),
+        limits=httpx2.Limits(max_connections=200, max_keepalive_connections=50),
     )
     sessions = SessionStore(
         idle_seconds=settings.session_idle_seconds, max_seconds=settings.session_max_seconds
@@ -123,7 +123,7 @@ def create_app(
         try:
             await asyncio.wait_for(oidc.discovery(), settings.readiness_timeout_seconds)
             ready = True
-        except (httpx.HTTPError, TimeoutError, ValueError):
+        except (httpx2.HTTPError, TimeoutError, ValueError):
             ready = False
         return JSONResponse(
             {"status": "ready" if ready else "not-ready", "checks": {"identity": ready}},
@@ -182,8 +182,8 @@ def install_error_pages(app: FastAPI) -> None:
             detail=error.detail(page.lang),
         )
 
-    @app.exception_handler(httpx.HTTPError)
-    async def api_unreachable(request: Request, error: httpx.HTTPError) -> Response:
+    @app.exception_handler(httpx2.HTTPError)
+    async def api_unreachable(request: Request, error: httpx2.HTTPError) -> Response:
         log.warning("api unreachable", error=str(error))
         page = await page_context(request)
         return page.render(

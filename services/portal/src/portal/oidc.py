@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode
 
-import httpx
+import httpx2
 from joserfc import jwt
 from joserfc.errors import JoseError
 from joserfc.jwk import KeySet
@@ -56,7 +56,7 @@ def safe_next(path: str | None) -> str:
 
 
 class OidcClient:
-    def __init__(self, settings: Settings, http: httpx.AsyncClient) -> None:
+    def __init__(self, settings: Settings, http: httpx2.AsyncClient) -> None:
         self.settings = settings
         self.http = http
         self._discovery: dict[str, Any] | None = None
@@ -92,16 +92,16 @@ class OidcClient:
         endpoint = (await self.discovery())["authorization_endpoint"]
         return f"{endpoint}?{urlencode(query)}", pending
 
-    def _client_auth(self, form: dict[str, str]) -> httpx.BasicAuth | None:
+    def _client_auth(self, form: dict[str, str]) -> httpx2.BasicAuth | None:
         if self.settings.client_secret:
-            return httpx.BasicAuth(self.settings.client_id, self.settings.client_secret)
+            return httpx2.BasicAuth(self.settings.client_id, self.settings.client_secret)
         form["client_id"] = self.settings.client_id
         return None
 
     async def _token_request(self, form: dict[str, str]) -> dict[str, Any]:
         auth = self._client_auth(form)
         endpoint = (await self.discovery())["token_endpoint"]
-        answer = await self.http.post(endpoint, data=form, auth=auth or httpx.USE_CLIENT_DEFAULT)
+        answer = await self.http.post(endpoint, data=form, auth=auth or httpx2.USE_CLIENT_DEFAULT)
         if answer.status_code != 200:
             raise LoginFailed(f"token endpoint answered {answer.status_code}: {answer.text[:200]}")
         body: dict[str, Any] = answer.json()
@@ -147,9 +147,9 @@ class OidcClient:
         )
         try:
             answer = await self.http.post(
-                endpoint, data=form, auth=auth or httpx.USE_CLIENT_DEFAULT
+                endpoint, data=form, auth=auth or httpx2.USE_CLIENT_DEFAULT
             )
-        except httpx.HTTPError:
+        except httpx2.HTTPError:
             return False
         return answer.status_code == 200
 

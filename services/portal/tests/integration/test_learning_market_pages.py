@@ -1,5 +1,5 @@
 """The learning and market pages in-process, against fakes of the services' public APIs
-(httpx MockTransport; the login is test_security's fake identity): what each form sends to
+(httpx2 MockTransport; the login is test_security's fake identity): what each form sends to
 the services, where the resident goes next, and how a refused answer is shown."""
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import httpx2
 import pytest
 from asgi_lifespan import LifespanManager
 
@@ -69,7 +70,7 @@ class FakePlatform(SECURITY.FakeIdentity):  # type: ignore[misc]
             ],
         }
 
-    def handler(self, request: httpx.Request) -> httpx.Response:
+    def handler(self, request: httpx2.Request) -> httpx2.Response:
         path, method = request.url.path, request.method
         is_json = request.headers.get("content-type", "").startswith("application/json")
         body = json.loads(request.content) if is_json and request.content else None
@@ -80,31 +81,31 @@ class FakePlatform(SECURITY.FakeIdentity):  # type: ignore[misc]
         if "/marketplace/v1" in path:
             return self._market(method, path.split("/marketplace/v1", 1)[1], body)
         if path.endswith("/organisations"):
-            return httpx.Response(200, json={"items": [{"slug": "wd", "name": "Welzijn Demo"}]})
+            return httpx2.Response(200, json={"items": [{"slug": "wd", "name": "Welzijn Demo"}]})
         if path.endswith("/me/consents"):
-            return httpx.Response(200, json={"current": [], "history": []})
+            return httpx2.Response(200, json={"current": [], "history": []})
         if path.endswith("/neighbourhoods"):
-            return httpx.Response(200, json={"items": [{"code": "DM01", "name": "Centrum"}]})
-        answer: httpx.Response = super().handler(request)
+            return httpx2.Response(200, json={"items": [{"code": "DM01", "name": "Centrum"}]})
+        answer: httpx2.Response = super().handler(request)
         return answer
 
-    def _learning(self, method: str, path: str, body: Any) -> httpx.Response:
+    def _learning(self, method: str, path: str, body: Any) -> httpx2.Response:
         if path == "/enrolments" and method == "POST":
-            return httpx.Response(201, json=self._enrolment())
+            return httpx2.Response(201, json=self._enrolment())
         if path in ("/me/enrolments", "/me/placements", "/paths"):
-            return httpx.Response(200, json={"items": []})
+            return httpx2.Response(200, json={"items": []})
         if path == "/modules":
             module = {"id": "m1", "title": "Ontspannen", "status": "published", "step_count": 3}
-            return httpx.Response(200, json={"items": [module]})
+            return httpx2.Response(200, json={"items": [module]})
         if path == "/enrolments/e1":
-            return httpx.Response(200, json=self._enrolment())
+            return httpx2.Response(200, json=self._enrolment())
         step_id = path.split("/")[4]
         step = next(s for s in STEPS if s["id"] == step_id)
         if path.endswith("/answer"):
             self.answers[step_id] = body
-            return httpx.Response(200, json=body)
+            return httpx2.Response(200, json=body)
         if path.endswith("/sharing"):
-            return httpx.Response(200, json=body)
+            return httpx2.Response(200, json=body)
         if path.endswith("/complete"):
             if step["kind"] == "quiz" and self.answers.get(step_id) != {"choices": {"v1": [1]}}:
                 problem = {
@@ -118,30 +119,30 @@ class FakePlatform(SECURITY.FakeIdentity):  # type: ignore[misc]
                         }
                     ],
                 }
-                return httpx.Response(422, json=problem)
+                return httpx2.Response(422, json=problem)
             self.done.append(step_id)
-            return httpx.Response(200, json=self._enrolment())
-        return httpx.Response(
+            return httpx2.Response(200, json=self._enrolment())
+        return httpx2.Response(
             200, json={"step": {**step, "html": "<p>Tekst</p>"}, "answer": None, "completed": False}
         )
 
-    def _market(self, method: str, path: str, body: Any) -> httpx.Response:
+    def _market(self, method: str, path: str, body: Any) -> httpx2.Response:
         if path == "/categories":
             label = {"code": "shopping", "label_nl": "Boodschappen", "label_en": "Shopping"}
-            return httpx.Response(200, json={"items": [label]})
+            return httpx2.Response(200, json={"items": [label]})
         if path == "/groups":
-            return httpx.Response(200, json={"items": []})
+            return httpx2.Response(200, json={"items": []})
         if path == "/posts" and method == "POST":
-            return httpx.Response(201, json={"id": "p1"})
+            return httpx2.Response(201, json={"id": "p1"})
         if path in ("/posts", "/posts/mine"):
-            return httpx.Response(200, json={"items": [self._post()], "next_cursor": None})
+            return httpx2.Response(200, json={"items": [self._post()], "next_cursor": None})
         if path == "/matches":
-            return httpx.Response(200, json={"items": []})
+            return httpx2.Response(200, json={"items": []})
         if path == "/posts/p1":
-            return httpx.Response(200, json=self._post())
+            return httpx2.Response(200, json=self._post())
         if path == "/posts/p1/responses":
-            return httpx.Response(200, json={"items": []})
-        return httpx.Response(404, json={"title": "Niet gevonden / Not found"})
+            return httpx2.Response(200, json={"items": []})
+        return httpx2.Response(404, json={"title": "Niet gevonden / Not found"})
 
     @staticmethod
     def _post() -> dict[str, Any]:
@@ -162,7 +163,7 @@ class FakePlatform(SECURITY.FakeIdentity):  # type: ignore[misc]
 @pytest.fixture
 async def signed_in() -> AsyncIterator[tuple[httpx.AsyncClient, FakePlatform, str]]:
     platform = FakePlatform()
-    upstream = httpx.AsyncClient(transport=httpx.MockTransport(platform.handler))
+    upstream = httpx2.AsyncClient(transport=httpx2.MockTransport(platform.handler))
     settings = Settings(
         issuer=SECURITY.ISSUER, public_url=SECURITY.PORTAL, client_id="portal", client_secret="s"
     )

@@ -1,4 +1,4 @@
-"""The portal in-process against a fake identity (httpx MockTransport): the login flow keeps
+"""The portal in-process against a fake identity (httpx2 MockTransport): the login flow keeps
 tokens on the server, every form needs the CSRF token, every page has a strict CSP, and
 logout revokes the refresh token at identity."""
 
@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator
 from urllib.parse import parse_qs, urlsplit
 
 import httpx
+import httpx2
 import pytest
 from asgi_lifespan import LifespanManager
 from joserfc import jwt
@@ -28,10 +29,10 @@ class FakeIdentity:
         self.nonce = ""
         self.token_auth: str | None = None
 
-    def handler(self, request: httpx.Request) -> httpx.Response:
+    def handler(self, request: httpx2.Request) -> httpx2.Response:
         path = request.url.path
         if path.endswith("/.well-known/openid-configuration"):
-            return httpx.Response(
+            return httpx2.Response(
                 200,
                 json={
                     "issuer": ISSUER,
@@ -42,7 +43,7 @@ class FakeIdentity:
                 },
             )
         if path.endswith("/jwks.json"):
-            return httpx.Response(200, json={"keys": [KEY.as_dict(private=False)]})
+            return httpx2.Response(200, json={"keys": [KEY.as_dict(private=False)]})
         if path.endswith("/oauth/token"):
             self.token_auth = request.headers.get("authorization")
             form = parse_qs(request.content.decode())
@@ -60,7 +61,7 @@ class FakeIdentity:
                 },
                 KEY,
             )
-            return httpx.Response(
+            return httpx2.Response(
                 200,
                 json={
                     "access_token": "access-1",
@@ -72,20 +73,20 @@ class FakeIdentity:
             )
         if path.endswith("/oauth/revoke"):
             self.revoked.append({k: v[0] for k, v in parse_qs(request.content.decode()).items()})
-            return httpx.Response(200, json={})
+            return httpx2.Response(200, json={})
         if path.endswith("/me/token"):
-            return httpx.Response(
+            return httpx2.Response(
                 200, json={"tenant": "demo", "orgs": {"welzijn-demo": ["resident"]}}
             )
         if path.endswith("/me"):
-            return httpx.Response(200, json={"id": "p1", "display_name": "Ineke"})
-        return httpx.Response(404, json={"title": "Niet gevonden / Not found"})
+            return httpx2.Response(200, json={"id": "p1", "display_name": "Ineke"})
+        return httpx2.Response(404, json={"title": "Niet gevonden / Not found"})
 
 
 @pytest.fixture
 async def setup() -> AsyncIterator[tuple[httpx.AsyncClient, FakeIdentity]]:
     identity = FakeIdentity()
-    upstream = httpx.AsyncClient(transport=httpx.MockTransport(identity.handler))
+    upstream = httpx2.AsyncClient(transport=httpx2.MockTransport(identity.handler))
     settings = Settings(
         issuer=ISSUER, public_url=PORTAL, client_id="portal", client_secret="s3cret"
     )

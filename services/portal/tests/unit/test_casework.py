@@ -8,7 +8,7 @@ from __future__ import annotations
 import asyncio
 import json
 
-import httpx
+import httpx2
 import pytest
 from starlette.datastructures import FormData
 
@@ -92,18 +92,18 @@ async def test_shared_lists_are_cached_per_tenant_and_roles_with_one_request_in_
     calls: list[str] = []
     fail = [False]
 
-    async def answer(request: httpx.Request) -> httpx.Response:
+    async def answer(request: httpx2.Request) -> httpx2.Response:
         calls.append(request.url.path)
         await asyncio.sleep(0.01)  # a slow service: concurrent pages wait for one answer
         if fail[0]:
-            return httpx.Response(503, json={"title": "down"})
-        return httpx.Response(200, content=json.dumps({"items": [{"id": "x"}]}))
+            return httpx2.Response(503, json={"title": "down"})
+        return httpx2.Response(200, content=json.dumps({"items": [{"id": "x"}]}))
 
     settings = Settings(
         issuer="http://identity.test/identity/v1",
         questionnaires_url="http://q.test/questionnaires/v1",
     )
-    async with httpx.AsyncClient(transport=httpx.MockTransport(answer)) as http:
+    async with httpx2.AsyncClient(transport=httpx2.MockTransport(answer)) as http:
         api = Api(settings, http, OidcClient(settings, http))
         resident = _session({"welzijn-demo": ["resident"]})
         other_resident = _session({"welzijn-demo": ["resident"]})

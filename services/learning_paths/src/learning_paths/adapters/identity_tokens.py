@@ -10,7 +10,7 @@ import time
 from collections import OrderedDict
 from typing import Protocol
 
-import httpx
+import httpx2
 from wijkkracht_common.auth import Principal, TokenVerifier
 from wijkkracht_common.errors import Problem
 from wijkkracht_common.observability import get_logger
@@ -30,7 +30,7 @@ class TokenEndpointExchange:
         token_url: str,
         verifier: TokenVerifier,
         *,
-        transport: httpx.AsyncBaseTransport | None = None,
+        transport: httpx2.AsyncBaseTransport | None = None,
         cache_size: int = 1000,
     ) -> None:
         self._url = token_url
@@ -45,13 +45,13 @@ class TokenEndpointExchange:
         if hit is not None and hit[1] > time.time():
             return hit[0]
         try:
-            async with httpx.AsyncClient(transport=self._transport, timeout=5.0) as client:
+            async with httpx2.AsyncClient(transport=self._transport, timeout=5.0) as client:
                 response = await client.post(
                     self._url,
                     data={"grant_type": "client_credentials"},
                     auth=(client_id, secret),
                 )
-        except httpx.HTTPError as error:
+        except httpx2.HTTPError as error:
             log.warning("token endpoint unreachable", error=str(error))
             return None
         if response.status_code != 200:

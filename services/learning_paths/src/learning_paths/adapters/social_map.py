@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-import httpx
+import httpx2
 from wijkkracht_common.observability import get_logger
 
 log = get_logger(__name__)
@@ -55,12 +55,12 @@ class NoLocalOffers:
 
 
 class SocialMapOffers:
-    def __init__(self, base_url: str, *, transport: httpx.AsyncBaseTransport | None = None):
+    def __init__(self, base_url: str, *, transport: httpx2.AsyncBaseTransport | None = None):
         self._base = base_url.rstrip("/")
         self._transport = transport
 
-    def _client(self, authorization: str) -> httpx.AsyncClient:
-        return httpx.AsyncClient(
+    def _client(self, authorization: str) -> httpx2.AsyncClient:
+        return httpx2.AsyncClient(
             base_url=self._base,
             headers={"Authorization": authorization},
             timeout=5.0,
@@ -94,7 +94,7 @@ class SocialMapOffers:
                         offer = _offer(hit, category)
                         if offer is not None and offer.entry_id not in found:
                             found[offer.entry_id] = offer
-        except (httpx.HTTPError, ValueError) as error:
+        except (httpx2.HTTPError, ValueError) as error:
             # The step still shows its own text; the social map being away is not an error
             # of the resident's learning.
             log.warning("local offers unavailable", error=str(error))
@@ -105,7 +105,7 @@ class SocialMapOffers:
         return ranked[:limit]
 
     async def _categories_for(
-        self, client: httpx.AsyncClient, dimensions: Sequence[str]
+        self, client: httpx2.AsyncClient, dimensions: Sequence[str]
     ) -> list[str]:
         response = await client.get("/taxonomy")
         response.raise_for_status()

@@ -9,7 +9,7 @@ import asyncio
 import re
 from typing import Any
 
-import httpx
+import httpx2
 from fastapi import APIRouter
 from fastapi.responses import Response
 from wijkkracht_common.observability import get_logger
@@ -62,7 +62,7 @@ async def caseload(page: PageDep, cursor: str | None = None) -> Response:
         cursor = None
     try:
         found = await caseload_page(page, organisation, cursor)
-    except (ApiError, httpx.HTTPError) as error:
+    except (ApiError, httpx2.HTTPError) as error:
         # The list is identity's: say so plainly, keep the rest of the page usable.
         log.warning("caseload unavailable", error=repr(error)[:300])
         return page.render(
@@ -113,7 +113,7 @@ async def resident(page: PageDep, person_id: str) -> Response:
     checked_id(person_id)
     try:
         name = await resident_name(page, organisation, person_id)
-    except (ApiError, httpx.HTTPError):
+    except (ApiError, httpx2.HTTPError):
         name = None  # identity is unavailable: the page still shows what the others allow
     responses, choices, modules, categories, trajectories = await asyncio.gather(
         _shared_responses(page, person_id),
