@@ -10,6 +10,11 @@ control on (the default) and off, in the same run on the same database.
      drove it to 21 s).
 Nothing queues without bound: a shed request costs the service one small answer.
 
+The load is sent by `_rawhttp.RawClient` (pre-encoded requests on keep-alive connections, tens
+of microseconds of CPU each): an httpx client in this process could not send twice the
+service's rate on two shared cores, so the queue was in the client and nothing was shed.
+Latencies count from the moment a submit was due, and the rate actually sent is printed.
+
     .venv/bin/python bench/bench_backpressure.py [--seconds 6] [--factor 2]
 """
 
@@ -24,8 +29,10 @@ from contextlib import contextmanager
 from typing import Any
 
 import httpx
+from _rawhttp import RawClient
 from _stack import embedded_stack, latency_summary, percentile, row
-from bench_questionnaires import P, answers, closed_loop, prepare, serve_jwks, start_service
+from bench_questionnaires import P, answers, cpu_seconds, prepare, serve_jwks, start_service
+from wijkkracht_common.settings import BaseServiceSettings
 from wijkkracht_common.testing.issuer import TestIssuer
 
 
@@ -43,44 +50,71 @@ def env(**values: str) -> Any:
                 os.environ[key] = value
 
 
+def submits(
+    raw: RawClient, todo: list[tuple[str, dict[str, str]]], body: dict[str, Any]
+) -> list[bytes]:
+    """Each response's submit, encoded before the clock starts."""
+    return [
+        raw.encode("POST", f"{P}/responses/{rid}/submit", {**h, "Idempotency-Key": rid}, body)
+        for rid, h in todo
+    ]
+
+
+async def sustainable(raw: RawClient, requests: list[bytes], concurrency: int) -> float:
+    """Closed loop: `concurrency` submits at a time, as fast as the service answers (a shed
+    submit is sent again)."""
+    queue = list(reversed(requests))
+
+    async def worker() -> None:
+        while queue:
+            request = queue.pop()
+            answer = await raw.send(request)
+            if answer.status == 503:
+                queue.append(request)
+            elif answer.status != 200:
+                raise RuntimeError(f"submit failed: {answer.status} {answer.body[:200]!r}")
+
+    start = time.perf_counter()
+    await asyncio.gather(*(worker() for _ in range(concurrency)))
+    return len(requests) / (time.perf_counter() - start)
+
+
 async def offered(
-    client: httpx.AsyncClient,
-    todo: list[tuple[str, dict[str, str]]],
-    rate: float,
-    body: dict[str, Any],
-) -> tuple[list[float], list[float], int]:
-    """Open loop at `rate`: (admitted latencies, shed latencies, other failures)."""
+    raw: RawClient, requests: list[bytes], rate: float
+) -> tuple[list[float], list[float], int, float]:
+    """Open loop at `rate`: (admitted latencies, shed latencies, other failures, the rate
+    actually sent). Each latency counts from the moment the submit was due, so a client that
+    falls behind shows it instead of hiding it."""
     admitted: list[float] = []
     shed: list[float] = []
     failed = 0
 
-    async def one(rid: str, h: dict[str, str]) -> None:
+    async def one(request: bytes, due: float) -> None:
         nonlocal failed
-        start = time.perf_counter()
         try:
-            r = await client.post(
-                f"{P}/responses/{rid}/submit", json=body, headers={**h, "Idempotency-Key": rid}
-            )
-        except httpx.HTTPError:
+            answer = await raw.send(request)
+        except (OSError, asyncio.IncompleteReadError):
             failed += 1
             return
-        elapsed = time.perf_counter() - start
-        if r.status_code == 200:
+        elapsed = time.perf_counter() - due
+        if answer.status == 200:
             admitted.append(elapsed)
-        elif r.status_code == 503 and "retry-after" in r.headers:
+        elif answer.status == 503 and "retry-after" in answer.headers:
             shed.append(elapsed)
         else:
             failed += 1
 
     tasks = []
     start = time.perf_counter()
-    for i, (rid, h) in enumerate(todo):
-        delay = start + i / rate - time.perf_counter()
+    for i, request in enumerate(requests):
+        due = start + i / rate
+        delay = due - time.perf_counter()
         if delay > 0:
             await asyncio.sleep(delay)
-        tasks.append(asyncio.create_task(one(rid, h)))
+        tasks.append(asyncio.create_task(one(request, due)))
+    sent = len(requests) / (time.perf_counter() - start)
     await asyncio.gather(*tasks)
-    return admitted, shed, failed
+    return admitted, shed, failed, sent
 
 
 SUBMIT_ROUTE = '/responses/{response_id}/submit"'
@@ -137,23 +171,30 @@ async def phase(
     ]
     body = {"answers": answers()}
     limits = httpx.Limits(max_connections=2000, max_keepalive_connections=200)
+    raw = RawClient(base)
     try:
         async with httpx.AsyncClient(base_url=base, limits=limits, timeout=60) as client:
             if rate is None:
-                todo = await prepare(client, headers, 650)
-                await closed_loop(client, todo[:50], 8, body)
-                done, elapsed, _ = await closed_loop(client, todo[50:], 16, body)
-                rate = done / elapsed
+                todo = await prepare(client, headers, 2050, concurrency=4)
+                await sustainable(raw, submits(raw, todo[:50], body), 8)  # warm-up
+                service_cpu, client_cpu = cpu_seconds(process.pid) or 0.0, time.process_time()
+                rate = await sustainable(raw, submits(raw, todo[50:], body), 16)
+                service_cpu = (cpu_seconds(process.pid) or 0.0) - service_cpu
+                client_cpu = time.process_time() - client_cpu
                 row("sustainable submits/s (closed loop, 16)", f"{rate:.0f}/s")
+                row(
+                    "  CPU per submit: the service / this load client",
+                    f"{service_cpu / 2000 * 1000:.2f} / {client_cpu / 2000 * 1000:.2f} ms",
+                )
             offered_rate = rate * factor
             n = int(offered_rate * seconds)
-            todo = await prepare(client, headers, n)
+            requests = submits(raw, await prepare(client, headers, n, concurrency=4), body)
             before, shed_before = await server_side(client)
-            admitted, shed, failed = await offered(client, todo, offered_rate, body)
+            admitted, shed, failed, sent = await offered(raw, requests, offered_rate)
             after, shed_after = await server_side(client)
             row(
                 f"{label}: offered {offered_rate:.0f}/s for {seconds:.0f} s",
-                f"admitted {len(admitted)}, shed {len(shed)} "
+                f"sent at {sent:.0f}/s; admitted {len(admitted)}, shed {len(shed)} "
                 f"({100 * len(shed) / max(1, n):.0f} %), failed {failed}",
             )
             if admitted:
@@ -166,18 +207,26 @@ async def phase(
             if shed:
                 row(f"{label}: shed answered in", f"p99 {percentile(shed, 99) * 1000:.1f} ms")
     finally:
+        await raw.aclose()
         process.terminate()
         process.wait(timeout=30)
     return rate
 
 
-async def run(seconds: float, factor: float) -> None:
+async def run(seconds: float, factor: float, limit: int) -> None:
     issuer = TestIssuer("http://identity.bench/identity/v1")
     server, jwks_url = serve_jwks(issuer)
     try:
         with embedded_stack() as stack:
             rate = await phase(
-                "admission on (32)", stack, issuer, jwks_url, "32", None, seconds, factor
+                f"admission on ({limit})",
+                stack,
+                issuer,
+                jwks_url,
+                str(limit),
+                None,
+                seconds,
+                factor,
             )
             await phase("admission off", stack, issuer, jwks_url, "0", rate, seconds, factor)
     finally:
@@ -188,8 +237,14 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--seconds", type=float, default=6.0)
     parser.add_argument("--factor", type=float, default=2.0)
+    parser.add_argument(
+        "--limit",
+        type=int,
+        default=BaseServiceSettings.model_fields["max_concurrent_requests"].default,
+        help="WK_MAX_CONCURRENT_REQUESTS of the admission-on phase (default: the services')",
+    )
     args = parser.parse_args()
-    asyncio.run(run(args.seconds, args.factor))
+    asyncio.run(run(args.seconds, args.factor, args.limit))
 
 
 if __name__ == "__main__":

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
 from collections import deque
 from collections.abc import Callable, MutableMapping
 from typing import Any
@@ -40,14 +41,44 @@ def busy(retry_after_seconds: int) -> ServiceUnavailable:
 
 
 class Admission:
-    """Counts running requests and hands freed slots to waiters in arrival order."""
+    """Counts running requests and hands freed slots to waiters in arrival order.
 
-    def __init__(self, limit: int, max_waiting: int, wait_seconds: float) -> None:
+    The wait is bounded the CoDel way (as in Facebook's server queues): while the queue
+    empties now and then, a request may wait `wait_seconds` for a slot (a burst passes); once
+    it has not been empty for `interval_seconds` the service is overloaded, not bursting, and a
+    request waits at most `overloaded_wait_seconds` before it is shed, until the queue has been
+    empty for `interval_seconds` again. Under sustained overload the admitted requests spend
+    almost no time queued, and a shed one holds nothing for long."""
+
+    def __init__(
+        self,
+        limit: int,
+        max_waiting: int,
+        wait_seconds: float,
+        *,
+        overloaded_wait_seconds: float | None = None,
+        interval_seconds: float | None = None,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self.limit = limit
         self.max_waiting = max_waiting
         self.wait_seconds = wait_seconds
+        self.overloaded_wait_seconds = (
+            wait_seconds / 10 if overloaded_wait_seconds is None else overloaded_wait_seconds
+        )
+        self.interval_seconds = 2 * wait_seconds if interval_seconds is None else interval_seconds
         self.running = 0
-        self._waiters: deque[asyncio.Future[None]] = deque()
+        self._waiters: deque[asyncio.Future[bool]] = deque()
+        self._clock = clock
+        self._changed_at = clock()  # when the queue last became empty, or non-empty
+        self.overloaded = False
+
+    def _mode(self) -> bool:
+        """Overloaded after the queue stayed non-empty for the interval; back to normal after
+        it stayed empty as long."""
+        if self._clock() - self._changed_at > self.interval_seconds:
+            self.overloaded = bool(self._waiters)
+        return self.overloaded
 
     async def acquire(self) -> bool:
         """True when a slot is held (release it later); False when the request is shed."""
@@ -56,37 +87,50 @@ class Admission:
             return True
         if len(self._waiters) >= self.max_waiting:
             return False
-        waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        wait = self.overloaded_wait_seconds if self._mode() else self.wait_seconds
+        loop = asyncio.get_running_loop()
+        waiter: asyncio.Future[bool] = loop.create_future()
+        if not self._waiters:
+            self._changed_at = self._clock()
         self._waiters.append(waiter)
+        timer = loop.call_later(wait, self._expire, waiter)
         try:
-            await asyncio.wait_for(asyncio.shield(waiter), self.wait_seconds)
-        except TimeoutError:
-            if waiter.done():  # the slot was handed over just as the wait ended: keep it
-                return True
-            waiter.cancel()
-            self._remove(waiter)
-            return False
+            return await waiter  # True: handed a slot; False: the wait ran out
         except asyncio.CancelledError:
-            if waiter.done() and not waiter.cancelled():
+            if waiter.done() and not waiter.cancelled() and waiter.result():
                 self.release()  # handed a slot, but the request is gone: pass it on
             else:
-                waiter.cancel()
                 self._remove(waiter)
             raise
-        return True
+        finally:
+            timer.cancel()
 
     def release(self) -> None:
         """Hand the slot to the oldest waiter, or free it."""
         while self._waiters:
             waiter = self._waiters.popleft()
             if not waiter.done():
-                waiter.set_result(None)  # the slot moves on: `running` stays the same
+                waiter.set_result(True)  # the slot moves on: `running` stays the same
+                self._emptied()
                 return
         self.running -= 1
 
-    def _remove(self, waiter: asyncio.Future[None]) -> None:
+    def _expire(self, waiter: asyncio.Future[bool]) -> None:
+        if not waiter.done():
+            waiter.set_result(False)
+            self._remove(waiter)
+
+    def _remove(self, waiter: asyncio.Future[bool]) -> None:
         with contextlib.suppress(ValueError):  # already handed over
             self._waiters.remove(waiter)
+            self._emptied()
+
+    def _emptied(self) -> None:
+        if not self._waiters:
+            now = self._clock()
+            if now - self._changed_at > self.interval_seconds:
+                self.overloaded = True  # it was non-empty all that time
+            self._changed_at = now
 
     @property
     def waiting(self) -> int:

@@ -98,10 +98,11 @@ class BaseServiceSettings(BaseSettings):
     readiness_timeout_seconds: float = Field(default=2.0, gt=0)
     #: Back-pressure (`admission.py`): requests served at once per process (0: no limit).
     #: More than this wait in a FIFO of `admission_max_waiting` for at most
-    #: `admission_wait_ms`; the rest are answered 503 `service-busy` with `Retry-After` of
+    #: `admission_wait_ms` (a tenth of it while the queue has not emptied for twice as long:
+    #: sustained overload); the rest are answered 503 `service-busy` with `Retry-After` of
     #: `busy_retry_after_seconds`, so the admitted keep their latency instead of everything
     #: queueing in the event loop.
-    max_concurrent_requests: int = Field(default=32, ge=0)
+    max_concurrent_requests: int = Field(default=16, ge=0)
     admission_max_waiting: int = Field(default=128, ge=0)
     admission_wait_ms: int = Field(default=50, ge=0)
     busy_retry_after_seconds: int = Field(default=1, ge=1)

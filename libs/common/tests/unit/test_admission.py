@@ -169,3 +169,52 @@ def _admission(app: FastAPI) -> Admission:
 
 def _waiting(app: FastAPI) -> int:
     return _admission(app).waiting
+
+
+class FakeClock:
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+async def test_a_queue_that_stays_full_sheds_after_a_short_wait_until_it_empties_again() -> None:
+    """CoDel: a burst may wait the full bound; a queue that has not emptied for the interval
+    means overload, and then a request waits only briefly before it is shed. Once the queue
+    stayed empty for the interval, the full wait is back."""
+    clock = FakeClock()
+    admission = Admission(
+        limit=1,
+        max_waiting=10,
+        wait_seconds=60,
+        overloaded_wait_seconds=0.01,
+        interval_seconds=1,
+        clock=clock,
+    )
+    assert await admission.acquire()  # the one slot is busy
+    patient = asyncio.create_task(admission.acquire())
+    await until(lambda: admission.waiting == 1)
+    assert not admission.overloaded  # a burst: it may wait up to 60 s
+
+    clock.now = 2.0  # the queue has not emptied for longer than the interval
+    shed = await asyncio.wait_for(admission.acquire(), timeout=10)
+    assert shed is False, "shed after the short wait, not 60 s"
+    assert admission.overloaded
+    assert admission.waiting == 1
+
+    admission.release()  # the patient waiter gets the slot; the queue is empty at t=2
+    assert await patient
+    assert admission.overloaded, "still overloaded: the queue was not empty long enough"
+
+    clock.now = 4.0  # empty for longer than the interval
+    admission.release()
+    assert await admission.acquire()
+    waiting = asyncio.create_task(admission.acquire())
+    await until(lambda: admission.waiting == 1)
+    await asyncio.sleep(0.05)  # longer than the overloaded wait
+    assert not waiting.done() and not admission.overloaded
+    admission.release()
+    assert await waiting
+    admission.release()
+    assert admission.running == 0
