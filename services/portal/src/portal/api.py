@@ -52,6 +52,8 @@ class SignInRequired(Exception):
 class ApiError(Exception):
     status: int
     problem: dict[str, Any]
+    #: the service's `Retry-After` (a busy or unavailable service says when to come back)
+    retry_after: str | None = None
 
     def detail(self, lang: str) -> str:
         """The problem's own text in the reader's language ("NL / EN" by convention)."""
@@ -142,7 +144,11 @@ class Api:
                 problem = answer.json()
             except ValueError:
                 problem = {"title": answer.text[:200]}
-            raise ApiError(answer.status_code, problem if isinstance(problem, dict) else {})
+            raise ApiError(
+                answer.status_code,
+                problem if isinstance(problem, dict) else {},
+                answer.headers.get("retry-after"),
+            )
         if answer.status_code == 204 or not answer.content:
             return None
         return answer.json()

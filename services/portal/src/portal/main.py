@@ -173,6 +173,14 @@ def install_error_pages(app: FastAPI) -> None:
             return page.render(
                 "error.html", status=403, title_key="forbidden_title", text_key="forbidden_text"
             )
+        if error.status == 503:
+            # a service sheds load or is unavailable: pass its back-pressure on to the reader
+            busy = page.render(
+                "error.html", status=503, title_key="busy_title", text_key="busy_text"
+            )
+            wait = (error.retry_after or "").strip()
+            busy.headers["Retry-After"] = wait if wait.isdigit() else "5"
+            return busy
         log.warning("api error", status=error.status, problem=error.problem)
         return page.render(
             "error.html",

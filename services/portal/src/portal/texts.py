@@ -37,6 +37,11 @@ TEXTS: dict[str, tuple[str, str]] = {
         "Probeer het later nog eens. Lukt het niet? Bel dan uw sociaal werker.",
         "Please try again later. Still not working? Call your social worker.",
     ),
+    "busy_title": ("Het is nu erg druk", "It is very busy right now"),
+    "busy_text": (
+        "Wacht een paar seconden en probeer het dan opnieuw.",
+        "Please wait a few seconds and try again.",
+    ),
     "not_found_title": ("Deze pagina bestaat niet", "This page does not exist"),
     "not_found_text": (
         "Controleer het adres, of ga naar de startpagina.",

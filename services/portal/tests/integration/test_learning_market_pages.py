@@ -53,6 +53,7 @@ class FakePlatform(SECURITY.FakeIdentity):  # type: ignore[misc]
         self.sent: list[tuple[str, str, Any]] = []
         self.done: list[str] = []
         self.answers: dict[str, dict[str, Any]] = {}
+        self.busy: set[str] = set()  # paths answered like a service that sheds load
 
     def _enrolment(self) -> dict[str, Any]:
         finished = len(self.done) == len(STEPS)
@@ -76,6 +77,9 @@ class FakePlatform(SECURITY.FakeIdentity):  # type: ignore[misc]
         body = json.loads(request.content) if is_json and request.content else None
         if method != "GET" and is_json:
             self.sent.append((method, path, body))
+        if any(path.endswith(busy) for busy in self.busy):
+            problem = {"type": "urn:wijkkracht:problem:service-busy", "status": 503}
+            return httpx2.Response(503, json=problem, headers={"Retry-After": "2"})
         if "/learning-paths/v1" in path:
             return self._learning(method, path.split("/learning-paths/v1", 1)[1], body)
         if "/marketplace/v1" in path:
@@ -258,3 +262,18 @@ async def test_asking_for_help_explains_what_is_missing_then_posts(signed_in) ->
         assert page.status_code == 200 and "Wie doet boodschappen?" in page.text
     renew = '<form method="post" action="/market/posts/p1/renew" class="inline">'
     assert renew in page.text  # the owner may keep the post open longer
+
+
+async def test_a_service_that_sheds_load_gives_a_busy_page_with_its_retry_after(
+    signed_in,
+) -> None:
+    """Back-pressure reaches the reader: a busy service's 503 becomes a 503 page that says
+    so in plain words and carries the service's Retry-After (not a 502 "something broke")."""
+    browser, platform, _ = signed_in
+    platform.busy.add("/me/consents")
+    page = await browser.get("/my-data")
+    assert page.status_code == 503
+    assert page.headers["retry-after"] == "2"
+    assert "Het is nu erg druk" in page.text
+    platform.busy.clear()
+    assert (await browser.get("/my-data")).status_code == 200
