@@ -190,7 +190,9 @@ async def phase(
             n = int(offered_rate * seconds)
             requests = submits(raw, await prepare(client, headers, n, concurrency=4), body)
             before, shed_before = await server_side(client)
+            cpu_before = cpu_seconds(process.pid) or 0.0
             admitted, shed, failed, sent = await offered(raw, requests, offered_rate)
+            cpu_spent = (cpu_seconds(process.pid) or 0.0) - cpu_before
             after, shed_after = await server_side(client)
             row(
                 f"{label}: offered {offered_rate:.0f}/s for {seconds:.0f} s",
@@ -206,6 +208,11 @@ async def phase(
                 )
             if shed:
                 row(f"{label}: shed answered in", f"p99 {percentile(shed, 99) * 1000:.1f} ms")
+            row(
+                f"{label}: the service's CPU in this phase",
+                f"{cpu_spent:.2f} s = {cpu_spent / seconds:.0%} of a core; "
+                f"{cpu_spent / max(1, len(admitted)) * 1000:.2f} ms per admitted submit",
+            )
     finally:
         await raw.aclose()
         process.terminate()

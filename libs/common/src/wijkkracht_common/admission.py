@@ -27,6 +27,9 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from wijkkracht_common.errors import ServiceUnavailable, problem_response
 from wijkkracht_common.observability import ServiceMetrics
 
+#: scope key: when the request arrived (perf_counter), so the request metrics count the wait
+ARRIVED = "wk.arrived"
+
 BUSY_TEXT = (
     "Het is nu te druk; probeer het over een paar seconden opnieuw. / The service is busy "
     "right now; please try again in a few seconds."
@@ -161,6 +164,7 @@ class AdmissionControlMiddleware:
         if scope["type"] != "http" or self.exempt(scope):
             await self.app(scope, receive, send)
             return
+        scope[ARRIVED] = time.perf_counter()
         if not await self.admission.acquire():
             self.metrics.http_shed.labels(self.metrics.service_name).inc()
             response = problem_response(busy(self.retry_after_seconds), Request(scope))

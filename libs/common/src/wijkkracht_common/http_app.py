@@ -19,6 +19,7 @@ Hardening every service gets from here:
 from __future__ import annotations
 
 import asyncio
+import functools
 import time
 from collections.abc import Awaitable, Callable, MutableMapping, Sequence
 from contextlib import AbstractAsyncContextManager
@@ -35,7 +36,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from swagger_ui_bundle import swagger_ui_path
 
 from wijkkracht_common import openapi_doc
-from wijkkracht_common.admission import AdmissionControlMiddleware
+from wijkkracht_common.admission import ARRIVED, AdmissionControlMiddleware
 from wijkkracht_common.auth import JwksCache, TokenVerifier, http_jwks_fetcher
 from wijkkracht_common.errors import install_problem_handlers, problem_response, too_large
 from wijkkracht_common.observability import ServiceMetrics, get_logger
@@ -74,7 +75,7 @@ class RequestContextMiddleware:
             (v.decode() for k, v in scope.get("headers", ()) if k == b"x-correlation-id"), None
         )
         set_correlation_id(correlation)
-        start = time.perf_counter()
+        start = scope.get(ARRIVED) or time.perf_counter()
         status = 500
 
         async def send_wrapper(message: Message) -> None:
@@ -147,8 +148,14 @@ class ServiceApp(FastAPI):
     """The FastAPI app of a service: FastAPI with every error answered as a problem, also the
     413 that the body limiter sends before any handler runs."""
 
+    #: Wraps the whole stack, outside even Starlette's error middleware: back-pressure, so a
+    #: shed request costs no middleware, log line or span (it is counted in
+    #: `wk_http_shed_total`); an admitted request's wait is in its latency (`ARRIVED`).
+    outer_layer: Callable[[ASGIApp], ASGIApp] | None = None
+
     def build_middleware_stack(self) -> ASGIApp:
-        return TooLargeAsProblem(super().build_middleware_stack())
+        stack: ASGIApp = TooLargeAsProblem(super().build_middleware_stack())
+        return self.outer_layer(stack) if self.outer_layer is not None else stack
 
 
 def build_verifier(settings: BaseServiceSettings, jwks: JwksCache | None = None) -> TokenVerifier:
@@ -218,8 +225,7 @@ def create_base_app(
         )
 
     if settings.max_concurrent_requests:
-        # Inside the request context: a shed request is counted and logged like any other.
-        app.add_middleware(
+        app.outer_layer = functools.partial(
             AdmissionControlMiddleware,
             limit=settings.max_concurrent_requests,
             max_waiting=settings.admission_max_waiting,

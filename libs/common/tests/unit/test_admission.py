@@ -218,3 +218,33 @@ async def test_a_queue_that_stays_full_sheds_after_a_short_wait_until_it_empties
     assert await waiting
     admission.release()
     assert admission.running == 0
+
+
+async def test_a_shed_request_passes_no_middleware_and_an_admitted_ones_wait_counts() -> None:
+    """Admission wraps the whole stack: a shed request costs no middleware, log line or span
+    (it is counted in wk_http_shed_total only), while an admitted request's latency counts from
+    its arrival, its wait in the queue included."""
+    gate = Gate()
+    app, metrics = build_app(gate, limit=1, waiting=1, wait_ms=60_000)
+    async with client(app) as http:
+        first = asyncio.create_task(http.get("/t/slow"))
+        await until(lambda: gate.inside == 1)
+        queued = asyncio.create_task(http.get("/t/slow"))
+        await until(lambda: _waiting(app) == 1)
+        assert (await http.get("/t/slow")).status_code == 503
+        await asyncio.sleep(0.3)  # the queued request waits this long for its slot
+        gate.open.set()
+        assert [(await first).status_code, (await queued).status_code] == [200, 200]
+    sample = metrics.registry.get_sample_value
+    route = {"service": "admission", "method": "GET", "route": "/slow"}
+    assert sample("wk_http_requests_total", {**route, "status": "200"}) == 2
+    counted = [
+        s.labels
+        for m in metrics.registry.collect()
+        for s in m.samples
+        if s.name == "wk_http_requests_total"
+    ]
+    assert counted == [{**route, "status": "200"}], "the shed request went through no middleware"
+    assert sample("wk_http_shed_total", {"service": "admission"}) == 1
+    latency_sum = sample("wk_http_request_duration_seconds_sum", route)
+    assert latency_sum is not None and latency_sum >= 0.6, "both waited >= 0.3 s"
