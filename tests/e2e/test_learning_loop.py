@@ -40,7 +40,8 @@ def platform(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Platform]:
 
 
 def lp(platform: Platform, path: str) -> str:
-    return platform.url(LEARNING, "/learning-paths/v1" + path)
+    url: str = platform.url(LEARNING, "/learning-paths/v1" + path)
+    return url
 
 
 def person_of(platform: Platform, token: str) -> str:
@@ -86,7 +87,8 @@ def placement_in(platform: Platform, token: str, path_id: str) -> dict[str, Any]
         assert got.status_code == 200, got.text
         return next((p for p in got.json()["items"] if p["path_id"] == path_id), None)
 
-    return eventually(placed, "the resident's placement on the long path")
+    found: dict[str, Any] = eventually(placed, "the resident's placement on the long path")
+    return found
 
 
 def give_consent(platform: Platform, token: str, purpose: str) -> None:

@@ -8,7 +8,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import signal
 import tempfile
+import threading
 import uuid
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -34,6 +36,10 @@ TEST_ISSUER_URL = "http://identity.test/identity/v1"
 
 
 def pytest_configure(config: pytest.Config) -> None:
+    # A run stopped with SIGTERM (a CI timeout, `kill`) unwinds like Ctrl-C: the session's
+    # fixtures are torn down, so the embedded NATS and database it started stop too.
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, signal.default_int_handler)
     # Back-pressure (admission control) is off in tests unless a test turns it on: many tests
     # fire bursts of concurrent requests to prove concurrency rules, and on a busy machine a
     # 503 `service-busy` would fail them for the wrong reason. Its own tests set it explicitly;
