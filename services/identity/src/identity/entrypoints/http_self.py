@@ -159,7 +159,7 @@ async def patch_me(body: ProfilePatch, principal: LivePerson, ctx: Ctx) -> dict[
 async def change_password(
     body: PasswordChange, request: Request, principal: LivePerson, ctx: Ctx
 ) -> None:
-    person, _, _ = await people.me(ctx, principal)
+    person = await people.calling_person(ctx, principal)
     try:
         await check_current_password(ctx, person, body.current_password, client_ip(request))
     except LoginRefused as refused:

@@ -24,7 +24,7 @@ from identity.domain import descriptions as words
 from identity.domain.access_log import AccessLine, AccessRecord
 from identity.domain.texts import Text
 from identity.service.context import Db, Identity
-from identity.service.people import me
+from identity.service.people import calling_person
 
 CLIENT_PREFIX = "client:"
 
@@ -122,7 +122,7 @@ async def own_log(
     ctx: Identity, principal: Principal, *, limit: int, cursor: str | None
 ) -> tuple[list[AccessLine], str | None]:
     """Who accessed my data, newest first, from every service (NEN 7513)."""
-    person, _, _ = await me(ctx, principal)
+    person = await calling_person(ctx, principal)
     repos = await ctx.tenant(principal.tenant)
     records, next_cursor = await repos.access_log.projected_page(
         person.id, limit=limit, cursor=cursor

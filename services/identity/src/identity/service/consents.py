@@ -25,7 +25,7 @@ from identity.adapters.repositories import Repositories
 from identity.domain.consent import ConsentAction, ConsentEntry, ConsentLedger, ConsentPurpose
 from identity.service.caseload import require_caseload_role
 from identity.service.context import NOT_FOUND, Db, Identity
-from identity.service.people import me
+from identity.service.people import calling_person
 
 
 def _event(
@@ -48,7 +48,7 @@ def _event(
 
 
 async def ledger_of(ctx: Identity, principal: Principal) -> ConsentLedger:
-    person, _, _ = await me(ctx, principal)
+    person = await calling_person(ctx, principal)
     return await (await ctx.tenant(principal.tenant)).consents.get(person.id)
 
 
@@ -61,7 +61,7 @@ async def change_consent(
     grant: bool,
 ) -> tuple[ConsentLedger, bool]:
     """Grant or revoke; returns the ledger and whether anything changed (no event if not)."""
-    person, _, _ = await me(ctx, principal)
+    person = await calling_person(ctx, principal)
     if await (await ctx.tenant(principal.tenant)).organisations.get(organisation) is None:
         raise NotFound(NOT_FOUND)
     return await apply_change(

@@ -38,7 +38,7 @@ from identity.domain.exports import ExportJob, ExportState
 from identity.domain.roles import Role
 from identity.service.access_log import whole_log
 from identity.service.context import NOT_FOUND, Db, Identity
-from identity.service.people import me
+from identity.service.people import calling_person
 from identity.service.permissions import acting_organisation
 
 log = get_logger(__name__)
@@ -69,7 +69,7 @@ def export_objects(tenant: str, job: ExportJob) -> list[str]:
 
 async def request_own(ctx: Identity, principal: Principal) -> tuple[ExportJob, bool]:
     """The resident's request; (job, whether it was started now)."""
-    person, _, _ = await me(ctx, principal)
+    person = await calling_person(ctx, principal)
     return await _start(ctx, principal, person.id, reason=None)
 
 
@@ -137,13 +137,13 @@ async def _job(ctx: Identity, tenant: str, export_id: str) -> ExportJob | None:
 
 
 async def own_exports(ctx: Identity, principal: Principal) -> list[ExportJob]:
-    person, _, _ = await me(ctx, principal)
+    person = await calling_person(ctx, principal)
     return await (await ctx.tenant(principal.tenant)).exports.of_person(person.id)
 
 
 async def own_export(ctx: Identity, principal: Principal, export_id: str) -> ExportJob:
     """The resident's own export; anyone else's is 404."""
-    person, _, _ = await me(ctx, principal)
+    person = await calling_person(ctx, principal)
     job = await _job(ctx, principal.tenant, export_id)
     if job is None or job.person_id != person.id:
         raise NotFound(NOT_FOUND)

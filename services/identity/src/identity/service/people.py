@@ -373,16 +373,22 @@ async def new_login_code(
 # ---- self-service --------------------------------------------------------------------------------
 
 
+async def calling_person(ctx: Identity, principal: Principal) -> Person:
+    """The calling person (active), without the reads `me` adds."""
+    if principal.person_id is None:
+        raise NotFound(NOT_FOUND)
+    person = await (await ctx.tenant(principal.tenant)).people.get(principal.person_id)
+    if person is None or not person.is_active:
+        raise NotFound(NOT_FOUND)
+    return person
+
+
 async def me(
     ctx: Identity, principal: Principal
 ) -> tuple[Person, list[Membership], datetime | None]:
     """The calling person, their memberships and when they asked for erasure (if they did)."""
-    if principal.person_id is None:
-        raise NotFound(NOT_FOUND)
+    person = await calling_person(ctx, principal)
     repos = await ctx.tenant(principal.tenant)
-    person = await repos.people.get(principal.person_id)
-    if person is None or not person.is_active:
-        raise NotFound(NOT_FOUND)
     pending = await repos.people.erasure_requested_at(person.id)
     return person, await repos.memberships.of_person(person.id), pending
 
@@ -392,7 +398,7 @@ async def update_profile(
 ) -> Person:
     """PATCH semantics: only the given fields change; `person_profile_updated` is published
     only when the coarse profile (PC4/neighbourhood, age band, household) changed."""
-    person, _, _ = await me(ctx, principal)
+    person = await calling_person(ctx, principal)
     repos = await ctx.tenant(principal.tenant)
     now = ctx.now()
     updated = person
