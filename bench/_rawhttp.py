@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import asyncio
 import json
-from dataclasses import dataclass
+import time
+from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -81,3 +82,47 @@ class RawClient:
         for _, writer in self._idle:
             writer.close()
         self._idle.clear()
+
+
+@dataclass
+class OpenLoop:
+    """What an open-loop run saw: latencies of 2xx answers and of 503 answers with
+    `Retry-After` (shed), other answers and errors, and the rate actually sent."""
+
+    ok: list[float] = field(default_factory=list)
+    shed: list[float] = field(default_factory=list)
+    failed: int = 0
+    sent_per_second: float = 0.0
+
+
+async def open_loop(raw: RawClient, requests: list[bytes], rate: float) -> OpenLoop:
+    """Send `requests` at `rate` whatever the earlier ones do, as clients in the field would.
+    Each latency counts from the moment its request was due, so a client that falls behind
+    shows it instead of hiding it."""
+    seen = OpenLoop()
+
+    async def one(request: bytes, due: float) -> None:
+        try:
+            answer = await raw.send(request)
+        except (OSError, asyncio.IncompleteReadError):
+            seen.failed += 1
+            return
+        elapsed = time.perf_counter() - due
+        if 200 <= answer.status < 300:
+            seen.ok.append(elapsed)
+        elif answer.status == 503 and "retry-after" in answer.headers:
+            seen.shed.append(elapsed)
+        else:
+            seen.failed += 1
+
+    tasks = []
+    start = time.perf_counter()
+    for i, request in enumerate(requests):
+        due = start + i / rate
+        delay = due - time.perf_counter()
+        if delay > 0:
+            await asyncio.sleep(delay)
+        tasks.append(asyncio.create_task(one(request, due)))
+    seen.sent_per_second = len(requests) / (time.perf_counter() - start)
+    await asyncio.gather(*tasks)
+    return seen

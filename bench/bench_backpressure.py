@@ -29,9 +29,10 @@ from contextlib import contextmanager
 from typing import Any
 
 import httpx
-from _rawhttp import RawClient
+from _rawhttp import RawClient, open_loop
+from _service import cpu_seconds, serve_jwks, start_service
 from _stack import embedded_stack, latency_summary, percentile, row
-from bench_questionnaires import P, answers, cpu_seconds, prepare, serve_jwks, start_service
+from bench_questionnaires import P, answers, prepare
 from wijkkracht_common.settings import BaseServiceSettings
 from wijkkracht_common.testing.issuer import TestIssuer
 
@@ -77,44 +78,6 @@ async def sustainable(raw: RawClient, requests: list[bytes], concurrency: int) -
     start = time.perf_counter()
     await asyncio.gather(*(worker() for _ in range(concurrency)))
     return len(requests) / (time.perf_counter() - start)
-
-
-async def offered(
-    raw: RawClient, requests: list[bytes], rate: float
-) -> tuple[list[float], list[float], int, float]:
-    """Open loop at `rate`: (admitted latencies, shed latencies, other failures, the rate
-    actually sent). Each latency counts from the moment the submit was due, so a client that
-    falls behind shows it instead of hiding it."""
-    admitted: list[float] = []
-    shed: list[float] = []
-    failed = 0
-
-    async def one(request: bytes, due: float) -> None:
-        nonlocal failed
-        try:
-            answer = await raw.send(request)
-        except (OSError, asyncio.IncompleteReadError):
-            failed += 1
-            return
-        elapsed = time.perf_counter() - due
-        if answer.status == 200:
-            admitted.append(elapsed)
-        elif answer.status == 503 and "retry-after" in answer.headers:
-            shed.append(elapsed)
-        else:
-            failed += 1
-
-    tasks = []
-    start = time.perf_counter()
-    for i, request in enumerate(requests):
-        due = start + i / rate
-        delay = due - time.perf_counter()
-        if delay > 0:
-            await asyncio.sleep(delay)
-        tasks.append(asyncio.create_task(one(request, due)))
-    sent = len(requests) / (time.perf_counter() - start)
-    await asyncio.gather(*tasks)
-    return admitted, shed, failed, sent
 
 
 SUBMIT_ROUTE = '/responses/{response_id}/submit"'
@@ -163,7 +126,13 @@ async def phase(
     """Start a service with WK_MAX_CONCURRENT_REQUESTS=`limit`; measure the sustainable rate
     when `rate` is None, then offer `factor` times it. Returns the sustainable rate."""
     with env(WK_MAX_CONCURRENT_REQUESTS=limit):
-        process, base = await start_service(stack, issuer, jwks_url, "/tmp/bench_bp_service.log")
+        process, base = await start_service(
+            stack,
+            "questionnaires.main:create_app",
+            issuer.issuer,
+            jwks_url,
+            log_path="/tmp/bench_bp_service.log",
+        )
     tenant = f"bp-{uuid.uuid4().hex[:6]}"
     headers = [
         issuer.headers(sub=f"p{i}", tenant=tenant, orgs={"wijkteam": ["resident"]}, lifetime=3600)
@@ -177,9 +146,9 @@ async def phase(
             if rate is None:
                 todo = await prepare(client, headers, 2050, concurrency=4)
                 await sustainable(raw, submits(raw, todo[:50], body), 8)  # warm-up
-                service_cpu, client_cpu = cpu_seconds(process.pid) or 0.0, time.process_time()
+                service_cpu, client_cpu = cpu_seconds(process.pid), time.process_time()
                 rate = await sustainable(raw, submits(raw, todo[50:], body), 16)
-                service_cpu = (cpu_seconds(process.pid) or 0.0) - service_cpu
+                service_cpu = (cpu_seconds(process.pid)) - service_cpu
                 client_cpu = time.process_time() - client_cpu
                 row("sustainable submits/s (closed loop, 16)", f"{rate:.0f}/s")
                 row(
@@ -190,9 +159,10 @@ async def phase(
             n = int(offered_rate * seconds)
             requests = submits(raw, await prepare(client, headers, n, concurrency=4), body)
             before, shed_before = await server_side(client)
-            cpu_before = cpu_seconds(process.pid) or 0.0
-            admitted, shed, failed, sent = await offered(raw, requests, offered_rate)
-            cpu_spent = (cpu_seconds(process.pid) or 0.0) - cpu_before
+            cpu_before = cpu_seconds(process.pid)
+            seen = await open_loop(raw, requests, offered_rate)
+            admitted, shed, failed, sent = seen.ok, seen.shed, seen.failed, seen.sent_per_second
+            cpu_spent = (cpu_seconds(process.pid)) - cpu_before
             after, shed_after = await server_side(client)
             row(
                 f"{label}: offered {offered_rate:.0f}/s for {seconds:.0f} s",

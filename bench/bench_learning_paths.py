@@ -22,28 +22,24 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import os
 import random
 import signal
 import statistics
-import subprocess
 import sys
-import threading
 import time
 import uuid
 from datetime import UTC, datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
 import httpx
 import nats
+from _service import cpu_seconds, serve_jwks, start_service
 from _stack import Stack, embedded_stack, latency_summary, percentile, row
 from learning_paths.adapters.lrs import CLOCK, LRS_INDEXES, STATEMENTS, document_of, seq_time
 from learning_paths.domain.xapi import statements as xapi
 from learning_paths.domain.xapi.formats import format_timestamp
 from motor.motor_asyncio import AsyncIOMotorClient
-from wijkkracht_common.embedded import free_port
 from wijkkracht_common.events.effect_measurement import MeasurementRecorded
 from wijkkracht_common.events.envelope import new_event, new_event_id
 from wijkkracht_common.events.questionnaires import ResponseSubmitted
@@ -55,12 +51,6 @@ TENANT = "bench"
 ISSUER = "http://identity.bench/identity/v1"
 ORG = "welzijn-bench"
 V = {"X-Experience-API-Version": "2.0.0"}
-
-
-def cpu_seconds(pid: int) -> float:
-    """User + system CPU time of a process so far (Linux /proc)."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def database_pid(mongo_url: str) -> int | None:
@@ -75,77 +65,6 @@ def database_pid(mongo_url: str) -> int | None:
             if "nx-27017" in command and f"-p {port}" in command:
                 return int(entry.name)
     return None
-
-
-def serve_jwks(issuer: TestIssuer) -> tuple[ThreadingHTTPServer, str]:
-    body = json.dumps(issuer.jwks()).encode()
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:
-            self.send_response(200)
-            self.send_header("content-type", "application/json")
-            self.end_headers()
-            self.wfile.write(body)
-
-        def log_message(self, *args: Any) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    return server, f"http://127.0.0.1:{server.server_address[1]}/jwks.json"
-
-
-async def start_service(
-    stack: Stack, jwks_url: str, profile: str | None = None
-) -> tuple[subprocess.Popen[bytes], str]:
-    """The service as a uvicorn process; `profile`: under cProfile, written to that file
-    when the service stops (SIGTERM: uvicorn shuts down and returns)."""
-    port = free_port()
-    profiler = ["-m", "cProfile", "-o", profile] if profile else []
-    env = {
-        **os.environ,
-        "WK_NATS_URL": stack.nats_url,
-        "WK_MONGO_URL": stack.mongo_url,
-        "WK_ISSUER": ISSUER,
-        "WK_JWKS_URL": jwks_url,
-        "WK_ENV": "test",
-        "WK_LOG_LEVEL": "WARNING",
-        "WK_LOG_JSON": "true",
-        "WK_SOCIAL_MAP_URL": "",
-    }
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            *profiler,
-            "-m",
-            "uvicorn",
-            "--factory",
-            "learning_paths.main:create_app",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-            "--log-level",
-            "warning",
-            "--no-access-log",
-            "--timeout-keep-alive",
-            "120",
-        ],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    base = f"http://127.0.0.1:{port}"
-    async with httpx.AsyncClient() as client:
-        for _ in range(1200):  # a busy machine (and cProfile) make start-up slow
-            try:
-                if (await client.get(f"{base}/readyz")).status_code == 200:
-                    return process, base
-            except httpx.HTTPError:
-                pass
-            await asyncio.sleep(0.1)
-    process.kill()
-    raise RuntimeError("service did not become ready")
 
 
 def statement(
@@ -430,7 +349,14 @@ async def main() -> None:
     with embedded_stack() as stack:
         db_pid = database_pid(stack.mongo_url)
         raw_before, raw_cpu_before = await raw_insert_many(stack.mongo_url, rng, 20_000, db_pid)
-        process, base = await start_service(stack, jwks_url, args.profile)
+        process, base = await start_service(
+            stack,
+            "learning_paths.main:create_app",
+            ISSUER,
+            jwks_url,
+            env={"WK_SOCIAL_MAP_URL": ""},
+            profile=args.profile,
+        )
         try:
             statements = [statement(i, rng) for i in range(args.statements)]
             batches = [

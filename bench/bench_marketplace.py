@@ -23,6 +23,8 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
+from _rawhttp import RawClient, open_loop
+from _service import cpu_seconds, serve_jwks, start_service
 from _stack import Stack, embedded_stack, latency_summary, row
 from asgi_lifespan import LifespanManager
 from marketplace.adapters.repositories import (
@@ -368,6 +370,8 @@ async def run(stack: Stack, args: argparse.Namespace) -> None:
                 await publishing(client, issuer, ctx, stack, residents, args)
             if args.only in (None, "transfers"):
                 await transfers(ctx, stack, args)
+    if args.only in (None, "publish"):
+        await publish_served(stack, issuer, residents, 100.0, args.seconds)
 
 
 async def publishing(
@@ -401,6 +405,57 @@ async def publishing(
             f"statuses {dict(statuses)}",
         )
         row("  latency", latency_summary(lat), "target p99 < 50 ms at 100/s")
+
+
+async def publish_served(
+    stack: Stack, issuer: TestIssuer, residents: list[tuple[str, str]], rate: float, seconds: float
+) -> None:
+    """Posts at `rate` for `seconds` against the service in its own uvicorn process (as it
+    runs in production, with its default back-pressure), sent by the lean raw client: the
+    latencies are the service's, not an in-process client's sharing its event loop."""
+    server, jwks_url = serve_jwks(issuer)
+    process, base = await start_service(
+        stack,
+        "marketplace.main:create_app",
+        ISSUER,
+        jwks_url,
+        env={"WK_EXPIRY_SWEEP_SECONDS": "3600", "WK_DIGEST_INTERVAL_SECONDS": "3600"},
+        log_path="/tmp/bench_marketplace_service.log",
+    )
+    raw = RawClient(base + PREFIX)
+    rng = random.Random(5)
+    tokens = [issuer.headers(sub=p, tenant=TENANT) for p, _ in residents[1000:1500]]
+
+    def post(i: int) -> bytes:
+        body = {
+            "kind": rng.choice(["request", "offer"]),
+            "category": rng.choice(CATEGORY_CODES),
+            "text": "Wie helpt mee?",
+        }
+        return raw.encode("POST", "/posts", tokens[i % len(tokens)], body)
+
+    try:
+        await open_loop(raw, [post(i) for i in range(50)], 25.0)  # warm-up
+        requests = [post(i) for i in range(int(rate * seconds))]
+        cpu = cpu_seconds(process.pid)
+        seen = await open_loop(raw, requests, rate)
+        cpu = cpu_seconds(process.pid) - cpu
+        row(
+            f"publish at {rate:g}/s, service in its own process",
+            f"sent at {seen.sent_per_second:,.1f}/s: {len(seen.ok)} created, "
+            f"{len(seen.shed)} shed (503), {seen.failed} failed",
+        )
+        if seen.ok:
+            row("  latency of the created", latency_summary(seen.ok), "target p99 < 50 ms")
+        row(
+            "  the service's CPU per created post",
+            f"{cpu / max(1, len(seen.ok)) * 1000:.1f} ms ({cpu / seconds:.0%} of a core)",
+        )
+    finally:
+        await raw.aclose()
+        process.terminate()
+        process.wait(timeout=30)
+        server.shutdown()
 
 
 async def transfers(ctx: Context, stack: Stack, args: argparse.Namespace) -> None:

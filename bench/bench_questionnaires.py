@@ -32,99 +32,29 @@ import signal
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 import uuid
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
 import httpx
 import nats
+from _service import cpu_seconds, serve_jwks, start_service
 from _stack import Stack, embedded_stack, latency_summary, percentile, row
 from motor.motor_asyncio import AsyncIOMotorClient
 from questionnaires.domain.catalog import shipped_instrument
 from questionnaires.domain.response import Response
 from questionnaires.presentation.spider_chart import axes_for, render_spider_chart, series_for
-from wijkkracht_common.embedded import free_port
 from wijkkracht_common.testing.issuer import TestIssuer
 
 P = "/questionnaires/v1"
 INSTRUMENT = "health-short"
 
 
-def serve_jwks(issuer: TestIssuer) -> tuple[ThreadingHTTPServer, str]:
-    body = json.dumps(issuer.jwks()).encode()
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:
-            self.send_response(200)
-            self.send_header("content-type", "application/json")
-            self.end_headers()
-            self.wfile.write(body)
-
-        def log_message(self, *args: Any) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    return server, f"http://127.0.0.1:{server.server_address[1]}/jwks.json"
-
-
 def answers() -> dict[str, Any]:
     definition = shipped_instrument(INSTRUMENT)
     return {i.link_id: {"value": 6} for i in definition.items()}
-
-
-async def start_service(
-    stack: Stack, issuer: TestIssuer, jwks_url: str, log_path: str | None = None
-) -> tuple[subprocess.Popen[bytes], str]:
-    port = free_port()
-    env = {
-        **os.environ,
-        "WK_NATS_URL": stack.nats_url,
-        "WK_MONGO_URL": stack.mongo_url,
-        "WK_ISSUER": issuer.issuer,
-        "WK_JWKS_URL": jwks_url,
-        "WK_ENV": "test",
-        "WK_LOG_LEVEL": "WARNING",
-        "WK_LOG_JSON": "true",
-    }
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "uvicorn",
-            "--factory",
-            "questionnaires.main:create_app",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-            "--log-level",
-            "warning",
-            "--no-access-log",
-            # Idle keep-alive connections of the pool (between phases, or at 100 req/s) must not
-            # be closed by the server while the client reuses them (httpx.ReadError race).
-            "--timeout-keep-alive",
-            "120",
-        ],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=open(log_path, "ab") if log_path else subprocess.DEVNULL,  # noqa: SIM115
-    )
-    base = f"http://127.0.0.1:{port}"
-    async with httpx.AsyncClient() as client:
-        for _ in range(300):
-            try:
-                if (await client.get(f"{base}/readyz")).status_code == 200:
-                    return process, base
-            except httpx.HTTPError:
-                pass
-            await asyncio.sleep(0.1)
-    process.kill()
-    raise RuntimeError("service did not become ready")
 
 
 async def prepare(
@@ -417,16 +347,6 @@ def start_profiler(pid: int, out: str, seconds: float) -> subprocess.Popen[bytes
     )
 
 
-def cpu_seconds(pid: int) -> float | None:
-    """User + system CPU time of a process so far (Linux /proc; None elsewhere). CPU per
-    submit is far less sensitive to other load on a shared machine than submits/s."""
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-    except (OSError, ValueError, IndexError):
-        return None
-
-
 def database_pid(stack: Stack) -> int | None:
     """The nx-27017 process serving `stack` (None for another server, or without /proc)."""
     port = stack.mongo_url.rsplit(":", 1)[-1].split("/", 1)[0]
@@ -559,7 +479,9 @@ async def run(
     jwks_server, jwks_url = serve_jwks(issuer)
     with embedded_stack() as stack:
         raw_before = await raw_db(stack)
-        process, base = await start_service(stack, issuer, jwks_url, service_log)
+        process, base = await start_service(
+            stack, "questionnaires.main:create_app", issuer.issuer, jwks_url, log_path=service_log
+        )
         tenant = f"bench-{uuid.uuid4().hex[:6]}"
         wrk_tenant = f"benchwrk-{uuid.uuid4().hex[:6]}"
         headers = [
