@@ -45,6 +45,23 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def database_pid(mongo_url: str) -> int | None:
+    """The nx-27017 process serving `mongo_url` (None for another server, or without /proc)."""
+    port = mongo_url.rsplit(":", 1)[-1].split("/", 1)[0]
+    try:
+        for entry in Path("/proc").iterdir():
+            if entry.name.isdigit():
+                try:
+                    args = (entry / "cmdline").read_bytes().split(b"\0")
+                except OSError:
+                    continue
+                if any(a.endswith(b"nx-27017") for a in args) and port.encode() in args:
+                    return int(entry.name)
+    except OSError:
+        pass
+    return None
+
+
 async def start_service(
     stack: Stack,
     factory: str,

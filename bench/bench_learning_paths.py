@@ -29,12 +29,11 @@ import sys
 import time
 import uuid
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 import httpx
 import nats
-from _service import cpu_seconds, serve_jwks, start_service
+from _service import cpu_seconds, database_pid, serve_jwks, start_service
 from _stack import Stack, embedded_stack, latency_summary, percentile, row
 from learning_paths.adapters.lrs import CLOCK, LRS_INDEXES, STATEMENTS, document_of, seq_time
 from learning_paths.domain.xapi import statements as xapi
@@ -51,20 +50,6 @@ TENANT = "bench"
 ISSUER = "http://identity.bench/identity/v1"
 ORG = "welzijn-bench"
 V = {"X-Experience-API-Version": "2.0.0"}
-
-
-def database_pid(mongo_url: str) -> int | None:
-    """The embedded database's process (by its port), when this run started it."""
-    port = mongo_url.rsplit(":", 1)[1].split("/")[0]
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                command = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode()
-            except OSError:
-                continue
-            if "nx-27017" in command and f"-p {port}" in command:
-                return int(entry.name)
-    return None
 
 
 def statement(

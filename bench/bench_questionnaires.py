@@ -40,7 +40,7 @@ from typing import Any
 
 import httpx
 import nats
-from _service import cpu_seconds, serve_jwks, start_service
+from _service import cpu_seconds, database_pid, serve_jwks, start_service
 from _stack import Stack, embedded_stack, latency_summary, percentile, row
 from motor.motor_asyncio import AsyncIOMotorClient
 from questionnaires.domain.catalog import shipped_instrument
@@ -347,23 +347,6 @@ def start_profiler(pid: int, out: str, seconds: float) -> subprocess.Popen[bytes
     )
 
 
-def database_pid(stack: Stack) -> int | None:
-    """The nx-27017 process serving `stack` (None for another server, or without /proc)."""
-    port = stack.mongo_url.rsplit(":", 1)[-1].split("/", 1)[0]
-    try:
-        for entry in Path("/proc").iterdir():
-            if entry.name.isdigit():
-                try:
-                    args = (entry / "cmdline").read_bytes().split(b"\0")
-                except OSError:
-                    continue
-                if any(a.endswith(b"nx-27017") for a in args) and port.encode() in args:
-                    return int(entry.name)
-    except OSError:
-        pass
-    return None
-
-
 def _cpu_per(service: list[float | None], database: list[float | None], n: int) -> str:
     def per(c: list[float | None]) -> str:
         if n == 0 or len(c) != 2 or c[0] is None or c[1] is None:
@@ -500,7 +483,7 @@ async def run(
         wrk_result: WrkResult | None = None
         cpu_wrk: list[float | None] = [None, None]
         db_wrk: list[float | None] = [None, None]
-        db_pid = database_pid(stack)
+        db_pid = database_pid(stack.mongo_url)
         wrk_stored = wrk_in_stream = 0
         try:
             limits = httpx.Limits(
