@@ -1,11 +1,11 @@
-"""A standard OAuth/OIDC client library (Authlib's httpx client) completes the flows; the
+"""A standard OAuth/OIDC client library (Authlib's httpx2 client) completes the flows; the
 access token verifies with wijkkracht_common's TokenVerifier against the JWKS endpoint."""
 
 from __future__ import annotations
 
 from typing import Any
 
-import httpx
+import httpx2
 import pytest
 from authlib.common.security import generate_token
 from authlib.integrations.httpx_client import AsyncOAuth2Client
@@ -44,7 +44,7 @@ async def test_authlib_authorization_code_with_pkce(identity: App, two_tenants: 
         scope="openid profile email",
         code_challenge_method="S256",
         token_endpoint_auth_method="none",
-        transport=httpx.ASGITransport(identity.app),
+        transport=httpx2.ASGITransport(identity.app),
     ) as oauth:
         code_verifier = generate_token(48)
         url, state = oauth.create_authorization_url(
@@ -52,7 +52,7 @@ async def test_authlib_authorization_code_with_pkce(identity: App, two_tenants: 
         )
         page = await oauth.request("GET", url, withhold_token=True)
         assert page.status_code == 200 and 'name="password"' in page.text
-        form = {k: v for k, v in httpx.URL(url).params.multi_items()}
+        form = {k: v for k, v in httpx2.URL(url).params.multi_items()}
         # The browser part: the page's hidden CSRF field, its cookie kept by the client.
         form["csrf_token"] = csrf_token_of(page)
         login = await oauth.request(
@@ -91,7 +91,7 @@ async def test_authlib_client_credentials(
         client_id=client_id,
         client_secret=secret,
         token_endpoint_auth_method=auth_method,
-        transport=httpx.ASGITransport(identity.app),
+        transport=httpx2.ASGITransport(identity.app),
     ) as oauth:
         token = await oauth.fetch_token(f"{BASE}/oauth/token", grant_type="client_credentials")
     assert "refresh_token" not in token
