@@ -17,7 +17,7 @@ Sustained submits/s is measured twice:
 For both, the service's stored submitted responses and the `response_submitted` events in
 the stream are counted (exactly one event per stored submit).
 
-    .venv/bin/python bench/bench_questionnaires.py [--rate 100] [--seconds 8] [--concurrency 32]
+    .venv/bin/python bench/bench_questionnaires.py [--rate 100] [--seconds 8] [--concurrency 16]
         [--wrk-requests 4000] [--wrk-threads 1] [--profile out.svg]
 """
 
@@ -46,6 +46,7 @@ from motor.motor_asyncio import AsyncIOMotorClient
 from questionnaires.domain.catalog import shipped_instrument
 from questionnaires.domain.response import Response
 from questionnaires.presentation.spider_chart import axes_for, render_spider_chart, series_for
+from wijkkracht_common.settings import BaseServiceSettings
 from wijkkracht_common.testing.issuer import TestIssuer
 
 P = "/questionnaires/v1"
@@ -608,7 +609,13 @@ def main() -> None:
     )
     parser.add_argument("--rate", type=float, default=100.0)
     parser.add_argument("--seconds", type=float, default=8.0)
-    parser.add_argument("--concurrency", type=int, default=32)
+    parser.add_argument(
+        "--concurrency",
+        type=int,
+        default=BaseServiceSettings.model_fields["max_concurrent_requests"].default,
+        help="requests in flight in the closed loops (default: the service's admission limit; "
+        "more would be shed with 503)",
+    )
     parser.add_argument("--users", type=int, default=50)
     parser.add_argument(
         "--service-log",
