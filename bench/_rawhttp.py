@@ -36,7 +36,6 @@ class RawClient:
         self.prefix = parts.path.rstrip("/")
         self._host_header = f"{self.host}:{self.port}"
         self._idle: list[tuple[asyncio.StreamReader, asyncio.StreamWriter]] = []
-        self._open = 0
         self._slots = asyncio.Semaphore(max_connections)
 
     def encode(
@@ -57,7 +56,6 @@ class RawClient:
                 reader, writer = self._idle.pop()
             else:
                 reader, writer = await asyncio.open_connection(self.host, self.port)
-                self._open += 1
             try:
                 writer.write(request)
                 head = await reader.readuntil(b"\r\n\r\n")
@@ -69,11 +67,9 @@ class RawClient:
                 body = await reader.readexactly(int(headers.get("content-length", "0")))
             except BaseException:
                 writer.close()
-                self._open -= 1
                 raise
             if headers.get("connection", "").lower() == "close":
                 writer.close()
-                self._open -= 1
             else:
                 self._idle.append((reader, writer))
             return Answer(int(status_line.split(" ", 2)[1]), headers, body)

@@ -22,33 +22,17 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
 import time
 import uuid
-from contextlib import contextmanager
 from typing import Any
 
 import httpx
 from _rawhttp import RawClient, open_loop
-from _service import cpu_seconds, serve_jwks, start_service
+from _service import cpu_seconds, serve_jwks, start_service, stop_service
 from _stack import embedded_stack, latency_summary, percentile, row
 from bench_questionnaires import P, answers, prepare
 from wijkkracht_common.settings import BaseServiceSettings
 from wijkkracht_common.testing.issuer import TestIssuer
-
-
-@contextmanager
-def env(**values: str) -> Any:
-    before = {k: os.environ.get(k) for k in values}
-    os.environ.update(values)
-    try:
-        yield
-    finally:
-        for key, value in before.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
 
 
 def submits(
@@ -125,14 +109,14 @@ async def phase(
 ) -> float:
     """Start a service with WK_MAX_CONCURRENT_REQUESTS=`limit`; measure the sustainable rate
     when `rate` is None, then offer `factor` times it. Returns the sustainable rate."""
-    with env(WK_MAX_CONCURRENT_REQUESTS=limit):
-        process, base = await start_service(
-            stack,
-            "questionnaires.main:create_app",
-            issuer.issuer,
-            jwks_url,
-            log_path="/tmp/bench_bp_service.log",
-        )
+    process, base = await start_service(
+        stack,
+        "questionnaires.main:create_app",
+        issuer.issuer,
+        jwks_url,
+        env={"WK_MAX_CONCURRENT_REQUESTS": limit},
+        log_path="/tmp/bench_bp_service.log",
+    )
     tenant = f"bp-{uuid.uuid4().hex[:6]}"
     headers = [
         issuer.headers(sub=f"p{i}", tenant=tenant, orgs={"wijkteam": ["resident"]}, lifetime=3600)
@@ -185,8 +169,7 @@ async def phase(
             )
     finally:
         await raw.aclose()
-        process.terminate()
-        process.wait(timeout=30)
+        stop_service(process)
     return rate
 
 

@@ -33,7 +33,7 @@ from typing import Any
 
 import httpx
 import nats
-from _service import cpu_seconds, database_pid, serve_jwks, start_service
+from _service import cpu_seconds, database_pid, serve_jwks, start_service, stop_service
 from _stack import Stack, embedded_stack, latency_summary, percentile, row
 from learning_paths.adapters.lrs import CLOCK, LRS_INDEXES, STATEMENTS, document_of, seq_time
 from learning_paths.domain.xapi import statements as xapi
@@ -399,12 +399,7 @@ async def main() -> None:
             if "placement" in parts:
                 await placement_part(args, stack, base, issuer)
         finally:
-            if args.profile:  # uvicorn re-raises the signal it stopped on: SIGTERM would
-                process.send_signal(signal.SIGINT)  # end cProfile before it writes
-                process.wait(timeout=120)
-            else:
-                process.terminate()
-                process.wait(timeout=15)
+            stop_service(process, profiled=bool(args.profile))
             jwks_server.shutdown()
 
 

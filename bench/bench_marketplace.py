@@ -24,7 +24,7 @@ from typing import Any
 
 import httpx
 from _rawhttp import RawClient, open_loop
-from _service import cpu_seconds, database_pid, serve_jwks, start_service
+from _service import cpu_seconds, database_pid, serve_jwks, start_service, stop_service
 from _stack import Stack, embedded_stack, latency_summary, row
 from asgi_lifespan import LifespanManager
 from marketplace.adapters.repositories import (
@@ -457,8 +457,7 @@ async def publish_served(
         )
     finally:
         await raw.aclose()
-        process.terminate()
-        process.wait(timeout=30)
+        stop_service(process)
         server.shutdown()
 
 

@@ -40,7 +40,7 @@ from typing import Any
 
 import httpx
 import nats
-from _service import cpu_seconds, database_pid, serve_jwks, start_service
+from _service import cpu_seconds, database_pid, serve_jwks, start_service, stop_service
 from _stack import Stack, embedded_stack, latency_summary, percentile, row
 from motor.motor_asyncio import AsyncIOMotorClient
 from questionnaires.domain.catalog import shipped_instrument
@@ -525,8 +525,7 @@ async def run(
                 wrk_in_stream = await stream_count(stack, wrk_tenant)
                 wrk_stored = await submitted_count(stack, wrk_tenant)
         finally:
-            process.terminate()
-            process.wait(timeout=15)
+            stop_service(process)
             jwks_server.shutdown()
         raw_after = await raw_db(stack)  # the load of other processes changes during a run
 
