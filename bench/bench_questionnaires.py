@@ -432,7 +432,9 @@ async def stream_count(stack: Stack, tenant: str) -> int:
             "QUESTIONNAIRES", subjects_filter=f"wk.{tenant}.questionnaires.>"
         )
         subjects = info.state.subjects or {}
-        return int(subjects.get(f"wk.{tenant}.questionnaires.response_submitted.v1", 0))
+        # Partitioned by person: one subject per slot (`...response_submitted.v1.<slot>`).
+        prefix = f"wk.{tenant}.questionnaires.response_submitted.v1."
+        return sum(int(n) for subject, n in subjects.items() if subject.startswith(prefix))
     finally:
         await nc.drain()
 

@@ -516,6 +516,9 @@ def start_platform(
             public = {}
         if name == "identity" and portal:
             public |= {k: portal[k] for k in ("WK_PORTAL_PUBLIC_URL", "WK_PORTAL_CLIENT_SECRET")}
+        if name == "effect_measurement" and args.replicas > 1:
+            # Ingestion partitioned by person: one partition per replica (docs/operations.md).
+            public.setdefault("WK_INGEST_PARTITIONS", str(args.replicas))
         return public
 
     for name, default_port, _prefix in available_services():

@@ -37,7 +37,7 @@ def test_every_event_has_a_channel_and_every_reference_resolves(
     document: dict[str, Any],
 ) -> None:
     assert {c["address"] for c in document["channels"].values()} == {
-        cls.subject_for("{tenant}") for cls in all_events()
+        cls.subject_template() for cls in all_events()
     }
     refs: list[str] = []
 

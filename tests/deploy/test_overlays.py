@@ -146,10 +146,13 @@ def test_autoscaling_metrics_are_recorded_by_prometheus() -> None:
     # Durable consumers are named <consumer_service>__<producer>_<event>_v<N> (messaging.py).
     pattern = re.search(r'"consumer_name", "([^"]+)"', recorded["wk:consumer_pending:sum"])
     assert pattern is not None
-    match = re.fullmatch(
-        pattern.group(1), "effect_measurement__questionnaires_response_submitted_v1"
-    )
-    assert match is not None and match.group(1) == "effect_measurement"
+    for durable in (
+        "effect_measurement__identity_person_registered_v1",
+        # A partition of a partitioned consumer (batch_consumer.subscribe_partitioned).
+        "effect_measurement__questionnaires_response_submitted_v1__p3of4",
+    ):
+        match = re.fullmatch(pattern.group(1), durable)
+        assert match is not None and match.group(1) == "effect_measurement"
 
 
 def test_prod_ingress_serves_every_prefix_over_tls(build: Build) -> None:

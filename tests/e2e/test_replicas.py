@@ -50,6 +50,7 @@ from effect_measurement.domain.aggregates import person_cells
 from effect_measurement.domain.persona import persona_cells
 from nats.js.api import ConsumerConfig, DeliverPolicy
 from nats.js.client import JetStreamContext
+from nats.js.errors import KeyNotFoundError
 from wijkkracht_common.embedded import free_port
 from wijkkracht_common.events.envelope import Envelope
 from wijkkracht_common.events.questionnaires import ResponseSubmitted
@@ -63,6 +64,9 @@ pytestmark = [pytest.mark.e2e, pytest.mark.timeout(900)]
 ROOT = Path(__file__).resolve().parents[2]
 EVENTS = 2400  # bounded: this runs in `make test` on a busy machine
 BATCH = 150  # small batches, so both replicas take many of them
+PARTITIONS = 4
+LEASE_SECONDS = 3.0
+LEASES = "WK_LEASES_effect_measurement__questionnaires_response_submitted_v1"
 # Stored per measurement but not part of the answer: which event carried it (new ids per run).
 VOLATILE = {"event_id", "sequence", "followup_pending"}
 
@@ -106,6 +110,9 @@ def start_replica(nats_url: str, mongo_url: str, logs: Path) -> Replica:
         "WK_HTTP_PORT": str(port),
         "WK_RUN_SCHEDULER": "false",
         "WK_INGEST_BATCH_SIZE": str(BATCH),
+        "WK_INGEST_PARTITIONS": str(PARTITIONS),
+        # Short leases: a killed replica's partitions move within seconds.
+        "WK_PARTITION_LEASE_SECONDS": str(LEASE_SECONDS),
         "WK_LOG_LEVEL": "WARNING",
         "WK_LOG_JSON": "true",
     }
@@ -342,6 +349,48 @@ def assert_same(reference: Answer, other: Answer) -> None:
 class Run:
     answer: Answer
     seconds: float  # from the first event published until all were stored and published
+    #: Per replica (by pid): the partitions it held while the events were applied, and, with
+    #: one replica killed, what the survivor held afterwards.
+    held: dict[int, set[int]]
+    survivor_held: set[int] | None = None
+
+
+async def owners(js: JetStreamContext) -> dict[int, str]:
+    """Partition → the replica id holding its lease (`wijkkracht_common.partitions`)."""
+    kv = await js.key_value(LEASES)
+    held: dict[int, str] = {}
+    for partition in range(PARTITIONS):
+        try:
+            entry = await kv.get(f"partition.{partition}")
+        except KeyNotFoundError:
+            continue
+        if entry.value:
+            held[partition] = entry.value.decode()
+    return held
+
+
+def by_pid(held: dict[int, str], running: list[Replica]) -> dict[int, set[int]]:
+    """The partitions each running replica holds (replica ids are `<host>-<pid>-<random>`)."""
+    return {
+        r.process.pid: {p for p, owner in held.items() if f"-{r.process.pid}-" in owner}
+        for r in running
+    }
+
+
+async def spread(stack: Stack, running: list[Replica]) -> dict[int, set[int]]:
+    """Wait until every partition is held and each replica holds its share."""
+
+    async def balanced() -> dict[int, set[int]] | None:
+        shares = by_pid(await owners(stack.js), running)
+        if sum(len(s) for s in shares.values()) != PARTITIONS:
+            return None
+        return (
+            shares if all(len(s) == PARTITIONS // len(running) for s in shares.values()) else None
+        )
+
+    shares = await eventually(balanced, timeout=120, interval=0.2)
+    assert shares is not None
+    return shares
 
 
 async def ingest(stack: Stack, replicas: int, *, kill_one_at: int | None = None) -> Run:
@@ -354,9 +403,11 @@ async def ingest(stack: Stack, replicas: int, *, kill_one_at: int | None = None)
     try:
         for replica in running:
             await wait_ready(replica)
+        held = await spread(stack, running)  # each replica pulls its own partitions
         db = await stack.storage.tenant_db(tenant)
         started = time.perf_counter()
         await publish(stack.js, events)
+        survivor_held: set[int] | None = None
         if kill_one_at is not None:
 
             async def under_way() -> bool:
@@ -366,6 +417,8 @@ async def ingest(stack: Stack, replicas: int, *, kill_one_at: int | None = None)
             victim = running.pop(0)
             victim.process.send_signal(signal.SIGKILL)
             await asyncio.to_thread(victim.process.wait)
+            # Its leases expire and the survivor takes its partitions.
+            survivor_held = (await spread(stack, running))[running[0].process.pid]
 
         async def done() -> bool:
             for replica in running:
@@ -378,7 +431,7 @@ async def ingest(stack: Stack, replicas: int, *, kill_one_at: int | None = None)
         for replica in running:
             await stop(replica)
     print(f"\n{replicas} replica(s){' (one killed)' if kill_one_at else ''}: {seconds:.1f} s")
-    return Run(await answer(stack, tenant), seconds)
+    return Run(await answer(stack, tenant), seconds, held, survivor_held)
 
 
 @pytest.fixture(scope="module")
@@ -390,6 +443,9 @@ async def test_two_replicas_give_the_answers_of_one_process(stack: Stack, refere
     two = await ingest(stack, 2)
     print(f"one process {reference.seconds:.1f} s, two replicas {two.seconds:.1f} s")
     assert_same(reference.answer, two.answer)
+    # Each replica pulled half of the partitions (by person), none of the other's.
+    first, second = two.held.values()
+    assert len(first) == len(second) == PARTITIONS // 2 and first.isdisjoint(second)
 
 
 async def test_a_replica_killed_mid_load_loses_nothing_and_applies_nothing_twice(
@@ -397,3 +453,5 @@ async def test_a_replica_killed_mid_load_loses_nothing_and_applies_nothing_twice
 ) -> None:
     killed = await ingest(stack, 2, kill_one_at=EVENTS // 3)
     assert_same(reference.answer, killed.answer)
+    # The killed replica's partitions moved to the survivor.
+    assert killed.survivor_held == set(range(PARTITIONS))

@@ -44,13 +44,12 @@ import asyncio
 import contextlib
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Generic
+from typing import Any, Generic, Protocol
 
 from nats.aio.client import Client as NATS
 from nats.aio.msg import Msg
 from nats.js.api import ConsumerConfig, DeliverPolicy
 from nats.js.client import JetStreamContext
-from nats.js.errors import NotFoundError
 from opentelemetry import propagate, trace
 from pydantic import TypeAdapter, ValidationError
 
@@ -61,9 +60,11 @@ from wijkkracht_common.messaging import (
     backoff_delay,
     dead_letter,
     durable_name,
+    ensure_consumer,
     stream_for,
 )
 from wijkkracht_common.observability import ServiceMetrics, get_logger
+from wijkkracht_common.partitions import PartitionLeases, partition_slots
 from wijkkracht_common.pull_batches import BatchPuller
 from wijkkracht_common.storage import TRANSIENT_ERRORS, Database, Storage
 
@@ -77,7 +78,16 @@ BatchApply = Callable[[Db, Sequence[Envelope[DataT]], str], Awaitable[Mapping[st
 #: run while the current batch is being applied; `apply` must not depend on it.
 BatchPrepare = Callable[[Db, Sequence[Envelope[DataT]]], Awaitable[None]]
 
-__all__ = ["BatchApply", "BatchConsumer", "BatchPrepare", "BatchSettler", "subscribe_batch"]
+__all__ = [
+    "BatchApply",
+    "BatchConsumer",
+    "BatchPrepare",
+    "BatchSettler",
+    "PartitionedBatchConsumer",
+    "Pulling",
+    "subscribe_batch",
+    "subscribe_partitioned",
+]
 
 
 def _attempt(msg: Msg) -> int:
@@ -384,13 +394,10 @@ class BatchConsumer(Generic[DataT]):
             inflight.clear()
 
     async def _ensure_consumer(self, js: JetStreamContext) -> str:
-        durable = str(self.config.durable_name)
-        try:
-            await js.consumer_info(self.stream, durable)
-        except NotFoundError:
+        if not self.config.filter_subjects:
             self.config.filter_subject = self.config.filter_subject or self.subject
-            await js.add_consumer(self.stream, config=self.config)
-        return durable
+        await ensure_consumer(js, self.stream, self.config)
+        return str(self.config.durable_name)
 
     async def _loop(self, js: JetStreamContext, nc: NATS) -> None:
         puller = BatchPuller(nc, self.stream, await self._ensure_consumer(js))
@@ -451,6 +458,17 @@ class BatchConsumer(Generic[DataT]):
                 await task
 
 
+class Pulling(Protocol):
+    """What the runtime starts and stops: a batch consumer or a partitioned one."""
+
+    @property
+    def durable(self) -> str: ...
+
+    def start(self, js: JetStreamContext, nc: NATS) -> None: ...
+
+    async def stop(self, grace_seconds: float = 10.0) -> None: ...
+
+
 def subscribe_batch(
     *,
     consumer_service: str,
@@ -467,14 +485,22 @@ def subscribe_batch(
     use_inbox: bool = True,
     prepare: BatchPrepare[DataT] | None = None,
     trace_batches: bool = False,
+    partition: tuple[int, int] | None = None,
 ) -> BatchConsumer[DataT]:
     """The durable batch consumer `<consumer_service>__<event>` (same name as `subscribe`
     would give); `start(js)` it once NATS is connected and `stop()` it before the broker.
     `use_inbox=False`: no inbox pre-check (see the module docstring, step 2).
     `prepare`: called with the next batch (per tenant) while the current one is applied.
     `trace_batches`: a span per applied batch, linked to each message's trace (pass the
-    service's `settings.tracing_enabled`; off, no per-message trace work is done)."""
+    service's `settings.tracing_enabled`; off, no per-message trace work is done).
+    `partition=(index, count)`: the durable `<name>__p<index>of<count>` of a partitioned
+    event, filtering that partition's slots (`subscribe_partitioned` runs them)."""
     durable = durable_name(consumer_service, event_cls)
+    filters: list[str] | None = None
+    if partition is not None:
+        index, count = partition
+        durable = f"{durable}__p{index}of{count}"
+        filters = event_cls.slot_filters(partition_slots(count, index))
     settler = BatchSettler(
         event_cls=event_cls,
         durable=durable,
@@ -494,6 +520,7 @@ def subscribe_batch(
         deliver_policy=DeliverPolicy.ALL,
         # Two batches in flight (one applied, one fetched) with room for redeliveries.
         max_ack_pending=max(1000, batch_size * 4),
+        filter_subjects=filters,
     )
     return BatchConsumer(
         settler,
@@ -502,4 +529,127 @@ def subscribe_batch(
         config=config,
         batch_size=batch_size,
         batch_timeout=batch_timeout,
+    )
+
+
+#: The batch consumer of one partition (`subscribe_partitioned`'s `consumer_for`).
+ConsumerFor = Callable[[int], BatchConsumer[DataT]]
+
+
+class PartitionedBatchConsumer(Generic[DataT]):
+    """A partitioned event's batch consumers in one replica: the partitions this replica holds
+    a lease on (`partitions.PartitionLeases`), each pulled by its own `BatchConsumer`, started
+    when its lease is taken and stopped (finishing its batch) before the lease is let go."""
+
+    def __init__(
+        self,
+        *,
+        durable: str,
+        count: int,
+        consumer_for: ConsumerFor[DataT],
+        member: str,
+        lease_seconds: float,
+        grace_seconds: float = 10.0,
+        kv_replicas: int = 1,
+        metrics: ServiceMetrics | None = None,
+    ) -> None:
+        self.durable = durable
+        self.kv_replicas = kv_replicas
+        self.metrics = metrics
+        self.count = count
+        self.member = member
+        self.lease_seconds = lease_seconds
+        self.grace_seconds = grace_seconds
+        self._consumer_for = consumer_for
+        self.running: dict[int, BatchConsumer[DataT]] = {}
+        self.leases: PartitionLeases | None = None
+        self._task: asyncio.Task[None] | None = None
+        self._connection: tuple[JetStreamContext, NATS] | None = None
+
+    async def _acquire(self, partition: int) -> None:
+        assert self._connection is not None
+        consumer = self.running.get(partition)
+        if consumer is None:
+            consumer = self.running[partition] = self._consumer_for(partition)
+        consumer.start(*self._connection)
+        self._count()
+
+    def _count(self) -> None:
+        if self.metrics is not None:
+            self.metrics.partitions_held.labels(self.metrics.service_name, self.durable).set(
+                len(self.running)
+            )
+
+    async def _release(self, partition: int) -> None:
+        consumer = self.running.pop(partition, None)
+        self._count()
+        if consumer is not None:
+            await consumer.stop(self.grace_seconds)
+
+    async def _join(self, js: JetStreamContext) -> None:
+        self.leases = PartitionLeases(
+            group=self.durable,
+            count=self.count,
+            member=self.member,
+            lease_seconds=self.lease_seconds,
+            on_acquire=self._acquire,
+            on_release=self._release,
+            replicas=self.kv_replicas,
+        )
+        while True:
+            try:
+                await self.leases.start(js)
+                return
+            except asyncio.CancelledError:
+                raise
+            except Exception as error:  # noqa: BLE001 - NATS not answering yet: try again
+                log.warning("partition leases not started", group=self.durable, error=repr(error))
+                await asyncio.sleep(self.leases.period)
+
+    def start(self, js: JetStreamContext, nc: NATS) -> None:
+        if self._task is None:
+            self._connection = (js, nc)
+            self._task = asyncio.create_task(self._join(js), name=f"join {self.durable}")
+
+    async def stop(self, grace_seconds: float = 10.0) -> None:
+        """Stop every partition (each finishing its batch, at most `grace_seconds`), then let
+        their leases go so the other replicas take them at once."""
+        self.grace_seconds = grace_seconds
+        task, self._task = self._task, None
+        if task is not None and not task.done():
+            task.cancel()
+            with contextlib.suppress(BaseException):
+                await task
+        if self.leases is not None:
+            await self.leases.stop()
+        await asyncio.gather(*(self._release(p) for p in list(self.running)))
+
+
+def subscribe_partitioned(
+    *,
+    consumer_service: str,
+    event_cls: type[DataT],
+    count: int,
+    consumer_for: Callable[[tuple[int, int]], BatchConsumer[DataT]],
+    member: str,
+    lease_seconds: float,
+    kv_replicas: int = 1,
+    metrics: ServiceMetrics | None = None,
+) -> PartitionedBatchConsumer[DataT]:
+    """`count` partitions of a partitioned event (`EventData.partition_by`), leased among the
+    replicas. `consumer_for((index, count))` builds a partition's consumer, normally
+    `subscribe_batch(..., partition=(index, count))` with an `apply` of its own (state kept
+    per partition stays valid while one replica holds it). `kv_replicas`: of the lease
+    bucket's stream (the service's `stream_replicas`)."""
+    if not event_cls.partition_by:
+        raise ValueError(f"{event_cls.__name__} is not partitioned")
+    partition_slots(count, 0)  # validates the count
+    return PartitionedBatchConsumer(
+        durable=durable_name(consumer_service, event_cls),
+        count=count,
+        consumer_for=lambda index: consumer_for((index, count)),
+        member=member,
+        lease_seconds=lease_seconds,
+        kv_replicas=kv_replicas,
+        metrics=metrics,
     )

@@ -39,7 +39,7 @@ from collections import deque
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from functools import partial
-from typing import Generic, TypeVar
+from typing import Any, Generic, Protocol, TypeVar
 
 from wijkkracht_common.errors import ServiceUnavailable
 
@@ -209,3 +209,59 @@ def _settle(future: asyncio.Future[Result], outcome: Result | BaseException) -> 
 
 
 __all__ = ["MAX_BATCH", "BatchWriter", "GroupCommit", "stopping"]
+
+
+class _Committer(Protocol):
+    async def commit(self, tenant: str, work: Any, *, batch_events: bool = False) -> Any: ...
+
+
+_Work = Callable[[Any, Any], Awaitable[tuple[Any, Sequence[Any]]]]
+
+
+class SharedCommits:
+    """`runtime.commit` for independent works of one tenant that may share a transaction:
+    those submitted while the tenant's previous transaction runs go together in the next one,
+    each work's result returned to its own caller (a `GroupCommit` of works). For consumers
+    that apply batches concurrently in one process (effect measurement's partitions): one
+    transaction per round instead of one per partition, on the engine where a database runs
+    one transaction at a time. A work that raises fails the shared transaction; every work of
+    it then runs again alone (each must tolerate running again, as any retried transaction
+    work must), so its failure stays its own."""
+
+    def __init__(self, runtime: _Committer, *, max_batch: int = 16) -> None:
+        self.runtime = runtime
+        self._group: GroupCommit[tuple[_Work, bool], Any] = GroupCommit(
+            self._write,
+            # Never closed: a service stopping refuses the shared transaction itself
+            # (`intake.ShuttingDown`, transient), and every caller gets that error.
+            refusal=lambda: RuntimeError("shared commits are not closed"),
+            max_batch=max_batch,
+            name="shared-commits",
+        )
+
+    @property
+    def storage(self) -> Any:
+        return getattr(self.runtime, "storage", None)
+
+    @property
+    def transactions(self) -> int:
+        return self._group.transactions
+
+    async def commit(self, tenant: str, work: _Work, *, batch_events: bool = False) -> Any:
+        return await self._group.submit(tenant, (work, batch_events))
+
+    async def _write(self, tenant: str, items: list[tuple[_Work, bool]]) -> list[Any]:
+        results: list[Any] = []
+
+        async def together(db: Any, session: Any) -> tuple[None, list[Any]]:
+            results.clear()  # a retried transaction runs every work again
+            events: list[Any] = []
+            for work, _ in items:
+                result, staged = await work(db, session)
+                results.append(result)
+                events.extend(staged)
+            return None, events
+
+        batch_events = any(batched for _, batched in items)
+        await self.runtime.commit(tenant, together, batch_events=batch_events)
+        return list(results)

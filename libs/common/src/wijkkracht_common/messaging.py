@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import base64
 import json
+import weakref
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
@@ -146,6 +147,41 @@ def create_broker(settings: BaseServiceSettings, metrics: ServiceMetrics) -> Nat
         max_reconnect_attempts=-1,
         logger=None,
     )
+
+
+def _filters(config: ConsumerConfig) -> tuple[str | None, list[str]]:
+    return config.filter_subject or None, sorted(config.filter_subjects or [])
+
+
+async def ensure_consumer(js: JetStreamContext, stream: str, config: ConsumerConfig) -> None:
+    """Create the durable consumer, or bring an existing one's filter up to date: a durable
+    keeps the filter it was created with, so one created before its event's subjects changed
+    (a partitioned event's gained a slot token) would match none of the new messages."""
+    durable = str(config.durable_name)
+    try:
+        info = await js.consumer_info(stream, durable)
+    except NotFoundError:
+        await js.add_consumer(stream, config=config)
+        return
+    if _filters(info.config) != _filters(config):
+        updated = info.config.evolve(
+            filter_subject=config.filter_subject, filter_subjects=config.filter_subjects
+        )
+        await js.add_consumer(stream, config=updated)  # the server updates a durable's filter
+        log.info("consumer filter updated", consumer=durable, stream=stream)
+
+
+#: Durables `subscribe` declared on a broker: `ensure_declared` reconciles them at start-up
+#: (faststream creates a missing durable but uses an existing one as it is).
+_declared: weakref.WeakKeyDictionary[Any, list[tuple[str, ConsumerConfig]]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+async def ensure_declared(js: JetStreamContext, broker: NatsBroker | NatsRouter) -> None:
+    """Create or update every durable `subscribe` declared on `broker` (before it starts)."""
+    for stream, config in _declared.get(broker, []):
+        await ensure_consumer(js, stream, config)
 
 
 def durable_name(consumer_service: str, event_cls: type[EventData]) -> str:
@@ -359,17 +395,21 @@ def subscribe(
         )
 
     _consume.__name__ = f"consume_{durable}"  # names the handler in logs and AsyncAPI
+    config = ConsumerConfig(
+        durable_name=durable,
+        max_deliver=max_deliver,
+        ack_wait=ack_wait_seconds,
+        deliver_policy=DeliverPolicy.ALL,
+    )
+    stream = stream_for(event_cls.producer)
+    declared = replace(config, filter_subject=event_cls.subject_filter())
+    _declared.setdefault(router, []).append((stream.name, declared))
     router.subscriber(
         event_cls.subject_filter(),
-        stream=stream_for(event_cls.producer),
+        stream=stream,
         durable=durable,
         pull_sub=PullSub(batch_size=64, timeout=1.0),
-        config=ConsumerConfig(
-            durable_name=durable,
-            max_deliver=max_deliver,
-            ack_wait=ack_wait_seconds,
-            deliver_policy=DeliverPolicy.ALL,
-        ),
+        config=config,
         ack_policy=AckPolicy.MANUAL,
         title=durable,
     )(_consume)

@@ -178,4 +178,10 @@ class ServiceMetrics:
             ["service", "consumer"],
             registry=self.registry,
         )
+        self.partitions_held = Gauge(
+            "wk_partitions_held",
+            "Partitions of a partitioned consumer this replica holds (partitions.py)",
+            ["service", "consumer"],
+            registry=self.registry,
+        )
         self.service_name = service_name

@@ -19,7 +19,7 @@ from nats.aio.client import Client as NatsClient
 from nats.js.client import JetStreamContext
 
 from wijkkracht_common.access_log import ACCESS_LOG_INDEXES
-from wijkkracht_common.batch_consumer import BatchConsumer
+from wijkkracht_common.batch_consumer import Pulling
 from wijkkracht_common.consent import CONSENT_INDEXES
 from wijkkracht_common.erasure import ERASED_INDEXES
 from wijkkracht_common.gc_tuning import tune_gc
@@ -27,7 +27,7 @@ from wijkkracht_common.idempotency import IDEMPOTENCY_INDEXES
 from wijkkracht_common.inbox import INBOX_INDEXES
 from wijkkracht_common.intake import Intake
 from wijkkracht_common.mail import MAIL_INDEXES, MailRelay, SmtpConfig
-from wijkkracht_common.messaging import create_broker, ensure_streams
+from wijkkracht_common.messaging import create_broker, ensure_declared, ensure_streams
 from wijkkracht_common.observability import ServiceMetrics, get_logger, setup
 from wijkkracht_common.outbox import OUTBOX_INDEXES, OutboxRelay, Staged, stage
 from wijkkracht_common.periodic import PeriodicTask
@@ -37,6 +37,7 @@ from wijkkracht_common.settings import BaseServiceSettings
 from wijkkracht_common.storage import Database, IndexSpec, Session, Storage
 
 T = TypeVar("T")
+P = TypeVar("P", bound=Pulling)
 log = get_logger(__name__)
 #: A stopping phase slower than this is logged (the whole stop has 5 s in tests' lifespans).
 SLOW_STOPPING_PHASE_SECONDS = 1.0
@@ -141,7 +142,7 @@ class ServiceRuntime:
         self._run_relay = run_relay
         self._jobs: list[PeriodicTask] = []
         self._stopping: list[Callable[[], Awaitable[None]]] = []
-        self._batch_consumers: list[BatchConsumer[Any]] = []
+        self._batch_consumers: list[Pulling] = []
         #: Closed first at shutdown: consumed events that have not begun are refused.
         self.intake = Intake()
         self.revocations = Revocations()
@@ -166,7 +167,7 @@ class ServiceRuntime:
         self._jobs.append(job)
         return job
 
-    def add_batch_consumer(self, consumer: BatchConsumer[Any]) -> BatchConsumer[Any]:
+    def add_batch_consumer(self, consumer: P) -> P:
         """Run a batch consumer while the service runs: started once the service has started
         (NATS connected, relay running), stopped at shutdown after the `on_stopping` steps,
         waiting at most `batch_stop_grace_seconds` for the batch being applied."""
@@ -235,6 +236,7 @@ class ServiceRuntime:
             max_age_seconds=self.settings.stream_max_age_days * 86_400,
             replicas=self.settings.stream_replicas,
         )
+        await ensure_declared(self.js, self.broker)
         await self.broker.start()
         verifier = getattr(getattr(app, "state", None), "token_verifier", None)
         if verifier is not None:  # tokens identity revoked are refused here too, within seconds

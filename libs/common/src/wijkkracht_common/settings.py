@@ -126,6 +126,13 @@ class BaseServiceSettings(BaseSettings):
     #: Keep published events in the outbox (marked sent) instead of deleting them.
     outbox_retain_sent: bool = False
     consumer_max_deliver: int = 8
+    #: Partitioned consumers (`partitions.py`): a replica's lease on a partition lasts this
+    #: long after its last refresh (refreshed every third of it). A killed replica's
+    #: partitions move to the others within it; shorter costs more KV writes.
+    partition_lease_seconds: float = Field(default=10.0, gt=0)
+    #: This replica's id among the replicas of its service; empty: host, pid and a random
+    #: part (`partitions.replica_id`).
+    replica_id: str = Field(default="", pattern=r"^[A-Za-z0-9_-]*$")
     #: How long stopping waits for messages being handled; the rest are not acknowledged and
     #: come back to the next instance (at-least-once, applied once): a fast shutdown loses
     #: nothing.

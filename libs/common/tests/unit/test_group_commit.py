@@ -5,10 +5,17 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable, Sequence
+from typing import Any
 
 import pytest
 from wijkkracht_common.errors import ServiceUnavailable
-from wijkkracht_common.group_commit import MAX_BATCH, BatchWriter, GroupCommit, stopping
+from wijkkracht_common.group_commit import (
+    MAX_BATCH,
+    BatchWriter,
+    GroupCommit,
+    SharedCommits,
+    stopping,
+)
 
 pytestmark = pytest.mark.unit
 T = "zaanstreek"
@@ -270,3 +277,57 @@ async def test_a_drain_task_cancelled_before_it_began_leaves_nothing_waiting() -
 def test_max_batch_must_be_positive() -> None:
     with pytest.raises(ValueError, match="max_batch"):
         group(Writer(), max_batch=0)
+
+
+class _Runtime:
+    """`runtime.commit` in memory: runs the work once per transaction, records its events."""
+
+    def __init__(self) -> None:
+        self.transactions: list[list[str]] = []
+        self.gate = asyncio.Event()
+
+    async def commit(self, tenant: str, work: Any, *, batch_events: bool = False) -> Any:
+        await self.gate.wait()
+        result, events = await work(None, None)
+        self.transactions.append(list(events))
+        return result
+
+
+def _work(name: str, *, fail: bool = False) -> Any:
+    async def work(db: Any, session: Any) -> tuple[str, list[str]]:
+        if fail:
+            raise ValueError(f"{name} refused")
+        return f"{name} done", [f"{name} event"]
+
+    return work
+
+
+async def test_shared_commits_put_concurrent_works_in_one_transaction() -> None:
+    runtime = _Runtime()
+    shared = SharedCommits(runtime)
+    first = asyncio.create_task(shared.commit("t", _work("a"), batch_events=True))
+    await asyncio.sleep(0)  # a's transaction starts and waits at the gate
+    rest = [asyncio.create_task(shared.commit("t", _work(n))) for n in ("b", "c")]
+    await asyncio.sleep(0)
+    runtime.gate.set()
+    assert await first == "a done"
+    assert [await task for task in rest] == ["b done", "c done"]
+    # a alone (it started at once), then b and c together, each result to its own caller.
+    assert runtime.transactions == [["a event"], ["b event", "c event"]]
+
+
+async def test_a_failing_work_fails_alone_in_shared_commits() -> None:
+    runtime = _Runtime()
+    shared = SharedCommits(runtime)
+    first = asyncio.create_task(shared.commit("t", _work("a")))
+    await asyncio.sleep(0)
+    good = asyncio.create_task(shared.commit("t", _work("b")))
+    bad = asyncio.create_task(shared.commit("t", _work("x", fail=True)))
+    await asyncio.sleep(0)
+    runtime.gate.set()
+    await first
+    assert await good == "b done"
+    with pytest.raises(ValueError, match="x refused"):
+        await bad
+    # The shared transaction failed; b was then committed alone, its event once.
+    assert runtime.transactions == [["a event"], ["b event"]]

@@ -64,10 +64,11 @@ async def test_duplicates_once_invalid_to_dlq(harness: Harness, two_tenants) -> 
     assert sum(c["measured"] for c in year_all) == 2  # each person once
 
     async def dead() -> list[dict[str, object]] | None:
+        # Partitioned by person: each partition's durable dead-letters under its own name.
         records = [
             r
-            for r in await read_subject(harness.js, f"dlq.*.{DURABLE}", "DLQ")
-            if r["original_subject"] == subject
+            for r in await read_subject(harness.js, f"dlq.{tenant}.*", "DLQ")
+            if r["consumer"].startswith(f"{DURABLE}__p")
         ]
         return records if len(records) >= 5 else None
 

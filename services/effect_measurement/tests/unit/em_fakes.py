@@ -60,6 +60,7 @@ class TenantState:
     instruments: dict[str, set[str]] = field(default_factory=dict)
     privacy: PrivacySettings = field(default_factory=PrivacySettings)
     epoch: int = 0
+    partition_epochs: dict[str, int] = field(default_factory=dict)
     access_log: list[dict[str, str]] = field(default_factory=list)
     #: The organisation each access_log entry was on behalf of (same order).
     access_on_behalf_of: list[str] = field(default_factory=list)
@@ -306,8 +307,9 @@ class FakeTenantSettings(_Part):
             names.discard(organisation)
         self.state.privacy = PrivacySettings(self.state.privacy.policy, frozenset(names))
 
-    async def epoch(self) -> int:
-        return self.state.epoch
+    async def epoch(self, partition: str | None = None) -> int:
+        own = self.state.partition_epochs.get(partition, 0) if partition else 0
+        return self.state.epoch + own
 
     async def advance_epoch(self) -> None:
         self.state.epoch += 1
@@ -388,7 +390,7 @@ class FakeRepositories:
     def ingestion_writes(self) -> FakeIngestionWrites:
         return FakeIngestionWrites()
 
-    async def write_ingestion(self, writes: Any) -> int:
+    async def write_ingestion(self, writes: Any, partition: str | None = None) -> int:
         assert isinstance(writes, FakeIngestionWrites)
         if not writes.stored:
             return 0
@@ -401,7 +403,11 @@ class FakeRepositories:
             await self.cells.add(deltas)
         for persona in writes.persona:
             await self.persona.add(persona)
-        await self.settings.advance_epoch()
+        if partition is None:
+            await self.settings.advance_epoch()
+        else:
+            epochs = self.state.partition_epochs
+            epochs[partition] = epochs.get(partition, 0) + 1
         return len(writes.stored)
 
     def rolled_back(self) -> int:

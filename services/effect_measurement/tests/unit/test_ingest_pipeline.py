@@ -30,12 +30,12 @@ class GatedRepositories(FakeRepositories):
         super().__init__(state, tenant)
         self.gate = gate
 
-    async def write_ingestion(self, writes: Any) -> int:
+    async def write_ingestion(self, writes: Any, partition: str | None = None) -> int:
         if self.gate.hold:
             self.gate.hold = False
             self.gate.writing.set()
             await self.gate.release.wait()
-        return await super().write_ingestion(writes)
+        return await super().write_ingestion(writes, partition)
 
 
 async def test_a_plan_two_batches_ahead_takes_histories_from_the_batch_being_written(

@@ -164,7 +164,8 @@ class Harness:
         """Every `<event>` message of the tenant in the QUESTIONNAIRES stream."""
         if settle:
             await asyncio.sleep(settle)
-        subject = f"wk.{tenant or self.tenants.a}.questionnaires.{event}.v1"
+        # `>`: the version, and the slot of a partitioned event (response_submitted).
+        subject = f"wk.{tenant or self.tenants.a}.questionnaires.{event}.>"
         nc = await nats.connect(self.nats_url)
         try:
             js = nc.jetstream()

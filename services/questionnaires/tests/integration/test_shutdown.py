@@ -83,7 +83,7 @@ async def published(nats_url: str, tenant: str, event: str) -> list[dict[str, An
     try:
         js = nc.jetstream()
         sub = await js.pull_subscribe(
-            f"wk.{tenant}.questionnaires.{event}.v1",
+            f"wk.{tenant}.questionnaires.{event}.>",  # the version (and a partitioned slot)
             config=ConsumerConfig(deliver_policy=DeliverPolicy.ALL),
         )
         found: list[dict[str, Any]] = []

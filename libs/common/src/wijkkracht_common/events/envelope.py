@@ -7,7 +7,8 @@ the NATS subject are derived, so publishers and consumers cannot disagree about 
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import zlib
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, ClassVar, Generic, TypeVar
@@ -22,6 +23,15 @@ SPEC_VERSION = "1.0"
 #: First token of every event subject. NATS (2.10+) refuses stream subjects that begin with a
 #: wildcard (`*.identity.>` might overlap `$JS.>`), so subjects are `wk.<tenant>.<service>...`.
 SUBJECT_ROOT = "wk"
+#: A partitioned event's subject ends in a slot token: a stable hash of its partition key (the
+#: person) modulo this. Consumers split the slots into partitions (`partitions.py`). Fixed for
+#: good: changing it would move persons between partitions.
+PARTITION_SLOTS = 64
+
+
+def partition_slot(key: str) -> int:
+    """The slot of a partition key (CRC-32: stable across processes, unlike `hash`)."""
+    return zlib.crc32(key.encode()) % PARTITION_SLOTS
 
 
 class EventData(BaseModel):
@@ -32,6 +42,10 @@ class EventData(BaseModel):
     producer: ClassVar[str]
     event_name: ClassVar[str]
     event_version: ClassVar[int] = 1
+    #: Partitioned events: the fields naming what their consumers partition by (the person),
+    #: the first one set wins. Their subjects end in the key's slot (`partition_slot`), so all
+    #: events of one person reach one partition, in order. Empty: not partitioned.
+    partition_by: ClassVar[tuple[str, ...]] = ()
 
     @classmethod
     def event_type(cls) -> str:
@@ -42,13 +56,49 @@ class EventData(BaseModel):
         return f"/wijkkracht/{cls.producer}"
 
     @classmethod
-    def subject_for(cls, tenant: str) -> str:
+    def slot_of(cls, data: Mapping[str, Any]) -> int | None:
+        """The slot of an event with these fields; None for events that are not partitioned."""
+        if not cls.partition_by:
+            return None
+        for field in cls.partition_by:
+            if value := data.get(field):
+                return partition_slot(str(value))
+        raise ValueError(f"{cls.__name__}: none of {cls.partition_by} is set")
+
+    def partition_slot(self) -> int | None:
+        return self.slot_of({field: getattr(self, field) for field in self.partition_by})
+
+    @classmethod
+    def _base_subject(cls, tenant: str) -> str:
         return f"{SUBJECT_ROOT}.{tenant}.{cls.producer}.{cls.event_name}.v{cls.event_version}"
 
     @classmethod
+    def subject_for(cls, tenant: str, slot: int | None = None) -> str:
+        """`wk.<tenant>.<producer>.<event>.v<N>`, with `.<slot>` for partitioned events."""
+        if not cls.partition_by:
+            return cls._base_subject(tenant)
+        if slot is None or not 0 <= slot < PARTITION_SLOTS:
+            raise ValueError(f"{cls.__name__} is partitioned: its subject needs a slot")
+        return f"{cls._base_subject(tenant)}.{slot}"
+
+    @classmethod
+    def subject_template(cls, tenant: str = "{tenant}") -> str:
+        """The subject as documentation shows it (`{slot}` for partitioned events)."""
+        base = cls._base_subject(tenant)
+        return f"{base}.{{slot}}" if cls.partition_by else base
+
+    @classmethod
     def subject_filter(cls) -> str:
-        """Subject pattern matching this event in every tenant."""
-        return f"{SUBJECT_ROOT}.*.{cls.producer}.{cls.event_name}.v{cls.event_version}"
+        """Subject pattern matching this event in every tenant (and every slot)."""
+        base = cls._base_subject("*")
+        return f"{base}.*" if cls.partition_by else base
+
+    @classmethod
+    def slot_filters(cls, slots: Iterable[int]) -> list[str]:
+        """Filter subjects matching this partitioned event in every tenant, in `slots`."""
+        if not cls.partition_by:
+            raise ValueError(f"{cls.__name__} is not partitioned")
+        return [f"{cls._base_subject('*')}.{slot}" for slot in sorted(slots)]
 
 
 DataT = TypeVar("DataT", bound=EventData)
@@ -85,8 +135,8 @@ class Envelope(BaseModel, Generic[DataT]):
 
     @property
     def nats_subject(self) -> str:
-        """`wk.<tenant>.<producer>.<event>.v<N>`."""
-        return self.data.subject_for(self.tenant)
+        """`wk.<tenant>.<producer>.<event>.v<N>` (`.<slot>` for partitioned events)."""
+        return self.data.subject_for(self.tenant, self.data.partition_slot())
 
 
 def new_event(
@@ -155,7 +205,8 @@ def serialize_event(
         "correlationid": correlationid,
         "data": data,
     }
-    return SerializedEvent(event_id, event_type, cls.subject_for(tenant), to_json(body).decode())
+    subject_ = cls.subject_for(tenant, cls.slot_of(data))
+    return SerializedEvent(event_id, event_type, subject_, to_json(body).decode())
 
 
 def parse_event(event_cls: type[DataT], raw: bytes | str | dict[str, Any]) -> Envelope[DataT]:

@@ -50,6 +50,8 @@ class ResponseSubmitted(_QuestionnairesEvent):
     """A response was submitted and scored: scores, phases, levels and counts, never answers."""
 
     event_name: ClassVar[str] = "response_submitted"
+    # Effect measurement's fold partitions by person (anonymous responses by response).
+    partition_by: ClassVar[tuple[str, ...]] = ("person_id", "response_id")
     response_id: str
     person_id: str | None = Field(default=None, description="None for anonymous responses")
     instrument_id: str

@@ -75,8 +75,12 @@ Db = Database[dict[str, Any]]
 SERVICE = "effect_measurement"  # in access-log records
 
 
-def _epoch_advance() -> UpdateOne:
-    return UpdateOne({"_id": EPOCH}, {"$inc": {"epoch": 1}}, upsert=True)
+def _epoch_key(partition: str | None) -> str:
+    return EPOCH if partition is None else f"{EPOCH}:{partition}"
+
+
+def _epoch_advance(partition: str | None = None) -> UpdateOne:
+    return UpdateOne({"_id": _epoch_key(partition)}, {"$inc": {"epoch": 1}}, upsert=True)
 
 
 def _projection_touch() -> UpdateOne:
@@ -414,9 +418,10 @@ class MotorTenantSettings(_Repository):
             {"_id": PRIVACY}, {change: {"named": organisation}}, upsert=True, session=self.session
         )
 
-    async def epoch(self) -> int:
-        doc = await self.db[SETTINGS].find_one({"_id": EPOCH}, session=self.session)
-        return int(doc["epoch"]) if doc else 0
+    async def epoch(self, partition: str | None = None) -> int:
+        keys = list(dict.fromkeys((EPOCH, _epoch_key(partition))))
+        docs = self.db[SETTINGS].find({"_id": {"$in": keys}}, session=self.session)
+        return sum([int(doc["epoch"]) async for doc in docs])
 
     async def advance_epoch(self) -> None:
         await self.db[SETTINGS].bulk_write([_epoch_advance()], session=self.session)
@@ -513,7 +518,7 @@ class MotorRepositories:
     def ingestion_writes(self) -> EncodedIngestion:
         return EncodedIngestion()
 
-    async def write_ingestion(self, writes: IngestionWrites) -> int:
+    async def write_ingestion(self, writes: IngestionWrites, partition: str | None = None) -> int:
         if not isinstance(writes, EncodedIngestion):
             raise TypeError("writes not prepared by these repositories")
         if not writes.documents:
@@ -525,7 +530,7 @@ class MotorRepositories:
         if writes.persona_ops:
             await db[PERSONA].bulk_write(writes.persona_ops, ordered=False, session=session)
         # The person-data epoch, and the projection version when cells changed: one round trip.
-        settings = [_epoch_advance(), *([_projection_touch()] if writes.cell_ops else [])]
+        settings = [_epoch_advance(partition), *([_projection_touch()] if writes.cell_ops else [])]
         await db[SETTINGS].bulk_write(settings, session=session)
         return len(writes.documents)
 

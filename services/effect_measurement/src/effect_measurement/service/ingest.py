@@ -65,7 +65,10 @@ def _validate(
 
 class ResponseIngestion:
     """The batch consumer's `prepare` and `apply` for `response_submitted` (see the module
-    docstring). One instance per process; a tenant's batches are prepared and applied in order.
+    docstring). One instance per consumer partition this process holds (`partition`, its
+    durable's suffix); a tenant's batches of it are prepared and applied in order. Each
+    partition has its own person-data epoch (added to the tenant's): a commit of another
+    partition, which writes only other persons, does not void this one's plans and cache.
 
     Plans chain: each prepared plan builds on the tenant's latest plan (`_last`), which may
     itself be a prepared plan on top of the batch still being written (the consumer works up to
@@ -82,8 +85,11 @@ class ResponseIngestion:
         history_cache_persons: int = 20_000,
         *,
         repositories: RepositoryFactory = MotorRepositories,
+        partition: str | None = None,
     ) -> None:
         self.runtime = runtime
+        #: The consumer partition whose batches this instance applies (its own epoch).
+        self.partition = partition
         self.repositories = repositories
         self._caches: dict[str, HistoryCache[StoredMeasurement]] = defaultdict(
             lambda: HistoryCache(history_cache_persons)
@@ -205,7 +211,7 @@ class ResponseIngestion:
             retry = bool(used)
             used.clear()  # a retried transaction keeps only its last attempt's plan
             repos = self.repositories(db, session, tenant)
-            epoch = await repos.settings.epoch()
+            epoch = await repos.settings.epoch(self.partition)
             plan = prepared
             if retry or plan is None or plan.epoch != epoch or plan.aborts != repos.rolled_back():
                 plan = await make_plan(
@@ -225,7 +231,7 @@ class ResponseIngestion:
             if not deciding.done():
                 deciding.set_result(None)
             used.append(plan)
-            return await repos.write_ingestion(plan.writes), plan.events
+            return await repos.write_ingestion(plan.writes, self.partition), plan.events
 
         try:
             await self.runtime.commit(tenant, work, batch_events=True)

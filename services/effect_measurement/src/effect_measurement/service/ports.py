@@ -166,11 +166,14 @@ class TenantSettings(Protocol):
     async def set_k(self, k: int) -> None: ...
     async def set_named(self, organisation: str, named: bool) -> None: ...
 
-    async def epoch(self) -> int:
-        """The person-data epoch (see `service/history_cache.py`)."""
+    async def epoch(self, partition: str | None = None) -> int:
+        """The person-data epoch (see `service/history_cache.py`) as one ingestion partition
+        sees it: the tenant's epoch plus the partition's own. Both only grow, so the sum
+        moves whenever either does."""
 
     async def advance_epoch(self) -> None:
-        """Inside every transaction that writes measurements or interventions."""
+        """Inside every transaction that writes person data other than ingestion's (erasure,
+        interventions): moves every partition's epoch."""
 
 
 class AccessLog(Protocol):
@@ -242,9 +245,10 @@ class Repositories(Protocol):
 
     def ingestion_writes(self) -> IngestionWrites: ...
 
-    async def write_ingestion(self, writes: IngestionWrites) -> int:
-        """Store a batch: measurements, cell and persona deltas, the person-data epoch and
-        (when cells changed) the projection version. Returns the measurements stored."""
+    async def write_ingestion(self, writes: IngestionWrites, partition: str | None = None) -> int:
+        """Store a batch: measurements, cell and persona deltas, the ingestion partition's
+        epoch and (when cells changed) the projection version. Returns the measurements
+        stored."""
 
     def rolled_back(self) -> int:
         """Transactions on this database this process rolled back so far. Where reads

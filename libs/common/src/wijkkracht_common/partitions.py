@@ -1,0 +1,285 @@
+"""Partitioned consumers: each person's events reach one replica, in order.
+
+A partitioned event (`EventData.partition_by`) has subjects ending in a slot, a stable hash of
+its person (`envelope.partition_slot`, 64 slots). A consumer splits the slots into `count`
+partitions (slot `s` belongs to partition `s % count`); each partition is a durable consumer of
+its own (`<durable>__p<k>of<count>`, filtering its slots), pulled by one replica at a time.
+
+Which replica pulls which partition is decided by leases in a NATS KV bucket
+(`WK_LEASES_<durable>`, whose keys expire `lease_seconds` after their last write):
+
+- `member.<replica>`: each live replica rewrites it every `lease_seconds / 3`;
+- `partition.<k>`: the owner's replica id, created only when absent (`create`), rewritten by its
+  owner with a revision check (`update(last=...)`), so two replicas never both hold it.
+
+Each round a replica refreshes what it holds and applies `rebalance`: every live replica's fair
+share is `count / replicas` (the first replicas by id take one more when it does not divide);
+one above its share stops its highest partitions and deletes their keys; one below it creates
+keys of free ones. A replica that leaves stops its partitions and deletes their keys (the others
+take them in the next round); a killed one's keys expire after `lease_seconds`. A replica that
+could not refresh a lease for 80 % of `lease_seconds` stops that partition on its own, before
+the key can expire and be taken (its clock is the only one it can trust).
+
+Leases make one replica the usual writer of each person's data (its per-person caches stay
+valid); they are not what keeps the data right. At a hand-over the old owner may still be
+applying a batch while the new one starts (its stop waits for that batch up to the service's
+grace), so a consumer's `apply` must stay correct under overlap (effect measurement's version
+checks and natural keys) and its unacked messages come again to the new owner.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import re
+import secrets
+import socket
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
+
+from nats.js.client import JetStreamContext
+from nats.js.errors import KeyNotFoundError, KeyWrongLastSequenceError
+from nats.js.kv import KeyValue
+
+from wijkkracht_common.events.envelope import PARTITION_SLOTS
+from wijkkracht_common.observability import get_logger
+
+log = get_logger(__name__)
+
+__all__ = [
+    "LeaseView",
+    "PartitionLeases",
+    "partition_slots",
+    "rebalance",
+    "replica_id",
+]
+
+#: Share of `lease_seconds` after the last successful refresh at which a holder stops on its
+#: own: before the key expires and another replica may take it.
+_FENCE = 0.8
+
+
+def partition_slots(count: int, index: int) -> list[int]:
+    """The slots of partition `index` of `count`."""
+    if not 1 <= count <= PARTITION_SLOTS or not 0 <= index < count:
+        raise ValueError(f"partition {index} of {count}: 1 ≤ count ≤ {PARTITION_SLOTS}")
+    return [slot for slot in range(PARTITION_SLOTS) if slot % count == index]
+
+
+def replica_id() -> str:
+    """This process's id among the replicas: host (the pod's name), pid and a random part
+    (a restarted process with a reused pid is a new replica)."""
+    raw = f"{socket.gethostname()}-{os.getpid()}-{secrets.token_hex(3)}"
+    return re.sub(r"[^A-Za-z0-9_-]", "-", raw)
+
+
+@dataclass(frozen=True)
+class LeaseView:
+    """What a round read: the live replicas and who holds each partition."""
+
+    members: frozenset[str]
+    owners: Mapping[int, str] = field(default_factory=dict)
+
+
+def rebalance(me: str, view: LeaseView, count: int) -> tuple[list[int], list[int]]:
+    """(partitions to let go, free partitions to try to take) for replica `me`.
+
+    Shares are fixed by the sorted replica ids, so every replica computes the same ones and
+    repeated rounds settle with each holding its share and every partition held."""
+    members = sorted(view.members | {me})
+    base, extra = divmod(count, len(members))
+    share = base + (1 if members.index(me) < extra else 0)
+    mine = sorted(p for p, owner in view.owners.items() if owner == me)
+    free = [p for p in range(count) if p not in view.owners]
+    release = mine[share:]
+    take = free[: max(0, share - len(mine))]
+    return release, take
+
+
+PartitionStep = Callable[[int], Awaitable[None]]
+
+
+class PartitionLeases:
+    """The lease loop of one replica for one partitioned consumer (see the module docstring).
+    `on_acquire(k)` starts pulling partition k, `on_release(k)` stops it (awaited before its key
+    is deleted)."""
+
+    def __init__(
+        self,
+        *,
+        group: str,
+        count: int,
+        member: str,
+        lease_seconds: float,
+        on_acquire: PartitionStep,
+        on_release: PartitionStep,
+        clock: Callable[[], float] | None = None,
+        replicas: int = 1,
+    ) -> None:
+        if lease_seconds <= 0:
+            raise ValueError("lease_seconds must be positive")
+        self.group = group
+        self.bucket = f"WK_LEASES_{group}"
+        self.count = count
+        self.member = member
+        self.lease_seconds = lease_seconds
+        self.replicas = replicas  # of the bucket's stream, like the event streams'
+        self._on_acquire = on_acquire
+        self._on_release = on_release
+        self._clock = clock or asyncio.get_running_loop().time
+        self._kv: KeyValue | None = None
+        self._js: JetStreamContext | None = None
+        #: partition → (revision of our last write, when we sent it)
+        self.held: dict[int, tuple[int, float]] = {}
+        self._task: asyncio.Task[None] | None = None
+        self._wake = asyncio.Event()
+
+    @property
+    def period(self) -> float:
+        return self.lease_seconds / 3
+
+    async def _bucket(self, js: JetStreamContext) -> KeyValue:
+        try:
+            kv = await js.key_value(self.bucket)
+        except Exception:  # noqa: BLE001 - absent: create it (a race with another replica is fine)
+            with contextlib.suppress(Exception):
+                await js.create_key_value(
+                    bucket=self.bucket, ttl=self.lease_seconds, history=1, replicas=self.replicas
+                )
+            kv = await js.key_value(self.bucket)
+        # The bucket's key age is the lease every replica must refresh within: a replica
+        # started with another setting follows the bucket rather than lose its leases.
+        ttl = (await kv.status()).ttl
+        if ttl and abs(ttl - self.lease_seconds) > 1e-3:
+            log.warning(
+                "partition lease follows its bucket",
+                group=self.group,
+                configured=self.lease_seconds,
+                bucket=ttl,
+            )
+            self.lease_seconds = ttl
+        return kv
+
+    async def start(self, js: JetStreamContext) -> None:
+        """Join: announce this replica, take a first share, keep going in the background."""
+        self._js = js
+        self._kv = await self._bucket(js)
+        await self.round()
+        self._task = asyncio.create_task(self._loop(), name=f"leases {self.group}")
+
+    async def _loop(self) -> None:
+        while True:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), self.period)
+            self._wake.clear()
+            try:
+                await self.round()
+            except asyncio.CancelledError:
+                raise
+            except Exception as error:  # noqa: BLE001 - NATS trouble: the fence still runs
+                log.warning("partition lease round failed", group=self.group, error=repr(error))
+                await self._fence()
+
+    def nudge(self) -> None:
+        """Run the next round now (tests; a replica that just joined)."""
+        self._wake.set()
+
+    async def _fence(self) -> None:
+        """Stop partitions whose lease may expire before we can refresh it."""
+        now = self._clock()
+        for partition, (_, sent) in list(self.held.items()):
+            if now - sent > self.lease_seconds * _FENCE:
+                log.warning("partition lease lapsed", group=self.group, partition=partition)
+                self.held.pop(partition, None)
+                await self._on_release(partition)
+
+    async def round(self) -> None:
+        """One round: announce, refresh, read the view, let go and take."""
+        kv = self._kv
+        assert kv is not None, "start() first"
+        await kv.put(f"member.{self.member}", b"live")
+        for partition, (revision, _) in list(self.held.items()):
+            sent = self._clock()
+            try:
+                new = await kv.update(self._key(partition), self.member.encode(), last=revision)
+            except (KeyWrongLastSequenceError, KeyNotFoundError):
+                # Expired and perhaps taken: it is no longer ours.
+                log.warning("partition lease lost", group=self.group, partition=partition)
+                self.held.pop(partition, None)
+                await self._on_release(partition)
+                continue
+            self.held[partition] = (new, sent)
+        await self._fence()
+        view = await self._view(kv)
+        release, take = rebalance(self.member, view, self.count)
+        for partition in release:
+            await self._let_go(kv, partition)
+        for partition in take:
+            sent = self._clock()
+            try:
+                revision = await kv.create(self._key(partition), self.member.encode())
+            except KeyWrongLastSequenceError:
+                continue  # another replica was first
+            self.held[partition] = (revision, sent)
+            log.info("partition taken", group=self.group, partition=partition, member=self.member)
+            await self._on_acquire(partition)
+
+    def _key(self, partition: int) -> str:
+        return f"partition.{partition}"
+
+    async def _view(self, kv: KeyValue) -> LeaseView:
+        assert self._js is not None
+        # One request lists the keys written within the lease (deleted ones included: their
+        # markers stay until they expire, so each key's latest value is read).
+        info = await self._js.stream_info(
+            f"KV_{self.bucket}", subjects_filter=f"$KV.{self.bucket}.>"
+        )
+        prefix = f"$KV.{self.bucket}."
+        keys = [subject[len(prefix) :] for subject in info.state.subjects or {}]
+        values = await asyncio.gather(*(self._value(kv, key) for key in keys))
+        members: set[str] = set()
+        owners: dict[int, str] = {}
+        for key, value in zip(keys, values, strict=True):
+            kind, _, name = key.partition(".")
+            if value is None:
+                continue
+            if kind == "member":
+                members.add(name)
+            elif kind == "partition" and name.isdigit():
+                owners[int(name)] = value
+        for partition in self.held:
+            owners[partition] = self.member
+        return LeaseView(frozenset(members), owners)
+
+    @staticmethod
+    async def _value(kv: KeyValue, key: str) -> str | None:
+        try:
+            entry = await kv.get(key)
+        except KeyNotFoundError:
+            return None  # deleted, or expired since the listing
+        return entry.value.decode() if entry.value else None
+
+    async def _let_go(self, kv: KeyValue, partition: int) -> None:
+        held = self.held.pop(partition, None)
+        await self._on_release(partition)
+        if held is not None:
+            with contextlib.suppress(Exception):  # expired meanwhile: nothing to delete
+                await kv.delete(self._key(partition), last=held[0])
+            log.info("partition released", group=self.group, partition=partition)
+
+    async def stop(self) -> None:
+        """Leave: stop every partition, then delete its key and this replica's member key, so
+        the others take them at their next round instead of after the lease."""
+        task, self._task = self._task, None
+        if task is not None:
+            task.cancel()
+            with contextlib.suppress(BaseException):
+                await task
+        kv = self._kv
+        partitions = list(self.held)
+        if kv is None:
+            return
+        await asyncio.gather(*(self._let_go(kv, p) for p in partitions))
+        with contextlib.suppress(Exception):
+            await kv.delete(f"member.{self.member}")
