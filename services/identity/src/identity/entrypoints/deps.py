@@ -19,7 +19,9 @@ from identity.service.context import Identity
 from identity.service.oauth import is_revoked
 
 
-def get_identity(request: Request) -> Identity:
+async def get_identity(request: Request) -> Identity:
+    """`async`: FastAPI runs a plain `def` dependency in a worker thread (a thread hop per
+    request on every route)."""
     ctx: Identity = request.app.state.identity
     return ctx
 

@@ -13,7 +13,9 @@ from learning_paths.service import problems
 from learning_paths.service.context import Context
 
 
-def _context(request: Request) -> Context:
+async def _context(request: Request) -> Context:
+    """`async`: FastAPI runs a plain `def` dependency in a worker thread (a thread hop per
+    request on every route)."""
     ctx: Context = request.app.state.ctx
     return ctx
 

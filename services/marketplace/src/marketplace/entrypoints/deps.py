@@ -14,7 +14,9 @@ from wijkkracht_common.idempotency import idempotency_key, idempotent
 from marketplace.service.context import Context
 
 
-def _context(request: Request) -> Context:
+async def _context(request: Request) -> Context:
+    """`async`: FastAPI runs a plain `def` dependency in a worker thread (a thread hop per
+    request on every route)."""
     ctx: Context = request.app.state.ctx
     return ctx
 

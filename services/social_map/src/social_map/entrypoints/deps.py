@@ -13,7 +13,9 @@ from social_map.domain.errors import DomainValidationError
 from social_map.service.context import ServiceContext
 
 
-def get_ctx(request: Request) -> ServiceContext:
+async def get_ctx(request: Request) -> ServiceContext:
+    """`async`: FastAPI runs a plain `def` dependency in a worker thread (a thread hop per
+    request on every route)."""
     ctx: ServiceContext = request.app.state.ctx
     return ctx
 

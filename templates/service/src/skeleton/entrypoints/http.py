@@ -17,7 +17,9 @@ from skeleton.service.context import Context
 router = APIRouter(tags=["bookmarks"])
 
 
-def _context(request: Request) -> Context:
+async def _context(request: Request) -> Context:
+    """`async`: FastAPI runs a plain `def` dependency in a worker thread (a thread hop per
+    request on every route)."""
     ctx: Context = request.app.state.ctx
     return ctx
 
