@@ -54,8 +54,9 @@ from nats.js.errors import KeyNotFoundError
 from wijkkracht_common.embedded import free_port
 from wijkkracht_common.events.envelope import Envelope
 from wijkkracht_common.events.questionnaires import ResponseSubmitted
-from wijkkracht_common.messaging import ensure_streams, stream_name
+from wijkkracht_common.messaging import ensure_consumer, ensure_streams, stream_name
 from wijkkracht_common.outbox import OUTBOX
+from wijkkracht_common.partitions import partition_slots
 from wijkkracht_common.storage import Storage
 from wijkkracht_common.testing.waiting import eventually
 
@@ -66,7 +67,8 @@ EVENTS = 2400  # bounded: this runs in `make test` on a busy machine
 BATCH = 150  # small batches, so both replicas take many of them
 PARTITIONS = 4
 LEASE_SECONDS = 3.0
-LEASES = "WK_LEASES_effect_measurement__questionnaires_response_submitted_v1"
+DURABLE = "effect_measurement__questionnaires_response_submitted_v1"
+LEASES = f"WK_LEASES_{DURABLE}__of{PARTITIONS}"
 # Stored per measurement but not part of the answer: which event carried it (new ids per run).
 VOLATILE = {"event_id", "sequence", "followup_pending"}
 
@@ -94,6 +96,7 @@ class Replica:
     process: subprocess.Popen[bytes]
     url: str
     log: Path
+    id: str  # its WK_REPLICA_ID: the value of the partition keys it holds
 
     def tail(self) -> str:
         return "\n".join(self.log.read_text(errors="replace").splitlines()[-30:])
@@ -113,6 +116,7 @@ def start_replica(nats_url: str, mongo_url: str, logs: Path) -> Replica:
         "WK_INGEST_PARTITIONS": str(PARTITIONS),
         # Short leases: a killed replica's partitions move within seconds.
         "WK_PARTITION_LEASE_SECONDS": str(LEASE_SECONDS),
+        "WK_REPLICA_ID": f"replica-{port}",
         "WK_LOG_LEVEL": "WARNING",
         "WK_LOG_JSON": "true",
     }
@@ -120,7 +124,7 @@ def start_replica(nats_url: str, mongo_url: str, logs: Path) -> Replica:
     command += ["--host", "127.0.0.1", "--port", str(port), "--no-access-log"]
     with log.open("wb") as out:
         process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
-    return Replica(process, f"http://127.0.0.1:{port}", log)
+    return Replica(process, f"http://127.0.0.1:{port}", log, f"replica-{port}")
 
 
 async def wait_ready(replica: Replica) -> None:
@@ -162,6 +166,21 @@ async def stack(
     nc = await nats.connect(nats_url)
     js = nc.jetstream()
     await ensure_streams(js)
+    # The partitions' durables read from now on: the stream also holds the responses of
+    # earlier tests in this session, which a new durable would otherwise replay first.
+    for index in range(PARTITIONS):
+        await ensure_consumer(
+            js,
+            stream_name("questionnaires"),
+            ConsumerConfig(
+                durable_name=f"{DURABLE}__p{index}of{PARTITIONS}",
+                deliver_policy=DeliverPolicy.NEW,
+                ack_wait=30,
+                max_deliver=8,
+                max_ack_pending=1000,
+                filter_subjects=ResponseSubmitted.slot_filters(partition_slots(PARTITIONS, index)),
+            ),
+        )
     storage = Storage(mongo_url, "effect_measurement")
     made = Stack(nats_url, mongo_url, js, storage, tmp_path_factory.mktemp("replicas"))
     yield made
@@ -351,7 +370,7 @@ class Run:
     seconds: float  # from the first event published until all were stored and published
     #: Per replica (by pid): the partitions it held while the events were applied, and, with
     #: one replica killed, what the survivor held afterwards.
-    held: dict[int, set[int]]
+    held: dict[str, set[int]]
     survivor_held: set[int] | None = None
 
 
@@ -369,19 +388,16 @@ async def owners(js: JetStreamContext) -> dict[int, str]:
     return held
 
 
-def by_pid(held: dict[int, str], running: list[Replica]) -> dict[int, set[int]]:
-    """The partitions each running replica holds (replica ids are `<host>-<pid>-<random>`)."""
-    return {
-        r.process.pid: {p for p, owner in held.items() if f"-{r.process.pid}-" in owner}
-        for r in running
-    }
+def by_replica(held: dict[int, str], running: list[Replica]) -> dict[str, set[int]]:
+    """The partitions each running replica holds."""
+    return {r.id: {p for p, owner in held.items() if owner == r.id} for r in running}
 
 
-async def spread(stack: Stack, running: list[Replica]) -> dict[int, set[int]]:
+async def spread(stack: Stack, running: list[Replica]) -> dict[str, set[int]]:
     """Wait until every partition is held and each replica holds its share."""
 
-    async def balanced() -> dict[int, set[int]] | None:
-        shares = by_pid(await owners(stack.js), running)
+    async def balanced() -> dict[str, set[int]] | None:
+        shares = by_replica(await owners(stack.js), running)
         if sum(len(s) for s in shares.values()) != PARTITIONS:
             return None
         return (
@@ -418,7 +434,7 @@ async def ingest(stack: Stack, replicas: int, *, kill_one_at: int | None = None)
             victim.process.send_signal(signal.SIGKILL)
             await asyncio.to_thread(victim.process.wait)
             # Its leases expire and the survivor takes its partitions.
-            survivor_held = (await spread(stack, running))[running[0].process.pid]
+            survivor_held = (await spread(stack, running))[running[0].id]
 
         async def done() -> bool:
             for replica in running:

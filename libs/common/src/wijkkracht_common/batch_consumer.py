@@ -399,9 +399,25 @@ class BatchConsumer(Generic[DataT]):
         await ensure_consumer(js, self.stream, self.config)
         return str(self.config.durable_name)
 
+    async def _connect(self, js: JetStreamContext, nc: NATS) -> BatchPuller | None:
+        """The durable and its puller; retried while JetStream does not answer (after an
+        outage a consumer would otherwise end here and its events wait for a restart)."""
+        while not self._stopping:
+            try:
+                puller = BatchPuller(nc, self.stream, await self._ensure_consumer(js))
+                await puller.start()
+                return puller
+            except asyncio.CancelledError:
+                raise
+            except Exception as error:  # noqa: BLE001 - JetStream not answering yet
+                log.warning("batch consumer not started", consumer=self.durable, error=repr(error))
+                await asyncio.sleep(1.0)
+        return None
+
     async def _loop(self, js: JetStreamContext, nc: NATS) -> None:
-        puller = BatchPuller(nc, self.stream, await self._ensure_consumer(js))
-        await puller.start()
+        puller = await self._connect(js, nc)
+        if puller is None:
+            return
         # Overlap: while a batch is applied, the next ones are fetched, validated (when
         # `apply` waits for the database) and prepared (`prepare`).
         ready: asyncio.Queue[_Fetched[DataT]] = asyncio.Queue(maxsize=1)

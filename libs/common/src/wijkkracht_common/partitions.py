@@ -6,7 +6,7 @@ partitions (slot `s` belongs to partition `s % count`); each partition is a dura
 its own (`<durable>__p<k>of<count>`, filtering its slots), pulled by one replica at a time.
 
 Which replica pulls which partition is decided by leases in a NATS KV bucket
-(`WK_LEASES_<durable>`, whose keys expire `lease_seconds` after their last write):
+(`WK_LEASES_<durable>__of<count>`, whose keys expire `lease_seconds` after their last write):
 
 - `member.<replica>`: each live replica rewrites it every `lease_seconds / 3`;
 - `partition.<k>`: the owner's replica id, created only when absent (`create`), rewritten by its
@@ -120,7 +120,9 @@ class PartitionLeases:
         if lease_seconds <= 0:
             raise ValueError("lease_seconds must be positive")
         self.group = group
-        self.bucket = f"WK_LEASES_{group}"
+        # Per partition count: during a rolling change of it, `partition.k` of the old count
+        # and of the new one are different leases.
+        self.bucket = f"WK_LEASES_{group}__of{count}"
         self.count = count
         self.member = member
         self.lease_seconds = lease_seconds
@@ -134,6 +136,9 @@ class PartitionLeases:
         self.held: dict[int, tuple[int, float]] = {}
         self._task: asyncio.Task[None] | None = None
         self._wake = asyncio.Event()
+        #: Partitions being let go: their consumers finish the batch being applied (up to the
+        #: service's grace) while the rounds go on refreshing every lease, theirs included.
+        self._releasing: dict[int, asyncio.Task[None]] = {}
 
     @property
     def period(self) -> float:
@@ -174,12 +179,16 @@ class PartitionLeases:
                 await asyncio.wait_for(self._wake.wait(), self.period)
             self._wake.clear()
             try:
-                await self.round()
+                # Bounded: a round stuck on an unanswered request must not outlive the fence.
+                await asyncio.wait_for(self.round(), self.lease_seconds / 2)
             except asyncio.CancelledError:
                 raise
             except Exception as error:  # noqa: BLE001 - NATS trouble: the fence still runs
                 log.warning("partition lease round failed", group=self.group, error=repr(error))
+            try:
                 await self._fence()
+            except Exception:
+                log.exception("partition lease fence failed", group=self.group)
 
     def nudge(self) -> None:
         """Run the next round now (tests; a replica that just joined)."""
@@ -191,39 +200,74 @@ class PartitionLeases:
         for partition, (_, sent) in list(self.held.items()):
             if now - sent > self.lease_seconds * _FENCE:
                 log.warning("partition lease lapsed", group=self.group, partition=partition)
-                self.held.pop(partition, None)
-                await self._on_release(partition)
+                self._drop(partition)
+
+    def _drop(self, partition: int) -> None:
+        """It is no longer ours: stop its consumer (in the background), delete nothing."""
+        self.held.pop(partition, None)
+        if partition not in self._releasing:
+            self._releasing[partition] = asyncio.create_task(self._stop_consumer(partition))
+
+    async def _stop_consumer(self, partition: int) -> None:
+        try:
+            await self._on_release(partition)
+        except Exception:
+            log.exception("partition stop failed", group=self.group, partition=partition)
+        finally:
+            self._releasing.pop(partition, None)
 
     async def round(self) -> None:
         """One round: announce, refresh, read the view, let go and take."""
         kv = self._kv
         assert kv is not None, "start() first"
         await kv.put(f"member.{self.member}", b"live")
-        for partition, (revision, _) in list(self.held.items()):
+        for partition, (revision, last_sent) in list(self.held.items()):
             sent = self._clock()
+            key = self._key(partition)
             try:
-                new = await kv.update(self._key(partition), self.member.encode(), last=revision)
-            except (KeyWrongLastSequenceError, KeyNotFoundError):
-                # Expired and perhaps taken: it is no longer ours.
+                new = await kv.update(key, self.member.encode(), last=revision)
+            except KeyWrongLastSequenceError:
+                # Perhaps our own earlier write, whose answer was lost: keep it if it is ours.
+                entry = await self._entry(kv, key)
+                if entry is not None and entry.value == self.member.encode():
+                    self.held[partition] = (int(entry.revision or 0), last_sent)
+                    continue
                 log.warning("partition lease lost", group=self.group, partition=partition)
-                self.held.pop(partition, None)
-                await self._on_release(partition)
+                self._drop(partition)
                 continue
-            self.held[partition] = (new, sent)
-        await self._fence()
+            except KeyNotFoundError:
+                log.warning("partition lease lost", group=self.group, partition=partition)
+                self._drop(partition)
+                continue
+            if partition in self.held:  # not dropped by the fence meanwhile
+                self.held[partition] = (new, sent)
         view = await self._view(kv)
         release, take = rebalance(self.member, view, self.count)
         for partition in release:
-            await self._let_go(kv, partition)
+            if partition not in self._releasing:
+                self._releasing[partition] = asyncio.create_task(self._let_go(kv, partition))
         for partition in take:
+            if partition in self._releasing:
+                continue  # its consumer here is still stopping: take it at a later round
             sent = self._clock()
             try:
                 revision = await kv.create(self._key(partition), self.member.encode())
-            except KeyWrongLastSequenceError:
-                continue  # another replica was first
+            except (KeyWrongLastSequenceError, KeyNotFoundError):
+                continue  # another replica was first (or its key expired just now)
             self.held[partition] = (revision, sent)
             log.info("partition taken", group=self.group, partition=partition, member=self.member)
-            await self._on_acquire(partition)
+            try:
+                await self._on_acquire(partition)
+            except Exception:
+                log.exception("partition start failed", group=self.group, partition=partition)
+                self._releasing[partition] = asyncio.create_task(self._let_go(kv, partition))
+
+    @staticmethod
+    async def _entry(kv: KeyValue, key: str) -> KeyValue.Entry | None:
+        try:
+            return await kv.get(key)
+        except KeyNotFoundError:
+            return None
 
     def _key(self, partition: int) -> str:
         return f"partition.{partition}"
@@ -248,7 +292,7 @@ class PartitionLeases:
                 members.add(name)
             elif kind == "partition" and name.isdigit():
                 owners[int(name)] = value
-        for partition in self.held:
+        for partition in [*self.held, *self._releasing]:
             owners[partition] = self.member
         return LeaseView(frozenset(members), owners)
 
@@ -261,10 +305,17 @@ class PartitionLeases:
         return entry.value.decode() if entry.value else None
 
     async def _let_go(self, kv: KeyValue, partition: int) -> None:
-        held = self.held.pop(partition, None)
-        await self._on_release(partition)
+        """Stop its consumer (the rounds keep refreshing its lease meanwhile), then delete its
+        key so another replica takes it at once."""
+        try:
+            await self._on_release(partition)
+        except Exception:
+            log.exception("partition stop failed", group=self.group, partition=partition)
+        finally:
+            held = self.held.pop(partition, None)
+            self._releasing.pop(partition, None)
         if held is not None:
-            with contextlib.suppress(Exception):  # expired meanwhile: nothing to delete
+            with contextlib.suppress(Exception):  # expired or taken meanwhile: nothing to delete
                 await kv.delete(self._key(partition), last=held[0])
             log.info("partition released", group=self.group, partition=partition)
 
@@ -277,9 +328,12 @@ class PartitionLeases:
             with contextlib.suppress(BaseException):
                 await task
         kv = self._kv
-        partitions = list(self.held)
         if kv is None:
             return
-        await asyncio.gather(*(self._let_go(kv, p) for p in partitions))
+        for partition in list(self.held):
+            if partition not in self._releasing:
+                self._releasing[partition] = asyncio.create_task(self._let_go(kv, partition))
+        while self._releasing:  # those let go earlier too: no consumer outlives the service
+            await asyncio.gather(*list(self._releasing.values()), return_exceptions=True)
         with contextlib.suppress(Exception):
             await kv.delete(f"member.{self.member}")
