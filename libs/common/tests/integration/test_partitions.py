@@ -1,15 +1,19 @@
 """Partitioned consumers on a real JetStream server: leases in NATS KV split the partitions
 between replicas, a killed replica's partitions move to the survivor once its lease expires,
-a replica that leaves hands them over at once, each person's events reach one replica in
-order, and a durable made before its event became partitioned is given the new filter."""
+a replica that leaves hands them over at once, a broker outage stops a replica's partitions
+and they come back after it, each person's events reach one replica in order, and a durable made before its event became partitioned is given the new filter."""
 
 from __future__ import annotations
 
 import asyncio
+import os
+import signal
 import uuid
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any, ClassVar
 
+import nats
 import pytest
 from nats.aio.client import Client
 from nats.js.api import ConsumerConfig, DeliverPolicy
@@ -20,6 +24,7 @@ from wijkkracht_common.batch_consumer import (
     subscribe_batch,
     subscribe_partitioned,
 )
+from wijkkracht_common.embedded import free_port, start_nats
 from wijkkracht_common.events.envelope import Envelope, EventData, new_event
 from wijkkracht_common.messaging import durable_name, ensure_consumer, stream_for
 from wijkkracht_common.observability import ServiceMetrics
@@ -255,3 +260,45 @@ async def test_an_old_durable_gets_the_partitioned_filter(js: JetStreamContext) 
     info = await js.consumer_info(stream, durable)
     assert info.config.filter_subject == Step.subject_filter()
     await js.delete_consumer(stream, durable)
+
+
+async def test_a_broker_outage_stops_the_partitions_and_they_come_back(
+    tmp_path: Path,
+) -> None:
+    """On a NATS server of this test alone: while it is paused no lease can be refreshed, so
+    the replica stops its partitions before their leases expire (the rounds time out, the
+    fence still runs); once it answers again the replica takes them back."""
+    server = start_nats(free_port(), tmp_path / "nats", tmp_path / "nats.log")
+    nc = await nats.connect(server.url, max_reconnect_attempts=-1, reconnect_time_wait=0.2)
+    try:
+        a = Replica()
+        la = PartitionLeases(
+            group=f"g{uuid.uuid4().hex[:8]}",
+            count=2,
+            member="a",
+            lease_seconds=LEASE,
+            on_acquire=a.acquire,
+            on_release=a.release,
+        )
+        await la.start(nc.jetstream())
+        assert a.running == {0, 1}
+        os.kill(server.process.pid, signal.SIGSTOP)
+        try:
+
+            async def stopped() -> bool:
+                return a.running == set()
+
+            await eventually(stopped, timeout=60)
+        finally:
+            os.kill(server.process.pid, signal.SIGCONT)
+
+        async def back() -> bool:
+            la.nudge()
+            await asyncio.sleep(0.1)
+            return a.running == {0, 1}
+
+        await eventually(back, timeout=90)
+        await la.stop()
+    finally:
+        await nc.close()
+        server.stop()
