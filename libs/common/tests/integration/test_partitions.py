@@ -1,7 +1,8 @@
 """Partitioned consumers on a real JetStream server: leases in NATS KV split the partitions
 between replicas, a killed replica's partitions move to the survivor once its lease expires,
 a replica that leaves hands them over at once, a broker outage stops a replica's partitions
-and they come back after it, each person's events reach one replica in order, and a durable made before its event became partitioned is given the new filter."""
+and they come back after it, each person's events reach one replica in order, and a durable
+made before its event became partitioned is given the new filter."""
 
 from __future__ import annotations
 
