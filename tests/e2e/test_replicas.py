@@ -178,7 +178,10 @@ async def stack(
                 ack_wait=30,
                 max_deliver=8,
                 max_ack_pending=1000,
-                filter_subjects=ResponseSubmitted.slot_filters(partition_slots(PARTITIONS, index)),
+                filter_subjects=[
+                    *([ResponseSubmitted.consumer_filters()[0]] if index == 0 else []),
+                    *ResponseSubmitted.slot_filters(partition_slots(PARTITIONS, index)),
+                ],
             ),
         )
     storage = Storage(mongo_url, "effect_measurement")

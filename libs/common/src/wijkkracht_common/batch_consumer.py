@@ -517,6 +517,10 @@ def subscribe_batch(
         index, count = partition
         durable = f"{durable}__p{index}of{count}"
         filters = event_cls.slot_filters(partition_slots(count, index))
+        if index == 0:  # and the subject from before it was partitioned (consumer_filters)
+            filters = [event_cls.consumer_filters()[0], *filters]
+    elif event_cls.partition_by:
+        filters = event_cls.consumer_filters()
     settler = BatchSettler(
         event_cls=event_cls,
         durable=durable,

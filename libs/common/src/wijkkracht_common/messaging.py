@@ -402,7 +402,12 @@ def subscribe(
         deliver_policy=DeliverPolicy.ALL,
     )
     stream = stream_for(event_cls.producer)
-    declared = replace(config, filter_subject=event_cls.subject_filter())
+    filters = event_cls.consumer_filters()
+    declared = (
+        replace(config, filter_subject=filters[0])
+        if len(filters) == 1
+        else replace(config, filter_subjects=filters)
+    )
     _declared.setdefault(router, []).append((stream.name, declared))
     router.subscriber(
         event_cls.subject_filter(),

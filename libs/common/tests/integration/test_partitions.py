@@ -16,6 +16,7 @@ from typing import Any, ClassVar
 
 import nats
 import pytest
+from faststream.nats import NatsBroker
 from nats.aio.client import Client
 from nats.js.api import ConsumerConfig, DeliverPolicy
 from nats.js.client import JetStreamContext
@@ -27,7 +28,14 @@ from wijkkracht_common.batch_consumer import (
 )
 from wijkkracht_common.embedded import free_port, start_nats
 from wijkkracht_common.events.envelope import Envelope, EventData, new_event
-from wijkkracht_common.messaging import durable_name, ensure_consumer, stream_for
+from wijkkracht_common.messaging import (
+    Delivery,
+    durable_name,
+    ensure_consumer,
+    ensure_declared,
+    stream_for,
+    subscribe,
+)
 from wijkkracht_common.observability import ServiceMetrics
 from wijkkracht_common.partitions import PartitionLeases
 from wijkkracht_common.storage import Database, Storage
@@ -303,3 +311,102 @@ async def test_a_broker_outage_stops_the_partitions_and_they_come_back(
     finally:
         await nc.close()
         server.stop()
+
+
+class Renamed(EventData):
+    """An event whose subjects gained a slot: `legacy()` publishes it as before."""
+
+    producer: ClassVar[str] = "questionnaires"
+    event_name: ClassVar[str] = "renamed_step_test"
+    partition_by: ClassVar[tuple[str, ...]] = ("person_id",)
+    person_id: str
+    n: int
+
+
+async def _publish(js: JetStreamContext, tenant: str, n: int, *, legacy: bool) -> None:
+    envelope = new_event(Renamed(person_id=f"p{n}", n=n), tenant=tenant, subject=f"p{n}")
+    subject = Renamed.consumer_filters()[0].replace("*", tenant) if legacy else None
+    await js.publish(subject or envelope.nats_subject, envelope.model_dump_json().encode())
+
+
+async def test_an_upgrade_skips_no_event_published_before_partitioning(
+    js: JetStreamContext, nc: Client, storage: Storage, nats_url: str
+) -> None:
+    """Durables made before the event was partitioned (filtering its old subject) with
+    events left on it: after the upgrade, a batch consumer, a partitioned one and a
+    single-event (faststream) subscriber get the old events and the new ones."""
+    service = f"up{uuid.uuid4().hex[:6]}"
+    tenant = f"t-{uuid.uuid4().hex[:6]}"
+    stream = stream_for(Renamed.producer).name
+    legacy = Renamed.consumer_filters()[0]
+    names = {kind: f"{service}{kind}" for kind in ("batch", "single")}
+    for consumer in names.values():  # as the old version made them
+        await js.add_consumer(
+            stream,
+            config=ConsumerConfig(
+                durable_name=durable_name(consumer, Renamed),
+                filter_subject=legacy,
+                deliver_policy=DeliverPolicy.ALL,
+            ),
+        )
+    for n in range(3):
+        await _publish(js, tenant, n, legacy=True)  # published, not consumed yet
+    seen: dict[str, set[int]] = {"batch": set(), "partitioned": set(), "single": set()}
+
+    def recorder(kind: str) -> Any:
+        async def apply(
+            db: Database[dict[str, Any]], envelopes: Sequence[Envelope[Renamed]], durable: str
+        ) -> dict[str, str]:
+            seen[kind].update(e.data.n for e in envelopes)
+            return {}
+
+        return apply
+
+    common: dict[str, Any] = {"storage": storage, "js": lambda: js, "use_inbox": False}
+    batch = subscribe_batch(
+        consumer_service=names["batch"], event_cls=Renamed, apply=recorder("batch"), **common
+    )
+    partitioned = subscribe_partitioned(
+        consumer_service=f"{service}part",
+        event_cls=Renamed,
+        count=2,
+        consumer_for=lambda partition: subscribe_batch(
+            consumer_service=f"{service}part",
+            event_cls=Renamed,
+            apply=recorder("partitioned"),
+            partition=partition,
+            **common,
+        ),
+        member="m",
+        lease_seconds=STEADY_LEASE,
+    )
+    broker = NatsBroker(nats_url, logger=None)
+
+    async def single(envelope: Envelope[Renamed], delivery: Delivery) -> bool:
+        seen["single"].add(envelope.data.n)
+        return True
+
+    subscribe(
+        broker,
+        consumer_service=names["single"],
+        event_cls=Renamed,
+        handler=single,
+        js=lambda: js,
+    )
+    await broker.connect()
+    await ensure_declared(js, broker)  # what the runtime does before the broker starts
+    await broker.start()
+    batch.start(js, nc)
+    partitioned.start(js, nc)
+    try:
+        for n in range(3, 6):
+            await _publish(js, tenant, n, legacy=False)
+
+        async def all_seen() -> bool:
+            return all(numbers == set(range(6)) for numbers in seen.values())
+
+        await eventually(all_seen)
+    finally:
+        await batch.stop(5)
+        await partitioned.stop(5)
+        await broker.stop()

@@ -100,6 +100,15 @@ class EventData(BaseModel):
             raise ValueError(f"{cls.__name__} is not partitioned")
         return [f"{cls._base_subject('*')}.{slot}" for slot in sorted(slots)]
 
+    @classmethod
+    def consumer_filters(cls) -> list[str]:
+        """What a durable consumer of every one of these events filters: `subject_filter()`,
+        and for a partitioned event also its subject from before it was partitioned (no
+        slot), so messages published under it and not consumed yet are not skipped when a
+        durable is given the new filter at an upgrade. The two never overlap."""
+        base = cls._base_subject("*")
+        return [base, f"{base}.*"] if cls.partition_by else [base]
+
 
 DataT = TypeVar("DataT", bound=EventData)
 
