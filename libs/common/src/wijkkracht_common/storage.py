@@ -191,20 +191,24 @@ def aborted_transactions(database: str) -> int:
     return 0 if lock is None else lock.aborts
 
 
-_NX_RACE = "returned NULL without setting an exception"
+#: nx-27017's first-use races, as the client sees them: "sqlite3.Connection returned NULL",
+#: and neosqlite's probe for SQLite's `jsonb()` failing with a `DatabaseError` where it
+#: expects an `OperationalError` while a new collection is set up (seen once in a launch of
+#: the whole platform, 2026-12-07; the probe is not cached when it fails, so a retry passes).
+_NX_RACES = ("returned NULL without setting an exception", "no such function: jsonb")
 #: How long the next holder waits for the server to finish a dead holder's last command.
 _ORPHAN_WAIT = 30.0
 
 
 async def _retry_races(operation: Callable[[], Awaitable[T]], attempts: int = 6) -> T:
-    """Retry nx-27017's connection race: when two requests (from any process) touch a
-    database whose SQLite connection is just being opened, one fails with "sqlite3.Connection
-    returned NULL". The operation did nothing, so repeating it is safe."""
+    """Retry nx-27017's first-use races (`_NX_RACES`): when two requests (from any process)
+    touch a database whose SQLite connection, or a collection, is just being set up, one may
+    fail. The operation did nothing, so repeating it is safe."""
     for attempt in range(attempts):
         try:
             return await operation()
         except OperationFailure as error:
-            if _NX_RACE not in str(error) or attempt == attempts - 1:
+            if not any(race in str(error) for race in _NX_RACES) or attempt == attempts - 1:
                 raise
             await asyncio.sleep(0.05 * 2**attempt)
     raise AssertionError("unreachable")
