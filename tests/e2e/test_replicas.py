@@ -56,7 +56,7 @@ from wijkkracht_common.events.envelope import Envelope
 from wijkkracht_common.events.questionnaires import ResponseSubmitted
 from wijkkracht_common.messaging import ensure_consumer, ensure_streams, stream_name
 from wijkkracht_common.outbox import OUTBOX
-from wijkkracht_common.partitions import partition_slots
+from wijkkracht_common.partitions import partition_filters
 from wijkkracht_common.storage import Storage
 from wijkkracht_common.testing.waiting import eventually
 
@@ -178,10 +178,7 @@ async def stack(
                 ack_wait=30,
                 max_deliver=8,
                 max_ack_pending=1000,
-                filter_subjects=[
-                    *([ResponseSubmitted.consumer_filters()[0]] if index == 0 else []),
-                    *ResponseSubmitted.slot_filters(partition_slots(PARTITIONS, index)),
-                ],
+                filter_subjects=partition_filters(ResponseSubmitted, PARTITIONS, index),
             ),
         )
     storage = Storage(mongo_url, "effect_measurement")

@@ -64,7 +64,7 @@ from wijkkracht_common.messaging import (
     stream_for,
 )
 from wijkkracht_common.observability import ServiceMetrics, get_logger
-from wijkkracht_common.partitions import PartitionLeases, partition_slots
+from wijkkracht_common.partitions import PartitionLeases, partition_filters, partition_slots
 from wijkkracht_common.pull_batches import BatchPuller
 from wijkkracht_common.storage import TRANSIENT_ERRORS, Database, Storage
 
@@ -516,9 +516,7 @@ def subscribe_batch(
     if partition is not None:
         index, count = partition
         durable = f"{durable}__p{index}of{count}"
-        filters = event_cls.slot_filters(partition_slots(count, index))
-        if index == 0:  # and the subject from before it was partitioned (consumer_filters)
-            filters = [event_cls.consumer_filters()[0], *filters]
+        filters = partition_filters(event_cls, count, index)
     elif event_cls.partition_by:
         filters = event_cls.consumer_filters()
     settler = BatchSettler(

@@ -212,6 +212,9 @@ __all__ = ["MAX_BATCH", "BatchWriter", "GroupCommit", "stopping"]
 
 
 class _Committer(Protocol):
+    @property
+    def storage(self) -> Any: ...
+
     async def commit(self, tenant: str, work: Any, *, batch_events: bool = False) -> Any: ...
 
 
@@ -241,7 +244,7 @@ class SharedCommits:
 
     @property
     def storage(self) -> Any:
-        return getattr(self.runtime, "storage", None)
+        return self.runtime.storage
 
     @property
     def transactions(self) -> int:

@@ -42,7 +42,7 @@ from nats.js.client import JetStreamContext
 from nats.js.errors import KeyNotFoundError, KeyWrongLastSequenceError
 from nats.js.kv import KeyValue
 
-from wijkkracht_common.events.envelope import PARTITION_SLOTS
+from wijkkracht_common.events.envelope import PARTITION_SLOTS, EventData
 from wijkkracht_common.observability import get_logger
 
 log = get_logger(__name__)
@@ -50,6 +50,7 @@ log = get_logger(__name__)
 __all__ = [
     "LeaseView",
     "PartitionLeases",
+    "partition_filters",
     "partition_slots",
     "rebalance",
     "replica_id",
@@ -65,6 +66,14 @@ def partition_slots(count: int, index: int) -> list[int]:
     if not 1 <= count <= PARTITION_SLOTS or not 0 <= index < count:
         raise ValueError(f"partition {index} of {count}: 1 ≤ count ≤ {PARTITION_SLOTS}")
     return [slot for slot in range(PARTITION_SLOTS) if slot % count == index]
+
+
+def partition_filters(event_cls: type[EventData], count: int, index: int) -> list[str]:
+    """What the durable of partition `index` of `count` filters: its slots, and for partition
+    0 also the event's subject from before it was partitioned (`consumer_filters`), so events
+    published under it before an upgrade are not skipped."""
+    filters = event_cls.slot_filters(partition_slots(count, index))
+    return [event_cls.consumer_filters()[0], *filters] if index == 0 else filters
 
 
 def replica_id() -> str:
@@ -206,15 +215,23 @@ class PartitionLeases:
         """It is no longer ours: stop its consumer (in the background), delete nothing."""
         self.held.pop(partition, None)
         if partition not in self._releasing:
-            self._releasing[partition] = asyncio.create_task(self._stop_consumer(partition))
+            self._releasing[partition] = asyncio.create_task(self._stop_dropped(partition))
 
     async def _stop_consumer(self, partition: int) -> None:
         try:
             await self._on_release(partition)
         except Exception:
             log.exception("partition stop failed", group=self.group, partition=partition)
+
+    async def _stop_dropped(self, partition: int) -> None:
+        try:
+            await self._stop_consumer(partition)
         finally:
             self._releasing.pop(partition, None)
+
+    def _start_letting_go(self, kv: KeyValue, partition: int) -> None:
+        if partition not in self._releasing:
+            self._releasing[partition] = asyncio.create_task(self._let_go(kv, partition))
 
     async def round(self) -> None:
         """One round: announce, refresh, read the view, let go and take."""
@@ -244,8 +261,7 @@ class PartitionLeases:
         view = await self._view(kv)
         release, take = rebalance(self.member, view, self.count)
         for partition in release:
-            if partition not in self._releasing:
-                self._releasing[partition] = asyncio.create_task(self._let_go(kv, partition))
+            self._start_letting_go(kv, partition)
         for partition in take:
             if partition in self._releasing:
                 continue  # its consumer here is still stopping: take it at a later round
@@ -260,7 +276,7 @@ class PartitionLeases:
                 await self._on_acquire(partition)
             except Exception:
                 log.exception("partition start failed", group=self.group, partition=partition)
-                self._releasing[partition] = asyncio.create_task(self._let_go(kv, partition))
+                self._start_letting_go(kv, partition)
 
     @staticmethod
     async def _entry(kv: KeyValue, key: str) -> KeyValue.Entry | None:
@@ -296,21 +312,16 @@ class PartitionLeases:
             owners[partition] = self.member
         return LeaseView(frozenset(members), owners)
 
-    @staticmethod
-    async def _value(kv: KeyValue, key: str) -> str | None:
-        try:
-            entry = await kv.get(key)
-        except KeyNotFoundError:
-            return None  # deleted, or expired since the listing
-        return entry.value.decode() if entry.value else None
+    @classmethod
+    async def _value(cls, kv: KeyValue, key: str) -> str | None:
+        entry = await cls._entry(kv, key)  # None: deleted, or expired since the listing
+        return entry.value.decode() if entry is not None and entry.value else None
 
     async def _let_go(self, kv: KeyValue, partition: int) -> None:
         """Stop its consumer (the rounds keep refreshing its lease meanwhile), then delete its
         key so another replica takes it at once."""
         try:
-            await self._on_release(partition)
-        except Exception:
-            log.exception("partition stop failed", group=self.group, partition=partition)
+            await self._stop_consumer(partition)
         finally:
             held = self.held.pop(partition, None)
             self._releasing.pop(partition, None)
@@ -331,8 +342,7 @@ class PartitionLeases:
         if kv is None:
             return
         for partition in list(self.held):
-            if partition not in self._releasing:
-                self._releasing[partition] = asyncio.create_task(self._let_go(kv, partition))
+            self._start_letting_go(kv, partition)
         while self._releasing:  # those let go earlier too: no consumer outlives the service
             await asyncio.gather(*list(self._releasing.values()), return_exceptions=True)
         with contextlib.suppress(Exception):

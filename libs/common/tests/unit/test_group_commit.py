@@ -282,6 +282,8 @@ def test_max_batch_must_be_positive() -> None:
 class _Runtime:
     """`runtime.commit` in memory: runs the work once per transaction, records its events."""
 
+    storage: Any = None
+
     def __init__(self) -> None:
         self.transactions: list[list[str]] = []
         self.gate = asyncio.Event()
