@@ -3,15 +3,22 @@ embedded database, with two caches standing in for two replicas of the service."
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 from marketplace.adapters.bucket_cache import DecodedBuckets
-from marketplace.adapters.repositories import Db, MongoRepository
+from marketplace.adapters.repositories import (
+    Db,
+    MongoRepository,
+    offer_buckets,
+)
+from marketplace.domain.posts import Post, PostKind, PostStatus, Scope, Timing, When
 from marketplace.domain.volunteers import VolunteerProfile
 from motor.motor_asyncio import AsyncIOMotorClient
+from wijkkracht_common.storage import Session, Storage
 from wijkkracht_common.testing.plugin import TwoTenants
 
 NOW = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)
@@ -85,3 +92,76 @@ async def test_buckets_written_before_revisions_are_read_whole(db: Db) -> None:
     found = await MongoRepository(db, decoded=cache).helpers_for([ERRANDS])
     assert [h.person_id for h in found] == ["p1"]
     assert len(cache) == 0
+
+
+def offer(post_id: str, status: PostStatus = PostStatus.OPEN) -> Post:
+    return Post(
+        id=post_id,
+        kind=PostKind.OFFER,
+        category=ERRANDS,
+        text="Ik doe boodschappen",
+        neighbourhood_code="DM01",
+        radius_km=2.0,
+        when=When(timing=Timing.FLEXIBLE),
+        scope=Scope.TENANT,
+        owner_id=f"owner-{post_id}",
+        posted_by=f"owner-{post_id}",
+        status=status,
+        created_at=NOW,
+        expires_at=NOW + timedelta(days=30),
+    )
+
+
+async def offer_ids(db: Db) -> list[str]:
+    found = await MongoRepository(db, decoded=DecodedBuckets()).open_offers([ERRANDS], "DM01")
+    return sorted(o.id for o in found)
+
+
+async def test_new_offers_join_a_bucket_without_reading_it_and_a_closed_one_leaves(
+    db: Db,
+) -> None:
+    repo = MongoRepository(db, decoded=DecodedBuckets())
+    await repo.add_posts([offer("o-1"), offer("o-2")])
+    await repo.add_posts([offer("o-3")])
+    assert await offer_ids(db) == ["o-1", "o-2", "o-3"]
+    bucket = await db["candidate_buckets"].find_one({"_id": f"offer|{ERRANDS}|DM01"})
+    assert bucket is not None and sorted(bucket["by_ref"]) == ["o-1", "o-2", "o-3"]
+
+    await repo.save_post(offer("o-2", PostStatus.CANCELLED))
+    assert await offer_ids(db) == ["o-1", "o-3"]
+
+
+async def test_a_bucket_written_as_a_list_keeps_its_items_as_offers_join_and_leave(
+    db: Db,
+) -> None:
+    # a bucket as written before `by_ref`: its items in a list
+    [bucket] = offer_buckets([offer("old-1"), offer("old-2")])
+    legacy = {"_id": bucket["_id"], "rev": bucket["rev"], "items": [*bucket["by_ref"].values()]}
+    await db["candidate_buckets"].insert_one(legacy)
+    repo = MongoRepository(db, decoded=DecodedBuckets())
+    await repo.add_posts([offer("new-1")])
+    assert await offer_ids(db) == ["new-1", "old-1", "old-2"]
+
+    await repo.save_post(offer("old-1", PostStatus.DONE))
+    assert await offer_ids(db) == ["new-1", "old-2"]
+    rewritten = await db["candidate_buckets"].find_one({"_id": f"offer|{ERRANDS}|DM01"})
+    assert rewritten is not None and "items" not in rewritten  # moved into `by_ref` when rewritten
+
+
+async def test_replicas_adding_offers_at_once_lose_none(mongo_url: str, db: Db) -> None:
+    """Concurrent publications, each in its own transaction, lose no offer."""
+    storage = Storage(mongo_url, "marketplace_bucket_test")
+    try:
+        tx_db = storage.client[db.name]
+
+        async def publish(i: int) -> None:
+            async def work(session: Session) -> None:
+                repo = MongoRepository(tx_db, session, decoded=DecodedBuckets())
+                await repo.add_posts([offer(f"o-{i}")])
+
+            await storage.in_transaction(tx_db, work)
+
+        await asyncio.gather(*(publish(i) for i in range(12)))
+    finally:
+        storage.close()
+    assert await offer_ids(db) == sorted(f"o-{i}" for i in range(12))
