@@ -6,6 +6,7 @@ by one relay pass. In dev, `make run` starts a local mail sink that writes `.eml
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
@@ -56,24 +57,36 @@ class SmtpConfig:
 async def stage_mail(
     db: Database[dict[str, Any]], mail: Mail, *, session: Session | None = None
 ) -> str:
-    mail_id = new_event_id()
-    now = datetime.now(UTC)
-    await db[MAIL_OUTBOX].insert_one(
-        {
-            "_id": mail_id,
-            "to": mail.to,
-            "subject": mail.subject,
-            "text": mail.text,
-            "html": mail.html,
-            "kind": mail.kind,
-            "status": "pending",
-            "attempts": 0,
-            "created_at": now,
-            "next_at": now,
-        },
-        session=session,
-    )
+    [mail_id] = await stage_mails(db, [mail], session=session)
     return mail_id
+
+
+async def stage_mails(
+    db: Database[dict[str, Any]], mails: Sequence[Mail], *, session: Session | None = None
+) -> list[str]:
+    """Stage several mails in one insert: inside a transaction every operation is a round
+    trip, and a new help request may mail twenty volunteers."""
+    if not mails:
+        return []
+    now = datetime.now(UTC)
+    docs = [_outbox_document(mail, now) for mail in mails]
+    await db[MAIL_OUTBOX].insert_many(docs, session=session)
+    return [doc["_id"] for doc in docs]
+
+
+def _outbox_document(mail: Mail, now: datetime) -> dict[str, Any]:
+    return {
+        "_id": new_event_id(),
+        "to": mail.to,
+        "subject": mail.subject,
+        "text": mail.text,
+        "html": mail.html,
+        "kind": mail.kind,
+        "status": "pending",
+        "attempts": 0,
+        "created_at": now,
+        "next_at": now,
+    }
 
 
 def _message(doc: dict[str, Any], sender: str) -> EmailMessage:

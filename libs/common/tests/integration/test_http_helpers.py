@@ -12,7 +12,7 @@ from wijkkracht_common.access_log import ACCESS_LOG, record_access
 from wijkkracht_common.auth import Principal
 from wijkkracht_common.errors import Conflict, InvalidInput
 from wijkkracht_common.idempotency import idempotent
-from wijkkracht_common.mail import Mail, MailRelay, SmtpConfig, stage_mail
+from wijkkracht_common.mail import Mail, MailRelay, SmtpConfig, stage_mail, stage_mails
 from wijkkracht_common.outbox import OUTBOX
 from wijkkracht_common.storage import Storage
 from wijkkracht_common.testing.plugin import MailSink
@@ -106,6 +106,21 @@ async def test_mail_outbox_delivers_to_smtp(storage: Storage, mail_sink: MailSin
     assert await relay.run_once() == 0  # sent once
     received = mail_sink.to("inwoner@demo.test")
     assert len(received) == 1 and received[0]["Subject"] == "Uitnodiging / Invitation"
+
+
+async def test_mails_staged_together_are_each_delivered_once(
+    storage: Storage, mail_sink: MailSink
+) -> None:
+    db = await storage.tenant_db("tenant-mail3")
+    to = [f"vrijwilliger{i}@demo.test" for i in range(5)]
+    ids = await stage_mails(
+        db, [Mail(to=a, subject="Hulpvraag / Help request", text="t") for a in to]
+    )
+    assert len(set(ids)) == 5 and await stage_mails(db, []) == []
+    relay = MailRelay(storage, SmtpConfig("127.0.0.1", mail_sink.port, "wk@test"))
+    assert await relay.run_once() == 5
+    assert await relay.run_once() == 0
+    assert all(len(mail_sink.to(a)) == 1 for a in to)
 
 
 async def test_mail_to_unreachable_smtp_stays_pending(storage: Storage) -> None:

@@ -398,8 +398,8 @@ class FakeRepository:
     async def record_access(self, **record: Any) -> None:
         self.s.access_log.append(record)
 
-    async def stage_mail(self, message: Any) -> None:
-        self.s.mails.append(message)
+    async def stage_mails(self, messages: Any) -> None:
+        self.s.mails.extend(messages)
 
     async def erase_person(self, person_id: str, tombstone: str) -> dict[str, dict[str, int]]:
         raise NotImplementedError("erasure is tested on the real database")

@@ -277,7 +277,7 @@ class Repository(Protocol):
         reason: str,
         on_behalf_of: str | None,
     ) -> None: ...
-    async def stage_mail(self, message: mail.Mail) -> None: ...
+    async def stage_mails(self, messages: Sequence[mail.Mail]) -> None: ...
     async def erase_person(self, person_id: str, tombstone: str) -> dict[str, dict[str, int]]: ...
 
 
@@ -1010,8 +1010,8 @@ class MongoRepository:
             session=self._s,
         )
 
-    async def stage_mail(self, message: mail.Mail) -> None:
-        await mail.stage_mail(self._db, message, session=self._s)
+    async def stage_mails(self, messages: Sequence[mail.Mail]) -> None:
+        await mail.stage_mails(self._db, messages, session=self._s)
 
     async def erase_person(self, person_id: str, tombstone: str) -> dict[str, dict[str, int]]:
         """Delete what is the person's; keep the ledger whole under `tombstone` (one random

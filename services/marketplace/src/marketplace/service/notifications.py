@@ -49,7 +49,7 @@ async def send_digests(ctx: Context, tenant: str) -> int:
         for person, items in sorted(by_person.items()):
             profile = await r.volunteer(person)
             if profile is not None and profile.email and profile.active:
-                await r.stage_mail(notify.digest_mail(profile.email, items, cats, link))
+                await r.stage_mails([notify.digest_mail(profile.email, items, cats, link)])
                 mails += 1
             for item in items:
                 await r.mark_mailed(item, now)

@@ -120,7 +120,6 @@ async def tell_volunteers(
 ) -> list[Notification]:
     """Store the notifications and stage the mail of `notices`."""
     out, mails = notices(post, volunteers, categories=categories, now=now, link=link)
-    for message in mails:
-        await r.stage_mail(message)
+    await r.stage_mails(mails)
     await r.add_notifications(out)
     return out

@@ -71,9 +71,7 @@ class PublishQueue(GroupCommit[PendingPost, None]):
             r = self._repositories(db, session)
             await r.add_posts([i.post for i in batch])
             await r.add_notifications([n for i in batch for n in i.notifications])
-            for item in batch:
-                for message in item.mails:
-                    await r.stage_mail(message)
+            await r.stage_mails([message for i in batch for message in i.mails])
             return None, [record for i in batch for record in i.records]
 
         await self._commit(tenant, work)
