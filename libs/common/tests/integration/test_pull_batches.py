@@ -90,6 +90,31 @@ async def test_messages_of_a_fetch_nobody_waits_for_are_kept_not_dropped(
     await again.close()
 
 
+async def test_messages_published_after_close_do_not_wait_for_ack_wait(
+    nc: Client, js: JetStreamContext, stream: str
+) -> None:
+    """A closed puller's request may still be open on the server: nats-server drops a pull
+    request whose reply subject lost its interest, so what is published afterwards is not
+    sent to an inbox nobody listens to (where it would wait for `ack_wait`, 30 s here); a
+    partition handed to another replica gets it at once."""
+    puller = BatchPuller(nc, stream, "c")
+    fetching = asyncio.create_task(puller.fetch(10, 1.5))  # its request stays open 1.5 s
+    await asyncio.sleep(0.3)
+    fetching.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await fetching
+    assert await puller.close() == []
+    await publish(js, stream, range(2))  # the closed puller's request has not expired yet
+
+    successor = BatchPuller(nc, stream, "c")
+    seen: list[int] = []
+    deadline = asyncio.get_running_loop().time() + 5.0  # well before ack_wait's 30 s
+    while set(seen) != {0, 1} and asyncio.get_running_loop().time() < deadline:
+        seen += [int(m.data) for m in await successor.fetch(10, 0.5)]
+    await successor.close()
+    assert sorted(set(seen)) == [0, 1]
+
+
 async def test_a_missing_consumer_fails_the_fetch(nc: Client, stream: str) -> None:
     puller = BatchPuller(nc, stream, "no-such-consumer")
     with pytest.raises(PullFailed, match="503"):
