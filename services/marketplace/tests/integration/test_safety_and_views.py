@@ -108,6 +108,33 @@ async def test_blocking_keeps_people_apart(market: Market, two_tenants: TwoTenan
     ).status_code == 200
 
 
+async def test_a_blocked_person_is_not_among_a_requests_candidates(
+    market: Market, two_tenants: TwoTenants
+) -> None:
+    t = two_tenants.a
+    anna, bert = person(), person()
+    await market.setup(t, {anna: "DM01", bert: "DM01"})
+    c = market.client
+    request = (await market.post(t, anna, request_body())).json()
+    offer = (await market.post(t, bert, {**request_body(), "kind": "offer"})).json()
+    url = f"{PREFIX}/posts/{request['id']}/candidates"
+
+    async def offered() -> list[str]:
+        found = await c.get(url, headers=market.h(t, anna))
+        assert found.status_code == 200, found.text
+        return [x["ref_id"] for x in found.json()["items"] if x["kind"] == "offer"]
+
+    assert offer["id"] in await offered()
+    blocked = await c.post(f"{PREFIX}/blocks", json={"person_id": bert}, headers=market.h(t, anna))
+    assert blocked.status_code == 201, blocked.text
+    assert offer["id"] not in await offered()
+    assert (await c.delete(f"{PREFIX}/blocks/{bert}", headers=market.h(t, anna))).status_code == 204
+    # blocked the other way round: left out too
+    blocked = await c.post(f"{PREFIX}/blocks", json={"person_id": anna}, headers=market.h(t, bert))
+    assert blocked.status_code == 201, blocked.text
+    assert offer["id"] not in await offered()
+
+
 async def test_a_group_can_require_a_vog_for_home_visits(
     market: Market, two_tenants: TwoTenants
 ) -> None:

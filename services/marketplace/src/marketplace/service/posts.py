@@ -463,6 +463,10 @@ async def candidates(
     viewer = await viewer_of(r, acting)
     ref = await ctx.reference(tenant)
     group = await r.get_group(post.group_id) if post.group_id else None
-    ranked = await candidate_sources(r, post, viewer, ref.table, ref.categories, group, limit=limit)
+    # the owner asks (or a broker for them): the viewer's blocks are the owner's, read once
+    owner_blocks = viewer.blocked if viewer.person_id == post.owner_id else None
+    ranked = await candidate_sources(
+        r, post, viewer, ref.table, ref.categories, group, limit=limit, owner_blocks=owner_blocks
+    )
     await log_read(ctx, acting, f"post/{post.id}/candidates")
     return post, ranked

@@ -53,9 +53,15 @@ def tiers(request: Post, cats: Categories) -> list[tuple[float, list[str]]]:
     return [(1.0, [own]), (best, others)]
 
 
-async def _exclusions(r: Repository, request: Post, group: Group | None) -> Exclusions:
+async def _exclusions(
+    r: Repository, request: Post, group: Group | None, *, owner_blocks: frozenset[str] | None = None
+) -> Exclusions:
+    """Who is left out of a request's candidates; `owner_blocks` when the owner's blocks
+    were read already (the owner asking)."""
     owner = request.owner_id
-    blocked = await r.blocked_either_way(owner) if owner else frozenset()
+    blocked = owner_blocks
+    if blocked is None:
+        blocked = await r.blocked_either_way(owner) if owner else frozenset()
     if group is None or not group.needs_vog(request.category):
         return Exclusions(persons=blocked)
     day = request.created_at.date()
@@ -149,8 +155,10 @@ async def candidate_sources(
     group: Group | None,
     *,
     limit: int,
+    owner_blocks: frozenset[str] | None = None,
 ) -> list[Ranked[Candidate]]:
-    """The ranked candidates for `request`. The first tier is read whole; a later one only
+    """The ranked candidates for `request` (`owner_blocks`: the owner's blocks either way,
+    when the caller read them already). The first tier is read whole; a later one only
     when a candidate of its fit could still enter the list, and then only the offers of
     the neighbourhoods where one could (`Matching.could_use_offers`). `r` must read
     outside a transaction (its reads run concurrently)."""
@@ -160,7 +168,8 @@ async def candidate_sources(
     near = [n.code for n in table.near(home, request.radius_km)]
     levels = tiers(request, cats)
     excluded, found = await asyncio.gather(
-        _exclusions(r, request, group), _read_tier(r, levels[0][1], cats, near, _everywhere)
+        _exclusions(r, request, group, owner_blocks=owner_blocks),
+        _read_tier(r, levels[0][1], cats, near, _everywhere),
     )
     matching = Matching(
         request,
