@@ -165,3 +165,19 @@ async def test_replicas_adding_offers_at_once_lose_none(mongo_url: str, db: Db) 
     finally:
         storage.close()
     assert await offer_ids(db) == sorted(f"o-{i}" for i in range(12))
+
+
+async def test_a_familys_candidates_read_together_are_those_read_one_by_one(db: Db) -> None:
+    repo = MongoRepository(db, decoded=DecodedBuckets())
+    await repo.save_volunteer(volunteer("p1"))
+    await repo.add_posts([offer("o-1"), offer("o-2")])
+    codes, hoods = [ERRANDS, "klussen"], ["DM01", "DM02"]
+    together = await MongoRepository(db, decoded=DecodedBuckets()).family_candidates(codes, hoods)
+    one_by_one = (
+        [await repo.open_offers(codes, hood) for hood in hoods],
+        await repo.helpers_for(codes),
+        await repo.map_entries(codes),
+    )
+    assert together == one_by_one
+    assert sorted(o.id for o in together[0][0]) == ["o-1", "o-2"] and together[0][1] == []
+    assert [h.person_id for h in together[1]] == ["p1"]

@@ -309,6 +309,12 @@ class FakeRepository:
     async def volunteer(self, person_id: str) -> VolunteerProfile | None:
         return self.s.volunteers.get(person_id)
 
+    async def family_candidates(
+        self, codes: Sequence[str], hoods: Sequence[str]
+    ) -> tuple[list[list[Offer]], list[Helper], list[MapEntry]]:
+        per_hood = [await self.open_offers(codes, hood) for hood in hoods]
+        return per_hood, await self.helpers_for(codes), await self.map_entries(codes)
+
     async def helpers_for(self, codes: Sequence[str]) -> list[Helper]:
         return [
             v.helper()

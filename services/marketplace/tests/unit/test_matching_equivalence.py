@@ -441,6 +441,12 @@ class Sources:
     async def map_entries(self, codes: list[str]) -> list[MapEntry]:
         return [e for e in self.entries if set(codes) & set(e.categories)]
 
+    async def family_candidates(
+        self, codes: list[str], hoods: list[str]
+    ) -> tuple[list[list[Offer]], list[Helper], list[MapEntry]]:
+        offers = [await self.open_offers(codes, hood) for hood in hoods]
+        return offers, await self.helpers_for(codes), await self.map_entries(codes)
+
     async def blocked_either_way(self, person_id: str) -> frozenset[str]:
         return frozenset(b if a == person_id else a for a, b in self.blocks if person_id in (a, b))
 

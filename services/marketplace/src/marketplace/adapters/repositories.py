@@ -246,6 +246,13 @@ class Repository(Protocol):
         each once)."""
         ...
 
+    async def family_candidates(
+        self, codes: Sequence[str], hoods: Sequence[str]
+    ) -> tuple[list[list[Offer]], list[Helper], list[MapEntry]]:
+        """`open_offers` in each of `hoods`, `helpers_for` and `map_entries` of these
+        categories, read together."""
+        ...
+
     async def add_notifications(self, notifications: Sequence[Notification]) -> None: ...
     async def notifications_of(
         self, person_id: str, *, limit: int, cursor: str | None
@@ -589,13 +596,21 @@ class MongoRepository:
         self, keys: Sequence[str], decode: Callable[[dict[str, Any]], Any]
     ) -> list[Any]:
         """The decoded items of several buckets, each ref once (the first bucket by key
-        wins). Asks for the buckets' revisions first and reads whole only those this
-        process has not decoded at that revision (`bucket_cache`); `$in` on `_id` uses the
-        index."""
+        wins)."""
+        [items] = await self._decoded_groups([(keys, decode)])
+        return items
+
+    async def _decoded_groups(
+        self, groups: Sequence[tuple[Sequence[str], Callable[[dict[str, Any]], Any]]]
+    ) -> list[list[Any]]:
+        """`_decoded` for several groups of buckets (disjoint keys) in the same two reads:
+        the buckets' revisions first, then, whole, only those this process has not decoded at
+        that revision (`bucket_cache`); `$in` on `_id` uses the index."""
         name = self._db.name
+        decoders = {key: decode for keys, decode in groups for key in keys}
         stamps = (
             await self._db[BUCKETS]
-            .find({"_id": {"$in": sorted(set(keys))}}, {"rev": 1}, session=self._s)
+            .find({"_id": {"$in": sorted(decoders)}}, {"rev": 1}, session=self._s)
             .to_list(None)
         )
         found: dict[str, list[Decoded]] = {}
@@ -611,14 +626,18 @@ class MongoRepository:
                 await self._db[BUCKETS].find({"_id": {"$in": stale}}, session=self._s).to_list(None)
             )
             for doc in docs:
+                decode = decoders[doc["_id"]]
                 items = [(i["ref"], decode(i)) for i in bucket_items(doc)]
                 self._cache.put(name, doc["_id"], doc.get("rev"), items)
                 found[doc["_id"]] = items
-        seen: dict[str, Any] = {}
-        for key in sorted(found):
-            for ref, item in found[key]:
-                seen.setdefault(ref, item)
-        return list(seen.values())
+        results = []
+        for keys, _ in groups:
+            seen: dict[str, Any] = {}
+            for key in sorted(set(keys) & found.keys()):
+                for ref, item in found[key]:
+                    seen.setdefault(ref, item)
+            results.append(list(seen.values()))
+        return results
 
     async def _bucket_put(self, key: str, ref: str, item: dict[str, Any] | None) -> None:
         """Replace (or with None remove) the bucket's item `ref`. Read and written whole
@@ -878,6 +897,17 @@ class MongoRepository:
 
     async def helpers_for(self, codes: Sequence[str]) -> list[Helper]:
         return await self._decoded([f"helper|{c}" for c in codes], _helper)
+
+    async def family_candidates(
+        self, codes: Sequence[str], hoods: Sequence[str]
+    ) -> tuple[list[list[Offer]], list[Helper], list[MapEntry]]:
+        groups: list[tuple[Sequence[str], Callable[[dict[str, Any]], Any]]] = [
+            ([f"offer|{c}|{hood}" for c in codes], _offer) for hood in hoods
+        ]
+        groups += [([f"helper|{c}" for c in codes], _helper)]
+        groups += [([f"entry|{c}" for c in codes], _map_entry)]
+        *per_hood, helpers, entries = await self._decoded_groups(groups)
+        return per_hood, helpers, entries
 
     async def add_notifications(self, notifications: Sequence[Notification]) -> None:
         if not notifications:

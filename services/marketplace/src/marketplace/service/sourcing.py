@@ -138,8 +138,7 @@ async def _read_tier(
 async def _family(
     r: Repository, codes: list[str], hoods: list[str]
 ) -> tuple[list[list[Offer]], list[Helper], list[MapEntry]]:
-    offers = asyncio.gather(*(r.open_offers(codes, hood) for hood in hoods))
-    return await asyncio.gather(offers, r.helpers_for(codes), r.map_entries(codes))
+    return await r.family_candidates(codes, hoods)
 
 
 def _everywhere(codes: list[str], neighbourhood_code: str) -> bool:
