@@ -19,7 +19,9 @@ social map's taxonomy (a new tree moves no candidate); a family's buckets are re
 `$in` on `_id`. They are updated in the same transaction as the post, profile or entry they
 mirror, so a candidate query reads a few documents instead of hundreds. Each bucket carries a
 random `rev`, new at every write, so a process keeps what it decoded until the bucket changes
-(`bucket_cache`).
+(`bucket_cache`). Items are kept by id (`by_ref`): a new offer is one `$set` of
+`by_ref.<post id>`, without reading the bucket (`add_posts`); buckets written before hold a
+list (`items`), read as it is and moved into `by_ref` at the next rewrite (`_bucket_put`).
 """
 
 from __future__ import annotations
