@@ -411,11 +411,17 @@ def post_document(post: Post) -> dict[str, Any]:
 def offer_buckets(posts: Iterable[Post]) -> list[dict[str, Any]]:
     """The candidate buckets of open offers, for a bulk load (the benchmark): what
     `save_post` keeps one post at a time."""
-    buckets: dict[str, list[dict[str, Any]]] = {}
+    return [bucket_document(key, items) for key, items in _open_offers_by_bucket(posts).items()]
+
+
+def _open_offers_by_bucket(posts: Iterable[Post]) -> dict[str, dict[str, dict[str, Any]]]:
+    """The open offers among `posts` as bucket items: {bucket key: {post id: item}}."""
+    buckets: dict[str, dict[str, dict[str, Any]]] = {}
     for post in posts:
         if post.kind is PostKind.OFFER and post.status is PostStatus.OPEN:
-            buckets.setdefault(_offer_key(post), []).append({"ref": post.id, **_offer_item(post)})
-    return [bucket_document(key, {i["ref"]: i for i in items}) for key, items in buckets.items()]
+            item = {"ref": post.id, **_offer_item(post)}
+            buckets.setdefault(_offer_key(post), {})[post.id] = item
+    return buckets
 
 
 #: A bucket's items by ref: a new item is one `$set` of `by_ref.<ref>`, no read (`add_posts`).
@@ -424,6 +430,11 @@ BY_REF = "by_ref"
 
 def bucket_document(key: str, items: dict[str, dict[str, Any]]) -> dict[str, Any]:
     return {"_id": key, "rev": new_rev(), BY_REF: items}
+
+
+def _joined(items: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    """The `$set` that adds `items` to a bucket (made when missing) with a new revision."""
+    return {**{f"{BY_REF}.{ref}": item for ref, item in items.items()}, "rev": new_rev()}
 
 
 def bucket_items(doc: dict[str, Any]) -> Iterator[dict[str, Any]]:
@@ -577,18 +588,14 @@ class MongoRepository:
         if not posts:
             return
         await self._db[POSTS].insert_many([post_document(p) for p in posts], session=self._s)
-        joining: dict[str, dict[str, Any]] = {}
-        for post in posts:
-            if post.kind is PostKind.OFFER and post.status is PostStatus.OPEN:
-                item = {"ref": post.id, **_offer_item(post)}
-                joining.setdefault(_offer_key(post), {})[f"{BY_REF}.{post.id}"] = item
+        joining = _open_offers_by_bucket(posts)
         for key in joining:
             self._cache.forget(self._db.name, key)
         if joining:
             await self._db[BUCKETS].bulk_write(
                 [
-                    UpdateOne({"_id": key}, {"$set": {**fields, "rev": new_rev()}}, upsert=True)
-                    for key, fields in joining.items()
+                    UpdateOne({"_id": key}, {"$set": _joined(items)}, upsert=True)
+                    for key, items in joining.items()
                 ],
                 ordered=False,
                 session=self._s,

@@ -123,7 +123,7 @@ async def _read_tier(
     (one wait instead of one per read; `r` reads outside any transaction)."""
     members = [cats.members(f) for f in families]
     reads = await asyncio.gather(
-        *(_family(r, codes, [h for h in near if wanted(codes, h)]) for codes in members)
+        *(r.family_candidates(codes, [h for h in near if wanted(codes, h)]) for codes in members)
     )
     found = _Found()
     for per_hood, helpers, entries in reads:
@@ -133,12 +133,6 @@ async def _read_tier(
             found.helpers[helper.person_id] = helper
         found.entries += entries
     return found
-
-
-async def _family(
-    r: Repository, codes: list[str], hoods: list[str]
-) -> tuple[list[list[Offer]], list[Helper], list[MapEntry]]:
-    return await r.family_candidates(codes, hoods)
 
 
 def _everywhere(codes: list[str], neighbourhood_code: str) -> bool:
