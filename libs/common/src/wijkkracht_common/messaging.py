@@ -32,7 +32,7 @@ from nats.js.client import JetStreamContext
 from nats.js.errors import NotFoundError
 from pydantic import ValidationError
 
-from wijkkracht_common import erasure, inbox, intake
+from wijkkracht_common import erasure, fetch_timeouts, inbox, intake
 from wijkkracht_common.events.envelope import (
     SUBJECT_ROOT,
     DataT,
@@ -48,6 +48,8 @@ from wijkkracht_common.storage import TRANSIENT_ERRORS, Database, Session
 from wijkkracht_common.tenancy import set_correlation_id, set_tenant
 
 log = get_logger(__name__)
+# Before any subscriber fetches: a fetch time-out must not end faststream's pull loop.
+fetch_timeouts.install()
 
 PRODUCERS = (
     "identity",
