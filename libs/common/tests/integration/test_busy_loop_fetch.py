@@ -24,6 +24,7 @@ from faststream.nats import NatsBroker
 from nats.js.client import JetStreamContext
 from wijkkracht_common.events.envelope import Envelope, EventData, new_event
 from wijkkracht_common.messaging import Delivery, ensure_streams, subscribe
+from wijkkracht_common.testing.waiting import eventually
 
 pytestmark = pytest.mark.integration
 
@@ -80,6 +81,9 @@ async def test_a_subscriber_keeps_its_task_while_the_loop_is_busy(nats_url: str)
         seen.append(envelope.data.n)
         return True
 
+    async def handled(n: int) -> bool:
+        return n in seen
+
     await broker.connect()
     js = broker.config.broker_config.connection_state.stream
     await ensure_streams(js)
@@ -87,14 +91,13 @@ async def test_a_subscriber_keeps_its_task_while_the_loop_is_busy(nats_url: str)
     await broker.start()
     try:
         await publish(js, new_event(Pinged(n=1), tenant=tenant, subject="a"))
-        await wait_for(lambda: 1 in seen)
+        await eventually(lambda: handled(1))
         # Idle stream, busy loop: the subscriber's fetches (timeout 1 s) time out meanwhile.
+        # The 4 s are the load under test, not a wait for a result.
         async with busy_loop():
-            started = time.monotonic()
-            while time.monotonic() - started < 4.0:
-                await asyncio.sleep(0.1)
+            await asyncio.sleep(4.0)
             await publish(js, new_event(Pinged(n=2), tenant=tenant, subject="b"))
-            await wait_for(lambda: 2 in seen)
+            await eventually(lambda: handled(2))
         tasks = [task for subscriber in broker.subscribers for task in subscriber.tasks]
         failed = [task for task in tasks if task.done() and task.exception() is not None]
         assert failed == []
@@ -109,12 +112,3 @@ async def publish(js: JetStreamContext, envelope: Envelope[Any]) -> None:
         envelope.model_dump_json().encode(),
         headers={"Nats-Msg-Id": envelope.id},
     )
-
-
-async def wait_for(predicate: Any, timeout: float = 30.0) -> None:
-    deadline = asyncio.get_running_loop().time() + timeout
-    while asyncio.get_running_loop().time() < deadline:
-        if predicate():
-            return
-        await asyncio.sleep(0.05)
-    raise AssertionError("condition not reached in time")
